@@ -1,0 +1,48 @@
+"""The local fleet: which services run where in ``make dev`` and in the stack tests."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+EMULATOR_PORT = 8681
+DEV_DIR = Path(".dev")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """One service of the fleet: its name, Python package and fixed local port."""
+
+    name: str
+    package: str
+    port: int
+
+    @property
+    def env_prefix(self) -> str:
+        return "AW_" + self.name.replace("-", "_").upper() + "_"
+
+    @property
+    def migrations(self) -> Path:
+        return REPO_ROOT / "services" / self.name / "migrations"
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}"
+
+    def database_url(self, dev_dir: Path = DEV_DIR) -> str:
+        return os.environ.get(f"{self.env_prefix}DATABASE_URL") or f"sqlite+aiosqlite:///{dev_dir}/{self.name}.db"
+
+
+FLEET: tuple[ServiceSpec, ...] = (
+    ServiceSpec("gateway", "agentworks_gateway", 8080),
+    ServiceSpec("core", "agentworks_core", 8081),
+    ServiceSpec("orchestrator", "agentworks_orchestrator", 8082),
+    ServiceSpec("provider-router", "agentworks_provider_router", 8083),
+    ServiceSpec("log-stream", "agentworks_log_stream", 8084),
+    ServiceSpec("billing", "agentworks_billing", 8085),
+)
+
+
+def base_urls(fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[str, str]:
+    return {spec.name: spec.url() for spec in fleet}

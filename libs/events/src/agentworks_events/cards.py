@@ -1,0 +1,109 @@
+"""card-events: published by core whenever a card changes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter
+
+from agentworks_events.base import AgentKey, Event, Frozen, NonNegative
+
+
+class CardSnapshot(Frozen):
+    """The card as it stands after the change."""
+
+    card_id: UUID
+    board_id: UUID
+    lane_id: UUID
+    lane_number: NonNegative
+    title: str
+    description: str = ""
+    card_type: str = "task"
+    position: NonNegative
+    assignee_id: UUID | None = None
+    parent_id: UUID | None = None
+
+
+class CardEventBase(Event):
+    card_id: UUID
+    actor_id: UUID | None = Field(default=None, description="User who caused it; None for agents/system.")
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.card_id)
+
+
+class CardCreated(CardEventBase):
+    """Fires when a card is created, by a person or as a child card from an agent's artifacts."""
+
+    type: Literal["card.created"] = "card.created"
+    card: CardSnapshot
+    created_by_run_id: UUID | None = None
+
+
+class CardUpdated(CardEventBase):
+    """Fires when a card's fields (title, description, type, assignee, parent) change without a move."""
+
+    type: Literal["card.updated"] = "card.updated"
+    card: CardSnapshot
+    changed_fields: tuple[str, ...]
+
+
+class CardMoved(CardEventBase):
+    """Fires when a card changes position, within its lane or into another lane (which starts agents)."""
+
+    type: Literal["card.moved"] = "card.moved"
+    board_id: UUID
+    from_lane_id: UUID
+    from_lane_number: NonNegative
+    to_lane_id: UUID
+    to_lane_number: NonNegative
+    from_position: NonNegative
+    to_position: NonNegative
+    card: CardSnapshot
+
+    @property
+    def changed_lane(self) -> bool:
+        return self.from_lane_id != self.to_lane_id
+
+
+class CardDeleted(CardEventBase):
+    """Fires when a card is deleted; its runs are cancelled and its history kept."""
+
+    type: Literal["card.deleted"] = "card.deleted"
+    board_id: UUID
+    lane_id: UUID
+
+
+class CardRunRequested(CardEventBase):
+    """Fires when a user asks for one agent to run on a card manually (run or re-run)."""
+
+    type: Literal["card.run_requested"] = "card.run_requested"
+    agent: AgentKey
+    lane_number: NonNegative
+    rerun_of: UUID | None = Field(default=None, description="The run being re-run, if any.")
+    instructions: str = ""
+
+
+class CardApproved(CardEventBase):
+    """Fires when a person approves a run's result at an approval gate."""
+
+    type: Literal["card.approved"] = "card.approved"
+    run_id: UUID
+    comment: str = ""
+
+
+class CardRejected(CardEventBase):
+    """Fires when a person rejects a run's result at an approval gate."""
+
+    type: Literal["card.rejected"] = "card.rejected"
+    run_id: UUID
+    comment: str = ""
+
+
+CardEvent = Annotated[
+    CardCreated | CardUpdated | CardMoved | CardDeleted | CardRunRequested | CardApproved | CardRejected,
+    Field(discriminator="type"),
+]
+CARD_EVENT_ADAPTER: TypeAdapter[CardEvent] = TypeAdapter(CardEvent)

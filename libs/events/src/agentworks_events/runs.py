@@ -1,0 +1,134 @@
+"""agent-runs: published by the orchestrator as an agent run progresses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field, TypeAdapter
+
+from agentworks_events.base import AgentKey, Event, Frozen, Money, NonNegative
+
+RunKind = Literal["card", "console"]
+LogStream = Literal["stdout", "stderr", "system"]
+
+
+class RunEventBase(Event):
+    run_id: UUID
+    card_id: UUID | None = Field(default=None, description="None for CoPilot console runs.")
+    agent: AgentKey
+    attempt: Annotated[int, Field(ge=1)] = 1
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.run_id)
+
+
+class RunTokens(Frozen):
+    """Token and image counts summed over every provider call of a run."""
+
+    input_tokens: NonNegative = 0
+    output_tokens: NonNegative = 0
+    images: NonNegative = 0
+
+
+class DocumentArtifact(Frozen):
+    """A new version of a project document written by the run."""
+
+    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    title: str
+    content: str
+    content_type: str = "text/markdown"
+
+
+class ChildCardArtifact(Frozen):
+    """A task card the run asks core to create under the triggering card."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    card_type: str = "task"
+    lane_number: NonNegative | None = Field(default=None, description="None keeps the parent's board default.")
+
+
+class RunArtifacts(Frozen):
+    documents: tuple[DocumentArtifact, ...] = ()
+    child_cards: tuple[ChildCardArtifact, ...] = ()
+    summary: str = ""
+
+
+class LogLine(Frozen):
+    """One terminal line. ``seq`` is dense from 1 per run, so consumers can order and de-duplicate."""
+
+    seq: Annotated[int, Field(ge=1)]
+    at: AwareDatetime
+    stream: LogStream = "stdout"
+    text: str
+
+
+class AgentRunStarted(RunEventBase):
+    """Fires when an attempt of a run begins, before the first provider call."""
+
+    type: Literal["agent.run.started"] = "agent.run.started"
+    kind: RunKind = "card"
+    lane_number: NonNegative | None = None
+    provider: str
+    model: str
+    trigger_event_id: UUID
+    requested_by: UUID | None = None
+
+
+class AgentRunLog(RunEventBase):
+    """Fires for each batch of output lines while a run streams; batches may arrive out of order."""
+
+    type: Literal["agent.run.log"] = "agent.run.log"
+    lines: tuple[LogLine, ...] = Field(min_length=1)
+
+
+class AgentRunCompleted(RunEventBase):
+    """Fires once when a run finishes successfully, with its usage, price and artifacts."""
+
+    type: Literal["agent.run.completed"] = "agent.run.completed"
+    provider: str
+    model: str
+    tokens: RunTokens
+    cost: Money
+    price: Money
+    duration_ms: NonNegative
+    last_seq: NonNegative
+    artifacts: RunArtifacts
+    requires_approval: bool = False
+
+
+class AgentRunFailed(RunEventBase):
+    """Fires once when a run ends in failure (provider error, refused, malformed output after repair)."""
+
+    type: Literal["agent.run.failed"] = "agent.run.failed"
+    provider: str | None = None
+    model: str | None = None
+    reason: str
+    error_code: str
+    refused: bool = Field(default=False, description="True when refused before any provider call.")
+    tokens: RunTokens = RunTokens()
+    cost: Money = Field(default=0)
+    price: Money = Field(default=0)
+    duration_ms: NonNegative = 0
+    last_seq: NonNegative = 0
+
+
+class AgentRunCancelled(RunEventBase):
+    """Fires once when a user cancels a run (or its card is deleted) before it finished."""
+
+    type: Literal["agent.run.cancelled"] = "agent.run.cancelled"
+    cancelled_by: UUID | None = None
+    reason: str = ""
+    tokens: RunTokens = RunTokens()
+    cost: Money = Field(default=0)
+    price: Money = Field(default=0)
+    last_seq: NonNegative = 0
+
+
+AgentRunEvent = Annotated[
+    AgentRunStarted | AgentRunLog | AgentRunCompleted | AgentRunFailed | AgentRunCancelled,
+    Field(discriminator="type"),
+]
+AGENT_RUN_EVENT_ADAPTER: TypeAdapter[AgentRunEvent] = TypeAdapter(AgentRunEvent)

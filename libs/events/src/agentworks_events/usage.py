@@ -1,0 +1,86 @@
+"""usage-events: metering from the provider router, charges from the orchestrator, budgets from billing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter
+
+from agentworks_events.base import AgentKey, Event, Money, NonNegative
+
+CallOutcome = Literal["success", "error", "timeout", "cancelled"]
+BudgetScope = Literal["workspace", "project"]
+
+
+class UsageRecorded(Event):
+    """Fires for every provider attempt that may be charged, successful or not (one call, one event)."""
+
+    type: Literal["usage.recorded"] = "usage.recorded"
+    run_id: UUID | None = None
+    card_id: UUID | None = None
+    agent: AgentKey | None = None
+    provider: str
+    model: str
+    requested_provider: str = Field(description="Provider first asked; differs from provider on fallback.")
+    input_tokens: NonNegative = 0
+    output_tokens: NonNegative = 0
+    images: NonNegative = 0
+    cost: Money
+    latency_ms: NonNegative
+    attempt: Annotated[int, Field(ge=1)] = 1
+    outcome: CallOutcome
+    error_code: str | None = None
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.run_id) if self.run_id else ""
+
+
+class UsageRunSettled(Event):
+    """Fires once per finished run (completed, failed or cancelled): the billable charge for it."""
+
+    type: Literal["usage.run_settled"] = "usage.run_settled"
+    run_id: UUID
+    card_id: UUID | None = None
+    agent: AgentKey
+    run_status: Literal["completed", "failed", "cancelled"]
+    cost: Money
+    markup: Money
+    increment: Money
+    unrounded_amount: Money = Field(description="markup × cost before rounding up to the increment.")
+    price: Money
+    currency: Literal["USD"] = "USD"
+    provider_calls: NonNegative = 0
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.run_id)
+
+
+class BudgetEventBase(Event):
+    scope: BudgetScope
+    budget_project_id: UUID | None = Field(default=None, description="Set when scope is 'project'.")
+    period: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
+    cap: Money
+    spent: Money
+
+
+class UsageBudgetWarning(BudgetEventBase):
+    """Fires once per budget and period when the spend first reaches 80% of the cap."""
+
+    type: Literal["usage.budget_warning"] = "usage.budget_warning"
+    threshold_percent: NonNegative = 80
+
+
+class UsageBudgetExceeded(BudgetEventBase):
+    """Fires once per budget and period when the spend reaches the cap; new runs are refused after it."""
+
+    type: Literal["usage.budget_exceeded"] = "usage.budget_exceeded"
+
+
+UsageEvent = Annotated[
+    UsageRecorded | UsageRunSettled | UsageBudgetWarning | UsageBudgetExceeded,
+    Field(discriminator="type"),
+]
+USAGE_EVENT_ADAPTER: TypeAdapter[UsageEvent] = TypeAdapter(UsageEvent)

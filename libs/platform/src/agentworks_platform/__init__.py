@@ -1,0 +1,1 @@
+"""AgentWorks platform kit shared by every service."""

@@ -1,0 +1,147 @@
+"""The app factory every service is built on: logging, tracing, errors, health, lifespan-managed clients."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind
+from sqlalchemy import text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentworks_platform.db import Database
+from agentworks_platform.errors import install_error_handlers
+from agentworks_platform.logging import configure_logging, get_logger
+from agentworks_platform.service_auth import (
+    LOCAL_ISSUER,
+    GoogleIdTokenSource,
+    LocalTokenSigner,
+    PublishedCerts,
+    StaticCerts,
+    TokenSource,
+    TokenVerifier,
+    ensure_dev_key,
+)
+from agentworks_platform.settings import ServiceSettings
+from agentworks_platform.telemetry import configure_tracing
+
+ReadyCheck = Callable[[], Awaitable[None]]
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What a running service holds for its lifetime: settings, database, token source and verifier."""
+
+    settings: ServiceSettings
+    db: Database
+    tokens: TokenSource
+    verifier: TokenVerifier
+    ready_checks: list[ReadyCheck] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def build_auth(settings: ServiceSettings) -> tuple[TokenSource, TokenVerifier]:
+    """Google ID tokens in production; the local key in dev and tests. Verification code is shared."""
+    trusted = {settings.pubsub_push_email, *settings.trusted_service_emails}
+    if settings.is_production:
+        return GoogleIdTokenSource(), TokenVerifier(PublishedCerts(), settings.audience, trusted)
+    key = ensure_dev_key(settings.dev_signing_key_file)
+    signer = LocalTokenSigner(key, settings.service_account_email)
+    verifier = TokenVerifier(StaticCerts.from_private_key(key), settings.audience, trusted,
+                             issuers=(LOCAL_ISSUER,))
+    return signer, verifier
+
+
+class TracingMiddleware:
+    """A server span per HTTP request, continuing the caller's W3C trace context."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.tracer = trace.get_tracer(service)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        route = f"{scope['method']} {scope['path']}"
+        with self.tracer.start_as_current_span(route, context=extract(headers), kind=SpanKind.SERVER) as span:
+            status = 500
+
+            async def send_with_status(message: Any) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            await self.app(scope, receive, send_with_status)
+            span.set_attribute("http.response.status_code", status)
+
+
+Setup = Callable[[FastAPI, ServiceContext, AsyncExitStack], Awaitable[None]]
+
+
+def create_service_app(settings: ServiceSettings, *, title: str, description: str,
+                       routers: Sequence[APIRouter] = (), setup: Setup | None = None,
+                       db: Database | None = None) -> FastAPI:
+    """Build a service: ``setup`` runs in the lifespan to create clients and register ready checks."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.service_name, settings.gcp_project, settings.log_level,
+                          [s.get_secret_value() for s in settings.secret_values])
+        configure_tracing(settings.service_name, settings.trace_exporter, settings.gcp_project)
+        tokens, verifier = build_auth(settings)
+        context = ServiceContext(settings, db or Database(settings.database_url), tokens, verifier)
+        app.state.ctx = context
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(context.db.dispose)
+            if setup is not None:
+                await setup(app, context, stack)
+            log.info("service.started", url=settings.public_url, environment=settings.environment)
+            yield
+        log.info("service.stopped")
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(TracingMiddleware, service=settings.service_name)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def context_of(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: the process is serving")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: the database and every dependency check answer")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx = context_of(request)
+        started = time.perf_counter()
+        try:
+            async with ctx.db.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            for check in ctx.ready_checks:
+                await check()
+        except Exception as exc:  # noqa: BLE001 - any failing dependency means "not ready"
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready", "ms": round((time.perf_counter() - started) * 1000, 2)})
+
+    return router

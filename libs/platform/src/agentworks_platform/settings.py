@@ -1,0 +1,58 @@
+"""Settings base: one ``Settings`` per service, each with its own environment prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "prod"]
+
+DEV_KEY_PATH = Path(".dev/service-signing-key.pem")
+DEV_SERVICE_ACCOUNT_DOMAIN = "agentworks-local.iam.gserviceaccount.com"
+
+
+class ServiceSettings(BaseSettings):
+    """Configuration shared by every service. Subclasses set ``env_prefix`` (e.g. ``AW_CORE_``)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    service_name: str
+    environment: Environment = "dev"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = Field(default="", description="This service's base URL; the audience of its tokens.")
+    database_url: str = ""
+    log_level: str = "INFO"
+    gcp_project: str = "agentworks-local"
+
+    service_account_email: str = ""
+    pubsub_push_email: str = f"pubsub-invoker@{DEV_SERVICE_ACCOUNT_DOMAIN}"
+    trusted_service_emails: tuple[str, ...] = ()
+    dev_signing_key_file: Path = DEV_KEY_PATH
+
+    trace_exporter: Literal["none", "console", "otlp", "gcp"] = "none"
+    secret_values: tuple[SecretStr, ...] = Field(default=(), description="Extra values to redact from logs.")
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> ServiceSettings:
+        values = self.__dict__
+        if not self.public_url:
+            values["public_url"] = f"http://{self.host}:{self.port}"
+        if not self.database_url:
+            if self.is_production:
+                raise ValueError(f"{self.service_name}: database_url is required outside dev")
+            values["database_url"] = f"sqlite+aiosqlite:///.dev/{self.service_name}.db"
+        if not self.service_account_email:
+            values["service_account_email"] = f"{self.service_name}@{DEV_SERVICE_ACCOUNT_DOMAIN}"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+    @property
+    def audience(self) -> str:
+        return self.public_url.rstrip("/")

@@ -1,0 +1,119 @@
+"""Transactional outbox: events are rows written with the change, published after commit, relayed if left."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from agentworks_events import Event, EventMessage, to_message, topic_of, utc_now
+from agentworks_platform.db import Database, after_commit, is_sqlite
+from agentworks_platform.logging import get_logger
+from agentworks_platform.telemetry import current_traceparent
+from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_pubsub.publisher import MessageSink
+
+log = get_logger(__name__)
+
+
+class Outbox:
+    """Adds events to the current transaction; once it commits, hands them to the relay to publish."""
+
+    def __init__(self, table: Table, relay: OutboxRelay | None = None) -> None:
+        self.table = table
+        self.relay = relay
+
+    async def add(self, session: AsyncSession, *events: Event) -> None:
+        """Stage events in the caller's transaction. Nothing is published if that transaction rolls back."""
+        traceparent = current_traceparent()
+        now = utc_now()
+        rows = [self._row(event, to_message(event, traceparent), now) for event in events]
+        await session.execute(insert(self.table), rows)
+        if self.relay is not None:
+            relay, ids = self.relay, [str(e.id) for e in events]
+            after_commit(session, lambda: relay.publish_now(ids))
+
+    @staticmethod
+    def _row(event: Event, message: EventMessage, now: datetime) -> dict[str, object]:
+        return {
+            "event_id": str(event.id), "topic": topic_of(event), "event_type": message.attributes["type"],
+            "ordering_key": message.ordering_key, "data": message.data.decode(),
+            "attributes": json.dumps(message.attributes), "created_at": now, "publish_attempts": 0,
+        }
+
+
+class OutboxRelay:
+    """Publishes outbox rows in insertion order and marks them sent; sweeps up anything left behind."""
+
+    def __init__(self, db: Database, table: Table, sink: MessageSink, *, grace: timedelta = timedelta(seconds=2),
+                 batch_size: int = 200) -> None:
+        self._db = db
+        self._table = table
+        self._sink = sink
+        self._grace = grace
+        self._batch = batch_size
+        self._lock = asyncio.Lock()
+
+    async def publish_now(self, event_ids: Sequence[str]) -> int:
+        """Right after commit: publish these rows. Failures are left for the sweep, never raised."""
+        try:
+            return await self._publish_where(self._table.c.event_id.in_(list(event_ids)))
+        except Exception as exc:  # noqa: BLE001 - the sweep retries; the caller already committed
+            log.warning("outbox.publish_deferred", count=len(event_ids), error=type(exc).__name__)
+            return 0
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Publish unsent rows older than the grace period (a crash between commit and publish)."""
+        cutoff = (now or utc_now()) - self._grace
+        return await self._publish_where(self._table.c.created_at <= cutoff)
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Sweep forever (a lifespan task)."""
+        while True:
+            try:
+                published = await self.sweep()
+                if published:
+                    log.info("outbox.relayed", count=published)
+            except Exception as exc:  # noqa: BLE001 - keep relaying; the next sweep retries
+                log.warning("outbox.sweep_failed", error=type(exc).__name__)
+            await asyncio.sleep(interval)
+
+    async def _publish_where(self, condition: object) -> int:
+        async with self._lock:
+            published = 0
+            while True:
+                count, complete = await self._publish_batch(condition)
+                published += count
+                if not complete or count < self._batch:
+                    return published
+
+    async def _publish_batch(self, condition: object) -> tuple[int, bool]:
+        """Publish one batch in order; stop at the first failure so no key overtakes an earlier event."""
+        table = self._table
+        query = (select(table).where(table.c.published_at.is_(None), condition)  # type: ignore[arg-type]
+                 .order_by(table.c.seq).limit(self._batch))
+        if not is_sqlite(self._db.url):
+            query = query.with_for_update(skip_locked=True)
+        published = 0
+        async with self._db.transaction() as session:
+            for row in (await session.execute(query)).all():
+                if not await self._publish_row(session, row):
+                    return published, False
+                published += 1
+        return published, True
+
+    async def _publish_row(self, session: AsyncSession, row: Row[tuple[object, ...]]) -> bool:
+        table = self._table
+        message = EventMessage(row.data.encode(), json.loads(row.attributes), row.ordering_key)
+        values: dict[str, object] = {"publish_attempts": table.c.publish_attempts + 1}
+        try:
+            values["message_id"] = await self._sink.publish_message(row.topic, message)
+            values["published_at"] = utc_now()
+        except Exception as exc:  # noqa: BLE001 - recorded on the row and retried by the next sweep
+            values["last_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            log.warning("outbox.publish_failed", event_id=row.event_id, error=type(exc).__name__)
+        await session.execute(update(table).where(table.c.seq == row.seq).values(**values))
+        return "published_at" in values

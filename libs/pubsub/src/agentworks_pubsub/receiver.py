@@ -1,0 +1,172 @@
+"""Push receiver: authenticated ``/_events/<subscription>`` endpoints with the ack-code policy of DESIGN §3.
+
+204 when processed or a duplicate; 204 plus a structured error log for a permanent failure (it must not
+loop); 401/403 for a bad token; 5xx for a transient failure so Pub/Sub retries with backoff.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agentworks_events import Event, UnknownEventError, parse_event, utc_now
+from agentworks_platform.app import ServiceContext, context_of
+from agentworks_platform.db import insert_ignoring_conflicts
+from agentworks_platform.logging import get_logger
+from agentworks_platform.service_auth import TokenError, bearer_token
+from fastapi import APIRouter, Request, Response
+from opentelemetry import trace
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_pubsub.topology import Subscription, Topology
+
+log = get_logger(__name__)
+tracer = trace.get_tracer(__name__)
+MAX_ENVELOPE_BYTES = 10 * 1024 * 1024
+
+
+class PermanentEventError(Exception):
+    """Raised by a handler for an event that can never be processed; it is acked and logged, not retried."""
+
+
+@dataclass(frozen=True, slots=True)
+class PushMessage:
+    """The parts of a push envelope a handler may need besides the event itself."""
+
+    subscription: str
+    message_id: str
+    attributes: Mapping[str, str]
+    ordering_key: str
+    delivery_attempt: int
+    publish_time: str
+
+
+Handler = Callable[[AsyncSession, Any, PushMessage], Awaitable[None]]
+HandlerMap = Mapping[str, Mapping[str, Handler]]
+"""subscription name → event type → handler. A type with no handler is validated and recorded only."""
+
+
+class MalformedEnvelopeError(ValueError):
+    pass
+
+
+def parse_envelope(body: bytes, subscription: Subscription) -> tuple[bytes, PushMessage]:
+    """Decode a Pub/Sub push body (JSON; ``message.data`` base64) into the data and its metadata."""
+    try:
+        envelope = json.loads(body)
+        message = envelope["message"]
+        data = base64.b64decode(message.get("data", ""), validate=True)
+        attributes = message.get("attributes") or {}
+        message_id = str(message.get("messageId") or message.get("message_id") or "")
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
+        raise MalformedEnvelopeError(f"not a Pub/Sub push envelope: {type(exc).__name__}") from None
+    if not message_id or not isinstance(attributes, dict):
+        raise MalformedEnvelopeError("envelope lacks messageId or has malformed attributes")
+    return data, PushMessage(
+        subscription=subscription.name, message_id=message_id, attributes=attributes,
+        ordering_key=str(message.get("orderingKey") or message.get("ordering_key") or ""),
+        delivery_attempt=int(envelope.get("deliveryAttempt") or 1),
+        publish_time=str(message.get("publishTime") or message.get("publish_time") or ""),
+    )
+
+
+class PushReceiver:
+    """Builds the push endpoints of one service from the topology and records every event in its inbox."""
+
+    def __init__(self, topology: Topology, service: str, inbox: Table, handlers: HandlerMap | None = None) -> None:
+        self.subscriptions = topology.push_subscriptions(service)
+        self.inbox = inbox
+        self.handlers = handlers or {}
+
+    def router(self) -> APIRouter:
+        router = APIRouter(tags=["events"], include_in_schema=True)
+        for subscription in self.subscriptions:
+            router.add_api_route(
+                subscription.push_path or "", self._endpoint(subscription), methods=["POST"],
+                status_code=204, response_class=Response, name=f"push:{subscription.name}",
+                summary=f"Pub/Sub push endpoint for {subscription.name} ({subscription.topic})",
+            )
+        return router
+
+    def _endpoint(self, subscription: Subscription) -> Callable[[Request], Awaitable[Response]]:
+        async def receive(request: Request) -> Response:
+            return await self.handle(context_of(request), subscription, request)
+
+        return receive
+
+    async def handle(self, ctx: ServiceContext, subscription: Subscription, request: Request) -> Response:
+        try:
+            token = bearer_token(request.headers.get("authorization"))
+            await ctx.verifier.verify(token, allowed_emails=[ctx.settings.pubsub_push_email])
+        except TokenError as exc:
+            log.warning("push.unauthorized", subscription=subscription.name, reason=exc.reason)
+            return Response(status_code=exc.status)
+        body = await request.body()
+        if len(body) > MAX_ENVELOPE_BYTES:
+            return self._drop(subscription, "envelope too large", None)
+        try:
+            data, push = parse_envelope(body, subscription)
+        except MalformedEnvelopeError as exc:
+            return self._drop(subscription, str(exc), None)
+        with tracer.start_as_current_span(f"consume {subscription.name}", context=extract(dict(push.attributes)),
+                                          kind=SpanKind.CONSUMER) as span:
+            span.set_attribute("messaging.message.id", push.message_id)
+            try:
+                event = parse_event(subscription.topic, data)
+            except UnknownEventError as exc:
+                return self._drop(subscription, str(exc), push)
+            span.set_attribute("messaging.event.type", str(getattr(event, "type", "")))
+            return await self._process(ctx, subscription, event, push)
+
+    async def _process(self, ctx: ServiceContext, subscription: Subscription, event: Event,
+                       push: PushMessage) -> Response:
+        event_type = str(getattr(event, "type", ""))
+        handler = self.handlers.get(subscription.name, {}).get(event_type)
+        try:
+            async with ctx.db.transaction() as session:
+                if not await self._claim(session, subscription, event, push, "processed"):
+                    log.info("push.duplicate", subscription=subscription.name, event_id=str(event.id))
+                    return Response(status_code=204)
+                if handler is not None:
+                    await handler(session, event, push)
+        except PermanentEventError as exc:
+            await self._record_rejection(ctx, subscription, event, push, str(exc))
+            return self._drop(subscription, str(exc), push, event)
+        except Exception as exc:  # noqa: BLE001 - transient: 503 so Pub/Sub retries with backoff
+            log.exception("push.transient_failure", subscription=subscription.name, event_id=str(event.id),
+                          event_type=event_type, delivery_attempt=push.delivery_attempt, error=type(exc).__name__)
+            return Response(status_code=503)
+        log.info("push.processed", subscription=subscription.name, event_id=str(event.id), event_type=event_type,
+                 delivery_attempt=push.delivery_attempt)
+        return Response(status_code=204)
+
+    async def _claim(self, session: AsyncSession, subscription: Subscription, event: Event, push: PushMessage,
+                     outcome: str, detail: str | None = None) -> bool:
+        """Insert the inbox row first; a concurrent or earlier delivery makes this a no-op."""
+        return await insert_ignoring_conflicts(session, self.inbox, {
+            "subscription": subscription.name, "event_id": str(event.id),
+            "event_type": str(getattr(event, "type", "")), "message_id": push.message_id,
+            "delivery_attempt": push.delivery_attempt, "outcome": outcome, "detail": detail,
+            "processed_at": utc_now()})
+
+    async def _record_rejection(self, ctx: ServiceContext, subscription: Subscription, event: Event,
+                                push: PushMessage, reason: str) -> None:
+        async with ctx.db.transaction() as session:
+            await self._claim(session, subscription, event, push, "rejected", reason[:1000])
+
+    @staticmethod
+    def _drop(subscription: Subscription, reason: str, push: PushMessage | None,
+              event: Event | None = None) -> Response:
+        log.error("push.permanent_failure", subscription=subscription.name, reason=reason,
+                  message_id=push.message_id if push else None, event_id=str(event.id) if event else None,
+                  event_type=(push.attributes.get("type") if push else None))
+        return Response(status_code=204)
+
+

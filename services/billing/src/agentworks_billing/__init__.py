@@ -1,0 +1,1 @@
+"""AgentWorks billing service."""

@@ -1,0 +1,1 @@
+"""AgentWorks core service."""

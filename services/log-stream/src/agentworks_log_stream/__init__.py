@@ -1,0 +1,1 @@
+"""AgentWorks log stream service."""

@@ -1,0 +1,1 @@
+"""AgentWorks orchestrator service."""

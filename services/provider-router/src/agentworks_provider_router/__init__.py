@@ -1,0 +1,1 @@
+"""AgentWorks provider router service."""
