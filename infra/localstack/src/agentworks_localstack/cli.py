@@ -100,8 +100,7 @@ def _dead_letter_subscriptions(project: str, topology_path: str | None, only: st
 
 
 def _pull(client: pubsub_v1.SubscriberClient, subscription: str, limit: int) -> list[object]:
-    response = client.pull(request={"subscription": subscription, "max_messages": limit,
-                                    "return_immediately": True})
+    response = client.pull(request={"subscription": subscription, "max_messages": limit})
     return list(response.received_messages)
 
 

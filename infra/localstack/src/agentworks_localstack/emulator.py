@@ -31,7 +31,7 @@ PUSH_SUCCESS = frozenset({102, 200, 201, 202, 204})
 DEFAULT_MIN_BACKOFF = 10.0
 DEFAULT_MAX_BACKOFF = 600.0
 PUSH_CONCURRENCY = 32
-LONG_POLL_SECONDS = 2.0
+LONG_POLL_SECONDS = 1.0
 
 
 class _Abort(Exception):
@@ -180,7 +180,7 @@ class Emulator:
         ready = []
         for lease in leases:
             if self._exhausted(subscription, lease.attempt - 1):
-                self._dead_letter(subscription, lease)
+                self._dead_letter(subscription, lease, lease.attempt - 1)
             else:
                 ready.append((lease, subscription))
         return ready
@@ -191,12 +191,12 @@ class Emulator:
         limit = policy.max_delivery_attempts or 5
         return bool(policy.dead_letter_topic) and attempts_made >= limit
 
-    def _dead_letter(self, subscription: types.Subscription, lease: Lease) -> None:
+    def _dead_letter(self, subscription: types.Subscription, lease: Lease, deliveries: int) -> None:
         message = lease.message
         attributes = dict(message.attributes)
         project = subscription.name.split("/")[1]
         attributes.update({
-            "CloudPubSubDeadLetterSourceDeliveryCount": str(lease.attempt - 1),
+            "CloudPubSubDeadLetterSourceDeliveryCount": str(deliveries),
             "CloudPubSubDeadLetterSourceSubscription": subscription.name.rsplit("/", 1)[-1],
             "CloudPubSubDeadLetterSourceSubscriptionProject": project,
             "CloudPubSubDeadLetterSourceTopicPublishTime": _timestamp(message.publish_time),
@@ -211,7 +211,7 @@ class Emulator:
             return
         self.store.ack([lease.ack_id])
         log.warning("emulator.dead_lettered", subscription=subscription.name, message_id=message.id,
-                    attempts=lease.attempt - 1)
+                    attempts=deliveries)
 
     def received(self, lease: Lease, subscription: types.Subscription) -> types.ReceivedMessage:
         message = lease.message
@@ -285,7 +285,7 @@ class Emulator:
             self.store.ack([lease.ack_id])
             return
         if self._exhausted(subscription, lease.attempt):
-            self._dead_letter(subscription, lease)
+            self._dead_letter(subscription, lease, lease.attempt)
             return
         self.store.nack([lease.ack_id], backoff_seconds(subscription, lease.attempt))
 

@@ -91,5 +91,6 @@ async def insert_ignoring_conflicts(session: AsyncSession, table: Table, values:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted (False: it already existed)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     statement = (postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)).values(**values)
-    result = await session.execute(statement.on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0) == 1)
+    key = next(iter(table.primary_key.columns))
+    result = await session.execute(statement.on_conflict_do_nothing().returning(key))
+    return result.first() is not None

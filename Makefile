@@ -1,0 +1,58 @@
+# AgentWorks — run `make help` for the list of targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_FROM_PATH := $(shell command -v uv 2>/dev/null)
+UV ?= $(if $(UV_FROM_PATH),$(UV_FROM_PATH),$(CURDIR)/.tools/bin/uv)
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+RUN := $(UV) run --frozen --no-sync
+PYTEST_ARGS ?=
+
+.PHONY: help install dev test lint typecheck check contracts bench clean postgres-tools
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "uv not found: installing it into .tools/ from PyPI"
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/*/pyproject.toml)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: .venv/.synced ## Install uv (if missing) and every Python dependency into .venv
+
+dev: install ## Run the whole fleet on the embedded defaults (web app at http://localhost:8080)
+	$(RUN) agentworks-dev
+
+postgres-tools: ## Install Debian's PostgreSQL when no server is reachable and none is installed
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL for the test suite"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+test: install postgres-tools ## Run the whole test suite (SQLite and PostgreSQL)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: install ## Ruff lint and format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install ## Mypy (strict) over libs, services and infra
+	$(RUN) mypy
+
+check: lint typecheck test ## Everything CI runs
+
+contracts: install ## Regenerate contracts/events (JSON Schema) and contracts/openapi
+	$(RUN) python infra/scripts/contracts.py
+
+bench: install ## Run the benchmarks against the budgets in DESIGN §9 (not part of `make test`)
+	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then $(RUN) python -m bench; \
+	else echo "no benchmarks yet: see bench/README.md"; fi
+
+clean: ## Remove local state (.dev databases, keys) and caches
+	rm -rf .dev .mypy_cache .ruff_cache .pytest_cache test-artifacts

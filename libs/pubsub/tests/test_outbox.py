@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from agentworks_events import utc_now
+from agentworks_events.samples import sample_events
+from agentworks_platform.db import Database
+from agentworks_pubsub.outbox import Outbox, OutboxRelay
+from sqlalchemy import func, select
+
+from .conftest import RecordingSink, Tables
+
+
+def _relay(db: Database, tables: Tables, sink: RecordingSink) -> OutboxRelay:
+    return OutboxRelay(db, tables.outbox, sink, grace=timedelta(seconds=0))
+
+
+async def test_commit_publishes_each_event_once_after_commit(db: Database, tables: Tables,
+                                                             sink: RecordingSink) -> None:
+    relay = _relay(db, tables, sink)
+    outbox = Outbox(tables.outbox, relay)
+    events = sample_events()[:3]
+    async with db.transaction() as session:
+        await outbox.add(session, *events)
+        assert sink.published == []  # nothing leaves before the commit
+    assert sink.event_ids() == [str(e.id) for e in events]
+    assert await relay.sweep() == 0
+    assert len(sink.published) == 3
+    assert [topic for topic, _ in sink.published] == ["card-events"] * 3
+
+
+async def test_rolled_back_transaction_publishes_nothing(db: Database, tables: Tables,
+                                                         sink: RecordingSink) -> None:
+    relay = _relay(db, tables, sink)
+    outbox = Outbox(tables.outbox, relay)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await outbox.add(session, *sample_events()[:2])
+            raise RuntimeError("the change failed")
+    assert await relay.sweep() == 0
+    assert sink.published == []
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(tables.outbox)) == 0
+
+
+async def test_crash_between_commit_and_publish_is_healed_exactly_once(db: Database, tables: Tables,
+                                                                      sink: RecordingSink) -> None:
+    crashed = Outbox(tables.outbox, relay=None)  # the process died before its after-commit publish
+    events = sample_events()[:4]
+    async with db.transaction() as session:
+        await crashed.add(session, *events)
+    assert sink.published == []
+    relay = _relay(db, tables, sink)
+    assert await relay.sweep() == 4
+    assert await relay.sweep() == 0
+    assert sink.event_ids() == [str(e.id) for e in events]
+
+
+async def test_sweep_leaves_fresh_rows_to_the_publisher_within_grace(db: Database, tables: Tables,
+                                                                    sink: RecordingSink) -> None:
+    async with db.transaction() as session:
+        await Outbox(tables.outbox).add(session, sample_events()[0])
+    relay = OutboxRelay(db, tables.outbox, sink, grace=timedelta(seconds=60))
+    assert await relay.sweep() == 0
+    assert await relay.sweep(now=utc_now() + timedelta(seconds=61)) == 1
+
+
+async def test_publish_failure_is_retried_in_order_by_the_sweep(db: Database, tables: Tables,
+                                                               sink: RecordingSink) -> None:
+    relay = _relay(db, tables, sink)
+    outbox = Outbox(tables.outbox, relay)
+    sink.failing = True
+    first, second = sample_events()[:2]
+    async with db.transaction() as session:
+        await outbox.add(session, first)
+    async with db.transaction() as session:
+        await outbox.add(session, second)
+    assert sink.published == []
+    async with db.transaction() as session:
+        errors = (await session.execute(select(tables.outbox.c.last_error, tables.outbox.c.publish_attempts))).all()
+    assert all(err and "ConnectionError" in err for err, _ in errors)
+    sink.failing = False
+    assert await relay.sweep() == 2
+    assert sink.event_ids() == [str(first.id), str(second.id)]

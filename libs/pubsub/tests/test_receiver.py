@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agentworks_events import AgentRunStarted, Event, to_message
+from agentworks_events.samples import sample_events
+from agentworks_platform.app import create_service_app
+from agentworks_platform.db import Database
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.settings import ServiceSettings
+from agentworks_pubsub import PermanentEventError, PushMessage, PushReceiver, load_topology
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .conftest import Tables
+
+SUBSCRIPTION = "core-agent-runs"
+PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+AUDIENCE = "http://127.0.0.1:8081"
+
+
+class Effects:
+    """A handler with a visible effect (a row in the outbox table, reused here as a side table)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.mode = "ok"
+        self.calls = 0
+
+    async def __call__(self, session: AsyncSession, event: Any, push: PushMessage) -> None:
+        self.calls += 1
+        await session.execute(insert(self.table).values(
+            event_id=str(event.id), topic="effect", event_type=event.type, ordering_key="", data="{}",
+            attributes="{}", created_at=event.occurred_at, publish_attempts=push.delivery_attempt))
+        if self.mode == "transient":
+            raise ConnectionError("database briefly unavailable")
+        if self.mode == "permanent":
+            raise PermanentEventError("run belongs to a deleted card")
+
+
+class Harness:
+    def __init__(self, client: httpx.AsyncClient, db: Database, tables: Tables, effects: Effects,
+                 key: bytes) -> None:
+        self.client, self.db, self.tables, self.effects = client, db, tables, effects
+        self.signer = LocalTokenSigner(key, PUSHER)
+
+    async def push(self, event: Event | None = None, *, body: bytes | None = None, token: str | None = None,
+                   attempt: int = 1) -> httpx.Response:
+        if body is None:
+            assert event is not None
+            message = to_message(event)
+            body = json.dumps({"message": {"data": base64.b64encode(message.data).decode(),
+                                           "attributes": message.attributes, "messageId": str(time.time_ns()),
+                                           "publishTime": "2026-01-01T00:00:00Z",
+                                           "orderingKey": message.ordering_key},
+                               "subscription": f"projects/agentworks/subscriptions/{SUBSCRIPTION}",
+                               "deliveryAttempt": attempt}).encode()
+        headers = {"authorization": f"Bearer {token if token is not None else self.signer.sign(AUDIENCE)}",
+                   "content-type": "application/json"}
+        return await self.client.post("/_events/agent-runs", content=body, headers=headers)
+
+    async def count(self, table: Table) -> int:
+        async with self.db.transaction() as session:
+            return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+@pytest.fixture
+async def harness(db: Database, tables: Tables, tmp_path: Path) -> AsyncIterator[Harness]:
+    key_path = tmp_path / "key.pem"
+    key = ensure_dev_key(key_path)
+    effects = Effects(tables.outbox)
+    handlers = {SUBSCRIPTION: {"agent.run.started": effects}}
+    receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers)
+    settings = ServiceSettings(service_name="core", environment="test", port=8081, dev_signing_key_file=key_path,
+                               database_url=db.url)
+    app = create_service_app(settings, title="t", description="t", routers=[receiver.router()], db=db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=AUDIENCE) as client:
+            yield Harness(client, db, tables, effects, key)
+
+
+def _started() -> AgentRunStarted:
+    return next(e for e in sample_events() if isinstance(e, AgentRunStarted))
+
+
+async def test_event_is_processed_once_and_recorded(harness: Harness) -> None:
+    event = _started()
+    assert (await harness.push(event)).status_code == 204
+    assert (await harness.push(event, attempt=2)).status_code == 204
+    assert harness.effects.calls == 1
+    assert await harness.count(harness.tables.outbox) == 1
+    async with harness.db.transaction() as session:
+        row = (await session.execute(select(harness.tables.inbox))).one()
+    assert (row.subscription, row.event_id, row.event_type, row.outcome) == (
+        SUBSCRIPTION, str(event.id), "agent.run.started", "processed")
+
+
+async def test_event_types_without_handler_are_validated_and_recorded(harness: Harness) -> None:
+    run_events = [e for e in sample_events() if getattr(e, "type", "").startswith("agent.run.")]
+    for event in run_events:
+        assert (await harness.push(event)).status_code == 204
+    assert await harness.count(harness.tables.inbox) == len(run_events)
+
+
+async def test_transient_failure_answers_5xx_and_leaves_no_effect(harness: Harness) -> None:
+    event = _started()
+    harness.effects.mode = "transient"
+    assert (await harness.push(event)).status_code == 503
+    assert await harness.count(harness.tables.inbox) == 0
+    assert await harness.count(harness.tables.outbox) == 0
+    harness.effects.mode = "ok"
+    assert (await harness.push(event, attempt=2)).status_code == 204
+    assert await harness.count(harness.tables.outbox) == 1
+
+
+async def test_permanent_failure_is_acked_recorded_and_not_retried(harness: Harness) -> None:
+    event = _started()
+    harness.effects.mode = "permanent"
+    assert (await harness.push(event)).status_code == 204
+    assert await harness.count(harness.tables.outbox) == 0
+    async with harness.db.transaction() as session:
+        outcome = await session.scalar(select(harness.tables.inbox.c.outcome))
+    assert outcome == "rejected"
+    harness.effects.mode = "ok"
+    assert (await harness.push(event)).status_code == 204
+    assert harness.effects.calls == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"nomessage": true}',
+        json.dumps({"message": {"data": "!!!notbase64", "messageId": "1"}}).encode(),
+        json.dumps({"message": {"data": base64.b64encode(b"{}").decode(), "messageId": "1"}}).encode(),
+        json.dumps({"message": {"data": base64.b64encode(b'{"type": "agent.run.exploded"}').decode(),
+                                "messageId": "2"}}).encode(),
+        json.dumps({"message": {"data": "", "messageId": ""}}).encode(),
+    ],
+)
+async def test_malformed_and_unknown_messages_are_acked_without_effect(harness: Harness, body: bytes) -> None:
+    assert (await harness.push(body=body)).status_code == 204
+    assert await harness.count(harness.tables.inbox) == 0
+    assert harness.effects.calls == 0
+
+
+@pytest.mark.parametrize(
+    ("token_case", "status"),
+    [("missing", 401), ("forged", 401), ("expired", 401), ("wrong audience", 403), ("not the pusher", 403)],
+)
+async def test_bad_push_tokens_are_refused_with_no_effect(harness: Harness, tmp_path: Path, token_case: str,
+                                                          status: int) -> None:
+    signer = harness.signer
+    now = int(time.time())
+    tokens = {
+        "missing": "",
+        "forged": LocalTokenSigner(ensure_dev_key(tmp_path / "evil.pem"), PUSHER).sign(AUDIENCE),
+        "expired": signer.sign(AUDIENCE, iat=now - 7200, exp=now - 3600),
+        "wrong audience": signer.sign("http://127.0.0.1:8082"),
+        "not the pusher": signer.sign(AUDIENCE, email="core@agentworks-local.iam.gserviceaccount.com"),
+    }
+    response = await harness.push(_started(), token=tokens[token_case])
+    assert response.status_code == status
+    assert await harness.count(harness.tables.inbox) == 0
+    assert harness.effects.calls == 0
