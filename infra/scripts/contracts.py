@@ -1,7 +1,7 @@
 """Export the contracts: JSON Schema of every event and the OpenAPI document of every service.
 
-    python infra/scripts/contracts.py          # write contracts/events and contracts/openapi
-    python infra/scripts/contracts.py --check  # exit 1 and list the files that are stale
+python infra/scripts/contracts.py          # write contracts/events and contracts/openapi
+python infra/scripts/contracts.py --check  # exit 1 and list the files that are stale
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from agentworks_platform.service_auth import LOCAL_ISSUER, StaticCerts, TokenErr
 from agentworks_pubsub.topology import load_topology
 from fastapi import FastAPI, Request, Response
 from google.api_core.exceptions import AlreadyExists, InvalidArgument, NotFound
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.pubsub_v1 import types
 
 from .conftest import PUSHER
@@ -50,8 +51,9 @@ class Probe:
         app.add_api_route("/_events/probe", self.receive, methods=["POST"])
         self.app = app
         self.thread = AppThread(app)
-        self.verifier = TokenVerifier(StaticCerts.from_private_key(key), self.thread.url, [PUSHER],
-                                      issuers=[LOCAL_ISSUER])
+        self.verifier = TokenVerifier(
+            StaticCerts.from_private_key(key), self.thread.url, [PUSHER], issuers=[LOCAL_ISSUER]
+        )
 
     async def receive(self, request: Request) -> Response:
         assert self.verifier is not None
@@ -85,10 +87,16 @@ def write_topology(tmp_path: Path, *, ordering: bool = False, attempts: int = 5)
         "project": PROJECT,
         "topics": [{"name": "probe-events"}, {"name": "probe-dead-letter", "dead_letter": True}],
         "subscriptions": [
-            {"name": "probe-push", "topic": "probe-events", "subscriber": "probe", "push_path": "/_events/probe",
-             "retry": {"minimum_backoff_seconds": 0.1, "maximum_backoff_seconds": 0.4},
-             "max_delivery_attempts": attempts, "dead_letter_topic": "probe-dead-letter",
-             "enable_message_ordering": ordering},
+            {
+                "name": "probe-push",
+                "topic": "probe-events",
+                "subscriber": "probe",
+                "push_path": "/_events/probe",
+                "retry": {"minimum_backoff_seconds": 0.1, "maximum_backoff_seconds": 0.4},
+                "max_delivery_attempts": attempts,
+                "dead_letter_topic": "probe-dead-letter",
+                "enable_message_ordering": ordering,
+            },
             {"name": "probe-dead-letter-sub", "topic": "probe-dead-letter"},
         ],
     }
@@ -101,16 +109,14 @@ def setup_topology(path: Path, probe: Probe) -> pubsub_v1.PublisherClient:
     created = bootstrap(load_topology(path), PROJECT, {"probe": probe.thread.url}, PUSHER)
     assert len(created) == 4
     assert bootstrap(load_topology(path), PROJECT, {"probe": probe.thread.url}, PUSHER) == []
-    return pubsub_v1.PublisherClient(publisher_options=pubsub_v1.types.PublisherOptions(
-        enable_message_ordering=True))
+    return pubsub_v1.PublisherClient(publisher_options=pubsub_v1.types.PublisherOptions(enable_message_ordering=True))
 
 
 def topic(name: str) -> str:
     return f"projects/{PROJECT}/topics/{name}"
 
 
-def test_bootstrap_creates_subscriptions_as_configured(emulator: EmulatorThread, probe: Probe,
-                                                       tmp_path: Path) -> None:
+def test_bootstrap_creates_subscriptions_as_configured(emulator: EmulatorThread, probe: Probe, tmp_path: Path) -> None:
     setup_topology(write_topology(tmp_path, ordering=True), probe)
     subscriber = pubsub_v1.SubscriberClient()
     sub = subscriber.get_subscription(request={"subscription": f"projects/{PROJECT}/subscriptions/probe-push"})
@@ -133,8 +139,13 @@ def test_admin_errors_map_to_grpc_status_codes(emulator: EmulatorThread) -> None
     with pytest.raises(NotFound):
         publisher.publish(topic("missing"), b"x").result(timeout=10)
     with pytest.raises(InvalidArgument):
-        subscriber.create_subscription(request={"name": f"projects/{PROJECT}/subscriptions/s",
-                                                "topic": topic("t1"), "filter": "attributes.a > 1"})
+        subscriber.create_subscription(
+            request={
+                "name": f"projects/{PROJECT}/subscriptions/s",
+                "topic": topic("t1"),
+                "filter": "attributes.a > 1",
+            }
+        )
 
 
 def test_publish_and_streaming_pull_with_the_real_client(emulator: EmulatorThread) -> None:
@@ -156,17 +167,15 @@ def test_publish_and_streaming_pull_with_the_real_client(emulator: EmulatorThrea
         time.sleep(0.3)
     finally:
         future.cancel()
-        try:
+        with contextlib.suppress(FutureTimeout, Exception):  # a cancelled stream ends with an error
             future.result(timeout=5)
-        except (FutureTimeout, Exception):  # noqa: BLE001 - cancelling a stream ends it with an error
-            pass
     assert sorted(received) == sorted(f"m{i}".encode() for i in range(20))
     assert subscriber.pull(request={"subscription": subscription, "max_messages": 10}).received_messages == []
 
 
-def test_push_retries_with_backoff_then_dead_letters_and_cli_replays(emulator: EmulatorThread, probe: Probe,
-                                                                     tmp_path: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_push_retries_with_backoff_then_dead_letters_and_cli_replays(
+    emulator: EmulatorThread, probe: Probe, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_topology(tmp_path)
     publisher = setup_topology(path, probe)
     probe.default = 503
@@ -198,12 +207,12 @@ def test_push_retries_with_backoff_then_dead_letters_and_cli_replays(emulator: E
     assert subscriber.pull(request={"subscription": dead_sub, "max_messages": 10}).received_messages == []
 
 
-def test_ordering_key_delivers_in_order_even_across_retries(emulator: EmulatorThread, probe: Probe,
-                                                            tmp_path: Path) -> None:
+def test_ordering_key_delivers_in_order_even_across_retries(
+    emulator: EmulatorThread, probe: Probe, tmp_path: Path
+) -> None:
     publisher = setup_topology(write_topology(tmp_path, ordering=True, attempts=10), probe)
     probe.statuses = [204, 204, 500, 500]  # the third message fails twice before it goes through
-    futures = [publisher.publish(topic("probe-events"), f"{i:03d}".encode(), ordering_key="card-1")
-               for i in range(25)]
+    futures = [publisher.publish(topic("probe-events"), f"{i:03d}".encode(), ordering_key="card-1") for i in range(25)]
     for future in futures:
         future.result(timeout=10)
     wait_for(lambda: len(probe.data()) == 25)
@@ -211,8 +220,9 @@ def test_ordering_key_delivers_in_order_even_across_retries(emulator: EmulatorTh
     assert all(r["message"]["orderingKey"] == "card-1" for r in probe.received)
 
 
-def test_messages_survive_an_emulator_restart(tmp_path: Path, signing_key: bytes,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_messages_survive_an_emulator_restart(
+    tmp_path: Path, signing_key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = tmp_path / "durable.db"
     first = EmulatorThread(store, None).start()
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", first.host)
@@ -238,10 +248,20 @@ def test_filters_route_only_matching_messages(emulator: EmulatorThread) -> None:
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     publisher.create_topic(request={"name": topic("usage")})
     subscription = f"projects/{PROJECT}/subscriptions/budgets"
-    subscriber.create_subscription(request=types.Subscription(
-        name=subscription, topic=topic("usage"), filter='hasPrefix(attributes.type, "usage.budget_")'))
-    for event_type in ("usage.recorded", "usage.budget_warning", "usage.run_settled", "usage.budget_exceeded"):
+    subscriber.create_subscription(
+        request=types.Subscription(
+            name=subscription, topic=topic("usage"), filter='hasPrefix(attributes.type, "usage.budget_")'
+        )
+    )
+    for event_type in (
+        "usage.recorded",
+        "usage.budget_warning",
+        "usage.run_settled",
+        "usage.budget_exceeded",
+    ):
         publisher.publish(topic("usage"), event_type.encode(), type=event_type).result(timeout=10)
     pulled = subscriber.pull(request={"subscription": subscription, "max_messages": 10})
-    assert sorted(m.message.data for m in pulled.received_messages) == [b"usage.budget_exceeded",
-                                                                       b"usage.budget_warning"]
+    assert sorted(m.message.data for m in pulled.received_messages) == [
+        b"usage.budget_exceeded",
+        b"usage.budget_warning",
+    ]

@@ -39,7 +39,7 @@ def test_filters_match_like_pubsub(expression: str, attributes: dict[str, str], 
         'attributes.a > "1"',
         'attributes.a = "1" extra',
         "hasPrefix(attributes.a)",
-        "attributes.a = \"1\" ~",
+        'attributes.a = "1" ~',
     ],
 )
 def test_invalid_filters_are_refused(expression: str) -> None:

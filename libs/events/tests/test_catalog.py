@@ -28,10 +28,22 @@ from agentworks_events.samples import sample_events
 from pydantic import ValidationError
 
 DESIGN_TYPES = {
-    CARD_EVENTS: {"card.created", "card.updated", "card.moved", "card.deleted", "card.run_requested",
-                  "card.approved", "card.rejected"},
-    AGENT_RUNS: {"agent.run.started", "agent.run.log", "agent.run.completed", "agent.run.failed",
-                 "agent.run.cancelled"},
+    CARD_EVENTS: {
+        "card.created",
+        "card.updated",
+        "card.moved",
+        "card.deleted",
+        "card.run_requested",
+        "card.approved",
+        "card.rejected",
+    },
+    AGENT_RUNS: {
+        "agent.run.started",
+        "agent.run.log",
+        "agent.run.completed",
+        "agent.run.failed",
+        "agent.run.cancelled",
+    },
     USAGE_EVENTS: {"usage.recorded", "usage.run_settled", "usage.budget_warning", "usage.budget_exceeded"},
 }
 
@@ -43,23 +55,23 @@ def test_every_design_event_type_is_in_its_topic_union(topic: str) -> None:
 
 def test_samples_cover_every_type_and_round_trip_through_a_message() -> None:
     samples = sample_events()
-    assert {getattr(e, "type") for e in samples} == set().union(*DESIGN_TYPES.values())
+    assert {e.type for e in samples} == set().union(*DESIGN_TYPES.values())
     for event in samples:
         message = to_message(event, traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01")
         parsed = parse_event(topic_of(event), message.data)
         assert parsed == event
-        assert message.attributes["type"] == getattr(event, "type")
+        assert message.attributes["type"] == event.type
         assert message.attributes["event_id"] == str(event.id)
         assert message.attributes["workspace_id"] == str(event.workspace_id)
         assert message.attributes["traceparent"].startswith("00-")
 
 
 def test_ordering_keys_follow_design() -> None:
-    by_type = {getattr(e, "type"): e for e in sample_events()}
+    by_type = {e.type: e for e in sample_events()}
     moved = by_type["card.moved"]
-    assert to_message(moved).ordering_key == str(getattr(moved, "card_id"))
+    assert to_message(moved).ordering_key == str(moved.card_id)
     log = by_type["agent.run.log"]
-    assert to_message(log).ordering_key == str(getattr(log, "run_id"))
+    assert to_message(log).ordering_key == str(log.run_id)
 
 
 def test_events_are_frozen() -> None:
@@ -100,18 +112,33 @@ def test_unknown_fields_are_ignored_for_additive_evolution() -> None:
 
 
 def test_event_on_wrong_topic_is_rejected() -> None:
-    log = AgentRunLog(workspace_id=uuid4(), project_id=uuid4(), run_id=uuid4(), agent="prd",
-                      lines=(LogLine(seq=1, at=datetime.now(UTC), text="hi"),))
+    log = AgentRunLog(
+        workspace_id=uuid4(),
+        project_id=uuid4(),
+        run_id=uuid4(),
+        agent="prd",
+        lines=(LogLine(seq=1, at=datetime.now(UTC), text="hi"),),
+    )
     with pytest.raises(UnknownEventError):
         parse_event(CARD_EVENTS, to_message(log).data)
 
 
 def test_completed_run_carries_artifacts() -> None:
     completed = AgentRunCompleted(
-        workspace_id=uuid4(), project_id=uuid4(), run_id=uuid4(), card_id=uuid4(), agent="architect",
-        provider="anthropic", model="claude", tokens=RunTokens(input_tokens=10, output_tokens=5),
-        cost=Decimal("0.01"), price=Decimal("0.25"), duration_ms=1200, last_seq=3,
-        artifacts=RunArtifacts(summary="done"))
+        workspace_id=uuid4(),
+        project_id=uuid4(),
+        run_id=uuid4(),
+        card_id=uuid4(),
+        agent="architect",
+        provider="anthropic",
+        model="claude",
+        tokens=RunTokens(input_tokens=10, output_tokens=5),
+        cost=Decimal("0.01"),
+        price=Decimal("0.25"),
+        duration_ms=1200,
+        last_seq=3,
+        artifacts=RunArtifacts(summary="done"),
+    )
     assert parse_event(AGENT_RUNS, to_message(completed).data) == completed
     with pytest.raises(ValidationError):
         CardSnapshot(card_id=uuid4(), board_id=uuid4(), lane_id=uuid4(), lane_number=-1, title="x", position=0)

@@ -49,8 +49,12 @@ def test_secrets_never_reach_the_log() -> None:
     stream = _capture()
     REDACTOR.register(["registered-secret-value"])
     get_logger("capture").warning(
-        f"calling with {CANARY}", api_key="abc123456", headers={"Authorization": "Bearer xyz.abc.def"},
-        note="registered-secret-value leaked?", detail="Bearer eyJhbGciOi.payload.sig")
+        f"calling with {CANARY}",
+        api_key="abc123456",
+        headers={"Authorization": "Bearer xyz.abc.def"},
+        note="registered-secret-value leaked?",
+        detail="Bearer eyJhbGciOi.payload.sig",
+    )
     text = stream.getvalue()
     for secret in (CANARY, "abc123456", "xyz.abc.def", "registered-secret-value", "eyJhbGciOi"):
         assert secret not in text
@@ -72,11 +76,14 @@ def _app(tmp_path: Path) -> httpx.AsyncClient:
             raise RuntimeError(f"internal detail {CANARY}")
         return {"name": body.name}
 
-    settings = ServiceSettings(service_name="demo", environment="test", dev_signing_key_file=tmp_path / "k.pem",
-                               database_url=f"sqlite+aiosqlite:///{tmp_path}/demo.db")
+    settings = ServiceSettings(
+        service_name="demo",
+        environment="test",
+        dev_signing_key_file=tmp_path / "k.pem",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/demo.db",
+    )
     app = create_service_app(settings, title="demo", description="demo", routers=[router])
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-                             base_url="http://test")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url="http://test")
 
 
 @pytest.mark.parametrize(
@@ -88,8 +95,9 @@ def _app(tmp_path: Path) -> httpx.AsyncClient:
         ({"name": "boom"}, 500, "internal"),
     ],
 )
-async def test_errors_use_one_envelope_and_never_leak_internals(tmp_path: Path, body: object, status: int,
-                                                                code: str) -> None:
+async def test_errors_use_one_envelope_and_never_leak_internals(
+    tmp_path: Path, body: object, status: int, code: str
+) -> None:
     configure_logging("demo", "proj")
     async with _app(tmp_path) as client:
         response = await client.post("/things", json=body)

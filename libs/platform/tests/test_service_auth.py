@@ -54,8 +54,9 @@ def test_dev_key_is_created_once_and_private(tmp_path: Path) -> None:
         ("not allowed", 403),
     ],
 )
-async def test_bad_tokens_are_refused(case: str, status: int, key: bytes, tmp_path: Path,
-                                      verifier: TokenVerifier) -> None:
+async def test_bad_tokens_are_refused(
+    case: str, status: int, key: bytes, tmp_path: Path, verifier: TokenVerifier
+) -> None:
     signer = LocalTokenSigner(key, PUSHER)
     tokens = {
         "forged": lambda: LocalTokenSigner(ensure_dev_key(tmp_path / "other.pem"), PUSHER).sign(AUDIENCE),

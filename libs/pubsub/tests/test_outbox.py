@@ -16,8 +16,7 @@ def _relay(db: Database, tables: Tables, sink: RecordingSink) -> OutboxRelay:
     return OutboxRelay(db, tables.outbox, sink, grace=timedelta(seconds=0))
 
 
-async def test_commit_publishes_each_event_once_after_commit(db: Database, tables: Tables,
-                                                             sink: RecordingSink) -> None:
+async def test_commit_publishes_each_event_once_after_commit(db: Database, tables: Tables, sink: RecordingSink) -> None:
     relay = _relay(db, tables, sink)
     outbox = Outbox(tables.outbox, relay)
     events = sample_events()[:3]
@@ -30,22 +29,26 @@ async def test_commit_publishes_each_event_once_after_commit(db: Database, table
     assert [topic for topic, _ in sink.published] == ["card-events"] * 3
 
 
-async def test_rolled_back_transaction_publishes_nothing(db: Database, tables: Tables,
-                                                         sink: RecordingSink) -> None:
+async def test_rolled_back_transaction_publishes_nothing(db: Database, tables: Tables, sink: RecordingSink) -> None:
     relay = _relay(db, tables, sink)
     outbox = Outbox(tables.outbox, relay)
-    with pytest.raises(RuntimeError):
+
+    async def failing_change() -> None:
         async with db.transaction() as session:
             await outbox.add(session, *sample_events()[:2])
             raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError, match="the change failed"):
+        await failing_change()
     assert await relay.sweep() == 0
     assert sink.published == []
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(tables.outbox)) == 0
 
 
-async def test_crash_between_commit_and_publish_is_healed_exactly_once(db: Database, tables: Tables,
-                                                                      sink: RecordingSink) -> None:
+async def test_crash_between_commit_and_publish_is_healed_exactly_once(
+    db: Database, tables: Tables, sink: RecordingSink
+) -> None:
     crashed = Outbox(tables.outbox, relay=None)  # the process died before its after-commit publish
     events = sample_events()[:4]
     async with db.transaction() as session:
@@ -57,8 +60,9 @@ async def test_crash_between_commit_and_publish_is_healed_exactly_once(db: Datab
     assert sink.event_ids() == [str(e.id) for e in events]
 
 
-async def test_sweep_leaves_fresh_rows_to_the_publisher_within_grace(db: Database, tables: Tables,
-                                                                    sink: RecordingSink) -> None:
+async def test_sweep_leaves_fresh_rows_to_the_publisher_within_grace(
+    db: Database, tables: Tables, sink: RecordingSink
+) -> None:
     async with db.transaction() as session:
         await Outbox(tables.outbox).add(session, sample_events()[0])
     relay = OutboxRelay(db, tables.outbox, sink, grace=timedelta(seconds=60))
@@ -66,8 +70,9 @@ async def test_sweep_leaves_fresh_rows_to_the_publisher_within_grace(db: Databas
     assert await relay.sweep(now=utc_now() + timedelta(seconds=61)) == 1
 
 
-async def test_publish_failure_is_retried_in_order_by_the_sweep(db: Database, tables: Tables,
-                                                               sink: RecordingSink) -> None:
+async def test_publish_failure_is_retried_in_order_by_the_sweep(
+    db: Database, tables: Tables, sink: RecordingSink
+) -> None:
     relay = _relay(db, tables, sink)
     outbox = Outbox(tables.outbox, relay)
     sink.failing = True

@@ -36,9 +36,18 @@ class Effects:
 
     async def __call__(self, session: AsyncSession, event: Any, push: PushMessage) -> None:
         self.calls += 1
-        await session.execute(insert(self.table).values(
-            event_id=str(event.id), topic="effect", event_type=event.type, ordering_key="", data="{}",
-            attributes="{}", created_at=event.occurred_at, publish_attempts=push.delivery_attempt))
+        await session.execute(
+            insert(self.table).values(
+                event_id=str(event.id),
+                topic="effect",
+                event_type=event.type,
+                ordering_key="",
+                data="{}",
+                attributes="{}",
+                created_at=event.occurred_at,
+                publish_attempts=push.delivery_attempt,
+            )
+        )
         if self.mode == "transient":
             raise ConnectionError("database briefly unavailable")
         if self.mode == "permanent":
@@ -46,24 +55,38 @@ class Effects:
 
 
 class Harness:
-    def __init__(self, client: httpx.AsyncClient, db: Database, tables: Tables, effects: Effects,
-                 key: bytes) -> None:
+    def __init__(self, client: httpx.AsyncClient, db: Database, tables: Tables, effects: Effects, key: bytes) -> None:
         self.client, self.db, self.tables, self.effects = client, db, tables, effects
         self.signer = LocalTokenSigner(key, PUSHER)
 
-    async def push(self, event: Event | None = None, *, body: bytes | None = None, token: str | None = None,
-                   attempt: int = 1) -> httpx.Response:
+    async def push(
+        self,
+        event: Event | None = None,
+        *,
+        body: bytes | None = None,
+        token: str | None = None,
+        attempt: int = 1,
+    ) -> httpx.Response:
         if body is None:
             assert event is not None
             message = to_message(event)
-            body = json.dumps({"message": {"data": base64.b64encode(message.data).decode(),
-                                           "attributes": message.attributes, "messageId": str(time.time_ns()),
-                                           "publishTime": "2026-01-01T00:00:00Z",
-                                           "orderingKey": message.ordering_key},
-                               "subscription": f"projects/agentworks/subscriptions/{SUBSCRIPTION}",
-                               "deliveryAttempt": attempt}).encode()
-        headers = {"authorization": f"Bearer {token if token is not None else self.signer.sign(AUDIENCE)}",
-                   "content-type": "application/json"}
+            body = json.dumps(
+                {
+                    "message": {
+                        "data": base64.b64encode(message.data).decode(),
+                        "attributes": message.attributes,
+                        "messageId": str(time.time_ns()),
+                        "publishTime": "2026-01-01T00:00:00Z",
+                        "orderingKey": message.ordering_key,
+                    },
+                    "subscription": f"projects/agentworks/subscriptions/{SUBSCRIPTION}",
+                    "deliveryAttempt": attempt,
+                }
+            ).encode()
+        headers = {
+            "authorization": f"Bearer {token if token is not None else self.signer.sign(AUDIENCE)}",
+            "content-type": "application/json",
+        }
         return await self.client.post("/_events/agent-runs", content=body, headers=headers)
 
     async def count(self, table: Table) -> int:
@@ -78,8 +101,9 @@ async def harness(db: Database, tables: Tables, tmp_path: Path) -> AsyncIterator
     effects = Effects(tables.outbox)
     handlers = {SUBSCRIPTION: {"agent.run.started": effects}}
     receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers)
-    settings = ServiceSettings(service_name="core", environment="test", port=8081, dev_signing_key_file=key_path,
-                               database_url=db.url)
+    settings = ServiceSettings(
+        service_name="core", environment="test", port=8081, dev_signing_key_file=key_path, database_url=db.url
+    )
     app = create_service_app(settings, title="t", description="t", routers=[receiver.router()], db=db)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -100,11 +124,15 @@ async def test_event_is_processed_once_and_recorded(harness: Harness) -> None:
     async with harness.db.transaction() as session:
         row = (await session.execute(select(harness.tables.inbox))).one()
     assert (row.subscription, row.event_id, row.event_type, row.outcome) == (
-        SUBSCRIPTION, str(event.id), "agent.run.started", "processed")
+        SUBSCRIPTION,
+        str(event.id),
+        "agent.run.started",
+        "processed",
+    )
 
 
 async def test_event_types_without_handler_are_validated_and_recorded(harness: Harness) -> None:
-    run_events = [e for e in sample_events() if getattr(e, "type", "").startswith("agent.run.")]
+    run_events = [e for e in sample_events() if e.type.startswith("agent.run.")]
     for event in run_events:
         assert (await harness.push(event)).status_code == 204
     assert await harness.count(harness.tables.inbox) == len(run_events)
@@ -141,8 +169,14 @@ async def test_permanent_failure_is_acked_recorded_and_not_retried(harness: Harn
         b'{"nomessage": true}',
         json.dumps({"message": {"data": "!!!notbase64", "messageId": "1"}}).encode(),
         json.dumps({"message": {"data": base64.b64encode(b"{}").decode(), "messageId": "1"}}).encode(),
-        json.dumps({"message": {"data": base64.b64encode(b'{"type": "agent.run.exploded"}').decode(),
-                                "messageId": "2"}}).encode(),
+        json.dumps(
+            {
+                "message": {
+                    "data": base64.b64encode(b'{"type": "agent.run.exploded"}').decode(),
+                    "messageId": "2",
+                }
+            }
+        ).encode(),
         json.dumps({"message": {"data": "", "messageId": ""}}).encode(),
     ],
 )
@@ -156,8 +190,9 @@ async def test_malformed_and_unknown_messages_are_acked_without_effect(harness: 
     ("token_case", "status"),
     [("missing", 401), ("forged", 401), ("expired", 401), ("wrong audience", 403), ("not the pusher", 403)],
 )
-async def test_bad_push_tokens_are_refused_with_no_effect(harness: Harness, tmp_path: Path, token_case: str,
-                                                          status: int) -> None:
+async def test_bad_push_tokens_are_refused_with_no_effect(
+    harness: Harness, tmp_path: Path, token_case: str, status: int
+) -> None:
     signer = harness.signer
     now = int(time.time())
     tokens = {

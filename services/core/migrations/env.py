@@ -1,7 +1,6 @@
 """Alembic environment of the core service."""
 
-from agentworks_platform.migrations import run_env
-
 from agentworks_core.models import metadata
+from agentworks_platform.migrations import run_env
 
 run_env(metadata)

@@ -1,7 +1,6 @@
 """Alembic environment of the orchestrator service."""
 
-from agentworks_platform.migrations import run_env
-
 from agentworks_orchestrator.models import metadata
+from agentworks_platform.migrations import run_env
 
 run_env(metadata)

@@ -8,14 +8,15 @@ from datetime import timedelta
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub.topology import Subscription, Topology
 from google.api_core.exceptions import AlreadyExists
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.pubsub_v1 import types
 
 log = get_logger(__name__)
 
 
-def subscription_request(project: str, sub: Subscription, base_urls: Mapping[str, str],
-                         push_email: str) -> types.Subscription:
+def subscription_request(
+    project: str, sub: Subscription, base_urls: Mapping[str, str], push_email: str
+) -> types.Subscription:
     """The Subscription resource for one topology entry (push endpoints resolved from ``base_urls``)."""
     request = types.Subscription(
         name=f"projects/{project}/subscriptions/{sub.name}",
@@ -24,24 +25,34 @@ def subscription_request(project: str, sub: Subscription, base_urls: Mapping[str
         enable_message_ordering=sub.enable_message_ordering,
         filter=sub.filter,
         message_retention_duration=timedelta(days=sub.message_retention_days),
-        retry_policy=types.RetryPolicy(minimum_backoff=timedelta(seconds=sub.retry.minimum_backoff_seconds),
-                                       maximum_backoff=timedelta(seconds=sub.retry.maximum_backoff_seconds)),
+        retry_policy=types.RetryPolicy(
+            minimum_backoff=timedelta(seconds=sub.retry.minimum_backoff_seconds),
+            maximum_backoff=timedelta(seconds=sub.retry.maximum_backoff_seconds),
+        ),
     )
     if sub.dead_letter_topic:
         request.dead_letter_policy = types.DeadLetterPolicy(
             dead_letter_topic=f"projects/{project}/topics/{sub.dead_letter_topic}",
-            max_delivery_attempts=sub.max_delivery_attempts or 5)
+            max_delivery_attempts=sub.max_delivery_attempts or 5,
+        )
     if sub.is_push and sub.subscriber:
         base = base_urls[sub.subscriber].rstrip("/")
         request.push_config = types.PushConfig(
             push_endpoint=f"{base}{sub.push_path}",
-            oidc_token=types.PushConfig.OidcToken(service_account_email=push_email, audience=base))
+            oidc_token=types.PushConfig.OidcToken(service_account_email=push_email, audience=base),
+        )
     return request
 
 
-def bootstrap(topology: Topology, project: str, base_urls: Mapping[str, str], push_email: str,
-              publisher: pubsub_v1.PublisherClient | None = None,
-              subscriber: pubsub_v1.SubscriberClient | None = None) -> list[str]:
+def bootstrap(
+    topology: Topology,
+    project: str,
+    base_urls: Mapping[str, str],
+    push_email: str,
+    *,
+    publisher: pubsub_v1.PublisherClient | None = None,
+    subscriber: pubsub_v1.SubscriberClient | None = None,
+) -> list[str]:
     """Create whatever is missing; existing resources are left as they are. Returns what was created."""
     publisher = publisher or pubsub_v1.PublisherClient()
     subscriber = subscriber or pubsub_v1.SubscriberClient()

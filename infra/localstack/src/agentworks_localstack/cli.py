@@ -16,7 +16,8 @@ from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import DEV_KEY_PATH, DEV_SERVICE_ACCOUNT_DOMAIN
 from agentworks_pubsub.topology import TopologyError, load_topology
 from google.api_core.exceptions import GoogleAPICallError
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.pubsub_v1 import types
 
 from agentworks_localstack.bootstrap import bootstrap
 from agentworks_localstack.emulator import serve
@@ -38,8 +39,10 @@ def _project(args: argparse.Namespace) -> str:
 async def _serve(args: argparse.Namespace) -> None:
     signer = LocalTokenSigner(ensure_dev_key(Path(args.key)), PUSH_EMAIL)
     server, emulator = await serve(Path(args.store), args.host, args.port, signer)
-    _out(f"Pub/Sub emulator on {args.host}:{emulator.port} (store {args.store}); "
-         f"export PUBSUB_EMULATOR_HOST={args.host}:{emulator.port}")
+    _out(
+        f"Pub/Sub emulator on {args.host}:{emulator.port} (store {args.store}); "
+        f"export PUBSUB_EMULATOR_HOST={args.host}:{emulator.port}"
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -99,7 +102,7 @@ def _dead_letter_subscriptions(project: str, topology_path: str | None, only: st
     return [f"projects/{project}/subscriptions/{n}" for n in names]
 
 
-def _pull(client: pubsub_v1.SubscriberClient, subscription: str, limit: int) -> list[object]:
+def _pull(client: pubsub_v1.SubscriberClient, subscription: str, limit: int) -> list[types.ReceivedMessage]:
     response = client.pull(request={"subscription": subscription, "max_messages": limit})
     return list(response.received_messages)
 
@@ -111,14 +114,27 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
         received = _pull(client, subscription, args.limit)
         _out(f"{subscription.rsplit('/', 1)[-1]}: {len(received)} dead letter(s)")
         for item in received:
-            message = item.message  # type: ignore[attr-defined]
+            message = item.message
             attrs = dict(message.attributes)
-            _out(json.dumps({"message_id": message.message_id, "type": attrs.get("type"),
-                             "event_id": attrs.get("event_id"), "from": attrs.get(SOURCE_ATTRIBUTE),
-                             "attempts": attrs.get("CloudPubSubDeadLetterSourceDeliveryCount")}))
+            _out(
+                json.dumps(
+                    {
+                        "message_id": message.message_id,
+                        "type": attrs.get("type"),
+                        "event_id": attrs.get("event_id"),
+                        "from": attrs.get(SOURCE_ATTRIBUTE),
+                        "attempts": attrs.get("CloudPubSubDeadLetterSourceDeliveryCount"),
+                    }
+                )
+            )
         if received:
-            client.modify_ack_deadline(request={"subscription": subscription, "ack_deadline_seconds": 0,
-                                                "ack_ids": [r.ack_id for r in received]})  # type: ignore[attr-defined]
+            client.modify_ack_deadline(
+                request={
+                    "subscription": subscription,
+                    "ack_deadline_seconds": 0,
+                    "ack_ids": [r.ack_id for r in received],
+                }
+            )
     return 0
 
 
@@ -130,16 +146,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
     replayed = 0
     for subscription in _dead_letter_subscriptions(project, args.topology, args.subscription):
         for item in _pull(subscriber, subscription, 1000):
-            message = item.message  # type: ignore[attr-defined]
+            message = item.message
             if args.message_id and message.message_id not in args.message_id:
-                subscriber.modify_ack_deadline(request={"subscription": subscription, "ack_deadline_seconds": 0,
-                                                        "ack_ids": [item.ack_id]})  # type: ignore[attr-defined]
+                subscriber.modify_ack_deadline(
+                    request={
+                        "subscription": subscription,
+                        "ack_deadline_seconds": 0,
+                        "ack_ids": [item.ack_id],
+                    }
+                )
                 continue
             attributes = {k: v for k, v in message.attributes.items() if not k.startswith("CloudPubSubDeadLetter")}
             source = topology.subscription(message.attributes[SOURCE_ATTRIBUTE])
             publisher.publish(publisher.topic_path(project, source.topic), message.data, **attributes).result()
-            subscriber.acknowledge(request={"subscription": subscription,
-                                            "ack_ids": [item.ack_id]})  # type: ignore[attr-defined]
+            subscriber.acknowledge(request={"subscription": subscription, "ack_ids": [item.ack_id]})
             replayed += 1
             _out(f"replayed {message.message_id} ({attributes.get('type')}) to {source.topic}")
     _out(f"{replayed} message(s) replayed")
@@ -158,10 +178,12 @@ def parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--key", default=str(DEV_KEY_PATH), help="signing key for push tokens")
     serve_cmd.set_defaults(run=cmd_serve)
     commands.add_parser("bootstrap", help="create the topology's topics and subscriptions").set_defaults(
-        run=cmd_bootstrap)
+        run=cmd_bootstrap
+    )
     commands.add_parser("topics", help="list topics").set_defaults(run=cmd_topics)
     commands.add_parser("subscriptions", help="list subscriptions with their backlog").set_defaults(
-        run=cmd_subscriptions)
+        run=cmd_subscriptions
+    )
     dead = commands.add_parser("dead-letters", help="show dead-lettered messages (left in place)")
     dead.add_argument("subscription", nargs="?", help="one dead-letter subscription (default: all)")
     dead.add_argument("--limit", type=int, default=50)

@@ -37,20 +37,35 @@ def say(text: str) -> None:
 class ServiceProcess:
     """One uvicorn child process, restarted with backoff if it exits on its own."""
 
-    def __init__(self, spec: ServiceSpec, env: dict[str, str]) -> None:
+    def __init__(self, spec: ServiceSpec, env: dict[str, str], offset: int) -> None:
         self.spec = spec
-        self.env = env
+        self.port = spec.port + offset
+        self.url = spec.url(offset)
+        self.env = {**env, f"{spec.env_prefix}PORT": str(self.port)}
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
         self.restarts = 0
+        self._output: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "uvicorn", f"{self.spec.package}.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(self.spec.port), "--no-access-log",
-            "--timeout-graceful-shutdown", "5",
-            env=self.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        asyncio.create_task(self._relay_output(self.process))
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"{self.spec.package}.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "5",
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        self._output = asyncio.create_task(self._relay_output(self.process))
 
     async def _relay_output(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -59,9 +74,9 @@ class ServiceProcess:
             say(f"{label}| {line.decode(errors='replace').rstrip()}")
 
     async def watch(self) -> None:
-        while not self.stopping and self.process is not None:
+        while self.process is not None:
             code = await self.process.wait()
-            if self.stopping:
+            if self._stopped():
                 return
             if self.restarts >= MAX_RESTARTS:
                 say(f"{self.spec.name} exited with {code} {MAX_RESTARTS} times; giving up on it")
@@ -70,6 +85,9 @@ class ServiceProcess:
             say(f"{self.spec.name} exited with {code}; restarting ({self.restarts}/{MAX_RESTARTS})")
             await asyncio.sleep(min(2**self.restarts, 10))
             await self.start()
+
+    def _stopped(self) -> bool:
+        return self.stopping
 
     async def stop(self) -> None:
         self.stopping = True
@@ -83,16 +101,18 @@ class ServiceProcess:
             await self.process.wait()
 
 
-async def wait_healthy(spec: ServiceSpec, client: httpx.AsyncClient) -> None:
+async def wait_healthy(service: ServiceProcess, client: httpx.AsyncClient) -> None:
     deadline = time.monotonic() + HEALTH_TIMEOUT
     while time.monotonic() < deadline:
+        if service.process is not None and service.process.returncode is not None:
+            raise RuntimeError(f"{service.spec.name} exited with {service.process.returncode} while starting")
         try:
-            if (await client.get(f"{spec.url()}/readyz")).status_code == 200:
+            if (await client.get(f"{service.url}/readyz")).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         await asyncio.sleep(0.2)
-    raise RuntimeError(f"{spec.name} did not become ready on {spec.url()} within {HEALTH_TIMEOUT:.0f}s")
+    raise RuntimeError(f"{service.spec.name} did not become ready on {service.url} within {HEALTH_TIMEOUT:.0f}s")
 
 
 def child_env(emulator_host: str) -> dict[str, str]:
@@ -106,15 +126,16 @@ def child_env(emulator_host: str) -> dict[str, str]:
 async def run(args: argparse.Namespace) -> int:
     DEV_DIR.mkdir(exist_ok=True)
     key = ensure_dev_key(DEV_KEY_PATH)
-    server, emulator = await serve(DEFAULT_STORE, "127.0.0.1", args.emulator_port,
-                                   LocalTokenSigner(key, PUSH_EMAIL))
+    server, emulator = await serve(
+        DEFAULT_STORE, "127.0.0.1", EMULATOR_PORT + args.port_offset, LocalTokenSigner(key, PUSH_EMAIL)
+    )
     emulator_host = f"127.0.0.1:{emulator.port}"
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator_host
     topology = load_topology()
-    await asyncio.to_thread(bootstrap, topology, topology.project, base_urls(), PUSH_EMAIL)
+    await asyncio.to_thread(bootstrap, topology, topology.project, base_urls(args.port_offset), PUSH_EMAIL)
     for spec in FLEET:
         await upgrade_async(spec.migrations, spec.database_url())
-    processes = [ServiceProcess(spec, child_env(emulator_host)) for spec in FLEET]
+    processes = [ServiceProcess(spec, child_env(emulator_host), args.port_offset) for spec in FLEET]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -122,8 +143,8 @@ async def run(args: argparse.Namespace) -> int:
     try:
         await asyncio.gather(*(p.start() for p in processes))
         async with httpx.AsyncClient(timeout=2) as client:
-            await asyncio.gather(*(wait_healthy(p.spec, client) for p in processes))
-        print_summary(emulator_host)
+            await asyncio.gather(*(wait_healthy(p, client) for p in processes))
+        print_summary(processes, emulator_host)
         watchers = [asyncio.create_task(p.watch()) for p in processes]
         await stop.wait()
         for watcher in watchers:
@@ -137,21 +158,26 @@ async def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_summary(emulator_host: str) -> None:
+def print_summary(processes: list[ServiceProcess], emulator_host: str) -> None:
     say("")
     say("AgentWorks is running (Ctrl-C stops everything):")
-    say("  web app and API  http://localhost:8080   (API docs at /docs)")
-    for spec in FLEET:
-        say(f"  {spec.name:<16} {spec.url()}   health {spec.url()}/readyz")
+    for service in processes:
+        say(f"  {service.spec.name:<16} {service.url}   health {service.url}/readyz   docs {service.url}/docs")
     say(f"  Pub/Sub emulator {emulator_host}   (agentworks-pubsub subscriptions | dead-letters | replay)")
     say(f"  data             {Path(DEV_DIR).resolve()}")
     say("")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="agentworks-dev", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--emulator-port", type=int, default=EMULATOR_PORT)
+    parser = argparse.ArgumentParser(
+        prog="agentworks-dev", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="shift every port (gateway 8080, services 8081-8085, emulator 8681) by N",
+    )
     args = parser.parse_args(argv)
     try:
         return asyncio.run(run(args))

@@ -34,7 +34,7 @@ PUSH_CONCURRENCY = 32
 LONG_POLL_SECONDS = 1.0
 
 
-class _Abort(Exception):
+class _AbortError(Exception):
     def __init__(self, code: grpc.StatusCode, message: str) -> None:
         super().__init__(message)
         self.code = code
@@ -63,8 +63,9 @@ def _timestamp(epoch: float) -> str:
 class Emulator:
     """The Pub/Sub service: state in ``Store``, one push loop per push subscription."""
 
-    def __init__(self, store: Store, signer: LocalTokenSigner | None = None,
-                 http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, store: Store, signer: LocalTokenSigner | None = None, http: httpx.AsyncClient | None = None
+    ) -> None:
         self.store = store
         self.signer = signer
         self.http = http or httpx.AsyncClient(timeout=60)
@@ -102,19 +103,20 @@ class Emulator:
 
     def create_topic(self, topic: types.Topic) -> types.Topic:
         if not self.store.put_topic(topic.name, types.Topic.serialize(topic), create=True):
-            raise _Abort(grpc.StatusCode.ALREADY_EXISTS, "Topic already exists")
+            raise _AbortError(grpc.StatusCode.ALREADY_EXISTS, "Topic already exists")
         return topic
 
     def get_topic(self, name: str) -> types.Topic:
         body = self.store.topic(name)
         if body is None:
-            raise _Abort(grpc.StatusCode.NOT_FOUND, "Topic not found")
-        return types.Topic.deserialize(body)
+            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Topic not found")
+        topic: types.Topic = types.Topic.deserialize(body)
+        return topic
 
     def publish(self, request: types.PublishRequest) -> types.PublishResponse:
         self.get_topic(request.topic)
         if not request.messages:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "No messages in the publish request")
+            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "No messages in the publish request")
         subscriptions = [types.Subscription.deserialize(b) for b in self.store.subscriptions(topic=request.topic)]
         matchers = [(s.name, compile_filter(s.filter)) for s in subscriptions]
         batch = [(m.data, dict(m.attributes), m.ordering_key) for m in request.messages]
@@ -131,9 +133,10 @@ class Emulator:
         self._validate(subscription)
         if not subscription.ack_deadline_seconds:
             subscription.ack_deadline_seconds = 10
-        if not self.store.put_subscription(subscription.name, subscription.topic,
-                                           types.Subscription.serialize(subscription), create=True):
-            raise _Abort(grpc.StatusCode.ALREADY_EXISTS, "Subscription already exists")
+        if not self.store.put_subscription(
+            subscription.name, subscription.topic, types.Subscription.serialize(subscription), create=True
+        ):
+            raise _AbortError(grpc.StatusCode.ALREADY_EXISTS, "Subscription already exists")
         self.watch(subscription)
         return subscription
 
@@ -151,32 +154,36 @@ class Emulator:
         try:
             compile_filter(subscription.filter)
         except FilterError as exc:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid filter: {exc}") from None
+            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid filter: {exc}") from None
         policy = subscription.dead_letter_policy
         if policy.dead_letter_topic and not 5 <= (policy.max_delivery_attempts or 5) <= 100:
-            raise _Abort(grpc.StatusCode.INVALID_ARGUMENT, "max_delivery_attempts must be between 5 and 100")
+            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "max_delivery_attempts must be between 5 and 100")
 
     def get_subscription(self, name: str) -> types.Subscription:
         body = self.store.subscription(name)
         if body is None:
-            raise _Abort(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
-        return types.Subscription.deserialize(body)
+            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
+        subscription: types.Subscription = types.Subscription.deserialize(body)
+        return subscription
 
     def delete_subscription(self, name: str) -> None:
         if not self.store.delete_subscription(name):
-            raise _Abort(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
+            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
         task = self._push_tasks.pop(name, None)
         if task:
             task.cancel()
 
     # ---- delivery shared by pull and push ----
 
-    def lease(self, name: str, limit: int, lease_seconds: float | None = None) -> list[tuple[Lease, types.Subscription]]:
+    def lease(
+        self, name: str, limit: int, lease_seconds: float | None = None
+    ) -> list[tuple[Lease, types.Subscription]]:
         """Lease due messages; those past max delivery attempts go to the dead-letter topic instead."""
         subscription = self.get_subscription(name)
         seconds = lease_seconds or subscription.ack_deadline_seconds or 10
-        leases = self.store.lease(name, limit=limit, lease_seconds=seconds,
-                                  ordered=subscription.enable_message_ordering)
+        leases = self.store.lease(
+            name, limit=limit, lease_seconds=seconds, ordered=subscription.enable_message_ordering
+        )
         ready = []
         for lease in leases:
             if self._exhausted(subscription, lease.attempt - 1):
@@ -195,30 +202,44 @@ class Emulator:
         message = lease.message
         attributes = dict(message.attributes)
         project = subscription.name.split("/")[1]
-        attributes.update({
-            "CloudPubSubDeadLetterSourceDeliveryCount": str(deliveries),
-            "CloudPubSubDeadLetterSourceSubscription": subscription.name.rsplit("/", 1)[-1],
-            "CloudPubSubDeadLetterSourceSubscriptionProject": project,
-            "CloudPubSubDeadLetterSourceTopicPublishTime": _timestamp(message.publish_time),
-        })
-        request = types.PublishRequest(topic=subscription.dead_letter_policy.dead_letter_topic, messages=[
-            types.PubsubMessage(data=message.data, attributes=attributes, ordering_key=message.ordering_key)])
+        attributes.update(
+            {
+                "CloudPubSubDeadLetterSourceDeliveryCount": str(deliveries),
+                "CloudPubSubDeadLetterSourceSubscription": subscription.name.rsplit("/", 1)[-1],
+                "CloudPubSubDeadLetterSourceSubscriptionProject": project,
+                "CloudPubSubDeadLetterSourceTopicPublishTime": _timestamp(message.publish_time),
+            }
+        )
+        request = types.PublishRequest(
+            topic=subscription.dead_letter_policy.dead_letter_topic,
+            messages=[types.PubsubMessage(data=message.data, attributes=attributes, ordering_key=message.ordering_key)],
+        )
         try:
             self.publish(request)
-        except _Abort as exc:
+        except _AbortError as exc:
             log.error("emulator.dead_letter_failed", subscription=subscription.name, reason=exc.message)
             self.store.nack([lease.ack_id], backoff_seconds(subscription, lease.attempt))
             return
         self.store.ack([lease.ack_id])
-        log.warning("emulator.dead_lettered", subscription=subscription.name, message_id=message.id,
-                    attempts=deliveries)
+        log.warning(
+            "emulator.dead_lettered",
+            subscription=subscription.name,
+            message_id=message.id,
+            attempts=deliveries,
+        )
 
     def received(self, lease: Lease, subscription: types.Subscription) -> types.ReceivedMessage:
         message = lease.message
-        received = types.ReceivedMessage(ack_id=lease.ack_id, message=types.PubsubMessage(
-            data=message.data, attributes=message.attributes, message_id=str(message.id),
-            ordering_key=message.ordering_key,
-            publish_time=datetime.fromtimestamp(message.publish_time, UTC)))
+        received = types.ReceivedMessage(
+            ack_id=lease.ack_id,
+            message=types.PubsubMessage(
+                data=message.data,
+                attributes=message.attributes,
+                message_id=str(message.id),
+                ordering_key=message.ordering_key,
+                publish_time=datetime.fromtimestamp(message.publish_time, UTC),
+            ),
+        )
         if subscription.dead_letter_policy.dead_letter_topic:
             received.delivery_attempt = lease.attempt
         return received
@@ -240,13 +261,13 @@ class Emulator:
         self.store.ack(ack_ids)
         self._wake_event(name).set()
 
-    async def wait_for_messages(self, name: str, timeout: float) -> None:
+    async def wait_for_messages(self, name: str, wait_seconds: float) -> None:
         event = self._wake_event(name)
         due = self.store.next_due(name)
         if due is not None:
-            timeout = max(0.0, min(timeout, due - time.time()))
+            wait_seconds = max(0.0, min(wait_seconds, due - time.time()))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), wait_seconds)
         event.clear()
 
     # ---- push ----
@@ -256,7 +277,7 @@ class Emulator:
         while True:
             try:
                 leases = self.lease(name, PUSH_CONCURRENCY - len(inflight))
-            except _Abort:
+            except _AbortError:
                 return
             for lease, subscription in leases:
                 task = asyncio.create_task(self._push_one(lease, subscription))
@@ -272,11 +293,17 @@ class Emulator:
         if config.oidc_token.service_account_email and self.signer is not None:
             audience = config.oidc_token.audience or config.push_endpoint
             headers["authorization"] = "Bearer " + self.signer.sign(
-                audience, email=config.oidc_token.service_account_email,
-                sub=config.oidc_token.service_account_email)
+                audience,
+                email=config.oidc_token.service_account_email,
+                sub=config.oidc_token.service_account_email,
+            )
         try:
-            response = await self.http.post(config.push_endpoint, json=self.envelope(lease, subscription),
-                                            headers=headers, timeout=subscription.ack_deadline_seconds or 10)
+            response = await self.http.post(
+                config.push_endpoint,
+                json=self.envelope(lease, subscription),
+                headers=headers,
+                timeout=subscription.ack_deadline_seconds or 10,
+            )
             status = response.status_code
         except httpx.HTTPError as exc:
             status = 0
@@ -294,9 +321,12 @@ class Emulator:
         published = _timestamp(message.publish_time)
         body: dict[str, Any] = {
             "message": {
-                "data": base64.b64encode(message.data).decode(), "attributes": message.attributes,
-                "messageId": str(message.id), "message_id": str(message.id),
-                "publishTime": published, "publish_time": published,
+                "data": base64.b64encode(message.data).decode(),
+                "attributes": message.attributes,
+                "messageId": str(message.id),
+                "message_id": str(message.id),
+                "publishTime": published,
+                "publish_time": published,
             },
             "subscription": subscription.name,
         }
@@ -314,18 +344,23 @@ def _unary(fn: Callable[[Any], Any], request_type: Any, response_type: Any) -> g
     async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
         try:
             return fn(request)
-        except _Abort as exc:
+        except _AbortError as exc:
             await context.abort(exc.code, exc.message)
 
-    return grpc.unary_unary_rpc_method_handler(handler, request_deserializer=request_type.deserialize
-                                               if hasattr(request_type, "deserialize") else request_type.FromString,
-                                               response_serializer=_serializer(response_type))
+    return grpc.unary_unary_rpc_method_handler(
+        handler,
+        request_deserializer=request_type.deserialize
+        if hasattr(request_type, "deserialize")
+        else request_type.FromString,
+        response_serializer=_serializer(response_type),
+    )
 
 
 def _serializer(response_type: Any) -> Callable[[Any], bytes]:
     if response_type is empty_pb2.Empty:
-        return lambda message: message.SerializeToString()  # type: ignore[no-any-return]
-    return response_type.serialize  # type: ignore[no-any-return]
+        return lambda message: bytes(message.SerializeToString())
+    serialize: Callable[[Any], bytes] = response_type.serialize
+    return serialize
 
 
 def _page(items: list[Any], token: str, size: int) -> tuple[list[Any], str]:
@@ -353,30 +388,41 @@ class GrpcServices:
             "UpdateTopic": _unary(self._update_topic, t.UpdateTopicRequest, t.Topic),
             "Publish": _unary(e.publish, t.PublishRequest, t.PublishResponse),
             "ListTopics": _unary(self._list_topics, t.ListTopicsRequest, t.ListTopicsResponse),
-            "ListTopicSubscriptions": _unary(self._topic_subscriptions, t.ListTopicSubscriptionsRequest,
-                                             t.ListTopicSubscriptionsResponse),
+            "ListTopicSubscriptions": _unary(
+                self._topic_subscriptions, t.ListTopicSubscriptionsRequest, t.ListTopicSubscriptionsResponse
+            ),
             "DeleteTopic": _unary(self._delete_topic, t.DeleteTopicRequest, empty),
         }
         subscriber = {
             "CreateSubscription": _unary(e.create_subscription, t.Subscription, t.Subscription),
-            "GetSubscription": _unary(lambda r: e.get_subscription(r.subscription), t.GetSubscriptionRequest,
-                                      t.Subscription),
-            "UpdateSubscription": _unary(lambda r: e.update_subscription(r.subscription),
-                                         t.UpdateSubscriptionRequest, t.Subscription),
-            "ListSubscriptions": _unary(self._list_subscriptions, t.ListSubscriptionsRequest,
-                                        t.ListSubscriptionsResponse),
+            "GetSubscription": _unary(
+                lambda r: e.get_subscription(r.subscription), t.GetSubscriptionRequest, t.Subscription
+            ),
+            "UpdateSubscription": _unary(
+                lambda r: e.update_subscription(r.subscription), t.UpdateSubscriptionRequest, t.Subscription
+            ),
+            "ListSubscriptions": _unary(
+                self._list_subscriptions, t.ListSubscriptionsRequest, t.ListSubscriptionsResponse
+            ),
             "DeleteSubscription": _unary(self._delete_subscription, t.DeleteSubscriptionRequest, empty),
             "ModifyAckDeadline": _unary(self._modify, t.ModifyAckDeadlineRequest, empty),
             "Acknowledge": _unary(self._ack, t.AcknowledgeRequest, empty),
             "ModifyPushConfig": _unary(self._modify_push, t.ModifyPushConfigRequest, empty),
-            "Pull": grpc.unary_unary_rpc_method_handler(self._pull, request_deserializer=t.PullRequest.deserialize,
-                                                        response_serializer=t.PullResponse.serialize),
+            "Pull": grpc.unary_unary_rpc_method_handler(
+                self._pull,
+                request_deserializer=t.PullRequest.deserialize,
+                response_serializer=t.PullResponse.serialize,
+            ),
             "StreamingPull": grpc.stream_stream_rpc_method_handler(
-                self._streaming_pull, request_deserializer=t.StreamingPullRequest.deserialize,
-                response_serializer=t.StreamingPullResponse.serialize),
+                self._streaming_pull,
+                request_deserializer=t.StreamingPullRequest.deserialize,
+                response_serializer=t.StreamingPullResponse.serialize,
+            ),
         }
-        return [grpc.method_handlers_generic_handler("google.pubsub.v1.Publisher", publisher),
-                grpc.method_handlers_generic_handler("google.pubsub.v1.Subscriber", subscriber)]
+        return [
+            grpc.method_handlers_generic_handler("google.pubsub.v1.Publisher", publisher),
+            grpc.method_handlers_generic_handler("google.pubsub.v1.Subscriber", subscriber),
+        ]
 
     def _update_topic(self, request: types.UpdateTopicRequest) -> types.Topic:
         self.e.get_topic(request.topic.name)
@@ -396,7 +442,7 @@ class GrpcServices:
 
     def _delete_topic(self, request: types.DeleteTopicRequest) -> empty_pb2.Empty:
         if not self.e.store.delete_topic(request.topic):
-            raise _Abort(grpc.StatusCode.NOT_FOUND, "Topic not found")
+            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Topic not found")
         return empty_pb2.Empty()
 
     def _list_subscriptions(self, request: types.ListSubscriptionsRequest) -> types.ListSubscriptionsResponse:
@@ -420,9 +466,10 @@ class GrpcServices:
     def _modify_push(self, request: types.ModifyPushConfigRequest) -> empty_pb2.Empty:
         subscription = self.e.get_subscription(request.subscription)
         subscription.push_config = request.push_config
-        self.e.store.put_subscription(subscription.name, subscription.topic,
-                                      types.Subscription.serialize(subscription), create=False)
-        self.e._watch(subscription)  # noqa: SLF001 - same module family
+        self.e.store.put_subscription(
+            subscription.name, subscription.topic, types.Subscription.serialize(subscription), create=False
+        )
+        self.e.watch(subscription)
         return empty_pb2.Empty()
 
     async def _pull(self, request: types.PullRequest, context: grpc.aio.ServicerContext) -> types.PullResponse:
@@ -431,17 +478,18 @@ class GrpcServices:
             if not leases and not request.return_immediately:
                 await self.e.wait_for_messages(request.subscription, LONG_POLL_SECONDS)
                 leases = self.e.lease(request.subscription, request.max_messages or 1)
-        except _Abort as exc:
+        except _AbortError as exc:
             await context.abort(exc.code, exc.message)
         return types.PullResponse(received_messages=[self.e.received(lease, s) for lease, s in leases])
 
-    async def _streaming_pull(self, requests: AsyncIterator[types.StreamingPullRequest],
-                              context: grpc.aio.ServicerContext) -> AsyncIterator[types.StreamingPullResponse]:
+    async def _streaming_pull(
+        self, requests: AsyncIterator[types.StreamingPullRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[types.StreamingPullResponse]:
         first = await anext(requests)
         name = first.subscription
         try:
             self.e.get_subscription(name)
-        except _Abort as exc:
+        except _AbortError as exc:
             await context.abort(exc.code, exc.message)
         outstanding: set[str] = set()
         limit = first.max_outstanding_messages or 1000
@@ -454,14 +502,16 @@ class GrpcServices:
                 if leases:
                     outstanding.update(lease.ack_id for lease, _ in leases)
                     yield types.StreamingPullResponse(
-                        received_messages=[self.e.received(lease, s) for lease, s in leases])
+                        received_messages=[self.e.received(lease, s) for lease, s in leases]
+                    )
                 else:
                     await self.e.wait_for_messages(name, 1.0)
         finally:
             reader.cancel()
 
-    async def _read_stream(self, name: str, requests: AsyncIterator[types.StreamingPullRequest],
-                           outstanding: set[str]) -> None:
+    async def _read_stream(
+        self, name: str, requests: AsyncIterator[types.StreamingPullRequest], outstanding: set[str]
+    ) -> None:
         async for request in requests:
             self._apply(name, request, outstanding)
 
@@ -475,8 +525,9 @@ class GrpcServices:
                 outstanding.discard(ack_id)
 
 
-async def serve(store_path: Path, host: str, port: int, signer: LocalTokenSigner | None) -> tuple[grpc.aio.Server,
-                                                                                              Emulator]:
+async def serve(
+    store_path: Path, host: str, port: int, signer: LocalTokenSigner | None
+) -> tuple[grpc.aio.Server, Emulator]:
     """Start the emulator's gRPC server on the running loop; returns the server and the emulator."""
     emulator = Emulator(Store(store_path), signer)
     server = grpc.aio.server()

@@ -27,7 +27,7 @@ def _tokens(text: str) -> list[str]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if not match or match.end() == position:
-            raise FilterError(f"unexpected character at {position}: {text[position:position + 10]!r}")
+            raise FilterError(f"unexpected character at {position}: {text[position : position + 10]!r}")
         tokens.append(match.group(match.lastgroup or "word"))
         position = match.end()
     return tokens
@@ -99,7 +99,7 @@ class _Parser:
 def _attribute(token: str) -> str:
     if not token.startswith("attributes.") or len(token) <= len("attributes."):
         raise FilterError(f"expected attributes.<key>, got {token!r}")
-    return token[len("attributes."):]
+    return token[len("attributes.") :]
 
 
 def _string(token: str) -> str:

@@ -27,8 +27,8 @@ class ServiceSpec:
     def migrations(self) -> Path:
         return REPO_ROOT / "services" / self.name / "migrations"
 
-    def url(self, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}"
+    def url(self, offset: int = 0, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port + offset}"
 
     def database_url(self, dev_dir: Path = DEV_DIR) -> str:
         return os.environ.get(f"{self.env_prefix}DATABASE_URL") or f"sqlite+aiosqlite:///{dev_dir}/{self.name}.db"
@@ -44,5 +44,5 @@ FLEET: tuple[ServiceSpec, ...] = (
 )
 
 
-def base_urls(fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[str, str]:
-    return {spec.name: spec.url() for spec in fleet}
+def base_urls(offset: int = 0, fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[str, str]:
+    return {spec.name: spec.url(offset) for spec in fleet}

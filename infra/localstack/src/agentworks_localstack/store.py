@@ -27,6 +27,20 @@ CREATE UNIQUE INDEX IF NOT EXISTS ix_deliveries_ack ON deliveries (ack_id);
 """
 
 
+_LEASE_SELECT = (
+    "SELECT d.message_id, d.attempts, m.topic, m.data, m.attributes, m.ordering_key, m.publish_time "
+    "FROM deliveries d JOIN messages m ON m.id = d.message_id "
+    "WHERE d.subscription = ? AND d.next_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?) "
+)
+LEASE_UNORDERED = _LEASE_SELECT + "ORDER BY d.message_id LIMIT ?"
+# With ordering, only the oldest undelivered message of each key is eligible (none overtakes it).
+_HEAD_OF_KEY = (
+    "AND (d.ordering_key = '' OR d.message_id = (SELECT MIN(h.message_id) FROM deliveries h "
+    "WHERE h.subscription = d.subscription AND h.ordering_key = d.ordering_key)) "
+)
+LEASE_ORDERED = _LEASE_SELECT + _HEAD_OF_KEY + "ORDER BY d.message_id LIMIT ?"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
     id: int
@@ -100,7 +114,10 @@ class Store:
             exists = db.execute("SELECT 1 FROM subscriptions WHERE name=?", (name,)).fetchone() is not None
             if create and exists:
                 return False
-            db.execute("INSERT OR REPLACE INTO subscriptions(name, topic, body) VALUES (?, ?, ?)", (name, topic, body))
+            db.execute(
+                "INSERT OR REPLACE INTO subscriptions(name, topic, body) VALUES (?, ?, ?)",
+                (name, topic, body),
+            )
             return True
 
     def subscription(self, name: str) -> bytes | None:
@@ -111,8 +128,9 @@ class Store:
         if topic is not None:
             rows = self._db.execute("SELECT body FROM subscriptions WHERE topic=? ORDER BY name", (topic,))
         else:
-            rows = self._db.execute("SELECT body FROM subscriptions WHERE name LIKE ? ORDER BY name",
-                                    (project_prefix + "%",))
+            rows = self._db.execute(
+                "SELECT body FROM subscriptions WHERE name LIKE ? ORDER BY name", (project_prefix + "%",)
+            )
         return [r[0] for r in rows]
 
     def delete_subscription(self, name: str) -> bool:
@@ -122,8 +140,9 @@ class Store:
 
     # ---- messages ----
 
-    def publish(self, topic: str, messages: list[tuple[bytes, dict[str, str], str]],
-                targets: list[list[str]]) -> list[int]:
+    def publish(
+        self, topic: str, messages: list[tuple[bytes, dict[str, str], str]], targets: list[list[str]]
+    ) -> list[int]:
         """Store messages and one pending delivery per (already filtered) target subscription."""
         now = time.time()
         ids: list[int] = []
@@ -131,12 +150,14 @@ class Store:
             for (data, attributes, key), subscriptions in zip(messages, targets, strict=True):
                 cursor = db.execute(
                     "INSERT INTO messages(topic, data, attributes, ordering_key, publish_time) VALUES (?,?,?,?,?)",
-                    (topic, data, json.dumps(attributes), key, now))
+                    (topic, data, json.dumps(attributes), key, now),
+                )
                 message_id = int(cursor.lastrowid or 0)
                 ids.append(message_id)
                 db.executemany(
                     "INSERT INTO deliveries(subscription, message_id, ordering_key, next_at) VALUES (?,?,?,?)",
-                    [(s, message_id, key, now) for s in subscriptions])
+                    [(s, message_id, key, now) for s in subscriptions],
+                )
         return ids
 
     def lease(self, subscription: str, *, limit: int, lease_seconds: float, ordered: bool) -> list[Lease]:
@@ -144,24 +165,17 @@ class Store:
         if limit <= 0:
             return []
         now = time.time()
-        head_only = (
-            "AND (d.ordering_key = '' OR d.message_id = (SELECT MIN(h.message_id) FROM deliveries h "
-            "WHERE h.subscription = d.subscription AND h.ordering_key = d.ordering_key))"
-            if ordered else ""
-        )
+        query = LEASE_ORDERED if ordered else LEASE_UNORDERED
         with self._tx() as db:
-            rows = db.execute(
-                "SELECT d.message_id, d.attempts, m.topic, m.data, m.attributes, m.ordering_key, m.publish_time "
-                "FROM deliveries d JOIN messages m ON m.id = d.message_id "
-                f"WHERE d.subscription = ? AND d.next_at <= ? AND (d.lease_until IS NULL OR d.lease_until < ?) "  # noqa: S608
-                f"{head_only} ORDER BY d.message_id LIMIT ?",
-                (subscription, now, now, limit)).fetchall()
+            rows = db.execute(query, (subscription, now, now, limit)).fetchall()
             leases = []
             for message_id, attempts, topic, data, attributes, key, published in rows:
                 ack_id = f"{message_id}-{uuid.uuid4().hex}"
-                db.execute("UPDATE deliveries SET attempts = ?, lease_until = ?, ack_id = ? "
-                           "WHERE subscription = ? AND message_id = ?",
-                           (attempts + 1, now + lease_seconds, ack_id, subscription, message_id))
+                db.execute(
+                    "UPDATE deliveries SET attempts = ?, lease_until = ?, ack_id = ? "
+                    "WHERE subscription = ? AND message_id = ?",
+                    (attempts + 1, now + lease_seconds, ack_id, subscription, message_id),
+                )
                 message = StoredMessage(message_id, topic, data, json.loads(attributes), key, published)
                 leases.append(Lease(subscription, message, attempts + 1, ack_id))
         return leases
@@ -179,8 +193,10 @@ class Store:
         """Return leased messages for redelivery after ``retry_after`` seconds."""
         with self._tx() as db:
             for ack_id in ack_ids:
-                db.execute("UPDATE deliveries SET lease_until = NULL, ack_id = NULL, next_at = ? WHERE ack_id = ?",
-                           (time.time() + retry_after, ack_id))
+                db.execute(
+                    "UPDATE deliveries SET lease_until = NULL, ack_id = NULL, next_at = ? WHERE ack_id = ?",
+                    (time.time() + retry_after, ack_id),
+                )
 
     def attempts_of(self, ack_id: str) -> int:
         row = self._db.execute("SELECT attempts FROM deliveries WHERE ack_id = ?", (ack_id,)).fetchone()
@@ -189,12 +205,14 @@ class Store:
     def next_due(self, subscription: str) -> float | None:
         row = self._db.execute(
             "SELECT MIN(CASE WHEN lease_until IS NULL OR lease_until < next_at THEN next_at ELSE lease_until END) "
-            "FROM deliveries WHERE subscription = ?", (subscription,)).fetchone()
+            "FROM deliveries WHERE subscription = ?",
+            (subscription,),
+        ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
     def backlog(self) -> dict[str, int]:
         rows = self._db.execute("SELECT subscription, COUNT(*) FROM deliveries GROUP BY subscription")
-        return {name: count for name, count in rows}
+        return dict(rows.fetchall())
 
     def purge_orphans(self) -> int:
         with self._tx() as db:

@@ -82,8 +82,7 @@ class AppThread:
 
     def __init__(self, app: Any, port: int | None = None) -> None:
         self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False,
-                                lifespan="on")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"app-{self.port}", daemon=True)
 
@@ -103,4 +102,3 @@ class AppThread:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(15)
-

@@ -36,6 +36,7 @@ class Event(Frozen):
     """Fields every event carries. ``id`` is the idempotency key for every consumer."""
 
     id: UUID = Field(default_factory=uuid4)
+    type: str
     schema_version: int = 1
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
     workspace_id: UUID

@@ -52,7 +52,7 @@ def event_types(topic: str) -> tuple[str, ...]:
 
 
 def topic_of(event: Event) -> str:
-    event_type = getattr(event, "type", "")
+    event_type = event.type
     for topic in TOPIC_ADAPTERS:
         if event_type in event_types(topic):
             return topic
@@ -62,7 +62,7 @@ def topic_of(event: Event) -> str:
 def to_message(event: Event, traceparent: str | None = None) -> EventMessage:
     """Serialise an event with the attributes every subscriber and the dead-letter tools rely on."""
     attributes = {
-        "type": str(getattr(event, "type")),  # noqa: B009 - every concrete event declares it
+        "type": event.type,
         "event_id": str(event.id),
         "workspace_id": str(event.workspace_id),
         "schema_version": str(event.schema_version),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -109,8 +110,8 @@ class AgentRunFailed(RunEventBase):
     error_code: str
     refused: bool = Field(default=False, description="True when refused before any provider call.")
     tokens: RunTokens = RunTokens()
-    cost: Money = Field(default=0)
-    price: Money = Field(default=0)
+    cost: Money = Field(default=Decimal(0))
+    price: Money = Field(default=Decimal(0))
     duration_ms: NonNegative = 0
     last_seq: NonNegative = 0
 
@@ -122,8 +123,8 @@ class AgentRunCancelled(RunEventBase):
     cancelled_by: UUID | None = None
     reason: str = ""
     tokens: RunTokens = RunTokens()
-    cost: Money = Field(default=0)
-    price: Money = Field(default=0)
+    cost: Money = Field(default=Decimal(0))
+    price: Money = Field(default=Decimal(0))
     last_seq: NonNegative = 0
 
 

@@ -55,8 +55,7 @@ def build_auth(settings: ServiceSettings) -> tuple[TokenSource, TokenVerifier]:
         return GoogleIdTokenSource(), TokenVerifier(PublishedCerts(), settings.audience, trusted)
     key = ensure_dev_key(settings.dev_signing_key_file)
     signer = LocalTokenSigner(key, settings.service_account_email)
-    verifier = TokenVerifier(StaticCerts.from_private_key(key), settings.audience, trusted,
-                             issuers=(LOCAL_ISSUER,))
+    verifier = TokenVerifier(StaticCerts.from_private_key(key), settings.audience, trusted, issuers=(LOCAL_ISSUER,))
     return signer, verifier
 
 
@@ -89,15 +88,25 @@ class TracingMiddleware:
 Setup = Callable[[FastAPI, ServiceContext, AsyncExitStack], Awaitable[None]]
 
 
-def create_service_app(settings: ServiceSettings, *, title: str, description: str,
-                       routers: Sequence[APIRouter] = (), setup: Setup | None = None,
-                       db: Database | None = None) -> FastAPI:
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    routers: Sequence[APIRouter] = (),
+    setup: Setup | None = None,
+    db: Database | None = None,
+) -> FastAPI:
     """Build a service: ``setup`` runs in the lifespan to create clients and register ready checks."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.service_name, settings.gcp_project, settings.log_level,
-                          [s.get_secret_value() for s in settings.secret_values])
+        configure_logging(
+            settings.service_name,
+            settings.gcp_project,
+            settings.log_level,
+            [s.get_secret_value() for s in settings.secret_values],
+        )
         configure_tracing(settings.service_name, settings.trace_exporter, settings.gcp_project)
         tokens, verifier = build_auth(settings)
         context = ServiceContext(settings, db or Database(settings.database_url), tokens, verifier)
@@ -140,7 +149,7 @@ def health_router() -> APIRouter:
                 await connection.execute(text("SELECT 1"))
             for check in ctx.ready_checks:
                 await check()
-        except Exception as exc:  # noqa: BLE001 - any failing dependency means "not ready"
+        except Exception as exc:
             return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready", "ms": round((time.perf_counter() - started) * 1000, 2)})
 

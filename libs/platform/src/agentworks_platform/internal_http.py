@@ -34,21 +34,38 @@ def _retryable(exc: BaseException) -> bool:
 class InternalClient:
     """Calls another service with a token whose audience is that service's base URL."""
 
-    def __init__(self, base_url: str, tokens: TokenSource, *, timeout: float = 10.0, attempts: int = 3,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
         self._attempts = attempts
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
-    async def request(self, method: str, path: str, *, idempotent: bool | None = None,
-                      headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
         """Send a request; idempotent ones are retried on transport errors and 429/502/503/504."""
         retry = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         attempts = self._attempts if retry else 1
-        async for attempt in AsyncRetrying(stop=stop_after_attempt(attempts), reraise=True,
-                                           wait=wait_exponential_jitter(initial=0.05, max=1.0),
-                                           retry=retry_if_exception(_retryable)):
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            reraise=True,
+            wait=wait_exponential_jitter(initial=0.05, max=1.0),
+            retry=retry_if_exception(_retryable),
+        ):
             with attempt:
                 response = await self._send(method, path, headers or {}, kwargs)
                 if response.status_code in RETRYABLE_STATUS and retry:
@@ -56,8 +73,7 @@ class InternalClient:
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send(self, method: str, path: str, headers: dict[str, str],
-                    kwargs: dict[str, Any]) -> httpx.Response:
+    async def _send(self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]) -> httpx.Response:
         outgoing = dict(headers)
         outgoing["authorization"] = f"Bearer {await self._tokens.token_for(self.base_url)}"
         inject(outgoing)

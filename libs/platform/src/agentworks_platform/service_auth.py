@@ -53,8 +53,7 @@ def ensure_dev_key(path: Path) -> bytes:
         return path.read_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(pem)
     tmp.chmod(0o600)
@@ -64,8 +63,7 @@ def ensure_dev_key(path: Path) -> bytes:
 
 def public_pem_and_kid(private_pem: bytes) -> tuple[str, str]:
     key = serialization.load_pem_private_key(private_pem, password=None)
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return public.decode(), hashlib.sha256(public).hexdigest()[:16]
 
 
@@ -88,11 +86,18 @@ class LocalTokenSigner:
     def sign(self, audience: str, *, lifetime: int = TOKEN_LIFETIME_SECONDS, **overrides: Any) -> str:
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self._issuer, "aud": audience, "sub": self._email, "azp": self._email,
-            "email": self._email, "email_verified": True, "iat": now, "exp": now + lifetime,
+            "iss": self._issuer,
+            "aud": audience,
+            "sub": self._email,
+            "azp": self._email,
+            "email": self._email,
+            "email_verified": True,
+            "iat": now,
+            "exp": now + lifetime,
         }
         claims.update(overrides)
-        return jwt.encode(self._signer, claims).decode()
+        token: bytes = jwt.encode(self._signer, claims)
+        return token.decode()
 
     async def token_for(self, audience: str) -> str:
         return self.sign(audience)
@@ -174,8 +179,13 @@ def _max_age(cache_control: str) -> float:
 class TokenVerifier:
     """Verifies a bearer token's signature, expiry, issuer, audience, email and ``email_verified``."""
 
-    def __init__(self, certs: CertsSource, audience: str, allowed_emails: Iterable[str],
-                 issuers: Iterable[str] = GOOGLE_ISSUERS) -> None:
+    def __init__(
+        self,
+        certs: CertsSource,
+        audience: str,
+        allowed_emails: Iterable[str],
+        issuers: Iterable[str] = GOOGLE_ISSUERS,
+    ) -> None:
         self._certs = certs
         self._audience = audience.rstrip("/")
         self._allowed = frozenset(allowed_emails)

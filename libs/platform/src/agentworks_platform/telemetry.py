@@ -20,12 +20,14 @@ def _exporter(kind: str, gcp_project: str) -> SpanExporter | None:
     if kind == "gcp":
         from opentelemetry.exporter.cloud_trace import CloudTraceSpanExporter
 
-        return CloudTraceSpanExporter(project_id=gcp_project)  # type: ignore[no-any-return]
+        exporter: SpanExporter = CloudTraceSpanExporter(project_id=gcp_project)
+        return exporter
     return None
 
 
-def configure_tracing(service: str, exporter: str, gcp_project: str,
-                      extra_processor: SpanProcessor | None = None) -> TracerProvider:
+def configure_tracing(
+    service: str, exporter: str, gcp_project: str, extra_processor: SpanProcessor | None = None
+) -> TracerProvider:
     """Install the global tracer provider once per process; later calls only add processors."""
     global _configured  # noqa: PLW0603 - the OTel provider is process-global by design
     if _configured is None:

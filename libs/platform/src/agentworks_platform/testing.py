@@ -58,11 +58,30 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
     port = _free_port()
-    subprocess.run(_as_postgres_user([str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres",
-                                      "--auth=trust", "-E", "UTF8"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l",
-                                      str(data / "log"), "-o", f"-p {port} -k {data} -h 127.0.0.1",
-                                      "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres_user(
+            [str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres_user(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data / "db"),
+                "-w",
+                "-l",
+                str(data / "log"),
+                "-o",
+                f"-p {port} -k {data} -h 127.0.0.1",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         started = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
         deadline = time.monotonic() + 30
@@ -70,8 +89,11 @@ def postgres_server() -> Iterator[str]:
             time.sleep(0.2)
         yield started
     finally:
-        subprocess.run(_as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast",
-                                          "stop"]), check=False, capture_output=True)
+        subprocess.run(
+            _as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"]),
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(data, ignore_errors=True)
 
 

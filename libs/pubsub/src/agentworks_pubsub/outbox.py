@@ -34,22 +34,38 @@ class Outbox:
         await session.execute(insert(self.table), rows)
         if self.relay is not None:
             relay, ids = self.relay, [str(e.id) for e in events]
-            after_commit(session, lambda: relay.publish_now(ids))
+
+            async def publish() -> None:
+                await relay.publish_now(ids)
+
+            after_commit(session, publish)
 
     @staticmethod
     def _row(event: Event, message: EventMessage, now: datetime) -> dict[str, object]:
         return {
-            "event_id": str(event.id), "topic": topic_of(event), "event_type": message.attributes["type"],
-            "ordering_key": message.ordering_key, "data": message.data.decode(),
-            "attributes": json.dumps(message.attributes), "created_at": now, "publish_attempts": 0,
+            "event_id": str(event.id),
+            "topic": topic_of(event),
+            "event_type": message.attributes["type"],
+            "ordering_key": message.ordering_key,
+            "data": message.data.decode(),
+            "attributes": json.dumps(message.attributes),
+            "created_at": now,
+            "publish_attempts": 0,
         }
 
 
 class OutboxRelay:
     """Publishes outbox rows in insertion order and marks them sent; sweeps up anything left behind."""
 
-    def __init__(self, db: Database, table: Table, sink: MessageSink, *, grace: timedelta = timedelta(seconds=2),
-                 batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        db: Database,
+        table: Table,
+        sink: MessageSink,
+        *,
+        grace: timedelta = timedelta(seconds=2),
+        batch_size: int = 200,
+    ) -> None:
         self._db = db
         self._table = table
         self._sink = sink
@@ -61,7 +77,7 @@ class OutboxRelay:
         """Right after commit: publish these rows. Failures are left for the sweep, never raised."""
         try:
             return await self._publish_where(self._table.c.event_id.in_(list(event_ids)))
-        except Exception as exc:  # noqa: BLE001 - the sweep retries; the caller already committed
+        except Exception as exc:
             log.warning("outbox.publish_deferred", count=len(event_ids), error=type(exc).__name__)
             return 0
 
@@ -77,7 +93,7 @@ class OutboxRelay:
                 published = await self.sweep()
                 if published:
                     log.info("outbox.relayed", count=published)
-            except Exception as exc:  # noqa: BLE001 - keep relaying; the next sweep retries
+            except Exception as exc:
                 log.warning("outbox.sweep_failed", error=type(exc).__name__)
             await asyncio.sleep(interval)
 
@@ -93,8 +109,12 @@ class OutboxRelay:
     async def _publish_batch(self, condition: object) -> tuple[int, bool]:
         """Publish one batch in order; stop at the first failure so no key overtakes an earlier event."""
         table = self._table
-        query = (select(table).where(table.c.published_at.is_(None), condition)  # type: ignore[arg-type]
-                 .order_by(table.c.seq).limit(self._batch))
+        query = (
+            select(table)
+            .where(table.c.published_at.is_(None), condition)  # type: ignore[arg-type]
+            .order_by(table.c.seq)
+            .limit(self._batch)
+        )
         if not is_sqlite(self._db.url):
             query = query.with_for_update(skip_locked=True)
         published = 0
@@ -112,7 +132,7 @@ class OutboxRelay:
         try:
             values["message_id"] = await self._sink.publish_message(row.topic, message)
             values["published_at"] = utc_now()
-        except Exception as exc:  # noqa: BLE001 - recorded on the row and retried by the next sweep
+        except Exception as exc:
             values["last_error"] = f"{type(exc).__name__}: {exc}"[:500]
             log.warning("outbox.publish_failed", event_id=row.event_id, error=type(exc).__name__)
         await session.execute(update(table).where(table.c.seq == row.seq).values(**values))

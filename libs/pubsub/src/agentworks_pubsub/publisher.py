@@ -7,7 +7,7 @@ from typing import Protocol
 
 from agentworks_events import Event, EventMessage, to_message, topic_of
 from agentworks_platform.telemetry import current_traceparent
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.cloud.pubsub_v1.types import BatchSettings, PublisherOptions
 
 
@@ -28,17 +28,16 @@ class EventPublisher:
         )
 
     def topic_path(self, topic: str) -> str:
-        return self._client.topic_path(self.project, topic)
+        return str(self._client.topic_path(self.project, topic))
 
     async def publish(self, event: Event) -> str:
         return await self.publish_message(topic_of(event), to_message(event, current_traceparent()))
 
     async def publish_message(self, topic: str, message: EventMessage) -> str:
         path = self.topic_path(topic)
-        future = self._client.publish(path, message.data, ordering_key=message.ordering_key,
-                                      **message.attributes)
+        future = self._client.publish(path, message.data, ordering_key=message.ordering_key, **message.attributes)
         try:
-            message_id: str = await asyncio.wrap_future(future)
+            message_id = str(await asyncio.wrap_future(future))
         except Exception:
             if message.ordering_key:
                 # The client pauses a key after a failure; resume so the relay can retry it later.

@@ -70,7 +70,9 @@ def parse_envelope(body: bytes, subscription: Subscription) -> tuple[bytes, Push
     if not message_id or not isinstance(attributes, dict):
         raise MalformedEnvelopeError("envelope lacks messageId or has malformed attributes")
     return data, PushMessage(
-        subscription=subscription.name, message_id=message_id, attributes=attributes,
+        subscription=subscription.name,
+        message_id=message_id,
+        attributes=attributes,
         ordering_key=str(message.get("orderingKey") or message.get("ordering_key") or ""),
         delivery_attempt=int(envelope.get("deliveryAttempt") or 1),
         publish_time=str(message.get("publishTime") or message.get("publish_time") or ""),
@@ -89,8 +91,12 @@ class PushReceiver:
         router = APIRouter(tags=["events"], include_in_schema=True)
         for subscription in self.subscriptions:
             router.add_api_route(
-                subscription.push_path or "", self._endpoint(subscription), methods=["POST"],
-                status_code=204, response_class=Response, name=f"push:{subscription.name}",
+                subscription.push_path or "",
+                self._endpoint(subscription),
+                methods=["POST"],
+                status_code=204,
+                response_class=Response,
+                name=f"push:{subscription.name}",
                 summary=f"Pub/Sub push endpoint for {subscription.name} ({subscription.topic})",
             )
         return router
@@ -115,23 +121,25 @@ class PushReceiver:
             data, push = parse_envelope(body, subscription)
         except MalformedEnvelopeError as exc:
             return self._drop(subscription, str(exc), None)
-        with tracer.start_as_current_span(f"consume {subscription.name}", context=extract(dict(push.attributes)),
-                                          kind=SpanKind.CONSUMER) as span:
+        with tracer.start_as_current_span(
+            f"consume {subscription.name}", context=extract(dict(push.attributes)), kind=SpanKind.CONSUMER
+        ) as span:
             span.set_attribute("messaging.message.id", push.message_id)
             try:
                 event = parse_event(subscription.topic, data)
             except UnknownEventError as exc:
                 return self._drop(subscription, str(exc), push)
-            span.set_attribute("messaging.event.type", str(getattr(event, "type", "")))
+            span.set_attribute("messaging.event.type", event.type)
             return await self._process(ctx, subscription, event, push)
 
-    async def _process(self, ctx: ServiceContext, subscription: Subscription, event: Event,
-                       push: PushMessage) -> Response:
-        event_type = str(getattr(event, "type", ""))
+    async def _process(
+        self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage
+    ) -> Response:
+        event_type = event.type
         handler = self.handlers.get(subscription.name, {}).get(event_type)
         try:
             async with ctx.db.transaction() as session:
-                if not await self._claim(session, subscription, event, push, "processed"):
+                if not await self._claim(session, subscription, event, push, outcome="processed"):
                     log.info("push.duplicate", subscription=subscription.name, event_id=str(event.id))
                     return Response(status_code=204)
                 if handler is not None:
@@ -139,34 +147,67 @@ class PushReceiver:
         except PermanentEventError as exc:
             await self._record_rejection(ctx, subscription, event, push, str(exc))
             return self._drop(subscription, str(exc), push, event)
-        except Exception as exc:  # noqa: BLE001 - transient: 503 so Pub/Sub retries with backoff
-            log.exception("push.transient_failure", subscription=subscription.name, event_id=str(event.id),
-                          event_type=event_type, delivery_attempt=push.delivery_attempt, error=type(exc).__name__)
+        except Exception as exc:
+            log.exception(
+                "push.transient_failure",
+                subscription=subscription.name,
+                event_id=str(event.id),
+                event_type=event_type,
+                delivery_attempt=push.delivery_attempt,
+                error=type(exc).__name__,
+            )
             return Response(status_code=503)
-        log.info("push.processed", subscription=subscription.name, event_id=str(event.id), event_type=event_type,
-                 delivery_attempt=push.delivery_attempt)
+        log.info(
+            "push.processed",
+            subscription=subscription.name,
+            event_id=str(event.id),
+            event_type=event_type,
+            delivery_attempt=push.delivery_attempt,
+        )
         return Response(status_code=204)
 
-    async def _claim(self, session: AsyncSession, subscription: Subscription, event: Event, push: PushMessage,
-                     outcome: str, detail: str | None = None) -> bool:
+    async def _claim(
+        self,
+        session: AsyncSession,
+        subscription: Subscription,
+        event: Event,
+        push: PushMessage,
+        *,
+        outcome: str,
+        detail: str | None = None,
+    ) -> bool:
         """Insert the inbox row first; a concurrent or earlier delivery makes this a no-op."""
-        return await insert_ignoring_conflicts(session, self.inbox, {
-            "subscription": subscription.name, "event_id": str(event.id),
-            "event_type": str(getattr(event, "type", "")), "message_id": push.message_id,
-            "delivery_attempt": push.delivery_attempt, "outcome": outcome, "detail": detail,
-            "processed_at": utc_now()})
+        return await insert_ignoring_conflicts(
+            session,
+            self.inbox,
+            {
+                "subscription": subscription.name,
+                "event_id": str(event.id),
+                "event_type": event.type,
+                "message_id": push.message_id,
+                "delivery_attempt": push.delivery_attempt,
+                "outcome": outcome,
+                "detail": detail,
+                "processed_at": utc_now(),
+            },
+        )
 
-    async def _record_rejection(self, ctx: ServiceContext, subscription: Subscription, event: Event,
-                                push: PushMessage, reason: str) -> None:
+    async def _record_rejection(
+        self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, reason: str
+    ) -> None:
         async with ctx.db.transaction() as session:
-            await self._claim(session, subscription, event, push, "rejected", reason[:1000])
+            await self._claim(session, subscription, event, push, outcome="rejected", detail=reason[:1000])
 
     @staticmethod
-    def _drop(subscription: Subscription, reason: str, push: PushMessage | None,
-              event: Event | None = None) -> Response:
-        log.error("push.permanent_failure", subscription=subscription.name, reason=reason,
-                  message_id=push.message_id if push else None, event_id=str(event.id) if event else None,
-                  event_type=(push.attributes.get("type") if push else None))
+    def _drop(
+        subscription: Subscription, reason: str, push: PushMessage | None, event: Event | None = None
+    ) -> Response:
+        log.error(
+            "push.permanent_failure",
+            subscription=subscription.name,
+            reason=reason,
+            message_id=push.message_id if push else None,
+            event_id=str(event.id) if event else None,
+            event_type=(push.attributes.get("type") if push else None),
+        )
         return Response(status_code=204)
-
-

@@ -22,7 +22,8 @@ INBOX = "inbox"
 def outbox_table(metadata: MetaData) -> Table:
     """Events written in the same transaction as the change that caused them; ``published_at`` once sent."""
     return Table(
-        OUTBOX, metadata,
+        OUTBOX,
+        metadata,
         Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
         Column("event_id", String(36), nullable=False, unique=True),
         Column("topic", String(64), nullable=False),
@@ -42,7 +43,8 @@ def outbox_table(metadata: MetaData) -> Table:
 def inbox_table(metadata: MetaData) -> Table:
     """One row per (subscription, event id) processed; written in the same transaction as the effect."""
     return Table(
-        INBOX, metadata,
+        INBOX,
+        metadata,
         Column("subscription", String(128), nullable=False),
         Column("event_id", String(36), nullable=False),
         Column("event_type", String(64), nullable=False),

@@ -15,8 +15,13 @@ from agentworks_pubsub.publisher import EventPublisher, MessageSink
 OUTBOX_KEY = "outbox"
 
 
-async def start_outbox(ctx: ServiceContext, stack: AsyncExitStack, table: Table,
-                       sink: MessageSink | None = None, sweep_interval: float = 1.0) -> Outbox:
+async def start_outbox(
+    ctx: ServiceContext,
+    stack: AsyncExitStack,
+    table: Table,
+    sink: MessageSink | None = None,
+    sweep_interval: float = 1.0,
+) -> Outbox:
     """Create the publisher and a relay that sweeps the outbox for the service's lifetime."""
     if sink is None:
         publisher = EventPublisher(ctx.settings.gcp_project)

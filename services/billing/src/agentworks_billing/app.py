@@ -1,4 +1,7 @@
-"""AgentWorks billing: Usage ledger, run charges, invoices, budgets and Stripe."""
+"""AgentWorks billing.
+
+Usage ledger, run charges, invoices, budgets and Stripe.
+"""
 
 from __future__ import annotations
 
@@ -21,5 +24,10 @@ def create_app(settings: BillingSettings | None = None) -> FastAPI:
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox)
 
-    return create_service_app(settings, title="AgentWorks billing", description=__doc__ or "",
-                              routers=[receiver.router()], setup=setup)
+    return create_service_app(
+        settings,
+        title="AgentWorks billing",
+        description=__doc__ or "",
+        routers=[receiver.router()],
+        setup=setup,
+    )

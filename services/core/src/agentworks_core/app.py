@@ -1,4 +1,7 @@
-"""AgentWorks core: The system of record: workspaces, members, projects, boards, lanes, cards, agents, runs and documents."""
+"""AgentWorks core.
+
+The system of record: workspaces, members, projects, boards, lanes, cards, agents, runs and documents.
+"""
 
 from __future__ import annotations
 
@@ -21,5 +24,6 @@ def create_app(settings: CoreSettings | None = None) -> FastAPI:
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox)
 
-    return create_service_app(settings, title="AgentWorks core", description=__doc__ or "",
-                              routers=[receiver.router()], setup=setup)
+    return create_service_app(
+        settings, title="AgentWorks core", description=__doc__ or "", routers=[receiver.router()], setup=setup
+    )

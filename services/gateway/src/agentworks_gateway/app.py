@@ -1,4 +1,7 @@
-"""AgentWorks gateway: Identity, sessions and API keys; the public /api surface, the web app and WebSocket entry."""
+"""AgentWorks gateway.
+
+Identity, sessions and API keys; the public /api surface, the web app and WebSocket entry.
+"""
 
 from __future__ import annotations
 
@@ -11,5 +14,4 @@ from agentworks_gateway.config import GatewaySettings
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     """Build the gateway service (uvicorn ``--factory`` entry point)."""
     settings = settings or GatewaySettings()
-    return create_service_app(settings, title="AgentWorks gateway", description=__doc__ or "",
-                              routers=[], setup=None)
+    return create_service_app(settings, title="AgentWorks gateway", description=__doc__ or "", routers=[], setup=None)

@@ -9,4 +9,3 @@ from agentworks_platform.db import new_metadata
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 metadata = new_metadata()
-

@@ -1,4 +1,7 @@
-"""AgentWorks orchestrator: Runs the agents mapped to a lane when a card moves; leases, attempts and run control."""
+"""AgentWorks orchestrator.
+
+Runs the agents mapped to a lane when a card moves; leases, attempts and run control.
+"""
 
 from __future__ import annotations
 
@@ -21,5 +24,10 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox)
 
-    return create_service_app(settings, title="AgentWorks orchestrator", description=__doc__ or "",
-                              routers=[receiver.router()], setup=setup)
+    return create_service_app(
+        settings,
+        title="AgentWorks orchestrator",
+        description=__doc__ or "",
+        routers=[receiver.router()],
+        setup=setup,
+    )

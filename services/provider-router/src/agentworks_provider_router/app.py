@@ -1,4 +1,7 @@
-"""AgentWorks provider router: OpenAI-compatible routing to LLM providers with pricing, retries, breakers and limits."""
+"""AgentWorks provider router.
+
+OpenAI-compatible routing to LLM providers with pricing, retries, breakers and limits.
+"""
 
 from __future__ import annotations
 
@@ -19,5 +22,6 @@ def create_app(settings: ProviderRouterSettings | None = None) -> FastAPI:
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox)
 
-    return create_service_app(settings, title="AgentWorks provider router", description=__doc__ or "",
-                              routers=[], setup=setup)
+    return create_service_app(
+        settings, title="AgentWorks provider router", description=__doc__ or "", routers=[], setup=setup
+    )
