@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test lint typecheck check contracts bench clean postgres-tools
+.PHONY: help install dev test lint typecheck isolation check contracts bench clean postgres-tools
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,7 +20,7 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv
 
-.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/*/pyproject.toml)
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml infra/localstack/pyproject.toml)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
@@ -45,7 +45,16 @@ lint: install ## Ruff lint and format check
 typecheck: install ## Mypy (strict) over libs, services and infra
 	$(RUN) mypy
 
-check: lint typecheck test ## Everything CI runs
+PACKAGES := $(notdir $(wildcard libs/*)) localstack gateway core orchestrator provider-router log-stream billing
+isolation: install ## Import every package in an environment holding only its declared dependencies
+	@for pkg in $(PACKAGES); do \
+		module=agentworks_$$(echo $$pkg | tr - _); \
+		[ -f services/$$pkg/pyproject.toml ] && module=$$module.app; \
+		echo "isolated import: agentworks-$$pkg -> $$module"; \
+		$(UV) run --frozen --isolated --no-dev --package agentworks-$$pkg python -c "import $$module" || exit 1; \
+	done
+
+check: lint typecheck isolation test ## Everything CI runs
 
 contracts: install ## Regenerate contracts/events (JSON Schema) and contracts/openapi
 	$(RUN) python infra/scripts/contracts.py

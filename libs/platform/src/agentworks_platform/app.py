@@ -17,7 +17,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentworks_platform.db import Database
-from agentworks_platform.errors import install_error_handlers
+from agentworks_platform.errors import Forbidden, Unauthenticated, install_error_handlers
 from agentworks_platform.logging import configure_logging, get_logger
 from agentworks_platform.service_auth import (
     LOCAL_ISSUER,
@@ -25,8 +25,11 @@ from agentworks_platform.service_auth import (
     LocalTokenSigner,
     PublishedCerts,
     StaticCerts,
+    TokenError,
     TokenSource,
     TokenVerifier,
+    VerifiedCaller,
+    bearer_token,
     ensure_dev_key,
 )
 from agentworks_platform.settings import ServiceSettings
@@ -154,3 +157,13 @@ def health_router() -> APIRouter:
         return JSONResponse({"status": "ready", "ms": round((time.perf_counter() - started) * 1000, 2)})
 
     return router
+
+
+async def service_caller(request: Request) -> VerifiedCaller:
+    """Dependency for internal endpoints: the verified service account calling this service."""
+    ctx = context_of(request)
+    try:
+        token = bearer_token(request.headers.get("authorization"))
+        return await ctx.verifier.verify(token, allowed_emails=ctx.settings.trusted_service_emails)
+    except TokenError as exc:
+        raise (Unauthenticated if exc.status == 401 else Forbidden)(exc.reason) from None

@@ -57,21 +57,26 @@ class InternalClient:
         headers: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send a request; idempotent ones are retried on transport errors and 429/502/503/504."""
+        """Send a request; idempotent ones are retried on transport errors and 429/502/503/504.
+
+        The last response is returned whatever its status; only a transport failure raises.
+        """
         retry = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         attempts = self._attempts if retry else 1
+        response: httpx.Response | None = None
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(attempts),
             reraise=True,
-            wait=wait_exponential_jitter(initial=0.05, max=1.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05),
             retry=retry_if_exception(_retryable),
         ):
             with attempt:
                 response = await self._send(method, path, headers or {}, kwargs)
-                if response.status_code in RETRYABLE_STATUS and retry:
+                final = attempt.retry_state.attempt_number >= attempts
+                if response.status_code in RETRYABLE_STATUS and not final:
                     raise UpstreamStatusError(response)
-                return response
-        raise AssertionError("unreachable")  # pragma: no cover
+        assert response is not None
+        return response
 
     async def _send(self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]) -> httpx.Response:
         outgoing = dict(headers)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import pytest
+from agentworks_platform.app import create_service_app, service_caller
+from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.service_auth import LocalTokenSigner, VerifiedCaller, ensure_dev_key
+from agentworks_platform.settings import ServiceSettings
+from agentworks_platform.telemetry import configure_tracing
+from fastapi import APIRouter, Depends, FastAPI, Request
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+CORE = "core@agentworks-local.iam.gserviceaccount.com"
+Caller = Annotated[VerifiedCaller, Depends(service_caller)]
+SPANS = InMemorySpanExporter()
+configure_tracing("tests", "none", "proj", extra_processor=SimpleSpanProcessor(SPANS))
+
+
+class Flaky:
+    def __init__(self) -> None:
+        self.failures_left = 0
+        self.calls = 0
+        self.traceparents: list[str | None] = []
+
+
+def _app(tmp_path: Path, flaky: Flaky) -> FastAPI:
+    router = APIRouter()
+
+    async def answer(request: Request, caller: Caller) -> dict[str, str]:
+        flaky.calls += 1
+        flaky.traceparents.append(request.headers.get("traceparent"))
+        if flaky.failures_left:
+            flaky.failures_left -= 1
+            raise_unavailable()
+        return {"caller": caller.email}
+
+    router.add_api_route("/internal/thing", answer, methods=["GET", "POST"])
+    settings = ServiceSettings(
+        service_name="billing",
+        environment="test",
+        port=8085,
+        dev_signing_key_file=tmp_path / "key.pem",
+        trusted_service_emails=(CORE,),
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
+    )
+    return create_service_app(settings, title="t", description="t", routers=[router])
+
+
+def raise_unavailable() -> None:
+    from agentworks_platform.errors import AppError
+
+    raise AppError("try again", code="unavailable", status_code=503)
+
+
+@pytest.fixture
+async def setup(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, Flaky, bytes]]:
+    flaky = Flaky()
+    app = _app(tmp_path, flaky)
+    async with app.router.lifespan_context(app):
+        yield app, flaky, ensure_dev_key(tmp_path / "key.pem")
+
+
+def _client(app: FastAPI, signer: LocalTokenSigner) -> InternalClient:
+    return InternalClient("http://127.0.0.1:8085", signer, transport=httpx.ASGITransport(app=app), attempts=3)
+
+
+async def test_calls_carry_a_verified_service_token_and_the_trace(setup: tuple[FastAPI, Flaky, bytes]) -> None:
+    app, flaky, key = setup
+    client = _client(app, LocalTokenSigner(key, CORE))
+    with trace.get_tracer("t").start_as_current_span("caller") as span:
+        response = await client.request("GET", "/internal/thing")
+        trace_id = f"{span.get_span_context().trace_id:032x}"
+    assert response.status_code == 200
+    assert response.json() == {"caller": CORE}
+    assert flaky.traceparents[0] is not None
+    assert trace_id in flaky.traceparents[0]
+    server_spans = [s for s in SPANS.get_finished_spans() if s.name == "GET /internal/thing"]
+    assert server_spans
+    assert f"{server_spans[-1].context.trace_id:032x}" == trace_id
+    await client.aclose()
+
+
+async def test_untrusted_and_missing_callers_are_refused(setup: tuple[FastAPI, Flaky, bytes]) -> None:
+    app, flaky, key = setup
+    stranger = _client(app, LocalTokenSigner(key, "gateway@agentworks-local.iam.gserviceaccount.com"))
+    assert (await stranger.request("GET", "/internal/thing")).status_code == 403
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://x") as anonymous:
+        response = await anonymous.get("/internal/thing")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+    assert flaky.calls == 0
+
+
+async def test_idempotent_calls_are_retried_and_others_are_not(setup: tuple[FastAPI, Flaky, bytes]) -> None:
+    app, flaky, key = setup
+    client = _client(app, LocalTokenSigner(key, CORE))
+    flaky.failures_left = 2
+    assert (await client.request("GET", "/internal/thing")).status_code == 200
+    assert flaky.calls == 3
+    flaky.calls, flaky.failures_left = 0, 1
+    assert (await client.request("POST", "/internal/thing")).status_code == 503
+    assert flaky.calls == 1
+    flaky.calls, flaky.failures_left = 0, 5
+    assert (await client.request("GET", "/internal/thing")).status_code == 503
+    assert flaky.calls == 3
