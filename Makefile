@@ -60,8 +60,7 @@ contracts: install ## Regenerate contracts/events (JSON Schema) and contracts/op
 	$(RUN) python infra/scripts/contracts.py
 
 bench: install ## Run the benchmarks against the budgets in DESIGN §9 (not part of `make test`)
-	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then $(RUN) python -m bench; \
-	else echo "no benchmarks yet: see bench/README.md"; fi
+	$(RUN) python -m bench
 
 clean: ## Remove local state (.dev databases, keys) and caches
 	rm -rf .dev .mypy_cache .ruff_cache .pytest_cache test-artifacts

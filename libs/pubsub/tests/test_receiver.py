@@ -87,7 +87,7 @@ class Harness:
             "authorization": f"Bearer {token if token is not None else self.signer.sign(AUDIENCE)}",
             "content-type": "application/json",
         }
-        return await self.client.post("/_events/agent-runs", content=body, headers=headers)
+        return await self.client.post(f"/_events/{SUBSCRIPTION}", content=body, headers=headers)
 
     async def count(self, table: Table) -> int:
         async with self.db.transaction() as session:

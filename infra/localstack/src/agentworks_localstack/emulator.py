@@ -32,6 +32,7 @@ DEFAULT_MIN_BACKOFF = 10.0
 DEFAULT_MAX_BACKOFF = 600.0
 PUSH_CONCURRENCY = 32
 LONG_POLL_SECONDS = 1.0
+TOKEN_REUSE_SECONDS = 50 * 60
 
 
 class _AbortError(Exception):
@@ -73,6 +74,7 @@ class Emulator:
         self._push_tasks: dict[str, asyncio.Task[None]] = {}
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}
         self.port = 0
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}
 
     # ---- lifecycle ----
 
@@ -292,11 +294,7 @@ class Emulator:
         headers = {"content-type": "application/json"}
         if config.oidc_token.service_account_email and self.signer is not None:
             audience = config.oidc_token.audience or config.push_endpoint
-            headers["authorization"] = "Bearer " + self.signer.sign(
-                audience,
-                email=config.oidc_token.service_account_email,
-                sub=config.oidc_token.service_account_email,
-            )
+            headers["authorization"] = "Bearer " + self._token(audience, config.oidc_token.service_account_email)
         try:
             response = await self.http.post(
                 config.push_endpoint,
@@ -315,6 +313,16 @@ class Emulator:
             self._dead_letter(subscription, lease, lease.attempt)
             return
         self.store.nack([lease.ack_id], backoff_seconds(subscription, lease.attempt))
+
+    def _token(self, audience: str, email: str) -> str:
+        """Tokens are reused until ten minutes before they expire, as Pub/Sub does."""
+        assert self.signer is not None
+        cached = self._tokens.get((audience, email))
+        if cached and cached[1] > time.time():
+            return cached[0]
+        token = self.signer.sign(audience, email=email, sub=email)
+        self._tokens[(audience, email)] = (token, time.time() + TOKEN_REUSE_SECONDS)
+        return token
 
     def envelope(self, lease: Lease, subscription: types.Subscription) -> dict[str, Any]:
         message = lease.message
