@@ -206,3 +206,33 @@ async def test_bad_push_tokens_are_refused_with_no_effect(
     assert response.status_code == status
     assert await harness.count(harness.tables.inbox) == 0
     assert harness.effects.calls == 0
+
+
+async def test_consumer_span_continues_the_publishers_trace(harness: Harness) -> None:
+    from agentworks_platform.telemetry import configure_tracing, current_traceparent
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    configure_tracing("tests", "none", "proj", extra_processor=SimpleSpanProcessor(spans))
+    with trace.get_tracer("publisher").start_as_current_span("publish") as span:
+        event = _started()
+        traceparent = current_traceparent()
+        trace_id = span.get_span_context().trace_id
+    message = to_message(event, traceparent)
+    body = json.dumps(
+        {
+            "message": {
+                "data": base64.b64encode(message.data).decode(),
+                "attributes": message.attributes,
+                "messageId": "77",
+            }
+        }
+    ).encode()
+    assert (await harness.push(body=body)).status_code == 204
+    consumed = [s for s in spans.get_finished_spans() if s.name == f"consume {SUBSCRIPTION}"]
+    assert len(consumed) == 1
+    assert consumed[0].context.trace_id == trace_id
+    assert consumed[0].attributes is not None
+    assert consumed[0].attributes["messaging.event.type"] == "agent.run.started"
