@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
+from agentworks_platform.migrations import upgrade
 from agentworks_platform.testing import create_database, drop_database, postgres_server
 
 BACKENDS = tuple(os.environ.get("AW_TEST_BACKENDS", "sqlite,postgres").split(","))
@@ -19,12 +23,72 @@ def postgres_admin() -> Iterator[str]:
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database on each backend: a SQLite file, or a new PostgreSQL database."""
-    if request.param == "sqlite":
+    if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
         return
     admin = request.getfixturevalue("postgres_admin")
     url = create_database(admin)
     yield url
     drop_database(admin, url)
+
+
+class Templates:
+    """Migrated template databases, made once per session and copied for each test (fast and isolated)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.made: dict[tuple[str, Path], str] = {}
+        self.created: list[tuple[str, str]] = []
+
+    def sqlite(self, migrations: Path, target: Path) -> str:
+        key = ("sqlite", migrations)
+        if key not in self.made:
+            template = self.root / f"{uuid.uuid4().hex}.db"
+            upgrade(migrations, f"sqlite+aiosqlite:///{template}")
+            self.made[key] = str(template)
+        shutil.copyfile(self.made[key], target)
+        return f"sqlite+aiosqlite:///{target}"
+
+    def postgres(self, migrations: Path, admin: str) -> str:
+        key = ("postgres", migrations)
+        if key not in self.made:
+            url = create_database(admin)
+            upgrade(migrations, url)
+            self.made[key] = url
+            self.created.append((admin, url))
+        name = f"aw_test_{uuid.uuid4().hex[:12]}"
+        template = self.made[key].rsplit("/", 1)[-1]
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = self.made[key].rsplit("/", 1)[0] + "/" + name
+        self.created.append((admin, url))
+        return url
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    made = Templates(tmp_path_factory.mktemp("templates"))
+    yield made
+    for admin, url in reversed(made.created):
+        drop_database(admin, url)
+
+
+@pytest.fixture
+def migrated_database(
+    backend: str, templates: Templates, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[[Path], str]:
+    """Returns a function giving a fresh database with a service's migrations applied."""
+
+    def make(migrations: Path) -> str:
+        if backend == "sqlite":
+            return templates.sqlite(migrations, tmp_path / f"{uuid.uuid4().hex}.db")
+        return templates.postgres(migrations, request.getfixturevalue("postgres_admin"))
+
+    return make

@@ -3,27 +3,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from agentworks_events import EventMessage
 from agentworks_platform.db import Database, new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
+from agentworks_pubsub.testing import RecordingSink
 from sqlalchemy import MetaData, Table
-
-
-class RecordingSink:
-    """Collects what would be published; can be told to fail."""
-
-    def __init__(self) -> None:
-        self.published: list[tuple[str, EventMessage]] = []
-        self.failing = False
-
-    async def publish_message(self, topic: str, message: EventMessage) -> str:
-        if self.failing:
-            raise ConnectionError("pubsub unavailable")
-        self.published.append((topic, message))
-        return str(len(self.published))
-
-    def event_ids(self) -> list[str]:
-        return [m.attributes["event_id"] for _, m in self.published]
 
 
 class Tables:

@@ -7,9 +7,10 @@ from agentworks_events import utc_now
 from agentworks_events.samples import sample_events
 from agentworks_platform.db import Database
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
+from agentworks_pubsub.testing import RecordingSink
 from sqlalchemy import func, select
 
-from .conftest import RecordingSink, Tables
+from .conftest import Tables
 
 
 def _relay(db: Database, tables: Tables, sink: RecordingSink) -> OutboxRelay:

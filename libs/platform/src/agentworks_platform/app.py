@@ -112,7 +112,9 @@ def create_service_app(
         )
         configure_tracing(settings.service_name, settings.trace_exporter, settings.gcp_project)
         tokens, verifier = build_auth(settings)
-        context = ServiceContext(settings, db or Database(settings.database_url), tokens, verifier)
+        context = ServiceContext(
+            settings, db or Database(settings.database_url, app_role=settings.db_app_role), tokens, verifier
+        )
         app.state.ctx = context
         async with AsyncExitStack() as stack:
             stack.push_async_callback(context.db.dispose)

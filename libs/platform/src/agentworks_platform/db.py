@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event
+from sqlalchemy import MetaData, Table, event, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -70,12 +70,19 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
 
 
 class Database:
-    """Owns the engine and hands out transactions; after-commit hooks run only once the commit held."""
+    """Owns the engine and hands out transactions; after-commit hooks run only once the commit held.
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    On PostgreSQL with ``app_role`` set, every transaction runs ``SET LOCAL ROLE app_role`` so row-level
+    security applies even when the connection's user owns the tables.
+    """
+
+    def __init__(self, url: str, pool_size: int = 10, app_role: str | None = None) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.is_postgres = not is_sqlite(url)
+        if app_role and self.is_postgres:
+            event.listen(self.engine.sync_engine, "begin", _set_role(app_role))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -89,6 +96,31 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _set_role(role: str) -> Any:
+    if not role.replace("_", "").isalnum():
+        raise ValueError(f"invalid role name {role!r}")
+
+    def set_role(connection: Any) -> None:
+        connection.exec_driver_sql(f"SET LOCAL ROLE {role}")
+
+    return set_role
+
+
+async def set_tenant(
+    session: AsyncSession, *, workspace_id: object = None, user_id: object = None, email: str = ""
+) -> None:
+    """Scope row-level security for the rest of this transaction (PostgreSQL; a no-op on SQLite)."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return
+    await session.execute(
+        text(
+            "SELECT set_config('app.workspace_id', :workspace, true), set_config('app.user_id', :user, true), "
+            "set_config('app.user_email', :email, true)"
+        ),
+        {"workspace": str(workspace_id or ""), "user": str(user_id or ""), "email": email},
+    )
 
 
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alembic import command, context
@@ -20,8 +21,15 @@ def alembic_config(migrations_dir: Path, url: str) -> Config:
 
 
 def upgrade(migrations_dir: Path, url: str, revision: str = "head") -> None:
-    """Apply migrations (blocking; call from a thread when an event loop is running)."""
-    command.upgrade(alembic_config(migrations_dir, url), revision)
+    """Apply migrations, blocking. Inside a running event loop they run on a helper thread with its own loop."""
+    config = alembic_config(migrations_dir, url)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        command.upgrade(config, revision)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(command.upgrade, config, revision).result()
 
 
 async def upgrade_async(migrations_dir: Path, url: str, revision: str = "head") -> None:

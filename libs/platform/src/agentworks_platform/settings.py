@@ -14,6 +14,11 @@ DEV_KEY_PATH = Path(".dev/service-signing-key.pem")
 DEV_SERVICE_ACCOUNT_DOMAIN = "agentworks-local.iam.gserviceaccount.com"
 
 
+def dev_service_account(service: str) -> str:
+    """The service account email a service uses in dev (and the emulator's push identity)."""
+    return f"{service}@{DEV_SERVICE_ACCOUNT_DOMAIN}"
+
+
 class ServiceSettings(BaseSettings):
     """Configuration shared by every service. Subclasses set ``env_prefix`` (e.g. ``AW_CORE_``)."""
 
@@ -25,6 +30,7 @@ class ServiceSettings(BaseSettings):
     port: int = 8000
     public_url: str = Field(default="", description="This service's base URL; the audience of its tokens.")
     database_url: str = ""
+    db_app_role: str | None = Field(default=None, description="PostgreSQL role every transaction runs as (RLS).")
     log_level: str = "INFO"
     gcp_project: str = "agentworks-local"
 
@@ -46,7 +52,7 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"{self.service_name}: database_url is required outside dev")
             values["database_url"] = f"sqlite+aiosqlite:///.dev/{self.service_name}.db"
         if not self.service_account_email:
-            values["service_account_email"] = f"{self.service_name}@{DEV_SERVICE_ACCOUNT_DOMAIN}"
+            values["service_account_email"] = dev_service_account(self.service_name)
         return self
 
     @property

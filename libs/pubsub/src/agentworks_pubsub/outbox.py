@@ -94,7 +94,7 @@ class OutboxRelay:
                 if published:
                     log.info("outbox.relayed", count=published)
             except Exception as exc:
-                log.warning("outbox.sweep_failed", error=type(exc).__name__)
+                log.warning("outbox.sweep_failed", error=type(exc).__name__, detail=str(exc)[:300])
             await asyncio.sleep(interval)
 
     async def _publish_where(self, condition: object) -> int:

@@ -8,22 +8,49 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PushReceiver, load_topology
+from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
 
 from agentworks_core import models
+from agentworks_core.agents import endpoints as agents
+from agentworks_core.agents.catalog import ModelCatalog
+from agentworks_core.audit import endpoints as audit
+from agentworks_core.cards import endpoints as cards
 from agentworks_core.config import CoreSettings
+from agentworks_core.documents import endpoints as documents
+from agentworks_core.projects import endpoints as projects
+from agentworks_core.workspaces import endpoints as workspaces
+
+ROUTERS = (
+    workspaces.router,
+    workspaces.internal,
+    projects.router,
+    cards.router,
+    agents.router,
+    documents.router,
+    audit.router,
+)
 
 
-def create_app(settings: CoreSettings | None = None) -> FastAPI:
-    """Build the core service (uvicorn ``--factory`` entry point)."""
+def create_app(
+    settings: CoreSettings | None = None,
+    *,
+    sink: MessageSink | None = None,
+    models_client: InternalClient | None = None,
+) -> FastAPI:
+    """Build the core service (uvicorn ``--factory`` entry point); tests may pass the event sink and router client."""
     settings = settings or CoreSettings()
     receiver = PushReceiver(load_topology(), settings.service_name, models.inbox)
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        await start_outbox(ctx, stack, models.outbox)
+        await start_outbox(ctx, stack, models.outbox, sink)
+        client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
+        stack.push_async_callback(client.aclose)
+        ctx.extras["models"] = ModelCatalog(client)
 
     return create_service_app(
-        settings, title="AgentWorks core", description=__doc__ or "", routers=[receiver.router()], setup=setup
+        settings, title="AgentWorks core", description=__doc__ or "", routers=[*ROUTERS, receiver.router()], setup=setup
     )

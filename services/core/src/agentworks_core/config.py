@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentworks_platform.settings import ServiceSettings
+from agentworks_platform.settings import ServiceSettings, dev_service_account
 from pydantic_settings import SettingsConfigDict
 
 
@@ -13,3 +13,8 @@ class CoreSettings(ServiceSettings):
 
     service_name: str = "core"
     port: int = 8081
+    provider_router_url: str = "http://127.0.0.1:8083"
+    db_app_role: str | None = "agentworks_core_app"
+    trusted_service_emails: tuple[str, ...] = tuple(
+        dev_service_account(s) for s in ("gateway", "orchestrator", "log-stream", "billing")
+    )

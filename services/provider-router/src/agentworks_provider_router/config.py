@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentworks_platform.settings import ServiceSettings
+from agentworks_platform.settings import ServiceSettings, dev_service_account
 from pydantic_settings import SettingsConfigDict
 
 
@@ -13,3 +13,4 @@ class ProviderRouterSettings(ServiceSettings):
 
     service_name: str = "provider-router"
     port: int = 8083
+    trusted_service_emails: tuple[str, ...] = tuple(dev_service_account(s) for s in ("core", "orchestrator"))

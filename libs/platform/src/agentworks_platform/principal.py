@@ -1,0 +1,67 @@
+"""The end user behind an internal request: authenticated by the gateway, vouched for by its token.
+
+The gateway verifies the session cookie or API key, then calls the owning service with its own service
+token and these headers. Services trust the headers only after verifying that token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from fastapi import Request
+
+from agentworks_platform.app import service_caller
+from agentworks_platform.errors import Unauthenticated
+
+USER_ID = "x-aw-user-id"
+USER_EMAIL = "x-aw-user-email"
+KEY_WORKSPACE = "x-aw-key-workspace"
+REQUEST_ID = "x-request-id"
+CLIENT_IP = "x-aw-client-ip"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A signed-in user, or an API key acting for its creator within one workspace."""
+
+    user_id: UUID
+    email: str
+    key_workspace_id: UUID | None = None
+    request_id: str = ""
+    client_ip: str = ""
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            USER_ID: str(self.user_id),
+            USER_EMAIL: self.email,
+            REQUEST_ID: self.request_id,
+            CLIENT_IP: self.client_ip,
+        }
+        if self.key_workspace_id:
+            headers[KEY_WORKSPACE] = str(self.key_workspace_id)
+        return headers
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+async def current_principal(request: Request) -> Principal:
+    """Dependency: verify the calling service's token, then read the principal it vouches for."""
+    await service_caller(request)
+    user_id = _uuid(request.headers.get(USER_ID))
+    email = request.headers.get(USER_EMAIL, "")
+    if user_id is None or not email:
+        raise Unauthenticated("Sign in first.")
+    return Principal(
+        user_id=user_id,
+        email=email.lower(),
+        key_workspace_id=_uuid(request.headers.get(KEY_WORKSPACE)),
+        request_id=request.headers.get(REQUEST_ID) or uuid.uuid4().hex,
+        client_ip=request.headers.get(CLIENT_IP, ""),
+    )

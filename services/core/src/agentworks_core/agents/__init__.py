@@ -1,0 +1,1 @@
+"""Agents domain of the core service."""

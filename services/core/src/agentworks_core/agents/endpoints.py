@@ -1,0 +1,45 @@
+"""Agent registry and per-project agent configuration endpoints."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from agentworks_platform.app import context_of
+from fastapi import APIRouter, Depends, Request
+
+from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource
+from agentworks_core.agents import service
+from agentworks_core.agents.catalog import ModelCatalog
+from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut
+
+router = APIRouter(prefix="/api", tags=["agents"])
+
+
+def _catalog(request: Request) -> ModelCatalog:
+    catalog: ModelCatalog = context_of(request).extras["models"]
+    return catalog
+
+
+@router.get("/agents", summary="The agent registry")
+async def list_agents(_principal: PrincipalDep) -> list[AgentOut]:
+    return service.registry()
+
+
+@router.get("/projects/{project_id}/agents", summary="Each agent's provider, model and state for a project")
+async def project_agents(project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[AgentConfigOut]:
+    await authorize_resource(session, principal, "project", project_id, "read")
+    return await service.configs(session, project_id)
+
+
+@router.put("/projects/{project_id}/agents/{agent}", summary="Map an agent to a provider and model, or disable it")
+async def configure_agent(
+    project_id: uuid.UUID,
+    agent: str,
+    body: AgentConfigIn,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: Annotated[ModelCatalog, Depends(_catalog)],
+) -> AgentConfigOut:
+    access = await authorize_resource(session, principal, "project", project_id, "write")
+    return await service.configure(session, access, catalog, project_id, agent, body)

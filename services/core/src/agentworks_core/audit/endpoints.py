@@ -1,0 +1,42 @@
+"""Audit log endpoint (owners)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from agentworks_platform.pagination import Page
+from fastapi import APIRouter, Query
+
+from agentworks_core.access import PrincipalDep, SessionDep, authorize
+from agentworks_core.audit import service
+from agentworks_core.schemas import Out
+
+router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"])
+
+
+class AuditOut(Out):
+    id: uuid.UUID
+    actor_id: uuid.UUID | None
+    action: str
+    resource_type: str
+    resource_id: uuid.UUID
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    request_id: str
+    client_ip: str
+    created_at: datetime
+
+
+@router.get("", summary="Every state change in the workspace, newest first (owner)")
+async def audit_log(
+    workspace_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[AuditOut]:
+    access = await authorize(session, principal, workspace_id, "audit")
+    rows, next_cursor = await service.entries(session, access, cursor, limit)
+    return Page(items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)

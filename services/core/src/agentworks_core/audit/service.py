@@ -1,0 +1,55 @@
+"""Every state change leaves an audit entry: actor, action, resource, before/after, request and address."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from agentworks_events import utc_now
+from agentworks_platform.pagination import decode_cursor, encode_cursor
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.access import Access
+from agentworks_core.audit import repository
+from agentworks_core.models import AuditEntry
+
+
+def record(
+    session: AsyncSession,
+    access: Access,
+    action: str,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    repository.add(
+        session,
+        workspace_id=access.workspace_id,
+        actor_id=access.principal.user_id,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=_plain(before),
+        after=_plain(after),
+        request_id=access.principal.request_id[:64],
+        client_ip=access.principal.client_ip[:64],
+        created_at=utc_now(),
+    )
+
+
+def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {k: v if isinstance(v, str | int | bool | float | type(None)) else str(v) for k, v in values.items()}
+
+
+async def entries(
+    session: AsyncSession, access: Access, cursor: str | None, limit: int
+) -> tuple[list[AuditEntry], str | None]:
+    after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID))
+    rows = await repository.page(session, access.workspace_id, after, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None

@@ -1,0 +1,1 @@
+"""Cards domain of the core service."""

@@ -1,0 +1,83 @@
+"""Card endpoints, including the seed's ``POST /api/projects/:id/cards`` and ``PUT /api/cards/:id/move``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from agentworks_platform.app import context_of
+from agentworks_platform.pagination import Page
+from agentworks_pubsub import Outbox
+from agentworks_pubsub.wiring import outbox_of
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource
+from agentworks_core.cards import service
+from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
+from agentworks_core.schemas import Limit
+
+router = APIRouter(prefix="/api", tags=["cards"])
+
+
+def _outbox(request: Request) -> Outbox:
+    return outbox_of(context_of(request))
+
+
+OutboxDep = Annotated[Outbox, Depends(_outbox)]
+
+
+@router.post("/projects/{project_id}/cards", status_code=201, summary="Create a card (first lane by default)")
+async def create_card(
+    project_id: uuid.UUID, body: CardCreate, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> CardOut:
+    access = await authorize_resource(session, principal, "project", project_id, "write")
+    return await service.create(session, access, outbox, project_id, body)
+
+
+@router.get("/projects/{project_id}/cards", summary="Cards of a project, optionally of one lane")
+async def list_cards(
+    project_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lane_id: uuid.UUID | None = None,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[CardOut]:
+    await authorize_resource(session, principal, "project", project_id, "read")
+    items, next_cursor = await service.page(session, project_id, lane_id, cursor, limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@router.get("/cards/{card_id}")
+async def get_card(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> CardOut:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    return CardOut.model_validate(await service.get(session, card_id))
+
+
+@router.patch("/cards/{card_id}", summary="Edit a card's fields")
+async def update_card(
+    card_id: uuid.UUID, body: CardUpdate, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> CardOut:
+    access = await authorize_resource(session, principal, "card", card_id, "write")
+    return await service.update(session, access, outbox, card_id, body)
+
+
+@router.put("/cards/{card_id}/move", summary="Move a card within or across lanes (409 at a WIP limit)")
+async def move_card(
+    card_id: uuid.UUID, body: CardMove, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> CardOut:
+    access = await authorize_resource(session, principal, "card", card_id, "write")
+    return await service.move(session, access, outbox, card_id, body)
+
+
+@router.delete("/cards/{card_id}", status_code=204)
+async def delete_card(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep) -> Response:
+    access = await authorize_resource(session, principal, "card", card_id, "write")
+    await service.delete(session, access, outbox, card_id)
+    return Response(status_code=204)
+
+
+@router.get("/cards/{card_id}/children")
+async def card_children(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[CardOut]:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    return await service.children(session, card_id)

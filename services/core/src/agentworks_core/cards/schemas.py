@@ -1,0 +1,55 @@
+"""Card shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from agentworks_core.schemas import Out, StrictBody
+
+CardType = Literal["epic", "story", "task", "bug", "spike"]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, Field(max_length=20_000)]
+Position = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class CardCreate(StrictBody):
+    title: Title
+    description: Description = ""
+    card_type: CardType = "task"
+    lane_id: uuid.UUID | None = Field(default=None, description="Defaults to the board's first lane.")
+    position: Position | None = Field(default=None, description="Defaults to the end of the lane.")
+    assignee_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
+
+
+class CardUpdate(StrictBody):
+    title: Title | None = None
+    description: Description | None = None
+    card_type: CardType | None = None
+    assignee_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | None = None
+    clear: list[Literal["assignee_id", "parent_id"]] = Field(default_factory=list, description="Fields to set to null.")
+
+
+class CardMove(StrictBody):
+    lane_id: uuid.UUID
+    position: Position | None = Field(default=None, description="Defaults to the end of the lane.")
+
+
+class CardOut(Out):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    board_id: uuid.UUID
+    lane_id: uuid.UUID
+    position: int
+    title: str
+    description: str
+    card_type: str
+    assignee_id: uuid.UUID | None
+    parent_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,279 @@
+"""Cards: ordered positions per lane, WIP limits that hold under concurrency, one event per committed change."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from agentworks_events import CardCreated, CardDeleted, CardMoved, CardSnapshot, CardUpdated, utc_now
+from agentworks_platform.errors import AppError, Conflict, NotFound
+from agentworks_platform.pagination import decode_cursor, encode_cursor
+from agentworks_pubsub import Outbox
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.access import Access, index_resource
+from agentworks_core.audit import service as audit
+from agentworks_core.cards import repository
+from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
+from agentworks_core.models import Board, Card, Lane, Member, Project
+
+EDITABLE = ("title", "description", "card_type", "assignee_id", "parent_id")
+
+
+def snapshot(card: Card, lane: Lane) -> CardSnapshot:
+    return CardSnapshot(
+        card_id=card.id,
+        board_id=card.board_id,
+        lane_id=lane.id,
+        lane_number=lane.number,
+        title=card.title,
+        description=card.description,
+        card_type=card.card_type,
+        position=card.position,
+        assignee_id=card.assignee_id,
+        parent_id=card.parent_id,
+    )
+
+
+def _summary(card: Card) -> dict[str, object]:
+    return {field: getattr(card, field) for field in (*EDITABLE, "lane_id", "position")}
+
+
+def _refuse_full(lane: Lane, count: int) -> None:
+    if lane.wip_limit is not None and count >= lane.wip_limit:
+        raise Conflict(
+            f"Lane '{lane.name}' is at its WIP limit ({count}/{lane.wip_limit}); finish or move a card out first.",
+            code="wip_limit_reached",
+            details={"lane_id": str(lane.id), "wip_limit": lane.wip_limit, "cards": count},
+        )
+
+
+async def _check_assignee(session: AsyncSession, access: Access, assignee_id: uuid.UUID | None) -> None:
+    if assignee_id is None:
+        return
+    member = await session.scalar(
+        select(Member).where(Member.workspace_id == access.workspace_id, Member.user_id == assignee_id)
+    )
+    if member is None:
+        raise AppError("The assignee must be a member of this workspace.", code="invalid_assignee", status_code=422)
+
+
+async def _check_parent(
+    session: AsyncSession, project_id: uuid.UUID, parent_id: uuid.UUID | None, card_id: uuid.UUID | None = None
+) -> None:
+    if parent_id is None:
+        return
+    parent = await session.get(Card, parent_id)
+    if parent is None or parent.project_id != project_id:
+        raise AppError("The parent must be a card of the same project.", code="invalid_parent", status_code=422)
+    if card_id is not None and card_id in await repository.ancestors(session, parent_id):
+        raise AppError("A card cannot be its own ancestor.", code="invalid_parent", status_code=422)
+
+
+async def create(
+    session: AsyncSession, access: Access, outbox: Outbox, project_id: uuid.UUID, body: CardCreate
+) -> CardOut:
+    project = await session.get(Project, project_id)
+    board = await _board_of(session, project_id)
+    if project is None or board is None:
+        raise NotFound(f"No project with id {project_id}.")
+    lane_id = body.lane_id or (await _first_lane(session, board.id)).id
+    lane = (await repository.lock_lanes(session, [lane_id])).get(lane_id)
+    if lane is None or lane.board_id != board.id:
+        raise AppError("The lane must belong to this project's board.", code="invalid_lane", status_code=422)
+    count = await repository.count_in_lane(session, lane.id)
+    _refuse_full(lane, count)
+    await _check_assignee(session, access, body.assignee_id)
+    await _check_parent(session, project_id, body.parent_id)
+    position = count if body.position is None else min(body.position, count)
+    await repository.open_gap(session, lane.id, position)
+    card = Card(
+        id=uuid.uuid4(),
+        workspace_id=access.workspace_id,
+        project_id=project_id,
+        board_id=board.id,
+        lane_id=lane.id,
+        position=position,
+        title=body.title,
+        description=body.description,
+        card_type=body.card_type,
+        assignee_id=body.assignee_id,
+        parent_id=body.parent_id,
+        created_by=access.principal.user_id,
+        created_at=utc_now(),
+        updated_at=utc_now(),
+    )
+    session.add(card)
+    index_resource(session, "card", card.id, access.workspace_id)
+    await session.flush()
+    audit.record(session, access, "card.created", "card", card.id, after=_summary(card))
+    await outbox.add(
+        session,
+        CardCreated(
+            workspace_id=access.workspace_id,
+            project_id=project_id,
+            card_id=card.id,
+            actor_id=access.principal.user_id,
+            card=snapshot(card, lane),
+        ),
+    )
+    return CardOut.model_validate(card)
+
+
+async def _board_of(session: AsyncSession, project_id: uuid.UUID) -> Board | None:
+    return await session.scalar(select(Board).where(Board.project_id == project_id).limit(1))
+
+
+async def _first_lane(session: AsyncSession, board_id: uuid.UUID) -> Lane:
+    lane = await repository.first_lane(session, board_id)
+    if lane is None:
+        raise Conflict("This board has no lanes.", code="no_lanes")
+    return lane
+
+
+async def get(session: AsyncSession, card_id: uuid.UUID) -> Card:
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    return card
+
+
+async def update(
+    session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID, body: CardUpdate
+) -> CardOut:
+    card = await repository.card_for_update(session, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    changes = body.model_dump(exclude_unset=True, exclude={"clear"})
+    changes.update(dict.fromkeys(body.clear))
+    if "assignee_id" in changes:
+        await _check_assignee(session, access, changes["assignee_id"])
+    if "parent_id" in changes:
+        await _check_parent(session, card.project_id, changes["parent_id"], card.id)
+    changed = tuple(f for f, v in changes.items() if getattr(card, f) != v)
+    if not changed:
+        return CardOut.model_validate(card)
+    before = _summary(card)
+    for field in changed:
+        setattr(card, field, changes[field])
+    card.updated_at = utc_now()
+    lane = await session.get(Lane, card.lane_id)
+    assert lane is not None
+    audit.record(session, access, "card.updated", "card", card.id, before, _summary(card))
+    await outbox.add(
+        session,
+        CardUpdated(
+            workspace_id=access.workspace_id,
+            project_id=card.project_id,
+            card_id=card.id,
+            actor_id=access.principal.user_id,
+            card=snapshot(card, lane),
+            changed_fields=changed,
+        ),
+    )
+    return CardOut.model_validate(card)
+
+
+async def _lock_card_and_lanes(
+    session: AsyncSession, card_id: uuid.UUID, *other_lanes: uuid.UUID
+) -> tuple[Card, dict[uuid.UUID, Lane]]:
+    """Lock lanes before the card (the order every writer of positions uses), so concurrent moves queue
+    on the lane instead of deadlocking on each other's card rows."""
+    for _ in range(3):
+        current = await session.scalar(select(Card.lane_id).where(Card.id == card_id))
+        if current is None:
+            raise NotFound(f"No card with id {card_id}.")
+        lanes = await repository.lock_lanes(session, [current, *other_lanes])
+        card = await repository.card_for_update(session, card_id)
+        if card is None:
+            raise NotFound(f"No card with id {card_id}.")
+        if card.lane_id == current:
+            return card, lanes
+    raise Conflict("The card keeps moving; try again.", code="concurrent_move")
+
+
+async def move(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID, body: CardMove) -> CardOut:
+    """Move within or across lanes. A full destination lane refuses with 409; locks make races exact."""
+    card, lanes = await _lock_card_and_lanes(session, card_id, body.lane_id)
+    source, target = lanes[card.lane_id], lanes.get(body.lane_id)
+    if target is None or target.board_id != card.board_id:
+        raise AppError("The lane must belong to the card's board.", code="invalid_lane", status_code=422)
+    count = await repository.count_in_lane(session, target.id)
+    if target.id != source.id:
+        _refuse_full(target, count)
+    else:
+        count -= 1
+    position = count if body.position is None else min(body.position, count)
+    if target.id == source.id and position == card.position:
+        return CardOut.model_validate(card)
+    old_position = card.position
+    await repository.close_gap(session, source.id, old_position)
+    card.position = -1
+    await session.flush()
+    await repository.open_gap(session, target.id, position)
+    card.lane_id, card.position, card.updated_at = target.id, position, utc_now()
+    await session.flush()
+    audit.record(
+        session,
+        access,
+        "card.moved",
+        "card",
+        card.id,
+        {"lane_id": source.id, "position": old_position},
+        {"lane_id": target.id, "position": position},
+    )
+    await outbox.add(
+        session,
+        CardMoved(
+            workspace_id=access.workspace_id,
+            project_id=card.project_id,
+            card_id=card.id,
+            actor_id=access.principal.user_id,
+            board_id=card.board_id,
+            from_lane_id=source.id,
+            from_lane_number=source.number,
+            to_lane_id=target.id,
+            to_lane_number=target.number,
+            from_position=old_position,
+            to_position=position,
+            card=snapshot(card, target),
+        ),
+    )
+    return CardOut.model_validate(card)
+
+
+async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID) -> None:
+    card, _lanes = await _lock_card_and_lanes(session, card_id)
+    audit.record(session, access, "card.deleted", "card", card.id, before=_summary(card))
+    await repository.delete_card(session, card)
+    await session.flush()
+    await repository.close_gap(session, card.lane_id, card.position)
+    await outbox.add(
+        session,
+        CardDeleted(
+            workspace_id=access.workspace_id,
+            project_id=card.project_id,
+            card_id=card.id,
+            actor_id=access.principal.user_id,
+            board_id=card.board_id,
+            lane_id=card.lane_id,
+        ),
+    )
+
+
+async def children(session: AsyncSession, card_id: uuid.UUID) -> list[CardOut]:
+    await get(session, card_id)
+    return [CardOut.model_validate(c) for c in await repository.children(session, card_id)]
+
+
+async def page(
+    session: AsyncSession, project_id: uuid.UUID, lane_id: uuid.UUID | None, cursor: str | None, limit: int
+) -> tuple[list[CardOut], str | None]:
+    if await session.get(Project, project_id) is None:
+        raise NotFound(f"No project with id {project_id}.")
+    after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID))
+    rows = await repository.page(session, project_id, lane_id, after, limit)
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
+    return [CardOut.model_validate(c) for c in rows], next_cursor

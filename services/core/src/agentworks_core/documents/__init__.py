@@ -1,0 +1,1 @@
+"""Documents domain of the core service."""

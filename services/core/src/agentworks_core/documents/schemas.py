@@ -1,0 +1,48 @@
+"""Project document shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from agentworks_core.schemas import Out, StrictBody
+
+DocumentKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+STANDARD_KINDS = ("blueprint", "prd", "mvp", "agent_playbook", "infra_design")
+
+
+class DocumentWrite(StrictBody):
+    title: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    content: Annotated[str, Field(max_length=1_000_000)]
+    content_type: Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")] = "text/markdown"
+
+
+class DocumentOut(Out):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    kind: str
+    title: str
+    latest_version: int
+    updated_at: datetime
+
+
+class VersionOut(Out):
+    version: int
+    title: str
+    content: str
+    content_type: str
+    author_id: uuid.UUID | None
+    source_run_id: uuid.UUID | None
+    created_at: datetime
+
+
+class VersionMeta(Out):
+    version: int
+    title: str
+    content_type: str
+    author_id: uuid.UUID | None
+    source_run_id: uuid.UUID | None
+    created_at: datetime

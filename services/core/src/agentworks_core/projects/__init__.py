@@ -1,0 +1,1 @@
+"""Projects domain of the core service."""

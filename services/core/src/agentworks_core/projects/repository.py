@@ -1,0 +1,59 @@
+"""Project, board and lane queries."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.models import Board, Card, Lane, Project, ResourceIndex
+
+
+async def projects(
+    session: AsyncSession, workspace_id: uuid.UUID, after: tuple[object, uuid.UUID] | None, limit: int
+) -> list[Project]:
+    query = select(Project).where(Project.workspace_id == workspace_id)
+    if after is not None:
+        query = query.where(
+            (Project.created_at > after[0]) | ((Project.created_at == after[0]) & (Project.id > after[1]))
+        )
+    return list((await session.scalars(query.order_by(Project.created_at, Project.id).limit(limit + 1))).all())
+
+
+async def boards_of(session: AsyncSession, project_id: uuid.UUID) -> list[Board]:
+    query = select(Board).where(Board.project_id == project_id).order_by(Board.created_at)
+    return list((await session.scalars(query)).all())
+
+
+async def lanes_of(session: AsyncSession, board_id: uuid.UUID) -> list[Lane]:
+    query = select(Lane).where(Lane.board_id == board_id).order_by(Lane.position)
+    return list((await session.scalars(query)).all())
+
+
+async def cards_of_board(session: AsyncSession, board_id: uuid.UUID) -> list[Card]:
+    query = select(Card).where(Card.board_id == board_id).order_by(Card.lane_id, Card.position)
+    return list((await session.scalars(query)).all())
+
+
+async def lane_counts(session: AsyncSession, board_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    rows = await session.execute(
+        select(Card.lane_id, func.count()).where(Card.board_id == board_id).group_by(Card.lane_id)
+    )
+    return {lane_id: int(count) for lane_id, count in rows}
+
+
+async def delete_project(session: AsyncSession, project: Project) -> None:
+    board_ids = select(Board.id).where(Board.project_id == project.id)
+    lane_ids = select(Lane.id).where(Lane.board_id.in_(board_ids))
+    card_ids = select(Card.id).where(Card.project_id == project.id)
+    await session.execute(
+        delete(ResourceIndex).where(
+            ResourceIndex.id.in_(card_ids)
+            | ResourceIndex.id.in_(lane_ids)
+            | ResourceIndex.id.in_(board_ids)
+            | (ResourceIndex.id == project.id)
+        )
+    )
+    await session.execute(delete(Card).where(Card.project_id == project.id))
+    await session.delete(project)

@@ -1,0 +1,68 @@
+"""Project, board and lane shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
+
+from agentworks_core.cards.schemas import CardOut
+from agentworks_core.schemas import Name, Out, StrictBody
+
+WipLimit = Annotated[int, Field(ge=1, le=1000)]
+
+
+class ProjectCreate(StrictBody):
+    name: Name
+    description: Annotated[str, Field(max_length=5000)] = ""
+
+
+class ProjectUpdate(StrictBody):
+    name: Name | None = None
+    description: Annotated[str, Field(max_length=5000)] | None = None
+
+
+class ProjectOut(Out):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    name: str
+    description: str
+    status: str
+    created_at: datetime
+    board_id: uuid.UUID | None = None
+
+
+class LaneUpdate(StrictBody):
+    name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    wip_limit: WipLimit | None = Field(default=None, description="Omit to keep; see clear_wip_limit.")
+    clear_wip_limit: bool = False
+
+
+class LaneOrder(StrictBody):
+    lane_ids: Annotated[list[uuid.UUID], Field(min_length=1, max_length=50)]
+
+
+class LaneOut(Out):
+    id: uuid.UUID
+    number: int
+    position: int
+    name: str
+    wip_limit: int | None
+    card_count: int = 0
+
+
+class BoardOut(Out):
+    id: uuid.UUID
+    project_id: uuid.UUID
+    workspace_id: uuid.UUID
+    name: str
+
+
+class LaneWithCards(LaneOut):
+    cards: list[CardOut]
+
+
+class BoardDetail(BoardOut):
+    lanes: list[LaneWithCards]

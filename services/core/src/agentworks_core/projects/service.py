@@ -1,0 +1,187 @@
+"""Projects own one board; a new board gets the default lanes of DESIGN §6."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from agentworks_platform.errors import AppError, NotFound
+from agentworks_platform.pagination import decode_cursor, encode_cursor
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.access import Access, index_resource
+from agentworks_core.audit import service as audit
+from agentworks_core.cards.schemas import CardOut
+from agentworks_core.models import Board, Lane, Project
+from agentworks_core.projects import repository
+from agentworks_core.projects.schemas import (
+    BoardDetail,
+    BoardOut,
+    LaneOrder,
+    LaneOut,
+    LaneUpdate,
+    LaneWithCards,
+    ProjectCreate,
+    ProjectOut,
+    ProjectUpdate,
+)
+
+DEFAULT_LANES = (
+    "Vision & Strategy",
+    "Product",
+    "Design",
+    "Architecture",
+    "Ready",
+    "Build",
+    "Review",
+    "Test",
+    "Done",
+)
+
+
+async def create(session: AsyncSession, access: Access, body: ProjectCreate) -> ProjectOut:
+    project = Project(
+        id=uuid.uuid4(), workspace_id=access.workspace_id, name=body.name, description=body.description, status="active"
+    )
+    board = Board(id=uuid.uuid4(), workspace_id=access.workspace_id, project_id=project.id, name=body.name)
+    session.add(project)
+    await session.flush()
+    session.add(board)
+    await session.flush()
+    for number, name in enumerate(DEFAULT_LANES):
+        lane = Lane(
+            id=uuid.uuid4(),
+            workspace_id=access.workspace_id,
+            board_id=board.id,
+            number=number,
+            position=number,
+            name=name,
+        )
+        session.add(lane)
+        index_resource(session, "lane", lane.id, access.workspace_id)
+    index_resource(session, "project", project.id, access.workspace_id)
+    index_resource(session, "board", board.id, access.workspace_id)
+    await session.flush()
+    await session.refresh(project)
+    audit.record(session, access, "project.created", "project", project.id, after={"name": project.name})
+    return _project_out(project, board.id)
+
+
+def _project_out(project: Project, board_id: uuid.UUID | None) -> ProjectOut:
+    out = ProjectOut.model_validate(project)
+    out.board_id = board_id
+    return out
+
+
+async def page(
+    session: AsyncSession, access: Access, cursor: str | None, limit: int
+) -> tuple[list[ProjectOut], str | None]:
+    after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID))
+    rows = await repository.projects(session, access.workspace_id, after, limit)
+    more, rows = len(rows) > limit, rows[:limit]
+    cursor_out = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
+    return [_project_out(p, None) for p in rows], cursor_out
+
+
+async def _project(session: AsyncSession, project_id: uuid.UUID) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"No project with id {project_id}.")
+    return project
+
+
+async def get(session: AsyncSession, project_id: uuid.UUID) -> ProjectOut:
+    project = await _project(session, project_id)
+    boards = await repository.boards_of(session, project_id)
+    return _project_out(project, boards[0].id if boards else None)
+
+
+async def update(session: AsyncSession, access: Access, project_id: uuid.UUID, body: ProjectUpdate) -> ProjectOut:
+    project = await _project(session, project_id)
+    before = {"name": project.name, "description": project.description}
+    for field, value in body.model_dump(exclude_none=True).items():
+        setattr(project, field, value)
+    audit.record(
+        session,
+        access,
+        "project.updated",
+        "project",
+        project.id,
+        before,
+        {"name": project.name, "description": project.description},
+    )
+    return await get(session, project_id)
+
+
+async def delete(session: AsyncSession, access: Access, project_id: uuid.UUID) -> None:
+    project = await _project(session, project_id)
+    audit.record(session, access, "project.deleted", "project", project.id, {"name": project.name})
+    await repository.delete_project(session, project)
+
+
+async def boards(session: AsyncSession, project_id: uuid.UUID) -> list[BoardOut]:
+    await _project(session, project_id)
+    return [BoardOut.model_validate(b) for b in await repository.boards_of(session, project_id)]
+
+
+async def board_detail(session: AsyncSession, board_id: uuid.UUID) -> BoardDetail:
+    board = await session.get(Board, board_id)
+    if board is None:
+        raise NotFound(f"No board with id {board_id}.")
+    lanes = await repository.lanes_of(session, board_id)
+    by_lane: dict[uuid.UUID, list[CardOut]] = {lane.id: [] for lane in lanes}
+    for card in await repository.cards_of_board(session, board_id):
+        by_lane[card.lane_id].append(CardOut.model_validate(card))
+    lane_views = [
+        LaneWithCards(
+            **LaneOut.model_validate(lane).model_dump(exclude={"card_count"}),
+            card_count=len(by_lane[lane.id]),
+            cards=by_lane[lane.id],
+        )
+        for lane in lanes
+    ]
+    return BoardDetail(**BoardOut.model_validate(board).model_dump(), lanes=lane_views)
+
+
+async def update_lane(session: AsyncSession, access: Access, lane_id: uuid.UUID, body: LaneUpdate) -> LaneOut:
+    lane = await session.get(Lane, lane_id)
+    if lane is None:
+        raise NotFound(f"No lane with id {lane_id}.")
+    before = {"name": lane.name, "wip_limit": lane.wip_limit}
+    if body.name is not None:
+        lane.name = body.name
+    if body.clear_wip_limit:
+        lane.wip_limit = None
+    elif body.wip_limit is not None:
+        lane.wip_limit = body.wip_limit
+    audit.record(
+        session, access, "lane.updated", "lane", lane.id, before, {"name": lane.name, "wip_limit": lane.wip_limit}
+    )
+    counts = await repository.lane_counts(session, lane.board_id)
+    return LaneOut(**LaneOut.model_validate(lane).model_dump(exclude={"card_count"}), card_count=counts.get(lane.id, 0))
+
+
+async def reorder_lanes(session: AsyncSession, access: Access, board_id: uuid.UUID, body: LaneOrder) -> list[LaneOut]:
+    lanes = await repository.lanes_of(session, board_id)
+    if sorted(body.lane_ids) != sorted(lane.id for lane in lanes):
+        raise AppError(
+            "lane_ids must list every lane of the board exactly once.", code="invalid_lane_order", status_code=422
+        )
+    by_id = {lane.id: lane for lane in lanes}
+    before = {str(lane.id): lane.position for lane in lanes}
+    for position, lane_id in enumerate(body.lane_ids):
+        by_id[lane_id].position = position
+    audit.record(
+        session,
+        access,
+        "board.lanes_reordered",
+        "board",
+        board_id,
+        before,
+        {str(i): p for p, i in enumerate(body.lane_ids)},
+    )
+    counts = await repository.lane_counts(session, board_id)
+    return [
+        LaneOut(**LaneOut.model_validate(by_id[i]).model_dump(exclude={"card_count"}), card_count=counts.get(i, 0))
+        for i in body.lane_ids
+    ]

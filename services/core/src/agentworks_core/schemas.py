@@ -1,0 +1,20 @@
+"""Request and response shapes shared across the core's domains."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Limit = Annotated[int, Field(ge=1, le=200)]
+
+
+class StrictBody(BaseModel):
+    """Request bodies refuse unknown fields, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=100_000)
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)

@@ -1,0 +1,1 @@
+"""Workspaces domain of the core service."""

@@ -1,0 +1,88 @@
+"""Workspace and member endpoints."""
+
+from __future__ import annotations
+
+import uuid
+
+from agentworks_platform.app import service_caller
+from fastapi import APIRouter, Depends, Response
+
+from agentworks_core.access import PrincipalDep, SessionDep, authorize
+from agentworks_core.workspaces import service
+from agentworks_core.workspaces.schemas import (
+    Invite,
+    MemberOut,
+    MembershipOut,
+    RoleChange,
+    WorkspaceCreate,
+    WorkspaceOut,
+    WorkspaceUpdate,
+)
+
+router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
+internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+
+
+@router.get("", summary="The workspaces you belong to")
+async def list_workspaces(session: SessionDep, principal: PrincipalDep) -> list[WorkspaceOut]:
+    return await service.list_mine(session, principal)
+
+
+@router.post("", status_code=201, summary="Create a workspace (you become its owner)")
+async def create_workspace(body: WorkspaceCreate, session: SessionDep, principal: PrincipalDep) -> WorkspaceOut:
+    return await service.create(session, principal, body)
+
+
+@router.get("/{workspace_id}")
+async def get_workspace(workspace_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> WorkspaceOut:
+    return await service.get(session, await authorize(session, principal, workspace_id, "read"))
+
+
+@router.patch("/{workspace_id}", summary="Rename a workspace (owner)")
+async def rename_workspace(
+    workspace_id: uuid.UUID, body: WorkspaceUpdate, session: SessionDep, principal: PrincipalDep
+) -> WorkspaceOut:
+    access = await authorize(session, principal, workspace_id, "delete")
+    return await service.rename(session, access, body.name)
+
+
+@router.delete("/{workspace_id}", status_code=204, summary="Delete a workspace and everything in it (owner)")
+async def delete_workspace(workspace_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+    await service.delete(session, await authorize(session, principal, workspace_id, "delete"))
+    return Response(status_code=204)
+
+
+@router.get("/{workspace_id}/members")
+async def list_members(workspace_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[MemberOut]:
+    access = await authorize(session, principal, workspace_id, "read")
+    return [MemberOut.model_validate(m) for m in await service.members(session, access)]
+
+
+@router.post("/{workspace_id}/members", status_code=201, summary="Invite someone by email (owner)")
+async def invite_member(
+    workspace_id: uuid.UUID, body: Invite, session: SessionDep, principal: PrincipalDep
+) -> MemberOut:
+    access = await authorize(session, principal, workspace_id, "invite")
+    return MemberOut.model_validate(await service.invite(session, access, body))
+
+
+@router.patch("/{workspace_id}/members/{member_id}", summary="Change a member's role (owner)")
+async def change_role(
+    workspace_id: uuid.UUID, member_id: uuid.UUID, body: RoleChange, session: SessionDep, principal: PrincipalDep
+) -> MemberOut:
+    access = await authorize(session, principal, workspace_id, "invite")
+    return MemberOut.model_validate(await service.change_role(session, access, member_id, body))
+
+
+@router.delete("/{workspace_id}/members/{member_id}", status_code=204, summary="Remove a member (owner)")
+async def remove_member(
+    workspace_id: uuid.UUID, member_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Response:
+    await service.remove(session, await authorize(session, principal, workspace_id, "invite"), member_id)
+    return Response(status_code=204)
+
+
+@internal.get("/workspaces/{workspace_id}/members/{user_id}", summary="A user's role in a workspace")
+async def membership(workspace_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep) -> MembershipOut:
+    member = await service.membership_of(session, workspace_id, user_id)
+    return MembershipOut(workspace_id=workspace_id, user_id=user_id, role=member.role)

@@ -1,0 +1,59 @@
+"""Workspace and member queries."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.models import Member, ResourceIndex, Workspace
+
+
+async def for_user(session: AsyncSession, user_id: uuid.UUID, email: str) -> list[tuple[Workspace, str]]:
+    await session.execute(
+        update(Member).where(Member.user_id.is_(None), Member.email == email).values(user_id=user_id, status="active")
+    )
+    rows = await session.execute(
+        select(Workspace, Member.role)
+        .join(Member, Member.workspace_id == Workspace.id)
+        .where(Member.user_id == user_id)
+        .order_by(Workspace.created_at, Workspace.id)
+    )
+    return [(workspace, role) for workspace, role in rows]
+
+
+async def members(session: AsyncSession, workspace_id: uuid.UUID) -> list[Member]:
+    query = select(Member).where(Member.workspace_id == workspace_id).order_by(Member.created_at, Member.id)
+    return list((await session.scalars(query)).all())
+
+
+async def member(session: AsyncSession, workspace_id: uuid.UUID, member_id: uuid.UUID) -> Member | None:
+    return await session.scalar(select(Member).where(Member.workspace_id == workspace_id, Member.id == member_id))
+
+
+async def member_by_email(session: AsyncSession, workspace_id: uuid.UUID, email: str) -> Member | None:
+    return await session.scalar(select(Member).where(Member.workspace_id == workspace_id, Member.email == email))
+
+
+async def member_by_user(session: AsyncSession, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Member | None:
+    return await session.scalar(select(Member).where(Member.workspace_id == workspace_id, Member.user_id == user_id))
+
+
+async def owner_count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
+    """Owners of the workspace, locking their rows so two demotions cannot both pass the check."""
+    query = select(Member.id).where(Member.workspace_id == workspace_id, Member.role == "owner")
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return len((await session.scalars(query)).all())
+
+
+async def delete_workspace(session: AsyncSession, workspace: Workspace) -> None:
+    await session.execute(delete(ResourceIndex).where(ResourceIndex.workspace_id == workspace.id))
+    await session.delete(workspace)
+
+
+async def count_members(session: AsyncSession, workspace_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(select(func.count()).select_from(Member).where(Member.workspace_id == workspace_id)) or 0
+    )

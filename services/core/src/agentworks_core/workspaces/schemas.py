@@ -1,0 +1,54 @@
+"""Workspace and member shapes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import EmailStr
+
+from agentworks_core.schemas import Name, Out, StrictBody
+
+RoleName = Literal["owner", "member", "viewer"]
+
+
+class WorkspaceCreate(StrictBody):
+    name: Name
+
+
+class WorkspaceUpdate(StrictBody):
+    name: Name
+
+
+class WorkspaceOut(Out):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+    role: RoleName
+
+
+class Invite(StrictBody):
+    email: EmailStr
+    role: RoleName = "member"
+
+
+class RoleChange(StrictBody):
+    role: RoleName
+
+
+class MemberOut(Out):
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    email: str
+    role: RoleName
+    status: Literal["invited", "active"]
+    created_at: datetime
+
+
+class MembershipOut(Out):
+    """What another service needs to know about a user's place in a workspace."""
+
+    workspace_id: uuid.UUID
+    user_id: uuid.UUID
+    role: RoleName

@@ -1,0 +1,61 @@
+"""The authorisation matrix as data: every public route, the permission it needs, and its success status.
+
+Roles grant permissions as in the seed: viewer = read; member = read, write, agent_run; owner = all.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Route(NamedTuple):
+    method: str
+    path: str
+    body: Any
+    permission: str
+    success: int
+
+
+ROLE_PERMISSIONS = {
+    "viewer": {"read"},
+    "member": {"read", "write", "agent_run"},
+    "owner": {"read", "write", "delete", "invite", "audit", "billing", "agent_run"},
+}
+
+W = "/api/workspaces/{workspace}"
+P = "/api/projects/{project}"
+MATRIX: tuple[Route, ...] = (
+    Route("GET", W, None, "read", 200),
+    Route("PATCH", W, {"name": "Renamed"}, "delete", 200),
+    Route("DELETE", W, None, "delete", 204),
+    Route("GET", W + "/members", None, "read", 200),
+    Route("POST", W + "/members", {"email": "new.person@example.com", "role": "member"}, "invite", 201),
+    Route("PATCH", W + "/members/{viewer_member}", {"role": "member"}, "invite", 200),
+    Route("DELETE", W + "/members/{viewer_member}", None, "invite", 204),
+    Route("GET", W + "/audit", None, "audit", 200),
+    Route("GET", W + "/projects", None, "read", 200),
+    Route("POST", W + "/projects", {"name": "Second"}, "write", 201),
+    Route("GET", P, None, "read", 200),
+    Route("PATCH", P, {"name": "Renamed"}, "write", 200),
+    Route("DELETE", P, None, "delete", 204),
+    Route("GET", P + "/boards", None, "read", 200),
+    Route("GET", "/api/boards/{board}", None, "read", 200),
+    Route("PUT", "/api/boards/{board}/lanes/order", {"lane_ids": "{lanes_reversed}"}, "write", 200),
+    Route("PATCH", "/api/lanes/{lane0}", {"name": "Ideas", "wip_limit": 5}, "write", 200),
+    Route("POST", P + "/cards", {"title": "New card"}, "write", 201),
+    Route("GET", P + "/cards", None, "read", 200),
+    Route("GET", "/api/cards/{card}", None, "read", 200),
+    Route("PATCH", "/api/cards/{card}", {"title": "Edited"}, "write", 200),
+    Route("PUT", "/api/cards/{card}/move", {"lane_id": "{lane1}"}, "write", 200),
+    Route("DELETE", "/api/cards/{card}", None, "write", 204),
+    Route("GET", "/api/cards/{card}/children", None, "read", 200),
+    Route("GET", P + "/agents", None, "read", 200),
+    Route("PUT", P + "/agents/prd", {"provider": "anthropic", "model": "claude-3-5-sonnet"}, "write", 200),
+    Route("GET", P + "/documents", None, "read", 200),
+    Route("GET", P + "/documents/prd", None, "read", 200),
+    Route("PUT", P + "/documents/prd", {"content": "# PRD v2"}, "write", 200),
+    Route("GET", P + "/documents/prd/versions", None, "read", 200),
+    Route("GET", P + "/documents/prd/versions/1", None, "read", 200),
+)
+"""Routes needing only a signed-in user (no tenant): GET /api/workspaces, POST /api/workspaces, GET /api/agents."""
+UNSCOPED = (("GET", "/api/workspaces"), ("POST", "/api/workspaces"), ("GET", "/api/agents"))

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from agentworks_core.models import Card, Project
+from agentworks_platform.db import Database, set_tenant
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from .conftest import Core, User
+
+
+async def test_unscoped_queries_as_the_app_role_see_only_the_current_tenant(core: Core, backend: str) -> None:
+    if backend != "postgres":
+        pytest.skip("row-level security is a PostgreSQL feature; SQLite relies on the scoped queries")
+    world = await core.world()
+    db: Database = core.client._transport.app.state.ctx.db  # type: ignore[attr-defined]
+    a, b = uuid.UUID(world.ids["a"]["workspace"]), uuid.UUID(world.ids["b"]["workspace"])
+    async with db.transaction() as session:
+        assert (await session.scalar(text("SELECT current_user"))) == "agentworks_core_app"
+        assert await session.scalar(select(func.count()).select_from(Card)) == 0  # no tenant set: nothing
+        await set_tenant(session, workspace_id=a)
+        cards = (await session.scalars(select(Card))).all()  # deliberately unscoped
+        projects = (await session.scalars(select(Project))).all()
+    assert {c.workspace_id for c in cards} == {a}
+    assert {p.workspace_id for p in projects} == {a}
+
+    async def move_rows_to_the_other_tenant() -> None:
+        async with db.transaction() as session:
+            await set_tenant(session, workspace_id=a)
+            await session.execute(text("UPDATE cards SET workspace_id = :b"), {"b": b})
+
+    with pytest.raises(DBAPIError, match="row-level security"):
+        await move_rows_to_the_other_tenant()
+
+
+async def test_every_state_change_is_audited_for_owners(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    card = await core.ok("POST", f"/api/projects/{a['project']}/cards", world.member, {"title": "Audit me"})
+    await core.ok("PUT", f"/api/cards/{card['id']}/move", world.member, {"lane_id": a["lanes"][3]})
+    await core.ok("PATCH", f"/api/lanes/{a['lanes'][3]}", world.member, {"wip_limit": 3})
+    page = await core.ok("GET", f"/api/workspaces/{a['workspace']}/audit?limit=3", world.owner)
+    actions = [e["action"] for e in page["items"]]
+    assert actions == ["lane.updated", "card.moved", "card.created"]
+    moved = page["items"][1]
+    assert moved["actor_id"] == str(world.member.id)
+    assert moved["before"]["lane_id"] == a["lanes"][0]
+    assert moved["after"]["lane_id"] == a["lanes"][3]
+    assert moved["request_id"] == "req-1"
+    assert moved["client_ip"] == "203.0.113.9"
+    rest = await core.ok("GET", f"/api/workspaces/{a['workspace']}/audit?cursor={page['next_cursor']}", world.owner)
+    assert {"member.invited", "project.created", "workspace.created", "document.versioned"} <= {
+        e["action"] for e in rest["items"]
+    }
+
+
+async def test_last_owner_cannot_be_removed_or_demoted(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    members = await core.ok("GET", f"/api/workspaces/{a['workspace']}/members", world.owner)
+    owner_member = next(m for m in members if m["role"] == "owner")
+    for method, body in (("PATCH", {"role": "member"}), ("DELETE", None)):
+        refused = await core.call(
+            method, f"/api/workspaces/{a['workspace']}/members/{owner_member['id']}", world.owner, body
+        )
+        assert refused.status_code == 409
+        assert refused.json()["error"]["code"] == "last_owner"
+    await core.ok(
+        "PATCH", f"/api/workspaces/{a['workspace']}/members/{a['member_member']}", world.owner, {"role": "owner"}
+    )
+    await core.ok(
+        "PATCH", f"/api/workspaces/{a['workspace']}/members/{owner_member['id']}", world.owner, {"role": "viewer"}
+    )
+    demoted = await core.call(
+        "POST", f"/api/workspaces/{a['workspace']}/members", world.owner, {"email": "x@example.com"}
+    )
+    assert demoted.status_code == 403
+
+
+async def test_invitations_are_accepted_by_the_invited_email_only(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    guest = User.new("guest")
+    await core.ok(
+        "POST",
+        f"/api/workspaces/{a['workspace']}/members",
+        world.owner,
+        {"email": guest.email.upper(), "role": "viewer"},
+    )
+    duplicate = await core.call(
+        "POST", f"/api/workspaces/{a['workspace']}/members", world.owner, {"email": guest.email}
+    )
+    assert duplicate.status_code == 409
+    impostor = User(uuid.uuid4(), "impostor@example.com")
+    assert (await core.call("GET", f"/api/workspaces/{a['workspace']}", impostor)).status_code == 404
+    mine = await core.ok("GET", "/api/workspaces", guest)
+    assert [(w["id"], w["role"]) for w in mine] == [(a["workspace"], "viewer")]
+
+
+async def test_documents_keep_every_version(core: Core) -> None:
+    world = await core.world()
+    base = f"/api/projects/{world.ids['a']['project']}/documents/prd"
+    for n in range(2, 5):
+        await core.ok("PUT", base, world.member, {"content": f"# PRD v{n}", "title": "PRD"})
+    latest = await core.ok("GET", base, world.viewer)
+    assert (latest["version"], latest["content"]) == (4, "# PRD v4")
+    first = await core.ok("GET", f"{base}/versions/1", world.viewer)
+    assert first["content"] == "# PRD v1"
+    page = await core.ok("GET", f"{base}/versions?limit=2", world.viewer)
+    assert [v["version"] for v in page["items"]] == [4, 3]
+    rest = await core.ok("GET", f"{base}/versions?limit=2&cursor={page['next_cursor']}", world.viewer)
+    assert [v["version"] for v in rest["items"]] == [2, 1]
+    assert rest["next_cursor"] is None
+    missing = await core.call("GET", f"{base}/versions/9", world.viewer)
+    assert missing.status_code == 404
+
+
+async def test_agent_configuration_is_validated_against_the_router_models(core: Core) -> None:
+    world = await core.world()
+    base = f"/api/projects/{world.ids['a']['project']}/agents"
+    agents = await core.ok("GET", base, world.viewer)
+    prd = next(a for a in agents if a["agent"] == "prd")
+    assert (prd["provider"], prd["model"], prd["overridden"]) == ("openai", "gpt-4-turbo", False)
+    assert {a["agent"] for a in agents} >= {"ceo_copilot", "designer", "architect", "troubleshooter"}
+    unknown = await core.call("PUT", f"{base}/prd", world.member, {"provider": "openai", "model": "gpt-99"})
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["code"] == "unknown_model"
+    mismatched = await core.call(
+        "PUT", f"{base}/prd", world.member, {"provider": "openai", "model": "claude-3-5-sonnet"}
+    )
+    assert mismatched.status_code == 422
+    no_agent = await core.call("PUT", f"{base}/nobody", world.member, {"provider": "offline", "model": "offline-small"})
+    assert no_agent.status_code == 404
+    set_ = await core.ok(
+        "PUT", f"{base}/prd", world.member, {"provider": "offline", "model": "offline-small", "enabled": False}
+    )
+    assert (set_["provider"], set_["enabled"], set_["overridden"]) == ("offline", False, True)
