@@ -5,13 +5,37 @@ Identity, sessions and API keys; the public /api surface, the web app and WebSoc
 
 from __future__ import annotations
 
-from agentworks_platform.app import create_service_app
+from contextlib import AsyncExitStack
+
+import httpx
+from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.internal_http import InternalClient
 from fastapi import FastAPI
 
+from agentworks_gateway.apikeys import endpoints as apikeys
 from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.identity import endpoints as identity
+from agentworks_gateway.proxy import router as proxy
+from agentworks_gateway.security import ApiGuard
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    """Build the gateway service (uvicorn ``--factory`` entry point)."""
+def create_app(
+    settings: GatewaySettings | None = None, *, core_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """Build the gateway (uvicorn ``--factory`` entry point); tests may route core calls in-process."""
     settings = settings or GatewaySettings()
-    return create_service_app(settings, title="AgentWorks gateway", description=__doc__ or "", routers=[], setup=None)
+
+    async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        core = InternalClient(settings.core_url, ctx.tokens, transport=core_transport)
+        stack.push_async_callback(core.aclose)
+        ctx.extras["core"] = core
+
+    app = create_service_app(
+        settings,
+        title="AgentWorks API",
+        description=__doc__ or "",
+        routers=[identity.router, apikeys.router, proxy],
+        setup=setup,
+    )
+    app.add_middleware(ApiGuard)
+    return app

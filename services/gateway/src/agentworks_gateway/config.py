@@ -1,15 +1,32 @@
-"""Settings of the gateway service (environment prefix ``AW_GATEWAY_``)."""
+"""Settings of the gateway (environment prefix ``AW_GATEWAY_``)."""
 
 from __future__ import annotations
 
 from agentworks_platform.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
 class GatewaySettings(ServiceSettings):
-    """Configuration of the gateway service."""
+    """Configuration of the gateway: identity, the public API surface and its protections."""
 
     model_config = SettingsConfigDict(env_prefix="AW_GATEWAY_", env_file=".env", extra="ignore", frozen=True)
 
     service_name: str = "gateway"
     port: int = 8080
+    core_url: str = "http://127.0.0.1:8081"
+    allowed_origins: tuple[str, ...] = Field(
+        default=("http://localhost:8080", "http://127.0.0.1:8080"),
+        description="Origins allowed to make cookie-authenticated state changes and open WebSockets.",
+    )
+    session_ttl_hours: int = 24 * 7
+    requests_per_hour: int = 1000
+    signin_failures_per_account: int = 5
+    signin_failures_per_address: int = 20
+    signin_window_minutes: int = 15
+    trust_forwarded_for: bool = Field(default=False, description="True behind Cloud Run's front end.")
+
+    @property
+    def session_cookie(self) -> str:
+        """``__Host-`` requires Secure, which browsers honour only over HTTPS; dev uses a plain name."""
+        return "__Host-aw_session" if self.is_production else "aw_session"

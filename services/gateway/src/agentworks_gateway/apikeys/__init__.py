@@ -1,0 +1,1 @@
+"""Workspace API keys."""

@@ -1,0 +1,68 @@
+"""API key endpoints (workspace owners)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from agentworks_platform.app import context_of
+from agentworks_platform.internal_http import InternalClient
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from agentworks_gateway.apikeys import service
+from agentworks_gateway.identity.endpoints import CallerDep, SessionDep
+
+router = APIRouter(prefix="/api/workspaces/{workspace_id}/api-keys", tags=["api keys"])
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class NewKeyOut(KeyOut):
+    key: str
+
+
+def _core(request: Request) -> InternalClient:
+    client: InternalClient = context_of(request).extras["core"]
+    return client
+
+
+CoreDep = Annotated[InternalClient, Depends(_core)]
+
+
+@router.post("", status_code=201, summary="Create an API key; the key is shown only in this response")
+async def create_key(
+    workspace_id: uuid.UUID, body: KeyCreate, caller: CallerDep, core: CoreDep, session: SessionDep
+) -> NewKeyOut:
+    await service.require_owner(core, caller, workspace_id)
+    key, secret = await service.create(session, caller, workspace_id, body.name)
+    return NewKeyOut(**KeyOut.model_validate(key).model_dump(), key=secret)
+
+
+@router.get("", summary="The workspace's API keys (never their secrets)")
+async def list_keys(workspace_id: uuid.UUID, caller: CallerDep, core: CoreDep, session: SessionDep) -> list[KeyOut]:
+    await service.require_owner(core, caller, workspace_id)
+    return [KeyOut.model_validate(k) for k in await service.list_keys(session, workspace_id)]
+
+
+@router.delete("/{key_id}", status_code=204, summary="Revoke an API key; it stops working at once")
+async def revoke_key(
+    workspace_id: uuid.UUID, key_id: uuid.UUID, caller: CallerDep, core: CoreDep, session: SessionDep
+) -> Response:
+    await service.require_owner(core, caller, workspace_id)
+    await service.revoke(session, workspace_id, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,76 @@
+"""API keys: created by workspace owners, shown once, stored as SHA-256 with a visible prefix."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from agentworks_events import utc_now
+from agentworks_platform.errors import AppError, Forbidden, NotFound
+from agentworks_platform.internal_http import InternalClient
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_gateway.models import ApiKey
+from agentworks_gateway.security import API_KEY_PREFIX, Caller, digest
+
+MAX_KEYS_PER_WORKSPACE = 50
+
+
+async def require_owner(core: InternalClient, caller: Caller, workspace_id: uuid.UUID) -> None:
+    """Ask core for the caller's role; only owners manage keys, and a key cannot mint keys."""
+    if caller.via == "api_key":
+        raise Forbidden("API keys cannot manage API keys; sign in as an owner.")
+    response = await core.request("GET", f"/internal/workspaces/{workspace_id}/members/{caller.principal.user_id}")
+    if response.status_code == 404:
+        raise NotFound(f"No workspace with id {workspace_id}.")
+    if response.status_code != 200:
+        raise AppError(
+            "Workspaces are unavailable right now; try again shortly.",
+            code="unavailable",
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    if response.json()["role"] != "owner":
+        raise Forbidden("Only workspace owners manage API keys.")
+
+
+async def create(session: AsyncSession, caller: Caller, workspace_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
+    active = await session.scalars(
+        select(ApiKey.id).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+    )
+    if len(active.all()) >= MAX_KEYS_PER_WORKSPACE:
+        raise AppError(
+            f"A workspace has at most {MAX_KEYS_PER_WORKSPACE} active keys; revoke one first.",
+            code="too_many_keys",
+            status_code=409,
+        )
+    prefix = API_KEY_PREFIX + secrets.token_hex(4)
+    secret = f"{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        created_by=caller.principal.user_id,
+        name=name,
+        prefix=prefix,
+        key_hash=digest(secret),
+        created_at=utc_now(),
+    )
+    session.add(key)
+    await session.flush()
+    return key, secret
+
+
+async def list_keys(session: AsyncSession, workspace_id: uuid.UUID) -> list[ApiKey]:
+    query = select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.created_at.desc())
+    return list((await session.scalars(query)).all())
+
+
+async def revoke(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID) -> None:
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utc_now())
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise NotFound("No such active API key.")

@@ -1,0 +1,196 @@
+"""The guard in front of every ``/api`` request: who is calling, CSRF defence and rate limits.
+
+It resolves the caller from an API key (``Authorization: Bearer aw_…``) or the session cookie, refuses
+cross-site state changes made with the cookie, counts the request against the caller's hourly limit in
+the shared database, and adds the ``X-RateLimit-*`` headers to the response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
+from typing import Literal
+
+from agentworks_events import utc_now
+from agentworks_platform.app import context_of
+from agentworks_platform.db import Database
+from agentworks_platform.errors import Unauthenticated, error_response
+from agentworks_platform.principal import Principal
+from fastapi import Request
+from sqlalchemy import select, update
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentworks_gateway import ratelimit
+from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.models import ApiKey, Session, User
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+OPEN_PATHS = ("/api/docs", "/api/openapi.json")
+CREDENTIAL_PATHS = ("/api/auth/signin", "/api/auth/signup")
+API_KEY_PREFIX = "aw_"
+LAST_USED_GRANULARITY = timedelta(seconds=60)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller of this request."""
+
+    principal: Principal
+    via: Literal["session", "api_key"]
+    credential_id: uuid.UUID
+
+
+def client_ip(headers: Headers, peer: str, trust_forwarded_for: bool) -> str:
+    forwarded = headers.get("x-forwarded-for", "")
+    if trust_forwarded_for and forwarded:
+        return forwarded.split(",")[0].strip()[:64]
+    return peer[:64]
+
+
+def cross_site(headers: Headers, allowed_origins: tuple[str, ...]) -> bool:
+    """Fetch Metadata when the browser sends it; otherwise the Origin must be one of ours."""
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = headers.get("origin")
+    return origin is None or origin.rstrip("/") not in allowed_origins
+
+
+async def _from_api_key(db: Database, token: str, ip: str, request_id: str) -> Caller:
+    async with db.transaction() as session:
+        key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(token)))
+        if key is None or key.revoked_at is not None:
+            raise Unauthenticated("This API key is not valid or has been revoked.")
+        user = await session.get(User, key.created_by)
+        if user is None:
+            raise Unauthenticated("This API key's owner no longer exists.")
+        now = utc_now()
+        if key.last_used_at is None or now - _aware(key.last_used_at) > LAST_USED_GRANULARITY:
+            await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip), "api_key", key.id)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive UTC timestamps; PostgreSQL returns aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _from_session(db: Database, token: str, ip: str, request_id: str) -> Caller | None:
+    async with db.transaction() as session:
+        row = await session.get(Session, digest(token))
+        if row is None or row.revoked_at is not None or _aware(row.expires_at) <= utc_now():
+            return None
+        user = await session.get(User, row.user_id)
+        if user is None:
+            return None
+        return Caller(Principal(user.id, user.email, None, request_id, ip), "session", row.id)
+
+
+def session_token(headers: Headers, cookie_name: str) -> str | None:
+    raw = headers.get("cookie")
+    if not raw:
+        return None
+    cookies: SimpleCookie = SimpleCookie()
+    try:
+        cookies.load(raw)
+    except Exception:
+        return None
+    morsel = cookies.get(cookie_name)
+    return morsel.value if morsel else None
+
+
+class ApiGuard:
+    """Pure ASGI middleware so it also sees requests the proxy forwards without a FastAPI route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path.startswith(OPEN_PATHS):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        ctx = context_of(request)
+        settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
+        headers = request.headers
+        ip = client_ip(headers, request.client.host if request.client else "", settings.trust_forwarded_for)
+        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        try:
+            caller = await self._caller(ctx.db, settings, headers, ip, request_id)
+        except Unauthenticated as exc:
+            await error_response(401, exc.code, exc.message)(scope, receive, send)
+            return
+        if self._needs_same_origin(scope["method"], path, caller) and cross_site(headers, settings.allowed_origins):
+            await error_response(
+                403, "csrf_rejected", "Cross-site requests cannot change anything; use an API key from scripts."
+            )(scope, receive, send)
+            return
+        scope.setdefault("state", {})
+        scope["state"]["caller"] = caller
+        scope["state"]["client_ip"] = ip
+        scope["state"]["request_id"] = request_id
+        if caller is None:
+            await self.app(scope, receive, send)
+            return
+        await self._limited(ctx.db, settings, caller, scope, receive, send)
+
+    @staticmethod
+    def _needs_same_origin(method: str, path: str, caller: Caller | None) -> bool:
+        """Cookie-authenticated state changes, and sign-in/up themselves (no login CSRF)."""
+        if method not in STATE_CHANGING:
+            return False
+        return caller.via == "session" if caller is not None else path in CREDENTIAL_PATHS
+
+    async def _caller(
+        self, db: Database, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
+    ) -> Caller | None:
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.startswith(API_KEY_PREFIX):
+            return await _from_api_key(db, token.strip(), ip, request_id)
+        cookie = session_token(headers, settings.session_cookie)
+        return await _from_session(db, cookie, ip, request_id) if cookie else None
+
+    async def _limited(
+        self, db: Database, settings: GatewaySettings, caller: Caller, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        bucket = f"key:{caller.credential_id}" if caller.via == "api_key" else f"user:{caller.principal.user_id}"
+        async with db.transaction() as session:
+            window = await ratelimit.hit(session, bucket, settings.requests_per_hour, 3600)
+        extra = window.headers()
+        if window.exceeded:
+            extra["Retry-After"] = str(window.retry_after())
+            await error_response(
+                429,
+                "rate_limited",
+                f"More than {window.limit} requests this hour; try again in {extra['Retry-After']} seconds.",
+                headers=extra,
+            )(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [
+                    *message["headers"],
+                    *((k.lower().encode(), v.encode()) for k, v in extra.items()),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def caller_of(request: Request) -> Caller:
+    """Dependency: the authenticated caller, or 401."""
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None:
+        raise Unauthenticated("Sign in first, or send an API key as 'Authorization: Bearer aw_…'.")
+    return caller

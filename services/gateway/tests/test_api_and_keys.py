@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import httpx
+from agentworks_gateway.models import ApiKey
+from sqlalchemy import select
+
+from .conftest import Fleet
+
+
+async def _workspace(browser: httpx.AsyncClient, name: str = "Acme") -> str:
+    response = await browser.post("/api/workspaces", json={"name": name})
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def test_the_gateway_forwards_to_core_with_the_verified_principal(fleet: Fleet) -> None:
+    ada, _ = await fleet.signed_up("ada")
+    workspace = await _workspace(ada)
+    project = (await ada.post(f"/api/workspaces/{workspace}/projects", json={"name": "Shop"})).json()
+    card = (await ada.post(f"/api/projects/{project['id']}/cards", json={"title": "Checkout"})).json()
+    board = (await ada.get(f"/api/boards/{project['board_id']}")).json()
+    moved = await ada.put(f"/api/cards/{card['id']}/move", json={"lane_id": board["lanes"][1]["id"]})
+    assert moved.status_code == 200
+    assert moved.json()["lane_id"] == board["lanes"][1]["id"]
+    bob, _ = await fleet.signed_up("bob")
+    assert (await bob.get(f"/api/cards/{card['id']}")).status_code == 404
+    assert (await bob.get("/api/workspaces")).json() == []
+    anonymous = await fleet.browser()
+    refused = await anonymous.get("/api/workspaces")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthenticated"
+
+
+async def test_api_keys_are_shown_once_scoped_and_revocable_at_once(fleet: Fleet) -> None:
+    owner, _ = await fleet.signed_up("owner")
+    mine, other = await _workspace(owner, "Mine"), await _workspace(owner, "Other")
+    created = await owner.post(f"/api/workspaces/{mine}/api-keys", json={"name": "CI"})
+    assert created.status_code == 201
+    secret = created.json()["key"]
+    assert secret.startswith(created.json()["prefix"] + "_")
+    listed = (await owner.get(f"/api/workspaces/{mine}/api-keys")).json()
+    assert "key" not in listed[0]
+    assert listed[0]["last_used_at"] is None
+    async with fleet.gateways[0].state.ctx.db.transaction() as session:
+        stored = (await session.scalars(select(ApiKey))).one()
+    assert secret not in (stored.key_hash, stored.prefix)
+    assert len(stored.key_hash) == 64
+
+    script = await fleet.browser()
+    auth = {"authorization": f"Bearer {secret}", "origin": ""}
+    visible = await script.get("/api/workspaces", headers=auth)
+    assert [w["id"] for w in visible.json()] == [mine]
+    assert (await script.get(f"/api/workspaces/{other}", headers=auth)).status_code == 404
+    assert (await script.post(f"/api/workspaces/{mine}/projects", headers=auth, json={"name": "P"})).status_code == 201
+    assert (await script.post(f"/api/workspaces/{mine}/api-keys", headers=auth, json={"name": "x"})).status_code == 403
+    listed = (await owner.get(f"/api/workspaces/{mine}/api-keys")).json()
+    assert listed[0]["last_used_at"] is not None
+
+    assert (await owner.delete(f"/api/workspaces/{mine}/api-keys/{listed[0]['id']}")).status_code == 204
+    revoked = await script.get("/api/workspaces", headers=auth)
+    assert revoked.status_code == 401
+    assert (await script.get("/api/workspaces", headers={"authorization": "Bearer aw_nope_nope"})).status_code == 401
+
+
+async def test_only_owners_manage_keys(fleet: Fleet) -> None:
+    owner, _ = await fleet.signed_up("owner")
+    workspace = await _workspace(owner)
+    member, member_user = await fleet.signed_up("member")
+    await owner.post(f"/api/workspaces/{workspace}/members", json={"email": member_user["email"], "role": "member"})
+    await member.get("/api/workspaces")
+    assert (await member.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "x"})).status_code == 403
+    stranger, _ = await fleet.signed_up("stranger")
+    assert (await stranger.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "x"})).status_code == 404
+
+
+async def test_hourly_rate_limit_is_shared_by_every_gateway_instance(fleet: Fleet) -> None:
+    first, _ = await fleet.signed_up()
+    second_instance = await fleet.gateway()
+    second = await fleet.browser(second_instance)
+    second.cookies = first.cookies
+    response = await first.get("/api/me")
+    assert response.headers["x-ratelimit-limit"] == "1000"
+    assert response.headers["x-ratelimit-remaining"] == "999"
+    reset = int(response.headers["x-ratelimit-reset"])
+    for n in range(2, 1001):
+        response = await (first if n % 2 else second).get("/api/me")
+        assert response.status_code == 200, n
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    limited = await second.get("/api/me")
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(limited.headers["retry-after"]) <= 3600
+    assert int(limited.headers["x-ratelimit-reset"]) == reset
+    assert (await first.get("/api/workspaces")).status_code == 429
+    other, _ = await fleet.signed_up("other")
+    assert (await other.get("/api/me")).status_code == 200
+
+
+async def test_oversized_bodies_and_unknown_routes_use_the_envelope(fleet: Fleet) -> None:
+    browser, _ = await fleet.signed_up()
+    huge = await browser.post(
+        "/api/workspaces", content=b"{" + b" " * (3 * 1024 * 1024) + b"}", headers={"content-type": "application/json"}
+    )
+    assert huge.status_code == 413
+    assert huge.json()["error"]["code"] == "payload_too_large"
+    missing = await browser.get("/api/nothing/here")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+async def test_api_docs_merge_every_service(fleet: Fleet) -> None:
+    browser = await fleet.browser()
+    document = (await browser.get("/api/openapi.json")).json()
+    for path in (
+        "/api/auth/signup",
+        "/api/me",
+        "/api/workspaces/{workspace_id}/api-keys",
+        "/api/workspaces/{workspace_id}/projects",
+        "/api/cards/{card_id}/move",
+    ):
+        assert path in document["paths"], path
+    assert not any(p.startswith("/_events") or p.startswith("/internal") for p in document["paths"])
+    docs = await browser.get("/api/docs")
+    assert docs.status_code == 200
+    assert "/api/openapi.json" in docs.text
