@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import sqlite3
 import signal
 import socket
 import subprocess
@@ -30,6 +32,31 @@ def _offset() -> int:
     raise RuntimeError("no free block of ports")
 
 
+def _move_a_card_through_the_gateway(gateway: str) -> str:
+    with httpx.Client(base_url=gateway, headers={"origin": "http://localhost:8080"}, timeout=10) as client:
+        signup = client.post("/api/auth/signup", json={"email": "dev@example.com", "password": "correct horse battery"})
+        assert signup.status_code == 201, signup.text
+        workspace = client.post("/api/workspaces", json={"name": "Dev"}).json()
+        project = client.post(f"/api/workspaces/{workspace['id']}/projects", json={"name": "Shop"}).json()
+        card = client.post(f"/api/projects/{project['id']}/cards", json={"title": "Checkout"}).json()
+        lanes = client.get(f"/api/boards/{project['board_id']}").json()["lanes"]
+        moved = client.put(f"/api/cards/{card['id']}/move", json={"lane_id": lanes[1]["id"]})
+        assert moved.status_code == 200, moved.text
+        return str(card["id"])
+
+
+def _wait_for_inbox(database: Path, card_id: str) -> None:
+    """The card.moved event reached the service's push endpoint and was recorded in its inbox."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            types = [r[0] for r in db.execute("SELECT event_type FROM inbox")]
+        if "card.moved" in types:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{database.name} never recorded card.moved for {card_id}")
+
+
 def test_dev_fleet_starts_reports_and_stops_cleanly(tmp_path: Path) -> None:
     offset = _offset()
     process = subprocess.Popen(
@@ -53,6 +80,9 @@ def test_dev_fleet_starts_reports_and_stops_cleanly(tmp_path: Path) -> None:
             assert response.status_code == 200, spec.name
         assert (tmp_path / ".dev" / "core.db").exists()
         assert (tmp_path / ".dev" / "pubsub.db").exists()
+        moved_card = _move_a_card_through_the_gateway(f"http://127.0.0.1:{8080 + offset}")
+        _wait_for_inbox(tmp_path / ".dev" / "orchestrator.db", moved_card)
+        _wait_for_inbox(tmp_path / ".dev" / "log-stream.db", moved_card)
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=60)

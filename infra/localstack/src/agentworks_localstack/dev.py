@@ -41,7 +41,8 @@ class ServiceProcess:
         self.spec = spec
         self.port = spec.port + offset
         self.url = spec.url(offset)
-        self.env = {**env, f"{spec.env_prefix}PORT": str(self.port)}
+        peers = {f"{spec.env_prefix}{peer.name.replace('-', '_').upper()}_URL": peer.url(offset) for peer in FLEET}
+        self.env = {**env, **peers, f"{spec.env_prefix}PORT": str(self.port)}
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
         self.restarts = 0

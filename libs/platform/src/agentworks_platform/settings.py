@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     db_app_role: str | None = Field(default=None, description="PostgreSQL role every transaction runs as (RLS).")
     log_level: str = "INFO"
-    gcp_project: str = "agentworks-local"
+    gcp_project: str = Field(default="agentworks", description="GCP project id (locally: the topology's project).")
 
     service_account_email: str = ""
     pubsub_push_email: str = f"pubsub-invoker@{DEV_SERVICE_ACCOUNT_DOMAIN}"
