@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import random
-import sqlite3
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
