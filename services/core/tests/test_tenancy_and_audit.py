@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
+import httpx
 import pytest
-from agentworks_core.models import Card, Project
+from agentworks_core.app import create_app
+from agentworks_core.config import CoreSettings
+from agentworks_core.models import MIGRATIONS, Card, Project
+from agentworks_localstack.firestore_fake import serve_firestore
 from agentworks_platform.db import Database, set_tenant
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.settings import dev_service_account
+from agentworks_pubsub.testing import RecordingSink
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from .conftest import Core, User
+from .conftest import CORE_URL, Core, User
 
 
 async def test_unscoped_queries_as_the_app_role_see_only_the_current_tenant(core: Core, backend: str) -> None:
@@ -137,3 +146,38 @@ async def test_agent_configuration_is_validated_against_the_router_models(core: 
         "PUT", f"{base}/prd", world.member, {"provider": "offline", "model": "offline-small", "enabled": False}
     )
     assert (set_["provider"], set_["enabled"], set_["overridden"]) == ("offline", False, True)
+
+
+async def test_documents_api_on_the_firestore_adapter(
+    migrated_database: Callable[[Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same API over the production adapter, with the real Firestore client against the stand-in."""
+    server, fake, port = await serve_firestore()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
+    key_path = tmp_path / "key.pem"
+    key = ensure_dev_key(key_path)
+    settings = CoreSettings(
+        environment="test",
+        dev_signing_key_file=key_path,
+        documents_backend="firestore",
+        database_url=migrated_database(MIGRATIONS),
+    )
+    app = create_app(settings, sink=RecordingSink())
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url=CORE_URL) as client:
+                core = Core(client, RecordingSink(), LocalTokenSigner(key, dev_service_account("gateway")))
+                owner = User.new("owner")
+                workspace = await core.ok("POST", "/api/workspaces", owner, {"name": "Docs"})
+                project = await core.ok("POST", f"/api/workspaces/{workspace['id']}/projects", owner, {"name": "P"})
+                base = f"/api/projects/{project['id']}/documents/blueprint"
+                for n in (1, 2):
+                    await core.ok("PUT", base, owner, {"content": f"blueprint v{n}"})
+                latest = await core.ok("GET", base, owner)
+                history = await core.ok("GET", f"{base}/versions", owner)
+    finally:
+        await server.stop(grace=None)
+    assert (latest["version"], latest["content"]) == (2, "blueprint v2")
+    assert [v["version"] for v in history["items"]] == [2, 1]
+    assert sum("/docs/blueprint/versions/" in name for name in fake.documents) == 2

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agentworks_events import utc_now
 from agentworks_gateway.models import Session
+from agentworks_platform.clock import utc_now
 from sqlalchemy import update
 
 from .conftest import ORIGIN, PASSWORD, Fleet

@@ -11,7 +11,7 @@ import asyncio
 import base64
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from google.protobuf import empty_pb2
 from google.pubsub_v1 import types
 
 from agentworks_localstack.filters import FilterError, compile_filter
+from agentworks_localstack.grpc_util import AbortError, unary
 from agentworks_localstack.store import Lease, Store
 
 log = get_logger(__name__)
@@ -33,13 +34,6 @@ DEFAULT_MAX_BACKOFF = 600.0
 PUSH_CONCURRENCY = 32
 LONG_POLL_SECONDS = 1.0
 TOKEN_REUSE_SECONDS = 50 * 60
-
-
-class _AbortError(Exception):
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _seconds(value: Any, default: float) -> float:
@@ -105,20 +99,20 @@ class Emulator:
 
     def create_topic(self, topic: types.Topic) -> types.Topic:
         if not self.store.put_topic(topic.name, types.Topic.serialize(topic), create=True):
-            raise _AbortError(grpc.StatusCode.ALREADY_EXISTS, "Topic already exists")
+            raise AbortError(grpc.StatusCode.ALREADY_EXISTS, "Topic already exists")
         return topic
 
     def get_topic(self, name: str) -> types.Topic:
         body = self.store.topic(name)
         if body is None:
-            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Topic not found")
+            raise AbortError(grpc.StatusCode.NOT_FOUND, "Topic not found")
         topic: types.Topic = types.Topic.deserialize(body)
         return topic
 
     def publish(self, request: types.PublishRequest) -> types.PublishResponse:
         self.get_topic(request.topic)
         if not request.messages:
-            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "No messages in the publish request")
+            raise AbortError(grpc.StatusCode.INVALID_ARGUMENT, "No messages in the publish request")
         subscriptions = [types.Subscription.deserialize(b) for b in self.store.subscriptions(topic=request.topic)]
         matchers = [(s.name, compile_filter(s.filter)) for s in subscriptions]
         batch = [(m.data, dict(m.attributes), m.ordering_key) for m in request.messages]
@@ -138,7 +132,7 @@ class Emulator:
         if not self.store.put_subscription(
             subscription.name, subscription.topic, types.Subscription.serialize(subscription), create=True
         ):
-            raise _AbortError(grpc.StatusCode.ALREADY_EXISTS, "Subscription already exists")
+            raise AbortError(grpc.StatusCode.ALREADY_EXISTS, "Subscription already exists")
         self.watch(subscription)
         return subscription
 
@@ -156,21 +150,21 @@ class Emulator:
         try:
             compile_filter(subscription.filter)
         except FilterError as exc:
-            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid filter: {exc}") from None
+            raise AbortError(grpc.StatusCode.INVALID_ARGUMENT, f"Invalid filter: {exc}") from None
         policy = subscription.dead_letter_policy
         if policy.dead_letter_topic and not 5 <= (policy.max_delivery_attempts or 5) <= 100:
-            raise _AbortError(grpc.StatusCode.INVALID_ARGUMENT, "max_delivery_attempts must be between 5 and 100")
+            raise AbortError(grpc.StatusCode.INVALID_ARGUMENT, "max_delivery_attempts must be between 5 and 100")
 
     def get_subscription(self, name: str) -> types.Subscription:
         body = self.store.subscription(name)
         if body is None:
-            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
+            raise AbortError(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
         subscription: types.Subscription = types.Subscription.deserialize(body)
         return subscription
 
     def delete_subscription(self, name: str) -> None:
         if not self.store.delete_subscription(name):
-            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
+            raise AbortError(grpc.StatusCode.NOT_FOUND, "Subscription does not exist")
         task = self._push_tasks.pop(name, None)
         if task:
             task.cancel()
@@ -218,7 +212,7 @@ class Emulator:
         )
         try:
             self.publish(request)
-        except _AbortError as exc:
+        except AbortError as exc:
             log.error("emulator.dead_letter_failed", subscription=subscription.name, reason=exc.message)
             self.store.nack([lease.ack_id], backoff_seconds(subscription, lease.attempt))
             return
@@ -279,7 +273,7 @@ class Emulator:
         while True:
             try:
                 leases = self.lease(name, PUSH_CONCURRENCY - len(inflight))
-            except _AbortError:
+            except AbortError:
                 return
             for lease, subscription in leases:
                 task = asyncio.create_task(self._push_one(lease, subscription))
@@ -348,29 +342,6 @@ class Emulator:
 # ---- gRPC wiring ----------------------------------------------------------------------------
 
 
-def _unary(fn: Callable[[Any], Any], request_type: Any, response_type: Any) -> grpc.RpcMethodHandler:
-    async def handler(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        try:
-            return fn(request)
-        except _AbortError as exc:
-            await context.abort(exc.code, exc.message)
-
-    return grpc.unary_unary_rpc_method_handler(
-        handler,
-        request_deserializer=request_type.deserialize
-        if hasattr(request_type, "deserialize")
-        else request_type.FromString,
-        response_serializer=_serializer(response_type),
-    )
-
-
-def _serializer(response_type: Any) -> Callable[[Any], bytes]:
-    if response_type is empty_pb2.Empty:
-        return lambda message: bytes(message.SerializeToString())
-    serialize: Callable[[Any], bytes] = response_type.serialize
-    return serialize
-
-
 def _page(items: list[Any], token: str, size: int) -> tuple[list[Any], str]:
     start = int(token) if token.isdigit() else 0
     size = size or 100
@@ -391,31 +362,31 @@ class GrpcServices:
     def handlers(self) -> list[grpc.GenericRpcHandler]:
         e, t, empty = self.e, types, empty_pb2.Empty
         publisher = {
-            "CreateTopic": _unary(e.create_topic, t.Topic, t.Topic),
-            "GetTopic": _unary(lambda r: e.get_topic(r.topic), t.GetTopicRequest, t.Topic),
-            "UpdateTopic": _unary(self._update_topic, t.UpdateTopicRequest, t.Topic),
-            "Publish": _unary(e.publish, t.PublishRequest, t.PublishResponse),
-            "ListTopics": _unary(self._list_topics, t.ListTopicsRequest, t.ListTopicsResponse),
-            "ListTopicSubscriptions": _unary(
+            "CreateTopic": unary(e.create_topic, t.Topic, t.Topic),
+            "GetTopic": unary(lambda r: e.get_topic(r.topic), t.GetTopicRequest, t.Topic),
+            "UpdateTopic": unary(self._update_topic, t.UpdateTopicRequest, t.Topic),
+            "Publish": unary(e.publish, t.PublishRequest, t.PublishResponse),
+            "ListTopics": unary(self._list_topics, t.ListTopicsRequest, t.ListTopicsResponse),
+            "ListTopicSubscriptions": unary(
                 self._topic_subscriptions, t.ListTopicSubscriptionsRequest, t.ListTopicSubscriptionsResponse
             ),
-            "DeleteTopic": _unary(self._delete_topic, t.DeleteTopicRequest, empty),
+            "DeleteTopic": unary(self._delete_topic, t.DeleteTopicRequest, empty),
         }
         subscriber = {
-            "CreateSubscription": _unary(e.create_subscription, t.Subscription, t.Subscription),
-            "GetSubscription": _unary(
+            "CreateSubscription": unary(e.create_subscription, t.Subscription, t.Subscription),
+            "GetSubscription": unary(
                 lambda r: e.get_subscription(r.subscription), t.GetSubscriptionRequest, t.Subscription
             ),
-            "UpdateSubscription": _unary(
+            "UpdateSubscription": unary(
                 lambda r: e.update_subscription(r.subscription), t.UpdateSubscriptionRequest, t.Subscription
             ),
-            "ListSubscriptions": _unary(
+            "ListSubscriptions": unary(
                 self._list_subscriptions, t.ListSubscriptionsRequest, t.ListSubscriptionsResponse
             ),
-            "DeleteSubscription": _unary(self._delete_subscription, t.DeleteSubscriptionRequest, empty),
-            "ModifyAckDeadline": _unary(self._modify, t.ModifyAckDeadlineRequest, empty),
-            "Acknowledge": _unary(self._ack, t.AcknowledgeRequest, empty),
-            "ModifyPushConfig": _unary(self._modify_push, t.ModifyPushConfigRequest, empty),
+            "DeleteSubscription": unary(self._delete_subscription, t.DeleteSubscriptionRequest, empty),
+            "ModifyAckDeadline": unary(self._modify, t.ModifyAckDeadlineRequest, empty),
+            "Acknowledge": unary(self._ack, t.AcknowledgeRequest, empty),
+            "ModifyPushConfig": unary(self._modify_push, t.ModifyPushConfigRequest, empty),
             "Pull": grpc.unary_unary_rpc_method_handler(
                 self._pull,
                 request_deserializer=t.PullRequest.deserialize,
@@ -450,7 +421,7 @@ class GrpcServices:
 
     def _delete_topic(self, request: types.DeleteTopicRequest) -> empty_pb2.Empty:
         if not self.e.store.delete_topic(request.topic):
-            raise _AbortError(grpc.StatusCode.NOT_FOUND, "Topic not found")
+            raise AbortError(grpc.StatusCode.NOT_FOUND, "Topic not found")
         return empty_pb2.Empty()
 
     def _list_subscriptions(self, request: types.ListSubscriptionsRequest) -> types.ListSubscriptionsResponse:
@@ -486,7 +457,7 @@ class GrpcServices:
             if not leases and not request.return_immediately:
                 await self.e.wait_for_messages(request.subscription, LONG_POLL_SECONDS)
                 leases = self.e.lease(request.subscription, request.max_messages or 1)
-        except _AbortError as exc:
+        except AbortError as exc:
             await context.abort(exc.code, exc.message)
         return types.PullResponse(received_messages=[self.e.received(lease, s) for lease, s in leases])
 
@@ -497,7 +468,7 @@ class GrpcServices:
         name = first.subscription
         try:
             self.e.get_subscription(name)
-        except _AbortError as exc:
+        except AbortError as exc:
             await context.abort(exc.code, exc.message)
         outstanding: set[str] = set()
         limit = first.max_outstanding_messages or 1000

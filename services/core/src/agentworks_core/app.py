@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+from agentworks_documents.firestore import FirestoreDocumentStore
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
+from google.cloud import firestore
 
 from agentworks_core import models
 from agentworks_core.agents import endpoints as agents
@@ -50,6 +52,10 @@ def create_app(
         client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
         stack.push_async_callback(client.aclose)
         ctx.extras["models"] = ModelCatalog(client)
+        if settings.documents_backend == "firestore":
+            firestore_client = firestore.AsyncClient(project=settings.gcp_project, database=settings.firestore_database)
+            stack.callback(firestore_client.close)
+            ctx.extras["firestore_documents"] = FirestoreDocumentStore(firestore_client)
 
     return create_service_app(
         settings, title="AgentWorks core", description=__doc__ or "", routers=[*ROUTERS, receiver.router()], setup=setup

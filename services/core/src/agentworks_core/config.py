@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from agentworks_platform.settings import ServiceSettings, dev_service_account
 from pydantic_settings import SettingsConfigDict
 
@@ -15,6 +17,8 @@ class CoreSettings(ServiceSettings):
     port: int = 8081
     provider_router_url: str = "http://127.0.0.1:8083"
     db_app_role: str | None = "agentworks_core_app"
+    documents_backend: Literal["sql", "firestore"] = "sql"
+    firestore_database: str = "(default)"
     trusted_service_emails: tuple[str, ...] = tuple(
         dev_service_account(s) for s in ("gateway", "orchestrator", "log-stream", "billing")
     )

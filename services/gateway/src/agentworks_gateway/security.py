@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 from typing import Literal
 
-from agentworks_events import utc_now
 from agentworks_platform.app import context_of
+from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.errors import Unauthenticated, error_response
 from agentworks_platform.principal import Principal

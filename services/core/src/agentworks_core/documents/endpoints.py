@@ -5,36 +5,57 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from agentworks_documents.port import DocumentStore
+from agentworks_platform.app import context_of
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource
 from agentworks_core.documents import service
 from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
+from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.schemas import Limit
 
 router = APIRouter(prefix="/api/projects/{project_id}/documents", tags=["documents"])
+
+
+def _store(request: Request, session: SessionDep) -> DocumentStore:
+    """Firestore in production; otherwise core's own database, in the request's transaction."""
+    firestore_store: DocumentStore | None = context_of(request).extras.get("firestore_documents")
+    return firestore_store or SqlDocumentStore(session)
+
+
+StoreDep = Annotated[DocumentStore, Depends(_store)]
 Kind = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 
 
 @router.get("")
-async def list_documents(project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[DocumentOut]:
+async def list_documents(
+    project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, store: StoreDep
+) -> list[DocumentOut]:
     await authorize_resource(session, principal, "project", project_id, "read")
-    return await service.list_documents(session, project_id)
+    return await service.list_documents(session, store, project_id)
 
 
 @router.get("/{kind}", summary="The latest version of a document")
-async def latest(project_id: uuid.UUID, kind: Kind, session: SessionDep, principal: PrincipalDep) -> VersionOut:
+async def latest(
+    project_id: uuid.UUID, kind: Kind, session: SessionDep, principal: PrincipalDep, store: StoreDep
+) -> VersionOut:
     await authorize_resource(session, principal, "project", project_id, "read")
-    return await service.latest(session, project_id, kind)
+    return await service.latest(session, store, project_id, kind)
 
 
 @router.put("/{kind}", summary="Write a new version of a document")
 async def write(
-    project_id: uuid.UUID, kind: Kind, body: DocumentWrite, session: SessionDep, principal: PrincipalDep
+    project_id: uuid.UUID,
+    kind: Kind,
+    body: DocumentWrite,
+    session: SessionDep,
+    principal: PrincipalDep,
+    store: StoreDep,
 ) -> DocumentOut:
     access = await authorize_resource(session, principal, "project", project_id, "write")
-    return await service.write(session, access, project_id, kind, body)
+    return await service.write(session, store, access, project_id, kind, body)
 
 
 @router.get("/{kind}/versions", summary="Version history, newest first")
@@ -43,17 +64,23 @@ async def history(
     kind: Kind,
     session: SessionDep,
     principal: PrincipalDep,
+    store: StoreDep,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[VersionMeta]:
     await authorize_resource(session, principal, "project", project_id, "read")
-    items, next_cursor = await service.history(session, project_id, kind, cursor, limit)
+    items, next_cursor = await service.history(session, store, project_id, kind, cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/{kind}/versions/{version}")
 async def version(
-    project_id: uuid.UUID, kind: Kind, version: Annotated[int, Path(ge=1)], session: SessionDep, principal: PrincipalDep
+    project_id: uuid.UUID,
+    kind: Kind,
+    version: Annotated[int, Path(ge=1)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    store: StoreDep,
 ) -> VersionOut:
     await authorize_resource(session, principal, "project", project_id, "read")
-    return await service.version(session, project_id, kind, version)
+    return await service.version(session, store, project_id, kind, version)

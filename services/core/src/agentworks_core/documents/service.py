@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from agentworks_documents.port import DocumentHead, DocumentStore, NewVersion
 from agentworks_events import utc_now
 from agentworks_platform.errors import NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
@@ -11,31 +12,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access
 from agentworks_core.audit import service as audit
-from agentworks_core.documents import repository
 from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
-from agentworks_core.models import Document, DocumentVersion, Project
+from agentworks_core.models import Project
 
 
-async def _project(session: AsyncSession, project_id: uuid.UUID) -> None:
-    if await session.get(Project, project_id) is None:
+def _out(head: DocumentHead) -> DocumentOut:
+    return DocumentOut(
+        id=head.id,
+        project_id=head.project_id,
+        kind=head.kind,
+        title=head.title,
+        latest_version=head.latest_version,
+        updated_at=head.updated_at,
+    )
+
+
+async def _project(session: AsyncSession, project_id: uuid.UUID) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
         raise NotFound(f"No project with id {project_id}.")
+    return project
 
 
-async def _document(session: AsyncSession, project_id: uuid.UUID, kind: str) -> Document:
-    await _project(session, project_id)
-    document = await repository.document(session, project_id, kind)
-    if document is None:
+async def _head(session: AsyncSession, store: DocumentStore, project_id: uuid.UUID, kind: str) -> DocumentHead:
+    project = await _project(session, project_id)
+    head = await store.head(project.workspace_id, project_id, kind)
+    if head is None:
         raise NotFound(f"This project has no {kind!r} document yet.")
-    return document
+    return head
 
 
-async def list_documents(session: AsyncSession, project_id: uuid.UUID) -> list[DocumentOut]:
-    await _project(session, project_id)
-    return [DocumentOut.model_validate(d) for d in await repository.documents(session, project_id)]
+async def list_documents(session: AsyncSession, store: DocumentStore, project_id: uuid.UUID) -> list[DocumentOut]:
+    project = await _project(session, project_id)
+    return [_out(head) for head in await store.heads(project.workspace_id, project_id)]
 
 
 async def write(
     session: AsyncSession,
+    store: DocumentStore,
     access: Access,
     project_id: uuid.UUID,
     kind: str,
@@ -43,27 +57,14 @@ async def write(
     source_run_id: uuid.UUID | None = None,
 ) -> DocumentOut:
     """Append a version (creating the document on first write)."""
-    await _project(session, project_id)
-    document = await repository.document(session, project_id, kind, lock=True)
-    title = body.title or (document.title if document else kind.replace("_", " ").title())
-    if document is None:
-        document = Document(
-            id=uuid.uuid4(),
+    project = await _project(session, project_id)
+    current = await store.head(project.workspace_id, project_id, kind)
+    title = body.title or (current.title if current else kind.replace("_", " ").title())
+    head = await store.append(
+        NewVersion(
             workspace_id=access.workspace_id,
             project_id=project_id,
             kind=kind,
-            title=title,
-            latest_version=0,
-        )
-        session.add(document)
-        await session.flush()
-    document.latest_version += 1
-    document.title, document.updated_at = title, utc_now()
-    session.add(
-        DocumentVersion(
-            workspace_id=access.workspace_id,
-            document_id=document.id,
-            version=document.latest_version,
             title=title,
             content=body.content,
             content_type=body.content_type,
@@ -72,36 +73,40 @@ async def write(
             created_at=utc_now(),
         )
     )
-    await session.flush()
     audit.record(
         session,
         access,
         "document.versioned",
         "document",
-        document.id,
-        after={"kind": kind, "version": document.latest_version, "bytes": len(body.content)},
+        head.id,
+        after={"kind": kind, "version": head.latest_version, "bytes": len(body.content)},
     )
-    return DocumentOut.model_validate(document)
+    return _out(head)
 
 
-async def latest(session: AsyncSession, project_id: uuid.UUID, kind: str) -> VersionOut:
-    document = await _document(session, project_id, kind)
-    return await version(session, project_id, kind, document.latest_version)
+async def latest(session: AsyncSession, store: DocumentStore, project_id: uuid.UUID, kind: str) -> VersionOut:
+    head = await _head(session, store, project_id, kind)
+    return await version(session, store, project_id, kind, head.latest_version)
 
 
-async def version(session: AsyncSession, project_id: uuid.UUID, kind: str, number: int) -> VersionOut:
-    document = await _document(session, project_id, kind)
-    found = await repository.version(session, document.id, number)
+async def version(
+    session: AsyncSession, store: DocumentStore, project_id: uuid.UUID, kind: str, number: int
+) -> VersionOut:
+    project = await _project(session, project_id)
+    found = await store.version(project.workspace_id, project_id, kind, number)
     if found is None:
+        await _head(session, store, project_id, kind)
         raise NotFound(f"The {kind!r} document has no version {number}.")
-    return VersionOut.model_validate(found)
+    return VersionOut.model_validate(found, from_attributes=True)
 
 
 async def history(
-    session: AsyncSession, project_id: uuid.UUID, kind: str, cursor: str | None, limit: int
+    session: AsyncSession, store: DocumentStore, project_id: uuid.UUID, kind: str, cursor: str | None, limit: int
 ) -> tuple[list[VersionMeta], str | None]:
-    document = await _document(session, project_id, kind)
+    project = await _project(session, project_id)
+    await _head(session, store, project_id, kind)
     before = decode_cursor(cursor, (int,))
-    rows = await repository.versions(session, document.id, before[0] if before else None, limit)
+    rows = await store.versions(project.workspace_id, project_id, kind, before[0] if before else None, limit)
     more, rows = len(rows) > limit, rows[:limit]
-    return [VersionMeta.model_validate(r) for r in rows], encode_cursor(rows[-1].version) if more and rows else None
+    items = [VersionMeta.model_validate(r, from_attributes=True) for r in rows]
+    return items, encode_cursor(rows[-1].version) if more and rows else None

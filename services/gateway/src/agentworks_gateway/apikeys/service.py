@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from agentworks_events import utc_now
+from agentworks_platform.clock import utc_now
 from agentworks_platform.errors import AppError, Forbidden, NotFound
 from agentworks_platform.internal_http import InternalClient
 from sqlalchemy import select, update

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from agentworks_events import utc_now
+from agentworks_platform.clock import utc_now
 from agentworks_platform.errors import AppError, Conflict, NotFound, Unauthenticated
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError

@@ -1,0 +1,1 @@
+"""AgentWorks documents port and its Firestore adapter."""
