@@ -60,6 +60,10 @@ async def test_api_keys_are_shown_once_scoped_and_revocable_at_once(fleet: Fleet
     revoked = await script.get("/api/workspaces", headers=auth)
     assert revoked.status_code == 401
     assert (await script.get("/api/workspaces", headers={"authorization": "Bearer aw_nope_nope"})).status_code == 401
+    audit = (await owner.get(f"/api/workspaces/{mine}/audit")).json()["items"]
+    actions = [e["action"] for e in audit]
+    assert actions[:3] == ["api_key.revoked", "project.created", "api_key.created"]
+    assert audit[0]["after"]["prefix"] == created.json()["prefix"]
 
 
 async def test_only_owners_manage_keys(fleet: Fleet) -> None:

@@ -34,6 +34,7 @@ ROUTERS = (
     agents.router,
     documents.router,
     audit.router,
+    audit.internal,
 )
 
 

@@ -6,14 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+from agentworks_platform.app import service_caller
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from agentworks_core.access import PrincipalDep, SessionDep, authorize
 from agentworks_core.audit import service
 from agentworks_core.schemas import Out
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"])
+internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
 
 
 class AuditOut(Out):
@@ -40,3 +43,23 @@ async def audit_log(
     access = await authorize(session, principal, workspace_id, "audit")
     rows, next_cursor = await service.entries(session, access, cursor, limit)
     return Page(items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+class AuditIn(BaseModel):
+    """An entry recorded on behalf of another service (the gateway's API-key changes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    actor_id: uuid.UUID | None
+    action: Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)]
+    resource_type: Annotated[str, Field(max_length=32)]
+    resource_id: uuid.UUID
+    before: dict[str, object] | None = None
+    after: dict[str, object] | None = None
+    request_id: Annotated[str, Field(max_length=64)] = ""
+    client_ip: Annotated[str, Field(max_length=64)] = ""
+
+
+@internal.post("/workspaces/{workspace_id}/audit", status_code=204, summary="Record an audit entry")
+async def record_entry(workspace_id: uuid.UUID, body: AuditIn, session: SessionDep) -> Response:
+    await service.record_for_service(session, workspace_id, body.model_dump())
+    return Response(status_code=204)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from agentworks_events import utc_now
+from agentworks_platform.db import set_tenant
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,3 +54,13 @@ async def entries(
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
+
+
+async def record_for_service(session: AsyncSession, workspace_id: uuid.UUID, entry: dict[str, Any]) -> None:
+    await set_tenant(session, workspace_id=workspace_id)
+    repository.add(
+        session,
+        workspace_id=workspace_id,
+        created_at=utc_now(),
+        **{**entry, "before": _plain(entry.get("before")), "after": _plain(entry.get("after"))},
+    )

@@ -50,6 +50,7 @@ async def create_key(
 ) -> NewKeyOut:
     await service.require_owner(core, caller, workspace_id)
     key, secret = await service.create(session, caller, workspace_id, body.name)
+    await service.audit(core, caller, workspace_id, "api_key.created", key)
     return NewKeyOut(**KeyOut.model_validate(key).model_dump(), key=secret)
 
 
@@ -64,5 +65,6 @@ async def revoke_key(
     workspace_id: uuid.UUID, key_id: uuid.UUID, caller: CallerDep, core: CoreDep, session: SessionDep
 ) -> Response:
     await service.require_owner(core, caller, workspace_id)
-    await service.revoke(session, workspace_id, key_id)
+    key = await service.revoke(session, workspace_id, key_id)
+    await service.audit(core, caller, workspace_id, "api_key.revoked", key)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ import uuid
 from agentworks_platform.clock import utc_now
 from agentworks_platform.errors import AppError, Forbidden, NotFound
 from agentworks_platform.internal_http import InternalClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_gateway.models import ApiKey
@@ -66,11 +66,32 @@ async def list_keys(session: AsyncSession, workspace_id: uuid.UUID) -> list[ApiK
     return list((await session.scalars(query)).all())
 
 
-async def revoke(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID) -> None:
-    result = await session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=utc_now())
+async def revoke(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
     )
-    if getattr(result, "rowcount", 0) != 1:
+    if key is None:
         raise NotFound("No such active API key.")
+    key.revoked_at = utc_now()
+    return key
+
+
+async def audit(core: InternalClient, caller: Caller, workspace_id: uuid.UUID, action: str, key: ApiKey) -> None:
+    """Record the change in the workspace's audit log (core owns it); failing to, the change is refused."""
+    entry = {
+        "actor_id": str(caller.principal.user_id),
+        "action": action,
+        "resource_type": "api_key",
+        "resource_id": str(key.id),
+        "after": {"name": key.name, "prefix": key.prefix},
+        "request_id": caller.principal.request_id[:64],
+        "client_ip": caller.principal.client_ip,
+    }
+    response = await core.request("POST", f"/internal/workspaces/{workspace_id}/audit", json=entry, idempotent=True)
+    if response.status_code != 204:
+        raise AppError(
+            "The audit log is unavailable right now; try again shortly.",
+            code="unavailable",
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
