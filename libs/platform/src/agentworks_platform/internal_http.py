@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import httpx
 from opentelemetry.propagate import inject
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from agentworks_platform.service_auth import TokenSource
 
@@ -23,6 +19,11 @@ class UpstreamStatusError(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(f"{response.request.method} {response.request.url} -> {response.status_code}")
         self.response = response
+
+
+def _backoff(state: RetryCallState) -> float:
+    """50 ms doubling per attempt, capped at 1 s, plus up to 50 ms of jitter."""
+    return float(min(1.0, 0.05 * 2 ** (state.attempt_number - 1)) + random.uniform(0, 0.05))
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -67,7 +68,7 @@ class InternalClient:
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(attempts),
             reraise=True,
-            wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05),
+            wait=_backoff,
             retry=retry_if_exception(_retryable),
         ):
             with attempt:

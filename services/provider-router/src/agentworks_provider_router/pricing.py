@@ -45,6 +45,9 @@ class PriceTable(BaseModel):
             seen.setdefault((entry.provider, entry.model), None)
         return list(seen)
 
+    def is_image_model(self, model: str) -> bool:
+        return any(m.model == model and m.per_image > 0 for m in self.models) or model.endswith("-image")
+
     def current(self, model: str, on: date) -> ModelPrice | None:
         candidates = [m for m in self.models if m.model == model and m.effective_from <= on]
         return max(candidates, key=lambda m: m.effective_from, default=None)

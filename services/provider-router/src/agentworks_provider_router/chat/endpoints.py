@@ -1,0 +1,214 @@
+"""``POST /v1/chat/completions`` (streamed as server-sent events, usage in the final chunk) and
+``POST /v1/images/generations``, in OpenAI's wire format, so any OpenAI client can use the router."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentworks_platform.app import context_of, service_caller
+from agentworks_platform.errors import AppError
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn, Metadata
+from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError
+from agentworks_provider_router.routing import CallMeta, Outcome, Router
+
+router = APIRouter(prefix="/v1", tags=["openai-compatible"], dependencies=[Depends(service_caller)])
+HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
+
+
+def _router(request: Request) -> Router:
+    routing: Router = context_of(request).extras["router"]
+    return routing
+
+
+def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
+    """Who pays: ``x-aw-*`` headers, else the body's ``metadata``. Workspace and project are required."""
+    values: dict[str, Any] = (
+        body_meta.model_dump(include={"workspace_id", "project_id", "run_id", "card_id", "agent"}) if body_meta else {}
+    )
+    for field in HEADER_FIELDS:
+        header = request.headers.get(f"x-aw-{field}")
+        if header:
+            values[field.replace("-", "_")] = header
+    try:
+        return CallMeta(
+            workspace_id=uuid.UUID(str(values["workspace_id"])),
+            project_id=uuid.UUID(str(values["project_id"])),
+            run_id=uuid.UUID(str(values["run_id"])) if values.get("run_id") else None,
+            card_id=uuid.UUID(str(values["card_id"])) if values.get("card_id") else None,
+            agent=values.get("agent") or None,
+        )
+    except (KeyError, ValueError):
+        raise AppError(
+            "Say who the call is for: x-aw-workspace-id and x-aw-project-id headers (or metadata).",
+            code="metadata_required",
+            status_code=400,
+        ) from None
+
+
+def _error(exc: ProviderError) -> AppError:
+    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
+    status = exc.status if exc.status in (400, 404, 429, 502, 503, 504) else 502
+    return AppError(exc.message, code=exc.code, status_code=status, headers=headers)
+
+
+def _chunk(completion_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None) -> str:
+    body = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(body)}\n\n"
+
+
+def _usage(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "prompt_tokens": outcome.input_tokens,
+        "completion_tokens": outcome.output_tokens,
+        "total_tokens": outcome.input_tokens + outcome.output_tokens,
+    }
+
+
+def _extension(outcome: Outcome) -> dict[str, Any]:
+    """AgentWorks' additions to the usage: who answered and what it cost (exact decimal string)."""
+    return {
+        "provider": outcome.provider,
+        "requested_provider": outcome.requested_provider,
+        "model": outcome.model,
+        "cost": format(outcome.cost, "f"),
+        "attempts": outcome.attempts,
+    }
+
+
+def _delta_json(delta: Delta, first: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"role": "assistant"} if first else {}
+    if delta.content:
+        body["content"] = delta.content
+    if delta.tool_call is not None:
+        body["tool_calls"] = [
+            {
+                "index": delta.tool_call_index,
+                "id": delta.tool_call.id,
+                "type": "function",
+                "function": {"name": delta.tool_call.name, "arguments": delta.tool_call.arguments},
+            }
+        ]
+    return body
+
+
+@router.post("/chat/completions", summary="Chat completion, streamed or not (OpenAI format)")
+async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
+    routing = _router(request)
+    meta = call_meta(request, body.metadata)
+    outcome = Outcome()
+    stream = routing.stream_chat(body.normalised(), meta, outcome).__aiter__()
+    try:
+        first = await anext(stream)
+    except ProviderError as exc:
+        raise _error(exc) from None
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if body.stream:
+        return StreamingResponse(
+            _sse(stream, first, completion_id, created, body.model, outcome),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache"},
+        )
+    return await _aggregate(stream, first, completion_id, created, body.model, outcome)
+
+
+async def _sse(
+    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, model: str, outcome: Outcome
+) -> AsyncIterator[str]:
+    delta, is_first = first, True
+    try:
+        while True:
+            yield _chunk(completion_id, created, model, _delta_json(delta, is_first), delta.finish_reason)
+            is_first = False
+            delta = await anext(stream)
+    except StopAsyncIteration:
+        pass
+    except ProviderError as exc:
+        yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
+        return
+    final = {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [],
+        "usage": _usage(outcome),
+        "agentworks": _extension(outcome),
+    }
+    yield f"data: {json.dumps(final)}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+async def _aggregate(
+    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, model: str, outcome: Outcome
+) -> JSONResponse:
+    text: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    try:
+        delta = first
+        while True:
+            text.append(delta.content)
+            if delta.tool_call is not None:
+                call = calls.setdefault(
+                    delta.tool_call_index,
+                    {"id": delta.tool_call.id, "type": "function", "function": {"name": "", "arguments": ""}},
+                )
+                call["id"] = call["id"] or delta.tool_call.id
+                call["function"]["name"] += delta.tool_call.name
+                call["function"]["arguments"] += delta.tool_call.arguments
+            delta = await anext(stream)
+    except StopAsyncIteration:
+        pass
+    except ProviderError as exc:
+        raise _error(exc) from None
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    return JSONResponse(
+        {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": outcome.finish_reason}],
+            "usage": _usage(outcome),
+            "agentworks": _extension(outcome),
+        }
+    )
+
+
+@router.post("/images/generations", summary="Generate images (OpenAI format, base64 results)")
+async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:
+    routing = _router(request)
+    meta = call_meta(request, body.metadata)
+    outcome = Outcome()
+    try:
+        result = await routing.images(ImageRequest(body.model, body.prompt, body.n, body.size), meta, outcome)
+    except ProviderError as exc:
+        raise _error(exc) from None
+    return JSONResponse(
+        {
+            "created": int(time.time()),
+            "data": [{"b64_json": base64.b64encode(image).decode()} for image in result.images],
+            "usage": {"input_tokens": outcome.input_tokens, "images": len(result.images)},
+            "agentworks": _extension(outcome),
+        }
+    )
+
+
+@router.get("/health/providers", summary="Circuit state and load of every provider")
+async def provider_health(request: Request) -> dict[str, Any]:
+    return _router(request).health()

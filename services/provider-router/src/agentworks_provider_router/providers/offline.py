@@ -1,0 +1,110 @@
+"""The offline provider: deterministic, streams token by token, zero cost, clearly labelled as offline.
+
+It answers in the shape the prompt asks for. When a system prompt carries an AgentWorks output contract
+(a line ``AGENTWORKS_OUTPUT_CONTRACT: {json}``), the answer ends with a fenced JSON block that fulfils it,
+so the whole product works end to end with no provider key configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import struct
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentworks_provider_router.providers.base import ChatRequest, Delta, ImageRequest, ImageResult
+
+CONTRACT = re.compile(r"AGENTWORKS_OUTPUT_CONTRACT: (\{.*\})")
+LABEL = "[offline model — no provider key configured; this text is generated locally]"
+
+
+def count_tokens(text: str) -> int:
+    return max(1, len(text.split())) if text else 0
+
+
+class OfflineProvider:
+    name = "offline"
+
+    def __init__(self, token_delay: float = 0.002) -> None:
+        self._delay = token_delay
+
+    def answer(self, request: ChatRequest) -> str:
+        prompt = "\n".join(m.content for m in request.messages)
+        digest = hashlib.sha256(prompt.encode()).hexdigest()[:8]
+        question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+        topic = " ".join(question.split()[:12]) or "the request"
+        lines = [LABEL, f"Working on: {topic}", f"Reference {digest}: reviewed the context and drafted a response."]
+        contract = self._contract(request)
+        if contract is None:
+            return "\n".join([*lines, "Done."])
+        return "\n".join(
+            [
+                *lines,
+                "Here is the result.",
+                "```json",
+                json.dumps(self._fulfil(contract, topic, digest), indent=2),
+                "```",
+            ]
+        )
+
+    @staticmethod
+    def _contract(request: ChatRequest) -> dict[str, Any] | None:
+        for message in request.messages:
+            match = CONTRACT.search(message.content)
+            if match and message.role == "system":
+                try:
+                    parsed: dict[str, Any] = json.loads(match.group(1))
+                except ValueError:
+                    return None
+                return parsed
+        return None
+
+    @staticmethod
+    def _fulfil(contract: dict[str, Any], topic: str, digest: str) -> dict[str, Any]:
+        documents = [
+            {
+                "kind": kind,
+                "title": kind.replace("_", " ").title(),
+                "content": f"# {kind.replace('_', ' ').title()}\n\n{LABEL}\n\nDraft for {topic} ({digest}).",
+            }
+            for kind in contract.get("documents", [])
+        ]
+        cards = [
+            {"title": f"Task {n}: {topic}"[:200], "description": f"Generated offline ({digest})."}
+            for n in range(1, int(contract.get("child_cards", 0)) + 1)
+        ]
+        return {"summary": f"Offline draft for {topic} ({digest}).", "documents": documents, "child_cards": cards}
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        text = self.answer(request)
+        prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
+        pieces = re.findall(r"\S+\s*|\s+", text)
+        for piece in pieces:
+            yield Delta(content=piece)
+            if self._delay:
+                await asyncio.sleep(self._delay)
+        yield Delta(finish_reason="stop", input_tokens=prompt_tokens, output_tokens=count_tokens(text))
+
+    async def generate_images(self, request: ImageRequest) -> ImageResult:
+        seed = hashlib.sha256(request.prompt.encode()).digest()
+        return ImageResult(
+            tuple(_png(seed[i % len(seed)]) for i in range(request.n)), input_tokens=count_tokens(request.prompt)
+        )
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _png(shade: int, size: int = 8) -> bytes:
+    """A tiny deterministic grey PNG (the offline stand-in for a generated image)."""
+    raw = b"".join(b"\x00" + bytes([shade, shade, 255 - shade]) * size for _ in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")

@@ -1,0 +1,123 @@
+"""OpenAI on the official ``openai`` SDK (streamed chat with usage in the last chunk; DALL·E-style images)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from agentworks_provider_router.providers.base import (
+    ChatRequest,
+    Delta,
+    ImageRequest,
+    ImageResult,
+    Message,
+    ProviderError,
+    ToolCall,
+    classify_status,
+)
+
+
+def _error(exc: Exception) -> ProviderError:
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError("OpenAI did not answer in time.", 504, True, None, "timeout")
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        code = str((body.get("error") or body).get("code") or "") if isinstance(body, dict) else ""
+        return classify_status(exc.status_code, exc.response.headers.get("retry-after"), code)
+    return ProviderError(f"OpenAI connection failed: {type(exc).__name__}", 502, True, None, "provider_unavailable")
+
+
+def to_openai(message: Message) -> dict[str, Any]:
+    body: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        body["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if message.tool_call_id:
+        body["tool_call_id"] = message.tool_call_id
+    return body
+
+
+class OpenAIProvider:
+    name = "openai"
+
+    def __init__(self, api_key: str, base_url: str | None = None, timeout: float = 60.0) -> None:
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": request.model,
+            "messages": [to_openai(m) for m in request.messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.max_tokens:
+            params["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.stop:
+            params["stop"] = list(request.stop)
+        if request.tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
+                for t in request.tools
+            ]
+            if request.tool_choice is not None:
+                params["tool_choice"] = request.tool_choice
+        return params
+
+    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        try:
+            stream = await self._client.chat.completions.create(**self._params(request))
+            async for chunk in stream:
+                for delta in self._deltas(chunk):
+                    yield delta
+        except Exception as exc:
+            raise _error(exc) from None
+
+    @staticmethod
+    def _deltas(chunk: Any) -> list[Delta]:
+        out: list[Delta] = []
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            if delta.content or choice.finish_reason:
+                out.append(Delta(content=delta.content or "", finish_reason=choice.finish_reason))
+            for call in delta.tool_calls or []:
+                function = call.function
+                out.append(
+                    Delta(
+                        tool_call=ToolCall(call.id or "", function.name or "", function.arguments or ""),
+                        tool_call_index=call.index,
+                    )
+                )
+        if chunk.usage is not None:
+            out.append(Delta(input_tokens=chunk.usage.prompt_tokens, output_tokens=chunk.usage.completion_tokens))
+        return out
+
+    async def generate_images(self, request: ImageRequest) -> ImageResult:
+        try:
+            response = await self._client.images.generate(
+                model=request.model, prompt=request.prompt, n=request.n, size=request.size, response_format="b64_json"
+            )
+        except Exception as exc:
+            raise _error(exc) from None
+        return ImageResult(tuple(base64.b64decode(item.b64_json or "") for item in response.data or []))
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def arguments_json(arguments: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}

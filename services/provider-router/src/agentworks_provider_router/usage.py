@@ -1,0 +1,38 @@
+"""Every provider attempt becomes a ``usage.recorded`` event, written through the router's outbox."""
+
+from __future__ import annotations
+
+from agentworks_events import UsageRecorded
+from agentworks_platform.db import Database
+from agentworks_pubsub import Outbox
+
+from agentworks_provider_router.routing import AttemptRecord
+
+
+class UsageRecorder:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
+        self._db = db
+        self._outbox = outbox
+
+    async def __call__(self, record: AttemptRecord) -> None:
+        meta = record.meta
+        event = UsageRecorded(
+            workspace_id=meta.workspace_id,
+            project_id=meta.project_id,
+            run_id=meta.run_id,
+            card_id=meta.card_id,
+            agent=meta.agent,
+            provider=record.provider,
+            model=record.model,
+            requested_provider=record.requested_provider,
+            input_tokens=record.input_tokens,
+            output_tokens=record.output_tokens,
+            images=record.images,
+            cost=record.cost,
+            latency_ms=record.latency_ms,
+            attempt=record.attempt,
+            outcome=record.outcome,
+            error_code=record.error_code,
+        )
+        async with self._db.transaction() as session:
+            await self._outbox.add(session, event)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentworks_localstack.threads import AppThread, free_port
+from agentworks_platform.migrations import upgrade
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.settings import dev_service_account
+from agentworks_provider_router.app import create_app
+from agentworks_provider_router.config import ProviderRouterSettings
+from agentworks_provider_router.models import MIGRATIONS
+from agentworks_pubsub.testing import RecordingSink
+
+from .fakes import ProviderFake
+
+WORKSPACE = "6f0e2c3a-1111-4a4a-9b9b-000000000001"
+PROJECT = "6f0e2c3a-1111-4a4a-9b9b-000000000002"
+META = {"x-aw-workspace-id": WORKSPACE, "x-aw-project-id": PROJECT, "x-aw-agent": "prd"}
+
+
+class RouterUnderTest:
+    def __init__(self, thread: AppThread, sink: RecordingSink, token: str, fake: ProviderFake | None) -> None:
+        self.thread = thread
+        self.sink = sink
+        self.token = token
+        self.fake = fake
+
+    @property
+    def url(self) -> str:
+        return self.thread.url
+
+    def usage(self) -> list[Any]:
+        return [e for e in self.sink.events() if e.type == "usage.recorded"]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[ProviderFake]:
+    provider = ProviderFake()
+    thread = AppThread(provider.app).start()
+    provider.base_url = thread.url  # type: ignore[attr-defined]
+    yield provider
+    thread.stop()
+
+
+@pytest.fixture
+def start_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., RouterUnderTest]]:
+    started: list[AppThread] = []
+
+    def start(fake: ProviderFake | None = None, **overrides: Any) -> RouterUnderTest:
+        key_path = tmp_path / "key.pem"
+        key = ensure_dev_key(key_path)
+        database = f"sqlite+aiosqlite:///{tmp_path}/router-{len(started)}.db"
+        upgrade(MIGRATIONS, database)
+        if fake is not None:
+            base = fake.base_url  # type: ignore[attr-defined]
+            for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
+                monkeypatch.setenv(variable, "sk-test-provider-key-123456")
+            overrides = {
+                "openai_base_url": f"{base}/v1",
+                "anthropic_base_url": base,
+                "google_base_url": base,
+                "backoff_base_seconds": 0.05,
+                "call_timeout_seconds": 1.0,
+                **overrides,
+            }
+        port = free_port()
+        settings = ProviderRouterSettings(
+            environment="test",
+            dev_signing_key_file=key_path,
+            database_url=database,
+            port=port,
+            offline_token_delay=0,
+            **overrides,
+        )
+        sink = RecordingSink()
+        thread = AppThread(create_app(settings, sink=sink), port=port).start()
+        started.append(thread)
+        token = LocalTokenSigner(key, dev_service_account("orchestrator")).sign(thread.url)
+        return RouterUnderTest(thread, sink, token, fake)
+
+    yield start
+    for thread in started:
+        thread.stop()

@@ -1,0 +1,106 @@
+"""The official openai client pointed at the router (offline provider: no keys configured)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from decimal import Decimal
+
+import httpx
+import openai
+import pytest
+
+from .conftest import META, PROJECT, WORKSPACE, RouterUnderTest
+
+
+@pytest.fixture
+def router(start_router: Callable[..., RouterUnderTest], monkeypatch: pytest.MonkeyPatch) -> RouterUnderTest:
+    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    return start_router()
+
+
+def _client(router: RouterUnderTest) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, max_retries=0)
+
+
+async def test_streaming_chat_with_usage_in_the_final_chunk(router: RouterUnderTest) -> None:
+    client = _client(router)
+    stream = await client.chat.completions.create(
+        model="gpt-4-turbo",
+        stream=True,
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Write the PRD outline"}],
+    )
+    chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "[offline model" in text
+    assert "Write the PRD outline" in text
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) > 10  # token by token
+    final = chunks[-1]
+    assert final.choices == []
+    assert final.usage is not None
+    assert final.usage.completion_tokens > 0
+    assert final.model_extra is not None
+    assert final.model_extra["agentworks"]["provider"] == "offline"
+    assert final.model_extra["agentworks"]["requested_provider"] == "openai"
+    await client.close()
+
+
+async def test_non_streaming_chat_is_deterministic_and_costs_nothing(router: RouterUnderTest) -> None:
+    client = _client(router)
+    messages = [{"role": "user", "content": "Summarise the blueprint"}]
+    first = await client.chat.completions.create(model="claude-3-5-sonnet", messages=messages)  # type: ignore[arg-type]
+    second = await client.chat.completions.create(model="claude-3-5-sonnet", messages=messages)  # type: ignore[arg-type]
+    assert first.choices[0].message.content == second.choices[0].message.content
+    assert first.choices[0].finish_reason == "stop"
+    assert first.usage is not None
+    assert first.usage.prompt_tokens == 3
+    usage = router.usage()
+    assert len(usage) == 2
+    assert {u.outcome for u in usage} == {"success"}
+    assert {u.cost for u in usage} == {Decimal(0)}
+    assert str(usage[0].workspace_id) == WORKSPACE
+    assert str(usage[0].project_id) == PROJECT
+    assert usage[0].agent == "prd"
+    await client.close()
+
+
+async def test_images_and_models(router: RouterUnderTest) -> None:
+    client = _client(router)
+    models = {m.id async for m in client.models.list()}
+    assert {"gpt-4-turbo", "claude-3-5-sonnet", "gemini-1.5-pro", "gemini-2.5-flash-image"} <= models
+    images = await client.images.generate(model="gemini-2.5-flash-image", prompt="a checkout page", n=2)
+    assert images.data is not None
+    assert len(images.data) == 2
+    assert base64.b64decode(images.data[0].b64_json or "").startswith(b"\x89PNG")
+    await client.close()
+
+
+async def test_contract_output_for_agents(router: RouterUnderTest) -> None:
+    client = _client(router)
+    contract = 'AGENTWORKS_OUTPUT_CONTRACT: {"documents": ["prd"], "child_cards": 2}'
+    answer = await client.chat.completions.create(
+        model="gpt-4-turbo",
+        messages=[
+            {"role": "system", "content": f"You are the PRD agent.\n{contract}"},
+            {"role": "user", "content": "Card: Checkout"},
+        ],
+    )
+    content = answer.choices[0].message.content or ""
+    assert '"kind": "prd"' in content
+    assert content.count('"title": "Task') == 2
+    await client.close()
+
+
+async def test_bad_requests_are_clear_errors(router: RouterUnderTest) -> None:
+    client = openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="x-aw-workspace-id"):
+        await client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    await client.close()
+    client = _client(router)
+    with pytest.raises(openai.NotFoundError, match="gpt-99"):
+        await client.chat.completions.create(model="gpt-99", messages=[{"role": "user", "content": "hi"}])
+    await client.close()
+    async with httpx.AsyncClient(base_url=router.url) as raw:
+        unauthenticated = await raw.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": []})
+    assert unauthenticated.status_code == 401
