@@ -39,6 +39,8 @@ from agentworks_events.runs import (
     LogLine,
     RunArtifacts,
     RunTokens,
+    run_id_for,
+    settlement_id_for,
 )
 from agentworks_events.usage import (
     USAGE_EVENT_ADAPTER,
@@ -89,6 +91,8 @@ __all__ = [
     "adapter_for",
     "event_types",
     "parse_event",
+    "run_id_for",
+    "settlement_id_for",
     "to_message",
     "topic_of",
     "utc_now",

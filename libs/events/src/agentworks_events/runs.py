@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Annotated, Literal
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from pydantic import AwareDatetime, Field, TypeAdapter
 
@@ -133,3 +133,16 @@ AgentRunEvent = Annotated[
     Field(discriminator="type"),
 ]
 AGENT_RUN_EVENT_ADAPTER: TypeAdapter[AgentRunEvent] = TypeAdapter(AgentRunEvent)
+
+
+RUN_NAMESPACE = UUID("5b0c2f3e-7a51-4d1e-9f0a-3c2b1a0e9d8c")
+
+
+def run_id_for(trigger_event_id: UUID, agent: str) -> UUID:
+    """The run an event starts for an agent: derived, so a redelivered event never starts a second run."""
+    return uuid5(RUN_NAMESPACE, f"{trigger_event_id}:{agent}")
+
+
+def settlement_id_for(run_id: UUID) -> UUID:
+    """The id of a run's one ``usage.run_settled`` event, whichever attempt publishes it."""
+    return uuid5(RUN_NAMESPACE, f"{run_id}:settled")

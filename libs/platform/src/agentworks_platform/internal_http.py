@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -84,6 +86,17 @@ class InternalClient:
         outgoing["authorization"] = f"Bearer {await self._tokens.token_for(self.base_url)}"
         inject(outgoing)
         return await self._client.request(method, path, headers=outgoing, **kwargs)
+
+    @asynccontextmanager
+    async def stream(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> AsyncIterator[httpx.Response]:
+        """A streamed request (server-sent events); never retried, the caller reads the body as it comes."""
+        outgoing = dict(headers or {})
+        outgoing["authorization"] = f"Bearer {await self._tokens.token_for(self.base_url)}"
+        inject(outgoing)
+        async with self._client.stream(method, path, headers=outgoing, **kwargs) as response:
+            yield response
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -2,7 +2,14 @@
 
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
 from agentworks_pubsub.publisher import EventPublisher, MessageSink
-from agentworks_pubsub.receiver import HandlerMap, PermanentEventError, PushMessage, PushReceiver
+from agentworks_pubsub.receiver import (
+    HandlerMap,
+    PermanentEventError,
+    PushMessage,
+    PushReceiver,
+    Worker,
+    WorkerMap,
+)
 from agentworks_pubsub.tables import inbox_table, outbox_table
 from agentworks_pubsub.topology import Subscription, Topology, TopologyError, load_topology
 
@@ -18,6 +25,8 @@ __all__ = [
     "Subscription",
     "Topology",
     "TopologyError",
+    "Worker",
+    "WorkerMap",
     "inbox_table",
     "load_topology",
     "outbox_table",

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_pubsub.topology import Subscription, Topology
@@ -51,6 +51,11 @@ class PushMessage:
 Handler = Callable[[AsyncSession, Any, PushMessage], Awaitable[None]]
 HandlerMap = Mapping[str, Mapping[str, Handler]]
 """subscription name → event type → handler. A type with no handler is validated and recorded only."""
+
+Worker = Callable[[ServiceContext, Any, PushMessage], Awaitable[None]]
+WorkerMap = Mapping[str, Mapping[str, Worker]]
+"""For long work (agent runs): the worker manages its own short transactions and must be idempotent; the
+event is recorded in the inbox only once it returns, so a crash mid-way means redelivery, not loss."""
 
 
 class MalformedEnvelopeError(ValueError):
@@ -82,10 +87,18 @@ def parse_envelope(body: bytes, subscription: Subscription) -> tuple[bytes, Push
 class PushReceiver:
     """Builds the push endpoints of one service from the topology and records every event in its inbox."""
 
-    def __init__(self, topology: Topology, service: str, inbox: Table, handlers: HandlerMap | None = None) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        service: str,
+        inbox: Table,
+        handlers: HandlerMap | None = None,
+        workers: WorkerMap | None = None,
+    ) -> None:
         self.subscriptions = topology.push_subscriptions(service)
         self.inbox = inbox
         self.handlers = handlers or {}
+        self.workers = workers or {}
 
     def router(self) -> APIRouter:
         router = APIRouter(tags=["events"], include_in_schema=True)
@@ -162,6 +175,44 @@ class PushReceiver:
             subscription=subscription.name,
             event_id=str(event.id),
             event_type=event_type,
+            delivery_attempt=push.delivery_attempt,
+        )
+        return Response(status_code=204)
+
+    async def _work(
+        self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, worker: Worker
+    ) -> Response:
+        async with ctx.db.transaction() as session:
+            seen = await session.execute(
+                select(self.inbox.c.event_id).where(
+                    self.inbox.c.subscription == subscription.name, self.inbox.c.event_id == str(event.id)
+                )
+            )
+            if seen.first() is not None:
+                log.info("push.duplicate", subscription=subscription.name, event_id=str(event.id))
+                return Response(status_code=204)
+        try:
+            await worker(ctx, event, push)
+        except PermanentEventError as exc:
+            await self._record_rejection(ctx, subscription, event, push, str(exc))
+            return self._drop(subscription, str(exc), push, event)
+        except Exception as exc:
+            log.exception(
+                "push.transient_failure",
+                subscription=subscription.name,
+                event_id=str(event.id),
+                event_type=event.type,
+                delivery_attempt=push.delivery_attempt,
+                error=type(exc).__name__,
+            )
+            return Response(status_code=503)
+        async with ctx.db.transaction() as session:
+            await self._claim(session, subscription, event, push, outcome="processed")
+        log.info(
+            "push.processed",
+            subscription=subscription.name,
+            event_id=str(event.id),
+            event_type=event.type,
             delivery_attempt=push.delivery_attempt,
         )
         return Response(status_code=204)

@@ -21,8 +21,11 @@ async def start_outbox(
     table: Table,
     sink: MessageSink | None = None,
     sweep_interval: float = 1.0,
+    outbox: Outbox | None = None,
 ) -> Outbox:
-    """Create the publisher and a relay that sweeps the outbox for the service's lifetime."""
+    """Create the publisher and a relay that sweeps the outbox for the service's lifetime.
+
+    Pass ``outbox`` to bind one created earlier (event handlers built before the lifespan hold it)."""
     if sink is None:
         publisher = EventPublisher(ctx.settings.gcp_project)
         stack.callback(publisher.close)
@@ -36,7 +39,9 @@ async def start_outbox(
             await task
 
     stack.push_async_callback(stop)
-    outbox = Outbox(table, relay)
+    if outbox is None:
+        outbox = Outbox(table)
+    outbox.relay = relay
     ctx.extras[OUTBOX_KEY] = outbox
     return outbox
 

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 from agentworks_documents.firestore import FirestoreDocumentStore
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.internal_http import InternalClient
-from agentworks_pubsub import PushReceiver, load_topology
+from agentworks_pubsub import Outbox, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
@@ -24,6 +24,8 @@ from agentworks_core.cards import endpoints as cards
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
 from agentworks_core.projects import endpoints as projects
+from agentworks_core.runs import endpoints as runs
+from agentworks_core.runs.projection import handlers as run_handlers
 from agentworks_core.workspaces import endpoints as workspaces
 
 ROUTERS = (
@@ -35,6 +37,8 @@ ROUTERS = (
     documents.router,
     audit.router,
     audit.internal,
+    runs.router,
+    runs.internal,
 )
 
 
@@ -46,10 +50,11 @@ def create_app(
 ) -> FastAPI:
     """Build the core service (uvicorn ``--factory`` entry point); tests may pass the event sink and router client."""
     settings = settings or CoreSettings()
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox)
+    outbox = Outbox(models.outbox)
+    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, run_handlers(outbox))
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        await start_outbox(ctx, stack, models.outbox, sink)
+        await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
         client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
         stack.push_async_callback(client.aclose)
         ctx.extras["models"] = ModelCatalog(client)

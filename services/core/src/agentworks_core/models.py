@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from agentworks_platform.db import new_metadata
@@ -14,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -201,3 +203,30 @@ class AuditEntry(Base):
     request_id: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     client_ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
     created_at: Mapped[datetime] = _now()
+
+
+class AgentRun(Base):
+    """The projection of one run from agent-runs events; status only moves forward."""
+
+    __tablename__ = "agent_runs"
+    __table_args__ = (Index("ix_agent_runs_card", "card_id", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="card")
+    provider: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    input_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cost: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
+    price: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
+    summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -20,7 +20,10 @@ from agentworks_gateway.security import ApiGuard
 
 
 def create_app(
-    settings: GatewaySettings | None = None, *, core_transport: httpx.AsyncBaseTransport | None = None
+    settings: GatewaySettings | None = None,
+    *,
+    core_transport: httpx.AsyncBaseTransport | None = None,
+    orchestrator_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build the gateway (uvicorn ``--factory`` entry point); tests may route core calls in-process."""
     settings = settings or GatewaySettings()
@@ -29,6 +32,9 @@ def create_app(
         core = InternalClient(settings.core_url, ctx.tokens, transport=core_transport)
         stack.push_async_callback(core.aclose)
         ctx.extras["core"] = core
+        orchestrator = InternalClient(settings.orchestrator_url, ctx.tokens, transport=orchestrator_transport)
+        stack.push_async_callback(orchestrator.aclose)
+        ctx.extras["orchestrator"] = orchestrator
 
     app = create_service_app(
         settings,

@@ -15,6 +15,7 @@ class GatewaySettings(ServiceSettings):
     service_name: str = "gateway"
     port: int = 8080
     core_url: str = "http://127.0.0.1:8081"
+    orchestrator_url: str = "http://127.0.0.1:8082"
     allowed_origins: tuple[str, ...] = Field(
         default=("http://localhost:8080", "http://127.0.0.1:8080"),
         description="Origins allowed to make cookie-authenticated state changes and open WebSockets.",

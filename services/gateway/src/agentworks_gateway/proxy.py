@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
@@ -12,14 +14,18 @@ from agentworks_platform.errors import AppError, Unauthenticated
 from agentworks_platform.internal_http import InternalClient
 from fastapi import APIRouter, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
 from agentworks_gateway.security import Caller
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "content-disposition")
 # Owning service by path; the first match wins and core owns everything else.
-OWNERS: tuple[tuple[re.Pattern[str], str], ...] = ()
+OWNERS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^/api/runs/[^/]+/cancel$"), "orchestrator"),
+    (re.compile(r"^/api/projects/[^/]+/copilot$"), "orchestrator"),
+)
+STREAMED = re.compile(r"^/api/projects/[^/]+/copilot$")
 DEFAULT_OWNER = "core"
 OPENAPI_TTL_SECONDS = 60
 
@@ -31,7 +37,8 @@ def owner_of(path: str) -> str:
 
 
 def _clients(request: Request) -> dict[str, InternalClient]:
-    return {"core": context_of(request).extras["core"]}
+    extras = context_of(request).extras
+    return {"core": extras["core"], "orchestrator": extras["orchestrator"]}
 
 
 async def _body(request: Request) -> bytes:
@@ -99,6 +106,8 @@ async def forward(path: str, request: Request) -> Response:
     headers = caller.principal.headers()
     if "content-type" in request.headers:
         headers["content-type"] = request.headers["content-type"]
+    if STREAMED.match(f"/api/{path}"):
+        return await _forward_stream(client, request, f"/api/{path}", headers)
     try:
         upstream = await client.request(
             request.method, f"/api/{path}", params=request.query_params, content=await _body(request), headers=headers
@@ -112,3 +121,33 @@ async def forward(path: str, request: Request) -> Response:
         ) from None
     kept = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
     return Response(upstream.content, status_code=upstream.status_code, headers=kept)
+
+
+async def _forward_stream(client: InternalClient, request: Request, path: str, headers: dict[str, str]) -> Response:
+    """Relay a server-sent-events answer as it arrives (the CoPilot console)."""
+    body = await _body(request)
+    stack = AsyncExitStack()
+    try:
+        upstream = await stack.enter_async_context(client.stream(request.method, path, content=body, headers=headers))
+    except httpx.HTTPError:
+        await stack.aclose()
+        raise AppError(
+            "That part of AgentWorks is unavailable right now; try again shortly.",
+            code="unavailable",
+            status_code=503,
+            headers={"Retry-After": "5"},
+        ) from None
+    if upstream.status_code != 200:
+        content = await upstream.aread()
+        await stack.aclose()
+        kept = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
+        return Response(content, status_code=upstream.status_code, headers=kept)
+
+    async def relay() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await stack.aclose()
+
+    return StreamingResponse(relay(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

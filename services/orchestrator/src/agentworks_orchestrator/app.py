@@ -5,29 +5,77 @@ Runs the agents mapped to a lane when a card moves; leases, attempts and run con
 
 from __future__ import annotations
 
+import socket
+import uuid
 from contextlib import AsyncExitStack
+from typing import Any
 
+import openai
 from agentworks_platform.app import ServiceContext, create_service_app
-from agentworks_pubsub import PushReceiver, load_topology
+from agentworks_platform.internal_http import InternalClient
+from agentworks_pubsub import PushMessage, PushReceiver, load_topology
+from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
 
 from agentworks_orchestrator import models
 from agentworks_orchestrator.config import OrchestratorSettings
+from agentworks_orchestrator.runs import endpoints as runs
+from agentworks_orchestrator.runs.executor import RunExecutor
+from agentworks_orchestrator.runs.service import RunService
 
 
-def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
-    """Build the orchestrator service (uvicorn ``--factory`` entry point)."""
+def _service(ctx: ServiceContext) -> RunService:
+    service: RunService = ctx.extras["runs"]
+    return service
+
+
+async def on_card_event(ctx: ServiceContext, event: Any, _push: PushMessage) -> None:
+    await _service(ctx).on_card_event(event)
+
+
+async def on_budget_event(ctx: ServiceContext, event: Any, _push: PushMessage) -> None:
+    await _service(ctx).on_budget_event(event)
+
+
+WORKERS = {
+    "orchestrator-card-events": {"card.moved": on_card_event, "card.run_requested": on_card_event},
+    "orchestrator-usage-events": {"usage.budget_warning": on_budget_event, "usage.budget_exceeded": on_budget_event},
+}
+
+
+def create_app(
+    settings: OrchestratorSettings | None = None,
+    *,
+    sink: MessageSink | None = None,
+    core_client: InternalClient | None = None,
+    llm: openai.AsyncOpenAI | None = None,
+) -> FastAPI:
+    """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink and clients."""
     settings = settings or OrchestratorSettings()
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox)
+    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, workers=WORKERS)
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        await start_outbox(ctx, stack, models.outbox)
+        outbox = await start_outbox(ctx, stack, models.outbox, sink)
+        core = core_client or InternalClient(settings.core_url, ctx.tokens)
+        stack.push_async_callback(core.aclose)
+        router_url = settings.provider_router_url.rstrip("/")
+
+        async def token() -> str:
+            return await ctx.tokens.token_for(router_url)
+
+        client = llm or openai.AsyncOpenAI(
+            api_key=token, base_url=f"{router_url}/v1", max_retries=2, timeout=settings.lease_seconds * 4
+        )
+        stack.push_async_callback(client.close)
+        owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        executor = RunExecutor(ctx.db, outbox, client, settings, owner)
+        ctx.extras["runs"] = RunService(ctx.db, outbox, core, executor, settings)
 
     return create_service_app(
         settings,
         title="AgentWorks orchestrator",
         description=__doc__ or "",
-        routers=[receiver.router()],
+        routers=[runs.router, receiver.router()],
         setup=setup,
     )

@@ -1,14 +1,71 @@
-"""Tables owned by the orchestrator service."""
+"""Tables owned by the orchestrator: run executions (attempts, leases), budget state, outbox and inbox."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
+from sqlalchemy import Boolean, DateTime, Index, Integer, Numeric, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
-metadata = new_metadata()
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+metadata = Base.metadata
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+
+TERMINAL = frozenset({"completed", "failed", "cancelled", "refused"})
+
+
+class Run(Base):
+    """One agent run; ``attempt`` grows when a run whose executor died is taken over after its lease."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_workspace_created", "workspace_id", "created_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str] = mapped_column(String(40), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="card")
+    lane_number: Mapped[int | None] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(40), nullable=False)
+    model: Mapped[str] = mapped_column(String(100), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    trigger_event_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    cancelled_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    input_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    cost: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
+    price: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
+    last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class BudgetState(Base):
+    """What billing last said about a workspace's (or project's) budget this period."""
+
+    __tablename__ = "budget_state"
+    scope_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+    period: Mapped[str] = mapped_column(String(7), nullable=False)
+    exceeded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -1,0 +1,93 @@
+"""Run endpoints on the card (the seed's ``POST /api/cards/:id/agents/:agent/run`` and ``GET …/runs``),
+re-runs, and the run context the orchestrator reads."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from agentworks_platform.app import service_caller
+from agentworks_platform.db import set_tenant
+from agentworks_platform.errors import NotFound
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource, workspace_of
+from agentworks_core.agents import service as agents
+from agentworks_core.cards.endpoints import OutboxDep
+from agentworks_core.models import Card, Document, DocumentVersion, Lane, Project
+from agentworks_core.runs import service
+from agentworks_core.runs.service import CardRuns, RunRequested
+
+router = APIRouter(prefix="/api", tags=["runs"])
+internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+
+
+class RunRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instructions: Annotated[str, Field(max_length=4000)] = ""
+
+
+@router.post("/cards/{card_id}/agents/{agent}/run", status_code=202, summary="Run one agent on a card now")
+async def run_agent(
+    card_id: uuid.UUID,
+    agent: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    outbox: OutboxDep,
+    body: RunRequest | None = None,
+) -> RunRequested:
+    access = await authorize_resource(session, principal, "card", card_id, "agent_run")
+    return await service.request_run(session, access, outbox, card_id, agent, body.instructions if body else "")
+
+
+@router.get("/cards/{card_id}/runs", summary="A card's runs, newest first, with totals")
+async def card_runs(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> CardRuns:
+    access = await authorize_resource(session, principal, "card", card_id, "read")
+    return await service.card_runs(session, access, card_id)
+
+
+@router.post("/runs/{run_id}/rerun", status_code=202, summary="Run the same agent on the same card again")
+async def rerun(run_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep) -> RunRequested:
+    access = await authorize_resource(session, principal, "run", run_id, "agent_run")
+    return await service.rerun(session, access, outbox, run_id)
+
+
+@internal.get("/projects/{project_id}/run-context", summary="What an agent run needs to know")
+async def run_context(project_id: uuid.UUID, session: SessionDep, card_id: uuid.UUID | None = None) -> dict[str, Any]:
+    workspace_id = await workspace_of(session, "project", project_id)
+    await set_tenant(session, workspace_id=workspace_id)
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"No project with id {project_id}.")
+    card, lane = None, None
+    if card_id is not None:
+        card = await session.get(Card, card_id)
+        if card is None or card.project_id != project_id:
+            raise NotFound(f"No card with id {card_id} in that project.")
+        lane = await session.get(Lane, card.lane_id)
+    documents = await session.execute(
+        select(Document.kind, Document.title, DocumentVersion.version, DocumentVersion.content)
+        .join(
+            DocumentVersion,
+            (DocumentVersion.document_id == Document.id) & (DocumentVersion.version == Document.latest_version),
+        )
+        .where(Document.project_id == project_id)
+        .order_by(Document.kind)
+    )
+    return {
+        "project": {
+            "id": str(project.id),
+            "workspace_id": str(project.workspace_id),
+            "name": project.name,
+            "description": project.description,
+        },
+        "card": None
+        if card is None
+        else {"id": str(card.id), "title": card.title, "description": card.description, "card_type": card.card_type},
+        "lane_name": lane.name if lane else "",
+        "lane_number": lane.number if lane else None,
+        "documents": [{"kind": k, "title": t, "version": v, "content": c} for k, t, v, c in documents],
+        "agents": [c.model_dump() for c in await agents.configs(session, project_id)],
+    }

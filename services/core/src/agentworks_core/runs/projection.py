@@ -1,0 +1,173 @@
+"""Core's reaction to agent-runs: the run projection, document versions and child cards from artifacts.
+
+Each handler runs in the push receiver's transaction, so the inbox row and the effect commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from agentworks_documents.port import NewVersion
+from agentworks_events import (
+    AgentRunCancelled,
+    AgentRunCompleted,
+    AgentRunFailed,
+    AgentRunStarted,
+    CardCreated,
+    utc_now,
+)
+from agentworks_platform.db import set_tenant
+from agentworks_pubsub import Outbox, PushMessage
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.access import index_resource
+from agentworks_core.cards import repository as cards
+from agentworks_core.cards.service import snapshot
+from agentworks_core.documents.sql_store import SqlDocumentStore
+from agentworks_core.models import AgentRun, Card, Lane
+
+RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2}
+READY_LANE = 4
+
+
+async def _run(session: AsyncSession, event: Any) -> AgentRun:
+    await set_tenant(session, workspace_id=event.workspace_id)
+    run = await session.get(AgentRun, event.run_id)
+    if run is None:
+        run = AgentRun(
+            id=event.run_id,
+            workspace_id=event.workspace_id,
+            project_id=event.project_id,
+            card_id=event.card_id,
+            agent=event.agent,
+            status="queued",
+            attempt=event.attempt,
+            created_at=event.occurred_at,
+        )
+        session.add(run)
+        index_resource(session, "run", event.run_id, event.workspace_id)
+        await session.flush()
+    return run
+
+
+def _advance(run: AgentRun, status: str) -> bool:
+    """Status only moves forward; the first terminal status wins."""
+    if RANK[status] < RANK[run.status] or (RANK[run.status] == 2 and run.status != status):
+        return False
+    run.status = status
+    return True
+
+
+async def on_started(session: AsyncSession, event: AgentRunStarted, _push: PushMessage) -> None:
+    run = await _run(session, event)
+    run.kind, run.provider, run.model = event.kind, event.provider, event.model
+    run.attempt = max(run.attempt, event.attempt)
+    if _advance(run, "running"):
+        run.started_at = event.occurred_at
+
+
+async def on_failed(session: AsyncSession, event: AgentRunFailed, _push: PushMessage) -> None:
+    run = await _run(session, event)
+    if _advance(run, "refused" if event.refused else "failed"):
+        run.error_code, run.reason, run.finished_at = event.error_code, event.reason, event.occurred_at
+        _totals(run, event)
+
+
+async def on_cancelled(session: AsyncSession, event: AgentRunCancelled, _push: PushMessage) -> None:
+    run = await _run(session, event)
+    if _advance(run, "cancelled"):
+        run.reason, run.finished_at = event.reason or "cancelled", event.occurred_at
+        _totals(run, event)
+
+
+def _totals(run: AgentRun, event: Any) -> None:
+    run.input_tokens, run.output_tokens = event.tokens.input_tokens, event.tokens.output_tokens
+    run.cost, run.price = event.cost, event.price
+
+
+def completed_handler(outbox: Outbox) -> Any:
+    async def on_completed(session: AsyncSession, event: AgentRunCompleted, _push: PushMessage) -> None:
+        run = await _run(session, event)
+        if not _advance(run, "completed"):
+            return
+        run.provider, run.model, run.summary = event.provider, event.model, event.artifacts.summary
+        run.finished_at = event.occurred_at
+        _totals(run, event)
+        await _write_documents(session, event)
+        await _create_child_cards(session, outbox, event)
+
+    return on_completed
+
+
+async def _write_documents(session: AsyncSession, event: AgentRunCompleted) -> None:
+    store = SqlDocumentStore(session)
+    for document in event.artifacts.documents:
+        await store.append(
+            NewVersion(
+                workspace_id=event.workspace_id,
+                project_id=event.project_id,
+                kind=document.kind,
+                title=document.title,
+                content=document.content,
+                content_type=document.content_type,
+                author_id=None,
+                source_run_id=event.run_id,
+                created_at=utc_now(),
+            )
+        )
+
+
+async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: AgentRunCompleted) -> None:
+    if not event.artifacts.child_cards or event.card_id is None:
+        return
+    parent = await session.get(Card, event.card_id)
+    if parent is None:
+        return
+    lanes = (await session.scalars(select(Lane).where(Lane.board_id == parent.board_id))).all()
+    by_number = {lane.number: lane for lane in lanes}
+    for child in event.artifacts.child_cards:
+        lane = by_number.get(child.lane_number if child.lane_number is not None else READY_LANE) or min(
+            lanes, key=lambda lane: lane.position
+        )
+        await cards.lock_lanes(session, [lane.id])
+        position = int(await session.scalar(select(func.count()).select_from(Card).where(Card.lane_id == lane.id)) or 0)
+        card = Card(
+            id=uuid.uuid5(event.run_id, child.title),
+            workspace_id=event.workspace_id,
+            project_id=parent.project_id,
+            board_id=parent.board_id,
+            lane_id=lane.id,
+            position=position,
+            title=child.title,
+            description=child.description,
+            card_type=child.card_type,
+            parent_id=parent.id,
+            created_at=utc_now(),
+            updated_at=utc_now(),
+        )
+        session.add(card)
+        index_resource(session, "card", card.id, event.workspace_id)
+        await session.flush()
+        await outbox.add(
+            session,
+            CardCreated(
+                workspace_id=event.workspace_id,
+                project_id=parent.project_id,
+                card_id=card.id,
+                card=snapshot(card, lane),
+                created_by_run_id=event.run_id,
+            ),
+        )
+
+
+def handlers(outbox: Outbox) -> dict[str, dict[str, Any]]:
+    return {
+        "core-agent-runs": {
+            "agent.run.started": on_started,
+            "agent.run.completed": completed_handler(outbox),
+            "agent.run.failed": on_failed,
+            "agent.run.cancelled": on_cancelled,
+        }
+    }

@@ -1,0 +1,116 @@
+"""Runs from the card's point of view: request one (or a re-run), list a card's runs with totals."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from agentworks_events import CardRunRequested, run_id_for
+from agentworks_platform.errors import AppError, NotFound
+from agentworks_pubsub import Outbox
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.access import Access
+from agentworks_core.agents.registry import BY_KEY
+from agentworks_core.audit import service as audit
+from agentworks_core.models import AgentRun, Card, Lane
+from agentworks_core.schemas import Out
+
+
+class RunOut(Out):
+    id: uuid.UUID
+    card_id: uuid.UUID | None
+    agent: str
+    kind: str
+    provider: str | None
+    model: str | None
+    status: str
+    attempt: int
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal | None
+    price: Decimal
+    summary: str
+    error_code: str | None
+    reason: str | None
+    started_at: object | None
+    finished_at: object | None
+
+
+class CardRuns(BaseModel):
+    runs: list[RunOut]
+    total_price: Decimal
+    total_cost: Decimal | None
+
+
+class RunRequested(BaseModel):
+    run_id: uuid.UUID
+    event_id: uuid.UUID
+    agent: str
+    status: str = "requested"
+
+
+async def request_run(
+    session: AsyncSession,
+    access: Access,
+    outbox: Outbox,
+    card_id: uuid.UUID,
+    agent: str,
+    instructions: str = "",
+    rerun_of: uuid.UUID | None = None,
+) -> RunRequested:
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    if agent not in BY_KEY:
+        raise NotFound(f"No agent named {agent!r}.", details={"agents": list(BY_KEY)})
+    lane = await session.get(Lane, card.lane_id)
+    assert lane is not None
+    event = CardRunRequested(
+        workspace_id=access.workspace_id,
+        project_id=card.project_id,
+        card_id=card.id,
+        actor_id=access.principal.user_id,
+        agent=agent,
+        lane_number=lane.number,
+        rerun_of=rerun_of,
+        instructions=instructions,
+    )
+    await outbox.add(session, event)
+    audit.record(
+        session,
+        access,
+        "run.requested",
+        "card",
+        card.id,
+        after={"agent": agent, "rerun_of": str(rerun_of) if rerun_of else None},
+    )
+    return RunRequested(run_id=run_id_for(event.id, agent), event_id=event.id, agent=agent)
+
+
+async def rerun(session: AsyncSession, access: Access, outbox: Outbox, run_id: uuid.UUID) -> RunRequested:
+    run = await session.get(AgentRun, run_id)
+    if run is None or run.card_id is None:
+        raise NotFound(f"No card run with id {run_id}.")
+    if run.status not in ("completed", "failed", "cancelled", "refused"):
+        raise AppError("This run has not finished; cancel it first.", code="run_in_progress", status_code=409)
+    return await request_run(session, access, outbox, run.card_id, run.agent, rerun_of=run.id)
+
+
+async def card_runs(session: AsyncSession, access: Access, card_id: uuid.UUID) -> CardRuns:
+    if await session.get(Card, card_id) is None:
+        raise NotFound(f"No card with id {card_id}.")
+    rows = (
+        await session.scalars(
+            select(AgentRun).where(AgentRun.card_id == card_id).order_by(AgentRun.created_at.desc(), AgentRun.id)
+        )
+    ).all()
+    sees_cost = access.role != "viewer"
+    runs = [RunOut.model_validate(r).model_copy(update={} if sees_cost else {"cost": None}) for r in rows]
+    return CardRuns(
+        runs=runs,
+        total_price=sum((r.price for r in rows), Decimal(0)),
+        total_cost=sum((r.cost for r in rows), Decimal(0)) if sees_cost else None,
+    )

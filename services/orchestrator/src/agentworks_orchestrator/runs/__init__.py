@@ -1,0 +1,1 @@
+"""Agent runs: planning, execution and control."""

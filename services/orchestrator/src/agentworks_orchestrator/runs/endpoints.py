@@ -1,0 +1,180 @@
+"""Run control (cancel) and the CoPilot console, for people (through the gateway)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from agentworks_events import AgentRunCancelled, utc_now
+from agentworks_platform.app import context_of
+from agentworks_platform.errors import AppError, Forbidden, NotFound
+from agentworks_platform.principal import Principal, current_principal
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentworks_orchestrator.models import TERMINAL, Run
+from agentworks_orchestrator.runs import repository
+from agentworks_orchestrator.runs.core_client import CoreUnavailableError, role_in, run_context
+from agentworks_orchestrator.runs.executor import RunPlan
+from agentworks_orchestrator.runs.prompts import console_prompt
+from agentworks_orchestrator.runs.service import RunService
+
+router = APIRouter(prefix="/api", tags=["runs"])
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+RUNNERS = frozenset({"owner", "member"})
+
+
+def _service(request: Request) -> RunService:
+    service: RunService = context_of(request).extras["runs"]
+    return service
+
+
+ServiceDep = Annotated[RunService, Depends(_service)]
+
+
+async def _require_runner(service: RunService, principal: Principal, workspace_id: uuid.UUID, what: str) -> None:
+    if principal.key_workspace_id not in (None, workspace_id):
+        raise NotFound(f"No {what}.")
+    try:
+        role = await role_in(service.core, workspace_id, principal.user_id)
+    except CoreUnavailableError:
+        raise AppError(
+            "Workspaces are unavailable right now; try again shortly.",
+            code="unavailable",
+            status_code=503,
+            headers={"Retry-After": "5"},
+        ) from None
+    if role is None:
+        raise NotFound(f"No {what}.")
+    if role not in RUNNERS:
+        raise Forbidden("Your role does not allow running or stopping agents.")
+
+
+class CancelOut(BaseModel):
+    run_id: uuid.UUID
+    status: str
+
+
+@router.post("/runs/{run_id}/cancel", summary="Cancel a run; a running one stops at its next log batch")
+async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: ServiceDep) -> CancelOut:
+    async with service.db.transaction() as session:
+        run = await session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"No run with id {run_id}.")
+    await _require_runner(service, principal, run.workspace_id, f"run with id {run_id}")
+    async with service.db.transaction() as session:
+        run = await repository.run_for_update(session, run_id)
+        assert run is not None
+        if run.status in TERMINAL:
+            return CancelOut(run_id=run_id, status=run.status)
+        run.cancel_requested, run.cancelled_by = True, principal.user_id
+        live = (
+            run.lease_until is not None
+            and run.status == "running"
+            and run.lease_until.replace(tzinfo=utc_now().tzinfo) > utc_now()
+        )
+        if not live:
+            run.status, run.finished_at = "cancelled", utc_now()
+            await service.outbox.add(
+                session,
+                AgentRunCancelled(
+                    workspace_id=run.workspace_id,
+                    project_id=run.project_id,
+                    run_id=run.id,
+                    card_id=run.card_id,
+                    agent=run.agent,
+                    attempt=max(run.attempt, 1),
+                    cancelled_by=principal.user_id,
+                    reason="cancelled before it ran",
+                    last_seq=run.last_seq,
+                ),
+            )
+        return CancelOut(run_id=run_id, status=run.status if not live else "cancelling")
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+@router.post("/projects/{project_id}/copilot", summary="Ask the CEO CoPilot; the answer streams as SSE")
+async def ask_copilot(
+    project_id: uuid.UUID, body: Question, principal: PrincipalDep, service: ServiceDep
+) -> StreamingResponse:
+    try:
+        context = await run_context(service.core, project_id, None)
+    except CoreUnavailableError:
+        raise AppError(
+            "Projects are unavailable right now; try again shortly.", code="unavailable", status_code=503
+        ) from None
+    except Exception:
+        raise NotFound(f"No project with id {project_id}.") from None
+    workspace_id = uuid.UUID(context.project["workspace_id"])
+    await _require_runner(service, principal, workspace_id, f"project with id {project_id}")
+    copilot = next(a for a in context.agents if a["agent"] == "ceo_copilot")
+    run_id = uuid.uuid4()
+    async with service.db.transaction() as session:
+        session.add(
+            Run(
+                id=run_id,
+                workspace_id=workspace_id,
+                project_id=project_id,
+                card_id=None,
+                agent="ceo_copilot",
+                kind="console",
+                provider=copilot["provider"],
+                model=copilot["model"],
+                status="queued",
+                attempt=1,
+                trigger_event_id=run_id,
+                requested_by=principal.user_id,
+                created_at=utc_now(),
+            )
+        )
+    plan = RunPlan(
+        run_id=run_id,
+        workspace_id=workspace_id,
+        project_id=project_id,
+        card_id=None,
+        agent="ceo_copilot",
+        kind="console",
+        lane_number=None,
+        provider=copilot["provider"],
+        model=copilot["model"],
+        attempt=1,
+        trigger_event_id=run_id,
+        requested_by=principal.user_id,
+        messages=[{"role": "system", "content": console_prompt(context)}, {"role": "user", "content": body.question}],
+        contract=None,
+    )
+    return StreamingResponse(
+        _answer(service, plan), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def _answer(service: RunService, plan: RunPlan) -> AsyncIterator[str]:
+    pieces: asyncio.Queue[str | None] = asyncio.Queue()
+
+    async def on_text(piece: str) -> None:
+        await pieces.put(piece)
+
+    async def execute() -> str:
+        try:
+            return await service.executor.execute(plan, on_text)
+        finally:
+            await pieces.put(None)
+
+    execution = asyncio.ensure_future(execute())
+    yield f"data: {json.dumps({'run_id': str(plan.run_id)})}\n\n"
+    while (piece := await pieces.get()) is not None:
+        yield f"data: {json.dumps({'delta': piece})}\n\n"
+    status = await execution
+    async with service.db.transaction() as session:
+        run = await session.get(Run, plan.run_id)
+    assert run is not None
+    yield f"data: {json.dumps({'status': status, 'cost': format(run.cost, 'f'), 'price': format(run.price, 'f')})}\n\n"
+    yield "data: [DONE]\n\n"

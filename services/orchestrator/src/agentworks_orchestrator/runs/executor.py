@@ -1,0 +1,374 @@
+"""Executing one run attempt: stream from the provider router, publish batched log lines with ``seq``, read
+the artifacts (with one repair attempt), then publish the outcome and the run's charge."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import openai
+from agentworks_events import (
+    AgentRunCancelled,
+    AgentRunCompleted,
+    AgentRunFailed,
+    AgentRunLog,
+    AgentRunStarted,
+    Event,
+    LogLine,
+    RunArtifacts,
+    RunTokens,
+    UsageRunSettled,
+    settlement_id_for,
+    utc_now,
+)
+from agentworks_events.money import price_run
+from agentworks_platform.db import Database
+from agentworks_pubsub import Outbox
+from openai import AsyncStream
+from openai.types.chat import ChatCompletionChunk
+
+from agentworks_orchestrator.config import OrchestratorSettings
+from agentworks_orchestrator.models import Run
+from agentworks_orchestrator.runs.contract import Contract, MalformedOutputError, read_artifacts
+
+TextSink = Callable[[str], Awaitable[None]]
+REPAIR = (
+    "Your answer did not end with a valid ```json block ({error}). Reply with only the corrected "
+    "```json block, nothing else."
+)
+
+
+@dataclass
+class RunPlan:
+    """Everything an attempt needs, decided before it starts."""
+
+    run_id: uuid.UUID
+    workspace_id: uuid.UUID
+    project_id: uuid.UUID
+    card_id: uuid.UUID | None
+    agent: str
+    kind: str
+    lane_number: int | None
+    provider: str
+    model: str
+    attempt: int
+    trigger_event_id: uuid.UUID
+    requested_by: uuid.UUID | None
+    messages: list[dict[str, Any]]
+    contract: Contract | None
+    first_seq: int = 1
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    provider: str = ""
+    model: str = ""
+
+
+class RunCancelledError(Exception):
+    pass
+
+
+class ProviderStreamError(Exception):
+    """The router reported a provider failure in the middle of a streamed answer."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(str(error.get("message") or "the provider failed mid-answer"))
+        self.code = str(error.get("code") or "provider_error")
+
+
+@dataclass
+class LogBatcher:
+    """Turns streamed text into numbered lines and publishes them in batches."""
+
+    flush: Callable[[list[LogLine]], Awaitable[None]]
+    max_lines: int
+    max_seconds: float
+    seq: int
+    partial: str = ""
+    pending: list[LogLine] = field(default_factory=list)
+    last_flush: float = field(default_factory=time.monotonic)
+
+    async def add(self, text: str, stream: str = "stdout") -> None:
+        self.partial += text
+        *lines, self.partial = self.partial.split("\n")
+        for line in lines:
+            self.pending.append(LogLine(seq=self.seq, at=utc_now(), stream=stream, text=line))
+            self.seq += 1
+        if len(self.pending) >= self.max_lines or (
+            self.pending and time.monotonic() - self.last_flush >= self.max_seconds
+        ):
+            await self.drain()
+
+    async def line(self, text: str, stream: str = "system") -> None:
+        await self.add(("" if not self.partial else "\n") + text + "\n", stream)
+
+    async def drain(self, final: bool = False) -> None:
+        if final and self.partial:
+            self.pending.append(LogLine(seq=self.seq, at=utc_now(), text=self.partial))
+            self.seq += 1
+            self.partial = ""
+        if self.pending:
+            batch, self.pending = self.pending, []
+            await self.flush(batch)
+        self.last_flush = time.monotonic()
+
+    @property
+    def last_seq(self) -> int:
+        return self.seq - 1
+
+
+class RunExecutor:
+    """Runs attempts; every state change is a short transaction with its events in the outbox."""
+
+    def __init__(
+        self, db: Database, outbox: Outbox, llm: openai.AsyncOpenAI, settings: OrchestratorSettings, owner: str
+    ) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._llm = llm
+        self._settings = settings
+        self._owner = owner
+
+    def _base(self, plan: RunPlan) -> dict[str, Any]:
+        return {
+            "workspace_id": plan.workspace_id,
+            "project_id": plan.project_id,
+            "run_id": plan.run_id,
+            "card_id": plan.card_id,
+            "agent": plan.agent,
+            "attempt": plan.attempt,
+        }
+
+    async def _commit(self, plan: RunPlan, changes: dict[str, Any], *events: Event) -> bool:
+        """Apply changes to the run and stage events; False when the run was cancelled meanwhile."""
+        async with self._db.transaction() as session:
+            run = await session.get(Run, plan.run_id, populate_existing=True)
+            assert run is not None
+            cancelled = run.cancel_requested
+            for name, value in changes.items():
+                setattr(run, name, value)
+            if events:
+                await self._outbox.add(session, *events)
+        return not cancelled
+
+    def _lease(self) -> dict[str, Any]:
+        return {"lease_owner": self._owner, "lease_until": utc_now() + timedelta(seconds=self._settings.lease_seconds)}
+
+    async def execute(self, plan: RunPlan, on_text: TextSink | None = None) -> str:
+        """Run the attempt to its end; returns the final status."""
+        started = time.perf_counter()
+        await self._commit(
+            plan,
+            {"status": "running", "started_at": utc_now(), "attempt": plan.attempt, **self._lease()},
+            AgentRunStarted(
+                **self._base(plan),
+                kind=plan.kind,
+                lane_number=plan.lane_number,
+                provider=plan.provider,
+                model=plan.model,
+                trigger_event_id=plan.trigger_event_id,
+                requested_by=plan.requested_by,
+            ),
+        )
+        batcher = LogBatcher(
+            lambda lines: self._log(plan, lines),
+            self._settings.log_batch_lines,
+            self._settings.log_batch_seconds,
+            plan.first_seq,
+        )
+        usage = Usage()
+        if plan.attempt > 1:
+            await batcher.line(f"— attempt {plan.attempt}: the previous executor stopped; starting again —")
+        try:
+            text = await self._call(plan, plan.messages, batcher, usage, on_text)
+            artifacts = await self._artifacts(plan, text, batcher, usage, on_text)
+            await batcher.drain(final=True)
+        except RunCancelledError:
+            await batcher.drain(final=True)
+            return await self._cancelled(plan, usage, batcher.last_seq)
+        except (openai.OpenAIError, MalformedOutputError, ProviderStreamError) as exc:
+            await batcher.line(f"✖ {_reason(exc)}", "stderr")
+            await batcher.drain(final=True)
+            return await self._failed(plan, usage, batcher.last_seq, exc, started)
+        await self._completed(plan, usage, batcher.last_seq, artifacts, started)
+        return "completed"
+
+    async def _log(self, plan: RunPlan, lines: list[LogLine]) -> None:
+        if not await self._commit(
+            plan, {"last_seq": lines[-1].seq, **self._lease()}, AgentRunLog(**self._base(plan), lines=tuple(lines))
+        ):
+            raise RunCancelledError
+
+    async def _call(
+        self, plan: RunPlan, messages: list[dict[str, Any]], batcher: LogBatcher, usage: Usage, on_text: TextSink | None
+    ) -> str:
+        headers = {
+            "x-aw-workspace-id": str(plan.workspace_id),
+            "x-aw-project-id": str(plan.project_id),
+            "x-aw-run-id": str(plan.run_id),
+            "x-aw-agent": plan.agent,
+        }
+        if plan.card_id:
+            headers["x-aw-card-id"] = str(plan.card_id)
+        stream: AsyncStream[ChatCompletionChunk] = await self._llm.chat.completions.create(  # type: ignore[assignment]
+            model=plan.model,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            max_tokens=self._settings.max_output_tokens,
+            extra_headers=headers,
+        )
+        pieces: list[str] = []
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                piece = chunk.choices[0].delta.content
+                pieces.append(piece)
+                await batcher.add(piece)
+                if on_text is not None:
+                    await on_text(piece)
+            extra = chunk.model_extra or {}
+            if "error" in extra:
+                raise ProviderStreamError(extra["error"])
+            if chunk.usage is not None:
+                usage.input_tokens += chunk.usage.prompt_tokens
+                usage.output_tokens += chunk.usage.completion_tokens
+            if "agentworks" in extra:
+                usage.cost += Decimal(extra["agentworks"]["cost"])
+                usage.provider, usage.model = extra["agentworks"]["provider"], extra["agentworks"]["model"]
+        return "".join(pieces)
+
+    async def _artifacts(
+        self, plan: RunPlan, text: str, batcher: LogBatcher, usage: Usage, on_text: TextSink | None
+    ) -> RunArtifacts:
+        if plan.contract is None:
+            return RunArtifacts(summary=text.strip()[:5000])
+        try:
+            return read_artifacts(text, plan.contract)
+        except MalformedOutputError as exc:
+            await batcher.line(f"↻ the answer was malformed ({exc}); asking for a repair")
+            repair = [
+                *plan.messages,
+                {"role": "assistant", "content": text},
+                {"role": "user", "content": REPAIR.format(error=exc)},
+            ]
+            repaired = await self._call(plan, repair, batcher, usage, on_text)
+            return read_artifacts(repaired, plan.contract)
+
+    def _charge(self, plan: RunPlan, usage: Usage, status: str) -> tuple[Decimal, UsageRunSettled]:
+        priced = price_run(usage.cost, self._settings.markup, self._settings.increment)
+        settled = UsageRunSettled(
+            id=settlement_id_for(plan.run_id),
+            workspace_id=plan.workspace_id,
+            project_id=plan.project_id,
+            run_id=plan.run_id,
+            card_id=plan.card_id,
+            agent=plan.agent,
+            run_status=status,
+            cost=usage.cost,
+            markup=priced.markup,
+            increment=priced.increment,
+            unrounded_amount=priced.unrounded,
+            price=priced.price,
+            provider_calls=1,
+        )
+        return priced.price, settled
+
+    def _totals(self, usage: Usage, price: Decimal, last_seq: int, status: str) -> dict[str, Any]:
+        return {
+            "status": status,
+            "finished_at": utc_now(),
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost": usage.cost,
+            "price": price,
+            "last_seq": last_seq,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+
+    async def _completed(
+        self, plan: RunPlan, usage: Usage, last_seq: int, artifacts: RunArtifacts, started: float
+    ) -> None:
+        price, settled = self._charge(plan, usage, "completed")
+        tokens = RunTokens(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+        completed = AgentRunCompleted(
+            **self._base(plan),
+            provider=usage.provider or plan.provider,
+            model=usage.model or plan.model,
+            tokens=tokens,
+            cost=usage.cost,
+            price=price,
+            duration_ms=_ms(started),
+            last_seq=last_seq,
+            artifacts=artifacts,
+        )
+        await self._commit(plan, self._totals(usage, price, last_seq, "completed"), completed, settled)
+
+    async def _failed(self, plan: RunPlan, usage: Usage, last_seq: int, exc: Exception, started: float) -> str:
+        price, settled = self._charge(plan, usage, "failed")
+        code = "malformed_output" if isinstance(exc, MalformedOutputError) else _code(exc)
+        failed = AgentRunFailed(
+            **self._base(plan),
+            provider=plan.provider,
+            model=plan.model,
+            reason=_reason(exc),
+            error_code=code,
+            tokens=RunTokens(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens),
+            cost=usage.cost,
+            price=price,
+            duration_ms=_ms(started),
+            last_seq=last_seq,
+        )
+        changes = {**self._totals(usage, price, last_seq, "failed"), "error_code": code, "reason": _reason(exc)}
+        await self._commit(plan, changes, failed, settled)
+        return "failed"
+
+    async def _cancelled(self, plan: RunPlan, usage: Usage, last_seq: int) -> str:
+        price, settled = self._charge(plan, usage, "cancelled")
+        async with self._db.transaction() as session:
+            run = await session.get(Run, plan.run_id, populate_existing=True)
+            assert run is not None
+            cancelled = AgentRunCancelled(
+                **self._base(plan),
+                cancelled_by=run.cancelled_by,
+                reason="cancelled",
+                tokens=RunTokens(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens),
+                cost=usage.cost,
+                price=price,
+                last_seq=last_seq,
+            )
+            for name, value in self._totals(usage, price, last_seq, "cancelled").items():
+                setattr(run, name, value)
+            await self._outbox.add(session, cancelled, settled)
+        return "cancelled"
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, MalformedOutputError):
+        return f"The agent's answer stayed malformed after one repair attempt: {exc}"
+    if isinstance(exc, openai.APIStatusError):
+        return f"The provider router refused the call ({exc.status_code}): {exc.message}"[:500]
+    if isinstance(exc, openai.APIConnectionError):
+        return "The provider router could not be reached."
+    return str(exc)[:500] or type(exc).__name__
+
+
+def _code(exc: Exception) -> str:
+    if isinstance(exc, ProviderStreamError):
+        return exc.code[:64]
+    if isinstance(exc, openai.APIStatusError) and isinstance(exc.body, dict):
+        error = exc.body.get("error")
+        return str((error if isinstance(error, dict) else exc.body).get("code") or "provider_error")[:64]
+    return "provider_unreachable" if isinstance(exc, openai.APIConnectionError) else "provider_error"
+
+
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -1,0 +1,60 @@
+"""Prompts from versioned templates in the repository (``prompts/<agent>.v1.md``), filled with the card, the
+lane, the project's documents and the handoff documents of the previous lanes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from string import Template
+from typing import Any
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "prompts"
+VERSION = "v1"
+MAX_DOCUMENT_CHARS = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What core tells us about the project and card a run is for."""
+
+    project: dict[str, Any]
+    card: dict[str, Any] | None
+    lane_name: str
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    agents: list[dict[str, Any]] = field(default_factory=list)
+
+
+@cache
+def template(name: str) -> Template:
+    return Template((TEMPLATES / f"{name}.{VERSION}.md").read_text())
+
+
+def _documents(documents: list[dict[str, Any]]) -> str:
+    if not documents:
+        return "(none yet)"
+    parts = [f"## {d['title']} ({d['kind']}, v{d['version']})\n{d['content'][:MAX_DOCUMENT_CHARS]}" for d in documents]
+    return "\n\n".join(parts)
+
+
+def system_prompt(agent: str, context: RunContext, contract_instruction: str, instructions: str = "") -> str:
+    card = context.card or {}
+    return template(agent).substitute(
+        project_name=context.project.get("name", ""),
+        project_description=context.project.get("description", ""),
+        card_title=card.get("title", ""),
+        card_type=card.get("card_type", ""),
+        card_description=card.get("description", ""),
+        lane_name=context.lane_name,
+        documents=_documents(context.documents),
+        instructions=f"Extra instructions from the team: {instructions}" if instructions else "",
+        output_contract=contract_instruction,
+    )
+
+
+def console_prompt(context: RunContext) -> str:
+    return template("console").substitute(
+        project_name=context.project.get("name", ""),
+        project_description=context.project.get("description", ""),
+        documents=_documents(context.documents),
+    )

@@ -1,0 +1,41 @@
+"""Run queries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_orchestrator.models import BudgetState, Run
+
+
+def _postgres(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+async def run_for_update(session: AsyncSession, run_id: uuid.UUID) -> Run | None:
+    query = select(Run).where(Run.id == run_id).execution_options(populate_existing=True)
+    if _postgres(session):
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def started_since(session: AsyncSession, workspace_id: uuid.UUID, since: datetime) -> int:
+    query = (
+        select(func.count())
+        .select_from(Run)
+        .where(Run.workspace_id == workspace_id, Run.created_at >= since, Run.status != "refused")
+    )
+    return int(await session.scalar(query) or 0)
+
+
+async def budget_exceeded(session: AsyncSession, workspace_id: uuid.UUID, project_id: uuid.UUID, period: str) -> bool:
+    query = select(BudgetState).where(
+        BudgetState.scope_id.in_([workspace_id, project_id]),
+        BudgetState.workspace_id == workspace_id,
+        BudgetState.period == period,
+        BudgetState.exceeded.is_(True),
+    )
+    return (await session.scalar(query.limit(1))) is not None

@@ -1,0 +1,211 @@
+"""From a card event to runs: which agents, whether they may run (quota, budget), and each run's attempt."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, timedelta
+from typing import Any
+
+from agentworks_events import (
+    AgentRunFailed,
+    CardMoved,
+    CardRunRequested,
+    Event,
+    UsageBudgetExceeded,
+    UsageBudgetWarning,
+    run_id_for,
+    utc_now,
+)
+from agentworks_platform.db import Database
+from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.logging import get_logger
+from agentworks_pubsub import Outbox
+
+from agentworks_orchestrator.config import OrchestratorSettings
+from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
+from agentworks_orchestrator.runs import repository
+from agentworks_orchestrator.runs.contract import CONTRACTS
+from agentworks_orchestrator.runs.core_client import run_context
+from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan
+from agentworks_orchestrator.runs.prompts import RunContext, system_prompt
+
+log = get_logger(__name__)
+
+
+class RunInProgressError(RuntimeError):
+    """Another executor holds the run's lease; the event is retried later."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    event: Event
+    lane_number: int
+    agents: tuple[str, ...] | None
+    instructions: str = ""
+    requested_by: uuid.UUID | None = None
+
+
+def trigger_of(event: Event) -> Trigger | None:
+    if isinstance(event, CardMoved):
+        return Trigger(event, event.to_lane_number, None, requested_by=event.actor_id) if event.changed_lane else None
+    if isinstance(event, CardRunRequested):
+        return Trigger(event, event.lane_number, (event.agent,), event.instructions, event.actor_id)
+    return None
+
+
+class RunService:
+    def __init__(
+        self, db: Database, outbox: Outbox, core: InternalClient, executor: RunExecutor, settings: OrchestratorSettings
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.core = core
+        self.executor = executor
+        self.settings = settings
+
+    async def on_card_event(self, event: Event) -> None:
+        trigger = trigger_of(event)
+        if trigger is None:
+            return
+        card_id: uuid.UUID = event.card_id  # type: ignore[attr-defined]
+        context = await run_context(self.core, event.project_id, card_id)
+        for agent in self._agents(trigger, context):
+            await self._run_one(trigger, context, agent)
+
+    @staticmethod
+    def _agents(trigger: Trigger, context: RunContext) -> list[dict[str, Any]]:
+        enabled = [a for a in context.agents if a.get("enabled", True)]
+        if trigger.agents is not None:
+            return [a for a in context.agents if a["agent"] in trigger.agents]
+        return [a for a in enabled if trigger.lane_number in a.get("lanes", [])]
+
+    async def _run_one(self, trigger: Trigger, context: RunContext, agent: dict[str, Any]) -> None:
+        event = trigger.event
+        run_id = run_id_for(event.id, agent["agent"])
+        plan = await self._claim(trigger, context, agent, run_id)
+        if plan is None:
+            return
+        status = await self.executor.execute(plan)
+        log.info("run.finished", run_id=str(run_id), agent=plan.agent, status=status, attempt=plan.attempt)
+
+    async def _claim(
+        self, trigger: Trigger, context: RunContext, agent: dict[str, Any], run_id: uuid.UUID
+    ) -> RunPlan | None:
+        """Create the run or take it over after an expired lease; None when there is nothing to do."""
+        event = trigger.event
+        now = utc_now()
+        async with self.db.transaction() as session:
+            run = await repository.run_for_update(session, run_id)
+            if run is not None and run.status in TERMINAL:
+                return None
+            if run is not None and run.lease_until is not None and _aware(run.lease_until) > now:
+                raise RunInProgressError(f"run {run_id} is being executed by {run.lease_owner}")
+            if run is None:
+                run = Run(
+                    id=run_id,
+                    workspace_id=event.workspace_id,
+                    project_id=event.project_id,
+                    card_id=getattr(event, "card_id", None),
+                    agent=agent["agent"],
+                    kind="card",
+                    lane_number=trigger.lane_number,
+                    provider=agent["provider"],
+                    model=agent["model"],
+                    status="queued",
+                    attempt=0,
+                    trigger_event_id=event.id,
+                    requested_by=trigger.requested_by,
+                    created_at=now,
+                )
+                session.add(run)
+                refusal = await self._refusal(session, run)
+                if refusal is not None:
+                    await self._refuse(session, run, *refusal)
+                    return None
+            run.attempt += 1
+            run.lease_owner = self.executor._owner
+            run.lease_until = now + timedelta(seconds=self.settings.lease_seconds)
+            return RunPlan(
+                run_id=run.id,
+                workspace_id=run.workspace_id,
+                project_id=run.project_id,
+                card_id=run.card_id,
+                agent=run.agent,
+                kind=run.kind,
+                lane_number=run.lane_number,
+                provider=run.provider,
+                model=run.model,
+                attempt=run.attempt,
+                trigger_event_id=run.trigger_event_id,
+                requested_by=run.requested_by,
+                messages=self._messages(run.agent, context, trigger.instructions),
+                contract=CONTRACTS.get(run.agent),
+                first_seq=run.last_seq + 1,
+            )
+
+    @staticmethod
+    def _messages(agent: str, context: RunContext, instructions: str) -> list[dict[str, Any]]:
+        contract = CONTRACTS.get(agent)
+        system = system_prompt(agent, context, contract.instruction() if contract else "", instructions)
+        card = context.card or {}
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f'Work on the card "{card.get("title", "")}" now.'},
+        ]
+
+    async def _refusal(self, session: Any, run: Run) -> tuple[str, str] | None:
+        hour_ago = utc_now() - timedelta(hours=1)
+        if await repository.started_since(session, run.workspace_id, hour_ago) >= self.settings.runs_per_hour:
+            return (
+                "quota_exceeded",
+                f"This workspace started {self.settings.runs_per_hour} agent runs in the last hour; try again later.",
+            )
+        period = utc_now().strftime("%Y-%m")
+        if await repository.budget_exceeded(session, run.workspace_id, run.project_id, period):
+            return ("budget_exceeded", "The monthly budget is spent; raise the cap to run agents again.")
+        return None
+
+    async def _refuse(self, session: Any, run: Run, code: str, reason: str) -> None:
+        run.status, run.error_code, run.reason, run.finished_at = "refused", code, reason, utc_now()
+        await self.outbox.add(
+            session,
+            AgentRunFailed(
+                workspace_id=run.workspace_id,
+                project_id=run.project_id,
+                run_id=run.id,
+                card_id=run.card_id,
+                agent=run.agent,
+                provider=run.provider,
+                model=run.model,
+                reason=reason,
+                error_code=code,
+                refused=True,
+            ),
+        )
+        log.warning("run.refused", run_id=str(run.id), workspace_id=str(run.workspace_id), code=code)
+
+    async def on_budget_event(self, event: Event) -> None:
+        if not isinstance(event, UsageBudgetExceeded | UsageBudgetWarning):
+            return
+        scope_id = (
+            event.budget_project_id if event.scope == "project" and event.budget_project_id else event.workspace_id
+        )
+        async with self.db.transaction() as session:
+            state = await session.get(BudgetState, scope_id)
+            if state is None:
+                state = BudgetState(
+                    scope_id=scope_id,
+                    workspace_id=event.workspace_id,
+                    period=event.period,
+                    updated_at=event.occurred_at,
+                )
+                session.add(state)
+            if _aware(state.updated_at) > event.occurred_at and state.period == event.period:
+                return
+            state.period, state.updated_at = event.period, event.occurred_at
+            state.exceeded = isinstance(event, UsageBudgetExceeded) or event.spent >= event.cap
+
+
+def _aware(moment: Any) -> Any:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
