@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from agentworks_core.app import create_app
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS
+from agentworks_events import AgentRunCompleted, RunArtifacts, RunTokens, to_message
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
@@ -20,6 +23,7 @@ from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_pubsub.testing import RecordingSink
 
 CORE_URL = "http://127.0.0.1:8081"
+PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,17 @@ class World:
 
 
 class Core:
-    def __init__(self, client: httpx.AsyncClient, sink: RecordingSink, signer: LocalTokenSigner) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        sink: RecordingSink,
+        signer: LocalTokenSigner,
+        pusher: LocalTokenSigner | None = None,
+    ) -> None:
         self.client = client
         self.sink = sink
         self.signer = signer
+        self.pusher = pusher or signer
 
     def headers(self, user: User | None, key_workspace: uuid.UUID | None = None) -> dict[str, str]:
         headers = {"authorization": f"Bearer {self.signer.sign(CORE_URL)}"}
@@ -65,6 +76,47 @@ class Core:
         assert response.status_code < 300, (method, path, response.status_code, response.text)
         return response.json() if response.content else None
 
+    async def push(self, event: Any) -> httpx.Response:
+        """Deliver an agent-runs event to core's push endpoint as Pub/Sub would."""
+        message = to_message(event)
+        body = {
+            "message": {
+                "data": base64.b64encode(message.data).decode(),
+                "attributes": message.attributes,
+                "messageId": uuid.uuid4().hex,
+            },
+            "subscription": "core-agent-runs",
+        }
+        token = self.pusher.sign(CORE_URL)
+        return await self.client.post(
+            "/_events/core-agent-runs", json=body, headers={"authorization": f"Bearer {token}"}
+        )
+
+    async def completed_run(self, workspace: str, project: str, card: str, **changes: Any) -> str:
+        run_id = uuid.uuid4()
+        fields: dict[str, Any] = {
+            "agent": "prd",
+            "provider": "offline",
+            "model": "offline-small",
+            "tokens": RunTokens(input_tokens=10, output_tokens=20),
+            "cost": Decimal("0.01"),
+            "price": Decimal("0.25"),
+            "duration_ms": 5,
+            "last_seq": 3,
+            "artifacts": RunArtifacts(summary="done"),
+            **changes,
+        }
+        event = AgentRunCompleted(
+            workspace_id=uuid.UUID(workspace),
+            project_id=uuid.UUID(project),
+            run_id=run_id,
+            card_id=uuid.UUID(card),
+            **fields,
+        )
+        response = await self.push(event)
+        assert response.status_code == 204, response.text
+        return str(run_id)
+
     async def world(self) -> World:
         world = World(User.new("owner"), User.new("member"), User.new("viewer"), User.new("stranger"))
         ids = world.ids
@@ -80,6 +132,7 @@ class Core:
                 "board": board["id"],
                 "lanes": [lane["id"] for lane in board["lanes"]],
                 "card": card["id"],
+                "run": await self.completed_run(workspace["id"], project["id"], card["id"]),
             }
         for user, role in ((world.member, "member"), (world.viewer, "viewer")):
             invited = await self.ok(
@@ -123,4 +176,6 @@ async def core(migrated_database: Callable[[Path], str], tmp_path: Path) -> Asyn
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url=CORE_URL) as client:
-                yield Core(client, sink, LocalTokenSigner(key, dev_service_account("gateway")))
+                yield Core(
+                    client, sink, LocalTokenSigner(key, dev_service_account("gateway")), LocalTokenSigner(key, PUSHER)
+                )

@@ -36,9 +36,10 @@ def test_matrix_covers_every_public_route() -> None:
     covered = {
         (r.method, r.path.replace("{workspace}", "{workspace_id}").replace("{project}", "{project_id}")) for r in MATRIX
     } | set(UNSCOPED)
-    normalised = {(m, re.sub(r"\{(card|board|lane0|viewer_member)\}", "{x}", p)) for m, p in covered}
+    normalised = {(m, re.sub(r"\{(card|board|lane0|viewer_member|run)\}", "{x}", p)) for m, p in covered}
     expected = {
-        (m, re.sub(r"\{(card_id|board_id|lane_id|member_id|agent|kind|version)\}", "{x}", p)) for m, p in declared
+        (m, re.sub(r"\{(card_id|board_id|lane_id|member_id|agent|kind|version|run_id)\}", "{x}", p))
+        for m, p in declared
     }
     normalised = {
         (

@@ -149,6 +149,9 @@ class PushReceiver:
         self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage
     ) -> Response:
         event_type = event.type
+        worker = self.workers.get(subscription.name, {}).get(event_type)
+        if worker is not None:
+            return await self._work(ctx, subscription, event, push, worker)
         handler = self.handlers.get(subscription.name, {}).get(event_type)
         try:
             async with ctx.db.transaction() as session:

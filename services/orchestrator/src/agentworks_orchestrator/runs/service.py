@@ -117,6 +117,8 @@ class RunService:
                     trigger_event_id=event.id,
                     requested_by=trigger.requested_by,
                     created_at=now,
+                    last_seq=0,
+                    cancel_requested=False,
                 )
                 session.add(run)
                 refusal = await self._refusal(session, run)

@@ -1,0 +1,96 @@
+"""Core consumes agent-runs: the run projection, documents and child cards, idempotently and in any order."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from agentworks_events import (
+    AgentRunFailed,
+    AgentRunStarted,
+    CardCreated,
+    CardRunRequested,
+    ChildCardArtifact,
+    DocumentArtifact,
+    RunArtifacts,
+    run_id_for,
+)
+
+from .conftest import Core
+
+
+async def test_completed_run_projects_documents_child_cards_and_totals(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    artifacts = RunArtifacts(
+        summary="Architecture drafted",
+        documents=(DocumentArtifact(kind="infra_design", title="Infra design", content="# Infra"),),
+        child_cards=(ChildCardArtifact(title="Build the API"), ChildCardArtifact(title="Build the UI")),
+    )
+    run_id = await core.completed_run(a["workspace"], a["project"], a["card"], artifacts=artifacts, agent="architect")
+    runs = await core.ok("GET", f"/api/cards/{a['card']}/runs", world.member)
+    mine = next(r for r in runs["runs"] if r["id"] == run_id)
+    assert (mine["status"], mine["agent"], mine["summary"]) == ("completed", "architect", "Architecture drafted")
+    assert Decimal(runs["total_price"]) == Decimal("0.50")
+    doc = await core.ok("GET", f"/api/projects/{a['project']}/documents/infra_design", world.member)
+    assert (doc["content"], doc["source_run_id"]) == ("# Infra", run_id)
+    children = await core.ok("GET", f"/api/cards/{a['card']}/children", world.member)
+    assert sorted(c["title"] for c in children) == ["Build the API", "Build the UI"]
+    board = await core.ok("GET", f"/api/boards/{a['board']}", world.member)
+    assert {c["title"] for c in board["lanes"][4]["cards"]} == {"Build the API", "Build the UI"}
+    created = [e for e in core.sink.events() if isinstance(e, CardCreated)]
+    assert {e.card.title for e in created} == {"Build the API", "Build the UI"}
+    assert all(str(e.created_by_run_id) == run_id for e in created)
+    viewer = await core.ok("GET", f"/api/cards/{a['card']}/runs", world.viewer)
+    assert viewer["total_cost"] is None
+    assert all(r["cost"] is None for r in viewer["runs"])
+
+
+async def test_redelivery_and_out_of_order_events_change_nothing(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    run_id = uuid.UUID(a["run"])
+    started = AgentRunStarted(
+        workspace_id=uuid.UUID(a["workspace"]),
+        project_id=uuid.UUID(a["project"]),
+        run_id=run_id,
+        card_id=uuid.UUID(a["card"]),
+        agent="prd",
+        provider="offline",
+        model="offline-small",
+        trigger_event_id=uuid.uuid4(),
+    )
+    failed = AgentRunFailed(
+        workspace_id=started.workspace_id,
+        project_id=started.project_id,
+        run_id=run_id,
+        card_id=started.card_id,
+        agent="prd",
+        reason="late",
+        error_code="x",
+    )
+    for event in (started, failed, started):
+        assert (await core.push(event)).status_code == 204
+    runs = await core.ok("GET", f"/api/cards/{a['card']}/runs", world.member)
+    [run] = runs["runs"]
+    assert run["status"] == "completed"
+    assert core.sink.published == []
+
+
+async def test_requesting_a_run_publishes_run_requested_with_the_derived_run_id(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    requested = await core.ok(
+        "POST", f"/api/cards/{a['card']}/agents/qa/run", world.member, {"instructions": "edge cases please"}
+    )
+    [event] = core.sink.events()
+    assert isinstance(event, CardRunRequested)
+    assert (event.agent, event.instructions, event.lane_number) == ("qa", "edge cases please", 0)
+    assert requested["run_id"] == str(run_id_for(event.id, "qa"))
+    rerun = await core.ok("POST", f"/api/runs/{a['run']}/rerun", world.member)
+    second = core.sink.events()[-1]
+    assert isinstance(second, CardRunRequested)
+    assert str(second.rerun_of) == a["run"]
+    assert rerun["agent"] == "prd"
+    unknown = await core.call("POST", f"/api/cards/{a['card']}/agents/nobody/run", world.member)
+    assert unknown.status_code == 404

@@ -1,0 +1,186 @@
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from agentworks_core.app import create_app as create_core
+from agentworks_core.config import CoreSettings
+from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
+from agentworks_events import CardMoved, CardSnapshot, Event, to_message
+from agentworks_localstack.threads import AppThread, free_port
+from agentworks_orchestrator.app import create_app
+from agentworks_orchestrator.config import OrchestratorSettings
+from agentworks_orchestrator.models import MIGRATIONS
+from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.migrations import upgrade
+from agentworks_platform.principal import Principal
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.settings import dev_service_account
+from agentworks_provider_router.app import create_app as create_router
+from agentworks_provider_router.config import ProviderRouterSettings
+from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
+from agentworks_pubsub.testing import RecordingSink
+from fastapi import FastAPI
+
+ORCHESTRATOR_URL = "http://127.0.0.1:8082"
+CORE_URL = "http://127.0.0.1:8081"
+PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+
+
+class Stack:
+    """Orchestrator and core in-process, the provider router (offline) on a real socket."""
+
+    def __init__(
+        self, orchestrator: FastAPI, core: FastAPI, sink: RecordingSink, router_sink: RecordingSink, key: bytes
+    ) -> None:
+        self.orchestrator = orchestrator
+        self.core = core
+        self.sink = sink
+        self.router_sink = router_sink
+        self.key = key
+        self.owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
+        self.ids: dict[str, Any] = {}
+
+    def client(self, app: FastAPI, base: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base, timeout=30
+        )
+
+    async def core_call(self, method: str, path: str, json: Any = None) -> Any:
+        token = LocalTokenSigner(self.key, dev_service_account("gateway")).sign(CORE_URL)
+        async with self.client(self.core, CORE_URL) as client:
+            response = await client.request(
+                method, path, json=json, headers={"authorization": f"Bearer {token}", **self.owner.headers()}
+            )
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def seed(self) -> dict[str, Any]:
+        workspace = await self.core_call("POST", "/api/workspaces", {"name": "Acme"})
+        project = await self.core_call(
+            "POST", f"/api/workspaces/{workspace['id']}/projects", {"name": "Shop", "description": "An online shop"}
+        )
+        card = await self.core_call("POST", f"/api/projects/{project['id']}/cards", {"title": "Checkout"})
+        board = await self.core_call("GET", f"/api/boards/{project['board_id']}")
+        self.ids = {
+            "workspace": uuid.UUID(workspace["id"]),
+            "project": uuid.UUID(project["id"]),
+            "card": uuid.UUID(card["id"]),
+            "board": uuid.UUID(board["id"]),
+            "lanes": [uuid.UUID(lane["id"]) for lane in board["lanes"]],
+        }
+        return self.ids
+
+    def moved(self, to_lane: int = 1, event_id: uuid.UUID | None = None) -> CardMoved:
+        ids = self.ids
+        snapshot = CardSnapshot(
+            card_id=ids["card"],
+            board_id=ids["board"],
+            lane_id=ids["lanes"][to_lane],
+            lane_number=to_lane,
+            title="Checkout",
+            position=0,
+        )
+        return CardMoved(
+            id=event_id or uuid.uuid4(),
+            workspace_id=ids["workspace"],
+            project_id=ids["project"],
+            card_id=ids["card"],
+            board_id=ids["board"],
+            from_lane_id=ids["lanes"][0],
+            from_lane_number=0,
+            to_lane_id=ids["lanes"][to_lane],
+            to_lane_number=to_lane,
+            from_position=0,
+            to_position=0,
+            card=snapshot,
+        )
+
+    async def push(self, event: Event, subscription: str = "orchestrator-card-events") -> httpx.Response:
+        message = to_message(event)
+        body = {
+            "message": {
+                "data": base64.b64encode(message.data).decode(),
+                "attributes": message.attributes,
+                "messageId": uuid.uuid4().hex,
+            },
+            "subscription": subscription,
+        }
+        token = LocalTokenSigner(self.key, PUSHER).sign(ORCHESTRATOR_URL)
+        async with self.client(self.orchestrator, ORCHESTRATOR_URL) as client:
+            return await client.post(
+                f"/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}
+            )
+
+    def events(self, kind: str) -> list[Any]:
+        return [e for e in self.sink.events() if e.type == kind]
+
+
+@pytest.fixture
+def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
+    async def make(stack: AsyncExitStack, llm_url: str | None = None, **overrides: Any) -> Stack:
+        key_path = tmp_path / "key.pem"
+        key = ensure_dev_key(key_path)
+        router_port = free_port()
+        router_db = f"sqlite+aiosqlite:///{tmp_path}/router.db"
+        upgrade(ROUTER_MIGRATIONS, router_db)
+        router_sink = RecordingSink()
+        router = AppThread(
+            create_router(
+                ProviderRouterSettings(
+                    environment="test",
+                    dev_signing_key_file=key_path,
+                    database_url=router_db,
+                    port=router_port,
+                    offline_token_delay=overrides.pop("token_delay", 0.0),
+                ),
+                sink=router_sink,
+            ),
+            port=router_port,
+        ).start()
+        stack.callback(router.stop)
+        core = create_core(
+            CoreSettings(
+                environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)
+            ),
+            sink=RecordingSink(),
+            models_client=InternalClient(router.url, LocalTokenSigner(key, dev_service_account("core"))),
+        )
+        await stack.enter_async_context(core.router.lifespan_context(core))
+        sink = RecordingSink()
+        settings = OrchestratorSettings(
+            environment="test",
+            dev_signing_key_file=key_path,
+            database_url=migrated_database(MIGRATIONS),
+            provider_router_url=router.url,
+            log_batch_seconds=0.05,
+            **overrides,
+        )
+        core_client = InternalClient(
+            CORE_URL,
+            LocalTokenSigner(key, dev_service_account("orchestrator")),
+            transport=httpx.ASGITransport(app=core),
+        )
+        llm = None
+        if llm_url is not None:
+            llm = openai.AsyncOpenAI(api_key="test", base_url=f"{llm_url}/v1", max_retries=0)
+        app = create_app(settings, sink=sink, core_client=core_client, llm=llm)
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        result = Stack(app, core, sink, router_sink, key)
+        await result.seed()
+        return result
+
+    return make
+
+
+@pytest.fixture
+async def stack(make_stack: Any) -> AsyncIterator[Stack]:
+    async with AsyncExitStack() as exits:
+        yield await make_stack(exits)

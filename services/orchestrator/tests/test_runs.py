@@ -1,0 +1,138 @@
+"""Moving a card runs the lane's agents: events, artifacts, charges, idempotency, quota, budget, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from typing import Any
+
+from agentworks_events import UsageBudgetExceeded, run_id_for, utc_now
+from agentworks_orchestrator.models import Run
+from sqlalchemy import select
+
+from .conftest import Stack
+
+
+async def test_a_card_moved_into_lane_1_runs_the_prd_agent_once(stack: Stack) -> None:
+    moved = stack.moved(to_lane=1)
+    assert (await stack.push(moved)).status_code == 204
+    [started] = stack.events("agent.run.started")
+    assert (started.agent, started.run_id, started.lane_number) == ("prd", run_id_for(moved.id, "prd"), 1)
+    logs = stack.events("agent.run.log")
+    seqs = [line.seq for event in logs for line in event.lines]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert any("[offline model" in line.text for event in logs for line in event.lines)
+    [completed] = stack.events("agent.run.completed")
+    assert completed.last_seq == seqs[-1]
+    assert [d.kind for d in completed.artifacts.documents] == ["prd"]
+    assert completed.artifacts.summary.startswith("Offline draft")
+    [settled] = stack.events("usage.run_settled")
+    assert (settled.run_id, settled.run_status, settled.cost, settled.price) == (
+        started.run_id,
+        "completed",
+        Decimal(0),
+        Decimal(0),
+    )
+    usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
+    assert [(u.run_id, u.agent, u.requested_provider, u.provider) for u in usage] == [
+        (started.run_id, "prd", "openai", "offline")
+    ]
+
+
+async def test_a_redelivered_card_moved_changes_nothing(stack: Stack) -> None:
+    moved = stack.moved(to_lane=1)
+    await stack.push(moved)
+    before = len(stack.sink.published)
+    assert (await stack.push(moved)).status_code == 204
+    assert len(stack.sink.published) == before
+    assert len([e for e in stack.router_sink.events() if e.type == "usage.recorded"]) == 1
+
+
+async def test_moves_within_a_lane_and_lanes_without_agents_run_nothing(stack: Stack) -> None:
+    within = stack.moved(to_lane=1).model_copy(update={"from_lane_id": stack.ids["lanes"][1], "from_lane_number": 1})
+    assert (await stack.push(within)).status_code == 204
+    assert (await stack.push(stack.moved(to_lane=4))).status_code == 204
+    assert stack.sink.published == []
+
+
+async def test_architect_creates_child_cards_and_lane_5_runs_both_developers(stack: Stack) -> None:
+    await stack.push(stack.moved(to_lane=3))
+    [completed] = stack.events("agent.run.completed")
+    assert len(completed.artifacts.child_cards) == 3
+    await stack.push(stack.moved(to_lane=5))
+    agents = sorted(e.agent for e in stack.events("agent.run.completed"))
+    assert agents == ["architect", "dev_backend", "dev_frontend"]
+
+
+async def _orchestrator_db(stack: Stack) -> Any:
+    return stack.orchestrator.state.ctx.db
+
+
+async def test_the_101st_run_in_an_hour_is_refused_with_no_provider_call(stack: Stack) -> None:
+    db = await _orchestrator_db(stack)
+    async with db.transaction() as session:
+        for _ in range(100):
+            session.add(
+                Run(
+                    id=uuid.uuid4(),
+                    workspace_id=stack.ids["workspace"],
+                    project_id=stack.ids["project"],
+                    agent="prd",
+                    provider="offline",
+                    model="offline-small",
+                    status="completed",
+                    trigger_event_id=uuid.uuid4(),
+                    created_at=utc_now(),
+                )
+            )
+    assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
+    [failed] = stack.events("agent.run.failed")
+    assert (failed.refused, failed.error_code) == (True, "quota_exceeded")
+    assert "100 agent runs" in failed.reason
+    assert stack.events("agent.run.started") == []
+    assert stack.router_sink.published == []
+
+
+async def test_an_exceeded_budget_refuses_runs_until_raised(stack: Stack) -> None:
+    exceeded = UsageBudgetExceeded(
+        workspace_id=stack.ids["workspace"],
+        project_id=stack.ids["project"],
+        scope="workspace",
+        period=utc_now().strftime("%Y-%m"),
+        cap=Decimal(10),
+        spent=Decimal(10),
+    )
+    assert (await stack.push(exceeded, "orchestrator-usage-events")).status_code == 204
+    await stack.push(stack.moved(to_lane=1))
+    [failed] = stack.events("agent.run.failed")
+    assert (failed.refused, failed.error_code) == (True, "budget_exceeded")
+    assert stack.router_sink.published == []
+
+
+async def test_a_crashed_executor_is_taken_over_after_its_lease_and_billed_once(make_stack: Any) -> None:
+    async with AsyncExitStack() as exits:
+        stack: Stack = await make_stack(exits, lease_seconds=0.5, token_delay=0.01)
+        moved = stack.moved(to_lane=1)
+        service = stack.orchestrator.state.ctx.extras["runs"]
+        crashed = asyncio.create_task(service.on_card_event(moved))
+        while not stack.events("agent.run.log"):
+            await asyncio.sleep(0.01)
+        crashed.cancel()  # the process died mid-run: no completion, no settlement, the event unacknowledged
+        await asyncio.gather(crashed, return_exceptions=True)
+        assert stack.events("agent.run.completed") == []
+        early = await stack.push(moved)
+        assert early.status_code == 503  # the dead executor's lease has not expired yet
+        await asyncio.sleep(0.6)
+        assert (await stack.push(moved)).status_code == 204
+        assert [e.attempt for e in stack.events("agent.run.started")] == [1, 2]
+        [completed] = stack.events("agent.run.completed")
+        assert completed.attempt == 2
+        assert len(stack.events("usage.run_settled")) == 1
+        seqs = [line.seq for event in stack.events("agent.run.log") for line in event.lines]
+        assert seqs == list(range(1, len(seqs) + 1))
+        db = await _orchestrator_db(stack)
+        async with db.transaction() as session:
+            run = (await session.scalars(select(Run))).one()
+        assert (run.status, run.attempt) == ("completed", 2)
