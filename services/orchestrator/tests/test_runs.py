@@ -117,7 +117,7 @@ async def test_a_crashed_executor_is_taken_over_after_its_lease_and_billed_once(
         moved = stack.moved(to_lane=1)
         service = stack.orchestrator.state.ctx.extras["runs"]
         crashed = asyncio.create_task(service.on_card_event(moved))
-        while not stack.events("agent.run.log"):
+        while not stack.events("agent.run.log"):  # noqa: ASYNC110 - events arrive through the sink
             await asyncio.sleep(0.01)
         crashed.cancel()  # the process died mid-run: no completion, no settlement, the event unacknowledged
         await asyncio.gather(crashed, return_exceptions=True)
