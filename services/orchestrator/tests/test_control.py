@@ -1,0 +1,155 @@
+"""Cancel, the CoPilot console, and malformed output with its one repair attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from agentworks_localstack.threads import AppThread
+from agentworks_platform.principal import Principal
+from agentworks_platform.service_auth import LocalTokenSigner
+from agentworks_platform.settings import dev_service_account
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
+
+from .conftest import ORCHESTRATOR_URL, Stack
+
+GOOD = 'Drafting.\n```json\n{"summary": "ok", "documents": [{"kind": "prd", "title": "PRD", "content": "# PRD"}]}\n```'
+BAD = "I forgot the block."
+
+
+class ScriptedModel:
+    """An OpenAI-compatible endpoint answering with scripted texts, in the router's streamed format."""
+
+    def __init__(self) -> None:
+        self.answers: list[str] = []
+        self.requests: list[dict[str, Any]] = []
+        self.app = FastAPI()
+        self.app.add_api_route("/v1/chat/completions", self.complete, methods=["POST"])
+
+    async def complete(self, request: Request) -> StreamingResponse:
+        self.requests.append(await request.json())
+        text = self.answers.pop(0) if self.answers else GOOD
+
+        async def stream() -> AsyncIterator[str]:
+            for line in text.splitlines(keepends=True):
+                chunk = {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": "m",
+                    "choices": [{"index": 0, "delta": {"content": line}, "finish_reason": None}],
+                }
+                yield f"data: {json.dumps(chunk)}\n\n"
+            final = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": "m",
+                "choices": [],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
+                "agentworks": {
+                    "provider": "openai",
+                    "model": "gpt-4-turbo",
+                    "cost": "0.0025",
+                    "requested_provider": "openai",
+                    "attempts": 1,
+                },
+            }
+            yield f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+@pytest.fixture
+def model() -> Iterator[ScriptedModel]:
+    scripted = ScriptedModel()
+    thread = AppThread(scripted.app).start()
+    scripted.url = thread.url  # type: ignore[attr-defined]
+    yield scripted
+    thread.stop()
+
+
+async def test_malformed_output_gets_one_repair_then_succeeds(make_stack: Any, model: ScriptedModel) -> None:
+    async with AsyncExitStack() as exits:
+        stack: Stack = await make_stack(exits, llm_url=model.url)  # type: ignore[attr-defined]
+        model.answers = [BAD, GOOD]
+        await stack.push(stack.moved(to_lane=1))
+        [completed] = stack.events("agent.run.completed")
+        assert [d.kind for d in completed.artifacts.documents] == ["prd"]
+        assert len(model.requests) == 2
+        assert "did not end with a valid" in model.requests[1]["messages"][-1]["content"]
+        [settled] = stack.events("usage.run_settled")
+        assert settled.cost == completed.cost == Decimal("0.0050")  # both calls are paid for
+        assert settled.price == Decimal("0.25")
+
+
+async def test_output_still_malformed_after_repair_fails_clearly(make_stack: Any, model: ScriptedModel) -> None:
+    async with AsyncExitStack() as exits:
+        stack: Stack = await make_stack(exits, llm_url=model.url)  # type: ignore[attr-defined]
+        model.answers = [BAD, BAD]
+        await stack.push(stack.moved(to_lane=1))
+        [failed] = stack.events("agent.run.failed")
+        assert failed.error_code == "malformed_output"
+        assert "after one repair attempt" in failed.reason
+        assert len(model.requests) == 2
+        [settled] = stack.events("usage.run_settled")
+        assert settled.run_status == "failed"
+        logs = " ".join(line.text for e in stack.events("agent.run.log") for line in e.lines)
+        assert "asking for a repair" in logs
+
+
+def _principal_headers(stack: Stack) -> dict[str, str]:
+    token = LocalTokenSigner(stack.key, dev_service_account("gateway")).sign(ORCHESTRATOR_URL)
+    return {"authorization": f"Bearer {token}", **stack.owner.headers()}
+
+
+async def test_cancel_stops_a_running_run_and_settles_it_once(make_stack: Any) -> None:
+    async with AsyncExitStack() as exits:
+        stack: Stack = await make_stack(exits, token_delay=0.02)
+        moved = stack.moved(to_lane=1)
+        running = asyncio.create_task(stack.push(moved))
+        while not stack.events("agent.run.log"):  # noqa: ASYNC110 - events arrive through the sink
+            await asyncio.sleep(0.01)
+        run_id = stack.events("agent.run.started")[0].run_id
+        async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
+            response = await client.post(f"/api/runs/{run_id}/cancel", headers=_principal_headers(stack))
+        assert response.json()["status"] == "cancelling"
+        assert (await running).status_code == 204
+        [cancelled] = stack.events("agent.run.cancelled")
+        assert cancelled.cancelled_by == stack.owner.user_id
+        assert stack.events("agent.run.completed") == []
+        assert [s.run_status for s in stack.events("usage.run_settled")] == ["cancelled"]
+        async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
+            again = await client.post(f"/api/runs/{run_id}/cancel", headers=_principal_headers(stack))
+            stranger = Principal(uuid.uuid4(), "stranger@example.com", None, "r", "")
+            token = LocalTokenSigner(stack.key, dev_service_account("gateway")).sign(ORCHESTRATOR_URL)
+            foreign = await client.post(
+                f"/api/runs/{run_id}/cancel", headers={"authorization": f"Bearer {token}", **stranger.headers()}
+            )
+        assert again.json()["status"] == "cancelled"
+        assert foreign.status_code == 404
+
+
+async def test_copilot_console_streams_an_answer_and_records_the_run(stack: Stack) -> None:
+    async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
+        response = await client.post(
+            f"/api/projects/{stack.ids['project']}/copilot",
+            json={"question": "What should we build first?"},
+            headers=_principal_headers(stack),
+        )
+    assert response.status_code == 200
+    frames = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: {")]
+    text = "".join(f.get("delta", "") for f in frames)
+    assert "[offline model" in text
+    assert "What should we build first?" in text
+    assert frames[-1]["status"] == "completed"
+    [started] = stack.events("agent.run.started")
+    assert (started.kind, started.card_id, started.agent) == ("console", None, "ceo_copilot")
+    assert len(stack.events("usage.run_settled")) == 1
