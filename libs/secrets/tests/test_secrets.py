@@ -1,0 +1,83 @@
+"""The secrets port: environment locally, and the real Secret Manager client against a gRPC stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+from agentworks_localstack.grpc_util import AbortError, unary
+from agentworks_secrets import EnvSecrets, SecretManagerSecrets
+from google.cloud import secretmanager
+from google.cloud.secretmanager_v1 import types
+from google.cloud.secretmanager_v1.services.secret_manager_service.transports.grpc_asyncio import (
+    SecretManagerServiceGrpcAsyncIOTransport,
+)
+
+
+class SecretManagerFake:
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.secrets = secrets
+        self.calls = 0
+
+    def access(self, request: types.AccessSecretVersionRequest) -> types.AccessSecretVersionResponse:
+        self.calls += 1
+        name = request.name.split("/")[3]
+        if name not in self.secrets:
+            raise AbortError(grpc.StatusCode.NOT_FOUND, f"Secret [{name}] not found")
+        return types.AccessSecretVersionResponse(
+            name=request.name, payload=types.SecretPayload(data=self.secrets[name].encode())
+        )
+
+
+@pytest.fixture
+async def secret_manager() -> AsyncIterator[tuple[SecretManagerFake, secretmanager.SecretManagerServiceAsyncClient]]:
+    fake = SecretManagerFake({"openai-api-key": "sk-from-secret-manager"})
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        [
+            grpc.method_handlers_generic_handler(
+                "google.cloud.secretmanager.v1.SecretManagerService",
+                {
+                    "AccessSecretVersion": unary(
+                        fake.access, types.AccessSecretVersionRequest, types.AccessSecretVersionResponse
+                    )
+                },
+            )
+        ]
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    client = secretmanager.SecretManagerServiceAsyncClient(
+        transport=SecretManagerServiceGrpcAsyncIOTransport(channel=channel)
+    )
+    yield fake, client
+    await channel.close()
+    await server.stop(grace=None)
+
+
+async def test_secret_manager_values_are_read_cached_and_missing_ones_are_none(
+    secret_manager: tuple[SecretManagerFake, secretmanager.SecretManagerServiceAsyncClient],
+) -> None:
+    fake, client = secret_manager
+    secrets = SecretManagerSecrets("agentworks-prod", client)
+    assert await secrets.get("openai-api-key") == "sk-from-secret-manager"
+    assert await secrets.get("openai-api-key") == "sk-from-secret-manager"
+    assert await secrets.get("anthropic-api-key") is None
+    assert fake.calls == 2
+
+
+async def test_env_secrets_read_the_environment_then_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# provider keys\nANTHROPIC_API_KEY='sk-ant-from-file'\nOPENAI_API_KEY=from-file\n")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-environment")
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
+    secrets = EnvSecrets(env_file)
+    assert await secrets.get("openai-api-key") == "sk-from-environment"
+    assert await secrets.get("anthropic-api-key") == "sk-ant-from-file"
+    assert await secrets.get("google-api-key") is None

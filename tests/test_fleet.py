@@ -1,0 +1,151 @@
+"""The whole fleet on the local stack: the emulator, the real Pub/Sub client and all six services.
+
+A card moved into lane 1 through the gateway produces exactly one PRD run whose log lines, artifacts, run
+record and usage events all arrive where they belong; a redelivered ``card.moved`` changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agentworks_events import CardMoved
+from agentworks_localstack.bootstrap import bootstrap
+from agentworks_localstack.fleet import FLEET
+from agentworks_localstack.threads import AppThread, EmulatorThread, free_port
+from agentworks_platform.db import Database
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_pubsub import EventPublisher, load_topology
+from sqlalchemy import text
+
+PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+ORIGIN = "http://localhost:8080"
+pytestmark = pytest.mark.stack
+
+
+class Fleet:
+    def __init__(self, urls: dict[str, str], databases: dict[str, str], emulator: EmulatorThread) -> None:
+        self.urls = urls
+        self.databases = databases
+        self.emulator = emulator
+
+    def rows(self, service: str, query: str) -> list[Any]:
+        async def read() -> list[Any]:
+            db = Database(self.databases[service])
+            try:
+                async with db.transaction() as session:
+                    return list((await session.execute(text(query))).all())
+            finally:
+                await db.dispose()
+
+        return asyncio.run(read())
+
+    def wait(self, condition: Callable[[], bool], seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, "the fleet did not get there in time"
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fleet]:
+    key_path = tmp_path / "key.pem"
+    key = ensure_dev_key(key_path)
+    emulator = EmulatorThread(tmp_path / "pubsub.db", LocalTokenSigner(key, PUSHER)).start()
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
+    for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    ports = {spec.name: free_port() for spec in FLEET}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    databases = {spec.name: migrated_database(spec.migrations) for spec in FLEET}
+    peers = {f"{name.replace('-', '_')}_url": url for name, url in urls.items()}
+    threads: list[AppThread] = []
+    try:
+        for spec in FLEET:
+            module: Any = importlib.import_module(f"{spec.package}.app")
+            config: Any = importlib.import_module(f"{spec.package}.config")
+            settings_class = next(
+                v
+                for k, v in vars(config).items()
+                if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type)
+            )
+            fields = settings_class.model_fields
+            settings = settings_class(
+                port=ports[spec.name],
+                environment="test",
+                database_url=databases[spec.name],
+                dev_signing_key_file=key_path,
+                **{k: v for k, v in peers.items() if k in fields},
+            )
+            threads.append(AppThread(module.create_app(settings), port=ports[spec.name]).start())
+        topology = load_topology()
+        bootstrap(topology, topology.project, urls, PUSHER)
+        yield Fleet(urls, databases, emulator)
+    finally:
+        for thread in reversed(threads):
+            thread.stop()
+        emulator.close()
+
+
+def _move_card_into_lane_1(gateway: str) -> dict[str, Any]:
+    with httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, timeout=30) as client:
+        signup = client.post("/api/auth/signup", json={"email": "e2e@example.com", "password": "correct horse battery"})
+        assert signup.status_code == 201, signup.text
+        workspace = client.post("/api/workspaces", json={"name": "E2E"}).json()
+        project = client.post(f"/api/workspaces/{workspace['id']}/projects", json={"name": "Shop"}).json()
+        card = client.post(f"/api/projects/{project['id']}/cards", json={"title": "Checkout"}).json()
+        lanes = client.get(f"/api/boards/{project['board_id']}").json()["lanes"]
+        moved = client.put(f"/api/cards/{card['id']}/move", json={"lane_id": lanes[1]["id"]})
+        assert moved.status_code == 200, moved.text
+        return {"workspace": workspace, "project": project, "card": card, "cookies": dict(client.cookies)}
+
+
+def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
+    gateway = fleet.urls["gateway"]
+    made = _move_card_into_lane_1(gateway)
+    card_id, project_id = made["card"]["id"], made["project"]["id"]
+    browser = httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, cookies=made["cookies"], timeout=30)
+
+    def runs() -> list[dict[str, Any]]:
+        return list(browser.get(f"/api/cards/{card_id}/runs").json()["runs"])
+
+    fleet.wait(lambda: bool(runs()) and runs()[0]["status"] == "completed")
+    [run] = runs()
+    assert (run["agent"], run["provider"], run["status"]) == ("prd", "offline", "completed")
+    prd = browser.get(f"/api/projects/{project_id}/documents/prd").json()
+    assert prd["source_run_id"] == run["id"]
+    assert "[offline model" in prd["content"]
+
+    logs = fleet.rows("log-stream", "SELECT event_type FROM inbox WHERE subscription = 'log-stream-agent-runs'")
+    assert {"agent.run.started", "agent.run.log", "agent.run.completed"} <= {r[0] for r in logs}
+    fleet.wait(lambda: len(fleet.rows("billing", "SELECT event_type FROM inbox")) >= 2)
+    billed = sorted(r[0] for r in fleet.rows("billing", "SELECT event_type FROM inbox"))
+    assert billed == ["usage.recorded", "usage.run_settled"]
+
+    moved = fleet.rows("core", "SELECT data FROM outbox WHERE event_type = 'card.moved'")
+    replay = CardMoved.model_validate_json(moved[0][0])
+
+    async def redeliver() -> None:
+        publisher = EventPublisher(load_topology().project)
+        await publisher.publish(replay)
+        publisher.close()
+
+    asyncio.run(redeliver())
+    fleet.wait(lambda: len(fleet.rows("orchestrator", "SELECT 1 FROM inbox WHERE event_type = 'card.moved'")) == 1)
+    time.sleep(1.0)
+    assert len(runs()) == 1
+    assert len(fleet.rows("orchestrator", "SELECT id FROM runs")) == 1
+    assert sorted(r[0] for r in fleet.rows("billing", "SELECT event_type FROM inbox")) == billed
+
+    with browser.stream("POST", f"/api/projects/{project_id}/copilot", json={"question": "What next?"}) as answer:
+        frames = [json.loads(line[6:]) for line in answer.iter_lines() if line.startswith("data: {")]
+    assert frames[-1]["status"] == "completed"
+    assert "What next?" in "".join(f.get("delta", "") for f in frames)
+    browser.close()
