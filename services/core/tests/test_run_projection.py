@@ -38,6 +38,9 @@ async def test_completed_run_projects_documents_child_cards_and_totals(core: Cor
     assert sorted(c["title"] for c in children) == ["Build the API", "Build the UI"]
     board = await core.ok("GET", f"/api/boards/{a['board']}", world.member)
     assert {c["title"] for c in board["lanes"][4]["cards"]} == {"Build the API", "Build the UI"}
+    badge = next(c for c in board["lanes"][0]["cards"] if c["id"] == a["card"])["runs"]
+    assert (badge["runs"], badge["last_agent"], badge["last_status"]) == (2, "architect", "completed")
+    assert Decimal(badge["total_price"]) == Decimal("0.50")
     created = [e for e in core.sink.events() if isinstance(e, CardCreated)]
     assert {e.card.title for e in created} == {"Build the API", "Build the UI"}
     assert all(str(e.created_by_run_id) == run_id for e in created)

@@ -40,6 +40,15 @@ class CardMove(StrictBody):
     position: Position | None = Field(default=None, description="Defaults to the end of the lane.")
 
 
+class RunBadge(Out):
+    """What the card shows about its agent runs."""
+
+    last_status: str
+    last_agent: str
+    runs: int
+    total_price: str
+
+
 class CardOut(Out):
     id: uuid.UUID
     project_id: uuid.UUID
@@ -53,3 +62,4 @@ class CardOut(Out):
     parent_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    runs: RunBadge | None = None

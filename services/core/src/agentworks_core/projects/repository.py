@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import Board, Card, Lane, Project, ResourceIndex
+from agentworks_core.models import AgentRun, Board, Card, Lane, Project, ResourceIndex
 
 
 async def projects(
@@ -57,3 +59,30 @@ async def delete_project(session: AsyncSession, project: Project) -> None:
     )
     await session.execute(delete(Card).where(Card.project_id == project.id))
     await session.delete(project)
+
+
+@dataclass
+class Badge:
+    runs: int = 0
+    total_price: Decimal = Decimal(0)
+    last_status: str = ""
+    last_agent: str = ""
+
+
+async def run_badges(session: AsyncSession, board_id: uuid.UUID) -> dict[uuid.UUID, Badge]:
+    """Per card of the board: run count, total price, and the newest run's status and agent."""
+    card_ids = select(Card.id).where(Card.board_id == board_id)
+    rows = await session.execute(
+        select(AgentRun.card_id, AgentRun.status, AgentRun.agent, AgentRun.price)
+        .where(AgentRun.card_id.in_(card_ids))
+        .order_by(AgentRun.card_id, AgentRun.created_at, AgentRun.id)
+    )
+    badges: dict[uuid.UUID, Badge] = {}
+    for card_id, status, agent, price in rows:
+        if card_id is None:
+            continue
+        badge = badges.setdefault(card_id, Badge())
+        badge.runs += 1
+        badge.total_price += price
+        badge.last_status, badge.last_agent = status, agent
+    return badges

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
-from agentworks_core.cards.schemas import CardOut
+from agentworks_core.cards.schemas import CardOut, RunBadge
 from agentworks_core.models import Board, Lane, Project
 from agentworks_core.projects import repository
 from agentworks_core.projects.schemas import (
@@ -130,8 +130,17 @@ async def board_detail(session: AsyncSession, board_id: uuid.UUID) -> BoardDetai
         raise NotFound(f"No board with id {board_id}.")
     lanes = await repository.lanes_of(session, board_id)
     by_lane: dict[uuid.UUID, list[CardOut]] = {lane.id: [] for lane in lanes}
+    badges = await repository.run_badges(session, board_id)
     for card in await repository.cards_of_board(session, board_id):
-        by_lane[card.lane_id].append(CardOut.model_validate(card))
+        out = CardOut.model_validate(card)
+        if badge := badges.get(card.id):
+            out.runs = RunBadge(
+                last_status=badge.last_status,
+                last_agent=badge.last_agent,
+                runs=badge.runs,
+                total_price=format(badge.total_price, "f"),
+            )
+        by_lane[card.lane_id].append(out)
     lane_views = [
         LaneWithCards(
             **LaneOut.model_validate(lane).model_dump(exclude={"card_count"}),
