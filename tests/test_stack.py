@@ -90,20 +90,28 @@ def stack(
     admin = None if database_url.startswith("sqlite") else request.getfixturevalue("postgres_admin")
     urls: dict[str, str] = {}
     apps: dict[str, AppThread] = {}
+    ports = {spec.name: free_port() for spec in CONSUMERS}
+    peers = {f"{name.replace('-', '_')}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         for spec in CONSUMERS:
             urls[spec.name] = _database_url(database_url, tmp_path, spec.name, admin)
             upgrade(spec.migrations, urls[spec.name])
-            port = free_port()
             module: Any = importlib.import_module(f"{spec.package}.app")
             config: Any = importlib.import_module(f"{spec.package}.config")
             settings_class = next(
-                v for k, v in vars(config).items() if k.endswith("Settings") and k != "ServiceSettings"
+                v
+                for k, v in vars(config).items()
+                if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type)
             )
+            known = {k: v for k, v in peers.items() if k in settings_class.model_fields}
             settings = settings_class(
-                port=port, environment="test", database_url=urls[spec.name], dev_signing_key_file=key_path
+                port=ports[spec.name],
+                environment="test",
+                database_url=urls[spec.name],
+                dev_signing_key_file=key_path,
+                **known,
             )
-            apps[spec.name] = AppThread(module.create_app(settings), port=port).start()
+            apps[spec.name] = AppThread(module.create_app(settings), port=ports[spec.name]).start()
         topology = load_topology()
         bootstrap(topology, topology.project, {n: a.url for n, a in apps.items()}, PUSHER)
         yield Stack(emulator, urls, apps)

@@ -18,7 +18,7 @@ from agentworks_events import (
     utc_now,
 )
 from agentworks_platform.db import set_tenant
-from agentworks_pubsub import Outbox, PushMessage
+from agentworks_pubsub import Outbox, PermanentEventError, PushMessage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,7 +26,7 @@ from agentworks_core.access import index_resource
 from agentworks_core.cards import repository as cards
 from agentworks_core.cards.service import snapshot
 from agentworks_core.documents.sql_store import SqlDocumentStore
-from agentworks_core.models import AgentRun, Card, Lane
+from agentworks_core.models import AgentRun, Card, Lane, Project
 
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2}
 READY_LANE = 4
@@ -36,6 +36,8 @@ async def _run(session: AsyncSession, event: Any) -> AgentRun:
     await set_tenant(session, workspace_id=event.workspace_id)
     run = await session.get(AgentRun, event.run_id)
     if run is None:
+        if await session.get(Project, event.project_id) is None:
+            raise PermanentEventError(f"project {event.project_id} does not exist (deleted?); run not projected")
         run = AgentRun(
             id=event.run_id,
             workspace_id=event.workspace_id,
