@@ -103,7 +103,14 @@ async def test_runs_of_a_deleted_project_are_acknowledged_not_retried(core: Core
     world = await core.world()
     a = world.ids["a"]
     await core.ok("DELETE", f"/api/projects/{a['project']}", world.owner)
-    started = AgentRunStarted(workspace_id=uuid.UUID(a["workspace"]), project_id=uuid.UUID(a["project"]),
-                              run_id=uuid.uuid4(), card_id=uuid.UUID(a["card"]), agent="prd", provider="offline",
-                              model="offline-small", trigger_event_id=uuid.uuid4())
+    started = AgentRunStarted(
+        workspace_id=uuid.UUID(a["workspace"]),
+        project_id=uuid.UUID(a["project"]),
+        run_id=uuid.uuid4(),
+        card_id=uuid.UUID(a["card"]),
+        agent="prd",
+        provider="offline",
+        model="offline-small",
+        trigger_event_id=uuid.uuid4(),
+    )
     assert (await core.push(started)).status_code == 204

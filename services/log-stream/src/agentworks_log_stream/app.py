@@ -5,22 +5,37 @@ Stores run log lines by seq and streams them to terminals and live boards.
 
 from __future__ import annotations
 
-from agentworks_platform.app import create_service_app
+from contextlib import AsyncExitStack
+
+from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PushReceiver, load_topology
 from fastapi import FastAPI
 
 from agentworks_log_stream import models
 from agentworks_log_stream.config import LogStreamSettings
+from agentworks_log_stream.terminal import endpoints as terminal
+from agentworks_log_stream.terminal import history
+from agentworks_log_stream.terminal.hub import Hub
+from agentworks_log_stream.terminal.projection import handlers
 
 
-def create_app(settings: LogStreamSettings | None = None) -> FastAPI:
-    """Build the log stream service (uvicorn ``--factory`` entry point)."""
+def create_app(settings: LogStreamSettings | None = None, *, core_client: InternalClient | None = None) -> FastAPI:
+    """Build log-stream (uvicorn ``--factory`` entry point); tests may pass the core client."""
     settings = settings or LogStreamSettings()
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox)
+    hub = Hub(settings.client_queue_size)
+    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, handlers(hub))
+
+    async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        core = core_client or InternalClient(settings.core_url, ctx.tokens)
+        stack.push_async_callback(core.aclose)
+        ctx.extras["core"] = core
+        ctx.extras["hub"] = hub
+
     return create_service_app(
         settings,
         title="AgentWorks log stream",
         description=__doc__ or "",
-        routers=[receiver.router()],
-        setup=None,
+        routers=[terminal.router, history.router, receiver.router()],
+        setup=setup,
     )

@@ -1,15 +1,18 @@
-"""Settings of the log stream service (environment prefix ``AW_LOG_STREAM_``)."""
+"""Settings of log-stream (environment prefix ``AW_LOG_STREAM_``)."""
 
 from __future__ import annotations
 
-from agentworks_platform.settings import ServiceSettings
+from agentworks_platform.settings import ServiceSettings, dev_service_account
 from pydantic_settings import SettingsConfigDict
 
 
 class LogStreamSettings(ServiceSettings):
-    """Configuration of the log stream service."""
+    """Configuration of log-stream."""
 
     model_config = SettingsConfigDict(env_prefix="AW_LOG_STREAM_", env_file=".env", extra="ignore", frozen=True)
 
     service_name: str = "log-stream"
     port: int = 8084
+    core_url: str = "http://127.0.0.1:8081"
+    trusted_service_emails: tuple[str, ...] = (dev_service_account("gateway"),)
+    client_queue_size: int = 1000

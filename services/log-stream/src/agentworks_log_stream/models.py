@@ -1,13 +1,50 @@
-"""Tables owned by the log stream service."""
+"""Tables owned by log-stream: every log line once (run, seq), each run's status, and archive pointers."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from pathlib import Path
 
 from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table
+from sqlalchemy import DateTime, Index, Integer, PrimaryKeyConstraint, String, Text, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
-metadata = new_metadata()
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+
+
+metadata = Base.metadata
 inbox = inbox_table(metadata)
+
+
+class LogLineRow(Base):
+    __tablename__ = "log_lines"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "seq"), Index("ix_log_lines_card", "card_id", "run_id", "seq"))
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    seq: Mapped[int] = mapped_column(Integer, nullable=False)
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    stream: Mapped[str] = mapped_column(String(8), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class RunLog(Base):
+    """A run as the terminal sees it: status (only forward), how many lines it has, where its archive is."""
+
+    __tablename__ = "run_logs"
+    __table_args__ = (Index("ix_run_logs_card", "card_id", "created_at"),)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str] = mapped_column(String(40), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    last_seq: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    archive_uri: Mapped[str | None] = mapped_column(String(500))
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from agentworks_platform.app import service_caller
+from agentworks_platform.db import set_tenant
 from fastapi import APIRouter, Depends, Response
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize
+from agentworks_core.access import PrincipalDep, SessionDep, authorize, workspace_of
+from agentworks_core.models import Card
 from agentworks_core.workspaces import service
 from agentworks_core.workspaces.schemas import (
     Invite,
@@ -86,3 +88,12 @@ async def remove_member(
 async def membership(workspace_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep) -> MembershipOut:
     member = await service.membership_of(session, workspace_id, user_id)
     return MembershipOut(workspace_id=workspace_id, user_id=user_id, role=member.role)
+
+
+@internal.get("/cards/{card_id}", summary="Which workspace, project and board a card belongs to")
+async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
+    workspace_id = await workspace_of(session, "card", card_id)
+    await set_tenant(session, workspace_id=workspace_id)
+    card = await session.get(Card, card_id)
+    assert card is not None
+    return {"workspace_id": str(workspace_id), "project_id": str(card.project_id), "board_id": str(card.board_id)}

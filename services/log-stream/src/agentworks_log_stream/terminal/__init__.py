@@ -1,0 +1,1 @@
+"""Live terminals: storage, fan-out and the WebSocket."""

@@ -1,0 +1,154 @@
+"""``WS /api/cards/:id/terminal``: replay the stored history, then live lines, in order, with no gap and no
+duplicate at the seam; ``after=<run>:<seq>,…`` resumes exactly where a client left off.
+
+Close codes: 4401 not authenticated, 4404 no such card (or not yours), 4400 bad cursor, 4008 too slow
+(reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from typing import Any
+
+import httpx
+from agentworks_platform.app import ServiceContext
+from agentworks_platform.principal import CLIENT_IP, KEY_WORKSPACE, USER_EMAIL, USER_ID
+from agentworks_platform.service_auth import TokenError, bearer_token
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal.hub import Hub, Subscriber
+from agentworks_log_stream.terminal.projection import line_message, status_message
+
+router = APIRouter(tags=["terminal"])
+HEARTBEAT_SECONDS = 15.0
+REPLAY_PAGE = 1000
+TOO_SLOW = 4008
+
+
+class Ordered:
+    """Releases each run's lines strictly in seq order, each once, holding back any that arrive early."""
+
+    def __init__(self, after: dict[uuid.UUID, int]) -> None:
+        self.sent = defaultdict(int, after)
+        self._held: dict[uuid.UUID, dict[int, dict[str, Any]]] = defaultdict(dict)
+
+    def offer(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        run_id, seq = uuid.UUID(message["run_id"]), int(message["seq"])
+        if seq <= self.sent[run_id]:
+            return []
+        held = self._held[run_id]
+        held[seq] = message
+        ready = []
+        while self.sent[run_id] + 1 in held:
+            self.sent[run_id] += 1
+            ready.append(held.pop(self.sent[run_id]))
+        return ready
+
+
+def parse_after(value: str | None) -> dict[uuid.UUID, int]:
+    cursor: dict[uuid.UUID, int] = {}
+    for part in filter(None, (value or "").split(",")):
+        run, _, seq = part.partition(":")
+        cursor[uuid.UUID(run)] = int(seq)
+    return cursor
+
+
+async def _authorised(websocket: WebSocket, ctx: ServiceContext, card_id: uuid.UUID) -> bool:
+    headers = websocket.headers
+    try:
+        await ctx.verifier.verify(
+            bearer_token(headers.get("authorization")), allowed_emails=ctx.settings.trusted_service_emails
+        )
+    except TokenError:
+        await websocket.close(4401, "not authenticated")
+        return False
+    user, email = headers.get(USER_ID), headers.get(USER_EMAIL)
+    core = ctx.extras["core"]
+    try:
+        card = await core.request("GET", f"/internal/cards/{card_id}")
+        if card.status_code != 200:
+            await websocket.close(4404, "no such card")
+            return False
+        workspace = card.json()["workspace_id"]
+        member = await core.request("GET", f"/internal/workspaces/{workspace}/members/{user}")
+    except httpx.HTTPError:
+        await websocket.close(1013, "try again later")
+        return False
+    key_workspace = headers.get(KEY_WORKSPACE)
+    if not email or member.status_code != 200 or key_workspace not in (None, workspace):
+        await websocket.close(4404, "no such card")
+        return False
+    websocket.scope.setdefault("state", {})["client_ip"] = headers.get(CLIENT_IP, "")
+    return True
+
+
+@router.websocket("/api/cards/{card_id}/terminal")
+async def terminal(
+    websocket: WebSocket, card_id: uuid.UUID, run_id: uuid.UUID | None = None, after: str | None = None
+) -> None:
+    ctx: ServiceContext = websocket.app.state.ctx
+    try:
+        cursor = parse_after(after)
+    except ValueError:
+        await websocket.close(4400, "after must be <run>:<seq>,…")
+        return
+    if not await _authorised(websocket, ctx, card_id):
+        return
+    await websocket.accept()
+    hub: Hub = ctx.extras["hub"]
+    subscriber = hub.subscribe(card_id)
+    ordered = Ordered(cursor)
+    try:
+        await _replay(websocket, ctx, card_id, run_id, ordered)
+        await _live(websocket, subscriber, run_id, ordered)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(card_id, subscriber)
+
+
+async def _replay(
+    websocket: WebSocket, ctx: ServiceContext, card_id: uuid.UUID, run_id: uuid.UUID | None, ordered: Ordered
+) -> None:
+    async with ctx.db.transaction() as session:
+        runs = await store.runs_of_card(session, card_id, run_id)
+    for run in runs:
+        while True:
+            async with ctx.db.transaction() as session:
+                rows = await store.lines_after(session, run.run_id, ordered.sent[run.run_id], REPLAY_PAGE)
+            for row in rows:
+                for message in ordered.offer(line_message(row.run_id, row.seq, row.at, row.stream, row.text)):
+                    await websocket.send_json(message)
+            if len(rows) < REPLAY_PAGE:
+                break
+        await websocket.send_json(status_message(run))
+
+
+async def _live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered) -> None:
+    while True:
+        if subscriber.overflowed:
+            resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items())
+            await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
+            return
+        get = asyncio.ensure_future(subscriber.queue.get())
+        wake = asyncio.ensure_future(subscriber.wakeup.wait())
+        done, _ = await asyncio.wait({get, wake}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        for task in (get, wake):
+            if task not in done:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if get not in done:
+            if not subscriber.overflowed:
+                await websocket.send_json({"type": "ping"})
+            continue
+        message = get.result()
+        if run_id is not None and message["run_id"] != str(run_id):
+            continue
+        for ready in ordered.offer(message) if message["type"] == "line" else [message]:
+            await websocket.send_json(ready)

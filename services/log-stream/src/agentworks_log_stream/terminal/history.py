@@ -1,0 +1,100 @@
+"""``GET /api/cards/:id/runs/:run_id/logs``: a run's stored lines with cursor pagination, or all as NDJSON."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+from agentworks_platform.app import ServiceContext, context_of
+from agentworks_platform.errors import AppError, NotFound
+from agentworks_platform.pagination import Page, decode_cursor, encode_cursor
+from agentworks_platform.principal import Principal, current_principal
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from agentworks_log_stream.models import RunLog
+from agentworks_log_stream.terminal import store
+
+router = APIRouter(prefix="/api/cards/{card_id}/runs/{run_id}/logs", tags=["logs"])
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+class Line(BaseModel):
+    seq: int
+    at: str
+    stream: str
+    text: str
+
+
+async def _run(ctx: ServiceContext, principal: Principal, card_id: uuid.UUID, run_id: uuid.UUID) -> RunLog:
+    """The run, if it belongs to the card and the card to one of the principal's workspaces."""
+    async with ctx.db.transaction() as session:
+        run = await session.get(RunLog, run_id)
+    missing = NotFound(f"No run {run_id} on card {card_id}.")
+    if run is None or run.card_id != card_id or principal.key_workspace_id not in (None, run.workspace_id):
+        raise missing
+    try:
+        member = await ctx.extras["core"].request(
+            "GET", f"/internal/workspaces/{run.workspace_id}/members/{principal.user_id}"
+        )
+    except httpx.HTTPError:
+        raise AppError(
+            "Workspaces are unavailable right now; try again shortly.", code="unavailable", status_code=503
+        ) from None
+    if member.status_code != 200:
+        raise missing
+    return run
+
+
+@router.get("", summary="A run's log lines, oldest first, with cursor pagination")
+async def run_logs(
+    card_id: uuid.UUID,
+    run_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> Page[Line]:
+    ctx = context_of(request)
+    await _run(ctx, principal, card_id, run_id)
+    after = decode_cursor(cursor, (int,))
+    async with ctx.db.transaction() as session:
+        rows = await store.lines_after(session, run_id, after[0] if after else 0, limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    items = [Line(seq=r.seq, at=r.at.isoformat(), stream=r.stream, text=r.text) for r in rows]
+    return Page(items=items, next_cursor=encode_cursor(rows[-1].seq) if more and rows else None)
+
+
+@router.get("/download", summary="The whole log as NDJSON (one JSON line per log line)")
+async def download(
+    card_id: uuid.UUID, run_id: uuid.UUID, request: Request, principal: PrincipalDep
+) -> StreamingResponse:
+    ctx = context_of(request)
+    await _run(ctx, principal, card_id, run_id)
+
+    async def lines() -> AsyncIterator[str]:
+        after = 0
+        while True:
+            async with ctx.db.transaction() as session:
+                rows = await store.lines_after(session, run_id, after, 1000)
+            for row in rows:
+                record: dict[str, Any] = {
+                    "seq": row.seq,
+                    "at": row.at.isoformat(),
+                    "stream": row.stream,
+                    "text": row.text,
+                }
+                yield json.dumps(record) + "\n"
+            if len(rows) < 1000:
+                return
+            after = rows[-1].seq
+
+    return StreamingResponse(
+        lines(),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="run-{run_id}.ndjson"'},
+    )

@@ -1,0 +1,88 @@
+"""Log lines and run statuses: stored once whatever the delivery order or duplication."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from agentworks_events import LogLine
+from sqlalchemy import select, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_log_stream.models import LogLineRow, RunLog
+
+RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
+MAX_TEXT = 60_000
+
+
+async def store_lines(
+    session: AsyncSession, run_id: uuid.UUID, card_id: uuid.UUID | None, lines: Sequence[LogLine]
+) -> list[LogLine]:
+    """Insert the lines not seen before; returns exactly those (a duplicate batch returns none)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [
+        {
+            "run_id": run_id,
+            "seq": line.seq,
+            "card_id": card_id,
+            "at": line.at,
+            "stream": line.stream,
+            "text": line.text[:MAX_TEXT],
+        }
+        for line in lines
+    ]
+    statement = insert(LogLineRow).values(rows).on_conflict_do_nothing().returning(LogLineRow.seq)
+    inserted = set((await session.scalars(statement)).all())
+    return [line for line in lines if line.seq in inserted]
+
+
+async def advance(session: AsyncSession, event: Any, status: str, last_seq: int | None = None) -> RunLog | None:
+    """Create or move the run's status forward; None when the event is stale (status already further)."""
+    run = await session.get(RunLog, event.run_id)
+    if run is None:
+        run = RunLog(
+            run_id=event.run_id,
+            workspace_id=event.workspace_id,
+            project_id=event.project_id,
+            card_id=event.card_id,
+            agent=event.agent,
+            status=status,
+            created_at=event.occurred_at,
+            last_seq=last_seq,
+        )
+        session.add(run)
+        return run
+    if RANK[status] < RANK[run.status] or (RANK[run.status] == 2 and run.status != status) or run.status == status:
+        return None
+    run.status = status
+    if last_seq is not None:
+        run.last_seq = last_seq
+    return run
+
+
+async def runs_of_card(session: AsyncSession, card_id: uuid.UUID, run_id: uuid.UUID | None) -> list[RunLog]:
+    query = select(RunLog).where(RunLog.card_id == card_id)
+    if run_id is not None:
+        query = query.where(RunLog.run_id == run_id)
+    return list((await session.scalars(query.order_by(RunLog.created_at, RunLog.run_id))).all())
+
+
+async def lines_after(session: AsyncSession, run_id: uuid.UUID, after_seq: int, limit: int) -> list[LogLineRow]:
+    query = (
+        select(LogLineRow)
+        .where(LogLineRow.run_id == run_id, LogLineRow.seq > after_seq)
+        .order_by(LogLineRow.seq)
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def lines_in(session: AsyncSession, keys: Sequence[tuple[uuid.UUID, int]]) -> list[LogLineRow]:
+    if not keys:
+        return []
+    query = select(LogLineRow).where(tuple_(LogLineRow.run_id, LogLineRow.seq).in_(list(keys)))
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,171 @@
+"""The terminal WebSocket: replay + live + resume is exact, slow clients are cut, strangers refused."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from typing import Any
+
+import httpx
+from agentworks_log_stream.terminal.endpoints import Ordered, _live
+from agentworks_log_stream.terminal.hub import Hub
+from agentworks_platform.principal import Principal
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from .conftest import Terminals
+
+
+async def _read_lines(terminals: Terminals, count: int, query: str = "") -> list[dict[str, Any]]:
+    seen: list[dict[str, Any]] = []
+    async with connect(
+        terminals.ws_url(query), additional_headers=terminals.gateway_headers(terminals.logs.url), open_timeout=10
+    ) as socket:
+        while len(seen) < count:
+            message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if message["type"] == "line":
+                seen.append(message)
+    return seen
+
+
+def test_history_then_live_lines_in_order_without_gap_or_duplicate(terminals: Terminals) -> None:
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    terminals.push(terminals.batch(run, [1, 2, 3]))
+
+    async def scenario() -> list[int]:
+        socket_headers = terminals.gateway_headers(terminals.logs.url)
+        async with connect(terminals.ws_url(), additional_headers=socket_headers) as socket:
+            seqs: list[int] = []
+            await asyncio.to_thread(terminals.push, terminals.batch(run, [6, 7]))  # early: held back
+            await asyncio.to_thread(terminals.push, terminals.batch(run, [3, 4, 5]))  # overlaps the replay
+            while len(seqs) < 7:
+                message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                if message["type"] == "line":
+                    seqs.append(message["seq"])
+            return seqs
+
+    assert asyncio.run(scenario()) == [1, 2, 3, 4, 5, 6, 7]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    total=st.integers(min_value=1, max_value=20),
+    batch=st.integers(min_value=1, max_value=6),
+    disconnects=st.lists(st.integers(min_value=1, max_value=20), max_size=3),
+    seed=st.integers(0, 10_000),
+)
+def test_any_delivery_order_and_any_disconnects_show_each_line_once_in_order(
+    terminals: Terminals, total: int, batch: int, disconnects: list[int], seed: int
+) -> None:
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    batches = [list(range(start, min(start + batch, total + 1))) for start in range(1, total + 1, batch)]
+    deliveries = [terminals.batch(run, seqs) for seqs in batches]
+    deliveries += random.Random(seed).sample(deliveries, k=len(deliveries) // 2)  # duplicates, same event ids
+    random.Random(seed).shuffle(deliveries)
+    half = len(deliveries) // 2
+    for event in deliveries[:half]:
+        terminals.push(event)
+
+    async def client() -> list[int]:
+        seen: list[int] = []
+        cut_points = sorted(p for p in disconnects if p < total)
+        after = ""
+        pushed_rest = False
+        while len(seen) < total:
+            goal = cut_points.pop(0) if cut_points else total
+            async with connect(
+                terminals.ws_url(f"?run_id={run}&after={after}"),
+                additional_headers=terminals.gateway_headers(terminals.logs.url),
+            ) as socket:
+                if not pushed_rest:
+                    for event in deliveries[half:]:
+                        await asyncio.to_thread(terminals.push, event)
+                    pushed_rest = True
+                while len(seen) < goal:
+                    message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                    if message["type"] == "line":
+                        seen.append(message["seq"])
+            after = f"{run}:{seen[-1]}" if seen else ""
+        return seen
+
+    assert asyncio.run(client()) == list(range(1, total + 1))
+
+
+class FakeSocket:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+async def test_a_full_queue_cuts_only_that_client_with_4008_and_a_resume_cursor() -> None:
+    hub, card, run = Hub(queue_size=3), uuid.uuid4(), uuid.uuid4()
+    slow, fast = hub.subscribe(card), hub.subscribe(card)
+    fast_socket, slow_socket = FakeSocket(), FakeSocket()
+    ordered = Ordered({})
+    fast_task = asyncio.create_task(_live(fast_socket, fast, None, Ordered({})))  # type: ignore[arg-type]
+    for seq in range(1, 11):
+        hub.publish(card, {"type": "line", "run_id": str(run), "seq": seq, "text": "x"})
+        await asyncio.sleep(0.01)  # the fast client keeps up; the slow one never reads
+    assert slow.overflowed
+    assert not fast.overflowed
+    ordered.sent[run] = 2
+    await _live(slow_socket, slow, None, ordered)  # type: ignore[arg-type]
+    assert slow_socket.closed is not None
+    assert slow_socket.closed[0] == 4008
+    assert f"after={run}:2" in slow_socket.closed[1]
+    while len(fast_socket.sent) < 10:  # noqa: ASYNC110 - the fake socket has no event to wait on
+        await asyncio.sleep(0.01)
+    fast_task.cancel()
+    assert [m["seq"] for m in fast_socket.sent] == list(range(1, 11))
+
+
+def test_strangers_and_forged_tokens_are_refused(terminals: Terminals) -> None:
+    stranger = Principal(uuid.uuid4(), "stranger@example.com", None, "r", "")
+
+    async def close_code(headers: dict[str, str]) -> int | None:
+        try:
+            async with connect(terminals.ws_url(), additional_headers=headers) as socket:
+                await asyncio.wait_for(socket.recv(), 10)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+        except Exception as exc:
+            return getattr(getattr(exc, "response", None), "status_code", -1)
+        return None
+
+    other = terminals.gateway_headers(terminals.logs.url, stranger)
+    forged = {**terminals.gateway_headers(terminals.logs.url), "authorization": "Bearer forged"}
+    foreign_key = {**terminals.gateway_headers(terminals.logs.url), "x-aw-key-workspace": str(uuid.uuid4())}
+    codes = [asyncio.run(close_code(h)) for h in (other, forged, foreign_key)]
+    assert codes[0] in (4404, 403)
+    assert codes[1] in (4401, 403)
+    assert codes[2] in (4404, 403)
+
+
+def test_history_api_pages_and_downloads(terminals: Terminals) -> None:
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    terminals.push(terminals.batch(run, list(range(1, 8))))
+    base = f"{terminals.logs.url}/api/cards/{terminals.ids['card']}/runs/{run}/logs"
+    headers = terminals.gateway_headers(terminals.logs.url)
+    first = httpx.get(f"{base}?limit=5", headers=headers).json()
+    assert [line["seq"] for line in first["items"]] == [1, 2, 3, 4, 5]
+    rest = httpx.get(f"{base}?limit=5&cursor={first['next_cursor']}", headers=headers).json()
+    assert [line["seq"] for line in rest["items"]] == [6, 7]
+    assert rest["next_cursor"] is None
+    download = httpx.get(f"{base}/download", headers=headers)
+    assert [json.loads(line)["seq"] for line in download.text.splitlines()] == list(range(1, 8))
+    stranger = Principal(uuid.uuid4(), "stranger@example.com", None, "r", "")
+    refused = httpx.get(base, headers=terminals.gateway_headers(terminals.logs.url, stranger))
+    assert refused.status_code == 404
