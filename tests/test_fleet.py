@@ -24,6 +24,8 @@ from agentworks_platform.db import Database
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_pubsub import EventPublisher, load_topology
 from sqlalchemy import text
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 ORIGIN = "http://localhost:8080"
@@ -107,6 +109,26 @@ def _move_card_into_lane_1(gateway: str) -> dict[str, Any]:
         return {"workspace": workspace, "project": project, "card": card, "cookies": dict(client.cookies)}
 
 
+async def _terminal_lines(gateway: str, card_id: str, cookies: dict[str, str], origin: str) -> list[Any]:
+    url = gateway.replace("http", "ws", 1) + f"/api/cards/{card_id}/terminal"
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    received: list[Any] = []
+    async with connect(url, additional_headers={"cookie": cookie}, origin=origin) as socket:  # type: ignore[arg-type]
+        while not any(m["type"] == "status" for m in received):
+            received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+    return received
+
+
+async def _terminal_refusal(gateway: str, card_id: str, cookies: dict[str, str], origin: str) -> int | None:
+    try:
+        await _terminal_lines(gateway, card_id, cookies, origin)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+    except InvalidStatus as refused:
+        return int(refused.response.status_code)
+    return None
+
+
 def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     gateway = fleet.urls["gateway"]
     made = _move_card_into_lane_1(gateway)
@@ -143,6 +165,12 @@ def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     assert len(runs()) == 1
     assert len(fleet.rows("orchestrator", "SELECT id FROM runs")) == 1
     assert sorted(r[0] for r in fleet.rows("billing", "SELECT event_type FROM inbox")) == billed
+
+    lines = asyncio.run(_terminal_lines(gateway, card_id, made["cookies"], ORIGIN))
+    assert [m["seq"] for m in lines if m["type"] == "line" and m["run_id"] == run["id"]][:3] == [1, 2, 3]
+    # A refused handshake is an HTTP 403: a foreign Origin, or no session.
+    assert asyncio.run(_terminal_refusal(gateway, card_id, made["cookies"], "https://evil.example")) == 403
+    assert asyncio.run(_terminal_refusal(gateway, card_id, {}, ORIGIN)) == 403
 
     with browser.stream("POST", f"/api/projects/{project_id}/copilot", json={"question": "What next?"}) as answer:
         frames = [json.loads(line[6:]) for line in answer.iter_lines() if line.startswith("data: {")]

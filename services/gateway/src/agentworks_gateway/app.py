@@ -17,6 +17,7 @@ from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.identity import endpoints as identity
 from agentworks_gateway.proxy import router as proxy
 from agentworks_gateway.security import ApiGuard
+from agentworks_gateway.websockets_relay import router as websockets
 
 
 def create_app(
@@ -40,7 +41,7 @@ def create_app(
         settings,
         title="AgentWorks API",
         description=__doc__ or "",
-        routers=[identity.router, apikeys.router, proxy],
+        routers=[identity.router, apikeys.router, websockets, proxy],
         setup=setup,
     )
     app.add_middleware(ApiGuard)

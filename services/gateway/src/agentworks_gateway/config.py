@@ -16,6 +16,7 @@ class GatewaySettings(ServiceSettings):
     port: int = 8080
     core_url: str = "http://127.0.0.1:8081"
     orchestrator_url: str = "http://127.0.0.1:8082"
+    log_stream_url: str = "http://127.0.0.1:8084"
     allowed_origins: tuple[str, ...] = Field(
         default=("http://localhost:8080", "http://127.0.0.1:8080"),
         description="Origins allowed to make cookie-authenticated state changes and open WebSockets.",

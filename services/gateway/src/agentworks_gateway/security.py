@@ -125,7 +125,7 @@ class ApiGuard:
         ip = client_ip(headers, request.client.host if request.client else "", settings.trust_forwarded_for)
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         try:
-            caller = await self._caller(ctx.db, settings, headers, ip, request_id)
+            caller = await self.resolve(ctx.db, settings, headers, ip, request_id)
         except Unauthenticated as exc:
             await error_response(401, exc.code, exc.message)(scope, receive, send)
             return
@@ -150,9 +150,11 @@ class ApiGuard:
             return False
         return caller.via == "session" if caller is not None else path in CREDENTIAL_PATHS
 
-    async def _caller(
-        self, db: Database, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
+    @staticmethod
+    async def resolve(
+        db: Database, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
     ) -> Caller | None:
+        """The caller from an API key or the session cookie (also used for WebSocket handshakes)."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.startswith(API_KEY_PREFIX):
             return await _from_api_key(db, token.strip(), ip, request_id)
