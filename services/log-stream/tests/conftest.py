@@ -120,20 +120,22 @@ def terminals(
         ),
         port=core_port,
     ).start()
-    logs = AppThread(
-        create_app(
-            LogStreamSettings(
-                environment="test",
-                dev_signing_key_file=key_path,
-                port=logs_port,
-                database_url=migrated_database(MIGRATIONS),
-                core_url=core.url,
-                client_queue_size=queue_size,
-            )
-        ),
-        port=logs_port,
-    ).start()
+    database = migrated_database(MIGRATIONS)
+
+    def instance(port: int) -> AppThread:
+        settings = LogStreamSettings(
+            environment="test",
+            dev_signing_key_file=key_path,
+            port=port,
+            database_url=database,
+            core_url=core.url,
+            client_queue_size=queue_size,
+        )
+        return AppThread(create_app(settings), port=port).start()
+
+    logs = instance(logs_port)
     made = Terminals(core, logs, key)
+    made.instance = instance  # type: ignore[attr-defined]
     made.seed()
     yield made
     logs.stop()

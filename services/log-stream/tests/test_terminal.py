@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from agentworks_log_stream.terminal.endpoints import Ordered, _live
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.principal import Principal
@@ -169,3 +170,40 @@ def test_history_api_pages_and_downloads(terminals: Terminals) -> None:
     stranger = Principal(uuid.uuid4(), "stranger@example.com", None, "r", "")
     refused = httpx.get(base, headers=terminals.gateway_headers(terminals.logs.url, stranger))
     assert refused.status_code == 404
+
+
+def test_clients_of_every_instance_receive_every_line(terminals: Terminals, backend: str) -> None:
+    if backend != "postgres":
+        pytest.skip("instances share lines through PostgreSQL LISTEN/NOTIFY; SQLite fleets are single-instance")
+    from agentworks_localstack.threads import free_port
+
+    port = free_port()
+    second = terminals.instance(port)  # type: ignore[attr-defined]
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        headers = terminals.gateway_headers(terminals.logs.url)
+        on_first = terminals.ws_url()
+        on_second = on_first.replace(f":{terminals.logs.port}/", f":{port}/")
+        second_headers = terminals.gateway_headers(f"http://127.0.0.1:{port}")
+        async with (
+            connect(on_first, additional_headers=headers) as a,
+            connect(on_second, additional_headers=second_headers) as b,
+        ):
+            await asyncio.sleep(0.3)
+            for start in (1, 4, 7):
+                await asyncio.to_thread(terminals.push, terminals.batch(run, [start, start + 1, start + 2]))
+            seen: tuple[list[int], list[int]] = ([], [])
+            for socket, got in ((a, seen[0]), (b, seen[1])):
+                while len(got) < 9:
+                    message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                    if message["type"] == "line":
+                        got.append(message["seq"])
+            return seen
+
+    try:
+        first, other = asyncio.run(scenario())
+    finally:
+        second.stop()
+    assert first == other == list(range(1, 10))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PushReceiver, load_topology
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from agentworks_log_stream import models
 from agentworks_log_stream.config import LogStreamSettings
 from agentworks_log_stream.terminal import endpoints as terminal
 from agentworks_log_stream.terminal import history
+from agentworks_log_stream.terminal.fanout import Fanout, stop
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_log_stream.terminal.projection import handlers
 
@@ -24,9 +26,13 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
     """Build log-stream (uvicorn ``--factory`` entry point); tests may pass the core client."""
     settings = settings or LogStreamSettings()
     hub = Hub(settings.client_queue_size)
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, handlers(hub))
+    db = Database(settings.database_url, app_role=settings.db_app_role)
+    fanout = Fanout(db, hub)
+    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, handlers(fanout))
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        listener = await fanout.start()
+        stack.push_async_callback(stop, listener)
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
         ctx.extras["core"] = core

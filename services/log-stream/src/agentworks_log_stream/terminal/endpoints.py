@@ -21,8 +21,9 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal.fanout import line_message
 from agentworks_log_stream.terminal.hub import Hub, Subscriber
-from agentworks_log_stream.terminal.projection import line_message, status_message
+from agentworks_log_stream.terminal.projection import status_message
 
 router = APIRouter(tags=["terminal"])
 HEARTBEAT_SECONDS = 15.0

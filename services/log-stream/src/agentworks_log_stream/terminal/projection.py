@@ -5,18 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from agentworks_events import AgentRunLog, AgentRunStarted
-from agentworks_platform.db import after_commit
 from agentworks_pubsub import PushMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.terminal import store
-from agentworks_log_stream.terminal.hub import Hub
+from agentworks_log_stream.terminal.fanout import Fanout, line_message
 
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
-
-
-def line_message(run_id: Any, seq: int, at: Any, stream: str, text: str) -> dict[str, Any]:
-    return {"type": "line", "run_id": str(run_id), "seq": seq, "at": at.isoformat(), "stream": stream, "text": text}
 
 
 def status_message(run: Any) -> dict[str, Any]:
@@ -29,31 +24,21 @@ def status_message(run: Any) -> dict[str, Any]:
     }
 
 
-def handlers(hub: Hub) -> dict[str, dict[str, Any]]:
+def handlers(fanout: Fanout) -> dict[str, dict[str, Any]]:
     async def on_log(session: AsyncSession, event: AgentRunLog, _push: PushMessage) -> None:
         await store.advance(session, event, "running")
         fresh = await store.store_lines(session, event.run_id, event.card_id, event.lines)
         if event.card_id is None or not fresh:
             return
-        card_id, messages = event.card_id, [line_message(event.run_id, x.seq, x.at, x.stream, x.text) for x in fresh]
-
-        async def fan_out() -> None:
-            for message in messages:
-                hub.publish(card_id, message)
-
-        after_commit(session, fan_out)
+        messages = [line_message(event.run_id, x.seq, x.at, x.stream, x.text) for x in fresh]
+        await fanout.lines(session, event.card_id, event.run_id, messages)
 
     async def on_status(session: AsyncSession, event: Any, _push: PushMessage) -> None:
         status = "running" if isinstance(event, AgentRunStarted) else TERMINAL_STATUS[event.type]
         run = await store.advance(session, event, status, getattr(event, "last_seq", None))
         if run is None or event.card_id is None:
             return
-        card_id, message = event.card_id, status_message(run)
-
-        async def fan_out() -> None:
-            hub.publish(card_id, message)
-
-        after_commit(session, fan_out)
+        await fanout.message(session, event.card_id, status_message(run))
 
     on_each = {"agent.run.log": on_log}
     on_each.update(dict.fromkeys(("agent.run.started", *TERMINAL_STATUS), on_status))
