@@ -52,9 +52,10 @@ class Terminals:
             "workspace": uuid.UUID(workspace["id"]),
             "project": uuid.UUID(project["id"]),
             "card": uuid.UUID(card["id"]),
+            "board": uuid.UUID(project["board_id"]),
         }
 
-    def push(self, event: Any) -> None:
+    def push(self, event: Any, subscription: str = "log-stream-agent-runs") -> None:
         message = to_message(event)
         body = {
             "message": {
@@ -62,11 +63,11 @@ class Terminals:
                 "attributes": message.attributes,
                 "messageId": uuid.uuid4().hex,
             },
-            "subscription": "log-stream-agent-runs",
+            "subscription": subscription,
         }
         token = LocalTokenSigner(self.key, PUSHER).sign(self.logs.url)
         response = httpx.post(
-            f"{self.logs.url}/_events/log-stream-agent-runs", json=body, headers={"authorization": f"Bearer {token}"}
+            f"{self.logs.url}/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}
         )
         assert response.status_code == 204, response.text
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentworks_log_stream.terminal.endpoints import Ordered, _live
+from agentworks_log_stream.terminal.endpoints import Ordered, live
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.principal import Principal
 from hypothesis import HealthCheck, given, settings
@@ -115,14 +115,14 @@ async def test_a_full_queue_cuts_only_that_client_with_4008_and_a_resume_cursor(
     slow, fast = hub.subscribe(card), hub.subscribe(card)
     fast_socket, slow_socket = FakeSocket(), FakeSocket()
     ordered = Ordered({})
-    fast_task = asyncio.create_task(_live(fast_socket, fast, None, Ordered({})))  # type: ignore[arg-type]
+    fast_task = asyncio.create_task(live(fast_socket, fast, None, Ordered({})))  # type: ignore[arg-type]
     for seq in range(1, 11):
         hub.publish(card, {"type": "line", "run_id": str(run), "seq": seq, "text": "x"})
         await asyncio.sleep(0.01)  # the fast client keeps up; the slow one never reads
     assert slow.overflowed
     assert not fast.overflowed
     ordered.sent[run] = 2
-    await _live(slow_socket, slow, None, ordered)  # type: ignore[arg-type]
+    await live(slow_socket, slow, None, ordered)  # type: ignore[arg-type]
     assert slow_socket.closed is not None
     assert slow_socket.closed[0] == 4008
     assert f"after={run}:2" in slow_socket.closed[1]
@@ -207,3 +207,44 @@ def test_clients_of_every_instance_receive_every_line(terminals: Terminals, back
     finally:
         second.stop()
     assert first == other == list(range(1, 10))
+
+
+def test_live_board_channel_relays_card_changes_and_run_status(terminals: Terminals) -> None:
+    from agentworks_events import CardMoved, CardSnapshot
+
+    ids = terminals.ids
+    lane_a, lane_b = uuid.uuid4(), uuid.uuid4()
+    moved = CardMoved(
+        workspace_id=ids["workspace"],
+        project_id=ids["project"],
+        card_id=ids["card"],
+        board_id=ids["board"],
+        from_lane_id=lane_a,
+        from_lane_number=0,
+        to_lane_id=lane_b,
+        to_lane_number=1,
+        from_position=0,
+        to_position=0,
+        card=CardSnapshot(
+            card_id=ids["card"], board_id=ids["board"], lane_id=lane_b, lane_number=1, title="Checkout", position=0
+        ),
+    )
+    url = f"ws://127.0.0.1:{terminals.logs.port}/api/boards/{ids['board']}/events"
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with connect(url, additional_headers=terminals.gateway_headers(terminals.logs.url)) as board:
+            await asyncio.sleep(0.2)
+            await asyncio.to_thread(terminals.push, moved, "log-stream-card-events")
+            await asyncio.to_thread(terminals.push, terminals.started(uuid.uuid4()))
+            messages: list[dict[str, Any]] = []
+            while len(messages) < 2:
+                message = json.loads(await asyncio.wait_for(board.recv(), 10))
+                if message["type"] != "ping":
+                    messages.append(message)
+            return messages
+
+    card_message, status = asyncio.run(scenario())
+    assert card_message["type"] == "card"
+    assert card_message["event"]["type"] == "card.moved"
+    assert card_message["event"]["to_lane_number"] == 1
+    assert (status["type"], status["status"], status["card_id"]) == ("status", "running", str(ids["card"]))

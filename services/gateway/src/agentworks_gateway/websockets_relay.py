@@ -33,6 +33,15 @@ async def _caller(websocket: WebSocket) -> Caller | None:
 
 @router.websocket("/api/cards/{card_id}/terminal")
 async def terminal(websocket: WebSocket, card_id: uuid.UUID) -> None:
+    await _open(websocket, f"/api/cards/{card_id}/terminal")
+
+
+@router.websocket("/api/boards/{board_id}/events")
+async def board_events(websocket: WebSocket, board_id: uuid.UUID) -> None:
+    await _open(websocket, f"/api/boards/{board_id}/events")
+
+
+async def _open(websocket: WebSocket, path: str) -> None:
     ctx = context_of(websocket)  # type: ignore[arg-type]
     settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
     origin = (websocket.headers.get("origin") or "").rstrip("/")
@@ -43,7 +52,7 @@ async def terminal(websocket: WebSocket, card_id: uuid.UUID) -> None:
     if caller is None:
         await websocket.close(4401, "sign in first")
         return
-    target = settings.log_stream_url.rstrip("/").replace("http", "ws", 1) + f"/api/cards/{card_id}/terminal"
+    target = settings.log_stream_url.rstrip("/").replace("http", "ws", 1) + path
     if websocket.url.query:
         target += f"?{websocket.url.query}"
     token = await ctx.tokens.token_for(settings.log_stream_url.rstrip("/"))

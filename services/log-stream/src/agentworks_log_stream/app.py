@@ -15,8 +15,9 @@ from fastapi import FastAPI
 
 from agentworks_log_stream import models
 from agentworks_log_stream.config import LogStreamSettings
+from agentworks_log_stream.terminal import boards, history
 from agentworks_log_stream.terminal import endpoints as terminal
-from agentworks_log_stream.terminal import history
+from agentworks_log_stream.terminal.boards import handlers as board_handlers
 from agentworks_log_stream.terminal.fanout import Fanout, stop
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_log_stream.terminal.projection import handlers
@@ -28,7 +29,9 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
     hub = Hub(settings.client_queue_size)
     db = Database(settings.database_url, app_role=settings.db_app_role)
     fanout = Fanout(db, hub)
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, handlers(fanout))
+    receiver = PushReceiver(
+        load_topology(), settings.service_name, models.inbox, {**handlers(fanout), **board_handlers(fanout)}
+    )
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         listener = await fanout.start()
@@ -42,6 +45,6 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         settings,
         title="AgentWorks log stream",
         description=__doc__ or "",
-        routers=[terminal.router, history.router, receiver.router()],
+        routers=[terminal.router, boards.router, history.router, receiver.router()],
         setup=setup,
     )

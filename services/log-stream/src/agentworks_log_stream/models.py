@@ -48,3 +48,11 @@ class RunLog(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     archive_uri: Mapped[str | None] = mapped_column(String(500))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CardBoard(Base):
+    """Which board a card is on (from card-events), so run status can reach live boards."""
+
+    __tablename__ = "card_boards"
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    board_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)

@@ -97,3 +97,8 @@ async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     card = await session.get(Card, card_id)
     assert card is not None
     return {"workspace_id": str(workspace_id), "project_id": str(card.project_id), "board_id": str(card.board_id)}
+
+
+@internal.get("/boards/{board_id}", summary="Which workspace a board belongs to")
+async def board_owner(board_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
+    return {"workspace_id": str(await workspace_of(session, "board", board_id))}

@@ -59,7 +59,8 @@ def parse_after(value: str | None) -> dict[uuid.UUID, int]:
     return cursor
 
 
-async def _authorised(websocket: WebSocket, ctx: ServiceContext, card_id: uuid.UUID) -> bool:
+async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str) -> bool:
+    """Verify the gateway's token, then that the principal belongs to the workspace owning the resource."""
     headers = websocket.headers
     try:
         await ctx.verifier.verify(
@@ -71,18 +72,18 @@ async def _authorised(websocket: WebSocket, ctx: ServiceContext, card_id: uuid.U
     user, email = headers.get(USER_ID), headers.get(USER_EMAIL)
     core = ctx.extras["core"]
     try:
-        card = await core.request("GET", f"/internal/cards/{card_id}")
-        if card.status_code != 200:
-            await websocket.close(4404, "no such card")
+        owner = await core.request("GET", owner_path)
+        if owner.status_code != 200:
+            await websocket.close(4404, "no such card or board")
             return False
-        workspace = card.json()["workspace_id"]
+        workspace = owner.json()["workspace_id"]
         member = await core.request("GET", f"/internal/workspaces/{workspace}/members/{user}")
     except httpx.HTTPError:
         await websocket.close(1013, "try again later")
         return False
     key_workspace = headers.get(KEY_WORKSPACE)
     if not email or member.status_code != 200 or key_workspace not in (None, workspace):
-        await websocket.close(4404, "no such card")
+        await websocket.close(4404, "no such card or board")
         return False
     websocket.scope.setdefault("state", {})["client_ip"] = headers.get(CLIENT_IP, "")
     return True
@@ -98,7 +99,7 @@ async def terminal(
     except ValueError:
         await websocket.close(4400, "after must be <run>:<seq>,…")
         return
-    if not await _authorised(websocket, ctx, card_id):
+    if not await authorised(websocket, ctx, f"/internal/cards/{card_id}"):
         return
     await websocket.accept()
     hub: Hub = ctx.extras["hub"]
@@ -106,7 +107,7 @@ async def terminal(
     ordered = Ordered(cursor)
     try:
         await _replay(websocket, ctx, card_id, run_id, ordered)
-        await _live(websocket, subscriber, run_id, ordered)
+        await live(websocket, subscriber, run_id, ordered)
     except WebSocketDisconnect:
         pass
     finally:
@@ -130,10 +131,11 @@ async def _replay(
         await websocket.send_json(status_message(run))
 
 
-async def _live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered) -> None:
+async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered | None) -> None:
+    """Forward the subscriber's messages (lines in order when ``ordered``) with heartbeats until cut."""
     while True:
         if subscriber.overflowed:
-            resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items())
+            resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
             await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
             return
         get = asyncio.ensure_future(subscriber.queue.get())
@@ -151,5 +153,5 @@ async def _live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID 
         message = get.result()
         if run_id is not None and message["run_id"] != str(run_id):
             continue
-        for ready in ordered.offer(message) if message["type"] == "line" else [message]:
+        for ready in ordered.offer(message) if ordered and message["type"] == "line" else [message]:
             await websocket.send_json(ready)

@@ -38,7 +38,11 @@ def handlers(fanout: Fanout) -> dict[str, dict[str, Any]]:
         run = await store.advance(session, event, status, getattr(event, "last_seq", None))
         if run is None or event.card_id is None:
             return
-        await fanout.message(session, event.card_id, status_message(run))
+        message = status_message(run)
+        await fanout.message(session, event.card_id, message)
+        board_id = await store.board_of(session, event.card_id)
+        if board_id is not None:
+            await fanout.message(session, board_id, {**message, "card_id": str(event.card_id)})
 
     on_each = {"agent.run.log": on_log}
     on_each.update(dict.fromkeys(("agent.run.started", *TERMINAL_STATUS), on_status))

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_log_stream.models import LogLineRow, RunLog
+from agentworks_log_stream.models import CardBoard, LogLineRow, RunLog
 
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
 MAX_TEXT = 60_000
@@ -86,3 +86,10 @@ async def lines_in(session: AsyncSession, keys: Sequence[tuple[uuid.UUID, int]])
         return []
     query = select(LogLineRow).where(tuple_(LogLineRow.run_id, LogLineRow.seq).in_(list(keys)))
     return list((await session.scalars(query)).all())
+
+
+async def board_of(session: AsyncSession, card_id: uuid.UUID | None) -> uuid.UUID | None:
+    if card_id is None:
+        return None
+    row = await session.get(CardBoard, card_id)
+    return row.board_id if row else None
