@@ -131,12 +131,15 @@ def terminals(
             database_url=database,
             core_url=core.url,
             client_queue_size=queue_size,
+            blobs_dir=tmp_path / "blobs",
+            retain_lines_hours=0,
         )
         return AppThread(create_app(settings), port=port).start()
 
     logs = instance(logs_port)
     made = Terminals(core, logs, key)
     made.instance = instance  # type: ignore[attr-defined]
+    made.blobs_dir = tmp_path / "blobs"  # type: ignore[attr-defined]
     made.seed()
     yield made
     logs.stop()

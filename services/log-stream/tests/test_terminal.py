@@ -248,3 +248,44 @@ def test_live_board_channel_relays_card_changes_and_run_status(terminals: Termin
     assert card_message["event"]["type"] == "card.moved"
     assert card_message["event"]["to_lane_number"] == 1
     assert (status["type"], status["status"], status["card_id"]) == ("status", "running", str(ids["card"]))
+
+
+def test_ended_runs_are_archived_and_read_back_after_pruning(terminals: Terminals) -> None:
+    import gzip
+
+    from agentworks_events import AgentRunCompleted, RunArtifacts, RunTokens
+
+    ids, run = terminals.ids, uuid.uuid4()
+    terminals.push(terminals.started(run))
+    terminals.push(terminals.batch(run, [4, 5]))
+    completed = AgentRunCompleted(
+        workspace_id=ids["workspace"],
+        project_id=ids["project"],
+        run_id=run,
+        card_id=ids["card"],
+        agent="prd",
+        provider="offline",
+        model="offline-small",
+        tokens=RunTokens(),
+        cost=0,
+        price=0,
+        duration_ms=1,
+        last_seq=5,  # type: ignore[arg-type]
+        artifacts=RunArtifacts(),
+    )
+    terminals.push(completed)
+    archive = terminals.blobs_dir / f"workspaces/{ids['workspace']}/projects/{ids['project']}/runs/{run}.ndjson.gz"  # type: ignore[attr-defined]
+    assert not archive.exists()  # lines 1-3 have not arrived yet
+    terminals.push(terminals.batch(run, [1, 2, 3]))
+    assert [json.loads(line)["seq"] for line in gzip.decompress(archive.read_bytes()).splitlines()] == [1, 2, 3, 4, 5]
+
+    headers = terminals.gateway_headers(terminals.logs.url)
+    pruned = httpx.post(f"{terminals.logs.url}/internal/retention/prune", headers=headers).json()
+    assert pruned["deleted_lines"] == 5
+    base = f"{terminals.logs.url}/api/cards/{ids['card']}/runs/{run}/logs"
+    page = httpx.get(f"{base}?limit=3", headers=headers).json()
+    assert [line["seq"] for line in page["items"]] == [1, 2, 3]
+    rest = httpx.get(f"{base}?cursor={page['next_cursor']}", headers=headers).json()
+    assert [line["seq"] for line in rest["items"]] == [4, 5]
+    replayed = asyncio.run(_read_lines(terminals, 5, f"?run_id={run}"))
+    assert [m["seq"] for m in replayed] == [1, 2, 3, 4, 5]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+from agentworks_blobs import BlobStore, GcsBlobs, LocalBlobs
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
@@ -17,6 +18,7 @@ from agentworks_log_stream import models
 from agentworks_log_stream.config import LogStreamSettings
 from agentworks_log_stream.terminal import boards, history
 from agentworks_log_stream.terminal import endpoints as terminal
+from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.boards import handlers as board_handlers
 from agentworks_log_stream.terminal.fanout import Fanout, stop
 from agentworks_log_stream.terminal.hub import Hub
@@ -29,8 +31,15 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
     hub = Hub(settings.client_queue_size)
     db = Database(settings.database_url, app_role=settings.db_app_role)
     fanout = Fanout(db, hub)
+    blobs: BlobStore = (
+        GcsBlobs(settings.logs_bucket) if settings.blobs_backend == "gcs" else LocalBlobs(settings.blobs_dir)
+    )
+    archiver = Archiver(db, blobs, settings.retain_lines_hours)
     receiver = PushReceiver(
-        load_topology(), settings.service_name, models.inbox, {**handlers(fanout), **board_handlers(fanout)}
+        load_topology(),
+        settings.service_name,
+        models.inbox,
+        {**handlers(fanout, archiver), **board_handlers(fanout)},
     )
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
@@ -40,11 +49,12 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         stack.push_async_callback(core.aclose)
         ctx.extras["core"] = core
         ctx.extras["hub"] = hub
+        ctx.extras["archiver"] = archiver
 
     return create_service_app(
         settings,
         title="AgentWorks log stream",
         description=__doc__ or "",
-        routers=[terminal.router, boards.router, history.router, receiver.router()],
+        routers=[terminal.router, boards.router, history.router, history.internal, receiver.router()],
         setup=setup,
     )

@@ -21,7 +21,6 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
-from agentworks_log_stream.terminal.fanout import line_message
 from agentworks_log_stream.terminal.hub import Hub, Subscriber
 from agentworks_log_stream.terminal.projection import status_message
 
@@ -121,12 +120,11 @@ async def _replay(
         runs = await store.runs_of_card(session, card_id, run_id)
     for run in runs:
         while True:
-            async with ctx.db.transaction() as session:
-                rows = await store.lines_after(session, run.run_id, ordered.sent[run.run_id], REPLAY_PAGE)
-            for row in rows:
-                for message in ordered.offer(line_message(row.run_id, row.seq, row.at, row.stream, row.text)):
+            records = await ctx.extras["archiver"].lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
+            for record in records:
+                for message in ordered.offer({"type": "line", "run_id": str(run.run_id), **record}):
                     await websocket.send_json(message)
-            if len(rows) < REPLAY_PAGE:
+            if len(records) < REPLAY_PAGE:
                 break
         await websocket.send_json(status_message(run))
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
-from agentworks_platform.app import ServiceContext, context_of
+from agentworks_platform.app import ServiceContext, context_of, service_caller
 from agentworks_platform.errors import AppError, NotFound
 from agentworks_platform.pagination import Page, decode_cursor, encode_cursor
 from agentworks_platform.principal import Principal, current_principal
@@ -60,13 +60,13 @@ async def run_logs(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Page[Line]:
     ctx = context_of(request)
-    await _run(ctx, principal, card_id, run_id)
+    run = await _run(ctx, principal, card_id, run_id)
     after = decode_cursor(cursor, (int,))
-    async with ctx.db.transaction() as session:
-        rows = await store.lines_after(session, run_id, after[0] if after else 0, limit + 1)
-    more, rows = len(rows) > limit, rows[:limit]
-    items = [Line(seq=r.seq, at=r.at.isoformat(), stream=r.stream, text=r.text) for r in rows]
-    return Page(items=items, next_cursor=encode_cursor(rows[-1].seq) if more and rows else None)
+    records = await ctx.extras["archiver"].lines(run, after[0] if after else 0, limit + 1)
+    more, records = len(records) > limit, records[:limit]
+    return Page(
+        items=[Line(**r) for r in records], next_cursor=encode_cursor(records[-1]["seq"]) if more and records else None
+    )
 
 
 @router.get("/download", summary="The whole log as NDJSON (one JSON line per log line)")
@@ -98,3 +98,11 @@ async def download(
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="run-{run_id}.ndjson"'},
     )
+
+
+internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+
+
+@internal.post("/retention/prune", summary="Delete database lines of runs archived past the retention period")
+async def prune(request: Request) -> dict[str, int]:
+    return {"deleted_lines": await context_of(request).extras["archiver"].prune()}

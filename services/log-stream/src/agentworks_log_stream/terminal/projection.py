@@ -8,7 +8,9 @@ from agentworks_events import AgentRunLog, AgentRunStarted
 from agentworks_pubsub import PushMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_log_stream.models import RunLog
 from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.fanout import Fanout, line_message
 
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
@@ -24,10 +26,14 @@ def status_message(run: Any) -> dict[str, Any]:
     }
 
 
-def handlers(fanout: Fanout) -> dict[str, dict[str, Any]]:
+def handlers(fanout: Fanout, archiver: Archiver) -> dict[str, dict[str, Any]]:
     async def on_log(session: AsyncSession, event: AgentRunLog, _push: PushMessage) -> None:
         await store.advance(session, event, "running")
         fresh = await store.store_lines(session, event.run_id, event.card_id, event.lines)
+        run = await session.get(RunLog, event.run_id)
+        if run is not None and fresh:
+            await session.flush()
+            await archiver.archive_if_complete(session, run)
         if event.card_id is None or not fresh:
             return
         messages = [line_message(event.run_id, x.seq, x.at, x.stream, x.text) for x in fresh]
@@ -36,6 +42,9 @@ def handlers(fanout: Fanout) -> dict[str, dict[str, Any]]:
     async def on_status(session: AsyncSession, event: Any, _push: PushMessage) -> None:
         status = "running" if isinstance(event, AgentRunStarted) else TERMINAL_STATUS[event.type]
         run = await store.advance(session, event, status, getattr(event, "last_seq", None))
+        if run is not None:
+            await session.flush()
+            await archiver.archive_if_complete(session, run)
         if run is None or event.card_id is None:
             return
         message = status_message(run)
