@@ -5,6 +5,7 @@ Stores run log lines by seq and streams them to terminals and live boards.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 
 from agentworks_blobs import BlobStore, GcsBlobs, LocalBlobs
@@ -50,6 +51,8 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         ctx.extras["core"] = core
         ctx.extras["hub"] = hub
         ctx.extras["archiver"] = archiver
+        sweeper = asyncio.create_task(archiver.prune_periodically(), name="log-stream-retention")
+        stack.push_async_callback(stop, sweeper)
 
     return create_service_app(
         settings,

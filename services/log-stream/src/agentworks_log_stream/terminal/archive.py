@@ -4,6 +4,7 @@ database while lines are retained there, and from the archive after that."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from datetime import timedelta
@@ -12,6 +13,7 @@ from typing import Any
 from agentworks_blobs import BlobStore
 from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
+from agentworks_platform.logging import get_logger
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +21,7 @@ from agentworks_log_stream.models import LogLineRow, RunLog
 from agentworks_log_stream.terminal import store
 
 ENDED = frozenset({"completed", "failed", "cancelled"})
+log = get_logger(__name__)
 
 
 def archive_path(run: RunLog) -> str:
@@ -65,6 +68,18 @@ class Archiver:
             archived = select(RunLog.run_id).where(RunLog.archived_at.is_not(None), RunLog.archived_at <= cutoff)
             result = await session.execute(delete(LogLineRow).where(LogLineRow.run_id.in_(archived)))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def prune_periodically(self, every_seconds: float = 3600.0) -> None:
+        """The retention sweep for the service's lifetime (also callable on demand at /internal/retention/prune)."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                deleted = await self.prune()
+            except Exception as exc:
+                log.warning("retention.prune_failed", error=type(exc).__name__)
+                continue
+            if deleted:
+                log.info("retention.pruned", lines=deleted)
 
     async def lines(self, run: RunLog, after: int, limit: int) -> list[dict[str, Any]]:
         """A page of lines from the database, or from the archive once they have been pruned."""
