@@ -12,7 +12,7 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -23,6 +23,7 @@ from agentworks_core.models import MIGRATIONS, inbox
 from agentworks_events import AgentRunStarted
 from agentworks_localstack.bootstrap import bootstrap
 from agentworks_localstack.threads import AppThread, EmulatorThread, free_port
+from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
 from agentworks_platform.migrations import upgrade
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
@@ -136,10 +137,6 @@ async def _processed_by_id(url: str) -> dict[str, datetime]:
     db = Database(url)
     async with db.transaction() as session:
         rows = await session.execute(select(inbox.c.event_id, inbox.c.processed_at))
-        result = {event_id: _aware(at) for event_id, at in rows}
+        result = {event_id: as_utc(at) for event_id, at in rows}
     await db.dispose()
     return result
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

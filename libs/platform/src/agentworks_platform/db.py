@@ -123,6 +123,11 @@ async def set_tenant(
     )
 
 
+def locks_rows(session: AsyncSession) -> bool:
+    """Whether ``SELECT … FOR UPDATE`` means anything here (PostgreSQL); SQLite transactions are exclusive."""
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
     """Run ``hook`` after the session's transaction commits; never if it rolls back."""
     session.info.setdefault("after_commit", []).append(hook)

@@ -148,54 +148,13 @@ class PushReceiver:
     async def _process(
         self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage
     ) -> Response:
-        event_type = event.type
-        worker = self.workers.get(subscription.name, {}).get(event_type)
-        if worker is not None:
-            return await self._work(ctx, subscription, event, push, worker)
-        handler = self.handlers.get(subscription.name, {}).get(event_type)
+        worker = self.workers.get(subscription.name, {}).get(event.type)
+        handler = self.handlers.get(subscription.name, {}).get(event.type)
         try:
-            async with ctx.db.transaction() as session:
-                if not await self._claim(session, subscription, event, push, outcome="processed"):
-                    log.info("push.duplicate", subscription=subscription.name, event_id=str(event.id))
-                    return Response(status_code=204)
-                if handler is not None:
-                    await handler(session, event, push)
-        except PermanentEventError as exc:
-            await self._record_rejection(ctx, subscription, event, push, str(exc))
-            return self._drop(subscription, str(exc), push, event)
-        except Exception as exc:
-            log.exception(
-                "push.transient_failure",
-                subscription=subscription.name,
-                event_id=str(event.id),
-                event_type=event_type,
-                delivery_attempt=push.delivery_attempt,
-                error=type(exc).__name__,
-            )
-            return Response(status_code=503)
-        log.info(
-            "push.processed",
-            subscription=subscription.name,
-            event_id=str(event.id),
-            event_type=event_type,
-            delivery_attempt=push.delivery_attempt,
-        )
-        return Response(status_code=204)
-
-    async def _work(
-        self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, worker: Worker
-    ) -> Response:
-        async with ctx.db.transaction() as session:
-            seen = await session.execute(
-                select(self.inbox.c.event_id).where(
-                    self.inbox.c.subscription == subscription.name, self.inbox.c.event_id == str(event.id)
-                )
-            )
-            if seen.first() is not None:
-                log.info("push.duplicate", subscription=subscription.name, event_id=str(event.id))
-                return Response(status_code=204)
-        try:
-            await worker(ctx, event, push)
+            if worker is not None:
+                done = await self._run_worker(ctx, subscription, event, push, worker)
+            else:
+                done = await self._run_handler(ctx, subscription, event, push, handler)
         except PermanentEventError as exc:
             await self._record_rejection(ctx, subscription, event, push, str(exc))
             return self._drop(subscription, str(exc), push, event)
@@ -209,16 +168,45 @@ class PushReceiver:
                 error=type(exc).__name__,
             )
             return Response(status_code=503)
+        if not done:
+            log.info("push.duplicate", subscription=subscription.name, event_id=str(event.id))
+        else:
+            log.info(
+                "push.processed",
+                subscription=subscription.name,
+                event_id=str(event.id),
+                event_type=event.type,
+                delivery_attempt=push.delivery_attempt,
+            )
+        return Response(status_code=204)
+
+    async def _run_handler(
+        self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, handler: Handler | None
+    ) -> bool:
+        """Inbox row and effect in one transaction; False for a duplicate."""
+        async with ctx.db.transaction() as session:
+            if not await self._claim(session, subscription, event, push, outcome="processed"):
+                return False
+            if handler is not None:
+                await handler(session, event, push)
+        return True
+
+    async def _run_worker(
+        self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, worker: Worker
+    ) -> bool:
+        """Long work first, inbox row after it, so a crash mid-way means redelivery; False for a duplicate."""
+        async with ctx.db.transaction() as session:
+            seen = await session.execute(
+                select(self.inbox.c.event_id).where(
+                    self.inbox.c.subscription == subscription.name, self.inbox.c.event_id == str(event.id)
+                )
+            )
+            if seen.first() is not None:
+                return False
+        await worker(ctx, event, push)
         async with ctx.db.transaction() as session:
             await self._claim(session, subscription, event, push, outcome="processed")
-        log.info(
-            "push.processed",
-            subscription=subscription.name,
-            event_id=str(event.id),
-            event_type=event.type,
-            delivery_attempt=push.delivery_attempt,
-        )
-        return Response(status_code=204)
+        return True
 
     async def _claim(
         self,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.cookies import SimpleCookie
 from typing import Literal
 
 from agentworks_platform.app import context_of
-from agentworks_platform.clock import utc_now
+from agentworks_platform.clock import as_utc, utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.errors import Unauthenticated, error_response
 from agentworks_platform.principal import Principal
@@ -73,20 +73,15 @@ async def _from_api_key(db: Database, token: str, ip: str, request_id: str) -> C
         if user is None:
             raise Unauthenticated("This API key's owner no longer exists.")
         now = utc_now()
-        if key.last_used_at is None or now - _aware(key.last_used_at) > LAST_USED_GRANULARITY:
+        if key.last_used_at is None or now - as_utc(key.last_used_at) > LAST_USED_GRANULARITY:
             await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
         return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip), "api_key", key.id)
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive UTC timestamps; PostgreSQL returns aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 async def _from_session(db: Database, token: str, ip: str, request_id: str) -> Caller | None:
     async with db.transaction() as session:
         row = await session.get(Session, digest(token))
-        if row is None or row.revoked_at is not None or _aware(row.expires_at) <= utc_now():
+        if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utc_now():
             return None
         user = await session.get(User, row.user_id)
         if user is None:

@@ -247,9 +247,15 @@ class Router:
             outcome.input_tokens = outcome.input_tokens or sum(len(m.content) // 4 for m in request.messages)
             await self._attempt(meta, name, model, requested, outcome.attempts, error, started, outcome)
             raise error from None
+        await self._succeeded(meta, name, model, requested, outcome, started)
+
+    async def _succeeded(
+        self, meta: CallMeta, name: str, model: str, requested: str, outcome: Outcome, started: float, images: int = 0
+    ) -> None:
+        """Close the breaker, cost the call and record it as this call's successful attempt."""
         self.breakers[name].success()
         outcome.provider, outcome.model = name, model
-        outcome.cost = self.cost(model, outcome.input_tokens, outcome.output_tokens)
+        outcome.cost = self.cost(model, outcome.input_tokens, outcome.output_tokens, images)
         await self._record(
             AttemptRecord(
                 meta,
@@ -260,7 +266,7 @@ class Router:
                 "success",
                 outcome.input_tokens,
                 outcome.output_tokens,
-                0,
+                images,
                 outcome.cost,
                 _ms(started),
             )
@@ -324,25 +330,8 @@ class Router:
                 if not last.retryable:
                     raise last from None
                 continue
-            self.breakers[name].success()
-            outcome.provider, outcome.model = name, model
             outcome.input_tokens = result.input_tokens
-            outcome.cost = self.cost(model, result.input_tokens, 0, len(result.images))
-            await self._record(
-                AttemptRecord(
-                    meta,
-                    name,
-                    model,
-                    requested,
-                    outcome.attempts,
-                    "success",
-                    result.input_tokens,
-                    0,
-                    len(result.images),
-                    outcome.cost,
-                    _ms(started),
-                )
-            )
+            await self._succeeded(meta, name, model, requested, outcome, started, len(result.images))
             return result
         raise last or ProviderError("No provider could answer.", 503, code="providers_unavailable")
 

@@ -5,27 +5,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from agentworks_platform.db import locks_rows
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.models import Card, Lane, ResourceIndex
 
 
-def _postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
-
-
 async def lock_lanes(session: AsyncSession, lane_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lane]:
     """Load lanes, locking them in id order on PostgreSQL (SQLite transactions are already exclusive)."""
     query = select(Lane).where(Lane.id.in_(sorted(set(lane_ids)))).order_by(Lane.id)
-    if _postgres(session):
+    if locks_rows(session):
         query = query.with_for_update()
     return {lane.id: lane for lane in (await session.scalars(query)).all()}
 
 
 async def card_for_update(session: AsyncSession, card_id: uuid.UUID) -> Card | None:
     query = select(Card).where(Card.id == card_id).execution_options(populate_existing=True)
-    if _postgres(session):
+    if locks_rows(session):
         query = query.with_for_update()
     return await session.scalar(query)
 

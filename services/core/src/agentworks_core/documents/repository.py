@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from agentworks_platform.db import locks_rows
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,7 +18,7 @@ async def documents(session: AsyncSession, project_id: uuid.UUID) -> list[Docume
 
 async def document(session: AsyncSession, project_id: uuid.UUID, kind: str, *, lock: bool = False) -> Document | None:
     query = select(Document).where(Document.project_id == project_id, Document.kind == kind)
-    if lock and session.bind is not None and session.bind.dialect.name == "postgresql":
+    if lock and locks_rows(session):
         query = query.with_for_update()
     return await session.scalar(query)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from agentworks_platform.db import locks_rows
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +44,7 @@ async def member_by_user(session: AsyncSession, workspace_id: uuid.UUID, user_id
 async def owner_count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     """Owners of the workspace, locking their rows so two demotions cannot both pass the check."""
     query = select(Member.id).where(Member.workspace_id == workspace_id, Member.role == "owner")
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if locks_rows(session):
         query = query.with_for_update()
     return len((await session.scalars(query)).all())
 

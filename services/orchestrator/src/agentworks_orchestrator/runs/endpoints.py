@@ -10,6 +10,7 @@ from typing import Annotated
 
 from agentworks_events import AgentRunCancelled, utc_now
 from agentworks_platform.app import context_of
+from agentworks_platform.clock import as_utc
 from agentworks_platform.errors import AppError, Forbidden, NotFound
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Request
@@ -72,11 +73,7 @@ async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: Servic
         if run.status in TERMINAL:
             return CancelOut(run_id=run_id, status=run.status)
         run.cancel_requested, run.cancelled_by = True, principal.user_id
-        live = (
-            run.lease_until is not None
-            and run.status == "running"
-            and run.lease_until.replace(tzinfo=utc_now().tzinfo) > utc_now()
-        )
+        live = run.lease_until is not None and run.status == "running" and as_utc(run.lease_until) > utc_now()
         if not live:
             run.status, run.finished_at = "cancelled", utc_now()
             await service.outbox.add(

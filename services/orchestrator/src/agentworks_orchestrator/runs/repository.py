@@ -5,19 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from agentworks_platform.db import locks_rows
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_orchestrator.models import BudgetState, Run
 
 
-def _postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
-
-
 async def run_for_update(session: AsyncSession, run_id: uuid.UUID) -> Run | None:
     query = select(Run).where(Run.id == run_id).execution_options(populate_existing=True)
-    if _postgres(session):
+    if locks_rows(session):
         query = query.with_for_update()
     return await session.scalar(query)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from agentworks_events import (
@@ -17,6 +17,7 @@ from agentworks_events import (
     run_id_for,
     utc_now,
 )
+from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.logging import get_logger
@@ -99,7 +100,7 @@ class RunService:
             run = await repository.run_for_update(session, run_id)
             if run is not None and run.status in TERMINAL:
                 return None
-            if run is not None and run.lease_until is not None and _aware(run.lease_until) > now:
+            if run is not None and run.lease_until is not None and as_utc(run.lease_until) > now:
                 raise RunInProgressError(f"run {run_id} is being executed by {run.lease_owner}")
             if run is None:
                 run = Run(
@@ -203,11 +204,7 @@ class RunService:
                     updated_at=event.occurred_at,
                 )
                 session.add(state)
-            if _aware(state.updated_at) > event.occurred_at and state.period == event.period:
+            if as_utc(state.updated_at) > event.occurred_at and state.period == event.period:
                 return
             state.period, state.updated_at = event.period, event.occurred_at
             state.exceeded = isinstance(event, UsageBudgetExceeded) or event.spent >= event.cap
-
-
-def _aware(moment: Any) -> Any:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
