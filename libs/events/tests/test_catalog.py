@@ -44,7 +44,13 @@ DESIGN_TYPES = {
         "agent.run.failed",
         "agent.run.cancelled",
     },
-    USAGE_EVENTS: {"usage.recorded", "usage.run_settled", "usage.budget_warning", "usage.budget_exceeded"},
+    USAGE_EVENTS: {
+        "usage.recorded",
+        "usage.run_settled",
+        "usage.budget_warning",
+        "usage.budget_exceeded",
+        "usage.budget_changed",
+    },
 }
 
 

@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from agentworks_billing.app import create_app as create_billing
+from agentworks_billing.config import BillingSettings
+from agentworks_billing.models import MIGRATIONS as BILLING_MIGRATIONS
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
@@ -31,6 +34,7 @@ from fastapi import FastAPI
 
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
 CORE_URL = "http://127.0.0.1:8081"
+BILLING_URL = "http://127.0.0.1:8085"
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
 
@@ -38,10 +42,15 @@ class Stack:
     """Orchestrator and core in-process, the provider router (offline) on a real socket."""
 
     def __init__(
-        self, orchestrator: FastAPI, core: FastAPI, sink: RecordingSink, router_sink: RecordingSink, key: bytes
+        self,
+        apps: tuple[FastAPI, FastAPI, FastAPI],
+        sink: RecordingSink,
+        router_sink: RecordingSink,
+        key: bytes,
+        billing_sink: RecordingSink,
     ) -> None:
-        self.orchestrator = orchestrator
-        self.core = core
+        self.orchestrator, self.core, self.billing = apps
+        self.billing_sink = billing_sink
         self.sink = sink
         self.router_sink = router_sink
         self.key = key
@@ -54,13 +63,19 @@ class Stack:
         )
 
     async def core_call(self, method: str, path: str, json: Any = None) -> Any:
-        token = LocalTokenSigner(self.key, dev_service_account("gateway")).sign(CORE_URL)
-        async with self.client(self.core, CORE_URL) as client:
+        return await self.call(self.core, CORE_URL, method, path, json)
+
+    async def billing_call(self, method: str, path: str, json: Any = None) -> Any:
+        return await self.call(self.billing, BILLING_URL, method, path, json)
+
+    async def call(self, app: FastAPI, base: str, method: str, path: str, json: Any = None) -> Any:
+        token = LocalTokenSigner(self.key, dev_service_account("gateway")).sign(base)
+        async with self.client(app, base) as client:
             response = await client.request(
                 method, path, json=json, headers={"authorization": f"Bearer {token}", **self.owner.headers()}
             )
         assert response.status_code < 300, response.text
-        return response.json()
+        return response.json() if response.content else None
 
     async def seed(self) -> dict[str, Any]:
         workspace = await self.core_call("POST", "/api/workspaces", {"name": "Acme"})
@@ -104,6 +119,12 @@ class Stack:
         )
 
     async def push(self, event: Event, subscription: str = "orchestrator-card-events") -> httpx.Response:
+        return await self.deliver(self.orchestrator, ORCHESTRATOR_URL, event, subscription)
+
+    async def push_to_billing(self, event: Event) -> httpx.Response:
+        return await self.deliver(self.billing, BILLING_URL, event, "billing-usage-events")
+
+    async def deliver(self, app: FastAPI, url: str, event: Event, subscription: str) -> httpx.Response:
         message = to_message(event)
         body = {
             "message": {
@@ -113,8 +134,8 @@ class Stack:
             },
             "subscription": subscription,
         }
-        token = LocalTokenSigner(self.key, PUSHER).sign(ORCHESTRATOR_URL)
-        async with self.client(self.orchestrator, ORCHESTRATOR_URL) as client:
+        token = LocalTokenSigner(self.key, PUSHER).sign(url)
+        async with self.client(app, url) as client:
             return await client.post(
                 f"/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}
             )
@@ -168,12 +189,31 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
             LocalTokenSigner(key, dev_service_account("orchestrator")),
             transport=httpx.ASGITransport(app=core),
         )
+        billing_sink = RecordingSink()
+        billing = create_billing(
+            BillingSettings(
+                environment="test",
+                dev_signing_key_file=key_path,
+                database_url=migrated_database(BILLING_MIGRATIONS),
+                schedule_in_process=False,
+            ),
+            sink=billing_sink,
+            core_client=InternalClient(
+                CORE_URL, LocalTokenSigner(key, dev_service_account("billing")), transport=httpx.ASGITransport(app=core)
+            ),
+        )
+        await stack.enter_async_context(billing.router.lifespan_context(billing))
+        billing_client = InternalClient(
+            BILLING_URL,
+            LocalTokenSigner(key, dev_service_account("orchestrator")),
+            transport=httpx.ASGITransport(app=billing),
+        )
         llm = None
         if llm_url is not None:
             llm = openai.AsyncOpenAI(api_key="test", base_url=f"{llm_url}/v1", max_retries=0)
-        app = create_app(settings, sink=sink, core_client=core_client, llm=llm)
+        app = create_app(settings, sink=sink, core_client=core_client, billing_client=billing_client, llm=llm)
         await stack.enter_async_context(app.router.lifespan_context(app))
-        result = Stack(app, core, sink, router_sink, key)
+        result = Stack((app, core, billing), sink, router_sink, key, billing_sink)
         await result.seed()
         return result
 

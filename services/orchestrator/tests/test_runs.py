@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from decimal import Decimal
 from typing import Any
 
-from agentworks_events import UsageBudgetExceeded, run_id_for, utc_now
+from agentworks_events import UsageRunSettled, run_id_for, utc_now
 from agentworks_orchestrator.models import Run
 from sqlalchemy import select
 
@@ -96,19 +96,48 @@ async def test_the_101st_run_in_an_hour_is_refused_with_no_provider_call(stack: 
 
 
 async def test_an_exceeded_budget_refuses_runs_until_raised(stack: Stack) -> None:
-    exceeded = UsageBudgetExceeded(
-        workspace_id=stack.ids["workspace"],
-        project_id=stack.ids["project"],
-        scope="workspace",
-        period=utc_now().strftime("%Y-%m"),
-        cap=Decimal(10),
-        spent=Decimal(10),
+    ids = stack.ids
+    budget = f"/api/workspaces/{ids['workspace']}/budgets/workspace"
+    await stack.billing_call("PUT", budget, {"monthly_cap": "0.25"})
+    charge = UsageRunSettled(
+        workspace_id=ids["workspace"],
+        project_id=ids["project"],
+        run_id=uuid.uuid4(),
+        agent="prd",
+        run_status="completed",
+        cost=Decimal("0.01"),
+        markup=Decimal(5),
+        increment=Decimal("0.25"),
+        unrounded_amount=Decimal("0.05"),
+        price=Decimal("0.25"),
     )
-    assert (await stack.push(exceeded, "orchestrator-usage-events")).status_code == 204
+    assert (await stack.push_to_billing(charge)).status_code == 204
+    for event in stack.billing_sink.events():  # billing's budget events, as Pub/Sub delivers them
+        assert (await stack.push(event, "orchestrator-usage-events")).status_code == 204
+    assert [e.type for e in stack.billing_sink.events()][-1] == "usage.budget_exceeded"
+
     await stack.push(stack.moved(to_lane=1))
     [failed] = stack.events("agent.run.failed")
     assert (failed.refused, failed.error_code) == (True, "budget_exceeded")
-    assert stack.router_sink.published == []
+    assert "raise the cap" in failed.reason
+    assert stack.router_sink.published == []  # no provider was called
+
+    stack.billing_sink.published.clear()
+    await stack.billing_call("PUT", budget, {"monthly_cap": "10"})
+    [changed] = stack.billing_sink.events()
+    assert (changed.type, changed.exceeded) == ("usage.budget_changed", False)
+    await stack.push(changed, "orchestrator-usage-events")
+    await stack.push(stack.moved(to_lane=1))
+    assert len(stack.events("agent.run.completed")) == 1
+    assert [e.type for e in stack.router_sink.events()] == ["usage.recorded"]
+
+
+async def test_runs_are_priced_with_the_plan_billing_had_when_they_started(stack: Stack) -> None:
+    workspace = stack.ids["workspace"]
+    await stack.billing_call("PUT", f"/internal/workspaces/{workspace}/plan", {"markup": "8", "increment": "0.5"})
+    await stack.push(stack.moved(to_lane=1))
+    [settled] = stack.events("usage.run_settled")
+    assert (settled.markup, settled.increment, settled.provider_calls) == (Decimal(8), Decimal("0.5"), 1)
 
 
 async def test_a_crashed_executor_is_taken_over_after_its_lease_and_billed_once(make_stack: Any) -> None:

@@ -44,6 +44,7 @@ from agentworks_events.runs import (
 )
 from agentworks_events.usage import (
     USAGE_EVENT_ADAPTER,
+    UsageBudgetChanged,
     UsageBudgetExceeded,
     UsageBudgetWarning,
     UsageEvent,
@@ -83,6 +84,7 @@ __all__ = [
     "RunArtifacts",
     "RunTokens",
     "UnknownEventError",
+    "UsageBudgetChanged",
     "UsageBudgetExceeded",
     "UsageBudgetWarning",
     "UsageEvent",

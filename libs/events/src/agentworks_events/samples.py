@@ -29,7 +29,13 @@ from agentworks_events.runs import (
     RunArtifacts,
     RunTokens,
 )
-from agentworks_events.usage import UsageBudgetExceeded, UsageBudgetWarning, UsageRecorded, UsageRunSettled
+from agentworks_events.usage import (
+    UsageBudgetChanged,
+    UsageBudgetExceeded,
+    UsageBudgetWarning,
+    UsageRecorded,
+    UsageRunSettled,
+)
 
 
 def sample_events(workspace_id: UUID | None = None, project_id: UUID | None = None) -> list[Event]:
@@ -132,5 +138,8 @@ def sample_events(workspace_id: UUID | None = None, project_id: UUID | None = No
         UsageBudgetWarning(**ids, scope="workspace", period=now.strftime("%Y-%m"), cap=Decimal(100), spent=Decimal(80)),
         UsageBudgetExceeded(
             **ids, scope="workspace", period=now.strftime("%Y-%m"), cap=Decimal(100), spent=Decimal(100)
+        ),
+        UsageBudgetChanged(
+            **ids, scope="workspace", period=now.strftime("%Y-%m"), cap=Decimal(200), spent=Decimal(100)
         ),
     ]

@@ -79,8 +79,23 @@ class UsageBudgetExceeded(BudgetEventBase):
     type: Literal["usage.budget_exceeded"] = "usage.budget_exceeded"
 
 
+class UsageBudgetChanged(Event):
+    """Fires when an owner sets, changes or removes a budget; consumers recompute whether it is exceeded."""
+
+    type: Literal["usage.budget_changed"] = "usage.budget_changed"
+    scope: BudgetScope
+    budget_project_id: UUID | None = Field(default=None, description="Set when scope is 'project'.")
+    period: Annotated[str, Field(pattern=r"^\d{4}-\d{2}$")]
+    cap: Money | None = Field(description="The new monthly cap; null when the budget was removed.")
+    spent: Money
+
+    @property
+    def exceeded(self) -> bool:
+        return self.cap is not None and self.spent >= self.cap
+
+
 UsageEvent = Annotated[
-    UsageRecorded | UsageRunSettled | UsageBudgetWarning | UsageBudgetExceeded,
+    UsageRecorded | UsageRunSettled | UsageBudgetWarning | UsageBudgetExceeded | UsageBudgetChanged,
     Field(discriminator="type"),
 ]
 USAGE_EVENT_ADAPTER: TypeAdapter[UsageEvent] = TypeAdapter(UsageEvent)

@@ -5,29 +5,71 @@ Usage ledger, run charges, invoices, budgets and Stripe.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from contextlib import AsyncExitStack
 
 from agentworks_platform.app import ServiceContext, create_service_app
-from agentworks_pubsub import PushReceiver, load_topology
+from agentworks_platform.db import Database
+from agentworks_platform.internal_http import InternalClient
+from agentworks_pubsub import Outbox, PushReceiver, load_topology
+from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
+from agentworks_secrets import SecretSource
 from fastapi import FastAPI
 
 from agentworks_billing import models
+from agentworks_billing.accounts import endpoints as accounts
 from agentworks_billing.config import BillingSettings
+from agentworks_billing.invoices import endpoints as invoices
+from agentworks_billing.jobs import Jobs, secrets_for
+from agentworks_billing.usage import endpoints as usage
 
 
-def create_app(settings: BillingSettings | None = None) -> FastAPI:
-    """Build the billing service (uvicorn ``--factory`` entry point)."""
+def create_app(
+    settings: BillingSettings | None = None,
+    *,
+    sink: MessageSink | None = None,
+    core_client: InternalClient | None = None,
+    secrets: SecretSource | None = None,
+) -> FastAPI:
+    """Build billing (uvicorn ``--factory`` entry point); tests may pass the sink, core client and secrets."""
     settings = settings or BillingSettings()
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox)
+    db = Database(settings.database_url, app_role=settings.db_app_role)
+    outbox = Outbox(models.outbox)
+    jobs = Jobs(settings, db, outbox, secrets or secrets_for(settings))
+    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, jobs.ledger.handlers())
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        await start_outbox(ctx, stack, models.outbox)
+        await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
+        core = core_client or InternalClient(settings.core_url, ctx.tokens)
+        stack.push_async_callback(core.aclose)
+        await jobs.connect_payments()
+        stack.push_async_callback(jobs.aclose)
+        ctx.extras.update(core=core, jobs=jobs, accounts=jobs.accounts)
+        if settings.schedule_in_process:
+            task = asyncio.create_task(jobs.run_schedule(settings.schedule_interval_seconds), name="billing-schedule")
+
+            async def stop() -> None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+            stack.push_async_callback(stop)
 
     return create_service_app(
         settings,
         title="AgentWorks billing",
         description=__doc__ or "",
-        routers=[receiver.router()],
+        routers=[
+            usage.router,
+            invoices.router,
+            accounts.router,
+            invoices.hooks,
+            accounts.internal,
+            invoices.internal,
+            receiver.router(),
+        ],
         setup=setup,
+        db=db,
     )

@@ -40,7 +40,9 @@ async def on_budget_event(ctx: ServiceContext, event: Any, _push: PushMessage) -
 
 WORKERS = {
     "orchestrator-card-events": {"card.moved": on_card_event, "card.run_requested": on_card_event},
-    "orchestrator-usage-events": {"usage.budget_warning": on_budget_event, "usage.budget_exceeded": on_budget_event},
+    "orchestrator-usage-events": dict.fromkeys(
+        ("usage.budget_warning", "usage.budget_exceeded", "usage.budget_changed"), on_budget_event
+    ),
 }
 
 
@@ -49,6 +51,7 @@ def create_app(
     *,
     sink: MessageSink | None = None,
     core_client: InternalClient | None = None,
+    billing_client: InternalClient | None = None,
     llm: openai.AsyncOpenAI | None = None,
 ) -> FastAPI:
     """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink and clients."""
@@ -59,6 +62,8 @@ def create_app(
         outbox = await start_outbox(ctx, stack, models.outbox, sink)
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
+        billing = billing_client or InternalClient(settings.billing_url, ctx.tokens)
+        stack.push_async_callback(billing.aclose)
         router_url = settings.provider_router_url.rstrip("/")
 
         async def token() -> str:
@@ -70,7 +75,7 @@ def create_app(
         stack.push_async_callback(client.close)
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         executor = RunExecutor(ctx.db, outbox, client, settings, owner)
-        ctx.extras["runs"] = RunService(ctx.db, outbox, core, executor, settings)
+        ctx.extras["runs"] = RunService(ctx.db, outbox, (core, billing), executor, settings)
 
     return create_service_app(
         settings,

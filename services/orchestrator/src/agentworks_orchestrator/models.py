@@ -55,6 +55,8 @@ class Run(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     cost: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
     price: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
+    markup: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(5))
+    increment: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal("0.25"))
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     error_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)

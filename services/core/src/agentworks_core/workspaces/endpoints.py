@@ -102,3 +102,8 @@ async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
 @internal.get("/boards/{board_id}", summary="Which workspace a board belongs to")
 async def board_owner(board_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     return {"workspace_id": str(await workspace_of(session, "board", board_id))}
+
+
+@internal.get("/projects/{project_id}", summary="Which workspace a project belongs to")
+async def project_owner(project_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
+    return {"workspace_id": str(await workspace_of(session, "project", project_id)), "project_id": str(project_id)}

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentworks_orchestrator.models import TERMINAL, Run
 from agentworks_orchestrator.runs import repository
+from agentworks_orchestrator.runs.billing_client import BillingUnavailableError, pricing_plan
 from agentworks_orchestrator.runs.core_client import CoreUnavailableError, role_in, run_context
 from agentworks_orchestrator.runs.executor import RunPlan
 from agentworks_orchestrator.runs.prompts import console_prompt
@@ -113,25 +114,36 @@ async def ask_copilot(
     workspace_id = uuid.UUID(context.project["workspace_id"])
     await _require_runner(service, principal, workspace_id, f"project with id {project_id}")
     copilot = next(a for a in context.agents if a["agent"] == "ceo_copilot")
+    try:
+        pricing = await pricing_plan(service.billing, workspace_id)
+    except BillingUnavailableError:
+        raise AppError(
+            "Billing is unavailable right now; try again shortly.", code="unavailable", status_code=503
+        ) from None
     run_id = uuid.uuid4()
     async with service.db.transaction() as session:
-        session.add(
-            Run(
-                id=run_id,
-                workspace_id=workspace_id,
-                project_id=project_id,
-                card_id=None,
-                agent="ceo_copilot",
-                kind="console",
-                provider=copilot["provider"],
-                model=copilot["model"],
-                status="queued",
-                attempt=1,
-                trigger_event_id=run_id,
-                requested_by=principal.user_id,
-                created_at=utc_now(),
-            )
+        run = Run(
+            id=run_id,
+            workspace_id=workspace_id,
+            project_id=project_id,
+            card_id=None,
+            agent="ceo_copilot",
+            kind="console",
+            provider=copilot["provider"],
+            model=copilot["model"],
+            status="queued",
+            attempt=1,
+            trigger_event_id=run_id,
+            requested_by=principal.user_id,
+            created_at=utc_now(),
+            markup=pricing.markup,
+            increment=pricing.increment,
         )
+        refusal = await service.refusal(session, run)
+        if refusal is None:
+            session.add(run)
+    if refusal is not None:
+        raise AppError(refusal[1], code=refusal[0], status_code=429 if refusal[0] == "quota_exceeded" else 402)
     plan = RunPlan(
         run_id=run_id,
         workspace_id=workspace_id,
@@ -147,6 +159,8 @@ async def ask_copilot(
         requested_by=principal.user_id,
         messages=[{"role": "system", "content": console_prompt(context)}, {"role": "user", "content": body.question}],
         contract=None,
+        markup=pricing.markup,
+        increment=pricing.increment,
     )
     return StreamingResponse(
         _answer(service, plan), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

@@ -61,6 +61,8 @@ class RunPlan:
     requested_by: uuid.UUID | None
     messages: list[dict[str, Any]]
     contract: Contract | None
+    markup: Decimal
+    increment: Decimal
     first_seq: int = 1
 
 
@@ -69,6 +71,7 @@ class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
     cost: Decimal = Decimal(0)
+    calls: int = 0
     provider: str = ""
     model: str = ""
 
@@ -226,6 +229,7 @@ class RunExecutor:
             max_tokens=self._settings.max_output_tokens,
             extra_headers=headers,
         )
+        usage.calls += 1
         pieces: list[str] = []
         async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
@@ -263,7 +267,7 @@ class RunExecutor:
             return read_artifacts(repaired, plan.contract)
 
     def _charge(self, plan: RunPlan, usage: Usage, status: str) -> tuple[Decimal, UsageRunSettled]:
-        priced = price_run(usage.cost, self._settings.markup, self._settings.increment)
+        priced = price_run(usage.cost, plan.markup, plan.increment)
         settled = UsageRunSettled(
             id=settlement_id_for(plan.run_id),
             workspace_id=plan.workspace_id,
@@ -277,7 +281,7 @@ class RunExecutor:
             increment=priced.increment,
             unrounded_amount=priced.unrounded,
             price=priced.price,
-            provider_calls=1,
+            provider_calls=usage.calls,
         )
         return priced.price, settled
 

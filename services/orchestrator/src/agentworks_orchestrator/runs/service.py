@@ -12,6 +12,7 @@ from agentworks_events import (
     CardMoved,
     CardRunRequested,
     Event,
+    UsageBudgetChanged,
     UsageBudgetExceeded,
     UsageBudgetWarning,
     run_id_for,
@@ -26,6 +27,7 @@ from agentworks_pubsub import Outbox
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
 from agentworks_orchestrator.runs import repository
+from agentworks_orchestrator.runs.billing_client import PricingPlan, pricing_plan
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
 from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan
@@ -57,11 +59,16 @@ def trigger_of(event: Event) -> Trigger | None:
 
 class RunService:
     def __init__(
-        self, db: Database, outbox: Outbox, core: InternalClient, executor: RunExecutor, settings: OrchestratorSettings
+        self,
+        db: Database,
+        outbox: Outbox,
+        clients: tuple[InternalClient, InternalClient],
+        executor: RunExecutor,
+        settings: OrchestratorSettings,
     ) -> None:
         self.db = db
         self.outbox = outbox
-        self.core = core
+        self.core, self.billing = clients
         self.executor = executor
         self.settings = settings
 
@@ -71,8 +78,9 @@ class RunService:
             return
         card_id: uuid.UUID = event.card_id  # type: ignore[attr-defined]
         context = await run_context(self.core, event.project_id, card_id)
+        pricing = await pricing_plan(self.billing, event.workspace_id)
         for agent in self._agents(trigger, context):
-            await self._run_one(trigger, context, agent)
+            await self._run_one(trigger, context, agent, pricing)
 
     @staticmethod
     def _agents(trigger: Trigger, context: RunContext) -> list[dict[str, Any]]:
@@ -81,17 +89,19 @@ class RunService:
             return [a for a in context.agents if a["agent"] in trigger.agents]
         return [a for a in enabled if trigger.lane_number in a.get("lanes", [])]
 
-    async def _run_one(self, trigger: Trigger, context: RunContext, agent: dict[str, Any]) -> None:
+    async def _run_one(
+        self, trigger: Trigger, context: RunContext, agent: dict[str, Any], pricing: PricingPlan
+    ) -> None:
         event = trigger.event
         run_id = run_id_for(event.id, agent["agent"])
-        plan = await self._claim(trigger, context, agent, run_id)
+        plan = await self._claim(trigger, context, agent, run_id, pricing)
         if plan is None:
             return
         status = await self.executor.execute(plan)
         log.info("run.finished", run_id=str(run_id), agent=plan.agent, status=status, attempt=plan.attempt)
 
     async def _claim(
-        self, trigger: Trigger, context: RunContext, agent: dict[str, Any], run_id: uuid.UUID
+        self, trigger: Trigger, context: RunContext, agent: dict[str, Any], run_id: uuid.UUID, pricing: PricingPlan
     ) -> RunPlan | None:
         """Create the run or take it over after an expired lease; None when there is nothing to do."""
         event = trigger.event
@@ -120,9 +130,11 @@ class RunService:
                     created_at=now,
                     last_seq=0,
                     cancel_requested=False,
+                    markup=pricing.markup,
+                    increment=pricing.increment,
                 )
                 session.add(run)
-                refusal = await self._refusal(session, run)
+                refusal = await self.refusal(session, run)
                 if refusal is not None:
                     await self._refuse(session, run, *refusal)
                     return None
@@ -144,6 +156,8 @@ class RunService:
                 requested_by=run.requested_by,
                 messages=self._messages(run.agent, context, trigger.instructions),
                 contract=CONTRACTS.get(run.agent),
+                markup=run.markup,
+                increment=run.increment,
                 first_seq=run.last_seq + 1,
             )
 
@@ -157,7 +171,8 @@ class RunService:
             {"role": "user", "content": f'Work on the card "{card.get("title", "")}" now.'},
         ]
 
-    async def _refusal(self, session: Any, run: Run) -> tuple[str, str] | None:
+    async def refusal(self, session: Any, run: Run) -> tuple[str, str] | None:
+        """Why a new run may not start (hourly quota, spent budget), or None."""
         hour_ago = utc_now() - timedelta(hours=1)
         if await repository.started_since(session, run.workspace_id, hour_ago) >= self.settings.runs_per_hour:
             return (
@@ -189,7 +204,7 @@ class RunService:
         log.warning("run.refused", run_id=str(run.id), workspace_id=str(run.workspace_id), code=code)
 
     async def on_budget_event(self, event: Event) -> None:
-        if not isinstance(event, UsageBudgetExceeded | UsageBudgetWarning):
+        if not isinstance(event, UsageBudgetExceeded | UsageBudgetWarning | UsageBudgetChanged):
             return
         scope_id = (
             event.budget_project_id if event.scope == "project" and event.budget_project_id else event.workspace_id
@@ -207,4 +222,10 @@ class RunService:
             if as_utc(state.updated_at) > event.occurred_at and state.period == event.period:
                 return
             state.period, state.updated_at = event.period, event.occurred_at
-            state.exceeded = isinstance(event, UsageBudgetExceeded) or event.spent >= event.cap
+            state.exceeded = _exceeded(event)
+
+
+def _exceeded(event: UsageBudgetExceeded | UsageBudgetWarning | UsageBudgetChanged) -> bool:
+    if isinstance(event, UsageBudgetChanged):
+        return event.exceeded
+    return isinstance(event, UsageBudgetExceeded) or event.spent >= event.cap

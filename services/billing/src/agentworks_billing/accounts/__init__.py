@@ -1,0 +1,1 @@
+"""Billing accounts: each workspace's pricing plan and budgets."""

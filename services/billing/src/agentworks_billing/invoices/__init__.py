@@ -1,0 +1,1 @@
+"""Invoices: the preview of the open period, period close, Stripe invoicing and its webhooks."""

@@ -1,0 +1,142 @@
+"""Billing periods: what the open period will bill, and closing a period into one invoice per workspace."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from agentworks_events import utc_now
+from agentworks_platform.db import Database
+from agentworks_platform.errors import AppError
+from agentworks_platform.logging import get_logger
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_billing.invoices import repository
+from agentworks_billing.models import Invoice, InvoiceLine
+
+log = get_logger(__name__)
+PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True, slots=True)
+class DraftLine:
+    project_id: uuid.UUID | None
+    agent: str | None
+    description: str
+    runs: int
+    amount: Decimal
+
+
+@dataclass
+class Draft:
+    """An invoice before it exists: charge lines, the amount carried in, and whether it meets the minimum."""
+
+    lines: list[DraftLine]
+    carried_in: Decimal
+    carried_from: list[Invoice] = field(default_factory=list)
+
+    @property
+    def charges(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.agent is not None), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return self.charges + self.carried_in
+
+
+def check_period(period: str, *, closed: bool) -> str:
+    """A ``YYYY-MM`` period; with ``closed``, it must also be over."""
+    if not PERIOD.match(period):
+        raise AppError("A period is written YYYY-MM, e.g. 2026-10.", code="invalid_period", status_code=422)
+    if closed and period >= utc_now().strftime("%Y-%m"):
+        raise AppError(f"The period {period} is not over yet.", code="period_open", status_code=409)
+    return period
+
+
+def _description(project_id: uuid.UUID, agent: str, runs: int) -> str:
+    return f"{agent} agent runs in project {project_id} ({runs} run{'s' if runs != 1 else ''})"
+
+
+async def draft(session: AsyncSession, workspace_id: uuid.UUID, through_period: str) -> Draft:
+    """Everything not yet invoiced up to the period, plus amounts carried over from earlier invoices."""
+    lines = [
+        DraftLine(row.project_id, row.agent, _description(row.project_id, row.agent, row.runs), row.runs, row.amount)
+        for row in await repository.uninvoiced_groups(session, workspace_id, through_period)
+        if row.amount > 0
+    ]
+    carried = await repository.carried_over(session, workspace_id)
+    carried_in = sum((invoice.total for invoice in carried), Decimal(0))
+    if carried_in > 0:
+        periods = ", ".join(sorted(invoice.period for invoice in carried))
+        lines.insert(0, DraftLine(None, None, f"Carried over from {periods} (below the minimum charge)", 0, carried_in))
+    return Draft(lines, carried_in, carried)
+
+
+@dataclass
+class CloseReport:
+    period: str
+    invoices: list[uuid.UUID] = field(default_factory=list)
+    carried_over: list[uuid.UUID] = field(default_factory=list)
+
+
+class Periods:
+    """Closes periods; each workspace's invoice is written in its own transaction, keyed by (workspace, period)."""
+
+    def __init__(self, db: Database, minimum_charge: Decimal) -> None:
+        self.db = db
+        self.minimum_charge = minimum_charge
+
+    async def close(self, period: str) -> CloseReport:
+        check_period(period, closed=True)
+        report = CloseReport(period)
+        async with self.db.transaction() as session:
+            workspaces = await repository.workspaces_to_close(session, period)
+        for workspace_id in workspaces:
+            async with self.db.transaction() as session:
+                invoice = await self.close_workspace(session, workspace_id, period)
+            if invoice is not None:
+                (report.carried_over if invoice.status == "carried_over" else report.invoices).append(invoice.id)
+        log.info(
+            "billing.period_closed", period=period, invoices=len(report.invoices), carried=len(report.carried_over)
+        )
+        return report
+
+    async def close_workspace(self, session: AsyncSession, workspace_id: uuid.UUID, period: str) -> Invoice | None:
+        existing = await repository.invoice_of(session, workspace_id, period)
+        if existing is not None:
+            return existing
+        bill = await draft(session, workspace_id, period)
+        if bill.total <= 0:
+            return None
+        invoice = Invoice(
+            id=uuid.uuid4(),
+            workspace_id=workspace_id,
+            period=period,
+            status="carried_over" if bill.total < self.minimum_charge else "open",
+            charges=bill.charges,
+            carried_in=bill.carried_in,
+            total=bill.total,
+            currency="USD",
+            created_at=utc_now(),
+        )
+        session.add(invoice)
+        await session.flush()
+        for earlier in bill.carried_from:
+            earlier.carried_into = invoice.id
+        await repository.mark_invoiced(session, workspace_id, period, invoice.id)
+        session.add_all(
+            InvoiceLine(
+                id=uuid.uuid4(),
+                invoice_id=invoice.id,
+                position=position,
+                project_id=line.project_id,
+                agent=line.agent,
+                description=line.description,
+                runs=line.runs,
+                amount=line.amount,
+            )
+            for position, line in enumerate(bill.lines)
+        )
+        return invoice

@@ -1,0 +1,81 @@
+"""The billing page of a workspace: this period's charges, the invoice it would produce, budgets and alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from agentworks_events import utc_now
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_billing.access import Access
+from agentworks_billing.accounts.endpoints import BudgetOut
+from agentworks_billing.accounts.service import Accounts, current_period
+from agentworks_billing.invoices import service
+from agentworks_billing.invoices.payments import Payments
+from agentworks_billing.invoices.schemas import (
+    BillingOut,
+    CostAlertOut,
+    LineOut,
+    PaymentCollection,
+    PlanSummary,
+    PreviewOut,
+)
+from agentworks_billing.models import CostAlert
+from agentworks_billing.usage import repository as usage
+
+ALERT_DAYS = 30
+
+
+async def _cost_alerts(session: AsyncSession, access: Access) -> list[CostAlertOut]:
+    since = utc_now().date() - timedelta(days=ALERT_DAYS)
+    query = (
+        select(CostAlert)
+        .where(CostAlert.workspace_id == access.workspace_id, CostAlert.day >= since)
+        .order_by(CostAlert.day.desc())
+    )
+    with_cost = access.can("cost")
+    return [
+        CostAlertOut(
+            day=alert.day,
+            percent_of_average=(alert.day_cost * 100 / alert.trailing_average).quantize(Decimal("0.01")),
+            day_cost=alert.day_cost if with_cost else None,
+            trailing_average=alert.trailing_average if with_cost else None,
+        )
+        for alert in await session.scalars(query)
+    ]
+
+
+async def _preview(session: AsyncSession, access: Access, minimum: Decimal) -> PreviewOut:
+    bill = await service.draft(session, access.workspace_id, current_period())
+    return PreviewOut(
+        lines=[LineOut.model_validate(line, from_attributes=True) for line in bill.lines],
+        charges=bill.charges,
+        carried_in=bill.carried_in,
+        total=bill.total,
+        minimum_charge=minimum,
+        below_minimum=bill.total < minimum,
+    )
+
+
+async def billing_summary(
+    session: AsyncSession, access: Access, accounts: Accounts, payments: Payments, minimum: Decimal
+) -> BillingOut:
+    today = utc_now().date()
+    first = today.replace(day=1)
+    metered = (await usage.metering(session, access.workspace_id, first, today, None))[0]
+    charged = (await usage.charges(session, access.workspace_id, first, today, None))[0]
+    plan = await accounts.plan(session, access.workspace_id)
+    return BillingOut(
+        workspace_id=access.workspace_id,
+        period=current_period(),
+        plan=PlanSummary(markup=plan.markup, increment=plan.increment),
+        runs=int(charged["runs"]),
+        price_to_date=charged["price"],
+        cost_to_date=metered["cost"] if access.can("cost") else None,
+        invoice_preview=await _preview(session, access, minimum),
+        budgets=[BudgetOut.of(status) for status in await accounts.budgets(session, access.workspace_id)],
+        cost_alerts=await _cost_alerts(session, access),
+        payment_collection=PaymentCollection(enabled=payments.enabled, message=payments.status_message),
+    )

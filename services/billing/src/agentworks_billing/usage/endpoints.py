@@ -1,0 +1,98 @@
+"""Usage and charges of a workspace: totals and series over a date range, and a CSV of every run charge."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+from agentworks_platform.app import context_of
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import Field
+
+from agentworks_billing.access import PrincipalDep, SessionDep, authorize
+from agentworks_billing.schemas import MoneyOut, Schema
+from agentworks_billing.usage import service
+from agentworks_billing.usage.service import UsageRow
+
+router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["usage"])
+Dimension = Literal["day", "provider", "model", "agent", "project", "card"]
+
+
+class UsageRowOut(Schema):
+    key: str | None = Field(default=None, description="The group (a date, provider, model, agent or id).")
+    provider_calls: int
+    input_tokens: int
+    output_tokens: int
+    images: int
+    cost: MoneyOut | None = Field(description="Provider cost; hidden (null) from viewers.")
+    runs: int
+    price: MoneyOut | None = Field(description="Charges; null when grouped by provider or model (runs are billed).")
+
+    @classmethod
+    def of(cls, row: UsageRow, with_cost: bool) -> UsageRowOut:
+        return cls(
+            key=row.key,
+            provider_calls=row.provider_calls,
+            input_tokens=row.input_tokens,
+            output_tokens=row.output_tokens,
+            images=row.images,
+            cost=row.cost if with_cost else None,
+            runs=row.runs,
+            price=row.price,
+        )
+
+
+class UsageOut(Schema):
+    workspace_id: uuid.UUID
+    start: date
+    end: date
+    currency: Literal["USD"] = "USD"
+    totals: UsageRowOut
+    series: dict[str, list[UsageRowOut]]
+
+
+@router.get("/usage", summary="Usage and charges over a date range, with series by the requested dimensions")
+async def usage(
+    workspace_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    start: Annotated[date | None, Query(description="First day (UTC), default the 1st of this month.")] = None,
+    end: Annotated[date | None, Query(description="Last day (UTC, inclusive), default today.")] = None,
+    group_by: Annotated[list[Dimension] | None, Query(description="Repeat for several series.")] = None,
+) -> UsageOut:
+    access = await authorize(request, principal, workspace_id, "charges")
+    first, last = service.date_range(start, end)
+    report = await service.report(session, workspace_id, first, last, list(group_by or ["day"]))
+    with_cost = access.can("cost")
+    return UsageOut(
+        workspace_id=workspace_id,
+        start=report.start,
+        end=report.end,
+        totals=UsageRowOut.of(report.totals, with_cost),
+        series={k: [UsageRowOut.of(r, with_cost) for r in rows] for k, rows in report.series.items()},
+    )
+
+
+@router.get(
+    "/charges.csv",
+    summary="Every run charge in a date range as CSV",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+async def charges_csv(
+    workspace_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    start: Annotated[date | None, Query()] = None,
+    end: Annotated[date | None, Query()] = None,
+) -> StreamingResponse:
+    access = await authorize(request, principal, workspace_id, "charges")
+    first, last = service.date_range(start, end)
+    rows = service.charges_csv(context_of(request).db, workspace_id, first, last, access.can("cost"))
+    filename = f"agentworks-charges-{first.isoformat()}-{last.isoformat()}.csv"
+    return StreamingResponse(
+        rows, media_type="text/csv", headers={"content-disposition": f'attachment; filename="{filename}"'}
+    )

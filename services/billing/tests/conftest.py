@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agentworks_billing.app import create_app
+from agentworks_billing.config import BillingSettings
+from agentworks_billing.models import MIGRATIONS
+from agentworks_core.app import create_app as create_core
+from agentworks_core.config import CoreSettings
+from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
+from agentworks_events import Event, to_message
+from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.principal import Principal
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.settings import dev_service_account
+from agentworks_pubsub.testing import RecordingSink
+from fastapi import FastAPI
+
+BILLING_URL = "http://127.0.0.1:8085"
+CORE_URL = "http://127.0.0.1:8081"
+PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+SUBSCRIPTION = "billing-usage-events"
+
+
+def person(name: str) -> Principal:
+    return Principal(uuid.uuid4(), f"{name}-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
+
+
+class DictSecrets:
+    """The secrets port over a dict (what ``EnvSecrets`` reads from the environment)."""
+
+    def __init__(self, values: dict[str, str] | None = None) -> None:
+        self.values = values or {}
+
+    async def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+
+class Billing:
+    """Billing and core in-process; people are the owner, a member and a viewer of one workspace."""
+
+    def __init__(self, billing: FastAPI, core: FastAPI, sink: RecordingSink, key: bytes, database_url: str) -> None:
+        self.app = billing
+        self.core = core
+        self.sink = sink
+        self.key = key
+        self.database_url = database_url
+        self.owner, self.member, self.viewer = person("owner"), person("member"), person("viewer")
+        self.ids: dict[str, uuid.UUID] = {}
+
+    def client(self, app: FastAPI, base: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base, timeout=30
+        )
+
+    def headers(self, base: str, principal: Principal | None, caller: str = "gateway") -> dict[str, str]:
+        token = LocalTokenSigner(self.key, dev_service_account(caller)).sign(base)
+        return {"authorization": f"Bearer {token}", **(principal.headers() if principal else {})}
+
+    async def request(
+        self, method: str, path: str, principal: Principal | None = None, json: Any = None, caller: str = "gateway"
+    ) -> httpx.Response:
+        async with self.client(self.app, BILLING_URL) as client:
+            return await client.request(method, path, json=json, headers=self.headers(BILLING_URL, principal, caller))
+
+    async def ok(self, method: str, path: str, principal: Principal | None = None, json: Any = None) -> Any:
+        response = await self.request(method, path, principal or self.owner, json)
+        assert response.status_code < 300, response.text
+        return response.json() if response.content else None
+
+    async def core_call(self, method: str, path: str, principal: Principal, json: Any = None) -> Any:
+        async with self.client(self.core, CORE_URL) as client:
+            response = await client.request(method, path, json=json, headers=self.headers(CORE_URL, principal))
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    async def seed(self) -> dict[str, uuid.UUID]:
+        workspace = await self.core_call("POST", "/api/workspaces", self.owner, {"name": "Acme"})
+        projects = [
+            await self.core_call("POST", f"/api/workspaces/{workspace['id']}/projects", self.owner, {"name": name})
+            for name in ("Shop", "Blog")
+        ]
+        for user, role in ((self.member, "member"), (self.viewer, "viewer")):
+            invite = {"email": user.email, "role": role}
+            await self.core_call("POST", f"/api/workspaces/{workspace['id']}/members", self.owner, invite)
+            await self.core_call("GET", "/api/workspaces", user)
+        self.ids = {
+            "workspace": uuid.UUID(workspace["id"]),
+            "shop": uuid.UUID(projects[0]["id"]),
+            "blog": uuid.UUID(projects[1]["id"]),
+        }
+        return self.ids
+
+    async def push(self, event: Event, attempt: int = 1) -> httpx.Response:
+        message = to_message(event)
+        body = {
+            "message": {
+                "data": base64.b64encode(message.data).decode(),
+                "attributes": message.attributes,
+                "messageId": uuid.uuid4().hex,
+            },
+            "subscription": SUBSCRIPTION,
+            "deliveryAttempt": attempt,
+        }
+        token = LocalTokenSigner(self.key, PUSHER).sign(BILLING_URL)
+        async with self.client(self.app, BILLING_URL) as client:
+            response = await client.post(
+                f"/_events/{SUBSCRIPTION}", json=body, headers={"authorization": f"Bearer {token}"}
+            )
+        assert response.status_code == 204, response.text
+        return response
+
+    def published(self, kind: str) -> list[Any]:
+        return [e for e in self.sink.events() if e.type == kind]
+
+
+@pytest.fixture
+def make_billing(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
+    async def make(stack: AsyncExitStack, secrets: dict[str, str] | None = None, **overrides: Any) -> Billing:
+        key_path = tmp_path / "key.pem"
+        key = ensure_dev_key(key_path)
+        core = create_core(
+            CoreSettings(
+                environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)
+            ),
+            sink=RecordingSink(),
+        )
+        await stack.enter_async_context(core.router.lifespan_context(core))
+        sink = RecordingSink()
+        database_url = migrated_database(MIGRATIONS)
+        settings = BillingSettings(
+            environment="test",
+            dev_signing_key_file=key_path,
+            database_url=database_url,
+            schedule_in_process=False,
+            **overrides,
+        )
+        core_client = InternalClient(
+            CORE_URL, LocalTokenSigner(key, dev_service_account("billing")), transport=httpx.ASGITransport(app=core)
+        )
+        app = create_app(settings, sink=sink, core_client=core_client, secrets=DictSecrets(secrets))
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        billing = Billing(app, core, sink, key, database_url)
+        await billing.seed()
+        return billing
+
+    return make
+
+
+@pytest.fixture
+async def billing(make_billing: Any) -> AsyncIterator[Billing]:
+    async with AsyncExitStack() as stack:
+        yield await make_billing(stack)
