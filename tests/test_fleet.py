@@ -129,6 +129,22 @@ async def _terminal_refusal(gateway: str, card_id: str, cookies: dict[str, str],
     return None
 
 
+def _billing_through_the_gateway(browser: httpx.Client, workspace_id: str, card_id: str) -> None:
+    usage = browser.get(f"/api/workspaces/{workspace_id}/usage", params={"group_by": "card"})
+    assert usage.status_code == 200, usage.text
+    [by_card] = usage.json()["series"]["card"]
+    assert (by_card["key"], by_card["runs"], by_card["provider_calls"], by_card["price"]) == (card_id, 1, 1, "0")
+    budget = browser.put(f"/api/workspaces/{workspace_id}/budgets/workspace", json={"monthly_cap": "25"})
+    assert (budget.status_code, budget.json()["state"]) == (200, "ok")
+    summary = browser.get(f"/api/workspaces/{workspace_id}/billing").json()
+    assert (summary["runs"], summary["payment_collection"]["enabled"]) == (1, False)
+    csv_export = browser.get(f"/api/workspaces/{workspace_id}/charges.csv")
+    assert csv_export.headers["content-disposition"].startswith("attachment")
+    assert len(csv_export.text.strip().splitlines()) == 2
+    webhook = browser.post("/webhooks/stripe", content=b"{}", headers={"stripe-signature": "t=1,v1=00"})
+    assert (webhook.status_code, webhook.json()["error"]["code"]) == (404, "payments_off")
+
+
 def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     gateway = fleet.urls["gateway"]
     made = _move_card_into_lane_1(gateway)
@@ -150,6 +166,7 @@ def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     fleet.wait(lambda: len(fleet.rows("billing", "SELECT event_type FROM inbox")) >= 2)
     billed = sorted(r[0] for r in fleet.rows("billing", "SELECT event_type FROM inbox"))
     assert billed == ["usage.recorded", "usage.run_settled"]
+    _billing_through_the_gateway(browser, made["workspace"]["id"], card_id)
 
     moved = fleet.rows("core", "SELECT data FROM outbox WHERE event_type = 'card.moved'")
     replay = CardMoved.model_validate_json(moved[0][0])

@@ -25,17 +25,21 @@ def create_app(
     *,
     core_transport: httpx.AsyncBaseTransport | None = None,
     orchestrator_transport: httpx.AsyncBaseTransport | None = None,
+    billing_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """Build the gateway (uvicorn ``--factory`` entry point); tests may route core calls in-process."""
+    """Build the gateway (uvicorn ``--factory`` entry point); tests may route service calls in-process."""
     settings = settings or GatewaySettings()
+    upstreams = {
+        "core": (settings.core_url, core_transport),
+        "orchestrator": (settings.orchestrator_url, orchestrator_transport),
+        "billing": (settings.billing_url, billing_transport),
+    }
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        core = InternalClient(settings.core_url, ctx.tokens, transport=core_transport)
-        stack.push_async_callback(core.aclose)
-        ctx.extras["core"] = core
-        orchestrator = InternalClient(settings.orchestrator_url, ctx.tokens, transport=orchestrator_transport)
-        stack.push_async_callback(orchestrator.aclose)
-        ctx.extras["orchestrator"] = orchestrator
+        for name, (url, transport) in upstreams.items():
+            client = InternalClient(url, ctx.tokens, transport=transport)
+            stack.push_async_callback(client.aclose)
+            ctx.extras[name] = client
 
     app = create_service_app(
         settings,

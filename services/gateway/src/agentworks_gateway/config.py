@@ -17,6 +17,7 @@ class GatewaySettings(ServiceSettings):
     core_url: str = "http://127.0.0.1:8081"
     orchestrator_url: str = "http://127.0.0.1:8082"
     log_stream_url: str = "http://127.0.0.1:8084"
+    billing_url: str = "http://127.0.0.1:8085"
     allowed_origins: tuple[str, ...] = Field(
         default=("http://localhost:8080", "http://127.0.0.1:8080"),
         description="Origins allowed to make cookie-authenticated state changes and open WebSockets.",

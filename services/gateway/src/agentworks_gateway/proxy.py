@@ -24,9 +24,11 @@ FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "conten
 OWNERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/api/runs/[^/]+/cancel$"), "orchestrator"),
     (re.compile(r"^/api/projects/[^/]+/copilot$"), "orchestrator"),
+    (re.compile(r"^/api/workspaces/[^/]+/(usage|charges\.csv|billing|invoices(/[^/]+)?|budgets(/.+)?)$"), "billing"),
 )
 STREAMED = re.compile(r"^/api/projects/[^/]+/copilot$")
 DEFAULT_OWNER = "core"
+SERVICES = ("core", "orchestrator", "billing")
 OPENAPI_TTL_SECONDS = 60
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +40,7 @@ def owner_of(path: str) -> str:
 
 def _clients(request: Request) -> dict[str, InternalClient]:
     extras = context_of(request).extras
-    return {"core": extras["core"], "orchestrator": extras["orchestrator"]}
+    return {service: extras[service] for service in SERVICES}
 
 
 async def _body(request: Request) -> bytes:
@@ -94,6 +96,19 @@ async def openapi_document(request: Request) -> JSONResponse:
 @router.get("/api/docs")
 async def api_docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/api/openapi.json", title="AgentWorks API")
+
+
+@router.post("/webhooks/stripe")
+async def stripe_webhook(request: Request) -> Response:
+    """Stripe calls this public URL; billing verifies the signature on the untouched body."""
+    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "stripe-signature")}
+    try:
+        upstream = await _clients(request)["billing"].request(
+            "POST", "/webhooks/stripe", content=await _body(request), headers=headers
+        )
+    except httpx.HTTPError:
+        return Response(status_code=503, headers={"Retry-After": "30"})
+    return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
 
 
 # Registered last so the documentation routes above take precedence.
