@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -15,12 +14,12 @@ from agentworks_billing.models import MIGRATIONS
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
-from agentworks_events import Event, to_message
+from agentworks_events import Event
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
-from agentworks_pubsub.testing import RecordingSink
+from agentworks_pubsub.testing import RecordingSink, push_envelope
 from fastapi import FastAPI
 
 BILLING_URL = "http://127.0.0.1:8085"
@@ -99,16 +98,7 @@ class Billing:
         return self.ids
 
     async def push(self, event: Event, attempt: int = 1) -> httpx.Response:
-        message = to_message(event)
-        body = {
-            "message": {
-                "data": base64.b64encode(message.data).decode(),
-                "attributes": message.attributes,
-                "messageId": uuid.uuid4().hex,
-            },
-            "subscription": SUBSCRIPTION,
-            "deliveryAttempt": attempt,
-        }
+        body = push_envelope(event, SUBSCRIPTION, attempt)
         token = LocalTokenSigner(self.key, PUSHER).sign(BILLING_URL)
         async with self.client(self.app, BILLING_URL) as client:
             response = await client.post(

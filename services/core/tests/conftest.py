@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -13,14 +12,14 @@ import pytest
 from agentworks_core.app import create_app
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS
-from agentworks_events import AgentRunCompleted, RunArtifacts, RunTokens, to_message
+from agentworks_events import AgentRunCompleted, RunArtifacts, RunTokens
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
-from agentworks_pubsub.testing import RecordingSink
+from agentworks_pubsub.testing import RecordingSink, push_envelope
 
 CORE_URL = "http://127.0.0.1:8081"
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
@@ -78,15 +77,7 @@ class Core:
 
     async def push(self, event: Any) -> httpx.Response:
         """Deliver an agent-runs event to core's push endpoint as Pub/Sub would."""
-        message = to_message(event)
-        body = {
-            "message": {
-                "data": base64.b64encode(message.data).decode(),
-                "attributes": message.attributes,
-                "messageId": uuid.uuid4().hex,
-            },
-            "subscription": "core-agent-runs",
-        }
+        body = push_envelope(event, "core-agent-runs")
         token = self.pusher.sign(CORE_URL)
         return await self.client.post(
             "/_events/core-agent-runs", json=body, headers={"authorization": f"Bearer {token}"}

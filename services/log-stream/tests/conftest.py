@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ import pytest
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
-from agentworks_events import AgentRunLog, AgentRunStarted, LogLine, to_message
+from agentworks_events import AgentRunLog, AgentRunStarted, LogLine
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_log_stream.app import create_app
 from agentworks_log_stream.config import LogStreamSettings
@@ -20,7 +19,7 @@ from agentworks_log_stream.models import MIGRATIONS
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
-from agentworks_pubsub.testing import RecordingSink
+from agentworks_pubsub.testing import RecordingSink, push_envelope
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
@@ -56,15 +55,7 @@ class Terminals:
         }
 
     def push(self, event: Any, subscription: str = "log-stream-agent-runs") -> None:
-        message = to_message(event)
-        body = {
-            "message": {
-                "data": base64.b64encode(message.data).decode(),
-                "attributes": message.attributes,
-                "messageId": uuid.uuid4().hex,
-            },
-            "subscription": subscription,
-        }
+        body = push_envelope(event, subscription)
         token = LocalTokenSigner(self.key, PUSHER).sign(self.logs.url)
         response = httpx.post(
             f"{self.logs.url}/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -16,7 +15,7 @@ from agentworks_billing.models import MIGRATIONS as BILLING_MIGRATIONS
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
-from agentworks_events import CardMoved, CardSnapshot, Event, to_message
+from agentworks_events import CardMoved, CardSnapshot, Event
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_orchestrator.app import create_app
 from agentworks_orchestrator.config import OrchestratorSettings
@@ -29,7 +28,7 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
-from agentworks_pubsub.testing import RecordingSink
+from agentworks_pubsub.testing import RecordingSink, push_envelope
 from fastapi import FastAPI
 
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
@@ -125,15 +124,7 @@ class Stack:
         return await self.deliver(self.billing, BILLING_URL, event, "billing-usage-events")
 
     async def deliver(self, app: FastAPI, url: str, event: Event, subscription: str) -> httpx.Response:
-        message = to_message(event)
-        body = {
-            "message": {
-                "data": base64.b64encode(message.data).decode(),
-                "attributes": message.attributes,
-                "messageId": uuid.uuid4().hex,
-            },
-            "subscription": subscription,
-        }
+        body = push_envelope(event, subscription)
         token = LocalTokenSigner(self.key, PUSHER).sign(url)
         async with self.client(app, url) as client:
             return await client.post(

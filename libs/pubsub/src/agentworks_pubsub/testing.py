@@ -1,8 +1,28 @@
-"""Test support: an in-memory message sink that records what a service would publish."""
+"""Test support: an in-memory sink that records what a service would publish, and push envelopes."""
 
 from __future__ import annotations
 
-from agentworks_events import Event, EventMessage, parse_event
+import base64
+import uuid
+from typing import Any
+
+from agentworks_events import Event, EventMessage, parse_event, to_message
+
+
+def push_envelope(event: Event, subscription: str, attempt: int | None = None) -> dict[str, Any]:
+    """The JSON body Pub/Sub pushes for ``event`` (a fresh message id, as a redelivery would have)."""
+    message = to_message(event)
+    body: dict[str, Any] = {
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": message.attributes,
+            "messageId": uuid.uuid4().hex,
+        },
+        "subscription": subscription,
+    }
+    if attempt is not None:
+        body["deliveryAttempt"] = attempt
+    return body
 
 
 class RecordingSink:
