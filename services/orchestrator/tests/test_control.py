@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from agentworks_events import UsageBudgetExceeded, utc_now
 from agentworks_localstack.threads import AppThread
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
@@ -153,3 +154,24 @@ async def test_copilot_console_streams_an_answer_and_records_the_run(stack: Stac
     [started] = stack.events("agent.run.started")
     assert (started.kind, started.card_id, started.agent) == ("console", None, "ceo_copilot")
     assert len(stack.events("usage.run_settled")) == 1
+
+
+async def test_the_console_is_refused_once_the_budget_is_spent(stack: Stack) -> None:
+    exceeded = UsageBudgetExceeded(
+        workspace_id=stack.ids["workspace"],
+        project_id=stack.ids["project"],
+        scope="workspace",
+        period=utc_now().strftime("%Y-%m"),
+        cap=Decimal(10),
+        spent=Decimal(10),
+    )
+    assert (await stack.push(exceeded, "orchestrator-usage-events")).status_code == 204
+    async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
+        response = await client.post(
+            f"/api/projects/{stack.ids['project']}/copilot",
+            json={"question": "Anything?"},
+            headers=_principal_headers(stack),
+        )
+    assert (response.status_code, response.json()["error"]["code"]) == (402, "budget_exceeded")
+    assert stack.events("agent.run.started") == []
+    assert stack.router_sink.published == []
