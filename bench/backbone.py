@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import statistics
 import tempfile
 import time
 from datetime import datetime
@@ -30,7 +29,8 @@ from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_pubsub import EventPublisher, Topology, load_topology
 from sqlalchemy import select, text
 
-PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+from bench.common import PUSHER, percentile, row
+
 SEQUENTIAL = 300
 BURST = 2000
 
@@ -74,10 +74,6 @@ async def _publish_one_at_a_time(publisher: EventPublisher, count: int) -> list[
     return events
 
 
-def _percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
-
-
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
     work = Path(tempfile.mkdtemp(prefix="aw-bench-"))
@@ -112,24 +108,9 @@ async def _measure(url: str) -> list[dict[str, Any]]:
     publisher.close()
     note = "part of card move → first log line (p50 ≤ 20 ms, p99 ≤ 50 ms)"
     return [
-        {
-            "name": "backbone delivery p50 (one at a time)",
-            "value": _percentile(latencies, 50),
-            "unit": "ms",
-            "budget": note,
-        },
-        {
-            "name": "backbone delivery p99 (one at a time)",
-            "value": _percentile(latencies, 99),
-            "unit": "ms",
-            "budget": note,
-        },
-        {
-            "name": f"backbone throughput ({BURST} at once)",
-            "value": BURST / elapsed,
-            "unit": "ev/s",
-            "budget": "informational",
-        },
+        row("backbone delivery p50 (one at a time)", percentile(latencies, 50), "ms", note),
+        row("backbone delivery p99 (one at a time)", percentile(latencies, 99), "ms", note),
+        row(f"backbone throughput ({BURST} at once)", BURST / elapsed, "ev/s", "informational"),
     ]
 
 

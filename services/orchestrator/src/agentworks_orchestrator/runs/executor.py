@@ -98,7 +98,7 @@ class LogBatcher:
     seq: int
     partial: str = ""
     pending: list[LogLine] = field(default_factory=list)
-    last_flush: float = field(default_factory=time.monotonic)
+    last_flush: float = float("-inf")  # the first line goes out at once: a terminal shows life immediately
 
     async def add(self, text: str, stream: str = "stdout") -> None:
         self.partial += text

@@ -1,0 +1,108 @@
+"""Helpers every benchmark shares: percentiles, result rows, and services started as real processes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+
+
+def percentile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def row(name: str, value: float, unit: str, budget: str, passed: bool | None = None) -> dict[str, Any]:
+    """One result line; ``passed`` None means informational (no budget to meet)."""
+    return {"name": name, "value": value, "unit": unit, "budget": budget, "passed": passed}
+
+
+def service_env(prefix: str, port: int, database_url: str, key_file: Path) -> dict[str, str]:
+    """The environment a service needs to run as a bench process (``prefix`` as in ``AW_<PREFIX>_PORT``)."""
+    return {
+        f"AW_{prefix}_ENVIRONMENT": "test",
+        f"AW_{prefix}_PORT": str(port),
+        f"AW_{prefix}_DATABASE_URL": database_url,
+        f"AW_{prefix}_DEV_SIGNING_KEY_FILE": str(key_file),
+        f"AW_{prefix}_LOG_LEVEL": "WARNING",
+    }
+
+
+@contextlib.contextmanager
+def service_process(
+    factory: str, port: int, env: dict[str, str], workers: int = 1, log: Path | None = None, ready: str = "/readyz"
+) -> Iterator[str]:
+    """A service under uvicorn in its own process(es), as it runs in production; yields its URL."""
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    output = log.open("wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{factory} exited with {process.returncode} (see {log})")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}{ready}", timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{factory} did not become ready on {url}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def emulator_process(work: Path, key_file: Path) -> Iterator[str]:
+    """The local Pub/Sub emulator in its own process, with the topology's topics (no subscriptions)."""
+    from agentworks_localstack.bootstrap import bootstrap
+    from agentworks_localstack.threads import free_port
+    from agentworks_pubsub import load_topology
+
+    port = free_port()
+    command = [
+        sys.executable, "-m", "agentworks_localstack.cli", "--store", str(work / "pubsub.db"), "serve",
+        "--port", str(port), "--key", str(key_file),
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    host = f"127.0.0.1:{port}"
+    previous = os.environ.get("PUBSUB_EMULATOR_HOST")
+    os.environ["PUBSUB_EMULATOR_HOST"] = host
+    try:
+        topology = load_topology()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                bootstrap(topology.model_copy(update={"subscriptions": ()}), topology.project, {}, PUSHER)
+                break
+            except Exception:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield host
+    finally:
+        process.terminate()
+        process.wait(20)
+        if previous is None:
+            os.environ.pop("PUBSUB_EMULATOR_HOST", None)
+        else:
+            os.environ["PUBSUB_EMULATOR_HOST"] = previous
