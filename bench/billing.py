@@ -36,6 +36,7 @@ from agentworks_pubsub.testing import RecordingSink, push_envelope
 from bench.common import PUSHER, percentile, row, service_process
 
 RUNS = 6000  # each run: two provider calls and one settlement → 18,000 events, 36,000 deliveries
+TENANTS = 50
 CONCURRENCY = 64
 WORKERS = 2
 LEDGER_ROWS = 1_000_000
@@ -43,10 +44,13 @@ INGEST_BUDGET = 2000.0
 SUBSCRIPTION = "billing-usage-events"
 
 
-def _events(workspace: uuid.UUID, project: uuid.UUID) -> list[Event]:
+def _events() -> list[Event]:
+    """Runs spread over many workspaces, as a multi-tenant fleet sees them."""
     now = datetime.now(UTC)
+    tenants = [(uuid.uuid4(), uuid.uuid4()) for _ in range(TENANTS)]
     events: list[Event] = []
-    for _ in range(RUNS):
+    for index in range(RUNS):
+        workspace, project = tenants[index % TENANTS]
         run, cost = uuid.uuid4(), Decimal("0.0021")
         for call in range(2):
             events.append(
@@ -185,7 +189,7 @@ def run() -> list[dict[str, Any]]:
             }
             factory = "agentworks_billing.app:create_app"
             with service_process(factory, port, env, WORKERS, work / "billing.log") as url:
-                rate, failures = asyncio.run(_ingest(url, key, _events(workspace, project)))
+                rate, failures = asyncio.run(_ingest(url, key, _events()))
                 if failures:
                     raise RuntimeError(f"{failures} deliveries were not acknowledged (see {work / 'billing.log'})")
                 _load_ledger(database_url, workspace, project)

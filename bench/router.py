@@ -32,8 +32,8 @@ from bench.common import emulator_process, percentile, row, service_process
 
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "Plan the checkout."}]
-SEQUENTIAL = 400
-PARALLEL = 1500
+SEQUENTIAL = 150
+PARALLEL = 600
 CONCURRENCY = 64
 ADDED_P99_BUDGET = 1.5
 REPO = Path(__file__).resolve().parents[1]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from .conftest import Billing
 from .factories import recorded, settled
@@ -99,7 +101,13 @@ async def test_only_owners_set_budgets_and_bad_caps_are_refused(billing: Billing
     assert response.status_code == 404
 
 
-async def test_a_day_above_the_trailing_average_by_half_alerts_once(billing: Billing) -> None:
+async def test_a_day_above_the_trailing_average_by_half_alerts_once(make_billing: Any) -> None:
+    async with AsyncExitStack() as stack:
+        billing = await make_billing(stack, spike_check_seconds=0)
+        await _spike_day(billing)
+
+
+async def _spike_day(billing: Billing) -> None:
     ids = billing.ids
     today = now()
     for days_ago in range(1, 8):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -44,19 +45,24 @@ def adapter_for(topic: str) -> TypeAdapter[Any]:
         raise UnknownEventError(f"no events are defined for topic {topic!r}") from None
 
 
+@functools.cache
 def event_types(topic: str) -> tuple[str, ...]:
-    """Every ``type`` value the topic's union accepts, in declaration order."""
+    """Every ``type`` value the topic's union accepts, in declaration order (computed once: it is a schema walk)."""
     schema = adapter_for(topic).json_schema()
     mapping = schema.get("discriminator", {}).get("mapping", {})
     return tuple(mapping)
 
 
+@functools.cache
+def _topics_by_type() -> dict[str, str]:
+    return {event_type: topic for topic in TOPIC_ADAPTERS for event_type in event_types(topic)}
+
+
 def topic_of(event: Event) -> str:
-    event_type = event.type
-    for topic in TOPIC_ADAPTERS:
-        if event_type in event_types(topic):
-            return topic
-    raise UnknownEventError(f"event type {event_type!r} belongs to no topic")
+    try:
+        return _topics_by_type()[event.type]
+    except KeyError:
+        raise UnknownEventError(f"event type {event.type!r} belongs to no topic") from None
 
 
 def to_message(event: Event, traceparent: str | None = None) -> EventMessage:

@@ -107,7 +107,8 @@ class OutboxRelay:
                     return published
 
     async def _publish_batch(self, condition: object) -> tuple[int, bool]:
-        """Publish one batch in order; stop at the first failure so no key overtakes an earlier event."""
+        """Publish one batch: every row handed to the client at once, in order (the client keeps each
+        ordering key's order and pauses a key after a failure, so no event overtakes an earlier one)."""
         table = self._table
         query = (
             select(table)
@@ -115,25 +116,39 @@ class OutboxRelay:
             .order_by(table.c.seq)
             .limit(self._batch)
         )
-        if not is_sqlite(self._db.url):
-            query = query.with_for_update(skip_locked=True)
-        published = 0
-        async with self._db.transaction() as session:
-            for row in (await session.execute(query)).all():
-                if not await self._publish_row(session, row):
-                    return published, False
-                published += 1
-        return published, True
+        if is_sqlite(self._db.url):
+            # SQLite has one write lock: never hold it across network calls (one instance, one relay lock).
+            async with self._db.transaction() as session:
+                rows = list((await session.execute(query)).all())
+            outcomes = await self._send(rows)
+            async with self._db.transaction() as session:
+                await self._record(session, rows, outcomes)
+        else:
+            async with self._db.transaction() as session:
+                rows = list((await session.execute(query.with_for_update(skip_locked=True))).all())
+                outcomes = await self._send(rows)
+                await self._record(session, rows, outcomes)
+        published = sum(isinstance(outcome, str) for outcome in outcomes)
+        return published, published == len(rows)
 
-    async def _publish_row(self, session: AsyncSession, row: Row[tuple[object, ...]]) -> bool:
+    async def _send(self, rows: list[Row[tuple[object, ...]]]) -> list[str | BaseException]:
+        messages = [
+            self._sink.publish_message(
+                row.topic, EventMessage(row.data.encode(), json.loads(row.attributes), row.ordering_key)
+            )
+            for row in rows
+        ]
+        return list(await asyncio.gather(*messages, return_exceptions=True))
+
+    async def _record(
+        self, session: AsyncSession, rows: list[Row[tuple[object, ...]]], outcomes: list[str | BaseException]
+    ) -> None:
         table = self._table
-        message = EventMessage(row.data.encode(), json.loads(row.attributes), row.ordering_key)
-        values: dict[str, object] = {"publish_attempts": table.c.publish_attempts + 1}
-        try:
-            values["message_id"] = await self._sink.publish_message(row.topic, message)
-            values["published_at"] = utc_now()
-        except Exception as exc:
-            values["last_error"] = f"{type(exc).__name__}: {exc}"[:500]
-            log.warning("outbox.publish_failed", event_id=row.event_id, error=type(exc).__name__)
-        await session.execute(update(table).where(table.c.seq == row.seq).values(**values))
-        return "published_at" in values
+        for row, outcome in zip(rows, outcomes, strict=True):
+            values: dict[str, object] = {"publish_attempts": table.c.publish_attempts + 1}
+            if isinstance(outcome, BaseException):
+                values["last_error"] = f"{type(outcome).__name__}: {outcome}"[:500]
+                log.warning("outbox.publish_failed", event_id=row.event_id, error=type(outcome).__name__)
+            else:
+                values["message_id"], values["published_at"] = outcome, utc_now()
+            await session.execute(update(table).where(table.c.seq == row.seq).values(**values))

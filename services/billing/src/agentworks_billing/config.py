@@ -35,6 +35,9 @@ class BillingSettings(ServiceSettings):
     spike_ratio: Decimal = Field(
         default=Decimal("1.5"), gt=1, description="A day above this multiple of the trailing 7-day average alerts."
     )
+    spike_check_seconds: float = Field(
+        default=60, ge=0, description="How often (at most) a workspace's day is checked for a cost spike."
+    )
     minimum_charge: Decimal = Field(
         default=Decimal("0.50"), ge=0, description="Stripe's minimum charge; smaller totals carry over."
     )

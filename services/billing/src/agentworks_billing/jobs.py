@@ -36,7 +36,7 @@ class Jobs:
         self.db = db
         self.secrets = secrets
         watch = BudgetWatch(outbox, settings.warning_ratio)
-        self.ledger = Ledger(watch, settings.spike_ratio)
+        self.ledger = Ledger(watch, settings.spike_ratio, settings.spike_check_seconds)
         self.accounts = Accounts(settings, watch)
         self.periods = Periods(db, settings.minimum_charge)
         self.payments = Payments(db)

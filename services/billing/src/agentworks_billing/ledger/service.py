@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+import time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from agentworks_events import UsageRecorded, UsageRunSettled, utc_now
 from agentworks_platform.clock import as_utc
@@ -17,6 +20,7 @@ from agentworks_billing.ledger.budgets import BudgetWatch
 
 log = get_logger(__name__)
 AVERAGE_PLACES = Decimal("1e-10")
+MAX_TRACKED = 100_000
 
 
 def period_of(moment: datetime) -> str:
@@ -26,9 +30,11 @@ def period_of(moment: datetime) -> str:
 class Ledger:
     """Consumes usage-events; every write is keyed so any number of deliveries leaves one ledger."""
 
-    def __init__(self, budgets: BudgetWatch, spike_ratio: Decimal) -> None:
+    def __init__(self, budgets: BudgetWatch, spike_ratio: Decimal, spike_check_seconds: float) -> None:
         self.budgets = budgets
         self.spike_ratio = spike_ratio
+        self.spike_check_seconds = spike_check_seconds
+        self._spike_checked: dict[tuple[UUID, date], float] = {}
 
     async def on_recorded(self, session: AsyncSession, event: UsageRecorded, _push: PushMessage) -> None:
         occurred = as_utc(event.occurred_at)
@@ -44,7 +50,7 @@ class Ledger:
             "occurred_at": occurred,
             "day": occurred.date(),
         }  # fmt: skip
-        if await repository.add_usage(session, values) and event.cost > 0:
+        if await repository.add_usage(session, values) and event.cost > 0 and self._spike_check_due(event):
             await self._check_spike(session, event)
 
     async def on_settled(self, session: AsyncSession, event: UsageRunSettled, _push: PushMessage) -> None:
@@ -66,6 +72,16 @@ class Ledger:
             return
         for budget in await repository.budgets_for(session, event.workspace_id, event.project_id):
             await self.budgets.evaluate(session, budget, period_of(occurred), event.project_id)
+
+    def _spike_check_due(self, event: UsageRecorded) -> bool:
+        """At most one check per workspace and day every ``spike_check_seconds`` (the sums cover days of rows)."""
+        key, now = (event.workspace_id, as_utc(event.occurred_at).date()), time.monotonic()
+        if now - self._spike_checked.get(key, -math.inf) < self.spike_check_seconds:
+            return False
+        if len(self._spike_checked) > MAX_TRACKED:
+            self._spike_checked.clear()
+        self._spike_checked[key] = now
+        return True
 
     async def _check_spike(self, session: AsyncSession, event: UsageRecorded) -> None:
         day = as_utc(event.occurred_at).date()
