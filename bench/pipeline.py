@@ -125,11 +125,12 @@ def run() -> list[dict[str, Any]]:
 
 def _rows(moves: list[dict[str, float]]) -> list[dict[str, Any]]:
     def p(key: str, q: float) -> float:
-        return percentile([m[key] for m in moves], q)
+        return percentile([m[key] for m in moves if key in m], q)
 
     first_p50, first_p99 = p("first_line", 50), p("first_line", 99)
     return [
-        row(f"card move → run started p50 ({MOVES} moves)", p("started", 50), "ms", "informational"),
+        row(f"card move → run started p50 ({sum('started' in m for m in moves)} of {MOVES} moves seen running)",
+            p("started", 50), "ms", "informational"),
         row("card move → first log line at the WebSocket p50", first_p50, "ms", f"≤ {FIRST_LINE_P50:.0f} ms",
             first_p50 <= FIRST_LINE_P50),
         row("card move → first log line at the WebSocket p99", first_p99, "ms", f"≤ {FIRST_LINE_P99:.0f} ms",

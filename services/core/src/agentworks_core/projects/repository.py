@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,9 +34,16 @@ async def lanes_of(session: AsyncSession, board_id: uuid.UUID) -> list[Lane]:
     return list((await session.scalars(query)).all())
 
 
-async def cards_of_board(session: AsyncSession, board_id: uuid.UUID) -> list[Card]:
-    query = select(Card).where(Card.board_id == board_id).order_by(Card.lane_id, Card.position)
-    return list((await session.scalars(query)).all())
+CARD_COLUMNS = (
+    Card.id, Card.project_id, Card.board_id, Card.lane_id, Card.position, Card.title, Card.description,
+    Card.card_type, Card.assignee_id, Card.parent_id, Card.created_at, Card.updated_at,
+)  # fmt: skip
+
+
+async def card_rows_of_board(session: AsyncSession, board_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The board's cards as plain rows (no ORM identity map: a board can hold thousands)."""
+    query = select(*CARD_COLUMNS).where(Card.board_id == board_id).order_by(Card.lane_id, Card.position)
+    return [dict(row) for row in (await session.execute(query)).mappings()]
 
 
 async def lane_counts(session: AsyncSession, board_id: uuid.UUID) -> dict[uuid.UUID, int]:

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from agentworks_platform.errors import AppError, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
+from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
-from agentworks_core.cards.schemas import CardOut, RunBadge
 from agentworks_core.models import Board, Lane, Project
 from agentworks_core.projects import repository
 from agentworks_core.projects.schemas import (
-    BoardDetail,
     BoardOut,
     LaneOrder,
     LaneOut,
     LaneUpdate,
-    LaneWithCards,
     ProjectCreate,
     ProjectOut,
     ProjectUpdate,
@@ -124,32 +123,46 @@ async def boards(session: AsyncSession, project_id: uuid.UUID) -> list[BoardOut]
     return [BoardOut.model_validate(b) for b in await repository.boards_of(session, project_id)]
 
 
-async def board_detail(session: AsyncSession, board_id: uuid.UUID) -> BoardDetail:
+async def board_json(session: AsyncSession, board_id: uuid.UUID) -> bytes:
+    """The board with its lanes and cards as JSON, in ``BoardDetail``'s shape.
+
+    Built from plain rows and serialised once: a board of thousands of cards would otherwise be loaded
+    as ORM objects, validated into models and validated again on the way out."""
     board = await session.get(Board, board_id)
     if board is None:
         raise NotFound(f"No board with id {board_id}.")
     lanes = await repository.lanes_of(session, board_id)
-    by_lane: dict[uuid.UUID, list[CardOut]] = {lane.id: [] for lane in lanes}
+    by_lane: dict[uuid.UUID, list[dict[str, Any]]] = {lane.id: [] for lane in lanes}
     badges = await repository.run_badges(session, board_id)
-    for card in await repository.cards_of_board(session, board_id):
-        out = CardOut.model_validate(card)
-        if badge := badges.get(card.id):
-            out.runs = RunBadge(
-                last_status=badge.last_status,
-                last_agent=badge.last_agent,
-                runs=badge.runs,
-                total_price=format(badge.total_price, "f"),
-            )
-        by_lane[card.lane_id].append(out)
-    lane_views = [
-        LaneWithCards(
-            **LaneOut.model_validate(lane).model_dump(exclude={"card_count"}),
-            card_count=len(by_lane[lane.id]),
-            cards=by_lane[lane.id],
-        )
-        for lane in lanes
-    ]
-    return BoardDetail(**BoardOut.model_validate(board).model_dump(), lanes=lane_views)
+    for card in await repository.card_rows_of_board(session, board_id):
+        badge = badges.get(card["id"])
+        card["runs"] = None if badge is None else _badge(badge)
+        by_lane[card["lane_id"]].append(card)
+    body = {
+        **BoardOut.model_validate(board).model_dump(),
+        "lanes": [
+            {
+                **LaneOut.model_validate(lane).model_dump(),
+                "card_count": len(by_lane[lane.id]),
+                "cards": by_lane[lane.id],
+            }
+            for lane in lanes
+        ],
+    }
+    return to_json(body)
+
+
+def _lane(lane: Lane, cards: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**LaneOut.model_validate(lane).model_dump(), "card_count": len(cards), "cards": cards}
+
+
+def _badge(badge: repository.Badge) -> dict[str, Any]:
+    return {
+        "last_status": badge.last_status,
+        "last_agent": badge.last_agent,
+        "runs": badge.runs,
+        "total_price": format(badge.total_price, "f"),
+    }
 
 
 async def update_lane(session: AsyncSession, access: Access, lane_id: uuid.UUID, body: LaneUpdate) -> LaneOut:
