@@ -76,7 +76,11 @@ class OutboxRelay:
     async def publish_now(self, event_ids: Sequence[str]) -> int:
         """Right after commit: publish these rows. Failures are left for the sweep, never raised."""
         try:
-            return await self._publish_where(self._table.c.event_id.in_(list(event_ids)))
+            # Not behind the sweep's lock: a request's own rows go out at once, concurrently with other
+            # requests'. Should the sweep pick the same rows up meanwhile, they are published twice, which
+            # consumers absorb (the inbox), like any redelivery.
+            count, _complete = await self._publish_batch(self._table.c.event_id.in_(list(event_ids)))
+            return count
         except Exception as exc:
             log.warning("outbox.publish_deferred", count=len(event_ids), error=type(exc).__name__)
             return 0

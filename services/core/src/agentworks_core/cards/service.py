@@ -179,17 +179,21 @@ async def _lock_card_and_lanes(
     session: AsyncSession, card_id: uuid.UUID, *other_lanes: uuid.UUID
 ) -> tuple[Card, dict[uuid.UUID, Lane]]:
     """Lock lanes before the card (the order every writer of positions uses), so concurrent moves queue
-    on the lane instead of deadlocking on each other's card rows."""
+    on the lane instead of deadlocking on each other's card rows. If the card moved to another lane in the
+    meantime, the attempt's locks are released (savepoint) before the next one takes locks in id order."""
     for _ in range(3):
         current = await session.scalar(select(Card.lane_id).where(Card.id == card_id))
         if current is None:
             raise NotFound(f"No card with id {card_id}.")
+        attempt = await session.begin_nested()
         lanes = await repository.lock_lanes(session, [current, *other_lanes])
         card = await repository.card_for_update(session, card_id)
         if card is None:
             raise NotFound(f"No card with id {card_id}.")
         if card.lane_id == current:
+            await attempt.commit()
             return card, lanes
+        await attempt.rollback()
     raise Conflict("The card keeps moving; try again.", code="concurrent_move")
 
 
