@@ -106,6 +106,9 @@ class FakeSocket:
     async def send_json(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
 
+    async def send_text(self, text: str) -> None:
+        self.sent.append(json.loads(text))
+
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import json
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -21,7 +23,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
-from agentworks_log_stream.terminal.hub import Hub, Subscriber
+from agentworks_log_stream.terminal.hub import Frame, Hub, Subscriber
 from agentworks_log_stream.terminal.projection import status_message
 
 router = APIRouter(tags=["terminal"])
@@ -35,19 +37,25 @@ class Ordered:
 
     def __init__(self, after: dict[uuid.UUID, int]) -> None:
         self.sent = defaultdict(int, after)
-        self._held: dict[uuid.UUID, dict[int, dict[str, Any]]] = defaultdict(dict)
+        self._held: dict[uuid.UUID, dict[int, Any]] = defaultdict(dict)
 
-    def offer(self, message: dict[str, Any]) -> list[dict[str, Any]]:
-        run_id, seq = uuid.UUID(message["run_id"]), int(message["seq"])
+    def offer(self, message: dict[str, Any], item: Any = None) -> list[Any]:
+        """Offer a line; returns what may be sent now (``item`` stands for the message when given)."""
+        run_id, seq = _run_uuid(message["run_id"]), int(message["seq"])
         if seq <= self.sent[run_id]:
             return []
         held = self._held[run_id]
-        held[seq] = message
+        held[seq] = message if item is None else item
         ready = []
         while self.sent[run_id] + 1 in held:
             self.sent[run_id] += 1
             ready.append(held.pop(self.sent[run_id]))
         return ready
+
+
+@functools.lru_cache(maxsize=4096)
+def _run_uuid(text: str) -> uuid.UUID:
+    return uuid.UUID(text)
 
 
 def parse_after(value: str | None) -> dict[uuid.UUID, int]:
@@ -130,26 +138,38 @@ async def _replay(
 
 
 async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered | None) -> None:
-    """Forward the subscriber's messages (lines in order when ``ordered``) with heartbeats until cut."""
+    """Forward the subscriber's frames (lines in order when ``ordered``) with heartbeats until cut.
+
+    Frames already queued are drained in one go; only an empty queue costs a wait (with its heartbeat)."""
+    wanted = str(run_id) if run_id is not None else None
     while True:
         if subscriber.overflowed:
             resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
             await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
             return
-        get = asyncio.ensure_future(subscriber.queue.get())
-        wake = asyncio.ensure_future(subscriber.wakeup.wait())
-        done, _ = await asyncio.wait({get, wake}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-        for task in (get, wake):
-            if task not in done:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if get not in done:
-            if not subscriber.overflowed:
-                await websocket.send_json({"type": "ping"})
+        frame = subscriber.queue.get_nowait() if not subscriber.queue.empty() else await _wait(websocket, subscriber)
+        if frame is None or subscriber.overflowed:
             continue
-        message = get.result()
-        if run_id is not None and message["run_id"] != str(run_id):
+        message = frame.message
+        if wanted is not None and message["run_id"] != wanted:
             continue
-        for ready in ordered.offer(message) if ordered and message["type"] == "line" else [message]:
-            await websocket.send_json(ready)
+        for ready in ordered.offer(message, frame) if ordered and message["type"] == "line" else [frame]:
+            # lines held back during the replay are plain messages; live ones come encoded
+            await websocket.send_text(ready.text if isinstance(ready, Frame) else json.dumps(ready))
+
+
+async def _wait(websocket: WebSocket, subscriber: Subscriber) -> Frame | None:
+    """The next frame, or None after an overflow or a quiet heartbeat interval (then a ping is sent)."""
+    get = asyncio.ensure_future(subscriber.queue.get())
+    wake = asyncio.ensure_future(subscriber.wakeup.wait())
+    done, _ = await asyncio.wait({get, wake}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    for task in (get, wake):
+        if task not in done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if get in done:
+        return get.result()
+    if not done and not subscriber.overflowed:
+        await websocket.send_json({"type": "ping"})
+    return None

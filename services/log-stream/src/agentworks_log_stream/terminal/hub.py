@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -11,11 +12,19 @@ from typing import Any
 DEFAULT_QUEUE = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A message and its JSON text, encoded once for every client that receives it."""
+
+    message: dict[str, Any]
+    text: str
+
+
 @dataclass(eq=False)
 class Subscriber:
-    """One client's view: messages queue here; a client that falls behind is marked and then cut."""
+    """One client's view: frames queue here; a client that falls behind is marked and then cut."""
 
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(DEFAULT_QUEUE))
+    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(DEFAULT_QUEUE))
     overflowed: bool = False
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -37,11 +46,15 @@ class Hub:
 
     def publish(self, topic: uuid.UUID, message: dict[str, Any]) -> None:
         """Never blocks: a full queue marks its subscriber as overflowed instead of slowing everyone."""
-        for subscriber in list(self._subscribers.get(topic, ())):
+        subscribers = self._subscribers.get(topic)
+        if not subscribers:
+            return
+        frame = Frame(message, json.dumps(message))
+        for subscriber in list(subscribers):
             if subscriber.overflowed:
                 continue
             try:
-                subscriber.queue.put_nowait(message)
+                subscriber.queue.put_nowait(frame)
             except asyncio.QueueFull:
                 subscriber.overflowed = True
                 subscriber.wakeup.set()
