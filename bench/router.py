@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -38,6 +39,7 @@ CONCURRENCY = 64
 ADDED_P99_BUDGET = 1.5
 REPO = Path(__file__).resolve().parents[1]
 LITELLM_ENV = REPO / "bench" / ".litellm"
+LITELLM_KEY = "sk-" + secrets.token_hex(32)  # the proxy refuses to start without a master key
 
 Call = Callable[[], Awaitable[Any]]
 
@@ -51,7 +53,7 @@ def _clients(urls: dict[str, str], token: str) -> dict[str, openai.AsyncOpenAI]:
         ),
     }
     if "litellm" in urls:
-        clients["litellm"] = openai.AsyncOpenAI(api_key="sk-bench", base_url=f"{urls['litellm']}/v1", max_retries=0)
+        clients["litellm"] = openai.AsyncOpenAI(api_key=LITELLM_KEY, base_url=f"{urls['litellm']}/v1", max_retries=0)
     return clients
 
 
@@ -153,6 +155,8 @@ def _litellm(work: Path, mock_url: str) -> Iterator[str | None]:
         f"      model: openai/{MODEL}\n"
         f"      api_base: {mock_url}/v1\n"
         "      api_key: sk-bench\n"
+        "general_settings:\n"
+        f"  master_key: {LITELLM_KEY}\n"
     )
     port = free_port()
     command = [str(binary), "--config", str(config), "--port", str(port), "--host", "127.0.0.1"]
