@@ -59,8 +59,8 @@ check: lint typecheck isolation test ## Everything CI runs
 contracts: install ## Regenerate contracts/events (JSON Schema) and contracts/openapi
 	$(RUN) python infra/scripts/contracts.py
 
-bench: install ## Run the benchmarks against the budgets in DESIGN §9 (not part of `make test`)
-	$(RUN) python -m bench
+bench: install ## Run the benchmarks against the budgets in DESIGN §9 (PARTS="router billing" for some; not part of `make test`)
+	$(RUN) python -m bench $(PARTS)
 
 clean: ## Remove local state (.dev databases, keys) and caches
 	rm -rf .dev .mypy_cache .ruff_cache .pytest_cache test-artifacts

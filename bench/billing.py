@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,12 +26,12 @@ from agentworks_events import Event, UsageRecorded, UsageRunSettled, settlement_
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_platform.migrations import upgrade
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_platform.testing import create_database, drop_database, postgres_server
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 
-from bench.common import PUSHER, percentile, row, service_process
+from bench.common import PUSHER, percentile, row, scratch, service_env, service_process
 
 RUNS = 6000  # each run: two provider calls and one settlement → 18,000 events, 36,000 deliveries
 TENANTS = 50
@@ -160,9 +158,7 @@ def _seed_core(core_url: str, key: bytes, owner: Principal) -> tuple[uuid.UUID, 
 
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-billing-"))
-    key_file = work / "key.pem"
-    key = ensure_dev_key(key_file)
+    work, key_file, key = scratch("billing")
     core_db = f"sqlite+aiosqlite:///{work}/core.db"
     upgrade(CORE_MIGRATIONS, core_db)
     core_port = free_port()
@@ -178,13 +174,9 @@ def run() -> list[dict[str, Any]]:
             workspace, project = _seed_core(core.url, key, owner)
             port = free_port()
             env = {
-                "AW_BILLING_ENVIRONMENT": "test",
-                "AW_BILLING_PORT": str(port),
-                "AW_BILLING_DATABASE_URL": database_url,
-                "AW_BILLING_DEV_SIGNING_KEY_FILE": str(key_file),
+                **service_env("BILLING", port, database_url, key_file),
                 "AW_BILLING_CORE_URL": core.url,
                 "AW_BILLING_SCHEDULE_IN_PROCESS": "false",
-                "AW_BILLING_LOG_LEVEL": "WARNING",
                 "PUBSUB_EMULATOR_HOST": "127.0.0.1:9",
             }
             factory = "agentworks_billing.app:create_app"

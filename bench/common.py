@@ -7,6 +7,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,15 @@ def service_env(prefix: str, port: int, database_url: str, key_file: Path) -> di
         f"AW_{prefix}_DEV_SIGNING_KEY_FILE": str(key_file),
         f"AW_{prefix}_LOG_LEVEL": "WARNING",
     }
+
+
+def scratch(prefix: str) -> tuple[Path, Path, bytes]:
+    """A fresh working directory with the local signing key every process of the bench shares."""
+    from agentworks_platform.service_auth import ensure_dev_key
+
+    work = Path(tempfile.mkdtemp(prefix=f"aw-bench-{prefix}-"))
+    key_file = work / "key.pem"
+    return work, key_file, ensure_dev_key(key_file)
 
 
 @contextlib.contextmanager

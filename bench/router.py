@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,11 +24,11 @@ import httpx
 import openai
 from agentworks_localstack.threads import free_port
 from agentworks_platform.migrations import upgrade
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.models import MIGRATIONS
 
-from bench.common import emulator_process, percentile, row, service_process
+from bench.common import emulator_process, percentile, row, scratch, service_env, service_process
 
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "Plan the checkout."}]
@@ -182,9 +181,7 @@ def _litellm(work: Path, mock_url: str) -> Iterator[str | None]:
 
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-router-"))
-    key_file = work / "key.pem"
-    key = ensure_dev_key(key_file)
+    work, key_file, key = scratch("router")
     database_url = f"sqlite+aiosqlite:///{work}/router.db"
     upgrade(MIGRATIONS, database_url)
     mock_port, router_port = free_port(), free_port()
@@ -193,12 +190,8 @@ def run() -> list[dict[str, Any]]:
         service_process("bench.mock_openai:create_app", mock_port, {}, ready="/v1/models") as mock_url,
     ):
         env = {
-            "AW_PROVIDER_ROUTER_ENVIRONMENT": "test",
-            "AW_PROVIDER_ROUTER_PORT": str(router_port),
-            "AW_PROVIDER_ROUTER_DATABASE_URL": database_url,
-            "AW_PROVIDER_ROUTER_DEV_SIGNING_KEY_FILE": str(key_file),
+            **service_env("PROVIDER_ROUTER", router_port, database_url, key_file),
             "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{mock_url}/v1",
-            "AW_PROVIDER_ROUTER_LOG_LEVEL": "WARNING",
             "OPENAI_API_KEY": "sk-bench",
             "PUBSUB_EMULATOR_HOST": emulator,
         }
