@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import tempfile
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -25,11 +23,11 @@ from agentworks_localstack.threads import AppThread, EmulatorThread, free_port
 from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
 from agentworks_platform.migrations import upgrade
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_pubsub import EventPublisher, Topology, load_topology
 from sqlalchemy import select, text
 
-from bench.common import PUSHER, percentile, row
+from bench.common import PUSHER, percentile, row, scratch
 
 SEQUENTIAL = 300
 BURST = 2000
@@ -76,8 +74,7 @@ async def _publish_one_at_a_time(publisher: EventPublisher, count: int) -> list[
 
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-"))
-    key = ensure_dev_key(work / "key.pem")
+    work, _key_file, key = scratch("backbone")
     emulator = EmulatorThread(work / "pubsub.db", LocalTokenSigner(key, PUSHER)).start()
     os.environ["PUBSUB_EMULATOR_HOST"] = emulator.host
     url = f"sqlite+aiosqlite:///{work}/core.db"

@@ -10,11 +10,9 @@ import asyncio
 import json
 import logging
 import multiprocessing
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +22,12 @@ from agentworks_localstack.threads import free_port
 from agentworks_log_stream.models import MIGRATIONS as LOG_MIGRATIONS
 from agentworks_platform.migrations import upgrade
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import push_envelope
 from websockets.asyncio.client import connect
 
-from bench.common import PUSHER, emulator_process, percentile, row, service_env, service_process
+from bench.common import PUSHER, emulator_process, percentile, row, scratch, service_env, service_process
 
 CLIENTS = 1000
 PROCESSES = 2
@@ -106,9 +104,7 @@ def _run_lines(logs: str, key: bytes, ids: dict[str, str]) -> dict[int, float]:
 
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
-    work = Path(tempfile.mkdtemp(prefix="aw-bench-fanout-"))
-    key_file = work / "key.pem"
-    key = ensure_dev_key(key_file)
+    work, key_file, key = scratch("fanout")
     urls = {name: f"sqlite+aiosqlite:///{work}/{name}.db" for name in ("core", "logs")}
     upgrade(CORE_MIGRATIONS, urls["core"])
     upgrade(LOG_MIGRATIONS, urls["logs"])

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +18,9 @@ from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_localstack.threads import free_port
 from agentworks_platform.migrations import upgrade
-from agentworks_platform.service_auth import ensure_dev_key
 from agentworks_platform.testing import create_database, drop_database, postgres_server
 
-from bench.common import emulator_process, percentile, row, service_env, service_process
+from bench.common import emulator_process, percentile, row, scratch, service_env, service_process
 
 CARDS_PER_LANE = 200
 CONCURRENCY = 16
@@ -96,9 +94,8 @@ async def _load(
     return len(latencies) / elapsed, latencies
 
 
-def _measure(backend: str, work: Path) -> list[dict[str, Any]]:
-    key_file = work / "key.pem"
-    ensure_dev_key(key_file)
+def _measure(backend: str) -> list[dict[str, Any]]:
+    work, key_file, _key = scratch(f"gateway-{backend}")
     with _databases(backend, work) as urls, emulator_process(work, key_file) as emulator:
         upgrade(CORE_MIGRATIONS, urls["core"])
         upgrade(GATEWAY_MIGRATIONS, urls["gateway"])
@@ -147,5 +144,5 @@ def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
     rows: list[dict[str, Any]] = []
     for backend in ("sqlite", "postgres"):
-        rows += _measure(backend, Path(tempfile.mkdtemp(prefix=f"aw-bench-gateway-{backend}-")))
+        rows += _measure(backend)
     return rows

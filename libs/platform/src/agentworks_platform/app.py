@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentworks_platform.db import Database
@@ -133,9 +136,33 @@ def create_service_app(
     return app
 
 
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def run_in_background(stack: AsyncExitStack, work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    """Start ``work`` for the service's lifetime; the lifespan's exit stack cancels it at shutdown."""
+    task = asyncio.create_task(work, name=name)
+    stack.push_async_callback(stop_task, task)
+    return task
+
+
 def context_of(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     return ctx
+
+
+async def request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """Dependency: one transaction per request, committed before the response is sent."""
+    async with context_of(request).db.transaction() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(request_transaction, scope="function")]
 
 
 def health_router() -> APIRouter:

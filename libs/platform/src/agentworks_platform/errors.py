@@ -73,6 +73,16 @@ class Unauthenticated(AppError):
     code = "unauthenticated"
 
 
+class Unavailable(AppError):
+    """503: a service this request depends on did not answer; the caller may retry shortly."""
+
+    status_code = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)} if retry_after else None)
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 

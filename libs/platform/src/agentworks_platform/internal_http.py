@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -100,3 +101,21 @@ class InternalClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+class MemberLookupError(RuntimeError):
+    """Core could not say whether a user belongs to a workspace (unreachable or an unexpected answer)."""
+
+
+async def member_role(core: InternalClient, workspace_id: uuid.UUID | str, user_id: uuid.UUID | str) -> str | None:
+    """The user's role in the workspace as core records it, or None when they are not a member."""
+    try:
+        response = await core.request("GET", f"/internal/workspaces/{workspace_id}/members/{user_id}")
+    except httpx.HTTPError as exc:
+        raise MemberLookupError(f"core is unreachable: {type(exc).__name__}") from None
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise MemberLookupError(f"core answered {response.status_code}")
+    role: str = response.json()["role"]
+    return role

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 
-from agentworks_platform.app import ServiceContext
+from agentworks_platform.app import ServiceContext, run_in_background
 from sqlalchemy import Table
 
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
@@ -31,14 +29,7 @@ async def start_outbox(
         stack.callback(publisher.close)
         sink = publisher
     relay = OutboxRelay(ctx.db, table, sink)
-    task = asyncio.create_task(relay.run(sweep_interval), name=f"{ctx.settings.service_name}-outbox-relay")
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    stack.push_async_callback(stop)
+    run_in_background(stack, relay.run(sweep_interval), f"{ctx.settings.service_name}-outbox-relay")
     if outbox is None:
         outbox = Outbox(table)
     outbox.relay = relay

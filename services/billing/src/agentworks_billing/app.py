@@ -5,11 +5,9 @@ Usage ledger, run charges, invoices, budgets and Stripe.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from contextlib import AsyncExitStack
 
-from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.app import ServiceContext, create_service_app, run_in_background
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import Outbox, PushReceiver, load_topology
@@ -48,14 +46,7 @@ def create_app(
         stack.push_async_callback(jobs.aclose)
         ctx.extras.update(core=core, jobs=jobs, accounts=jobs.accounts)
         if settings.schedule_in_process:
-            task = asyncio.create_task(jobs.run_schedule(settings.schedule_interval_seconds), name="billing-schedule")
-
-            async def stop() -> None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-
-            stack.push_async_callback(stop)
+            run_in_background(stack, jobs.run_schedule(settings.schedule_interval_seconds), "billing-schedule")
 
     return create_service_app(
         settings,

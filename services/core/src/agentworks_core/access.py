@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from agentworks_platform.app import context_of
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import Forbidden, NotFound
 from agentworks_platform.principal import Principal, current_principal
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,13 +44,6 @@ class Access:
         return permission in PERMISSIONS[self.role]
 
 
-async def transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
-    async with context_of(request).db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(transaction, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 

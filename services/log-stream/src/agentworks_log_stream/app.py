@@ -5,11 +5,10 @@ Stores run log lines by seq and streams them to terminals and live boards.
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 
 from agentworks_blobs import BlobStore, GcsBlobs, LocalBlobs
-from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.app import ServiceContext, create_service_app, run_in_background, stop_task
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PushReceiver, load_topology
@@ -21,7 +20,7 @@ from agentworks_log_stream.terminal import boards, history
 from agentworks_log_stream.terminal import endpoints as terminal
 from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.boards import handlers as board_handlers
-from agentworks_log_stream.terminal.fanout import Fanout, stop
+from agentworks_log_stream.terminal.fanout import Fanout
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_log_stream.terminal.projection import handlers
 
@@ -45,14 +44,13 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         listener = await fanout.start()
-        stack.push_async_callback(stop, listener)
+        stack.push_async_callback(stop_task, listener)
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
         ctx.extras["core"] = core
         ctx.extras["hub"] = hub
         ctx.extras["archiver"] = archiver
-        sweeper = asyncio.create_task(archiver.prune_periodically(), name="log-stream-retention")
-        stack.push_async_callback(stop, sweeper)
+        run_in_background(stack, archiver.prune_periodically(), "log-stream-retention")
 
     return create_service_app(
         settings,

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from decimal import Decimal
-from typing import Annotated, Literal
 
-from agentworks_platform.app import context_of, service_caller
+from agentworks_platform.app import SessionDep, context_of, service_caller
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import Field
 
-from agentworks_billing.access import PrincipalDep, SessionDep, authorize, check_project
-from agentworks_billing.accounts.service import Accounts, BudgetStatus, Plan
-from agentworks_billing.schemas import Cents, MoneyOut, Schema
+from agentworks_billing.access import PrincipalDep, authorize, check_project
+from agentworks_billing.accounts.schemas import BudgetIn, BudgetOut, PlanIn, PlanOut
+from agentworks_billing.accounts.service import Accounts
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"])
 internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
@@ -22,51 +18,6 @@ internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depend
 def accounts_of(request: Request) -> Accounts:
     accounts: Accounts = context_of(request).extras["accounts"]
     return accounts
-
-
-class BudgetIn(Schema):
-    monthly_cap: Annotated[Cents, Field(gt=0)]
-
-
-class BudgetOut(Schema):
-    scope: Literal["workspace", "project"]
-    project_id: uuid.UUID | None
-    monthly_cap: MoneyOut
-    period: str
-    spent: MoneyOut
-    percent: MoneyOut = Field(description="Spent as a percentage of the cap, two decimals.")
-    state: Literal["ok", "warning", "exceeded"]
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, status: BudgetStatus) -> BudgetOut:
-        budget = status.budget
-        return cls(
-            scope="project" if budget.project_id else "workspace",
-            project_id=budget.project_id,
-            monthly_cap=budget.monthly_cap,
-            period=status.period,
-            spent=status.spent,
-            percent=(status.spent * 100 / budget.monthly_cap).quantize(Decimal("0.01")),
-            state=status.state,
-            updated_at=budget.updated_at,
-        )
-
-
-class PlanIn(Schema):
-    markup: Annotated[Decimal, Field(ge=5, le=1000, description="Multiplier on provider cost; never below 5.")]
-    increment: Annotated[Decimal, Field(ge=Decimal("0.01"), le=100, decimal_places=2)] = Decimal("0.25")
-
-
-class PlanOut(Schema):
-    workspace_id: uuid.UUID
-    markup: MoneyOut
-    increment: MoneyOut
-    custom: bool = Field(description="False when the workspace is on the default plan.")
-
-    @classmethod
-    def of(cls, workspace_id: uuid.UUID, plan: Plan) -> PlanOut:
-        return cls(workspace_id=workspace_id, markup=plan.markup, increment=plan.increment, custom=plan.custom)
 
 
 @router.get("/budgets", summary="Budgets and their spend this month")

@@ -6,13 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from agentworks_platform.app import context_of, service_caller
+from agentworks_platform.app import SessionDep, context_of, service_caller
 from agentworks_platform.errors import NotFound
 from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
-from agentworks_billing.access import PrincipalDep, SessionDep, authorize
+from agentworks_billing.access import PrincipalDep, authorize
 from agentworks_billing.invoices import repository, webhooks
 from agentworks_billing.invoices.schemas import BillingOut, InvoiceDetailOut, InvoiceOut
 from agentworks_billing.invoices.summary import billing_summary

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from agentworks_billing.accounts.endpoints import BudgetOut
+from agentworks_billing.accounts.schemas import BudgetOut
 from agentworks_billing.models import Invoice, InvoiceLine
 from agentworks_billing.schemas import MoneyOut, Schema
 

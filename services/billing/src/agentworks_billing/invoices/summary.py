@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.access import Access
-from agentworks_billing.accounts.endpoints import BudgetOut
+from agentworks_billing.accounts.schemas import BudgetOut
 from agentworks_billing.accounts.service import Accounts, current_period
 from agentworks_billing.invoices import service
 from agentworks_billing.invoices.payments import Payments

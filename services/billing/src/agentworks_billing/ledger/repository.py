@@ -21,9 +21,9 @@ async def add_usage(session: AsyncSession, values: dict[str, Any]) -> bool:
 
 
 async def add_charge(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """One charge per run: a second settlement of the same run (any event id) is ignored."""
-    if await session.get(RunCharge, values["run_id"]) is not None:
-        return False
+    """One charge per run: a second settlement of the same run (any event id) is ignored.
+
+    ``ON CONFLICT DO NOTHING`` without a target covers both keys, the run (primary) and the event id."""
     return await insert_ignoring_conflicts(session, RunCharge.__table__, values)  # type: ignore[arg-type]
 
 

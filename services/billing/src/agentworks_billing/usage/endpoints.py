@@ -6,12 +6,12 @@ import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from agentworks_platform.app import context_of
+from agentworks_platform.app import SessionDep, context_of
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from agentworks_billing.access import PrincipalDep, SessionDep, authorize
+from agentworks_billing.access import PrincipalDep, authorize
 from agentworks_billing.schemas import MoneyOut, Schema
 from agentworks_billing.usage import service
 from agentworks_billing.usage.service import UsageRow

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_platform.app import context_of
+from agentworks_platform.app import SessionDep, context_of
 from fastapi import APIRouter, Depends, Request
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource
+from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.agents import service
 from agentworks_core.agents.catalog import ModelCatalog
 from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut

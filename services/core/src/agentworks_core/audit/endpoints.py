@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from agentworks_platform.app import service_caller
+from agentworks_platform.app import SessionDep, service_caller
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize
+from agentworks_core.access import PrincipalDep, authorize
 from agentworks_core.audit import service
 from agentworks_core.schemas import Out
 

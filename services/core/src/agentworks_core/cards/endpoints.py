@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_platform.app import context_of
+from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.pagination import Page
 from agentworks_pubsub import Outbox
 from agentworks_pubsub.wiring import outbox_of
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource
+from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.cards import service
 from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
 from agentworks_core.schemas import Limit

@@ -6,11 +6,11 @@ import uuid
 from typing import Annotated
 
 from agentworks_documents.port import DocumentStore
-from agentworks_platform.app import context_of
+from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource
+from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.documents import service
 from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
 from agentworks_core.documents.sql_store import SqlDocumentStore

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from agentworks_platform.app import SessionDep
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Query, Response
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize, authorize_resource
+from agentworks_core.access import PrincipalDep, authorize, authorize_resource
 from agentworks_core.projects import service
 from agentworks_core.projects.schemas import (
     BoardDetail,

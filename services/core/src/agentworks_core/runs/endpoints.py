@@ -6,14 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from agentworks_platform.app import service_caller
+from agentworks_platform.app import SessionDep, service_caller
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import NotFound
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize_resource, workspace_of
+from agentworks_core.access import PrincipalDep, authorize_resource, workspace_of
 from agentworks_core.agents import service as agents
 from agentworks_core.cards.endpoints import OutboxDep
 from agentworks_core.models import Card, Document, DocumentVersion, Lane, Project

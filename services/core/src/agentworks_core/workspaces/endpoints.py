@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from agentworks_platform.app import service_caller
+from agentworks_platform.app import SessionDep, service_caller
 from agentworks_platform.db import set_tenant
 from fastapi import APIRouter, Depends, Response
 
-from agentworks_core.access import PrincipalDep, SessionDep, authorize, workspace_of
+from agentworks_core.access import PrincipalDep, authorize, workspace_of
 from agentworks_core.models import Card
 from agentworks_core.workspaces import service
 from agentworks_core.workspaces.schemas import (

@@ -6,13 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from agentworks_platform.app import context_of
+from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.internal_http import InternalClient
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from agentworks_gateway.apikeys import service
-from agentworks_gateway.identity.endpoints import CallerDep, SessionDep
+from agentworks_gateway.identity.endpoints import CallerDep
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}/api-keys", tags=["api keys"])
 

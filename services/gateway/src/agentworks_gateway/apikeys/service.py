@@ -6,8 +6,8 @@ import secrets
 import uuid
 
 from agentworks_platform.clock import utc_now
-from agentworks_platform.errors import AppError, Forbidden, NotFound
-from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable
+from agentworks_platform.internal_http import InternalClient, MemberLookupError, member_role
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,17 +21,13 @@ async def require_owner(core: InternalClient, caller: Caller, workspace_id: uuid
     """Ask core for the caller's role; only owners manage keys, and a key cannot mint keys."""
     if caller.via == "api_key":
         raise Forbidden("API keys cannot manage API keys; sign in as an owner.")
-    response = await core.request("GET", f"/internal/workspaces/{workspace_id}/members/{caller.principal.user_id}")
-    if response.status_code == 404:
+    try:
+        role = await member_role(core, workspace_id, caller.principal.user_id)
+    except MemberLookupError:
+        raise Unavailable("Workspaces are unavailable right now; try again shortly.") from None
+    if role is None:
         raise NotFound(f"No workspace with id {workspace_id}.")
-    if response.status_code != 200:
-        raise AppError(
-            "Workspaces are unavailable right now; try again shortly.",
-            code="unavailable",
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    if response.json()["role"] != "owner":
+    if role != "owner":
         raise Forbidden("Only workspace owners manage API keys.")
 
 
@@ -89,9 +85,4 @@ async def audit(core: InternalClient, caller: Caller, workspace_id: uuid.UUID, a
     }
     response = await core.request("POST", f"/internal/workspaces/{workspace_id}/audit", json=entry, idempotent=True)
     if response.status_code != 204:
-        raise AppError(
-            "The audit log is unavailable right now; try again shortly.",
-            code="unavailable",
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        raise Unavailable("The audit log is unavailable right now; try again shortly.")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Annotated
 
-from agentworks_platform.app import context_of
+from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.identity import service
@@ -18,13 +16,6 @@ from agentworks_gateway.security import Caller, caller_of
 
 router = APIRouter(prefix="/api", tags=["identity"])
 
-
-async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    async with context_of(request).db.transaction() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(_transaction, scope="function")]
 CallerDep = Annotated[Caller, Depends(caller_of)]
 
 

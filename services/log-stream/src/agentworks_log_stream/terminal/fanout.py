@@ -7,7 +7,6 @@ to every instance (the sender included). It carries references, not text: listen
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from typing import Any
@@ -97,10 +96,3 @@ class Fanout:
         task = asyncio.create_task(self.listen(), name="log-stream-fanout")
         await asyncio.sleep(0)
         return task
-
-
-async def stop(task: asyncio.Task[None] | None) -> None:
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -7,9 +7,9 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-import httpx
 from agentworks_platform.app import ServiceContext, context_of, service_caller
-from agentworks_platform.errors import AppError, NotFound
+from agentworks_platform.errors import NotFound, Unavailable
+from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.pagination import Page, decode_cursor, encode_cursor
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Query, Request
@@ -38,14 +38,10 @@ async def _run(ctx: ServiceContext, principal: Principal, card_id: uuid.UUID, ru
     if run is None or run.card_id != card_id or principal.key_workspace_id not in (None, run.workspace_id):
         raise missing
     try:
-        member = await ctx.extras["core"].request(
-            "GET", f"/internal/workspaces/{run.workspace_id}/members/{principal.user_id}"
-        )
-    except httpx.HTTPError:
-        raise AppError(
-            "Workspaces are unavailable right now; try again shortly.", code="unavailable", status_code=503
-        ) from None
-    if member.status_code != 200:
+        role = await member_role(ctx.extras["core"], run.workspace_id, principal.user_id)
+    except MemberLookupError:
+        raise Unavailable("Workspaces are unavailable right now; try again shortly.", retry_after=None) from None
+    if role is None:
         raise missing
     return run
 

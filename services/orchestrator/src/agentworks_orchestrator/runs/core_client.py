@@ -33,13 +33,3 @@ async def run_context(core: InternalClient, project_id: uuid.UUID, card_id: uuid
         documents=body.get("documents", []),
         agents=body.get("agents", []),
     )
-
-
-async def role_in(core: InternalClient, workspace_id: uuid.UUID, user_id: uuid.UUID) -> str | None:
-    response = await core.request("GET", f"/internal/workspaces/{workspace_id}/members/{user_id}")
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        raise CoreUnavailableError(f"core answered {response.status_code}")
-    role: str = response.json()["role"]
-    return role

@@ -11,7 +11,8 @@ from typing import Annotated
 from agentworks_events import AgentRunCancelled, utc_now
 from agentworks_platform.app import context_of
 from agentworks_platform.clock import as_utc
-from agentworks_platform.errors import AppError, Forbidden, NotFound
+from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable
+from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from agentworks_orchestrator.models import TERMINAL, Run
 from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.billing_client import BillingUnavailableError, pricing_plan
-from agentworks_orchestrator.runs.core_client import CoreUnavailableError, role_in, run_context
+from agentworks_orchestrator.runs.core_client import CoreUnavailableError, run_context
 from agentworks_orchestrator.runs.executor import RunPlan
 from agentworks_orchestrator.runs.prompts import console_prompt
 from agentworks_orchestrator.runs.service import RunService
@@ -42,14 +43,9 @@ async def _require_runner(service: RunService, principal: Principal, workspace_i
     if principal.key_workspace_id not in (None, workspace_id):
         raise NotFound(f"No {what}.")
     try:
-        role = await role_in(service.core, workspace_id, principal.user_id)
-    except CoreUnavailableError:
-        raise AppError(
-            "Workspaces are unavailable right now; try again shortly.",
-            code="unavailable",
-            status_code=503,
-            headers={"Retry-After": "5"},
-        ) from None
+        role = await member_role(service.core, workspace_id, principal.user_id)
+    except MemberLookupError:
+        raise Unavailable("Workspaces are unavailable right now; try again shortly.") from None
     if role is None:
         raise NotFound(f"No {what}.")
     if role not in RUNNERS:

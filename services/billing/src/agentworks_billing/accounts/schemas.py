@@ -1,0 +1,58 @@
+"""Budget and plan schemas."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from agentworks_billing.accounts.service import BudgetStatus, Plan
+from agentworks_billing.schemas import Cents, MoneyOut, Schema
+
+
+class BudgetIn(Schema):
+    monthly_cap: Annotated[Cents, Field(gt=0)]
+
+
+class BudgetOut(Schema):
+    scope: Literal["workspace", "project"]
+    project_id: uuid.UUID | None
+    monthly_cap: MoneyOut
+    period: str
+    spent: MoneyOut
+    percent: MoneyOut = Field(description="Spent as a percentage of the cap, two decimals.")
+    state: Literal["ok", "warning", "exceeded"]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, status: BudgetStatus) -> BudgetOut:
+        budget = status.budget
+        return cls(
+            scope="project" if budget.project_id else "workspace",
+            project_id=budget.project_id,
+            monthly_cap=budget.monthly_cap,
+            period=status.period,
+            spent=status.spent,
+            percent=(status.spent * 100 / budget.monthly_cap).quantize(Decimal("0.01")),
+            state=status.state,
+            updated_at=budget.updated_at,
+        )
+
+
+class PlanIn(Schema):
+    markup: Annotated[Decimal, Field(ge=5, le=1000, description="Multiplier on provider cost; never below 5.")]
+    increment: Annotated[Decimal, Field(ge=Decimal("0.01"), le=100, decimal_places=2)] = Decimal("0.25")
+
+
+class PlanOut(Schema):
+    workspace_id: uuid.UUID
+    markup: MoneyOut
+    increment: MoneyOut
+    custom: bool = Field(description="False when the workspace is on the default plan.")
+
+    @classmethod
+    def of(cls, workspace_id: uuid.UUID, plan: Plan) -> PlanOut:
+        return cls(workspace_id=workspace_id, markup=plan.markup, increment=plan.increment, custom=plan.custom)
