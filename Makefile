@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test lint typecheck isolation check contracts bench clean postgres-tools
+.PHONY: help install dev test deploy-tools lint typecheck isolation check contracts bench clean postgres-tools
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,7 +35,14 @@ postgres-tools: ## Install Debian's PostgreSQL when no server is reachable and n
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-test: install postgres-tools ## Run the whole test suite (SQLite and PostgreSQL)
+CHECKOV_VERSION := 3.3.30
+.tools/checkov/bin/checkov:
+	$(UV) venv --quiet --python $(PYTHON) $(CURDIR)/.tools/checkov
+	VIRTUAL_ENV=$(CURDIR)/.tools/checkov $(UV) pip install --quiet "checkov==$(CHECKOV_VERSION)"
+
+deploy-tools: .tools/checkov/bin/checkov ## Install checkov in its own environment (the Terraform and Dockerfile scan)
+
+test: install postgres-tools deploy-tools ## Run the whole test suite (SQLite and PostgreSQL)
 	$(RUN) pytest $(PYTEST_ARGS)
 
 lint: install ## Ruff lint and format check

@@ -226,6 +226,9 @@ async def test_period_close_refuses_open_or_malformed_periods(billing: Billing) 
     ):
         response = await billing.request("POST", f"/internal/periods/{period}/close", caller="scheduler")
         assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+    previous = await billing.request("POST", "/internal/periods/previous/close", caller="scheduler")
+    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    assert (previous.status_code, previous.json()["period"]) == (200, last_month)
     response = await billing.request("POST", "/internal/periods/2026-10/close", billing.owner, caller="gateway")
     assert (
         response.status_code == 200

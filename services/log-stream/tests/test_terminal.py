@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentworks_log_stream.terminal.endpoints import Ordered, live
+from agentworks_log_stream.terminal.endpoints import Ordered, live, record_close
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.principal import Principal
 from hypothesis import HealthCheck, given, settings
@@ -125,7 +125,7 @@ async def test_a_full_queue_cuts_only_that_client_with_4008_and_a_resume_cursor(
     assert slow.overflowed
     assert not fast.overflowed
     ordered.sent[run] = 2
-    await live(slow_socket, slow, None, ordered)  # type: ignore[arg-type]
+    assert await live(slow_socket, slow, None, ordered) == 4008  # type: ignore[arg-type]
     assert slow_socket.closed is not None
     assert slow_socket.closed[0] == 4008
     assert f"after={run}:2" in slow_socket.closed[1]
@@ -133,6 +133,16 @@ async def test_a_full_queue_cuts_only_that_client_with_4008_and_a_resume_cursor(
         await asyncio.sleep(0.01)
     fast_task.cancel()
     assert [m["seq"] for m in fast_socket.sent] == list(range(1, 11))
+
+
+@pytest.mark.parametrize(("code", "abnormal"), [(1000, False), (1001, False), (1006, True), (4008, True)])
+def test_every_closed_socket_is_logged_with_whether_it_ended_abnormally(
+    caplog: pytest.LogCaptureFixture, code: int, abnormal: bool
+) -> None:
+    with caplog.at_level("INFO"):
+        record_close("terminal", code)
+    (record,) = [r for r in caplog.records if r.getMessage() == "websocket.closed"]
+    assert record.fields == {"channel": "terminal", "code": code, "abnormal": abnormal}
 
 
 def test_strangers_and_forged_tokens_are_refused(terminals: Terminals) -> None:

@@ -38,6 +38,7 @@ class Topic(_Strict):
     name: Annotated[str, Field(pattern=NAME)]
     description: str = ""
     dead_letter: bool = Field(default=False, description="True for a dead-letter topic.")
+    publishers: tuple[str, ...] = Field(default=(), description="Services granted publish on it (Terraform).")
 
 
 class Subscription(_Strict):

@@ -16,7 +16,7 @@ from agentworks_billing import models
 from agentworks_billing.accounts.service import Accounts
 from agentworks_billing.config import STRIPE_API_KEY_NAME, STRIPE_WEBHOOK_SIGNING_NAME, BillingSettings
 from agentworks_billing.invoices.payments import Payments
-from agentworks_billing.invoices.service import CloseReport, Periods
+from agentworks_billing.invoices.service import PREVIOUS, CloseReport, Periods, previous_period
 from agentworks_billing.ledger.budgets import BudgetWatch
 from agentworks_billing.ledger.reconcile import Reconciliation, reconcile
 from agentworks_billing.ledger.service import Ledger
@@ -61,7 +61,8 @@ class Jobs:
         return await self.secrets.get(STRIPE_WEBHOOK_SIGNING_NAME)
 
     async def close_period(self, period: str) -> tuple[CloseReport, list[uuid.UUID]]:
-        report = await self.periods.close(period)
+        """Close ``period`` (``YYYY-MM``, or ``previous`` for the last finished month, as Cloud Scheduler asks)."""
+        report = await self.periods.close(previous_period(utc_now()) if period == PREVIOUS else period)
         return report, await self.payments.push_pending()
 
     async def reconcile(self, since: datetime, until: datetime) -> Reconciliation:
@@ -76,8 +77,7 @@ class Jobs:
     async def scheduled_once(self) -> None:
         try:
             now = utc_now()
-            previous = (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-            await self.close_period(previous)
+            await self.close_period(previous_period(now))
             await self.reconcile(now - timedelta(days=1), now)
         except Exception as exc:  # the schedule must outlive one bad run; the next hour retries
             log.error("billing.schedule_failed", error=type(exc).__name__, detail=str(exc)[:500])

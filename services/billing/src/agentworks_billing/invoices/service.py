@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from agentworks_events import utc_now
@@ -44,6 +45,14 @@ class Draft:
     @property
     def total(self) -> Decimal:
         return self.charges + self.carried_in
+
+
+PREVIOUS = "previous"
+
+
+def previous_period(now: datetime) -> str:
+    """The last finished month: what the monthly close invoices."""
+    return (now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
 
 
 def check_period(period: str, *, closed: bool) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.models import CardBoard
-from agentworks_log_stream.terminal.endpoints import authorised, live
+from agentworks_log_stream.terminal.endpoints import authorised, live, record_close
 from agentworks_log_stream.terminal.fanout import Fanout
 
 router = APIRouter(tags=["boards"])
@@ -44,9 +44,11 @@ async def board_events(websocket: WebSocket, board_id: uuid.UUID) -> None:
     await websocket.accept()
     hub = ctx.extras["hub"]
     subscriber = hub.subscribe(board_id)
+    code = 1000
     try:
-        await live(websocket, subscriber, None, None)
-    except WebSocketDisconnect:
-        pass
+        code = await live(websocket, subscriber, None, None)
+    except WebSocketDisconnect as exc:
+        code = exc.code
     finally:
         hub.unsubscribe(board_id, subscriber)
+        record_close("board", code)

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 from agentworks_platform.app import ServiceContext
+from agentworks_platform.logging import get_logger
 from agentworks_platform.principal import CLIENT_IP, KEY_WORKSPACE, USER_EMAIL, USER_ID
 from agentworks_platform.service_auth import TokenError, bearer_token
 from fastapi import APIRouter, WebSocket
@@ -30,6 +31,13 @@ router = APIRouter(tags=["terminal"])
 HEARTBEAT_SECONDS = 15.0
 REPLAY_PAGE = 1000
 TOO_SLOW = 4008
+NORMAL_CLOSES = frozenset({1000, 1001})
+log = get_logger(__name__)
+
+
+def record_close(channel: str, code: int) -> None:
+    """Log every ended socket; abnormal ends (dropped connections, slow clients cut) feed the disconnect alert."""
+    log.info("websocket.closed", channel=channel, code=code, abnormal=code not in NORMAL_CLOSES)
 
 
 class Ordered:
@@ -112,13 +120,15 @@ async def terminal(
     hub: Hub = ctx.extras["hub"]
     subscriber = hub.subscribe(card_id)
     ordered = Ordered(cursor)
+    code = 1000
     try:
         await _replay(websocket, ctx, card_id, run_id, ordered)
-        await live(websocket, subscriber, run_id, ordered)
-    except WebSocketDisconnect:
-        pass
+        code = await live(websocket, subscriber, run_id, ordered)
+    except WebSocketDisconnect as exc:
+        code = exc.code
     finally:
         hub.unsubscribe(card_id, subscriber)
+        record_close("terminal", code)
 
 
 async def _replay(
@@ -137,8 +147,10 @@ async def _replay(
         await websocket.send_json(status_message(run))
 
 
-async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered | None) -> None:
+async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered | None) -> int:
     """Forward the subscriber's frames (lines in order when ``ordered``) with heartbeats until cut.
+
+    Returns the close code when the client was cut for being too slow (a disconnect raises instead).
 
     Frames already queued are drained in one go; only an empty queue costs a wait (with its heartbeat)."""
     wanted = str(run_id) if run_id is not None else None
@@ -146,7 +158,7 @@ async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID |
         if subscriber.overflowed:
             resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
             await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
-            return
+            return TOO_SLOW
         frame = subscriber.queue.get_nowait() if not subscriber.queue.empty() else await _wait(websocket, subscriber)
         if frame is None or subscriber.overflowed:
             continue

@@ -1,0 +1,2 @@
+bucket = "REPLACE-WITH-YOUR-PROJECT-tfstate"
+prefix = "agentworks/prod"

@@ -1,0 +1,22 @@
+# Secrets whose values operators add (provider and Stripe keys), each readable only by the services that
+# read it. Add a value with: gcloud secrets versions add <id> --data-file=-
+resource "google_secret_manager_secret" "secret" {
+  for_each  = toset(var.secret_ids)
+  project   = var.project_id
+  secret_id = each.value
+  labels    = var.labels
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "accessor" {
+  for_each = { for grant in flatten([
+    for secret in var.secret_ids : [for service in var.accessors[secret] : { secret = secret, service = service }]
+  ]) : "${grant.secret}/${grant.service}" => grant }
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.secret[each.value.secret].secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${var.service_emails[each.value.service]}"
+}

@@ -1,0 +1,85 @@
+# Buckets: archived run logs, exports, uploads. Uniform access, no public access, lifecycle by purpose.
+
+locals {
+  buckets = {
+    logs = {
+      name          = "${var.bucket_prefix}-logs-${var.environment}"
+      nearline_days = 30
+      delete_days   = var.log_retention_days
+    }
+    exports = {
+      name          = "${var.bucket_prefix}-exports-${var.environment}"
+      nearline_days = null
+      delete_days   = 30 # exports are re-creatable downloads
+    }
+    uploads = {
+      name          = "${var.bucket_prefix}-uploads-${var.environment}"
+      nearline_days = 90
+      delete_days   = null
+    }
+  }
+}
+
+resource "google_storage_bucket" "bucket" {
+  # checkov:skip=CKV_GCP_62: access logs go to Cloud Audit Logs (data access), not a legacy log bucket
+  for_each                    = local.buckets
+  project                     = var.project_id
+  name                        = each.value.name
+  location                    = var.location
+  storage_class               = "STANDARD"
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+  labels                      = merge(var.labels, { purpose = each.key })
+
+  versioning {
+    enabled = true
+  }
+
+  soft_delete_policy {
+    retention_duration_seconds = 604800
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = each.value.nearline_days == null ? [] : [each.value.nearline_days]
+    content {
+      condition {
+        age = lifecycle_rule.value
+      }
+      action {
+        type          = "SetStorageClass"
+        storage_class = "NEARLINE"
+      }
+    }
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = each.value.delete_days == null ? [] : [each.value.delete_days]
+    content {
+      condition {
+        age = lifecycle_rule.value
+      }
+      action {
+        type = "Delete"
+      }
+    }
+  }
+
+  # Old object versions (overwritten or deleted) go after a week.
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+}
+
+resource "google_storage_bucket_iam_member" "writer" {
+  for_each = { for grant in var.object_admins : "${grant.bucket}/${grant.email}" => grant }
+  bucket   = google_storage_bucket.bucket[each.value.bucket].name
+  role     = "roles/storage.objectAdmin"
+  member   = "serviceAccount:${each.value.email}"
+}

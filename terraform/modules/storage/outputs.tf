@@ -1,0 +1,4 @@
+output "names" {
+  description = "Purpose (logs, exports, uploads) → bucket name."
+  value       = { for purpose, bucket in google_storage_bucket.bucket : purpose => bucket.name }
+}

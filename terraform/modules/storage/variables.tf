@@ -1,0 +1,38 @@
+variable "project_id" {
+  description = "The GCP project."
+  type        = string
+}
+
+variable "environment" {
+  description = "Environment name (suffix of every bucket)."
+  type        = string
+}
+
+variable "location" {
+  description = "Bucket location (a region or multi-region)."
+  type        = string
+}
+
+variable "bucket_prefix" {
+  description = "Bucket names are <prefix>-logs|exports|uploads-<environment>; bucket names are global."
+  type        = string
+  default     = "agentworks"
+}
+
+variable "log_retention_days" {
+  description = "Archived run logs are deleted after this many days."
+  type        = number
+  default     = 365
+}
+
+variable "object_admins" {
+  description = "Grants of objectAdmin: { bucket = logs|exports|uploads, email }."
+  type        = list(object({ bucket = string, email = string }))
+  default     = []
+}
+
+variable "labels" {
+  description = "Labels for cost attribution."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,118 @@
+"""Helpers of the deployment checks: the repository's Terraform, read by python-hcl2 and evaluated by terraform."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from agentworks_platform.settings import DEV_SERVICE_ACCOUNT_DOMAIN, ServiceSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+TERRAFORM = ROOT / "terraform"
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists())
+
+
+def terraform_files() -> list[Path]:
+    return sorted([*TERRAFORM.rglob("*.tf"), *TERRAFORM.rglob("*.tfvars")])
+
+
+def parse(path: Path) -> dict[str, Any]:
+    """The file as plain data: block labels and string literals unquoted, parser markers dropped."""
+    with path.open() as handle:
+        parsed: dict[str, Any] = plain(hcl2.load(handle))
+    return parsed
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items() if k not in {"__is_block__", "__comments__"}}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1].replace('\\"', '"')
+    return value
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    config = importlib.import_module(f"agentworks_{service.replace('-', '_')}.config")
+    return next(
+        value
+        for value in vars(config).values()
+        if isinstance(value, type) and issubclass(value, ServiceSettings) and value.__module__ == config.__name__
+    )
+
+
+def trusted_callers(service: str) -> list[str]:
+    """The callers a service trusts by default (dev emails name the calling service)."""
+    emails = settings_class(service).model_fields["trusted_service_emails"].default
+    return [email.removesuffix(f"@{DEV_SERVICE_ACCOUNT_DOMAIN}") for email in emails]
+
+
+def peers(service: str) -> set[str]:
+    """Services whose URL a service's settings hold (``core_url`` → ``core``)."""
+    fields = settings_class(service).model_fields
+    return {name.removesuffix("_url").replace("_", "-") for name in fields if name.endswith("_url")} & set(SERVICES)
+
+
+def secrets_read_by_code() -> dict[str, set[str]]:
+    """Secret id → services that read it through the secrets port, from the services' own constants."""
+    from agentworks_billing.config import STRIPE_API_KEY_NAME, STRIPE_WEBHOOK_SIGNING_NAME
+    from agentworks_provider_router.providers.registry import SECRET_NAMES
+
+    readers: dict[str, set[str]] = {name: {"provider-router"} for name in SECRET_NAMES.values()}
+    for name in (STRIPE_API_KEY_NAME, STRIPE_WEBHOOK_SIGNING_NAME):
+        readers.setdefault(name, set()).add("billing")
+    return readers
+
+
+def terraform_binary() -> str | None:
+    return shutil.which("terraform")
+
+
+def evaluate_catalog(workdir: Path, binary: str) -> dict[str, Any]:
+    """Evaluate terraform/modules/catalog (no providers, so offline) for a sample production project."""
+    (workdir / "main.tf").write_text(
+        f"""
+module "catalog" {{
+  source             = "{TERRAFORM / "modules" / "catalog"}"
+  environment        = "prod"
+  project_id         = "acme-agentworks"
+  project_number     = "123456789012"
+  region             = "europe-west1"
+  topology_file      = "{ROOT / "contracts" / "topology.yaml"}"
+  image_repository   = "europe-west1-docker.pkg.dev/acme-agentworks/agentworks"
+  image_tag          = "0123abc"
+  logs_bucket        = "agentworks-logs-prod"
+  firestore_database = "(default)"
+}}
+"""
+    )
+    config = workdir / "terraformrc"
+    config.write_text("")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    subprocess.run(
+        [binary, "init", "-input=false", "-backend=false", "-no-color"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=120,
+    )
+    shown = subprocess.run(
+        [binary, "console", "-no-color"],
+        input="jsonencode(module.catalog)\n",
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    value: dict[str, Any] = json.loads(json.loads(shown.stdout.strip()))
+    return value
