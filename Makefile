@@ -10,10 +10,10 @@ export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install dev test deploy-tools lint typecheck isolation check contracts bench clean postgres-tools
+.PHONY: help install dev web browser-tools test deploy-tools lint typecheck isolation check contracts bench clean postgres-tools
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "uv not found: installing it into .tools/ from PyPI"
@@ -26,7 +26,21 @@ $(CURDIR)/.tools/bin/uv:
 
 install: .venv/.synced ## Install uv (if missing) and every Python dependency into .venv
 
-dev: install ## Run the whole fleet on the embedded defaults (web app at http://localhost:8080)
+WEB := services/gateway/web
+$(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web: $(WEB)/node_modules/.installed ## Build the web app (type-check, then Vite) into services/gateway/web/dist
+	cd $(WEB) && npm run --silent build
+
+browser-tools: ## Install Debian's chromium for the browser tests when it is missing
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "installing chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+dev: install web ## Run the whole fleet on the embedded defaults (web app at http://localhost:8080)
 	$(RUN) agentworks-dev
 
 postgres-tools: ## Install Debian's PostgreSQL when no server is reachable and none is installed
@@ -42,7 +56,8 @@ CHECKOV_VERSION := 3.3.30
 
 deploy-tools: .tools/checkov/bin/checkov ## Install checkov in its own environment (the Terraform and Dockerfile scan)
 
-test: install postgres-tools deploy-tools ## Run the whole test suite (SQLite and PostgreSQL)
+test: install postgres-tools deploy-tools web browser-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium)
+	cd $(WEB) && npm test --silent
 	$(RUN) pytest $(PYTEST_ARGS)
 
 lint: install ## Ruff lint and format check
@@ -70,4 +85,4 @@ bench: install ## Run the benchmarks against the budgets in DESIGN §9 (PARTS="r
 	$(RUN) python -m bench $(PARTS)
 
 clean: ## Remove local state (.dev databases, keys) and caches
-	rm -rf .dev .mypy_cache .ruff_cache .pytest_cache test-artifacts
+	rm -rf .dev .mypy_cache .ruff_cache .pytest_cache test-artifacts $(WEB)/dist

@@ -294,7 +294,7 @@ def _stages() -> dict[str, list[tuple[str, str]]]:
 
 def test_dockerfile_pins_bases_and_installs_dependencies_before_source_without_dev_packages() -> None:
     stages = _stages()
-    assert set(stages) == {"build", "service", "gateway"}
+    assert set(stages) == {"build", "service", "web", "gateway"}
     for instruction, argument in _instructions():
         if instruction == "FROM" and argument.split()[0] not in stages:
             image = argument.split()[0]
@@ -328,7 +328,11 @@ def test_dockerfile_runs_as_non_root_with_an_exec_form_command_on_port() -> None
     assert "AGENTWORKS_SERVICE=${SERVICE}" in service["ENV"]
     assert "PORT=8080" in service["ENV"]
     assert service["HEALTHCHECK"].split("CMD", 1)[1].strip().startswith("[")
-    assert _stages()["gateway"][0] == ("FROM", "service AS gateway")
+    gateway = _stages()["gateway"]
+    assert gateway[0] == ("FROM", "service AS gateway")
+    assert ("COPY", "--from=web /web/dist /app/services/gateway/web/dist") in gateway
+    web = _stages()["web"]
+    assert [arg for ins, arg in web if ins == "RUN"] == ["npm ci --no-audit --no-fund", "npm run build"]
 
 
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_context() -> None:

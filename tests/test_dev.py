@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import random
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -14,22 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentworks_localstack.fleet import EMULATOR_PORT, FLEET
+from agentworks_localstack.fleet import FLEET, free_port_offset, port_free
 
 pytestmark = pytest.mark.stack
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _offset() -> int:
-    for _ in range(50):
-        offset = random.randrange(20000, 40000, 100)
-        if all(_free(p + offset) for p in [EMULATOR_PORT, *(s.port for s in FLEET)]):
-            return offset
-    raise RuntimeError("no free block of ports")
 
 
 def _move_a_card_through_the_gateway(gateway: str) -> str:
@@ -58,7 +43,7 @@ def _wait_for_inbox(database: Path, card_id: str) -> None:
 
 
 def test_dev_fleet_starts_reports_and_stops_cleanly(tmp_path: Path) -> None:
-    offset = _offset()
+    offset = free_port_offset()
     process = subprocess.Popen(
         [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)],
         cwd=tmp_path,
@@ -92,4 +77,4 @@ def test_dev_fleet_starts_reports_and_stops_cleanly(tmp_path: Path) -> None:
     for spec in FLEET:
         assert f"http://127.0.0.1:{spec.port + offset}" in summary
     time.sleep(0.5)
-    assert all(_free(spec.port + offset) for spec in FLEET)
+    assert all(port_free(spec.port + offset) for spec in FLEET)

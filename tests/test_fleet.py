@@ -130,8 +130,9 @@ async def _terminal_refusal(gateway: str, card_id: str, cookies: dict[str, str],
 
 
 def _billing_through_the_gateway(browser: httpx.Client, workspace_id: str, card_id: str) -> None:
-    usage = browser.get(f"/api/workspaces/{workspace_id}/usage", params={"group_by": "card"})
+    usage = browser.get(f"/api/workspaces/{workspace_id}/usage", params=[("group_by", "day"), ("group_by", "card")])
     assert usage.status_code == 200, usage.text
+    assert set(usage.json()["series"]) == {"day", "card"}  # repeated query parameters survive the gateway
     [by_card] = usage.json()["series"]["card"]
     assert (by_card["key"], by_card["runs"], by_card["provider_calls"], by_card["price"]) == (card_id, 1, 1, "0")
     budget = browser.put(f"/api/workspaces/{workspace_id}/budgets/workspace", json={"monthly_cap": "25"})

@@ -60,5 +60,10 @@ MATRIX: tuple[Route, ...] = (
     Route("GET", P + "/documents/prd/versions", None, "read", 200),
     Route("GET", P + "/documents/prd/versions/1", None, "read", 200),
 )
-"""Routes needing only a signed-in user (no tenant): GET /api/workspaces, POST /api/workspaces, GET /api/agents."""
-UNSCOPED = (("GET", "/api/workspaces"), ("POST", "/api/workspaces"), ("GET", "/api/agents"))
+"""Routes needing only a signed-in user (no tenant): the workspace list and creation, the agent and model lists."""
+UNSCOPED = (
+    ("GET", "/api/workspaces"),
+    ("POST", "/api/workspaces"),
+    ("GET", "/api/agents"),
+    ("GET", "/api/models"),
+)

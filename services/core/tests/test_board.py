@@ -25,6 +25,8 @@ async def test_creating_a_project_creates_its_board_with_the_default_lanes(core:
         "Done",
     ]
     assert [lane["number"] for lane in board["lanes"]] == list(range(9))
+    listed = await core.ok("GET", f"/api/workspaces/{workspace['id']}/projects", owner)
+    assert [(p["id"], p["board_id"]) for p in listed["items"]] == [(project["id"], project["board_id"])]
 
 
 async def test_cards_keep_dense_ordered_positions_through_moves(core: Core) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,3 +48,17 @@ FLEET: tuple[ServiceSpec, ...] = (
 
 def base_urls(offset: int = 0, fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[str, str]:
     return {spec.name: spec.url(offset) for spec in fleet}
+
+
+def free_port_offset(fleet: tuple[ServiceSpec, ...] = FLEET) -> int:
+    """A port offset at which the emulator and every service's port are free (tests run fleets side by side)."""
+    for _ in range(50):
+        offset = random.randrange(20000, 40000, 100)
+        if all(port_free(port + offset) for port in [EMULATOR_PORT, *(spec.port for spec in fleet)]):
+            return offset
+    raise RuntimeError("no free block of ports")
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from agentworks_platform.errors import AppError
+from agentworks_platform.money import money_text
 
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.jobs import Jobs
-from agentworks_billing.schemas import money_text
 
 
 def _out(text: str) -> None:

@@ -17,6 +17,7 @@ from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.identity import endpoints as identity
 from agentworks_gateway.proxy import router as proxy
 from agentworks_gateway.security import ApiGuard
+from agentworks_gateway.web import router as web
 from agentworks_gateway.websockets_relay import router as websockets
 
 
@@ -45,7 +46,7 @@ def create_app(
         settings,
         title="AgentWorks API",
         description=__doc__ or "",
-        routers=[identity.router, apikeys.router, websockets, proxy],
+        routers=[identity.router, apikeys.router, websockets, proxy, web],  # web last: it answers every other GET
         setup=setup,
     )
     app.add_middleware(ApiGuard)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agentworks_platform.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 
 
 class GatewaySettings(ServiceSettings):
@@ -28,6 +32,7 @@ class GatewaySettings(ServiceSettings):
     signin_failures_per_address: int = 20
     signin_window_minutes: int = 15
     trust_forwarded_for: bool = Field(default=False, description="True behind Cloud Run's front end.")
+    web_dist: Path = Field(default=WEB_DIST, description="The built web app (services/gateway/web/dist).")
 
     @property
     def session_cookie(self) -> str:

@@ -125,7 +125,11 @@ async def forward(path: str, request: Request) -> Response:
         return await _forward_stream(client, request, f"/api/{path}", headers)
     try:
         upstream = await client.request(
-            request.method, f"/api/{path}", params=request.query_params, content=await _body(request), headers=headers
+            request.method,
+            f"/api/{path}",
+            params=request.query_params.multi_items(),
+            content=await _body(request),
+            headers=headers,
         )
     except httpx.HTTPError:
         raise AppError(

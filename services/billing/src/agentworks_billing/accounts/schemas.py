@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
 from agentworks_billing.accounts.service import BudgetStatus, Plan
-from agentworks_billing.schemas import Cents, MoneyOut, Schema
+from agentworks_billing.schemas import Cents, Schema
 
 
 class BudgetIn(Schema):

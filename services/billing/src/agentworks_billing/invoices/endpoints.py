@@ -8,6 +8,7 @@ from typing import Annotated
 
 from agentworks_platform.app import SessionDep, context_of, service_caller
 from agentworks_platform.errors import NotFound
+from agentworks_platform.money import MoneyOut
 from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
@@ -17,7 +18,7 @@ from agentworks_billing.invoices import repository, webhooks
 from agentworks_billing.invoices.schemas import BillingOut, InvoiceDetailOut, InvoiceOut
 from agentworks_billing.invoices.summary import billing_summary
 from agentworks_billing.jobs import Jobs
-from agentworks_billing.schemas import MoneyOut, Schema
+from agentworks_billing.schemas import Schema
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"])
 hooks = APIRouter(tags=["webhooks"])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
+from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
 from agentworks_billing.accounts.schemas import BudgetOut
 from agentworks_billing.models import Invoice, InvoiceLine
-from agentworks_billing.schemas import MoneyOut, Schema
+from agentworks_billing.schemas import Schema
 
 
 class LineOut(Schema):

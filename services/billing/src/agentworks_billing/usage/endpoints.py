@@ -7,12 +7,13 @@ from datetime import date
 from typing import Annotated, Literal
 
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.money import MoneyOut
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from agentworks_billing.access import PrincipalDep, authorize
-from agentworks_billing.schemas import MoneyOut, Schema
+from agentworks_billing.schemas import Schema
 from agentworks_billing.usage import service
 from agentworks_billing.usage.service import UsageRow
 

@@ -14,9 +14,9 @@ from typing import Any
 from agentworks_events import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.errors import AppError
+from agentworks_platform.money import money_text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_billing.schemas import money_text
 from agentworks_billing.usage import repository
 
 MAX_RANGE_DAYS = 400

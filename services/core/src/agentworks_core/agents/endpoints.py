@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.agents import service
 from agentworks_core.agents.catalog import ModelCatalog
-from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut
+from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut, ModelOut
 
 router = APIRouter(prefix="/api", tags=["agents"])
 
@@ -24,6 +24,11 @@ def _catalog(request: Request) -> ModelCatalog:
 @router.get("/agents", summary="The agent registry")
 async def list_agents(_principal: PrincipalDep) -> list[AgentOut]:
     return service.registry()
+
+
+@router.get("/models", summary="Every (provider, model) the provider router serves, for agent configuration")
+async def list_models(_principal: PrincipalDep, catalog: Annotated[ModelCatalog, Depends(_catalog)]) -> list[ModelOut]:
+    return [ModelOut(provider=provider, model=model) for provider, model in sorted(await catalog.models())]
 
 
 @router.get("/projects/{project_id}/agents", summary="Each agent's provider, model and state for a project")

@@ -32,3 +32,8 @@ class AgentConfigIn(StrictBody):
     provider: Annotated[str, Field(min_length=1, max_length=40)]
     model: Annotated[str, Field(min_length=1, max_length=100)]
     enabled: bool = True
+
+
+class ModelOut(BaseModel):
+    provider: str
+    model: str

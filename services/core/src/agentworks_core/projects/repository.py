@@ -29,6 +29,17 @@ async def boards_of(session: AsyncSession, project_id: uuid.UUID) -> list[Board]
     return list((await session.scalars(query)).all())
 
 
+async def first_boards(session: AsyncSession, project_ids: list[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """Each project's first board, in one query."""
+    if not project_ids:
+        return {}
+    query = select(Board.project_id, Board.id).where(Board.project_id.in_(project_ids)).order_by(Board.created_at)
+    first: dict[uuid.UUID, uuid.UUID] = {}
+    for project_id, board_id in (await session.execute(query)).all():
+        first.setdefault(project_id, board_id)
+    return first
+
+
 async def lanes_of(session: AsyncSession, board_id: uuid.UUID) -> list[Lane]:
     query = select(Lane).where(Lane.board_id == board_id).order_by(Lane.position)
     return list((await session.scalars(query)).all())

@@ -79,7 +79,8 @@ async def page(
     rows = await repository.projects(session, access.workspace_id, after, limit)
     more, rows = len(rows) > limit, rows[:limit]
     cursor_out = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
-    return [_project_out(p, None) for p in rows], cursor_out
+    boards = await repository.first_boards(session, [p.id for p in rows])
+    return [_project_out(p, boards.get(p.id)) for p in rows], cursor_out
 
 
 async def _project(session: AsyncSession, project_id: uuid.UUID) -> Project:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from agentworks_events import CardRunRequested, run_id_for
 from agentworks_platform.errors import AppError, NotFound
+from agentworks_platform.money import MoneyOut
 from agentworks_pubsub import Outbox
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -30,8 +31,8 @@ class RunOut(Out):
     attempt: int
     input_tokens: int
     output_tokens: int
-    cost: Decimal | None
-    price: Decimal
+    cost: MoneyOut | None
+    price: MoneyOut
     summary: str
     error_code: str | None
     reason: str | None
@@ -41,8 +42,8 @@ class RunOut(Out):
 
 class CardRuns(BaseModel):
     runs: list[RunOut]
-    total_price: Decimal
-    total_cost: Decimal | None
+    total_price: MoneyOut
+    total_cost: MoneyOut | None
 
 
 class RunRequested(BaseModel):

@@ -1,0 +1,139 @@
+// Data fetching: one react-query hook per resource, keys shared so mutations and live events can refresh them.
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api } from "./client";
+import type {
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardRuns, DocumentInfo, Invoice, Member, ModelChoice, NewApiKey,
+  Page, Project, Usage, User, Version, VersionMeta, Workspace,
+} from "./types";
+
+export const keys = {
+  me: ["me"] as const,
+  workspaces: ["workspaces"] as const,
+  projects: (ws: string) => ["projects", ws] as const,
+  board: (id: string) => ["board", id] as const,
+  cardRuns: (id: string) => ["card-runs", id] as const,
+  children: (id: string) => ["card-children", id] as const,
+  agents: (project: string) => ["agents", project] as const,
+  models: ["models"] as const,
+  documents: (project: string) => ["documents", project] as const,
+  versions: (project: string, kind: string) => ["versions", project, kind] as const,
+  version: (project: string, kind: string, v: number) => ["version", project, kind, v] as const,
+  members: (ws: string) => ["members", ws] as const,
+  apiKeys: (ws: string) => ["api-keys", ws] as const,
+  usage: (ws: string, query: string) => ["usage", ws, query] as const,
+  billing: (ws: string) => ["billing", ws] as const,
+  invoices: (ws: string) => ["invoices", ws] as const,
+};
+
+export function useMe() {
+  return useQuery({ queryKey: keys.me, queryFn: () => api<User>("/api/me"), retry: false, staleTime: 60_000 });
+}
+
+export function useWorkspaces(enabled = true) {
+  return useQuery({ queryKey: keys.workspaces, queryFn: () => api<Workspace[]>("/api/workspaces"), enabled });
+}
+
+export function useProjects(workspaceId: string | undefined) {
+  return useQuery({
+    queryKey: keys.projects(workspaceId ?? ""),
+    queryFn: () => api<Page<Project>>(`/api/workspaces/${workspaceId}/projects?limit=100`).then((p) => p.items),
+    enabled: Boolean(workspaceId),
+  });
+}
+
+export function useBoard(boardId: string | null | undefined) {
+  return useQuery({
+    queryKey: keys.board(boardId ?? ""),
+    queryFn: () => api<Board>(`/api/boards/${boardId}`),
+    enabled: Boolean(boardId),
+  });
+}
+
+export function useCardRuns(cardId: string) {
+  return useQuery({ queryKey: keys.cardRuns(cardId), queryFn: () => api<CardRuns>(`/api/cards/${cardId}/runs`) });
+}
+
+export function useChildren(cardId: string) {
+  return useQuery({
+    queryKey: keys.children(cardId),
+    queryFn: () => api<Card[]>(`/api/cards/${cardId}/children`),
+  });
+}
+
+export function useAgentConfigs(projectId: string) {
+  return useQuery({ queryKey: keys.agents(projectId), queryFn: () => api<AgentConfig[]>(`/api/projects/${projectId}/agents`) });
+}
+
+export function useModels() {
+  return useQuery({ queryKey: keys.models, queryFn: () => api<ModelChoice[]>("/api/models"), staleTime: 300_000 });
+}
+
+export function useDocuments(projectId: string) {
+  return useQuery({
+    queryKey: keys.documents(projectId),
+    queryFn: () => api<DocumentInfo[]>(`/api/projects/${projectId}/documents`),
+  });
+}
+
+export function useVersions(projectId: string, kind: string | null) {
+  return useQuery({
+    queryKey: keys.versions(projectId, kind ?? ""),
+    queryFn: () => api<Page<VersionMeta>>(`/api/projects/${projectId}/documents/${kind}/versions?limit=100`).then((p) => p.items),
+    enabled: Boolean(kind),
+  });
+}
+
+export function useVersion(projectId: string, kind: string | null, version: number | null) {
+  return useQuery({
+    queryKey: keys.version(projectId, kind ?? "", version ?? 0),
+    queryFn: () => api<Version>(`/api/projects/${projectId}/documents/${kind}/versions/${version}`),
+    enabled: Boolean(kind) && version !== null && version > 0,
+    staleTime: Infinity, // a version never changes
+  });
+}
+
+export function useMembers(workspaceId: string) {
+  return useQuery({
+    queryKey: keys.members(workspaceId),
+    queryFn: () => api<Member[]>(`/api/workspaces/${workspaceId}/members`),
+  });
+}
+
+export function useApiKeys(workspaceId: string) {
+  return useQuery({ queryKey: keys.apiKeys(workspaceId), queryFn: () => api<ApiKey[]>(`/api/workspaces/${workspaceId}/api-keys`) });
+}
+
+export function useUsage(workspaceId: string, query: string) {
+  return useQuery({
+    queryKey: keys.usage(workspaceId, query),
+    queryFn: () => api<Usage>(`/api/workspaces/${workspaceId}/usage?${query}`),
+  });
+}
+
+export function useBilling(workspaceId: string) {
+  return useQuery({ queryKey: keys.billing(workspaceId), queryFn: () => api<BillingSummary>(`/api/workspaces/${workspaceId}/billing`) });
+}
+
+export function useInvoices(workspaceId: string) {
+  return useQuery({
+    queryKey: keys.invoices(workspaceId),
+    queryFn: () => api<Page<Invoice>>(`/api/workspaces/${workspaceId}/invoices?limit=50`).then((p) => p.items),
+  });
+}
+
+/** A mutation that refreshes the given queries when it succeeds. */
+export function useAction<TBody, TResult>(
+  run: (body: TBody) => Promise<TResult>,
+  refresh: ReadonlyArray<readonly unknown[]> = [],
+) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: run,
+    onSuccess: async () => {
+      await Promise.all(refresh.map((key) => client.invalidateQueries({ queryKey: key })));
+    },
+  });
+}
+
+export type { NewApiKey };

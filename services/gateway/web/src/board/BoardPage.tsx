@@ -1,0 +1,249 @@
+import {
+  closestCorners, DndContext, DragOverlay, KeyboardSensor, PointerSensor, useDroppable, useSensor, useSensors,
+  type DragEndEvent, type DragStartEvent,
+} from "@dnd-kit/core";
+import { SortableContext, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from "@dnd-kit/sortable";
+import { CSS } from "@dnd-kit/utilities";
+import { useQueryClient } from "@tanstack/react-query";
+import { useCallback, useRef, useState, type FormEvent } from "react";
+import { useSearchParams } from "react-router";
+import { api, ApiError, errorText } from "../api/client";
+import { keys, useBoard } from "../api/hooks";
+import type { Board, Card, Lane } from "../api/types";
+import { formatPrice } from "../lib/money";
+import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
+import { CardDrawer } from "./CardDrawer";
+import { useLiveBoard } from "./liveBoard";
+import { findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
+
+interface Refusal {
+  laneId: string;
+  message: string;
+}
+
+export function BoardPage() {
+  const { project, workspaceId, role } = usePlace();
+  if (!project) return <Spinner label="Loading the project…" />;
+  if (!project.board_id) return <p className="muted">This project has no board.</p>;
+  return <BoardView boardId={project.board_id} projectId={project.id} workspaceId={workspaceId} canWrite={can(role, "write")} canRun={can(role, "run")} />;
+}
+
+function BoardView(props: { boardId: string; projectId: string; workspaceId: string; canWrite: boolean; canRun: boolean }) {
+  const { boardId, projectId, canWrite } = props;
+  const client = useQueryClient();
+  const board = useBoard(boardId);
+  const [dragging, setDragging] = useState<string | null>(null);
+  const draggingRef = useRef(false);
+  const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [search, setSearch] = useSearchParams();
+  const openCard = search.get("card");
+  const isDragging = useCallback(() => draggingRef.current, []);
+  useLiveBoard(boardId, isDragging);
+
+  const sensors = useSensors(
+    useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
+    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
+  );
+
+  async function commitMove(current: Board, cardId: string, place: Place) {
+    const refused = wipRefusal(current, cardId, place.laneId);
+    if (refused) {
+      setRefusal({ laneId: place.laneId, message: refused });
+      return;
+    }
+    setRefusal(null);
+    const key = keys.board(boardId);
+    await client.cancelQueries({ queryKey: key });
+    client.setQueryData<Board>(key, moveCard(current, cardId, place)); // optimistic
+    try {
+      await api(`/api/cards/${cardId}/move`, { method: "PUT", body: { lane_id: place.laneId, position: place.index } });
+    } catch (error) {
+      client.setQueryData<Board>(key, current); // roll back
+      const message = error instanceof ApiError && error.code === "wip_limit_reached" ? error.message : `Move failed: ${errorText(error)}`;
+      setRefusal({ laneId: place.laneId, message });
+    } finally {
+      void client.invalidateQueries({ queryKey: key });
+    }
+  }
+
+  function onDragStart(event: DragStartEvent) {
+    draggingRef.current = true;
+    setDragging(String(event.active.id));
+    setRefusal(null);
+  }
+
+  function onDragEnd(event: DragEndEvent) {
+    draggingRef.current = false;
+    setDragging(null);
+    const current = client.getQueryData<Board>(keys.board(boardId));
+    if (!current || !event.over) return;
+    const place = resolveDrop(current, String(event.active.id), String(event.over.id));
+    if (place) void commitMove(current, String(event.active.id), place);
+  }
+
+  const open = (cardId: string | null) => {
+    const next = new URLSearchParams(search);
+    if (cardId) next.set("card", cardId);
+    else next.delete("card");
+    setSearch(next);
+  };
+
+  return (
+    <Loaded query={board} label="Loading the board…">
+      {(data) => (
+        <div className={openCard ? "board-layout with-drawer" : "board-layout"}>
+          <DndContext
+            sensors={sensors}
+            collisionDetection={closestCorners}
+            onDragStart={onDragStart}
+            onDragEnd={onDragEnd}
+            onDragCancel={() => {
+              draggingRef.current = false;
+              setDragging(null);
+            }}
+          >
+            <div className="board" role="list" aria-label={data.name}>
+              {data.lanes.map((lane) => (
+                <LaneColumn
+                  key={lane.id}
+                  lane={lane}
+                  projectId={projectId}
+                  boardId={boardId}
+                  canWrite={canWrite}
+                  refusal={refusal?.laneId === lane.id ? refusal.message : null}
+                  onOpen={open}
+                />
+              ))}
+            </div>
+            <DragOverlay>{dragging ? <CardFace card={findCard(data, dragging)?.card} lifted /> : null}</DragOverlay>
+          </DndContext>
+          {openCard ? (
+            <CardDrawer
+              cardId={openCard}
+              projectId={projectId}
+              workspaceId={props.workspaceId}
+              board={data}
+              canWrite={canWrite}
+              canRun={props.canRun}
+              onClose={() => open(null)}
+            />
+          ) : null}
+        </div>
+      )}
+    </Loaded>
+  );
+}
+
+function LaneColumn(props: {
+  lane: Lane;
+  projectId: string;
+  boardId: string;
+  canWrite: boolean;
+  refusal: string | null;
+  onOpen: (cardId: string) => void;
+}) {
+  const { lane, canWrite } = props;
+  const { setNodeRef, isOver } = useDroppable({ id: lane.id, disabled: !canWrite });
+  const full = lane.wip_limit !== null && lane.cards.length >= lane.wip_limit;
+  return (
+    <section className={`lane${isOver ? " over" : ""}`} role="listitem" aria-label={`${lane.number} ${lane.name}`} data-lane={lane.number}>
+      <header className="lane-head">
+        <span className="lane-number">{lane.number}</span>
+        <h3>{lane.name}</h3>
+        <span className={full ? "wip full" : "wip"} title="Cards / WIP limit" data-testid={`wip-${lane.number}`}>
+          {lane.cards.length}
+          {lane.wip_limit !== null ? ` / ${lane.wip_limit}` : ""}
+        </span>
+      </header>
+      {props.refusal ? (
+        <p className="refusal" role="alert">
+          {props.refusal}
+        </p>
+      ) : null}
+      <div ref={setNodeRef} className="lane-cards">
+        <SortableContext items={lane.cards.map((c) => c.id)} strategy={verticalListSortingStrategy}>
+          {lane.cards.map((card) => (
+            <SortableCard key={card.id} card={card} disabled={!canWrite} onOpen={props.onOpen} />
+          ))}
+        </SortableContext>
+        {lane.cards.length === 0 ? <p className="empty muted">No cards</p> : null}
+      </div>
+      {canWrite && lane.number === 0 ? <AddCard projectId={props.projectId} boardId={props.boardId} laneId={lane.id} /> : null}
+    </section>
+  );
+}
+
+function SortableCard({ card, disabled, onOpen }: { card: Card; disabled: boolean; onOpen: (id: string) => void }) {
+  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: card.id, disabled });
+  return (
+    <div
+      ref={setNodeRef}
+      style={{ transform: CSS.Transform.toString(transform), transition, opacity: isDragging ? 0.4 : 1 }}
+      {...attributes}
+      {...listeners}
+      aria-roledescription={disabled ? "card" : "draggable card"}
+      aria-label={card.title}
+      data-card={card.title}
+      onKeyDown={(event) => {
+        if (event.key === "Enter") onOpen(card.id);
+        listeners?.onKeyDown?.(event);
+      }}
+    >
+      <CardFace card={card} onOpen={() => onOpen(card.id)} />
+    </div>
+  );
+}
+
+function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; lifted?: boolean; onOpen?: () => void }) {
+  if (!card) return null;
+  const runs = card.runs;
+  return (
+    <article className={lifted ? "card lifted" : "card"} onClick={onOpen}>
+      <div className="card-title">{card.title}</div>
+      <div className="card-meta">
+        <span className="tag">{card.card_type}</span>
+        {runs ? (
+          <>
+            <span className={`status ${runs.last_status}`}>
+              {runs.last_agent.replace(/_/g, " ")} · {runs.last_status}
+            </span>
+            <span className="price" data-testid="card-price">
+              {formatPrice(runs.total_price)}
+            </span>
+          </>
+        ) : null}
+      </div>
+    </article>
+  );
+}
+
+function AddCard({ projectId, boardId, laneId }: { projectId: string; boardId: string; laneId: string }) {
+  const client = useQueryClient();
+  const [title, setTitle] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    if (!title.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api(`/api/projects/${projectId}/cards`, { method: "POST", body: { title: title.trim(), lane_id: laneId } });
+      setTitle("");
+      await client.invalidateQueries({ queryKey: keys.board(boardId) });
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form className="add-card" onSubmit={submit}>
+      <input aria-label="New card title" placeholder="Add a card…" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} />
+      <button type="submit" disabled={busy || !title.trim()}>
+        {busy ? "Adding…" : "Add"}
+      </button>
+      <ErrorNote error={error} />
+    </form>
+  );
+}

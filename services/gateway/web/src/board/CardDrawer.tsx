@@ -1,0 +1,299 @@
+import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, type FormEvent } from "react";
+import { Link } from "react-router";
+import { api } from "../api/client";
+import { keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments } from "../api/hooks";
+import type { Board, Card, Page, Run, VersionMeta } from "../api/types";
+import { formatCost, formatPrice } from "../lib/money";
+import { CardTerminal } from "../terminal/Terminal";
+import { ErrorNote, formatDate, Loaded } from "../ui";
+
+interface DrawerProps {
+  cardId: string;
+  projectId: string;
+  workspaceId: string;
+  board: Board;
+  canWrite: boolean;
+  canRun: boolean;
+  onClose: () => void;
+}
+
+const ACTIVE = new Set(["queued", "running", "requested"]);
+
+export function CardDrawer(props: DrawerProps) {
+  const { cardId, onClose } = props;
+  const card = useQuery({ queryKey: ["card", cardId], queryFn: () => api<Card>(`/api/cards/${cardId}`) });
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && onClose();
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [onClose]);
+
+  return (
+    <aside className="drawer" aria-label="Card details">
+      <button type="button" className="close" onClick={onClose} aria-label="Close card">
+        ×
+      </button>
+      <Loaded query={card} label="Loading the card…">
+        {(data) => <CardDetails {...props} card={data} />}
+      </Loaded>
+    </aside>
+  );
+}
+
+function CardDetails(props: DrawerProps & { card: Card }) {
+  const { card, canWrite, canRun } = props;
+  const client = useQueryClient();
+  const runs = useCardRuns(card.id);
+  const refreshRuns = () => {
+    void client.invalidateQueries({ queryKey: keys.cardRuns(card.id) });
+    void client.invalidateQueries({ queryKey: keys.board(props.board.id) });
+  };
+  const lane = props.board.lanes.find((l) => l.id === card.lane_id);
+  return (
+    <div className="stack">
+      <CardFields card={card} canWrite={canWrite} boardId={props.board.id} />
+      <p className="muted">
+        In <strong>{lane ? `${lane.number} ${lane.name}` : "—"}</strong> · created {formatDate(card.created_at)}
+      </p>
+      <CardTerminal cardId={card.id} onStatus={refreshRuns} />
+      <section>
+        <h3>Runs</h3>
+        <Loaded query={runs} label="Loading runs…">
+          {(data) => <RunsTable runs={data.runs} totalPrice={data.total_price} totalCost={data.total_cost} canRun={canRun} onChange={refreshRuns} />}
+        </Loaded>
+      </section>
+      {canRun ? <RunAgent cardId={card.id} projectId={props.projectId} onStarted={refreshRuns} /> : null}
+      <Artifacts projectId={props.projectId} workspaceId={props.workspaceId} runIds={runs.data?.runs.map((r) => r.id) ?? []} />
+      <Children card={card} canWrite={canWrite} />
+    </div>
+  );
+}
+
+function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean; boardId: string }) {
+  const [title, setTitle] = useState(card.title);
+  const [description, setDescription] = useState(card.description);
+  const save = useAction(
+    (body: { title: string; description: string }) => api<Card>(`/api/cards/${card.id}`, { method: "PATCH", body }),
+    [["card", card.id], keys.board(boardId)],
+  );
+  const dirty = title !== card.title || description !== card.description;
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    save.mutate({ title: title.trim(), description });
+  }
+  if (!canWrite) {
+    return (
+      <div>
+        <h2>{card.title}</h2>
+        <p className="pre">{card.description || <span className="muted">No description.</span>}</p>
+      </div>
+    );
+  }
+  return (
+    <form onSubmit={submit} className="stack" aria-label="Card fields">
+      <input className="title-input" aria-label="Title" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={200} />
+      <textarea aria-label="Description" rows={4} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="Describe the work…" />
+      <div className="row">
+        <button type="submit" className="primary" disabled={!dirty || save.isPending}>
+          {save.isPending ? "Saving…" : "Save"}
+        </button>
+        {save.isSuccess && !dirty ? <span className="muted">Saved</span> : null}
+      </div>
+      <ErrorNote error={save.error} />
+    </form>
+  );
+}
+
+function RunsTable(props: { runs: Run[]; totalPrice: string; totalCost: string | null; canRun: boolean; onChange: () => void }) {
+  const [error, setError] = useState<unknown>(null);
+  async function act(path: string) {
+    setError(null);
+    try {
+      await api(path, { method: "POST", body: {} });
+      props.onChange();
+    } catch (caught) {
+      setError(caught);
+    }
+  }
+  if (props.runs.length === 0) return <p className="muted">No runs yet. Move the card into an agent's lane, or run one below.</p>;
+  return (
+    <>
+      <div className="table-wrap">
+        <table className="runs">
+          <thead>
+            <tr>
+              <th>Agent</th>
+              <th>Provider / model</th>
+              <th>Status</th>
+              <th className="num">Tokens in / out</th>
+              <th className="num">Cost</th>
+              <th className="num">Price</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {props.runs.map((run) => (
+              <tr key={run.id} data-testid="run-row">
+                <td>{run.agent.replace(/_/g, " ")}</td>
+                <td>{run.provider ? `${run.provider} / ${run.model}` : "—"}</td>
+                <td>
+                  <span className={`status ${run.status}`} title={run.reason ?? undefined}>
+                    {run.status}
+                  </span>
+                </td>
+                <td className="num">
+                  {run.input_tokens} / {run.output_tokens}
+                </td>
+                <td className="num">{formatCost(run.cost)}</td>
+                <td className="num" data-testid="run-price">
+                  {formatPrice(run.price)}
+                </td>
+                <td>
+                  {props.canRun && ACTIVE.has(run.status) ? (
+                    <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/cancel`)}>
+                      Cancel
+                    </button>
+                  ) : null}
+                  {props.canRun && !ACTIVE.has(run.status) ? (
+                    <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/rerun`)}>
+                      Re-run
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr>
+              <td colSpan={4}>Total</td>
+              <td className="num">{formatCost(props.totalCost)}</td>
+              <td className="num" data-testid="card-total-price">
+                {formatPrice(props.totalPrice)}
+              </td>
+              <td />
+            </tr>
+          </tfoot>
+        </table>
+      </div>
+      <ErrorNote error={error} />
+    </>
+  );
+}
+
+function RunAgent({ cardId, projectId, onStarted }: { cardId: string; projectId: string; onStarted: () => void }) {
+  const agents = useAgentConfigs(projectId);
+  const [agent, setAgent] = useState("");
+  const [instructions, setInstructions] = useState("");
+  const run = useAction(
+    () => api(`/api/cards/${cardId}/agents/${agent}/run`, { method: "POST", body: { instructions } }),
+    [keys.cardRuns(cardId)],
+  );
+  const enabled = agents.data?.filter((a) => a.enabled) ?? [];
+  return (
+    <form
+      className="stack"
+      aria-label="Run an agent"
+      onSubmit={(event) => {
+        event.preventDefault();
+        run.mutate(undefined, {
+          onSuccess: () => {
+            setInstructions("");
+            onStarted();
+          },
+        });
+      }}
+    >
+      <h3>Run an agent</h3>
+      <div className="row">
+        <select aria-label="Agent" value={agent} onChange={(e) => setAgent(e.target.value)} required>
+          <option value="">Choose an agent…</option>
+          {enabled.map((a) => (
+            <option key={a.agent} value={a.agent}>
+              {a.display_name} ({a.provider} / {a.model})
+            </option>
+          ))}
+        </select>
+        <button type="submit" disabled={!agent || run.isPending}>
+          {run.isPending ? "Starting…" : "Run"}
+        </button>
+      </div>
+      <textarea aria-label="Instructions" rows={2} placeholder="Extra instructions (optional)" value={instructions} onChange={(e) => setInstructions(e.target.value)} />
+      <ErrorNote error={run.error} />
+    </form>
+  );
+}
+
+/** Document versions the card's runs wrote. */
+function Artifacts({ projectId, workspaceId, runIds }: { projectId: string; workspaceId: string; runIds: string[] }) {
+  const documents = useDocuments(projectId);
+  const versions = useQueries({
+    queries: (documents.data ?? []).map((doc) => ({
+      queryKey: keys.versions(projectId, doc.kind),
+      queryFn: () => api<Page<VersionMeta>>(`/api/projects/${projectId}/documents/${doc.kind}/versions?limit=100`).then((p) => p.items),
+      enabled: runIds.length > 0,
+    })),
+  });
+  const wanted = new Set(runIds);
+  const written = (documents.data ?? []).flatMap((doc, i) =>
+    (versions[i]?.data ?? []).filter((v) => v.source_run_id && wanted.has(v.source_run_id)).map((v) => ({ doc, v })),
+  );
+  if (written.length === 0) return null;
+  return (
+    <section>
+      <h3>Artifacts</h3>
+      <ul>
+        {written.map(({ doc, v }) => (
+          <li key={`${doc.kind}-${v.version}`}>
+            <Link to={`/w/${workspaceId}/p/${projectId}/documents?kind=${doc.kind}&version=${v.version}`}>
+              {doc.title} v{v.version}
+            </Link>{" "}
+            <span className="muted">{formatDate(v.created_at)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Children({ card, canWrite }: { card: Card; canWrite: boolean }) {
+  const children = useChildren(card.id);
+  const [title, setTitle] = useState("");
+  const add = useAction(
+    () => api<Card>(`/api/projects/${card.project_id}/cards`, { method: "POST", body: { title: title.trim(), parent_id: card.id } }),
+    [keys.children(card.id), keys.board(card.board_id)],
+  );
+  return (
+    <section>
+      <h3>Child cards</h3>
+      <Loaded query={children} label="Loading child cards…">
+        {(list) =>
+          list.length === 0 ? (
+            <p className="muted">None.</p>
+          ) : (
+            <ul>
+              {list.map((child) => (
+                <li key={child.id}>{child.title}</li>
+              ))}
+            </ul>
+          )
+        }
+      </Loaded>
+      {canWrite ? (
+        <form
+          className="row"
+          onSubmit={(event) => {
+            event.preventDefault();
+            add.mutate(undefined, { onSuccess: () => setTitle("") });
+          }}
+        >
+          <input aria-label="Child card title" placeholder="Add a child card…" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} />
+          <button type="submit" disabled={!title.trim() || add.isPending}>
+            Add
+          </button>
+        </form>
+      ) : null}
+      <ErrorNote error={add.error} />
+    </section>
+  );
+}

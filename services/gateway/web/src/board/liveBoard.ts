@@ -1,0 +1,64 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { keys } from "../api/hooks";
+import type { Board } from "../api/types";
+import { backoff } from "../terminal/resume";
+import { applyCardEvent, type CardEvent } from "./state";
+
+type BoardMessage =
+  | { type: "card"; event: CardEvent }
+  | { type: "status"; card_id: string; run_id: string; status: string }
+  | { type: "ping" };
+
+/** Keeps the cached board live: card events fold in at once; run changes and reconnects refetch. */
+export function useLiveBoard(boardId: string | null | undefined, isDragging: () => boolean) {
+  const client = useQueryClient();
+  useEffect(() => {
+    if (!boardId) return undefined;
+    let socket: WebSocket | null = null;
+    let attempt = 0;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let refresh: ReturnType<typeof setTimeout> | undefined;
+    let disposed = false;
+    const key = keys.board(boardId);
+
+    const refetchSoon = () => {
+      clearTimeout(refresh);
+      refresh = setTimeout(() => {
+        if (!isDragging()) void client.invalidateQueries({ queryKey: key });
+      }, 300);
+    };
+
+    const onMessage = (message: BoardMessage) => {
+      if (message.type === "card") {
+        client.setQueryData<Board>(key, (board) => (board ? applyCardEvent(board, message.event) : board));
+        refetchSoon();
+      } else if (message.type === "status") {
+        void client.invalidateQueries({ queryKey: keys.cardRuns(message.card_id) });
+        refetchSoon();
+      }
+    };
+
+    const connect = () => {
+      const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+      socket = new WebSocket(`${scheme}//${window.location.host}/api/boards/${boardId}/events`);
+      socket.onopen = () => {
+        if (attempt > 0) refetchSoon(); // events may have been missed while away
+        attempt = 0;
+      };
+      socket.onmessage = (event) => onMessage(JSON.parse(String(event.data)) as BoardMessage);
+      socket.onclose = (event) => {
+        if (disposed || event.code === 4401 || event.code === 4404) return;
+        retry = setTimeout(connect, backoff(attempt));
+        attempt += 1;
+      };
+    };
+    connect();
+    return () => {
+      disposed = true;
+      clearTimeout(retry);
+      clearTimeout(refresh);
+      socket?.close(1000, "closed");
+    };
+  }, [boardId, client, isDragging]);
+}

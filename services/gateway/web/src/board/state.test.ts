@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import type { Board, Card, Lane } from "../api/types";
+import { applyCardEvent, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
+
+function card(id: string, laneId: string, position: number): Card {
+  return {
+    id, project_id: "p", board_id: "b", lane_id: laneId, position, title: id.toUpperCase(), description: "",
+    card_type: "task", assignee_id: null, parent_id: null, created_at: "", updated_at: "", runs: null,
+  };
+}
+
+function lane(id: string, number: number, cardIds: string[], wip: number | null = null): Lane {
+  return { id, number, position: number, name: `Lane ${number}`, wip_limit: wip, cards: cardIds.map((c, i) => card(c, id, i)) };
+}
+
+function board(): Board {
+  return {
+    id: "b", project_id: "p", workspace_id: "w", name: "Board",
+    lanes: [lane("l0", 0, ["a", "b", "c"]), lane("l1", 1, ["d"], 2), lane("l2", 2, [], 0)],
+  };
+}
+
+const ids = (b: Board, laneId: string) => b.lanes.find((l) => l.id === laneId)?.cards.map((c) => c.id);
+
+describe("resolveDrop", () => {
+  it("drops on a lane at its end and on a card at that card's place", () => {
+    expect(resolveDrop(board(), "a", "l1")).toEqual({ laneId: "l1", index: 1 });
+    expect(resolveDrop(board(), "a", "d")).toEqual({ laneId: "l1", index: 0 });
+    expect(resolveDrop(board(), "a", "c")).toEqual({ laneId: "l0", index: 2 });
+  });
+  it("ignores drops that change nothing or land nowhere", () => {
+    expect(resolveDrop(board(), "a", "a")).toBeNull();
+    expect(resolveDrop(board(), "c", "l0")).toBeNull();
+    expect(resolveDrop(board(), "a", "nowhere")).toBeNull();
+    expect(resolveDrop(board(), "ghost", "l1")).toBeNull();
+  });
+});
+
+describe("moveCard", () => {
+  it("moves across lanes and renumbers both", () => {
+    const moved = moveCard(board(), "b", { laneId: "l1", index: 0 });
+    expect(ids(moved, "l0")).toEqual(["a", "c"]);
+    expect(ids(moved, "l1")).toEqual(["b", "d"]);
+    expect(findCard(moved, "b")?.card).toMatchObject({ lane_id: "l1", position: 0 });
+    expect(findCard(moved, "d")?.card.position).toBe(1);
+  });
+  it("reorders within a lane and keeps the previous board untouched for rollback", () => {
+    const before = board();
+    const moved = moveCard(before, "a", { laneId: "l0", index: 2 });
+    expect(ids(moved, "l0")).toEqual(["b", "c", "a"]);
+    expect(ids(before, "l0")).toEqual(["a", "b", "c"]);
+    expect(moved.lanes[2]).toBe(before.lanes[2]);
+  });
+});
+
+describe("wipRefusal", () => {
+  it("refuses entering a full lane and names it", () => {
+    const full = moveCard(board(), "a", { laneId: "l1", index: 0 });
+    expect(wipRefusal(full, "b", "l1")).toBe("Lane 1 is at its WIP limit (2/2).");
+    expect(wipRefusal(board(), "a", "l2")).toBe("Lane 2 is at its WIP limit (0/0).");
+  });
+  it("allows moves within a lane, into lanes with room or without a limit", () => {
+    expect(wipRefusal(board(), "a", "l1")).toBeNull();
+    const full = moveCard(board(), "a", { laneId: "l1", index: 0 });
+    expect(wipRefusal(full, "a", "l1")).toBeNull();
+    expect(wipRefusal(board(), "d", "l0")).toBeNull();
+  });
+});
+
+describe("applyCardEvent", () => {
+  const snapshot = (id: string, laneId: string, position: number) => ({ card_id: id, lane_id: laneId, title: id, position });
+  it("moves, creates, updates and deletes cards from live events", () => {
+    let b = applyCardEvent(board(), { type: "card.moved", card_id: "a", card: snapshot("a", "l1", 1), to_lane_id: "l1", to_position: 1 });
+    expect(ids(b, "l0")).toEqual(["b", "c"]);
+    expect(ids(b, "l1")).toEqual(["d", "a"]);
+    b = applyCardEvent(b, { type: "card.created", card_id: "e", card: snapshot("e", "l2", 0) });
+    expect(ids(b, "l2")).toEqual(["e"]);
+    b = applyCardEvent(b, { type: "card.updated", card_id: "e", card: { ...snapshot("e", "l2", 0), title: "Renamed" } });
+    expect(findCard(b, "e")?.card.title).toBe("Renamed");
+    b = applyCardEvent(b, { type: "card.deleted", card_id: "d" });
+    expect(ids(b, "l1")).toEqual(["a"]);
+  });
+  it("is idempotent for a repeated event and ignores other event types", () => {
+    const event = { type: "card.moved", card_id: "a", card: snapshot("a", "l1", 0), to_lane_id: "l1", to_position: 0 };
+    const once = applyCardEvent(board(), event);
+    expect(applyCardEvent(once, event)).toEqual(once);
+    expect(applyCardEvent(once, { type: "card.run_requested", card_id: "a" })).toBe(once);
+  });
+});
+
+describe("stepPlace (keyboard)", () => {
+  it("steps across lanes and within a lane, stopping at the edges", () => {
+    expect(stepPlace(board(), "b", "right")).toEqual({ laneId: "l1", index: 1 });
+    expect(stepPlace(board(), "a", "left")).toBeNull();
+    expect(stepPlace(board(), "b", "up")).toEqual({ laneId: "l0", index: 0 });
+    expect(stepPlace(board(), "c", "down")).toBeNull();
+  });
+});

@@ -1,0 +1,163 @@
+// The board's state logic, free of React: where a drop lands, whether the WIP limit allows it, the
+// optimistic move, and folding live card events into the board.
+
+import type { Board, Card, Lane } from "../api/types";
+
+export interface Place {
+  laneId: string;
+  index: number;
+}
+
+export function findCard(board: Board, cardId: string): { lane: Lane; index: number; card: Card } | null {
+  for (const lane of board.lanes) {
+    const index = lane.cards.findIndex((c) => c.id === cardId);
+    const card = lane.cards[index];
+    if (card) return { lane, index, card };
+  }
+  return null;
+}
+
+/** Where a card dropped on `overId` (a lane or another card) goes; null when nothing would change. */
+export function resolveDrop(board: Board, cardId: string, overId: string): Place | null {
+  const from = findCard(board, cardId);
+  if (!from) return null;
+  const lane = board.lanes.find((l) => l.id === overId);
+  let place: Place | null = null;
+  if (lane) {
+    const end = lane.cards.filter((c) => c.id !== cardId).length;
+    place = { laneId: lane.id, index: end };
+  } else {
+    const target = findCard(board, overId);
+    if (target) place = { laneId: target.lane.id, index: target.index };
+  }
+  if (!place || (place.laneId === from.lane.id && place.index === from.index)) return null;
+  return place;
+}
+
+/** The reason a move would be refused by the lane's WIP limit, or null. Moves within a lane always fit. */
+export function wipRefusal(board: Board, cardId: string, laneId: string): string | null {
+  const from = findCard(board, cardId);
+  const lane = board.lanes.find((l) => l.id === laneId);
+  if (!from || !lane || from.lane.id === laneId || lane.wip_limit === null) return null;
+  if (lane.cards.length < lane.wip_limit) return null;
+  return `${lane.name} is at its WIP limit (${lane.cards.length}/${lane.wip_limit}).`;
+}
+
+function renumber(cards: Card[], laneId: string): Card[] {
+  return cards.map((card, position) =>
+    card.position === position && card.lane_id === laneId ? card : { ...card, position, lane_id: laneId },
+  );
+}
+
+/** The board after moving a card to `place` (a new object; the old one is kept for rollback). */
+export function moveCard(board: Board, cardId: string, place: Place): Board {
+  const from = findCard(board, cardId);
+  if (!from) return board;
+  const lanes = board.lanes.map((lane) => {
+    let cards = lane.cards.filter((c) => c.id !== cardId);
+    if (lane.id === place.laneId) {
+      const index = Math.max(0, Math.min(place.index, cards.length));
+      cards = [...cards.slice(0, index), from.card, ...cards.slice(index)];
+    }
+    if (cards.length === lane.cards.length && lane.id !== place.laneId && lane.id !== from.lane.id) return lane;
+    return { ...lane, cards: renumber(cards, lane.id), card_count: cards.length };
+  });
+  return { ...board, lanes };
+}
+
+export interface CardSnapshot {
+  card_id: string;
+  lane_id: string;
+  title: string;
+  description?: string;
+  card_type?: string;
+  position: number;
+  assignee_id?: string | null;
+  parent_id?: string | null;
+}
+
+export type CardEvent =
+  | { type: "card.created"; card_id: string; card: CardSnapshot }
+  | { type: "card.updated"; card_id: string; card: CardSnapshot }
+  | { type: "card.moved"; card_id: string; card: CardSnapshot; to_lane_id: string; to_position: number }
+  | { type: "card.deleted"; card_id: string }
+  | { type: string; card_id: string };
+
+function fromSnapshot(board: Board, snapshot: CardSnapshot, existing: Card | undefined): Card {
+  const now = new Date().toISOString();
+  return {
+    id: snapshot.card_id,
+    project_id: existing?.project_id ?? board.project_id,
+    board_id: board.id,
+    lane_id: snapshot.lane_id,
+    position: snapshot.position,
+    title: snapshot.title,
+    description: snapshot.description ?? existing?.description ?? "",
+    card_type: snapshot.card_type ?? existing?.card_type ?? "task",
+    assignee_id: snapshot.assignee_id ?? null,
+    parent_id: snapshot.parent_id ?? null,
+    created_at: existing?.created_at ?? now,
+    updated_at: now,
+    runs: existing?.runs ?? null,
+  };
+}
+
+function removeCard(board: Board, cardId: string): Board {
+  if (!findCard(board, cardId)) return board;
+  return {
+    ...board,
+    lanes: board.lanes.map((lane) =>
+      lane.cards.some((c) => c.id === cardId)
+        ? { ...lane, cards: renumber(lane.cards.filter((c) => c.id !== cardId), lane.id) }
+        : lane,
+    ),
+  };
+}
+
+function placeCard(board: Board, card: Card, laneId: string, position: number): Board {
+  const without = removeCard(board, card.id);
+  if (!without.lanes.some((l) => l.id === laneId)) return without;
+  return {
+    ...without,
+    lanes: without.lanes.map((lane) => {
+      if (lane.id !== laneId) return lane;
+      const index = Math.max(0, Math.min(position, lane.cards.length));
+      return { ...lane, cards: renumber([...lane.cards.slice(0, index), card, ...lane.cards.slice(index)], lane.id) };
+    }),
+  };
+}
+
+/** Folds a live card event (from the board channel) into the board; unknown events change nothing. */
+export function applyCardEvent(board: Board, event: CardEvent): Board {
+  const existing = findCard(board, event.card_id)?.card;
+  switch (event.type) {
+    case "card.deleted":
+      return removeCard(board, event.card_id);
+    case "card.created":
+    case "card.updated": {
+      const snapshot = (event as { card: CardSnapshot }).card;
+      return placeCard(board, fromSnapshot(board, snapshot, existing), snapshot.lane_id, snapshot.position);
+    }
+    case "card.moved": {
+      const moved = event as { card: CardSnapshot; to_lane_id: string; to_position: number };
+      return placeCard(board, fromSnapshot(board, moved.card, existing), moved.to_lane_id, moved.to_position);
+    }
+    default:
+      return board;
+  }
+}
+
+/** Keyboard moves: the place one step left/right (across lanes) or up/down (within the lane). */
+export function stepPlace(board: Board, cardId: string, direction: "left" | "right" | "up" | "down"): Place | null {
+  const from = findCard(board, cardId);
+  if (!from) return null;
+  const laneIndex = board.lanes.findIndex((l) => l.id === from.lane.id);
+  if (direction === "up" || direction === "down") {
+    const index = from.index + (direction === "up" ? -1 : 1);
+    if (index < 0 || index >= from.lane.cards.length) return null;
+    return { laneId: from.lane.id, index };
+  }
+  const target = board.lanes[laneIndex + (direction === "left" ? -1 : 1)];
+  if (!target) return null;
+  return { laneId: target.id, index: Math.min(from.index, target.cards.length) };
+}

@@ -1,0 +1,108 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { NavLink, Outlet, useLocation, useNavigate, useParams } from "react-router";
+import { api, ApiError } from "../api/client";
+import { useMe, useProjects, useWorkspaces } from "../api/hooks";
+import { can, ErrorNote, Spinner } from "../ui";
+
+export function Shell() {
+  const me = useMe();
+  const navigate = useNavigate();
+  const location = useLocation();
+
+  useEffect(() => {
+    if (me.error instanceof ApiError && me.error.status === 401) {
+      navigate("/signin", { replace: true, state: { from: location.pathname } });
+    }
+  }, [me.error, navigate, location.pathname]);
+
+  if (me.isPending) return <Spinner label="Signing you in…" />;
+  if (me.error) return <ErrorNote error={me.error} onRetry={() => void me.refetch()} />;
+  return (
+    <div className="app">
+      <TopBar userName={me.data.name} />
+      <main className="content">
+        <Outlet />
+      </main>
+    </div>
+  );
+}
+
+function TopBar({ userName }: { userName: string }) {
+  const { workspaceId, projectId } = useParams();
+  const navigate = useNavigate();
+  const client = useQueryClient();
+  const workspaces = useWorkspaces();
+  const projects = useProjects(workspaceId);
+  const role = workspaces.data?.find((w) => w.id === workspaceId)?.role;
+
+  async function signOut() {
+    await api("/api/auth/signout", { method: "POST" }).catch(() => undefined);
+    client.clear();
+    navigate("/signin", { replace: true });
+  }
+
+  return (
+    <header className="topbar">
+      <NavLink to="/" className="brand" aria-label="AgentWorks home">
+        <span className="logo" aria-hidden="true" /> AgentWorks
+      </NavLink>
+      <label className="switcher">
+        <span className="sr-only">Workspace</span>
+        <select
+          aria-label="Workspace"
+          value={workspaceId ?? ""}
+          onChange={(e) => navigate(e.target.value ? `/w/${e.target.value}` : "/")}
+        >
+          <option value="">Workspaces…</option>
+          {workspaces.data?.map((w) => (
+            <option key={w.id} value={w.id}>
+              {w.name} ({w.role})
+            </option>
+          ))}
+        </select>
+      </label>
+      {workspaceId ? (
+        <label className="switcher">
+          <span className="sr-only">Project</span>
+          <select
+            aria-label="Project"
+            value={projectId ?? ""}
+            onChange={(e) => navigate(e.target.value ? `/w/${workspaceId}/p/${e.target.value}/board` : `/w/${workspaceId}`)}
+          >
+            <option value="">Projects…</option>
+            {projects.data?.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>
+        </label>
+      ) : null}
+      <nav className="tabs" aria-label="Sections">
+        {workspaceId && projectId ? (
+          <>
+            <NavLink to={`/w/${workspaceId}/p/${projectId}/board`}>Board</NavLink>
+            <NavLink to={`/w/${workspaceId}/p/${projectId}/console`}>Console</NavLink>
+            <NavLink to={`/w/${workspaceId}/p/${projectId}/documents`}>Documents</NavLink>
+            <NavLink to={`/w/${workspaceId}/p/${projectId}/providers`}>Providers</NavLink>
+          </>
+        ) : null}
+        {workspaceId ? (
+          <>
+            <NavLink to={`/w/${workspaceId}/usage`}>Usage</NavLink>
+            <NavLink to={`/w/${workspaceId}/billing`}>Billing</NavLink>
+            <NavLink to={`/w/${workspaceId}/members`}>Members</NavLink>
+            {can(role, "invite") ? <NavLink to={`/w/${workspaceId}/api-keys`}>API keys</NavLink> : null}
+          </>
+        ) : null}
+      </nav>
+      <div className="user">
+        <span className="muted">{userName}</span>
+        <button type="button" className="link" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,95 @@
+import { FitAddon } from "@xterm/addon-fit";
+import { Terminal } from "@xterm/xterm";
+import "@xterm/xterm/css/xterm.css";
+import { useEffect, useRef, useState } from "react";
+import { MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl, type TerminalMessage } from "./resume";
+
+export type RunState = { runId: string; status: string };
+
+/** The card's live terminal: history first, then live lines; resumes exactly after a dropped connection. */
+export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: (state: RunState) => void }) {
+  const host = useRef<HTMLDivElement>(null);
+  const [connection, setConnection] = useState("Connecting…");
+  const statusCallback = useRef(onStatus);
+  statusCallback.current = onStatus;
+
+  useEffect(() => {
+    const element = host.current;
+    if (!element) return undefined;
+    const terminal = new Terminal({
+      convertEol: true,
+      disableStdin: true,
+      fontSize: 13,
+      scrollback: 10_000,
+      theme: { background: "#0f1722", foreground: "#d8e1ec" },
+    });
+    const fit = new FitAddon();
+    terminal.loadAddon(fit);
+    terminal.open(element);
+    const refit = () => {
+      try {
+        fit.fit();
+      } catch {
+        // not laid out yet
+      }
+    };
+    refit();
+    const observer = new ResizeObserver(refit);
+    observer.observe(element);
+
+    const cursor = new TerminalCursor();
+    const markers = new MarkerLog();
+    let socket: WebSocket | null = null;
+    let attempt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let disposed = false;
+
+    const handle = (message: TerminalMessage) => {
+      if (message.type === "line") {
+        if (cursor.accept(message)) terminal.writeln(message.stream === "stderr" ? `\x1b[31m${message.text}\x1b[0m` : message.text);
+      } else if (message.type === "status") {
+        statusCallback.current?.({ runId: message.run_id, status: message.status });
+        const marker = statusMarker(message);
+        if (marker && markers.first(message)) terminal.writeln(marker);
+      }
+    };
+
+    const connect = () => {
+      socket = new WebSocket(terminalUrl(window.location, cardId, cursor.after()));
+      socket.onopen = () => {
+        attempt = 0;
+        setConnection("Live");
+      };
+      socket.onmessage = (event) => handle(JSON.parse(String(event.data)) as TerminalMessage);
+      socket.onclose = (event) => {
+        if (disposed) return;
+        const decision = onClose(event.code, attempt);
+        setConnection(decision.message);
+        if (!decision.retry) return;
+        attempt += 1;
+        timer = setTimeout(connect, decision.delayMs);
+      };
+    };
+    connect();
+
+    return () => {
+      disposed = true;
+      clearTimeout(timer);
+      socket?.close(1000, "closed");
+      observer.disconnect();
+      terminal.dispose();
+    };
+  }, [cardId]);
+
+  return (
+    <div className="terminal">
+      <div className="terminal-bar">
+        <span>Terminal</span>
+        <span className={connection === "Live" ? "live" : "muted"} data-testid="terminal-state">
+          {connection}
+        </span>
+      </div>
+      <div ref={host} className="terminal-screen" data-testid="terminal" />
+    </div>
+  );
+}

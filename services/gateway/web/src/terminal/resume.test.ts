@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { backoff, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl } from "./resume";
+
+const line = (run: string, seq: number) => ({ type: "line" as const, run_id: run, seq, text: `line ${seq}` });
+
+describe("TerminalCursor", () => {
+  it("shows each line once across a reconnect that replays what was already shown", () => {
+    const cursor = new TerminalCursor();
+    const shown = [1, 2, 3, 2, 3, 4].map((seq) => line("r1", seq)).filter((m) => cursor.accept(m)).map((m) => m.seq);
+    expect(shown).toEqual([1, 2, 3, 4]);
+  });
+  it("keeps one position per run and resumes from all of them", () => {
+    const cursor = new TerminalCursor();
+    [line("r1", 1), line("r1", 2), line("r2", 1)].forEach((m) => cursor.accept(m));
+    expect(cursor.after()).toBe("r1:2,r2:1");
+    expect(cursor.lastSeq("r3")).toBe(0);
+    expect(new TerminalCursor().after()).toBe("");
+  });
+  it("builds the socket address with the cursor, on ws or wss like the page", () => {
+    expect(terminalUrl({ protocol: "http:", host: "localhost:8080" }, "c1", "r1:2,r2:1")).toBe(
+      "ws://localhost:8080/api/cards/c1/terminal?after=r1%3A2%2Cr2%3A1",
+    );
+    expect(terminalUrl({ protocol: "https:", host: "aw.example" }, "c1", "")).toBe("wss://aw.example/api/cards/c1/terminal");
+  });
+});
+
+describe("onClose", () => {
+  it("retries drops with growing, capped backoff and a slow-client cut at once", () => {
+    expect(onClose(1006, 0)).toEqual({ retry: true, delayMs: 250, message: "Connection lost; reconnecting…" });
+    expect(onClose(1006, 3)).toMatchObject({ retry: true, delayMs: 2000 });
+    expect(backoff(20)).toBe(10_000);
+    expect(onClose(4008, 5)).toEqual({ retry: true, delayMs: 0, message: "Catching up…" });
+  });
+  it("stops when retrying cannot help", () => {
+    expect(onClose(4401, 0)).toMatchObject({ retry: false });
+    expect(onClose(4404, 0)).toEqual({ retry: false, message: "This card no longer exists." });
+  });
+});
+
+describe("status markers", () => {
+  it("marks the end of a run clearly, once", () => {
+    const finished = { type: "status" as const, run_id: "r1", agent: "prd", status: "completed", last_seq: 9 };
+    expect(statusMarker(finished)).toContain("prd run finished");
+    expect(statusMarker({ ...finished, status: "failed" })).toContain("prd run failed");
+    expect(statusMarker({ ...finished, status: "queued" })).toBeNull();
+    const markers = new MarkerLog();
+    expect([markers.first(finished), markers.first(finished), markers.first({ ...finished, status: "failed" })]).toEqual([
+      true,
+      false,
+      true,
+    ]);
+  });
+});

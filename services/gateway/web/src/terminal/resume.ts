@@ -1,0 +1,99 @@
+// The terminal's resume logic, free of the DOM: which lines to show (each once, in order, across
+// reconnects), what to ask for when reconnecting, when to retry, and the end-of-run markers.
+
+export interface LineMessage {
+  type: "line";
+  run_id: string;
+  seq: number;
+  text: string;
+  stream?: string;
+  at?: string;
+}
+
+export interface StatusMessage {
+  type: "status";
+  run_id: string;
+  agent: string;
+  status: string;
+  last_seq: number;
+}
+
+export type TerminalMessage = LineMessage | StatusMessage | { type: "ping" };
+
+export class TerminalCursor {
+  private readonly seen = new Map<string, number>();
+
+  /** True when the line is new (the next or a later seq of its run); repeats after a resume are dropped. */
+  accept(message: LineMessage): boolean {
+    const last = this.seen.get(message.run_id) ?? 0;
+    if (message.seq <= last) return false;
+    this.seen.set(message.run_id, message.seq);
+    return true;
+  }
+
+  lastSeq(runId: string): number {
+    return this.seen.get(runId) ?? 0;
+  }
+
+  /** The `after` query value that resumes exactly where the terminal left off ("run:seq,…"). */
+  after(): string {
+    return [...this.seen].map(([run, seq]) => `${run}:${seq}`).join(",");
+  }
+}
+
+export function terminalUrl(location: { protocol: string; host: string }, cardId: string, after: string): string {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const query = after ? `?after=${encodeURIComponent(after)}` : "";
+  return `${scheme}//${location.host}/api/cards/${cardId}/terminal${query}`;
+}
+
+export type CloseDecision = { retry: false; message: string } | { retry: true; delayMs: number; message: string };
+
+const FINAL: Record<number, string> = {
+  4401: "Signed out: sign in again to see this terminal.",
+  4403: "You no longer have access to this card.",
+  4404: "This card no longer exists.",
+};
+
+/** What to do when the socket closes: retry with backoff (immediately after a slow-client cut), or stop. */
+export function onClose(code: number, attempt: number): CloseDecision {
+  const final = FINAL[code];
+  if (final) return { retry: false, message: final };
+  if (code === 4008) return { retry: true, delayMs: 0, message: "Catching up…" };
+  return { retry: true, delayMs: backoff(attempt), message: "Connection lost; reconnecting…" };
+}
+
+export function backoff(attempt: number): number {
+  return Math.min(250 * 2 ** Math.max(0, attempt), 10_000);
+}
+
+const ANSI = { green: "\x1b[32m", red: "\x1b[31m", yellow: "\x1b[33m", cyan: "\x1b[36m", reset: "\x1b[0m" };
+
+/** The line the terminal prints when a run changes state; null for states that need no marker. */
+export function statusMarker(message: StatusMessage): string | null {
+  const agent = message.agent.replace(/_/g, " ");
+  switch (message.status) {
+    case "running":
+      return `${ANSI.cyan}▶ ${agent} run started${ANSI.reset}`;
+    case "completed":
+      return `${ANSI.green}■ ${agent} run finished${ANSI.reset}`;
+    case "failed":
+      return `${ANSI.red}✖ ${agent} run failed${ANSI.reset}`;
+    case "cancelled":
+      return `${ANSI.yellow}■ ${agent} run cancelled${ANSI.reset}`;
+    default:
+      return null;
+  }
+}
+
+/** Status markers are printed once per (run, status), however often the server repeats them. */
+export class MarkerLog {
+  private readonly printed = new Set<string>();
+
+  first(message: StatusMessage): boolean {
+    const key = `${message.run_id}:${message.status}`;
+    if (this.printed.has(key)) return false;
+    this.printed.add(key);
+    return true;
+  }
+}

@@ -1,0 +1,63 @@
+"""OpenAI's chat completions API at the wire, answering like the offline provider but with token usage.
+
+The browser test points the provider router's real OpenAI adapter here (``AW_PROVIDER_ROUTER_OPENAI_BASE_URL``)
+so agent runs on OpenAI models cost what contracts/pricing.yaml says, and the UI has real money to show.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from agentworks_provider_router.providers.base import ChatRequest, Message
+from agentworks_provider_router.providers.offline import OfflineProvider, count_tokens
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+WRITER = OfflineProvider(token_delay=0)
+
+
+def _request(body: dict[str, Any]) -> ChatRequest:
+    messages = tuple(Message(role=m["role"], content=str(m.get("content") or "")) for m in body["messages"])
+    return ChatRequest(model=body["model"], messages=messages)
+
+
+def _chunk(model: str, delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None) -> str:
+    choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
+    chunk = {"id": "chatcmpl-e2e", "object": "chat.completion.chunk", "created": int(time.time()), "model": model}
+    chunk |= {"choices": choices, "usage": usage}
+    return f"data: {json.dumps(chunk)}\n\n"
+
+
+async def _stream(model: str, answer: str, usage: dict[str, int]) -> AsyncIterator[str]:
+    yield _chunk(model, {"role": "assistant", "content": ""})
+    for start in range(0, len(answer), 40):
+        yield _chunk(model, {"content": answer[start : start + 40]})
+    yield _chunk(model, {}, "stop")
+    yield _chunk(model, None, usage=usage)
+    yield "data: [DONE]\n\n"
+
+
+async def completions(request: Request) -> Response:
+    if request.headers.get("authorization") != "Bearer sk-e2e":
+        return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
+    body = await request.json()
+    chat = _request(body)
+    answer = WRITER.answer(chat).replace("offline model", "test model")
+    prompt = "\n".join(m.content for m in chat.messages)
+    usage = {"prompt_tokens": count_tokens(prompt), "completion_tokens": count_tokens(answer)}
+    usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    if body.get("stream"):
+        return StreamingResponse(_stream(chat.model, answer, usage), media_type="text/event-stream")
+    message = {"role": "assistant", "content": answer}
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    return JSONResponse(
+        {"id": "chatcmpl-e2e", "object": "chat.completion", "model": chat.model, "choices": [choice], "usage": usage}
+    )
+
+
+app = Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])

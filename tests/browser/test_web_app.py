@@ -1,0 +1,224 @@
+"""The web app end to end in headless Chromium, against the fleet started as `make dev` starts it.
+
+An owner signs up, creates a workspace and project, adds a card and drags it into lane 1; the card's
+terminal streams the PRD agent's output to its end, the run's price lands on the card and on the usage
+dashboard; a second browser sees the move live; an invited viewer cannot drag. Screenshots of every open
+page are saved to test-artifacts/ when a step fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from agentworks_localstack.fleet import FLEET, free_port_offset
+from agentworks_localstack.threads import AppThread
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from .openai_upstream import app as openai_upstream
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("AW_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+PASSWORD = "correct horse battery"
+# Chromium on a closed network: no background fetches, no sandbox as root in CI.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Fleet:
+    url: str
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
+    dist = ROOT / "services" / "gateway" / "web" / "dist" / "index.html"
+    assert dist.exists(), "build the web app first: make web (make test does)"
+    upstream = AppThread(openai_upstream).start()
+    offset = free_port_offset()
+    url = f"http://127.0.0.1:{FLEET[0].port + offset}"
+    env = {
+        **os.environ,
+        "AW_GATEWAY_ALLOWED_ORIGINS": json.dumps([url]),
+        "OPENAI_API_KEY": "sk-e2e",
+        "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{upstream.url}/v1",
+    }
+    workdir = tmp_path_factory.mktemp("fleet")
+    log = (workdir / "fleet.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_running(process, workdir / "fleet.log")
+        yield Fleet(url)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        upstream.stop()
+
+
+def _wait_running(process: subprocess.Popen[str], log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while "AgentWorks is running" not in log.read_text():
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: make test installs Debian's chromium"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@contextlib.contextmanager
+def screenshots_on_failure(name: str, contexts: list[BrowserContext]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for c, context in enumerate(contexts):
+            for p, page in enumerate(context.pages):
+                with contextlib.suppress(Exception):
+                    page.screenshot(path=str(ARTIFACTS / f"{name}-{c}-{p}.png"), full_page=True)
+        raise
+
+
+def _context(browser: Browser, fleet: Fleet, width: int = 1366) -> BrowserContext:
+    context = browser.new_context(base_url=fleet.url, viewport={"width": width, "height": 900})
+    context.set_default_timeout(20_000)
+    return context
+
+
+def _sign_up(page: Page, name: str, email: str) -> None:
+    page.goto("/signup")
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign up").click()
+
+
+def _drag(page: Page, card_title: str, lane_number: int) -> None:
+    """A real pointer drag: press on the card, move past dnd-kit's activation distance, release on the lane."""
+    card = page.locator(f'[data-card="{card_title}"]')
+    lane = page.locator(f'section[data-lane="{lane_number}"] .lane-cards')
+    start, target = card.bounding_box(), lane.bounding_box()
+    assert start is not None
+    assert target is not None
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + start["width"] / 2 + 10, start["y"] + start["height"] / 2 + 10, steps=5)
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 30, steps=20)
+    page.mouse.move(target["x"] + target["width"] / 2, target["y"] + 32, steps=2)
+    page.mouse.up()
+
+
+def _lane(page: Page, number: int) -> object:
+    return page.locator(f'section[data-lane="{number}"]')
+
+
+def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(browser: Browser, fleet: Fleet) -> None:
+    owner_email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+    viewer_email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
+    owner, watcher, viewer = _context(browser, fleet), _context(browser, fleet), _context(browser, fleet, width=820)
+    with screenshots_on_failure("web-app", [owner, watcher, viewer]):
+        page = owner.new_page()
+        _sign_up(page, "Ada", owner_email)
+        page.get_by_label("Workspace name").fill("Acme Labs")
+        page.get_by_role("button", name="Create workspace").click()
+        page.get_by_label("Project name").fill("Checkout")
+        page.get_by_role("button", name="Create project").click()
+        expect(page).to_have_url(re.compile(r"/w/[^/]+/p/[^/]+/board$"))
+        board_url = page.url
+        expect(page.locator("section.lane")).to_have_count(9)
+
+        page.get_by_label("New card title").fill("One-click checkout")
+        page.get_by_role("button", name="Add", exact=True).click()
+        card = page.locator('[data-card="One-click checkout"]')
+        expect(_lane(page, 0).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
+        expect(page.get_by_test_id("wip-0")).to_have_text(re.compile(r"^1"))
+
+        # The owner invites a viewer, who signs up with that address.
+        workspace_url = board_url.split("/p/")[0]
+        page.goto(f"{workspace_url}/members")
+        page.get_by_label("Email to invite").fill(viewer_email)
+        page.get_by_label("Role to invite as").select_option("viewer")
+        page.get_by_role("button", name="Invite").click()
+        expect(page.get_by_role("cell", name=viewer_email)).to_be_visible()
+        page.goto(board_url)
+
+        watch = watcher.new_page()
+        watch.goto("/signin")
+        watch.get_by_label("Email").fill(owner_email)
+        watch.get_by_label("Password").fill(PASSWORD)
+        watch.get_by_role("button", name="Sign in").click()
+        watch.wait_for_url(re.compile(r"/w/"))
+        watch.goto(board_url)
+        expect(_lane(watch, 0).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
+
+        _drag(page, "One-click checkout", 1)
+        expect(_lane(page, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
+        # The second browser sees the move without reloading.
+        expect(_lane(watch, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
+
+        card.click()
+        terminal = page.get_by_test_id("terminal")
+        # xterm keeps only the visible rows in the DOM: the end of the PRD agent's answer and the end marker
+        expect(terminal).to_contain_text("prd run finished", timeout=60_000)
+        expect(terminal).to_contain_text('"kind": "prd"')
+        run_row = page.get_by_test_id("run-row").first
+        expect(run_row).to_contain_text("openai / gpt-4-turbo")
+        expect(run_row).to_contain_text("completed")
+        expect(page.get_by_test_id("run-price").first).to_have_text("$0.25")
+        expect(card.get_by_test_id("card-price")).to_have_text("$0.25", timeout=30_000)
+
+        page.goto(f"{workspace_url}/usage")
+        expect(page.get_by_test_id("usage-price")).to_have_text("$0.25", timeout=30_000)
+
+        # The viewer sees the board and the charge but cannot drag.
+        seen = viewer.new_page()
+        _sign_up(seen, "Vic", viewer_email)
+        seen.wait_for_url(re.compile(r"/w/"))
+        seen.goto(board_url)
+        viewer_card = _lane(seen, 1).locator('[data-card="One-click checkout"]')  # type: ignore[attr-defined]
+        expect(viewer_card).to_be_visible()
+        expect(viewer_card).to_have_attribute("aria-roledescription", "card")
+        expect(seen.get_by_label("New card title")).to_have_count(0)
+        _drag(seen, "One-click checkout", 2)
+        seen.wait_for_timeout(500)
+        expect(_lane(seen, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
+        expect(_lane(page, 2).locator('[data-card="One-click checkout"]')).to_have_count(0)  # type: ignore[attr-defined]
