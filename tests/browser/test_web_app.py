@@ -1,9 +1,10 @@
 """The web app end to end in headless Chromium, against the fleet started as `make dev` starts it.
 
-An owner signs up, creates a workspace and project, adds a card and drags it into lane 1; the card's
-terminal streams the PRD agent's output to its end, the run's price lands on the card and on the usage
-dashboard; a second browser sees the move live; an invited viewer cannot drag. Screenshots of every open
-page are saved to test-artifacts/ when a step fails.
+An owner signs up, creates a workspace and project, adds cards (reordering them with the keyboard), makes
+lane 1 an approval gate and drags a card into it; the card's terminal streams the PRD agent's output to its
+end, the run's price lands on the card and on the usage dashboard, and the owner approves the held run; a
+second browser sees the move live; an invited viewer cannot drag. Screenshots of every open page are saved
+to test-artifacts/ when a step fails.
 """
 
 from __future__ import annotations
@@ -171,6 +172,24 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         card = page.locator('[data-card="One-click checkout"]')
         expect(_lane(page, 0).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
         expect(page.get_by_test_id("wip-0")).to_have_text(re.compile(r"^1"))
+        # Keyboard dragging: Space lifts the focused card, an arrow moves it, Space drops it.
+        page.get_by_label("New card title").fill("Refunds")
+        page.get_by_role("button", name="Add", exact=True).click()
+        lane_zero = _lane(page, 0).locator(".card-title")  # type: ignore[attr-defined]
+        expect(lane_zero).to_have_text(["One-click checkout", "Refunds"])
+        page.locator('[data-card="Refunds"]').focus()
+        page.keyboard.press("Space")
+        page.keyboard.press("ArrowUp")
+        page.keyboard.press("Space")
+        expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])
+        page.reload()
+        expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])  # the server kept the order
+
+        # Lane 1 becomes an approval gate: its runs wait for a person's decision.
+        page.get_by_label("Settings of Product").click()
+        page.get_by_label("Approval gate").check()
+        page.get_by_role("button", name="Save").click()
+        expect(_lane(page, 1).locator(".gate-mark")).to_be_visible()  # type: ignore[attr-defined]
 
         # The owner invites a viewer, who signs up with that address.
         workspace_url = board_url.split("/p/")[0]
@@ -205,6 +224,9 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(run_row).to_contain_text("completed")
         expect(page.get_by_test_id("run-price").first).to_have_text("$0.25")
         expect(card.get_by_test_id("card-price")).to_have_text("$0.25", timeout=30_000)
+        expect(page.get_by_test_id("run-approval").first).to_have_text("awaiting approval")
+        page.get_by_role("button", name="Approve").click()
+        expect(page.get_by_test_id("run-approval").first).to_have_text("approved")
 
         page.goto(f"{workspace_url}/usage")
         expect(page.get_by_test_id("usage-price")).to_have_text("$0.25", timeout=30_000)

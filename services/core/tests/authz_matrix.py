@@ -52,6 +52,9 @@ MATRIX: tuple[Route, ...] = (
     Route("POST", "/api/cards/{card}/agents/prd/run", {"instructions": "focus on payments"}, "agent_run", 202),
     Route("GET", "/api/cards/{card}/runs", None, "read", 200),
     Route("POST", "/api/runs/{run}/rerun", None, "agent_run", 202),
+    # The world's run is not held at a gate: permitted callers get past authorization to a clear 409.
+    Route("POST", "/api/runs/{run}/approve", None, "write", 409),
+    Route("POST", "/api/runs/{run}/reject", {"comment": "again"}, "agent_run", 409),
     Route("GET", P + "/agents", None, "read", 200),
     Route("PUT", P + "/agents/prd", {"provider": "anthropic", "model": "claude-3-5-sonnet"}, "write", 200),
     Route("GET", P + "/documents", None, "read", 200),

@@ -8,7 +8,9 @@ from decimal import Decimal
 from agentworks_events import (
     AgentRunFailed,
     AgentRunStarted,
+    CardApproved,
     CardCreated,
+    CardRejected,
     CardRunRequested,
     ChildCardArtifact,
     DocumentArtifact,
@@ -114,3 +116,44 @@ async def test_runs_of_a_deleted_project_are_acknowledged_not_retried(core: Core
         trigger_event_id=uuid.uuid4(),
     )
     assert (await core.push(started)).status_code == 204
+
+
+async def test_a_gated_lane_holds_runs_for_approval_and_a_rejection_redoes_the_work(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    lane = await core.ok("PATCH", f"/api/lanes/{a['lanes'][1]}", world.member, {"requires_approval": True})
+    assert lane["requires_approval"] is True
+    board = await core.ok("GET", f"/api/boards/{a['board']}", world.viewer)
+    assert [x["requires_approval"] for x in board["lanes"][:3]] == [False, True, False]
+
+    held = await core.completed_run(a["workspace"], a["project"], a["card"], requires_approval=True)
+    free = await core.completed_run(a["workspace"], a["project"], a["card"])
+    runs = {r["id"]: r for r in (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.viewer))["runs"]}
+    assert (runs[held]["approval"], runs[free]["approval"]) == ("pending", None)
+    board = await core.ok("GET", f"/api/boards/{a['board']}", world.viewer)
+    badge = next(c for c in board["lanes"][0]["cards"] if c["id"] == a["card"])["runs"]
+    assert badge["awaiting_approval"] == 1
+
+    refused = await core.call("POST", f"/api/runs/{held}/approve", world.viewer, {"comment": "ok"})
+    assert refused.status_code == 403
+    core.sink.published.clear()
+    rejected = await core.ok("POST", f"/api/runs/{held}/reject", world.member, {"comment": "Cover refunds too"})
+    assert rejected["approval"] == "rejected"
+    assert rejected["rerun"]["agent"] == "prd"
+    events = core.sink.events()
+    (decision,) = [e for e in events if isinstance(e, CardRejected)]
+    assert (str(decision.run_id), decision.comment, str(decision.card_id)) == (held, "Cover refunds too", a["card"])
+    (redo,) = [e for e in events if isinstance(e, CardRunRequested)]
+    assert (redo.agent, str(redo.rerun_of), redo.instructions) == ("prd", held, "Cover refunds too")
+
+    again = await core.call("POST", f"/api/runs/{held}/approve", world.owner, {})
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "no_approval_pending")
+    not_gated = await core.call("POST", f"/api/runs/{free}/approve", world.owner, {})
+    assert not_gated.status_code == 409
+
+    second = await core.completed_run(a["workspace"], a["project"], a["card"], requires_approval=True)
+    approved = await core.ok("POST", f"/api/runs/{second}/approve", world.member)
+    assert (approved["approval"], approved["rerun"]) == ("approved", None)
+    assert any(isinstance(e, CardApproved) and str(e.run_id) == second for e in core.sink.events())
+    runs = {r["id"]: r for r in (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.viewer))["runs"]}
+    assert (runs[held]["approval_comment"], runs[second]["approval"]) == ("Cover refunds too", "approved")

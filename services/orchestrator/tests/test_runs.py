@@ -41,6 +41,15 @@ async def test_a_card_moved_into_lane_1_runs_the_prd_agent_once(stack: Stack) ->
     ]
 
 
+async def test_a_run_triggered_in_a_gated_lane_completes_awaiting_approval(stack: Stack) -> None:
+    await stack.core_call("PATCH", f"/api/lanes/{stack.ids['lanes'][1]}", {"requires_approval": True})
+    assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
+    assert (await stack.push(stack.moved(to_lane=2))).status_code == 204  # lane 2 has no gate
+    gated, free = stack.events("agent.run.completed")
+    assert (gated.agent, gated.requires_approval) == ("prd", True)
+    assert (free.agent, free.requires_approval) == ("designer", False)
+
+
 async def test_a_redelivered_card_moved_changes_nothing(stack: Stack) -> None:
     moved = stack.moved(to_lane=1)
     await stack.push(moved)

@@ -11,6 +11,7 @@ from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -124,6 +126,7 @@ class Lane(Base):
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     name: Mapped[str] = mapped_column(String(60), nullable=False)
     wip_limit: Mapped[int | None] = mapped_column(Integer)
+    requires_approval: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class Card(Base):
@@ -230,3 +233,8 @@ class AgentRun(Base):
     created_at: Mapped[datetime] = _now()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when a completed run waits at its lane's approval gate: pending, then approved or rejected.
+    approval: Mapped[str | None] = mapped_column(String(16))
+    approval_comment: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

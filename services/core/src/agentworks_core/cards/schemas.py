@@ -47,6 +47,7 @@ class RunBadge(Out):
     last_agent: str
     runs: int
     total_price: str
+    awaiting_approval: int = 0
 
 
 class CardOut(Out):

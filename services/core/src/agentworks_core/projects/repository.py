@@ -86,22 +86,24 @@ class Badge:
     total_price: Decimal = Decimal(0)
     last_status: str = ""
     last_agent: str = ""
+    awaiting_approval: int = 0
 
 
 async def run_badges(session: AsyncSession, board_id: uuid.UUID) -> dict[uuid.UUID, Badge]:
-    """Per card of the board: run count, total price, and the newest run's status and agent."""
+    """Per card of the board: run count, total price, the newest run's status and agent, runs awaiting approval."""
     card_ids = select(Card.id).where(Card.board_id == board_id)
     rows = await session.execute(
-        select(AgentRun.card_id, AgentRun.status, AgentRun.agent, AgentRun.price)
+        select(AgentRun.card_id, AgentRun.status, AgentRun.agent, AgentRun.price, AgentRun.approval)
         .where(AgentRun.card_id.in_(card_ids))
         .order_by(AgentRun.card_id, AgentRun.created_at, AgentRun.id)
     )
     badges: dict[uuid.UUID, Badge] = {}
-    for card_id, status, agent, price in rows:
+    for card_id, status, agent, price, approval in rows:
         if card_id is None:
             continue
         badge = badges.setdefault(card_id, Badge())
         badge.runs += 1
+        badge.awaiting_approval += approval == "pending"
         badge.total_price += price
         badge.last_status, badge.last_agent = status, agent
     return badges

@@ -38,6 +38,9 @@ class LaneUpdate(StrictBody):
     name: Annotated[str, Field(min_length=1, max_length=60)] | None = None
     wip_limit: WipLimit | None = Field(default=None, description="Omit to keep; see clear_wip_limit.")
     clear_wip_limit: bool = False
+    requires_approval: bool | None = Field(
+        default=None, description="Hold each completed run in this lane for a person to approve or reject."
+    )
 
 
 class LaneOrder(StrictBody):
@@ -50,6 +53,7 @@ class LaneOut(Out):
     position: int
     name: str
     wip_limit: int | None
+    requires_approval: bool = False
     card_count: int = 0
 
 

@@ -153,8 +153,8 @@ async def board_json(session: AsyncSession, board_id: uuid.UUID) -> bytes:
     return to_json(body)
 
 
-def _lane(lane: Lane, cards: list[dict[str, Any]]) -> dict[str, Any]:
-    return {**LaneOut.model_validate(lane).model_dump(), "card_count": len(cards), "cards": cards}
+def _lane_settings(lane: Lane) -> dict[str, Any]:
+    return {"name": lane.name, "wip_limit": lane.wip_limit, "requires_approval": lane.requires_approval}
 
 
 def _badge(badge: repository.Badge) -> dict[str, Any]:
@@ -163,6 +163,7 @@ def _badge(badge: repository.Badge) -> dict[str, Any]:
         "last_agent": badge.last_agent,
         "runs": badge.runs,
         "total_price": format(badge.total_price, "f"),
+        "awaiting_approval": badge.awaiting_approval,
     }
 
 
@@ -170,16 +171,16 @@ async def update_lane(session: AsyncSession, access: Access, lane_id: uuid.UUID,
     lane = await session.get(Lane, lane_id)
     if lane is None:
         raise NotFound(f"No lane with id {lane_id}.")
-    before = {"name": lane.name, "wip_limit": lane.wip_limit}
+    before = _lane_settings(lane)
     if body.name is not None:
         lane.name = body.name
     if body.clear_wip_limit:
         lane.wip_limit = None
     elif body.wip_limit is not None:
         lane.wip_limit = body.wip_limit
-    audit.record(
-        session, access, "lane.updated", "lane", lane.id, before, {"name": lane.name, "wip_limit": lane.wip_limit}
-    )
+    if body.requires_approval is not None:
+        lane.requires_approval = body.requires_approval
+    audit.record(session, access, "lane.updated", "lane", lane.id, before, _lane_settings(lane))
     counts = await repository.lane_counts(session, lane.board_id)
     return LaneOut(**LaneOut.model_validate(lane).model_dump(exclude={"card_count"}), card_count=counts.get(lane.id, 0))
 

@@ -12,6 +12,7 @@ from agentworks_platform.errors import NotFound
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import PrincipalDep, authorize_resource, workspace_of
 from agentworks_core.agents import service as agents
@@ -54,8 +55,39 @@ async def rerun(run_id: uuid.UUID, session: SessionDep, principal: PrincipalDep,
     return await service.rerun(session, access, outbox, run_id)
 
 
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: Annotated[str, Field(max_length=4000)] = ""
+
+
+@router.post("/runs/{run_id}/approve", summary="Approve a run held at its lane's approval gate")
+async def approve(
+    run_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep, body: DecisionIn | None = None
+) -> service.Decision:
+    access = await authorize_resource(session, principal, "run", run_id, "write")
+    return await service.decide(session, access, outbox, run_id, True, (body or DecisionIn()).comment)
+
+
+@router.post("/runs/{run_id}/reject", summary="Reject a gated run; the same agent redoes it with the comment")
+async def reject(
+    run_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep, body: DecisionIn | None = None
+) -> service.Decision:
+    access = await authorize_resource(session, principal, "run", run_id, "agent_run")
+    return await service.decide(session, access, outbox, run_id, False, (body or DecisionIn()).comment)
+
+
+async def _lane_of(session: AsyncSession, card: Card, lane_number: int | None) -> Lane | None:
+    if lane_number is None:
+        return await session.get(Lane, card.lane_id)
+    query = select(Lane).where(Lane.board_id == card.board_id, Lane.number == lane_number)
+    return await session.scalar(query) or await session.get(Lane, card.lane_id)
+
+
 @internal.get("/projects/{project_id}/run-context", summary="What an agent run needs to know")
-async def run_context(project_id: uuid.UUID, session: SessionDep, card_id: uuid.UUID | None = None) -> dict[str, Any]:
+async def run_context(
+    project_id: uuid.UUID, session: SessionDep, card_id: uuid.UUID | None = None, lane_number: int | None = None
+) -> dict[str, Any]:
+    """``lane_number``: the lane the run was triggered in (its approval gate applies), else the card's lane."""
     workspace_id = await workspace_of(session, "project", project_id)
     await set_tenant(session, workspace_id=workspace_id)
     project = await session.get(Project, project_id)
@@ -66,7 +98,7 @@ async def run_context(project_id: uuid.UUID, session: SessionDep, card_id: uuid.
         card = await session.get(Card, card_id)
         if card is None or card.project_id != project_id:
             raise NotFound(f"No card with id {card_id} in that project.")
-        lane = await session.get(Lane, card.lane_id)
+        lane = await _lane_of(session, card, lane_number)
     documents = await session.execute(
         select(Document.kind, Document.title, DocumentVersion.version, DocumentVersion.content)
         .join(
@@ -88,6 +120,7 @@ async def run_context(project_id: uuid.UUID, session: SessionDep, card_id: uuid.
         else {"id": str(card.id), "title": card.title, "description": card.description, "card_type": card.card_type},
         "lane_name": lane.name if lane else "",
         "lane_number": lane.number if lane else None,
+        "requires_approval": bool(lane and lane.requires_approval),
         "documents": [{"kind": k, "title": t, "version": v, "content": c} for k, t, v, c in documents],
         "agents": [c.model_dump() for c in await agents.configs(session, project_id)],
     }

@@ -96,6 +96,7 @@ def completed_handler(outbox: Outbox) -> Any:
             return
         run.provider, run.model, run.summary = event.provider, event.model, event.artifacts.summary
         run.finished_at = event.occurred_at
+        run.approval = "pending" if event.requires_approval else None
         _totals(run, event)
         await _write_documents(session, event)
         await _create_child_cards(session, outbox, event)

@@ -1,11 +1,11 @@
-"""Runs from the card's point of view: request one (or a re-run), list a card's runs with totals."""
+"""Runs from the card's point of view: request one (or a re-run), decide at an approval gate, list a card's runs."""
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
 
-from agentworks_events import CardRunRequested, run_id_for
+from agentworks_events import CardApproved, CardRejected, CardRunRequested, run_id_for, utc_now
 from agentworks_platform.errors import AppError, NotFound
 from agentworks_platform.money import MoneyOut
 from agentworks_pubsub import Outbox
@@ -38,6 +38,8 @@ class RunOut(Out):
     reason: str | None
     started_at: object | None
     finished_at: object | None
+    approval: str | None = None
+    approval_comment: str = ""
 
 
 class CardRuns(BaseModel):
@@ -98,6 +100,43 @@ async def rerun(session: AsyncSession, access: Access, outbox: Outbox, run_id: u
     if run.status not in ("completed", "failed", "cancelled", "refused"):
         raise AppError("This run has not finished; cancel it first.", code="run_in_progress", status_code=409)
     return await request_run(session, access, outbox, run.card_id, run.agent, rerun_of=run.id)
+
+
+class Decision(BaseModel):
+    run_id: uuid.UUID
+    approval: str
+    rerun: RunRequested | None = None
+
+
+async def decide(
+    session: AsyncSession, access: Access, outbox: Outbox, run_id: uuid.UUID, approve: bool, comment: str
+) -> Decision:
+    """Approve or reject a run held at its lane's gate; a rejection asks the same agent to redo the work."""
+    run = await session.get(AgentRun, run_id, with_for_update=True)
+    if run is None or run.card_id is None:
+        raise NotFound(f"No card run with id {run_id}.")
+    if run.approval != "pending":
+        state = run.approval or "not waiting for approval"
+        raise AppError(f"This run is {state}; there is nothing to decide.", code="no_approval_pending", status_code=409)
+    run.approval = "approved" if approve else "rejected"
+    run.approval_comment, run.decided_by, run.decided_at = comment, access.principal.user_id, utc_now()
+    kind = CardApproved if approve else CardRejected
+    decision = kind(
+        workspace_id=access.workspace_id,
+        project_id=run.project_id,
+        card_id=run.card_id,
+        actor_id=access.principal.user_id,
+        run_id=run.id,
+        comment=comment,
+    )
+    await outbox.add(session, decision)
+    audit.record(session, access, f"run.{run.approval}", "run", run.id, after={"comment": comment})
+    rerun = None
+    if not approve:
+        rerun = await request_run(
+            session, access, outbox, run.card_id, run.agent, instructions=comment, rerun_of=run.id
+        )
+    return Decision(run_id=run.id, approval=run.approval, rerun=rerun)
 
 
 async def card_runs(session: AsyncSession, access: Access, card_id: uuid.UUID) -> CardRuns:

@@ -36,6 +36,7 @@ export interface RunBadge {
   last_agent: string;
   runs: number;
   total_price: string;
+  awaiting_approval?: number;
 }
 
 export interface Card {
@@ -60,6 +61,7 @@ export interface Lane {
   position: number;
   name: string;
   wip_limit: number | null;
+  requires_approval?: boolean;
   card_count?: number;
   cards: Card[];
 }
@@ -90,6 +92,8 @@ export interface Run {
   error_code: string | null;
   started_at: string | null;
   finished_at: string | null;
+  approval?: "pending" | "approved" | "rejected" | null;
+  approval_comment?: string;
 }
 
 export interface CardRuns {

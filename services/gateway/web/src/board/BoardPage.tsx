@@ -146,30 +146,91 @@ function LaneColumn(props: {
   const { setNodeRef, isOver } = useDroppable({ id: lane.id, disabled: !canWrite });
   const full = lane.wip_limit !== null && lane.cards.length >= lane.wip_limit;
   return (
-    <section className={`lane${isOver ? " over" : ""}`} role="listitem" aria-label={`${lane.number} ${lane.name}`} data-lane={lane.number}>
+    <section className="lane" role="listitem" aria-label={`${lane.number} ${lane.name}`} data-lane={lane.number}>
       <header className="lane-head">
         <span className="lane-number">{lane.number}</span>
         <h3>{lane.name}</h3>
+        {lane.requires_approval ? (
+          <span className="gate-mark" title="Runs in this lane wait for approval">
+            gate
+          </span>
+        ) : null}
         <span className={full ? "wip full" : "wip"} title="Cards / WIP limit" data-testid={`wip-${lane.number}`}>
           {lane.cards.length}
           {lane.wip_limit !== null ? ` / ${lane.wip_limit}` : ""}
         </span>
+        {canWrite ? <LaneSettingsButton lane={lane} boardId={props.boardId} /> : null}
       </header>
       {props.refusal ? (
         <p className="refusal" role="alert">
           {props.refusal}
         </p>
       ) : null}
-      <div ref={setNodeRef} className="lane-cards">
+      <div className="lane-cards">
         <SortableContext items={lane.cards.map((c) => c.id)} strategy={verticalListSortingStrategy}>
           {lane.cards.map((card) => (
             <SortableCard key={card.id} card={card} disabled={!canWrite} onOpen={props.onOpen} />
           ))}
         </SortableContext>
-        {lane.cards.length === 0 ? <p className="empty muted">No cards</p> : null}
+        {/* The lane's own drop target is the space after its cards, so keyboard moves find cards first. */}
+        <div ref={setNodeRef} className={`lane-drop${isOver ? " over" : ""}`}>
+          {lane.cards.length === 0 ? <p className="empty muted">No cards</p> : null}
+        </div>
       </div>
       {canWrite && lane.number === 0 ? <AddCard projectId={props.projectId} boardId={props.boardId} laneId={lane.id} /> : null}
     </section>
+  );
+}
+
+function LaneSettingsButton({ lane, boardId }: { lane: Lane; boardId: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button type="button" className="link lane-settings" aria-label={`Settings of ${lane.name}`} aria-expanded={open} onClick={() => setOpen(!open)}>
+        ⚙
+      </button>
+      {open ? <LaneSettings lane={lane} boardId={boardId} onDone={() => setOpen(false)} /> : null}
+    </>
+  );
+}
+
+function LaneSettings({ lane, boardId, onDone }: { lane: Lane; boardId: string; onDone: () => void }) {
+  const client = useQueryClient();
+  const [wip, setWip] = useState(lane.wip_limit === null ? "" : String(lane.wip_limit));
+  const [gate, setGate] = useState(Boolean(lane.requires_approval));
+  const [error, setError] = useState<unknown>(null);
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setError(null);
+    const limit = wip.trim() === "" ? null : Number(wip);
+    const body = limit === null ? { clear_wip_limit: true, requires_approval: gate } : { wip_limit: limit, requires_approval: gate };
+    try {
+      await api(`/api/lanes/${lane.id}`, { method: "PATCH", body });
+      await client.invalidateQueries({ queryKey: keys.board(boardId) });
+      onDone();
+    } catch (caught) {
+      setError(caught);
+    }
+  }
+  return (
+    <form className="lane-form stack" onSubmit={submit} aria-label={`${lane.name} settings`}>
+      <label>
+        WIP limit{" "}
+        <input type="number" min={0} max={1000} value={wip} onChange={(e) => setWip(e.target.value)} placeholder="none" aria-label="WIP limit" />
+      </label>
+      <label className="row">
+        <input type="checkbox" checked={gate} onChange={(e) => setGate(e.target.checked)} aria-label="Approval gate" /> Runs wait for approval
+      </label>
+      <div className="row">
+        <button type="submit" className="primary">
+          Save
+        </button>
+        <button type="button" onClick={onDone}>
+          Cancel
+        </button>
+      </div>
+      <ErrorNote error={error} />
+    </form>
   );
 }
 
@@ -207,6 +268,7 @@ function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; li
             <span className={`status ${runs.last_status}`}>
               {runs.last_agent.replace(/_/g, " ")} · {runs.last_status}
             </span>
+            {runs.awaiting_approval ? <span className="tag gate">awaiting approval</span> : null}
             <span className="price" data-testid="card-price">
               {formatPrice(runs.total_price)}
             </span>

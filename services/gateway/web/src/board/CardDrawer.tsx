@@ -60,7 +60,9 @@ function CardDetails(props: DrawerProps & { card: Card }) {
       <section>
         <h3>Runs</h3>
         <Loaded query={runs} label="Loading runs…">
-          {(data) => <RunsTable runs={data.runs} totalPrice={data.total_price} totalCost={data.total_cost} canRun={canRun} onChange={refreshRuns} />}
+          {(data) => (
+            <RunsTable runs={data.runs} totalPrice={data.total_price} totalCost={data.total_cost} canRun={canRun} canDecide={canWrite && canRun} onChange={refreshRuns} />
+          )}
         </Loaded>
       </section>
       {canRun ? <RunAgent cardId={card.id} projectId={props.projectId} onStarted={refreshRuns} /> : null}
@@ -105,15 +107,25 @@ function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean
   );
 }
 
-function RunsTable(props: { runs: Run[]; totalPrice: string; totalCost: string | null; canRun: boolean; onChange: () => void }) {
+function RunsTable(props: {
+  runs: Run[];
+  totalPrice: string;
+  totalCost: string | null;
+  canRun: boolean;
+  canDecide: boolean;
+  onChange: () => void;
+}) {
   const [error, setError] = useState<unknown>(null);
-  async function act(path: string) {
+  const [rejecting, setRejecting] = useState<string | null>(null);
+  async function act(path: string, body: object = {}) {
     setError(null);
     try {
-      await api(path, { method: "POST", body: {} });
+      await api(path, { method: "POST", body });
       props.onChange();
+      return true;
     } catch (caught) {
       setError(caught);
+      return false;
     }
   }
   if (props.runs.length === 0) return <p className="muted">No runs yet. Move the card into an agent's lane, or run one below.</p>;
@@ -141,6 +153,11 @@ function RunsTable(props: { runs: Run[]; totalPrice: string; totalCost: string |
                   <span className={`status ${run.status}`} title={run.reason ?? undefined}>
                     {run.status}
                   </span>
+                  {run.approval ? (
+                    <span className={`approval ${run.approval}`} title={run.approval_comment || undefined} data-testid="run-approval">
+                      {run.approval === "pending" ? "awaiting approval" : run.approval}
+                    </span>
+                  ) : null}
                 </td>
                 <td className="num">
                   {run.input_tokens} / {run.output_tokens}
@@ -150,6 +167,16 @@ function RunsTable(props: { runs: Run[]; totalPrice: string; totalCost: string |
                   {formatPrice(run.price)}
                 </td>
                 <td>
+                  {props.canDecide && run.approval === "pending" ? (
+                    <>
+                      <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/approve`)}>
+                        Approve
+                      </button>
+                      <button type="button" className="link danger" onClick={() => setRejecting(run.id)}>
+                        Reject
+                      </button>
+                    </>
+                  ) : null}
                   {props.canRun && ACTIVE.has(run.status) ? (
                     <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/cancel`)}>
                       Cancel
@@ -176,8 +203,33 @@ function RunsTable(props: { runs: Run[]; totalPrice: string; totalCost: string |
           </tfoot>
         </table>
       </div>
+      {rejecting ? <RejectForm onCancel={() => setRejecting(null)} onReject={async (comment) => (await act(`/api/runs/${rejecting}/reject`, { comment })) && setRejecting(null)} /> : null}
       <ErrorNote error={error} />
     </>
+  );
+}
+
+function RejectForm({ onReject, onCancel }: { onReject: (comment: string) => Promise<unknown>; onCancel: () => void }) {
+  const [comment, setComment] = useState("");
+  return (
+    <form
+      className="stack"
+      aria-label="Reject the run"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void onReject(comment.trim());
+      }}
+    >
+      <textarea aria-label="What should change" rows={2} value={comment} onChange={(e) => setComment(e.target.value)} placeholder="What should the agent change? It runs again with this." required />
+      <div className="row">
+        <button type="submit" className="primary" disabled={!comment.trim()}>
+          Reject and redo
+        </button>
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

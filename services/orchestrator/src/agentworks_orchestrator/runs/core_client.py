@@ -15,8 +15,13 @@ class CoreUnavailableError(RuntimeError):
     """Core did not answer; the triggering event is retried."""
 
 
-async def run_context(core: InternalClient, project_id: uuid.UUID, card_id: uuid.UUID | None) -> RunContext:
+async def run_context(
+    core: InternalClient, project_id: uuid.UUID, card_id: uuid.UUID | None, lane_number: int | None = None
+) -> RunContext:
+    """``lane_number`` names the lane whose move or request triggered the run (its approval gate applies)."""
     params = {"card_id": str(card_id)} if card_id else {}
+    if lane_number is not None:
+        params["lane_number"] = str(lane_number)
     try:
         response = await core.request("GET", f"/internal/projects/{project_id}/run-context", params=params)
     except httpx.HTTPError as exc:
@@ -30,6 +35,7 @@ async def run_context(core: InternalClient, project_id: uuid.UUID, card_id: uuid
         project=body["project"],
         card=body.get("card"),
         lane_name=body.get("lane_name", ""),
+        requires_approval=bool(body.get("requires_approval", False)),
         documents=body.get("documents", []),
         agents=body.get("agents", []),
     )

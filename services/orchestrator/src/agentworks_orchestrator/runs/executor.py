@@ -64,6 +64,7 @@ class RunPlan:
     markup: Decimal
     increment: Decimal
     first_seq: int = 1
+    requires_approval: bool = False
 
 
 @dataclass
@@ -313,6 +314,7 @@ class RunExecutor:
             duration_ms=_ms(started),
             last_seq=last_seq,
             artifacts=artifacts,
+            requires_approval=plan.requires_approval,
         )
         await self._commit(plan, self._totals(usage, price, last_seq, "completed"), completed, settled)
 

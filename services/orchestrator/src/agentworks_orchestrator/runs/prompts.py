@@ -22,6 +22,7 @@ class RunContext:
     card: dict[str, Any] | None
     lane_name: str
     documents: list[dict[str, Any]] = field(default_factory=list)
+    requires_approval: bool = False
     agents: list[dict[str, Any]] = field(default_factory=list)
 
 

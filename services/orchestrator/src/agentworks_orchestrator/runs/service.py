@@ -77,7 +77,7 @@ class RunService:
         if trigger is None:
             return
         card_id: uuid.UUID = event.card_id  # type: ignore[attr-defined]
-        context = await run_context(self.core, event.project_id, card_id)
+        context = await run_context(self.core, event.project_id, card_id, trigger.lane_number)
         pricing = await pricing_plan(self.billing, event.workspace_id)
         for agent in self._agents(trigger, context):
             await self._run_one(trigger, context, agent, pricing)
@@ -159,6 +159,7 @@ class RunService:
                 markup=run.markup,
                 increment=run.increment,
                 first_seq=run.last_seq + 1,
+                requires_approval=context.requires_approval,
             )
 
     @staticmethod
