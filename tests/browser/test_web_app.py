@@ -177,9 +177,12 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         page.get_by_role("button", name="Add", exact=True).click()
         lane_zero = _lane(page, 0).locator(".card-title")  # type: ignore[attr-defined]
         expect(lane_zero).to_have_text(["One-click checkout", "Refunds"])
-        page.locator('[data-card="Refunds"]').focus()
+        refunds = page.locator('[data-card="Refunds"]')
+        refunds.focus()
         page.keyboard.press("Space")
+        expect(refunds).to_have_attribute("aria-pressed", "true")  # lifted
         page.keyboard.press("ArrowUp")
+        page.wait_for_timeout(300)  # let the sortable animation settle before dropping
         page.keyboard.press("Space")
         expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])
         page.reload()
@@ -224,12 +227,32 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(run_row).to_contain_text("completed")
         expect(page.get_by_test_id("run-price").first).to_have_text("$0.25")
         expect(card.get_by_test_id("card-price")).to_have_text("$0.25", timeout=30_000)
+        # The gate holds the run: rejecting it with a comment has the PRD agent redo the work ...
         expect(page.get_by_test_id("run-approval").first).to_have_text("awaiting approval")
+        page.get_by_role("button", name="Reject").click()
+        page.get_by_label("What should change").fill("Cover refunds too")
+        page.get_by_role("button", name="Reject and redo").click()
+        expect(page.get_by_test_id("run-row")).to_have_count(2, timeout=30_000)
+        expect(page.get_by_test_id("run-approval")).to_have_text(["awaiting approval", "rejected"], timeout=60_000)
+        # ... and approving the redone run lets it through.
         page.get_by_role("button", name="Approve").click()
-        expect(page.get_by_test_id("run-approval").first).to_have_text("approved")
+        expect(page.get_by_test_id("run-approval")).to_have_text(["approved", "rejected"])
+        expect(page.get_by_test_id("card-total-price")).to_have_text("$0.50")
+        expect(card.get_by_test_id("card-price")).to_have_text("$0.50", timeout=30_000)
+
+        # The two runs wrote two versions of the PRD; the documents page shows what changed.
+        page.goto(board_url.replace("/board", "/documents") + "?kind=prd")
+        page.get_by_label("Compare with").select_option("1")
+        expect(page.locator(".diff .added")).not_to_have_count(0)
+
+        # The CEO CoPilot answers in the console, streamed.
+        page.goto(board_url.replace("/board", "/console"))
+        page.get_by_label("Question").fill("What should we build first?")
+        page.get_by_role("button", name="Ask").click()
+        expect(page.get_by_test_id("copilot-answer")).to_contain_text("Working on", timeout=30_000)
 
         page.goto(f"{workspace_url}/usage")
-        expect(page.get_by_test_id("usage-price")).to_have_text("$0.25", timeout=30_000)
+        expect(page.get_by_test_id("usage-price")).to_have_text(re.compile(r"^\$0\.(50|75)$"), timeout=30_000)
 
         # The viewer sees the board and the charge but cannot drag.
         seen = viewer.new_page()

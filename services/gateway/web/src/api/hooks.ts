@@ -50,8 +50,15 @@ export function useBoard(boardId: string | null | undefined) {
   });
 }
 
+const ACTIVE_RUN = new Set(["queued", "running", "requested"]);
+
+/** A card's runs; polled while one is still going, since core records a run's end a moment after the terminal shows it. */
 export function useCardRuns(cardId: string) {
-  return useQuery({ queryKey: keys.cardRuns(cardId), queryFn: () => api<CardRuns>(`/api/cards/${cardId}/runs`) });
+  return useQuery({
+    queryKey: keys.cardRuns(cardId),
+    queryFn: () => api<CardRuns>(`/api/cards/${cardId}/runs`),
+    refetchInterval: (query) => (query.state.data?.runs.some((r) => ACTIVE_RUN.has(r.status)) ? 1500 : false),
+  });
 }
 
 export function useChildren(cardId: string) {

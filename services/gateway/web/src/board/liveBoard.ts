@@ -19,6 +19,7 @@ export function useLiveBoard(boardId: string | null | undefined, isDragging: () 
     let attempt = 0;
     let retry: ReturnType<typeof setTimeout> | undefined;
     let refresh: ReturnType<typeof setTimeout> | undefined;
+    let settle: ReturnType<typeof setTimeout> | undefined;
     let disposed = false;
     const key = keys.board(boardId);
 
@@ -36,6 +37,9 @@ export function useLiveBoard(boardId: string | null | undefined, isDragging: () 
       } else if (message.type === "status") {
         void client.invalidateQueries({ queryKey: keys.cardRuns(message.card_id) });
         refetchSoon();
+        // core records the run's end on its own subscription, possibly a moment later: look again
+        clearTimeout(settle);
+        settle = setTimeout(refetchSoon, 2000);
       }
     };
 
@@ -58,6 +62,7 @@ export function useLiveBoard(boardId: string | null | undefined, isDragging: () 
       disposed = true;
       clearTimeout(retry);
       clearTimeout(refresh);
+      clearTimeout(settle);
       socket?.close(1000, "closed");
     };
   }, [boardId, client, isDragging]);
