@@ -245,6 +245,16 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         page.get_by_label("Compare with").select_option("1")
         expect(page.locator(".diff .added")).not_to_have_count(0)
 
+        # API keys: shown once at creation, then only their prefix; revoked in place.
+        page.goto(f"{workspace_url}/api-keys")
+        page.get_by_label("Key name").fill("ci-pipeline")
+        page.get_by_role("button", name="Create key").click()
+        expect(page.get_by_test_id("new-key")).to_have_text(re.compile(r"^aw_"))
+        page.get_by_role("button", name="Done").click()
+        expect(page.get_by_test_id("new-key")).to_have_count(0)
+        page.get_by_role("button", name="Revoke").click()
+        expect(page.get_by_text(re.compile(r"^revoked"))).to_be_visible()
+
         # The CEO CoPilot answers in the console, streamed.
         page.goto(board_url.replace("/board", "/console"))
         page.get_by_label("Question").fill("What should we build first?")
@@ -267,3 +277,7 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         seen.wait_for_timeout(500)
         expect(_lane(seen, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
         expect(_lane(page, 2).locator('[data-card="One-click checkout"]')).to_have_count(0)  # type: ignore[attr-defined]
+        # ... and sees charges on the billing page, never provider costs.
+        seen.goto(f"{workspace_url}/billing")
+        expect(seen.get_by_test_id("billing-price")).to_have_text(re.compile(r"^\$0\.(50|75)$"))
+        expect(seen.get_by_text("Provider cost")).to_have_count(0)
