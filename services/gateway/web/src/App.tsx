@@ -1,14 +1,22 @@
+import { lazy, Suspense, type ReactNode } from "react";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 import { AuthPage } from "./pages/Auth";
 import { BoardPage } from "./board/BoardPage";
 import { ConsolePage } from "./pages/Console";
-import { DocumentsPage } from "./pages/Documents";
 import { Home, WorkspaceHome } from "./pages/Home";
 import { ApiKeysPage, MembersPage } from "./pages/People";
 import { ProvidersPage } from "./pages/Providers";
-import { BillingPage, UsagePage } from "./pages/Money";
 import { Shell } from "./pages/Shell";
-import { ScreenError } from "./ui";
+import { ScreenError, Spinner } from "./ui";
+
+// The charts and the diff engine load only with the pages that use them.
+const UsagePage = lazy(() => import("./pages/Money").then((m) => ({ default: m.UsagePage })));
+const BillingPage = lazy(() => import("./pages/Money").then((m) => ({ default: m.BillingPage })));
+const DocumentsPage = lazy(() => import("./pages/Documents").then((m) => ({ default: m.DocumentsPage })));
+
+function Later({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<Spinner />}>{children}</Suspense>;
+}
 
 const router = createBrowserRouter([
   { path: "/signin", element: <AuthPage mode="signin" />, errorElement: <ScreenError /> },
@@ -22,10 +30,22 @@ const router = createBrowserRouter([
       { path: "w/:workspaceId", element: <WorkspaceHome /> },
       { path: "w/:workspaceId/p/:projectId/board", element: <BoardPage /> },
       { path: "w/:workspaceId/p/:projectId/console", element: <ConsolePage /> },
-      { path: "w/:workspaceId/p/:projectId/documents", element: <DocumentsPage /> },
+      { path: "w/:workspaceId/p/:projectId/documents", element: (
+          <Later>
+            <DocumentsPage />
+          </Later>
+        ) },
       { path: "w/:workspaceId/p/:projectId/providers", element: <ProvidersPage /> },
-      { path: "w/:workspaceId/usage", element: <UsagePage /> },
-      { path: "w/:workspaceId/billing", element: <BillingPage /> },
+      { path: "w/:workspaceId/usage", element: (
+          <Later>
+            <UsagePage />
+          </Later>
+        ) },
+      { path: "w/:workspaceId/billing", element: (
+          <Later>
+            <BillingPage />
+          </Later>
+        ) },
       { path: "w/:workspaceId/members", element: <MembersPage /> },
       { path: "w/:workspaceId/api-keys", element: <ApiKeysPage /> },
       { path: "*", element: <Navigate to="/" replace /> },
