@@ -190,8 +190,9 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
 
         # Lane 1 becomes an approval gate: its runs wait for a person's decision.
         page.get_by_label("Settings of Product").click()
-        page.get_by_label("Approval gate").check()
-        page.get_by_role("button", name="Save").click()
+        gate = page.get_by_role("form", name="Product settings")
+        gate.get_by_label("Approval gate").check()
+        gate.get_by_role("button", name="Save").click()
         expect(_lane(page, 1).locator(".gate-mark")).to_be_visible()  # type: ignore[attr-defined]
 
         # The owner invites a viewer, who signs up with that address.
@@ -239,6 +240,17 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(page.get_by_test_id("run-approval")).to_have_text(["approved", "rejected"])
         expect(page.get_by_test_id("card-total-price")).to_have_text("$0.50")
         expect(card.get_by_test_id("card-price")).to_have_text("$0.50", timeout=30_000)
+
+        # A full lane refuses a move in place, and the card stays where it was.
+        page.get_by_label("Settings of Vision & Strategy").click()
+        settings = page.get_by_role("form", name="Vision & Strategy settings")
+        settings.get_by_label("WIP limit").fill("1")
+        settings.get_by_role("button", name="Save").click()
+        expect(page.get_by_test_id("wip-0")).to_have_text("1 / 1")
+        page.get_by_label("Close card").click()
+        _drag(page, "One-click checkout", 0)
+        expect(_lane(page, 0).locator(".refusal")).to_contain_text("WIP limit (1/1)")  # type: ignore[attr-defined]
+        expect(_lane(page, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
 
         # The two runs wrote two versions of the PRD; the documents page shows what changed.
         page.goto(board_url.replace("/board", "/documents") + "?kind=prd")

@@ -216,7 +216,7 @@ function LaneSettings({ lane, boardId, onDone }: { lane: Lane; boardId: string; 
     <form className="lane-form stack" onSubmit={submit} aria-label={`${lane.name} settings`}>
       <label>
         WIP limit{" "}
-        <input type="number" min={0} max={1000} value={wip} onChange={(e) => setWip(e.target.value)} placeholder="none" aria-label="WIP limit" />
+        <input type="number" min={1} max={1000} value={wip} onChange={(e) => setWip(e.target.value)} placeholder="none" aria-label="WIP limit" />
       </label>
       <label className="row">
         <input type="checkbox" checked={gate} onChange={(e) => setGate(e.target.checked)} aria-label="Approval gate" /> Runs wait for approval
