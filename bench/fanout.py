@@ -47,10 +47,12 @@ async def _clients(url: str, headers: dict[str, str], count: int, total_lines: i
         lines = 0
         while lines < total_lines:
             frame = json.loads(await asyncio.wait_for(socket.recv(), 60))
-            if frame["type"] == "line":
+            arrived = time.perf_counter()
+            batch = frame["lines"] if frame["type"] == "lines" else [frame] if frame["type"] == "line" else []
+            for line in batch:
                 lines += 1
-                received.append(time.perf_counter())
-                received.append(float(frame["seq"]))
+                received.append(arrived)
+                received.append(float(line["seq"]))
 
     await asyncio.gather(*(listen(s) for s in sockets))
     for socket in sockets:

@@ -91,7 +91,7 @@ async def _one_move(gateway: str, client: httpx.AsyncClient, project: str, lanes
             now = time.perf_counter() - started
             if frame["type"] == "status" and frame["status"] == "running":
                 marks.setdefault("started", now)
-            elif frame["type"] == "line":
+            elif frame["type"] in ("line", "lines"):
                 marks.setdefault("first_line", now)
             elif frame["type"] == "status" and frame["status"] in ("completed", "failed", "cancelled"):
                 marks["done"] = now

@@ -185,7 +185,13 @@ def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     assert sorted(r[0] for r in fleet.rows("billing", "SELECT event_type FROM inbox")) == billed
 
     lines = asyncio.run(_terminal_lines(gateway, card_id, made["cookies"], ORIGIN))
-    assert [m["seq"] for m in lines if m["type"] == "line" and m["run_id"] == run["id"]][:3] == [1, 2, 3]
+    seqs = [
+        line["seq"]
+        for m in lines
+        if m["type"] in ("line", "lines") and m["run_id"] == run["id"]
+        for line in (m["lines"] if m["type"] == "lines" else [m])
+    ]
+    assert seqs[:3] == [1, 2, 3]
     # A refused handshake is an HTTP 403: a foreign Origin, or no session.
     assert asyncio.run(_terminal_refusal(gateway, card_id, made["cookies"], "https://evil.example")) == 403
     assert asyncio.run(_terminal_refusal(gateway, card_id, {}, ORIGIN)) == 403

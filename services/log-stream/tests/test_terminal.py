@@ -21,6 +21,15 @@ from websockets.exceptions import ConnectionClosed
 from .conftest import Terminals
 
 
+def lines_in(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lines a terminal frame carries: one for ``line``, several for ``lines``, none otherwise."""
+    if message["type"] == "line":
+        return [message]
+    if message["type"] == "lines":
+        return [{"type": "line", "run_id": message["run_id"], **line} for line in message["lines"]]
+    return []
+
+
 async def _read_lines(terminals: Terminals, count: int, query: str = "") -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     async with connect(
@@ -28,8 +37,7 @@ async def _read_lines(terminals: Terminals, count: int, query: str = "") -> list
     ) as socket:
         while len(seen) < count:
             message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-            if message["type"] == "line":
-                seen.append(message)
+            seen.extend(lines_in(message))
     return seen
 
 
@@ -46,8 +54,7 @@ def test_history_then_live_lines_in_order_without_gap_or_duplicate(terminals: Te
             await asyncio.to_thread(terminals.push, terminals.batch(run, [3, 4, 5]))  # overlaps the replay
             while len(seqs) < 7:
                 message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-                if message["type"] == "line":
-                    seqs.append(message["seq"])
+                seqs.extend(line["seq"] for line in lines_in(message))
             return seqs
 
     assert asyncio.run(scenario()) == [1, 2, 3, 4, 5, 6, 7]
@@ -90,8 +97,7 @@ def test_any_delivery_order_and_any_disconnects_show_each_line_once_in_order(
                     pushed_rest = True
                 while len(seen) < goal:
                     message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-                    if message["type"] == "line":
-                        seen.append(message["seq"])
+                    seen.extend(line["seq"] for line in lines_in(message))
             after = f"{run}:{seen[-1]}" if seen else ""
         return seen
 
@@ -143,6 +149,25 @@ def test_every_closed_socket_is_logged_with_whether_it_ended_abnormally(
         record_close("terminal", code)
     (record,) = [r for r in caplog.records if r.getMessage() == "websocket.closed"]
     assert record.fields == {"channel": "terminal", "code": code, "abnormal": abnormal}
+
+
+async def test_batched_lines_pass_whole_when_they_continue_the_run_and_split_when_they_overlap() -> None:
+    hub, card, run = Hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, socket = hub.subscribe(card), FakeSocket()
+    ordered = Ordered({run: 2})  # the replay already sent lines 1-2
+
+    def batch(*seqs: int) -> dict[str, Any]:
+        lines = [{"seq": n, "at": "t", "stream": "stdout", "text": f"l{n}"} for n in seqs]
+        return {"type": "lines", "run_id": str(run), "lines": lines}
+
+    for frame in (batch(3, 4), batch(4, 5, 6), batch(9, 10), batch(7, 8)):
+        hub.publish(card, frame)
+    task = asyncio.create_task(live(socket, subscriber, None, ordered))  # type: ignore[arg-type]
+    while sum(len(lines_in(m)) for m in socket.sent) < 8:  # noqa: ASYNC110 - the fake socket has no event
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert [m["type"] for m in socket.sent][:1] == ["lines"]  # 3-4 continue the run: sent as one frame
+    assert [line["seq"] for m in socket.sent for line in lines_in(m)] == list(range(3, 11))
 
 
 def test_strangers_and_forged_tokens_are_refused(terminals: Terminals) -> None:
@@ -211,8 +236,7 @@ def test_clients_of_every_instance_receive_every_line(terminals: Terminals, back
             for socket, got in ((a, seen[0]), (b, seen[1])):
                 while len(got) < 9:
                     message = json.loads(await asyncio.wait_for(socket.recv(), 10))
-                    if message["type"] == "line":
-                        got.append(message["seq"])
+                    got.extend(line["seq"] for line in lines_in(message))
             return seen
 
     try:

@@ -2,7 +2,7 @@ import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { useEffect, useRef, useState } from "react";
-import { MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl, type TerminalMessage } from "./resume";
+import { linesOf, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl, type TerminalMessage } from "./resume";
 
 export type RunState = { runId: string; status: string };
 
@@ -45,9 +45,10 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
     let disposed = false;
 
     const handle = (message: TerminalMessage) => {
-      if (message.type === "line") {
-        if (cursor.accept(message)) terminal.writeln(message.stream === "stderr" ? `\x1b[31m${message.text}\x1b[0m` : message.text);
-      } else if (message.type === "status") {
+      for (const line of linesOf(message)) {
+        if (cursor.accept(line)) terminal.writeln(line.stream === "stderr" ? `\x1b[31m${line.text}\x1b[0m` : line.text);
+      }
+      if (message.type === "status") {
         statusCallback.current?.({ runId: message.run_id, status: message.status });
         const marker = statusMarker(message);
         if (marker && markers.first(message)) terminal.writeln(marker);

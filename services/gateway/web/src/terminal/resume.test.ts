@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoff, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl } from "./resume";
+import { backoff, linesOf, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl } from "./resume";
 
 const line = (run: string, seq: number) => ({ type: "line" as const, run_id: run, seq, text: `line ${seq}` });
 
@@ -21,6 +21,18 @@ describe("TerminalCursor", () => {
       "ws://localhost:8080/api/cards/c1/terminal?after=r1%3A2%2Cr2%3A1",
     );
     expect(terminalUrl({ protocol: "https:", host: "aw.example" }, "c1", "")).toBe("wss://aw.example/api/cards/c1/terminal");
+  });
+});
+
+describe("linesOf", () => {
+  it("unpacks batched frames into lines the cursor dedupes like single ones", () => {
+    const cursor = new TerminalCursor();
+    const batch = { type: "lines" as const, run_id: "r1", lines: [1, 2, 3].map((seq) => ({ seq, text: `l${seq}` })) };
+    const shown = [...linesOf(batch), ...linesOf(line("r1", 3)), ...linesOf({ ...batch, lines: [{ seq: 4, text: "l4" }] })]
+      .filter((m) => cursor.accept(m))
+      .map((m) => `${m.run_id}:${m.seq}`);
+    expect(shown).toEqual(["r1:1", "r1:2", "r1:3", "r1:4"]);
+    expect(linesOf({ type: "ping" })).toEqual([]);
   });
 });
 

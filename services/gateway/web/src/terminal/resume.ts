@@ -18,7 +18,21 @@ export interface StatusMessage {
   last_seq: number;
 }
 
-export type TerminalMessage = LineMessage | StatusMessage | { type: "ping" };
+/** Consecutive lines of one run in one frame (how live output arrives). */
+export interface LinesMessage {
+  type: "lines";
+  run_id: string;
+  lines: { seq: number; text: string; stream?: string; at?: string }[];
+}
+
+export type TerminalMessage = LineMessage | LinesMessage | StatusMessage | { type: "ping" };
+
+/** The lines a frame carries, one by one. */
+export function linesOf(message: TerminalMessage): LineMessage[] {
+  if (message.type === "line") return [message];
+  if (message.type === "lines") return message.lines.map((line) => ({ type: "line", run_id: message.run_id, ...line }));
+  return [];
+}
 
 export class TerminalCursor {
   private readonly seen = new Map<string, number>();

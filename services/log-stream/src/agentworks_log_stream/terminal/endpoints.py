@@ -1,6 +1,9 @@
 """``WS /api/cards/:id/terminal``: replay the stored history, then live lines, in order, with no gap and no
 duplicate at the seam; ``after=<run>:<seq>,…`` resumes exactly where a client left off.
 
+Frames: ``line`` (one line: run_id, seq, at, stream, text), ``lines`` (consecutive lines of one run:
+run_id and a list of {seq, at, stream, text}), ``status`` (a run's state), ``ping``.
+
 Close codes: 4401 not authenticated, 4404 no such card (or not yours), 4400 bad cursor, 4008 too slow
 (reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames.
 """
@@ -46,6 +49,22 @@ class Ordered:
     def __init__(self, after: dict[uuid.UUID, int]) -> None:
         self.sent = defaultdict(int, after)
         self._held: dict[uuid.UUID, dict[int, Any]] = defaultdict(dict)
+
+    def contiguous(self, message: dict[str, Any]) -> bool:
+        """True when a ``lines`` frame continues its run exactly (it can then be sent as it is)."""
+        run_id, lines = _run_uuid(message["run_id"]), message["lines"]
+        first, last = int(lines[0]["seq"]), int(lines[-1]["seq"])
+        if first != self.sent[run_id] + 1 or last - first + 1 != len(lines) or self._held[run_id]:
+            return False
+        self.sent[run_id] = last
+        return True
+
+    def offer_batch(self, message: dict[str, Any]) -> list[Any]:
+        """The lines of a ``lines`` frame, offered one by one (when it overlaps or skips ahead)."""
+        ready: list[Any] = []
+        for line in message["lines"]:
+            ready.extend(self.offer({"type": "line", "run_id": message["run_id"], **line}))
+        return ready
 
     def offer(self, message: dict[str, Any], item: Any = None) -> list[Any]:
         """Offer a line; returns what may be sent now (``item`` stands for the message when given)."""
@@ -165,9 +184,18 @@ async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID |
         message = frame.message
         if wanted is not None and message["run_id"] != wanted:
             continue
-        for ready in ordered.offer(message, frame) if ordered and message["type"] == "line" else [frame]:
+        for ready in _releasable(ordered, message, frame):
             # lines held back during the replay are plain messages; live ones come encoded
             await websocket.send_text(ready.text if isinstance(ready, Frame) else json.dumps(ready))
+
+
+def _releasable(ordered: Ordered | None, message: dict[str, Any], frame: Frame) -> list[Any]:
+    """What a frame lets the client have now: the frame itself, or (to keep order) some of its lines."""
+    if ordered is None or message["type"] not in ("line", "lines"):
+        return [frame]
+    if message["type"] == "line":
+        return ordered.offer(message, frame)
+    return [frame] if ordered.contiguous(message) else ordered.offer_batch(message)
 
 
 async def _wait(websocket: WebSocket, subscriber: Subscriber) -> Frame | None:

@@ -29,6 +29,17 @@ def line_message(run_id: Any, seq: int, at: Any, stream: str, text_: str) -> dic
     return {"type": "line", "run_id": str(run_id), "seq": seq, "at": at.isoformat(), "stream": stream, "text": text_}
 
 
+def batch_message(run_id: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Consecutive lines of one run in one frame: ``{"type": "lines", "run_id", "lines": [{seq, at, stream, text}]}``.
+
+    Live output travels in these (one frame per batch the orchestrator published, not one per line)."""
+    return {
+        "type": "lines",
+        "run_id": str(run_id),
+        "lines": [{k: line[k] for k in ("seq", "at", "stream", "text")} for line in lines],
+    }
+
+
 class Fanout:
     def __init__(self, db: Database, hub: Hub) -> None:
         self.db = db
@@ -43,7 +54,7 @@ class Fanout:
                 session, {"topic": str(topic), "run_id": str(run_id), "seqs": [m["seq"] for m in messages]}
             )
         else:
-            self._after_commit(session, topic, messages)
+            self._after_commit(session, topic, [batch_message(run_id, messages)])
 
     async def message(self, session: AsyncSession, topic: uuid.UUID, message: dict[str, Any]) -> None:
         if self.shared:
@@ -87,8 +98,9 @@ class Fanout:
         run_id = uuid.UUID(payload["run_id"])
         async with self.db.transaction() as session:
             rows = await store.lines_in(session, [(run_id, seq) for seq in payload["seqs"]])
-        for row in sorted(rows, key=lambda r: r.seq):
-            self.hub.publish(topic, line_message(row.run_id, row.seq, row.at, row.stream, row.text))
+        lines = [line_message(r.run_id, r.seq, r.at, r.stream, r.text) for r in sorted(rows, key=lambda r: r.seq)]
+        if lines:
+            self.hub.publish(topic, batch_message(run_id, lines))
 
     async def start(self) -> asyncio.Task[None] | None:
         if not self.shared:
