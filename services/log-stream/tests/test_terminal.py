@@ -170,6 +170,27 @@ async def test_batched_lines_pass_whole_when_they_continue_the_run_and_split_whe
     assert [line["seq"] for m in socket.sent for line in lines_in(m)] == list(range(3, 11))
 
 
+async def test_batches_queued_for_a_client_go_out_joined_in_one_frame_per_run() -> None:
+    hub, card, run, other = Hub(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    subscriber, socket = hub.subscribe(card), FakeSocket()
+
+    def batch(run_id: uuid.UUID, *seqs: int) -> dict[str, Any]:
+        lines = [{"seq": n, "at": "t", "stream": "stdout", "text": f"l{n}"} for n in seqs]
+        return {"type": "lines", "run_id": str(run_id), "lines": lines}
+
+    for frame in (batch(run, 1, 2, 3), batch(run, 4, 5), batch(other, 1), batch(other, 2), batch(run, 6)):
+        hub.publish(card, frame)
+    task = asyncio.create_task(live(socket, subscriber, None, Ordered({})))  # type: ignore[arg-type]
+    while sum(len(lines_in(m)) for m in socket.sent) < 8:  # noqa: ASYNC110 - the fake socket has no event
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert [(m["run_id"] == str(run), [x["seq"] for x in m["lines"]]) for m in socket.sent] == [
+        (True, [1, 2, 3, 4, 5]),
+        (False, [1, 2]),
+        (True, [6]),
+    ]
+
+
 def test_strangers_and_forged_tokens_are_refused(terminals: Terminals) -> None:
     stranger = Principal(uuid.uuid4(), "stranger@example.com", None, "r", "")
 

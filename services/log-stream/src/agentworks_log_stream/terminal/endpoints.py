@@ -33,6 +33,7 @@ from agentworks_log_stream.terminal.projection import status_message
 router = APIRouter(tags=["terminal"])
 HEARTBEAT_SECONDS = 15.0
 REPLAY_PAGE = 1000
+COALESCE_MAX = 64  # queued frames joined into one send
 TOO_SLOW = 4008
 NORMAL_CLOSES = frozenset({1000, 1001})
 log = get_logger(__name__)
@@ -158,9 +159,10 @@ async def _replay(
     for run in runs:
         while True:
             records = await ctx.extras["archiver"].lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
-            for record in records:
-                for message in ordered.offer({"type": "line", "run_id": str(run.run_id), **record}):
-                    await websocket.send_json(message)
+            ready = [m for r in records for m in ordered.offer({"type": "line", "run_id": str(run.run_id), **r})]
+            if ready:  # a page of history is one frame
+                lines = [{k: m[k] for k in ("seq", "at", "stream", "text") if k in m} for m in ready]
+                await websocket.send_json({"type": "lines", "run_id": str(run.run_id), "lines": lines})
             if len(records) < REPLAY_PAGE:
                 break
         await websocket.send_json(status_message(run))
@@ -171,22 +173,57 @@ async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID |
 
     Returns the close code when the client was cut for being too slow (a disconnect raises instead).
 
-    Frames already queued are drained in one go; only an empty queue costs a wait (with its heartbeat)."""
+    Frames already queued are taken in one go and consecutive batches of a run joined into one send; only
+    an empty queue costs a wait (with its heartbeat)."""
     wanted = str(run_id) if run_id is not None else None
     while True:
         if subscriber.overflowed:
             resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
             await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
             return TOO_SLOW
-        frame = subscriber.queue.get_nowait() if not subscriber.queue.empty() else await _wait(websocket, subscriber)
-        if frame is None or subscriber.overflowed:
+        first = subscriber.queue.get_nowait() if not subscriber.queue.empty() else await _wait(websocket, subscriber)
+        if first is None or subscriber.overflowed:
             continue
-        message = frame.message
-        if wanted is not None and message["run_id"] != wanted:
+        ready: list[Any] = []
+        for frame in _take_queued(subscriber, first):
+            message = frame.message
+            if wanted is None or message.get("run_id") == wanted:
+                ready.extend(_releasable(ordered, message, frame))
+        for text in _joined(ready):
+            await websocket.send_text(text)
+
+
+def _take_queued(subscriber: Subscriber, first: Frame) -> list[Frame]:
+    frames = [first]
+    while len(frames) < COALESCE_MAX and not subscriber.queue.empty():
+        frames.append(subscriber.queue.get_nowait())
+    return frames
+
+
+def _joined(ready: list[Any]) -> list[str]:
+    """Texts to send: consecutive whole ``lines`` frames of one run become one frame; others go as they are
+    (lines held back during the replay are plain messages, live ones come encoded)."""
+    texts: list[str] = []
+    run, parts = "", list[str]()
+    for item in ready:
+        if isinstance(item, Frame) and item.lines_text is not None:
+            if parts and item.message["run_id"] != run:
+                texts.append(_lines_text(run, parts))
+                parts = []
+            run = item.message["run_id"]
+            parts.append(item.lines_text)
             continue
-        for ready in _releasable(ordered, message, frame):
-            # lines held back during the replay are plain messages; live ones come encoded
-            await websocket.send_text(ready.text if isinstance(ready, Frame) else json.dumps(ready))
+        if parts:
+            texts.append(_lines_text(run, parts))
+            parts = []
+        texts.append(item.text if isinstance(item, Frame) else json.dumps(item))
+    if parts:
+        texts.append(_lines_text(run, parts))
+    return texts
+
+
+def _lines_text(run: str, parts: list[str]) -> str:
+    return f'{{"type": "lines", "run_id": "{run}", "lines": [{", ".join(parts)}]}}'
 
 
 def _releasable(ordered: Ordered | None, message: dict[str, Any], frame: Frame) -> list[Any]:

@@ -14,10 +14,20 @@ DEFAULT_QUEUE = 1000
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """A message and its JSON text, encoded once for every client that receives it."""
+    """A message and its JSON text, encoded once for every client that receives it.
+
+    For a ``lines`` message, ``lines_text`` is its lines' JSON without the brackets, so that frames queued
+    for a client can be joined into one without encoding anything again."""
 
     message: dict[str, Any]
     text: str
+    lines_text: str | None = None
+
+
+def encode(message: dict[str, Any]) -> Frame:
+    if message.get("type") == "lines":
+        return Frame(message, json.dumps(message), json.dumps(message["lines"])[1:-1])
+    return Frame(message, json.dumps(message))
 
 
 @dataclass(eq=False)
@@ -49,7 +59,7 @@ class Hub:
         subscribers = self._subscribers.get(topic)
         if not subscribers:
             return
-        frame = Frame(message, json.dumps(message))
+        frame = encode(message)
         for subscriber in list(subscribers):
             if subscriber.overflowed:
                 continue
