@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 import uuid
 from typing import Any
 
@@ -118,6 +119,10 @@ class FakeSocket:
     async def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
 
+    async def receive(self) -> dict[str, Any]:
+        await asyncio.Event().wait()  # a client that never speaks and never leaves
+        raise AssertionError("unreachable")
+
 
 async def test_a_full_queue_cuts_only_that_client_with_4008_and_a_resume_cursor() -> None:
     hub, card, run = Hub(queue_size=3), uuid.uuid4(), uuid.uuid4()
@@ -189,6 +194,23 @@ async def test_batches_queued_for_a_client_go_out_joined_in_one_frame_per_run() 
         (False, [1, 2]),
         (True, [6]),
     ]
+
+
+def test_a_client_that_leaves_is_let_go_at_once_not_at_the_next_heartbeat(terminals: Terminals) -> None:
+    hub: Hub = terminals.logs.server.config.app.state.ctx.extras["hub"]
+    card = uuid.UUID(str(terminals.ids["card"]))
+
+    async def scenario() -> float:
+        async with connect(terminals.ws_url(), additional_headers=terminals.gateway_headers(terminals.logs.url)):
+            while hub.count(card) == 0:  # noqa: ASYNC110 - the hub lives in the server's thread
+                await asyncio.sleep(0.02)
+        left = time.monotonic()
+        while hub.count(card) and time.monotonic() - left < 10:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        return time.monotonic() - left
+
+    assert asyncio.run(scenario()) < 5  # the heartbeat is 15 s; a departure is seen at once
+    assert hub.count(card) == 0
 
 
 def test_strangers_and_forged_tokens_are_refused(terminals: Terminals) -> None:

@@ -176,21 +176,37 @@ async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID |
     Frames already queued are taken in one go and consecutive batches of a run joined into one send; only
     an empty queue costs a wait (with its heartbeat)."""
     wanted = str(run_id) if run_id is not None else None
+    gone = asyncio.ensure_future(_client_gone(websocket))
+    try:
+        while True:
+            if subscriber.overflowed:
+                resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
+                await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
+                return TOO_SLOW
+            queue = subscriber.queue
+            first = queue.get_nowait() if not queue.empty() else await _wait(websocket, subscriber, gone)
+            if first is None or subscriber.overflowed:
+                continue
+            ready: list[Any] = []
+            for frame in _take_queued(subscriber, first):
+                message = frame.message
+                if wanted is None or message.get("run_id") == wanted:
+                    ready.extend(_releasable(ordered, message, frame))
+            for text in _joined(ready):
+                await websocket.send_text(text)
+    finally:
+        gone.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+            await gone
+
+
+async def _client_gone(websocket: WebSocket) -> int:
+    """Completes with the close code once the client disconnects (or the server shuts down); anything the
+    client sends meanwhile is ignored. Without it a quiet socket would be noticed only at the next heartbeat."""
     while True:
-        if subscriber.overflowed:
-            resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
-            await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
-            return TOO_SLOW
-        first = subscriber.queue.get_nowait() if not subscriber.queue.empty() else await _wait(websocket, subscriber)
-        if first is None or subscriber.overflowed:
-            continue
-        ready: list[Any] = []
-        for frame in _take_queued(subscriber, first):
-            message = frame.message
-            if wanted is None or message.get("run_id") == wanted:
-                ready.extend(_releasable(ordered, message, frame))
-        for text in _joined(ready):
-            await websocket.send_text(text)
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return int(message.get("code") or 1000)
 
 
 def _take_queued(subscriber: Subscriber, first: Frame) -> list[Frame]:
@@ -235,11 +251,14 @@ def _releasable(ordered: Ordered | None, message: dict[str, Any], frame: Frame) 
     return [frame] if ordered.contiguous(message) else ordered.offer_batch(message)
 
 
-async def _wait(websocket: WebSocket, subscriber: Subscriber) -> Frame | None:
-    """The next frame, or None after an overflow or a quiet heartbeat interval (then a ping is sent)."""
+async def _wait(websocket: WebSocket, subscriber: Subscriber, gone: asyncio.Future[int]) -> Frame | None:
+    """The next frame, or None after an overflow or a quiet heartbeat interval (then a ping is sent).
+
+    Raises ``WebSocketDisconnect`` as soon as the client is gone."""
     get = asyncio.ensure_future(subscriber.queue.get())
     wake = asyncio.ensure_future(subscriber.wakeup.wait())
-    done, _ = await asyncio.wait({get, wake}, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    waiting: set[asyncio.Future[Any]] = {get, wake, gone}
+    done, _ = await asyncio.wait(waiting, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
     for task in (get, wake):
         if task not in done:
             task.cancel()
@@ -247,6 +266,8 @@ async def _wait(websocket: WebSocket, subscriber: Subscriber) -> Frame | None:
                 await task
     if get in done:
         return get.result()
+    if gone in done:
+        raise WebSocketDisconnect(gone.result())
     if not done and not subscriber.overflowed:
         await websocket.send_json({"type": "ping"})
     return None
