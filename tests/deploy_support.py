@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
+from agentworks_platform import serve
 from agentworks_platform.settings import DEV_SERVICE_ACCOUNT_DOMAIN, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,12 +40,7 @@ def plain(value: Any) -> Any:
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
-    config = importlib.import_module(f"agentworks_{service.replace('-', '_')}.config")
-    return next(
-        value
-        for value in vars(config).values()
-        if isinstance(value, type) and issubclass(value, ServiceSettings) and value.__module__ == config.__name__
-    )
+    return serve.settings_class(serve.package_of(service))
 
 
 def trusted_callers(service: str) -> list[str]:

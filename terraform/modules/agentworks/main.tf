@@ -13,7 +13,8 @@ locals {
     "servicenetworking.googleapis.com", "sqladmin.googleapis.com", "storage.googleapis.com",
   ]
   services = module.catalog.services
-  emails   = module.catalog.emails
+  # From the accounts themselves, so grants wait for them to exist.
+  service_emails = { for name in keys(local.services) : name => google_service_account.identity[name].email }
   # Every identity writes logs, metrics and traces; nothing more at project level.
   telemetry_roles = ["roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/cloudtrace.agent"]
 }
@@ -131,7 +132,7 @@ module "database" {
   environment                 = var.environment
   region                      = var.region
   services                    = keys(local.services)
-  service_emails              = { for name in keys(local.services) : name => google_service_account.identity[name].email }
+  service_emails              = local.service_emails
   network_id                  = module.network.network_id
   private_services_connection = module.network.private_services_connection
   tier                        = var.database_tier
@@ -146,7 +147,7 @@ module "secrets" {
   project_id     = var.project_id
   secret_ids     = module.catalog.operator_secrets
   accessors      = module.catalog.secret_accessors
-  service_emails = { for name in keys(local.services) : name => google_service_account.identity[name].email }
+  service_emails = local.service_emails
   labels         = local.labels
   depends_on     = [google_project_service.api]
 }
@@ -168,7 +169,7 @@ module "pubsub" {
   project_number     = data.google_project.this.number
   topics             = module.catalog.topics
   subscriptions      = module.catalog.subscriptions
-  service_emails     = { for name in keys(local.services) : name => google_service_account.identity[name].email }
+  service_emails     = local.service_emails
   invoker_email      = google_service_account.identity["pubsub-invoker"].email
   invoker_account_id = google_service_account.identity["pubsub-invoker"].name
   labels             = local.labels

@@ -41,13 +41,18 @@ def _module(package: str, name: str) -> ModuleType:
         raise SystemExit(f"{package} has no module {name!r}: {exc}") from exc
 
 
-def settings_of(package: str) -> ServiceSettings:
-    """The service's own settings class (defined in ``<package>.config``), read from the environment."""
+def settings_class(package: str) -> type[ServiceSettings]:
+    """The service's own settings class, the one ``<package>.config`` defines."""
     config = _module(package, "config")
     for _, value in inspect.getmembers(config, inspect.isclass):
         if issubclass(value, ServiceSettings) and value.__module__ == config.__name__:
-            return value()
+            return value
     raise SystemExit(f"{package}.config defines no ServiceSettings")
+
+
+def settings_of(package: str) -> ServiceSettings:
+    """The service's settings, read from the environment."""
+    return settings_class(package)()
 
 
 def listen_port(environ: dict[str, str] | os._Environ[str] = os.environ) -> int:

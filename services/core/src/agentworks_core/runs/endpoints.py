@@ -77,10 +77,12 @@ async def reject(
 
 
 async def _lane_of(session: AsyncSession, card: Card, lane_number: int | None) -> Lane | None:
-    if lane_number is None:
-        return await session.get(Lane, card.lane_id)
+    """The lane numbered ``lane_number`` on the card's board; usually the card's own (no second query)."""
+    current = await session.get(Lane, card.lane_id)
+    if lane_number is None or current is None or current.number == lane_number:
+        return current
     query = select(Lane).where(Lane.board_id == card.board_id, Lane.number == lane_number)
-    return await session.scalar(query) or await session.get(Lane, card.lane_id)
+    return await session.scalar(query) or current
 
 
 @internal.get("/projects/{project_id}/run-context", summary="What an agent run needs to know")

@@ -50,7 +50,8 @@ export function useBoard(boardId: string | null | undefined) {
   });
 }
 
-const ACTIVE_RUN = new Set(["queued", "running", "requested"]);
+/** Run states that have not ended yet (a run in them can be cancelled, not re-run). */
+export const ACTIVE_RUN = new Set(["queued", "running", "requested"]);
 
 /** A card's runs; polled while one is still going, since core records a run's end a moment after the terminal shows it. */
 export function useCardRuns(cardId: string) {
@@ -83,12 +84,16 @@ export function useDocuments(projectId: string) {
   });
 }
 
-export function useVersions(projectId: string, kind: string | null) {
-  return useQuery({
-    queryKey: keys.versions(projectId, kind ?? ""),
+/** A document's versions, newest first (shared by the documents page and the card's artifacts). */
+export function versionsQuery(projectId: string, kind: string) {
+  return {
+    queryKey: keys.versions(projectId, kind),
     queryFn: () => api<Page<VersionMeta>>(`/api/projects/${projectId}/documents/${kind}/versions?limit=100`).then((p) => p.items),
-    enabled: Boolean(kind),
-  });
+  };
+}
+
+export function useVersions(projectId: string, kind: string | null) {
+  return useQuery({ ...versionsQuery(projectId, kind ?? ""), enabled: Boolean(kind) });
 }
 
 export function useVersion(projectId: string, kind: string | null, version: number | null) {

@@ -2,8 +2,8 @@ import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api } from "../api/client";
-import { keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments } from "../api/hooks";
-import type { Board, Card, Page, Run, VersionMeta } from "../api/types";
+import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments, versionsQuery } from "../api/hooks";
+import type { Board, Card, Run } from "../api/types";
 import { formatCost, formatPrice } from "../lib/money";
 import { CardTerminal } from "../terminal/Terminal";
 import { ErrorNote, formatDate, Loaded } from "../ui";
@@ -17,8 +17,6 @@ interface DrawerProps {
   canRun: boolean;
   onClose: () => void;
 }
-
-const ACTIVE = new Set(["queued", "running", "requested"]);
 
 export function CardDrawer(props: DrawerProps) {
   const { cardId, onClose } = props;
@@ -177,12 +175,12 @@ function RunsTable(props: {
                       </button>
                     </>
                   ) : null}
-                  {props.canRun && ACTIVE.has(run.status) ? (
+                  {props.canRun && ACTIVE_RUN.has(run.status) ? (
                     <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/cancel`)}>
                       Cancel
                     </button>
                   ) : null}
-                  {props.canRun && !ACTIVE.has(run.status) ? (
+                  {props.canRun && !ACTIVE_RUN.has(run.status) ? (
                     <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/rerun`)}>
                       Re-run
                     </button>
@@ -280,11 +278,7 @@ function RunAgent({ cardId, projectId, onStarted }: { cardId: string; projectId:
 function Artifacts({ projectId, workspaceId, runIds }: { projectId: string; workspaceId: string; runIds: string[] }) {
   const documents = useDocuments(projectId);
   const versions = useQueries({
-    queries: (documents.data ?? []).map((doc) => ({
-      queryKey: keys.versions(projectId, doc.kind),
-      queryFn: () => api<Page<VersionMeta>>(`/api/projects/${projectId}/documents/${doc.kind}/versions?limit=100`).then((p) => p.items),
-      enabled: runIds.length > 0,
-    })),
+    queries: (documents.data ?? []).map((doc) => ({ ...versionsQuery(projectId, doc.kind), enabled: runIds.length > 0 })),
   });
   const wanted = new Set(runIds);
   const written = (documents.data ?? []).flatMap((doc, i) =>

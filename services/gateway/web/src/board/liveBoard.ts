@@ -2,7 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { keys } from "../api/hooks";
 import type { Board } from "../api/types";
-import { backoff } from "../terminal/resume";
+import { backoff, socketUrl } from "../terminal/resume";
 import { applyCardEvent, type CardEvent } from "./state";
 
 type BoardMessage =
@@ -44,8 +44,7 @@ export function useLiveBoard(boardId: string | null | undefined, isDragging: () 
     };
 
     const connect = () => {
-      const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-      socket = new WebSocket(`${scheme}//${window.location.host}/api/boards/${boardId}/events`);
+      socket = new WebSocket(socketUrl(window.location, `/api/boards/${boardId}/events`));
       socket.onopen = () => {
         if (attempt > 0) refetchSoon(); // events may have been missed while away
         attempt = 0;

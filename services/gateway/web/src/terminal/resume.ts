@@ -55,10 +55,14 @@ export class TerminalCursor {
   }
 }
 
+/** A WebSocket address on the page's own origin (wss on https). */
+export function socketUrl(location: { protocol: string; host: string }, path: string): string {
+  return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
+}
+
 export function terminalUrl(location: { protocol: string; host: string }, cardId: string, after: string): string {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const query = after ? `?after=${encodeURIComponent(after)}` : "";
-  return `${scheme}//${location.host}/api/cards/${cardId}/terminal${query}`;
+  return socketUrl(location, `/api/cards/${cardId}/terminal${query}`);
 }
 
 export type CloseDecision = { retry: false; message: string } | { retry: true; delayMs: number; message: string };

@@ -27,6 +27,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal.fanout import batch_message
 from agentworks_log_stream.terminal.hub import Frame, Hub, Subscriber
 from agentworks_log_stream.terminal.projection import status_message
 
@@ -161,8 +162,7 @@ async def _replay(
             records = await ctx.extras["archiver"].lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
             ready = [m for r in records for m in ordered.offer({"type": "line", "run_id": str(run.run_id), **r})]
             if ready:  # a page of history is one frame
-                lines = [{k: m[k] for k in ("seq", "at", "stream", "text") if k in m} for m in ready]
-                await websocket.send_json({"type": "lines", "run_id": str(run.run_id), "lines": lines})
+                await websocket.send_json(batch_message(run.run_id, ready))
             if len(records) < REPLAY_PAGE:
                 break
         await websocket.send_json(status_message(run))
