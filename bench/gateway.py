@@ -86,7 +86,8 @@ async def _load(
                     remaining -= 1
                 began = time.perf_counter()
                 response = await request(client)
-                response.raise_for_status()
+                if response.is_error:
+                    response.raise_for_status()
                 latencies.append((time.perf_counter() - began) * 1000)
 
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
@@ -123,18 +124,30 @@ def _measure(backend: str) -> list[dict[str, Any]]:
                 async def read(client: httpx.AsyncClient) -> httpx.Response:
                     return await client.get(f"/api/boards/{board}")
 
+                etag = httpx.get(f"{gateway}/api/boards/{board}", cookies=cookies, headers={"origin": ORIGIN})
+                revalidate_headers = {"if-none-match": etag.headers["etag"]}
+
+                async def revalidate(client: httpx.AsyncClient) -> httpx.Response:
+                    response = await client.get(f"/api/boards/{board}", headers=revalidate_headers)
+                    assert response.status_code == 304, response.status_code
+                    return response
+
                 async def move(client: httpx.AsyncClient) -> httpx.Response:
                     body = {"lane_id": rng.choice(lanes[4:]), "position": 0}
                     return await client.put(f"/api/cards/{rng.choice(cards)}/move", json=body)
 
                 asyncio.run(_load(gateway, cookies, read, 50, 0))
                 read_rate, read_latencies = asyncio.run(_load(gateway, cookies, read, None, READ_SECONDS))
+                check_rate, check_latencies = asyncio.run(_load(gateway, cookies, revalidate, None, READ_SECONDS))
                 move_rate, move_latencies = asyncio.run(_load(gateway, cookies, move, MOVES, 0))
     size = f"{len(lanes)} lanes × {CARDS_PER_LANE} cards"
     return [
         row(f"board read ({size}), {backend}, c={CONCURRENCY}", read_rate, "req/s", f"≥ {BOARD_BUDGET:,.0f} req/s",
             read_rate >= BOARD_BUDGET),
         row(f"board read p99, {backend}", percentile(read_latencies, 99), "ms", "informational"),
+        row(f"board revalidation (If-None-Match → 304), {backend}, c={CONCURRENCY}", check_rate, "req/s",
+            "informational"),
+        row(f"board revalidation p99, {backend}", percentile(check_latencies, 99), "ms", "informational"),
         row(f"card move, {backend}, c={CONCURRENCY}", move_rate, "req/s", "informational"),
         row(f"card move p99, {backend}", percentile(move_latencies, 99), "ms", "informational"),
     ]  # fmt: skip

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from agentworks_platform.service_auth import (
     bearer_token,
     ensure_dev_key,
 )
+from google.auth import _helpers as google_helpers
 
 AUDIENCE = "http://127.0.0.1:8081"
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
@@ -77,3 +79,45 @@ def test_missing_bearer_is_401(header: str | None) -> None:
     with pytest.raises(TokenError) as error:
         bearer_token(header)
     assert error.value.status == 401
+
+
+async def test_a_signer_reuses_its_token_until_five_minutes_before_expiry(
+    key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signer = LocalTokenSigner(key, PUSHER)
+    first = await signer.token_for(AUDIENCE)
+    assert await signer.token_for(AUDIENCE) == first
+    assert await signer.token_for("http://127.0.0.1:9999") != first
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 3600 - 299)
+    assert await signer.token_for(AUDIENCE) != first
+
+
+async def test_a_verified_token_is_not_checked_again_until_it_expires(
+    key: bytes, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentworks_platform import service_auth
+
+    decoded: list[str] = []
+    real_decode = service_auth.jwt.decode
+
+    def counting_decode(token: str, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, **kwargs)
+
+    monkeypatch.setattr(service_auth.jwt, "decode", counting_decode)
+    signer = LocalTokenSigner(key, PUSHER)
+    token = signer.sign(AUDIENCE)
+    await verifier.verify(token)
+    await verifier.verify(token)
+    assert decoded == [token]
+    with pytest.raises(TokenError):
+        await verifier.verify(token, allowed_emails=["someone-else@example.com"])
+    now = time.time()
+    later = datetime.fromtimestamp(now + 3601, UTC).replace(tzinfo=None)
+    monkeypatch.setattr(time, "time", lambda: now + 3601)
+    monkeypatch.setattr(google_helpers, "utcnow", lambda: later)
+    with pytest.raises(TokenError) as expired:
+        await verifier.verify(token)
+    assert expired.value.status == 401
+    assert decoded == [token, token]

@@ -66,9 +66,8 @@ class Core:
         return headers
 
     async def call(self, method: str, path: str, user: User | None, json: Any = None, **kwargs: Any) -> httpx.Response:
-        return await self.client.request(
-            method, path, headers=self.headers(user, kwargs.pop("key", None)), json=json, **kwargs
-        )
+        headers = {**self.headers(user, kwargs.pop("key", None)), **kwargs.pop("headers", {})}
+        return await self.client.request(method, path, headers=headers, json=json, **kwargs)
 
     async def ok(self, method: str, path: str, user: User, json: Any = None) -> Any:
         response = await self.call(method, path, user, json)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import Any
 
+from agentworks_core.projects.board_cache import BoardCache
 from agentworks_events import CardCreated, CardMoved
 
 from .conftest import Core, User
@@ -104,3 +107,65 @@ async def test_each_committed_change_publishes_exactly_one_event(core: Core) -> 
     assert created.card.title == "Pay"
     assert created.actor_id == world.member.id
     assert len(set(core.sink.event_ids())) == 4
+
+
+async def _board(core: Core, board: str, user: User, etag: str | None = None) -> tuple[int, str, Any]:
+    headers = {"if-none-match": etag} if etag else {}
+    response = await core.call("GET", f"/api/boards/{board}", user, headers=headers)
+    assert response.status_code in (200, 304), response.text
+    assert response.headers["cache-control"] == "private, no-cache"
+    return response.status_code, response.headers["etag"], response.json() if response.content else None
+
+
+async def test_every_change_to_a_board_is_seen_by_the_next_read_and_unchanged_boards_answer_304(core: Core) -> None:
+    world = await core.world()
+    a, member = world.ids["a"], world.member
+    status, etag, _ = await _board(core, a["board"], member)
+    assert status == 200
+    assert await _board(core, a["board"], member, etag) == (304, etag, None)
+    assert (await _board(core, a["board"], member, f'"x", {etag.removeprefix("W/")}'))[0] == 304
+    seen = {etag}
+
+    async def changed() -> Any:
+        status, new_etag, board = await _board(core, a["board"], member, etag)
+        assert status == 200
+        assert new_etag not in seen
+        seen.add(new_etag)
+        assert await _board(core, a["board"], member, new_etag) == (304, new_etag, None)
+        return board
+
+    def titles(board: Any, lane: int) -> list[str]:
+        return [card["title"] for card in board["lanes"][lane]["cards"]]
+
+    body = {"title": "New", "lane_id": a["lanes"][2]}
+    card = await core.ok("POST", f"/api/projects/{a['project']}/cards", member, body)
+    assert titles(await changed(), 2) == ["New"]
+    await core.ok("PATCH", f"/api/cards/{card['id']}", member, {"title": "Renamed"})
+    assert titles(await changed(), 2) == ["Renamed"]
+    await core.ok("PUT", f"/api/cards/{card['id']}/move", member, {"lane_id": a["lanes"][3]})
+    board = await changed()
+    assert (titles(board, 2), titles(board, 3)) == ([], ["Renamed"])
+    await core.ok("PATCH", f"/api/lanes/{a['lanes'][3]}", member, {"wip_limit": 4})
+    assert (await changed())["lanes"][3]["wip_limit"] == 4
+    await core.completed_run(a["workspace"], a["project"], card["id"], agent="architect")
+    assert (await changed())["lanes"][3]["cards"][0]["runs"]["last_agent"] == "architect"
+    await core.ok("DELETE", f"/api/cards/{card['id']}", member)
+    assert titles(await changed(), 3) == []
+    other = world.ids["b"]
+    _, untouched, _ = await _board(core, other["board"], world.stranger)
+    await core.ok("POST", f"/api/projects/{a['project']}/cards", member, {"title": "Elsewhere"})
+    assert await _board(core, other["board"], world.stranger, untouched) == (304, untouched, None)
+
+
+def test_the_board_cache_keeps_the_newest_revision_within_its_size() -> None:
+    cache = BoardCache(max_bytes=10)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    cache.put(first, 1, b"12345")
+    assert cache.get(first, 1) == b"12345"
+    assert cache.get(first, 2) is None
+    cache.put(first, 2, b"123")
+    assert (cache.get(first, 1), cache.get(first, 2), cache.size) == (None, b"123", 3)
+    cache.put(second, 1, b"12345678")
+    assert (cache.get(first, 2), cache.get(second, 1), cache.size) == (None, b"12345678", 8)
+    cache.put(second, 2, b"x" * 11)
+    assert (cache.get(second, 2), cache.size) == (None, 0)

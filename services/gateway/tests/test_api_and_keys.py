@@ -22,10 +22,18 @@ async def test_the_gateway_forwards_to_core_with_the_verified_principal(fleet: F
     workspace = await _workspace(ada)
     project = (await ada.post(f"/api/workspaces/{workspace}/projects", json={"name": "Shop"})).json()
     card = (await ada.post(f"/api/projects/{project['id']}/cards", json={"title": "Checkout"})).json()
-    board = (await ada.get(f"/api/boards/{project['board_id']}")).json()
+    read = await ada.get(f"/api/boards/{project['board_id']}")
+    board, etag = read.json(), read.headers["etag"]
+    assert read.headers["cache-control"] == "private, no-cache"
+    unchanged = await ada.get(f"/api/boards/{project['board_id']}", headers={"if-none-match": etag})
+    assert (unchanged.status_code, unchanged.content, unchanged.headers["etag"]) == (304, b"", etag)
     moved = await ada.put(f"/api/cards/{card['id']}/move", json={"lane_id": board["lanes"][1]["id"]})
     assert moved.status_code == 200
     assert moved.json()["lane_id"] == board["lanes"][1]["id"]
+    changed = await ada.get(f"/api/boards/{project['board_id']}", headers={"if-none-match": etag})
+    assert changed.status_code == 200
+    assert changed.headers["etag"] != etag
+    assert [c["id"] for c in changed.json()["lanes"][1]["cards"]] == [card["id"]]
     bob, _ = await fleet.signed_up("bob")
     assert (await bob.get(f"/api/cards/{card['id']}")).status_code == 404
     assert (await bob.get("/api/workspaces")).json() == []

@@ -123,6 +123,13 @@ async def set_tenant(
     )
 
 
+async def commit_without_waiting(session: AsyncSession) -> None:
+    """Let this transaction's commit return before its WAL record reaches the disk (PostgreSQL's
+    ``synchronous_commit = off``): for bookkeeping that a crash may lose, never for business records."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL synchronous_commit = off"))
+
+
 def locks_rows(session: AsyncSession) -> bool:
     """Whether ``SELECT … FOR UPDATE`` means anything here (PostgreSQL); SQLite transactions are exclusive."""
     return session.bind is not None and session.bind.dialect.name == "postgresql"

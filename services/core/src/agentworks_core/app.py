@@ -24,6 +24,7 @@ from agentworks_core.cards import endpoints as cards
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
 from agentworks_core.projects import endpoints as projects
+from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.runs import endpoints as runs
 from agentworks_core.runs.projection import handlers as run_handlers
 from agentworks_core.workspaces import endpoints as workspaces
@@ -55,6 +56,7 @@ def create_app(
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
+        ctx.extras["board_cache"] = BoardCache(settings.board_cache_bytes)
         client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
         stack.push_async_callback(client.aclose)
         ctx.extras["models"] = ModelCatalog(client)

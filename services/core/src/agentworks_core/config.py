@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings, dev_service_account
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -17,6 +18,8 @@ class CoreSettings(ServiceSettings):
     port: int = 8081
     provider_router_url: str = "http://127.0.0.1:8083"
     db_app_role: str | None = "agentworks_core_app"
+    # Rendered boards kept per instance (about 0.5 MB for 9 lanes × 200 cards); 0 renders every read.
+    board_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     documents_backend: Literal["sql", "firestore"] = "sql"
     firestore_database: str = "(default)"
     trusted_service_emails: tuple[str, ...] = tuple(

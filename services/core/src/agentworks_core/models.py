@@ -21,10 +21,15 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    event,
     false,
     func,
+    select,
+    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, Session, mapped_column, object_session
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -106,12 +111,16 @@ class Project(Base):
 
 
 class Board(Base):
+    """A project's board. ``revision`` grows with every change to its lanes, cards or their runs (see
+    ``_touch_board`` below): a rendered board is current exactly while the revision it was read at is."""
+
     __tablename__ = "boards"
     id: Mapped[uuid.UUID] = _id()
     workspace_id: Mapped[uuid.UUID] = _workspace()
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     created_at: Mapped[datetime] = _now()
+    revision: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
 
 class Lane(Base):
@@ -238,3 +247,45 @@ class AgentRun(Base):
     approval_comment: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+TOUCHED_BOARDS, TOUCHED_CARDS = "touched_boards", "touched_cards"
+
+
+def _note_change(_mapper: Mapper[object], _connection: Connection, target: Lane | Card | AgentRun) -> None:
+    """Every flushed insert, update or delete of a lane, a card or a card's run marks its board as changed,
+    whichever code path made the change; ``_bump_revisions`` moves the revisions on when the transaction commits."""
+    session = object_session(target)
+    if session is None:
+        return
+    if isinstance(target, AgentRun):
+        if target.card_id is not None:
+            session.info.setdefault(TOUCHED_CARDS, set()).add(target.card_id)
+        return
+    session.info.setdefault(TOUCHED_BOARDS, set()).add(target.board_id)
+
+
+def _bump_revisions(session: Session) -> None:
+    """At commit, after the last flush: the board rows are locked only for the commit itself, so writers of
+    different lanes of one board do not queue behind each other for the whole of their transactions."""
+    session.flush()  # what commit does next anyway; it records the changes still pending
+    if TOUCHED_BOARDS not in session.info and TOUCHED_CARDS not in session.info:
+        return
+    boards: set[uuid.UUID] = session.info.pop(TOUCHED_BOARDS, set())
+    cards: set[uuid.UUID] = session.info.pop(TOUCHED_CARDS, set())
+    condition: ColumnElement[bool] = Board.id.in_(sorted(boards))
+    if cards:
+        condition = condition | Board.id.in_(select(Card.board_id).where(Card.id.in_(sorted(cards))))
+    session.connection().execute(update(Board).where(condition).values(revision=Board.revision + 1))
+
+
+def _forget_changes(session: Session, _previous: object = None) -> None:
+    session.info.pop(TOUCHED_BOARDS, None)
+    session.info.pop(TOUCHED_CARDS, None)
+
+
+for _model in (Lane, Card, AgentRun):
+    for _change in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _change, _note_change)
+event.listen(Session, "before_commit", _bump_revisions)
+event.listen(Session, "after_rollback", _forget_changes)

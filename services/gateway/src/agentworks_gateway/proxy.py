@@ -19,7 +19,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from agentworks_gateway.security import Caller
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "content-disposition")
+FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "content-disposition", "etag", "cache-control")
+FORWARDED_REQUEST_HEADERS = ("content-type", "if-none-match")
 # Owning service by path; the first match wins and core owns everything else.
 OWNERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/api/runs/[^/]+/cancel$"), "orchestrator"),
@@ -119,8 +120,7 @@ async def forward(path: str, request: Request) -> Response:
         raise Unauthenticated("Sign in first, or send an API key as 'Authorization: Bearer aw_…'.")
     client = _clients(request)[owner_of(f"/api/{path}")]
     headers = caller.principal.headers()
-    if "content-type" in request.headers:
-        headers["content-type"] = request.headers["content-type"]
+    headers.update({k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS})
     if STREAMED.match(f"/api/{path}"):
         return await _forward_stream(client, request, f"/api/{path}", headers)
     try:

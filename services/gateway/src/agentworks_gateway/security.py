@@ -16,11 +16,12 @@ from typing import Literal
 
 from agentworks_platform.app import context_of
 from agentworks_platform.clock import as_utc, utc_now
-from agentworks_platform.db import Database
+from agentworks_platform.db import Database, commit_without_waiting
 from agentworks_platform.errors import Unauthenticated, error_response
 from agentworks_platform.principal import Principal
 from fastapi import Request
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -64,29 +65,31 @@ def cross_site(headers: Headers, allowed_origins: tuple[str, ...]) -> bool:
     return origin is None or origin.rstrip("/") not in allowed_origins
 
 
-async def _from_api_key(db: Database, token: str, ip: str, request_id: str) -> Caller:
-    async with db.transaction() as session:
-        key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(token)))
-        if key is None or key.revoked_at is not None:
-            raise Unauthenticated("This API key is not valid or has been revoked.")
-        user = await session.get(User, key.created_by)
-        if user is None:
-            raise Unauthenticated("This API key's owner no longer exists.")
-        now = utc_now()
-        if key.last_used_at is None or now - as_utc(key.last_used_at) > LAST_USED_GRANULARITY:
-            await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-        return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip), "api_key", key.id)
+async def _from_api_key(session: AsyncSession, token: str, ip: str, request_id: str) -> Caller:
+    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(token)))
+    if key is None or key.revoked_at is not None:
+        raise Unauthenticated("This API key is not valid or has been revoked.")
+    user = await session.get(User, key.created_by)
+    if user is None:
+        raise Unauthenticated("This API key's owner no longer exists.")
+    now = utc_now()
+    if key.last_used_at is None or now - as_utc(key.last_used_at) > LAST_USED_GRANULARITY:
+        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip), "api_key", key.id)
 
 
-async def _from_session(db: Database, token: str, ip: str, request_id: str) -> Caller | None:
-    async with db.transaction() as session:
-        row = await session.get(Session, digest(token))
-        if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utc_now():
-            return None
-        user = await session.get(User, row.user_id)
-        if user is None:
-            return None
-        return Caller(Principal(user.id, user.email, None, request_id, ip), "session", row.id)
+async def _from_session(session: AsyncSession, token: str, ip: str, request_id: str) -> Caller | None:
+    row = await session.get(Session, digest(token))
+    if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utc_now():
+        return None
+    user = await session.get(User, row.user_id)
+    if user is None:
+        return None
+    return Caller(Principal(user.id, user.email, None, request_id, ip), "session", row.id)
+
+
+class _CrossSite(Exception):
+    """A cookie-authenticated state change from another site."""
 
 
 def session_token(headers: Headers, cookie_name: str) -> str | None:
@@ -120,11 +123,11 @@ class ApiGuard:
         ip = client_ip(headers, request.client.host if request.client else "", settings.trust_forwarded_for)
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         try:
-            caller = await self.resolve(ctx.db, settings, headers, ip, request_id)
+            caller, window = await self._admit(ctx.db, settings, scope["method"], path, headers, ip, request_id)
         except Unauthenticated as exc:
             await error_response(401, exc.code, exc.message)(scope, receive, send)
             return
-        if self._needs_same_origin(scope["method"], path, caller) and cross_site(headers, settings.allowed_origins):
+        except _CrossSite:
             await error_response(
                 403, "csrf_rejected", "Cross-site requests cannot change anything; use an API key from scripts."
             )(scope, receive, send)
@@ -133,10 +136,32 @@ class ApiGuard:
         scope["state"]["caller"] = caller
         scope["state"]["client_ip"] = ip
         scope["state"]["request_id"] = request_id
-        if caller is None:
+        if window is None:
             await self.app(scope, receive, send)
             return
-        await self._limited(ctx.db, settings, caller, scope, receive, send)
+        await self._limited(window, scope, receive, send)
+
+    async def _admit(
+        self,
+        db: Database,
+        settings: GatewaySettings,
+        method: str,
+        path: str,
+        headers: Headers,
+        ip: str,
+        request_id: str,
+    ) -> tuple[Caller | None, ratelimit.Window | None]:
+        """Who is calling, whether they may, and their rate-limit window after this request: one transaction,
+        committed without waiting for the disk (a crash can only forget a few counts or a last-used time)."""
+        async with db.transaction() as session:
+            await commit_without_waiting(session)
+            caller = await self.caller_in(session, settings, headers, ip, request_id)
+            if self._needs_same_origin(method, path, caller) and cross_site(headers, settings.allowed_origins):
+                raise _CrossSite
+            if caller is None:
+                return None, None
+            bucket = f"key:{caller.credential_id}" if caller.via == "api_key" else f"user:{caller.principal.user_id}"
+            return caller, await ratelimit.hit(session, bucket, settings.requests_per_hour, 3600)
 
     @staticmethod
     def _needs_same_origin(method: str, path: str, caller: Caller | None) -> bool:
@@ -145,23 +170,26 @@ class ApiGuard:
             return False
         return caller.via == "session" if caller is not None else path in CREDENTIAL_PATHS
 
-    @staticmethod
+    @classmethod
     async def resolve(
-        db: Database, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
+        cls, db: Database, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
     ) -> Caller | None:
-        """The caller from an API key or the session cookie (also used for WebSocket handshakes)."""
+        """The caller in a transaction of its own (WebSocket handshakes)."""
+        async with db.transaction() as session:
+            return await cls.caller_in(session, settings, headers, ip, request_id)
+
+    @staticmethod
+    async def caller_in(
+        session: AsyncSession, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
+    ) -> Caller | None:
+        """The caller from an API key or the session cookie."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.startswith(API_KEY_PREFIX):
-            return await _from_api_key(db, token.strip(), ip, request_id)
+            return await _from_api_key(session, token.strip(), ip, request_id)
         cookie = session_token(headers, settings.session_cookie)
-        return await _from_session(db, cookie, ip, request_id) if cookie else None
+        return await _from_session(session, cookie, ip, request_id) if cookie else None
 
-    async def _limited(
-        self, db: Database, settings: GatewaySettings, caller: Caller, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        bucket = f"key:{caller.credential_id}" if caller.via == "api_key" else f"user:{caller.principal.user_id}"
-        async with db.transaction() as session:
-            window = await ratelimit.hit(session, bucket, settings.requests_per_hour, 3600)
+    async def _limited(self, window: ratelimit.Window, scope: Scope, receive: Receive, send: Send) -> None:
         extra = window.headers()
         if window.exceeded:
             extra["Retry-After"] = str(window.retry_after())

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_platform.app import SessionDep
+from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from agentworks_core.access import PrincipalDep, authorize, authorize_resource
 from agentworks_core.projects import service
+from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.projects.schemas import (
     BoardDetail,
     BoardOut,
@@ -22,6 +23,14 @@ from agentworks_core.projects.schemas import (
     ProjectUpdate,
 )
 from agentworks_core.schemas import Limit
+
+
+def _board_cache(request: Request) -> BoardCache:
+    cache: BoardCache = context_of(request).extras["board_cache"]
+    return cache
+
+
+BoardCacheDep = Annotated[BoardCache, Depends(_board_cache)]
 
 router = APIRouter(prefix="/api", tags=["projects"])
 
@@ -82,9 +91,28 @@ async def list_boards(project_id: uuid.UUID, session: SessionDep, principal: Pri
     summary="A board with its lanes (in order, with WIP counts) and cards",
     response_model=BoardDetail,
 )
-async def get_board(board_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+async def get_board(
+    board_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cache: BoardCacheDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Answers ``304 Not Modified`` when the caller's ``If-None-Match`` names the board's current revision."""
     await authorize_resource(session, principal, "board", board_id, "read")
-    return Response(await service.board_json(session, board_id), media_type="application/json")
+    revision = await service.board_revision(session, board_id)
+    etag = f'W/"{revision}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if if_none_match is not None and etag in _entity_tags(if_none_match):
+        return Response(status_code=304, headers=headers)
+    body = await service.board_json(session, cache, board_id, revision)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _entity_tags(header: str) -> set[str]:
+    """The tags of an ``If-None-Match`` header, compared weakly (``W/"3"`` matches ``"3"``)."""
+    tags = {tag.strip() for tag in header.split(",")}
+    return tags | {f"W/{tag}" for tag in tags if not tag.startswith("W/")}
 
 
 @router.put("/boards/{board_id}/lanes/order", summary="Reorder the board's lanes")

@@ -45,6 +45,10 @@ async def lanes_of(session: AsyncSession, board_id: uuid.UUID) -> list[Lane]:
     return list((await session.scalars(query)).all())
 
 
+async def revision_of(session: AsyncSession, board_id: uuid.UUID) -> int | None:
+    return await session.scalar(select(Board.revision).where(Board.id == board_id))
+
+
 CARD_COLUMNS = (
     Card.id, Card.project_id, Card.board_id, Card.lane_id, Card.position, Card.title, Card.description,
     Card.card_type, Card.assignee_id, Card.parent_id, Card.created_at, Card.updated_at,

@@ -15,6 +15,7 @@ from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
 from agentworks_core.models import Board, Lane, Project
 from agentworks_core.projects import repository
+from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.projects.schemas import (
     BoardOut,
     LaneOrder,
@@ -124,11 +125,23 @@ async def boards(session: AsyncSession, project_id: uuid.UUID) -> list[BoardOut]
     return [BoardOut.model_validate(b) for b in await repository.boards_of(session, project_id)]
 
 
-async def board_json(session: AsyncSession, board_id: uuid.UUID) -> bytes:
-    """The board with its lanes and cards as JSON, in ``BoardDetail``'s shape.
+async def board_revision(session: AsyncSession, board_id: uuid.UUID) -> int:
+    """The board's revision as this transaction sees it (read before the board itself, so a rendering is
+    never older than the revision it is filed under)."""
+    revision = await repository.revision_of(session, board_id)
+    if revision is None:
+        raise NotFound(f"No board with id {board_id}.")
+    return revision
+
+
+async def board_json(session: AsyncSession, cache: BoardCache, board_id: uuid.UUID, revision: int) -> bytes:
+    """The board with its lanes and cards as JSON, in ``BoardDetail``'s shape, rendered once per revision.
 
     Built from plain rows and serialised once: a board of thousands of cards would otherwise be loaded
     as ORM objects, validated into models and validated again on the way out."""
+    cached = cache.get(board_id, revision)
+    if cached is not None:
+        return cached
     board = await session.get(Board, board_id)
     if board is None:
         raise NotFound(f"No board with id {board_id}.")
@@ -150,7 +163,9 @@ async def board_json(session: AsyncSession, board_id: uuid.UUID) -> bytes:
             for lane in lanes
         ],
     }
-    return to_json(body)
+    rendered = to_json(body)
+    cache.put(board_id, revision, rendered)
+    return rendered
 
 
 def _lane_settings(lane: Lane) -> dict[str, Any]:
