@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
-from agentworks_events import utc_now
+from agentworks_events import EventMessage, utc_now
 from agentworks_events.samples import sample_events
 from agentworks_platform.db import Database
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
@@ -89,3 +90,46 @@ async def test_publish_failure_is_retried_in_order_by_the_sweep(
     sink.failing = False
     assert await relay.sweep() == 2
     assert sink.event_ids() == [str(first.id), str(second.id)]
+
+
+class _HeldSink(RecordingSink):
+    """Publishes only once the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def publish_message(self, topic: str, message: EventMessage) -> str:
+        await self.release.wait()
+        return await super().publish_message(topic, message)
+
+
+async def test_a_background_outbox_commits_without_waiting_for_the_publish(db: Database, tables: Tables) -> None:
+    sink = _HeldSink()
+    relay = _relay(db, tables, sink)
+    outbox = Outbox(tables.outbox, relay, background=True)
+    events = sample_events()[:2]
+    async with asyncio.timeout(5):  # the transaction's exit does not wait for the held publish
+        async with db.transaction() as session:
+            await outbox.add(session, *events)
+    assert (outbox.publishing, sink.published) == (1, [])
+    sink.release.set()
+    await outbox.drain()
+    assert (outbox.publishing, sink.event_ids()) == (0, [str(e.id) for e in events])
+    assert await relay.sweep() == 0
+
+
+async def test_a_failed_background_publish_is_left_to_the_sweep(
+    db: Database, tables: Tables, sink: RecordingSink
+) -> None:
+    relay = _relay(db, tables, sink)
+    outbox = Outbox(tables.outbox, relay, background=True)
+    sink.failing = True
+    [event] = sample_events()[:1]
+    async with db.transaction() as session:
+        await outbox.add(session, event)
+    await outbox.drain()
+    assert sink.published == []
+    sink.failing = False
+    assert await relay.sweep() == 1
+    assert sink.event_ids() == [str(event.id)]

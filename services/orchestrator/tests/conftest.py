@@ -28,7 +28,7 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
-from agentworks_pubsub.testing import RecordingSink, push_envelope
+from agentworks_pubsub.testing import RecordingSink, push_envelope, settled
 from fastapi import FastAPI
 
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
@@ -47,14 +47,22 @@ class Stack:
         router_sink: RecordingSink,
         key: bytes,
         billing_sink: RecordingSink,
+        router: FastAPI,
     ) -> None:
         self.orchestrator, self.core, self.billing = apps
         self.billing_sink = billing_sink
         self.sink = sink
-        self.router_sink = router_sink
+        self._router_sink = router_sink
+        self._router = router
         self.key = key
         self.owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
         self.ids: dict[str, Any] = {}
+
+    @property
+    def router_sink(self) -> RecordingSink:
+        """What the provider router published, once its background publishes are done."""
+        settled(self._router)
+        return self._router_sink
 
     def client(self, app: FastAPI, base: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -204,7 +212,7 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
             llm = openai.AsyncOpenAI(api_key="test", base_url=f"{llm_url}/v1", max_retries=0)
         app = create_app(settings, sink=sink, core_client=core_client, billing_client=billing_client, llm=llm)
         await stack.enter_async_context(app.router.lifespan_context(app))
-        result = Stack((app, core, billing), sink, router_sink, key, billing_sink)
+        result = Stack((app, core, billing), sink, router_sink, key, billing_sink, router.app)
         await result.seed()
         return result
 

@@ -12,7 +12,7 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS
-from agentworks_pubsub.testing import RecordingSink
+from agentworks_pubsub.testing import RecordingSink, settled
 
 from .fakes import ProviderFake
 
@@ -24,13 +24,19 @@ META = {"x-aw-workspace-id": WORKSPACE, "x-aw-project-id": PROJECT, "x-aw-agent"
 class RouterUnderTest:
     def __init__(self, thread: AppThread, sink: RecordingSink, token: str, fake: ProviderFake | None) -> None:
         self.thread = thread
-        self.sink = sink
+        self._sink = sink
         self.token = token
         self.fake = fake
 
     @property
     def url(self) -> str:
         return self.thread.url
+
+    @property
+    def sink(self) -> RecordingSink:
+        """What the router published, once its background publishes are done."""
+        settled(self.thread.app)
+        return self._sink
 
     def usage(self) -> list[Any]:
         return [e for e in self.sink.events() if e.type == "usage.recorded"]

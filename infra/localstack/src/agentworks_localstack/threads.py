@@ -81,6 +81,7 @@ class AppThread:
     """A uvicorn server for one ASGI app on a free port, with its lifespan, on a background thread."""
 
     def __init__(self, app: Any, port: int | None = None, ws: str = "auto") -> None:
+        self.app = app
         self.port = port or free_port()
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on", ws=ws

@@ -20,11 +20,26 @@ log = get_logger(__name__)
 
 
 class Outbox:
-    """Adds events to the current transaction; once it commits, hands them to the relay to publish."""
+    """Adds events to the current transaction; once it commits, hands them to the relay to publish.
 
-    def __init__(self, table: Table, relay: OutboxRelay | None = None) -> None:
+    With ``background`` the publish runs as a task of its own, so the request that committed the events
+    answers without waiting for Pub/Sub (the rows are already durable; the sweep covers a failed publish)."""
+
+    def __init__(self, table: Table, relay: OutboxRelay | None = None, *, background: bool = False) -> None:
         self.table = table
         self.relay = relay
+        self.background = background
+        self._in_flight: set[asyncio.Task[int]] = set()
+
+    @property
+    def publishing(self) -> int:
+        """Background publishes not finished yet."""
+        return len(self._in_flight)
+
+    async def drain(self) -> None:
+        """Wait for the background publishes (at shutdown, before the publisher closes)."""
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def add(self, session: AsyncSession, *events: Event) -> None:
         """Stage events in the caller's transaction. Nothing is published if that transaction rolls back."""
@@ -36,7 +51,12 @@ class Outbox:
             relay, ids = self.relay, [str(e.id) for e in events]
 
             async def publish() -> None:
-                await relay.publish_now(ids)
+                if not self.background:
+                    await relay.publish_now(ids)
+                    return
+                task = asyncio.create_task(relay.publish_now(ids))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
 
             after_commit(session, publish)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import time
 import uuid
 from typing import Any
 
 from agentworks_events import Event, EventMessage, parse_event, to_message
+
+from agentworks_pubsub.wiring import outbox_of
 
 
 def push_envelope(event: Event, subscription: str, attempt: int | None = None) -> dict[str, Any]:
@@ -46,3 +49,12 @@ class RecordingSink:
 
     def types(self) -> list[str]:
         return [m.attributes["type"] for _, m in self.published]
+
+
+def settled(app: Any, timeout: float = 5.0) -> None:
+    """Wait until ``app`` (serving on another thread) has no background publish in flight, so what its
+    sink holds is everything its committed transactions published."""
+    outbox = outbox_of(app.state.ctx)
+    deadline = time.monotonic() + timeout
+    while outbox.publishing and time.monotonic() < deadline:
+        time.sleep(0.002)

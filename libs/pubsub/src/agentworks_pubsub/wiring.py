@@ -33,6 +33,7 @@ async def start_outbox(
     if outbox is None:
         outbox = Outbox(table)
     outbox.relay = relay
+    stack.push_async_callback(outbox.drain)
     ctx.extras[OUTBOX_KEY] = outbox
     return outbox
 

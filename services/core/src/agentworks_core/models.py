@@ -28,8 +28,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.orm import DeclarativeBase, Mapped, Mapper, Session, mapped_column, object_session
+from sqlalchemy.sql.elements import ColumnElement
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

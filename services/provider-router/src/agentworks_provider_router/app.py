@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_pubsub import Outbox
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from agentworks_secrets import EnvSecrets, SecretManagerSecrets, SecretSource
@@ -52,7 +53,8 @@ def create_app(
 
     async def setup(app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         app.state.prices = load_prices()
-        outbox = await start_outbox(ctx, stack, models.outbox, sink)
+        # A call's usage row commits before the answer returns; its publish does not hold the answer up.
+        outbox = await start_outbox(ctx, stack, models.outbox, sink, outbox=Outbox(models.outbox, background=True))
         secrets: SecretSource = (
             SecretManagerSecrets(settings.gcp_project) if settings.secrets_backend == "secret-manager" else EnvSecrets()
         )
