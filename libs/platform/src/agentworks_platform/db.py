@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -143,7 +144,13 @@ def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
 async def insert_ignoring_conflicts(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted (False: it already existed)."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = (postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)).values(**values)
-    key = next(iter(table.primary_key.columns))
-    result = await session.execute(statement.on_conflict_do_nothing().returning(key))
+    result = await session.execute(_insert_ignoring(table, dialect), values)
     return result.first() is not None
+
+
+@functools.cache
+def _insert_ignoring(table: Table, dialect: str) -> Any:
+    """One statement per table, its values bound at execution: building and hashing a statement that
+    embeds the values costs more than the insert on a busy consumer."""
+    statement = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+    return statement.on_conflict_do_nothing().returning(next(iter(table.primary_key.columns)))
