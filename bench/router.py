@@ -90,7 +90,11 @@ async def _throughput(call: Call) -> float:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
-            await call()
+            try:
+                await call()
+            except openai.APIConnectionError:
+                # A kept-alive connection the server closed just as it was reused: send it again once.
+                await call()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))

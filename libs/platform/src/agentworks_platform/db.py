@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -82,18 +84,34 @@ class Database:
         self.engine = create_engine(url, pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_postgres = not is_sqlite(url)
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
         if app_role and self.is_postgres:
             event.listen(self.engine.sync_engine, "begin", _set_role(app_role))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on any error; then run hooks registered with ``after_commit``."""
-        async with self.sessions() as session:
+        async with self._turn(), self.sessions() as session:
             async with session.begin():
                 yield session
             hooks: list[AfterCommit] = session.info.pop("after_commit", [])
         for hook in hooks:
             await hook()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """On SQLite, transactions of this process take turns (each holds the one write lock from its
+        first statement): waiting here is first come, first served, where SQLite's busy handler would
+        poll with sleeps of up to 100 ms and let a waiter starve."""
+        if self.is_postgres:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        turn = self._turns.get(loop)
+        if turn is None:
+            turn = self._turns[loop] = asyncio.Lock()
+        async with turn:
+            yield
 
     async def dispose(self) -> None:
         await self.engine.dispose()
