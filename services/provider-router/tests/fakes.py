@@ -2,7 +2,8 @@
 
 Each API pops the next scenario for every request: ``ok``, ``ok-tools``, ``429`` (Retry-After: 1),
 ``quota`` (429 insufficient_quota), ``500``, ``503``, ``529``, ``slow`` (answers after 2 s) or ``cut``
-(streams a little, then drops the connection). With an empty script it answers ``ok``.
+(streams a little, then drops the connection); OpenAI also ``stream-error`` (streams a little, then sends an
+``error`` chunk, as OpenAI does when it fails mid-answer). With an empty script it answers ``ok``.
 """
 
 from __future__ import annotations
@@ -79,6 +80,10 @@ class ProviderFake:
         for n, word in enumerate(WORDS):
             if scenario == "cut" and n == 2:
                 raise ConnectionResetError("connection dropped mid-stream")
+            if scenario == "stream-error" and n == 2:
+                failure = {"error": {"message": "The server had an error.", "type": "server_error"}}
+                yield f"data: {json.dumps(failure)}\n\n"
+                return
             yield chunk({"content": word})
         if scenario == "ok-tools":
             yield chunk(

@@ -138,6 +138,26 @@ async def test_a_stream_cut_mid_response_is_reported_and_recorded(
     assert len(fake.requests[api]) == 1
 
 
+async def test_an_error_chunk_mid_stream_is_reported_and_recorded(
+    start_router: Callable[..., RouterUnderTest], fake: ProviderFake
+) -> None:
+    router = start_router(fake)
+    fake.script("openai", "stream-error")
+    async with httpx.AsyncClient(base_url=router.url, timeout=10) as raw:
+        response = await raw.post(
+            "/v1/chat/completions",
+            headers={"authorization": f"Bearer {router.token}", **META},
+            json={"model": "gpt-4o", "stream": True, "messages": [{"role": "user", "content": "Say hello"}]},
+        )
+    assert response.status_code == 200
+    assert '"content": "Hello"' in response.text
+    assert "OpenAI failed mid-answer: The server had an error." in response.text
+    assert "[DONE]" not in response.text
+    [usage] = router.usage()
+    assert (usage.outcome, usage.error_code) == ("error", "provider_error")
+    assert len(fake.requests["openai"]) == 1
+
+
 async def test_breaker_opens_fails_fast_and_recovers(
     start_router: Callable[..., RouterUnderTest], fake: ProviderFake
 ) -> None:

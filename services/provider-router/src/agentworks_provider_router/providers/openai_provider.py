@@ -21,14 +21,42 @@ from agentworks_provider_router.providers.base import (
 )
 
 
+def _is_read_timeout(exc: Exception) -> bool:
+    """A timeout of the SDK's HTTP client while the stream is read (raised by the client, not the SDK)."""
+    return any(cls.__name__ == "TimeoutException" for cls in type(exc).__mro__)
+
+
 def _error(exc: Exception) -> ProviderError:
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) or _is_read_timeout(exc):
         return ProviderError("OpenAI did not answer in time.", 504, True, None, "timeout")
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         code = str((body.get("error") or body).get("code") or "") if isinstance(body, dict) else ""
         return classify_status(exc.status_code, exc.response.headers.get("retry-after"), code)
     return ProviderError(f"OpenAI connection failed: {type(exc).__name__}", 502, True, None, "provider_unavailable")
+
+
+_DONE: dict[str, Any] = {}
+
+
+def _chunk_of(line: str) -> dict[str, Any] | None:
+    """One server-sent-events line of the stream: a chunk, ``_DONE``, or None for anything else."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return _DONE
+    try:
+        chunk = json.loads(data)
+    except ValueError:
+        raise ProviderError("OpenAI sent a chunk that is not JSON.", 502, True, None, "provider_unavailable") from None
+    if not isinstance(chunk, dict):
+        return None
+    error = chunk.get("error")
+    if error:
+        message = error.get("message") if isinstance(error, dict) else None
+        raise ProviderError(f"OpenAI failed mid-answer: {message or error}"[:300], 502, True, None, "provider_error")
+    return chunk
 
 
 def to_openai(message: Message) -> dict[str, Any]:
@@ -75,31 +103,45 @@ class OpenAIProvider:
         return params
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
+        """The SDK sends the request and raises its errors; the chunks are read as plain JSON, which skips
+        building a model object per chunk (most of the router's own time on a streamed answer)."""
         try:
-            stream = await self._client.chat.completions.create(**self._params(request))
-            async for chunk in stream:
-                for delta in self._deltas(chunk):
-                    yield delta
+            streaming = self._client.chat.completions.with_streaming_response.create(**self._params(request))
+            async with streaming as response:
+                async for line in response.iter_lines():
+                    chunk = _chunk_of(line)
+                    if chunk is None:
+                        continue
+                    if chunk is _DONE:
+                        break
+                    for delta in self._deltas(chunk):
+                        yield delta
+        except ProviderError:
+            raise
         except Exception as exc:
             raise _error(exc) from None
 
     @staticmethod
-    def _deltas(chunk: Any) -> list[Delta]:
+    def _deltas(chunk: dict[str, Any]) -> list[Delta]:
         out: list[Delta] = []
-        for choice in chunk.choices or []:
-            delta = choice.delta
-            if delta.content or choice.finish_reason:
-                out.append(Delta(content=delta.content or "", finish_reason=choice.finish_reason))
-            for call in delta.tool_calls or []:
-                function = call.function
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            finish = choice.get("finish_reason")
+            if delta.get("content") or finish:
+                out.append(Delta(content=delta.get("content") or "", finish_reason=finish))
+            for call in delta.get("tool_calls") or []:
+                function = call.get("function") or {}
                 out.append(
                     Delta(
-                        tool_call=ToolCall(call.id or "", function.name or "", function.arguments or ""),
-                        tool_call_index=call.index,
+                        tool_call=ToolCall(
+                            call.get("id") or "", function.get("name") or "", function.get("arguments") or ""
+                        ),
+                        tool_call_index=call.get("index") or 0,
                     )
                 )
-        if chunk.usage is not None:
-            out.append(Delta(input_tokens=chunk.usage.prompt_tokens, output_tokens=chunk.usage.completion_tokens))
+        usage = chunk.get("usage")
+        if usage:
+            out.append(Delta(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens")))
         return out
 
     async def generate_images(self, request: ImageRequest) -> ImageResult:
