@@ -98,8 +98,10 @@ class _HeldSink(RecordingSink):
     def __init__(self) -> None:
         super().__init__()
         self.release = asyncio.Event()
+        self.entered = asyncio.Event()
 
     async def publish_message(self, topic: str, message: EventMessage) -> str:
+        self.entered.set()
         await self.release.wait()
         return await super().publish_message(topic, message)
 
@@ -133,3 +135,20 @@ async def test_a_failed_background_publish_is_left_to_the_sweep(
     sink.failing = False
     assert await relay.sweep() == 1
     assert sink.event_ids() == [str(event.id)]
+
+
+async def test_stopping_the_relay_lets_a_sweep_in_progress_finish(db: Database, tables: Tables) -> None:
+    sink = _HeldSink()
+    relay = _relay(db, tables, sink)
+    async with db.transaction() as session:
+        await Outbox(tables.outbox, relay=None).add(session, sample_events()[0])
+    running = asyncio.create_task(relay.run(interval=0.01))
+    await asyncio.wait_for(sink.entered.wait(), 5)
+    stopping = asyncio.create_task(relay.stop(running))
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # the sweep holds a publish; stopping waits for it
+    sink.release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert running.done()
+    assert not running.cancelled()
+    assert len(sink.published) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentworks_pubsub.publisher import MessageSink
 
 log = get_logger(__name__)
+STOP_SECONDS = 10.0
 
 
 class Outbox:
@@ -92,6 +94,7 @@ class OutboxRelay:
         self._grace = grace
         self._batch = batch_size
         self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
 
     async def publish_now(self, event_ids: Sequence[str]) -> int:
         """Right after commit: publish these rows. Failures are left for the sweep, never raised."""
@@ -111,15 +114,23 @@ class OutboxRelay:
         return await self._publish_where(self._table.c.created_at <= cutoff)
 
     async def run(self, interval: float = 1.0) -> None:
-        """Sweep forever (a lifespan task)."""
-        while True:
+        """Sweep until ``stop`` (a lifespan task)."""
+        while not self._stopping.is_set():
             try:
                 published = await self.sweep()
                 if published:
                     log.info("outbox.relayed", count=published)
             except Exception as exc:
                 log.warning("outbox.sweep_failed", error=type(exc).__name__, detail=str(exc)[:300])
-            await asyncio.sleep(interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), interval)
+
+    async def stop(self, running: asyncio.Task[None]) -> None:
+        """Let a sweep in progress finish, then end ``run``: cancelling it mid-query could leave the database
+        driver finishing a statement for a loop that has gone. Cancelled only if it overruns ``STOP_SECONDS``."""
+        self._stopping.set()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(running, STOP_SECONDS)
 
     async def _publish_where(self, condition: object) -> int:
         async with self._lock:

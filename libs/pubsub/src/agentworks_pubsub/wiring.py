@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 
-from agentworks_platform.app import ServiceContext, run_in_background
+from agentworks_platform.app import ServiceContext
 from sqlalchemy import Table
 
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
@@ -29,7 +30,8 @@ async def start_outbox(
         stack.callback(publisher.close)
         sink = publisher
     relay = OutboxRelay(ctx.db, table, sink)
-    run_in_background(stack, relay.run(sweep_interval), f"{ctx.settings.service_name}-outbox-relay")
+    sweeping = asyncio.create_task(relay.run(sweep_interval), name=f"{ctx.settings.service_name}-outbox-relay")
+    stack.push_async_callback(relay.stop, sweeping)
     if outbox is None:
         outbox = Outbox(table)
     outbox.relay = relay
