@@ -131,7 +131,7 @@ async def set_tenant(
     session: AsyncSession, *, workspace_id: object = None, user_id: object = None, email: str = ""
 ) -> None:
     """Scope row-level security for the rest of this transaction (PostgreSQL; a no-op on SQLite)."""
-    if session.bind is None or session.bind.dialect.name != "postgresql":
+    if not _on_postgres(session):
         return
     await session.execute(
         text(
@@ -145,12 +145,16 @@ async def set_tenant(
 async def commit_without_waiting(session: AsyncSession) -> None:
     """Let this transaction's commit return before its WAL record reaches the disk (PostgreSQL's
     ``synchronous_commit = off``): for bookkeeping that a crash may lose, never for business records."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if _on_postgres(session):
         await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def locks_rows(session: AsyncSession) -> bool:
     """Whether ``SELECT … FOR UPDATE`` means anything here (PostgreSQL); SQLite transactions are exclusive."""
+    return _on_postgres(session)
+
+
+def _on_postgres(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 

@@ -112,7 +112,8 @@ class Project(Base):
 
 class Board(Base):
     """A project's board. ``revision`` grows with every change to its lanes, cards or their runs (see
-    ``_touch_board`` below): a rendered board is current exactly while the revision it was read at is."""
+    ``_note_change`` and ``_bump_revisions`` below): a rendered board is current exactly while the revision
+    it was read at is."""
 
     __tablename__ = "boards"
     id: Mapped[uuid.UUID] = _id()
