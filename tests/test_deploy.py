@@ -181,7 +181,7 @@ def test_pubsub_follows_the_topology(catalog: dict[str, Any]) -> None:
     assert set(catalog["subscriptions"]) == {s.name for s in topology.subscriptions}
     for sub in topology.subscriptions:
         actual = catalog["subscriptions"][sub.name]
-        url = catalog["services"][sub.subscriber]["url"] if sub.subscriber else None
+        url = catalog["services"][sub.subscriber]["url"] if sub.is_push and sub.subscriber else None
         assert actual == {
             "topic": sub.topic,
             "subscriber": sub.subscriber,
@@ -196,6 +196,27 @@ def test_pubsub_follows_the_topology(catalog: dict[str, Any]) -> None:
             "filter": sub.filter,
             "retention": f"{sub.message_retention_days * 86400}s",
         }, sub.name
+
+
+def test_services_that_pull_may_read_their_subscriptions_and_always_have_an_instance_running() -> None:
+    topology = load_topology()
+    pullers = {s.subscriber for s in topology.pull_subscriptions()}
+    assert pullers == {"billing"}
+    for name in pullers:
+        definition = definitions()[name]
+        assert definition["cpu_idle"] is False, f"{name} pulls between requests: its CPU must stay allocated"
+        assert definition["scaling"]["min"] >= 1, f"{name} pulls: no request would ever start an instance"
+    pubsub = parse(TERRAFORM / "modules" / "pubsub" / "main.tf")
+    (locals_block,) = [b for b in pubsub["locals"] if "pull_subs" in b]
+    assert "s.subscriber != null && s.push_endpoint == null" in locals_block["pull_subs"]
+    grants = {
+        name: body
+        for r in pubsub["resource"]
+        for name, body in r.get("google_pubsub_subscription_iam_member", {}).items()
+    }
+    assert grants["pull_subscriber"]["for_each"] == "${local.pull_subs}"
+    assert grants["pull_subscriber"]["role"] == "roles/pubsub.subscriber"
+    assert grants["pull_subscriber"]["member"] == "serviceAccount:${var.service_emails[each.value.subscriber]}"
 
 
 def test_scheduled_jobs_call_real_routes_of_services_that_trust_the_scheduler() -> None:

@@ -1,4 +1,5 @@
-"""The event backbone end to end: the real client → the emulator → the services' push endpoints."""
+"""The event backbone end to end: the real client → the emulator → the services' push endpoints and pull
+consumers."""
 
 from __future__ import annotations
 
@@ -23,7 +24,11 @@ from agentworks_pubsub import EventPublisher, Outbox, OutboxRelay, load_topology
 from sqlalchemy import func, select, text
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
-CONSUMERS = [spec for spec in FLEET if load_topology().push_subscriptions(spec.name)]
+CONSUMERS = [
+    spec
+    for spec in FLEET
+    if load_topology().push_subscriptions(spec.name) or load_topology().pull_subscriptions(spec.name)
+]
 pytestmark = pytest.mark.stack
 
 
@@ -48,7 +53,7 @@ class Stack:
 
     def expected(self, spec: ServiceSpec, events: list[Event]) -> set[tuple[str, str, str]]:
         wanted = set()
-        for sub in self.topology.push_subscriptions(spec.name):
+        for sub in self.topology.push_subscriptions(spec.name) + self.topology.pull_subscriptions(spec.name):
             accepts = compile_filter(sub.filter)
             for event in events:
                 if topic_of(event) == sub.topic and accepts(to_message(event).attributes):

@@ -129,6 +129,30 @@ def test_bootstrap_creates_subscriptions_as_configured(emulator: EmulatorThread,
     assert len(names) == 2
 
 
+def test_bootstrap_turns_an_existing_push_subscription_into_a_pull_one_keeping_its_messages(
+    emulator: EmulatorThread, probe: Probe, tmp_path: Path
+) -> None:
+    path = write_topology(tmp_path, attempts=100)
+    setup_topology(path, probe)
+    probe.default = 503  # nothing is accepted while it is still pushed
+    publisher = pubsub_v1.PublisherClient()
+    publisher.publish(topic("probe-events"), b"kept").result(timeout=10)
+    raw = yaml.safe_load(path.read_text())
+    del raw["subscriptions"][0]["push_path"]
+    path.write_text(yaml.safe_dump(raw))
+    assert bootstrap(load_topology(path), PROJECT, {"probe": probe.thread.url}, PUSHER) == ["push config of probe-push"]
+    assert bootstrap(load_topology(path), PROJECT, {"probe": probe.thread.url}, PUSHER) == []
+    subscriber = pubsub_v1.SubscriberClient()
+    name = f"projects/{PROJECT}/subscriptions/probe-push"
+    assert subscriber.get_subscription(request={"subscription": name}).push_config.push_endpoint == ""
+    pulled: list[bytes] = []
+    deadline = time.monotonic() + 20
+    while not pulled and time.monotonic() < deadline:
+        response = subscriber.pull(request={"subscription": name, "max_messages": 10}, timeout=5)
+        pulled += [m.message.data for m in response.received_messages]
+    assert pulled == [b"kept"]
+
+
 def test_admin_errors_map_to_grpc_status_codes(emulator: EmulatorThread) -> None:
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     publisher.create_topic(request={"name": topic("t1")})

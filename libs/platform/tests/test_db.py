@@ -3,8 +3,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agentworks_platform.db import Database
-from sqlalchemy import text
+from agentworks_platform.db import Database, insert_many_ignoring_conflicts, new_metadata
+from sqlalchemy import Column, String, Table, select, text
 
 
 async def test_sqlite_transactions_of_a_process_take_turns_on_one_connection(tmp_path: Path) -> None:
@@ -29,3 +29,25 @@ async def test_sqlite_transactions_of_a_process_take_turns_on_one_connection(tmp
         await db.dispose()
     assert set(connections_in_use) == {1}  # none waits inside SQLite's busy handler on a connection of its own
     assert order == list(range(20))  # first come, first served
+
+
+async def test_inserting_many_rows_ignores_existing_and_repeated_keys_and_returns_the_new_ones(
+    database_url: str,
+) -> None:
+    metadata = new_metadata()
+    seen = Table("seen", metadata, Column("key", String(8), primary_key=True), Column("note", String(8)))
+    db = Database(database_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        async with db.transaction() as session:
+            assert await insert_many_ignoring_conflicts(session, seen, [{"key": "a", "note": "1"}], "key") == ["a"]
+        rows = [{"key": key, "note": "2"} for key in ("a", "b", "c", "b")]
+        async with db.transaction() as session:
+            assert sorted(await insert_many_ignoring_conflicts(session, seen, rows, "key")) == ["b", "c"]
+            assert await insert_many_ignoring_conflicts(session, seen, [], "key") == []
+        async with db.transaction() as session:
+            stored = (await session.execute(select(seen.c.key, seen.c.note).order_by(seen.c.key))).all()
+        assert [tuple(row) for row in stored] == [("a", "1"), ("b", "2"), ("c", "2")]
+    finally:
+        await db.dispose()

@@ -11,29 +11,31 @@ REQUIRED_PUSH = {
     ("log-stream", "card-events"),
     ("core", "agent-runs"),
     ("log-stream", "agent-runs"),
-    ("billing", "usage-events"),
     ("orchestrator", "usage-events"),
 }
+REQUIRED_PULL = {("billing", "usage-events")}
 
 
 def _raw() -> dict[str, object]:
     return yaml.safe_load(Path(load_topology.__globals__["DEFAULT_PATH"]).read_text())  # type: ignore[no-any-return]
 
 
-def test_repository_topology_has_every_required_push_subscription() -> None:
+def test_repository_topology_has_every_required_subscription() -> None:
     topology = load_topology()
     assert {t.name for t in topology.event_topics()} == {"card-events", "agent-runs", "usage-events"}
     assert {(s.subscriber, s.topic) for s in topology.push_subscriptions()} == REQUIRED_PUSH
+    assert {(s.subscriber, s.topic) for s in topology.pull_subscriptions()} == REQUIRED_PULL
+    assert topology.pull_subscriptions("billing") == [topology.subscription("billing-usage-events")]
+    assert topology.push_subscriptions("billing") == []
 
 
-def test_every_push_subscription_dead_letters_to_a_subscribed_topic() -> None:
+def test_every_subscription_of_a_service_dead_letters_to_a_subscribed_topic() -> None:
     topology = load_topology()
     subscribed = {s.topic for s in topology.subscriptions}
-    for sub in topology.push_subscriptions():
+    for sub in topology.push_subscriptions() + topology.pull_subscriptions():
         assert sub.dead_letter_topic in subscribed
         assert sub.max_delivery_attempts is not None
-        assert sub.push_path is not None
-        assert sub.push_path.startswith("/_events/")
+        assert sub.push_path is None or sub.push_path.startswith("/_events/")
         assert sub.retry.minimum_backoff_seconds <= sub.retry.maximum_backoff_seconds
 
 
@@ -54,6 +56,12 @@ def _mutated(change: str) -> str:
         subs[0]["retry"] = {"minimum_backoff_seconds": 90, "maximum_backoff_seconds": 10}
     elif change == "bad push path":
         subs[0]["push_path"] = "/events"
+    elif change == "push path without subscriber":
+        del subs[0]["subscriber"]
+    elif change == "pull without dead letter":
+        pulled = next(s for s in subs if s["name"] == "billing-usage-events")
+        del pulled["dead_letter_topic"]
+        del pulled["max_delivery_attempts"]
     elif change == "too few attempts":
         subs[0]["max_delivery_attempts"] = 2
     elif change == "unknown key":
@@ -71,6 +79,8 @@ def _mutated(change: str) -> str:
         ("unsubscribed dead letter", "card-events-dead-letter has no subscription"),
         ("backoff inverted", "minimum_backoff_seconds must not exceed"),
         ("bad push path", "push_path"),
+        ("push path without subscriber", "a push_path needs a subscriber"),
+        ("pull without dead letter", "subscription billing-usage-events of billing needs a dead_letter_topic"),
         ("too few attempts", "max_delivery_attempts"),
         ("unknown key", "ack_deadline"),
         ("duplicate name", "duplicate subscription names"),

@@ -19,13 +19,12 @@ from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
-from agentworks_pubsub.testing import RecordingSink, push_envelope
+from agentworks_pubsub import PullConsumer
+from agentworks_pubsub.testing import RecordingSink, received_message
 from fastapi import FastAPI
 
 BILLING_URL = "http://127.0.0.1:8085"
 CORE_URL = "http://127.0.0.1:8081"
-PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
-SUBSCRIPTION = "billing-usage-events"
 
 
 def person(name: str) -> Principal:
@@ -97,15 +96,13 @@ class Billing:
         }
         return self.ids
 
-    async def push(self, event: Event, attempt: int = 1) -> httpx.Response:
-        body = push_envelope(event, SUBSCRIPTION, attempt)
-        token = LocalTokenSigner(self.key, PUSHER).sign(BILLING_URL)
-        async with self.client(self.app, BILLING_URL) as client:
-            response = await client.post(
-                f"/_events/{SUBSCRIPTION}", json=body, headers={"authorization": f"Bearer {token}"}
-            )
-        assert response.status_code == 204, response.text
-        return response
+    async def deliver(self, *events: Event, attempt: int = 1) -> None:
+        """Deliver ``events`` as one pulled batch, as Pub/Sub would (fresh message ids); all must be acked."""
+        consumer: PullConsumer = self.app.state.ctx.extras["usage_consumer"]
+        batch = [received_message(event, attempt) for event in events]
+        verdict = await consumer.process(self.app.state.ctx.db, batch)
+        assert verdict.nacks == [], "a usage event was refused"
+        assert sorted(verdict.acks) == sorted(m.ack_id for m in batch)
 
     def published(self, kind: str) -> list[Any]:
         return [e for e in self.sink.events() if e.type == kind]
@@ -130,6 +127,7 @@ def make_billing(migrated_database: Callable[[Path], str], tmp_path: Path) -> An
             dev_signing_key_file=key_path,
             database_url=database_url,
             schedule_in_process=False,
+            pull_usage_events=False,
             **overrides,
         )
         core_client = InternalClient(

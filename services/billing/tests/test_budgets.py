@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ def now() -> datetime:
 
 
 async def charge(billing: Billing, price_cost: Decimal, project: str = "shop") -> None:
-    await billing.push(settled(billing.ids["workspace"], billing.ids[project], uuid.uuid4(), price_cost, now()))
+    await billing.deliver(settled(billing.ids["workspace"], billing.ids[project], uuid.uuid4(), price_cost, now()))
 
 
 async def test_warning_then_exceeded_once_each(billing: Billing) -> None:
@@ -45,6 +46,36 @@ async def test_warning_then_exceeded_once_each(billing: Billing) -> None:
     assert [(b["scope"], b["spent"], b["percent"], b["state"]) for b in budgets] == [
         ("workspace", "1.5", "120", "exceeded")
     ]
+
+
+async def test_one_batch_crossing_both_thresholds_of_two_budgets_sends_each_notice_once(billing: Billing) -> None:
+    ids = billing.ids
+    await billing.ok("PUT", f"/api/workspaces/{ids['workspace']}/budgets/workspace", json={"monthly_cap": "1.00"})
+    project_path = f"/api/workspaces/{ids['workspace']}/budgets/projects/{ids['shop']}"
+    await billing.ok("PUT", project_path, json={"monthly_cap": "0.50"})
+    runs = [settled(ids["workspace"], ids[p], uuid.uuid4(), Decimal("0.01"), now()) for p in ("shop", "blog") * 3]
+    await billing.deliver(*runs, *runs[:2])  # $1.50 in six runs, two of them delivered twice, in one batch
+    warnings, exceeded = billing.published("usage.budget_warning"), billing.published("usage.budget_exceeded")
+    assert sorted((w.scope, w.cap, w.spent) for w in warnings) == [
+        ("project", Decimal("0.5"), Decimal("0.75")),
+        ("workspace", Decimal("1"), Decimal("1.5")),
+    ]
+    assert sorted((e.scope, e.cap, e.spent) for e in exceeded) == sorted((w.scope, w.cap, w.spent) for w in warnings)
+    await billing.deliver(*runs)  # the whole batch again, as after a lost acknowledgement
+    assert len(billing.published("usage.budget_warning")) == 2
+    assert len(billing.published("usage.budget_exceeded")) == 2
+
+
+async def test_concurrent_batches_that_cross_a_cap_together_send_the_notices(billing: Billing) -> None:
+    """Each batch alone stays under the cap; whichever commits second must see the other's charge."""
+    ids = billing.ids
+    await billing.ok("PUT", f"/api/workspaces/{ids['workspace']}/budgets/workspace", json={"monthly_cap": "0.90"})
+    first, second = (settled(ids["workspace"], ids[p], uuid.uuid4(), Decimal("0.1"), now()) for p in ("shop", "blog"))
+    warm = (recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal(0), now()) for _ in range(2))
+    await asyncio.gather(*(billing.deliver(event) for event in warm))  # two pooled connections, ready at once
+    await asyncio.gather(billing.deliver(first), billing.deliver(second))  # $0.50 each, in two transactions
+    assert [(e.cap, e.spent) for e in billing.published("usage.budget_exceeded")] == [(Decimal("0.9"), 1)]
+    assert len(billing.published("usage.budget_warning")) == 1
 
 
 async def test_raising_the_cap_is_announced_and_can_warn_again(billing: Billing) -> None:
@@ -112,14 +143,14 @@ async def _spike_day(billing: Billing) -> None:
     today = now()
     for days_ago in range(1, 8):
         run = uuid.uuid4()
-        await billing.push(
+        await billing.deliver(
             recorded(ids["workspace"], ids["shop"], run, Decimal("1.00"), today - timedelta(days=days_ago))
         )
-    await billing.push(recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("1.50"), today))
+    await billing.deliver(recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("1.50"), today))
     summary = await billing.ok("GET", f"/api/workspaces/{ids['workspace']}/billing")
     assert summary["cost_alerts"] == []  # exactly +50% is not more than 50%
-    await billing.push(recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.01"), today))
-    await billing.push(recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.01"), today))
+    await billing.deliver(recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.01"), today))
+    await billing.deliver(recorded(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.01"), today))
     summary = await billing.ok("GET", f"/api/workspaces/{ids['workspace']}/billing")
     [alert] = summary["cost_alerts"]
     assert (alert["day"], alert["day_cost"], alert["trailing_average"], alert["percent_of_average"]) == (

@@ -45,11 +45,11 @@ async def test_duplicate_storm_yields_the_ledger_of_one_delivery(make_billing: A
         # both ledgers hold the same workspace ids so their rows compare equal
         storm_events = [e.model_copy(update={"workspace_id": storm.ids["workspace"]}) for e in events]
         for event in events:
-            await once.push(event)
+            await once.deliver(event)
         copies = [event for event in storm_events for _ in range(10)]
         random.Random(3).shuffle(copies)
-        for event in copies:
-            await storm.push(event)
+        for start in range(0, len(copies), 37):  # pulled batches, copies of one event often in the same batch
+            await storm.deliver(*copies[start : start + 37])
         single, stormy = await ledger(once), await ledger(storm)
     assert len(single["usage"]) == sum(1 for e in events if e.type == "usage.recorded")
     assert len(single["charges"]) == sum(1 for e in events if e.type == "usage.run_settled")
@@ -60,8 +60,8 @@ async def test_a_republished_settlement_with_a_new_event_id_charges_the_run_once
     ids = billing.ids
     first = settled(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.3"), START)
     again = first.model_copy(update={"id": uuid.uuid4(), "price": Decimal("9.75")})
-    await billing.push(first)
-    await billing.push(again)
+    await billing.deliver(first)
+    await billing.deliver(again)
     charges = (await ledger(billing))["charges"]
     assert [(c[1], c[5]) for c in charges] == [(first.id, Decimal("1.5"))]
 
@@ -72,10 +72,10 @@ async def test_a_late_replay_of_a_dead_lettered_event_is_a_no_op(billing: Billin
     events = usage_history(ids["workspace"], [ids["shop"]], now - timedelta(days=1), days=1)
     await billing.ok("PUT", f"/api/workspaces/{ids['workspace']}/budgets/workspace", json={"monthly_cap": "0.50"})
     for event in events:
-        await billing.push(event)
+        await billing.deliver(event)
     before, notices = await ledger(billing), len(billing.sink.events())
     # days later, the dead-letter subscription's copies are replayed: new message ids, high attempt counts
     for event in events:
-        await billing.push(event, attempt=16)
+        await billing.deliver(event, attempt=16)
     assert await ledger(billing) == before
     assert len(billing.sink.events()) == notices

@@ -22,22 +22,24 @@ async def test_reconciliation_reports_mismatched_and_unsettled_runs(
     now = datetime.now(UTC)
     events = usage_history(ids["workspace"], [ids["shop"]], now - timedelta(hours=20), days=1)
     for event in events:
-        await billing.push(event)
+        await billing.deliver(event)
     window = {"since": (now - timedelta(days=1)).isoformat(), "until": (now + timedelta(minutes=1)).isoformat()}
     balanced = await billing.ok("POST", "/internal/reconciliation", json=window)
     assert (balanced["balanced"], balanced["differences"]) == (True, [])
     assert balanced["runs_checked"] == sum(1 for e in events if e.type == "usage.run_settled")
 
     drifted = next(e for e in events if e.type == "usage.run_settled")
-    await billing.push(
+    await billing.deliver(
         recorded(ids["workspace"], ids["shop"], drifted.run_id, Decimal("0.0042"), now - timedelta(hours=2))
     )
     never_settled, too_recent = uuid.uuid4(), uuid.uuid4()
-    await billing.push(
+    await billing.deliver(
         recorded(ids["workspace"], ids["shop"], never_settled, Decimal("0.01"), now - timedelta(hours=9))
     )
-    await billing.push(recorded(ids["workspace"], ids["shop"], too_recent, Decimal("0.01"), now - timedelta(hours=1)))
-    await billing.push(settled(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.02"), now))  # no metering
+    await billing.deliver(
+        recorded(ids["workspace"], ids["shop"], too_recent, Decimal("0.01"), now - timedelta(hours=1))
+    )
+    await billing.deliver(settled(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.02"), now))  # no metering
 
     report = await billing.ok("POST", "/internal/reconciliation", json=window)
     found = {(d["kind"], d["run_id"]): d for d in report["differences"]}

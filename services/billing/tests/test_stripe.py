@@ -74,7 +74,7 @@ async def paid(make_billing: Any) -> AsyncIterator[Paid]:
 async def push_history(billing: Billing) -> list[Any]:
     events = usage_history(billing.ids["workspace"], [billing.ids["shop"], billing.ids["blog"]], OCTOBER, days=6)
     for event in events:
-        await billing.push(event)
+        await billing.deliver(event)
     return events
 
 
@@ -147,10 +147,12 @@ async def test_a_crash_after_stripe_created_the_invoice_resumes_without_a_second
 
 async def test_amounts_below_the_minimum_carry_over_to_the_next_invoice(paid: Paid) -> None:
     ids = paid.billing.ids
-    await paid.billing.push(settled(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.01"), SEPTEMBER))
+    await paid.billing.deliver(settled(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.01"), SEPTEMBER))
     september = await paid.close("2026-09")
     assert (september["invoices"], len(september["carried_over"]), paid.fake.requests) == ([], 1, [])
-    await paid.billing.push(settled(ids["workspace"], ids["blog"], uuid.uuid4(), Decimal("0.09"), OCTOBER, agent="qa"))
+    await paid.billing.deliver(
+        settled(ids["workspace"], ids["blog"], uuid.uuid4(), Decimal("0.09"), OCTOBER, agent="qa")
+    )
     october = await paid.close("2026-10")
     invoice = await paid.invoice(october["invoices"][0])
     assert (invoice["charges"], invoice["carried_in"], invoice["total"]) == ("0.5", "0.25", "0.75")

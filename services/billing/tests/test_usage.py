@@ -70,7 +70,7 @@ async def test_a_month_of_usage_matches_the_ledger_to_the_cent(billing: Billing)
     ids = billing.ids
     events = usage_history(ids["workspace"], [ids["shop"], ids["blog"]], OCTOBER, days=33, seed=11)
     for event in events:
-        await billing.push(event)
+        await billing.deliver(event)
     first, last = date(2026, 10, 1), date(2026, 10, 31)
     query = "&".join(f"group_by={d}" for d in DIMENSIONS)
     path = f"/api/workspaces/{ids['workspace']}/usage?start=2026-10-01&end=2026-10-31&{query}"
@@ -88,7 +88,7 @@ async def test_viewers_see_charges_but_never_provider_cost(billing: Billing) -> 
     ids = billing.ids
     events = usage_history(ids["workspace"], [ids["shop"]], OCTOBER, days=3)
     for event in events:
-        await billing.push(event)
+        await billing.deliver(event)
     path = f"/api/workspaces/{ids['workspace']}/usage?start=2026-10-01&end=2026-10-03&group_by=agent&group_by=model"
     report = await billing.ok("GET", path, billing.viewer)
     assert report["totals"]["cost"] is None
@@ -106,7 +106,7 @@ async def test_the_csv_export_lists_every_charge(billing: Billing) -> None:
     ids = billing.ids
     events = usage_history(ids["workspace"], [ids["shop"], ids["blog"]], OCTOBER, days=10)
     for event in events:
-        await billing.push(event)
+        await billing.deliver(event)
     response = await billing.request(
         "GET", f"/api/workspaces/{ids['workspace']}/charges.csv?start=2026-10-01&end=2026-10-31", billing.owner
     )

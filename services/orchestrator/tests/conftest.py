@@ -28,7 +28,8 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
-from agentworks_pubsub.testing import RecordingSink, push_envelope, settled
+from agentworks_pubsub import PullConsumer, Verdict
+from agentworks_pubsub.testing import RecordingSink, push_envelope, received_message, settled
 from fastapi import FastAPI
 
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
@@ -128,8 +129,11 @@ class Stack:
     async def push(self, event: Event, subscription: str = "orchestrator-card-events") -> httpx.Response:
         return await self.deliver(self.orchestrator, ORCHESTRATOR_URL, event, subscription)
 
-    async def push_to_billing(self, event: Event) -> httpx.Response:
-        return await self.deliver(self.billing, BILLING_URL, event, "billing-usage-events")
+    async def pull_into_billing(self, event: Event) -> Verdict:
+        """``event`` as billing's consumer pulls it from billing-usage-events."""
+        ctx = self.billing.state.ctx
+        consumer: PullConsumer = ctx.extras["usage_consumer"]
+        return await consumer.process(ctx.db, [received_message(event)])
 
     async def deliver(self, app: FastAPI, url: str, event: Event, subscription: str) -> httpx.Response:
         body = push_envelope(event, subscription)
@@ -195,6 +199,7 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
                 dev_signing_key_file=key_path,
                 database_url=migrated_database(BILLING_MIGRATIONS),
                 schedule_in_process=False,
+                pull_usage_events=False,
             ),
             sink=billing_sink,
             core_client=InternalClient(

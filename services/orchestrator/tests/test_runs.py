@@ -120,7 +120,7 @@ async def test_an_exceeded_budget_refuses_runs_until_raised(stack: Stack) -> Non
         unrounded_amount=Decimal("0.05"),
         price=Decimal("0.25"),
     )
-    assert (await stack.push_to_billing(charge)).status_code == 204
+    assert (await stack.pull_into_billing(charge)).nacks == []
     for event in stack.billing_sink.events():  # billing's budget events, as Pub/Sub delivers them
         assert (await stack.push(event, "orchestrator-usage-events")).status_code == 204
     assert [e.type for e in stack.billing_sink.events()][-1] == "usage.budget_exceeded"

@@ -98,9 +98,9 @@ locals {
       memory           = "512Mi"
       concurrency      = 100
       timeout_seconds  = 300
-      cpu_idle         = false
+      cpu_idle         = false # the usage-events consumer pulls between requests
       session_affinity = false
-      scaling          = { min = 0, max = 10 }
+      scaling          = { min = 1, max = 10 }
       settings = {
         SECRETS_BACKEND     = "secret-manager"
         SCHEDULE_IN_PROCESS = "false" # Cloud Scheduler calls the internal jobs

@@ -7,6 +7,7 @@ locals {
   ]) : "${pair.topic}/${pair.service}" => pair }
   dead_letter_topics  = { for name, t in var.topics : name => t if t.dead_letter }
   dead_lettering_subs = { for name, s in var.subscriptions : name => s if s.dead_letter_topic != null }
+  pull_subs           = { for name, s in var.subscriptions : name => s if s.subscriber != null && s.push_endpoint == null }
 }
 
 resource "google_pubsub_topic" "topic" {
@@ -64,6 +65,15 @@ resource "google_pubsub_topic_iam_member" "publisher" {
   topic    = google_pubsub_topic.topic[each.value.topic].name
   role     = "roles/pubsub.publisher"
   member   = "serviceAccount:${var.service_emails[each.value.service]}"
+}
+
+# A pull subscription is read, acknowledged and nacked by its service's own identity.
+resource "google_pubsub_subscription_iam_member" "pull_subscriber" {
+  for_each     = local.pull_subs
+  project      = var.project_id
+  subscription = google_pubsub_subscription.subscription[each.key].name
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${var.service_emails[each.value.subscriber]}"
 }
 
 # Pub/Sub's service agent forwards undeliverable messages: it publishes to the dead-letter topics and

@@ -53,7 +53,8 @@ def bootstrap(
     publisher: pubsub_v1.PublisherClient | None = None,
     subscriber: pubsub_v1.SubscriberClient | None = None,
 ) -> list[str]:
-    """Create whatever is missing; existing resources are left as they are. Returns what was created."""
+    """Create whatever is missing and re-point push configs that changed; other settings of existing
+    resources are left as they are. Returns what was created or re-pointed."""
     publisher = publisher or pubsub_v1.PublisherClient()
     subscriber = subscriber or pubsub_v1.SubscriberClient()
     created: list[str] = []
@@ -64,10 +65,22 @@ def bootstrap(
         except AlreadyExists:
             pass
     for sub in topology.subscriptions:
+        request = subscription_request(project, sub, base_urls, push_email)
         try:
-            subscriber.create_subscription(request=subscription_request(project, sub, base_urls, push_email))
+            subscriber.create_subscription(request=request)
             created.append(f"subscription {sub.name}")
         except AlreadyExists:
-            pass
+            if _repoint(subscriber, request):
+                created.append(f"push config of {sub.name}")
     log.info("topology.bootstrapped", project=project, created=len(created))
     return created
+
+
+def _repoint(subscriber: pubsub_v1.SubscriberClient, wanted: types.Subscription) -> bool:
+    """Give an existing subscription the push config the topology asks for (turned from push to pull, or a
+    service moved); its messages stay where they are. True when it changed."""
+    existing = subscriber.get_subscription(request={"subscription": wanted.name})
+    if existing.push_config.push_endpoint == wanted.push_config.push_endpoint:
+        return False
+    subscriber.modify_push_config(request={"subscription": wanted.name, "push_config": wanted.push_config})
+    return True

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event, text
+from sqlalchemy import MetaData, Table, bindparam, cast, event, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Select
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -165,14 +167,46 @@ def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
 
 async def insert_ignoring_conflicts(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING; True when the row was inserted (False: it already existed)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    result = await session.execute(_insert_ignoring(table, dialect), values)
+    result = await session.execute(_insert_ignoring(table, _dialect(session)), values)
     return result.first() is not None
 
 
+async def insert_many_ignoring_conflicts(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], returning: str
+) -> list[Any]:
+    """INSERT … ON CONFLICT DO NOTHING for many rows, sent in as few statements as the driver allows.
+
+    Returns the ``returning`` column of the rows inserted; rows that already existed (or repeat an
+    earlier row of ``rows``) are left out. Every row must name the same columns."""
+    if not rows:
+        return []
+    if _dialect(session) == "postgresql":
+        columns = tuple(rows[0])
+        arrays = {name: [row[name] for row in rows] for name in columns}
+        result = await session.execute(_insert_unnested(table, columns, returning), arrays)
+    else:
+        result = await session.execute(_insert_ignoring(table, "sqlite", returning), list(rows))
+    return list(result.scalars())
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
 @functools.cache
-def _insert_ignoring(table: Table, dialect: str) -> Any:
+def _insert_unnested(table: Table, columns: tuple[str, ...], returning: str) -> Any:
+    """PostgreSQL: ``INSERT … SELECT * FROM unnest(<one array per column>)``. The text is the same for any
+    number of rows, so neither SQLAlchemy nor the driver re-parses a statement of thousands of parameters."""
+    arrays = [cast(bindparam(name, type_=ARRAY(table.c[name].type)), ARRAY(table.c[name].type)) for name in columns]
+    rows: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
+    statement = postgresql_insert(table).from_select(list(columns), rows)
+    return statement.on_conflict_do_nothing().returning(table.c[returning])
+
+
+@functools.cache
+def _insert_ignoring(table: Table, dialect: str, returning: str | None = None) -> Any:
     """One statement per table, its values bound at execution: building and hashing a statement that
     embeds the values costs more than the insert on a busy consumer."""
     statement = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-    return statement.on_conflict_do_nothing().returning(next(iter(table.primary_key.columns)))
+    column = table.c[returning] if returning else next(iter(table.primary_key.columns))
+    return statement.on_conflict_do_nothing().returning(column)

@@ -38,7 +38,8 @@ class PermanentEventError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PushMessage:
-    """The parts of a push envelope a handler may need besides the event itself."""
+    """The parts of a delivered message (a push envelope or a pulled message) a handler may need besides
+    the event itself."""
 
     subscription: str
     message_id: str
@@ -220,36 +221,53 @@ class PushReceiver:
     ) -> bool:
         """Insert the inbox row first; a concurrent or earlier delivery makes this a no-op."""
         return await insert_ignoring_conflicts(
-            session,
-            self.inbox,
-            {
-                "subscription": subscription.name,
-                "event_id": str(event.id),
-                "event_type": event.type,
-                "message_id": push.message_id,
-                "delivery_attempt": push.delivery_attempt,
-                "outcome": outcome,
-                "detail": detail,
-                "processed_at": utc_now(),
-            },
+            session, self.inbox, inbox_row(subscription, event, push, outcome, detail)
         )
 
     async def _record_rejection(
         self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, reason: str
     ) -> None:
         async with ctx.db.transaction() as session:
-            await self._claim(session, subscription, event, push, outcome="rejected", detail=reason[:1000])
+            await self._claim(session, subscription, event, push, outcome="rejected", detail=reason)
 
     @staticmethod
     def _drop(
         subscription: Subscription, reason: str, push: PushMessage | None, event: Event | None = None
     ) -> Response:
-        log.error(
-            "push.permanent_failure",
-            subscription=subscription.name,
-            reason=reason,
-            message_id=push.message_id if push else None,
-            event_id=str(event.id) if event else None,
-            event_type=(push.attributes.get("type") if push else None),
-        )
+        log_permanent_failure(subscription, reason, push, event)
         return Response(status_code=204)
+
+
+def inbox_row(
+    subscription: Subscription, event: Event, message: PushMessage, outcome: str, detail: str | None = None
+) -> dict[str, Any]:
+    """The inbox row recording that ``event`` was processed (or rejected) for ``subscription``."""
+    return {
+        "subscription": subscription.name,
+        "event_id": str(event.id),
+        "event_type": event.type,
+        "message_id": message.message_id,
+        "delivery_attempt": message.delivery_attempt,
+        "outcome": outcome,
+        "detail": detail[:1000] if detail else None,
+        "processed_at": utc_now(),
+    }
+
+
+def log_permanent_failure(
+    subscription: Subscription,
+    reason: str,
+    message: PushMessage | None,
+    event: Event | None = None,
+    *,
+    delivery: str = "push",
+) -> None:
+    """The structured error of an event acknowledged without its effect (it must not loop)."""
+    log.error(
+        f"{delivery}.permanent_failure",
+        subscription=subscription.name,
+        reason=reason,
+        message_id=message.message_id if message else None,
+        event_id=str(event.id) if event else None,
+        event_type=(message.attributes.get("type") if message else None),
+    )

@@ -1,4 +1,5 @@
-"""Test support: an in-memory sink that records what a service would publish, and push envelopes."""
+"""Test support: an in-memory sink that records what a service would publish, push envelopes and pulled
+messages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 from typing import Any
 
 from agentworks_events import Event, EventMessage, parse_event, to_message
+from google.pubsub_v1 import PubsubMessage, ReceivedMessage
 
 from agentworks_pubsub.wiring import outbox_of
 
@@ -26,6 +28,22 @@ def push_envelope(event: Event, subscription: str, attempt: int | None = None) -
     if attempt is not None:
         body["deliveryAttempt"] = attempt
     return body
+
+
+def received_message(event: Event, attempt: int = 1, data: bytes | None = None) -> ReceivedMessage:
+    """``event`` as a pull returns it (a fresh message and ack id, as a redelivery would have); ``data``
+    replaces the body, to deliver something that is not an event."""
+    message = to_message(event)
+    return ReceivedMessage(
+        ack_id=f"ack-{uuid.uuid4().hex}",
+        message=PubsubMessage(
+            data=message.data if data is None else data,
+            attributes=message.attributes,
+            message_id=uuid.uuid4().hex,
+            ordering_key=message.ordering_key,
+        ),
+        delivery_attempt=attempt,
+    )
 
 
 class RecordingSink:

@@ -1,4 +1,4 @@
-"""The single loader of ``contracts/topology.yaml``: topics, push subscriptions and dead letters."""
+"""The single loader of ``contracts/topology.yaml``: topics, push and pull subscriptions, and dead letters."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ class Topic(_Strict):
 
 
 class Subscription(_Strict):
-    """A subscription; with ``subscriber`` and ``push_path`` it is a push subscription to that service."""
+    """A subscription of ``subscriber``: pushed to it at ``push_path``, or pulled by it in batches without one.
+
+    A subscription with no subscriber is read by operators (dead letters)."""
 
     name: Annotated[str, Field(pattern=NAME)]
     topic: str
@@ -61,17 +63,21 @@ class Subscription(_Strict):
     def is_push(self) -> bool:
         return self.push_path is not None
 
+    @property
+    def is_pull(self) -> bool:
+        return self.subscriber is not None and self.push_path is None
+
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if (self.subscriber is None) != (self.push_path is None):
-            raise ValueError(f"subscription {self.name}: subscriber and push_path go together")
+        if self.push_path is not None and self.subscriber is None:
+            raise ValueError(f"subscription {self.name}: a push_path needs a subscriber")
         if (self.dead_letter_topic is None) != (self.max_delivery_attempts is None):
             raise ValueError(f"subscription {self.name}: dead_letter_topic and max_delivery_attempts go together")
         return self
 
 
 class Topology(_Strict):
-    """Validated topology. Every push subscription dead-letters to a topic that has a subscription."""
+    """Validated topology. Every subscription of a service dead-letters to a topic that has a subscription."""
 
     project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{3,29}$")]
     topics: tuple[Topic, ...]
@@ -89,8 +95,8 @@ class Topology(_Strict):
         for sub in self.subscriptions:
             if sub.topic not in topic_names:
                 raise ValueError(f"subscription {sub.name}: unknown topic {sub.topic!r}")
-            if sub.is_push and sub.dead_letter_topic is None:
-                raise ValueError(f"push subscription {sub.name} needs a dead_letter_topic")
+            if sub.subscriber is not None and sub.dead_letter_topic is None:
+                raise ValueError(f"subscription {sub.name} of {sub.subscriber} needs a dead_letter_topic")
             if sub.dead_letter_topic is not None and sub.dead_letter_topic not in dead_letters:
                 raise ValueError(f"subscription {sub.name}: {sub.dead_letter_topic!r} is not a dead-letter topic")
         subscribed = {s.topic for s in self.subscriptions}
@@ -113,6 +119,9 @@ class Topology(_Strict):
 
     def push_subscriptions(self, subscriber: str | None = None) -> list[Subscription]:
         return [s for s in self.subscriptions if s.is_push and subscriber in (None, s.subscriber)]
+
+    def pull_subscriptions(self, subscriber: str | None = None) -> list[Subscription]:
+        return [s for s in self.subscriptions if s.is_pull and subscriber in (None, s.subscriber)]
 
     def event_topics(self) -> list[Topic]:
         return [t for t in self.topics if not t.dead_letter]

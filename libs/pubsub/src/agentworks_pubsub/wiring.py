@@ -1,4 +1,4 @@
-"""Lifespan wiring shared by every service: publisher, outbox relay, and the push receiver's router."""
+"""Lifespan wiring shared by every service: publisher, outbox relay, and the pull consumers' loops."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import asyncio
 from contextlib import AsyncExitStack
 
 from agentworks_platform.app import ServiceContext
+from google.pubsub_v1 import SubscriberAsyncClient
 from sqlalchemy import Table
 
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
 from agentworks_pubsub.publisher import EventPublisher, MessageSink
+from agentworks_pubsub.pull import PullConsumer, subscriber_client
 
 OUTBOX_KEY = "outbox"
 
@@ -43,3 +45,14 @@ async def start_outbox(
 def outbox_of(ctx: ServiceContext) -> Outbox:
     outbox: Outbox = ctx.extras[OUTBOX_KEY]
     return outbox
+
+
+async def start_pull(
+    ctx: ServiceContext, stack: AsyncExitStack, consumer: PullConsumer, client: SubscriberAsyncClient | None = None
+) -> None:
+    """Run ``consumer`` for the service's lifetime; at shutdown it finishes its batch, then the client closes."""
+    client = client or subscriber_client()
+    stack.push_async_callback(client.transport.close)
+    path = f"projects/{ctx.settings.gcp_project}/subscriptions/{consumer.subscription.name}"
+    pulling = asyncio.create_task(consumer.run(ctx.db, client, path), name=f"pull-{consumer.subscription.name}")
+    stack.push_async_callback(consumer.stop, pulling)

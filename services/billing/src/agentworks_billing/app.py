@@ -10,9 +10,9 @@ from contextlib import AsyncExitStack
 from agentworks_platform.app import ServiceContext, create_service_app, run_in_background
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
-from agentworks_pubsub import Outbox, PushReceiver, load_topology
+from agentworks_pubsub import Outbox, PullConsumer, load_topology
 from agentworks_pubsub.publisher import MessageSink
-from agentworks_pubsub.wiring import start_outbox
+from agentworks_pubsub.wiring import start_outbox, start_pull
 from agentworks_secrets import SecretSource
 from fastapi import FastAPI
 
@@ -22,6 +22,8 @@ from agentworks_billing.config import BillingSettings
 from agentworks_billing.invoices import endpoints as invoices
 from agentworks_billing.jobs import Jobs, secrets_for
 from agentworks_billing.usage import endpoints as usage
+
+USAGE_SUBSCRIPTION = "billing-usage-events"
 
 
 def create_app(
@@ -36,7 +38,8 @@ def create_app(
     db = Database(settings.database_url, app_role=settings.db_app_role)
     outbox = Outbox(models.outbox)
     jobs = Jobs(settings, db, outbox, secrets or secrets_for(settings))
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, jobs.ledger.handlers())
+    usage_events = load_topology().subscription(USAGE_SUBSCRIPTION)
+    consumer = PullConsumer(usage_events, models.inbox, jobs.ledger.apply, settings.pull_max_messages)
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
@@ -44,7 +47,9 @@ def create_app(
         stack.push_async_callback(core.aclose)
         await jobs.connect_payments()
         stack.push_async_callback(jobs.aclose)
-        ctx.extras.update(core=core, jobs=jobs, accounts=jobs.accounts)
+        ctx.extras.update(core=core, jobs=jobs, accounts=jobs.accounts, usage_consumer=consumer)
+        if settings.pull_usage_events:
+            await start_pull(ctx, stack, consumer)
         if settings.schedule_in_process:
             run_in_background(stack, jobs.run_schedule(settings.schedule_interval_seconds), "billing-schedule")
 
@@ -59,7 +64,6 @@ def create_app(
             invoices.hooks,
             accounts.internal,
             invoices.internal,
-            receiver.router(),
         ],
         setup=setup,
         db=db,

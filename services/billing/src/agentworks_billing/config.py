@@ -41,6 +41,13 @@ class BillingSettings(ServiceSettings):
     minimum_charge: Decimal = Field(
         default=Decimal("0.50"), ge=0, description="Stripe's minimum charge; smaller totals carry over."
     )
+    pull_usage_events: bool = Field(
+        default=True,
+        description="Pull billing-usage-events into the ledger in this process (off where another process does).",
+    )
+    pull_max_messages: int = Field(
+        default=500, ge=1, le=1000, description="Usage events pulled, and applied in one transaction, at a time."
+    )
     stripe_api_base: str | None = Field(default=None, description="Stripe API address (a local fake in tests).")
     stripe_max_retries: int = Field(default=2, ge=0)
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from agentworks_platform.db import insert_ignoring_conflicts
-from sqlalchemy import case, func, select
+from agentworks_platform.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts, locks_rows
+from sqlalchemy import Table, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.models import Budget, BudgetNotice, CostAlert, RunCharge, UsageRecord
@@ -16,15 +17,19 @@ from agentworks_billing.models import Budget, BudgetNotice, CostAlert, RunCharge
 TRAILING_DAYS = 7
 
 
-async def add_usage(session: AsyncSession, values: dict[str, Any]) -> bool:
-    return await insert_ignoring_conflicts(session, UsageRecord.__table__, values)  # type: ignore[arg-type]
+async def add_usages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+    """Metering rows; returns the event ids of those not recorded before."""
+    table: Table = UsageRecord.__table__  # type: ignore[assignment]
+    return await insert_many_ignoring_conflicts(session, table, rows, "event_id")
 
 
-async def add_charge(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """One charge per run: a second settlement of the same run (any event id) is ignored.
+async def add_charges(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+    """One charge per run: a second settlement of the same run (any event id) is ignored. Returns the runs
+    charged now.
 
     ``ON CONFLICT DO NOTHING`` without a target covers both keys, the run (primary) and the event id."""
-    return await insert_ignoring_conflicts(session, RunCharge.__table__, values)  # type: ignore[arg-type]
+    table: Table = RunCharge.__table__  # type: ignore[assignment]
+    return await insert_many_ignoring_conflicts(session, table, rows, "run_id")
 
 
 async def add_notice(session: AsyncSession, values: dict[str, Any]) -> bool:
@@ -35,8 +40,18 @@ async def add_cost_alert(session: AsyncSession, values: dict[str, Any]) -> bool:
     return await insert_ignoring_conflicts(session, CostAlert.__table__, values)  # type: ignore[arg-type]
 
 
-async def budgets_for(session: AsyncSession, workspace_id: uuid.UUID, project_id: uuid.UUID) -> list[Budget]:
-    query = select(Budget).where(Budget.workspace_id == workspace_id, Budget.scope_id.in_([workspace_id, project_id]))
+async def lock_budgets(session: AsyncSession, scopes: Collection[tuple[uuid.UUID, uuid.UUID]]) -> list[Budget]:
+    """The budgets of these (workspace, project) pairs — each workspace's and each project's — locked in
+    scope order on PostgreSQL, so transactions charging the same budget evaluate it one after the other
+    and the later one's sum includes the earlier one's charges."""
+    workspaces = {workspace for workspace, _ in scopes}
+    query = (
+        select(Budget)
+        .where(Budget.workspace_id.in_(workspaces), Budget.scope_id.in_(workspaces | {p for _, p in scopes}))
+        .order_by(Budget.scope_id)
+    )
+    if locks_rows(session):
+        query = query.with_for_update()
     return list(await session.scalars(query))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from uuid import UUID
 from agentworks_events import UsageRecorded, UsageRunSettled, utc_now
 from agentworks_platform.clock import as_utc
 from agentworks_platform.logging import get_logger
-from agentworks_pubsub import PushMessage
+from agentworks_pubsub import Delivery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.ledger import repository
@@ -21,6 +22,14 @@ from agentworks_billing.ledger.budgets import BudgetWatch
 log = get_logger(__name__)
 AVERAGE_PLACES = Decimal("1e-10")
 MAX_TRACKED = 100_000
+USAGE_FIELDS = {
+    "workspace_id", "project_id", "run_id", "card_id", "agent", "provider", "model", "requested_provider",
+    "input_tokens", "output_tokens", "images", "cost", "latency_ms", "attempt", "outcome",
+}  # fmt: skip
+CHARGE_FIELDS = {
+    "run_id", "workspace_id", "project_id", "card_id", "agent", "run_status", "cost", "markup", "increment",
+    "unrounded_amount", "price", "provider_calls",
+}  # fmt: skip
 
 
 def period_of(moment: datetime) -> str:
@@ -28,7 +37,7 @@ def period_of(moment: datetime) -> str:
 
 
 class Ledger:
-    """Consumes usage-events; every write is keyed so any number of deliveries leaves one ledger."""
+    """Consumes usage-events in batches; every write is keyed so any number of deliveries leaves one ledger."""
 
     def __init__(self, budgets: BudgetWatch, spike_ratio: Decimal, spike_check_seconds: float) -> None:
         self.budgets = budgets
@@ -36,42 +45,41 @@ class Ledger:
         self.spike_check_seconds = spike_check_seconds
         self._spike_checked: dict[tuple[UUID, date], float] = {}
 
-    async def on_recorded(self, session: AsyncSession, event: UsageRecorded, _push: PushMessage) -> None:
-        occurred = as_utc(event.occurred_at)
-        values = {
-            **event.model_dump(
-                include={
-                    "workspace_id", "project_id", "run_id", "card_id", "agent", "provider", "model",
-                    "requested_provider", "input_tokens", "output_tokens", "images", "cost", "latency_ms",
-                    "attempt", "outcome",
-                }
-            ),
-            "event_id": event.id,
-            "occurred_at": occurred,
-            "day": occurred.date(),
-        }  # fmt: skip
-        if await repository.add_usage(session, values) and event.cost > 0 and self._spike_check_due(event):
+    async def apply(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
+        """The ledger rows of a batch of usage events, then the budget and spike checks they call for."""
+        recorded = [d.event for d in deliveries if isinstance(d.event, UsageRecorded)]
+        settled = [d.event for d in deliveries if isinstance(d.event, UsageRunSettled)]
+        if recorded:
+            await self._meter(session, recorded)
+        if settled:
+            await self._charge(session, settled)
+
+    async def _meter(self, session: AsyncSession, events: list[UsageRecorded]) -> None:
+        added = set(await repository.add_usages(session, [_ledger_row(e, USAGE_FIELDS) for e in events]))
+        due: dict[tuple[UUID, date], UsageRecorded] = {}
+        for event in events:
+            key = (event.workspace_id, as_utc(event.occurred_at).date())
+            if event.id in added and event.cost > 0 and key not in due and self._spike_check_due(event):
+                due[key] = event
+        for event in due.values():
             await self._check_spike(session, event)
 
-    async def on_settled(self, session: AsyncSession, event: UsageRunSettled, _push: PushMessage) -> None:
-        occurred = as_utc(event.occurred_at)
-        values = {
-            **event.model_dump(
-                include={
-                    "run_id", "workspace_id", "project_id", "card_id", "agent", "run_status", "cost", "markup",
-                    "increment", "unrounded_amount", "price", "provider_calls",
-                }
-            ),
-            "event_id": event.id,
-            "occurred_at": occurred,
-            "day": occurred.date(),
-            "period": period_of(occurred),
-            "invoice_id": None,
-        }  # fmt: skip
-        if not await repository.add_charge(session, values) or event.price <= 0:
+    async def _charge(self, session: AsyncSession, events: list[UsageRunSettled]) -> None:
+        """Charges, then each budget the new charges count towards, evaluated once per batch."""
+        rows = [_ledger_row(e, CHARGE_FIELDS, period=period_of(e.occurred_at), invoice_id=None) for e in events]
+        charged = set(await repository.add_charges(session, rows))
+        priced = [e for e in events if e.run_id in charged and e.price > 0]
+        scopes = sorted({(e.workspace_id, e.project_id, period_of(e.occurred_at)) for e in priced}, key=str)
+        if not scopes:
             return
-        for budget in await repository.budgets_for(session, event.workspace_id, event.project_id):
-            await self.budgets.evaluate(session, budget, period_of(occurred), event.project_id)
+        budgets = await repository.lock_budgets(session, {(workspace, project) for workspace, project, _ in scopes})
+        evaluated: set[tuple[UUID, str]] = set()
+        for budget in budgets:
+            for workspace_id, project_id, period in scopes:
+                counts = budget.workspace_id == workspace_id and budget.scope_id in (workspace_id, project_id)
+                if counts and (budget.scope_id, period) not in evaluated:
+                    evaluated.add((budget.scope_id, period))
+                    await self.budgets.evaluate(session, budget, period, project_id)
 
     def _spike_check_due(self, event: UsageRecorded) -> bool:
         """At most one check per workspace and day every ``spike_check_seconds`` (the sums cover days of rows)."""
@@ -105,5 +113,13 @@ class Ledger:
                 trailing_average=str(average),
             )
 
-    def handlers(self) -> dict[str, dict[str, Any]]:
-        return {"billing-usage-events": {"usage.recorded": self.on_recorded, "usage.run_settled": self.on_settled}}
+
+def _ledger_row(event: UsageRecorded | UsageRunSettled, fields: set[str], **extra: Any) -> dict[str, Any]:
+    occurred = as_utc(event.occurred_at)
+    return {
+        **event.model_dump(include=fields),
+        "event_id": event.id,
+        "occurred_at": occurred,
+        "day": occurred.date(),
+        **extra,
+    }

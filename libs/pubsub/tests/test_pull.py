@@ -1,0 +1,228 @@
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from agentworks_events import AgentRunStarted, to_message
+from agentworks_events.samples import sample_events
+from agentworks_localstack.threads import EmulatorThread
+from agentworks_platform.db import Database
+from agentworks_pubsub import Delivery, PermanentEventError, PullConsumer
+from agentworks_pubsub.pull import subscriber_client
+from agentworks_pubsub.testing import received_message
+from agentworks_pubsub.topology import Subscription
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.pubsub_v1 import types
+from sqlalchemy import Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .conftest import Tables
+
+PROJECT = "pull-test"
+SUBSCRIPTION = Subscription(
+    name="ledger-agent-runs",
+    topic="agent-runs",
+    subscriber="ledger",
+    max_delivery_attempts=5,
+    dead_letter_topic="agent-runs-dead-letter",
+)
+
+
+class BatchEffects:
+    """A batch handler writing one row per event; ``failing`` names events that fail, and how."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.batches: list[int] = []
+        self.failing: dict[str, type[Exception]] = {}
+        self.fail_first_attempt_only = False
+
+    async def __call__(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
+        self.batches.append(len(deliveries))
+        rows = [
+            {
+                "event_id": str(d.event.id),
+                "topic": "effect",
+                "event_type": d.event.type,
+                "ordering_key": "",
+                "data": "{}",
+                "attributes": "{}",
+                "created_at": d.event.occurred_at,
+                "publish_attempts": d.message.delivery_attempt,
+            }
+            for d in deliveries
+        ]
+        await session.execute(insert(self.table), rows)
+        for delivery in deliveries:
+            error = self.failing.get(str(delivery.event.id))
+            if error and not (self.fail_first_attempt_only and delivery.message.delivery_attempt > 1):
+                raise error(f"cannot take {delivery.event.id}")
+
+
+def started(count: int) -> list[AgentRunStarted]:
+    return [next(e for e in sample_events() if isinstance(e, AgentRunStarted)) for _ in range(count)]
+
+
+async def count(db: Database, table: Table) -> int:
+    async with db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(table)) or 0)
+
+
+@pytest.fixture
+def effects(tables: Tables) -> BatchEffects:
+    return BatchEffects(tables.outbox)
+
+
+@pytest.fixture
+def consumer(tables: Tables, effects: BatchEffects) -> PullConsumer:
+    return PullConsumer(SUBSCRIPTION, tables.inbox, effects, max_messages=100)
+
+
+async def test_a_batch_is_applied_in_one_call_and_duplicates_are_acked_without_effect(
+    db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer
+) -> None:
+    events = started(5)
+    batch = [received_message(e) for e in events] + [received_message(events[0]), received_message(events[3])]
+    verdict = await consumer.process(db, batch)
+    assert sorted(verdict.acks) == sorted(m.ack_id for m in batch)
+    assert verdict.nacks == []
+    assert effects.batches == [5]
+    again = [received_message(e, attempt=2) for e in events[:3]] + [received_message(e) for e in started(1)]
+    verdict = await consumer.process(db, again)
+    assert sorted(verdict.acks) == sorted(m.ack_id for m in again)
+    assert effects.batches == [5, 1]
+    assert await count(db, tables.inbox) == 6
+    assert await count(db, tables.outbox) == 6
+
+
+async def test_an_event_that_fails_holds_back_only_itself(
+    db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer
+) -> None:
+    events = started(4)
+    effects.failing[str(events[1].id)] = ConnectionError
+    batch = [received_message(e) for e in events]
+    verdict = await consumer.process(db, batch)
+    assert verdict.nacks == [batch[1].ack_id]
+    assert sorted(verdict.acks) == sorted(m.ack_id for i, m in enumerate(batch) if i != 1)
+    assert effects.batches == [4, 1, 1, 1, 1]  # the batch rolled back, then one transaction per event
+    assert await count(db, tables.inbox) == 3
+    assert await count(db, tables.outbox) == 3
+    effects.failing.clear()
+    redelivered = received_message(events[1], attempt=2)
+    assert (await consumer.process(db, [redelivered])).acks == [redelivered.ack_id]
+    assert await count(db, tables.outbox) == 4
+
+
+async def test_when_every_event_fails_the_batch_is_nacked_without_trying_each(
+    db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer
+) -> None:
+    events = started(6)
+    effects.failing = {str(e.id): ConnectionError for e in events}
+    batch = [received_message(e) for e in events]
+    verdict = await consumer.process(db, batch)
+    assert sorted(verdict.nacks) == sorted(m.ack_id for m in batch)
+    assert verdict.acks == []
+    assert effects.batches == [6, 1, 1, 1]  # three failures in a row: the rest is left for redelivery
+    assert await count(db, tables.inbox) == 0
+
+
+async def test_a_permanent_failure_is_acked_and_recorded_as_rejected(
+    db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer
+) -> None:
+    events = started(3)
+    effects.failing[str(events[2].id)] = PermanentEventError
+    batch = [received_message(e) for e in events]
+    verdict = await consumer.process(db, batch)
+    assert sorted(verdict.acks) == sorted(m.ack_id for m in batch)
+    assert verdict.nacks == []
+    async with db.transaction() as session:
+        outcomes = dict((await session.execute(select(tables.inbox.c.event_id, tables.inbox.c.outcome))).all())
+    assert outcomes == {str(events[0].id): "processed", str(events[1].id): "processed", str(events[2].id): "rejected"}
+    assert await count(db, tables.outbox) == 2
+    assert effects.batches == [3, 1, 1, 1]
+    effects.failing.clear()
+    assert (await consumer.process(db, [received_message(events[2])])).nacks == []
+    assert effects.batches == [3, 1, 1, 1]  # the rejected event is not applied on a redelivery
+
+
+@pytest.mark.parametrize("data", [b"not json", b'{"type": "agent.run.exploded"}', b"{}"])
+async def test_malformed_and_unknown_messages_are_acked_without_effect(
+    db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer, data: bytes
+) -> None:
+    [event] = started(1)
+    bad, good = received_message(event, data=data), received_message(started(1)[0])
+    verdict = await consumer.process(db, [bad, good])
+    assert sorted(verdict.acks) == sorted([bad.ack_id, good.ack_id])
+    assert effects.batches == [1]
+    assert await count(db, tables.inbox) == 1
+
+
+def test_a_batch_larger_than_pubsub_allows_is_refused(tables: Tables, effects: BatchEffects) -> None:
+    with pytest.raises(ValueError, match="between 1 and 1000"):
+        PullConsumer(SUBSCRIPTION, tables.inbox, effects, max_messages=1001)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmulatorThread]:
+    thread = EmulatorThread(tmp_path / "pubsub.db", None).start()
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", thread.host)
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    for topic in ("agent-runs", "agent-runs-dead-letter"):
+        publisher.create_topic(name=publisher.topic_path(PROJECT, topic))
+    subscriber.create_subscription(
+        request=types.Subscription(
+            name=subscriber.subscription_path(PROJECT, SUBSCRIPTION.name),
+            topic=publisher.topic_path(PROJECT, "agent-runs"),
+            ack_deadline_seconds=30,
+            dead_letter_policy=types.DeadLetterPolicy(
+                dead_letter_topic=publisher.topic_path(PROJECT, "agent-runs-dead-letter"), max_delivery_attempts=5
+            ),
+        )
+    )
+    subscriber.close()
+    publisher.stop()
+    yield thread
+    thread.close()
+
+
+async def test_the_consumer_pulls_applies_and_acknowledges_through_the_emulator(
+    emulator: EmulatorThread, db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer
+) -> None:
+    events = started(250)
+    effects.failing[str(events[7].id)] = ConnectionError
+    effects.fail_first_attempt_only = True
+    publisher = pubsub_v1.PublisherClient()
+    topic = publisher.topic_path(PROJECT, "agent-runs")
+    futures = [
+        publisher.publish(topic, message.data, **message.attributes)
+        for event in events + events[:50]  # the first fifty published twice
+        for message in [to_message(event)]
+    ]
+    for future in futures:
+        future.result(timeout=30)
+    publisher.stop()
+
+    client = subscriber_client()
+    path = f"projects/{PROJECT}/subscriptions/{SUBSCRIPTION.name}"
+    running = asyncio.create_task(consumer.run(db, client, path))
+    assert emulator.emulator is not None
+    store = emulator.emulator.store
+    deadline = time.monotonic() + 30
+    while await count(db, tables.outbox) < len(events) or sum(store.backlog().values()):
+        assert time.monotonic() < deadline, "the consumer did not apply and acknowledge every message"
+        await asyncio.sleep(0.05)
+    await consumer.stop(running)
+    assert running.done()
+    assert not running.cancelled()  # it ended between batches
+
+    assert await count(db, tables.inbox) == len(events)
+    assert max(effects.batches) > 1  # pulled and applied in batches, not one by one
+    async with db.transaction() as session:
+        attempt = await session.scalar(
+            select(tables.inbox.c.delivery_attempt).where(tables.inbox.c.event_id == str(events[7].id))
+        )
+    assert attempt == 2  # nacked once, redelivered, applied
+    await client.transport.close()
