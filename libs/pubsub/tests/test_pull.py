@@ -226,3 +226,33 @@ async def test_the_consumer_pulls_applies_and_acknowledges_through_the_emulator(
         )
     assert attempt == 2  # nacked once, redelivered, applied
     await client.transport.close()
+
+
+async def test_the_consumer_waits_for_a_missing_subscription_and_then_consumes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: Database, tables: Tables, consumer: PullConsumer
+) -> None:
+    thread = EmulatorThread(tmp_path / "pubsub.db", None).start()
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", thread.host)
+    client = subscriber_client()
+    path = f"projects/{PROJECT}/subscriptions/{SUBSCRIPTION.name}"
+    running = asyncio.create_task(consumer.run(db, client, path))
+    try:
+        await asyncio.sleep(0.3)  # pulling a subscription that does not exist yet: NotFound, retried
+        assert not running.done()
+        publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+        topic = publisher.topic_path(PROJECT, "agent-runs")
+        publisher.create_topic(name=topic)
+        subscriber.create_subscription(name=path, topic=topic)
+        [event] = started(1)
+        message = to_message(event)
+        publisher.publish(topic, message.data, **message.attributes).result(timeout=10)
+        publisher.stop()
+        subscriber.close()
+        deadline = time.monotonic() + 10
+        while await count(db, tables.inbox) < 1:
+            assert time.monotonic() < deadline, "the consumer never recovered"
+            await asyncio.sleep(0.05)
+    finally:
+        await consumer.stop(running)
+        await client.transport.close()
+        thread.close()

@@ -107,13 +107,30 @@ class PullConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("pull.unavailable", subscription=self.subscription.name, error=type(exc).__name__)
+                log.warning(
+                    "pull.unavailable",
+                    subscription=self.subscription.name,
+                    error=type(exc).__name__,
+                    detail=str(exc)[:300],
+                    retry_in_seconds=pause,
+                )
                 await self._pause(pause)
                 pause = min(pause * 2, RETRY_SECONDS[1])
                 continue
             pause = RETRY_SECONDS[0]
             if received:
-                await self.answer(client, path, await self.process(db, received))
+                await self._consume(db, client, path, received)
+
+    async def _consume(
+        self, db: Database, client: SubscriberAsyncClient, path: str, received: Sequence[ReceivedMessage]
+    ) -> None:
+        try:
+            verdict = await self.process(db, received)
+        except Exception:
+            # Unanswered, the batch comes back once its ack deadline passes; the loop must go on.
+            log.exception("pull.batch_crashed", subscription=self.subscription.name, count=len(received))
+            return
+        await self.answer(client, path, verdict)
 
     async def stop(self, running: asyncio.Task[None]) -> None:
         """End ``run`` between batches: a batch in progress is applied and answered first; an idle pull is
