@@ -270,7 +270,13 @@ class Emulator:
 
     async def _push_loop(self, name: str) -> None:
         inflight = self._inflight.setdefault(name, set())
+        wake = self._wake_event(name)
         while True:
+            if len(inflight) >= PUSH_CONCURRENCY:
+                # Full: only a finished push frees a slot (and sets ``wake``), so there is nothing to look up.
+                await wake.wait()
+                wake.clear()
+                continue
             try:
                 leases = self.lease(name, PUSH_CONCURRENCY - len(inflight))
             except AbortError:
