@@ -239,8 +239,12 @@ def test_monitoring_has_the_critical_alerts_on_metrics_the_services_log() -> Non
         "run_failures",
         "database_connections",
         "cost_spike",
+        "usage_backlog",
         "websocket_disconnects",
     }
+    (ledger,) = [b["ledger_subscription"] for b in monitoring["locals"] if "ledger_subscription" in b]
+    assert load_topology().subscription(ledger).is_pull  # its failures are nacks, which no 5xx alert sees
+    assert alerts["usage_backlog"]["query"].endswith("> 600")
     thresholds = {"service_errors": "> 0.01", "run_failures": "> 0.05", "websocket_disconnects": "> 0.1"}
     for key, threshold in thresholds.items():
         assert alerts[key]["query"].endswith(threshold)

@@ -1,12 +1,14 @@
-# The critical alerts (service errors, run failures, database connections, provider cost spikes,
-# WebSocket disconnects), the log-based metrics they need, and one dashboard.
+# The critical alerts (service errors, run failures, database connections, provider cost spikes, the usage
+# ledger's backlog, WebSocket disconnects), the log-based metrics they need, and one dashboard.
 
 locals {
   run_metric   = "logging_googleapis_com:user_${google_logging_metric.run_finished.name}"
   spike_metric = "logging_googleapis_com:user_${google_logging_metric.cost_spike.name}"
   close_metric = "logging_googleapis_com:user_${google_logging_metric.websocket_closed.name}"
   requests     = "run_googleapis_com:request_count"
-  channels     = [for channel in google_monitoring_notification_channel.email : channel.id]
+  # The one pull subscription (contracts/topology.yaml): its failures are nacks, not 5xx answers.
+  ledger_subscription = "billing-usage-events"
+  channels            = [for channel in google_monitoring_notification_channel.email : channel.id]
 
   alerts = {
     service_errors = {
@@ -32,6 +34,12 @@ locals {
       query    = "sum(increase(${local.spike_metric}[10m])) > 0"
       duration = "0s"
       docs     = "Billing logged billing.cost_spike: a workspace's provider cost today is more than 150% of its trailing seven-day average. The log entry names the workspace; its billing page lists the alert."
+    }
+    usage_backlog = {
+      name     = "Usage ledger more than ten minutes behind"
+      query    = "max(pubsub_googleapis_com:subscription_oldest_unacked_message_age{monitored_resource=\"pubsub_subscription\",subscription_id=\"${local.ledger_subscription}\"}) > 600"
+      duration = "300s"
+      docs     = "A usage event on ${local.ledger_subscription} has waited over ten minutes: billing's pull consumer is down, too slow, or nacking (its pull.transient_failure and pull.batch_failed logs say why). Charges, budgets and invoices lag until it catches up; nothing is lost before the subscription's retention."
     }
     websocket_disconnects = {
       name     = "WebSocket disconnect rate above 10%"
