@@ -27,6 +27,7 @@ class ProviderFake:
         self.scripts: dict[str, list[str]] = {"openai": [], "anthropic": [], "gemini": []}
         self.requests: dict[str, list[dict[str, Any]]] = {"openai": [], "anthropic": [], "gemini": []}
         self.times: dict[str, list[float]] = {"openai": [], "anthropic": [], "gemini": []}
+        self.peers: dict[str, list[int]] = {"openai": [], "anthropic": [], "gemini": []}  # client ports
         self.app = FastAPI()
         self.app.add_api_route("/v1/chat/completions", self.openai, methods=["POST"])
         self.app.add_api_route("/v1/messages", self.anthropic, methods=["POST"])
@@ -39,6 +40,7 @@ class ProviderFake:
         body = json.loads(await request.body() or b"{}")
         self.requests[api].append(body)
         self.times[api].append(time.monotonic())
+        self.peers[api].append(request.client.port if request.client else 0)
         scenario = self.scripts[api].pop(0) if self.scripts[api] else "ok"
         if scenario == "slow":
             await asyncio.sleep(2)

@@ -29,6 +29,7 @@ def clean(fake: ProviderFake) -> None:
         fake.scripts[api].clear()
         fake.requests[api].clear()
         fake.times[api].clear()
+        fake.peers[api].clear()
 
 
 def client(router: RouterUnderTest) -> openai.AsyncOpenAI:
@@ -61,6 +62,17 @@ async def test_streams_with_usage_and_exact_cost(
     [usage] = router.usage()
     assert (usage.provider, usage.outcome, usage.cost) == (provider, "success", cost)
     assert len(fake.requests[api]) == 1
+
+
+@pytest.mark.parametrize(("api", "provider", "model", "cost"), PROVIDERS, ids=IDS)
+async def test_answers_in_a_row_reuse_one_connection_to_the_provider(
+    start_router: Callable[..., RouterUnderTest], fake: ProviderFake, api: str, provider: str, model: str, cost: Decimal
+) -> None:
+    router = start_router(fake)
+    for _ in range(3):
+        text, _final = await stream_text(router, model)
+        assert text == "Hello from the fake provider."
+    assert len(set(fake.peers[api])) == 1, "a new connection (a TLS handshake with the real API) per call"
 
 
 @pytest.mark.parametrize(("api", "provider", "model", "cost"), PROVIDERS, ids=IDS)

@@ -108,14 +108,16 @@ class OpenAIProvider:
         try:
             streaming = self._client.chat.completions.with_streaming_response.create(**self._params(request))
             async with streaming as response:
+                done = False
+                # Read to the end of the body even after [DONE]: a response closed early takes its
+                # connection with it, and the next call would pay for a new one (a TLS handshake).
                 async for line in response.iter_lines():
-                    chunk = _chunk_of(line)
-                    if chunk is None:
-                        continue
+                    chunk = None if done else _chunk_of(line)
                     if chunk is _DONE:
-                        break
-                    for delta in self._deltas(chunk):
-                        yield delta
+                        done = True
+                    elif chunk is not None:
+                        for delta in self._deltas(chunk):
+                            yield delta
         except ProviderError:
             raise
         except Exception as exc:
