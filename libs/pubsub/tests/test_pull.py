@@ -15,7 +15,7 @@ from agentworks_pubsub.pull import subscriber_client
 from agentworks_pubsub.testing import received_message
 from agentworks_pubsub.topology import Subscription
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
-from google.pubsub_v1 import types
+from google.pubsub_v1 import PubsubMessage, ReceivedMessage, types
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -256,3 +256,29 @@ async def test_the_consumer_waits_for_a_missing_subscription_and_then_consumes_i
         await consumer.stop(running)
         await client.transport.close()
         thread.close()
+
+
+async def test_a_batch_span_links_to_each_publishers_trace(db: Database, consumer: PullConsumer) -> None:
+    from agentworks_platform.telemetry import configure_tracing, current_traceparent
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans = InMemorySpanExporter()
+    configure_tracing("tests", "none", "proj", extra_processor=SimpleSpanProcessor(spans))
+    published, traces = [], []
+    for event in started(2):
+        with trace.get_tracer("publisher").start_as_current_span("publish") as span:
+            message = to_message(event, current_traceparent())
+            traces.append(span.get_span_context().trace_id)
+        published.append(
+            ReceivedMessage(
+                ack_id=f"ack-{event.id}",
+                message=PubsubMessage(data=message.data, attributes=message.attributes, message_id=str(event.id)),
+            )
+        )
+    assert (await consumer.process(db, published)).acks == [m.ack_id for m in published]
+    [batch] = [s for s in spans.get_finished_spans() if s.name == f"consume {SUBSCRIPTION.name}"]
+    assert sorted(link.context.trace_id for link in batch.links) == sorted(traces)
+    assert batch.attributes is not None
+    assert batch.attributes["messaging.batch.message_count"] == 2
