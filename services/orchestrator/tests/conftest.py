@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -58,6 +59,7 @@ class Stack:
         self.key = key
         self.owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
         self.ids: dict[str, Any] = {}
+        self.peers = Rendezvous()
 
     @property
     def router_sink(self) -> RecordingSink:
@@ -147,6 +149,30 @@ class Stack:
         return [e for e in self.sink.events() if e.type == kind]
 
 
+class Rendezvous:
+    """Wraps peer services' apps; once ``armed``, the next request to each waits until every wrapped app has
+    one, so it passes only if the caller has them in flight together (and times out if it calls in turn)."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self._names: set[str] = set()
+        self._arrived: set[str] = set()
+        self._everyone = asyncio.Event()
+
+    def wrap(self, name: str, app: Any) -> Any:
+        self._names.add(name)
+
+        async def gated(scope: Any, receive: Any, send: Any) -> None:
+            if self.armed and scope["type"] == "http" and name not in self._arrived:
+                self._arrived.add(name)
+                if self._arrived == self._names:
+                    self._everyone.set()
+                await asyncio.wait_for(self._everyone.wait(), 5)
+            await app(scope, receive, send)
+
+        return gated
+
+
 @pytest.fixture
 def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
     async def make(stack: AsyncExitStack, llm_url: str | None = None, **overrides: Any) -> Stack:
@@ -187,10 +213,11 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
             log_batch_seconds=0.05,
             **overrides,
         )
+        peers = Rendezvous()
         core_client = InternalClient(
             CORE_URL,
             LocalTokenSigner(key, dev_service_account("orchestrator")),
-            transport=httpx.ASGITransport(app=core),
+            transport=httpx.ASGITransport(app=peers.wrap("core", core)),
         )
         billing_sink = RecordingSink()
         billing = create_billing(
@@ -210,7 +237,7 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
         billing_client = InternalClient(
             BILLING_URL,
             LocalTokenSigner(key, dev_service_account("orchestrator")),
-            transport=httpx.ASGITransport(app=billing),
+            transport=httpx.ASGITransport(app=peers.wrap("billing", billing)),
         )
         llm = None
         if llm_url is not None:
@@ -218,6 +245,7 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
         app = create_app(settings, sink=sink, core_client=core_client, billing_client=billing_client, llm=llm)
         await stack.enter_async_context(app.router.lifespan_context(app))
         result = Stack((app, core, billing), sink, router_sink, key, billing_sink, router.app)
+        result.peers = peers
         await result.seed()
         return result
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -77,8 +78,16 @@ class RunService:
         if trigger is None:
             return
         card_id: uuid.UUID = event.card_id  # type: ignore[attr-defined]
-        context = await run_context(self.core, event.project_id, card_id, trigger.lane_number)
-        pricing = await pricing_plan(self.billing, event.workspace_id)
+        # Both calls at once: they are on the path from a card move to the agent starting.
+        context, pricing = await asyncio.gather(
+            run_context(self.core, event.project_id, card_id, trigger.lane_number),
+            pricing_plan(self.billing, event.workspace_id),
+            return_exceptions=True,
+        )
+        if isinstance(context, BaseException):
+            raise context  # a card that no longer exists outranks an unreachable billing
+        if isinstance(pricing, BaseException):
+            raise pricing
         for agent in self._agents(trigger, context):
             await self._run_one(trigger, context, agent, pricing)
 
