@@ -157,7 +157,7 @@ def locks_rows(session: AsyncSession) -> bool:
 
 
 def _on_postgres(session: AsyncSession) -> bool:
-    return session.bind is not None and session.bind.dialect.name == "postgresql"
+    return _dialect(session) == "postgresql"
 
 
 def after_commit(session: AsyncSession, hook: AfterCommit) -> None:
@@ -180,7 +180,7 @@ async def insert_many_ignoring_conflicts(
     earlier row of ``rows``) are left out. Every row must name the same columns."""
     if not rows:
         return []
-    if _dialect(session) == "postgresql":
+    if _on_postgres(session):
         columns = tuple(rows[0])
         arrays = {name: [row[name] for row in rows] for name in columns}
         result = await session.execute(_insert_unnested(table, columns, returning), arrays)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -15,10 +14,10 @@ from agentworks_platform.telemetry import current_traceparent
 from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_pubsub.loops import StoppableLoop
 from agentworks_pubsub.publisher import MessageSink
 
 log = get_logger(__name__)
-STOP_SECONDS = 10.0
 
 
 class Outbox:
@@ -76,7 +75,7 @@ class Outbox:
         }
 
 
-class OutboxRelay:
+class OutboxRelay(StoppableLoop):
     """Publishes outbox rows in insertion order and marks them sent; sweeps up anything left behind."""
 
     def __init__(
@@ -88,13 +87,13 @@ class OutboxRelay:
         grace: timedelta = timedelta(seconds=2),
         batch_size: int = 200,
     ) -> None:
+        super().__init__()
         self._db = db
         self._table = table
         self._sink = sink
         self._grace = grace
         self._batch = batch_size
         self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
 
     async def publish_now(self, event_ids: Sequence[str]) -> int:
         """Right after commit: publish these rows. Failures are left for the sweep, never raised."""
@@ -115,22 +114,14 @@ class OutboxRelay:
 
     async def run(self, interval: float = 1.0) -> None:
         """Sweep until ``stop`` (a lifespan task)."""
-        while not self._stopping.is_set():
+        while not self.stopping:
             try:
                 published = await self.sweep()
                 if published:
                     log.info("outbox.relayed", count=published)
             except Exception as exc:
                 log.warning("outbox.sweep_failed", error=type(exc).__name__, detail=str(exc)[:300])
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), interval)
-
-    async def stop(self, running: asyncio.Task[None]) -> None:
-        """Let a sweep in progress finish, then end ``run``: cancelling it mid-query could leave the database
-        driver finishing a statement for a loop that has gone. Cancelled only if it overruns ``STOP_SECONDS``."""
-        self._stopping.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(running, STOP_SECONDS)
+            await self.pause(interval)
 
     async def _publish_where(self, condition: object) -> int:
         async with self._lock:

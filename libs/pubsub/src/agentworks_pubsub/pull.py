@@ -32,13 +32,13 @@ from opentelemetry.trace import Link, SpanKind
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_pubsub.loops import StoppableLoop
 from agentworks_pubsub.receiver import PermanentEventError, PushMessage, inbox_row, log_permanent_failure
 from agentworks_pubsub.topology import Subscription
 
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
 
-STOP_SECONDS = 10.0
 PULL_TIMEOUT_SECONDS = 60.0
 RETRY_SECONDS = (0.5, 30.0)
 ANSWER_CHUNK = 1000  # ack ids per acknowledge / modify-deadline request, well inside the API's request size
@@ -82,42 +82,43 @@ def subscriber_client() -> SubscriberAsyncClient:
     return SubscriberAsyncClient()
 
 
-class PullConsumer:
-    """Pulls one subscription in batches and applies each batch in one transaction with its inbox rows."""
+class PullConsumer(StoppableLoop):
+    """Pulls one subscription in batches and applies each batch in one transaction with its inbox rows.
+
+    ``stop`` ends ``run`` between batches: a batch in progress is applied and answered first; an idle pull
+    is abandoned (nothing was leased)."""
 
     def __init__(
         self, subscription: Subscription, inbox: Table, handler: BatchHandler, max_messages: int = 500
     ) -> None:
         if not 1 <= max_messages <= 1000:
             raise ValueError("max_messages must be between 1 and 1000 (Pub/Sub's limit per pull)")
+        super().__init__()
         self.subscription = subscription
         self.inbox = inbox
         self.handler = handler
         self.max_messages = max_messages
-        self._stopping = asyncio.Event()
 
     # ---- the loop ----
 
     async def run(self, db: Database, client: SubscriberAsyncClient, path: str) -> None:
         """Pull, apply and answer until ``stop`` (a lifespan task); an unreachable Pub/Sub is retried."""
-        pause = RETRY_SECONDS[0]
-        while not self._stopping.is_set():
+        backoff = RETRY_SECONDS[0]
+        while not self.stopping:
             try:
                 received = await self._pull(client, path)
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:
                 log.warning(
                     "pull.unavailable",
                     subscription=self.subscription.name,
                     error=type(exc).__name__,
                     detail=str(exc)[:300],
-                    retry_in_seconds=pause,
+                    retry_in_seconds=backoff,
                 )
-                await self._pause(pause)
-                pause = min(pause * 2, RETRY_SECONDS[1])
+                await self.pause(backoff)
+                backoff = min(backoff * 2, RETRY_SECONDS[1])
                 continue
-            pause = RETRY_SECONDS[0]
+            backoff = RETRY_SECONDS[0]
             if received:
                 await self._consume(db, client, path, received)
 
@@ -131,13 +132,6 @@ class PullConsumer:
             log.exception("pull.batch_crashed", subscription=self.subscription.name, count=len(received))
             return
         await self.answer(client, path, verdict)
-
-    async def stop(self, running: asyncio.Task[None]) -> None:
-        """End ``run`` between batches: a batch in progress is applied and answered first; an idle pull is
-        abandoned (nothing was leased). Cancelled only if it overruns ``STOP_SECONDS``."""
-        self._stopping.set()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(running, STOP_SECONDS)
 
     async def _pull(self, client: SubscriberAsyncClient, path: str) -> Sequence[ReceivedMessage]:
         pulling = asyncio.ensure_future(
@@ -157,10 +151,6 @@ class PullConsumer:
             return list(pulling.result().received_messages)
         except DeadlineExceeded:
             return []  # a quiet subscription
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def answer(self, client: SubscriberAsyncClient, path: str, verdict: Verdict) -> None:
         """Acknowledge and nack; a failed answer only means a redelivery, which the inbox absorbs."""

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 
 from agentworks_platform.app import ServiceContext
 from google.pubsub_v1 import SubscriberAsyncClient
 from sqlalchemy import Table
 
+from agentworks_pubsub.loops import start_loop
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
 from agentworks_pubsub.publisher import EventPublisher, MessageSink
 from agentworks_pubsub.pull import PullConsumer, subscriber_client
@@ -32,8 +32,7 @@ async def start_outbox(
         stack.callback(publisher.close)
         sink = publisher
     relay = OutboxRelay(ctx.db, table, sink)
-    sweeping = asyncio.create_task(relay.run(sweep_interval), name=f"{ctx.settings.service_name}-outbox-relay")
-    stack.push_async_callback(relay.stop, sweeping)
+    start_loop(stack, relay, relay.run(sweep_interval), f"{ctx.settings.service_name}-outbox-relay")
     if outbox is None:
         outbox = Outbox(table)
     outbox.relay = relay
@@ -54,5 +53,4 @@ async def start_pull(
     client = client or subscriber_client()
     stack.push_async_callback(client.transport.close)
     path = f"projects/{ctx.settings.gcp_project}/subscriptions/{consumer.subscription.name}"
-    pulling = asyncio.create_task(consumer.run(ctx.db, client, path), name=f"pull-{consumer.subscription.name}")
-    stack.push_async_callback(consumer.stop, pulling)
+    start_loop(stack, consumer, consumer.run(ctx.db, client, path), f"pull-{consumer.subscription.name}")

@@ -73,13 +73,13 @@ class Ledger:
         if not scopes:
             return
         budgets = await repository.lock_budgets(session, {(workspace, project) for workspace, project, _ in scopes})
-        evaluated: set[tuple[UUID, str]] = set()
         for budget in budgets:
+            periods: dict[str, UUID] = {}  # each period the budget counts in, and a project to name
             for workspace_id, project_id, period in scopes:
-                counts = budget.workspace_id == workspace_id and budget.scope_id in (workspace_id, project_id)
-                if counts and (budget.scope_id, period) not in evaluated:
-                    evaluated.add((budget.scope_id, period))
-                    await self.budgets.evaluate(session, budget, period, project_id)
+                if budget.workspace_id == workspace_id and budget.scope_id in (workspace_id, project_id):
+                    periods.setdefault(period, project_id)
+            for period, project_id in periods.items():
+                await self.budgets.evaluate(session, budget, period, project_id)
 
     def _spike_check_due(self, event: UsageRecorded) -> bool:
         """At most one check per workspace and day every ``spike_check_seconds`` (the sums cover days of rows)."""
