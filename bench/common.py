@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from agentworks_platform.serve import uvicorn_flags
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
@@ -56,7 +57,7 @@ def service_process(
     """A service under uvicorn in its own process(es), as it runs in production; yields its URL."""
     command = [
         sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+        "--workers", str(workers), "--log-level", "warning", *uvicorn_flags(),
     ]  # fmt: skip
     output = log.open("wb") if log else subprocess.DEVNULL
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)

@@ -7,6 +7,7 @@ is its receipt time minus the moment its batch was pushed to log-stream, on the 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import multiprocessing
@@ -41,6 +42,9 @@ async def _clients(url: str, headers: dict[str, str], count: int, total_lines: i
     sockets = []
     for _ in range(count):
         sockets.append(await connect(url, additional_headers=headers, max_queue=None))
+    # These clients stand in for browsers on other machines: their own collector pausing must not be
+    # measured as delivery latency (a full collection over 500 sockets takes 100-200 ms here).
+    gc.disable()
     ready.put(count)
 
     async def listen(socket: Any) -> None:
@@ -91,6 +95,7 @@ def _run_lines(logs: str, key: bytes, ids: dict[str, str]) -> dict[int, float]:
     with httpx.Client(base_url=logs, timeout=60) as client:
         _push(client, token, AgentRunStarted(**base, run_id=run, agent="prd", provider="offline",
                                              model="offline-small", trigger_event_id=uuid.uuid4()))  # fmt: skip
+        time.sleep(BATCH_GAP)  # an agent's first output follows its start (at the least, a model's first token)
         for batch in range(BATCHES):
             first = batch * LINES_PER_BATCH + 1
             lines = tuple(

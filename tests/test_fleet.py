@@ -114,6 +114,8 @@ async def _terminal_lines(gateway: str, card_id: str, cookies: dict[str, str], o
     cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
     received: list[Any] = []
     async with connect(url, additional_headers={"cookie": cookie}, origin=origin) as socket:  # type: ignore[arg-type]
+        assert socket.response is not None
+        assert "sec-websocket-extensions" not in socket.response.headers  # frames go out uncompressed
         while not any(m["type"] == "status" for m in received):
             received.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
     return received

@@ -146,6 +146,41 @@ async def test_a_full_queue_cuts_only_that_client_with_4008_and_a_resume_cursor(
     assert [m["seq"] for m in fast_socket.sent] == list(range(1, 11))
 
 
+async def test_a_client_waiting_for_frames_costs_no_task_per_frame() -> None:
+    hub, card, run = Hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, socket = hub.subscribe(card), FakeSocket()
+    loop = asyncio.get_running_loop()
+    created: list[Any] = []
+
+    def counting_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+        created.append(coro)
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting_factory)  # type: ignore[arg-type]
+    try:
+        task = asyncio.create_task(live(socket, subscriber, None, Ordered({})))  # type: ignore[arg-type]
+        for seq in range(1, 51):  # one frame at a time: the client waits before each
+            hub.publish(card, {"type": "line", "run_id": str(run), "seq": seq, "text": "x"})
+            while len(socket.sent) < seq:  # noqa: ASYNC110 - the fake socket has no event to wait on
+                await asyncio.sleep(0)
+    finally:
+        loop.set_task_factory(None)
+    task.cancel()
+    assert [m["seq"] for m in socket.sent] == list(range(1, 51))
+    assert len(created) <= 2  # the client's own task and its departure watcher, whatever the number of frames
+
+
+async def test_a_quiet_client_hears_a_ping_each_heartbeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agentworks_log_stream.terminal.endpoints.HEARTBEAT_SECONDS", 0.05)
+    hub, card = Hub(), uuid.uuid4()
+    subscriber, socket = hub.subscribe(card), FakeSocket()
+    task = asyncio.create_task(live(socket, subscriber, None, Ordered({})))  # type: ignore[arg-type]
+    while len(socket.sent) < 2:  # noqa: ASYNC110 - the fake socket has no event to wait on
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert socket.sent[:2] == [{"type": "ping"}, {"type": "ping"}]
+
+
 @pytest.mark.parametrize(("code", "abnormal"), [(1000, False), (1001, False), (1006, True), (4008, True)])
 def test_every_closed_socket_is_logged_with_whether_it_ended_abnormally(
     caplog: pytest.LogCaptureFixture, code: int, abnormal: bool

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 from agentworks_platform.migrations import upgrade_async
+from agentworks_platform.serve import uvicorn_flags
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import DEV_KEY_PATH
 from agentworks_pubsub.topology import load_topology
@@ -59,7 +60,7 @@ class ServiceProcess:
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--no-access-log",
+            *uvicorn_flags(),
             "--timeout-graceful-shutdown",
             "5",
             env=self.env,

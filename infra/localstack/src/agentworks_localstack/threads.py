@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import grpc
 import uvicorn
+from agentworks_platform.serve import WEBSOCKET_COMPRESSION
 from agentworks_platform.service_auth import LocalTokenSigner
 
 from agentworks_localstack.emulator import Emulator, serve
@@ -84,7 +85,14 @@ class AppThread:
         self.app = app
         self.port = port or free_port()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on", ws=ws
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            ws=ws,
+            ws_per_message_deflate=WEBSOCKET_COMPRESSION,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"app-{self.port}", daemon=True)

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentworks_platform.db import Database
 from agentworks_platform.errors import Forbidden, Unauthenticated, install_error_handlers
+from agentworks_platform.heap import serving_heap
 from agentworks_platform.logging import configure_logging, get_logger
 from agentworks_platform.service_auth import (
     LOCAL_ISSUER,
@@ -124,7 +125,8 @@ def create_service_app(
             if setup is not None:
                 await setup(app, context, stack)
             log.info("service.started", url=settings.public_url, environment=settings.environment)
-            yield
+            with serving_heap():
+                yield
         log.info("service.stopped")
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)

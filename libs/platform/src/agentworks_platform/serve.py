@@ -10,6 +10,7 @@ the service's Alembic migrations to the database its settings name (``AW_<SERVIC
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import inspect
 import os
@@ -17,12 +18,15 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import uvicorn
+
 from agentworks_platform.migrations import upgrade
 from agentworks_platform.settings import ServiceSettings
 
 DEFAULT_PORT = 8080
 GRACEFUL_SHUTDOWN_SECONDS = 8
 SERVICE_ENV = "AGENTWORKS_SERVICE"
+STARTUP_FAILURE = 3  # uvicorn's exit status when the application fails to start
 
 
 def package_of(service: str) -> str:
@@ -62,11 +66,19 @@ def listen_port(environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
     return int(raw)
 
 
-def serve(package: str) -> None:
-    import uvicorn
+# Terminal frames go to many sockets at once; compressing each frame for each socket separately costs more CPU
+# than the bandwidth it saves (with it, 1,000 watchers of one run waited 50 ms longer at the 99th percentile).
+WEBSOCKET_COMPRESSION = False
 
-    _module(package, "app")
-    uvicorn.run(
+
+def uvicorn_flags() -> list[str]:
+    """The options every way of running a service shares, as uvicorn command-line flags (dev fleet, bench)."""
+    return ["--no-access-log", "--ws-per-message-deflate", str(WEBSOCKET_COMPRESSION).lower()]
+
+
+def server_config(package: str) -> uvicorn.Config:
+    """How a container serves: on ``$PORT`` on every interface, behind Cloud Run's front end."""
+    return uvicorn.Config(
         f"{package}.app:create_app",
         factory=True,
         host="0.0.0.0",  # noqa: S104 - a container's port is reachable only through Cloud Run's front end
@@ -77,7 +89,17 @@ def serve(package: str) -> None:
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
+        ws_per_message_deflate=WEBSOCKET_COMPRESSION,
     )
+
+
+def serve(package: str) -> None:
+    _module(package, "app")
+    server = uvicorn.Server(server_config(package))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        raise SystemExit(STARTUP_FAILURE)
 
 
 def migrate(package: str) -> None:

@@ -37,6 +37,7 @@ REPLAY_PAGE = 1000
 COALESCE_MAX = 64  # queued frames joined into one send
 TOO_SLOW = 4008
 NORMAL_CLOSES = frozenset({1000, 1001})
+ABNORMAL_CLOSE = 1006
 log = get_logger(__name__)
 
 
@@ -176,44 +177,46 @@ async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID |
     Frames already queued are taken in one go and consecutive batches of a run joined into one send; only
     an empty queue costs a wait (with its heartbeat)."""
     wanted = str(run_id) if run_id is not None else None
-    gone = asyncio.ensure_future(_client_gone(websocket))
+    watcher = asyncio.ensure_future(_watch_departure(websocket, subscriber))
     try:
         while True:
             if subscriber.overflowed:
                 resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
                 await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
                 return TOO_SLOW
-            queue = subscriber.queue
-            first = queue.get_nowait() if not queue.empty() else await _wait(websocket, subscriber, gone)
-            if first is None or subscriber.overflowed:
+            if subscriber.gone is not None:
+                raise WebSocketDisconnect(subscriber.gone)
+            if not subscriber.frames:
+                if not await subscriber.wait(HEARTBEAT_SECONDS):
+                    await websocket.send_json({"type": "ping"})
                 continue
             ready: list[Any] = []
-            for frame in _take_queued(subscriber, first):
+            for frame in subscriber.take(COALESCE_MAX):
                 message = frame.message
                 if wanted is None or message.get("run_id") == wanted:
                     ready.extend(_releasable(ordered, message, frame))
             for text in _joined(ready):
                 await websocket.send_text(text)
     finally:
-        gone.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
-            await gone
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
 
 
-async def _client_gone(websocket: WebSocket) -> int:
-    """Completes with the close code once the client disconnects (or the server shuts down); anything the
-    client sends meanwhile is ignored. Without it a quiet socket would be noticed only at the next heartbeat."""
-    while True:
-        message = await websocket.receive()
-        if message["type"] == "websocket.disconnect":
-            return int(message.get("code") or 1000)
-
-
-def _take_queued(subscriber: Subscriber, first: Frame) -> list[Frame]:
-    frames = [first]
-    while len(frames) < COALESCE_MAX and not subscriber.queue.empty():
-        frames.append(subscriber.queue.get_nowait())
-    return frames
+async def _watch_departure(websocket: WebSocket, subscriber: Subscriber) -> None:
+    """Tells the subscriber the moment its client disconnects (or the server shuts down); anything the client
+    sends meanwhile is ignored. Without it a quiet socket would be noticed only at the next heartbeat."""
+    code = ABNORMAL_CLOSE
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                code = int(message.get("code") or 1000)
+                return
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the socket is already closed: the sender finds out on its own
+    finally:
+        subscriber.leave(code)
 
 
 def _joined(ready: list[Any]) -> list[str]:
@@ -249,25 +252,3 @@ def _releasable(ordered: Ordered | None, message: dict[str, Any], frame: Frame) 
     if message["type"] == "line":
         return ordered.offer(message, frame)
     return [frame] if ordered.contiguous(message) else ordered.offer_batch(message)
-
-
-async def _wait(websocket: WebSocket, subscriber: Subscriber, gone: asyncio.Future[int]) -> Frame | None:
-    """The next frame, or None after an overflow or a quiet heartbeat interval (then a ping is sent).
-
-    Raises ``WebSocketDisconnect`` as soon as the client is gone."""
-    get = asyncio.ensure_future(subscriber.queue.get())
-    wake = asyncio.ensure_future(subscriber.wakeup.wait())
-    waiting: set[asyncio.Future[Any]] = {get, wake, gone}
-    done, _ = await asyncio.wait(waiting, timeout=HEARTBEAT_SECONDS, return_when=asyncio.FIRST_COMPLETED)
-    for task in (get, wake):
-        if task not in done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-    if get in done:
-        return get.result()
-    if gone in done:
-        raise WebSocketDisconnect(gone.result())
-    if not done and not subscriber.overflowed:
-        await websocket.send_json({"type": "ping"})
-    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +32,58 @@ def encode(message: dict[str, Any]) -> Frame:
 
 @dataclass(eq=False)
 class Subscriber:
-    """One client's view: frames queue here; a client that falls behind is marked and then cut."""
+    """One client's view: frames wait here until its socket takes them; a client that falls behind is marked
+    and then cut, and a client that leaves is noticed at once.
 
-    queue: asyncio.Queue[Frame] = field(default_factory=lambda: asyncio.Queue(DEFAULT_QUEUE))
+    Waiting costs one future per wait, woken by whatever happens first (a frame, an overflow, the client
+    leaving, the heartbeat interval): no task per frame, so fan-out to many sockets stays cheap."""
+
+    limit: int = DEFAULT_QUEUE
+    frames: deque[Frame] = field(default_factory=deque)
     overflowed: bool = False
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    gone: int | None = None  # the close code once the client has left
+    _waiter: asyncio.Future[None] | None = None
+
+    def offer(self, frame: Frame) -> None:
+        if self.overflowed:
+            return
+        if len(self.frames) >= self.limit:
+            self.overflowed = True
+        else:
+            self.frames.append(frame)
+        self._wake()
+
+    def leave(self, code: int) -> None:
+        self.gone = code
+        self._wake()
+
+    def take(self, most: int) -> list[Frame]:
+        return [self.frames.popleft() for _ in range(min(most, len(self.frames)))]
+
+    async def wait(self, quiet_after: float) -> bool:
+        """Until there is news (a frame, an overflow, a departure); False after ``quiet_after`` seconds without."""
+        if not self._has_news():
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            timer = loop.call_later(quiet_after, _settle, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        return self._has_news()
+
+    def _has_news(self) -> bool:
+        return bool(self.frames) or self.overflowed or self.gone is not None
+
+    def _wake(self) -> None:
+        if self._waiter is not None:
+            _settle(self._waiter)
+
+
+def _settle(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class Hub:
@@ -45,7 +92,7 @@ class Hub:
         self._subscribers: dict[uuid.UUID, set[Subscriber]] = defaultdict(set)
 
     def subscribe(self, topic: uuid.UUID) -> Subscriber:
-        subscriber = Subscriber(queue=asyncio.Queue(self._queue_size))
+        subscriber = Subscriber(limit=self._queue_size)
         self._subscribers[topic].add(subscriber)
         return subscriber
 
@@ -61,13 +108,7 @@ class Hub:
             return
         frame = encode(message)
         for subscriber in list(subscribers):
-            if subscriber.overflowed:
-                continue
-            try:
-                subscriber.queue.put_nowait(frame)
-            except asyncio.QueueFull:
-                subscriber.overflowed = True
-                subscriber.wakeup.set()
+            subscriber.offer(frame)
 
     def count(self, topic: uuid.UUID) -> int:
         return len(self._subscribers.get(topic, ()))
