@@ -1,0 +1,84 @@
+"""The embedded database's driver: one trip to the connection's thread per statement, DB-API behaviour kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentworks_platform.db import Database, new_metadata
+from agentworks_platform.sqlite_driver import OneTripConnection
+from sqlalchemy import Column, Integer, String, Table, delete, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The name of every function sent to a connection's thread."""
+    sent: list[str] = []
+    original = OneTripConnection._execute
+
+    async def counting(self: OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(getattr(fn, "__name__", repr(fn)))
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(OneTripConnection, "_execute", counting)
+    return sent
+
+
+async def test_a_statement_costs_one_trip_to_the_connection_thread(tmp_path: Path, trips: list[str]) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/trips.db")
+    try:
+        async with db.transaction() as session:
+            await session.execute(text("SELECT 1"))  # the pool's first connection and its pragmas
+        trips.clear()
+        async with db.transaction() as session:
+            for n in range(10):
+                assert await session.scalar(text("SELECT :n"), {"n": n}) == n
+        sent = list(trips)
+    finally:
+        await db.dispose()
+    # BEGIN IMMEDIATE, the ten selects, the commit; the pool's reset of the returned connection costs none
+    assert sent == ["_run"] * 11 + ["commit"], str(sent)
+
+
+async def test_rows_counts_returning_and_errors_behave_as_the_db_api_says(tmp_path: Path) -> None:
+    metadata = new_metadata()
+    items = Table(
+        "items",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("name", String(20), unique=True),
+    )
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/dbapi.db")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        async with db.transaction() as session:
+            created = await session.execute(insert(items).returning(items.c.id), [{"name": "a"}, {"name": "b"}])
+            assert sorted(created.scalars()) == [1, 2]
+            inserted = await session.execute(insert(items).values(name="c"))
+            assert inserted.inserted_primary_key == (3,)
+            await session.execute(insert(items), [{"name": f"n{i}"} for i in range(5)])  # executemany
+            renamed = await session.execute(
+                update(items).where(items.c.name.like("n%")).values(name=items.c.name + "!")
+            )
+            assert renamed.rowcount == 5  # type: ignore[attr-defined]
+        async with db.transaction() as session:
+            streamed = await session.stream(select(items.c.name).order_by(items.c.id))
+            assert [row.name async for row in streamed] == ["a", "b", "c", *(f"n{i}!" for i in range(5))]
+            assert (await session.execute(delete(items).where(items.c.id > 3))).rowcount == 5  # type: ignore[attr-defined]
+
+        async def insert_z_then_a_again() -> None:
+            async with db.transaction() as session:
+                await session.execute(insert(items).values(name="z"))
+                await session.execute(insert(items).values(name="a"))
+
+        with pytest.raises(IntegrityError):
+            await insert_z_then_a_again()
+        async with db.transaction() as session:
+            assert await session.scalar(select(items.c.id).where(items.c.name == "z")) is None  # rolled back
+            assert await session.scalar(select(items.c.name).where(items.c.id == 2)) == "b"
+            assert (await session.execute(select(items.c.id).where(items.c.id > 100))).first() is None
+    finally:
+        await db.dispose()
