@@ -59,8 +59,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock up front: a deferred transaction that later writes fails with
-    "database is locked" under concurrency instead of waiting for the busy timeout."""
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    "database is locked" under concurrency instead of waiting for the busy timeout. The driver sends the
+    ``BEGIN IMMEDIATE`` with the transaction's first statement."""
+    connection.connection.driver_connection.begin_immediate()
 
 
 def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:

@@ -23,10 +23,13 @@ Outcome = tuple[Description, int, int | None, list[Any], bool]
 ITER_CHUNK_SIZE = 64  # aiosqlite's default; only its own iteration helpers use it
 
 
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> Outcome:
-    """On the connection's thread: the statement, run to its end, with everything the cursor reports."""
+def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: bool) -> Outcome:
+    """On the connection's thread: the statement (after ``BEGIN IMMEDIATE`` when a transaction is due to
+    start), run to its end, with everything the cursor reports."""
     cursor = connection.cursor()
     try:
+        if begin:
+            cursor.execute("BEGIN IMMEDIATE")
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -64,8 +67,9 @@ class StatementCursor:
 
     async def _trip(self, sql: str, parameters: Any, many: bool) -> None:
         connection = self._connection
+        begin, connection.begin_pending = connection.begin_pending, False
         try:
-            trip = connection._execute(_run, connection._conn, sql, parameters, many)  # type: ignore[no-untyped-call]
+            trip = connection._execute(_run, connection._conn, sql, parameters, many, begin)  # type: ignore[no-untyped-call]
             outcome: Outcome = await trip
         except BaseException:
             connection.in_transaction = True  # unknown after a failure: a rollback must not be skipped
@@ -90,19 +94,28 @@ class StatementCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection (its thread, closing) with statement cursors, and a rollback that stays on the
-    loop's side when no transaction is open (the pool resets every connection it gets back with one)."""
+    """aiosqlite's connection (its thread, closing) with statement cursors; a transaction's ``BEGIN
+    IMMEDIATE`` travels with its first statement, and ending a transaction that never started (the pool
+    resets every connection it gets back) stays on the loop's side."""
 
     in_transaction = False  # as the connection's thread reported it after the last statement
+    begin_pending = False
 
     def cursor(self) -> StatementCursor:  # type: ignore[override]
         return StatementCursor(self)
 
+    def begin_immediate(self) -> None:
+        """Start a transaction that takes the write lock at once, with the next statement."""
+        self.begin_pending = True
+
     async def commit(self) -> None:
-        await super().commit()
+        self.begin_pending = False
+        if self.in_transaction:
+            await super().commit()
         self.in_transaction = False
 
     async def rollback(self) -> None:
+        self.begin_pending = False
         if self.in_transaction:
             await super().rollback()
         self.in_transaction = False

@@ -5,7 +5,9 @@ Frames: ``line`` (one line: run_id, seq, at, stream, text), ``lines`` (consecuti
 run_id and a list of {seq, at, stream, text}), ``status`` (a run's state), ``ping``.
 
 Close codes: 4401 not authenticated, 4404 no such card (or not yours), 4400 bad cursor, 4008 too slow
-(reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames.
+(reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames. Frames are not compressed
+(``permessage-deflate`` is declined): one run's lines go to many sockets, and compressing them per socket
+would cost more than it saves.
 """
 
 from __future__ import annotations
