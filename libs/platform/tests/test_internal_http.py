@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 CORE = "core@agentworks-local.iam.gserviceaccount.com"
 Caller = Annotated[VerifiedCaller, Depends(service_caller)]
@@ -80,9 +81,12 @@ async def test_calls_carry_a_verified_service_token_and_the_trace(setup: tuple[F
     assert response.json() == {"caller": CORE}
     assert flaky.traceparents[0] is not None
     assert trace_id in flaky.traceparents[0]
-    server_spans = [s for s in SPANS.get_finished_spans() if s.name == "GET /internal/thing"]
-    assert server_spans
-    assert f"{server_spans[-1].context.trace_id:032x}" == trace_id
+    in_trace = [s for s in SPANS.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id]
+    server_spans = [s for s in in_trace if s.kind is SpanKind.SERVER]
+    assert [s.name for s in server_spans] == ["GET /internal/thing"]  # one per request, named by its route
+    assert server_spans[0].attributes is not None
+    assert server_spans[0].attributes["http.response.status_code"] == 200
+    assert not [s.name for s in in_trace if s.name.startswith("fastapi.")]  # no span per dependency or step
     await client.aclose()
 
 

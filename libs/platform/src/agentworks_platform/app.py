@@ -12,12 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
-from opentelemetry.propagate import extract
-from opentelemetry.trace import SpanKind
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentworks_platform.db import Database
 from agentworks_platform.errors import Forbidden, Unauthenticated, install_error_handlers
@@ -66,32 +63,6 @@ def build_auth(settings: ServiceSettings) -> tuple[TokenSource, TokenVerifier]:
     return signer, verifier
 
 
-class TracingMiddleware:
-    """A server span per HTTP request, continuing the caller's W3C trace context."""
-
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.tracer = trace.get_tracer(service)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        route = f"{scope['method']} {scope['path']}"
-        with self.tracer.start_as_current_span(route, context=extract(headers), kind=SpanKind.SERVER) as span:
-            status = 500
-
-            async def send_with_status(message: Any) -> None:
-                nonlocal status
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                await send(message)
-
-            await self.app(scope, receive, send_with_status)
-            span.set_attribute("http.response.status_code", status)
-
-
 Setup = Callable[[FastAPI, ServiceContext, AsyncExitStack], Awaitable[None]]
 
 
@@ -129,9 +100,11 @@ def create_service_app(
                 yield
         log.info("service.stopped")
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    # FastAPI's own OpenTelemetry server span per request (named by route, continuing the caller's W3C
+    # trace context); spans for each dependency, endpoint and serialisation step would cost more than they tell.
+    telemetry: TelemetryConfig = {"operation_spans": False}
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, telemetry=telemetry)
     install_error_handlers(app)
-    app.add_middleware(TracingMiddleware, service=settings.service_name)
     app.include_router(health_router())
     for router in routers:
         app.include_router(router)
