@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agentworks_platform import sqlite_driver
 from agentworks_platform.db import Database, new_metadata
 from agentworks_platform.sqlite_driver import OneTripConnection
-from sqlalchemy import Column, Integer, String, Table, delete, insert, select, text, update
+from sqlalchemy import Column, Integer, String, Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 
@@ -80,5 +81,34 @@ async def test_rows_counts_returning_and_errors_behave_as_the_db_api_says(tmp_pa
             assert await session.scalar(select(items.c.id).where(items.c.name == "z")) is None  # rolled back
             assert await session.scalar(select(items.c.name).where(items.c.id == 2)) == "b"
             assert (await session.execute(select(items.c.id).where(items.c.id > 100))).first() is None
+    finally:
+        await db.dispose()
+
+
+async def test_a_large_result_comes_in_bounded_chunks_and_streams(
+    tmp_path: Path, trips: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "ROWS_PER_TRIP", 10)
+    metadata = new_metadata()
+    numbers = Table("numbers", metadata, Column("n", Integer, primary_key=True))
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/chunks.db")
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        async with db.transaction() as session:
+            await session.execute(insert(numbers), [{"n": n} for n in range(25)])
+        trips.clear()
+        async with db.transaction() as session:
+            assert list(await session.scalars(select(numbers.c.n).order_by(numbers.c.n))) == list(range(25))
+        assert trips == ["_run", "_more", "_more", "commit"]  # 10 rows with the statement, then 10 and 5
+        async with db.transaction() as session:
+            query = select(numbers.c.n).order_by(numbers.c.n).execution_options(yield_per=4)
+            streamed = [n async for n in await session.stream_scalars(query)]
+            early = await session.stream_scalars(select(numbers.c.n).order_by(numbers.c.n))
+            first = [await anext(early) for _ in range(3)]
+            await early.close()  # rows left behind: the statement is closed, not kept open
+            assert await session.scalar(select(func.count()).select_from(numbers)) == 25
+        assert streamed == list(range(25))
+        assert first == [0, 1, 2]
     finally:
         await db.dispose()

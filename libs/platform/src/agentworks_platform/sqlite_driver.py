@@ -18,14 +18,15 @@ import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 
 Description = tuple[tuple[Any, ...], ...] | None
-Outcome = tuple[Description, int, int | None, list[Any], bool]
+Outcome = tuple[Description, int, int | None, list[Any], bool, sqlite3.Cursor | None]
 
 ITER_CHUNK_SIZE = 64  # aiosqlite's default; only its own iteration helpers use it
+ROWS_PER_TRIP = 1000  # a larger result is fetched in further trips, so streaming keeps its memory bound
 
 
 def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool, begin: bool) -> Outcome:
     """On the connection's thread: the statement (after ``BEGIN IMMEDIATE`` when a transaction is due to
-    start), run to its end, with everything the cursor reports."""
+    start) with its first rows and everything the cursor reports; the cursor comes back only if rows remain."""
     cursor = connection.cursor()
     try:
         if begin:
@@ -34,18 +35,33 @@ def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool, 
             cursor.executemany(sql, parameters)
         else:
             cursor.execute(sql, parameters)
-        rows = cursor.fetchall() if cursor.description else []
-        return cursor.description, cursor.rowcount, cursor.lastrowid, rows, connection.in_transaction
-    finally:
+        rows = cursor.fetchmany(ROWS_PER_TRIP) if cursor.description else []
+    except BaseException:
         cursor.close()
+        raise
+    remaining = cursor if len(rows) == ROWS_PER_TRIP else None
+    outcome = cursor.description, cursor.rowcount, cursor.lastrowid, rows, connection.in_transaction, remaining
+    if remaining is None:
+        cursor.close()
+    return outcome
+
+
+def _more(cursor: sqlite3.Cursor) -> list[Any]:
+    """On the connection's thread: the next rows of a statement; the cursor is closed once they run out."""
+    rows = cursor.fetchmany(ROWS_PER_TRIP)
+    if len(rows) < ROWS_PER_TRIP:
+        cursor.close()
+    return rows
 
 
 class StatementCursor:
-    """A cursor whose ``execute`` runs the statement and fetches its rows in one trip; fetching is local."""
+    """A cursor whose ``execute`` runs the statement and fetches its first rows in one trip; fetching them is
+    local, and only a result of more than ``ROWS_PER_TRIP`` rows costs further trips."""
 
     def __init__(self, connection: OneTripConnection) -> None:
         self._connection = connection
         self._rows: deque[Any] = deque()
+        self._remaining: sqlite3.Cursor | None = None
         self.description: Description = None
         self.rowcount = -1
         self.lastrowid: int | None = None
@@ -66,6 +82,7 @@ class StatementCursor:
         return self
 
     async def _trip(self, sql: str, parameters: Any, many: bool) -> None:
+        await self.close()
         connection = self._connection
         begin, connection.begin_pending = connection.begin_pending, False
         try:
@@ -74,23 +91,37 @@ class StatementCursor:
         except BaseException:
             connection.in_transaction = True  # unknown after a failure: a rollback must not be skipped
             raise
-        self.description, self.rowcount, self.lastrowid, rows, connection.in_transaction = outcome
+        self.description, self.rowcount, self.lastrowid, rows, connection.in_transaction, self._remaining = outcome
         self._rows = deque(rows)
 
+    async def _fill(self, wanted: int | None) -> None:
+        """Fetch further rows of the statement until ``wanted`` are buffered (all when None) or none remain."""
+        while self._remaining is not None and (wanted is None or len(self._rows) < wanted):
+            rows: list[Any] = await self._connection._execute(_more, self._remaining)  # type: ignore[no-untyped-call]
+            self._rows.extend(rows)
+            if len(rows) < ROWS_PER_TRIP:
+                self._remaining = None
+
     async def fetchone(self) -> Any:
+        await self._fill(1)
         return self._rows.popleft() if self._rows else None
 
     async def fetchmany(self, size: int | None = None) -> list[Any]:
-        count = min(self.arraysize if size is None else size, len(self._rows))
-        return [self._rows.popleft() for _ in range(count)]
+        wanted = self.arraysize if size is None else size
+        await self._fill(wanted)
+        return [self._rows.popleft() for _ in range(min(wanted, len(self._rows)))]
 
     async def fetchall(self) -> list[Any]:
+        await self._fill(None)
         rows = list(self._rows)
         self._rows.clear()
         return rows
 
     async def close(self) -> None:
         self._rows.clear()
+        if self._remaining is not None:
+            remaining, self._remaining = self._remaining, None
+            await self._connection._execute(remaining.close)  # type: ignore[no-untyped-call]
 
 
 class OneTripConnection(aiosqlite.Connection):
