@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import aiosqlite
@@ -140,15 +140,15 @@ class OneTripConnection(aiosqlite.Connection):
         self.begin_pending = True
 
     async def commit(self) -> None:
-        self.begin_pending = False
-        if self.in_transaction:
-            await super().commit()
-        self.in_transaction = False
+        await self._end(super().commit)
 
     async def rollback(self) -> None:
+        await self._end(super().rollback)
+
+    async def _end(self, end: Callable[[], Awaitable[None]]) -> None:
         self.begin_pending = False
         if self.in_transaction:
-            await super().rollback()
+            await end()
         self.in_transaction = False
 
 
