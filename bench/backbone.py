@@ -102,7 +102,7 @@ async def _measure(url: str) -> list[dict[str, Any]]:
     await asyncio.gather(*(publisher.publish(e) for e in burst))
     await _wait_for(url, SEQUENTIAL + BURST)
     elapsed = time.perf_counter() - started
-    publisher.close()
+    await publisher.close()
     note = "part of card move → first log line (p50 ≤ 20 ms, p99 ≤ 50 ms)"
     return [
         row("backbone delivery p50 (one at a time)", percentile(latencies, 50), "ms", note),

@@ -177,7 +177,7 @@ def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     async def redeliver() -> None:
         publisher = EventPublisher(load_topology().project)
         await publisher.publish(replay)
-        publisher.close()
+        await publisher.close()
 
     asyncio.run(redeliver())
     fleet.wait(lambda: len(fleet.rows("orchestrator", "SELECT 1 FROM inbox WHERE event_type = 'card.moved'")) == 1)

@@ -138,7 +138,7 @@ def _publish(events: list[Event]) -> None:
             for event in events:
                 await publisher.publish(event)
         finally:
-            publisher.close()
+            await publisher.close()
 
     asyncio.run(send())
 
@@ -176,7 +176,7 @@ def test_outbox_relay_heals_a_crash_and_consumers_see_the_event_once(stack: Stac
             relay = OutboxRelay(db, core_models.outbox, publisher)
             healed = await relay.sweep(now=events[-1].occurred_at.replace(year=2100))
             again = await relay.sweep(now=events[-1].occurred_at.replace(year=2100))
-            publisher.close()
+            await publisher.close()
             async with db.transaction() as session:
                 unpublished = await session.scalar(
                     select(func.count())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from agentworks_events.samples import sample_events
 from agentworks_platform.db import Database
 from agentworks_pubsub.outbox import Outbox, OutboxRelay
 from agentworks_pubsub.testing import RecordingSink
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from .conftest import Tables
 
@@ -84,6 +85,7 @@ async def test_publish_failure_is_retried_in_order_by_the_sweep(
     async with db.transaction() as session:
         await outbox.add(session, second)
     assert sink.published == []
+    await outbox.drain()  # the failed attempts are recorded in the background
     async with db.transaction() as session:
         errors = (await session.execute(select(tables.outbox.c.last_error, tables.outbox.c.publish_attempts))).all()
     assert all(err and "ConnectionError" in err for err, _ in errors)
@@ -100,10 +102,13 @@ class _HeldSink(RecordingSink):
         self.release = asyncio.Event()
         self.entered = asyncio.Event()
 
-    async def publish_message(self, topic: str, message: EventMessage) -> str:
+    def submit(self, topic: str, message: EventMessage) -> Awaitable[str]:
         self.entered.set()
+        return self._held(topic, message)
+
+    async def _held(self, topic: str, message: EventMessage) -> str:
         await self.release.wait()
-        return await super().publish_message(topic, message)
+        return await super().submit(topic, message)
 
 
 async def test_a_background_outbox_commits_without_waiting_for_the_publish(db: Database, tables: Tables) -> None:
@@ -152,3 +157,52 @@ async def test_stopping_the_relay_lets_a_sweep_in_progress_finish(db: Database, 
     assert running.done()
     assert not running.cancelled()
     assert len(sink.published) == 1
+
+
+async def test_committed_events_go_to_the_sink_before_any_other_transaction(db: Database, tables: Tables) -> None:
+    sink = _HeldSink()
+    outbox = Outbox(tables.outbox, _relay(db, tables, sink))
+    transactions: list[str] = []
+    event.listen(db.engine.sync_engine, "begin", lambda _connection: transactions.append("begin"))
+    events = sample_events()[:3]
+
+    async def move() -> None:
+        async with db.transaction() as session:
+            await outbox.add(session, *events)
+
+    request = asyncio.create_task(move())
+    await asyncio.wait_for(sink.entered.wait(), 5)
+    # Handed over straight from the committed transaction: the rows are not read back first.
+    assert transactions == ["begin"]
+    await asyncio.sleep(0.05)
+    assert not request.done()  # without ``background`` the caller waits for Pub/Sub's answer
+    sink.release.set()
+    await asyncio.wait_for(request, 5)
+    await outbox.drain()
+    assert transactions == ["begin", "begin"]  # then one transaction marks all three sent
+    async with db.transaction() as session:
+        sent = (await session.execute(select(tables.outbox.c.message_id).order_by(tables.outbox.c.seq))).scalars()
+        assert list(sent) == ["1", "2", "3"]
+    assert sink.event_ids() == [str(e.id) for e in events]
+
+
+async def test_hand_overs_answered_while_marks_are_written_share_the_next_transaction(
+    db: Database, tables: Tables
+) -> None:
+    sink = _HeldSink()
+    outbox = Outbox(tables.outbox, _relay(db, tables, sink), background=True)
+    events = sample_events()[:3]
+    for change in events:  # three changes, each publishing one event in the background
+        async with db.transaction() as session:
+            await outbox.add(session, change)
+    transactions: list[str] = []
+    event.listen(db.engine.sync_engine, "begin", lambda _connection: transactions.append("begin"))
+    sink.release.set()  # Pub/Sub answers all three at once
+    await outbox.drain()
+    assert len(transactions) == 2  # the first hand-over's marks, then the other two's together
+    async with db.transaction() as session:
+        unsent = await session.scalar(
+            select(func.count()).select_from(tables.outbox).where(tables.outbox.c.published_at.is_(None))
+        )
+    assert unsent == 0
+    assert await _relay(db, tables, sink).sweep() == 0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
 from agentworks_events import Event, EventMessage, to_message, topic_of, utc_now
 from agentworks_platform.db import Database, after_commit, is_sqlite
 from agentworks_platform.logging import get_logger
 from agentworks_platform.telemetry import current_traceparent
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_pubsub.loops import StoppableLoop
@@ -23,49 +23,47 @@ log = get_logger(__name__)
 class Outbox:
     """Adds events to the current transaction; once it commits, hands them to the relay to publish.
 
-    With ``background`` the publish runs as a task of its own, so the request that committed the events
-    answers without waiting for Pub/Sub (the rows are already durable; the sweep covers a failed publish)."""
+    The hand-over happens as the transaction's after-commit step, before anything else can run, so events
+    of transactions committed one after another reach the publisher in that order. The caller then waits
+    for Pub/Sub's answer, or with ``background`` does not: the request answers as soon as it has committed
+    (the rows are already durable; the sweep covers a failed publish)."""
 
     def __init__(self, table: Table, relay: OutboxRelay | None = None, *, background: bool = False) -> None:
         self.table = table
         self.relay = relay
         self.background = background
-        self._in_flight: set[asyncio.Task[int]] = set()
 
     @property
     def publishing(self) -> int:
-        """Background publishes not finished yet."""
-        return len(self._in_flight)
+        """Hand-overs whose answer or bookkeeping is not finished yet."""
+        return self.relay.in_flight if self.relay is not None else 0
 
     async def drain(self) -> None:
-        """Wait for the background publishes (at shutdown, before the publisher closes)."""
-        while self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        """Wait for every hand-over to finish (at shutdown, before the publisher closes)."""
+        if self.relay is not None:
+            await self.relay.drain()
 
     async def add(self, session: AsyncSession, *events: Event) -> None:
         """Stage events in the caller's transaction. Nothing is published if that transaction rolls back."""
         traceparent = current_traceparent()
         now = utc_now()
-        rows = [self._row(event, to_message(event, traceparent), now) for event in events]
-        await session.execute(insert(self.table), rows)
+        staged = [(str(event.id), topic_of(event), to_message(event, traceparent)) for event in events]
+        await session.execute(insert(self.table), [self._row(*item, now) for item in staged])
         if self.relay is not None:
-            relay, ids = self.relay, [str(e.id) for e in events]
+            relay = self.relay
 
             async def publish() -> None:
+                answered = relay.hand_over(staged)
                 if not self.background:
-                    await relay.publish_now(ids)
-                    return
-                task = asyncio.create_task(relay.publish_now(ids))
-                self._in_flight.add(task)
-                task.add_done_callback(self._in_flight.discard)
+                    await answered
 
             after_commit(session, publish)
 
     @staticmethod
-    def _row(event: Event, message: EventMessage, now: datetime) -> dict[str, object]:
+    def _row(event_id: str, topic: str, message: EventMessage, now: datetime) -> dict[str, object]:
         return {
-            "event_id": str(event.id),
-            "topic": topic_of(event),
+            "event_id": event_id,
+            "topic": topic,
             "event_type": message.attributes["type"],
             "ordering_key": message.ordering_key,
             "data": message.data.decode(),
@@ -75,8 +73,15 @@ class Outbox:
         }
 
 
+Staged = tuple[str, str, EventMessage]
+"""An outbox row as handed over: event id, topic, message."""
+
+Mark = tuple[str, str | BaseException]
+"""A publish's outcome for an outbox row: event id, and the message id or the error."""
+
+
 class OutboxRelay(StoppableLoop):
-    """Publishes outbox rows in insertion order and marks them sent; sweeps up anything left behind."""
+    """Publishes committed outbox rows and marks them sent; sweeps up anything left behind, in order."""
 
     def __init__(
         self,
@@ -94,22 +99,56 @@ class OutboxRelay(StoppableLoop):
         self._grace = grace
         self._batch = batch_size
         self._lock = asyncio.Lock()
+        self._hand_overs: set[asyncio.Task[None]] = set()
+        self._unmarked: list[Mark] = []
+        self._marking = asyncio.Lock()
 
-    async def publish_now(self, event_ids: Sequence[str]) -> int:
-        """Right after commit: publish these rows. Failures are left for the sweep, never raised."""
+    @property
+    def in_flight(self) -> int:
+        return len(self._hand_overs)
+
+    def hand_over(self, staged: Sequence[Staged]) -> asyncio.Future[None]:
+        """Right after commit: submit these rows to the sink now, in order, and mark them sent once it has
+        answered, in the background. The returned future resolves when the sink has answered for all of
+        them; it never fails (a row the sink refused stays unsent, for the sweep)."""
+        answers = [self._sink.submit(topic, message) for _, topic, message in staged]
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        event_ids = [event_id for event_id, _, _ in staged]
+        settling = asyncio.create_task(self._settle(event_ids, answers, answered))
+        self._hand_overs.add(settling)
+        settling.add_done_callback(self._hand_overs.discard)
+        return answered
+
+    async def _settle(
+        self, event_ids: list[str], answers: list[Awaitable[str]], answered: asyncio.Future[None]
+    ) -> None:
         try:
-            # Not behind the sweep's lock: a request's own rows go out at once, concurrently with other
-            # requests'. Should the sweep pick the same rows up meanwhile, they are published twice, which
-            # consumers absorb (the inbox), like any redelivery.
-            count, _complete = await self._publish_batch(self._table.c.event_id.in_(list(event_ids)))
-            return count
-        except Exception as exc:
-            log.warning("outbox.publish_deferred", count=len(event_ids), error=type(exc).__name__)
-            return 0
+            outcomes = await _outcomes(answers)
+        finally:
+            if not answered.done():
+                answered.set_result(None)
+        self._unmarked.extend(zip(event_ids, outcomes, strict=True))
+        # Hand-overs answered while another writes its marks share the next transaction: one writer at a
+        # time, and each takes everything waiting (a later one may find its own marks already written).
+        async with self._marking:
+            marks, self._unmarked = self._unmarked, []
+            if not marks:
+                return
+            try:
+                async with self._db.transaction() as session:
+                    await self._record(session, marks)
+            except Exception as exc:  # the rows stay unsent: the sweep publishes them again, consumers dedupe
+                log.warning("outbox.record_deferred", count=len(marks), error=type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Wait for the hand-overs in progress, including their bookkeeping."""
+        while self._hand_overs:
+            await asyncio.gather(*self._hand_overs, return_exceptions=True)
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Publish unsent rows older than the grace period (a crash between commit and publish)."""
         cutoff = (now or utc_now()) - self._grace
+        await self.drain()  # a row being handed over is not left behind
         return await self._publish_where(self._table.c.created_at <= cutoff)
 
     async def run(self, interval: float = 1.0) -> None:
@@ -148,33 +187,47 @@ class OutboxRelay(StoppableLoop):
                 rows = list((await session.execute(query)).all())
             outcomes = await self._send(rows)
             async with self._db.transaction() as session:
-                await self._record(session, rows, outcomes)
+                await self._record(session, _marks(rows, outcomes))
         else:
             async with self._db.transaction() as session:
                 rows = list((await session.execute(query.with_for_update(skip_locked=True))).all())
                 outcomes = await self._send(rows)
-                await self._record(session, rows, outcomes)
+                await self._record(session, _marks(rows, outcomes))
         published = sum(isinstance(outcome, str) for outcome in outcomes)
         return published, published == len(rows)
 
     async def _send(self, rows: list[Row[tuple[object, ...]]]) -> list[str | BaseException]:
-        messages = [
-            self._sink.publish_message(
-                row.topic, EventMessage(row.data.encode(), json.loads(row.attributes), row.ordering_key)
-            )
-            for row in rows
-        ]
-        return list(await asyncio.gather(*messages, return_exceptions=True))
+        messages = [EventMessage(row.data.encode(), json.loads(row.attributes), row.ordering_key) for row in rows]
+        return await _outcomes([self._sink.submit(row.topic, m) for row, m in zip(rows, messages, strict=True)])
 
-    async def _record(
-        self, session: AsyncSession, rows: list[Row[tuple[object, ...]]], outcomes: list[str | BaseException]
-    ) -> None:
+    async def _record(self, session: AsyncSession, marks: list[Mark]) -> None:
+        """Mark sent rows with their message id, and count a failed attempt on the others (one statement
+        for each kind)."""
         table = self._table
-        for row, outcome in zip(rows, outcomes, strict=True):
-            values: dict[str, object] = {"publish_attempts": table.c.publish_attempts + 1}
+        sent, failed = [], []
+        now = utc_now()
+        for event_id, outcome in marks:
             if isinstance(outcome, BaseException):
-                values["last_error"] = f"{type(outcome).__name__}: {outcome}"[:500]
-                log.warning("outbox.publish_failed", event_id=row.event_id, error=type(outcome).__name__)
+                log.warning("outbox.publish_failed", event_id=event_id, error=type(outcome).__name__)
+                failed.append({"row": event_id, "error": f"{type(outcome).__name__}: {outcome}"[:500]})
             else:
-                values["message_id"], values["published_at"] = outcome, utc_now()
-            await session.execute(update(table).where(table.c.seq == row.seq).values(**values))
+                sent.append({"row": event_id, "message": outcome, "at": now})
+        counted = update(table).where(table.c.event_id == bindparam("row"))
+        attempts = table.c.publish_attempts + 1
+        if sent:
+            await session.execute(
+                counted.values(
+                    publish_attempts=attempts, message_id=bindparam("message"), published_at=bindparam("at")
+                ),
+                sent,
+            )
+        if failed:
+            await session.execute(counted.values(publish_attempts=attempts, last_error=bindparam("error")), failed)
+
+
+async def _outcomes(answers: list[Awaitable[str]]) -> list[str | BaseException]:
+    return list(await asyncio.gather(*answers, return_exceptions=True))
+
+
+def _marks(rows: list[Row[tuple[object, ...]]], outcomes: list[str | BaseException]) -> list[Mark]:
+    return [(str(row.event_id), outcome) for row, outcome in zip(rows, outcomes, strict=True)]

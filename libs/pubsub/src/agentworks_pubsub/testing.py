@@ -3,9 +3,11 @@ messages."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from agentworks_events import Event, EventMessage, parse_event, to_message
@@ -53,11 +55,14 @@ class RecordingSink:
         self.published: list[tuple[str, EventMessage]] = []
         self.failing = False
 
-    async def publish_message(self, topic: str, message: EventMessage) -> str:
+    def submit(self, topic: str, message: EventMessage) -> Awaitable[str]:
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         if self.failing:
-            raise ConnectionError("pubsub unavailable")
-        self.published.append((topic, message))
-        return str(len(self.published))
+            answer.set_exception(ConnectionError("pubsub unavailable"))
+        else:
+            self.published.append((topic, message))
+            answer.set_result(str(len(self.published)))
+        return answer
 
     def event_ids(self) -> list[str]:
         return [m.attributes["event_id"] for _, m in self.published]

@@ -29,7 +29,7 @@ async def start_outbox(
     Pass ``outbox`` to bind one created earlier (event handlers built before the lifespan hold it)."""
     if sink is None:
         publisher = EventPublisher(ctx.settings.gcp_project)
-        stack.callback(publisher.close)
+        stack.push_async_callback(publisher.close)
         sink = publisher
     relay = OutboxRelay(ctx.db, table, sink)
     start_loop(stack, relay, relay.run(sweep_interval), f"{ctx.settings.service_name}-outbox-relay")

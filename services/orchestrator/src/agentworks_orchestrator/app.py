@@ -13,7 +13,7 @@ from typing import Any
 import openai
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.internal_http import InternalClient
-from agentworks_pubsub import PushMessage, PushReceiver, load_topology
+from agentworks_pubsub import Outbox, PushMessage, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
@@ -59,7 +59,9 @@ def create_app(
     receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, workers=WORKERS)
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        outbox = await start_outbox(ctx, stack, models.outbox, sink)
+        # A run goes on as soon as its state is committed: its events are handed to Pub/Sub in order on
+        # the run's ordering key, and nothing the run does next waits for Pub/Sub's answer.
+        outbox = await start_outbox(ctx, stack, models.outbox, sink, outbox=Outbox(models.outbox, background=True))
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
         billing = billing_client or InternalClient(settings.billing_url, ctx.tokens)
