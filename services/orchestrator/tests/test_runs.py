@@ -8,8 +8,10 @@ from contextlib import AsyncExitStack
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from agentworks_events import UsageRunSettled, run_id_for, utc_now
 from agentworks_orchestrator.models import Run
+from openai.types.chat import ChatCompletionChunk
 from sqlalchemy import select
 
 from .conftest import Stack
@@ -181,3 +183,20 @@ async def test_a_crashed_executor_is_taken_over_after_its_lease_and_billed_once(
         async with db.transaction() as session:
             run = (await session.scalars(select(Run))).one()
         assert (run.status, run.attempt) == ("completed", 2)
+
+
+async def test_a_streamed_answer_is_read_without_a_model_object_per_chunk(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[str] = []
+    construct = ChatCompletionChunk.construct
+
+    def counted(cls: type[ChatCompletionChunk], *args: Any, **values: Any) -> ChatCompletionChunk:
+        built.append(cls.__name__)
+        return construct.__func__(cls, *args, **values)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(ChatCompletionChunk, "construct", classmethod(counted))
+    assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
+    [completed] = stack.events("agent.run.completed")
+    assert completed.artifacts.summary.startswith("Offline draft")
+    assert built == []

@@ -3,6 +3,7 @@ the artifacts (with one repair attempt), then publish the outcome and the run's 
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,8 +30,6 @@ from agentworks_events import (
 from agentworks_events.money import price_run
 from agentworks_platform.db import Database
 from agentworks_pubsub import Outbox
-from openai import AsyncStream
-from openai.types.chat import ChatCompletionChunk
 
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import Run
@@ -75,6 +74,17 @@ class Usage:
     calls: int = 0
     provider: str = ""
     model: str = ""
+
+
+def _chunk_of(line: str) -> dict[str, Any] | None:
+    """The JSON of a server-sent ``data:`` line of the router's stream; None for ``[DONE]`` and other lines."""
+    if not line.startswith("data:") or line[5:].strip() == "[DONE]":
+        return None
+    try:
+        chunk = json.loads(line[5:])
+    except ValueError:
+        raise ProviderStreamError({"message": "The provider router sent a chunk that is not JSON."}) from None
+    return chunk if isinstance(chunk, dict) else None
 
 
 class RunCancelledError(Exception):
@@ -223,32 +233,45 @@ class RunExecutor:
         }
         if plan.card_id:
             headers["x-aw-card-id"] = str(plan.card_id)
-        stream: AsyncStream[ChatCompletionChunk] = await self._llm.chat.completions.create(  # type: ignore[assignment]
+        pieces: list[str] = []
+        # The SDK sends the request and raises its errors; the chunks are read as plain JSON, which skips
+        # building a model object per chunk (a fifth of the orchestrator's time on a run).
+        streaming = self._llm.chat.completions.with_streaming_response.create(
             model=plan.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
             max_tokens=self._settings.max_output_tokens,
             extra_headers=headers,
         )
-        usage.calls += 1
-        pieces: list[str] = []
-        async for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                piece = chunk.choices[0].delta.content
-                pieces.append(piece)
-                await batcher.add(piece)
-                if on_text is not None:
-                    await on_text(piece)
-            extra = chunk.model_extra or {}
-            if "error" in extra:
-                raise ProviderStreamError(extra["error"])
-            if chunk.usage is not None:
-                usage.input_tokens += chunk.usage.prompt_tokens
-                usage.output_tokens += chunk.usage.completion_tokens
-            if "agentworks" in extra:
-                usage.cost += Decimal(extra["agentworks"]["cost"])
-                usage.provider, usage.model = extra["agentworks"]["provider"], extra["agentworks"]["model"]
+        async with streaming as response:
+            usage.calls += 1
+            # Read to the end of the body: a response closed early takes its connection with it.
+            async for line in response.iter_lines():
+                chunk = _chunk_of(line)
+                if chunk is not None:
+                    await self._take(chunk, pieces, batcher, usage, on_text)
         return "".join(pieces)
+
+    @staticmethod
+    async def _take(
+        chunk: dict[str, Any], pieces: list[str], batcher: LogBatcher, usage: Usage, on_text: TextSink | None
+    ) -> None:
+        """One streamed chunk of the router's answer: text, a mid-answer failure, tokens and the cost."""
+        choices = chunk.get("choices") or [{}]
+        piece = (choices[0].get("delta") or {}).get("content")
+        if piece:
+            pieces.append(piece)
+            await batcher.add(piece)
+            if on_text is not None:
+                await on_text(piece)
+        if chunk.get("error"):
+            raise ProviderStreamError(chunk["error"])
+        if chunk.get("usage"):
+            usage.input_tokens += chunk["usage"]["prompt_tokens"]
+            usage.output_tokens += chunk["usage"]["completion_tokens"]
+        if "agentworks" in chunk:
+            usage.cost += Decimal(chunk["agentworks"]["cost"])
+            usage.provider, usage.model = chunk["agentworks"]["provider"], chunk["agentworks"]["model"]
 
     async def _artifacts(
         self, plan: RunPlan, text: str, batcher: LogBatcher, usage: Usage, on_text: TextSink | None
