@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import httpx
 from agentworks_platform.logging import get_logger
 from agentworks_platform.service_auth import LocalTokenSigner
 from google.protobuf import empty_pb2
@@ -25,6 +25,7 @@ from google.pubsub_v1 import types
 
 from agentworks_localstack.filters import FilterError, compile_filter
 from agentworks_localstack.grpc_util import AbortError, unary
+from agentworks_localstack.push_client import PushClient, PushFailedError
 from agentworks_localstack.store import Lease, Store
 
 log = get_logger(__name__)
@@ -58,12 +59,10 @@ def _timestamp(epoch: float) -> str:
 class Emulator:
     """The Pub/Sub service: state in ``Store``, one push loop per push subscription."""
 
-    def __init__(
-        self, store: Store, signer: LocalTokenSigner | None = None, http: httpx.AsyncClient | None = None
-    ) -> None:
+    def __init__(self, store: Store, signer: LocalTokenSigner | None = None) -> None:
         self.store = store
         self.signer = signer
-        self.http = http or httpx.AsyncClient(timeout=60)
+        self.pusher = PushClient()
         self._wake: dict[str, asyncio.Event] = {}
         self._push_tasks: dict[str, asyncio.Task[None]] = {}
         self._inflight: dict[str, set[asyncio.Task[None]]] = {}
@@ -82,7 +81,7 @@ class Emulator:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._push_tasks.clear()
-        await self.http.aclose()
+        await self.pusher.aclose()
 
     def _wake_event(self, subscription: str) -> asyncio.Event:
         return self._wake.setdefault(subscription, asyncio.Event())
@@ -291,21 +290,18 @@ class Emulator:
 
     async def _push_one(self, lease: Lease, subscription: types.Subscription) -> None:
         config = subscription.push_config
-        headers = {"content-type": "application/json"}
+        headers = {"Content-Type": "application/json"}
         if config.oidc_token.service_account_email and self.signer is not None:
             audience = config.oidc_token.audience or config.push_endpoint
-            headers["authorization"] = "Bearer " + self._token(audience, config.oidc_token.service_account_email)
+            headers["Authorization"] = "Bearer " + self._token(audience, config.oidc_token.service_account_email)
+        body = json.dumps(self.envelope(lease, subscription)).encode()
         try:
-            response = await self.http.post(
-                config.push_endpoint,
-                json=self.envelope(lease, subscription),
-                headers=headers,
-                timeout=subscription.ack_deadline_seconds or 10,
+            status = await self.pusher.post(
+                config.push_endpoint, body, headers, answer_within=subscription.ack_deadline_seconds or 10
             )
-            status = response.status_code
-        except httpx.HTTPError as exc:
+        except PushFailedError as exc:
             status = 0
-            log.warning("emulator.push_unreachable", subscription=subscription.name, error=type(exc).__name__)
+            log.warning("emulator.push_unreachable", subscription=subscription.name, error=str(exc)[:200])
         if status in PUSH_SUCCESS:
             self.store.ack([lease.ack_id])
             return
