@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from agentworks_localstack.fleet import EMULATOR_PORT, FLEET
+from agentworks_localstack.fleet import free_port_offset
 from websockets.asyncio.client import connect
 
 from bench.common import percentile, row
@@ -31,22 +29,10 @@ ORIGIN = "http://localhost:8080"
 FIRST_LINE_P50, FIRST_LINE_P99 = 20.0, 50.0
 
 
-def _free_offset() -> int:
-    def free(port: int) -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", port)) != 0
-
-    for _ in range(50):
-        offset = random.randrange(20000, 40000, 100)
-        if all(free(p + offset) for p in [EMULATOR_PORT, *(s.port for s in FLEET)]):
-            return offset
-    raise RuntimeError("no free block of ports for the fleet")
-
-
 @contextlib.contextmanager
 def dev_fleet(work: Path, extra_env: dict[str, str]) -> Iterator[str]:
     """`make dev`'s supervisor in a scratch directory on free ports; yields the gateway's URL."""
-    offset = _free_offset()
+    offset = free_port_offset()
     env = {**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"}
     log = (work / "fleet.log").open("wb")
     command = [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)]

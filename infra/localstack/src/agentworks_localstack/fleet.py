@@ -51,14 +51,36 @@ def base_urls(offset: int = 0, fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[s
 
 
 def free_port_offset(fleet: tuple[ServiceSpec, ...] = FLEET) -> int:
-    """A port offset at which the emulator and every service's port are free (tests run fleets side by side)."""
+    """A port offset at which the emulator and every service's port are free (tests run fleets side by side).
+
+    Every port stays below the kernel's ephemeral range: a port in it can be taken by any outgoing connection
+    between this check and the service's bind."""
+    ports = [EMULATOR_PORT, *(spec.port for spec in fleet)]
+    highest = ephemeral_ports_start() - max(ports) - 1
     for _ in range(50):
-        offset = random.randrange(20000, 40000, 100)
-        if all(port_free(port + offset) for port in [EMULATOR_PORT, *(spec.port for spec in fleet)]):
+        offset = random.randrange(1000, highest, 100)
+        if all(port_free(port + offset) for port in ports):
             return offset
     raise RuntimeError("no free block of ports")
 
 
+def ephemeral_ports_start(range_file: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
+    """The first port the kernel hands to outgoing connections (Linux's default when it cannot be read)."""
+    try:
+        return int(range_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def port_free(port: int) -> bool:
+    """Nothing listens on the port, and a server could bind it as uvicorn does (``SO_REUSEADDR``)."""
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
