@@ -91,6 +91,7 @@ class OutboxRelay(StoppableLoop):
         *,
         grace: timedelta = timedelta(seconds=2),
         batch_size: int = 200,
+        mark_delay: float = 0.1,
     ) -> None:
         super().__init__()
         self._db = db
@@ -98,9 +99,11 @@ class OutboxRelay(StoppableLoop):
         self._sink = sink
         self._grace = grace
         self._batch = batch_size
+        self._mark_delay = mark_delay
         self._lock = asyncio.Lock()
         self._hand_overs: set[asyncio.Task[None]] = set()
         self._unmarked: list[Mark] = []
+        self._writing: asyncio.Task[None] | None = None
         self._marking = asyncio.Lock()
 
     @property
@@ -128,12 +131,18 @@ class OutboxRelay(StoppableLoop):
             if not answered.done():
                 answered.set_result(None)
         self._unmarked.extend(zip(event_ids, outcomes, strict=True))
-        # Hand-overs answered while another writes its marks share the next transaction: one writer at a
-        # time, and each takes everything waiting (a later one may find its own marks already written).
-        async with self._marking:
+        if self._writing is None:
+            self._writing = asyncio.create_task(self._write_marks())
+        await asyncio.shield(self._writing)
+
+    async def _write_marks(self) -> None:
+        """Write every mark waiting, ``mark_delay`` after the first of them: the hand-overs answered
+        meanwhile share one transaction (a run's events, a busy router's calls), so the bookkeeping does not
+        take a write transaction per publish from the work that publishes."""
+        await asyncio.sleep(self._mark_delay)
+        async with self._marking:  # one writer at a time
+            self._writing = None  # marks arriving from now on wait for the next write
             marks, self._unmarked = self._unmarked, []
-            if not marks:
-                return
             try:
                 async with self._db.transaction() as session:
                     await self._record(session, marks)
