@@ -38,7 +38,7 @@ from agentworks_pubsub.testing import RecordingSink
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.cloud.pubsub_v1.types import BatchSettings
 
-from bench.common import PUSHER, percentile, row, scratch, service_env, service_process
+from bench.common import PUSHER, percentile, row, scratch, seed_project, service_env, service_process
 
 RUNS = 6000  # each run: two provider calls and one settlement → 18,000 events, 36,000 deliveries
 TENANTS = 50
@@ -164,15 +164,6 @@ def _query_times(url: str, key: bytes, owner: Principal, workspace: uuid.UUID, q
     return times
 
 
-def _seed_core(core_url: str, key: bytes, owner: Principal) -> tuple[uuid.UUID, uuid.UUID]:
-    token = LocalTokenSigner(key, dev_service_account("gateway")).sign(core_url)
-    headers = {"authorization": f"Bearer {token}", **owner.headers()}
-    with httpx.Client(base_url=core_url, headers=headers, timeout=30) as client:
-        workspace = client.post("/api/workspaces", json={"name": "Bench"}).json()
-        project = client.post(f"/api/workspaces/{workspace['id']}/projects", json={"name": "Bench"}).json()
-    return uuid.UUID(workspace["id"]), uuid.UUID(project["id"])
-
-
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
     work, key_file, key = scratch("billing")
@@ -192,7 +183,8 @@ def run() -> list[dict[str, Any]]:
         database_url = create_database(admin)
         try:
             upgrade(MIGRATIONS, database_url)
-            workspace, project = _seed_core(core.url, key, owner)
+            ids = seed_project(core.url, key, owner)
+            workspace, project = ids["workspace"], ids["project"]
             port = free_port()
             env = {
                 **service_env("BILLING", port, database_url, key_file),

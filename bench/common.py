@@ -9,11 +9,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+from agentworks_platform.principal import Principal
 from agentworks_platform.serve import uvicorn_flags
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
@@ -28,6 +30,24 @@ def percentile(values: list[float], q: float) -> float:
 def row(name: str, value: float, unit: str, budget: str, passed: bool | None = None) -> dict[str, Any]:
     """One result line; ``passed`` None means informational (no budget to meet)."""
     return {"name": name, "value": value, "unit": unit, "budget": budget, "passed": passed}
+
+
+def seed_project(core_url: str, key: bytes, owner: Principal, *, card: bool = False) -> dict[str, uuid.UUID]:
+    """A workspace owned by ``owner`` with one project (and a card on its board), made through core's API
+    as the gateway would; returns their ids under ``workspace``, ``project`` and ``card``."""
+    from agentworks_platform.service_auth import LocalTokenSigner
+    from agentworks_platform.settings import dev_service_account
+
+    token = LocalTokenSigner(key, dev_service_account("gateway")).sign(core_url)
+    headers = {"authorization": f"Bearer {token}", **owner.headers()}
+    with httpx.Client(base_url=core_url, headers=headers, timeout=30) as client:
+        workspace = client.post("/api/workspaces", json={"name": "Bench"}).raise_for_status().json()
+        project = client.post(f"/api/workspaces/{workspace['id']}/projects", json={"name": "Bench"})
+        ids = {"workspace": workspace["id"], "project": project.raise_for_status().json()["id"]}
+        if card:
+            made = client.post(f"/api/projects/{ids['project']}/cards", json={"title": "Watched"})
+            ids["card"] = made.raise_for_status().json()["id"]
+    return {name: uuid.UUID(value) for name, value in ids.items()}
 
 
 def service_env(prefix: str, port: int, database_url: str, key_file: Path) -> dict[str, str]:

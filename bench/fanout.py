@@ -28,7 +28,16 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import push_envelope
 from websockets.asyncio.client import connect
 
-from bench.common import PUSHER, emulator_process, percentile, row, scratch, service_env, service_process
+from bench.common import (
+    PUSHER,
+    emulator_process,
+    percentile,
+    row,
+    scratch,
+    seed_project,
+    service_env,
+    service_process,
+)
 
 CLIENTS = 1000
 PROCESSES = 2
@@ -68,15 +77,6 @@ def _client_process(url: str, headers: dict[str, str], count: int, total: int, r
     results.put(asyncio.run(_clients(url, headers, count, total, ready)))
 
 
-def _seed(core: str, key: bytes, owner: Principal) -> dict[str, str]:
-    token = LocalTokenSigner(key, dev_service_account("gateway")).sign(core)
-    with httpx.Client(base_url=core, headers={"authorization": f"Bearer {token}", **owner.headers()}) as client:
-        workspace = client.post("/api/workspaces", json={"name": "Fan-out"}).json()
-        project = client.post(f"/api/workspaces/{workspace['id']}/projects", json={"name": "Logs"}).json()
-        card = client.post(f"/api/projects/{project['id']}/cards", json={"title": "Watched"}).json()
-    return {"workspace": workspace["id"], "project": project["id"], "card": card["id"]}
-
-
 def _push(client: httpx.Client, token: str, event: Any) -> None:
     response = client.post(
         f"/_events/{SUBSCRIPTION}",
@@ -86,7 +86,7 @@ def _push(client: httpx.Client, token: str, event: Any) -> None:
     response.raise_for_status()
 
 
-def _run_lines(logs: str, key: bytes, ids: dict[str, str]) -> dict[int, float]:
+def _run_lines(logs: str, key: bytes, ids: dict[str, uuid.UUID]) -> dict[int, float]:
     """Push run.started, then the log batches; returns each line's push time by seq."""
     token = LocalTokenSigner(key, PUSHER).sign(logs)
     base = {"workspace_id": ids["workspace"], "project_id": ids["project"], "card_id": ids["card"]}
@@ -120,7 +120,7 @@ def run() -> list[dict[str, Any]]:
     with emulator_process(work, key_file) as emulator:
         core_env = {"PUBSUB_EMULATOR_HOST": emulator, **service_env("CORE", core_port, urls["core"], key_file)}
         with service_process("agentworks_core.app:create_app", core_port, core_env) as core:
-            ids = _seed(core, key, owner)
+            ids = seed_project(core, key, owner, card=True)
             logs_env = {
                 "PUBSUB_EMULATOR_HOST": emulator,
                 **service_env("LOG_STREAM", logs_port, urls["logs"], key_file),
@@ -130,7 +130,7 @@ def run() -> list[dict[str, Any]]:
                 return _measure(logs, key, owner, ids)
 
 
-def _measure(logs: str, key: bytes, owner: Principal, ids: dict[str, str]) -> list[dict[str, Any]]:
+def _measure(logs: str, key: bytes, owner: Principal, ids: dict[str, uuid.UUID]) -> list[dict[str, Any]]:
     token = LocalTokenSigner(key, dev_service_account("gateway")).sign(logs)
     headers = {"authorization": f"Bearer {token}", **owner.headers()}
     url = logs.replace("http", "ws", 1) + f"/api/cards/{ids['card']}/terminal"

@@ -24,9 +24,9 @@ from websockets.asyncio.client import connect
 
 from bench.common import percentile, row
 
-MOVES = 200
+MOVES = 400
 ORIGIN = "http://localhost:8080"
-FIRST_LINE_P50, FIRST_LINE_P99 = 20.0, 50.0
+FIRST_LINE_P50, FIRST_LINE_P99 = 100.0, 200.0
 
 
 @contextlib.contextmanager
