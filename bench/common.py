@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 from agentworks_platform.principal import Principal
 from agentworks_platform.serve import uvicorn_flags
+from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.settings import dev_service_account
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
@@ -35,9 +37,6 @@ def row(name: str, value: float, unit: str, budget: str, passed: bool | None = N
 def seed_project(core_url: str, key: bytes, owner: Principal, *, card: bool = False) -> dict[str, uuid.UUID]:
     """A workspace owned by ``owner`` with one project (and a card on its board), made through core's API
     as the gateway would; returns their ids under ``workspace``, ``project`` and ``card``."""
-    from agentworks_platform.service_auth import LocalTokenSigner
-    from agentworks_platform.settings import dev_service_account
-
     token = LocalTokenSigner(key, dev_service_account("gateway")).sign(core_url)
     headers = {"authorization": f"Bearer {token}", **owner.headers()}
     with httpx.Client(base_url=core_url, headers=headers, timeout=30) as client:
@@ -63,8 +62,6 @@ def service_env(prefix: str, port: int, database_url: str, key_file: Path) -> di
 
 def scratch(prefix: str) -> tuple[Path, Path, bytes]:
     """A fresh working directory with the local signing key every process of the bench shares."""
-    from agentworks_platform.service_auth import ensure_dev_key
-
     work = Path(tempfile.mkdtemp(prefix=f"aw-bench-{prefix}-"))
     key_file = work / "key.pem"
     return work, key_file, ensure_dev_key(key_file)

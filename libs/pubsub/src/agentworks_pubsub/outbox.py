@@ -131,7 +131,7 @@ class OutboxRelay(StoppableLoop):
             if not answered.done():
                 answered.set_result(None)
         self._unmarked.extend(zip(event_ids, outcomes, strict=True))
-        if self._writing is None:
+        if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_marks())
         await asyncio.shield(self._writing)
 
