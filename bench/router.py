@@ -113,7 +113,7 @@ async def _measure(urls: dict[str, str], token: str) -> list[dict[str, Any]]:
         for name in (n for n in calls if n != "direct"):
             for q in (50, 99):
                 added = percentile(latencies[name], q) - percentile(latencies["direct"], q)
-                budget = f"p99 ≤ {ADDED_P99_BUDGET} ms" if name == "router" else "for comparison"
+                budget = f"p99 ≤ {ADDED_P99_BUDGET:g} ms" if name == "router" else "for comparison"
                 passed = added <= ADDED_P99_BUDGET if (name == "router" and q == 99) else None
                 rows.append(row(f"{name} added latency, {kind}, p{q} (c=1)", added, "ms", budget, passed))
         for name, call in calls.items():
