@@ -282,3 +282,78 @@ async def test_a_batch_span_links_to_each_publishers_trace(db: Database, consume
     assert sorted(link.context.trace_id for link in batch.links) == sorted(traces)
     assert batch.attributes is not None
     assert batch.attributes["messaging.batch.message_count"] == 2
+
+
+def _labelled(event: AgentRunStarted, label: str) -> ReceivedMessage:
+    received = received_message(event)
+    received.message.attributes["type"] = label
+    return received
+
+
+async def _outcomes(db: Database, tables: Tables) -> dict[str, tuple[str, str | None]]:
+    async with db.transaction() as session:
+        rows = await session.execute(select(tables.inbox.c.event_id, tables.inbox.c.outcome, tables.inbox.c.detail))
+    return {event_id: (outcome, detail) for event_id, outcome, detail in rows.all()}
+
+
+@pytest.mark.parametrize("label", ["agent.run.log", "agent.run.completed", "Agent.Run.Started", ""])
+async def test_a_mislabelled_message_is_rejected_and_recorded_while_its_batch_is_applied(
+    db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer, label: str
+) -> None:
+    events = started(3)
+    batch = [received_message(events[0]), _labelled(events[1], label), received_message(events[2])]
+    verdict = await consumer.process(db, batch)
+    assert (sorted(verdict.acks), verdict.nacks) == (sorted(m.ack_id for m in batch), [])
+    assert effects.batches == [2]  # one transaction for the well-labelled two; the other never reached it
+    outcomes = await _outcomes(db, tables)
+    assert outcomes[str(events[1].id)][0] == "rejected"
+    assert "type attribute" in (outcomes[str(events[1].id)][1] or "")
+    assert {outcomes[str(e.id)][0] for e in (events[0], events[2])} == {"processed"}
+    assert (await consumer.process(db, [received_message(events[1], attempt=2)])).acks  # now a duplicate
+    assert effects.batches == [2]
+
+
+async def test_the_verify_check_rejects_foreign_events_and_leaves_unsure_ones_for_redelivery(
+    db: Database, tables: Tables, effects: BatchEffects
+) -> None:
+    events = started(3)
+    foreign, unsure = str(events[0].id), str(events[1].id)
+
+    async def verify(event: AgentRunStarted) -> None:
+        if str(event.id) == foreign:
+            raise PermanentEventError("project belongs to another workspace")
+        if str(event.id) == unsure:
+            raise ConnectionError("core is unreachable")
+
+    consumer = PullConsumer(SUBSCRIPTION, tables.inbox, effects, max_messages=100, verify=verify)
+    batch = [received_message(e) for e in events]
+    verdict = await consumer.process(db, batch)
+    assert sorted(verdict.acks) == sorted([batch[0].ack_id, batch[2].ack_id])
+    assert verdict.nacks == [batch[1].ack_id]
+    assert effects.batches == [1]
+    outcomes = await _outcomes(db, tables)
+    assert {k: v[0] for k, v in outcomes.items()} == {foreign: "rejected", str(events[2].id): "processed"}
+
+
+async def test_a_mislabelled_message_pulled_through_the_emulator_is_recorded_not_lost(
+    emulator: EmulatorThread, db: Database, tables: Tables, effects: BatchEffects, consumer: PullConsumer
+) -> None:
+    good, bad = started(2)
+    publisher = pubsub_v1.PublisherClient()
+    topic = publisher.topic_path(PROJECT, "agent-runs")
+    for event, label in ((good, good.type), (bad, "agent.run.log")):
+        message = to_message(event)
+        publisher.publish(topic, message.data, **{**message.attributes, "type": label}).result(timeout=10)
+    publisher.stop()
+    client = subscriber_client()
+    running = asyncio.create_task(consumer.run(db, client, f"projects/{PROJECT}/subscriptions/{SUBSCRIPTION.name}"))
+    assert emulator.emulator is not None
+    deadline = time.monotonic() + 30
+    while await count(db, tables.inbox) < 2 or sum(emulator.emulator.store.backlog().values()):
+        assert time.monotonic() < deadline, "the consumer did not answer both messages"
+        await asyncio.sleep(0.05)
+    await consumer.stop(running)
+    await client.transport.close()
+    outcomes = await _outcomes(db, tables)
+    assert (outcomes[str(good.id)][0], outcomes[str(bad.id)][0]) == ("processed", "rejected")
+    assert await count(db, tables.outbox) == 1  # only the well-labelled event had an effect

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from agentworks_events import AgentRunStarted, Event, to_message
 from agentworks_events.samples import sample_events
-from agentworks_platform.app import create_service_app
+from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.db import Database
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import ServiceSettings
 from agentworks_pubsub import PermanentEventError, PushMessage, PushReceiver, load_topology
+from agentworks_pubsub.ownership import OwnershipUnavailableError
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,6 +67,7 @@ class Harness:
         body: bytes | None = None,
         token: str | None = None,
         attempt: int = 1,
+        attributes: dict[str, str] | None = None,
     ) -> httpx.Response:
         if body is None:
             assert event is not None
@@ -74,7 +76,7 @@ class Harness:
                 {
                     "message": {
                         "data": base64.b64encode(message.data).decode(),
-                        "attributes": message.attributes,
+                        "attributes": message.attributes if attributes is None else attributes,
                         "messageId": str(time.time_ns()),
                         "publishTime": "2026-01-01T00:00:00Z",
                         "orderingKey": message.ordering_key,
@@ -94,13 +96,33 @@ class Harness:
             return int(await session.scalar(select(func.count()).select_from(table)) or 0)
 
 
+class Verdicts:
+    """A subscription's verifier: ``refusing`` names events whose ids are another workspace's, ``unsure``
+    those it cannot check yet."""
+
+    def __init__(self) -> None:
+        self.refusing: set[str] = set()
+        self.unsure: set[str] = set()
+
+    async def __call__(self, _ctx: ServiceContext, event: Any) -> None:
+        if str(event.id) in self.refusing:
+            raise PermanentEventError(f"card {event.card_id} belongs to another workspace")
+        if str(event.id) in self.unsure:
+            raise OwnershipUnavailableError("core answered 503")
+
+
 @pytest.fixture
-async def harness(db: Database, tables: Tables, tmp_path: Path) -> AsyncIterator[Harness]:
+def verdicts() -> Verdicts:
+    return Verdicts()
+
+
+@pytest.fixture
+async def harness(db: Database, tables: Tables, tmp_path: Path, verdicts: Verdicts) -> AsyncIterator[Harness]:
     key_path = tmp_path / "key.pem"
     key = ensure_dev_key(key_path)
     effects = Effects(tables.outbox)
     handlers = {SUBSCRIPTION: {"agent.run.started": effects}}
-    receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers)
+    receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers, verifiers={SUBSCRIPTION: verdicts})
     settings = ServiceSettings(
         service_name="core", environment="test", port=8081, dev_signing_key_file=key_path, database_url=db.url
     )
@@ -159,6 +181,56 @@ async def test_permanent_failure_is_acked_recorded_and_not_retried(harness: Harn
     assert outcome == "rejected"
     harness.effects.mode = "ok"
     assert (await harness.push(event)).status_code == 204
+    assert harness.effects.calls == 1
+
+
+async def _inbox(harness: Harness) -> list[tuple[str, str, str | None]]:
+    async with harness.db.transaction() as session:
+        rows = await session.execute(
+            select(harness.tables.inbox.c.event_id, harness.tables.inbox.c.outcome, harness.tables.inbox.c.detail)
+        )
+    return [tuple(row) for row in rows.all()]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["agent.run.log", "agent.run.completed", "AGENT.RUN.STARTED", "agent.run.started ", "", None],
+)
+async def test_a_message_whose_type_attribute_disagrees_with_its_event_is_rejected_and_recorded(
+    harness: Harness, label: str | None
+) -> None:
+    event = _started()
+    attributes = {k: v for k, v in to_message(event).attributes.items() if k != "type"}
+    if label is not None:
+        attributes["type"] = label
+    assert (await harness.push(event, attributes=attributes)).status_code == 204
+    assert harness.effects.calls == 0
+    [(event_id, outcome, detail)] = await _inbox(harness)
+    assert (event_id, outcome) == (str(event.id), "rejected")
+    assert "type attribute" in (detail or "")
+    assert (await harness.push(event, attempt=2)).status_code == 204  # correctly labelled, it is a duplicate
+    assert harness.effects.calls == 0
+
+
+async def test_an_event_its_verifier_refuses_is_rejected_and_recorded_without_effect(
+    harness: Harness, verdicts: Verdicts
+) -> None:
+    event = _started()
+    verdicts.refusing.add(str(event.id))
+    assert (await harness.push(event)).status_code == 204
+    assert harness.effects.calls == 0
+    [(_, outcome, detail)] = await _inbox(harness)
+    assert outcome == "rejected"
+    assert "another workspace" in (detail or "")
+
+
+async def test_an_event_its_verifier_cannot_check_yet_is_retried(harness: Harness, verdicts: Verdicts) -> None:
+    event = _started()
+    verdicts.unsure.add(str(event.id))
+    assert (await harness.push(event)).status_code == 503
+    assert (harness.effects.calls, await _inbox(harness)) == (0, [])
+    verdicts.unsure.clear()
+    assert (await harness.push(event, attempt=2)).status_code == 204
     assert harness.effects.calls == 1
 
 

@@ -7,7 +7,9 @@ transaction and acknowledges after commit. The outcome of every message follows 
 DESIGN §3: processed or duplicate → ack; malformed, unknown or ``PermanentEventError`` → ack plus a
 structured error (and a ``rejected`` inbox row); transient → nack, so Pub/Sub redelivers with backoff and
 dead-letters after the maximum attempts. A batch that fails is retried one event per transaction, so one
-bad event holds back only itself.
+bad event holds back only itself. Before the batch's transaction every event is screened: one whose
+``type`` attribute disagrees with it, or that the ``verify`` check refuses (ids of another workspace), is
+rejected on its own.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import grpc
 from agentworks_events import Event, UnknownEventError, parse_event
-from agentworks_platform.db import Database, insert_ignoring_conflicts, insert_many_ignoring_conflicts
+from agentworks_platform.db import Database, insert_many_ignoring_conflicts
 from agentworks_platform.logging import get_logger
 from google.api_core.exceptions import DeadlineExceeded
 from google.pubsub_v1 import ReceivedMessage, SubscriberAsyncClient
@@ -33,7 +35,13 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_pubsub.loops import StoppableLoop
-from agentworks_pubsub.receiver import PermanentEventError, PushMessage, inbox_row, log_permanent_failure
+from agentworks_pubsub.receiver import (
+    PermanentEventError,
+    PushMessage,
+    inbox_row,
+    log_permanent_failure,
+    mislabelled,
+)
 from agentworks_pubsub.topology import Subscription
 
 log = get_logger(__name__)
@@ -57,6 +65,10 @@ class Delivery:
 
 BatchHandler = Callable[[AsyncSession, Sequence[Delivery]], Awaitable[None]]
 """Applies new events (each delivered here once per inbox) within the batch's transaction."""
+
+EventCheck = Callable[[Any], Awaitable[None]]
+"""Checks an event before its batch's transaction: PermanentEventError when the ids it names are not its
+workspace's, anything else when that cannot be told yet (the event is redelivered)."""
 
 
 @dataclass
@@ -89,7 +101,12 @@ class PullConsumer(StoppableLoop):
     is abandoned (nothing was leased)."""
 
     def __init__(
-        self, subscription: Subscription, inbox: Table, handler: BatchHandler, max_messages: int = 500
+        self,
+        subscription: Subscription,
+        inbox: Table,
+        handler: BatchHandler,
+        max_messages: int = 500,
+        verify: EventCheck | None = None,
     ) -> None:
         if not 1 <= max_messages <= 1000:
             raise ValueError("max_messages must be between 1 and 1000 (Pub/Sub's limit per pull)")
@@ -98,6 +115,7 @@ class PullConsumer(StoppableLoop):
         self.inbox = inbox
         self.handler = handler
         self.max_messages = max_messages
+        self.verify = verify
 
     # ---- the loop ----
 
@@ -184,7 +202,42 @@ class PullConsumer(StoppableLoop):
             f"consume {self.subscription.name}", kind=SpanKind.CONSUMER, links=[x for x in links if x]
         ) as span:
             span.set_attribute("messaging.batch.message_count", len(received))
-            return verdict.merge(await self._settle(db, deliveries))
+            fit, screened = await self._screen(db, deliveries)
+            return verdict.merge(screened).merge(await self._settle(db, fit))
+
+    async def _screen(self, db: Database, deliveries: Sequence[Delivery]) -> tuple[list[Delivery], Verdict]:
+        """The deliveries fit to apply, and the answers for the rest: a mislabelled or refused event is
+        rejected (recorded, acked); one that cannot be checked now is nacked."""
+        fit, rejected, verdict = [], [], Verdict()
+        for delivery in deliveries:
+            try:  # one at a time: the checks' lookups are cached, so most of them never wait
+                await self._check(delivery)
+            except PermanentEventError as exc:
+                rejected.append((delivery, str(exc)))
+            except Exception as exc:
+                self._log_transient(delivery, exc)
+                verdict.nacks.append(delivery.ack_id)
+            else:
+                fit.append(delivery)
+        if rejected:
+            await self._reject(db, rejected)
+            verdict.acks.extend(delivery.ack_id for delivery, _ in rejected)
+        return fit, verdict
+
+    async def _check(self, delivery: Delivery) -> None:
+        reason = mislabelled(delivery.event, delivery.message)
+        if reason is not None:
+            raise PermanentEventError(reason)
+        if self.verify is not None:
+            await self.verify(delivery.event)
+
+    async def _reject(self, db: Database, rejected: Sequence[tuple[Delivery, str]]) -> None:
+        """Record each as ``rejected`` in the inbox (so a redelivery is a duplicate) and log it."""
+        rows = [inbox_row(self.subscription, d.event, d.message, "rejected", reason) for d, reason in rejected]
+        async with db.transaction() as session:
+            await insert_many_ignoring_conflicts(session, self.inbox, rows, "event_id")
+        for delivery, reason in rejected:
+            log_permanent_failure(self.subscription, reason, delivery.message, delivery.event, delivery="pull")
 
     def _decode(self, received: ReceivedMessage) -> Delivery | None:
         """The event of a pulled message; None (logged) when it can never be processed."""
@@ -243,13 +296,14 @@ class PullConsumer(StoppableLoop):
         return [d for d in unique if str(d.event.id) in claimed]
 
     async def _failed(self, db: Database, delivery: Delivery, error: Exception) -> Verdict:
-        event: Event = delivery.event
         if isinstance(error, PermanentEventError):
-            async with db.transaction() as session:
-                row = inbox_row(self.subscription, event, delivery.message, "rejected", str(error))
-                await insert_ignoring_conflicts(session, self.inbox, row)
-            log_permanent_failure(self.subscription, str(error), delivery.message, event, delivery="pull")
+            await self._reject(db, [(delivery, str(error))])
             return Verdict(acks=[delivery.ack_id])
+        self._log_transient(delivery, error)
+        return Verdict(nacks=[delivery.ack_id])
+
+    def _log_transient(self, delivery: Delivery, error: BaseException) -> None:
+        event: Event = delivery.event
         log.error(
             "pull.transient_failure",
             subscription=self.subscription.name,
@@ -259,7 +313,6 @@ class PullConsumer(StoppableLoop):
             error=type(error).__name__,
             detail=str(error)[:300],
         )
-        return Verdict(nacks=[delivery.ack_id])
 
 
 def _link_of(message: PushMessage) -> Link | None:

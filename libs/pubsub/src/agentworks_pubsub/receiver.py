@@ -1,7 +1,9 @@
 """Push receiver: authenticated ``/_events/<subscription>`` endpoints with the ack-code policy of DESIGN §3.
 
 204 when processed or a duplicate; 204 plus a structured error log for a permanent failure (it must not
-loop); 401/403 for a bad token; 5xx for a transient failure so Pub/Sub retries with backoff.
+loop); 401/403 for a bad token; 5xx for a transient failure so Pub/Sub retries with backoff. Before any
+effect, a message whose ``type`` attribute disagrees with its event, or an event its subscription's verifier
+refuses (ids of another workspace), is a permanent failure recorded in the inbox as ``rejected``.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ Handler = Callable[[AsyncSession, Any, PushMessage], Awaitable[None]]
 HandlerMap = Mapping[str, Mapping[str, Handler]]
 """subscription name → event type → handler. A type with no handler is validated and recorded only."""
 
+Verifier = Callable[[ServiceContext, Any], Awaitable[None]]
+VerifierMap = Mapping[str, Verifier]
+"""subscription name → a check, before the event's transaction, that the ids it names belong to its workspace
+(and project): it raises PermanentEventError on a mismatch, anything else when it cannot tell yet."""
+
 Worker = Callable[[ServiceContext, Any, PushMessage], Awaitable[None]]
 WorkerMap = Mapping[str, Mapping[str, Worker]]
 """For long work (agent runs): the worker manages its own short transactions and must be idempotent; the
@@ -95,11 +102,13 @@ class PushReceiver:
         inbox: Table,
         handlers: HandlerMap | None = None,
         workers: WorkerMap | None = None,
+        verifiers: VerifierMap | None = None,
     ) -> None:
         self.subscriptions = topology.push_subscriptions(service)
         self.inbox = inbox
         self.handlers = handlers or {}
         self.workers = workers or {}
+        self.verifiers = verifiers or {}
 
     def router(self) -> APIRouter:
         router = APIRouter(tags=["events"], include_in_schema=True)
@@ -152,6 +161,7 @@ class PushReceiver:
         worker = self.workers.get(subscription.name, {}).get(event.type)
         handler = self.handlers.get(subscription.name, {}).get(event.type)
         try:
+            await self._verify(ctx, subscription, event, push)
             if worker is not None:
                 done = await self._run_worker(ctx, subscription, event, push, worker)
             else:
@@ -180,6 +190,14 @@ class PushReceiver:
                 delivery_attempt=push.delivery_attempt,
             )
         return Response(status_code=204)
+
+    async def _verify(self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage) -> None:
+        reason = mislabelled(event, push)
+        if reason is not None:
+            raise PermanentEventError(reason)
+        verifier = self.verifiers.get(subscription.name)
+        if verifier is not None:
+            await verifier(ctx, event)
 
     async def _run_handler(
         self, ctx: ServiceContext, subscription: Subscription, event: Event, push: PushMessage, handler: Handler | None
@@ -238,6 +256,17 @@ class PushReceiver:
         return Response(status_code=204)
 
 
+def mislabelled(event: Event, message: PushMessage) -> str | None:
+    """Why the message's ``type`` attribute cannot be trusted, or None when it names the event's type.
+
+    Subscription filters route on the attribute alone, so a message labelled with another type reached
+    consumers that were not meant to have it (and missed those that were): it is refused, never applied."""
+    label = message.attributes.get("type")
+    if label == event.type:
+        return None
+    return f"the message's type attribute {label!r} disagrees with its event's type {event.type!r}"
+
+
 def inbox_row(
     subscription: Subscription, event: Event, message: PushMessage, outcome: str, detail: str | None = None
 ) -> dict[str, Any]:
@@ -269,5 +298,6 @@ def log_permanent_failure(
         reason=reason,
         message_id=message.message_id if message else None,
         event_id=str(event.id) if event else None,
-        event_type=(message.attributes.get("type") if message else None),
+        event_type=event.type if event else None,
+        type_attribute=message.attributes.get("type") if message else None,
     )
