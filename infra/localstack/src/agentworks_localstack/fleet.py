@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[4]
 EMULATOR_PORT = 8681
+GATEWAY_PORT = 8080
 DEV_DIR = Path(".dev")
 
 
@@ -35,15 +38,49 @@ class ServiceSpec:
     def database_url(self, dev_dir: Path = DEV_DIR) -> str:
         return os.environ.get(f"{self.env_prefix}DATABASE_URL") or f"sqlite+aiosqlite:///{dev_dir}/{self.name}.db"
 
+    def env(self, offset: int, data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+        """The process environment of this service in a fleet shifted by ``offset``: its port and peers always;
+        its state under ``data_dir`` and the shifted origins unless ``environ`` already sets them."""
+        prefix = self.env_prefix
+        defaults = {
+            f"{prefix}DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/{self.name}.db",
+            f"{prefix}DEV_SIGNING_KEY_FILE": str(signing_key_path(data_dir)),
+        }
+        if self.name == "gateway":
+            defaults[f"{prefix}ALLOWED_ORIGINS"] = json.dumps(gateway_origins(offset))
+        if self.name == "log-stream":
+            defaults[f"{prefix}BLOBS_DIR"] = str(data_dir / "blobs")
+        wiring = {
+            f"{prefix}PORT": str(self.port + offset),
+            **{f"{prefix}{peer.name.replace('-', '_').upper()}_URL": peer.url(offset) for peer in FLEET},
+        }
+        return {**defaults, **environ, **wiring}
+
 
 FLEET: tuple[ServiceSpec, ...] = (
-    ServiceSpec("gateway", "agentworks_gateway", 8080),
+    ServiceSpec("gateway", "agentworks_gateway", GATEWAY_PORT),
     ServiceSpec("core", "agentworks_core", 8081),
     ServiceSpec("orchestrator", "agentworks_orchestrator", 8082),
     ServiceSpec("provider-router", "agentworks_provider_router", 8083),
     ServiceSpec("log-stream", "agentworks_log_stream", 8084),
     ServiceSpec("billing", "agentworks_billing", 8085),
 )
+
+
+def fleet_data_dir(offset: int, root: Path = DEV_DIR) -> Path:
+    """Where a fleet keeps its databases, Pub/Sub store, signing key and blobs: a fleet shifted beside the
+    first one gets a directory of its own, so it never touches the first one's state or push endpoints."""
+    return root if offset == 0 else root / f"offset-{offset}"
+
+
+def signing_key_path(data_dir: Path) -> Path:
+    return data_dir / "service-signing-key.pem"
+
+
+def gateway_origins(offset: int) -> list[str]:
+    """The origins the web app is served from, which the gateway accepts for cookies and WebSockets."""
+    port = GATEWAY_PORT + offset
+    return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
 
 
 def base_urls(offset: int = 0, fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[str, str]:
