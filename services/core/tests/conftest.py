@@ -56,6 +56,7 @@ class Core:
     ) -> None:
         self.client = client
         self.sink = sink
+        self.app: Any = None  # the core app itself, for tests that read what it recorded
         self.signer = signer
         self.pusher = pusher or signer
 
@@ -166,6 +167,8 @@ async def core(migrated_database: Callable[[Path], str], tmp_path: Path) -> Asyn
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url=CORE_URL) as client:
-                yield Core(
+                harness = Core(
                     client, sink, LocalTokenSigner(key, dev_service_account("gateway")), LocalTokenSigner(key, PUSHER)
                 )
+                harness.app = app
+                yield harness

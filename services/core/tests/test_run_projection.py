@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import pytest
+from agentworks_core.models import inbox
 from agentworks_events import (
+    AgentRunCompleted,
     AgentRunFailed,
     AgentRunStarted,
     CardApproved,
@@ -15,8 +18,10 @@ from agentworks_events import (
     ChildCardArtifact,
     DocumentArtifact,
     RunArtifacts,
+    RunTokens,
     run_id_for,
 )
+from sqlalchemy import select
 
 from .conftest import Core
 
@@ -157,3 +162,61 @@ async def test_a_gated_lane_holds_runs_for_approval_and_a_rejection_redoes_the_w
     assert any(isinstance(e, CardApproved) and str(e.run_id) == second for e in core.sink.events())
     runs = {r["id"]: r for r in (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.viewer))["runs"]}
     assert (runs[held]["approval_comment"], runs[second]["approval"]) == ("Cover refunds too", "approved")
+
+
+async def _rejections(core: Core) -> dict[str, str]:
+    async with core.app.state.ctx.db.transaction() as session:
+        rows = await session.execute(select(inbox.c.event_id, inbox.c.detail).where(inbox.c.outcome == "rejected"))
+    return dict(rows.all())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("foreign", ["card", "project", "run", "card of another project"])
+async def test_a_run_event_naming_another_workspaces_ids_changes_nothing_and_is_recorded(
+    core: Core, foreign: str
+) -> None:
+    world = await core.world()
+    a, b = world.ids["a"], world.ids["b"]
+    b_run = uuid.uuid4()
+    b_started = AgentRunStarted(
+        workspace_id=uuid.UUID(b["workspace"]), project_id=uuid.UUID(b["project"]), run_id=b_run,
+        card_id=uuid.UUID(b["card"]), agent="prd", provider="offline", model="offline-small",
+        trigger_event_id=uuid.uuid4(),
+    )  # fmt: skip
+    assert (await core.push(b_started)).status_code == 204
+    other_project = await core.ok("POST", f"/api/workspaces/{a['workspace']}/projects", world.owner, {"name": "Blog"})
+    other_card = await core.ok("POST", f"/api/projects/{other_project['id']}/cards", world.owner, {"title": "Post"})
+    project, card, run = a["project"], a["card"], uuid.uuid4()
+    if foreign == "card":
+        card = b["card"]
+    elif foreign == "project":
+        project = b["project"]
+    elif foreign == "run":
+        run = b_run
+    else:
+        card = other_card["id"]
+    forged = AgentRunCompleted(
+        workspace_id=uuid.UUID(a["workspace"]), project_id=uuid.UUID(project), run_id=run,
+        card_id=uuid.UUID(card), agent="architect",
+        provider="offline", model="offline-small", tokens=RunTokens(), cost=Decimal("1"), price=Decimal("5"),
+        duration_ms=1, last_seq=0,
+        artifacts=RunArtifacts(
+            summary="forged",
+            documents=(DocumentArtifact(kind="prd", title="PRD", content="# forged"),),
+            child_cards=(ChildCardArtifact(title="Planted"),),
+        ),
+    )  # fmt: skip
+
+    assert (await core.push(forged)).status_code == 204
+
+    assert str(forged.id) in await _rejections(core)
+    for tenant, owner in (("a", world.owner), ("b", world.stranger)):
+        for shown in (world.ids[tenant]["card"], other_card["id"]) if tenant == "a" else (b["card"],):
+            assert await core.ok("GET", f"/api/cards/{shown}/children", owner) == []
+            assert all(
+                r["summary"] != "forged" for r in (await core.ok("GET", f"/api/cards/{shown}/runs", owner))["runs"]
+            )
+        prd = await core.ok("GET", f"/api/projects/{world.ids[tenant]['project']}/documents/prd", owner)
+        assert prd["content"] == "# PRD v1"
+    b_runs = (await core.ok("GET", f"/api/cards/{b['card']}/runs", world.stranger))["runs"]
+    assert next(r for r in b_runs if r["id"] == str(b_run))["status"] == "running"
+    assert not [e for e in core.sink.events() if isinstance(e, CardCreated) and e.created_by_run_id == run]

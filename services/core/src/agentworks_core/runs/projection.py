@@ -26,7 +26,7 @@ from agentworks_core.access import index_resource
 from agentworks_core.cards import repository as cards
 from agentworks_core.cards.service import snapshot
 from agentworks_core.documents.sql_store import SqlDocumentStore
-from agentworks_core.models import AgentRun, Card, Lane, Project
+from agentworks_core.models import AgentRun, Card, Lane, Project, ResourceIndex
 
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2}
 READY_LANE = 4
@@ -34,7 +34,10 @@ READY_LANE = 4
 
 async def _run(session: AsyncSession, event: Any) -> AgentRun:
     await set_tenant(session, workspace_id=event.workspace_id)
+    await _ensure_owned(session, event)
     run = await session.get(AgentRun, event.run_id)
+    if run is not None and (run.project_id, run.card_id) != (event.project_id, event.card_id):
+        raise PermanentEventError(f"run {event.run_id} belongs to another project or card than the event names")
     if run is None:
         if await session.get(Project, event.project_id) is None:
             raise PermanentEventError(f"project {event.project_id} does not exist (deleted?); run not projected")
@@ -52,6 +55,23 @@ async def _run(session: AsyncSession, event: Any) -> AgentRun:
         index_resource(session, "run", event.run_id, event.workspace_id)
         await session.flush()
     return run
+
+
+async def _ensure_owned(session: AsyncSession, event: Any) -> None:
+    """The project, run and card an event names must be its workspace's, and the card its project's.
+
+    The resource index sees every tenant (row-level security would only hide a foreign row, and the run
+    would then be created again under the wrong workspace). A card deleted since has no entry: allowed."""
+    named = {event.project_id: "project", event.run_id: "run"}
+    if event.card_id is not None:
+        named[event.card_id] = "card"
+    entries = await session.scalars(select(ResourceIndex).where(ResourceIndex.id.in_(list(named))))
+    for entry in entries:
+        if (entry.kind, entry.workspace_id) != (named[entry.id], event.workspace_id):
+            raise PermanentEventError(f"{named[entry.id]} {entry.id} is not one of workspace {event.workspace_id}'s")
+    card = await session.get(Card, event.card_id) if event.card_id is not None else None
+    if card is not None and card.project_id != event.project_id:
+        raise PermanentEventError(f"card {card.id} is not in project {event.project_id}")
 
 
 def _advance(run: AgentRun, status: str) -> bool:
