@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
 import pytest
@@ -26,6 +29,23 @@ ORIGIN = "http://localhost:8080"
 PASSWORD = "correct horse battery"
 
 
+class Recorder(httpx.AsyncBaseTransport):
+    """Stands between the gateway and one service: records each request, then hands it on or answers as the service."""
+
+    def __init__(self, service: str, inner: httpx.AsyncBaseTransport | None = None) -> None:
+        self.service = service
+        self.inner = inner
+        self.seen: list[tuple[str, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.raw_path.decode("ascii").partition("?")[0]
+        self.seen.append((request.method, path))
+        if self.inner is not None:
+            return await self.inner.handle_async_request(request)
+        answer = json.dumps({"service": self.service, "method": request.method, "path": path}).encode()
+        return httpx.Response(200, headers={"content-type": "application/json"}, stream=httpx.ByteStream(answer))
+
+
 class Fleet:
     """The gateway in front of the real core (and provider router), all in-process."""
 
@@ -36,7 +56,8 @@ class Fleet:
         self.core_app = core_app
         self.gateways: list[FastAPI] = []
 
-    async def gateway(self, **overrides: Any) -> FastAPI:
+    async def gateway(self, transports: dict[str, httpx.AsyncBaseTransport] | None = None, **overrides: Any) -> FastAPI:
+        """A gateway in front of the real core, or of the given transports (by service name)."""
         settings = GatewaySettings(
             **{
                 "environment": "test",
@@ -45,7 +66,14 @@ class Fleet:
                 **overrides,
             }
         )
-        app = create_gateway(settings, core_transport=httpx.ASGITransport(app=self.core_app))
+        upstreams = transports or {"core": httpx.ASGITransport(app=self.core_app)}
+        app = create_gateway(
+            settings,
+            core_transport=upstreams.get("core"),
+            orchestrator_transport=upstreams.get("orchestrator"),
+            billing_transport=upstreams.get("billing"),
+            log_stream_transport=upstreams.get("log-stream"),
+        )
         await self.stack.enter_async_context(app.router.lifespan_context(app))
         self.gateways.append(app)
         return app
@@ -63,6 +91,55 @@ class Fleet:
         response = await browser.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "name": name})
         assert response.status_code == 201, response.text
         return browser, response.json()
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+async def send_raw(
+    app: FastAPI, method: str, target: bytes, headers: dict[str, str], client: tuple[str, int] = ("198.51.100.7", 5000)
+) -> RawResponse:
+    """A request with its target exactly as written, scoped the way uvicorn scopes it (clients would tidy dot
+    segments away before sending; attackers do not)."""
+    raw_path, _, query = target.partition(b"?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "server": ("localhost", 8080),
+        "client": client,
+        "root_path": "",
+        "path": unquote(raw_path.decode("ascii")),
+        "raw_path": raw_path,
+        "query_string": query,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    status, body, sent = 0, b"", False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, body
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            body += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return RawResponse(status, body)
 
 
 @pytest.fixture

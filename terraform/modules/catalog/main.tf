@@ -21,8 +21,8 @@ locals {
       session_affinity = true
       scaling          = { min = 1, max = 20 }
       settings = {
-        TRUST_FORWARDED_FOR = "true"
-        ALLOWED_ORIGINS     = jsonencode([local.public_origin])
+        TRUSTED_PROXY_HOPS = "1" # Cloud Run's front end appends the client's address to X-Forwarded-For
+        ALLOWED_ORIGINS    = jsonencode([local.public_origin])
       }
     }
     core = {

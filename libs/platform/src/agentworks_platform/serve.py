@@ -3,7 +3,8 @@
 The service is named on the command line or by ``$AGENTWORKS_SERVICE`` (set by each image).
 
 Cloud Run sets ``$PORT``; ``serve`` listens on it on every interface, stops gracefully on SIGTERM within
-Cloud Run's ten-second notice, and trusts the forwarding headers of Google's front end. ``migrate`` applies
+Cloud Run's ten-second notice, and never rewrites the client's address from forwarding headers (anyone can
+send those; the gateway reads them itself, trusting only the hops its deployment adds). ``migrate`` applies
 the service's Alembic migrations to the database its settings name (``AW_<SERVICE>_DATABASE_URL``).
 """
 
@@ -73,7 +74,7 @@ WEBSOCKET_COMPRESSION = False
 
 def uvicorn_flags() -> list[str]:
     """The options every way of running a service shares, as uvicorn command-line flags (dev fleet, bench)."""
-    return ["--no-access-log", "--ws-per-message-deflate", str(WEBSOCKET_COMPRESSION).lower()]
+    return ["--no-access-log", "--no-proxy-headers", "--ws-per-message-deflate", str(WEBSOCKET_COMPRESSION).lower()]
 
 
 def server_config(package: str) -> uvicorn.Config:
@@ -83,8 +84,7 @@ def server_config(package: str) -> uvicorn.Config:
         factory=True,
         host="0.0.0.0",  # noqa: S104 - a container's port is reachable only through Cloud Run's front end
         port=listen_port(),
-        proxy_headers=True,
-        forwarded_allow_ips="*",
+        proxy_headers=False,  # X-Forwarded-* are client-written; see agentworks_gateway.security.client_ip
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
+OPENAPI_DIR = Path(__file__).resolve().parents[4] / "contracts" / "openapi"
 
 
 class GatewaySettings(ServiceSettings):
@@ -31,7 +32,15 @@ class GatewaySettings(ServiceSettings):
     signin_failures_per_account: int = 5
     signin_failures_per_address: int = 20
     signin_window_minutes: int = 15
-    trust_forwarded_for: bool = Field(default=False, description="True behind Cloud Run's front end.")
+    trusted_proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=8,
+        description="Proxies in front of the gateway that each append to X-Forwarded-For (Cloud Run's front end: 1).",
+    )
+    openapi_dir: Path = Field(
+        default=OPENAPI_DIR, description="The services' published OpenAPI documents, the source of the routing table."
+    )
     web_dist: Path = Field(default=WEB_DIST, description="The built web app (services/gateway/web/dist).")
 
     @property

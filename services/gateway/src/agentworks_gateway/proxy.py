@@ -1,47 +1,65 @@
-"""Forwarding ``/api/*`` to the service that owns it, with the gateway's token and the verified principal."""
+"""Forwarding a public request to the service that owns it, with the gateway's token and the verified principal.
+
+Ownership comes from the routing table (:mod:`agentworks_gateway.routes`); a request matching no public route is
+404 and never leaves the gateway. The upstream path is the checked raw path (:mod:`agentworks_gateway.paths`),
+forwarded verbatim, so no later hop can decode or resolve it into something else.
+"""
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 from agentworks_platform.app import context_of
-from agentworks_platform.errors import AppError, Unauthenticated
+from agentworks_platform.errors import AppError, NotFound, Unauthenticated
 from agentworks_platform.internal_http import InternalClient
 from fastapi import APIRouter, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 
+from agentworks_gateway.paths import SAFE_PATH_STATE, SafePath, checked_path, raw_path_of
+from agentworks_gateway.routes import RouteTable, merged_document
 from agentworks_gateway.security import Caller
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "content-disposition", "etag", "cache-control")
 FORWARDED_REQUEST_HEADERS = ("content-type", "if-none-match")
-# Owning service by path; the first match wins and core owns everything else.
-OWNERS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"^/api/runs/[^/]+/cancel$"), "orchestrator"),
-    (re.compile(r"^/api/projects/[^/]+/copilot$"), "orchestrator"),
-    (re.compile(r"^/api/workspaces/[^/]+/(usage|charges\.csv|billing|invoices(/[^/]+)?|budgets(/.+)?)$"), "billing"),
-)
-STREAMED = re.compile(r"^/api/projects/[^/]+/copilot$")
-DEFAULT_OWNER = "core"
-SERVICES = ("core", "orchestrator", "billing")
-OPENAPI_TTL_SECONDS = 60
+GATEWAY = "gateway"
+# Operations answered with server-sent events, relayed as they arrive (their documents cannot say so).
+STREAMED = frozenset({("POST", "/api/projects/{project_id}/copilot")})
 
 router = APIRouter(include_in_schema=False)
 
 
-def owner_of(path: str) -> str:
-    return next((service for pattern, service in OWNERS if pattern.match(path)), DEFAULT_OWNER)
+class PublicApi:
+    """The public surface: the routing table and the documents it was derived from."""
+
+    def __init__(self, table: RouteTable, documents: Mapping[str, Mapping[str, Any]]) -> None:
+        self.table = table
+        self.documents = documents
+        self._merged: dict[str, Any] | None = None
+
+    def document(self, own: Mapping[str, Any]) -> dict[str, Any]:
+        if self._merged is None:
+            self._merged = merged_document(own, self.documents)
+        return self._merged
 
 
-def _clients(request: Request) -> dict[str, InternalClient]:
-    extras = context_of(request).extras
-    return {service: extras[service] for service in SERVICES}
+def _public_api(request: Request) -> PublicApi:
+    api: PublicApi = request.app.state.public_api
+    return api
+
+
+def _safe_path(request: Request) -> SafePath:
+    safe: SafePath | None = request.scope.get("state", {}).get(SAFE_PATH_STATE)
+    return safe if safe is not None else checked_path(raw_path_of(request.scope))
+
+
+def _client(request: Request, service: str) -> InternalClient:
+    client: InternalClient = context_of(request).extras[service]
+    return client
 
 
 async def _body(request: Request) -> bytes:
@@ -56,42 +74,9 @@ async def _body(request: Request) -> bytes:
     return body
 
 
-class OpenApiMerger:
-    """The public API document: the gateway's own routes plus every ``/api`` route of the services."""
-
-    def __init__(self) -> None:
-        self._cached: dict[str, Any] | None = None
-        self._at = 0.0
-
-    async def document(self, request: Request) -> dict[str, Any]:
-        if self._cached is not None and time.monotonic() - self._at < OPENAPI_TTL_SECONDS:
-            return self._cached
-        document = request.app.openapi()
-        merged = {
-            **document,
-            "paths": dict(document["paths"]),
-            "components": {"schemas": dict(document.get("components", {}).get("schemas", {}))},
-        }
-        for client in _clients(request).values():
-            try:
-                response = await client.request("GET", "/openapi.json")
-            except httpx.HTTPError:
-                continue
-            if response.status_code != 200:
-                continue
-            upstream = response.json()
-            merged["paths"].update({p: v for p, v in upstream.get("paths", {}).items() if p.startswith("/api/")})
-            merged["components"]["schemas"].update(upstream.get("components", {}).get("schemas", {}))
-        self._cached, self._at = merged, time.monotonic()
-        return merged
-
-
-MERGER = OpenApiMerger()
-
-
 @router.get("/api/openapi.json")
 async def openapi_document(request: Request) -> JSONResponse:
-    return JSONResponse(await MERGER.document(request))
+    return JSONResponse(_public_api(request).document(request.app.openapi()))
 
 
 @router.get("/api/docs")
@@ -104,7 +89,7 @@ async def stripe_webhook(request: Request) -> Response:
     """Stripe calls this public URL; billing verifies the signature on the untouched body."""
     headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "stripe-signature")}
     try:
-        upstream = await _clients(request)["billing"].request(
+        upstream = await _client(request, "billing").request(
             "POST", "/webhooks/stripe", content=await _body(request), headers=headers
         )
     except httpx.HTTPError:
@@ -114,19 +99,23 @@ async def stripe_webhook(request: Request) -> Response:
 
 # Registered last so the documentation routes above take precedence.
 @router.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-async def forward(path: str, request: Request) -> Response:
+async def forward(request: Request) -> Response:
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None:
         raise Unauthenticated("Sign in first, or send an API key as 'Authorization: Bearer aw_…'.")
-    client = _clients(request)[owner_of(f"/api/{path}")]
+    safe = _safe_path(request)
+    route = _public_api(request).table.find(request.method, safe.segments)
+    if route.owner == GATEWAY:  # the gateway's own routes answer before this one; only a bad method is left
+        raise NotFound("No such endpoint.")
+    client = _client(request, route.owner)
     headers = caller.principal.headers()
     headers.update({k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS})
-    if STREAMED.match(f"/api/{path}"):
-        return await _forward_stream(client, request, f"/api/{path}", headers)
+    if (request.method, route.template) in STREAMED:
+        return await _forward_stream(client, request, safe.raw, headers)
     try:
         upstream = await client.request(
             request.method,
-            f"/api/{path}",
+            safe.raw,
             params=request.query_params.multi_items(),
             content=await _body(request),
             headers=headers,

@@ -8,6 +8,7 @@ the shared database, and adds the ``X-RateLimit-*`` headers to the response.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,11 +50,22 @@ class Caller:
     credential_id: uuid.UUID
 
 
-def client_ip(headers: Headers, peer: str, trust_forwarded_for: bool) -> str:
-    forwarded = headers.get("x-forwarded-for", "")
-    if trust_forwarded_for and forwarded:
-        return forwarded.split(",")[0].strip()[:64]
-    return peer[:64]
+def client_ip(headers: Headers, peer: str, trusted_proxy_hops: int) -> str:
+    """The address that connected to the outermost proxy we trust.
+
+    Each trusted proxy appends the address it saw to ``X-Forwarded-For``, so with N of them the client is the
+    N-th entry from the right; entries further left were written by the client and prove nothing. A header
+    shorter than the deployment's hops (or not an address there) falls back to the peer, failing closed.
+    """
+    if trusted_proxy_hops == 0:
+        return peer[:64]
+    entries = [entry.strip() for value in headers.getlist("x-forwarded-for") for entry in value.split(",")]
+    if len(entries) < trusted_proxy_hops:
+        return peer[:64]
+    try:
+        return str(ipaddress.ip_address(entries[-trusted_proxy_hops]))
+    except ValueError:
+        return peer[:64]
 
 
 def cross_site(headers: Headers, allowed_origins: tuple[str, ...]) -> bool:
@@ -120,7 +132,7 @@ class ApiGuard:
         ctx = context_of(request)
         settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
         headers = request.headers
-        ip = client_ip(headers, request.client.host if request.client else "", settings.trust_forwarded_for)
+        ip = client_ip(headers, request.client.host if request.client else "", settings.trusted_proxy_hops)
         request_id = headers.get("x-request-id") or uuid.uuid4().hex
         try:
             caller, window = await self._admit(ctx.db, settings, scope["method"], path, headers, ip, request_id)

@@ -24,7 +24,8 @@ MAX_MESSAGE_BYTES = 64 * 1024
 async def _caller(websocket: WebSocket) -> Caller | None:
     ctx = context_of(websocket)  # type: ignore[arg-type]
     settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
-    ip = client_ip(websocket.headers, websocket.client.host if websocket.client else "", settings.trust_forwarded_for)
+    peer = websocket.client.host if websocket.client else ""
+    ip = client_ip(websocket.headers, peer, settings.trusted_proxy_hops)
     try:
         return await ApiGuard.resolve(ctx.db, settings, websocket.headers, ip, uuid.uuid4().hex)
     except Unauthenticated:
