@@ -23,7 +23,8 @@ from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.logging import get_logger
-from agentworks_pubsub import Outbox
+from agentworks_pubsub import Outbox, PermanentEventError
+from agentworks_pubsub.ownership import Ownership
 
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
@@ -72,6 +73,7 @@ class RunService:
         self.core, self.billing = clients
         self.executor = executor
         self.settings = settings
+        self.owners = Ownership(self.core)
 
     async def on_card_event(self, event: Event) -> None:
         trigger = trigger_of(event)
@@ -86,6 +88,7 @@ class RunService:
         )
         if isinstance(context, BaseException):
             raise context  # a card that no longer exists outranks an unreachable billing
+        _ensure_workspace(event, context)
         if isinstance(pricing, BaseException):
             raise pricing
         for agent in self._agents(trigger, context):
@@ -216,6 +219,9 @@ class RunService:
     async def on_budget_event(self, event: Event) -> None:
         if not isinstance(event, UsageBudgetExceeded | UsageBudgetWarning | UsageBudgetChanged):
             return
+        if event.scope == "project" and event.budget_project_id:
+            # The gate is kept per project id: another workspace's project must not be opened or closed.
+            await self.owners.require("project", event.budget_project_id, event.workspace_id)
         scope_id = (
             event.budget_project_id if event.scope == "project" and event.budget_project_id else event.workspace_id
         )
@@ -233,6 +239,14 @@ class RunService:
                 return
             state.period, state.updated_at = event.period, event.occurred_at
             state.exceeded = _exceeded(event)
+
+
+def _ensure_workspace(event: Event, context: RunContext) -> None:
+    """Core resolved the project (and the card within it): a run starts, and is billed, only in the workspace
+    that owns them, whatever workspace the event names."""
+    owner = context.project.get("workspace_id")
+    if owner != str(event.workspace_id):
+        raise PermanentEventError(f"project {event.project_id} is not one of workspace {event.workspace_id}'s")
 
 
 def _exceeded(event: UsageBudgetExceeded | UsageBudgetWarning | UsageBudgetChanged) -> bool:
