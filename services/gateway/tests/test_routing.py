@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from agentworks_gateway.config import OPENAPI_DIR
+from agentworks_gateway.proxy import STREAMED
 from agentworks_gateway.routes import PublicRoute, RouteTable, load_documents
 
 from .conftest import Fleet, Recorder
@@ -127,3 +128,9 @@ def test_two_services_publishing_one_operation_is_refused() -> None:
                 PublicRoute.parse("orchestrator", "/api/runs/{id}/cancel", ["post"]),
             ]
         )
+
+
+def test_every_operation_relayed_as_a_stream_is_a_published_route() -> None:
+    table = RouteTable.from_documents(load_documents(OPENAPI_DIR))
+    for method, template in STREAMED:
+        assert any(route.template == template and method in route.methods for route in table.routes), template
