@@ -70,11 +70,6 @@ export function usePlace(): Place {
   return { workspace, project, role: workspace?.role, workspaceId, projectId };
 }
 
-export function formatDate(value: string | null | undefined): string {
-  if (!value) return "—";
-  return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
 /** Shown instead of a blank page when a screen fails to render. */
 export function ScreenError() {
   return (

@@ -6,7 +6,8 @@ import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren,
 import type { Board, Card, Run } from "../api/types";
 import { formatCost, formatPrice } from "../lib/money";
 import { CardTerminal } from "../terminal/Terminal";
-import { ErrorNote, formatDate, Loaded } from "../ui";
+import { formatMoment } from "../lib/time";
+import { ErrorNote, Loaded } from "../ui";
 
 interface DrawerProps {
   cardId: string;
@@ -52,7 +53,7 @@ function CardDetails(props: DrawerProps & { card: Card }) {
     <div className="stack">
       <CardFields card={card} canWrite={canWrite} boardId={props.board.id} />
       <p className="muted">
-        In <strong>{lane ? `${lane.number} ${lane.name}` : "—"}</strong> · created {formatDate(card.created_at)}
+        In <strong>{lane ? `${lane.number} ${lane.name}` : "—"}</strong> · created {formatMoment(card.created_at)}
       </p>
       <CardTerminal cardId={card.id} onStatus={refreshRuns} />
       <section>
@@ -294,7 +295,7 @@ function Artifacts({ projectId, workspaceId, runIds }: { projectId: string; work
             <Link to={`/w/${workspaceId}/p/${projectId}/documents?kind=${doc.kind}&version=${v.version}`}>
               {doc.title} v{v.version}
             </Link>{" "}
-            <span className="muted">{formatDate(v.created_at)}</span>
+            <span className="muted">{formatMoment(v.created_at)}</span>
           </li>
         ))}
       </ul>

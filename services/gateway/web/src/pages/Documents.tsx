@@ -1,7 +1,8 @@
 import { diffLines } from "diff";
 import { useSearchParams } from "react-router";
 import { useDocuments, useVersion, useVersions } from "../api/hooks";
-import { ErrorNote, formatDate, Loaded, Spinner, usePlace } from "../ui";
+import { formatMoment } from "../lib/time";
+import { ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 
 /** Project documents, each version, and the difference between any two. */
 export function DocumentsPage() {
@@ -57,7 +58,7 @@ export function DocumentsPage() {
                     <select aria-label="Version" value={version ?? ""} onChange={(e) => set({ version: e.target.value })}>
                       {list.map((v) => (
                         <option key={v.version} value={v.version}>
-                          v{v.version} · {formatDate(v.created_at)}
+                          v{v.version} · {formatMoment(v.created_at)}
                           {v.source_run_id ? " · by an agent" : ""}
                         </option>
                       ))}

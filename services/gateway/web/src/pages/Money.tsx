@@ -4,7 +4,8 @@ import { api } from "../api/client";
 import { keys, useAction, useBilling, useInvoices, useUsage } from "../api/hooks";
 import type { BudgetInfo, UsageRow } from "../api/types";
 import { formatCost, formatPrice, toChartNumber } from "../lib/money";
-import { can, ErrorNote, formatDate, Loaded, usePlace } from "../ui";
+import { formatMoment } from "../lib/time";
+import { can, ErrorNote, Loaded, usePlace } from "../ui";
 
 const RANGES = { month: "This month", "30d": "Last 30 days", "90d": "Last 90 days" } as const;
 type Range = keyof typeof RANGES;
@@ -204,7 +205,7 @@ export function BillingPage() {
                       <td>{invoice.period}</td>
                       <td>{invoice.status}</td>
                       <td className="num">{formatPrice(invoice.total)}</td>
-                      <td>{formatDate(invoice.paid_at)}</td>
+                      <td>{formatMoment(invoice.paid_at)}</td>
                       <td>{invoice.hosted_invoice_url ? <a href={invoice.hosted_invoice_url}>View</a> : null}</td>
                     </tr>
                   ))}

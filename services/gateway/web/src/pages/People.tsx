@@ -2,7 +2,8 @@ import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import { keys, useAction, useApiKeys, useMembers } from "../api/hooks";
 import type { Member, NewApiKey, Role } from "../api/types";
-import { can, ErrorNote, formatDate, Loaded, usePlace } from "../ui";
+import { formatMoment } from "../lib/time";
+import { can, ErrorNote, Loaded, usePlace } from "../ui";
 
 const ROLES: Role[] = ["owner", "member", "viewer"];
 
@@ -168,11 +169,11 @@ export function ApiKeysPage() {
                   <tr key={key.id}>
                     <td>{key.name}</td>
                     <td className="mono">{key.prefix}…</td>
-                    <td>{formatDate(key.created_at)}</td>
-                    <td>{formatDate(key.last_used_at)}</td>
+                    <td>{formatMoment(key.created_at)}</td>
+                    <td>{formatMoment(key.last_used_at)}</td>
                     <td>
                       {key.revoked_at ? (
-                        <span className="muted">revoked {formatDate(key.revoked_at)}</span>
+                        <span className="muted">revoked {formatMoment(key.revoked_at)}</span>
                       ) : (
                         <button type="button" className="link danger" onClick={() => revoke.mutate(key.id)}>
                           Revoke
