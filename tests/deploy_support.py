@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import json
 import os
 import shutil
@@ -11,7 +13,9 @@ from typing import Any
 
 import hcl2
 from agentworks_platform import serve
-from agentworks_platform.settings import DEV_SERVICE_ACCOUNT_DOMAIN, ServiceSettings
+from agentworks_platform.app import admitted_callers, served_routes
+from agentworks_platform.settings import ServiceSettings
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 TERRAFORM = ROOT / "terraform"
@@ -43,10 +47,17 @@ def settings_class(service: str) -> type[ServiceSettings]:
     return serve.settings_class(serve.package_of(service))
 
 
+def service_app(service: str, settings: ServiceSettings | None = None) -> FastAPI:
+    """The service's app as its entry point builds it (not started: building it opens nothing)."""
+    app: FastAPI = importlib.import_module(f"{serve.package_of(service)}.app").create_app(settings)
+    return app
+
+
+@functools.cache
 def trusted_callers(service: str) -> list[str]:
-    """The callers a service trusts by default (dev emails name the calling service)."""
-    emails = settings_class(service).model_fields["trusted_service_emails"].default
-    return [email.removesuffix(f"@{DEV_SERVICE_ACCOUNT_DOMAIN}") for email in emails]
+    """Every caller a service's routes admit (the union of their ``allow_callers``), sorted."""
+    admitted = (admitted_callers(route) for route in served_routes(service_app(service)))
+    return sorted(set().union(*(callers for callers in admitted if callers)))
 
 
 def peers(service: str) -> set[str]:

@@ -116,7 +116,7 @@ def test_every_service_has_a_definition_an_image_and_a_cloud_build_step() -> Non
 @pytest.mark.parametrize("service", SERVICES)
 def test_trust_calls_and_secrets_mirror_the_service_settings(service: str) -> None:
     definition = definitions()[service]
-    assert definition["trusts"] == trusted_callers(service), "trusts must equal trusted_service_emails"
+    assert definition["trusts"] == trusted_callers(service), "trusts must list (sorted) the callers its routes admit"
     assert set(definition["calls"]) == peers(service), "calls must equal the peers the settings have URLs of"
     read_by_code = {secret for secret, readers in secrets_read_by_code().items() if service in readers}
     assert set(definition["reads_secrets"]) == read_by_code
@@ -131,6 +131,7 @@ def test_the_catalog_env_builds_each_service_settings_in_production_mode(
 ) -> None:
     for name, service in catalog["services"].items():
         cls = settings_class(name)
+        callers = trusted_callers(name)  # before the production environment is set: building the app reads it
         prefix = service["env_prefix"]
         for key, value in {
             **service["env"],
@@ -143,7 +144,10 @@ def test_the_catalog_env_builds_each_service_settings_in_production_mode(
         assert settings.is_production
         assert settings.audience == service["url"]
         assert settings.service_account_email == service["email"]
-        assert sorted(settings.trusted_service_emails) == sorted(catalog["emails"][c] for c in trusted_callers(name))
+        assert settings.trusted_callers == {c: catalog["emails"][c] for c in callers}
+        assert settings.caller_emails(["gateway", "scheduler", "operator"]) == {
+            catalog["emails"][c] for c in ("gateway", "scheduler", "operator") if c in callers
+        }
         for peer in peers(name):
             assert getattr(settings, f"{peer.replace('-', '_')}_url") == catalog["services"][peer]["url"]
         for key in service["env"]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import httpx
 import pytest
-from agentworks_platform.app import create_service_app, service_caller
+from agentworks_platform.app import allow_callers, create_service_app
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.service_auth import LocalTokenSigner, VerifiedCaller, ensure_dev_key
 from agentworks_platform.settings import ServiceSettings
@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 CORE = "core@agentworks-local.iam.gserviceaccount.com"
-Caller = Annotated[VerifiedCaller, Depends(service_caller)]
+Caller = Annotated[VerifiedCaller, Depends(allow_callers("core"))]
 SPANS = InMemorySpanExporter()
 configure_tracing("tests", "none", "proj", extra_processor=SimpleSpanProcessor(SPANS))
 
@@ -47,7 +47,6 @@ def _app(tmp_path: Path, flaky: Flaky) -> FastAPI:
         environment="test",
         port=8085,
         dev_signing_key_file=tmp_path / "key.pem",
-        trusted_service_emails=(CORE,),
         database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
     )
     return create_service_app(settings, title="t", description="t", routers=[router])
@@ -113,3 +112,23 @@ async def test_idempotent_calls_are_retried_and_others_are_not(setup: tuple[Fast
     flaky.calls, flaky.failures_left = 0, 5
     assert (await client.request("GET", "/internal/thing")).status_code == 503
     assert flaky.calls == 3
+
+
+def test_callers_are_named_services_resolved_to_the_emails_the_deploy_lists() -> None:
+    deployed = {"core": "aw-core@acme.iam.gserviceaccount.com"}
+    dev = ServiceSettings(service_name="billing", environment="test", trusted_callers=deployed)
+    assert dev.caller_emails(["core", "scheduler"]) == {
+        "aw-core@acme.iam.gserviceaccount.com",
+        "scheduler@agentworks-local.iam.gserviceaccount.com",
+    }
+    prod = ServiceSettings(
+        service_name="billing", environment="prod", database_url="postgresql+psycopg://u@h/db", trusted_callers=deployed
+    )
+    # A caller the deploy does not list has no identity in production: nobody passes as it.
+    assert prod.caller_emails(["core", "scheduler"]) == {"aw-core@acme.iam.gserviceaccount.com"}
+    assert prod.caller_emails(["scheduler"]) == frozenset()
+
+
+def test_a_rule_names_at_least_one_caller() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        allow_callers()

@@ -68,8 +68,10 @@ class Billing:
         async with self.client(self.app, BILLING_URL) as client:
             return await client.request(method, path, json=json, headers=self.headers(BILLING_URL, principal, caller))
 
-    async def ok(self, method: str, path: str, principal: Principal | None = None, json: Any = None) -> Any:
-        response = await self.request(method, path, principal or self.owner, json)
+    async def ok(
+        self, method: str, path: str, principal: Principal | None = None, json: Any = None, caller: str = "gateway"
+    ) -> Any:
+        response = await self.request(method, path, principal or self.owner, json, caller)
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
 

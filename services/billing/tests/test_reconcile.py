@@ -24,7 +24,7 @@ async def test_reconciliation_reports_mismatched_and_unsettled_runs(
     for event in events:
         await billing.deliver(event)
     window = {"since": (now - timedelta(days=1)).isoformat(), "until": (now + timedelta(minutes=1)).isoformat()}
-    balanced = await billing.ok("POST", "/internal/reconciliation", json=window)
+    balanced = await billing.ok("POST", "/internal/reconciliation", json=window, caller="scheduler")
     assert (balanced["balanced"], balanced["differences"]) == (True, [])
     assert balanced["runs_checked"] == sum(1 for e in events if e.type == "usage.run_settled")
 
@@ -41,7 +41,7 @@ async def test_reconciliation_reports_mismatched_and_unsettled_runs(
     )
     await billing.deliver(settled(ids["workspace"], ids["shop"], uuid.uuid4(), Decimal("0.02"), now))  # no metering
 
-    report = await billing.ok("POST", "/internal/reconciliation", json=window)
+    report = await billing.ok("POST", "/internal/reconciliation", json=window, caller="scheduler")
     found = {(d["kind"], d["run_id"]): d for d in report["differences"]}
     assert report["balanced"] is False
     assert len(found) == 3
@@ -60,14 +60,15 @@ async def test_the_plan_command_and_endpoint_price_future_runs(
     billing: Billing, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     workspace = billing.ids["workspace"]
-    default = await billing.ok("GET", f"/internal/workspaces/{workspace}/plan")
+    default = await billing.ok("GET", f"/internal/workspaces/{workspace}/plan", caller="orchestrator")
     assert (default["markup"], default["increment"], default["custom"]) == ("5", "0.25", False)
-    below = await billing.request("PUT", f"/internal/workspaces/{workspace}/plan", json={"markup": "4.99"})
+    path = f"/internal/workspaces/{workspace}/plan"
+    below = await billing.request("PUT", path, json={"markup": "4.99"}, caller="operator")
     assert below.status_code == 422
     monkeypatch.setenv("AW_BILLING_DATABASE_URL", billing.database_url)
     assert await asyncio.to_thread(main, ["set-plan", str(workspace), "--markup", "7", "--increment", "0.10"]) == 0
     assert "markup 7×" in capsys.readouterr().out
-    plan = await billing.ok("GET", f"/internal/workspaces/{workspace}/plan")
+    plan = await billing.ok("GET", path, caller="orchestrator")
     assert (plan["markup"], plan["increment"], plan["custom"]) == ("7", "0.1", True)
     assert await asyncio.to_thread(main, ["set-plan", str(workspace), "--markup", "3"]) == 2
     summary = await billing.ok("GET", f"/api/workspaces/{workspace}/billing", billing.viewer)

@@ -50,7 +50,7 @@ class Paid:
         return detail
 
     async def webhook(self, payload: bytes, header: str | None) -> httpx.Response:
-        headers = {"content-type": "application/json"}
+        headers = {"content-type": "application/json", **self.billing.headers(BILLING_URL, None)}
         if header is not None:
             headers["stripe-signature"] = header
         async with self.billing.client(self.billing.app, BILLING_URL) as client:
@@ -231,7 +231,6 @@ async def test_period_close_refuses_open_or_malformed_periods(billing: Billing) 
     previous = await billing.request("POST", "/internal/periods/previous/close", caller="scheduler")
     last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     assert (previous.status_code, previous.json()["period"]) == (200, last_month)
-    response = await billing.request("POST", "/internal/periods/2026-10/close", billing.owner, caller="gateway")
-    assert (
-        response.status_code == 200
-    )  # internal: any trusted service; people never reach /internal through the gateway
+    for caller in ("gateway", "orchestrator", "operator"):  # only Cloud Scheduler closes periods
+        response = await billing.request("POST", "/internal/periods/2026-10/close", billing.owner, caller=caller)
+        assert (response.status_code, response.json()["error"]["code"]) == (403, "forbidden")

@@ -14,6 +14,8 @@ import pytest
 from agentworks_log_stream.terminal.endpoints import Ordered, live, record_close
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.principal import Principal
+from agentworks_platform.service_auth import LocalTokenSigner
+from agentworks_platform.settings import dev_service_account
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
@@ -395,7 +397,10 @@ def test_ended_runs_are_archived_and_read_back_after_pruning(terminals: Terminal
     assert [json.loads(line)["seq"] for line in gzip.decompress(archive.read_bytes()).splitlines()] == [1, 2, 3, 4, 5]
 
     headers = terminals.gateway_headers(terminals.logs.url)
-    pruned = httpx.post(f"{terminals.logs.url}/internal/retention/prune", headers=headers).json()
+    prune = f"{terminals.logs.url}/internal/retention/prune"
+    assert httpx.post(prune, headers=headers).status_code == 403
+    scheduler = LocalTokenSigner(terminals.key, dev_service_account("scheduler")).sign(terminals.logs.url)
+    pruned = httpx.post(prune, headers={"authorization": f"Bearer {scheduler}"}).json()
     assert pruned["deleted_lines"] == 5
     base = f"{terminals.logs.url}/api/cards/{ids['card']}/runs/{run}/logs"
     page = httpx.get(f"{base}?limit=3", headers=headers).json()

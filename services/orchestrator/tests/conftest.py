@@ -75,11 +75,13 @@ class Stack:
     async def core_call(self, method: str, path: str, json: Any = None) -> Any:
         return await self.call(self.core, CORE_URL, method, path, json)
 
-    async def billing_call(self, method: str, path: str, json: Any = None) -> Any:
-        return await self.call(self.billing, BILLING_URL, method, path, json)
+    async def billing_call(self, method: str, path: str, json: Any = None, caller: str = "gateway") -> Any:
+        return await self.call(self.billing, BILLING_URL, method, path, json, caller)
 
-    async def call(self, app: FastAPI, base: str, method: str, path: str, json: Any = None) -> Any:
-        token = LocalTokenSigner(self.key, dev_service_account("gateway")).sign(base)
+    async def call(
+        self, app: FastAPI, base: str, method: str, path: str, json: Any = None, caller: str = "gateway"
+    ) -> Any:
+        token = LocalTokenSigner(self.key, dev_service_account(caller)).sign(base)
         async with self.client(app, base) as client:
             response = await client.request(
                 method, path, json=json, headers={"authorization": f"Bearer {token}", **self.owner.headers()}

@@ -152,7 +152,8 @@ async def test_an_exceeded_budget_refuses_runs_until_raised(stack: Stack) -> Non
 
 async def test_runs_are_priced_with_the_plan_billing_had_when_they_started(stack: Stack) -> None:
     workspace = stack.ids["workspace"]
-    await stack.billing_call("PUT", f"/internal/workspaces/{workspace}/plan", {"markup": "8", "increment": "0.5"})
+    plan = {"markup": "8", "increment": "0.5"}
+    await stack.billing_call("PUT", f"/internal/workspaces/{workspace}/plan", plan, caller="operator")
     await stack.push(stack.moved(to_lane=1))
     [settled] = stack.events("usage.run_settled")
     assert (settled.markup, settled.increment, settled.provider_calls) == (Decimal(8), Decimal("0.5"), 1)

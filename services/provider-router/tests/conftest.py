@@ -22,11 +22,15 @@ META = {"x-aw-workspace-id": WORKSPACE, "x-aw-project-id": PROJECT, "x-aw-agent"
 
 
 class RouterUnderTest:
-    def __init__(self, thread: AppThread, sink: RecordingSink, token: str, fake: ProviderFake | None) -> None:
+    def __init__(self, thread: AppThread, sink: RecordingSink, key: bytes, fake: ProviderFake | None) -> None:
         self.thread = thread
         self._sink = sink
-        self.token = token
+        self._key = key
+        self.token = self.token_of("orchestrator")  # the router's caller for completions and images
         self.fake = fake
+
+    def token_of(self, caller: str) -> str:
+        return LocalTokenSigner(self._key, dev_service_account(caller)).sign(self.thread.url)
 
     @property
     def url(self) -> str:
@@ -84,8 +88,7 @@ def start_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
         sink = RecordingSink()
         thread = AppThread(create_app(settings, sink=sink), port=port).start()
         started.append(thread)
-        token = LocalTokenSigner(key, dev_service_account("orchestrator")).sign(thread.url)
-        return RouterUnderTest(thread, sink, token, fake)
+        return RouterUnderTest(thread, sink, key, fake)
 
     yield start
     for thread in started:

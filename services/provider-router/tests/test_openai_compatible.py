@@ -67,8 +67,12 @@ async def test_non_streaming_chat_is_deterministic_and_costs_nothing(router: Rou
 
 async def test_images_and_models(router: RouterUnderTest) -> None:
     client = _client(router)
-    models = {m.id async for m in client.models.list()}
+    catalog = openai.AsyncOpenAI(api_key=router.token_of("core"), base_url=f"{router.url}/v1", max_retries=0)
+    models = {m.id async for m in catalog.models.list()}  # core reads the model list for the agents' settings
+    await catalog.close()
     assert {"gpt-4-turbo", "claude-3-5-sonnet", "gemini-1.5-pro", "gemini-2.5-flash-image"} <= models
+    with pytest.raises(openai.PermissionDeniedError):
+        await client.models.list()
     images = await client.images.generate(model="gemini-2.5-flash-image", prompt="a checkout page", n=2)
     assert images.data is not None
     assert len(images.data) == 2

@@ -170,6 +170,10 @@ async def test_an_error_chunk_mid_stream_is_reported_and_recorded(
     assert len(fake.requests["openai"]) == 1
 
 
+def operator(router: RouterUnderTest) -> dict[str, str]:
+    return {"authorization": f"Bearer {router.token_of('operator')}"}
+
+
 async def test_breaker_opens_fails_fast_and_recovers(
     start_router: Callable[..., RouterUnderTest], fake: ProviderFake
 ) -> None:
@@ -179,7 +183,7 @@ async def test_breaker_opens_fails_fast_and_recovers(
         with pytest.raises(openai.APIStatusError):
             await stream_text(router, "claude-3-5-sonnet")
     async with httpx.AsyncClient(base_url=router.url) as raw:
-        health = (await raw.get("/v1/health/providers", headers={"authorization": f"Bearer {router.token}"})).json()
+        health = (await raw.get("/v1/health/providers", headers=operator(router))).json()
     assert health["anthropic"]["circuit"] == "open"
     with pytest.raises(openai.APIStatusError) as fast:
         await stream_text(router, "claude-3-5-sonnet")
@@ -189,7 +193,7 @@ async def test_breaker_opens_fails_fast_and_recovers(
     text, _ = await stream_text(router, "claude-3-5-sonnet")
     assert text == "Hello from the fake provider."
     async with httpx.AsyncClient(base_url=router.url) as raw:
-        health = (await raw.get("/v1/health/providers", headers={"authorization": f"Bearer {router.token}"})).json()
+        health = (await raw.get("/v1/health/providers", headers=operator(router))).json()
     assert health["anthropic"]["circuit"] == "closed"
 
 

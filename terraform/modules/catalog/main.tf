@@ -5,7 +5,7 @@ locals {
   topology = yamldecode(file(var.topology_file))
   names    = ["gateway", "core", "orchestrator", "provider-router", "log-stream", "billing"]
 
-  # One entry per service under services/. `trusts` mirrors each service's trusted_service_emails default,
+  # One entry per service under services/. `trusts` is every caller the service's routes admit (allow_callers),
   # `calls` the peers whose *_url settings it has, `reads_secrets` the Secret Manager secrets it reads by name.
   definitions = {
     gateway = {
@@ -27,7 +27,7 @@ locals {
     }
     core = {
       public           = false
-      trusts           = ["gateway", "orchestrator", "log-stream", "billing"]
+      trusts           = ["billing", "gateway", "log-stream", "orchestrator"]
       calls            = ["provider-router"]
       reads_secrets    = []
       cpu              = "1"
@@ -44,7 +44,7 @@ locals {
     }
     orchestrator = {
       public           = false
-      trusts           = ["gateway", "core", "billing"]
+      trusts           = ["gateway"]
       calls            = ["core", "provider-router", "billing"]
       reads_secrets    = []
       cpu              = "1"
@@ -58,7 +58,7 @@ locals {
     }
     provider-router = {
       public           = false
-      trusts           = ["core", "orchestrator"]
+      trusts           = ["core", "operator", "orchestrator"]
       calls            = []
       reads_secrets    = ["openai-api-key", "anthropic-api-key", "google-api-key"]
       cpu              = "1"
@@ -91,7 +91,7 @@ locals {
     }
     billing = {
       public           = false
-      trusts           = ["gateway", "core", "orchestrator", "scheduler"]
+      trusts           = ["gateway", "operator", "orchestrator", "scheduler"]
       calls            = ["core"]
       reads_secrets    = ["stripe-secret-key", "stripe-webhook-secret"]
       cpu              = "1"
@@ -108,8 +108,9 @@ locals {
     }
   }
 
-  # Identities that are not services: Pub/Sub's push identity and Cloud Scheduler's.
-  principals = concat(local.names, ["pubsub-invoker", "scheduler"])
+  # Identities that are not services: Pub/Sub's push identity, Cloud Scheduler's, and the one operators
+  # impersonate to call the operator endpoints (a workspace's plan, the providers' health).
+  principals = concat(local.names, ["pubsub-invoker", "scheduler", "operator"])
   account_id = { for name in local.principals : name => "aw-${name}" }
   email      = { for name in local.principals : name => "aw-${name}@${var.project_id}.iam.gserviceaccount.com" }
 
@@ -149,13 +150,13 @@ locals {
       env = {
         for key, value in merge(
           {
-            ENVIRONMENT            = "prod"
-            PUBLIC_URL             = local.url[name]
-            GCP_PROJECT            = var.project_id
-            SERVICE_ACCOUNT_EMAIL  = local.email[name]
-            PUBSUB_PUSH_EMAIL      = local.email["pubsub-invoker"]
-            TRUSTED_SERVICE_EMAILS = jsonencode([for caller in d.trusts : local.email[caller]])
-            TRACE_EXPORTER         = "gcp"
+            ENVIRONMENT           = "prod"
+            PUBLIC_URL            = local.url[name]
+            GCP_PROJECT           = var.project_id
+            SERVICE_ACCOUNT_EMAIL = local.email[name]
+            PUBSUB_PUSH_EMAIL     = local.email["pubsub-invoker"]
+            TRUSTED_CALLERS       = jsonencode({ for caller in d.trusts : caller => local.email[caller] })
+            TRACE_EXPORTER        = "gcp"
           },
           { for peer in d.calls : "${upper(replace(peer, "-", "_"))}_URL" => local.url[peer] },
           d.settings,

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, WebSocketException
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import JSONResponse
+from fastapi.routing import RouteContext, iter_route_contexts
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+from starlette.routing import BaseRoute
 
 from agentworks_platform.db import Database
 from agentworks_platform.errors import Forbidden, Unauthenticated, install_error_handlers
@@ -54,7 +58,7 @@ class ServiceContext:
 
 def build_auth(settings: ServiceSettings) -> tuple[TokenSource, TokenVerifier]:
     """Google ID tokens in production; the local key in dev and tests. Verification code is shared."""
-    trusted = {settings.pubsub_push_email, *settings.trusted_service_emails}
+    trusted = {settings.pubsub_push_email, *settings.trusted_callers.values()}
     if settings.is_production:
         return GoogleIdTokenSource(), TokenVerifier(PublishedCerts(), settings.audience, trusted)
     key = ensure_dev_key(settings.dev_signing_key_file)
@@ -163,11 +167,60 @@ def health_router() -> APIRouter:
     return router
 
 
-async def service_caller(request: Request) -> VerifiedCaller:
-    """Dependency for internal endpoints: the verified service account calling this service."""
-    ctx = context_of(request)
-    try:
-        token = bearer_token(request.headers.get("authorization"))
-        return await ctx.verifier.verify(token, allowed_emails=ctx.settings.trusted_service_emails)
-    except TokenError as exc:
-        raise (Unauthenticated if exc.status == 401 else Forbidden)(exc.reason) from None
+CALLER_REFUSED = "caller is not allowed to call this endpoint"
+
+
+class AllowCallers:
+    """Dependency of a route other services call: verifies the caller's service token and admits only the named
+    services (``Depends(allow_callers("gateway", "orchestrator"))``).
+
+    Any other caller is refused with 403 even when its token is valid. Names resolve to service-account emails
+    through the settings (``caller_emails``). On WebSockets a refusal closes the handshake (4401 or 4403).
+    The verified caller is kept on ``request.state.service_caller``.
+    """
+
+    def __init__(self, callers: Iterable[str]) -> None:
+        self.callers = frozenset(callers)
+        if not self.callers:
+            raise ValueError("name at least one calling service")
+
+    async def __call__(self, connection: HTTPConnection) -> VerifiedCaller:
+        ctx: ServiceContext = connection.app.state.ctx
+        try:
+            token = bearer_token(connection.headers.get("authorization"))
+            caller = await ctx.verifier.verify(token, allowed_emails=ctx.settings.caller_emails(self.callers))
+        except TokenError as exc:
+            raise _refusal(connection, exc) from None
+        connection.state.service_caller = caller
+        return caller
+
+
+def allow_callers(*callers: str) -> AllowCallers:
+    """The dependency admitting only ``callers`` (service names, e.g. ``"gateway"``, ``"scheduler"``)."""
+    return AllowCallers(callers)
+
+
+def _refusal(connection: HTTPConnection, exc: TokenError) -> Exception:
+    if connection.scope["type"] == "websocket":
+        return WebSocketException(4401 if exc.status == 401 else 4403, exc.reason)
+    return (Unauthenticated if exc.status == 401 else Forbidden)(exc.reason)
+
+
+def served_routes(app: FastAPI) -> list[RouteContext]:
+    """Every route the app serves, each with the dependencies its routers add (FastAPI includes routers lazily)."""
+    return list(iter_route_contexts(app.routes))
+
+
+def admitted_callers(route: BaseRoute | RouteContext) -> frozenset[str] | None:
+    """The services a route admits (every ``AllowCallers`` on it must pass); None when it declares none."""
+    dependant: Dependant | None = getattr(route, "dependant", None)
+    rules = [d.call.callers for d in _dependants(dependant) if isinstance(d.call, AllowCallers)]
+    return frozenset.intersection(*rules) if rules else None
+
+
+def _dependants(dependant: Dependant | None) -> Iterator[Dependant]:
+    if dependant is None:
+        return
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _dependants(sub)

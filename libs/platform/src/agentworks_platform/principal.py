@@ -1,25 +1,30 @@
 """The end user behind an internal request: authenticated by the gateway, vouched for by its token.
 
 The gateway verifies the session cookie or API key, then calls the owning service with its own service
-token and these headers. Services trust the headers only after verifying that token.
+token and these headers. Services trust the headers only after verifying that token, and only from the
+gateway: it is the one service that authenticates end users.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import Request
+from fastapi import Depends, Request
 
-from agentworks_platform.app import service_caller
+from agentworks_platform.app import allow_callers
 from agentworks_platform.errors import Unauthenticated
+from agentworks_platform.service_auth import VerifiedCaller
 
 USER_ID = "x-aw-user-id"
 USER_EMAIL = "x-aw-user-email"
 KEY_WORKSPACE = "x-aw-key-workspace"
 REQUEST_ID = "x-request-id"
 CLIENT_IP = "x-aw-client-ip"
+
+FROM_GATEWAY = allow_callers("gateway")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +56,8 @@ def _uuid(value: str | None) -> UUID | None:
         return None
 
 
-async def current_principal(request: Request) -> Principal:
-    """Dependency: verify the calling service's token, then read the principal it vouches for."""
-    await service_caller(request)
+async def current_principal(request: Request, _gateway: Annotated[VerifiedCaller, Depends(FROM_GATEWAY)]) -> Principal:
+    """Dependency: the principal the gateway vouches for (its token verified first)."""
     user_id = _uuid(request.headers.get(USER_ID))
     email = request.headers.get(USER_EMAIL, "")
     if user_id is None or not email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +37,10 @@ class ServiceSettings(BaseSettings):
 
     service_account_email: str = ""
     pubsub_push_email: str = f"pubsub-invoker@{DEV_SERVICE_ACCOUNT_DOMAIN}"
-    trusted_service_emails: tuple[str, ...] = ()
+    trusted_callers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Service name → service-account email of each service this one's routes admit (from the deploy).",
+    )
     dev_signing_key_file: Path = DEV_KEY_PATH
 
     trace_exporter: Literal["none", "console", "otlp", "gcp"] = "none"
@@ -62,3 +66,10 @@ class ServiceSettings(BaseSettings):
     @property
     def audience(self) -> str:
         return self.public_url.rstrip("/")
+
+    def caller_emails(self, callers: Iterable[str]) -> frozenset[str]:
+        """The service-account emails of the named services. Production knows only the callers the deploy
+        lists; dev and tests also know every name by its dev account."""
+        if self.is_production:
+            return frozenset(self.trusted_callers[name] for name in callers if name in self.trusted_callers)
+        return frozenset(self.trusted_callers.get(name) or dev_service_account(name) for name in callers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from agentworks_platform.settings import ServiceSettings, dev_service_account
+from agentworks_platform.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -24,9 +24,6 @@ class BillingSettings(ServiceSettings):
     service_name: str = "billing"
     port: int = 8085
     core_url: str = "http://127.0.0.1:8081"
-    trusted_service_emails: tuple[str, ...] = tuple(
-        dev_service_account(s) for s in ("gateway", "core", "orchestrator", "scheduler")
-    )
     secrets_backend: Literal["env", "secret-manager"] = "env"
 
     default_markup: Decimal = Field(default=Decimal(5), ge=5, description="Markup of workspaces without a plan.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agentworks_platform.settings import ServiceSettings, dev_service_account
+from agentworks_platform.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -22,6 +22,3 @@ class CoreSettings(ServiceSettings):
     board_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
     documents_backend: Literal["sql", "firestore"] = "sql"
     firestore_database: str = "(default)"
-    trusted_service_emails: tuple[str, ...] = tuple(
-        dev_service_account(s) for s in ("gateway", "orchestrator", "log-stream", "billing")
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from agentworks_platform.settings import ServiceSettings, dev_service_account
+from agentworks_platform.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
 
 
@@ -17,7 +17,6 @@ class LogStreamSettings(ServiceSettings):
     service_name: str = "log-stream"
     port: int = 8084
     core_url: str = "http://127.0.0.1:8081"
-    trusted_service_emails: tuple[str, ...] = (dev_service_account("gateway"), dev_service_account("scheduler"))
     client_queue_size: int = 1000
     blobs_backend: Literal["local", "gcs"] = "local"
     blobs_dir: Path = Path(".dev/blobs")

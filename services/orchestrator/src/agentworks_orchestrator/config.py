@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentworks_platform.settings import ServiceSettings, dev_service_account
+from agentworks_platform.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -17,7 +17,6 @@ class OrchestratorSettings(ServiceSettings):
     core_url: str = "http://127.0.0.1:8081"
     provider_router_url: str = "http://127.0.0.1:8083"
     billing_url: str = "http://127.0.0.1:8085"
-    trusted_service_emails: tuple[str, ...] = tuple(dev_service_account(s) for s in ("gateway", "core", "billing"))
     runs_per_hour: int = Field(default=100, ge=1, description="Agent runs a workspace may start per hour.")
     lease_seconds: float = Field(default=30.0, gt=0, description="A running attempt renews its lease this often.")
     log_batch_seconds: float = Field(default=0.1, gt=0)

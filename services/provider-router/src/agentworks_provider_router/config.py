@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agentworks_platform.settings import ServiceSettings, dev_service_account
+from agentworks_platform.settings import ServiceSettings
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 
@@ -23,7 +23,6 @@ class ProviderRouterSettings(ServiceSettings):
 
     service_name: str = "provider-router"
     port: int = 8083
-    trusted_service_emails: tuple[str, ...] = tuple(dev_service_account(s) for s in ("core", "orchestrator"))
 
     secrets_backend: Literal["env", "secret-manager"] = "env"
     openai_base_url: str | None = None

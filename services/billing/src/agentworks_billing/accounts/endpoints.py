@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from agentworks_platform.app import SessionDep, context_of, service_caller
+from agentworks_platform.app import SessionDep, allow_callers, context_of
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_billing.access import PrincipalDep, authorize, check_project
@@ -12,7 +12,7 @@ from agentworks_billing.accounts.schemas import BudgetIn, BudgetOut, PlanIn, Pla
 from agentworks_billing.accounts.service import Accounts
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"])
-internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 def accounts_of(request: Request) -> Accounts:
@@ -71,12 +71,20 @@ async def remove_project_budget(
     return Response(status_code=204)
 
 
-@internal.get("/workspaces/{workspace_id}/plan", summary="The plan new runs of a workspace are priced with")
+@internal.get(
+    "/workspaces/{workspace_id}/plan",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="The plan new runs of a workspace are priced with",
+)
 async def get_plan(workspace_id: uuid.UUID, request: Request, session: SessionDep) -> PlanOut:
     return PlanOut.of(workspace_id, await accounts_of(request).plan(session, workspace_id))
 
 
-@internal.put("/workspaces/{workspace_id}/plan", summary="Change a workspace's plan (operators; future runs only)")
+@internal.put(
+    "/workspaces/{workspace_id}/plan",
+    dependencies=[Depends(allow_callers("operator"))],
+    summary="Change a workspace's plan (operators; future runs only)",
+)
 async def put_plan(workspace_id: uuid.UUID, body: PlanIn, request: Request, session: SessionDep) -> PlanOut:
     plan = await accounts_of(request).set_plan(session, workspace_id, body.markup, body.increment)
     return PlanOut.of(workspace_id, plan)

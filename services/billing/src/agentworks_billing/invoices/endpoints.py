@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from agentworks_platform.app import SessionDep, context_of, service_caller
+from agentworks_platform.app import SessionDep, allow_callers, context_of
 from agentworks_platform.errors import NotFound
 from agentworks_platform.money import MoneyOut
 from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
@@ -22,7 +22,7 @@ from agentworks_billing.schemas import Schema
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"])
 hooks = APIRouter(tags=["webhooks"])
-internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 def jobs_of(request: Request) -> Jobs:
@@ -72,7 +72,11 @@ class WebhookOut(Schema):
     duplicate: bool
 
 
-@hooks.post("/webhooks/stripe", summary="Stripe webhook endpoint (signature verified)")
+@hooks.post(
+    "/webhooks/stripe",
+    dependencies=[Depends(allow_callers("gateway"))],
+    summary="Stripe webhook endpoint (signature verified)",
+)
 async def stripe_webhook(request: Request, session: SessionDep) -> WebhookOut:
     jobs = jobs_of(request)
     secret = await jobs.webhook_secret()
@@ -93,7 +97,11 @@ class CloseOut(Schema):
     payment_collection: bool
 
 
-@internal.post("/periods/{period}/close", summary="Invoice a finished period and send open invoices to Stripe")
+@internal.post(
+    "/periods/{period}/close",
+    dependencies=[Depends(allow_callers("scheduler"))],
+    summary="Invoice a finished period and send open invoices to Stripe",
+)
 async def close_period(period: str, request: Request) -> CloseOut:
     jobs = jobs_of(request)
     report, sent = await jobs.close_period(period)
@@ -128,7 +136,11 @@ class ReconcileOut(Schema):
     differences: list[DifferenceOut]
 
 
-@internal.post("/reconciliation", summary="Check every settled run's cost against its recorded provider calls")
+@internal.post(
+    "/reconciliation",
+    dependencies=[Depends(allow_callers("scheduler"))],
+    summary="Check every settled run's cost against its recorded provider calls",
+)
 async def reconciliation(request: Request, body: ReconcileIn | None = None) -> ReconcileOut:
     body = body or ReconcileIn()
     until = body.until or datetime.now(UTC)

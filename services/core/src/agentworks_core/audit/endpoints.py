@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from agentworks_platform.app import SessionDep, service_caller
+from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,7 @@ from agentworks_core.audit import service
 from agentworks_core.schemas import Out
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"])
-internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 class AuditOut(Out):
@@ -59,7 +59,12 @@ class AuditIn(BaseModel):
     client_ip: Annotated[str, Field(max_length=64)] = ""
 
 
-@internal.post("/workspaces/{workspace_id}/audit", status_code=204, summary="Record an audit entry")
+@internal.post(
+    "/workspaces/{workspace_id}/audit",
+    status_code=204,
+    dependencies=[Depends(allow_callers("gateway"))],
+    summary="Record an audit entry",
+)
 async def record_entry(workspace_id: uuid.UUID, body: AuditIn, session: SessionDep) -> Response:
     await service.record_for_service(session, workspace_id, body.model_dump())
     return Response(status_code=204)

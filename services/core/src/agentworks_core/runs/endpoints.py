@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from agentworks_platform.app import SessionDep, service_caller
+from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import NotFound
 from fastapi import APIRouter, Depends
@@ -22,7 +22,7 @@ from agentworks_core.runs import service
 from agentworks_core.runs.service import CardRuns, RunRequested
 
 router = APIRouter(prefix="/api", tags=["runs"])
-internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 class RunRequest(BaseModel):
@@ -85,7 +85,11 @@ async def _lane_of(session: AsyncSession, card: Card, lane_number: int | None) -
     return await session.scalar(query) or current
 
 
-@internal.get("/projects/{project_id}/run-context", summary="What an agent run needs to know")
+@internal.get(
+    "/projects/{project_id}/run-context",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="What an agent run needs to know",
+)
 async def run_context(
     project_id: uuid.UUID, session: SessionDep, card_id: uuid.UUID | None = None, lane_number: int | None = None
 ) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from agentworks_platform.app import SessionDep, service_caller
+from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.db import set_tenant
 from fastapi import APIRouter, Depends, Response
 
@@ -22,7 +22,7 @@ from agentworks_core.workspaces.schemas import (
 )
 
 router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
-internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 @router.get("", summary="The workspaces you belong to")
@@ -84,13 +84,21 @@ async def remove_member(
     return Response(status_code=204)
 
 
-@internal.get("/workspaces/{workspace_id}/members/{user_id}", summary="A user's role in a workspace")
+@internal.get(
+    "/workspaces/{workspace_id}/members/{user_id}",
+    dependencies=[Depends(allow_callers("gateway", "orchestrator", "log-stream", "billing"))],
+    summary="A user's role in a workspace",
+)
 async def membership(workspace_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep) -> MembershipOut:
     member = await service.membership_of(session, workspace_id, user_id)
     return MembershipOut(workspace_id=workspace_id, user_id=user_id, role=member.role)
 
 
-@internal.get("/cards/{card_id}", summary="Which workspace, project and board a card belongs to")
+@internal.get(
+    "/cards/{card_id}",
+    dependencies=[Depends(allow_callers("log-stream"))],
+    summary="Which workspace, project and board a card belongs to",
+)
 async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     workspace_id = await workspace_of(session, "card", card_id)
     await set_tenant(session, workspace_id=workspace_id)
@@ -99,11 +107,19 @@ async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     return {"workspace_id": str(workspace_id), "project_id": str(card.project_id), "board_id": str(card.board_id)}
 
 
-@internal.get("/boards/{board_id}", summary="Which workspace a board belongs to")
+@internal.get(
+    "/boards/{board_id}",
+    dependencies=[Depends(allow_callers("log-stream"))],
+    summary="Which workspace a board belongs to",
+)
 async def board_owner(board_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     return {"workspace_id": str(await workspace_of(session, "board", board_id))}
 
 
-@internal.get("/projects/{project_id}", summary="Which workspace a project belongs to")
+@internal.get(
+    "/projects/{project_id}",
+    dependencies=[Depends(allow_callers("billing"))],
+    summary="Which workspace a project belongs to",
+)
 async def project_owner(project_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     return {"workspace_id": str(await workspace_of(session, "project", project_id)), "project_id": str(project_id)}

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.models import CardBoard
-from agentworks_log_stream.terminal.endpoints import authorised, live, record_close
+from agentworks_log_stream.terminal.endpoints import FROM_GATEWAY, authorised, live, record_close
 from agentworks_log_stream.terminal.fanout import Fanout
 
 router = APIRouter(tags=["boards"])
@@ -36,7 +36,7 @@ def handlers(fanout: Fanout) -> dict[str, dict[str, Any]]:
     return {"log-stream-card-events": dict.fromkeys(BOARD_OF, on_card)}
 
 
-@router.websocket("/api/boards/{board_id}/events")
+@router.websocket("/api/boards/{board_id}/events", dependencies=FROM_GATEWAY)
 async def board_events(websocket: WebSocket, board_id: uuid.UUID) -> None:
     ctx: ServiceContext = websocket.app.state.ctx
     if not await authorised(websocket, ctx, f"/internal/boards/{board_id}"):

@@ -4,10 +4,10 @@ duplicate at the seam; ``after=<run>:<seq>,…`` resumes exactly where a client 
 Frames: ``line`` (one line: run_id, seq, at, stream, text), ``lines`` (consecutive lines of one run:
 run_id and a list of {seq, at, stream, text}), ``status`` (a run's state), ``ping``.
 
-Close codes: 4401 not authenticated, 4404 no such card (or not yours), 4400 bad cursor, 4008 too slow
-(reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames. Frames are not compressed
-(``permessage-deflate`` is declined): one run's lines go to many sockets, and compressing them per socket
-would cost more than it saves.
+Close codes: 4401 not authenticated, 4403 a service other than the gateway, 4404 no such card (or not yours),
+4400 bad cursor, 4008 too slow (reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames. Frames
+are not compressed (``permessage-deflate`` is declined): one run's lines go to many sockets, and compressing
+them per socket would cost more than it saves.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from collections import defaultdict
 from typing import Any
 
 import httpx
-from agentworks_platform.app import ServiceContext
+from agentworks_platform.app import ServiceContext, allow_callers
 from agentworks_platform.logging import get_logger
 from agentworks_platform.principal import CLIENT_IP, KEY_WORKSPACE, USER_EMAIL, USER_ID
-from agentworks_platform.service_auth import TokenError, bearer_token
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
@@ -34,6 +33,7 @@ from agentworks_log_stream.terminal.hub import Frame, Hub, Subscriber
 from agentworks_log_stream.terminal.projection import status_message
 
 router = APIRouter(tags=["terminal"])
+FROM_GATEWAY = [Depends(allow_callers("gateway"))]
 HEARTBEAT_SECONDS = 15.0
 REPLAY_PAGE = 1000
 COALESCE_MAX = 64  # queued frames joined into one send
@@ -99,15 +99,9 @@ def parse_after(value: str | None) -> dict[uuid.UUID, int]:
 
 
 async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str) -> bool:
-    """Verify the gateway's token, then that the principal belongs to the workspace owning the resource."""
+    """Check that the principal the gateway vouches for belongs to the workspace owning the resource (the route's
+    ``FROM_GATEWAY`` dependency has verified the gateway's token)."""
     headers = websocket.headers
-    try:
-        await ctx.verifier.verify(
-            bearer_token(headers.get("authorization")), allowed_emails=ctx.settings.trusted_service_emails
-        )
-    except TokenError:
-        await websocket.close(4401, "not authenticated")
-        return False
     user, email = headers.get(USER_ID), headers.get(USER_EMAIL)
     core = ctx.extras["core"]
     try:
@@ -128,7 +122,7 @@ async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str)
     return True
 
 
-@router.websocket("/api/cards/{card_id}/terminal")
+@router.websocket("/api/cards/{card_id}/terminal", dependencies=FROM_GATEWAY)
 async def terminal(
     websocket: WebSocket, card_id: uuid.UUID, run_id: uuid.UUID | None = None, after: str | None = None
 ) -> None:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from agentworks_platform.app import ServiceContext, context_of, service_caller
+from agentworks_platform.app import ServiceContext, allow_callers, context_of
 from agentworks_platform.errors import NotFound, Unavailable
 from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.pagination import Page, decode_cursor, encode_cursor
@@ -96,9 +96,13 @@ async def download(
     )
 
 
-internal = APIRouter(prefix="/internal", tags=["internal"], dependencies=[Depends(service_caller)])
+internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
-@internal.post("/retention/prune", summary="Delete database lines of runs archived past the retention period")
+@internal.post(
+    "/retention/prune",
+    dependencies=[Depends(allow_callers("scheduler"))],
+    summary="Delete database lines of runs archived past the retention period",
+)
 async def prune(request: Request) -> dict[str, int]:
     return {"deleted_lines": await context_of(request).extras["archiver"].prune()}

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentworks_platform.app import context_of, service_caller
+from agentworks_platform.app import allow_callers, context_of
 from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -19,7 +19,7 @@ from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGener
 from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError
 from agentworks_provider_router.routing import CallMeta, Outcome, Router
 
-router = APIRouter(prefix="/v1", tags=["openai-compatible"], dependencies=[Depends(service_caller)])
+router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
 
 
@@ -105,7 +105,11 @@ def _delta_json(delta: Delta, first: bool) -> dict[str, Any]:
     return body
 
 
-@router.post("/chat/completions", summary="Chat completion, streamed or not (OpenAI format)")
+@router.post(
+    "/chat/completions",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="Chat completion, streamed or not (OpenAI format)",
+)
 async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
     routing = _router(request)
     meta = call_meta(request, body.metadata)
@@ -190,7 +194,11 @@ async def _aggregate(
     )
 
 
-@router.post("/images/generations", summary="Generate images (OpenAI format, base64 results)")
+@router.post(
+    "/images/generations",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="Generate images (OpenAI format, base64 results)",
+)
 async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:
     routing = _router(request)
     meta = call_meta(request, body.metadata)
@@ -209,6 +217,10 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     )
 
 
-@router.get("/health/providers", summary="Circuit state and load of every provider")
+@router.get(
+    "/health/providers",
+    dependencies=[Depends(allow_callers("operator"))],
+    summary="Circuit state and load of every provider",
+)
 async def provider_health(request: Request) -> dict[str, Any]:
     return _router(request).health()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from agentworks_platform.app import service_caller
+from agentworks_platform.app import allow_callers
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
@@ -25,7 +25,7 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-@router.get("/models", dependencies=[Depends(service_caller)], summary="List the models that can be routed")
+@router.get("/models", dependencies=[Depends(allow_callers("core"))], summary="List the models that can be routed")
 async def list_models(request: Request) -> ModelList:
     prices: PriceTable = request.app.state.prices
     return ModelList(data=[ModelCard(id=model, owned_by=provider) for provider, model in prices.model_ids])
