@@ -56,7 +56,7 @@ CHECKOV_VERSION := 3.3.30
 
 deploy-tools: .tools/checkov/bin/checkov ## Install checkov in its own environment (the Terraform and Dockerfile scan)
 
-test: install postgres-tools deploy-tools web browser-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium)
+test: install postgres-tools deploy-tools web browser-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium, Schemathesis)
 	cd $(WEB) && npm test --silent
 	$(RUN) pytest $(PYTEST_ARGS)
 

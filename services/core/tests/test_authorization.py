@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -85,6 +86,15 @@ async def test_unscoped_routes_need_a_signed_in_user(core: Core) -> None:
         body = {"name": "Mine"} if method == "POST" else None
         assert (await core.call(method, path, None, body)).status_code == 401
         assert (await core.call(method, path, User.new("someone"), body)).status_code in (200, 201)
+
+
+async def test_an_api_key_cannot_create_a_workspace_it_could_not_reach(core: Core) -> None:
+    world = await core.world()
+    key = uuid.UUID(world.ids["a"]["workspace"])
+    refused = await core.call("POST", "/api/workspaces", world.owner, {"name": "Elsewhere"}, key=key)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    listed = await core.ok("GET", "/api/workspaces", world.owner)
+    assert [w["name"] for w in listed] == ["Workspace a"]
 
 
 async def test_service_token_is_required_even_with_principal_headers(core: Core) -> None:

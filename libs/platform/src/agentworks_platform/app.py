@@ -21,7 +21,7 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from agentworks_platform.db import Database
-from agentworks_platform.errors import Forbidden, Unauthenticated, install_error_handlers
+from agentworks_platform.errors import COMMON_ERRORS, Forbidden, Unauthenticated, install_error_handlers
 from agentworks_platform.heap import serving_heap
 from agentworks_platform.logging import configure_logging, get_logger
 from agentworks_platform.service_auth import (
@@ -111,7 +111,7 @@ def create_service_app(
     install_error_handlers(app)
     app.include_router(health_router())
     for router in routers:
-        app.include_router(router)
+        app.include_router(router, responses=COMMON_ERRORS)
     return app
 
 

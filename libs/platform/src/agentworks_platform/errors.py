@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentworks_platform.logging import get_logger
@@ -81,6 +82,42 @@ class Unavailable(AppError):
 
     def __init__(self, message: str, *, retry_after: int | None = 5) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after)} if retry_after else None)
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable machine-readable ``code``, a ``message`` safe to show, optional ``details``."""
+
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every error response (documented in the OpenAPI of every route that can answer it)."""
+
+    error: ErrorDetail
+
+
+_DESCRIPTIONS = {
+    400: "The body, query or cursor cannot be read.",
+    401: "No valid credentials.",
+    402: "The workspace's monthly budget is spent.",
+    403: "The caller may not do this.",
+    404: "No such resource (or not one the caller may see).",
+    409: "The resource's state does not allow this now.",
+    422: "The request is not valid.",
+    429: "Too many requests; retry after ``Retry-After`` seconds.",
+    503: "A service this request depends on is unavailable; retry shortly.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the error statuses a route or router can answer, each with the envelope."""
+    return {status: {"model": ErrorEnvelope, "description": _DESCRIPTIONS[status]} for status in statuses}
+
+
+# Any service route can meet a body or query it cannot read, a caller without a valid token or without the right.
+COMMON_ERRORS = error_responses(400, 401, 403, 422)
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

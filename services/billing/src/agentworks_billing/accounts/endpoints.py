@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 
 from agentworks_platform.app import SessionDep, allow_callers, context_of
+from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_billing.access import PrincipalDep, authorize, check_project
 from agentworks_billing.accounts.schemas import BudgetIn, BudgetOut, PlanIn, PlanOut
 from agentworks_billing.accounts.service import Accounts
 
-router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"])
+router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 

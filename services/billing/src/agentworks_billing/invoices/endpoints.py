@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, allow_callers, context_of
-from agentworks_platform.errors import NotFound
+from agentworks_platform.errors import NotFound, error_responses
 from agentworks_platform.money import MoneyOut
 from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 from fastapi import APIRouter, Depends, Query, Request
@@ -20,7 +20,7 @@ from agentworks_billing.invoices.summary import billing_summary
 from agentworks_billing.jobs import Jobs
 from agentworks_billing.schemas import Schema
 
-router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"])
+router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"], responses=error_responses(404))
 hooks = APIRouter(tags=["webhooks"])
 internal = APIRouter(prefix="/internal", tags=["internal"])
 

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.errors import error_responses
 from agentworks_platform.money import MoneyOut
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
@@ -17,7 +18,7 @@ from agentworks_billing.schemas import Schema
 from agentworks_billing.usage import service
 from agentworks_billing.usage.service import UsageRow
 
-router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["usage"])
+router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["usage"], responses=error_responses(404))
 Dimension = Literal["day", "provider", "model", "agent", "project", "card"]
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request
 
 from agentworks_core.access import PrincipalDep, authorize_resource
@@ -13,7 +14,7 @@ from agentworks_core.agents import service
 from agentworks_core.agents.catalog import ModelCatalog
 from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut, ModelOut
 
-router = APIRouter(prefix="/api", tags=["agents"])
+router = APIRouter(prefix="/api", tags=["agents"], responses=error_responses(404, 503))
 
 
 def _catalog(request: Request) -> ModelCatalog:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, allow_callers
+from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +16,7 @@ from agentworks_core.access import PrincipalDep, authorize
 from agentworks_core.audit import service
 from agentworks_core.schemas import Out
 
-router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"])
+router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
 from agentworks_pubsub import Outbox
 from agentworks_pubsub.wiring import outbox_of
@@ -16,7 +17,7 @@ from agentworks_core.cards import service
 from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
 from agentworks_core.schemas import Limit
 
-router = APIRouter(prefix="/api", tags=["cards"])
+router = APIRouter(prefix="/api", tags=["cards"], responses=error_responses(404, 409))
 
 
 def _outbox(request: Request) -> Outbox:

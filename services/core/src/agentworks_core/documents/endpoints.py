@@ -7,6 +7,7 @@ from typing import Annotated
 
 from agentworks_documents.port import DocumentStore
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Path, Query, Request
 
@@ -16,7 +17,7 @@ from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, Versio
 from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.schemas import Limit
 
-router = APIRouter(prefix="/api/projects/{project_id}/documents", tags=["documents"])
+router = APIRouter(prefix="/api/projects/{project_id}/documents", tags=["documents"], responses=error_responses(404))
 
 
 def _store(request: Request, session: SessionDep) -> DocumentStore:

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
@@ -32,7 +33,7 @@ def _board_cache(request: Request) -> BoardCache:
 
 BoardCacheDep = Annotated[BoardCache, Depends(_board_cache)]
 
-router = APIRouter(prefix="/api", tags=["projects"])
+router = APIRouter(prefix="/api", tags=["projects"], responses=error_responses(404))
 
 
 @router.get("/workspaces/{workspace_id}/projects")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.db import set_tenant
-from agentworks_platform.errors import NotFound
+from agentworks_platform.errors import NotFound, error_responses
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -21,7 +21,7 @@ from agentworks_core.models import Card, Document, DocumentVersion, Lane, Projec
 from agentworks_core.runs import service
 from agentworks_core.runs.service import CardRuns, RunRequested
 
-router = APIRouter(prefix="/api", tags=["runs"])
+router = APIRouter(prefix="/api", tags=["runs"], responses=error_responses(404, 409))
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 

@@ -6,6 +6,7 @@ import uuid
 
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.db import set_tenant
+from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Response
 
 from agentworks_core.access import PrincipalDep, authorize, workspace_of
@@ -21,7 +22,7 @@ from agentworks_core.workspaces.schemas import (
     WorkspaceUpdate,
 )
 
-router = APIRouter(prefix="/api/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/api/workspaces", tags=["workspaces"], responses=error_responses(404, 409))
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from agentworks_platform.db import set_tenant
-from agentworks_platform.errors import Conflict, NotFound
+from agentworks_platform.errors import Conflict, Forbidden, NotFound
 from agentworks_platform.principal import Principal
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,9 @@ def _out(workspace: Workspace, role: str) -> WorkspaceOut:
 
 
 async def create(session: AsyncSession, principal: Principal, body: WorkspaceCreate) -> WorkspaceOut:
+    if principal.key_workspace_id is not None:
+        # A key reaches only its own workspace: one it created would be out of its reach at once.
+        raise Forbidden("An API key acts within its own workspace; sign in to create another one.")
     workspace = Workspace(id=uuid.uuid4(), name=body.name, created_by=principal.user_id)
     await set_tenant(session, workspace_id=workspace.id, user_id=principal.user_id, email=principal.email)
     session.add(workspace)

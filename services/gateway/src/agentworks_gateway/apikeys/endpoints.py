@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.errors import error_responses
 from agentworks_platform.internal_http import InternalClient
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
@@ -14,7 +15,9 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from agentworks_gateway.apikeys import service
 from agentworks_gateway.identity.endpoints import CallerDep
 
-router = APIRouter(prefix="/api/workspaces/{workspace_id}/api-keys", tags=["api keys"])
+router = APIRouter(
+    prefix="/api/workspaces/{workspace_id}/api-keys", tags=["api keys"], responses=error_responses(404, 409)
+)
 
 
 class KeyCreate(BaseModel):

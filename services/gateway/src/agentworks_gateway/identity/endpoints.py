@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, context_of
-from agentworks_platform.errors import AppError
+from agentworks_platform.errors import AppError, error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_gateway.config import GatewaySettings
@@ -14,7 +14,7 @@ from agentworks_gateway.identity import service
 from agentworks_gateway.identity.schemas import SessionOut, SignIn, SignUp, UserOut
 from agentworks_gateway.security import Caller, caller_of
 
-router = APIRouter(prefix="/api", tags=["identity"])
+router = APIRouter(prefix="/api", tags=["identity"], responses=error_responses(404, 409, 429))
 
 CallerDep = Annotated[Caller, Depends(caller_of)]
 

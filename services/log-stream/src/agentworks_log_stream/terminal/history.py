@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from agentworks_platform.app import ServiceContext, allow_callers, context_of
-from agentworks_platform.errors import NotFound, Unavailable
+from agentworks_platform.errors import NotFound, Unavailable, error_responses
 from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.pagination import Page, decode_cursor, encode_cursor
 from agentworks_platform.principal import Principal, current_principal
@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from agentworks_log_stream.models import RunLog
 from agentworks_log_stream.terminal import store
 
-router = APIRouter(prefix="/api/cards/{card_id}/runs/{run_id}/logs", tags=["logs"])
+router = APIRouter(prefix="/api/cards/{card_id}/runs/{run_id}/logs", tags=["logs"], responses=error_responses(404))
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 

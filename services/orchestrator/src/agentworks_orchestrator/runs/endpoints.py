@@ -11,7 +11,7 @@ from typing import Annotated
 from agentworks_events import AgentRunCancelled, utc_now
 from agentworks_platform.app import context_of
 from agentworks_platform.clock import as_utc
-from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable
+from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable, error_responses
 from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Request
@@ -26,7 +26,7 @@ from agentworks_orchestrator.runs.executor import RunPlan
 from agentworks_orchestrator.runs.prompts import console_prompt
 from agentworks_orchestrator.runs.service import RunService
 
-router = APIRouter(prefix="/api", tags=["runs"])
+router = APIRouter(prefix="/api", tags=["runs"], responses=error_responses(402, 404, 429, 503))
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 RUNNERS = frozenset({"owner", "member"})
 
