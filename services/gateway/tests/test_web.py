@@ -36,8 +36,9 @@ async def test_api_paths_and_escapes_never_fall_back_to_the_app(fleet: Fleet, tm
     api = await browser.get("/api/nonesuch")
     assert api.status_code in (401, 404)
     assert "error" in api.json()
-    events = await browser.get("/_events/anything")
-    assert (events.status_code, events.json()["error"]["code"]) == (404, "not_found")
+    for service_only in ("/_events/anything", "/internal/cards/x", "/v1/models"):
+        refused = await browser.get(service_only)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (404, "not_found")
     escape = await browser.get("/..%2Fsecret.txt")
     assert "not for the web" not in escape.text
     assert (await browser.get("/healthz")).json()["status"] == "ok"

@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 router = APIRouter(include_in_schema=False)
 
-NOT_PAGES = ("api/", "_events/", "webhooks/")
+# Service-only prefixes: a browser asking for one gets a 404, not the app (no one may mistake it for an answer).
+NOT_PAGES = ("api/", "_events/", "webhooks/", "internal/", "v1/")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
