@@ -90,6 +90,7 @@ class AppThread:
             port=self.port,
             log_config=None,
             access_log=False,
+            proxy_headers=False,  # as in production: X-Forwarded-* are client-written
             lifespan="on",
             ws=ws,
             ws_per_message_deflate=WEBSOCKET_COMPRESSION,
