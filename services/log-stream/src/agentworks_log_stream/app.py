@@ -12,6 +12,7 @@ from agentworks_platform.app import ServiceContext, create_service_app, run_in_b
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PushReceiver, load_topology
+from agentworks_pubsub.ownership import Ownership
 from fastapi import FastAPI
 
 from agentworks_log_stream import models
@@ -23,6 +24,7 @@ from agentworks_log_stream.terminal.boards import handlers as board_handlers
 from agentworks_log_stream.terminal.fanout import Fanout
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_log_stream.terminal.projection import handlers
+from agentworks_log_stream.terminal.verify import OWNERSHIP, VERIFIERS
 
 
 def create_app(settings: LogStreamSettings | None = None, *, core_client: InternalClient | None = None) -> FastAPI:
@@ -40,6 +42,7 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         settings.service_name,
         models.inbox,
         {**handlers(fanout, archiver), **board_handlers(fanout)},
+        verifiers=VERIFIERS,
     )
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
@@ -48,6 +51,7 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
         ctx.extras["core"] = core
+        ctx.extras[OWNERSHIP] = Ownership(core)
         ctx.extras["hub"] = hub
         ctx.extras["archiver"] = archiver
         run_in_background(stack, archiver.prune_periodically(), "log-stream-retention")

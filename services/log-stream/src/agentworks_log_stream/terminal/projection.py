@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentworks_events import AgentRunLog, AgentRunStarted
-from agentworks_pubsub import PushMessage
+from agentworks_pubsub import PermanentEventError, PushMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.models import RunLog
@@ -26,8 +26,18 @@ def status_message(run: Any) -> dict[str, Any]:
     }
 
 
+async def ensure_same_run(session: AsyncSession, event: Any) -> None:
+    """A run keeps the workspace, project and card its first event gave it (core's ids are checked before)."""
+    run = await session.get(RunLog, event.run_id)
+    if run is None:
+        return
+    if (run.workspace_id, run.project_id, run.card_id) != (event.workspace_id, event.project_id, event.card_id):
+        raise PermanentEventError(f"run {event.run_id} belongs to another workspace, project or card")
+
+
 def handlers(fanout: Fanout, archiver: Archiver) -> dict[str, dict[str, Any]]:
     async def on_log(session: AsyncSession, event: AgentRunLog, _push: PushMessage) -> None:
+        await ensure_same_run(session, event)
         await store.advance(session, event, "running")
         fresh = await store.store_lines(session, event.run_id, event.card_id, event.lines)
         run = await session.get(RunLog, event.run_id)
@@ -40,6 +50,7 @@ def handlers(fanout: Fanout, archiver: Archiver) -> dict[str, dict[str, Any]]:
         await fanout.lines(session, event.card_id, event.run_id, messages)
 
     async def on_status(session: AsyncSession, event: Any, _push: PushMessage) -> None:
+        await ensure_same_run(session, event)
         status = "running" if isinstance(event, AgentRunStarted) else TERMINAL_STATUS[event.type]
         run = await store.advance(session, event, status, getattr(event, "last_seq", None))
         if run is not None:

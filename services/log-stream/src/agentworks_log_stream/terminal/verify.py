@@ -1,0 +1,61 @@
+"""Before an event reaches a terminal or a board: the card, board and project it names must be its workspace's.
+
+Core owns them, so core answers (cached: ownership never changes); a card deleted since is judged by its
+board (card events) or its project (run events). Checked before the event's transaction, so no write waits
+on core. Which board a card is on, as log-stream recorded it, is checked too (and which card a run is for, by
+the handlers in its own transaction).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from agentworks_platform.app import ServiceContext
+from agentworks_pubsub import PermanentEventError
+from agentworks_pubsub.ownership import Ownership, ensure_owned
+from agentworks_pubsub.receiver import VerifierMap
+
+from agentworks_log_stream.models import CardBoard
+from agentworks_log_stream.terminal.boards import BOARD_OF
+
+OWNERSHIP = "ownership"
+
+
+def owners_of(ctx: ServiceContext) -> Ownership:
+    owners: Ownership = ctx.extras[OWNERSHIP]
+    return owners
+
+
+def board_named(event: Any) -> uuid.UUID:
+    """The board whose channel a card event goes to."""
+    return event.card.board_id if BOARD_OF[event.type] == "card" else event.board_id  # type: ignore[no-any-return]
+
+
+async def verify_card_event(ctx: ServiceContext, event: Any) -> None:
+    if event.type not in BOARD_OF:
+        return  # log-stream does nothing with it
+    board_id, owners = board_named(event), owners_of(ctx)
+    card = await owners.owner("card", event.card_id)
+    if card is not None:
+        ensure_owned("card", event.card_id, card, event.workspace_id, event.project_id)
+        if card.board_id != board_id:
+            raise PermanentEventError(f"card {event.card_id} is not on board {board_id}")
+        return
+    await owners.require("board", board_id, event.workspace_id)
+    async with ctx.db.transaction() as session:
+        known = await session.get(CardBoard, event.card_id)
+    if known is not None and known.board_id != board_id:
+        raise PermanentEventError(f"card {event.card_id} was on board {known.board_id}, not {board_id}")
+
+
+async def verify_run_event(ctx: ServiceContext, event: Any) -> None:
+    owners = owners_of(ctx)
+    card = await owners.owner("card", event.card_id) if event.card_id is not None else None
+    if card is not None:
+        ensure_owned("card", event.card_id, card, event.workspace_id, event.project_id)
+    else:  # a console run, or a card deleted since
+        await owners.require("project", event.project_id, event.workspace_id)
+
+
+VERIFIERS: VerifierMap = {"log-stream-card-events": verify_card_event, "log-stream-agent-runs": verify_run_event}
