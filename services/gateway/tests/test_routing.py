@@ -91,6 +91,11 @@ async def test_a_path_no_service_publishes_is_404_and_a_wrong_method_405_without
     assert wrong.headers["allow"] == "GET"
     own = await browser.patch(f"/api/workspaces/{workspace}/api-keys")
     assert own.status_code == 405
+    for method in ("OPTIONS", "HEAD", "TRACE"):
+        other = await browser.request(method, f"/api/workspaces/{workspace}/usage")
+        assert (other.status_code, other.headers["allow"]) == (405, "GET"), method
+    preflight = await browser.options("/api/auth/signin")
+    assert (preflight.status_code, preflight.headers["allow"]) == (405, "POST")
     assert all(r.seen == [] for r in recorders.values())
 
 

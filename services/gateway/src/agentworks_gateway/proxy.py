@@ -97,15 +97,16 @@ async def stripe_webhook(request: Request) -> Response:
     return Response(upstream.content, status_code=upstream.status_code, media_type="application/json")
 
 
-# Registered last so the documentation routes above take precedence.
-@router.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+# Registered last so the documentation routes above take precedence. Every method reaches the table, so a
+# method no operation answers (OPTIONS, HEAD, TRACE too) is a 405 naming the path's real methods.
+@router.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE"])
 async def forward(request: Request) -> Response:
     caller: Caller | None = getattr(request.state, "caller", None)
     if caller is None:
         raise Unauthenticated("Sign in first, or send an API key as 'Authorization: Bearer aw_…'.")
     safe = _safe_path(request)
     route = _public_api(request).table.find(request.method, safe.segments)
-    if route.owner == GATEWAY:  # the gateway's own routes answer before this one; only a bad method is left
+    if route.owner == GATEWAY:  # the gateway's own routes answer before this one
         raise NotFound("No such endpoint.")
     client = _client(request, route.owner)
     headers = caller.principal.headers()
