@@ -42,6 +42,7 @@ from agentworks_events.runs import (
     run_id_for,
     settlement_id_for,
 )
+from agentworks_events.timestamps import UTC_TEXT_PATTERN, AwareUtcDateTime, UtcDateTime, utc_text
 from agentworks_events.usage import (
     USAGE_EVENT_ADAPTER,
     UsageBudgetChanged,
@@ -60,12 +61,14 @@ __all__ = [
     "TOPIC_ADAPTERS",
     "USAGE_EVENTS",
     "USAGE_EVENT_ADAPTER",
+    "UTC_TEXT_PATTERN",
     "AgentRunCancelled",
     "AgentRunCompleted",
     "AgentRunEvent",
     "AgentRunFailed",
     "AgentRunLog",
     "AgentRunStarted",
+    "AwareUtcDateTime",
     "CardApproved",
     "CardCreated",
     "CardDeleted",
@@ -90,6 +93,7 @@ __all__ = [
     "UsageEvent",
     "UsageRecorded",
     "UsageRunSettled",
+    "UtcDateTime",
     "adapter_for",
     "event_types",
     "parse_event",
@@ -98,4 +102,5 @@ __all__ = [
     "to_message",
     "topic_of",
     "utc_now",
+    "utc_text",
 ]

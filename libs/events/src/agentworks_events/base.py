@@ -7,11 +7,17 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from agentworks_events.timestamps import AwareUtcDateTime
+
+MONEY_DIGITS, MONEY_PLACES = 18, 10
+MONEY_MAX = Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES) - Decimal(10) ** -MONEY_PLACES
+"""The largest amount an event can carry: 99999999.9999999999."""
 
 Money = Annotated[
     Decimal,
-    Field(max_digits=18, decimal_places=10),
+    Field(max_digits=MONEY_DIGITS, decimal_places=MONEY_PLACES),
     PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
 ]
 """A USD amount: exact Decimal, serialised as a plain decimal string."""
@@ -38,7 +44,7 @@ class Event(Frozen):
     id: UUID = Field(default_factory=uuid4)
     type: str
     schema_version: int = 1
-    occurred_at: AwareDatetime = Field(default_factory=utc_now)
+    occurred_at: AwareUtcDateTime = Field(default_factory=utc_now)
     workspace_id: UUID
     project_id: UUID
 

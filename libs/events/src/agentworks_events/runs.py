@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID, uuid5
 
-from pydantic import AwareDatetime, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
 from agentworks_events.base import AgentKey, Event, Frozen, Money, NonNegative
+from agentworks_events.timestamps import AwareUtcDateTime
 
 RunKind = Literal["card", "console"]
 LogStream = Literal["stdout", "stderr", "system"]
@@ -61,7 +62,7 @@ class LogLine(Frozen):
     """One terminal line. ``seq`` is dense from 1 per run, so consumers can order and de-duplicate."""
 
     seq: Annotated[int, Field(ge=1)]
-    at: AwareDatetime
+    at: AwareUtcDateTime
     stream: LogStream = "stdout"
     text: str
 

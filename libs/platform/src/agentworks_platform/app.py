@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 from agentworks_platform.db import Database
 from agentworks_platform.errors import COMMON_ERRORS, Forbidden, Unauthenticated, install_error_handlers
 from agentworks_platform.heap import serving_heap
+from agentworks_platform.input_rules import refuse_nul_text
 from agentworks_platform.logging import configure_logging, get_logger
 from agentworks_platform.service_auth import (
     LOCAL_ISSUER,
@@ -107,7 +108,14 @@ def create_service_app(
     # FastAPI's own OpenTelemetry server span per request (named by route, continuing the caller's W3C
     # trace context); spans for each dependency, endpoint and serialisation step would cost more than they tell.
     telemetry: TelemetryConfig = {"operation_spans": False}
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan, telemetry=telemetry)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry=telemetry,
+        dependencies=[Depends(refuse_nul_text)],
+    )
     install_error_handlers(app)
     app.include_router(health_router())
     for router in routers:

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from agentworks_platform.bounds import within_bigint
 from agentworks_platform.errors import AppError
 
 T = TypeVar("T")
@@ -39,6 +40,10 @@ def decode_cursor(cursor: str | None, parsers: Sequence[Callable[[str], Any]]) -
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != len(parsers):
             raise invalid
-        return tuple(parse(str(value)) for parse, value in zip(parsers, values, strict=True))
+        parsed = tuple(parse(str(value)) for parse, value in zip(parsers, values, strict=True))
+        for part in parsed:
+            if isinstance(part, int):
+                within_bigint(part)
+        return parsed
     except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
         raise invalid from None

@@ -28,6 +28,8 @@ from sqlalchemy.types import TypeDecorator
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 AMOUNT_PLACES = 10
+AMOUNT_MAX = Decimal(2**63 - 1).scaleb(-AMOUNT_PLACES)
+"""The largest amount an ``Amount`` column holds (a signed 64-bit count of 1e-10 dollars): 922337203.6854775807."""
 
 
 class Amount(TypeDecorator[Decimal]):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from agentworks_events import UtcDateTime
 from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
 from agentworks_billing.accounts.service import BudgetStatus, Plan
-from agentworks_billing.schemas import Cents, Schema
+from agentworks_billing.schemas import Cents, LedgerAmount, Schema
 
 
 class BudgetIn(Schema):
@@ -26,7 +26,7 @@ class BudgetOut(Schema):
     spent: MoneyOut
     percent: MoneyOut = Field(description="Spent as a percentage of the cap, two decimals.")
     state: Literal["ok", "warning", "exceeded"]
-    updated_at: datetime
+    updated_at: UtcDateTime
 
     @classmethod
     def of(cls, status: BudgetStatus) -> BudgetOut:
@@ -44,7 +44,7 @@ class BudgetOut(Schema):
 
 
 class PlanIn(Schema):
-    markup: Annotated[Decimal, Field(ge=5, le=1000, description="Multiplier on provider cost; never below 5.")]
+    markup: Annotated[LedgerAmount, Field(ge=5, le=1000, description="Multiplier on provider cost; never below 5.")]
     increment: Annotated[Decimal, Field(ge=Decimal("0.01"), le=100, decimal_places=2)] = Decimal("0.25")
 
 

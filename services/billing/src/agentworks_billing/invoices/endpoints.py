@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, allow_callers, context_of
 from agentworks_platform.errors import NotFound, error_responses
 from agentworks_platform.money import MoneyOut
@@ -129,8 +130,8 @@ class DifferenceOut(Schema):
 
 
 class ReconcileOut(Schema):
-    since: datetime
-    until: datetime
+    since: UtcDateTime
+    until: UtcDateTime
     runs_checked: int
     balanced: bool
     differences: list[DifferenceOut]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 
+from agentworks_events import UtcDateTime
 from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
@@ -33,9 +34,9 @@ class InvoiceOut(Schema):
     carried_into: uuid.UUID | None
     stripe_invoice_id: str | None
     hosted_invoice_url: str | None
-    created_at: datetime
-    finalized_at: datetime | None
-    paid_at: datetime | None
+    created_at: UtcDateTime
+    finalized_at: UtcDateTime | None
+    paid_at: UtcDateTime | None
     failure_message: str | None
 
     @classmethod

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from agentworks_events import utc_now
+from agentworks_events import utc_now, utc_text
 from agentworks_platform.db import Database
 from agentworks_platform.errors import AppError
 from agentworks_platform.money import money_text
@@ -120,7 +120,7 @@ async def charges_csv(
         async for charge in repository.charge_rows(session, workspace_id, start, end):
             values = {
                 "date": charge.day.isoformat(),
-                "settled_at": charge.occurred_at.isoformat(),
+                "settled_at": utc_text(charge.occurred_at),
                 "run_id": charge.run_id,
                 "project_id": charge.project_id,
                 "card_id": charge.card_id or "",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
+from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
@@ -30,7 +30,7 @@ class AuditOut(Out):
     after: dict[str, object] | None
     request_id: str
     client_ip: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 @router.get("", summary="Every state change in the workspace, newest first (owner)")

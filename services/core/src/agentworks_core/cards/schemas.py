@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
+from agentworks_events import UtcDateTime
 from pydantic import Field, StringConstraints
 
 from agentworks_core.schemas import Out, StrictBody
@@ -61,6 +61,6 @@ class CardOut(Out):
     card_type: str
     assignee_id: uuid.UUID | None
     parent_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     runs: RunBadge | None = None

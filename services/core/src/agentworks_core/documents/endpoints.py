@@ -7,6 +7,7 @@ from typing import Annotated
 
 from agentworks_documents.port import DocumentStore
 from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.bounds import INTEGER_MAX
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -78,7 +79,7 @@ async def history(
 async def version(
     project_id: uuid.UUID,
     kind: Kind,
-    version: Annotated[int, Path(ge=1)],
+    version: Annotated[int, Path(ge=1, le=INTEGER_MAX)],
     session: SessionDep,
     principal: PrincipalDep,
     store: StoreDep,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
+from agentworks_events import UtcDateTime
 from pydantic import Field
 
 from agentworks_core.schemas import Out, StrictBody
@@ -26,7 +26,7 @@ class DocumentOut(Out):
     kind: str
     title: str
     latest_version: int
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class VersionOut(Out):
@@ -36,7 +36,7 @@ class VersionOut(Out):
     content_type: str
     author_id: uuid.UUID | None
     source_run_id: uuid.UUID | None
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class VersionMeta(Out):
@@ -45,4 +45,4 @@ class VersionMeta(Out):
     content_type: str
     author_id: uuid.UUID | None
     source_run_id: uuid.UUID | None
-    created_at: datetime
+    created_at: UtcDateTime

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
+from agentworks_events import UtcDateTime
 from pydantic import Field
 
 from agentworks_core.cards.schemas import CardOut
@@ -30,7 +30,7 @@ class ProjectOut(Out):
     name: str
     description: str
     status: str
-    created_at: datetime
+    created_at: UtcDateTime
     board_id: uuid.UUID | None = None
 
 

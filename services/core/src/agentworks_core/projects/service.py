@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from agentworks_events import utc_text
 from agentworks_platform.errors import AppError, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from pydantic_core import to_json
@@ -151,6 +152,8 @@ async def board_json(session: AsyncSession, cache: BoardCache, board_id: uuid.UU
     for card in await repository.card_rows_of_board(session, board_id):
         badge = badges.get(card["id"])
         card["runs"] = None if badge is None else _badge(badge)
+        # Plain rows skip CardOut, so its timestamp format is applied here (SQLite's are naive).
+        card["created_at"], card["updated_at"] = utc_text(card["created_at"]), utc_text(card["updated_at"])
         by_lane[card["lane_id"]].append(card)
     body = {
         **BoardOut.model_validate(board).model_dump(),

@@ -7,9 +7,10 @@ import uuid
 from typing import Annotated, Any
 
 from agentworks_platform.app import SessionDep, allow_callers
+from agentworks_platform.bounds import INTEGER_MAX
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import NotFound, error_responses
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,7 +92,10 @@ async def _lane_of(session: AsyncSession, card: Card, lane_number: int | None) -
     summary="What an agent run needs to know",
 )
 async def run_context(
-    project_id: uuid.UUID, session: SessionDep, card_id: uuid.UUID | None = None, lane_number: int | None = None
+    project_id: uuid.UUID,
+    session: SessionDep,
+    card_id: uuid.UUID | None = None,
+    lane_number: Annotated[int | None, Query(ge=0, le=INTEGER_MAX)] = None,
 ) -> dict[str, Any]:
     """``lane_number``: the lane the run was triggered in (its approval gate applies), else the card's lane."""
     workspace_id = await workspace_of(session, "project", project_id)

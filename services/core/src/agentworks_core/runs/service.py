@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from agentworks_events import CardApproved, CardRejected, CardRunRequested, run_id_for, utc_now
+from agentworks_events import CardApproved, CardRejected, CardRunRequested, UtcDateTime, run_id_for, utc_now
 from agentworks_platform.errors import AppError, NotFound
 from agentworks_platform.money import MoneyOut
 from agentworks_pubsub import Outbox
@@ -36,8 +36,8 @@ class RunOut(Out):
     summary: str
     error_code: str | None
     reason: str | None
-    started_at: object | None
-    finished_at: object | None
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
     approval: str | None = None
     approval_comment: str = ""
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Literal
 
+from agentworks_events import UtcDateTime
 from pydantic import EmailStr
 
 from agentworks_core.schemas import Name, Out, StrictBody
@@ -24,7 +24,7 @@ class WorkspaceUpdate(StrictBody):
 class WorkspaceOut(Out):
     id: uuid.UUID
     name: str
-    created_at: datetime
+    created_at: UtcDateTime
     role: RoleName
 
 
@@ -43,7 +43,7 @@ class MemberOut(Out):
     email: str
     role: RoleName
     status: Literal["invited", "active"]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class MembershipOut(Out):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
+from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.errors import error_responses
 from agentworks_platform.internal_http import InternalClient
@@ -30,9 +30,9 @@ class KeyOut(BaseModel):
     id: uuid.UUID
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
 
 
 class NewKeyOut(KeyOut):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
+from agentworks_events import UtcDateTime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 Password = Annotated[str, Field(min_length=10, max_length=128)]
@@ -29,14 +29,14 @@ class UserOut(BaseModel):
     id: uuid.UUID
     email: str
     name: str
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class SessionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
-    created_at: datetime
-    expires_at: datetime
+    created_at: UtcDateTime
+    expires_at: UtcDateTime
     user_agent: str
     client_ip: str
     current: bool = False

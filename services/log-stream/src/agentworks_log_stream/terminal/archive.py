@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from agentworks_blobs import BlobStore
+from agentworks_events import utc_text
 from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
@@ -29,7 +30,7 @@ def archive_path(run: RunLog) -> str:
 
 
 def _record(row: LogLineRow) -> dict[str, Any]:
-    return {"seq": row.seq, "at": row.at.isoformat(), "stream": row.stream, "text": row.text}
+    return {"seq": row.seq, "at": utc_text(row.at), "stream": row.stream, "text": row.text}
 
 
 class Archiver:

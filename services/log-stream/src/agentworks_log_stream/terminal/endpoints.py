@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 from agentworks_platform.app import ServiceContext, allow_callers
+from agentworks_platform.bounds import within_bigint
 from agentworks_platform.logging import get_logger
 from agentworks_platform.principal import CLIENT_IP, KEY_WORKSPACE, USER_EMAIL, USER_ID
 from fastapi import APIRouter, Depends, WebSocket
@@ -94,7 +95,7 @@ def parse_after(value: str | None) -> dict[uuid.UUID, int]:
     cursor: dict[uuid.UUID, int] = {}
     for part in filter(None, (value or "").split(",")):
         run, _, seq = part.partition(":")
-        cursor[uuid.UUID(run)] = int(seq)
+        cursor[uuid.UUID(run)] = within_bigint(int(seq))
     return cursor
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 import psycopg
+from agentworks_events import utc_text
 from agentworks_platform.db import Database, after_commit
 from agentworks_platform.logging import get_logger
 from sqlalchemy import text
@@ -25,8 +27,8 @@ CHANNEL = "aw_terminal"
 log = get_logger(__name__)
 
 
-def line_message(run_id: Any, seq: int, at: Any, stream: str, text_: str) -> dict[str, Any]:
-    return {"type": "line", "run_id": str(run_id), "seq": seq, "at": at.isoformat(), "stream": stream, "text": text_}
+def line_message(run_id: Any, seq: int, at: datetime, stream: str, text_: str) -> dict[str, Any]:
+    return {"type": "line", "run_id": str(run_id), "seq": seq, "at": utc_text(at), "stream": stream, "text": text_}
 
 
 def batch_message(run_id: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+from agentworks_events import UtcDateTime, utc_text
 from agentworks_platform.app import ServiceContext, allow_callers, context_of
 from agentworks_platform.errors import NotFound, Unavailable, error_responses
 from agentworks_platform.internal_http import MemberLookupError, member_role
@@ -25,7 +26,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 class Line(BaseModel):
     seq: int
-    at: str
+    at: UtcDateTime
     stream: str
     text: str
 
@@ -80,7 +81,7 @@ async def download(
             for row in rows:
                 record: dict[str, Any] = {
                     "seq": row.seq,
-                    "at": row.at.isoformat(),
+                    "at": utc_text(row.at),
                     "stream": row.stream,
                     "text": row.text,
                 }
