@@ -99,7 +99,8 @@ def test_every_route_names_its_callers_unless_nothing_needs_guarding(service: st
             assert callers is None, f"{service} {method} {path}"
             continue
         assert callers is not None, f"{service} {method} {path} names no callers: add allow_callers(...)"
-        assert callers == expected_callers(service, method, path), f"{service} {method} {path}"
+        expected = expected_callers(service, method, path)
+        assert callers == expected, f"{service} {method} {path}: the route and INTERNAL here must name the same callers"
 
 
 def test_the_table_lists_only_routes_that_exist() -> None:
