@@ -42,8 +42,12 @@ async def test_duplicate_storm_yields_the_ledger_of_one_delivery(make_billing: A
         once = await make_billing(stack)
         storm = await make_billing(stack)
         events = usage_history(once.ids["workspace"], [once.ids["shop"], once.ids["blog"]], START, days=5)
-        # both ledgers hold the same workspace ids so their rows compare equal
-        storm_events = [e.model_copy(update={"workspace_id": storm.ids["workspace"]}) for e in events]
+        # each ledger gets the events in its own workspace and projects; the rows compare equal without them
+        projects = {once.ids["shop"]: storm.ids["shop"], once.ids["blog"]: storm.ids["blog"]}
+        storm_events = [
+            e.model_copy(update={"workspace_id": storm.ids["workspace"], "project_id": projects[e.project_id]})
+            for e in events
+        ]
         for event in events:
             await once.deliver(event)
         copies = [event for event in storm_events for _ in range(10)]

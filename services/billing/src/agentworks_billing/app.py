@@ -11,6 +11,7 @@ from agentworks_platform.app import ServiceContext, create_service_app, run_in_b
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import Outbox, PullConsumer, load_topology
+from agentworks_pubsub.ownership import Ownership
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox, start_pull
 from agentworks_secrets import SecretSource
@@ -21,6 +22,7 @@ from agentworks_billing.accounts import endpoints as accounts
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.invoices import endpoints as invoices
 from agentworks_billing.jobs import Jobs, secrets_for
+from agentworks_billing.ledger.verify import UsageOwnership
 from agentworks_billing.usage import endpoints as usage
 
 USAGE_SUBSCRIPTION = "billing-usage-events"
@@ -39,12 +41,13 @@ def create_app(
     outbox = Outbox(models.outbox)
     jobs = Jobs(settings, db, outbox, secrets or secrets_for(settings))
     usage_events = load_topology().subscription(USAGE_SUBSCRIPTION)
-    consumer = PullConsumer(usage_events, models.inbox, jobs.ledger.apply, settings.pull_max_messages)
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
+        verify = UsageOwnership(Ownership(core))
+        consumer = PullConsumer(usage_events, models.inbox, jobs.ledger.apply, settings.pull_max_messages, verify)
         await jobs.connect_payments()
         stack.push_async_callback(jobs.aclose)
         ctx.extras.update(core=core, jobs=jobs, accounts=jobs.accounts, usage_consumer=consumer)

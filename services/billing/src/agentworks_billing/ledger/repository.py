@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentworks_platform.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts, locks_rows
-from sqlalchemy import Table, case, func, select
+from sqlalchemy import Table, case, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.models import Budget, BudgetNotice, CostAlert, RunCharge, UsageRecord
@@ -30,6 +30,21 @@ async def add_charges(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
     ``ON CONFLICT DO NOTHING`` without a target covers both keys, the run (primary) and the event id."""
     table: Table = RunCharge.__table__  # type: ignore[assignment]
     return await insert_many_ignoring_conflicts(session, table, rows, "run_id")
+
+
+async def run_tenants(
+    session: AsyncSession, run_ids: Collection[uuid.UUID]
+) -> set[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]:
+    """(run, workspace, project) of every ledger row already written for these runs."""
+    usage = select(UsageRecord.run_id, UsageRecord.workspace_id, UsageRecord.project_id).where(
+        UsageRecord.run_id.in_(run_ids)
+    )
+    charges = select(RunCharge.run_id, RunCharge.workspace_id, RunCharge.project_id).where(
+        RunCharge.run_id.in_(run_ids)
+    )
+    return {
+        (run, workspace, project) for run, workspace, project in (await session.execute(union(usage, charges))).all()
+    }
 
 
 async def add_notice(session: AsyncSession, values: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from uuid import UUID
 from agentworks_events import UsageRecorded, UsageRunSettled, utc_now
 from agentworks_platform.clock import as_utc
 from agentworks_platform.logging import get_logger
-from agentworks_pubsub import Delivery
+from agentworks_pubsub import Delivery, PermanentEventError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.ledger import repository
@@ -49,6 +49,7 @@ class Ledger:
         """The ledger rows of a batch of usage events, then the budget and spike checks they call for."""
         recorded = [d.event for d in deliveries if isinstance(d.event, UsageRecorded)]
         settled = [d.event for d in deliveries if isinstance(d.event, UsageRunSettled)]
+        await _ensure_runs_stay_put([*recorded, *settled], session)
         if recorded:
             await self._meter(session, recorded)
         if settled:
@@ -112,6 +113,22 @@ class Ledger:
                 day_cost=str(today),
                 trailing_average=str(average),
             )
+
+
+async def _ensure_runs_stay_put(events: Sequence[UsageRecorded | UsageRunSettled], session: AsyncSession) -> None:
+    """A run's usage and charge belong to one workspace and project: the first the ledger saw for it.
+
+    Raised for the batch, the consumer retries its events one by one, so only the event that names a run
+    of another workspace (or project) is rejected."""
+    runs = {e.run_id for e in events if e.run_id is not None}
+    if not runs:
+        return
+    tenants = await repository.run_tenants(session, runs)
+    tenants.update((e.run_id, e.workspace_id, e.project_id) for e in events if e.run_id is not None)
+    claimed: dict[UUID, tuple[UUID, UUID]] = {}
+    for run, workspace, project in tenants:
+        if claimed.setdefault(run, (workspace, project)) != (workspace, project):
+            raise PermanentEventError(f"run {run} is already in the ledger of another workspace or project")
 
 
 def _ledger_row(event: UsageRecorded | UsageRunSettled, fields: set[str], **extra: Any) -> dict[str, Any]:
