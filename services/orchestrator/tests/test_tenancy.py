@@ -7,11 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from agentworks_events import CardRunRequested, UsageBudgetExceeded, utc_now
+from agentworks_events import CardRunRequested, UsageBudgetExceeded, UsageRunSettled, utc_now
 from agentworks_orchestrator.models import Run, inbox
+from agentworks_platform.service_auth import LocalTokenSigner
+from agentworks_pubsub.testing import push_envelope
 from sqlalchemy import select
 
-from .conftest import Stack
+from .conftest import ORCHESTRATOR_URL, PUSHER, Stack
 
 
 async def _other_workspace(stack: Stack) -> dict[str, uuid.UUID]:
@@ -67,3 +69,25 @@ async def test_a_budget_event_cannot_close_another_workspaces_project(stack: Sta
     assert (await stack.push(own)).status_code == 204
     [completed] = stack.events("agent.run.completed")  # the other workspace's project still runs agents
     assert completed.card_id == other["card"]
+
+
+async def test_a_settlement_labelled_as_a_budget_signal_is_rejected_and_recorded_not_dropped(stack: Stack) -> None:
+    # The subscription filters route on the label: billing never sees this message, the orchestrator gets it.
+    ids = stack.ids
+    settlement = UsageRunSettled(
+        workspace_id=ids["workspace"], project_id=ids["project"], run_id=uuid.uuid4(), agent="prd",
+        run_status="completed", cost=Decimal("0.01"), markup=Decimal(5), increment=Decimal("0.25"),
+        unrounded_amount=Decimal("0.05"), price=Decimal("0.25"),
+    )  # fmt: skip
+    body = push_envelope(settlement, "orchestrator-usage-events")
+    body["message"]["attributes"]["type"] = "usage.budget_warning"
+    token = LocalTokenSigner(stack.key, PUSHER).sign(ORCHESTRATOR_URL)
+    async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
+        response = await client.post(
+            "/_events/orchestrator-usage-events", json=body, headers={"authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 204
+    _, outcomes = await _recorded(stack)
+    outcome, detail = outcomes[str(settlement.id)]
+    assert outcome == "rejected"
+    assert "usage.budget_warning" in (detail or "")
