@@ -53,10 +53,9 @@ def _usage_only(topology: Topology) -> Topology:
     return topology.model_copy(update={"subscriptions": tuple(keep)})
 
 
-def _events() -> list[Event]:
-    """Runs spread over many workspaces, as a multi-tenant fleet sees them."""
+def _events(tenants: list[tuple[uuid.UUID, uuid.UUID]]) -> list[Event]:
+    """Runs spread over many workspaces (each a real workspace and project of core: billing checks them)."""
     now = datetime.now(UTC)
-    tenants = [(uuid.uuid4(), uuid.uuid4()) for _ in range(TENANTS)]
     events: list[Event] = []
     for index in range(RUNS):
         workspace, project = tenants[index % TENANTS]
@@ -193,7 +192,10 @@ def run() -> list[dict[str, Any]]:
                 "PUBSUB_EMULATOR_HOST": emulator.host,
             }
             factory = "agentworks_billing.app:create_app"
-            events = _events()
+            tenants = [
+                (t["workspace"], t["project"]) for t in (seed_project(core.url, key, owner) for _ in range(TENANTS))
+            ]
+            events = _events(tenants)
             _publish(events)  # the backlog billing finds when it starts
             with service_process(factory, port, env, WORKERS, work / "billing.log") as url:
                 seconds = _drain(database_url, emulator, events)
