@@ -42,9 +42,8 @@ async def run_tenants(
     charges = select(RunCharge.run_id, RunCharge.workspace_id, RunCharge.project_id).where(
         RunCharge.run_id.in_(run_ids)
     )
-    return {
-        (run, workspace, project) for run, workspace, project in (await session.execute(union(usage, charges))).all()
-    }
+    rows: Sequence[Any] = (await session.execute(union(usage, charges))).all()
+    return {(row[0], row[1], row[2]) for row in rows}
 
 
 async def add_notice(session: AsyncSession, values: dict[str, Any]) -> bool:
