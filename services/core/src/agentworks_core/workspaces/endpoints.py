@@ -119,7 +119,7 @@ async def board_owner(board_id: uuid.UUID, session: SessionDep) -> dict[str, str
 
 @internal.get(
     "/projects/{project_id}",
-    dependencies=[Depends(allow_callers("billing"))],
+    dependencies=[Depends(allow_callers("billing", "orchestrator", "log-stream"))],
     summary="Which workspace a project belongs to",
 )
 async def project_owner(project_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
