@@ -48,7 +48,7 @@ def _moments(document: dict[str, Any], schema: Any, where: str, seen: set[str]) 
         yield where, schema
     for name, sub in schema.get("properties", {}).items():
         if MOMENT_NAME.search(name):
-            yield from (_kinds_of_moment(document, sub, f"{where}.{name}"))
+            yield from _kinds_of_moment(document, sub, f"{where}.{name}")
         else:
             yield from _moments(document, sub, f"{where}.{name}", seen)
     for key in ("items", "anyOf", "oneOf", "allOf", "additionalProperties", "$defs", "prefixItems"):
@@ -63,11 +63,8 @@ def _kinds_of_moment(document: dict[str, Any], schema: dict[str, Any], where: st
     """A field named like a moment: each of its non-null alternatives must be the shared date-time."""
     options = schema.get("anyOf", [schema])
     for option in options:
-        if option.get("type") == "null":
-            continue
-        if "$ref" in option:
-            option = _resolve(document, option["$ref"])[1]
-        yield where, option
+        if option.get("type") != "null":
+            yield where, _resolve(document, option["$ref"])[1] if "$ref" in option else option
 
 
 def _response_schemas(document: dict[str, Any]) -> Iterator[tuple[str, Any]]:

@@ -20,7 +20,8 @@ async def test_sessions_keys_and_users_carry_utc_timestamps_with_z(fleet: Fleet)
     workspace = (await owner.post("/api/workspaces", json={"name": "Acme"})).json()
     assert _utc(workspace["created_at"]), workspace
     [session] = (await owner.get("/api/auth/sessions")).json()
-    assert _utc(session["created_at"]) and _utc(session["expires_at"]), session
+    assert _utc(session["created_at"]), session
+    assert _utc(session["expires_at"]), session
     created = (await owner.post(f"/api/workspaces/{workspace['id']}/api-keys", json={"name": "CI"})).json()
     script = await fleet.browser()
     used = await script.get("/api/workspaces", headers={"authorization": f"Bearer {created['key']}"})
@@ -31,7 +32,8 @@ async def test_sessions_keys_and_users_carry_utc_timestamps_with_z(fleet: Fleet)
     assert all(_utc(listed[k]) for k in ("created_at", "last_used_at", "revoked_at")), listed
     assert listed["created_at"] == created["created_at"]
     audit = (await owner.get(f"/api/workspaces/{workspace['id']}/audit")).json()["items"]
-    assert audit and all(_utc(entry["created_at"]) for entry in audit)
+    assert audit
+    assert all(_utc(entry["created_at"]) for entry in audit)
 
 
 @pytest.mark.parametrize(
