@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
 from agentworks_platform.app import create_service_app
+from agentworks_platform.input_rules import NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN, EmailAddress, visible_text
 from agentworks_platform.settings import ServiceSettings
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.testclient import TestClient
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 
@@ -115,3 +117,40 @@ def test_a_websocket_with_nul_in_its_query_is_closed_before_it_opens(tmp_path: P
         with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws?q=bad%00"):
             pass
     assert refused.value.code == 1008
+
+
+def test_the_published_document_states_the_rule_on_every_free_text_string(tmp_path: Path) -> None:
+    document = _app(tmp_path).openapi()
+    note = document["components"]["schemas"]["_Note"]["properties"]
+    assert note["title"]["pattern"] == NO_NUL_PATTERN
+    assert note["tags"]["items"]["pattern"] == NO_NUL_PATTERN
+    [name, q] = document["paths"]["/notes/{name}"]["get"]["parameters"]
+    assert name["schema"]["pattern"] == q["schema"]["pattern"] == NO_NUL_PATTERN
+    assert re.fullmatch(NO_NUL_PATTERN, "any text at all\n")
+    assert not re.fullmatch(NO_NUL_PATTERN, "a\x00b")
+
+
+@pytest.mark.parametrize("text", ["x", " x ", "\u3000x\n", "\ufeff"])
+def test_visible_text_matches_its_pattern_after_trimming(text: str) -> None:
+    assert re.fullmatch(VISIBLE_TEXT_PATTERN, text)
+    assert TypeAdapter(Annotated[str, visible_text(10)]).validate_python(text) == text.strip()
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n", "\t\r", "\u3000", "\x1c", "\u2028", "x\x00"])
+def test_blank_text_is_refused_and_the_pattern_says_so(text: str) -> None:
+    """What the document's pattern refuses, the validator refuses too (and the other way round)."""
+    assert not re.fullmatch(VISIBLE_TEXT_PATTERN, text)
+    with pytest.raises(ValidationError):
+        TypeAdapter(Annotated[str, visible_text(10)]).validate_python(text)
+
+
+@pytest.mark.parametrize("email", ["ada@example.com", "f32+@cv.test", "9f`1e@w.s3q.com", "Ada@EXAMPLE.org"])
+def test_email_addresses_of_any_public_or_test_domain_are_accepted(email: str) -> None:
+    accepted = TypeAdapter(EmailAddress).validate_python(email)
+    assert accepted.split("@")[1] == email.split("@")[1].lower()
+
+
+@pytest.mark.parametrize("email", ["ada", "ada@", "@example.com", "ada@localhost", "a b@example.com", "ada@x"])
+def test_what_is_not_an_address_is_refused(email: str) -> None:
+    with pytest.raises(ValidationError):
+        TypeAdapter(EmailAddress).validate_python(email)

@@ -6,9 +6,9 @@ import re
 from decimal import Decimal
 
 import pytest
-from agentworks_billing.accounts.schemas import PlanIn
+from agentworks_billing.accounts.schemas import BudgetIn, PlanIn
 from agentworks_billing.models import AMOUNT_MAX
-from agentworks_billing.schemas import LARGEST_AMOUNT
+from agentworks_billing.schemas import LARGEST_AMOUNT, POSITIVE_CENTS_TEXT
 from agentworks_events import UTC_TEXT_PATTERN
 from agentworks_events.base import MONEY_MAX
 from pydantic import ValidationError
@@ -68,3 +68,34 @@ def test_a_plan_markup_the_ledger_cannot_store_exactly_is_refused(markup: str) -
     with pytest.raises(ValidationError):
         PlanIn(markup=Decimal(markup))
     assert PlanIn(markup=Decimal("5.1234567890")).markup == Decimal("5.1234567890")
+
+
+@pytest.mark.parametrize("cap", ["0", "0.00", "", " 5", "5 ", "1.", ".5", "1e3", "+5", "5.001", "123456789"])
+async def test_a_cap_written_as_text_must_match_the_documented_pattern(billing: Billing, cap: str) -> None:
+    assert re.fullmatch(POSITIVE_CENTS_TEXT, cap) is None
+    path = f"/api/workspaces/{billing.ids['workspace']}/budgets/workspace"
+    response = await billing.request("PUT", path, billing.owner, {"monthly_cap": cap})
+    assert response.status_code == 422, (cap, response.text)
+
+
+@pytest.mark.parametrize(("cap", "stored"), [("000.5", "0.5"), ("12", "12"), ("0.01", "0.01"), (0.07, "0.07")])
+async def test_a_cap_the_document_allows_is_accepted(billing: Billing, cap: object, stored: str) -> None:
+    assert isinstance(cap, float) or re.fullmatch(POSITIVE_CENTS_TEXT, str(cap))
+    path = f"/api/workspaces/{billing.ids['workspace']}/budgets/workspace"
+    assert (await billing.ok("PUT", path, json={"monthly_cap": cap}))["monthly_cap"] == stored
+
+
+def test_the_document_states_the_cap_s_cents_and_bounds() -> None:
+    [number, text] = BudgetIn.model_json_schema()["properties"]["monthly_cap"]["anyOf"]
+    assert (number["exclusiveMinimum"], number["maximum"], number["multipleOf"]) == (0, 99999999.99, 0.01)
+    assert text["pattern"] == POSITIVE_CENTS_TEXT
+
+
+@pytest.mark.parametrize("day", ["0", "20260101", "2026-W01-1", "2026-1-5", "2026-01-01T00:00:00", "1767225600"])
+async def test_a_day_is_only_ever_yyyy_mm_dd(billing: Billing, day: str) -> None:
+    workspace = billing.ids["workspace"]
+    for report in ("usage", "charges.csv"):
+        response = await billing.request("GET", f"/api/workspaces/{workspace}/{report}?end={day}", billing.owner)
+        assert response.status_code == 422, (report, day, response.text)
+    ok = await billing.request("GET", f"/api/workspaces/{workspace}/charges.csv?end=2026-12-01", billing.owner)
+    assert ok.status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from agentworks_core.agents.registry import BY_KEY
 
 from .conftest import Core
 
@@ -11,6 +12,9 @@ from .conftest import Core
     ("method", "path", "body", "status"),
     [
         ("POST", "/api/workspaces", {"name": ""}, 422),
+        ("POST", "/api/workspaces", {"name": "\n"}, 422),
+        ("POST", "/api/workspaces", {"name": "\x1c"}, 422),
+        ("POST", "/api/projects/{project}/cards", {"title": "\u3000"}, 422),
         ("POST", "/api/workspaces", {"name": "x" * 101}, 422),
         ("POST", "/api/workspaces", {"name": 7}, 422),
         ("POST", "/api/workspaces", {"name": "ok", "extra": True}, 422),
@@ -37,6 +41,8 @@ from .conftest import Core
         ("GET", "/api/projects/{project}/documents/prd/versions/0", None, 422),
         ("POST", "/api/workspaces/{workspace}/members", {"email": "not-an-email"}, 422),
         ("POST", "/api/workspaces/{workspace}/members", {"email": "a@b.co", "role": "admin"}, 422),
+        ("POST", "/api/workspaces/{workspace}/members", {"email": "a@localhost"}, 422),
+        ("POST", "/api/cards/{card}/agents/nobody/run", {}, 404),
     ],
 )
 async def test_bad_input_is_a_4xx_envelope(core: Core, method: str, path: str, body: object, status: int) -> None:
@@ -67,3 +73,22 @@ async def test_bad_input_is_a_4xx_envelope(core: Core, method: str, path: str, b
     error = response.json()["error"]
     assert error["code"]
     assert error["message"]
+
+
+async def test_an_address_at_a_test_domain_can_be_invited(core: Core) -> None:
+    world = await core.world()
+    path = f"/api/workspaces/{world.ids['a']['workspace']}/members"
+    invited = await core.call("POST", path, world.owner, {"email": "F32+@CV.test"})
+    assert invited.status_code == 201, invited.text
+    assert invited.json()["email"].endswith("@cv.test")
+
+
+async def test_the_document_lists_the_agents_a_path_may_name(core: Core) -> None:
+    await core.world()
+    document = core.app.openapi()
+    for path, method in (
+        ("/api/projects/{project_id}/agents/{agent}", "put"),
+        ("/api/cards/{card_id}/agents/{agent}/run", "post"),
+    ):
+        [agent] = [p for p in document["paths"][path][method]["parameters"] if p["name"] == "agent"]
+        assert agent["schema"]["enum"] == list(BY_KEY), path

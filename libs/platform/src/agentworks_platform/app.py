@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from agentworks_platform.db import Database
 from agentworks_platform.errors import COMMON_ERRORS, Forbidden, Unauthenticated, install_error_handlers
 from agentworks_platform.heap import serving_heap
-from agentworks_platform.input_rules import refuse_nul_text
+from agentworks_platform.input_rules import document_text_rule, refuse_nul_text
 from agentworks_platform.logging import configure_logging, get_logger
 from agentworks_platform.service_auth import (
     LOCAL_ISSUER,
@@ -120,7 +120,22 @@ def create_service_app(
     app.include_router(health_router())
     for router in routers:
         app.include_router(router, responses=COMMON_ERRORS)
+    _publish_input_rules(app)
     return app
+
+
+def _publish_input_rules(app: FastAPI) -> None:
+    """The app's OpenAPI document states the app-wide input rules (no NUL in text) in its schemas."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        document = generate()
+        if first:
+            document_text_rule(document)
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def stop_task(task: asyncio.Task[Any] | None) -> None:

@@ -10,10 +10,12 @@ gateway's proxy, Pub/Sub push, webhooks) is not parsed here: the proxied service
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Annotated, Any
 
+from email_validator import EmailNotValidError, validate_email
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 from starlette.requests import HTTPConnection
 
 NUL = "\x00"
@@ -78,3 +80,55 @@ async def refuse_nul_text(connection: HTTPConnection) -> None:
     if isinstance(connection, Request):
         raise RequestValidationError(errors)
     raise WebSocketRequestValidationError(errors)
+
+
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+"""The rule in the published documents, so clients and generated tests know it (ECMA and Python regex alike)."""
+
+
+def document_text_rule(node: Any) -> None:
+    """Give every free-text string schema in an OpenAPI document (at any depth) the no-NUL pattern.
+
+    Strings that already carry a ``format``, ``pattern``, ``enum`` or ``const`` are left alone: each of
+    those admits no NUL already."""
+    if isinstance(node, list):
+        for item in node:
+            document_text_rule(item)
+        return
+    if not isinstance(node, dict):
+        return
+    constrained = node.keys() & {"format", "pattern", "enum", "const"}
+    if node.get("type") == "string" and not constrained:
+        node["pattern"] = NO_NUL_PATTERN
+    for value in node.values():
+        document_text_rule(value)
+
+
+# What str.strip() and pydantic's strip_whitespace remove, spelled out: ``\s`` means something else in each regex
+# engine that reads the published pattern (Python's, Rust's, ECMAScript's).
+_WHITESPACE = "\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\u001c-\\u001f"
+VISIBLE_TEXT_PATTERN = f"^[^\\u0000]*[^\\u0000{_WHITESPACE}][^\\u0000]*$"
+"""Text with at least one character that is neither whitespace nor NUL."""
+
+
+def visible_text(max_length: int) -> Any:
+    """Constraints of a required name or title: trimmed, not blank, at most ``max_length`` characters."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length, pattern=VISIBLE_TEXT_PATTERN)
+
+
+def _email_address(value: str) -> str:
+    # Deliverability is not checked (no DNS); RFC 6761's .test names are accepted like any other domain.
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from None
+
+
+EMAIL_MAX_LENGTH = 254
+EmailAddress = Annotated[
+    str,
+    StringConstraints(max_length=EMAIL_MAX_LENGTH),
+    AfterValidator(_email_address),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": EMAIL_MAX_LENGTH}),
+]
+"""An email address as people type them (RFC 5322 addr-spec), normalised; one rule for every service."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from agentworks_platform.input_rules import visible_text
+from pydantic import BaseModel, ConfigDict, Field
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, visible_text(100)]
 Limit = Annotated[int, Field(ge=1, le=200)]
 
 

@@ -11,11 +11,11 @@ from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
 from agentworks_billing.accounts.service import BudgetStatus, Plan
-from agentworks_billing.schemas import Cents, LedgerAmount, Schema
+from agentworks_billing.schemas import LedgerAmount, PositiveCents, Schema
 
 
 class BudgetIn(Schema):
-    monthly_cap: Annotated[Cents, Field(gt=0)]
+    monthly_cap: PositiveCents
 
 
 class BudgetOut(Schema):

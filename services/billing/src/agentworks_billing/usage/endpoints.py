@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from agentworks_billing.access import PrincipalDep, authorize
-from agentworks_billing.schemas import Schema
+from agentworks_billing.schemas import Day, Schema
 from agentworks_billing.usage import service
 from agentworks_billing.usage.service import UsageRow
 
@@ -61,8 +61,8 @@ async def usage(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    start: Annotated[date | None, Query(description="First day (UTC), default the 1st of this month.")] = None,
-    end: Annotated[date | None, Query(description="Last day (UTC, inclusive), default today.")] = None,
+    start: Annotated[Day | None, Query(description="First day (UTC), default the 1st of this month.")] = None,
+    end: Annotated[Day | None, Query(description="Last day (UTC, inclusive), default today.")] = None,
     group_by: Annotated[list[Dimension] | None, Query(description="Repeat for several series.")] = None,
 ) -> UsageOut:
     access = await authorize(request, principal, workspace_id, "charges")
@@ -88,8 +88,8 @@ async def charges_csv(
     workspace_id: uuid.UUID,
     request: Request,
     principal: PrincipalDep,
-    start: Annotated[date | None, Query()] = None,
-    end: Annotated[date | None, Query()] = None,
+    start: Annotated[Day | None, Query()] = None,
+    end: Annotated[Day | None, Query()] = None,
 ) -> StreamingResponse:
     access = await authorize(request, principal, workspace_id, "charges")
     first, last = service.date_range(start, end)

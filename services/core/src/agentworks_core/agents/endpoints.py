@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.agents import service
 from agentworks_core.agents.catalog import ModelCatalog
-from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut, ModelOut
+from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentKey, AgentOut, ModelOut
 
 router = APIRouter(prefix="/api", tags=["agents"], responses=error_responses(404, 503))
 
@@ -41,7 +41,7 @@ async def project_agents(project_id: uuid.UUID, session: SessionDep, principal: 
 @router.put("/projects/{project_id}/agents/{agent}", summary="Map an agent to a provider and model, or disable it")
 async def configure_agent(
     project_id: uuid.UUID,
-    agent: str,
+    agent: AgentKey,
     body: AgentConfigIn,
     session: SessionDep,
     principal: PrincipalDep,

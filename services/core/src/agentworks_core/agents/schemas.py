@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import BaseModel, Field
 
+from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.schemas import StrictBody
+
+AgentKey = Annotated[str, Path(description="The agent's key.", json_schema_extra={"enum": list(BY_KEY)})]
+"""An agent named in a path: the document lists the keys; the service answers an unknown one with 404."""
 
 
 class AgentOut(BaseModel):

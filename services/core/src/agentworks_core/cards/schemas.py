@@ -6,12 +6,13 @@ import uuid
 from typing import Annotated, Literal
 
 from agentworks_events import UtcDateTime
-from pydantic import Field, StringConstraints
+from agentworks_platform.input_rules import visible_text
+from pydantic import Field
 
 from agentworks_core.schemas import Out, StrictBody
 
 CardType = Literal["epic", "story", "task", "bug", "spike"]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[str, visible_text(200)]
 Description = Annotated[str, Field(max_length=20_000)]
 Position = Annotated[int, Field(ge=0, le=100_000)]
 

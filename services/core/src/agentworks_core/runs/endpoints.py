@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import PrincipalDep, authorize_resource, workspace_of
 from agentworks_core.agents import service as agents
+from agentworks_core.agents.schemas import AgentKey
 from agentworks_core.cards.endpoints import OutboxDep
 from agentworks_core.models import Card, Document, DocumentVersion, Lane, Project
 from agentworks_core.runs import service
@@ -34,7 +35,7 @@ class RunRequest(BaseModel):
 @router.post("/cards/{card_id}/agents/{agent}/run", status_code=202, summary="Run one agent on a card now")
 async def run_agent(
     card_id: uuid.UUID,
-    agent: str,
+    agent: AgentKey,
     session: SessionDep,
     principal: PrincipalDep,
     outbox: OutboxDep,

@@ -6,7 +6,7 @@ import uuid
 from typing import Literal
 
 from agentworks_events import UtcDateTime
-from pydantic import EmailStr
+from agentworks_platform.input_rules import EmailAddress
 
 from agentworks_core.schemas import Name, Out, StrictBody
 
@@ -29,7 +29,7 @@ class WorkspaceOut(Out):
 
 
 class Invite(StrictBody):
-    email: EmailStr
+    email: EmailAddress
     role: RoleName = "member"
 
 

@@ -8,9 +8,10 @@ from typing import Annotated
 from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.errors import error_responses
+from agentworks_platform.input_rules import visible_text
 from agentworks_platform.internal_http import InternalClient
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
 
 from agentworks_gateway.apikeys import service
 from agentworks_gateway.identity.endpoints import CallerDep
@@ -22,7 +23,7 @@ router = APIRouter(
 
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Annotated[str, visible_text(100)]
 
 
 class KeyOut(BaseModel):

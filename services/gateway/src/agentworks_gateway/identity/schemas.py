@@ -6,14 +6,15 @@ import uuid
 from typing import Annotated
 
 from agentworks_events import UtcDateTime
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from agentworks_platform.input_rules import EmailAddress
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Password = Annotated[str, Field(min_length=10, max_length=128)]
 
 
 class SignUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    email: EmailStr
+    email: EmailAddress
     password: Password
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
 
