@@ -106,6 +106,23 @@ async def test_output_still_malformed_after_repair_fails_clearly(make_stack: Any
         assert "asking for a repair" in logs
 
 
+async def test_nul_from_the_model_reaches_no_log_line_or_artifact(make_stack: Any, model: ScriptedModel) -> None:
+    """PostgreSQL cannot store NUL in text: model output shows each one as U+FFFD before it is published."""
+    raw_nul = "thinking\x00aloud\n"
+    escaped_nul = '```json\n{"summary": "s\\u0000", "documents": [{"kind": "prd", "title": "P\\u0000", '
+    escaped_nul += '"content": "# P\\u0000RD"}]}\n```'
+    async with AsyncExitStack() as exits:
+        stack: Stack = await make_stack(exits, llm_url=model.url)  # type: ignore[attr-defined]
+        model.answers = [raw_nul + escaped_nul]
+        await stack.push(stack.moved(to_lane=1))
+        [completed] = stack.events("agent.run.completed")
+        [document] = completed.artifacts.documents
+        assert (document.title, document.content, completed.artifacts.summary) == ("P\ufffd", "# P\ufffdRD", "s\ufffd")
+        logs = [line.text for e in stack.events("agent.run.log") for line in e.lines]
+        assert "thinking\ufffdaloud" in logs
+        assert not any("\x00" in line for line in logs)
+
+
 def _principal_headers(stack: Stack) -> dict[str, str]:
     token = LocalTokenSigner(stack.key, dev_service_account("gateway")).sign(ORCHESTRATOR_URL)
     return {"authorization": f"Bearer {token}", **stack.owner.headers()}

@@ -5,11 +5,21 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
 from agentworks_events import ChildCardArtifact, DocumentArtifact, RunArtifacts
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 FENCE = re.compile(r"```json\s*(\{.*\})\s*```", re.S)
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def without_nul(text: str) -> str:
+    """Model output with each NUL (which no database text column of PostgreSQL can hold) shown as U+FFFD."""
+    return text.replace("\x00", REPLACEMENT_CHARACTER) if "\x00" in text else text
+
+
+ModelText = Annotated[str, AfterValidator(without_nul)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +54,19 @@ CONTRACTS: dict[str, Contract] = {
 class _Document(BaseModel):
     model_config = ConfigDict(extra="ignore")
     kind: str = Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")
-    title: str = Field(min_length=1, max_length=200)
-    content: str = Field(max_length=500_000)
+    title: ModelText = Field(min_length=1, max_length=200)
+    content: ModelText = Field(max_length=500_000)
 
 
 class _Card(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    title: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=20_000)
+    title: ModelText = Field(min_length=1, max_length=200)
+    description: ModelText = Field(default="", max_length=20_000)
 
 
 class _Output(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    summary: str = Field(default="", max_length=5_000)
+    summary: ModelText = Field(default="", max_length=5_000)
     documents: list[_Document] = Field(default_factory=list, max_length=20)
     child_cards: list[_Card] = Field(default_factory=list, max_length=50)
 

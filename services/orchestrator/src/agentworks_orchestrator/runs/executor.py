@@ -33,7 +33,7 @@ from agentworks_pubsub import Outbox
 
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import Run
-from agentworks_orchestrator.runs.contract import Contract, MalformedOutputError, read_artifacts
+from agentworks_orchestrator.runs.contract import Contract, MalformedOutputError, read_artifacts, without_nul
 
 TextSink = Callable[[str], Awaitable[None]]
 REPAIR = (
@@ -260,6 +260,7 @@ class RunExecutor:
         choices = chunk.get("choices") or [{}]
         piece = (choices[0].get("delta") or {}).get("content")
         if piece:
+            piece = without_nul(piece)
             pieces.append(piece)
             await batcher.add(piece)
             if on_text is not None:
