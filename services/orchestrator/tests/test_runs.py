@@ -13,6 +13,7 @@ from agentworks_events import UsageRunSettled, run_id_for, utc_now
 from agentworks_orchestrator.models import Run
 from openai.types.chat import ChatCompletionChunk
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from .conftest import Stack
 
@@ -201,3 +202,24 @@ async def test_a_streamed_answer_is_read_without_a_model_object_per_chunk(
     [completed] = stack.events("agent.run.completed")
     assert completed.artifacts.summary.startswith("Offline draft")
     assert built == []
+
+
+async def test_an_executor_that_fails_transiently_releases_its_lease_so_the_redelivery_starts_at_once(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    executor = stack.orchestrator.state.ctx.extras["runs"].executor
+    complete = executor._completed
+    failures = [OperationalError("UPDATE runs", {}, Exception("server closed the connection"))]
+
+    async def fails_once(*args: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await complete(*args)
+
+    monkeypatch.setattr(executor, "_completed", fails_once)
+    moved = stack.moved(to_lane=1)
+    assert (await stack.push(moved)).status_code == 503
+    assert (await stack.push(moved)).status_code == 204  # not held for the 30 s lease
+    assert [e.attempt for e in stack.events("agent.run.started")] == [1, 2]
+    [completed] = stack.events("agent.run.completed")
+    assert completed.attempt == 2

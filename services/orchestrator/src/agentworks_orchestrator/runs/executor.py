@@ -29,12 +29,15 @@ from agentworks_events import (
 )
 from agentworks_events.money import price_run
 from agentworks_platform.db import Database
+from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox
 
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import Run
+from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.contract import Contract, MalformedOutputError, read_artifacts, without_nul
 
+log = get_logger(__name__)
 TextSink = Callable[[str], Awaitable[None]]
 REPAIR = (
     "Your answer did not end with a valid ```json block ({error}). Reply with only the corrected "
@@ -178,7 +181,23 @@ class RunExecutor:
         return {"lease_owner": self._owner, "lease_until": utc_now() + timedelta(seconds=self._settings.lease_seconds)}
 
     async def execute(self, plan: RunPlan, on_text: TextSink | None = None) -> str:
-        """Run the attempt to its end; returns the final status."""
+        """Run the attempt to its end; returns the final status. On a transient error the lease is released
+        before the error propagates, so the redelivered event starts the next attempt at once."""
+        try:
+            return await self._attempt(plan, on_text)
+        except Exception:
+            await self.release(plan)
+            raise
+
+    async def release(self, plan: RunPlan) -> None:
+        """Give up this executor's lease on an unfinished run (a no-op once another executor holds it)."""
+        try:
+            async with self._db.transaction() as session:
+                await repository.release_lease(session, plan.run_id, self._owner)
+        except Exception as exc:  # the lease then expires by itself; the first error is the news
+            log.warning("run.lease_not_released", run_id=str(plan.run_id), error=type(exc).__name__)
+
+    async def _attempt(self, plan: RunPlan, on_text: TextSink | None) -> str:
         started = time.perf_counter()
         await self._commit(
             plan,
@@ -240,6 +259,7 @@ class RunExecutor:
             model=plan.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
+            stream_options={"include_usage": True},  # the router's usage chunk carries the call's cost
             max_tokens=self._settings.max_output_tokens,
             extra_headers=headers,
         )

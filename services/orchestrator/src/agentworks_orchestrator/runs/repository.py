@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 
 from agentworks_platform.db import locks_rows
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_orchestrator.models import BudgetState, Run
+from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
 
 
 async def run_for_update(session: AsyncSession, run_id: uuid.UUID) -> Run | None:
@@ -36,3 +36,12 @@ async def budget_exceeded(session: AsyncSession, workspace_id: uuid.UUID, projec
         BudgetState.exceeded.is_(True),
     )
     return (await session.scalar(query.limit(1))) is not None
+
+
+async def release_lease(session: AsyncSession, run_id: uuid.UUID, owner: str) -> None:
+    """Clear the lease ``owner`` holds on an unfinished run."""
+    await session.execute(
+        update(Run)
+        .where(Run.id == run_id, Run.lease_owner == owner, Run.status.not_in(TERMINAL))
+        .values(lease_owner=None, lease_until=None)
+    )
