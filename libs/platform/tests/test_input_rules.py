@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import pytest
 from agentworks_platform.app import create_service_app
+from agentworks_platform.errors import AppError
 from agentworks_platform.input_rules import NO_NUL_PATTERN, VISIBLE_TEXT_PATTERN, EmailAddress, visible_text
+from agentworks_platform.pagination import decode_cursor, encode_cursor
 from agentworks_platform.settings import ServiceSettings
 from fastapi import APIRouter, Request, WebSocket
 from fastapi.testclient import TestClient
@@ -154,3 +159,22 @@ def test_email_addresses_of_any_public_or_test_domain_are_accepted(email: str) -
 def test_what_is_not_an_address_is_refused(email: str) -> None:
     with pytest.raises(ValidationError):
         TypeAdapter(EmailAddress).validate_python(email)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+def test_json_in_another_encoding_than_utf8_is_refused(tmp_path: Path, encoding: str) -> None:
+    """The parser reads UTF-16 and UTF-32 too, where a NUL is not written as the escape; RFC 8259 asks for UTF-8."""
+    with TestClient(_app(tmp_path)) as client:
+        body = json.dumps({"title": "a\u0000b"}).encode(encoding)
+        response = client.post("/notes", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        clean = client.post("/notes", content=json.dumps({"title": "ab"}).encode(encoding))
+        assert clean.status_code == 422
+
+
+def test_a_cursor_carrying_nul_text_is_refused() -> None:
+    forged = base64.urlsafe_b64encode(json.dumps(["x\u0000y", str(uuid.uuid4())]).encode()).decode()
+    with pytest.raises(AppError) as refused:
+        decode_cursor(forged, (str, uuid.UUID))
+    assert refused.value.code == "invalid_cursor"
+    assert decode_cursor(encode_cursor("xy", uuid.UUID(int=1)), (str, uuid.UUID)) == ("xy", uuid.UUID(int=1))

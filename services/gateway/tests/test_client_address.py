@@ -86,6 +86,9 @@ async def test_uvicorn_as_configured_keeps_the_peer_address_whatever_the_headers
         ([], 1, "10.1.1.1"),
         (["6.6.6.6, not-an-address"], 1, "10.1.1.1"),
         (["2001:db8::1"], 1, "2001:db8::1"),
+        (["2001:db8::1%zz" + "z" * 100], 1, "2001:db8::1"),
+        (["2001:DB8:0:0:0:0:0:1"], 1, "2001:db8::1"),
+        (["::ffff:192.0.2.7"], 1, "192.0.2.7"),
     ],
 )
 def test_the_client_is_the_entry_the_outermost_trusted_proxy_appended(

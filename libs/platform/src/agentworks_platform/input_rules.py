@@ -56,7 +56,11 @@ async def _body_nul_locations(request: Request) -> list[Location]:
     if not _parsed_json_body(request):
         return []
     body = await request.body()
-    # A NUL inside JSON text is always the escape \u0000 (a raw control character is not valid JSON).
+    # UTF-8 JSON never holds a raw NUL byte (control characters are escaped), while UTF-16 and UTF-32, which
+    # the parser would also read, hold one beside every ASCII character: refuse them (RFC 8259 asks for UTF-8).
+    if b"\x00" in body:
+        return [("body",)]
+    # A NUL inside UTF-8 JSON text is always the escape \u0000.
     if _JSON_NUL_ESCAPE not in body:
         return []
     try:

@@ -44,6 +44,8 @@ def decode_cursor(cursor: str | None, parsers: Sequence[Callable[[str], Any]]) -
         for part in parsed:
             if isinstance(part, int):
                 within_bigint(part)
+            if isinstance(part, str) and "\x00" in part:  # it would reach a query as text
+                raise invalid
         return parsed
     except (binascii.Error, ValueError, UnicodeDecodeError, TypeError):
         raise invalid from None

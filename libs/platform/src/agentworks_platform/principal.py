@@ -7,9 +7,11 @@ gateway: it is the one service that authenticates end users.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import quote, unquote
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -25,6 +27,21 @@ REQUEST_ID = "x-request-id"
 CLIENT_IP = "x-aw-client-ip"
 
 FROM_GATEWAY = allow_callers("gateway")
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id_or_new(candidate: str | None) -> str:
+    """A caller's ``X-Request-ID`` when it is a plain token; otherwise (absent, too long, odd bytes) a new one."""
+    return candidate if candidate and SAFE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
+
+
+def email_header(email: str) -> str:
+    """An address as an HTTP header value: header values are ASCII, addresses need not be (RFC 6532)."""
+    return quote(email, safe="@+.-_")
+
+
+def email_from_header(value: str) -> str:
+    return unquote(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +57,8 @@ class Principal:
     def headers(self) -> dict[str, str]:
         headers = {
             USER_ID: str(self.user_id),
-            USER_EMAIL: self.email,
-            REQUEST_ID: self.request_id,
+            USER_EMAIL: email_header(self.email),
+            REQUEST_ID: request_id_or_new(self.request_id),
             CLIENT_IP: self.client_ip,
         }
         if self.key_workspace_id:
@@ -59,13 +76,13 @@ def _uuid(value: str | None) -> UUID | None:
 async def current_principal(request: Request, _gateway: Annotated[VerifiedCaller, Depends(FROM_GATEWAY)]) -> Principal:
     """Dependency: the principal the gateway vouches for (its token verified first)."""
     user_id = _uuid(request.headers.get(USER_ID))
-    email = request.headers.get(USER_EMAIL, "")
+    email = email_from_header(request.headers.get(USER_EMAIL, ""))
     if user_id is None or not email:
         raise Unauthenticated("Sign in first.")
     return Principal(
         user_id=user_id,
         email=email.lower(),
         key_workspace_id=_uuid(request.headers.get(KEY_WORKSPACE)),
-        request_id=request.headers.get(REQUEST_ID) or uuid.uuid4().hex,
+        request_id=request_id_or_new(request.headers.get(REQUEST_ID)),
         client_ip=request.headers.get(CLIENT_IP, ""),
     )

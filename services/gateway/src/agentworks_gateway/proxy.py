@@ -62,6 +62,15 @@ def _client(request: Request, service: str) -> InternalClient:
     return client
 
 
+def _passed_on(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    """The named request headers, for the upstream call; a value that is not printable ASCII is a 400."""
+    kept = {k: v for k, v in request.headers.items() if k.lower() in names}
+    for name, value in kept.items():
+        if not (value.isascii() and value.isprintable()):
+            raise AppError(f"The {name} header must be printable ASCII.", code="invalid_header", status_code=400)
+    return kept
+
+
 async def _body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
@@ -87,7 +96,7 @@ async def api_docs() -> HTMLResponse:
 @router.post("/webhooks/stripe")
 async def stripe_webhook(request: Request) -> Response:
     """Stripe calls this public URL; billing verifies the signature on the untouched body."""
-    headers = {k: v for k, v in request.headers.items() if k.lower() in ("content-type", "stripe-signature")}
+    headers = _passed_on(request, ("content-type", "stripe-signature"))
     try:
         upstream = await _client(request, "billing").request(
             "POST", "/webhooks/stripe", content=await _body(request), headers=headers
@@ -110,7 +119,7 @@ async def forward(request: Request) -> Response:
         raise NotFound("No such endpoint.")
     client = _client(request, route.owner)
     headers = caller.principal.headers()
-    headers.update({k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS})
+    headers.update(_passed_on(request, FORWARDED_REQUEST_HEADERS))
     if (request.method, route.template) in STREAMED:
         return await _forward_stream(client, request, safe.raw, headers)
     try:

@@ -19,7 +19,7 @@ from agentworks_platform.app import context_of
 from agentworks_platform.clock import as_utc, utc_now
 from agentworks_platform.db import Database, commit_without_waiting
 from agentworks_platform.errors import Unauthenticated, error_response
-from agentworks_platform.principal import Principal
+from agentworks_platform.principal import Principal, request_id_or_new
 from fastapi import Request
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,9 +63,18 @@ def client_ip(headers: Headers, peer: str, trusted_proxy_hops: int) -> str:
     if len(entries) < trusted_proxy_hops:
         return peer[:64]
     try:
-        return str(ipaddress.ip_address(entries[-trusted_proxy_hops]))
+        return _canonical(ipaddress.ip_address(entries[-trusted_proxy_hops]))
     except ValueError:
         return peer[:64]
+
+
+def _canonical(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """One spelling per host, so throttles count it once: no IPv6 zone, IPv4-mapped IPv6 as IPv4."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Address(address.packed))
+    return str(address)
 
 
 def cross_site(headers: Headers, allowed_origins: tuple[str, ...]) -> bool:
@@ -133,7 +142,7 @@ class ApiGuard:
         settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
         headers = request.headers
         ip = client_ip(headers, request.client.host if request.client else "", settings.trusted_proxy_hops)
-        request_id = headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request_id_or_new(headers.get("x-request-id"))
         try:
             caller, window = await self._admit(ctx.db, settings, scope["method"], path, headers, ip, request_id)
         except Unauthenticated as exc:
