@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
-from agentworks_platform.db import Database, insert_many_ignoring_conflicts, new_metadata
+import psycopg
+import pytest
+from agentworks_platform.db import Database, DatabaseBusy, PoolLimits, insert_many_ignoring_conflicts, new_metadata
+from agentworks_platform.errors import AppError
 from sqlalchemy import Column, String, Table, select, text
+from sqlalchemy.engine import make_url
 
 
 async def test_sqlite_transactions_of_a_process_take_turns_on_one_connection(tmp_path: Path) -> None:
@@ -51,3 +56,50 @@ async def test_inserting_many_rows_ignores_existing_and_repeated_keys_and_return
         assert [tuple(row) for row in stored] == [("a", "1"), ("b", "2"), ("c", "2")]
     finally:
         await db.dispose()
+
+
+def _postgres_only(database_url: str) -> None:
+    if make_url(database_url).get_backend_name() == "sqlite":
+        pytest.skip("SQLite has no connection pool to exhaust")
+
+
+async def test_a_transaction_that_waits_past_the_pool_timeout_is_refused_as_busy(database_url: str) -> None:
+    _postgres_only(database_url)
+    db = Database(database_url, PoolLimits(size=1, overflow=0, timeout_seconds=0.05))
+    try:
+        async with db.transaction() as holder:
+            await holder.execute(text("SELECT 1"))
+            with pytest.raises(DatabaseBusy) as refused:
+                async with db.transaction() as session:
+                    await session.execute(text("SELECT 1"))
+        async with db.transaction() as session:  # the pool serves again once the holder is done
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await db.dispose()
+    assert _is_busy_503(refused.value)
+
+
+async def test_a_server_out_of_connections_is_refused_as_busy(database_url: str) -> None:
+    """PostgreSQL's "too many connections" (SQLSTATE 53300) is a 503 to retry, not a 500."""
+    _postgres_only(database_url)
+    url = make_url(database_url)
+    role = f"aw_budget_{uuid.uuid4().hex[:8]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+    db = Database(url.set(username=role, password=None).render_as_string(hide_password=False))
+    try:
+        async with db.transaction() as holder:
+            await holder.execute(text("SELECT 1"))
+            with pytest.raises(DatabaseBusy) as refused:
+                async with db.transaction() as session:
+                    await session.execute(text("SELECT 1"))
+    finally:
+        await db.dispose()
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f"DROP ROLE {role}")
+    assert _is_busy_503(refused.value)
+
+
+def _is_busy_503(error: AppError) -> bool:
+    return (error.status_code, error.code, error.headers) == (503, "database_busy", {"Retry-After": "1"})

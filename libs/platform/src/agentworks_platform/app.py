@@ -92,9 +92,8 @@ def create_service_app(
         )
         configure_tracing(settings.service_name, settings.trace_exporter, settings.gcp_project)
         tokens, verifier = build_auth(settings)
-        context = ServiceContext(
-            settings, db or Database(settings.database_url, app_role=settings.db_app_role), tokens, verifier
-        )
+        database = db or Database(settings.database_url, settings.db_pool, app_role=settings.db_app_role)
+        context = ServiceContext(settings, database, tokens, verifier)
         app.state.ctx = context
         async with AsyncExitStack() as stack:
             stack.push_async_callback(context.db.dispose)

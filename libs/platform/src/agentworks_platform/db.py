@@ -7,6 +7,7 @@ import functools
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Select
 
 from agentworks_platform import sqlite_driver
+from agentworks_platform.errors import Unavailable
 
 AfterCommit = Callable[[], Awaitable[None]]
 
@@ -64,7 +68,45 @@ def _begin_immediate(connection: Any) -> None:
     connection.connection.driver_connection.begin_immediate()
 
 
-def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """How many PostgreSQL connections one process may hold, and how long a request waits for one.
+
+    Every instance of every service opens up to ``size + overflow`` connections; the deploy sizes them so
+    that instances × connections fit the server's ``max_connections`` (docs/decisions/0006)."""
+
+    size: int = 5
+    overflow: int = 2
+    timeout_seconds: float = 5.0
+
+
+class DatabaseBusy(Unavailable):
+    """503: no database connection could be had in time (pool exhausted or server out of connections)."""
+
+    code = "database_busy"
+
+    def __init__(self) -> None:
+        super().__init__("The database is busy; retry shortly.", retry_after=1)
+
+
+# SQLSTATE classes a server uses to turn a connection away: 08 connection exception, 53 insufficient resources
+# ("too many clients"), 57P03 cannot connect now (starting or shutting down).
+_REFUSED_CONNECTION = ("08", "53", "57P03")
+
+
+def is_connection_refusal(exc: BaseException) -> bool:
+    """Whether ``exc`` means the request got no connection at all (so nothing of it can have been written)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    # psycopg's errors carry ``sqlstate``: None when the client failed to connect or lost the connection,
+    # else the server's code. SQLite's errors have no such attribute and are not connection refusals.
+    sqlstate = getattr(exc.orig, "sqlstate", "")
+    return sqlstate is None or str(sqlstate).startswith(_REFUSED_CONNECTION)
+
+
+def create_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
     """An async engine with the pragmas or pool settings the backend needs."""
     if is_sqlite(url):
         database = make_url(url).database
@@ -74,7 +116,13 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=pool.size,
+        max_overflow=pool.overflow,
+        pool_timeout=pool.timeout_seconds,
+        pool_pre_ping=True,
+    )
 
 
 class Database:
@@ -84,9 +132,9 @@ class Database:
     security applies even when the connection's user owns the tables.
     """
 
-    def __init__(self, url: str, pool_size: int = 10, app_role: str | None = None) -> None:
+    def __init__(self, url: str, pool: PoolLimits = PoolLimits(), app_role: str | None = None) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size)
+        self.engine = create_engine(url, pool)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_postgres = not is_sqlite(url)
         self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
@@ -96,10 +144,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """Commit on success, roll back on any error; then run hooks registered with ``after_commit``."""
-        async with self._turn(), self.sessions() as session:
-            async with session.begin():
-                yield session
-            hooks: list[AfterCommit] = session.info.pop("after_commit", [])
+        try:
+            async with self._turn(), self.sessions() as session:
+                async with session.begin():
+                    yield session
+                hooks: list[AfterCommit] = session.info.pop("after_commit", [])
+        except (PoolTimeout, OperationalError) as exc:
+            if is_connection_refusal(exc):
+                raise DatabaseBusy from exc
+            raise
         for hook in hooks:
             await hook()
 

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agentworks_platform.db import PoolLimits
+
 Environment = Literal["dev", "test", "prod"]
 
 DEV_KEY_PATH = Path(".dev/service-signing-key.pem")
@@ -32,6 +34,11 @@ class ServiceSettings(BaseSettings):
     public_url: str = Field(default="", description="This service's base URL; the audience of its tokens.")
     database_url: str = ""
     db_app_role: str | None = Field(default=None, description="PostgreSQL role every transaction runs as (RLS).")
+    db_pool_size: int = Field(default=5, ge=1, description="PostgreSQL connections an instance keeps open.")
+    db_max_overflow: int = Field(default=2, ge=0, description="Connections an instance may open beyond the pool.")
+    db_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="How long a request waits for a connection before it answers 503."
+    )
     log_level: str = "INFO"
     gcp_project: str = Field(default="agentworks", description="GCP project id (locally: the topology's project).")
 
@@ -58,6 +65,10 @@ class ServiceSettings(BaseSettings):
         if not self.service_account_email:
             values["service_account_email"] = dev_service_account(self.service_name)
         return self
+
+    @property
+    def db_pool(self) -> PoolLimits:
+        return PoolLimits(self.db_pool_size, self.db_max_overflow, self.db_pool_timeout_seconds)
 
     @property
     def is_production(self) -> bool:

@@ -37,7 +37,7 @@ def create_app(
 ) -> FastAPI:
     """Build billing (uvicorn ``--factory`` entry point); tests may pass the sink, core client and secrets."""
     settings = settings or BillingSettings()
-    db = Database(settings.database_url, app_role=settings.db_app_role)
+    db = Database(settings.database_url, settings.db_pool, app_role=settings.db_app_role)
     outbox = Outbox(models.outbox)
     jobs = Jobs(settings, db, outbox, secrets or secrets_for(settings))
     usage_events = load_topology().subscription(USAGE_SUBSCRIPTION)

@@ -44,7 +44,7 @@ class Jobs:
     @classmethod
     def for_settings(cls, settings: BillingSettings, db: Database | None = None) -> Jobs:
         """Parts for commands run outside the service (no relay: events wait in the outbox for the service)."""
-        database = db or Database(settings.database_url, app_role=settings.db_app_role)
+        database = db or Database(settings.database_url, settings.db_pool, app_role=settings.db_app_role)
         return cls(settings, database, Outbox(models.outbox), secrets_for(settings))
 
     async def connect_payments(self) -> None:

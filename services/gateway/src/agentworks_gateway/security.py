@@ -18,7 +18,7 @@ from typing import Literal
 from agentworks_platform.app import context_of
 from agentworks_platform.clock import as_utc, utc_now
 from agentworks_platform.db import Database, commit_without_waiting
-from agentworks_platform.errors import Unauthenticated, error_response
+from agentworks_platform.errors import Unauthenticated, Unavailable, error_response
 from agentworks_platform.principal import Principal, request_id_or_new
 from fastapi import Request
 from sqlalchemy import select, update
@@ -147,6 +147,9 @@ class ApiGuard:
             caller, window = await self._admit(ctx.db, settings, scope["method"], path, headers, ip, request_id)
         except Unauthenticated as exc:
             await error_response(401, exc.code, exc.message)(scope, receive, send)
+            return
+        except Unavailable as exc:  # no database connection in time: the client retries, nothing was written
+            await error_response(503, exc.code, exc.message, headers=exc.headers)(scope, receive, send)
             return
         except _CrossSite:
             await error_response(

@@ -31,7 +31,7 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
     """Build log-stream (uvicorn ``--factory`` entry point); tests may pass the core client."""
     settings = settings or LogStreamSettings()
     hub = Hub(settings.client_queue_size)
-    db = Database(settings.database_url, app_role=settings.db_app_role)
+    db = Database(settings.database_url, settings.db_pool, app_role=settings.db_app_role)
     fanout = Fanout(db, hub)
     blobs: BlobStore = (
         GcsBlobs(settings.logs_bucket) if settings.blobs_backend == "gcs" else LocalBlobs(settings.blobs_dir)
