@@ -48,6 +48,8 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         listener = await fanout.start()
         stack.push_async_callback(stop_task, listener)
+        ctx.ready_checks.append(fanout.ready)
+        ctx.extras["fanout"] = fanout
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
         ctx.extras["core"] = core

@@ -56,3 +56,14 @@ class CardBoard(Base):
     __tablename__ = "card_boards"
     card_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     board_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+
+
+class FanoutMessage(Base):
+    """A board or status message waiting to be read back by every instance: notifications carry its id only,
+    so a message of any size fans out (PostgreSQL limits a notification to 8,000 bytes)."""
+
+    __tablename__ = "fanout_messages"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    topic: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False, index=True)

@@ -22,6 +22,7 @@ from agentworks_log_stream.models import LogLineRow, RunLog
 from agentworks_log_stream.terminal import store
 
 ENDED = frozenset({"completed", "failed", "cancelled"})
+KEEP_FANOUT_MESSAGES = timedelta(hours=1)  # every instance reads a board message back within moments
 log = get_logger(__name__)
 
 
@@ -63,9 +64,10 @@ class Archiver:
         return [r for r in records if r["seq"] > after][:limit]
 
     async def prune(self) -> int:
-        """Delete database lines of runs archived longer ago than the retention period."""
+        """Delete database lines of runs archived longer ago than the retention period (and old board messages)."""
         cutoff = utc_now() - self.retain
         async with self.db.transaction() as session:
+            await store.prune_messages(session, utc_now() - KEEP_FANOUT_MESSAGES)
             archived = select(RunLog.run_id).where(RunLog.archived_at.is_not(None), RunLog.archived_at <= cutoff)
             result = await session.execute(delete(LogLineRow).where(LogLineRow.run_id.in_(archived)))
         return int(getattr(result, "rowcount", 0) or 0)

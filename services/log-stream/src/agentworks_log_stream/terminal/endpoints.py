@@ -2,7 +2,13 @@
 duplicate at the seam; ``after=<run>:<seq>,…`` resumes exactly where a client left off.
 
 Frames: ``line`` (one line: run_id, seq, at, stream, text), ``lines`` (consecutive lines of one run:
-run_id and a list of {seq, at, stream, text}), ``status`` (a run's state), ``ping``.
+run_id and a list of {seq, at, stream, text}), ``status`` (a run's state), ``ping``. Every frame stays under
+``frames.MAX_FRAME_BYTES`` (what the gateway relays): big batches come as several frames, and a line too long for
+one frame is cut with a marker.
+
+A live client never stalls on a missing line: a gap still open after ``GAP_SECONDS`` is filled from the store
+(checked again with backoff while it stays open), and when the instance's listener reconnects every terminal
+catches up from its last seq in the same way (board clients get ``{"type": "resync"}`` and refetch).
 
 Close codes: 4401 not authenticated, 4403 a service other than the gateway, 4404 no such card (or not yours),
 4400 bad cursor, 4008 too slow (reconnect with ``after``). Heartbeats are ``{"type": "ping"}`` frames. Frames
@@ -16,8 +22,10 @@ import asyncio
 import contextlib
 import functools
 import json
+import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -29,19 +37,23 @@ from fastapi import APIRouter, Depends, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
-from agentworks_log_stream.terminal.fanout import batch_message
+from agentworks_log_stream.terminal.fanout import batch_frames
+from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES
 from agentworks_log_stream.terminal.hub import Frame, Hub, Subscriber
 from agentworks_log_stream.terminal.projection import status_message
 
 router = APIRouter(tags=["terminal"])
 FROM_GATEWAY = [Depends(allow_callers("gateway"))]
 HEARTBEAT_SECONDS = 15.0
+GAP_SECONDS = 1.0  # how long a missing line may hold later ones back before the store is asked
+GAP_BACKOFF_MAX = 30.0
 REPLAY_PAGE = 1000
 COALESCE_MAX = 64  # queued frames joined into one send
 TOO_SLOW = 4008
 NORMAL_CLOSES = frozenset({1000, 1001})
 ABNORMAL_CLOSE = 1006
 log = get_logger(__name__)
+CatchUp = Callable[[], Awaitable[None]]
 
 
 def record_close(channel: str, code: int) -> None:
@@ -52,9 +64,32 @@ def record_close(channel: str, code: int) -> None:
 class Ordered:
     """Releases each run's lines strictly in seq order, each once, holding back any that arrive early."""
 
-    def __init__(self, after: dict[uuid.UUID, int]) -> None:
+    def __init__(self, after: dict[uuid.UUID, int], clock: Callable[[], float] = time.monotonic) -> None:
         self.sent = defaultdict(int, after)
         self._held: dict[uuid.UUID, dict[int, Any]] = defaultdict(dict)
+        self._clock = clock
+        self._gap_due: float | None = None  # when to ask the store for a missing line
+        self._gap_wait = GAP_SECONDS
+
+    def holding(self) -> bool:
+        return any(self._held.values())
+
+    def gap_due(self) -> bool:
+        """True when lines have waited for a missing one long enough to fetch it (then waits longer next time)."""
+        if self._gap_due is None or self._clock() < self._gap_due:
+            return False
+        self._gap_wait = min(self._gap_wait * 2, GAP_BACKOFF_MAX)
+        self._gap_due = self._clock() + self._gap_wait
+        return True
+
+    def seconds_to_gap(self) -> float | None:
+        return None if self._gap_due is None else max(0.0, self._gap_due - self._clock())
+
+    def _track_gap(self) -> None:
+        if not self.holding():
+            self._gap_due, self._gap_wait = None, GAP_SECONDS
+        elif self._gap_due is None:
+            self._gap_due = self._clock() + GAP_SECONDS
 
     def contiguous(self, message: dict[str, Any]) -> bool:
         """True when a ``lines`` frame continues its run exactly (it can then be sent as it is)."""
@@ -83,6 +118,7 @@ class Ordered:
         while self.sent[run_id] + 1 in held:
             self.sent[run_id] += 1
             ready.append(held.pop(self.sent[run_id]))
+        self._track_gap()
         return ready
 
 
@@ -140,9 +176,10 @@ async def terminal(
     subscriber = hub.subscribe(card_id)
     ordered = Ordered(cursor)
     code = 1000
+    catch_up = functools.partial(_replay, websocket, ctx, card_id, run_id, ordered)
     try:
-        await _replay(websocket, ctx, card_id, run_id, ordered)
-        code = await live(websocket, subscriber, run_id, ordered)
+        await catch_up()
+        code = await live(websocket, subscriber, run_id, ordered, catch_up)
     except WebSocketDisconnect as exc:
         code = exc.code
     finally:
@@ -159,20 +196,31 @@ async def _replay(
         while True:
             records = await ctx.extras["archiver"].lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
             ready = [m for r in records for m in ordered.offer({"type": "line", "run_id": str(run.run_id), **r})]
-            if ready:  # a page of history is one frame
-                await websocket.send_json(batch_message(run.run_id, ready))
+            for frame in batch_frames(run.run_id, [_as_line(item) for item in ready]):  # a page: few frames
+                await websocket.send_json(frame)
             if len(records) < REPLAY_PAGE:
                 break
         await websocket.send_json(status_message(run))
 
 
-async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID | None, ordered: Ordered | None) -> int:
+def _as_line(item: Any) -> dict[str, Any]:
+    return item.message if isinstance(item, Frame) else item
+
+
+async def live(
+    websocket: WebSocket,
+    subscriber: Subscriber,
+    run_id: uuid.UUID | None,
+    ordered: Ordered | None,
+    catch_up: CatchUp | None = None,
+) -> int:
     """Forward the subscriber's frames (lines in order when ``ordered``) with heartbeats until cut.
 
     Returns the close code when the client was cut for being too slow (a disconnect raises instead).
 
     Frames already queued are taken in one go and consecutive batches of a run joined into one send; only
-    an empty queue costs a wait (with its heartbeat)."""
+    an empty queue costs a wait (with its heartbeat). ``catch_up`` sends what the store has after the client's
+    cursor: it runs when a gap stays open too long and on a ``resync`` (else forwarded to the client)."""
     wanted = str(run_id) if run_id is not None else None
     watcher = asyncio.ensure_future(_watch_departure(websocket, subscriber))
     try:
@@ -183,17 +231,27 @@ async def live(websocket: WebSocket, subscriber: Subscriber, run_id: uuid.UUID |
                 return TOO_SLOW
             if subscriber.gone is not None:
                 raise WebSocketDisconnect(subscriber.gone)
+            if catch_up is not None and ordered is not None and ordered.gap_due():
+                await catch_up()
+                continue
             if not subscriber.frames:
-                if not await subscriber.wait(HEARTBEAT_SECONDS):
+                gap = ordered.seconds_to_gap() if catch_up is not None and ordered is not None else None
+                quiet = HEARTBEAT_SECONDS if gap is None else min(gap, HEARTBEAT_SECONDS)
+                if not await subscriber.wait(quiet) and quiet >= HEARTBEAT_SECONDS:
                     await websocket.send_json({"type": "ping"})
                 continue
             ready: list[Any] = []
+            resync = False
             for frame in subscriber.take(COALESCE_MAX):
                 message = frame.message
-                if wanted is None or message.get("run_id") == wanted:
+                if message.get("type") == "resync" and catch_up is not None:
+                    resync = True
+                elif wanted is None or message.get("run_id") == wanted:
                     ready.extend(_releasable(ordered, message, frame))
             for text in _joined(ready):
                 await websocket.send_text(text)
+            if resync and catch_up is not None:
+                await catch_up()
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -217,17 +275,19 @@ async def _watch_departure(websocket: WebSocket, subscriber: Subscriber) -> None
 
 
 def _joined(ready: list[Any]) -> list[str]:
-    """Texts to send: consecutive whole ``lines`` frames of one run become one frame; others go as they are
-    (lines held back during the replay are plain messages, live ones come encoded)."""
+    """Texts to send: consecutive whole ``lines`` frames of one run become one frame (under the frame limit);
+    others go as they are (lines held back during the replay are plain messages, live ones come encoded)."""
     texts: list[str] = []
-    run, parts = "", list[str]()
+    run, parts, size = "", list[str](), 0
     for item in ready:
         if isinstance(item, Frame) and item.lines_text is not None:
-            if parts and item.message["run_id"] != run:
+            joined_size = size + len(item.lines_text) + 2
+            if parts and (item.message["run_id"] != run or joined_size > MAX_FRAME_BYTES - 100):
                 texts.append(_lines_text(run, parts))
-                parts = []
+                parts, size = [], 0
             run = item.message["run_id"]
             parts.append(item.lines_text)
+            size += len(item.lines_text) + 2
             continue
         if parts:
             texts.append(_lines_text(run, parts))

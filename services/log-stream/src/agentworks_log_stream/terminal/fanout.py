@@ -1,7 +1,14 @@
 """Fan-out across log-stream instances: PostgreSQL LISTEN/NOTIFY when shared, in-process on SQLite.
 
 A notification is sent inside the storing transaction, so PostgreSQL delivers it only if that commits, and
-to every instance (the sender included). It carries references, not text: listeners read the lines back.
+to every instance (the sender included). It carries bounded references only (a run and a seq range, or the id
+of a stored board message), whatever the size of the batch or the event: listeners read the content back and
+split it into frames the gateway relays (``frames``). A notification that fails is rolled back to its savepoint
+and logged; the data it announces is stored all the same, and clients fetch it when they notice the gap.
+
+The listener survives any error: it logs, reports itself unready, reconnects, and then tells every client of
+the instance to resync (terminals read what they missed from the store; boards refetch), since notifications
+sent while it was away are lost. See docs/decisions/0005-fan-out-through-notify-references.md.
 """
 
 from __future__ import annotations
@@ -9,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -18,13 +26,20 @@ from agentworks_platform.db import Database, after_commit
 from agentworks_platform.logging import get_logger
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal.frames import RESYNC, fit_board_message, lines_frames
 from agentworks_log_stream.terminal.hub import Hub
 
 CHANNEL = "aw_terminal"
+READ_BACK_PAGE = 1000
 log = get_logger(__name__)
+
+
+class ListenerDisconnected(RuntimeError):
+    """The instance is not listening for other instances' notifications (``/readyz`` answers 503)."""
 
 
 def line_message(run_id: Any, seq: int, at: datetime, stream: str, text_: str) -> dict[str, Any]:
@@ -42,27 +57,37 @@ def batch_message(run_id: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def batch_frames(run_id: Any, lines: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """``batch_message`` split into frames under the relay's limit."""
+    return lines_frames(str(run_id), lines)
+
+
 class Fanout:
-    def __init__(self, db: Database, hub: Hub) -> None:
+    """Sends terminal and board messages to the clients of every instance, and listens for the others'."""
+
+    def __init__(self, db: Database, hub: Hub, retry_seconds: float = 1.0) -> None:
         self.db = db
         self.hub = hub
         self.shared = db.is_postgres
+        self.retry_seconds = retry_seconds
+        self.listening = False
 
     async def lines(
         self, session: AsyncSession, topic: uuid.UUID, run_id: uuid.UUID, messages: list[dict[str, Any]]
     ) -> None:
         if self.shared:
-            await self._notify(
-                session, {"topic": str(topic), "run_id": str(run_id), "seqs": [m["seq"] for m in messages]}
-            )
+            seqs = [m["seq"] for m in messages]
+            reference = {"topic": str(topic), "run_id": str(run_id), "first": min(seqs), "last": max(seqs)}
+            await self._notify(session, reference)
         else:
-            self._after_commit(session, topic, [batch_message(run_id, messages)])
+            self._after_commit(session, topic, list(batch_frames(run_id, messages)))
 
     async def message(self, session: AsyncSession, topic: uuid.UUID, message: dict[str, Any]) -> None:
         if self.shared:
-            await self._notify(session, {"topic": str(topic), "message": message})
+            message_id = await store.save_message(session, topic, json.dumps(message))
+            await self._notify(session, {"topic": str(topic), "message_id": str(message_id)})
         else:
-            self._after_commit(session, topic, [message])
+            self._after_commit(session, topic, [fit_board_message(message)])
 
     def _after_commit(self, session: AsyncSession, topic: uuid.UUID, messages: list[dict[str, Any]]) -> None:
         async def publish() -> None:
@@ -73,36 +98,66 @@ class Fanout:
 
     @staticmethod
     async def _notify(session: AsyncSession, payload: dict[str, Any]) -> None:
-        await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(payload)}
-        )
+        """Notify inside a savepoint: a failed notification must never undo what the transaction stores."""
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(payload)}
+                )
+        except DBAPIError as exc:
+            log.warning("fanout.notify_failed", error=type(exc.orig).__name__, topic=payload["topic"])
 
     async def listen(self) -> None:
-        """Deliver notifications to this instance's hub until cancelled, reconnecting after failures."""
+        """Deliver notifications to this instance's hub until cancelled, reconnecting after any failure."""
         dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
+                    self._connected()
                     async for notice in connection.notifies():
                         await self._deliver(json.loads(notice.payload))
-            except (psycopg.Error, OSError) as exc:
-                log.warning("fanout.listener_reconnecting", error=type(exc).__name__)
-                await asyncio.sleep(1)
+            except Exception as exc:  # whatever broke (connection, read-back, a bad payload), listen again
+                self.listening = False
+                log.warning("fanout.listener_reconnecting", error=type(exc).__name__, detail=str(exc)[:200])
+                await asyncio.sleep(self.retry_seconds)
+
+    def _connected(self) -> None:
+        """Notifications sent while nobody listened are lost: every client resyncs from the store."""
+        self.listening = True
+        log.info("fanout.listener_connected", clients=self.hub.total())
+        self.hub.broadcast(RESYNC)
+
+    async def ready(self) -> None:
+        """Readiness check: an instance that does not listen would serve replays but no live lines."""
+        if self.shared and not self.listening:
+            raise ListenerDisconnected("not listening for other instances' lines")
 
     async def _deliver(self, payload: dict[str, Any]) -> None:
         topic = uuid.UUID(payload["topic"])
-        if "message" in payload:
-            self.hub.publish(topic, payload["message"])
-            return
         if not self.hub.count(topic):
             return
-        run_id = uuid.UUID(payload["run_id"])
+        if "message_id" in payload:
+            await self._deliver_message(topic, uuid.UUID(payload["message_id"]))
+        else:
+            await self._deliver_lines(topic, uuid.UUID(payload["run_id"]), int(payload["first"]), int(payload["last"]))
+
+    async def _deliver_message(self, topic: uuid.UUID, message_id: uuid.UUID) -> None:
         async with self.db.transaction() as session:
-            rows = await store.lines_in(session, [(run_id, seq) for seq in payload["seqs"]])
-        lines = [line_message(r.run_id, r.seq, r.at, r.stream, r.text) for r in sorted(rows, key=lambda r: r.seq)]
-        if lines:
-            self.hub.publish(topic, batch_message(run_id, lines))
+            body = await store.message_body(session, message_id)
+        if body is not None:
+            self.hub.publish(topic, fit_board_message(json.loads(body)))
+
+    async def _deliver_lines(self, topic: uuid.UUID, run_id: uuid.UUID, first: int, last: int) -> None:
+        while first <= last:
+            async with self.db.transaction() as session:
+                rows = await store.lines_between(session, run_id, first, last, READ_BACK_PAGE)
+            if not rows:
+                return
+            lines = [line_message(r.run_id, r.seq, r.at, r.stream, r.text) for r in rows]
+            for frame in batch_frames(run_id, lines):
+                self.hub.publish(topic, frame)
+            first = rows[-1].seq + 1
 
     async def start(self) -> asyncio.Task[None] | None:
         if not self.shared:

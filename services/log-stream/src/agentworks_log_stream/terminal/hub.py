@@ -110,5 +110,15 @@ class Hub:
         for subscriber in list(subscribers):
             subscriber.offer(frame)
 
+    def broadcast(self, message: dict[str, Any]) -> None:
+        """Offer one message to every subscriber of every topic (a resync after the listener reconnects)."""
+        frame = encode(message)
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):
+                subscriber.offer(frame)
+
+    def total(self) -> int:
+        return sum(len(subscribers) for subscribers in self._subscribers.values())
+
     def count(self, topic: uuid.UUID) -> int:
         return len(self._subscribers.get(topic, ()))

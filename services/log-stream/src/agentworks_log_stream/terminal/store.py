@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from agentworks_events import LogLine
-from sqlalchemy import select, tuple_
+from agentworks_platform.clock import utc_now
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_log_stream.models import CardBoard, LogLineRow, RunLog
+from agentworks_log_stream.models import CardBoard, FanoutMessage, LogLineRow, RunLog
 
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
-MAX_TEXT = 60_000
+MAX_TEXT = 1_000_000  # characters of one line; the rest is cut with a marker
 
 
 async def store_lines(
@@ -31,13 +33,19 @@ async def store_lines(
             "card_id": card_id,
             "at": line.at,
             "stream": line.stream,
-            "text": line.text[:MAX_TEXT],
+            "text": _bounded(line.text),
         }
         for line in lines
     ]
     statement = insert(LogLineRow).values(rows).on_conflict_do_nothing().returning(LogLineRow.seq)
     inserted = set((await session.scalars(statement)).all())
     return [line for line in lines if line.seq in inserted]
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    return text[:MAX_TEXT] + f" … [line cut at {MAX_TEXT:,} of {len(text):,} characters]"
 
 
 async def advance(session: AsyncSession, event: Any, status: str, last_seq: int | None = None) -> RunLog | None:
@@ -81,11 +89,34 @@ async def lines_after(session: AsyncSession, run_id: uuid.UUID, after_seq: int, 
     return list((await session.scalars(query)).all())
 
 
-async def lines_in(session: AsyncSession, keys: Sequence[tuple[uuid.UUID, int]]) -> list[LogLineRow]:
-    if not keys:
-        return []
-    query = select(LogLineRow).where(tuple_(LogLineRow.run_id, LogLineRow.seq).in_(list(keys)))
+async def lines_between(
+    session: AsyncSession, run_id: uuid.UUID, first: int, last: int, limit: int
+) -> list[LogLineRow]:
+    """Stored lines of a run with ``first <= seq <= last``, in seq order, at most ``limit`` of them."""
+    query = (
+        select(LogLineRow)
+        .where(LogLineRow.run_id == run_id, LogLineRow.seq >= first, LogLineRow.seq <= last)
+        .order_by(LogLineRow.seq)
+        .limit(limit)
+    )
     return list((await session.scalars(query)).all())
+
+
+async def save_message(session: AsyncSession, topic: uuid.UUID, body: str) -> uuid.UUID:
+    message_id = uuid.uuid4()
+    session.add(FanoutMessage(id=message_id, topic=topic, body=body, created_at=utc_now()))
+    await session.flush()
+    return message_id
+
+
+async def message_body(session: AsyncSession, message_id: uuid.UUID) -> str | None:
+    row = await session.get(FanoutMessage, message_id)
+    return row.body if row else None
+
+
+async def prune_messages(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(FanoutMessage).where(FanoutMessage.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def board_of(session: AsyncSession, card_id: uuid.UUID | None) -> uuid.UUID | None:
