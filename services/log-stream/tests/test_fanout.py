@@ -57,7 +57,7 @@ def test_a_card_event_too_big_for_a_frame_loses_its_description_and_then_becomes
     card = {"card_id": "c", "title": "t", "description": "d" * 200_000}
     slim = fit_board_message({"type": "card", "event": {"type": "card.created", "card": card}})
     assert slim["partial"] is True
-    assert slim["event"]["card"] == {"card_id": "c", "title": "t", "description": ""}
+    assert slim["event"]["card"] == {"card_id": "c", "title": "t"}
     titled = {**card, "title": "t" * 200_000}
     assert fit_board_message({"type": "card", "event": {"type": "card.created", "card": titled}}) == {"type": "resync"}
     small = {"type": "card", "event": {"type": "card.created", "card": {**card, "description": "d"}}}
@@ -196,6 +196,7 @@ def test_card_events_of_any_size_reach_board_clients_on_every_instance(terminals
     for first, second in received:
         assert first["event"]["card"]["description"] == "d" * 20_000
         assert (second["event"]["card_id"], second["partial"]) == (child["id"], True)
+        assert "description" not in second["event"]["card"]
 
 
 def _headers(terminals: Terminals, url: str | None = None) -> dict[str, str]:
@@ -410,3 +411,16 @@ def _until(condition: Callable[[], bool], seconds: float) -> Iterator[None]:
         assert time.monotonic() < deadline, "timed out"
         yield
         time.sleep(0.05)
+
+
+def test_a_failed_notification_never_undoes_the_stored_lines(
+    terminals: Terminals, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _only_postgres(backend)
+    monkeypatch.setattr("agentworks_log_stream.terminal.fanout.CHANNEL", "")  # pg_notify refuses an empty channel
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    terminals.push(terminals.batch(run, [1, 2, 3]))  # answers 204: stored, though nobody was told
+    base = f"{terminals.logs.url}/api/cards/{terminals.ids['card']}/runs/{run}/logs"
+    page = httpx.get(base, headers=terminals.gateway_headers(terminals.logs.url)).json()
+    assert [line["seq"] for line in page["items"]] == [1, 2, 3]

@@ -3,14 +3,9 @@ import { useEffect } from "react";
 import { keys } from "../api/hooks";
 import type { Board } from "../api/types";
 import { backoff, socketUrl } from "../terminal/resume";
-import { applyCardEvent, type CardEvent } from "./state";
+import { applyCardEvent, type BoardMessage, boardReaction } from "./state";
 
-type BoardMessage =
-  | { type: "card"; event: CardEvent }
-  | { type: "status"; card_id: string; run_id: string; status: string }
-  | { type: "ping" };
-
-/** Keeps the cached board live: card events fold in at once; run changes and reconnects refetch. */
+/** Keeps the cached board live: card events fold in at once; run changes, resyncs and reconnects refetch. */
 export function useLiveBoard(boardId: string | null | undefined, isDragging: () => boolean) {
   const client = useQueryClient();
   useEffect(() => {
@@ -31,15 +26,18 @@ export function useLiveBoard(boardId: string | null | undefined, isDragging: () 
     };
 
     const onMessage = (message: BoardMessage) => {
-      if (message.type === "card") {
+      const reaction = boardReaction(message);
+      if (reaction === "fold" && message.type === "card") {
         client.setQueryData<Board>(key, (board) => (board ? applyCardEvent(board, message.event) : board));
         refetchSoon();
-      } else if (message.type === "status") {
+      } else if (reaction === "runs" && message.type === "status") {
         void client.invalidateQueries({ queryKey: keys.cardRuns(message.card_id) });
         refetchSoon();
         // core records the run's end on its own subscription, possibly a moment later: look again
         clearTimeout(settle);
         settle = setTimeout(refetchSoon, 2000);
+      } else if (reaction === "refetch") {
+        refetchSoon();
       }
     };
 

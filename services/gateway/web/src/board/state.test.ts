@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Board, Card, Lane } from "../api/types";
-import { applyCardEvent, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
+import { applyCardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
 
 function card(id: string, laneId: string, position: number): Card {
   return {
@@ -94,5 +94,14 @@ describe("stepPlace (keyboard)", () => {
     expect(stepPlace(board(), "a", "left")).toBeNull();
     expect(stepPlace(board(), "b", "up")).toEqual({ laneId: "l0", index: 0 });
     expect(stepPlace(board(), "c", "down")).toBeNull();
+  });
+});
+
+describe("boardReaction", () => {
+  it("refetches the board on a resync, folds card events and refreshes runs on status", () => {
+    expect(boardReaction({ type: "resync" })).toBe("refetch");
+    expect(boardReaction({ type: "card", event: { type: "card.deleted", card_id: "a" } })).toBe("fold");
+    expect(boardReaction({ type: "status", card_id: "a", run_id: "r", status: "running" })).toBe("runs");
+    expect(boardReaction({ type: "ping" })).toBe("none");
   });
 });

@@ -147,6 +147,28 @@ export function applyCardEvent(board: Board, event: CardEvent): Board {
   }
 }
 
+/** What the board channel sends: card events, run changes, pings, and `resync` when the server may have missed
+ * events (its listener reconnected, or an event was too large to send): the board must then be refetched. */
+export type BoardMessage =
+  | { type: "card"; event: CardEvent; partial?: boolean }
+  | { type: "status"; card_id: string; run_id: string; status: string }
+  | { type: "resync" }
+  | { type: "ping" };
+
+/** How the cached board follows a message: fold the card event in, refresh the card's runs, refetch, or nothing. */
+export function boardReaction(message: BoardMessage): "fold" | "runs" | "refetch" | "none" {
+  switch (message.type) {
+    case "card":
+      return "fold";
+    case "status":
+      return "runs";
+    case "resync":
+      return "refetch";
+    default:
+      return "none";
+  }
+}
+
 /** Keyboard moves: the place one step left/right (across lanes) or up/down (within the lane). */
 export function stepPlace(board: Board, cardId: string, direction: "left" | "right" | "up" | "down"): Place | null {
   const from = findCard(board, cardId);

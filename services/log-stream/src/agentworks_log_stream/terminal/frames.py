@@ -3,7 +3,7 @@
 The gateway relays at most 128 KB per message and closes the socket on a larger one, so batches are split into
 several ``lines`` frames, a line too long for any frame is cut with a marker (the whole line stays in the store
 and the download), and a card event too large for a board frame travels without its description (the board
-refetches after every card event) or, failing that, as a ``resync`` frame telling the board to refetch.
+keeps the one it has and refetches after every card event) or, failing that, as a ``resync`` frame (refetch).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def fit_board_message(message: dict[str, Any]) -> dict[str, Any]:
         return message
     event = message.get("event")
     if message.get("type") == "card" and isinstance(event, dict) and isinstance(event.get("card"), dict):
-        slim = {**message, "event": {**event, "card": {**event["card"], "description": ""}}, "partial": True}
+        card = {k: v for k, v in event["card"].items() if k != "description"}  # the board keeps what it had
+        slim = {**message, "event": {**event, "card": card}, "partial": True}
         if len(json.dumps(slim)) <= MAX_FRAME_BYTES:
             return slim
     return RESYNC
