@@ -8,12 +8,13 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 import httpx
-from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.app import ServiceContext, create_service_app, run_in_background
 from agentworks_platform.internal_http import InternalClient
 from fastapi import FastAPI
 
 from agentworks_gateway.apikeys import endpoints as apikeys
 from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.credential_watch import CredentialWatch
 from agentworks_gateway.identity import endpoints as identity
 from agentworks_gateway.paths import PathGuard
 from agentworks_gateway.proxy import GATEWAY, PublicApi
@@ -52,6 +53,9 @@ def create_app(
             client = InternalClient(url, ctx.tokens, transport=transports.get(name))
             stack.push_async_callback(client.aclose)
             ctx.extras[name] = client
+        watch = CredentialWatch(ctx.db, settings.credential_check_seconds)
+        ctx.extras["credential_watch"] = watch
+        run_in_background(stack, watch.run(), "credential-watch")
 
     app = create_service_app(
         settings,

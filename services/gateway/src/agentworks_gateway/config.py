@@ -38,6 +38,9 @@ class GatewaySettings(ServiceSettings):
         le=8,
         description="Proxies in front of the gateway that each append to X-Forwarded-For (Cloud Run's front end: 1).",
     )
+    credential_check_seconds: float = Field(
+        default=2.0, gt=0, description="How often open WebSockets are checked for a revoked key or session."
+    )
     openapi_dir: Path = Field(
         default=OPENAPI_DIR, description="The services' published OpenAPI documents, the source of the routing table."
     )

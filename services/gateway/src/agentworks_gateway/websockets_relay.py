@@ -15,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.credential_watch import CredentialWatch
 from agentworks_gateway.security import ApiGuard, Caller, client_ip
 
 router = APIRouter()
@@ -64,10 +65,17 @@ async def _open(websocket: WebSocket, path: str) -> None:
         await websocket.close(1013, "terminals are unavailable; try again")
         return
     await websocket.accept()
-    await _relay(websocket, upstream)
+    watch: CredentialWatch = ctx.extras["credential_watch"]
+    with watch.watching(caller) as revoked:
+        await _relay(websocket, upstream, revoked)
 
 
-async def _relay(websocket: WebSocket, upstream: ClientConnection) -> None:
+async def _relay(websocket: WebSocket, upstream: ClientConnection, revoked: asyncio.Event) -> None:
+    async def until_revoked() -> None:
+        await revoked.wait()
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(4401, "credentials revoked; sign in again")
+
     async def down() -> None:
         try:
             async for message in upstream:
@@ -88,7 +96,7 @@ async def _relay(websocket: WebSocket, upstream: ClientConnection) -> None:
         except (WebSocketDisconnect, RuntimeError):
             return
 
-    tasks = [asyncio.ensure_future(down()), asyncio.ensure_future(up())]
+    tasks = [asyncio.ensure_future(down()), asyncio.ensure_future(up()), asyncio.ensure_future(until_revoked())]
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     for task in tasks:
         task.cancel()
