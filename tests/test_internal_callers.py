@@ -58,6 +58,7 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("billing", "POST", "/webhooks/stripe"): {"gateway"},
     ("log-stream", "POST", "/internal/retention/prune"): {"scheduler"},
     ("provider-router", "GET", "/v1/models"): {"core"},
+    ("provider-router", "GET", "/v1/models/{model_id}"): {"core", "orchestrator"},
     ("provider-router", "POST", "/v1/chat/completions"): {"orchestrator"},
     ("provider-router", "POST", "/v1/images/generations"): {"orchestrator"},
     ("provider-router", "GET", "/v1/health/providers"): {"operator"},

@@ -184,7 +184,7 @@ async def test_breaker_opens_fails_fast_and_recovers(
             await stream_text(router, "claude-3-5-sonnet")
     async with httpx.AsyncClient(base_url=router.url) as raw:
         health = (await raw.get("/v1/health/providers", headers=operator(router))).json()
-    assert health["anthropic"]["circuit"] == "open"
+    assert health["anthropic"]["models"]["claude-3-5-sonnet"]["circuit"] == "open"
     with pytest.raises(openai.APIStatusError) as fast:
         await stream_text(router, "claude-3-5-sonnet")
     assert fast.value.status_code == 503
@@ -194,7 +194,7 @@ async def test_breaker_opens_fails_fast_and_recovers(
     assert text == "Hello from the fake provider."
     async with httpx.AsyncClient(base_url=router.url) as raw:
         health = (await raw.get("/v1/health/providers", headers=operator(router))).json()
-    assert health["anthropic"]["circuit"] == "closed"
+    assert health["anthropic"]["models"]["claude-3-5-sonnet"]["circuit"] == "closed"
 
 
 async def test_fallback_chain_is_used_and_recorded(

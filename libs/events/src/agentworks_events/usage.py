@@ -31,6 +31,12 @@ class UsageRecorded(Event):
     attempt: Annotated[int, Field(ge=1)] = 1
     outcome: CallOutcome
     error_code: str | None = None
+    cached_input_tokens: NonNegative = Field(default=0, description="Of input_tokens, read from a prompt cache.")
+    cache_write_tokens: NonNegative = Field(default=0, description="Of input_tokens, written to a prompt cache.")
+    reasoning_tokens: NonNegative = Field(default=0, description="Of output_tokens, reasoning (thinking).")
+    estimated: bool = Field(
+        default=False, description="The tokens are the router's estimate: the provider never reported them."
+    )
 
     @property
     def ordering_key(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cached_property
@@ -18,7 +19,24 @@ class PricingError(ValueError):
     """The price table is missing or invalid."""
 
 
+MILLION = Decimal(1_000_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """Tokens of one call. ``input`` counts every prompt token, cached and cache-written ones included;
+    ``output`` counts every generated token, reasoning (thinking) included."""
+
+    input: int = 0
+    output: int = 0
+    cached_input: int = 0
+    cache_write: int = 0
+    reasoning: int = 0
+
+
 class ModelPrice(BaseModel):
+    """One model's prices from a date on; a column left out is charged at the plain input or output price."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     provider: str = Field(pattern=r"^[a-z][a-z0-9-]{1,39}$")
@@ -26,7 +44,25 @@ class ModelPrice(BaseModel):
     effective_from: date
     input_per_million: Decimal = Field(ge=0)
     output_per_million: Decimal = Field(ge=0)
+    cached_input_per_million: Decimal | None = Field(default=None, ge=0)
+    cache_write_per_million: Decimal | None = Field(default=None, ge=0)
+    reasoning_per_million: Decimal | None = Field(default=None, ge=0)
     per_image: Decimal = Field(default=Decimal(0), ge=0)
+
+    def cost(self, tokens: Tokens, images: int = 0) -> Decimal:
+        cached = self.cached_input_per_million
+        write = self.cache_write_per_million
+        reasoning = self.reasoning_per_million
+        uncached_input = max(0, tokens.input - tokens.cached_input - tokens.cache_write)
+        answer = max(0, tokens.output - tokens.reasoning)
+        per_million = (
+            self.input_per_million * uncached_input
+            + (self.input_per_million if cached is None else cached) * tokens.cached_input
+            + (self.input_per_million if write is None else write) * tokens.cache_write
+            + self.output_per_million * answer
+            + (self.output_per_million if reasoning is None else reasoning) * tokens.reasoning
+        )
+        return per_million / MILLION + self.per_image * images
 
 
 class PriceTable(BaseModel):
@@ -47,6 +83,10 @@ class PriceTable(BaseModel):
 
     def is_image_model(self, model: str) -> bool:
         return any(m.model == model and m.per_image > 0 for m in self.models) or model.endswith("-image")
+
+    def priced_models(self, on: date) -> list[tuple[str, str]]:
+        """(provider, model) pairs with a price in force on ``on``: the models that may be called that day."""
+        return [(provider, model) for provider, model in self.model_ids if self.current(model, on) is not None]
 
     def current(self, model: str, on: date) -> ModelPrice | None:
         candidates = [m for m in self.models if m.model == model and m.effective_from <= on]

@@ -1,4 +1,5 @@
-"""Per-provider protection: a circuit breaker, a concurrency limit with a bounded queue, RPM/TPM limits."""
+"""Protection: a circuit breaker per (provider, model); per provider a concurrency limit with a bounded queue
+and RPM/TPM limits."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ class BreakerState(StrEnum):
 
 
 class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures; after ``cooldown`` one probe is let through."""
+    """Opens after ``threshold`` consecutive failures; after ``cooldown`` one probe is let through. A probe
+    that ends without a verdict (its caller went away) hands the half-open state back to the next caller."""
 
     def __init__(self, threshold: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.threshold = threshold
@@ -39,13 +41,17 @@ class CircuitBreaker:
         return BreakerState.OPEN
 
     def allow(self) -> bool:
+        return self.enter() is not None
+
+    def enter(self) -> Permit | None:
+        """A permit to call (a probe when half-open), or None while the circuit refuses calls."""
         state = self.state
         if state is BreakerState.CLOSED:
-            return True
+            return Permit(self, probe=False)
         if state is BreakerState.HALF_OPEN and not self._probing:
             self._probing = True
-            return True
-        return False
+            return Permit(self, probe=True)
+        return None
 
     def retry_after(self) -> float:
         return 0.0 if self.opened_at is None else max(0.0, self.cooldown - (self._clock() - self.opened_at))
@@ -58,6 +64,54 @@ class CircuitBreaker:
         if self._probing or self.failures >= self.threshold:
             self.opened_at = self._clock()
         self._probing = False
+
+    def abandon_probe(self) -> None:
+        self._probing = False
+
+
+class Permit:
+    """One caller's leave to call a protected model; ``release()`` frees an unfinished probe."""
+
+    __slots__ = ("_breaker", "_settled", "probe")
+
+    def __init__(self, breaker: CircuitBreaker, probe: bool) -> None:
+        self._breaker = breaker
+        self.probe = probe
+        self._settled = False
+
+    def success(self) -> None:
+        self._settled = True
+        self._breaker.success()
+
+    def failure(self) -> None:
+        self._settled = True
+        self._breaker.failure()
+
+    def release(self) -> None:
+        """Called when the call ends however it ends: a probe without a verdict stops blocking others."""
+        if self.probe and not self._settled:
+            self._breaker.abandon_probe()
+        self._settled = True
+
+
+class Breakers:
+    """One circuit breaker per (provider, model): one model's outage leaves the provider's others open."""
+
+    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._threshold = threshold
+        self._cooldown = cooldown
+        self._clock = clock
+        self._breakers: dict[tuple[str, str], CircuitBreaker] = {}
+
+    def of(self, provider: str, model: str) -> CircuitBreaker:
+        key = (provider, model)
+        breaker = self._breakers.get(key)
+        if breaker is None:
+            breaker = self._breakers[key] = CircuitBreaker(self._threshold, self._cooldown, self._clock)
+        return breaker
+
+    def of_provider(self, provider: str) -> dict[str, CircuitBreaker]:
+        return {model: b for (name, model), b in sorted(self._breakers.items()) if name == provider}
 
 
 class SlidingWindow:

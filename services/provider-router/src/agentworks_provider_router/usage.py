@@ -10,6 +10,8 @@ from agentworks_provider_router.routing import AttemptRecord
 
 
 class UsageRecorder:
+    """Writes each attempt as a ``usage.recorded`` event through the outbox."""
+
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
         self._outbox = outbox
@@ -33,6 +35,10 @@ class UsageRecorder:
             attempt=record.attempt,
             outcome=record.outcome,
             error_code=record.error_code,
+            cached_input_tokens=record.cached_input_tokens,
+            cache_write_tokens=record.cache_write_tokens,
+            reasoning_tokens=record.reasoning_tokens,
+            estimated=record.estimated,
         )
         async with self._db.transaction() as session:
             await self._outbox.add(session, event)

@@ -1,10 +1,13 @@
-"""``GET /v1/models``: the models callers may ask for, in the OpenAI list format."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}``: the models callers may ask for, in OpenAI's format. Only a
+model with a price in force today is listed or found; anything else would be billed at zero."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Literal
 
 from agentworks_platform.app import allow_callers
+from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
@@ -14,6 +17,8 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 
 class ModelCard(BaseModel):
+    """One model in OpenAI's shape; ``created`` is when its first price took effect."""
+
     id: str
     object: Literal["model"] = "model"
     created: int = 0
@@ -21,11 +26,42 @@ class ModelCard(BaseModel):
 
 
 class ModelList(BaseModel):
+    """The routable models."""
+
     object: Literal["list"] = "list"
     data: list[ModelCard]
 
 
+def _prices(request: Request) -> PriceTable:
+    prices: PriceTable = request.app.state.prices
+    return prices
+
+
+def _card(prices: PriceTable, provider: str, model: str) -> ModelCard:
+    first = min(m.effective_from for m in prices.models if m.model == model)
+    return ModelCard(id=model, owned_by=provider, created=int(datetime.combine(first, time(), UTC).timestamp()))
+
+
 @router.get("/models", dependencies=[Depends(allow_callers("core"))], summary="List the models that can be routed")
 async def list_models(request: Request) -> ModelList:
-    prices: PriceTable = request.app.state.prices
-    return ModelList(data=[ModelCard(id=model, owned_by=provider) for provider, model in prices.model_ids])
+    prices = _prices(request)
+    return ModelList(data=[_card(prices, provider, model) for provider, model in prices.priced_models(date.today())])
+
+
+@router.get(
+    "/models/{model_id}",
+    dependencies=[Depends(allow_callers("core", "orchestrator"))],
+    summary="One model that can be routed",
+    responses={404: {"description": "No such model, or no price in force for it"}},
+)
+async def get_model(model_id: str, request: Request) -> ModelCard:
+    prices = _prices(request)
+    for provider, model in prices.priced_models(date.today()):
+        if model == model_id:
+            return _card(prices, provider, model)
+    raise AppError(
+        f"The model {model_id!r} does not exist or cannot be routed; see GET /v1/models.",
+        code="model_not_found",
+        status_code=404,
+        details={"param": "model"},
+    )

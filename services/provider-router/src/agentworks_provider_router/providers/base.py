@@ -55,6 +55,10 @@ class Delta:
     finish_reason: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    # Parts of the counts above: prompt tokens read from or written to a cache, reasoning (thinking) tokens.
+    cached_input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
