@@ -81,8 +81,9 @@ def terraform_binary() -> str | None:
     return shutil.which("terraform")
 
 
-def evaluate_catalog(workdir: Path, binary: str) -> dict[str, Any]:
-    """Evaluate terraform/modules/catalog (no providers, so offline) for a sample production project."""
+def evaluate_catalog(workdir: Path, binary: str, variables: str = "database_max_connections = 800") -> dict[str, Any]:
+    """Evaluate terraform/modules/catalog (no providers, so offline) for a sample production project; ``variables``
+    adds HCL assignments (the database's connection limit, scaling)."""
     (workdir / "main.tf").write_text(
         f"""
 module "catalog" {{
@@ -96,6 +97,7 @@ module "catalog" {{
   image_tag          = "0123abc"
   logs_bucket        = "agentworks-logs-prod"
   firestore_database = "(default)"
+  {variables}
 }}
 """
     )
@@ -120,5 +122,8 @@ module "catalog" {{
         check=True,
         timeout=120,
     )
-    value: dict[str, Any] = json.loads(json.loads(shown.stdout.strip()))
+    try:
+        value: dict[str, Any] = json.loads(json.loads(shown.stdout.strip()))
+    except json.JSONDecodeError:  # an error (a failed precondition) leaves the value unknown; console still exits 0
+        raise RuntimeError(f"the catalog did not evaluate:\n{shown.stderr}{shown.stdout}") from None
     return value

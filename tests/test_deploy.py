@@ -202,6 +202,47 @@ def test_pubsub_follows_the_topology(catalog: dict[str, Any]) -> None:
         }, sub.name
 
 
+# --- The connection budget (docs/decisions/0006) -----------------------------------------------------------
+
+
+def _environment_catalog(tmp_path: Path, tfvars: dict[str, Any]) -> dict[str, Any]:
+    binary = terraform_binary()
+    if binary is None:
+        pytest.skip("terraform is not installed")
+    scaling = ", ".join(f'"{name}" = {{ min = {s["min"]}, max = {s["max"]} }}' for name, s in tfvars["scaling"].items())
+    variables = f"database_max_connections = {tfvars['database_max_connections']}\n  scaling = {{ {scaling} }}"
+    return evaluate_catalog(tmp_path, binary, variables)
+
+
+@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
+def test_every_instance_at_its_ceiling_fits_the_databases_connection_limit(
+    environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tfvars = parse(TERRAFORM / "environments" / environment / "terraform.tfvars")
+    catalog = _environment_catalog(tmp_path, tfvars)
+    budget, services = catalog["connection_budget"], catalog["services"]
+    assert budget["max_connections"] == tfvars["database_max_connections"]
+    held = 0
+    for name, service in services.items():
+        requested = tfvars["scaling"][name]
+        assert requested["min"] <= service["min_instances"] <= service["max_instances"] <= max(1, requested["max"])
+        for key, value in {**service["env"], service["database_url_env"]: "postgresql+psycopg://u@h/d"}.items():
+            monkeypatch.setenv(key, value)
+        pool = settings_class(name)().db_pool
+        assert service["db_connections"] >= pool.size + pool.overflow  # the pool the deploy sets is what is counted
+        held += service["max_instances"] * service["db_connections"]
+    assert held == budget["services_at_max"]
+    assert held <= tfvars["database_max_connections"] - budget["reserved"]
+    if budget["requested_at_max"] <= tfvars["database_max_connections"] - budget["reserved"]:
+        assert all(s["max_instances"] == tfvars["scaling"][n]["max"] for n, s in services.items())
+
+
+def test_a_database_too_small_for_the_minimum_instances_is_refused_at_plan(tmp_path: Path) -> None:
+    tfvars = parse(TERRAFORM / "environments" / "prod" / "terraform.tfvars")
+    with pytest.raises(RuntimeError, match="need more database connections"):
+        _environment_catalog(tmp_path, {**tfvars, "database_max_connections": 60})
+
+
 def test_services_that_pull_may_read_their_subscriptions_and_always_have_an_instance_running() -> None:
     topology = load_topology()
     pullers = {s.subscriber for s in topology.pull_subscriptions()}

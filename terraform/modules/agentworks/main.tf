@@ -39,6 +39,8 @@ module "catalog" {
   logs_bucket        = "${var.bucket_prefix}-logs-${var.environment}"
   firestore_database = google_firestore_database.documents.name
   scaling            = var.scaling
+
+  database_max_connections = var.database_max_connections
 }
 
 resource "google_service_account" "identity" {

@@ -6,7 +6,8 @@ locals {
   names    = ["gateway", "core", "orchestrator", "provider-router", "log-stream", "billing"]
 
   # One entry per service under services/. `trusts` is every caller the service's routes admit (allow_callers),
-  # `calls` the peers whose *_url settings it has, `reads_secrets` the Secret Manager secrets it reads by name.
+  # `calls` the peers whose *_url settings it has, `reads_secrets` the Secret Manager secrets it reads by name,
+  # `pool` the database connections one instance may hold (pool, overflow, and any held outside the pool).
   definitions = {
     gateway = {
       public           = true
@@ -20,6 +21,7 @@ locals {
       cpu_idle         = true
       session_affinity = true
       scaling          = { min = 1, max = 20 }
+      pool             = { size = 5, overflow = 2, dedicated = 0 }
       settings = {
         TRUSTED_PROXY_HOPS = "1" # Cloud Run's front end appends the client's address to X-Forwarded-For
         ALLOWED_ORIGINS    = jsonencode([local.public_origin])
@@ -37,6 +39,7 @@ locals {
       cpu_idle         = false # the outbox relay publishes between requests
       session_affinity = false
       scaling          = { min = 1, max = 20 }
+      pool             = { size = 5, overflow = 2, dedicated = 0 }
       settings = {
         DOCUMENTS_BACKEND  = "firestore"
         FIRESTORE_DATABASE = var.firestore_database
@@ -54,6 +57,7 @@ locals {
       cpu_idle         = false
       session_affinity = false
       scaling          = { min = 1, max = 50 }
+      pool             = { size = 5, overflow = 2, dedicated = 0 }
       settings         = {}
     }
     provider-router = {
@@ -68,6 +72,7 @@ locals {
       cpu_idle         = false
       session_affinity = false
       scaling          = { min = 1, max = 20 }
+      pool             = { size = 5, overflow = 2, dedicated = 0 }
       settings = {
         SECRETS_BACKEND = "secret-manager"
       }
@@ -84,6 +89,7 @@ locals {
       cpu_idle         = false
       session_affinity = true
       scaling          = { min = 1, max = 20 }
+      pool             = { size = 5, overflow = 2, dedicated = 1 } # log-stream's LISTEN connection is its own
       settings = {
         BLOBS_BACKEND = "gcs"
         LOGS_BUCKET   = var.logs_bucket
@@ -101,6 +107,7 @@ locals {
       cpu_idle         = false # the usage-events consumer pulls between requests
       session_affinity = false
       scaling          = { min = 1, max = 10 }
+      pool             = { size = 5, overflow = 2, dedicated = 0 }
       settings = {
         SECRETS_BACKEND     = "secret-manager"
         SCHEDULE_IN_PROCESS = "false" # Cloud Scheduler calls the internal jobs
@@ -124,6 +131,20 @@ locals {
 
   env_prefix = { for name in local.names : name => "AW_${upper(replace(name, "-", "_"))}_" }
 
+  # The connection budget (docs/decisions/0006): every instance may hold its pool, its overflow and its dedicated
+  # connections at once. When the requested ceilings would need more than the server accepts (max_connections less
+  # what is reserved for administration and migrations), every ceiling shrinks by the same factor, so that
+  # instances × connections always fit; the `services` output refuses a plan where the minimums alone do not.
+  connections_per_instance = { for name, d in local.definitions : name => d.pool.size + d.pool.overflow + d.pool.dedicated }
+  requested_scaling        = { for name, d in local.definitions : name => lookup(var.scaling, name, d.scaling) }
+  connection_budget        = var.database_max_connections - var.database_reserved_connections
+  connection_demand        = sum([for name, s in local.requested_scaling : s.max * local.connections_per_instance[name]])
+  connection_scale         = min(1, local.connection_budget / local.connection_demand)
+  max_instances = {
+    for name, s in local.requested_scaling : name => max(1, s.min, floor(s.max * local.connection_scale))
+  }
+  connections_at_max = sum([for name, count in local.max_instances : count * local.connections_per_instance[name]])
+
   services = {
     for name, d in local.definitions : name => {
       name             = local.service_name[name]
@@ -138,8 +159,9 @@ locals {
       timeout_seconds  = d.timeout_seconds
       cpu_idle         = d.cpu_idle
       session_affinity = d.session_affinity
-      min_instances    = lookup(var.scaling, name, d.scaling).min
-      max_instances    = lookup(var.scaling, name, d.scaling).max
+      min_instances    = local.requested_scaling[name].min
+      max_instances    = local.max_instances[name]
+      db_connections   = local.connections_per_instance[name]
       # Who may invoke it: the callers its code trusts, plus Pub/Sub's push identity where it subscribes.
       invokers = concat(
         [for caller in d.trusts : local.email[caller]],
@@ -157,6 +179,8 @@ locals {
             PUBSUB_PUSH_EMAIL     = local.email["pubsub-invoker"]
             TRUSTED_CALLERS       = jsonencode({ for caller in d.trusts : caller => local.email[caller] })
             TRACE_EXPORTER        = "gcp"
+            DB_POOL_SIZE          = tostring(d.pool.size)
+            DB_MAX_OVERFLOW       = tostring(d.pool.overflow)
           },
           { for peer in d.calls : "${upper(replace(peer, "-", "_"))}_URL" => local.url[peer] },
           d.settings,

@@ -1,6 +1,22 @@
 output "services" {
   description = "Every service: Cloud Run name, identity, image, scaling, invokers, environment and secrets."
   value       = local.services
+  precondition {
+    condition     = local.connections_at_max <= local.connection_budget
+    error_message = "The services' minimum instances need more database connections than max_connections less the reserve allows: raise max_connections (a larger tier) or lower the minimums or pool sizes."
+  }
+}
+
+output "connection_budget" {
+  description = "Database connections: the server's limit, the reserve, and what every service at its ceiling may hold."
+  value = {
+    max_connections   = var.database_max_connections
+    reserved          = var.database_reserved_connections
+    services_at_max   = local.connections_at_max
+    requested_at_max  = local.connection_demand
+    per_instance      = local.connections_per_instance
+    requested_scaling = local.requested_scaling
+  }
 }
 
 output "service_accounts" {

@@ -58,3 +58,14 @@ variable "scaling" {
   type        = map(object({ min = number, max = number }))
   default     = {}
 }
+
+variable "database_max_connections" {
+  description = "PostgreSQL max_connections of the Cloud SQL instance every service shares."
+  type        = number
+}
+
+variable "database_reserved_connections" {
+  description = "Connections kept free of the services' pools: Cloud SQL's superuser slots, migration jobs, operators."
+  type        = number
+  default     = 20
+}
