@@ -224,7 +224,7 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(terminal).to_contain_text("prd run finished", timeout=60_000)
         expect(terminal).to_contain_text('"kind": "prd"')
         run_row = page.get_by_test_id("run-row").first
-        expect(run_row).to_contain_text("openai / gpt-4-turbo")
+        expect(run_row).to_contain_text("openai / gpt-5")
         expect(run_row).to_contain_text("completed")
         expect(page.get_by_test_id("run-price").first).to_have_text("$0.25")
         expect(card.get_by_test_id("card-price")).to_have_text("$0.25", timeout=30_000)

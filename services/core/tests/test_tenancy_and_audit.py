@@ -131,9 +131,9 @@ async def test_agent_configuration_is_validated_against_the_router_models(core: 
     base = f"/api/projects/{world.ids['a']['project']}/agents"
     agents = await core.ok("GET", base, world.viewer)
     prd = next(a for a in agents if a["agent"] == "prd")
-    assert (prd["provider"], prd["model"], prd["overridden"]) == ("openai", "gpt-4-turbo", False)
+    assert (prd["provider"], prd["model"], prd["overridden"]) == ("openai", "gpt-5", False)
     models = await core.ok("GET", "/api/models", world.viewer)
-    assert {"provider": "openai", "model": "gpt-4-turbo"} in models
+    assert {"provider": "openai", "model": "gpt-5"} in models
     assert {"provider": "offline", "model": "offline-small"} in models
     assert models == sorted(models, key=lambda m: (m["provider"], m["model"]))
     assert {a["agent"] for a in agents} >= {"ceo_copilot", "designer", "architect", "troubleshooter"}

@@ -21,11 +21,11 @@ AGENTS: tuple[AgentSpec, ...] = (
         "CEO CoPilot",
         (0,),
         "openai",
-        "gpt-4-turbo",
+        "gpt-5",
         "Answers project-level questions and sharpens the vision.",
     ),
-    AgentSpec("strategy", "Strategy", (0,), "openai", "gpt-4-turbo", "Turns the vision into a strategy and blueprint."),
-    AgentSpec("prd", "PRD", (1,), "openai", "gpt-4-turbo", "Writes the product requirements document."),
+    AgentSpec("strategy", "Strategy", (0,), "openai", "gpt-5", "Turns the vision into a strategy and blueprint."),
+    AgentSpec("prd", "PRD", (1,), "openai", "gpt-5", "Writes the product requirements document."),
     AgentSpec(
         "designer",
         "Designer",
@@ -39,7 +39,7 @@ AGENTS: tuple[AgentSpec, ...] = (
         "Architect",
         (3,),
         "anthropic",
-        "claude-3-5-sonnet",
+        "claude-sonnet-4-5",
         "Designs the architecture and creates child task cards.",
     ),
     AgentSpec(
@@ -47,7 +47,7 @@ AGENTS: tuple[AgentSpec, ...] = (
         "Backend developer",
         (5, 6),
         "anthropic",
-        "claude-3-5-sonnet",
+        "claude-sonnet-4-5",
         "Implements and reviews backend work.",
     ),
     AgentSpec(
@@ -55,12 +55,12 @@ AGENTS: tuple[AgentSpec, ...] = (
         "Frontend developer",
         (5, 6),
         "anthropic",
-        "claude-3-5-sonnet",
+        "claude-sonnet-4-5",
         "Implements and reviews frontend work.",
     ),
-    AgentSpec("qa", "QA", (7,), "anthropic", "claude-3-5-sonnet", "Writes and runs the test plan."),
+    AgentSpec("qa", "QA", (7,), "anthropic", "claude-sonnet-4-5", "Writes and runs the test plan."),
     AgentSpec(
-        "troubleshooter", "Troubleshooter", (7,), "google", "gemini-1.5-pro", "Diagnoses failures found in test."
+        "troubleshooter", "Troubleshooter", (7,), "google", "gemini-2.5-pro", "Diagnoses failures found in test."
     ),
 )
 BY_KEY = {agent.key: agent for agent in AGENTS}
