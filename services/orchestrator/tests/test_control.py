@@ -86,6 +86,8 @@ async def test_malformed_output_gets_one_repair_then_succeeds(make_stack: Any, m
         assert [d.kind for d in completed.artifacts.documents] == ["prd"]
         assert len(model.requests) == 2
         assert "did not end with a valid" in model.requests[1]["messages"][-1]["content"]
+        # the router sends its usage chunk (tokens and cost) only to a client that asks for it
+        assert [r["stream_options"] for r in model.requests] == [{"include_usage": True}] * 2
         [settled] = stack.events("usage.run_settled")
         assert settled.cost == completed.cost == Decimal("0.0050")  # both calls are paid for
         assert settled.price == Decimal("0.25")

@@ -31,6 +31,7 @@ from agentworks_events.money import price_run
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox
+from openai.types.chat import ChatCompletionStreamOptionsParam
 
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import Run
@@ -39,6 +40,8 @@ from agentworks_orchestrator.runs.contract import Contract, MalformedOutputError
 
 log = get_logger(__name__)
 TextSink = Callable[[str], Awaitable[None]]
+# The router sends its closing usage chunk, with the call's tokens and cost, only to a client that asks for it.
+INCLUDE_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
 REPAIR = (
     "Your answer did not end with a valid ```json block ({error}). Reply with only the corrected "
     "```json block, nothing else."
@@ -259,7 +262,7 @@ class RunExecutor:
             model=plan.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
-            stream_options={"include_usage": True},  # the router's usage chunk carries the call's cost
+            stream_options=INCLUDE_USAGE,
             max_tokens=self._settings.max_output_tokens,
             extra_headers=headers,
         )
