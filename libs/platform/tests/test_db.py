@@ -6,10 +6,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from agentworks_platform.db import Database, DatabaseBusy, PoolLimits, insert_many_ignoring_conflicts, new_metadata
+from agentworks_platform.db import (
+    Database,
+    DatabaseBusy,
+    PoolLimits,
+    insert_many_ignoring_conflicts,
+    is_unique_violation,
+    new_metadata,
+)
 from agentworks_platform.errors import AppError
 from sqlalchemy import Column, String, Table, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 
 async def test_sqlite_transactions_of_a_process_take_turns_on_one_connection(tmp_path: Path) -> None:
@@ -103,3 +111,25 @@ async def test_a_server_out_of_connections_is_refused_as_busy(database_url: str)
 
 def _is_busy_503(error: AppError) -> bool:
     return (error.status_code, error.code, error.headers) == (503, "database_busy", {"Retry-After": "1"})
+
+
+async def test_an_insert_meeting_an_existing_key_is_told_apart_from_other_integrity_errors(database_url: str) -> None:
+    metadata = new_metadata()
+    keyed = Table(
+        "keyed", metadata, Column("key", String(8), primary_key=True), Column("note", String(8), nullable=False)
+    )
+    db = Database(database_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+            await connection.execute(keyed.insert().values(key="a", note="1"))
+        with pytest.raises(IntegrityError) as repeated:
+            async with db.transaction() as session:
+                await session.execute(keyed.insert().values(key="a", note="2"))
+        with pytest.raises(IntegrityError) as missing:
+            async with db.transaction() as session:
+                await session.execute(keyed.insert().values(key="b", note=None))
+    finally:
+        await db.dispose()
+    assert is_unique_violation(repeated.value)
+    assert not is_unique_violation(missing.value)

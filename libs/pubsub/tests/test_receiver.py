@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import ServiceSettings
 from agentworks_pubsub import PermanentEventError, PushMessage, PushReceiver, load_topology
 from agentworks_pubsub.ownership import OwnershipUnavailableError
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import Tables
@@ -308,3 +310,57 @@ async def test_consumer_span_continues_the_publishers_trace(harness: Harness) ->
     assert consumed[0].context.trace_id == trace_id
     assert consumed[0].attributes is not None
     assert consumed[0].attributes["messaging.event.type"] == "agent.run.started"
+
+
+class Accounts:
+    """Handlers that create a workspace's row on its first event and count the rest: the two first events of a
+    workspace both see no row, both insert, and one of them loses the race."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._checked = 0
+        self._both_checked = asyncio.Event()
+
+    async def __call__(self, session: AsyncSession, event: Any, _push: PushMessage) -> None:
+        key = str(event.workspace_id)
+        found = await session.scalar(select(self.table.c.events).where(self.table.c.workspace == key))
+        if found is not None:
+            await session.execute(update(self.table).where(self.table.c.workspace == key).values(events=found + 1))
+            return
+        self._checked += 1
+        if self._checked == 2:
+            self._both_checked.set()
+        await asyncio.wait_for(self._both_checked.wait(), 10)
+        await session.execute(insert(self.table).values(workspace=key, events=1))
+
+
+async def test_two_handlers_creating_the_same_row_both_succeed_through_the_path_of_an_existing_row(
+    db: Database, tables: Tables, tmp_path: Path
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("SQLite transactions of a process take turns: two handlers never interleave")
+    accounts = Table(
+        "accounts", tables.metadata, Column("workspace", String(36), primary_key=True), Column("events", Integer)
+    )
+    async with db.engine.begin() as connection:
+        await connection.run_sync(accounts.create)
+    key_path = tmp_path / "key.pem"
+    handlers = {SUBSCRIPTION: {"agent.run.started": Accounts(accounts)}}
+    receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers)
+    settings = ServiceSettings(
+        service_name="core", environment="test", port=8081, dev_signing_key_file=key_path, database_url=db.url
+    )
+    app = create_service_app(settings, title="t", description="t", routers=[receiver.router()], db=db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=AUDIENCE) as client:
+            harness = Harness(client, db, tables, Effects(tables.outbox), ensure_dev_key(key_path))
+            first = _started()
+            second = first.model_copy(update={"id": uuid.uuid4()})
+            answers = await asyncio.gather(harness.push(first), harness.push(second))
+    assert [a.status_code for a in answers] == [204, 204]
+    async with db.transaction() as session:
+        assert (await session.execute(select(accounts.c.workspace, accounts.c.events))).all() == [
+            (str(first.workspace_id), 2)
+        ]
+    assert await harness.count(tables.inbox) == 2

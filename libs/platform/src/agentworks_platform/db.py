@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -104,6 +104,16 @@ def is_connection_refusal(exc: BaseException) -> bool:
     # else the server's code. SQLite's errors have no such attribute and are not connection refusals.
     sqlstate = getattr(exc.orig, "sqlstate", "")
     return sqlstate is None or str(sqlstate).startswith(_REFUSED_CONNECTION)
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is an insert that met an existing key (PostgreSQL's 23505, SQLite's UNIQUE constraint)."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return str(sqlstate) == "23505"
+    return "UNIQUE constraint failed" in str(exc.orig)
 
 
 def create_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:

@@ -17,7 +17,7 @@ from typing import Any
 
 from agentworks_events import Event, UnknownEventError, parse_event, utc_now
 from agentworks_platform.app import ServiceContext, context_of
-from agentworks_platform.db import insert_ignoring_conflicts
+from agentworks_platform.db import insert_ignoring_conflicts, is_unique_violation
 from agentworks_platform.logging import get_logger
 from agentworks_platform.service_auth import TokenError, bearer_token
 from fastapi import APIRouter, Request, Response
@@ -25,6 +25,7 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Table, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_pubsub.topology import Subscription, Topology
@@ -163,9 +164,9 @@ class PushReceiver:
         try:
             await self._verify(ctx, subscription, event, push)
             if worker is not None:
-                done = await self._run_worker(ctx, subscription, event, push, worker)
+                done = await _again_after_a_race(lambda: self._run_worker(ctx, subscription, event, push, worker))
             else:
-                done = await self._run_handler(ctx, subscription, event, push, handler)
+                done = await _again_after_a_race(lambda: self._run_handler(ctx, subscription, event, push, handler))
         except PermanentEventError as exc:
             await self._record_rejection(ctx, subscription, event, push, str(exc))
             return self._drop(subscription, str(exc), push, event)
@@ -254,6 +255,19 @@ class PushReceiver:
     ) -> Response:
         log_permanent_failure(subscription, reason, push, event)
         return Response(status_code=204)
+
+
+async def _again_after_a_race(run: Callable[[], Awaitable[bool]]) -> bool:
+    """Run the event's transaction; when it lost a race to create a row another handler created meanwhile (a
+    unique violation), run it once more: the row now exists, so the event takes the path it takes for any
+    existing row (a duplicate, or an update) instead of failing as transient."""
+    try:
+        return await run()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        log.info("push.creation_race", error=str(exc.orig)[:200])
+        return await run()
 
 
 def mislabelled(event: Event, message: PushMessage) -> str | None:
