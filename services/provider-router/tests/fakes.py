@@ -1,9 +1,14 @@
 """Wire-level fakes of the OpenAI, Anthropic and Gemini HTTP APIs, driven by a script of scenarios.
 
-Each API pops the next scenario for every request: ``ok``, ``ok-tools``, ``429`` (Retry-After: 1),
-``quota`` (429 insufficient_quota), ``500``, ``503``, ``529``, ``slow`` (answers after 2 s) or ``cut``
-(streams a little, then drops the connection); OpenAI also ``stream-error`` (streams a little, then sends an
-``error`` chunk, as OpenAI does when it fails mid-answer). With an empty script it answers ``ok``.
+Each API first checks the request as the real API does (``wire_rules``) and answers 400 with the real API's
+reason when it breaks a rule. Then it pops the next scenario: ``ok``, ``ok-tools`` (one call of ``lookup``),
+``ok-parallel`` (two calls of ``lookup`` in one turn), ``ok-json`` (a JSON answer), ``refused`` (400 with the
+provider's own reason, quoting our key as some providers do), ``429`` (Retry-After: 1),
+``quota`` (429 insufficient_quota), ``500``, ``503``, ``529``, ``slow`` (answers after 2 s), ``cut``
+(streams a little, then drops the connection), ``stall`` (streams two words, then waits a minute) or
+``ok-cache`` (answers with cached prompt tokens and reasoning tokens in its usage); OpenAI also
+``stream-error`` (streams a little, then sends an ``error`` chunk, as OpenAI does when it fails mid-answer).
+With an empty script it answers ``ok``. Gemini reports its usage in every chunk, as the real API does.
 """
 
 from __future__ import annotations
@@ -18,7 +23,19 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from . import wire_rules
+
 WORDS = ["Hello", " from", " the", " fake", " provider."]
+JSON_ANSWER = ['{"title": "Checkout",', ' "priority": 2}']
+CALLS = {"ok-tools": [{"q": 1}], "ok-parallel": [{"q": 1}, {"q": 2}]}
+LEAKED_KEY = "sk-test-provider-key-123456"
+REASONS = {
+    "openai": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
+    "anthropic": "prompt is too long: 250000 tokens > 200000 maximum",
+    "gemini": "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).",
+}
+RULES = {"openai": wire_rules.openai, "anthropic": wire_rules.anthropic, "gemini": wire_rules.gemini}
+STALL_SECONDS = 60.0
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\nfake-image").decode()
 
 
@@ -28,6 +45,8 @@ class ProviderFake:
         self.requests: dict[str, list[dict[str, Any]]] = {"openai": [], "anthropic": [], "gemini": []}
         self.times: dict[str, list[float]] = {"openai": [], "anthropic": [], "gemini": []}
         self.peers: dict[str, list[int]] = {"openai": [], "anthropic": [], "gemini": []}  # client ports
+        self.rejections: dict[str, list[str]] = {"openai": [], "anthropic": [], "gemini": []}
+        self.issued_ids = 0
         self.app = FastAPI()
         self.app.add_api_route("/v1/chat/completions", self.openai, methods=["POST"])
         self.app.add_api_route("/v1/messages", self.anthropic, methods=["POST"])
@@ -42,6 +61,10 @@ class ProviderFake:
         self.times[api].append(time.monotonic())
         self.peers[api].append(request.client.port if request.client else 0)
         scenario = self.scripts[api].pop(0) if self.scripts[api] else "ok"
+        problem = None if request.url.path.endswith(":generateContent") else RULES[api](body)
+        if problem:
+            self.rejections[api].append(problem)
+            return "rejected", body
         if scenario == "slow":
             await asyncio.sleep(2)
         return scenario, body
@@ -54,8 +77,29 @@ class ProviderFake:
             return JSONResponse(body, status_code=int(scenario))
         return None
 
+    def _refusal(self, api: str, scenario: str) -> Response | None:
+        """The real API's 400 for a request that breaks its rules, or for the ``refused`` scenario."""
+        if scenario not in ("rejected", "refused"):
+            return None
+        reason = self.rejections[api][-1] if scenario == "rejected" else f"{REASONS[api]} (key {LEAKED_KEY})"
+        if api == "openai":
+            code = "context_length_exceeded" if scenario == "refused" else None
+            error = {"message": reason, "type": "invalid_request_error", "param": "messages", "code": code}
+            return JSONResponse({"error": error}, status_code=400)
+        if api == "anthropic":
+            body = {"type": "error", "error": {"type": "invalid_request_error", "message": reason}}
+            return JSONResponse(body, status_code=400)
+        return JSONResponse({"error": {"code": 400, "message": reason, "status": "INVALID_ARGUMENT"}}, status_code=400)
+
+    def _tool_id(self) -> str:
+        """Tool-use ids unique for the fake's lifetime, as Anthropic's are."""
+        self.issued_ids += 1
+        return f"toolu_{self.issued_ids}"
+
     async def openai(self, request: Request) -> Response:
         scenario, _ = await self._next("openai", request)
+        if refusal := self._refusal("openai", scenario):
+            return refusal
         if scenario == "quota":
             return JSONResponse(
                 {"error": {"message": "quota", "type": "insufficient_quota", "code": "insufficient_quota"}},
@@ -79,28 +123,25 @@ class ProviderFake:
             return f"data: {json.dumps(body)}\n\n"
 
         yield chunk({"role": "assistant", "content": ""})
-        for n, word in enumerate(WORDS):
+        for n, word in enumerate(JSON_ANSWER if scenario == "ok-json" else WORDS):
             if scenario == "cut" and n == 2:
                 raise ConnectionResetError("connection dropped mid-stream")
+            if scenario == "stall" and n == 2:
+                await asyncio.sleep(STALL_SECONDS)
             if scenario == "stream-error" and n == 2:
                 failure = {"error": {"message": "The server had an error.", "type": "server_error"}}
                 yield f"data: {json.dumps(failure)}\n\n"
                 return
             yield chunk({"content": word})
-        if scenario == "ok-tools":
-            yield chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": 0,
-                            "id": "call_1",
-                            "type": "function",
-                            "function": {"name": "lookup", "arguments": '{"q": 1}'},
-                        }
-                    ]
-                }
-            )
-        yield chunk({}, "tool_calls" if scenario == "ok-tools" else "stop")
+        for index, arguments in enumerate(CALLS.get(scenario, [])):
+            call = {
+                "index": index,
+                "id": self._tool_id().replace("toolu_", "call_"),
+                "type": "function",
+                "function": {"name": "lookup", "arguments": json.dumps(arguments)},
+            }
+            yield chunk({"tool_calls": [call]})
+        yield chunk({}, "tool_calls" if scenario in CALLS else "stop")
         usage = {
             "id": "chatcmpl-fake",
             "object": "chat.completion.chunk",
@@ -109,11 +150,18 @@ class ProviderFake:
             "choices": [],
             "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500},
         }
+        if scenario == "ok-cache":
+            usage["usage"] |= {
+                "prompt_tokens_details": {"cached_tokens": 800, "audio_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 300, "audio_tokens": 0},
+            }
         yield f"data: {json.dumps(usage)}\n\n"
         yield "data: [DONE]\n\n"
 
     async def anthropic(self, request: Request) -> Response:
         scenario, _ = await self._next("anthropic", request)
+        if refusal := self._refusal("anthropic", scenario):
+            return refusal
         error = self._error(scenario, {"type": "error", "error": {"type": "overloaded_error", "message": scenario}})
         if error:
             return error
@@ -134,27 +182,30 @@ class ProviderFake:
                     "model": "claude-3-5-sonnet",
                     "stop_reason": None,
                     "stop_sequence": None,
-                    "usage": {"input_tokens": 2000, "output_tokens": 1},
+                    "usage": {"input_tokens": 2000, "output_tokens": 1}
+                    | (
+                        {"input_tokens": 200, "cache_read_input_tokens": 1500, "cache_creation_input_tokens": 300}
+                        if scenario == "ok-cache"
+                        else {}
+                    ),
                 }
             },
         )
         yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-        for n, word in enumerate(WORDS):
+        for n, word in enumerate(JSON_ANSWER if scenario == "ok-json" else WORDS):
             if scenario == "cut" and n == 2:
                 raise ConnectionResetError("connection dropped mid-stream")
+            if scenario == "stall" and n == 2:
+                await asyncio.sleep(STALL_SECONDS)
             yield event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}})
         yield event("content_block_stop", {"index": 0})
-        stop = "end_turn"
-        if scenario == "ok-tools":
-            stop = "tool_use"
-            yield event(
-                "content_block_start",
-                {"index": 1, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {}}},
-            )
-            yield event(
-                "content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": '{"q": 1}'}}
-            )
-            yield event("content_block_stop", {"index": 1})
+        stop = "tool_use" if scenario in CALLS else "end_turn"
+        for n, arguments in enumerate(CALLS.get(scenario, []), start=1):
+            block = {"type": "tool_use", "id": self._tool_id(), "name": "lookup", "input": {}}
+            yield event("content_block_start", {"index": n, "content_block": block})
+            delta = {"type": "input_json_delta", "partial_json": json.dumps(arguments)}
+            yield event("content_block_delta", {"index": n, "delta": delta})
+            yield event("content_block_stop", {"index": n})
         yield event(
             "message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None}, "usage": {"output_tokens": 1000}}
         )
@@ -162,6 +213,8 @@ class ProviderFake:
 
     async def gemini(self, target: str, request: Request) -> Response:
         scenario, _ = await self._next("gemini", request)
+        if refusal := self._refusal("gemini", scenario):
+            return refusal
         error = self._error(
             scenario,
             {
@@ -192,16 +245,20 @@ class ProviderFake:
         return StreamingResponse(self._gemini_stream(scenario), media_type="text/event-stream")
 
     async def _gemini_stream(self, scenario: str) -> AsyncIterator[str]:
-        for n, word in enumerate(WORDS):
+        for n, word in enumerate(JSON_ANSWER if scenario == "ok-json" else WORDS):
             if scenario == "cut" and n == 2:
                 raise ConnectionResetError("connection dropped mid-stream")
-            candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": word}]}, "index": 0}
-            body: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-1.5-pro"}
+            if scenario == "stall" and n == 2:
+                await asyncio.sleep(STALL_SECONDS)
+            parts: list[dict[str, Any]] = [{"text": word}]
+            if word == JSON_ANSWER[-1] or word == WORDS[-1]:
+                parts += [{"functionCall": {"name": "lookup", "args": args}} for args in CALLS.get(scenario, [])]
+            candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+            usage: dict[str, Any] = {"promptTokenCount": 4000, "candidatesTokenCount": 400 * (n + 1)}
+            if scenario == "ok-cache":
+                usage |= {"cachedContentTokenCount": 3000, "thoughtsTokenCount": 500}
+            usage["totalTokenCount"] = 4000 + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
+            body: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-1.5-pro", "usageMetadata": usage}
             if n == len(WORDS) - 1:
                 candidate["finishReason"] = "STOP"
-                body["usageMetadata"] = {
-                    "promptTokenCount": 4000,
-                    "candidatesTokenCount": 2000,
-                    "totalTokenCount": 6000,
-                }
             yield f"data: {json.dumps(body)}\n\n"

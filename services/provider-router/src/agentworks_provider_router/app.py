@@ -18,6 +18,7 @@ from agentworks_provider_router import models
 from agentworks_provider_router.chat import endpoints as chat
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models_api import endpoints as models_endpoints
+from agentworks_provider_router.openai_errors import install_openai_errors
 from agentworks_provider_router.pricing import load_prices
 from agentworks_provider_router.providers.base import Provider
 from agentworks_provider_router.providers.registry import build_providers
@@ -67,10 +68,12 @@ def create_app(
         stack.push_async_callback(routing.aclose)
         ctx.extras["router"] = routing
 
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="AgentWorks provider router",
         description=__doc__ or "",
         routers=[models_endpoints.router, chat.router],
         setup=setup,
     )
+    install_openai_errors(app)
+    return app

@@ -56,7 +56,8 @@ def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
 def _error(exc: ProviderError) -> AppError:
     headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
     status = exc.status if exc.status in (400, 404, 429, 502, 503, 504) else 502
-    return AppError(exc.message, code=exc.code, status_code=status, headers=headers)
+    details = {**exc.details, "param": exc.param} if exc.details or exc.param else None
+    return AppError(exc.message, code=exc.code, status_code=status, headers=headers, details=details)
 
 
 def _chunk(completion_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None) -> str:

@@ -1,17 +1,26 @@
-"""The OpenAI Chat Completions and Images request shapes (unknown parameters are accepted and ignored)."""
+"""The OpenAI Chat Completions and Images request shapes.
+
+Every Chat Completions parameter the router knows is carried to the provider adapter; a top-level parameter it
+does not know is refused with 400 ``unsupported_parameter`` rather than ignored.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any, Literal
 
+from agentworks_platform.errors import AppError
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentworks_provider_router.providers.base import ChatRequest, Message, Tool, ToolCall
+from agentworks_provider_router.providers.base import ChatRequest, ImagePart, Message, Part, TextPart, Tool, ToolCall
 
 
 class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
 class FunctionCall(_Open):
@@ -20,14 +29,32 @@ class FunctionCall(_Open):
 
 
 class ToolCallIn(_Open):
-    id: str
+    id: Annotated[str, Field(min_length=1, max_length=200)]
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class ContentPart(_Open):
-    type: str
-    text: str | None = None
+class TextContent(_Closed):
+    type: Literal["text"]
+    text: str
+
+
+class RefusalContent(_Closed):
+    type: Literal["refusal"]
+    refusal: str
+
+
+class ImageUrl(_Closed):
+    url: Annotated[str, Field(min_length=1)]
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImageContent(_Closed):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+ContentPart = Annotated[TextContent | RefusalContent | ImageContent, Field(discriminator="type")]
 
 
 class ChatMessageIn(_Open):
@@ -37,25 +64,77 @@ class ChatMessageIn(_Open):
     tool_call_id: str | None = None
     name: str | None = None
 
-    def normalised(self) -> Message:
+    def _text(self) -> str:
         if isinstance(self.content, list):
-            text = "".join(part.text or "" for part in self.content if part.type == "text")
-        else:
-            text = self.content or ""
+            return "".join(part.text for part in self.content if isinstance(part, TextContent))
+        return self.content or ""
+
+    def _images(self) -> tuple[Part, ...]:
+        """Text and images in their order, when the content carries an image (else the text says it all)."""
+        if not isinstance(self.content, list) or not any(isinstance(p, ImageContent) for p in self.content):
+            return ()
+        parts: list[Part] = []
+        for part in self.content:
+            if isinstance(part, TextContent):
+                parts.append(TextPart(part.text))
+            elif isinstance(part, ImageContent):
+                parts.append(ImagePart(part.image_url.url, part.image_url.detail))
+        return tuple(parts)
+
+    def normalised(self) -> Message:
         calls = tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in self.tool_calls or [])
         role = "system" if self.role == "developer" else self.role
-        return Message(role, text, calls, self.tool_call_id, self.name)
+        return Message(role, self._text(), calls, self.tool_call_id, self.name, self._images())
 
 
 class FunctionSpec(_Open):
-    name: str
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")]
     description: str = ""
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
 
 
-class ToolIn(_Open):
+class ToolIn(_Closed):
     type: Literal["function"] = "function"
     function: FunctionSpec
+
+
+class NamedFunction(_Closed):
+    name: str
+
+
+class NamedToolChoice(_Closed):
+    type: Literal["function"]
+    function: NamedFunction
+
+
+class JsonSchemaSpec(_Closed):
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormatText(_Closed):
+    type: Literal["text"]
+
+
+class ResponseFormatJsonObject(_Closed):
+    type: Literal["json_object"]
+
+
+class ResponseFormatJsonSchema(_Closed):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaSpec
+
+
+ResponseFormat = Annotated[
+    ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema, Field(discriminator="type")
+]
+
+
+class StreamOptions(_Closed):
+    include_usage: bool | None = None
 
 
 class Metadata(_Open):
@@ -66,29 +145,74 @@ class Metadata(_Open):
     agent: str | None = None
 
 
+Penalty = Annotated[float, Field(ge=-2, le=2)]
+
+
 class ChatCompletionIn(_Open):
     model: Annotated[str, Field(min_length=1, max_length=100)]
     messages: Annotated[list[ChatMessageIn], Field(min_length=1, max_length=500)]
     stream: bool = False
+    stream_options: StreamOptions | None = None
     max_tokens: Annotated[int, Field(ge=1, le=200_000)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1, le=200_000)] | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    tools: list[ToolIn] | None = None
-    tool_choice: str | dict[str, Any] | None = None
-    stop: str | list[str] | None = None
+    top_p: Annotated[float, Field(ge=0, le=1)] | None = None
+    n: Annotated[int, Field(ge=1, le=8)] | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
+    presence_penalty: Penalty | None = None
+    frequency_penalty: Penalty | None = None
+    logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
+    user: Annotated[str, Field(max_length=256)] | None = None
+    tools: Annotated[list[ToolIn], Field(max_length=128)] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     metadata: Metadata | None = None
 
+    def refuse_unknown_parameters(self) -> None:
+        """A parameter the router does not know would otherwise be dropped silently: refuse it instead."""
+        for name in sorted(self.model_extra or {}):
+            raise AppError(
+                f"{name} is not supported by the AgentWorks router.",
+                code="unsupported_parameter",
+                status_code=400,
+                details={"param": name, "provider": None},
+            )
+
     def normalised(self) -> ChatRequest:
+        self.refuse_unknown_parameters()
         stops = (self.stop,) if isinstance(self.stop, str) else tuple(self.stop or ())
-        tools = tuple(Tool(t.function.name, t.function.description, t.function.parameters) for t in self.tools or [])
+        tools = tuple(
+            Tool(t.function.name, t.function.description, t.function.parameters, t.function.strict)
+            for t in self.tools or []
+        )
+        choice = self.tool_choice.model_dump() if isinstance(self.tool_choice, NamedToolChoice) else self.tool_choice
         return ChatRequest(
             self.model,
             tuple(m.normalised() for m in self.messages),
             self.max_completion_tokens or self.max_tokens,
             self.temperature,
             tools,
-            self.tool_choice,
+            choice,
             stops,
+            top_p=self.top_p,
+            n=self.n,
+            seed=self.seed,
+            logprobs=self.logprobs,
+            top_logprobs=self.top_logprobs,
+            presence_penalty=self.presence_penalty,
+            frequency_penalty=self.frequency_penalty,
+            logit_bias=self.logit_bias,
+            user=self.user,
+            parallel_tool_calls=self.parallel_tool_calls,
+            response_format=self.response_format.model_dump(by_alias=True, exclude_none=True)
+            if self.response_format
+            else None,
+            reasoning_effort=self.reasoning_effort,
         )
 
 

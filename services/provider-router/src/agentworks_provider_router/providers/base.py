@@ -17,14 +17,35 @@ class ToolCall:
 
 
 @dataclass(frozen=True, slots=True)
+class TextPart:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image input: an ``https:`` URL or a ``data:<mime>;base64,`` URL, with OpenAI's ``detail`` hint."""
+
+    url: str
+    detail: str | None = None
+
+
+Part = TextPart | ImagePart
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One conversation turn in OpenAI's shape, content flattened to text."""
+    """One conversation turn in OpenAI's shape: ``content`` is its text; ``parts`` keeps images in order."""
 
     role: Role
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(part for part in self.parts if isinstance(part, ImagePart))
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +53,13 @@ class Tool:
     name: str
     description: str
     parameters: dict[str, Any]
+    strict: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
+    """A Chat Completions request; every parameter an OpenAI client may set is carried, none dropped."""
+
     model: str
     messages: tuple[Message, ...]
     max_tokens: int | None = None
@@ -43,6 +67,69 @@ class ChatRequest:
     tools: tuple[Tool, ...] = ()
     tool_choice: str | dict[str, Any] | None = None
     stop: tuple[str, ...] = ()
+    top_p: float | None = None
+    n: int | None = None
+    seed: int | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    reasoning_effort: str | None = None
+
+    def requested(self) -> set[str]:
+        """The parameters set to something other than OpenAI's default (a default asks for nothing)."""
+        asked = {
+            "temperature": self.temperature not in (None, 1),
+            "top_p": self.top_p not in (None, 1),
+            "n": self.n not in (None, 1),
+            "seed": self.seed is not None,
+            "logprobs": bool(self.logprobs),
+            "top_logprobs": self.top_logprobs is not None,
+            "presence_penalty": self.presence_penalty not in (None, 0),
+            "frequency_penalty": self.frequency_penalty not in (None, 0),
+            "logit_bias": bool(self.logit_bias),
+            "user": self.user is not None,
+            "parallel_tool_calls": self.parallel_tool_calls is False,
+            "response_format": (self.response_format or {}).get("type", "text") != "text",
+            "reasoning_effort": self.reasoning_effort is not None,
+            "stop": bool(self.stop),
+            "tools": bool(self.tools),
+            "tool_choice": self.tool_choice is not None,
+        }
+        return {name for name, set_ in asked.items() if set_}
+
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        """The schema of a ``json_schema`` response format, if one was asked for."""
+        if (self.response_format or {}).get("type") != "json_schema":
+            return None
+        spec = (self.response_format or {}).get("json_schema") or {}
+        schema: dict[str, Any] = spec.get("schema") or {"type": "object"}
+        return schema
+
+
+def unsupported(provider: str, param: str, why: str = "") -> ProviderError:
+    """The 400 for a parameter a provider cannot honour: refused, never dropped."""
+    reason = f" ({why})" if why else ""
+    return ProviderError(
+        f"{param} is not supported for {provider} models{reason}.",
+        400,
+        False,
+        None,
+        "unsupported_parameter",
+        param=param,
+        details={"param": param, "provider": provider},
+    )
+
+
+def refuse_unsupported(provider: str, request: ChatRequest, supported: frozenset[str]) -> None:
+    """Raise the first requested parameter the provider has no equivalent for (in a stable order)."""
+    for param in sorted(request.requested() - supported):
+        raise unsupported(provider, param)
 
 
 @dataclass(slots=True)
@@ -53,6 +140,9 @@ class Delta:
     tool_call: ToolCall | None = None
     tool_call_index: int = 0
     finish_reason: str | None = None
+    choice: int = 0
+    logprobs: dict[str, Any] | None = None
+    refusal: str = ""
     input_tokens: int | None = None
     output_tokens: int | None = None
     # Parts of the counts above: prompt tokens read from or written to a cache, reasoning (thinking) tokens.
@@ -87,6 +177,7 @@ class ProviderError(Exception):
     code: str = "provider_error"
     partial: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    param: str | None = None
 
     def __str__(self) -> str:
         return self.message
@@ -104,8 +195,13 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
-def classify_status(status: int, retry_after: str | None, body_code: str = "") -> ProviderError:
-    """HTTP status → error class: 429 and 5xx retry (honouring Retry-After), quota and 4xx never do."""
+def classify_status(
+    status: int, retry_after: str | None, body_code: str = "", reason: str = "", param: str | None = None
+) -> ProviderError:
+    """HTTP status → error class: 429 and 5xx retry (honouring Retry-After), quota and 4xx never do.
+
+    ``reason`` is the provider's own message (already redacted): a refused request keeps it, so the caller
+    learns e.g. that the context length was exceeded."""
     seconds = _seconds(retry_after)
     if status == 429 and body_code in ("insufficient_quota", "quota_exceeded", "billing_hard_limit_reached"):
         return ProviderError("The provider's quota is exhausted.", 429, False, None, "quota_exhausted")
@@ -113,12 +209,17 @@ def classify_status(status: int, retry_after: str | None, body_code: str = "") -
         return ProviderError("The provider is rate limiting us.", 429, True, seconds, "provider_rate_limited")
     if status >= 500 or status in (408, 409):
         return ProviderError(f"The provider failed ({status}).", 502, True, seconds, "provider_unavailable")
+    if status in (401, 403):
+        return ProviderError(f"The provider refused our credentials ({status}).", 502, False, None, "provider_auth")
+    refused = f"The provider refused the request ({status})"
     return ProviderError(
-        f"The provider refused the request ({status}).",
-        400 if status != 401 else 502,
+        f"{refused}: {reason}" if reason else f"{refused}.",
+        400,
         False,
         None,
-        "invalid_request" if status != 401 else "provider_auth",
+        "invalid_request",
+        details={"provider_code": body_code} if body_code else {},
+        param=param,
     )
 
 

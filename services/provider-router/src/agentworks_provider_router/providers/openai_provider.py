@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+from agentworks_platform.logging import Redactor
 
 from agentworks_provider_router.providers.base import (
     ChatRequest,
@@ -16,8 +17,11 @@ from agentworks_provider_router.providers.base import (
     ImageResult,
     Message,
     ProviderError,
+    TextPart,
+    Tool,
     ToolCall,
     classify_status,
+    refuse_unsupported,
 )
 
 
@@ -26,13 +30,20 @@ def _is_read_timeout(exc: Exception) -> bool:
     return any(cls.__name__ == "TimeoutException" for cls in type(exc).__mro__)
 
 
-def _error(exc: Exception) -> ProviderError:
+def _error(exc: Exception, redactor: Redactor) -> ProviderError:
     if isinstance(exc, openai.APITimeoutError) or _is_read_timeout(exc):
         return ProviderError("OpenAI did not answer in time.", 504, True, None, "timeout")
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
-        code = str((body.get("error") or body).get("code") or "") if isinstance(body, dict) else ""
-        return classify_status(exc.status_code, exc.response.headers.get("retry-after"), code)
+        nested = body.get("error")
+        error: dict[str, Any] = nested if isinstance(nested, dict) else body
+        return classify_status(
+            exc.status_code,
+            exc.response.headers.get("retry-after"),
+            str(error.get("code") or ""),
+            redactor.text(str(error.get("message") or ""))[:500],
+            error.get("param") if isinstance(error.get("param"), str) else None,
+        )
     return ProviderError(f"OpenAI connection failed: {type(exc).__name__}", 502, True, None, "provider_unavailable")
 
 
@@ -59,8 +70,19 @@ def _chunk_of(line: str) -> dict[str, Any] | None:
     return chunk
 
 
+def _content(message: Message) -> str | list[dict[str, Any]]:
+    if not message.parts:
+        return message.content
+    return [
+        {"type": "text", "text": part.text}
+        if isinstance(part, TextPart)
+        else {"type": "image_url", "image_url": {"url": part.url, **({"detail": part.detail} if part.detail else {})}}
+        for part in message.parts
+    ]
+
+
 def to_openai(message: Message) -> dict[str, Any]:
-    body: dict[str, Any] = {"role": message.role, "content": message.content}
+    body: dict[str, Any] = {"role": message.role, "content": _content(message)}
     if message.tool_calls:
         body["tool_calls"] = [
             {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
@@ -68,7 +90,33 @@ def to_openai(message: Message) -> dict[str, Any]:
         ]
     if message.tool_call_id:
         body["tool_call_id"] = message.tool_call_id
+    if message.name and message.role in ("system", "user", "assistant"):
+        body["name"] = message.name
     return body
+
+
+def _tool(tool: Tool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}
+
+
+# Passed as the client set them: OpenAI gives each its documented meaning.
+PASSED_THROUGH = (
+    "temperature",
+    "top_p",
+    "seed",
+    "presence_penalty",
+    "frequency_penalty",
+    "logit_bias",
+    "user",
+    "response_format",
+    "reasoning_effort",
+)
+# Several choices and log probabilities would reach OpenAI, but the router's answer carries one choice and
+# no log probabilities yet: refused rather than answered without them.
+SUPPORTED = frozenset({*PASSED_THROUGH, "stop", "tools", "tool_choice", "parallel_tool_calls"})
 
 
 class OpenAIProvider:
@@ -76,8 +124,11 @@ class OpenAIProvider:
 
     def __init__(self, api_key: str, base_url: str | None = None, timeout: float = 60.0) -> None:
         self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+        self._redactor = Redactor()
+        self._redactor.register([api_key])
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
+        refuse_unsupported(self.name, request, SUPPORTED)
         params: dict[str, Any] = {
             "model": request.model,
             "messages": [to_openai(m) for m in request.messages],
@@ -85,21 +136,19 @@ class OpenAIProvider:
             "stream_options": {"include_usage": True},
         }
         if request.max_tokens:
-            params["max_tokens"] = request.max_tokens
-        if request.temperature is not None:
-            params["temperature"] = request.temperature
+            params["max_completion_tokens"] = request.max_tokens
+        for name in PASSED_THROUGH:
+            value = getattr(request, name)
+            if value is not None:
+                params[name] = value
         if request.stop:
             params["stop"] = list(request.stop)
         if request.tools:
-            params["tools"] = [
-                {
-                    "type": "function",
-                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
-                }
-                for t in request.tools
-            ]
-            if request.tool_choice is not None:
-                params["tool_choice"] = request.tool_choice
+            params["tools"] = [_tool(t) for t in request.tools]
+            if request.parallel_tool_calls is not None:
+                params["parallel_tool_calls"] = request.parallel_tool_calls
+        if request.tool_choice is not None:
+            params["tool_choice"] = request.tool_choice
         return params
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
@@ -121,16 +170,26 @@ class OpenAIProvider:
         except ProviderError:
             raise
         except Exception as exc:
-            raise _error(exc) from None
+            raise _error(exc, self._redactor) from None
 
     @staticmethod
     def _deltas(chunk: dict[str, Any]) -> list[Delta]:
         out: list[Delta] = []
         for choice in chunk.get("choices") or []:
+            index = choice.get("index") or 0
             delta = choice.get("delta") or {}
             finish = choice.get("finish_reason")
-            if delta.get("content") or finish:
-                out.append(Delta(content=delta.get("content") or "", finish_reason=finish))
+            logprobs = choice.get("logprobs")
+            if delta.get("content") or delta.get("refusal") or finish or logprobs:
+                out.append(
+                    Delta(
+                        content=delta.get("content") or "",
+                        finish_reason=finish,
+                        choice=index,
+                        logprobs=logprobs or None,
+                        refusal=delta.get("refusal") or "",
+                    )
+                )
             for call in delta.get("tool_calls") or []:
                 function = call.get("function") or {}
                 out.append(
@@ -139,11 +198,12 @@ class OpenAIProvider:
                             call.get("id") or "", function.get("name") or "", function.get("arguments") or ""
                         ),
                         tool_call_index=call.get("index") or 0,
+                        choice=index,
                     )
                 )
         usage = chunk.get("usage")
         if usage:
-            out.append(Delta(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens")))
+            out.append(usage_delta(usage))
         return out
 
     async def generate_images(self, request: ImageRequest) -> ImageResult:
@@ -152,7 +212,7 @@ class OpenAIProvider:
                 model=request.model, prompt=request.prompt, n=request.n, size=request.size, response_format="b64_json"
             )
         except Exception as exc:
-            raise _error(exc) from None
+            raise _error(exc, self._redactor) from None
         return ImageResult(tuple(base64.b64decode(item.b64_json or "") for item in response.data or []))
 
     async def aclose(self) -> None:
@@ -165,3 +225,15 @@ def arguments_json(arguments: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return parsed if isinstance(parsed, dict) else {}
+
+
+def usage_delta(usage: dict[str, Any]) -> Delta:
+    """OpenAI's usage: cached tokens are part of prompt_tokens, reasoning tokens part of completion_tokens."""
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    return Delta(
+        input_tokens=usage.get("prompt_tokens"),
+        output_tokens=usage.get("completion_tokens"),
+        cached_input_tokens=prompt.get("cached_tokens") or 0,
+        reasoning_tokens=completion.get("reasoning_tokens") or 0,
+    )
