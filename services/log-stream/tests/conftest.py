@@ -114,7 +114,7 @@ def terminals(
     ).start()
     database = migrated_database(MIGRATIONS)
 
-    def instance(port: int) -> AppThread:
+    def instance(port: int, **overrides: Any) -> AppThread:
         settings = LogStreamSettings(
             environment="test",
             dev_signing_key_file=key_path,
@@ -124,6 +124,7 @@ def terminals(
             client_queue_size=queue_size,
             blobs_dir=tmp_path / "blobs",
             retain_lines_hours=0,
+            **overrides,
         )
         return AppThread(create_app(settings), port=port).start()
 

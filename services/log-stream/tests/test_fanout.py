@@ -25,6 +25,7 @@ from agentworks_gateway.websockets_relay import MAX_MESSAGE_BYTES
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.endpoints import Ordered, live
+from agentworks_log_stream.terminal.fanout import PROBE
 from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES, fit_board_message, lines_frames
 from agentworks_log_stream.terminal.hub import Hub
 from sqlalchemy.engine import make_url
@@ -311,7 +312,7 @@ def _terminate_listeners(database_url: str) -> int:
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     query = (
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND query = 'LISTEN aw_terminal'"
+        " WHERE datname = current_database() AND application_name = 'log-stream-listener'"
     )
     with psycopg.connect(dsn, autocommit=True) as connection:
         row = connection.execute(query).fetchone()
@@ -424,3 +425,68 @@ def test_a_failed_notification_never_undoes_the_stored_lines(
     base = f"{terminals.logs.url}/api/cards/{terminals.ids['card']}/runs/{run}/logs"
     page = httpx.get(base, headers=terminals.gateway_headers(terminals.logs.url)).json()
     assert [line["seq"] for line in page["items"]] == [1, 2, 3]
+
+
+def test_a_listener_connection_that_stops_answering_is_given_up_and_its_clients_resync(
+    terminals: Terminals, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _only_postgres(backend)
+    real_execute = psycopg.AsyncConnection.execute
+    hung: list[int] = []
+
+    async def half_open(self: psycopg.AsyncConnection[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        if query == PROBE and not hung:  # the first probe gets no answer, as over a dead network path
+            hung.append(1)
+            await asyncio.Event().wait()
+        return await real_execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.AsyncConnection, "execute", half_open)
+    port = free_port()
+    quick: AppThread = terminals.instance(port, listener_probe_seconds=0.5)  # type: ignore[attr-defined]
+    quick.server.config.app.state.ctx.extras["fanout"].retry_seconds = 2.0
+    reconnects = _Recorded("fanout.listener_reconnecting")  # after the instance set up logging
+    logging.getLogger("agentworks_log_stream.terminal.fanout").addHandler(reconnects)
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+
+    def readiness() -> int:
+        return httpx.get(f"{quick.url}/readyz", timeout=10).status_code
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        url = terminals.ws_url().replace(f":{terminals.logs.port}/", f":{port}/")
+        async with connect(url, additional_headers=_headers(terminals, quick.url)) as socket:
+            for _ in _until(lambda: bool(hung), 10):
+                pass
+            await asyncio.to_thread(terminals.push, terminals.batch(run, [1, 2, 3]))  # sent while nobody hears
+            statuses: list[int] = []
+            for _ in _until(lambda: statuses.append(readiness()) or statuses[-1] == 503, 10):
+                pass
+            for _ in _until(lambda: statuses.append(readiness()) or statuses[-1] == 200, 20):
+                pass
+            seen: list[int] = []
+            while len(seen) < 3:
+                seen.extend(line["seq"] for line in lines_in(json.loads(await asyncio.wait_for(socket.recv(), 20))))
+            return statuses, seen
+
+    try:
+        statuses, seen = asyncio.run(scenario())
+    finally:
+        logging.getLogger("agentworks_log_stream.terminal.fanout").removeHandler(reconnects)
+        quick.stop()
+    assert 503 in statuses
+    assert seen == [1, 2, 3]
+    assert reconnects.records
+    assert reconnects.records[0].fields["error"] == "TimeoutError"  # type: ignore[attr-defined]
+
+
+class _Recorded(logging.Handler):
+    """Keeps the records of one log event."""
+
+    def __init__(self, event: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.event = event
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == self.event:
+            self.records.append(record)

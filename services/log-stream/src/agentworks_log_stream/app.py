@@ -32,7 +32,7 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
     settings = settings or LogStreamSettings()
     hub = Hub(settings.client_queue_size)
     db = Database(settings.database_url, settings.db_pool, app_role=settings.db_app_role)
-    fanout = Fanout(db, hub)
+    fanout = Fanout(db, hub, probe_seconds=settings.listener_probe_seconds)
     blobs: BlobStore = (
         GcsBlobs(settings.logs_bucket) if settings.blobs_backend == "gcs" else LocalBlobs(settings.blobs_dir)
     )

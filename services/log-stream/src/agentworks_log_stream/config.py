@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 
@@ -22,3 +23,6 @@ class LogStreamSettings(ServiceSettings):
     blobs_dir: Path = Path(".dev/blobs")
     logs_bucket: str = "agentworks-logs-dev"
     retain_lines_hours: float = 24 * 7
+    listener_probe_seconds: float = Field(
+        default=15.0, gt=0, description="How often a quiet LISTEN connection is checked (and how long it may take)."
+    )

@@ -6,9 +6,10 @@ of a stored board message), whatever the size of the batch or the event: listene
 split it into frames the gateway relays (``frames``). A notification that fails is rolled back to its savepoint
 and logged; the data it announces is stored all the same, and clients fetch it when they notice the gap.
 
-The listener survives any error: it logs, reports itself unready, reconnects, and then tells every client of
-the instance to resync (terminals read what they missed from the store; boards refetch), since notifications
-sent while it was away are lost. See docs/decisions/0005-fan-out-through-notify-references.md.
+The listener survives any error, and probes its connection when it has been quiet (a half-open connection never
+errs by itself): it logs, reports itself unready, reconnects, and then tells every client of the instance to
+resync (terminals read what they missed from the store; boards refetch), since notifications sent while it was
+away are lost. See docs/decisions/0005-fan-out-through-notify-references.md.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from agentworks_log_stream.terminal.frames import RESYNC, fit_board_message, lin
 from agentworks_log_stream.terminal.hub import Hub
 
 CHANNEL = "aw_terminal"
+PROBE = "SELECT 1 AS listening"
+LISTENER_OPTIONS: dict[str, Any] = {"autocommit": True, "application_name": "log-stream-listener"}
 READ_BACK_PAGE = 1000
 log = get_logger(__name__)
 
@@ -65,11 +68,12 @@ def batch_frames(run_id: Any, lines: list[dict[str, Any]]) -> Iterator[dict[str,
 class Fanout:
     """Sends terminal and board messages to the clients of every instance, and listens for the others'."""
 
-    def __init__(self, db: Database, hub: Hub, retry_seconds: float = 1.0) -> None:
+    def __init__(self, db: Database, hub: Hub, retry_seconds: float = 1.0, probe_seconds: float = 15.0) -> None:
         self.db = db
         self.hub = hub
         self.shared = db.is_postgres
         self.retry_seconds = retry_seconds
+        self.probe_seconds = probe_seconds
         self.listening = False
 
     async def lines(
@@ -112,15 +116,21 @@ class Fanout:
         dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as connection:
+                async with await psycopg.AsyncConnection.connect(dsn, **LISTENER_OPTIONS) as connection:
                     await connection.execute(f"LISTEN {CHANNEL}")
                     self._connected()
-                    async for notice in connection.notifies():
-                        await self._deliver(json.loads(notice.payload))
+                    while True:
+                        async for notice in connection.notifies(timeout=self.probe_seconds):
+                            await self._deliver(json.loads(notice.payload))
+                        await self._probe(connection)
             except Exception as exc:  # whatever broke (connection, read-back, a bad payload), listen again
                 self.listening = False
                 log.warning("fanout.listener_reconnecting", error=type(exc).__name__, detail=str(exc)[:200])
                 await asyncio.sleep(self.retry_seconds)
+
+    async def _probe(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        """A quiet connection may be dead without anyone resetting it: one that does not answer is given up."""
+        await asyncio.wait_for(connection.execute(PROBE), self.probe_seconds)
 
     def _connected(self) -> None:
         """Notifications sent while nobody listened are lost: every client resyncs from the store."""
