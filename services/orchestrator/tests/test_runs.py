@@ -223,3 +223,8 @@ async def test_an_executor_that_fails_transiently_releases_its_lease_so_the_rede
     assert [e.attempt for e in stack.events("agent.run.started")] == [1, 2]
     [completed] = stack.events("agent.run.completed")
     assert completed.attempt == 2
+    # Both attempts called the provider; the one charge counts both calls, one usage record each.
+    usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
+    [settled] = stack.events("usage.run_settled")
+    assert settled.provider_calls == len(usage) == 2
+    assert settled.cost == sum((u.cost for u in usage), Decimal(0))

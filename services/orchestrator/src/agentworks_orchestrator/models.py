@@ -54,6 +54,7 @@ class Run(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     cost: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
+    provider_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     price: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
     markup: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(5))
     increment: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal("0.25"))

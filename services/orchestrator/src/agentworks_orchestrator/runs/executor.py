@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -49,6 +49,16 @@ REPAIR = (
 
 
 @dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    calls: int = 0
+    provider: str = ""
+    model: str = ""
+
+
+@dataclass
 class RunPlan:
     """Everything an attempt needs, decided before it starts."""
 
@@ -70,16 +80,8 @@ class RunPlan:
     increment: Decimal
     first_seq: int = 1
     requires_approval: bool = False
-
-
-@dataclass
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost: Decimal = Decimal(0)
-    calls: int = 0
-    provider: str = ""
-    model: str = ""
+    # What earlier attempts spent before they released the run: the charge covers every provider call.
+    carried: Usage = field(default_factory=Usage)
 
 
 def _chunk_of(line: str) -> dict[str, Any] | None:
@@ -186,21 +188,29 @@ class RunExecutor:
     async def execute(self, plan: RunPlan, on_text: TextSink | None = None) -> str:
         """Run the attempt to its end; returns the final status. On a transient error the lease is released
         before the error propagates, so the redelivered event starts the next attempt at once."""
+        usage = replace(plan.carried)
         try:
-            return await self._attempt(plan, on_text)
+            return await self._attempt(plan, usage, on_text)
         except Exception:
-            await self.release(plan)
+            await self.release(plan, usage)
             raise
 
-    async def release(self, plan: RunPlan) -> None:
-        """Give up this executor's lease on an unfinished run (a no-op once another executor holds it)."""
+    async def release(self, plan: RunPlan, usage: Usage) -> None:
+        """Give up this executor's lease on an unfinished run (a no-op once another executor holds it), keeping
+        what its provider calls cost for the attempt that takes over."""
+        spent = {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cost": usage.cost,
+            "provider_calls": usage.calls,
+        }
         try:
             async with self._db.transaction() as session:
-                await repository.release_lease(session, plan.run_id, self._owner)
+                await repository.release_lease(session, plan.run_id, self._owner, spent)
         except Exception as exc:  # the lease then expires by itself; the first error is the news
             log.warning("run.lease_not_released", run_id=str(plan.run_id), error=type(exc).__name__)
 
-    async def _attempt(self, plan: RunPlan, on_text: TextSink | None) -> str:
+    async def _attempt(self, plan: RunPlan, usage: Usage, on_text: TextSink | None) -> str:
         started = time.perf_counter()
         await self._commit(
             plan,
@@ -221,7 +231,6 @@ class RunExecutor:
             self._settings.log_batch_seconds,
             plan.first_seq,
         )
-        usage = Usage()
         if plan.attempt > 1:
             await batcher.line(f"— attempt {plan.attempt}: the previous executor stopped; starting again —")
         try:
@@ -340,6 +349,7 @@ class RunExecutor:
             "input_tokens": usage.input_tokens,
             "output_tokens": usage.output_tokens,
             "cost": usage.cost,
+            "provider_calls": usage.calls,
             "price": price,
             "last_seq": last_seq,
             "lease_owner": None,

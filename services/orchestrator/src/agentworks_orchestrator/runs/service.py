@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from agentworks_events import (
@@ -32,7 +33,7 @@ from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.billing_client import PricingPlan, pricing_plan
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
-from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan
+from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage
 from agentworks_orchestrator.runs.prompts import RunContext, system_prompt
 
 log = get_logger(__name__)
@@ -141,6 +142,10 @@ class RunService:
                     requested_by=trigger.requested_by,
                     created_at=now,
                     last_seq=0,
+                    input_tokens=0,
+                    output_tokens=0,
+                    cost=Decimal(0),
+                    provider_calls=0,
                     cancel_requested=False,
                     markup=pricing.markup,
                     increment=pricing.increment,
@@ -172,6 +177,7 @@ class RunService:
                 increment=run.increment,
                 first_seq=run.last_seq + 1,
                 requires_approval=context.requires_approval,
+                carried=Usage(run.input_tokens, run.output_tokens, run.cost, run.provider_calls),
             )
 
     @staticmethod
