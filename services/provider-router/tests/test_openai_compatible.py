@@ -24,11 +24,12 @@ def _client(router: RouterUnderTest) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, max_retries=0)
 
 
-async def test_streaming_chat_with_usage_in_the_final_chunk(router: RouterUnderTest) -> None:
+async def test_streaming_chat_with_usage_in_the_final_chunk_when_asked(router: RouterUnderTest) -> None:
     client = _client(router)
     stream = await client.chat.completions.create(
         model="gpt-4-turbo",
         stream=True,
+        stream_options={"include_usage": True},
         messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Write the PRD outline"}],
     )
     chunks = [chunk async for chunk in stream]
@@ -43,6 +44,23 @@ async def test_streaming_chat_with_usage_in_the_final_chunk(router: RouterUnderT
     assert final.model_extra is not None
     assert final.model_extra["agentworks"]["provider"] == "offline"
     assert final.model_extra["agentworks"]["requested_provider"] == "openai"
+    assert [c for c in chunks if not c.choices] == [final]
+    await client.close()
+
+
+async def test_streaming_chat_without_include_usage_sends_only_chunks_with_choices(router: RouterUnderTest) -> None:
+    client = _client(router)
+    stream = await client.chat.completions.create(
+        model="gpt-4-turbo", stream=True, messages=[{"role": "user", "content": "Write the PRD outline"}]
+    )
+    chunks = [chunk async for chunk in stream]
+    assert all(c.choices for c in chunks)  # the Node SDK's loop reads chunk.choices[0] of every chunk
+    assert all(c.usage is None for c in chunks)
+    final = chunks[-1]
+    assert final.choices[0].finish_reason == "stop"
+    assert final.model_extra is not None
+    assert final.model_extra["agentworks"]["provider"] == "offline"  # the router's own metering still rides
+    assert [c.choices[0].finish_reason for c in chunks].count("stop") == 1
     await client.close()
 
 

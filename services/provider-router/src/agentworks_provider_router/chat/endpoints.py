@@ -1,4 +1,4 @@
-"""``POST /v1/chat/completions`` (streamed as server-sent events, usage in the final chunk) and
+"""``POST /v1/chat/completions`` (streamed as server-sent events, usage in a final chunk on request) and
 ``POST /v1/images/generations``, in OpenAI's wire format, so any OpenAI client can use the router."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from agentworks_platform.app import allow_callers, context_of
@@ -53,21 +53,38 @@ def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
         ) from None
 
 
-def _error(exc: ProviderError) -> AppError:
-    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else None
+def _error(exc: ProviderError, outcome: Outcome | None = None) -> AppError:
+    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else {}
+    if outcome is not None and outcome.attempts:
+        # The router has spent this request's retries upstream; a client SDK retrying would multiply them.
+        headers["x-should-retry"] = "false"
     status = exc.status if exc.status in (400, 404, 429, 502, 503, 504) else 502
     details = {**exc.details, "param": exc.param} if exc.details or exc.param else None
-    return AppError(exc.message, code=exc.code, status_code=status, headers=headers, details=details)
+    return AppError(exc.message, code=exc.code, status_code=status, headers=headers or None, details=details)
 
 
-def _chunk(completion_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None) -> str:
-    body = {
+def answered_by(outcome: Outcome) -> dict[str, str]:
+    """Headers naming the model and provider that answered, and whether a fallback served the call."""
+    return {
+        "x-agentworks-model": outcome.model,
+        "x-agentworks-provider": outcome.provider,
+        "x-agentworks-fallback": "true" if outcome.fallback else "false",
+    }
+
+
+def _chunk(
+    completion_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None, index: int = 0
+) -> dict[str, Any]:
+    return {
         "id": completion_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
     }
+
+
+def _sse_data(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
@@ -76,6 +93,8 @@ def _usage(outcome: Outcome) -> dict[str, Any]:
         "prompt_tokens": outcome.input_tokens,
         "completion_tokens": outcome.output_tokens,
         "total_tokens": outcome.input_tokens + outcome.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": outcome.cached_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": outcome.reasoning_tokens},
     }
 
 
@@ -87,7 +106,13 @@ def _extension(outcome: Outcome) -> dict[str, Any]:
         "model": outcome.model,
         "cost": format(outcome.cost, "f"),
         "attempts": outcome.attempts,
+        "fallback": outcome.fallback,
     }
+
+
+def _usage_only(delta: Delta) -> bool:
+    """A delta that only reports token counts: it becomes usage, not a chunk of its own."""
+    return not (delta.content or delta.tool_call is not None or delta.finish_reason)
 
 
 def _delta_json(delta: Delta, first: bool) -> dict[str, Any]:
@@ -115,50 +140,82 @@ async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
     routing = _router(request)
     meta = call_meta(request, body.metadata)
     outcome = Outcome()
-    stream = routing.stream_chat(body.normalised(), meta, outcome).__aiter__()
+    stream = routing.stream_chat(body.normalised(), meta, outcome)
     try:
         first = await anext(stream)
     except ProviderError as exc:
-        raise _error(exc) from None
+        raise _error(exc, outcome) from None
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(
-            _sse(stream, first, completion_id, created, body.model, outcome),
+            _sse(stream, first, completion_id, created, outcome, include_usage),
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache"},
+            headers={"Cache-Control": "no-cache", **answered_by(outcome)},
         )
-    return await _aggregate(stream, first, completion_id, created, body.model, outcome)
+    return await _aggregate(stream, first, completion_id, created, outcome)
 
 
 async def _sse(
-    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, model: str, outcome: Outcome
+    stream: AsyncGenerator[Delta, None],
+    first: Delta,
+    completion_id: str,
+    created: int,
+    outcome: Outcome,
+    include_usage: bool,
 ) -> AsyncIterator[str]:
-    delta, is_first = first, True
+    """The answer as chunks. The ``choices: []`` usage chunk is sent only when the client asked for it with
+    ``stream_options.include_usage``, as OpenAI does; it carries the ``agentworks`` extension (cost, who
+    answered), which otherwise rides on the last finishing chunk, held back until the stream has ended."""
+    delta, started = first, set[int]()  # the choices whose first chunk (with the role) was sent
+    finishing: list[dict[str, Any]] = []
     try:
         while True:
-            yield _chunk(completion_id, created, model, _delta_json(delta, is_first), delta.finish_reason)
-            is_first = False
+            if not _usage_only(delta) or not started:
+                opening = delta.choice not in started
+                chunk = _chunk(
+                    completion_id,
+                    created,
+                    outcome.model,
+                    _delta_json(delta, opening),
+                    delta.finish_reason,
+                    delta.choice,
+                )
+                started.add(delta.choice)
+                if delta.finish_reason:
+                    finishing.append(chunk)
+                else:
+                    yield _sse_data(chunk)
             delta = await anext(stream)
     except StopAsyncIteration:
         pass
     except ProviderError as exc:
+        for chunk in finishing:
+            yield _sse_data(chunk)
         yield f"data: {json.dumps({'error': {'code': exc.code, 'message': exc.message}})}\n\n"
         return
-    final = {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [],
-        "usage": _usage(outcome),
-        "agentworks": _extension(outcome),
-    }
-    yield f"data: {json.dumps(final)}\n\n"
+    finally:
+        await stream.aclose()  # a client that went away: the router records the call as cancelled
+    if finishing and not include_usage:
+        finishing[-1]["agentworks"] = _extension(outcome)
+    for chunk in finishing:
+        yield _sse_data(chunk)
+    if include_usage:
+        final = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": outcome.model,
+            "choices": [],
+            "usage": _usage(outcome),
+            "agentworks": _extension(outcome),
+        }
+        yield _sse_data(final)
     yield "data: [DONE]\n\n"
 
 
 async def _aggregate(
-    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, model: str, outcome: Outcome
+    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, outcome: Outcome
 ) -> JSONResponse:
     text: list[str] = []
     calls: dict[int, dict[str, Any]] = {}
@@ -178,7 +235,7 @@ async def _aggregate(
     except StopAsyncIteration:
         pass
     except ProviderError as exc:
-        raise _error(exc) from None
+        raise _error(exc, outcome) from None
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]
@@ -187,11 +244,12 @@ async def _aggregate(
             "id": completion_id,
             "object": "chat.completion",
             "created": created,
-            "model": model,
+            "model": outcome.model,
             "choices": [{"index": 0, "message": message, "finish_reason": outcome.finish_reason}],
             "usage": _usage(outcome),
             "agentworks": _extension(outcome),
-        }
+        },
+        headers=answered_by(outcome),
     )
 
 
@@ -207,14 +265,15 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     try:
         result = await routing.images(ImageRequest(body.model, body.prompt, body.n, body.size), meta, outcome)
     except ProviderError as exc:
-        raise _error(exc) from None
+        raise _error(exc, outcome) from None
     return JSONResponse(
         {
             "created": int(time.time()),
             "data": [{"b64_json": base64.b64encode(image).decode()} for image in result.images],
             "usage": {"input_tokens": outcome.input_tokens, "images": len(result.images)},
             "agentworks": _extension(outcome),
-        }
+        },
+        headers=answered_by(outcome),
     )
 
 
