@@ -1,5 +1,5 @@
 """Open WebSockets follow their credentials: revoking a key or a session closes every socket opened with it, on
-every gateway instance, and no other."""
+every gateway instance, and no other; and a gateway without a database connection answers 503, never 500."""
 
 from __future__ import annotations
 
@@ -19,10 +19,11 @@ from agentworks_gateway.security import Caller
 from agentworks_localstack.threads import AppThread
 from agentworks_platform.db import Database
 from agentworks_platform.principal import Principal
+from sqlalchemy import text
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from .conftest import ORIGIN, PASSWORD
+from .conftest import ORIGIN, PASSWORD, Fleet
 
 
 @pytest.fixture
@@ -121,3 +122,20 @@ async def test_revoking_a_session_or_a_key_closes_its_sockets_on_every_instance(
     finally:
         await db.dispose()
     assert [await _closed_as_revoked(socket) for socket in key_sockets] == [True, True]
+
+
+async def test_a_gateway_out_of_database_connections_answers_503_with_retry_after(fleet: Fleet) -> None:
+    """The guard resolves the caller before any route: without a connection it must still answer the envelope."""
+    browser, _ = await fleet.signed_up()
+    starved = await fleet.gateway(db_pool_size=1, db_max_overflow=0, db_pool_timeout_seconds=0.05)
+    if not starved.state.ctx.db.is_postgres:
+        pytest.skip("SQLite has no connection pool to exhaust")
+    client = await fleet.browser(starved)
+    client.cookies = browser.cookies
+    async with starved.state.ctx.db.transaction() as holder:  # the instance's only connection is taken
+        await holder.execute(text("SELECT 1"))
+        refused = await client.get("/api/me")
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json()["error"]["code"] == "database_busy"
+    assert (await client.get("/api/me")).status_code == 200
