@@ -38,7 +38,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.fanout import batch_frames
-from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES
+from agentworks_log_stream.terminal.frames import ENVELOPE_BYTES, MAX_FRAME_BYTES
 from agentworks_log_stream.terminal.hub import Frame, Hub, Subscriber
 from agentworks_log_stream.terminal.projection import status_message
 
@@ -282,7 +282,7 @@ def _joined(ready: list[Any]) -> list[str]:
     for item in ready:
         if isinstance(item, Frame) and item.lines_text is not None:
             joined_size = size + len(item.lines_text) + 2
-            if parts and (item.message["run_id"] != run or joined_size > MAX_FRAME_BYTES - 100):
+            if parts and (item.message["run_id"] != run or joined_size > MAX_FRAME_BYTES - ENVELOPE_BYTES):
                 texts.append(_lines_text(run, parts))
                 parts, size = [], 0
             run = item.message["run_id"]

@@ -49,19 +49,9 @@ def line_message(run_id: Any, seq: int, at: datetime, stream: str, text_: str) -
     return {"type": "line", "run_id": str(run_id), "seq": seq, "at": utc_text(at), "stream": stream, "text": text_}
 
 
-def batch_message(run_id: Any, lines: list[dict[str, Any]]) -> dict[str, Any]:
-    """Consecutive lines of one run in one frame: ``{"type": "lines", "run_id", "lines": [{seq, at, stream, text}]}``.
-
-    Live output travels in these (one frame per batch the orchestrator published, not one per line)."""
-    return {
-        "type": "lines",
-        "run_id": str(run_id),
-        "lines": [{k: line[k] for k in ("seq", "at", "stream", "text")} for line in lines],
-    }
-
-
 def batch_frames(run_id: Any, lines: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """``batch_message`` split into frames under the relay's limit."""
+    """Consecutive lines of one run as ``{"type": "lines", "run_id", "lines": [{seq, at, stream, text}]}`` frames,
+    as few as the relay's limit allows (live output and history pages travel in these)."""
     return lines_frames(str(run_id), lines)
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 MAX_FRAME_BYTES = 60 * 1024
-_ENVELOPE = 200  # '{"type": "lines", "run_id": "<uuid>", "lines": []}' and a line's keys, with room to spare
-MAX_LINE_BYTES = MAX_FRAME_BYTES - _ENVELOPE
+ENVELOPE_BYTES = 200  # '{"type": "lines", "run_id": "<uuid>", "lines": []}' and a line's keys, with room to spare
+MAX_LINE_BYTES = MAX_FRAME_BYTES - ENVELOPE_BYTES
 LINE_FIELDS = ("seq", "at", "stream", "text")
 RESYNC: dict[str, Any] = {"type": "resync"}
 
@@ -38,13 +38,13 @@ def fit_line(line: dict[str, Any]) -> dict[str, Any]:
 def lines_frames(run_id: str, lines: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     """``lines`` frames carrying ``lines`` in order, each under the frame limit."""
     chunk: list[dict[str, Any]] = []
-    size = _ENVELOPE
+    size = ENVELOPE_BYTES
     for line in lines:
         fitted = fit_line({k: line[k] for k in LINE_FIELDS})
         cost = len(json.dumps(fitted)) + 2
         if chunk and size + cost > MAX_FRAME_BYTES:
             yield {"type": "lines", "run_id": run_id, "lines": chunk}
-            chunk, size = [], _ENVELOPE
+            chunk, size = [], ENVELOPE_BYTES
         chunk.append(fitted)
         size += cost
     if chunk:
