@@ -16,7 +16,7 @@ from agentworks_pubsub.testing import received_message
 from agentworks_pubsub.topology import Subscription
 from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.pubsub_v1 import PubsubMessage, ReceivedMessage, types
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Column, Integer, String, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .conftest import Tables
@@ -357,3 +357,43 @@ async def test_a_mislabelled_message_pulled_through_the_emulator_is_recorded_not
     outcomes = await _outcomes(db, tables)
     assert (outcomes[str(good.id)][0], outcomes[str(bad.id)][0]) == ("processed", "rejected")
     assert await count(db, tables.outbox) == 1  # only the well-labelled event had an effect
+
+
+class Tallies:
+    """A batch handler creating a row per event type on its first event and counting the rest: two consumers'
+    first events both see no row, both insert, and one loses the race."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._checked = 0
+        self._both_checked = asyncio.Event()
+
+    async def __call__(self, session: AsyncSession, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            key = delivery.event.type
+            found = await session.scalar(select(self.table.c.events).where(self.table.c.kind == key))
+            if found is not None:
+                await session.execute(update(self.table).where(self.table.c.kind == key).values(events=found + 1))
+                continue
+            self._checked += 1
+            if self._checked == 2:
+                self._both_checked.set()
+            await asyncio.wait_for(self._both_checked.wait(), 10)
+            await session.execute(insert(self.table).values(kind=key, events=1))
+
+
+async def test_two_consumers_creating_the_same_row_both_ack_through_the_path_of_an_existing_row(
+    db: Database, tables: Tables
+) -> None:
+    if not db.is_postgres:
+        pytest.skip("SQLite transactions of a process take turns: two batches never interleave")
+    tallies = Table("tallies", tables.metadata, Column("kind", String(40), primary_key=True), Column("events", Integer))
+    async with db.engine.begin() as connection:
+        await connection.run_sync(tallies.create)
+    consumer = PullConsumer(SUBSCRIPTION, tables.inbox, Tallies(tallies), max_messages=100)
+    first, second = ([received_message(event)] for event in started(2))
+    verdicts = await asyncio.gather(consumer.process(db, first), consumer.process(db, second))
+    assert [(v.acks, v.nacks) for v in verdicts] == [([first[0].ack_id], []), ([second[0].ack_id], [])]
+    async with db.transaction() as session:
+        assert (await session.execute(select(tallies.c.kind, tallies.c.events))).all() == [("agent.run.started", 2)]
+    assert await count(db, tables.inbox) == 2

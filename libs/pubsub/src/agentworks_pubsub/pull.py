@@ -23,7 +23,7 @@ from typing import Any
 
 import grpc
 from agentworks_events import Event, UnknownEventError, parse_event
-from agentworks_platform.db import Database, insert_many_ignoring_conflicts
+from agentworks_platform.db import Database, insert_many_ignoring_conflicts, is_unique_violation
 from agentworks_platform.logging import get_logger
 from google.api_core.exceptions import DeadlineExceeded
 from google.pubsub_v1 import ReceivedMessage, SubscriberAsyncClient
@@ -257,7 +257,7 @@ class PullConsumer(StoppableLoop):
             return None
         return Delivery(event, message, received.ack_id)
 
-    async def _settle(self, db: Database, batch: Sequence[Delivery]) -> Verdict:
+    async def _settle(self, db: Database, batch: Sequence[Delivery], after_race: bool = False) -> Verdict:
         if not batch:
             return Verdict()
         try:
@@ -271,6 +271,10 @@ class PullConsumer(StoppableLoop):
                     "pull.batch_failed", subscription=self.subscription.name, count=len(batch), error=type(exc).__name__
                 )
                 return await self._settle_one_by_one(db, batch)
+            if is_unique_violation(exc) and not after_race:
+                # It lost a race to create a row another consumer created meanwhile: once more, it meets the row.
+                log.info("pull.creation_race", subscription=self.subscription.name, event_id=str(batch[0].event.id))
+                return await self._settle(db, batch, after_race=True)
             return await self._failed(db, batch[0], exc)
         log.info("pull.processed", subscription=self.subscription.name, count=len(batch), new=len(fresh))
         return Verdict(acks=[d.ack_id for d in batch])
