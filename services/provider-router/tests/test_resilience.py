@@ -223,3 +223,37 @@ def test_the_price_table_covers_each_providers_current_models() -> None:
     o3 = load_prices()
     assert o3.current("o3", date(2025, 5, 1)).input_per_million == Decimal("10.00")  # type: ignore[union-attr]
     assert o3.current("o3", date(2025, 7, 1)).input_per_million == Decimal("2.00")  # type: ignore[union-attr]
+
+
+class HangingImages(ScriptedOpenAI):
+    name = "nano-banana"
+
+    async def generate_images(self, request: ImageRequest) -> ImageResult:
+        self.calls.append(request.model)
+        self.hanging.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_an_image_call_whose_caller_goes_away_is_recorded_as_cancelled() -> None:
+    images = HangingImages()
+    records: list[AttemptRecord] = []
+
+    async def record(attempt: AttemptRecord) -> None:
+        records.append(attempt)
+
+    router = Router(load_prices(), {"nano-banana": images}, RouterPolicy(), record)
+    call = asyncio.create_task(router.images(ImageRequest("gemini-2.5-flash-image", "a login screen"), META, Outcome()))
+    await images.hanging.wait()
+    call.cancel()
+    with suppress(asyncio.CancelledError):
+        await call
+    await router.drain()
+    [cancelled] = records
+    assert (cancelled.outcome, cancelled.input_tokens, cancelled.images, cancelled.estimated) == (
+        "cancelled",
+        4,
+        0,
+        True,
+    )
+    assert cancelled.cost == Decimal(4) * Decimal("0.30") / 10**6

@@ -392,20 +392,23 @@ class Router:
     async def _image_attempt(
         self, request: ImageRequest, name: str, permit: Permit, meta: CallMeta, requested: str, outcome: Outcome
     ) -> ImageResult:
-        started = time.perf_counter()
-        outcome.attempts += 1
-        try:
-            async with self.limiters[name].admit(estimate_tokens(request.prompt) + 8):
+        async with self.limiters[name].admit(estimate_tokens(request.prompt) + 8):
+            started = time.perf_counter()
+            outcome.attempts += 1
+            call = Outcome(attempts=outcome.attempts)
+            try:
                 async with asyncio.timeout(self.policy.first_byte_timeout):
                     result = await self.providers[name].generate_images(request)
-        except (ProviderError, TimeoutError) as exc:
-            error = _as_provider_error(exc)
-            if counts_against_breaker(error):
-                permit.failure()
-            await self._record_failure(
-                meta, name, request.model, requested, Outcome(attempts=outcome.attempts), error, started
-            )
-            raise error from None
+            except (ProviderError, TimeoutError) as exc:
+                error = _as_provider_error(exc)
+                if counts_against_breaker(error):
+                    permit.failure()
+                await self._record_failure(meta, name, request.model, requested, call, error, started)
+                raise error from None
+            except asyncio.CancelledError:
+                call.input_tokens, call.estimated = estimate_tokens(request.prompt), True
+                self._detach(self._cancelled(meta, name, request.model, requested, call, started))
+                raise
         permit.success()
         outcome.input_tokens = result.input_tokens
         await self._succeeded(meta, name, request.model, requested, outcome, started, len(result.images))
