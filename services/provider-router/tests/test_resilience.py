@@ -19,7 +19,7 @@ from agentworks_provider_router.providers.base import (
     Message,
     ProviderError,
 )
-from agentworks_provider_router.resilience import BreakerState, CircuitBreaker
+from agentworks_provider_router.resilience import BreakerState, CircuitBreaker, LimitSettings
 from agentworks_provider_router.routing import AttemptRecord, CallMeta, Outcome, Router, RouterPolicy
 
 META = CallMeta(uuid.uuid4(), uuid.uuid4())
@@ -257,3 +257,26 @@ async def test_an_image_call_whose_caller_goes_away_is_recorded_as_cancelled() -
         True,
     )
     assert cancelled.cost == Decimal(4) * Decimal("0.30") / 10**6
+
+
+async def test_an_image_call_refused_by_the_routers_own_queue_is_not_a_provider_attempt() -> None:
+    images = HangingImages()
+    records: list[AttemptRecord] = []
+
+    async def record(attempt: AttemptRecord) -> None:
+        records.append(attempt)
+
+    policy = RouterPolicy(limits={"nano-banana": LimitSettings(max_concurrent=1, max_queue=0)})
+    router = Router(load_prices(), {"nano-banana": images}, policy, record)
+    request = ImageRequest("gemini-2.5-flash-image", "a login screen")
+    busy = asyncio.create_task(router.images(request, META, Outcome()))
+    await images.hanging.wait()
+    with pytest.raises(ProviderError) as refused:
+        await router.images(request, META, Outcome())
+    assert refused.value.code == "provider_queue_full"
+    assert records == []  # nothing reached the provider, so nothing is metered
+    busy.cancel()
+    with suppress(asyncio.CancelledError):
+        await busy
+    await router.drain()
+    assert [r.outcome for r in records] == ["cancelled"]
