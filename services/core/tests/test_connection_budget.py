@@ -67,4 +67,3 @@ async def test_a_burst_beyond_the_connection_budget_answers_503_and_never_half_s
     assert [c["position"] for c in board["lanes"][2]["cards"]] == list(range(len(accepted)))
     moved = [e for e in sink.events() if isinstance(e, CardMoved)]
     assert sorted(str(e.card_id) for e in moved) == sorted(accepted)
-
