@@ -28,7 +28,9 @@ async def test_a_forwarded_header_that_is_not_ascii_is_a_400(fleet: Fleet, heade
     owner, _ = await fleet.signed_up()
     value = "application/json\xff" if header == "content-type" else 'W/"\xe9"'
     response = await owner.request(
-        "GET", "/api/workspaces", headers={header: value.encode("latin-1")}  # type: ignore[dict-item]
+        "GET",
+        "/api/workspaces",
+        headers={header: value.encode("latin-1")},  # type: ignore[dict-item]
     )
     assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_header")
 
