@@ -437,3 +437,55 @@ async def _refusals_of_a_working_router(sdk: openai.AsyncOpenAI, fake: ProviderF
     with pytest.raises(openai.InternalServerError) as failed:
         await sdk.chat.completions.create(model="gpt-4o", messages=[user("hi")])
     assert failed.value.body["type"] == "server_error"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["data:image/png;base64,not base64!", "data:text/plain;base64,aGVsbG8=", "ftp://example.test/a.png", "card.png"],
+)
+async def test_an_image_url_that_is_neither_fetchable_nor_inline_is_400(
+    sdk: openai.AsyncOpenAI, fake: ProviderFake, url: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=[_image_message(url)])  # type: ignore[list-item]
+    assert refused.value.param == "messages[0].content[1].image_url.url"
+    assert not fake.requests["anthropic"]
+
+
+async def test_tool_choice_must_name_an_offered_tool(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
+    other = {"type": "function", "function": {"name": "delete_everything"}}
+    with pytest.raises(openai.BadRequestError) as unknown:
+        await sdk.chat.completions.create(
+            model="gemini-1.5-pro",
+            messages=[user("Find card 1")],
+            tools=[LOOKUP],
+            tool_choice=other,  # type: ignore[arg-type]
+        )
+    assert unknown.value.param == "tool_choice"
+    assert "delete_everything" in unknown.value.message
+    with pytest.raises(openai.BadRequestError) as toolless:
+        await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=[user("Hi")], tool_choice="required")
+    assert toolless.value.param == "tool_choice"
+    assert not fake.requests["gemini"]
+    assert not fake.requests["anthropic"]
+
+
+@pytest.mark.parametrize("model", ["claude-3-5-sonnet", "gemini-1.5-pro"])
+async def test_a_tool_result_for_no_known_call_is_400(sdk: openai.AsyncOpenAI, fake: ProviderFake, model: str) -> None:
+    orphan = {"role": "tool", "tool_call_id": "call_nowhere", "content": "card 1"}
+    with pytest.raises(openai.BadRequestError) as refused:
+        await sdk.chat.completions.create(model=model, messages=[user("Find it"), orphan], tools=[LOOKUP])  # type: ignore[list-item]
+    assert refused.value.param == "messages[].tool_call_id"
+    assert "call_nowhere" in refused.value.message
+    assert not fake.requests["anthropic"]
+    assert not fake.requests["gemini"]
+
+
+async def test_the_highest_reasoning_effort(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
+    await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=[user("Think hard")], reasoning_effort="max")
+    assert sent(fake, "anthropic")["output_config"] == {"effort": "max"}
+    with pytest.raises(openai.BadRequestError) as refused:
+        await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[user("Think hard")], reasoning_effort="max")
+    assert refused.value.param == "reasoning_effort"
+    await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[user("Quick")], reasoning_effort="none")
+    assert camel(sent(fake, "gemini")["generationConfig"])["thinkingConfig"] == {"thinkingBudget": 0}

@@ -71,20 +71,43 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return openai_error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
 
+def _is_union_label(part: Any) -> bool:
+    """Pydantic names the member of a union it tried (``str``, ``list[...]``) in the error's location."""
+    return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "dict", "list"))
+
+
 def _field(location: tuple[Any, ...]) -> str:
-    """``("body", "messages", 0, "role")`` → ``messages[0].role``, as OpenAI names a parameter."""
+    """``("body", "messages", 0, "content", "list[...]", 1, "image_url", "image_url", "url")`` →
+    ``messages[0].content[1].image_url.url``, as OpenAI names a parameter (a discriminator tag repeats its field)."""
+    parts = [p for p in location if not _is_union_label(p)]
+    if parts and parts[0] in ("body", "query", "header"):
+        parts = parts[1:]
     name = ""
-    for part in location[1:] if location and location[0] in ("body", "query", "header") else location:
+    for n, part in enumerate(parts):
+        if n and part == parts[n - 1]:
+            continue
         name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
     return name
 
 
+def _most_telling(errors: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first error that is not just "this union member did not fit" (which says little), else the first."""
+    for error in errors:
+        location = tuple(error.get("loc", ()))
+        if not (location and _is_union_label(location[-1])):
+            return error
+    return errors[0] if errors else None
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    problems = [{"field": _field(tuple(err.get("loc", ()))), "problem": err.get("msg", "")} for err in exc.errors()]
-    first = problems[0] if problems else {"field": None, "problem": "The request is not valid."}
-    message = f"Invalid value for {first['field']}: {first['problem']}" if first["field"] else str(first["problem"])
-    return openai_error(400, "invalid_request", message, first["field"], problems)
+    errors = list(exc.errors())
+    problems = [{"field": _field(tuple(err.get("loc", ()))), "problem": err.get("msg", "")} for err in errors]
+    telling = _most_telling(errors)
+    field = _field(tuple(telling.get("loc", ()))) if telling else ""
+    problem = str(telling.get("msg", "")) if telling else "The request is not valid."
+    message = f"Invalid value for {field}: {problem}" if field else problem
+    return openai_error(400, "invalid_request", message, field or None, problems)
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -6,11 +6,13 @@ does not know is refused with 400 ``unsupported_parameter`` rather than ignored.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from typing import Annotated, Any, Literal
 
 from agentworks_platform.errors import AppError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from agentworks_provider_router.providers.base import ChatRequest, ImagePart, Message, Part, TextPart, Tool, ToolCall
 
@@ -47,6 +49,21 @@ class RefusalContent(_Closed):
 class ImageUrl(_Closed):
     url: Annotated[str, Field(min_length=1)]
     detail: Literal["auto", "low", "high"] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _fetchable_or_inline(cls, url: str) -> str:
+        """An ``http(s)`` URL, or a ``data:image/…;base64,`` URL whose data really is base64."""
+        if url.startswith(("https://", "http://")):
+            return url
+        inline = ImagePart(url).inline()
+        if inline is None:
+            raise ValueError("must be an http(s) URL or a data:image/...;base64, URL")
+        try:
+            base64.b64decode(inline[1], validate=True)
+        except binascii.Error:
+            raise ValueError("the data URL's image is not valid base64") from None
+        return url
 
 
 class ImageContent(_Closed):
@@ -169,9 +186,20 @@ class ChatCompletionIn(_Open):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     metadata: Metadata | None = None
+
+    @field_validator("tool_choice")
+    @classmethod
+    def _names_an_offered_tool(cls, choice: str | NamedToolChoice | None, info: ValidationInfo) -> Any:
+        """As OpenAI checks: a call cannot be required without tools, nor of a function not offered."""
+        names = {t.function.name for t in info.data.get("tools") or []}
+        if isinstance(choice, NamedToolChoice) and choice.function.name not in names:
+            raise ValueError(f"names {choice.function.name!r}, which is not in tools")
+        if choice == "required" and not names:
+            raise ValueError("'required' needs tools")
+        return choice
 
     def refuse_unknown_parameters(self) -> None:
         """A parameter the router does not know would otherwise be dropped silently: refuse it instead."""

@@ -40,10 +40,9 @@ DEFAULT_MAX_TOKENS = 4096
 SUPPORTED = frozenset(
     {"stop", "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "user"}
 )
-EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh"}
+EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "xhigh", "max": "max"}
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
-DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]+);base64,(?P<data>.+)$", re.S)
 
 
 def _error(exc: Exception, redactor: Redactor) -> ProviderError:
@@ -61,12 +60,13 @@ def _error(exc: Exception, redactor: Redactor) -> ProviderError:
 def _image(part: ImagePart) -> dict[str, Any]:
     if part.detail not in (None, "auto"):
         raise unsupported("anthropic", "messages[].content[].image_url.detail", "Claude picks the resolution itself")
-    match = DATA_URL.match(part.url)
-    if match is None:
+    inline = part.inline()
+    if inline is None:
         return {"type": "image", "source": {"type": "url", "url": part.url}}
-    if match["mime"] not in IMAGE_TYPES:
-        raise unsupported("anthropic", "messages[].content[].image_url", f"{match['mime']} images")
-    return {"type": "image", "source": {"type": "base64", "media_type": match["mime"], "data": match["data"]}}
+    mime, data = inline
+    if mime not in IMAGE_TYPES:
+        raise unsupported("anthropic", "messages[].content[].image_url", f"{mime} images")
+    return {"type": "image", "source": {"type": "base64", "media_type": mime, "data": data}}
 
 
 def _content_blocks(message: Message) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -21,12 +22,20 @@ class TextPart:
     text: str
 
 
+DATA_URL = re.compile(r"^data:(?P<mime>image/[\w+.-]+);base64,(?P<data>[A-Za-z0-9+/=\s]+)$")
+
+
 @dataclass(frozen=True, slots=True)
 class ImagePart:
-    """An image input: an ``https:`` URL or a ``data:<mime>;base64,`` URL, with OpenAI's ``detail`` hint."""
+    """An image input: an ``https:`` URL or a ``data:image/…;base64,`` URL, with OpenAI's ``detail`` hint."""
 
     url: str
     detail: str | None = None
+
+    def inline(self) -> tuple[str, str] | None:
+        """The MIME type and base64 data of a ``data:`` URL; None for a URL the provider fetches."""
+        match = DATA_URL.match(self.url)
+        return (match["mime"], match["data"]) if match else None
 
 
 Part = TextPart | ImagePart

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -47,7 +46,6 @@ SUPPORTED = frozenset(
 MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 THINKING_LEVELS = {"minimal": "MINIMAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "xhigh": "XHIGH"}
 RESOLUTIONS = {"low": "MEDIA_RESOLUTION_LOW", "high": "MEDIA_RESOLUTION_HIGH"}
-DATA_URL = re.compile(r"^data:(?P<mime>[\w/+.-]+);base64,(?P<data>.+)$", re.S)
 
 
 def _error(exc: Exception, redactor: Redactor) -> ProviderError:
@@ -64,12 +62,13 @@ def _error(exc: Exception, redactor: Redactor) -> ProviderError:
 
 
 def _image(part: ImagePart) -> types.Part:
-    match = DATA_URL.match(part.url)
-    if match is None:
+    inline = part.inline()
+    if inline is None:
         raise unsupported("google", "messages[].content[].image_url", "only data: URLs; Gemini does not fetch URLs")
+    mime, data = inline
     resolution = RESOLUTIONS.get(part.detail or "auto")
     return types.Part(
-        inline_data=types.Blob(mime_type=match["mime"], data=base64.b64decode(match["data"])),
+        inline_data=types.Blob(mime_type=mime, data=base64.b64decode(data)),
         media_resolution=types.PartMediaResolution(level=resolution) if resolution else None,
     )
 
@@ -157,6 +156,8 @@ def _output(request: ChatRequest) -> dict[str, Any]:
 def _thinking(effort: str | None) -> types.ThinkingConfig | None:
     if effort is None:
         return None
+    if effort not in THINKING_LEVELS and effort != "none":
+        raise unsupported("google", "reasoning_effort", f"{effort!r}; Gemini's highest level is 'xhigh'")
     if effort == "none":
         return types.ThinkingConfig(thinking_budget=0)
     return types.ThinkingConfig(thinking_level=THINKING_LEVELS[effort])
