@@ -9,9 +9,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from agentworks_localstack.dev_process import dev_fleet as fleet_process
 from agentworks_localstack.fleet import free_port_offset
 from websockets.asyncio.client import connect
 
@@ -32,25 +30,9 @@ FIRST_LINE_P50, FIRST_LINE_P99 = 100.0, 200.0
 @contextlib.contextmanager
 def dev_fleet(work: Path, extra_env: dict[str, str]) -> Iterator[str]:
     """`make dev`'s supervisor in a scratch directory on free ports; yields the gateway's URL."""
-    offset = free_port_offset()
     env = {**os.environ, **extra_env, "PYTHONUNBUFFERED": "1"}
-    log = (work / "fleet.log").open("wb")
-    command = [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)]
-    process = subprocess.Popen(command, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
-    gateway = f"http://127.0.0.1:{8080 + offset}"
-    try:
-        deadline = time.monotonic() + 120
-        while b"AgentWorks is running" not in (work / "fleet.log").read_bytes():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the fleet did not start (see {work / 'fleet.log'})")
-            time.sleep(0.3)
+    with fleet_process(work, free_port_offset(), env) as gateway:
         yield gateway
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _setup(client: httpx.Client) -> tuple[str, list[str]]:

@@ -10,17 +10,16 @@ not describe fails the test.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from agentworks_localstack.fleet import GATEWAY_PORT, free_port_offset
+from agentworks_localstack.dev_process import dev_fleet
+from agentworks_localstack.fleet import free_port_offset
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -44,37 +43,10 @@ class Account:
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    offset = free_port_offset()
-    workdir = tmp_path_factory.mktemp("fleet")
     # Thousands of generated calls come from one key: the hourly limit would answer most of them 429.
     env = {**os.environ, "AW_GATEWAY_REQUESTS_PER_HOUR": "1000000"}
-    with (workdir / "fleet.log").open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)],
-            cwd=workdir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            _wait_running(process, workdir / "fleet.log")
-            yield f"http://127.0.0.1:{GATEWAY_PORT + offset}"
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _wait_running(process: subprocess.Popen[str], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while "AgentWorks is running" not in log.read_text():
-        assert process.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, log.read_text()[-3000:]
-        time.sleep(0.2)
+    with dev_fleet(tmp_path_factory.mktemp("fleet"), free_port_offset(), env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -13,16 +13,13 @@ import contextlib
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import FLEET, free_port_offset
 from agentworks_localstack.threads import AppThread
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -65,36 +62,12 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "OPENAI_API_KEY": "sk-e2e",
         "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{upstream.url}/v1",
     }
-    workdir = tmp_path_factory.mktemp("fleet")
-    log = (workdir / "fleet.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
     try:
-        _wait_running(process, workdir / "fleet.log")
-        yield Fleet(url)
+        with dev_fleet(tmp_path_factory.mktemp("fleet"), offset, env) as gateway:
+            assert gateway == url
+            yield Fleet(url)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
         upstream.stop()
-
-
-def _wait_running(process: subprocess.Popen[str], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while "AgentWorks is running" not in log.read_text():
-        assert process.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, log.read_text()[-3000:]
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from agentworks_provider_router.providers.base import (
     ToolCall,
     classify_status,
     refuse_unsupported,
+    unanswered_tool_result,
     unsupported,
 )
 from agentworks_provider_router.providers.openai_provider import arguments_json
@@ -83,14 +84,7 @@ def _blocks(message: Message, ids: dict[str, str]) -> list[dict[str, Any]]:
     if message.role == "tool":
         tool_use_id = ids.get(message.tool_call_id or "")
         if tool_use_id is None:
-            raise ProviderError(
-                f"The tool message answers {message.tool_call_id!r}, which no earlier assistant tool call has.",
-                400,
-                False,
-                None,
-                "invalid_request",
-                param="messages[].tool_call_id",
-            )
+            raise unanswered_tool_result(message.tool_call_id)
         return [{"type": "tool_result", "tool_use_id": tool_use_id, "content": message.content}]
     blocks = _content_blocks(message)
     blocks += [

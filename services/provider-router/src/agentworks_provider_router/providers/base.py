@@ -192,6 +192,18 @@ class ProviderError(Exception):
         return self.message
 
 
+def unanswered_tool_result(tool_call_id: str | None) -> ProviderError:
+    """A tool message whose ``tool_call_id`` no earlier assistant tool call has (every provider refuses it)."""
+    return ProviderError(
+        f"The tool message answers {tool_call_id!r}, which no earlier assistant tool call has.",
+        400,
+        False,
+        None,
+        "invalid_request",
+        param="messages[].tool_call_id",
+    )
+
+
 class Provider(Protocol):
     """An LLM provider: streams chat completions and generates images."""
 

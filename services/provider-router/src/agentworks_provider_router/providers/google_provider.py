@@ -22,6 +22,7 @@ from agentworks_provider_router.providers.base import (
     ToolCall,
     classify_status,
     refuse_unsupported,
+    unanswered_tool_result,
     unsupported,
 )
 from agentworks_provider_router.providers.openai_provider import arguments_json
@@ -92,14 +93,7 @@ def _parts(message: Message) -> list[types.Part]:
 def _function_response(message: Message, names: dict[str, str]) -> types.Part:
     name = names.get(message.tool_call_id or "")
     if name is None:
-        raise ProviderError(
-            f"The tool message answers {message.tool_call_id!r}, which no earlier assistant tool call has.",
-            400,
-            False,
-            None,
-            "invalid_request",
-            param="messages[].tool_call_id",
-        )
+        raise unanswered_tool_result(message.tool_call_id)
     return types.Part(function_response=types.FunctionResponse(name=name, response={"output": message.content}))
 
 
