@@ -107,15 +107,22 @@ class MemberLookupError(RuntimeError):
     """Core could not say whether a user belongs to a workspace (unreachable or an unexpected answer)."""
 
 
-async def member_role(core: InternalClient, workspace_id: uuid.UUID | str, user_id: uuid.UUID | str) -> str | None:
-    """The user's role in the workspace as core records it, or None when they are not a member."""
+async def lookup(client: InternalClient, path: str, unavailable: type[Exception]) -> dict[str, Any] | None:
+    """A peer's answer to ``GET path``: its JSON, None for 404, and ``unavailable`` for anything else (a
+    transport error or another status), which callers treat as transient."""
     try:
-        response = await core.request("GET", f"/internal/workspaces/{workspace_id}/members/{user_id}")
+        response = await client.request("GET", path)
     except httpx.HTTPError as exc:
-        raise MemberLookupError(f"core is unreachable: {type(exc).__name__}") from None
+        raise unavailable(f"the peer is unreachable: {type(exc).__name__}") from None
     if response.status_code == 404:
         return None
     if response.status_code != 200:
-        raise MemberLookupError(f"core answered {response.status_code}")
-    role: str = response.json()["role"]
-    return role
+        raise unavailable(f"the peer answered {response.status_code} for {path}")
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def member_role(core: InternalClient, workspace_id: uuid.UUID | str, user_id: uuid.UUID | str) -> str | None:
+    """The user's role in the workspace as core records it, or None when they are not a member."""
+    member = await lookup(core, f"/internal/workspaces/{workspace_id}/members/{user_id}", MemberLookupError)
+    return None if member is None else str(member["role"])

@@ -14,8 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-import httpx
-from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.internal_http import InternalClient, lookup
 
 from agentworks_pubsub.receiver import PermanentEventError
 
@@ -74,15 +73,9 @@ class Ownership:
         return found
 
     async def _ask(self, kind: Kind, resource_id: uuid.UUID) -> Owner | None:
-        try:
-            response = await self.core.request("GET", f"/internal/{kind}s/{resource_id}")
-        except httpx.HTTPError as exc:
-            raise OwnershipUnavailableError(f"core is unreachable: {type(exc).__name__}") from None
-        if response.status_code == 404:
+        body = await lookup(self.core, f"/internal/{kind}s/{resource_id}", OwnershipUnavailableError)
+        if body is None:
             return None
-        if response.status_code != 200:
-            raise OwnershipUnavailableError(f"core answered {response.status_code} for {kind} {resource_id}")
-        body = response.json()
         project_id, board_id = _uuid_or_none(body.get("project_id")), _uuid_or_none(body.get("board_id"))
         return Owner(uuid.UUID(body["workspace_id"]), project_id, board_id)
 
