@@ -286,17 +286,27 @@ def test_monitoring_has_the_critical_alerts_on_metrics_the_services_log() -> Non
         "cost_spike",
         "usage_backlog",
         "websocket_disconnects",
+        "fanout_listener_reconnects",
+        "fanout_notify_failures",
     }
     (ledger,) = [b["ledger_subscription"] for b in monitoring["locals"] if "ledger_subscription" in b]
     assert load_topology().subscription(ledger).is_pull  # its failures are nacks, which no 5xx alert sees
     assert alerts["usage_backlog"]["query"].endswith("> 600")
-    thresholds = {"service_errors": "> 0.01", "run_failures": "> 0.05", "websocket_disconnects": "> 0.1"}
+    thresholds = {
+        "service_errors": "> 0.01",
+        "run_failures": "> 0.05",
+        "websocket_disconnects": "> 0.1",
+        "fanout_listener_reconnects": "> 3",
+        "fanout_notify_failures": "> 0",
+    }
     for key, threshold in thresholds.items():
         assert alerts[key]["query"].endswith(threshold)
     logged = {
         "run.finished": ROOT / "services/orchestrator/src/agentworks_orchestrator/runs/service.py",
         "billing.cost_spike": ROOT / "services/billing/src/agentworks_billing/ledger/service.py",
         "websocket.closed": ROOT / "services/log-stream/src/agentworks_log_stream/terminal/endpoints.py",
+        "fanout.listener_reconnecting": ROOT / "services/log-stream/src/agentworks_log_stream/terminal/fanout.py",
+        "fanout.notify_failed": ROOT / "services/log-stream/src/agentworks_log_stream/terminal/fanout.py",
     }
     filters = [body["filter"] for r in monitoring["resource"] for body in r.get("google_logging_metric", {}).values()]
     for event, source in logged.items():

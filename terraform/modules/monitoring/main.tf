@@ -1,10 +1,13 @@
 # The critical alerts (service errors, run failures, database connections, provider cost spikes, the usage
-# ledger's backlog, WebSocket disconnects), the log-based metrics they need, and one dashboard.
+# ledger's backlog, WebSocket disconnects, log-stream's cross-instance fan-out), the log-based metrics they
+# need, and one dashboard.
 
 locals {
   run_metric   = "logging_googleapis_com:user_${google_logging_metric.run_finished.name}"
   spike_metric = "logging_googleapis_com:user_${google_logging_metric.cost_spike.name}"
   close_metric = "logging_googleapis_com:user_${google_logging_metric.websocket_closed.name}"
+  relisten     = "logging_googleapis_com:user_${google_logging_metric.fanout_listener_reconnecting.name}"
+  notify_fail  = "logging_googleapis_com:user_${google_logging_metric.fanout_notify_failed.name}"
   requests     = "run_googleapis_com:request_count"
   # The one pull subscription (contracts/topology.yaml): its failures are nacks, not 5xx answers.
   ledger_subscription = "billing-usage-events"
@@ -46,6 +49,18 @@ locals {
       query    = "sum(rate(${local.close_metric}{abnormal=\"true\"}[10m])) / sum(rate(${local.close_metric}[10m])) > 0.1"
       duration = "300s"
       docs     = "More than 10% of terminal and board sockets ended abnormally (dropped, or cut for being too slow) over ten minutes. Check log-stream's instances and the gateway's WebSocket relay."
+    }
+    fanout_listener_reconnects = {
+      name     = "Log-stream listener reconnecting repeatedly"
+      query    = "sum(increase(${local.relisten}[10m])) > 3"
+      duration = "0s"
+      docs     = "Log-stream's LISTEN connection failed more than three times in ten minutes (fanout.listener_reconnecting names the error). Each reconnect makes every client of the instance resync from the store and the instance answer /readyz 503 until it listens again; look at Cloud SQL's health and connection limits (decision 0005)."
+    }
+    fanout_notify_failures = {
+      name     = "Log-stream notifications failing"
+      query    = "sum(increase(${local.notify_fail}[10m])) > 0"
+      duration = "0s"
+      docs     = "Log-stream logged fanout.notify_failed: a stored batch or board message was not announced to the other instances (the notification queue may be filling behind a listener that stopped reading). Lines are still stored and terminals fill the gap from the store, but boards on other instances miss the change until they refetch (decision 0005)."
     }
   }
 }
@@ -116,6 +131,26 @@ resource "google_logging_metric" "websocket_closed" {
   }
 }
 
+resource "google_logging_metric" "fanout_listener_reconnecting" {
+  project = var.project_id
+  name    = "agentworks_fanout_listener_reconnecting"
+  filter  = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"fanout.listener_reconnecting\""
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+}
+
+resource "google_logging_metric" "fanout_notify_failed" {
+  project = var.project_id
+  name    = "agentworks_fanout_notify_failed"
+  filter  = "resource.type=\"cloud_run_revision\" AND jsonPayload.message=\"fanout.notify_failed\""
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+  }
+}
+
 resource "google_monitoring_alert_policy" "alert" {
   for_each              = local.alerts
   project               = var.project_id
@@ -147,6 +182,8 @@ resource "google_monitoring_alert_policy" "alert" {
     google_logging_metric.run_finished,
     google_logging_metric.cost_spike,
     google_logging_metric.websocket_closed,
+    google_logging_metric.fanout_listener_reconnecting,
+    google_logging_metric.fanout_notify_failed,
   ]
 }
 
