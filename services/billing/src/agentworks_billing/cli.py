@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.errors import AppError
 from agentworks_platform.money import money_text
 
@@ -80,8 +81,8 @@ def parser() -> argparse.ArgumentParser:
     recon.set_defaults(run=_reconcile)
     plan = commands.add_parser("set-plan", help="change a workspace's markup and increment (future runs only)")
     plan.add_argument("workspace", type=uuid.UUID)
-    plan.add_argument("--markup", type=_decimal, required=True, help="at least 5")
-    plan.add_argument("--increment", type=_decimal, default=Decimal("0.25"))
+    plan.add_argument("--markup", type=_decimal, required=True, help=f"at least {MINIMUM_MARKUP}")
+    plan.add_argument("--increment", type=_decimal, default=DEFAULT_INCREMENT)
     plan.set_defaults(run=_set_plan)
     return root
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
+from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -26,8 +27,10 @@ class BillingSettings(ServiceSettings):
     core_url: str = "http://127.0.0.1:8081"
     secrets_backend: Literal["env", "secret-manager"] = "env"
 
-    default_markup: Decimal = Field(default=Decimal(5), ge=5, description="Markup of workspaces without a plan.")
-    default_increment: Decimal = Field(default=Decimal("0.25"), ge=Decimal("0.01"))
+    default_markup: Decimal = Field(
+        default=MINIMUM_MARKUP, ge=MINIMUM_MARKUP, description="Markup of workspaces without a plan."
+    )
+    default_increment: Decimal = Field(default=DEFAULT_INCREMENT, ge=Decimal("0.01"))
     warning_ratio: Decimal = Field(default=Decimal("0.8"), gt=0, lt=1, description="Share of a cap that warns.")
     spike_ratio: Decimal = Field(
         default=Decimal("1.5"), gt=1, description="A day above this multiple of the trailing 7-day average alerts."

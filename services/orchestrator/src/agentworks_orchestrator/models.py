@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
+from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
 from sqlalchemy import Boolean, DateTime, Index, Integer, Numeric, String, Text, Uuid
@@ -56,8 +57,8 @@ class Run(Base):
     cost: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
     provider_calls: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     price: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(0))
-    markup: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal(5))
-    increment: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=Decimal("0.25"))
+    markup: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=MINIMUM_MARKUP)
+    increment: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False, default=DEFAULT_INCREMENT)
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     error_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from agentworks_events import UtcDateTime
+from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
@@ -44,8 +45,11 @@ class BudgetOut(Schema):
 
 
 class PlanIn(Schema):
-    markup: Annotated[LedgerAmount, Field(ge=5, le=1000, description="Multiplier on provider cost; never below 5.")]
-    increment: Annotated[Decimal, Field(ge=Decimal("0.01"), le=100, decimal_places=2)] = Decimal("0.25")
+    markup: Annotated[
+        LedgerAmount,
+        Field(ge=MINIMUM_MARKUP, le=1000, description=f"Multiplier on provider cost; never below {MINIMUM_MARKUP}."),
+    ]
+    increment: Annotated[Decimal, Field(ge=Decimal("0.01"), le=100, decimal_places=2)] = DEFAULT_INCREMENT
 
 
 class PlanOut(Schema):
