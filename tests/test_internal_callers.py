@@ -61,6 +61,7 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("provider-router", "GET", "/v1/models/{model_id}"): {"core", "orchestrator"},
     ("provider-router", "POST", "/v1/chat/completions"): {"orchestrator"},
     ("provider-router", "POST", "/v1/images/generations"): {"orchestrator"},
+    ("provider-router", "POST", "/v1/embeddings"): {"orchestrator"},
     ("provider-router", "GET", "/v1/health/providers"): {"operator"},
 }
 # Routes no service token guards, and what guards them instead.

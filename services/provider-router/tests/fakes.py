@@ -9,6 +9,11 @@ provider's own reason, quoting our key as some providers do), ``429`` (Retry-Aft
 ``ok-cache`` (answers with cached prompt tokens and reasoning tokens in its usage); OpenAI also
 ``stream-error`` (streams a little, then sends an ``error`` chunk, as OpenAI does when it fails mid-answer).
 With an empty script it answers ``ok``. Gemini reports its usage in every chunk, as the real API does.
+
+Embeddings (OpenAI ``/v1/embeddings``, Gemini ``:batchEmbedContents`` and ``:embedContent``) answer vector ``k``
+(the ``k``-th text) with ``k + (i % 8) / 8`` at position ``i`` (exact in float32), in the dimensions asked for;
+OpenAI answers base64 when asked, as the real API does. The Gemini scenario ``no-usage`` leaves out the
+usage metadata.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import struct
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -49,6 +55,7 @@ class ProviderFake:
         self.issued_ids = 0
         self.app = FastAPI()
         self.app.add_api_route("/v1/chat/completions", self.openai, methods=["POST"])
+        self.app.add_api_route("/v1/embeddings", self.openai_embeddings, methods=["POST"])
         self.app.add_api_route("/v1/messages", self.anthropic, methods=["POST"])
         self.app.add_api_route("/v1beta/models/{target}", self.gemini, methods=["POST"])
 
@@ -61,13 +68,25 @@ class ProviderFake:
         self.times[api].append(time.monotonic())
         self.peers[api].append(request.client.port if request.client else 0)
         scenario = self.scripts[api].pop(0) if self.scripts[api] else "ok"
-        problem = None if request.url.path.endswith(":generateContent") else RULES[api](body)
+        problem = self._problem(api, request.url.path, body)
         if problem:
             self.rejections[api].append(problem)
             return "rejected", body
         if scenario == "slow":
             await asyncio.sleep(2)
         return scenario, body
+
+    @staticmethod
+    def _problem(api: str, path: str, body: dict[str, Any]) -> str | None:
+        """What the real endpoint would refuse in this request (image generation is not checked)."""
+        if path.endswith(":generateContent"):
+            return None
+        if path.endswith(("EmbedContents", ":embedContent")):
+            model = path.rsplit("/", 1)[-1].split(":", 1)[0]
+            return wire_rules.gemini_embedding(model, body, batch=path.endswith(":batchEmbedContents"))
+        if path.endswith("/embeddings"):
+            return wire_rules.openai_embedding(body)
+        return RULES[api](body)
 
     @staticmethod
     def _error(scenario: str, body: dict[str, Any]) -> Response | None:
@@ -158,6 +177,27 @@ class ProviderFake:
         yield f"data: {json.dumps(usage)}\n\n"
         yield "data: [DONE]\n\n"
 
+    async def openai_embeddings(self, request: Request) -> Response:
+        scenario, body = await self._next("openai", request)
+        if refusal := self._refusal("openai", scenario):
+            return refusal
+        error = self._error(scenario, {"error": {"message": scenario, "type": "server_error", "code": None}})
+        if error:
+            return error
+        texts = [body["input"]] if isinstance(body["input"], str) else body["input"]
+        size = body.get("dimensions") or 1536
+        base64_wanted = body.get("encoding_format") == "base64"
+        data = [
+            {
+                "object": "embedding",
+                "index": k,
+                "embedding": _packed(vector(k, size)) if base64_wanted else vector(k, size),
+            }
+            for k in range(len(texts))
+        ]
+        usage = {"prompt_tokens": 8 * len(texts), "total_tokens": 8 * len(texts)}
+        return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})
+
     async def anthropic(self, request: Request) -> Response:
         scenario, _ = await self._next("anthropic", request)
         if refusal := self._refusal("anthropic", scenario):
@@ -212,7 +252,7 @@ class ProviderFake:
         yield event("message_stop", {})
 
     async def gemini(self, target: str, request: Request) -> Response:
-        scenario, _ = await self._next("gemini", request)
+        scenario, body = await self._next("gemini", request)
         if refusal := self._refusal("gemini", scenario):
             return refusal
         error = self._error(
@@ -227,6 +267,8 @@ class ProviderFake:
         )
         if error:
             return error
+        if target.endswith(("EmbedContents", ":embedContent")):
+            return self._gemini_embeddings(scenario, body, batch=target.endswith(":batchEmbedContents"))
         if target.endswith(":generateContent"):
             return JSONResponse(
                 {
@@ -243,6 +285,16 @@ class ProviderFake:
                 }
             )
         return StreamingResponse(self._gemini_stream(scenario), media_type="text/event-stream")
+
+    @staticmethod
+    def _gemini_embeddings(scenario: str, body: dict[str, Any], batch: bool) -> Response:
+        requests = body["requests"] if batch else [body]
+        vectors = [{"values": vector(k, r.get("outputDimensionality") or 3072)} for k, r in enumerate(requests)]
+        answer: dict[str, Any] = {"embeddings": vectors} if batch else {"embedding": vectors[0]}
+        if scenario != "no-usage":
+            tokens = 6 * len(requests)
+            answer["usageMetadata"] = {"promptTokenCount": tokens, "totalTokenCount": tokens}
+        return JSONResponse(answer)
 
     async def _gemini_stream(self, scenario: str) -> AsyncIterator[str]:
         for n, word in enumerate(JSON_ANSWER if scenario == "ok-json" else WORDS):
@@ -262,3 +314,12 @@ class ProviderFake:
             if n == len(WORDS) - 1:
                 candidate["finishReason"] = "STOP"
             yield f"data: {json.dumps(body)}\n\n"
+
+
+def vector(k: int, size: int) -> list[float]:
+    """The fake's embedding of the ``k``-th text: exact in float32, so a base64 round trip loses nothing."""
+    return [k + (i % 8) / 8 for i in range(size)]
+
+
+def _packed(values: list[float]) -> str:
+    return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()

@@ -276,6 +276,50 @@ def _gemini_tool_config(body: dict[str, Any]) -> str | None:
     return None
 
 
+GEMINI_EMBED_FIELDS = {"model", "content", "taskType", "title", "outputDimensionality"}
+GEMINI_EMBED_BATCH = 100
+GEMINI_EMBED_MAX_DIMENSIONS = 3072
+
+
+def gemini_embedding(model: str, body: dict[str, Any], batch: bool) -> str | None:
+    """``models/{model}:batchEmbedContents`` (``{"requests": [...]}``) or ``:embedContent`` (one request)."""
+    if not batch:
+        return _gemini_embed_request("EmbedContentRequest", model, body, required_model=False)
+    for name in body:
+        if name != "requests":
+            return f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
+    requests = body.get("requests")
+    if not isinstance(requests, list) or not requests:
+        return "* BatchEmbedContentsRequest.requests: requests is not specified"
+    if len(requests) > GEMINI_EMBED_BATCH:
+        return f"* BatchEmbedContentsRequest.requests: at most {GEMINI_EMBED_BATCH} requests can be in one batch"
+    for n, request in enumerate(requests):
+        problem = _gemini_embed_request(f"BatchEmbedContentsRequest.requests[{n}]", model, request, True)
+        if problem:
+            return problem
+    return None
+
+
+def _gemini_embed_request(where: str, model: str, request: dict[str, Any], required_model: bool) -> str | None:
+    for name in request:
+        if name not in GEMINI_EMBED_FIELDS:
+            return f"Invalid JSON payload received. Unknown name \"{name}\" at '{where}': Cannot find field."
+    named = request.get("model")
+    if (required_model or named is not None) and named != f"models/{model}":
+        return f"* {where}.model: Model name in the request must match the model in the URL (models/{model})"
+    parts = (request.get("content") or {}).get("parts")
+    if not isinstance(parts, list) or not parts:
+        return f"* {where}.content: content is not specified"
+    if any(set(part) != {"text"} or not isinstance(part["text"], str) for part in parts):
+        return f"* {where}.content.parts: only text parts can be embedded"
+    dimensions = request.get("outputDimensionality")
+    if dimensions is not None and not (isinstance(dimensions, int) and 1 <= dimensions <= GEMINI_EMBED_MAX_DIMENSIONS):
+        return f"* {where}.output_dimensionality: must be between 1 and {GEMINI_EMBED_MAX_DIMENSIONS}"
+    if "title" in request and request.get("taskType") != "RETRIEVAL_DOCUMENT":
+        return f"* {where}.title: a title is only allowed with task type RETRIEVAL_DOCUMENT"
+    return None
+
+
 # ---- OpenAI ----
 
 
@@ -301,4 +345,23 @@ def openai(body: dict[str, Any]) -> str | None:
             )
         if message.get("tool_calls"):
             answered = {call["id"] for call in message["tool_calls"]}
+    return None
+
+
+OPENAI_EMBED_FIELDS = {"model", "input", "dimensions", "encoding_format", "user"}
+
+
+def openai_embedding(body: dict[str, Any]) -> str | None:
+    for name in body:
+        if name not in OPENAI_EMBED_FIELDS:
+            return f"Unrecognized request argument supplied: {name}"
+    texts = body.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) and t for t in texts):
+        return "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference."
+    if "dimensions" in body and not str(body.get("model", "")).startswith("text-embedding-3"):
+        return "This model does not support specifying dimensions."
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        return "encoding_format must be 'float' or 'base64'"
     return None

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from agentworks_provider_router import models
 from agentworks_provider_router.chat import endpoints as chat
 from agentworks_provider_router.config import ProviderRouterSettings
+from agentworks_provider_router.embeddings import endpoints as embeddings
 from agentworks_provider_router.models_api import endpoints as models_endpoints
 from agentworks_provider_router.openai_errors import install_openai_errors
 from agentworks_provider_router.pricing import load_prices
@@ -72,7 +73,7 @@ def create_app(
         settings,
         title="AgentWorks provider router",
         description=__doc__ or "",
-        routers=[models_endpoints.router, chat.router],
+        routers=[models_endpoints.router, chat.router, embeddings.router],
         setup=setup,
     )
     install_openai_errors(app)

@@ -73,7 +73,9 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 def _is_union_label(part: Any) -> bool:
     """Pydantic names the member of a union it tried (``str``, ``list[...]``) in the error's location."""
-    return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "dict", "list"))
+    return isinstance(part, str) and (
+        "[" in part or part.startswith("constrained-") or part in ("str", "int", "float", "bool", "dict", "list")
+    )
 
 
 def _field(location: tuple[Any, ...]) -> str:

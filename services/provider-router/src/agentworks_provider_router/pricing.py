@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,6 +49,7 @@ class ModelPrice(BaseModel):
     cache_write_per_million: Decimal | None = Field(default=None, ge=0)
     reasoning_per_million: Decimal | None = Field(default=None, ge=0)
     per_image: Decimal = Field(default=Decimal(0), ge=0)
+    kind: Literal["chat", "image", "embedding"] = "chat"
 
     def cost(self, tokens: Tokens, images: int = 0) -> Decimal:
         cached = self.cached_input_per_million
@@ -83,6 +85,9 @@ class PriceTable(BaseModel):
 
     def is_image_model(self, model: str) -> bool:
         return any(m.model == model and m.per_image > 0 for m in self.models) or model.endswith("-image")
+
+    def is_embedding_model(self, model: str) -> bool:
+        return any(m.model == model and m.kind == "embedding" for m in self.models)
 
     def priced_models(self, on: date) -> list[tuple[str, str]]:
         """(provider, model) pairs with a price in force on ``on``: the models that may be called that day."""

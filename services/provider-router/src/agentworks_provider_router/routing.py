@@ -10,7 +10,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
@@ -18,6 +19,9 @@ from agentworks_provider_router.pricing import PriceTable, Tokens
 from agentworks_provider_router.providers.base import (
     ChatRequest,
     Delta,
+    Embedder,
+    EmbeddingRequest,
+    EmbeddingResult,
     ImageRequest,
     ImageResult,
     Provider,
@@ -27,6 +31,8 @@ from agentworks_provider_router.resilience import Breakers, BreakerState, LimitS
 
 OFFLINE_TEXT_MODEL = "offline-small"
 OFFLINE_IMAGE_MODEL = "offline-image"
+OFFLINE_EMBEDDING_MODEL = "offline-embedding"
+T = TypeVar("T")
 # Errors that say nothing about the model's health: the caller's request, or the caller's quota and rate.
 NOT_BREAKER_FAILURES = frozenset(
     {"invalid_request", "model_not_found", "provider_rate_limited", "quota_exhausted", "unsupported_parameter"}
@@ -158,6 +164,8 @@ class Router:
         """The model actually called: a model of an unconfigured provider runs offline when allowed."""
         owner = self._owners.get(model)
         if owner is not None and owner not in self.providers and self.policy.offline_when_unconfigured:
+            if self.prices.is_embedding_model(model):
+                return OFFLINE_EMBEDDING_MODEL
             return OFFLINE_IMAGE_MODEL if self.prices.is_image_model(model) else OFFLINE_TEXT_MODEL
         return model
 
@@ -200,6 +208,14 @@ class Router:
     async def stream_chat(self, request: ChatRequest, meta: CallMeta, outcome: Outcome) -> AsyncGenerator[Delta, None]:
         """Deltas of the first model in the chain that answers; ``outcome`` is filled as it goes."""
         requested = self._owner(request.model)
+        if self.prices.is_embedding_model(request.model):
+            raise ProviderError(
+                f"{request.model!r} is an embedding model; call POST /v1/embeddings.",
+                400,
+                False,
+                code="invalid_request",
+                param="model",
+            )
         outcome.requested_provider, outcome.requested_model = requested, request.model
         last: ProviderError | None = None
         for model in self.chain(request.model):
@@ -362,56 +378,105 @@ class Router:
             call.estimated,
         )
 
-    # ---- images ----
+    # ---- images and embeddings: one request, one answer ----
 
     async def images(self, request: ImageRequest, meta: CallMeta, outcome: Outcome) -> ImageResult:
-        requested = self._owner(request.model)
-        outcome.requested_provider, outcome.requested_model = requested, request.model
+        def settle(result: ImageResult, call: Outcome) -> int:
+            call.input_tokens = result.input_tokens
+            return len(result.images)
+
+        async def attempt(model: str, name: str, permit: Permit) -> ImageResult:
+            routed = replace(request, model=model)
+            call = partial(self.providers[name].generate_images, routed)
+            return await self._single(name, model, permit, meta, outcome, estimate_tokens(request.prompt), call, settle)
+
+        return await self._through_chain(request.model, outcome, attempt)
+
+    async def embeddings(self, request: EmbeddingRequest, meta: CallMeta, outcome: Outcome) -> EmbeddingResult:
+        """Vectors from the model (or its fallbacks); an Anthropic, chat or image model is refused with 400."""
+        if not self.prices.is_embedding_model(request.model):
+            raise ProviderError(
+                f"{request.model!r} is not an embedding model; see GET /v1/models.",
+                400,
+                False,
+                code="invalid_request",
+                param="model",
+            )
+        estimate = sum(estimate_tokens(text) for text in request.texts)
+
+        def settle(result: EmbeddingResult, call: Outcome) -> int:
+            call.input_tokens = estimate if result.input_tokens is None else result.input_tokens
+            call.estimated = result.input_tokens is None
+            return 0
+
+        async def attempt(model: str, name: str, permit: Permit) -> EmbeddingResult:
+            provider = self.providers[name]
+            if not isinstance(provider, Embedder):
+                raise ProviderError(
+                    f"{name} has no embedding models.", 400, False, code="invalid_request", param="model"
+                )
+            call = partial(provider.embed, replace(request, model=model))
+            return await self._single(name, model, permit, meta, outcome, estimate, call, settle)
+
+        return await self._through_chain(request.model, outcome, attempt)
+
+    async def _through_chain(
+        self, model: str, outcome: Outcome, attempt: Callable[[str, str, Permit], Awaitable[T]]
+    ) -> T:
+        """The first model in the chain whose attempt succeeds; an error that will not go away ends the chain."""
+        outcome.requested_provider, outcome.requested_model = self._owner(model), model
         last: ProviderError | None = None
-        for model in self.chain(request.model):
-            name = self.provider_of(model)
-            self._owner(model)
-            permit = self.breakers.of(name, model).enter()
+        for candidate in self.chain(model):
+            name = self.provider_of(candidate)
+            self._owner(candidate)
+            permit = self.breakers.of(name, candidate).enter()
             if permit is None:
-                last = self._circuit_open(name, model)
+                last = self._circuit_open(name, candidate)
                 continue
             try:
-                result = await self._image_attempt(
-                    replace(request, model=model), name, permit, meta, requested, outcome
-                )
+                return await attempt(candidate, name, permit)
             except ProviderError as exc:
                 if not exc.retryable:
                     raise
                 last = exc
-                continue
             finally:
                 permit.release()
-            return result
         raise last or ProviderError("No provider could answer.", 503, code="providers_unavailable")
 
-    async def _image_attempt(
-        self, request: ImageRequest, name: str, permit: Permit, meta: CallMeta, requested: str, outcome: Outcome
-    ) -> ImageResult:
-        async with self.limiters[name].admit(estimate_tokens(request.prompt) + 8):
+    async def _single(
+        self,
+        name: str,
+        model: str,
+        permit: Permit,
+        meta: CallMeta,
+        outcome: Outcome,
+        estimate: int,
+        call: Callable[[], Awaitable[T]],
+        settle: Callable[[T, Outcome], int],
+    ) -> T:
+        """One provider call answered at once, recorded as an attempt. ``estimate`` is the prompt's tokens,
+        billed when the caller goes away mid-call; ``settle`` fills the tokens and returns the images made."""
+        requested = outcome.requested_provider
+        async with self.limiters[name].admit(estimate + 8):
             started = time.perf_counter()
             outcome.attempts += 1
-            call = Outcome(attempts=outcome.attempts)
+            attempt = Outcome(attempts=outcome.attempts)
             try:
                 async with asyncio.timeout(self.policy.first_byte_timeout):
-                    result = await self.providers[name].generate_images(request)
+                    result = await call()
             except (ProviderError, TimeoutError) as exc:
                 error = _as_provider_error(exc)
                 if counts_against_breaker(error):
                     permit.failure()
-                await self._record_failure(meta, name, request.model, requested, call, error, started)
+                await self._record_failure(meta, name, model, requested, attempt, error, started)
                 raise error from None
             except asyncio.CancelledError:
-                call.input_tokens, call.estimated = estimate_tokens(request.prompt), True
-                self._detach(self._cancelled(meta, name, request.model, requested, call, started))
+                attempt.input_tokens, attempt.estimated = estimate, True
+                self._detach(self._cancelled(meta, name, model, requested, attempt, started))
                 raise
         permit.success()
-        outcome.input_tokens = result.input_tokens
-        await self._succeeded(meta, name, request.model, requested, outcome, started, len(result.images))
+        images = settle(result, outcome)
+        await self._succeeded(meta, name, model, requested, outcome, started, images)
         return result
 
     def health(self) -> dict[str, Any]:

@@ -10,66 +10,16 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
-from agentworks_platform.app import allow_callers, context_of
-from agentworks_platform.errors import AppError
+from agentworks_platform.app import allow_callers
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn, Metadata
+from agentworks_provider_router.calls import answered_by, call_meta, extension, refusal, router_of
+from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn
 from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError
-from agentworks_provider_router.routing import CallMeta, Outcome, Router
+from agentworks_provider_router.routing import Outcome
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
-HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
-
-
-def _router(request: Request) -> Router:
-    routing: Router = context_of(request).extras["router"]
-    return routing
-
-
-def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
-    """Who pays: ``x-aw-*`` headers, else the body's ``metadata``. Workspace and project are required."""
-    values: dict[str, Any] = (
-        body_meta.model_dump(include={"workspace_id", "project_id", "run_id", "card_id", "agent"}) if body_meta else {}
-    )
-    for field in HEADER_FIELDS:
-        header = request.headers.get(f"x-aw-{field}")
-        if header:
-            values[field.replace("-", "_")] = header
-    try:
-        return CallMeta(
-            workspace_id=uuid.UUID(str(values["workspace_id"])),
-            project_id=uuid.UUID(str(values["project_id"])),
-            run_id=uuid.UUID(str(values["run_id"])) if values.get("run_id") else None,
-            card_id=uuid.UUID(str(values["card_id"])) if values.get("card_id") else None,
-            agent=values.get("agent") or None,
-        )
-    except (KeyError, ValueError):
-        raise AppError(
-            "Say who the call is for: x-aw-workspace-id and x-aw-project-id headers (or metadata).",
-            code="metadata_required",
-            status_code=400,
-        ) from None
-
-
-def _error(exc: ProviderError, outcome: Outcome | None = None) -> AppError:
-    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else {}
-    if outcome is not None and outcome.attempts:
-        # The router has spent this request's retries upstream; a client SDK retrying would multiply them.
-        headers["x-should-retry"] = "false"
-    status = exc.status if exc.status in (400, 404, 429, 502, 503, 504) else 502
-    details = {**exc.details, "param": exc.param} if exc.details or exc.param else None
-    return AppError(exc.message, code=exc.code, status_code=status, headers=headers or None, details=details)
-
-
-def answered_by(outcome: Outcome) -> dict[str, str]:
-    """Headers naming the model and provider that answered, and whether a fallback served the call."""
-    return {
-        "x-agentworks-model": outcome.model,
-        "x-agentworks-provider": outcome.provider,
-        "x-agentworks-fallback": "true" if outcome.fallback else "false",
-    }
 
 
 def _chunk(
@@ -95,18 +45,6 @@ def _usage(outcome: Outcome) -> dict[str, Any]:
         "total_tokens": outcome.input_tokens + outcome.output_tokens,
         "prompt_tokens_details": {"cached_tokens": outcome.cached_input_tokens},
         "completion_tokens_details": {"reasoning_tokens": outcome.reasoning_tokens},
-    }
-
-
-def _extension(outcome: Outcome) -> dict[str, Any]:
-    """AgentWorks' additions to the usage: who answered and what it cost (exact decimal string)."""
-    return {
-        "provider": outcome.provider,
-        "requested_provider": outcome.requested_provider,
-        "model": outcome.model,
-        "cost": format(outcome.cost, "f"),
-        "attempts": outcome.attempts,
-        "fallback": outcome.fallback,
     }
 
 
@@ -137,14 +75,14 @@ def _delta_json(delta: Delta, first: bool) -> dict[str, Any]:
     summary="Chat completion, streamed or not (OpenAI format)",
 )
 async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
-    routing = _router(request)
+    routing = router_of(request)
     meta = call_meta(request, body.metadata)
     outcome = Outcome()
     stream = routing.stream_chat(body.normalised(), meta, outcome)
     try:
         first = await anext(stream)
     except ProviderError as exc:
-        raise _error(exc, outcome) from None
+        raise refusal(exc, outcome) from None
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -197,7 +135,7 @@ async def _sse(
     finally:
         await stream.aclose()  # a client that went away: the router records the call as cancelled
     if finishing and not include_usage:
-        finishing[-1]["agentworks"] = _extension(outcome)
+        finishing[-1]["agentworks"] = extension(outcome)
     for chunk in finishing:
         yield _sse_data(chunk)
     if include_usage:
@@ -208,7 +146,7 @@ async def _sse(
             "model": outcome.model,
             "choices": [],
             "usage": _usage(outcome),
-            "agentworks": _extension(outcome),
+            "agentworks": extension(outcome),
         }
         yield _sse_data(final)
     yield "data: [DONE]\n\n"
@@ -235,7 +173,7 @@ async def _aggregate(
     except StopAsyncIteration:
         pass
     except ProviderError as exc:
-        raise _error(exc, outcome) from None
+        raise refusal(exc, outcome) from None
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
     if calls:
         message["tool_calls"] = [calls[i] for i in sorted(calls)]
@@ -247,7 +185,7 @@ async def _aggregate(
             "model": outcome.model,
             "choices": [{"index": 0, "message": message, "finish_reason": outcome.finish_reason}],
             "usage": _usage(outcome),
-            "agentworks": _extension(outcome),
+            "agentworks": extension(outcome),
         },
         headers=answered_by(outcome),
     )
@@ -259,19 +197,19 @@ async def _aggregate(
     summary="Generate images (OpenAI format, base64 results)",
 )
 async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:
-    routing = _router(request)
+    routing = router_of(request)
     meta = call_meta(request, body.metadata)
     outcome = Outcome()
     try:
         result = await routing.images(ImageRequest(body.model, body.prompt, body.n, body.size), meta, outcome)
     except ProviderError as exc:
-        raise _error(exc, outcome) from None
+        raise refusal(exc, outcome) from None
     return JSONResponse(
         {
             "created": int(time.time()),
             "data": [{"b64_json": base64.b64encode(image).decode()} for image in result.images],
             "usage": {"input_tokens": outcome.input_tokens, "images": len(result.images)},
-            "agentworks": _extension(outcome),
+            "agentworks": extension(outcome),
         },
         headers=answered_by(outcome),
     )
@@ -283,4 +221,4 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     summary="Circuit state and load of every provider",
 )
 async def provider_health(request: Request) -> dict[str, Any]:
-    return _router(request).health()
+    return router_of(request).health()

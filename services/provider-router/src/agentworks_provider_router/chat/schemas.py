@@ -21,6 +21,20 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class OpenAIRequest(_Open):
+    """A request body of an OpenAI endpoint: unknown top-level parameters are kept so they can be refused."""
+
+    def refuse_unknown_parameters(self) -> None:
+        """A parameter the router does not know would otherwise be dropped silently: refuse it instead."""
+        for name in sorted(self.model_extra or {}):
+            raise AppError(
+                f"{name} is not supported by the AgentWorks router.",
+                code="unsupported_parameter",
+                status_code=400,
+                details={"param": name, "provider": None},
+            )
+
+
 class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -165,7 +179,7 @@ class Metadata(_Open):
 Penalty = Annotated[float, Field(ge=-2, le=2)]
 
 
-class ChatCompletionIn(_Open):
+class ChatCompletionIn(OpenAIRequest):
     model: Annotated[str, Field(min_length=1, max_length=100)]
     messages: Annotated[list[ChatMessageIn], Field(min_length=1, max_length=500)]
     stream: bool = False
@@ -200,16 +214,6 @@ class ChatCompletionIn(_Open):
         if choice == "required" and not names:
             raise ValueError("'required' needs tools")
         return choice
-
-    def refuse_unknown_parameters(self) -> None:
-        """A parameter the router does not know would otherwise be dropped silently: refuse it instead."""
-        for name in sorted(self.model_extra or {}):
-            raise AppError(
-                f"{name} is not supported by the AgentWorks router.",
-                code="unsupported_parameter",
-                status_code=400,
-                details={"param": name, "provider": None},
-            )
 
     def normalised(self) -> ChatRequest:
         self.refuse_unknown_parameters()

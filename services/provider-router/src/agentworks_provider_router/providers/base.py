@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant", "tool"]
 
@@ -175,6 +175,24 @@ class ImageResult:
     mime_type: str = "image/png"
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingRequest:
+    """Texts to embed, in order; ``dimensions`` asks for shorter vectors where the model can give them."""
+
+    model: str
+    texts: tuple[str, ...]
+    dimensions: int | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingResult:
+    """One vector per text, in the request's order; ``input_tokens`` is None when the provider reported none."""
+
+    vectors: tuple[tuple[float, ...], ...]
+    input_tokens: int | None = None
+
+
 @dataclass
 class ProviderError(Exception):
     """A failed provider call, classified for the retry and fallback policy."""
@@ -214,6 +232,15 @@ class Provider(Protocol):
     async def generate_images(self, request: ImageRequest) -> ImageResult: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """A provider that also has embedding models."""
+
+    name: str
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult: ...
 
 
 def classify_status(

@@ -14,6 +14,8 @@ from google.genai import errors, types
 from agentworks_provider_router.providers.base import (
     ChatRequest,
     Delta,
+    EmbeddingRequest,
+    EmbeddingResult,
     ImagePart,
     ImageRequest,
     ImageResult,
@@ -44,6 +46,7 @@ SUPPORTED = frozenset(
         "reasoning_effort",
     }
 )
+EMBED_BATCH = 100  # texts per batchEmbedContents call
 MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 THINKING_LEVELS = {"minimal": "MINIMAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "xhigh": "XHIGH"}
 RESOLUTIONS = {"low": "MEDIA_RESOLUTION_LOW", "high": "MEDIA_RESOLUTION_HIGH"}
@@ -250,6 +253,31 @@ class GeminiProvider:
         if not images:
             raise ProviderError("The image model returned no image.", 502, True, None, "no_image")
         return ImageResult(tuple(images), input_tokens)
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        """``batchEmbedContents`` calls of at most 100 texts each (the API's limit); ``dimensions`` becomes
+        ``output_dimensionality``. The tokens are None unless every batch reported them."""
+        if request.user is not None:
+            raise unsupported("google", "user")
+        config = types.EmbedContentConfig(output_dimensionality=request.dimensions)
+        vectors: list[tuple[float, ...]] = []
+        tokens: int | None = 0
+        for start in range(0, len(request.texts), EMBED_BATCH):
+            batch = request.texts[start : start + EMBED_BATCH]
+            contents: list[types.ContentUnion] = [types.Content(parts=[types.Part(text=text)]) for text in batch]
+            try:
+                response = await self._client.aio.models.embed_content(
+                    model=request.model, contents=contents, config=config
+                )
+            except Exception as exc:
+                raise _error(exc, self._redactor) from None
+            vectors += [tuple(item.values or ()) for item in response.embeddings or []]
+            usage = response.usage_metadata
+            reported = usage.prompt_token_count if usage else None
+            tokens = None if tokens is None or reported is None else tokens + reported
+        if len(vectors) != len(request.texts):
+            raise ProviderError("Gemini returned a different number of embeddings.", 502, True, None, "provider_error")
+        return EmbeddingResult(tuple(vectors), tokens)
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

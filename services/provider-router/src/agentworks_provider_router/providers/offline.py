@@ -16,7 +16,16 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentworks_provider_router.providers.base import ChatRequest, Delta, ImageRequest, ImageResult
+from agentworks_provider_router.providers.base import (
+    ChatRequest,
+    Delta,
+    EmbeddingRequest,
+    EmbeddingResult,
+    ImageRequest,
+    ImageResult,
+)
+
+EMBEDDING_DIMENSIONS = 256
 
 CONTRACT = re.compile(r"AGENTWORKS_OUTPUT_CONTRACT: (\{.*\})")
 LABEL = "[offline model — no provider key configured; this text is generated locally]"
@@ -95,8 +104,25 @@ class OfflineProvider:
             tuple(_png(seed[i % len(seed)]) for i in range(request.n)), input_tokens=count_tokens(request.prompt)
         )
 
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        """A deterministic unit vector per text, derived from its hash (equal texts, equal vectors)."""
+        size = request.dimensions or EMBEDDING_DIMENSIONS
+        vectors = tuple(_unit_vector(text, size) for text in request.texts)
+        return EmbeddingResult(vectors, sum(count_tokens(text) for text in request.texts))
+
     async def aclose(self) -> None:
         return None
+
+
+def _unit_vector(text: str, size: int) -> tuple[float, ...]:
+    stream = b""
+    counter = 0
+    while len(stream) < size:
+        stream += hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        counter += 1
+    raw = [byte / 127.5 - 1 for byte in stream[:size]]
+    norm = sum(value * value for value in raw) ** 0.5 or 1.0
+    return tuple(value / norm for value in raw)
 
 
 def _png(shade: int, size: int = 8) -> bytes:

@@ -13,6 +13,8 @@ from agentworks_platform.logging import Redactor
 from agentworks_provider_router.providers.base import (
     ChatRequest,
     Delta,
+    EmbeddingRequest,
+    EmbeddingResult,
     ImageRequest,
     ImageResult,
     Message,
@@ -214,6 +216,20 @@ class OpenAIProvider:
         except Exception as exc:
             raise _error(exc, self._redactor) from None
         return ImageResult(tuple(base64.b64decode(item.b64_json or "") for item in response.data or []))
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
+        """Vectors as floats (the SDK asks for base64 on the wire and decodes it); ``dimensions`` as sent."""
+        options: dict[str, Any] = {}
+        if request.dimensions is not None:
+            options["dimensions"] = request.dimensions
+        if request.user is not None:
+            options["user"] = request.user
+        try:
+            response = await self._client.embeddings.create(model=request.model, input=list(request.texts), **options)
+        except Exception as exc:
+            raise _error(exc, self._redactor) from None
+        ordered = sorted(response.data, key=lambda item: item.index)
+        return EmbeddingResult(tuple(tuple(item.embedding) for item in ordered), response.usage.prompt_tokens)
 
     async def aclose(self) -> None:
         await self._client.close()

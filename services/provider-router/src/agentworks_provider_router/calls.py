@@ -1,0 +1,78 @@
+"""What every OpenAI-compatible route shares: who pays for the call, how a provider error is answered, and
+the headers and ``agentworks`` extension that say who answered and what it cost."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from agentworks_platform.app import context_of
+from agentworks_platform.errors import AppError
+from fastapi import Request
+
+from agentworks_provider_router.chat.schemas import Metadata
+from agentworks_provider_router.providers.base import ProviderError
+from agentworks_provider_router.routing import CallMeta, Outcome, Router
+
+HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
+
+
+def router_of(request: Request) -> Router:
+    routing: Router = context_of(request).extras["router"]
+    return routing
+
+
+def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
+    """Who pays: ``x-aw-*`` headers, else the body's ``metadata``. Workspace and project are required."""
+    values: dict[str, Any] = (
+        body_meta.model_dump(include={"workspace_id", "project_id", "run_id", "card_id", "agent"}) if body_meta else {}
+    )
+    for field in HEADER_FIELDS:
+        header = request.headers.get(f"x-aw-{field}")
+        if header:
+            values[field.replace("-", "_")] = header
+    try:
+        return CallMeta(
+            workspace_id=uuid.UUID(str(values["workspace_id"])),
+            project_id=uuid.UUID(str(values["project_id"])),
+            run_id=uuid.UUID(str(values["run_id"])) if values.get("run_id") else None,
+            card_id=uuid.UUID(str(values["card_id"])) if values.get("card_id") else None,
+            agent=values.get("agent") or None,
+        )
+    except (KeyError, ValueError):
+        raise AppError(
+            "Say who the call is for: x-aw-workspace-id and x-aw-project-id headers (or metadata).",
+            code="metadata_required",
+            status_code=400,
+        ) from None
+
+
+def refusal(exc: ProviderError, outcome: Outcome | None = None) -> AppError:
+    headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after is not None else {}
+    if outcome is not None and outcome.attempts:
+        # The router has spent this request's retries upstream; a client SDK retrying would multiply them.
+        headers["x-should-retry"] = "false"
+    status = exc.status if exc.status in (400, 404, 429, 502, 503, 504) else 502
+    details = {**exc.details, "param": exc.param} if exc.details or exc.param else None
+    return AppError(exc.message, code=exc.code, status_code=status, headers=headers or None, details=details)
+
+
+def answered_by(outcome: Outcome) -> dict[str, str]:
+    """Headers naming the model and provider that answered, and whether a fallback served the call."""
+    return {
+        "x-agentworks-model": outcome.model,
+        "x-agentworks-provider": outcome.provider,
+        "x-agentworks-fallback": "true" if outcome.fallback else "false",
+    }
+
+
+def extension(outcome: Outcome) -> dict[str, Any]:
+    """AgentWorks' additions to the usage: who answered and what it cost (exact decimal string)."""
+    return {
+        "provider": outcome.provider,
+        "requested_provider": outcome.requested_provider,
+        "model": outcome.model,
+        "cost": format(outcome.cost, "f"),
+        "attempts": outcome.attempts,
+        "fallback": outcome.fallback,
+    }
