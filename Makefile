@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install dev web browser-tools test deploy-tools lint typecheck isolation check contracts bench clean postgres-tools
+.PHONY: help install dev web conformance-node browser-tools test deploy-tools lint typecheck isolation check contracts bench clean postgres-tools
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +30,13 @@ WEB := services/gateway/web
 $(WEB)/node_modules/.installed: $(WEB)/package.json $(WEB)/package-lock.json
 	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+CONFORMANCE_NODE := services/provider-router/conformance-node
+$(CONFORMANCE_NODE)/node_modules/.installed: $(CONFORMANCE_NODE)/package.json $(CONFORMANCE_NODE)/package-lock.json
+	cd $(CONFORMANCE_NODE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+conformance-node: $(CONFORMANCE_NODE)/node_modules/.installed ## Install the official OpenAI Node SDK for the router's conformance suite
 
 web: $(WEB)/node_modules/.installed ## Build the web app (type-check, then Vite) into services/gateway/web/dist
 	cd $(WEB) && npm run --silent build
@@ -56,7 +63,7 @@ CHECKOV_VERSION := 3.3.30
 
 deploy-tools: .tools/checkov/bin/checkov ## Install checkov in its own environment (the Terraform and Dockerfile scan)
 
-test: install postgres-tools deploy-tools web browser-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium, Schemathesis)
+test: install postgres-tools deploy-tools web conformance-node browser-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium, Schemathesis)
 	cd $(WEB) && npm test --silent
 	$(RUN) pytest $(PYTEST_ARGS)
 

@@ -159,6 +159,38 @@ async def test_parallel_calls_and_their_results_over_several_turns(
         assert [b["tool_use_id"] for b in results] == ids[:2]
 
 
+class Lookup(BaseModel):
+    """Find a card."""
+
+    q: int
+
+
+@pytest.mark.parametrize(("api", "model"), MODELS, ids=IDS)
+async def test_streamed_tool_calls_are_assembled_by_the_sdk(
+    sdk: openai.AsyncOpenAI, fake: ProviderFake, api: str, model: str
+) -> None:
+    fake.script(api, "ok-parallel")
+    async with sdk.chat.completions.stream(
+        model=model, messages=[user("Find cards 1 and 2")], tools=[openai.pydantic_function_tool(Lookup, name="lookup")]
+    ) as stream:
+        events = [event async for event in stream]
+        final = await stream.get_final_completion()
+    assert final.choices[0].finish_reason == "tool_calls"
+    calls = final.choices[0].message.tool_calls or []
+    assert [c.function.parsed_arguments for c in calls] == [Lookup(q=1), Lookup(q=2)]
+    assert len({c.id for c in calls}) == 2
+    done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
+    assert [(e.name, e.arguments) for e in done] == [("lookup", '{"q": 1}'), ("lookup", '{"q": 2}')]
+    # As OpenAI streams a call: its first delta names it, the later ones only add arguments.
+    deltas = [call for e in events if e.type == "chunk" for call in e.chunk.choices[0].delta.tool_calls or []]
+    assert [(d.index, d.id, d.function.name) for d in deltas if d.id] == [
+        (0, calls[0].id, "lookup"),
+        (1, calls[1].id, "lookup"),
+    ]
+    assert all(d.function.name is None and d.type is None for d in deltas if not d.id)
+    assert sent(fake, api)
+
+
 async def test_a_conversation_moves_from_gemini_to_claude(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
     messages = await _tool_round(sdk, fake, "gemini", "gemini-1.5-pro", [user("Find cards 1 and 2")])
     messages = await _tool_round(sdk, fake, "gemini", "gemini-1.5-pro", messages)

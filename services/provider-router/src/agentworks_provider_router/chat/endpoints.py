@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from agentworks_provider_router.calls import answered_by, call_meta, extension, refusal, router_of
 from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn
-from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError
+from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError, ToolCall
 from agentworks_provider_router.routing import Outcome
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
@@ -58,15 +58,16 @@ def _delta_json(delta: Delta, first: bool) -> dict[str, Any]:
     if delta.content:
         body["content"] = delta.content
     if delta.tool_call is not None:
-        body["tool_calls"] = [
-            {
-                "index": delta.tool_call_index,
-                "id": delta.tool_call.id,
-                "type": "function",
-                "function": {"name": delta.tool_call.name, "arguments": delta.tool_call.arguments},
-            }
-        ]
+        body["tool_calls"] = [_tool_call_delta(delta.tool_call, delta.tool_call_index)]
     return body
+
+
+def _tool_call_delta(call: ToolCall, index: int) -> dict[str, Any]:
+    """A call's first delta names it (id, type, function name); its later deltas carry only more arguments,
+    as OpenAI streams them: the SDKs' stream helpers refuse a call whose name changes to ``""`` mid-way."""
+    function = {"name": call.name, "arguments": call.arguments} if call.name else {"arguments": call.arguments}
+    opening = {"id": call.id, "type": "function"} if call.id else {}
+    return {"index": index, **opening, "function": function}
 
 
 @router.post(
