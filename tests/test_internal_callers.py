@@ -62,6 +62,7 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("provider-router", "POST", "/v1/chat/completions"): {"orchestrator"},
     ("provider-router", "POST", "/v1/images/generations"): {"orchestrator"},
     ("provider-router", "POST", "/v1/embeddings"): {"orchestrator"},
+    ("provider-router", "POST", "/v1/responses"): {"orchestrator"},
     ("provider-router", "GET", "/v1/health/providers"): {"operator"},
 }
 # Routes no service token guards, and what guards them instead.

@@ -60,24 +60,25 @@ class RefusalContent(_Closed):
     refusal: str
 
 
+def fetchable_or_inline(url: str) -> str:
+    """An image input's URL: ``http(s)``, or a ``data:image/…;base64,`` URL whose data really is base64."""
+    if url.startswith(("https://", "http://")):
+        return url
+    inline = ImagePart(url).inline()
+    if inline is None:
+        raise ValueError("must be an http(s) URL or a data:image/...;base64, URL")
+    try:
+        base64.b64decode(inline[1], validate=True)
+    except binascii.Error:
+        raise ValueError("the data URL's image is not valid base64") from None
+    return url
+
+
 class ImageUrl(_Closed):
     url: Annotated[str, Field(min_length=1)]
     detail: Literal["auto", "low", "high"] | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _fetchable_or_inline(cls, url: str) -> str:
-        """An ``http(s)`` URL, or a ``data:image/…;base64,`` URL whose data really is base64."""
-        if url.startswith(("https://", "http://")):
-            return url
-        inline = ImagePart(url).inline()
-        if inline is None:
-            raise ValueError("must be an http(s) URL or a data:image/...;base64, URL")
-        try:
-            base64.b64decode(inline[1], validate=True)
-        except binascii.Error:
-            raise ValueError("the data URL's image is not valid base64") from None
-        return url
+    _fetchable_or_inline = field_validator("url")(fetchable_or_inline)
 
 
 class ImageContent(_Closed):
