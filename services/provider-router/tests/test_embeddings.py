@@ -102,7 +102,8 @@ async def test_one_string_in_either_encoding(
 
 
 async def test_gemini_batches_at_most_a_hundred_texts_per_call(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
-    answer = await sdk.embeddings.create(model="gemini-embedding-001", input=[f"card {n}" for n in range(150)])
+    texts = [f"card {n}" for n in range(150)]
+    answer = await sdk.embeddings.create(model="gemini-embedding-001", input=texts, dimensions=4)
     assert len(answer.data) == 150
     assert [len(body["requests"]) for body in fake.requests["gemini"]] == [100, 50]
     assert answer.usage.prompt_tokens == 6 * 150
