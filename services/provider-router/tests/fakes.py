@@ -297,13 +297,14 @@ class ProviderFake:
         return JSONResponse(answer)
 
     async def _gemini_stream(self, scenario: str) -> AsyncIterator[str]:
-        for n, word in enumerate(JSON_ANSWER if scenario == "ok-json" else WORDS):
+        words = JSON_ANSWER if scenario == "ok-json" else WORDS
+        for n, word in enumerate(words):
             if scenario == "cut" and n == 2:
                 raise ConnectionResetError("connection dropped mid-stream")
             if scenario == "stall" and n == 2:
                 await asyncio.sleep(STALL_SECONDS)
             parts: list[dict[str, Any]] = [{"text": word}]
-            if word == JSON_ANSWER[-1] or word == WORDS[-1]:
+            if n == len(words) - 1:
                 parts += [{"functionCall": {"name": "lookup", "args": args}} for args in CALLS.get(scenario, [])]
             candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
             usage: dict[str, Any] = {"promptTokenCount": 4000, "candidatesTokenCount": 400 * (n + 1)}
@@ -311,7 +312,7 @@ class ProviderFake:
                 usage |= {"cachedContentTokenCount": 3000, "thoughtsTokenCount": 500}
             usage["totalTokenCount"] = 4000 + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
             body: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-1.5-pro", "usageMetadata": usage}
-            if n == len(WORDS) - 1:
+            if n == len(words) - 1:  # the last chunk of an answer says why it ended, as Gemini's does
                 candidate["finishReason"] = "STOP"
             yield f"data: {json.dumps(body)}\n\n"
 
