@@ -105,6 +105,18 @@ for (const { api, model } of MODELS) {
   });
 }
 
+test("with the SDK's default retries, a router's error costs one upstream call", async () => {
+  const retrying = client({ maxRetries: 2 });
+  for (const [scenario, kind] of [
+    ['503', InternalServerError],
+    ['429', RateLimitError],
+  ]) {
+    await script('anthropic', scenario); // a retry by the SDK would be answered, and the case would fail
+    await refusal(retrying.chat.completions.create({ model: 'claude-3-5-sonnet', messages: [user('Hi')] }), kind);
+  }
+  assert.equal((await received('anthropic')).requests.length, 2, 'the SDK retried what the router had tried');
+});
+
 test('exhausted OpenAI quota is a RateLimitError of type insufficient_quota', async () => {
   await script('openai', 'quota');
   const error = await refusal(sdk.chat.completions.create({ model: 'gpt-4o', messages: [user('Hi')] }), RateLimitError);

@@ -152,6 +152,35 @@ for (const { api, model } of MODELS) {
     );
     assert.ok(calls.every((call) => call.id));
   });
+  for (const streaming of [false, true]) {
+    test(`${model}: the SDK's tool runner answers the calls and finishes${streaming ? ', streamed' : ''}`, async () => {
+      await script(api, 'ok-parallel', 'ok');
+      const asked = [];
+      const lookup = {
+        name: 'lookup',
+        description: 'Find a card',
+        parameters: LOOKUP.function.parameters,
+        parse: JSON.parse,
+        function: ({ q }) => {
+          asked.push(q);
+          return `card ${q}`;
+        },
+      };
+      const runner = sdk.chat.completions.runTools({
+        model,
+        stream: streaming,
+        messages: [user('Find cards 1 and 2')],
+        tools: [{ type: 'function', function: lookup }],
+      });
+      assert.equal(await runner.finalContent(), ANSWER);
+      assert.deepEqual(asked, [1, 2]);
+      assert.deepEqual(
+        runner.messages.map((message) => message.role),
+        ['user', 'assistant', 'tool', 'tool', 'assistant'],
+      );
+      await sent(api); // the SDK's own turns were accepted by the provider's rules
+    });
+  }
 }
 
 test('parallel_tool_calls: false is translated for OpenAI and Claude, refused for Gemini', async () => {
