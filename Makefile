@@ -10,7 +10,7 @@ export UV_LINK_MODE := copy
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install dev web conformance-node browser-tools test deploy-tools lint typecheck isolation check contracts bench clean postgres-tools
+.PHONY: help install dev web conformance-node browser-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -85,8 +85,11 @@ isolation: install ## Import every package in an environment holding only its de
 
 check: lint typecheck isolation test ## Everything CI runs
 
-contracts: install ## Regenerate contracts/events (JSON Schema) and contracts/openapi
+contracts: install $(WEB)/node_modules/.installed ## Regenerate contracts/events (JSON Schema), contracts/openapi and the web app's types from them
 	$(RUN) python infra/scripts/contracts.py
+
+contracts-check: install $(WEB)/node_modules/.installed ## Fail on a stale contract or web type, or a board JSON that is not its BoardDetail
+	$(RUN) python infra/scripts/contracts.py --check
 
 bench: install ## Run the benchmarks against the budgets in DESIGN §9 (PARTS="router billing" for some; not part of `make test`)
 	$(RUN) python -m bench $(PARTS)

@@ -5,24 +5,30 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from agentworks_events.base import AgentKey, Event, Frozen, NonNegative
 
 
-class CardSnapshot(Frozen):
+class CardFields(BaseModel):
+    """A card's own fields, the ones people and agents set. Every shape of a card inherits them (the snapshot
+    in card events here; core's card, its create body and the board's rows), so a new field is declared once."""
+
+    title: str
+    description: str = ""
+    card_type: str = "task"
+    assignee_id: UUID | None = None
+    parent_id: UUID | None = None
+
+
+class CardSnapshot(Frozen, CardFields):
     """The card as it stands after the change."""
 
     card_id: UUID
     board_id: UUID
     lane_id: UUID
     lane_number: NonNegative
-    title: str
-    description: str = ""
-    card_type: str = "task"
     position: NonNegative
-    assignee_id: UUID | None = None
-    parent_id: UUID | None = None
 
 
 class CardEventBase(Event):

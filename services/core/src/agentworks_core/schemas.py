@@ -18,4 +18,7 @@ class StrictBody(BaseModel):
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    """Response shapes. A response always carries every field, so the published schema requires even those
+    with defaults (the web app's generated types then need no checks for absent fields)."""
+
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)

@@ -1,11 +1,12 @@
-"""Card shapes."""
+"""Card shapes: each inherits the card's own fields from ``agentworks_events.CardFields``; the create body
+narrows the ones a person writes, and the update body restates them all as optional (a test holds it complete)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
 
-from agentworks_events import UtcDateTime
+from agentworks_events import CardFields, UtcDateTime
 from agentworks_platform.input_rules import visible_text
 from pydantic import Field
 
@@ -17,14 +18,12 @@ Description = Annotated[str, Field(max_length=20_000)]
 Position = Annotated[int, Field(ge=0, le=100_000)]
 
 
-class CardCreate(StrictBody):
+class CardCreate(StrictBody, CardFields):
     title: Title
     description: Description = ""
     card_type: CardType = "task"
     lane_id: uuid.UUID | None = Field(default=None, description="Defaults to the board's first lane.")
     position: Position | None = Field(default=None, description="Defaults to the end of the lane.")
-    assignee_id: uuid.UUID | None = None
-    parent_id: uuid.UUID | None = None
 
 
 class CardUpdate(StrictBody):
@@ -51,17 +50,14 @@ class RunBadge(Out):
     awaiting_approval: int = 0
 
 
-class CardOut(Out):
+class CardOut(Out, CardFields):
+    """A card as the API and the board show it; the board's rows are read from exactly these columns."""
+
     id: uuid.UUID
     project_id: uuid.UUID
     board_id: uuid.UUID
     lane_id: uuid.UUID
     position: int
-    title: str
-    description: str
-    card_type: str
-    assignee_id: uuid.UUID | None
-    parent_id: uuid.UUID | None
     created_at: UtcDateTime
     updated_at: UtcDateTime
     runs: RunBadge | None = None

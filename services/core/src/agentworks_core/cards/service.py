@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from agentworks_events import CardCreated, CardDeleted, CardMoved, CardSnapshot, CardUpdated, utc_now
+from agentworks_events import CardCreated, CardDeleted, CardFields, CardMoved, CardSnapshot, CardUpdated, utc_now
 from agentworks_platform.errors import AppError, Conflict, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from agentworks_pubsub import Outbox
@@ -18,7 +18,7 @@ from agentworks_core.cards import repository
 from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
 from agentworks_core.models import Board, Card, Lane, Member, Project
 
-EDITABLE = ("title", "description", "card_type", "assignee_id", "parent_id")
+EDITABLE = tuple(CardFields.model_fields)
 
 
 def snapshot(card: Card, lane: Lane) -> CardSnapshot:
@@ -27,12 +27,8 @@ def snapshot(card: Card, lane: Lane) -> CardSnapshot:
         board_id=card.board_id,
         lane_id=lane.id,
         lane_number=lane.number,
-        title=card.title,
-        description=card.description,
-        card_type=card.card_type,
         position=card.position,
-        assignee_id=card.assignee_id,
-        parent_id=card.parent_id,
+        **{field: getattr(card, field) for field in EDITABLE},
     )
 
 
@@ -95,11 +91,7 @@ async def create(
         board_id=board.id,
         lane_id=lane.id,
         position=position,
-        title=body.title,
-        description=body.description,
-        card_type=body.card_type,
-        assignee_id=body.assignee_id,
-        parent_id=body.parent_id,
+        **body.model_dump(include=set(EDITABLE)),
         created_by=access.principal.user_id,
         created_at=utc_now(),
         updated_at=utc_now(),

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_core.cards.schemas import CardOut
 from agentworks_core.models import AgentRun, Board, Card, Lane, Project, ResourceIndex
 
 
@@ -49,10 +50,8 @@ async def revision_of(session: AsyncSession, board_id: uuid.UUID) -> int | None:
     return await session.scalar(select(Board.revision).where(Board.id == board_id))
 
 
-CARD_COLUMNS = (
-    Card.id, Card.project_id, Card.board_id, Card.lane_id, Card.position, Card.title, Card.description,
-    Card.card_type, Card.assignee_id, Card.parent_id, Card.created_at, Card.updated_at,
-)  # fmt: skip
+CARD_COLUMNS = tuple(getattr(Card, field) for field in CardOut.model_fields if field != "runs")
+"""The columns of a board's card rows: CardOut's fields (its run badge is added from the runs)."""
 
 
 async def card_rows_of_board(session: AsyncSession, board_id: uuid.UUID) -> list[dict[str, Any]]:

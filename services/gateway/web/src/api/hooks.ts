@@ -3,8 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
 import type {
-  AgentConfig, ApiKey, BillingSummary, Board, Card, CardRuns, DocumentInfo, Invoice, Member, ModelChoice, NewApiKey,
-  Page, Project, Usage, User, Version, VersionMeta, Workspace,
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardRuns, DocumentInfo, InvoicePage, Member, ModelChoice, NewApiKey,
+  ProjectPage, Usage, User, Version, VersionPage, Workspace,
 } from "./types";
 
 export const keys = {
@@ -37,7 +37,7 @@ export function useWorkspaces(enabled = true) {
 export function useProjects(workspaceId: string | undefined) {
   return useQuery({
     queryKey: keys.projects(workspaceId ?? ""),
-    queryFn: () => api<Page<Project>>(`/api/workspaces/${workspaceId}/projects?limit=100`).then((p) => p.items),
+    queryFn: () => api<ProjectPage>(`/api/workspaces/${workspaceId}/projects?limit=100`).then((p) => p.items),
     enabled: Boolean(workspaceId),
   });
 }
@@ -88,7 +88,7 @@ export function useDocuments(projectId: string) {
 export function versionsQuery(projectId: string, kind: string) {
   return {
     queryKey: keys.versions(projectId, kind),
-    queryFn: () => api<Page<VersionMeta>>(`/api/projects/${projectId}/documents/${kind}/versions?limit=100`).then((p) => p.items),
+    queryFn: () => api<VersionPage>(`/api/projects/${projectId}/documents/${kind}/versions?limit=100`).then((p) => p.items),
   };
 }
 
@@ -130,7 +130,7 @@ export function useBilling(workspaceId: string) {
 export function useInvoices(workspaceId: string) {
   return useQuery({
     queryKey: keys.invoices(workspaceId),
-    queryFn: () => api<Page<Invoice>>(`/api/workspaces/${workspaceId}/invoices?limit=50`).then((p) => p.items),
+    queryFn: () => api<InvoicePage>(`/api/workspaces/${workspaceId}/invoices?limit=50`).then((p) => p.items),
   });
 }
 

@@ -13,6 +13,7 @@ import type { Board, Card, Lane } from "../api/types";
 import { formatPrice } from "../lib/money";
 import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 import { CardDrawer } from "./CardDrawer";
+import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
 import { findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
 
@@ -262,7 +263,14 @@ function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; li
     <article className={lifted ? "card lifted" : "card"} onClick={onOpen}>
       <div className="card-title">{card.title}</div>
       <div className="card-meta">
-        <span className="tag">{card.card_type}</span>
+        {CHOICE_FIELDS.map((field) => {
+          const tag = choiceTag(field, card[field]);
+          return tag ? (
+            <span key={field} className={`tag ${field}-${card[field]}`} data-testid={`card-${field}`}>
+              {tag}
+            </span>
+          ) : null;
+        })}
         {runs ? (
           <>
             <span className={`status ${runs.last_status}`}>

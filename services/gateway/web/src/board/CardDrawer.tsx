@@ -3,11 +3,13 @@ import { useEffect, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api } from "../api/client";
 import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments, versionsQuery } from "../api/hooks";
+import type { CardUpdate } from "../api/generated/openapi/core";
 import type { Board, Card, Run } from "../api/types";
 import { formatCost, formatPrice } from "../lib/money";
 import { CardTerminal } from "../terminal/Terminal";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded } from "../ui";
+import { CARD_CHOICES, CHOICE_FIELDS, type ChoiceField } from "./cardChoices";
 
 interface DrawerProps {
   cardId: string;
@@ -71,22 +73,34 @@ function CardDetails(props: DrawerProps & { card: Card }) {
   );
 }
 
+type Choices = Record<ChoiceField, string>;
+type CardPatch = Pick<CardUpdate, "title" | "description" | ChoiceField>;
+
+const choicesOf = (card: Card): Choices =>
+  Object.fromEntries(CHOICE_FIELDS.map((field) => [field, card[field]])) as Choices;
+
 function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean; boardId: string }) {
   const [title, setTitle] = useState(card.title);
   const [description, setDescription] = useState(card.description);
+  const [choices, setChoices] = useState(() => choicesOf(card));
   const save = useAction(
-    (body: { title: string; description: string }) => api<Card>(`/api/cards/${card.id}`, { method: "PATCH", body }),
+    (body: CardPatch) => api<Card>(`/api/cards/${card.id}`, { method: "PATCH", body }),
     [["card", card.id], keys.board(boardId)],
   );
-  const dirty = title !== card.title || description !== card.description;
+  const changedChoices = CHOICE_FIELDS.filter((field) => choices[field] !== card[field]);
+  const dirty = title !== card.title || description !== card.description || changedChoices.length > 0;
   function submit(event: FormEvent) {
     event.preventDefault();
-    save.mutate({ title: title.trim(), description });
+    const picked = Object.fromEntries(changedChoices.map((field) => [field, choices[field]]));
+    save.mutate({ title: title.trim(), description, ...picked });
   }
   if (!canWrite) {
     return (
       <div>
         <h2>{card.title}</h2>
+        <p className="muted">
+          {CHOICE_FIELDS.map((field) => `${CARD_CHOICES[field].label}: ${card[field]}`).join(" · ")}
+        </p>
         <p className="pre">{card.description || <span className="muted">No description.</span>}</p>
       </div>
     );
@@ -94,6 +108,20 @@ function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean
   return (
     <form onSubmit={submit} className="stack" aria-label="Card fields">
       <input className="title-input" aria-label="Title" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={200} />
+      <div className="row">
+        {CHOICE_FIELDS.map((field) => (
+          <label key={field}>
+            {CARD_CHOICES[field].label}{" "}
+            <select aria-label={CARD_CHOICES[field].label} value={choices[field]} onChange={(e) => setChoices({ ...choices, [field]: e.target.value })}>
+              {Object.entries(CARD_CHOICES[field].names).map(([value, name]) => (
+                <option key={value} value={value}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </label>
+        ))}
+      </div>
       <textarea aria-label="Description" rows={4} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="Describe the work…" />
       <div className="row">
         <button type="submit" className="primary" disabled={!dirty || save.isPending}>

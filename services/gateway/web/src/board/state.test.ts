@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { CardSnapshot } from "../api/generated/events/card-events";
 import type { Board, Card, Lane } from "../api/types";
-import { applyCardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
+import { applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
 
 function card(id: string, laneId: string, position: number): Card {
   return {
@@ -10,7 +11,8 @@ function card(id: string, laneId: string, position: number): Card {
 }
 
 function lane(id: string, number: number, cardIds: string[], wip: number | null = null): Lane {
-  return { id, number, position: number, name: `Lane ${number}`, wip_limit: wip, cards: cardIds.map((c, i) => card(c, id, i)) };
+  const cards = cardIds.map((c, i) => card(c, id, i));
+  return { id, number, position: number, name: `Lane ${number}`, wip_limit: wip, requires_approval: false, card_count: cards.length, cards };
 }
 
 function board(): Board {
@@ -68,23 +70,39 @@ describe("wipRefusal", () => {
 });
 
 describe("applyCardEvent", () => {
-  const snapshot = (id: string, laneId: string, position: number) => ({ card_id: id, lane_id: laneId, title: id, position });
+  const about = { project_id: "p", workspace_id: "w" };
+  const snapshot = (id: string, laneId: string, position: number): CardSnapshot => ({
+    card_id: id, board_id: "b", lane_id: laneId, lane_number: Number(laneId.slice(1)), title: id, description: "",
+    card_type: "task", position, assignee_id: null, parent_id: null,
+  });
+  const moved = (id: string, laneId: string, position: number): CardEvent => ({
+    ...about, type: "card.moved", card_id: id, board_id: "b", card: snapshot(id, laneId, position),
+    from_lane_id: "l0", from_lane_number: 0, from_position: 0, to_lane_id: laneId, to_lane_number: 1, to_position: position,
+  });
+  const deleted = (id: string): CardEvent => ({ ...about, type: "card.deleted", card_id: id, board_id: "b", lane_id: "l1" });
   it("moves, creates, updates and deletes cards from live events", () => {
-    let b = applyCardEvent(board(), { type: "card.moved", card_id: "a", card: snapshot("a", "l1", 1), to_lane_id: "l1", to_position: 1 });
+    let b = applyCardEvent(board(), moved("a", "l1", 1));
     expect(ids(b, "l0")).toEqual(["b", "c"]);
     expect(ids(b, "l1")).toEqual(["d", "a"]);
-    b = applyCardEvent(b, { type: "card.created", card_id: "e", card: snapshot("e", "l2", 0) });
+    b = applyCardEvent(b, { ...about, type: "card.created", card_id: "e", card: snapshot("e", "l2", 0) });
     expect(ids(b, "l2")).toEqual(["e"]);
-    b = applyCardEvent(b, { type: "card.updated", card_id: "e", card: { ...snapshot("e", "l2", 0), title: "Renamed" } });
-    expect(findCard(b, "e")?.card.title).toBe("Renamed");
-    b = applyCardEvent(b, { type: "card.deleted", card_id: "d" });
+    const renamed = { ...snapshot("e", "l2", 0), title: "Renamed", card_type: "bug" };
+    b = applyCardEvent(b, { ...about, type: "card.updated", card_id: "e", card: renamed, changed_fields: ["title", "card_type"] });
+    expect(findCard(b, "e")?.card).toMatchObject({ title: "Renamed", card_type: "bug", board_id: "b", project_id: "p" });
+    b = applyCardEvent(b, deleted("d"));
     expect(ids(b, "l1")).toEqual(["a"]);
   });
+  it("keeps the description a partial frame leaves out", () => {
+    const described = applyCardEvent(board(), { ...about, type: "card.updated", card_id: "a", card: { ...snapshot("a", "l0", 0), description: "Long" }, changed_fields: ["description"] });
+    const { description: _left, ...partial } = snapshot("a", "l0", 0);
+    const after = applyCardEvent(described, { ...about, type: "card.updated", card_id: "a", card: { ...partial, title: "New" }, changed_fields: ["title"] });
+    expect(findCard(after, "a")?.card).toMatchObject({ title: "New", description: "Long" });
+  });
   it("is idempotent for a repeated event and ignores other event types", () => {
-    const event = { type: "card.moved", card_id: "a", card: snapshot("a", "l1", 0), to_lane_id: "l1", to_position: 0 };
+    const event = moved("a", "l1", 0);
     const once = applyCardEvent(board(), event);
     expect(applyCardEvent(once, event)).toEqual(once);
-    expect(applyCardEvent(once, { type: "card.run_requested", card_id: "a" })).toBe(once);
+    expect(applyCardEvent(once, { ...about, type: "card.run_requested", card_id: "a", agent: "qa", lane_number: 7 })).toBe(once);
   });
 });
 
@@ -100,7 +118,8 @@ describe("stepPlace (keyboard)", () => {
 describe("boardReaction", () => {
   it("refetches the board on a resync, folds card events and refreshes runs on status", () => {
     expect(boardReaction({ type: "resync" })).toBe("refetch");
-    expect(boardReaction({ type: "card", event: { type: "card.deleted", card_id: "a" } })).toBe("fold");
+    const event: CardEvent = { type: "card.deleted", card_id: "a", board_id: "b", lane_id: "l0", project_id: "p", workspace_id: "w" };
+    expect(boardReaction({ type: "card", event })).toBe("fold");
     expect(boardReaction({ type: "status", card_id: "a", run_id: "r", status: "running" })).toBe("runs");
     expect(boardReaction({ type: "ping" })).toBe("none");
   });

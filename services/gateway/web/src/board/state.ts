@@ -1,6 +1,7 @@
 // The board's state logic, free of React: where a drop lands, whether the WIP limit allows it, the
 // optimistic move, and folding live card events into the board.
 
+import type { CardEventsEvent, CardSnapshot } from "../api/generated/events/card-events";
 import type { Board, Card, Lane } from "../api/types";
 
 export interface Place {
@@ -65,37 +66,21 @@ export function moveCard(board: Board, cardId: string, place: Place): Board {
   return { ...board, lanes };
 }
 
-export interface CardSnapshot {
-  card_id: string;
-  lane_id: string;
-  title: string;
-  description?: string;
-  card_type?: string;
-  position: number;
-  assignee_id?: string | null;
-  parent_id?: string | null;
-}
+/** A card event as the board channel carries it (log-stream forwards each event as the server wrote it). */
+export type CardEvent = CardEventsEvent;
 
-export type CardEvent =
-  | { type: "card.created"; card_id: string; card: CardSnapshot }
-  | { type: "card.updated"; card_id: string; card: CardSnapshot }
-  | { type: "card.moved"; card_id: string; card: CardSnapshot; to_lane_id: string; to_position: number }
-  | { type: "card.deleted"; card_id: string }
-  | { type: string; card_id: string };
+/** The channel sends every field of the snapshot; only a `partial` frame leaves out the description. */
+type SentSnapshot = Required<Omit<CardSnapshot, "description">> & Pick<CardSnapshot, "description">;
 
 function fromSnapshot(board: Board, snapshot: CardSnapshot, existing: Card | undefined): Card {
+  const { card_id, lane_number: _laneNumber, description, ...fields } = snapshot as SentSnapshot;
   const now = new Date().toISOString();
   return {
-    id: snapshot.card_id,
+    ...fields,
+    id: card_id,
     project_id: existing?.project_id ?? board.project_id,
     board_id: board.id,
-    lane_id: snapshot.lane_id,
-    position: snapshot.position,
-    title: snapshot.title,
-    description: snapshot.description ?? existing?.description ?? "",
-    card_type: snapshot.card_type ?? existing?.card_type ?? "task",
-    assignee_id: snapshot.assignee_id ?? null,
-    parent_id: snapshot.parent_id ?? null,
+    description: description ?? existing?.description ?? "",
     created_at: existing?.created_at ?? now,
     updated_at: now,
     runs: existing?.runs ?? null,
@@ -134,14 +119,10 @@ export function applyCardEvent(board: Board, event: CardEvent): Board {
     case "card.deleted":
       return removeCard(board, event.card_id);
     case "card.created":
-    case "card.updated": {
-      const snapshot = (event as { card: CardSnapshot }).card;
-      return placeCard(board, fromSnapshot(board, snapshot, existing), snapshot.lane_id, snapshot.position);
-    }
-    case "card.moved": {
-      const moved = event as { card: CardSnapshot; to_lane_id: string; to_position: number };
-      return placeCard(board, fromSnapshot(board, moved.card, existing), moved.to_lane_id, moved.to_position);
-    }
+    case "card.updated":
+      return placeCard(board, fromSnapshot(board, event.card, existing), event.card.lane_id, event.card.position);
+    case "card.moved":
+      return placeCard(board, fromSnapshot(board, event.card, existing), event.to_lane_id, event.to_position);
     default:
       return board;
   }

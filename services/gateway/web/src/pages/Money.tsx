@@ -41,7 +41,7 @@ export function UsagePage() {
         {(data) => {
           const showCost = data.totals.cost !== null;
           const series = (name: string) =>
-            (data.series[name] ?? []).map((row) => ({ key: row.key, runs: row.runs, price: toChartNumber(row.price), cost: toChartNumber(row.cost) }));
+            (data.series[name] ?? []).map((row) => ({ key: row.key ?? "none", runs: row.runs, price: toChartNumber(row.price), cost: toChartNumber(row.cost) }));
           const topCards = [...(data.series.card ?? [])].sort((a, b) => toChartNumber(b.price) - toChartNumber(a.price)).slice(0, 10);
           return (
             <>
