@@ -59,6 +59,12 @@ class ProviderFake:
         self.app.add_api_route("/v1/messages", self.anthropic, methods=["POST"])
         self.app.add_api_route("/v1beta/models/{target}", self.gemini, methods=["POST"])
 
+    def reset(self) -> None:
+        """Every API back to an empty script with nothing received, as a test starts."""
+        for log in (self.scripts, self.requests, self.times, self.peers, self.rejections):
+            for entries in log.values():
+                entries.clear()
+
     def script(self, api: str, *scenarios: str) -> None:
         self.scripts[api].extend(scenarios)
 

@@ -31,10 +31,7 @@ def harness_app(router: RouterUnderTest, fake: ProviderFake) -> FastAPI:
 
     @app.post("/reset")
     def reset() -> dict[str, bool]:
-        for api in fake.scripts:
-            fake.scripts[api].clear()
-            fake.requests[api].clear()
-            fake.rejections[api].clear()
+        fake.reset()
         return {"reset": True}
 
     @app.post("/script/{api}")

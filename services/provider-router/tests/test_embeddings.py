@@ -25,10 +25,7 @@ PRICE_PER_MILLION = {"openai": Decimal("0.02"), "gemini": Decimal("0.15")}
 
 @pytest.fixture(autouse=True)
 def clean(fake: ProviderFake) -> None:
-    for api in fake.scripts:
-        fake.scripts[api].clear()
-        fake.requests[api].clear()
-        fake.rejections[api].clear()
+    fake.reset()
 
 
 @pytest.fixture

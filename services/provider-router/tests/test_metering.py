@@ -33,9 +33,7 @@ PARTIAL = {"openai": (PROMPT_ESTIMATE, 3, True), "anthropic": (2000, 3, True), "
 
 @pytest.fixture(autouse=True)
 def clean(fake: ProviderFake) -> None:
-    for api in fake.scripts:
-        fake.scripts[api].clear()
-        fake.requests[api].clear()
+    fake.reset()
 
 
 def client(router: RouterUnderTest, **options: Any) -> openai.AsyncOpenAI:

@@ -25,11 +25,7 @@ IDS = [p[0] for p in PROVIDERS]
 
 @pytest.fixture(autouse=True)
 def clean(fake: ProviderFake) -> None:
-    for api in fake.scripts:
-        fake.scripts[api].clear()
-        fake.requests[api].clear()
-        fake.times[api].clear()
-        fake.peers[api].clear()
+    fake.reset()
 
 
 def client(router: RouterUnderTest) -> openai.AsyncOpenAI:

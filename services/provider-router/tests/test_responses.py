@@ -37,10 +37,7 @@ class Card(BaseModel):
 
 @pytest.fixture(autouse=True)
 def clean(fake: ProviderFake) -> None:
-    for api in fake.scripts:
-        fake.scripts[api].clear()
-        fake.requests[api].clear()
-        fake.rejections[api].clear()
+    fake.reset()
 
 
 @pytest.fixture
