@@ -88,11 +88,12 @@ export async function usage() {
   return (await control('GET', '/usage')).events;
 }
 
-/** The usage records after the first ``after``, once there are ``count`` of them (polled, with a deadline). */
-export async function usageWhen(after, count, timeoutMs = 10_000) {
+/** The usage records of ``model`` after the first ``after`` records, once there are ``count`` of them (polled,
+ * with a deadline). */
+export async function usageWhen(after, model, count, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const records = (await usage()).slice(after);
+    const records = (await usage()).slice(after).filter((record) => record.model === model);
     if (records.length >= count || Date.now() > deadline) {
       return records;
     }

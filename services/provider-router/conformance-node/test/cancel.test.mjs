@@ -38,7 +38,7 @@ for (const { api, model } of MODELS) {
       }
     }
     assert.equal(text, 'Hello from');
-    const [cancelled] = await usageWhen(before, 1);
+    const [cancelled] = await usageWhen(before, model, 1);
     assert.ok(cancelled, 'the router recorded nothing for the aborted stream');
     assert.deepEqual(
       [cancelled.outcome, cancelled.model, cancelled.input_tokens, cancelled.output_tokens, cancelled.estimated],
@@ -46,7 +46,7 @@ for (const { api, model } of MODELS) {
     );
     assert.ok(Number(cancelled.cost) > 0, `cost ${cancelled.cost}`);
     await sdk.chat.completions.create({ model, messages: MESSAGES });
-    const records = await usageWhen(before, 2);
+    const records = await usageWhen(before, model, 2);
     assert.deepEqual(
       records.map((record) => record.outcome),
       ['cancelled', 'success'],

@@ -33,7 +33,7 @@ for (const { api, model, tokensPerText } of EMBEDDING_MODELS) {
     assert.equal(answer.model, model);
     assert.equal(answer.usage.prompt_tokens, 2 * tokensPerText);
     await sent(api);
-    const [record] = await usageWhen(before, 1);
+    const [record] = await usageWhen(before, model, 1);
     assert.deepEqual(
       [record.model, record.outcome, record.input_tokens, record.output_tokens],
       [model, 'success', 2 * tokensPerText, 0],

@@ -125,7 +125,7 @@ for (const { api, model } of MODELS) {
       }
     }
     assert.equal(text, 'Hello from');
-    const [cancelled] = await usageWhen(before, 1);
+    const [cancelled] = await usageWhen(before, model, 1);
     assert.ok(cancelled, 'the router recorded nothing for the aborted stream');
     assert.deepEqual([cancelled.outcome, cancelled.model], ['cancelled', model]);
   });
