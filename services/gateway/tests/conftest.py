@@ -73,6 +73,7 @@ class Fleet:
             orchestrator_transport=upstreams.get("orchestrator"),
             billing_transport=upstreams.get("billing"),
             log_stream_transport=upstreams.get("log-stream"),
+            provider_router_transport=upstreams.get("provider-router"),
         )
         await self.stack.enter_async_context(app.router.lifespan_context(app))
         self.gateways.append(app)

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from .conftest import ORIGIN, Fleet, Recorder, send_raw
 
-UPSTREAMS = ("core", "orchestrator", "billing", "log-stream")
+UPSTREAMS = ("core", "orchestrator", "billing", "log-stream", "provider-router")
 PARAMETER = re.compile(r"\{[^}]+\}")
 NOT_PUBLIC = ("/internal/", "/_events/", "/v1/")
 

@@ -12,7 +12,7 @@ locals {
     gateway = {
       public           = true
       trusts           = []
-      calls            = ["core", "orchestrator", "log-stream", "billing"]
+      calls            = ["core", "orchestrator", "provider-router", "log-stream", "billing"]
       reads_secrets    = []
       cpu              = "1"
       memory           = "512Mi"
@@ -62,7 +62,7 @@ locals {
     }
     provider-router = {
       public           = false
-      trusts           = ["core", "operator", "orchestrator"]
+      trusts           = ["core", "gateway", "operator", "orchestrator"]
       calls            = []
       reads_secrets    = ["openai-api-key", "anthropic-api-key", "google-api-key"]
       cpu              = "1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, model_validator
 
 from agentworks_events.base import AgentKey, Event, Money, NonNegative
 
@@ -14,9 +14,18 @@ BudgetScope = Literal["workspace", "project"]
 
 
 class UsageRecorded(Event):
-    """Fires for every provider attempt that may be charged, successful or not (one call, one event)."""
+    """Fires for every provider attempt that may be charged, successful or not (one call, one event).
+
+    A call an agent run makes names its project; a call a workspace API key makes through the public
+    OpenAI-compatible API (``api_key_id`` set) names no project and is charged per call with the markup."""
 
     type: Literal["usage.recorded"] = "usage.recorded"
+    project_id: UUID | None = Field(  # type: ignore[assignment]
+        default=None, description="The project of an agent run's call; none for a call made with an API key."
+    )
+    api_key_id: UUID | None = Field(
+        default=None, description="The workspace API key that made the call through the public /v1 API."
+    )
     run_id: UUID | None = None
     card_id: UUID | None = None
     agent: AgentKey | None = None
@@ -37,6 +46,15 @@ class UsageRecorded(Event):
     estimated: bool = Field(
         default=False, description="The tokens are the router's estimate: the provider never reported them."
     )
+
+    @model_validator(mode="after")
+    def _attributed(self) -> UsageRecorded:
+        """A call is either an agent's (a project, maybe a run) or an API key's (neither)."""
+        if self.api_key_id is None and self.project_id is None:
+            raise ValueError("a call made for an agent names its project_id")
+        if self.api_key_id is not None and (self.project_id is not None or self.run_id is not None):
+            raise ValueError("a call made with an API key names no project or run")
+        return self
 
     @property
     def ordering_key(self) -> str:

@@ -123,8 +123,12 @@ def create_service_app(
     return app
 
 
+CALLERS_EXTENSION = "x-agentworks-callers"
+
+
 def _publish_input_rules(app: FastAPI) -> None:
-    """The app's OpenAPI document states the app-wide input rules (no NUL in text) in its schemas."""
+    """The app's OpenAPI document states the app-wide input rules (no NUL in text) in its schemas, and on each
+    operation a service token guards, the services it admits (``x-agentworks-callers``)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -132,9 +136,20 @@ def _publish_input_rules(app: FastAPI) -> None:
         document = generate()
         if first:
             document_text_rule(document)
+            _document_callers(app, document)
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_callers(app: FastAPI, document: dict[str, Any]) -> None:
+    for route in served_routes(app):
+        callers = admitted_callers(route)
+        operations = document.get("paths", {}).get(str(route.path), {})
+        for method in route.methods or ():
+            operation = operations.get(method.lower()) if callers is not None else None
+            if operation is not None:
+                operation[CALLERS_EXTENSION] = sorted(callers or ())
 
 
 async def stop_task(task: asyncio.Task[Any] | None) -> None:

@@ -23,6 +23,7 @@ from agentworks_platform.service_auth import VerifiedCaller
 USER_ID = "x-aw-user-id"
 USER_EMAIL = "x-aw-user-email"
 KEY_WORKSPACE = "x-aw-key-workspace"
+API_KEY_ID = "x-aw-api-key-id"
 REQUEST_ID = "x-request-id"
 CLIENT_IP = "x-aw-client-ip"
 
@@ -53,6 +54,7 @@ class Principal:
     key_workspace_id: UUID | None = None
     request_id: str = ""
     client_ip: str = ""
+    api_key_id: UUID | None = None
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -63,6 +65,8 @@ class Principal:
         }
         if self.key_workspace_id:
             headers[KEY_WORKSPACE] = str(self.key_workspace_id)
+        if self.api_key_id:
+            headers[API_KEY_ID] = str(self.api_key_id)
         return headers
 
 
@@ -85,4 +89,5 @@ async def current_principal(request: Request, _gateway: Annotated[VerifiedCaller
         key_workspace_id=_uuid(request.headers.get(KEY_WORKSPACE)),
         request_id=request_id_or_new(request.headers.get(REQUEST_ID)),
         client_ip=request.headers.get(CLIENT_IP, ""),
+        api_key_id=_uuid(request.headers.get(API_KEY_ID)),
     )

@@ -36,8 +36,8 @@ class Jobs:
         self.db = db
         self.secrets = secrets
         watch = BudgetWatch(outbox, settings.warning_ratio)
-        self.ledger = Ledger(watch, settings.spike_ratio, settings.spike_check_seconds)
         self.accounts = Accounts(settings, watch)
+        self.ledger = Ledger(watch, self.accounts.markup, settings.spike_ratio, settings.spike_check_seconds)
         self.periods = Periods(db, settings.minimum_charge)
         self.payments = Payments(db)
 

@@ -60,16 +60,21 @@ inbox = inbox_table(metadata)
 
 
 class UsageRecord(Base):
-    """Metering: one provider call, from ``usage.recorded``; the event id is its unique key."""
+    """Metering: one provider call, from ``usage.recorded``; the event id is its unique key.
+
+    A call made with a workspace API key (``api_key_id``) is also a charge: ``markup`` is the workspace's
+    markup when the call was metered, and the call is invoiced (``invoice_id``) on its ``period``'s API line,
+    rounded once for the whole line."""
 
     __tablename__ = "usage_records"
     __table_args__ = (
         Index("ix_usage_records_workspace_day", "workspace_id", "day"),
         Index("ix_usage_records_run", "run_id"),
+        Index("ix_usage_records_api_uninvoiced", "workspace_id", "period", "invoice_id"),
     )
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
-    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     agent: Mapped[str | None] = mapped_column(String(40))
@@ -85,6 +90,10 @@ class UsageRecord(Base):
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     day: Mapped[date] = mapped_column(Date, nullable=False)
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    markup: Mapped[Decimal | None] = mapped_column(Amount())
+    period: Mapped[str | None] = mapped_column(String(7))
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("invoices.id"))
 
 
 class RunCharge(Base):

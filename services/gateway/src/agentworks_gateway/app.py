@@ -16,6 +16,8 @@ from agentworks_gateway.apikeys import endpoints as apikeys
 from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.credential_watch import CredentialWatch
 from agentworks_gateway.identity import endpoints as identity
+from agentworks_gateway.openai_api import endpoints as openai_api
+from agentworks_gateway.openai_api.limits import KeyLimits
 from agentworks_gateway.paths import PathGuard
 from agentworks_gateway.proxy import GATEWAY, PublicApi
 from agentworks_gateway.proxy import router as proxy
@@ -24,8 +26,11 @@ from agentworks_gateway.security import ApiGuard
 from agentworks_gateway.web import router as web
 from agentworks_gateway.websockets_relay import router as websockets
 
-# Services the gateway calls besides the owners of public routes (API keys check membership in core).
-ALWAYS_CALLED = frozenset({"core"})
+# Services the gateway calls besides the owners of public routes (API keys check membership in core, /v1 calls
+# the workspace's budget in billing).
+ALWAYS_CALLED = frozenset({"core", "billing"})
+# Model calls take as long as the model does; the router bounds each with its own timeouts.
+MODEL_CALL_TIMEOUT_SECONDS = 900.0
 
 
 def create_app(
@@ -35,22 +40,27 @@ def create_app(
     orchestrator_transport: httpx.AsyncBaseTransport | None = None,
     billing_transport: httpx.AsyncBaseTransport | None = None,
     log_stream_transport: httpx.AsyncBaseTransport | None = None,
+    provider_router_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build the gateway (uvicorn ``--factory`` entry point); tests may route service calls in-process."""
     settings = settings or GatewaySettings()
     documents = load_documents(settings.openapi_dir)
     table = RouteTable.from_documents(documents)
+    customer_table = openai_api.customer_table(documents)
     transports = {
         "core": core_transport,
         "orchestrator": orchestrator_transport,
         "billing": billing_transport,
         "log-stream": log_stream_transport,
+        "provider-router": provider_router_transport,
     }
-    upstreams = {name: _url_of(settings, name) for name in (table.owners | ALWAYS_CALLED) - {GATEWAY}}
+    called = table.owners | customer_table.owners | ALWAYS_CALLED
+    upstreams = {name: _url_of(settings, name) for name in called - {GATEWAY}}
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         for name, url in upstreams.items():
-            client = InternalClient(url, ctx.tokens, transport=transports.get(name))
+            timeout = MODEL_CALL_TIMEOUT_SECONDS if name in customer_table.owners else 10.0
+            client = InternalClient(url, ctx.tokens, timeout=timeout, transport=transports.get(name))
             stack.push_async_callback(client.aclose)
             ctx.extras[name] = client
         watch = CredentialWatch(ctx.db, settings.credential_check_seconds)
@@ -61,10 +71,13 @@ def create_app(
         settings,
         title="AgentWorks API",
         description=__doc__ or "",
-        routers=[identity.router, apikeys.router, websockets, proxy, web],  # web last: it answers every other GET
+        # web last: it answers every other GET
+        routers=[identity.router, apikeys.router, websockets, openai_api.router, proxy, web],
         setup=setup,
     )
     app.state.public_api = PublicApi(table, {name: doc for name, doc in documents.items() if name != GATEWAY})
+    limits = KeyLimits(settings.api_requests_per_minute, settings.api_tokens_per_minute)
+    app.state.customer_api = openai_api.CustomerApi(customer_table, limits)
     app.add_middleware(ApiGuard)
     app.add_middleware(PathGuard)  # added last, so it runs first: nothing sees a path it has not checked
     return app

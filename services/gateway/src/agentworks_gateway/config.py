@@ -23,12 +23,21 @@ class GatewaySettings(ServiceSettings):
     orchestrator_url: str = "http://127.0.0.1:8082"
     log_stream_url: str = "http://127.0.0.1:8084"
     billing_url: str = "http://127.0.0.1:8085"
+    provider_router_url: str = "http://127.0.0.1:8083"
     allowed_origins: tuple[str, ...] = Field(
         default=("http://localhost:8080", "http://127.0.0.1:8080"),
         description="Origins allowed to make cookie-authenticated state changes and open WebSockets.",
     )
     session_ttl_hours: int = 24 * 7
     requests_per_hour: int = 1000
+    api_requests_per_minute: int = Field(
+        default=500, ge=1, description="Requests a minute each API key may make to the OpenAI-compatible /v1 API."
+    )
+    api_tokens_per_minute: int = Field(
+        default=200_000,
+        ge=1,
+        description="Tokens a minute each API key may use on /v1: the request's estimate, corrected by the answer.",
+    )
     signin_failures_per_account: int = 5
     signin_failures_per_address: int = 20
     signin_window_minutes: int = 15

@@ -13,8 +13,8 @@ from agentworks_gateway.models import RateCounter
 clock = time.time  # the windows' clock (tests hold it still across an hour boundary)
 
 _INCREMENT = text(
-    "INSERT INTO rate_counters (bucket, window_start, count) VALUES (:bucket, :window, 1) "
-    "ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_counters.count + 1 RETURNING count"
+    "INSERT INTO rate_counters (bucket, window_start, count) VALUES (:bucket, :window, :amount) "
+    "ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_counters.count + :amount RETURNING count"
 )
 
 
@@ -49,11 +49,14 @@ def _window_start(seconds: int, now: float) -> int:
     return int(now // seconds * seconds)
 
 
-async def hit(session: AsyncSession, bucket: str, limit: int, seconds: int, now: float | None = None) -> Window:
-    """Count one event in the current window and return the window's state."""
+async def hit(
+    session: AsyncSession, bucket: str, limit: int, seconds: int, now: float | None = None, amount: int = 1
+) -> Window:
+    """Count ``amount`` (one event, or a number of tokens) in the current window and return the window's state."""
     moment = now or clock()
     start = _window_start(seconds, moment)
-    used = int((await session.execute(_INCREMENT, {"bucket": bucket, "window": start})).scalar_one())
+    values = {"bucket": bucket, "window": start, "amount": amount}
+    used = int((await session.execute(_INCREMENT, values)).scalar_one())
     return Window(limit, used, start + seconds)
 
 

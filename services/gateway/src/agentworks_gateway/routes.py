@@ -16,6 +16,7 @@ from typing import Any
 from agentworks_platform.errors import AppError, NotFound
 
 PUBLIC_PREFIX = "/api/"
+CALLERS_EXTENSION = "x-agentworks-callers"  # on each operation a service token guards: the services it admits
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 Documents = Mapping[str, Mapping[str, Any]]
 
@@ -64,13 +65,17 @@ class RouteTable:
         _refuse_ambiguity(self.routes)
 
     @classmethod
-    def from_documents(cls, documents: Documents) -> RouteTable:
-        return cls(
-            PublicRoute.parse(owner, template, [m for m in operations if m in HTTP_METHODS])
+    def from_documents(
+        cls, documents: Documents, prefix: str = PUBLIC_PREFIX, admitting: str | None = None
+    ) -> RouteTable:
+        """The operations under ``prefix``; with ``admitting``, only those whose published callers include it."""
+        routes = (
+            PublicRoute.parse(owner, template, _methods(operations, admitting))
             for owner, document in documents.items()
             for template, operations in document.get("paths", {}).items()
-            if template.startswith(PUBLIC_PREFIX)
+            if template.startswith(prefix)
         )
+        return cls(route for route in routes if route.methods)
 
     @property
     def owners(self) -> frozenset[str]:
@@ -86,6 +91,14 @@ class RouteTable:
             raise NotFound("No such endpoint.")
         allowed = ", ".join(sorted(set().union(*(route.methods for route in candidates))))
         raise MethodNotAllowed(f"This endpoint answers {allowed}.", headers={"Allow": allowed})
+
+
+def _methods(operations: Mapping[str, Any], admitting: str | None) -> list[str]:
+    return [
+        method
+        for method, operation in operations.items()
+        if method in HTTP_METHODS and (admitting is None or admitting in operation.get(CALLERS_EXTENSION, ()))
+    ]
 
 
 def _refuse_ambiguity(routes: Sequence[PublicRoute]) -> None:

@@ -96,7 +96,7 @@ async def _from_api_key(session: AsyncSession, token: str, ip: str, request_id: 
     now = utc_now()
     if key.last_used_at is None or now - as_utc(key.last_used_at) > LAST_USED_GRANULARITY:
         await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
-    return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip), "api_key", key.id)
+    return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip, key.id), "api_key", key.id)
 
 
 async def _from_session(session: AsyncSession, token: str, ip: str, request_id: str) -> Caller | None:
@@ -203,13 +203,21 @@ class ApiGuard:
             return await cls.caller_in(session, settings, headers, ip, request_id)
 
     @staticmethod
+    async def key_caller_in(session: AsyncSession, headers: Headers, ip: str, request_id: str) -> Caller | None:
+        """The caller from an API key (``Authorization: Bearer aw_…``) only; None when no key is sent."""
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.startswith(API_KEY_PREFIX):
+            return await _from_api_key(session, token.strip(), ip, request_id)
+        return None
+
+    @staticmethod
     async def caller_in(
         session: AsyncSession, settings: GatewaySettings, headers: Headers, ip: str, request_id: str
     ) -> Caller | None:
         """The caller from an API key or the session cookie."""
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and token.startswith(API_KEY_PREFIX):
-            return await _from_api_key(session, token.strip(), ip, request_id)
+        by_key = await ApiGuard.key_caller_in(session, headers, ip, request_id)
+        if by_key is not None:
+            return by_key
         cookie = session_token(headers, settings.session_cookie)
         return await _from_session(session, cookie, ip, request_id) if cookie else None
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from agentworks_platform.app import context_of
 from agentworks_platform.errors import AppError
+from agentworks_platform.principal import API_KEY_ID, KEY_WORKSPACE
+from agentworks_platform.service_auth import VerifiedCaller
 from fastapi import Request
 
 from agentworks_provider_router.chat.schemas import Metadata
@@ -15,6 +17,9 @@ from agentworks_provider_router.providers.base import ProviderError
 from agentworks_provider_router.routing import CallMeta, Outcome, Router
 
 HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
+OPENAI_API_CALLERS = ("orchestrator", "gateway")
+"""Who calls the model operations (``allow_callers(*OPENAI_API_CALLERS)``): agents' runs, and the gateway for
+workspace API keys, which serves every ``/v1`` operation admitting it to customers at its own ``/v1``."""
 
 
 def router_of(request: Request) -> Router:
@@ -23,7 +28,10 @@ def router_of(request: Request) -> Router:
 
 
 def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
-    """Who pays: ``x-aw-*`` headers, else the body's ``metadata``. Workspace and project are required."""
+    """Who pays. For the gateway, the workspace API key it verified (nothing the client wrote); for an agent's
+    call, ``x-aw-*`` headers, else the body's ``metadata``, where workspace and project are required."""
+    if from_gateway(request):
+        return _key_meta(request)
     values: dict[str, Any] = (
         body_meta.model_dump(include={"workspace_id", "project_id", "run_id", "card_id", "agent"}) if body_meta else {}
     )
@@ -45,6 +53,29 @@ def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:
             code="metadata_required",
             status_code=400,
         ) from None
+
+
+def from_gateway(request: Request) -> bool:
+    """Whether the verified caller is the gateway, acting for a workspace API key."""
+    caller: VerifiedCaller = request.state.service_caller
+    return caller.email in context_of(request).settings.caller_emails(["gateway"])
+
+
+def _key_meta(request: Request) -> CallMeta:
+    workspace_id = _uuid_header(request, KEY_WORKSPACE)
+    api_key_id = _uuid_header(request, API_KEY_ID)
+    if workspace_id is None or api_key_id is None:
+        raise AppError(
+            "The OpenAI-compatible API answers workspace API keys only.", code="api_key_required", status_code=403
+        )
+    return CallMeta(workspace_id=workspace_id, project_id=None, api_key_id=api_key_id)
+
+
+def _uuid_header(request: Request, name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.headers.get(name, ""))
+    except ValueError:
+        return None
 
 
 def refusal(exc: ProviderError, outcome: Outcome | None = None) -> AppError:

@@ -41,13 +41,15 @@ NOT_BREAKER_FAILURES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class CallMeta:
-    """Who the call is for: travels into every usage record."""
+    """Who the call is for: travels into every usage record. An agent's call names its project; a call made
+    with a workspace API key through the gateway names the key instead."""
 
     workspace_id: uuid.UUID
-    project_id: uuid.UUID
+    project_id: uuid.UUID | None
     run_id: uuid.UUID | None = None
     card_id: uuid.UUID | None = None
     agent: str | None = None
+    api_key_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)

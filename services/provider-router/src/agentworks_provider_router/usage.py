@@ -24,6 +24,7 @@ class UsageRecorder:
             run_id=meta.run_id,
             card_id=meta.card_id,
             agent=meta.agent,
+            api_key_id=meta.api_key_id,
             provider=record.provider,
             model=record.model,
             requested_provider=record.requested_provider,

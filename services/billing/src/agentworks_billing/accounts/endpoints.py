@@ -9,8 +9,8 @@ from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_billing.access import PrincipalDep, authorize, check_project
-from agentworks_billing.accounts.schemas import BudgetIn, BudgetOut, PlanIn, PlanOut
-from agentworks_billing.accounts.service import Accounts
+from agentworks_billing.accounts.schemas import ApiAllowanceOut, BudgetIn, BudgetOut, PlanIn, PlanOut
+from agentworks_billing.accounts.service import Accounts, current_period
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])
@@ -89,3 +89,13 @@ async def get_plan(workspace_id: uuid.UUID, request: Request, session: SessionDe
 async def put_plan(workspace_id: uuid.UUID, body: PlanIn, request: Request, session: SessionDep) -> PlanOut:
     plan = await accounts_of(request).set_plan(session, workspace_id, body.markup, body.increment)
     return PlanOut.of(workspace_id, plan)
+
+
+@internal.get(
+    "/workspaces/{workspace_id}/api-allowance",
+    dependencies=[Depends(allow_callers("gateway"))],
+    summary="Whether the workspace's API keys may call a provider now (its budget not spent)",
+)
+async def get_api_allowance(workspace_id: uuid.UUID, request: Request, session: SessionDep) -> ApiAllowanceOut:
+    status = await accounts_of(request).workspace_budget(session, workspace_id)
+    return ApiAllowanceOut.of(workspace_id, status.period if status else current_period(), status)

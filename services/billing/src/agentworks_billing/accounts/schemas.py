@@ -61,3 +61,25 @@ class PlanOut(Schema):
     @classmethod
     def of(cls, workspace_id: uuid.UUID, plan: Plan) -> PlanOut:
         return cls(workspace_id=workspace_id, markup=plan.markup, increment=plan.increment, custom=plan.custom)
+
+
+class ApiAllowanceOut(Schema):
+    """Whether calls made with the workspace's API keys may reach a provider now: not once its budget is spent."""
+
+    workspace_id: uuid.UUID
+    period: str
+    allowed: bool
+    monthly_cap: MoneyOut | None = Field(description="The workspace's monthly cap; null when it has none.")
+    spent: MoneyOut | None = Field(description="This period's charges (runs and API calls); null without a cap.")
+
+    @classmethod
+    def of(cls, workspace_id: uuid.UUID, period: str, status: BudgetStatus | None) -> ApiAllowanceOut:
+        if status is None:
+            return cls(workspace_id=workspace_id, period=period, allowed=True, monthly_cap=None, spent=None)
+        return cls(
+            workspace_id=workspace_id,
+            period=period,
+            allowed=status.state != "exceeded",
+            monthly_cap=status.budget.monthly_cap,
+            spent=status.spent,
+        )

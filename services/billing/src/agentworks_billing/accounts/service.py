@@ -13,11 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.accounts import repository
 from agentworks_billing.config import BillingSettings
-from agentworks_billing.ledger.budgets import BudgetWatch
+from agentworks_billing.ledger.budgets import NO_PROJECT, BudgetWatch
 from agentworks_billing.models import BillingAccount, Budget
-
-NO_PROJECT = uuid.UUID(int=0)
-"""``project_id`` of workspace-wide budget events that no single project caused."""
 
 
 def current_period() -> str:
@@ -58,6 +55,10 @@ class Accounts:
             return Plan(self.settings.default_markup, self.settings.default_increment, custom=False)
         return Plan(account.markup, account.increment, custom=True)
 
+    async def markup(self, session: AsyncSession, workspace_id: uuid.UUID) -> Decimal:
+        """The markup calls made with the workspace's API keys are charged with."""
+        return (await self.plan(session, workspace_id)).markup
+
     async def set_plan(
         self, session: AsyncSession, workspace_id: uuid.UUID, markup: Decimal, increment: Decimal
     ) -> Plan:
@@ -78,6 +79,14 @@ class Accounts:
             BudgetStatus(budget, period, await self.watch.spent(session, budget, period), self.watch.warning_ratio)
             for budget in await repository.budgets(session, workspace_id)
         ]
+
+    async def workspace_budget(self, session: AsyncSession, workspace_id: uuid.UUID) -> BudgetStatus | None:
+        """The workspace's own budget this period (what calls made with its API keys count towards), if any."""
+        budget = await repository.budget(session, workspace_id)
+        if budget is None or budget.workspace_id != workspace_id:
+            return None
+        period = current_period()
+        return BudgetStatus(budget, period, await self.watch.spent(session, budget, period), self.watch.warning_ratio)
 
     async def set_budget(
         self,

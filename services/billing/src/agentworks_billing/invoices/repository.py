@@ -3,18 +3,50 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_billing.models import Invoice, InvoiceLine, RunCharge
+from agentworks_billing.ledger.repository import api_charges
+from agentworks_billing.models import Invoice, InvoiceLine, RunCharge, UsageRecord
 
 
 def _uninvoiced(workspace_id: uuid.UUID, through_period: str) -> Any:
     return (
         (RunCharge.workspace_id == workspace_id) & RunCharge.invoice_id.is_(None) & (RunCharge.period <= through_period)
     )
+
+
+def _uninvoiced_api(workspace_id: uuid.UUID, through_period: str) -> Any:
+    return (
+        (UsageRecord.workspace_id == workspace_id)
+        & UsageRecord.api_key_id.is_not(None)
+        & UsageRecord.invoice_id.is_(None)
+        & (UsageRecord.period <= through_period)
+    )
+
+
+async def uninvoiced_api_periods(
+    session: AsyncSession, workspace_id: uuid.UUID, through_period: str
+) -> list[tuple[str, int, Decimal]]:
+    """(period, calls, exact charge) of the API calls not yet on an invoice, one per period."""
+    query = (
+        select(UsageRecord.period, func.count())
+        .where(_uninvoiced_api(workspace_id, through_period))
+        .group_by(UsageRecord.period)
+        .order_by(UsageRecord.period)
+    )
+    periods = [(str(period), int(calls)) for period, calls in (await session.execute(query)).all()]
+    return [
+        (
+            period,
+            calls,
+            await api_charges(session, _uninvoiced_api(workspace_id, through_period), UsageRecord.period == period),
+        )
+        for period, calls in periods
+    ]
 
 
 async def uninvoiced_groups(session: AsyncSession, workspace_id: uuid.UUID, through_period: str) -> list[Any]:
@@ -36,6 +68,9 @@ async def mark_invoiced(
     await session.execute(
         update(RunCharge).where(_uninvoiced(workspace_id, through_period)).values(invoice_id=invoice_id)
     )
+    await session.execute(
+        update(UsageRecord).where(_uninvoiced_api(workspace_id, through_period)).values(invoice_id=invoice_id)
+    )
 
 
 async def carried_over(session: AsyncSession, workspace_id: uuid.UUID) -> list[Invoice]:
@@ -47,8 +82,14 @@ async def carried_over(session: AsyncSession, workspace_id: uuid.UUID) -> list[I
 
 async def workspaces_to_close(session: AsyncSession, through_period: str) -> list[uuid.UUID]:
     charged = select(RunCharge.workspace_id).where(RunCharge.invoice_id.is_(None), RunCharge.period <= through_period)
+    called = select(UsageRecord.workspace_id).where(
+        UsageRecord.api_key_id.is_not(None), UsageRecord.invoice_id.is_(None), UsageRecord.period <= through_period
+    )
     carried = select(Invoice.workspace_id).where(Invoice.status == "carried_over", Invoice.carried_into.is_(None))
-    return sorted(set(await session.scalars(charged.distinct())) | set(await session.scalars(carried.distinct())))
+    found: set[uuid.UUID] = set()
+    for query in (charged, called, carried):
+        found.update(await session.scalars(query.distinct()))
+    return sorted(found)
 
 
 async def invoice_of(session: AsyncSession, workspace_id: uuid.UUID, period: str) -> Invoice | None:

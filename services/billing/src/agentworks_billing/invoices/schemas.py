@@ -15,7 +15,9 @@ from agentworks_billing.schemas import Schema
 
 
 class LineOut(Schema):
-    project_id: uuid.UUID | None = Field(description="Null for the amount carried over from earlier periods.")
+    project_id: uuid.UUID | None = Field(
+        description="Null for a period's API calls (runs counts the calls) and the amount carried over."
+    )
     agent: str | None
     description: str
     runs: int
@@ -85,7 +87,12 @@ class BillingOut(Schema):
     currency: str = "USD"
     plan: PlanSummary
     runs: int
-    price_to_date: MoneyOut
+    price_to_date: MoneyOut = Field(description="This period's run charges.")
+    api_calls: int = Field(description="Calls made this period with the workspace's API keys.")
+    api_charges_to_date: MoneyOut = Field(
+        description="Their charge: each call's provider cost × markup, unrounded; the invoice line rounds it up to "
+        "the cent once."
+    )
     cost_to_date: MoneyOut | None = Field(description="Provider cost; hidden (null) from viewers.")
     invoice_preview: PreviewOut
     budgets: list[BudgetOut]

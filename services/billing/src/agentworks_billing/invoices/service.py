@@ -6,7 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from agentworks_events import utc_now
 from agentworks_platform.db import Database
@@ -23,11 +23,15 @@ PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 @dataclass(frozen=True, slots=True)
 class DraftLine:
+    """A line to be: one project and agent's runs, one period's API calls (``runs`` counts the calls), or the
+    amount carried in."""
+
     project_id: uuid.UUID | None
     agent: str | None
     description: str
     runs: int
     amount: Decimal
+    carried: bool = False
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Draft:
 
     @property
     def charges(self) -> Decimal:
-        return sum((line.amount for line in self.lines if line.agent is not None), Decimal(0))
+        return sum((line.amount for line in self.lines if not line.carried), Decimal(0))
 
     @property
     def total(self) -> Decimal:
@@ -64,8 +68,18 @@ def check_period(period: str, *, closed: bool) -> str:
     return period
 
 
+CENT = Decimal("0.01")
+
+
 def _description(project_id: uuid.UUID, agent: str, runs: int) -> str:
     return f"{agent} agent runs in project {project_id} ({runs} run{'s' if runs != 1 else ''})"
+
+
+def api_line(period: str, calls: int, exact: Decimal) -> DraftLine:
+    """One period's API calls: each metered with the markup, the line rounded up to the cent once."""
+    amount = exact.quantize(CENT, rounding=ROUND_CEILING)
+    description = f"API usage in {period} ({calls} call{'s' if calls != 1 else ''}, provider cost × markup)"
+    return DraftLine(None, None, description, calls, amount)
 
 
 async def draft(session: AsyncSession, workspace_id: uuid.UUID, through_period: str) -> Draft:
@@ -75,11 +89,16 @@ async def draft(session: AsyncSession, workspace_id: uuid.UUID, through_period: 
         for row in await repository.uninvoiced_groups(session, workspace_id, through_period)
         if row.amount > 0
     ]
+    for period, calls, exact in await repository.uninvoiced_api_periods(session, workspace_id, through_period):
+        if exact > 0:
+            lines.append(api_line(period, calls, exact))
     carried = await repository.carried_over(session, workspace_id)
     carried_in = sum((invoice.total for invoice in carried), Decimal(0))
     if carried_in > 0:
         periods = ", ".join(sorted(invoice.period for invoice in carried))
-        lines.insert(0, DraftLine(None, None, f"Carried over from {periods} (below the minimum charge)", 0, carried_in))
+        lines.insert(
+            0, DraftLine(None, None, f"Carried over from {periods} (below the minimum charge)", 0, carried_in, True)
+        )
     return Draft(lines, carried_in, carried)
 
 

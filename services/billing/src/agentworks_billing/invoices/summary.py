@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
 from agentworks_events import utc_now
 from sqlalchemy import select
@@ -22,6 +22,8 @@ from agentworks_billing.invoices.schemas import (
     PlanSummary,
     PreviewOut,
 )
+from agentworks_billing.ledger import repository as ledger
+from agentworks_billing.ledger.repository import AMOUNT_STEP
 from agentworks_billing.models import CostAlert
 from agentworks_billing.usage import repository as usage
 
@@ -67,12 +69,15 @@ async def billing_summary(
     metered = (await usage.metering(session, access.workspace_id, first, today, None))[0]
     charged = (await usage.charges(session, access.workspace_id, first, today, None))[0]
     plan = await accounts.plan(session, access.workspace_id)
+    api_calls, api_charges = await ledger.api_usage(session, access.workspace_id, current_period())
     return BillingOut(
         workspace_id=access.workspace_id,
         period=current_period(),
         plan=PlanSummary(markup=plan.markup, increment=plan.increment),
         runs=int(charged["runs"]),
         price_to_date=charged["price"],
+        api_calls=api_calls,
+        api_charges_to_date=api_charges.quantize(AMOUNT_STEP, rounding=ROUND_CEILING),
         cost_to_date=metered["cost"] if access.can("cost") else None,
         invoice_preview=await _preview(session, access, minimum),
         budgets=[BudgetOut.of(status) for status in await accounts.budgets(session, access.workspace_id)],

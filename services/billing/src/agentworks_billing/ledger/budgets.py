@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from agentworks_events import Event, UsageBudgetChanged, UsageBudgetExceeded, UsageBudgetWarning, utc_now
@@ -13,6 +14,8 @@ from agentworks_billing.ledger import repository
 from agentworks_billing.models import Budget
 
 log = get_logger(__name__)
+NO_PROJECT = uuid.UUID(int=0)
+"""``project_id`` of workspace-wide budget events that no single project caused (a cap change, API calls)."""
 
 
 def scope_of(budget: Budget) -> dict[str, object]:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from agentworks_platform.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts, locks_rows
-from sqlalchemy import Table, case, func, select, union
+from sqlalchemy import ColumnElement, Table, case, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_billing.models import Budget, BudgetNotice, CostAlert, RunCharge, UsageRecord
+from agentworks_billing.models import AMOUNT_PLACES, Budget, BudgetNotice, CostAlert, RunCharge, UsageRecord
 
 TRAILING_DAYS = 7
+AMOUNT_STEP = Decimal(1).scaleb(-AMOUNT_PLACES)
 
 
 async def add_usages(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
@@ -34,8 +35,8 @@ async def add_charges(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
 
 async def run_tenants(
     session: AsyncSession, run_ids: Collection[uuid.UUID]
-) -> set[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]:
-    """(run, workspace, project) of every ledger row already written for these runs."""
+) -> set[tuple[uuid.UUID, uuid.UUID, uuid.UUID | None]]:
+    """(run, workspace, project) of every ledger row already written for these runs (a run's rows name a project)."""
     usage = select(UsageRecord.run_id, UsageRecord.workspace_id, UsageRecord.project_id).where(
         UsageRecord.run_id.in_(run_ids)
     )
@@ -54,14 +55,15 @@ async def add_cost_alert(session: AsyncSession, values: dict[str, Any]) -> bool:
     return await insert_ignoring_conflicts(session, CostAlert.__table__, values)  # type: ignore[arg-type]
 
 
-async def lock_budgets(session: AsyncSession, scopes: Collection[tuple[uuid.UUID, uuid.UUID]]) -> list[Budget]:
-    """The budgets of these (workspace, project) pairs — each workspace's and each project's — locked in
+async def lock_budgets(session: AsyncSession, scopes: Collection[tuple[uuid.UUID, uuid.UUID | None]]) -> list[Budget]:
+    """The budgets of these (workspace, project or None) pairs — each workspace's and each project's — locked in
     scope order on PostgreSQL, so transactions charging the same budget evaluate it one after the other
     and the later one's sum includes the earlier one's charges."""
     workspaces = {workspace for workspace, _ in scopes}
+    projects = {project for _, project in scopes if project is not None}
     query = (
         select(Budget)
-        .where(Budget.workspace_id.in_(workspaces), Budget.scope_id.in_(workspaces | {p for _, p in scopes}))
+        .where(Budget.workspace_id.in_(workspaces), Budget.scope_id.in_(workspaces | projects))
         .order_by(Budget.scope_id)
     )
     if locks_rows(session):
@@ -70,13 +72,35 @@ async def lock_budgets(session: AsyncSession, scopes: Collection[tuple[uuid.UUID
 
 
 async def spent(session: AsyncSession, workspace_id: uuid.UUID, project_id: uuid.UUID | None, period: str) -> Decimal:
-    """Charges of a workspace (or one of its projects) in a period."""
+    """Charges of a workspace (runs and API calls, the latter to the 1e-10 dollar above) or of one of its
+    projects (runs) in a period."""
     query = select(func.coalesce(func.sum(RunCharge.price), 0)).where(
         RunCharge.workspace_id == workspace_id, RunCharge.period == period
     )
     if project_id is not None:
         query = query.where(RunCharge.project_id == project_id)
-    return Decimal(await session.scalar(query) or 0)
+        return Decimal(await session.scalar(query) or 0)
+    runs = Decimal(await session.scalar(query) or 0)
+    api = await api_charges(session, UsageRecord.workspace_id == workspace_id, UsageRecord.period == period)
+    return runs + api.quantize(AMOUNT_STEP, rounding=ROUND_CEILING)
+
+
+async def api_usage(session: AsyncSession, workspace_id: uuid.UUID, period: str) -> tuple[int, Decimal]:
+    """How many calls the workspace's API keys made in the period, and their exact charge."""
+    where = (UsageRecord.workspace_id == workspace_id, UsageRecord.period == period)
+    calls = await session.scalar(select(func.count()).where(UsageRecord.api_key_id.is_not(None), *where))
+    return int(calls or 0), await api_charges(session, *where)
+
+
+async def api_charges(session: AsyncSession, *where: ColumnElement[bool]) -> Decimal:
+    """The exact charge (markup × cost, unrounded) of the calls made with API keys that ``where`` selects."""
+    query = (
+        select(UsageRecord.markup, func.sum(UsageRecord.cost))
+        .where(UsageRecord.api_key_id.is_not(None), *where)
+        .group_by(UsageRecord.markup)
+    )
+    rows = (await session.execute(query)).all()
+    return sum((Decimal(markup or 0) * Decimal(cost or 0) for markup, cost in rows), Decimal(0))
 
 
 async def day_and_trailing_cost(session: AsyncSession, workspace_id: uuid.UUID, day: date) -> tuple[Decimal, Decimal]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,19 +17,22 @@ from agentworks_pubsub import Delivery, PermanentEventError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.ledger import repository
-from agentworks_billing.ledger.budgets import BudgetWatch
+from agentworks_billing.ledger.budgets import NO_PROJECT, BudgetWatch
 
 log = get_logger(__name__)
 AVERAGE_PLACES = Decimal("1e-10")
 MAX_TRACKED = 100_000
 USAGE_FIELDS = {
     "workspace_id", "project_id", "run_id", "card_id", "agent", "provider", "model", "requested_provider",
-    "input_tokens", "output_tokens", "images", "cost", "latency_ms", "attempt", "outcome",
+    "input_tokens", "output_tokens", "images", "cost", "latency_ms", "attempt", "outcome", "api_key_id",
 }  # fmt: skip
 CHARGE_FIELDS = {
     "run_id", "workspace_id", "project_id", "card_id", "agent", "run_status", "cost", "markup", "increment",
     "unrounded_amount", "price", "provider_calls",
 }  # fmt: skip
+
+
+MarkupOf = Callable[[AsyncSession, UUID], Awaitable[Decimal]]
 
 
 def period_of(moment: datetime) -> str:
@@ -39,8 +42,11 @@ def period_of(moment: datetime) -> str:
 class Ledger:
     """Consumes usage-events in batches; every write is keyed so any number of deliveries leaves one ledger."""
 
-    def __init__(self, budgets: BudgetWatch, spike_ratio: Decimal, spike_check_seconds: float) -> None:
+    def __init__(
+        self, budgets: BudgetWatch, markup_of: MarkupOf, spike_ratio: Decimal, spike_check_seconds: float
+    ) -> None:
         self.budgets = budgets
+        self.markup_of = markup_of
         self.spike_ratio = spike_ratio
         self.spike_check_seconds = spike_check_seconds
         self._spike_checked: dict[tuple[UUID, date], float] = {}
@@ -56,7 +62,12 @@ class Ledger:
             await self._charge(session, settled)
 
     async def _meter(self, session: AsyncSession, events: list[UsageRecorded]) -> None:
-        added = set(await repository.add_usages(session, [_ledger_row(e, USAGE_FIELDS) for e in events]))
+        markups = {
+            workspace: await self.markup_of(session, workspace)
+            for workspace in {e.workspace_id for e in events if e.api_key_id is not None}
+        }
+        rows = [_usage_row(event, markups.get(event.workspace_id)) for event in events]
+        added = set(await repository.add_usages(session, rows))
         due: dict[tuple[UUID, date], UsageRecorded] = {}
         for event in events:
             key = (event.workspace_id, as_utc(event.occurred_at).date())
@@ -64,13 +75,21 @@ class Ledger:
                 due[key] = event
         for event in due.values():
             await self._check_spike(session, event)
+        api_charged = [e for e in events if e.id in added and e.api_key_id is not None and e.cost > 0]
+        await self._evaluate_budgets(session, {(e.workspace_id, None, period_of(e.occurred_at)) for e in api_charged})
 
     async def _charge(self, session: AsyncSession, events: list[UsageRunSettled]) -> None:
         """Charges, then each budget the new charges count towards, evaluated once per batch."""
         rows = [_ledger_row(e, CHARGE_FIELDS, period=period_of(e.occurred_at), invoice_id=None) for e in events]
         charged = set(await repository.add_charges(session, rows))
         priced = [e for e in events if e.run_id in charged and e.price > 0]
-        scopes = sorted({(e.workspace_id, e.project_id, period_of(e.occurred_at)) for e in priced}, key=str)
+        await self._evaluate_budgets(
+            session, {(e.workspace_id, e.project_id, period_of(e.occurred_at)) for e in priced}
+        )
+
+    async def _evaluate_budgets(self, session: AsyncSession, touched: set[tuple[UUID, UUID | None, str]]) -> None:
+        """Each budget that new charges of (workspace, project or None for API calls, period) count towards."""
+        scopes = sorted(touched, key=str)
         if not scopes:
             return
         budgets = await repository.lock_budgets(session, {(workspace, project) for workspace, project, _ in scopes})
@@ -78,7 +97,7 @@ class Ledger:
             periods: dict[str, UUID] = {}  # each period the budget counts in, and a project to name
             for workspace_id, project_id, period in scopes:
                 if budget.workspace_id == workspace_id and budget.scope_id in (workspace_id, project_id):
-                    periods.setdefault(period, project_id)
+                    periods.setdefault(period, project_id or NO_PROJECT)
             for period, project_id in periods.items():
                 await self.budgets.evaluate(session, budget, period, project_id)
 
@@ -125,10 +144,17 @@ async def _ensure_runs_stay_put(events: Sequence[UsageRecorded | UsageRunSettled
         return
     tenants = await repository.run_tenants(session, runs)
     tenants.update((e.run_id, e.workspace_id, e.project_id) for e in events if e.run_id is not None)
-    claimed: dict[UUID, tuple[UUID, UUID]] = {}
+    claimed: dict[UUID, tuple[UUID, UUID | None]] = {}
     for run, workspace, project in tenants:
         if claimed.setdefault(run, (workspace, project)) != (workspace, project):
             raise PermanentEventError(f"run {run} is already in the ledger of another workspace or project")
+
+
+def _usage_row(event: UsageRecorded, markup: Decimal | None) -> dict[str, Any]:
+    """A call made with an API key is charged with the workspace's markup of the moment it is metered."""
+    if event.api_key_id is None:
+        return _ledger_row(event, USAGE_FIELDS, markup=None, period=None, invoice_id=None)
+    return _ledger_row(event, USAGE_FIELDS, markup=markup, period=period_of(event.occurred_at), invoice_id=None)
 
 
 def _ledger_row(event: UsageRecorded | UsageRunSettled, fields: set[str], **extra: Any) -> dict[str, Any]:

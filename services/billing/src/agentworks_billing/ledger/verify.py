@@ -1,4 +1,5 @@
-"""Before a usage event reaches the ledger: the project it names must be its workspace's."""
+"""Before a usage event reaches the ledger: the project it names (a call made with an API key names none) must be
+its workspace's."""
 
 from __future__ import annotations
 
@@ -16,5 +17,5 @@ class UsageOwnership:
         self.owners = owners
 
     async def __call__(self, event: Any) -> None:
-        if isinstance(event, UsageRecorded | UsageRunSettled):
+        if isinstance(event, UsageRecorded | UsageRunSettled) and event.project_id is not None:
             await self.owners.require("project", event.project_id, event.workspace_id)

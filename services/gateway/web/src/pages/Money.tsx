@@ -154,6 +154,10 @@ export function BillingPage() {
                 <span className="muted small">Runs</span>
                 <strong>{data.runs}</strong>
               </div>
+              <div className="stat">
+                <span className="muted small">API calls ({data.api_calls})</span>
+                <strong data-testid="billing-api">{formatCost(data.api_charges_to_date)}</strong>
+              </div>
               {data.cost_to_date !== null ? (
                 <div className="stat">
                   <span className="muted small">Provider cost</span>
@@ -162,7 +166,12 @@ export function BillingPage() {
               ) : null}
             </div>
             <p className="muted">
-              Plan: {data.plan.markup}× markup, billed in increments of {formatPrice(data.plan.increment)}. {data.payment_collection.message}
+              Plan: {data.plan.markup}× markup, billed in increments of {formatPrice(data.plan.increment)} per agent run. {data.payment_collection.message}
+            </p>
+            <p className="muted" data-testid="billing-api-note">
+              Calls made with API keys to the OpenAI-compatible API (<code>/v1</code>) are metered per call at provider cost ×{" "}
+              {data.plan.markup}, with no per-call rounding: the month's API usage is one invoice line, rounded up to the cent once.
+              They count towards the workspace budget, and once it is spent further calls are refused.
             </p>
             <h3>Budgets</h3>
             <Budgets workspaceId={workspaceId} budgets={data.budgets} editable={can(role, "billing")} />

@@ -14,7 +14,7 @@ from agentworks_platform.app import allow_callers
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agentworks_provider_router.calls import answered_by, call_meta, extension, refusal, router_of
+from agentworks_provider_router.calls import OPENAI_API_CALLERS, answered_by, call_meta, extension, refusal, router_of
 from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn
 from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError, ToolCall
 from agentworks_provider_router.routing import Outcome
@@ -72,7 +72,7 @@ def _tool_call_delta(call: ToolCall, index: int) -> dict[str, Any]:
 
 @router.post(
     "/chat/completions",
-    dependencies=[Depends(allow_callers("orchestrator"))],
+    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
     summary="Chat completion, streamed or not (OpenAI format)",
 )
 async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
@@ -194,7 +194,7 @@ async def _aggregate(
 
 @router.post(
     "/images/generations",
-    dependencies=[Depends(allow_callers("orchestrator"))],
+    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
     summary="Generate images (OpenAI format, base64 results)",
 )
 async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:

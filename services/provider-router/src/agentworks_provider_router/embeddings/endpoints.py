@@ -11,7 +11,7 @@ from agentworks_platform.app import allow_callers
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from agentworks_provider_router.calls import answered_by, call_meta, extension, refusal, router_of
+from agentworks_provider_router.calls import OPENAI_API_CALLERS, answered_by, call_meta, extension, refusal, router_of
 from agentworks_provider_router.embeddings.schemas import EmbeddingsIn
 from agentworks_provider_router.providers.base import ProviderError
 from agentworks_provider_router.routing import Outcome
@@ -27,7 +27,7 @@ def encoded(vector: tuple[float, ...], encoding_format: str) -> list[float] | st
 
 @router.post(
     "/embeddings",
-    dependencies=[Depends(allow_callers("orchestrator"))],
+    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
     summary="Embed text with an OpenAI or Gemini embedding model (OpenAI format)",
 )
 async def create_embeddings(body: EmbeddingsIn, request: Request) -> JSONResponse:

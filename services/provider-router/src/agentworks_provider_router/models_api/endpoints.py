@@ -42,7 +42,11 @@ def _card(prices: PriceTable, provider: str, model: str) -> ModelCard:
     return ModelCard(id=model, owned_by=provider, created=int(datetime.combine(first, time(), UTC).timestamp()))
 
 
-@router.get("/models", dependencies=[Depends(allow_callers("core"))], summary="List the models that can be routed")
+@router.get(
+    "/models",
+    dependencies=[Depends(allow_callers("core", "gateway"))],
+    summary="List the models that can be routed",
+)
 async def list_models(request: Request) -> ModelList:
     prices = _prices(request)
     return ModelList(data=[_card(prices, provider, model) for provider, model in prices.priced_models(date.today())])
@@ -50,7 +54,7 @@ async def list_models(request: Request) -> ModelList:
 
 @router.get(
     "/models/{model_id}",
-    dependencies=[Depends(allow_callers("core", "orchestrator"))],
+    dependencies=[Depends(allow_callers("core", "orchestrator", "gateway"))],
     summary="One model that can be routed",
     responses={404: {"description": "No such model, or no price in force for it"}},
 )

@@ -19,7 +19,7 @@ from agentworks_platform.app import allow_callers
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agentworks_provider_router.calls import answered_by, call_meta, extension, refusal, router_of
+from agentworks_provider_router.calls import OPENAI_API_CALLERS, answered_by, call_meta, extension, refusal, router_of
 from agentworks_provider_router.providers.base import Delta, ProviderError
 from agentworks_provider_router.responses.schemas import ResponsesIn
 from agentworks_provider_router.routing import Outcome
@@ -250,7 +250,7 @@ async def _sse(sequence: AsyncIterator[Event]) -> AsyncIterator[str]:
 
 @router.post(
     "/responses",
-    dependencies=[Depends(allow_callers("orchestrator"))],
+    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
     summary="Create a model response (OpenAI Responses API), streamed or not",
 )
 async def create_response(body: ResponsesIn, request: Request) -> Any:

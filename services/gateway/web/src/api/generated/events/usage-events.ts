@@ -6,9 +6,16 @@ export type UsageEventsEvent =
 
 /**
  * Fires for every provider attempt that may be charged, successful or not (one call, one event).
+ *
+ * A call an agent run makes names its project; a call a workspace API key makes through the public
+ * OpenAI-compatible API (``api_key_id`` set) names no project and is charged per call with the markup.
  */
 export interface UsageRecorded {
   agent?: string | null;
+  /**
+   * The workspace API key that made the call through the public /v1 API.
+   */
+  api_key_id?: string | null;
   attempt?: number;
   /**
    * Of input_tokens, written to a prompt cache.
@@ -33,7 +40,10 @@ export interface UsageRecorded {
   occurred_at?: string;
   outcome: "success" | "error" | "timeout" | "cancelled";
   output_tokens?: number;
-  project_id: string;
+  /**
+   * The project of an agent run's call; none for a call made with an API key.
+   */
+  project_id?: string | null;
   provider: string;
   /**
    * Of output_tokens, reasoning (thinking).

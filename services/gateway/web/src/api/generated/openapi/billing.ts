@@ -190,6 +190,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/workspaces/{workspace_id}/api-allowance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether the workspace's API keys may call a provider now (its budget not spent) */
+        get: operations["get_api_allowance_internal_workspaces__workspace_id__api_allowance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/workspaces/{workspace_id}/plan": {
         parameters: {
             query?: never;
@@ -246,8 +263,43 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ApiAllowanceOut
+         * @description Whether calls made with the workspace's API keys may reach a provider now: not once its budget is spent.
+         */
+        ApiAllowanceOut: {
+            /** Allowed */
+            allowed: boolean;
+            /**
+             * Monthly Cap
+             * @description The workspace's monthly cap; null when it has none.
+             */
+            monthly_cap: string | null;
+            /** Period */
+            period: string;
+            /**
+             * Spent
+             * @description This period's charges (runs and API calls); null without a cap.
+             */
+            spent: string | null;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
         /** BillingOut */
         BillingOut: {
+            /**
+             * Api Calls
+             * @description Calls made this period with the workspace's API keys.
+             */
+            api_calls: number;
+            /**
+             * Api Charges To Date
+             * @description Their charge: each call's provider cost × markup, unrounded; the invoice line rounds it up to the cent once.
+             */
+            api_charges_to_date: string;
             /** Budgets */
             budgets: components["schemas"]["BudgetOut"][];
             /** Cost Alerts */
@@ -267,7 +319,10 @@ export interface components {
             /** Period */
             period: string;
             plan: components["schemas"]["PlanSummary"];
-            /** Price To Date */
+            /**
+             * Price To Date
+             * @description This period's run charges.
+             */
             price_to_date: string;
             /** Runs */
             runs: number;
@@ -494,7 +549,7 @@ export interface components {
             description: string;
             /**
              * Project Id
-             * @description Null for the amount carried over from earlier periods.
+             * @description Null for a period's API calls (runs counts the calls) and the amount carried over.
              */
             project_id: string | null;
             /** Runs */
@@ -672,6 +727,7 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type ApiAllowanceOut = components['schemas']['ApiAllowanceOut'];
 export type BillingOut = components['schemas']['BillingOut'];
 export type BudgetIn = components['schemas']['BudgetIn'];
 export type BudgetOut = components['schemas']['BudgetOut'];
@@ -1486,6 +1542,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReconcileOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_api_allowance_internal_workspaces__workspace_id__api_allowance_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiAllowanceOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */

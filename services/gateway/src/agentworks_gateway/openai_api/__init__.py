@@ -1,0 +1,1 @@
+"""The OpenAI-compatible API served to workspace API keys at ``/v1``."""
