@@ -110,6 +110,7 @@ async def _admit(request: Request, limits: KeyLimits, estimate: int) -> tuple[Ca
     settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
     ip = client_ip(request.headers, request.client.host if request.client else "", settings.trusted_proxy_hops)
     request_id = request_id_or_new(request.headers.get("x-request-id"))
+    refused: errors.OpenAIError | None = None
     try:
         async with ctx.db.transaction() as session:
             await commit_without_waiting(session)
@@ -118,11 +119,17 @@ async def _admit(request: Request, limits: KeyLimits, estimate: int) -> tuple[Ca
                 raise errors.invalid_key(
                     "Send a workspace API key as 'Authorization: Bearer aw_…'; a signed-in session is not enough."
                 )
-            return caller, await limits.admit(session, caller.credential_id, estimate)
+            try:
+                allowance = await limits.admit(session, caller.credential_id, estimate)
+            except errors.OpenAIError as exc:  # past a limit: refused, and the count of it kept
+                refused = exc
     except AppError as exc:  # a revoked or unknown key; no database connection in time
         if exc.status_code == 401:
             raise errors.invalid_key(exc.message) from None
         raise errors.unavailable(exc.message) from None
+    if refused is not None:
+        raise refused
+    return caller, allowance
 
 
 async def _may_spend(request: Request, caller: Caller) -> None:
