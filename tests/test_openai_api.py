@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from decimal import Decimal
@@ -106,9 +106,10 @@ class Platform:
     router_sink: RecordingSink
     browser: httpx.AsyncClient
     workspace: str
+    start_gateway: Callable[[], Awaitable[FastAPI]]
 
-    def sdk(self, key: str, **options: Any) -> openai.AsyncOpenAI:
-        transport = httpx.ASGITransport(app=self.gateway, client=("198.51.100.7", 5000))
+    def sdk(self, key: str, gateway: FastAPI | None = None, **options: Any) -> openai.AsyncOpenAI:
+        transport = httpx.ASGITransport(app=gateway or self.gateway, client=("198.51.100.7", 5000))
         http = httpx.AsyncClient(transport=transport, timeout=30)
         self.stack.push_async_callback(http.aclose)
         return openai.AsyncOpenAI(
@@ -212,21 +213,28 @@ async def platform(
             core_client=client("http://127.0.0.1:8081", "billing", core),
         )
         await stack.enter_async_context(billing.router.lifespan_context(billing))
-        gateway = create_gateway(
-            GatewaySettings(
-                **common,
-                database_url=migrated_database(GATEWAY_MIGRATIONS),
-                api_requests_per_minute=5,
-                api_tokens_per_minute=20_000,
-            ),
-            core_transport=httpx.ASGITransport(app=core),
-            billing_transport=httpx.ASGITransport(app=billing),
-            provider_router_transport=httpx.ASGITransport(app=router),
+        gateway_settings = GatewaySettings(
+            **common,
+            database_url=migrated_database(GATEWAY_MIGRATIONS),
+            api_requests_per_minute=5,
+            api_tokens_per_minute=20_000,
         )
-        await stack.enter_async_context(gateway.router.lifespan_context(gateway))
+
+        async def start_gateway() -> FastAPI:
+            """A gateway instance; every instance shares the one gateway database, as on Cloud Run."""
+            gateway = create_gateway(
+                gateway_settings,
+                core_transport=httpx.ASGITransport(app=core),
+                billing_transport=httpx.ASGITransport(app=billing),
+                provider_router_transport=httpx.ASGITransport(app=router),
+            )
+            await stack.enter_async_context(gateway.router.lifespan_context(gateway))
+            return gateway
+
+        gateway = await start_gateway()
         browser = await signed_up(gateway, stack, "ada")
         workspace = await new_workspace(browser)
-        yield Platform(stack, fake, gateway, billing, router_sink, browser, workspace)
+        yield Platform(stack, fake, gateway, billing, router_sink, browser, workspace, start_gateway)
 
 
 async def test_chat_and_streaming_answer_and_usage_lands_in_the_workspace_ledger_with_its_markup(
@@ -286,12 +294,13 @@ async def test_a_spent_budget_refuses_before_any_provider_is_called(platform: Pl
     assert platform.fake.requests == []
 
 
-async def test_rate_limit_headers_on_every_answer_and_429_past_the_limit(platform: Platform) -> None:
+async def test_rate_limit_headers_on_every_answer_and_429_past_the_limit_across_instances(platform: Platform) -> None:
     key = await platform.new_key()
     client = platform.sdk(key["key"])
+    elsewhere = platform.sdk(key["key"], await platform.start_gateway())  # another instance counts in the same window
     seen: list[httpx.Headers] = []
-    for _ in range(5):
-        raw = await client.chat.completions.with_raw_response.create(
+    for attempt in range(5):
+        raw = await (client if attempt % 2 else elsewhere).chat.completions.with_raw_response.create(
             model=MODEL, messages=[{"role": "user", "content": "Hi"}]
         )
         seen.append(raw.headers)
