@@ -379,3 +379,12 @@ async def test_only_the_customer_operations_are_served(platform: Platform) -> No
         await client.delete("/models", cast_to=httpx.Response)
     assert wrong_method.value.status_code == 405
     assert platform.fake.requests == []
+
+
+async def test_an_operation_the_router_opens_to_the_gateway_is_served_without_more_work(platform: Platform) -> None:
+    key = await platform.new_key()
+    client = platform.sdk(key["key"])
+    response = await client.responses.create(model=MODEL, input="Hi")  # /v1/responses, on the chat adapters
+    assert response.output_text == "Hello from OpenAI."
+    [event] = await platform.usage_events(1)
+    assert (str(event.workspace_id), str(event.api_key_id), event.project_id) == (platform.workspace, key["id"], None)
