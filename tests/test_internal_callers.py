@@ -66,6 +66,7 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("provider-router", "POST", "/v1/embeddings"): {"orchestrator", "gateway"},
     ("provider-router", "POST", "/v1/responses"): {"orchestrator", "gateway"},
     ("provider-router", "GET", "/v1/health/providers"): {"operator"},
+    ("provider-router", "GET", "/internal/runs/{run_id}/usage"): {"orchestrator"},
 }
 # Routes no service token guards, and what guards them instead.
 UNGUARDED = {

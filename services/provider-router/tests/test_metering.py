@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, Callable
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import openai
 import pytest
 from agentworks_provider_router.chat.endpoints import _sse
@@ -38,7 +39,7 @@ def clean(fake: ProviderFake) -> None:
 
 def client(router: RouterUnderTest, **options: Any) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(
-        api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, **{"max_retries": 0, **options}
+        api_key=router.token, base_url=f"{router.url}/v1", **{"default_headers": META, "max_retries": 0, **options}
     )
 
 
@@ -259,3 +260,42 @@ async def test_each_choice_opens_with_the_role_and_usage_only_deltas_send_no_chu
     ]
     assert [c["choices"][0]["finish_reason"] for c in chunks[2:]] == ["stop", "stop"]
     assert ["agentworks" in c for c in chunks] == [False, False, False, True]  # on the last finishing chunk
+
+
+async def test_a_runs_recorded_calls_add_up_for_the_orchestrator_whoever_made_them(
+    start_router: Callable[..., RouterUnderTest], fake: ProviderFake
+) -> None:
+    router = start_router(fake, call_timeout_seconds=30)
+    run_id, other_run = "6f0e2c3a-1111-4a4a-9b9b-0000000000aa", "6f0e2c3a-1111-4a4a-9b9b-0000000000bb"
+    fake.script("openai", "stall")
+    dying = client(router, default_headers={**META, "x-aw-run-id": run_id})
+    stream = await dying.chat.completions.create(model="gpt-4o", stream=True, messages=MESSAGES)
+    async for _chunk in stream:  # the executor dies after the first words
+        break
+    await stream.close()
+    await dying.close()
+    usage_when(router, 1)
+    for run in (run_id, other_run):
+        sdk = client(router, default_headers={**META, "x-aw-run-id": run})
+        await sdk.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        await sdk.close()
+    records = [u for u in usage_when(router, 3) if str(u.run_id) == run_id]
+    assert sorted(u.outcome for u in records) == ["cancelled", "success"]
+
+    async with httpx.AsyncClient(base_url=router.url) as http:
+        asked = await http.get(
+            f"/internal/runs/{run_id}/usage", headers={"authorization": f"Bearer {router.token_of('orchestrator')}"}
+        )
+        refused = await http.get(
+            f"/internal/runs/{run_id}/usage", headers={"authorization": f"Bearer {router.token_of('gateway')}"}
+        )
+    assert asked.status_code == 200, asked.text
+    spend = asked.json()
+    assert Decimal(spend.pop("cost")) == sum((u.cost for u in records), Decimal(0)) > 0
+    assert spend == {
+        "run_id": run_id,
+        "provider_calls": 2,
+        "input_tokens": sum(u.input_tokens for u in records),
+        "output_tokens": sum(u.output_tokens for u in records),
+    }
+    assert refused.status_code == 403

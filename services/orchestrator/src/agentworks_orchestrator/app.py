@@ -67,6 +67,8 @@ def create_app(
         billing = billing_client or InternalClient(settings.billing_url, ctx.tokens)
         stack.push_async_callback(billing.aclose)
         router_url = settings.provider_router_url.rstrip("/")
+        router = InternalClient(router_url, ctx.tokens)
+        stack.push_async_callback(router.aclose)
 
         async def token() -> str:
             return await ctx.tokens.token_for(router_url)
@@ -77,7 +79,7 @@ def create_app(
         stack.push_async_callback(client.close)
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         executor = RunExecutor(ctx.db, outbox, client, settings, owner)
-        ctx.extras["runs"] = RunService(ctx.db, outbox, (core, billing), executor, settings)
+        ctx.extras["runs"] = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
 
     return create_service_app(
         settings,

@@ -26,6 +26,7 @@ from agentworks_provider_router.providers.registry import build_providers
 from agentworks_provider_router.resilience import LimitSettings
 from agentworks_provider_router.responses import endpoints as responses
 from agentworks_provider_router.routing import Router, RouterPolicy
+from agentworks_provider_router.run_usage import endpoints as run_usage
 from agentworks_provider_router.usage import UsageRecorder
 
 
@@ -74,7 +75,7 @@ def create_app(
         settings,
         title="AgentWorks provider router",
         description=__doc__ or "",
-        routers=[models_endpoints.router, chat.router, embeddings.router, responses.router],
+        routers=[models_endpoints.router, chat.router, embeddings.router, responses.router, run_usage.router],
         setup=setup,
     )
     install_openai_errors(app)

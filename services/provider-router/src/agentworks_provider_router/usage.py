@@ -1,4 +1,5 @@
-"""Every provider attempt becomes a ``usage.recorded`` event, written through the router's outbox."""
+"""Every provider attempt becomes a ``usage.recorded`` event, written through the router's outbox, and counts
+towards its run's spend in the same transaction."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from agentworks_platform.db import Database
 from agentworks_pubsub import Outbox
 
 from agentworks_provider_router.routing import AttemptRecord
+from agentworks_provider_router.run_usage import repository as run_usage
 
 
 class UsageRecorder:
-    """Writes each attempt as a ``usage.recorded`` event through the outbox."""
+    """Writes each attempt as a ``usage.recorded`` event through the outbox, and adds it to its run's spend."""
 
     def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
@@ -43,3 +45,6 @@ class UsageRecorder:
         )
         async with self._db.transaction() as session:
             await self._outbox.add(session, event)
+            if meta.run_id is not None:
+                spent = run_usage.RunSpend(1, record.input_tokens, record.output_tokens, record.cost)
+                await run_usage.add(session, meta.run_id, spent)

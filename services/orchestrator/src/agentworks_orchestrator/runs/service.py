@@ -35,6 +35,7 @@ from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
 from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage
 from agentworks_orchestrator.runs.prompts import RunContext, system_prompt
+from agentworks_orchestrator.runs.router_client import recorded_usage
 
 log = get_logger(__name__)
 
@@ -65,13 +66,13 @@ class RunService:
         self,
         db: Database,
         outbox: Outbox,
-        clients: tuple[InternalClient, InternalClient],
+        clients: tuple[InternalClient, InternalClient, InternalClient],
         executor: RunExecutor,
         settings: OrchestratorSettings,
     ) -> None:
         self.db = db
         self.outbox = outbox
-        self.core, self.billing = clients
+        self.core, self.billing, self.router = clients
         self.executor = executor
         self.settings = settings
         self.owners = Ownership(self.core)
@@ -155,6 +156,9 @@ class RunService:
                 if refusal is not None:
                     await self._refuse(session, run, *refusal)
                     return None
+            # A takeover carries what every earlier attempt spent as the router recorded it: an executor that
+            # died never saved the calls it made, not even the one it was cut off in.
+            carried = await recorded_usage(self.router, run.id) if run.attempt > 0 else Usage()
             run.attempt += 1
             run.lease_owner = self.executor._owner
             run.lease_until = now + timedelta(seconds=self.settings.lease_seconds)
@@ -177,7 +181,7 @@ class RunService:
                 increment=run.increment,
                 first_seq=run.last_seq + 1,
                 requires_approval=context.requires_approval,
-                carried=Usage(run.input_tokens, run.output_tokens, run.cost, run.provider_calls),
+                carried=carried,
             )
 
     @staticmethod

@@ -1,0 +1,43 @@
+"""``GET /internal/runs/{run_id}/usage``: what a run's recorded provider calls add up to, for the orchestrator
+attempt that settles the run (it includes the calls of attempts whose executor died)."""
+
+from __future__ import annotations
+
+import uuid
+
+from agentworks_events import Money
+from agentworks_platform.app import ServiceContext, allow_callers
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from agentworks_provider_router.run_usage import repository
+
+router = APIRouter(prefix="/internal", tags=["internal"])
+
+
+class RunUsageOut(BaseModel):
+    """Every provider call recorded for the run, one usage record each, whatever attempt made it."""
+
+    run_id: uuid.UUID
+    provider_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: Money
+
+
+@router.get(
+    "/runs/{run_id}/usage",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="What a run's recorded provider calls add up to",
+)
+async def run_usage(run_id: uuid.UUID, request: Request) -> RunUsageOut:
+    ctx: ServiceContext = request.app.state.ctx
+    async with ctx.db.transaction() as session:
+        spend = await repository.spend_of(session, run_id)
+    return RunUsageOut(
+        run_id=run_id,
+        provider_calls=spend.provider_calls,
+        input_tokens=spend.input_tokens,
+        output_tokens=spend.output_tokens,
+        cost=spend.cost,
+    )
