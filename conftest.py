@@ -56,8 +56,13 @@ class Templates:
         shutil.copyfile(self.made[key], target)
         return f"sqlite+aiosqlite:///{target}"
 
+    def forget(self, admin: str) -> None:
+        """Drop nothing more on a server that is gone (a module's own server, stopped with its databases)."""
+        self.made = {key: url for key, url in self.made.items() if key[0] != admin}
+        self.created = [(server, url) for server, url in self.created if server != admin]
+
     def postgres(self, migrations: Path, admin: str) -> str:
-        key = ("postgres", migrations)
+        key = (admin, migrations)  # a test module may use a server of its own
         if key not in self.made:
             url = create_database(admin)
             upgrade(migrations, url)

@@ -50,6 +50,14 @@ def postgres_server() -> Iterator[str]:
     if _reachable(dsn):
         yield dsn
         return
+    with private_postgres_server() as started:
+        yield started
+
+
+@contextlib.contextmanager
+def private_postgres_server(**settings: str | int) -> Iterator[str]:
+    """Yield the admin DSN of a throw-away server from Debian's binaries, started with ``settings`` (e.g.
+    ``max_connections=20``), for tests that need a server configured as the shared one is not."""
     binaries = sorted(glob("/usr/lib/postgresql/*/bin"))
     if not binaries:
         raise RuntimeError("no PostgreSQL server is reachable and none is installed (apt-get install postgresql)")
@@ -58,6 +66,9 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(data, "postgres", "postgres")
     port = _free_port()
+    options = " ".join(
+        [f"-p {port} -k {data} -h 127.0.0.1", *(f"-c {name}={value}" for name, value in settings.items())]
+    )
     subprocess.run(
         _as_postgres_user(
             [str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
@@ -67,17 +78,7 @@ def postgres_server() -> Iterator[str]:
     )
     subprocess.run(
         _as_postgres_user(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data / "db"),
-                "-w",
-                "-l",
-                str(data / "log"),
-                "-o",
-                f"-p {port} -k {data} -h 127.0.0.1",
-                "start",
-            ]
+            [str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-w", "-l", str(data / "log"), "-o", options, "start"]
         ),
         check=True,
         capture_output=True,
