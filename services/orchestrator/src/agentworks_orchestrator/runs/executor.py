@@ -80,7 +80,7 @@ class RunPlan:
     increment: Decimal
     first_seq: int = 1
     requires_approval: bool = False
-    # What earlier attempts spent before they released the run: the charge covers every provider call.
+    # What earlier attempts spent, as the router recorded their calls: the charge covers every provider call.
     carried: Usage = field(default_factory=Usage)
 
 
@@ -192,21 +192,15 @@ class RunExecutor:
         try:
             return await self._attempt(plan, usage, on_text)
         except Exception:
-            await self.release(plan, usage)
+            await self.release(plan)
             raise
 
-    async def release(self, plan: RunPlan, usage: Usage) -> None:
-        """Give up this executor's lease on an unfinished run (a no-op once another executor holds it), keeping
-        what its provider calls cost for the attempt that takes over."""
-        spent = {
-            "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "cost": usage.cost,
-            "provider_calls": usage.calls,
-        }
+    async def release(self, plan: RunPlan) -> None:
+        """Give up this executor's lease on an unfinished run (a no-op once another executor holds it). What its
+        provider calls cost is not needed: the attempt that takes over asks the router for every recorded call."""
         try:
             async with self._db.transaction() as session:
-                await repository.release_lease(session, plan.run_id, self._owner, spent)
+                await repository.release_lease(session, plan.run_id, self._owner)
         except Exception as exc:  # the lease then expires by itself; the first error is the news
             log.warning("run.lease_not_released", run_id=str(plan.run_id), error=type(exc).__name__)
 

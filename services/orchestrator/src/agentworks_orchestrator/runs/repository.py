@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from agentworks_platform.db import locks_rows
 from sqlalchemy import func, select, update
@@ -39,10 +38,10 @@ async def budget_exceeded(session: AsyncSession, workspace_id: uuid.UUID, projec
     return (await session.scalar(query.limit(1))) is not None
 
 
-async def release_lease(session: AsyncSession, run_id: uuid.UUID, owner: str, spent: dict[str, Any]) -> None:
-    """Clear the lease ``owner`` holds on an unfinished run, recording what its attempts have ``spent``."""
+async def release_lease(session: AsyncSession, run_id: uuid.UUID, owner: str) -> None:
+    """Clear the lease ``owner`` holds on an unfinished run."""
     await session.execute(
         update(Run)
         .where(Run.id == run_id, Run.lease_owner == owner, Run.status.not_in(TERMINAL))
-        .values(lease_owner=None, lease_until=None, **spent)
+        .values(lease_owner=None, lease_until=None)
     )
