@@ -89,8 +89,8 @@ class Billing:
         ]
         for user, role in ((self.member, "member"), (self.viewer, "viewer")):
             invite = {"email": user.email, "role": role}
-            await self.core_call("POST", f"/api/workspaces/{workspace['id']}/members", self.owner, invite)
-            await self.core_call("GET", "/api/workspaces", user)
+            invited = await self.core_call("POST", f"/api/workspaces/{workspace['id']}/members", self.owner, invite)
+            await self.core_call("POST", "/api/invitations/accept", user, {"token": invited["invitation"]["token"]})
         self.ids = {
             "workspace": uuid.UUID(workspace["id"]),
             "shop": uuid.UUID(projects[0]["id"]),

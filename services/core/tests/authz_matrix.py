@@ -32,6 +32,7 @@ MATRIX: tuple[Route, ...] = (
     Route("POST", W + "/members", {"email": "new.person@example.com", "role": "member"}, "invite", 201),
     Route("PATCH", W + "/members/{viewer_member}", {"role": "member"}, "invite", 200),
     Route("DELETE", W + "/members/{viewer_member}", None, "invite", 204),
+    Route("POST", W + "/members/{pending_member}/invitation", None, "invite", 201),
     Route("GET", W + "/audit", None, "audit", 200),
     Route("GET", W + "/projects", None, "read", 200),
     Route("POST", W + "/projects", {"name": "Second"}, "write", 201),
@@ -70,3 +71,5 @@ UNSCOPED = (
     ("GET", "/api/agents"),
     ("GET", "/api/models"),
 )
+"""Routes a signed-in user reaches with a secret instead of a membership (``test_invitations`` covers them)."""
+BY_TOKEN = (("POST", "/api/invitations/accept"),)

@@ -37,7 +37,8 @@ class User:
 
 @dataclass
 class World:
-    """Two tenants: A with an owner, a member and a viewer; B with its own owner. Each has a project and a card."""
+    """Two tenants: A with an owner, a member, a viewer and a pending invitation; B with its own owner and a pending
+    viewer. Each has a project and a card."""
 
     owner: User
     member: User
@@ -133,14 +134,21 @@ class Core:
                 {"email": user.email, "role": role},
             )
             ids["a"][f"{role}_member"] = invited["id"]
-            await self.ok("GET", "/api/workspaces", user)  # accepts the invitation
+            await self.ok("POST", "/api/invitations/accept", user, {"token": invited["invitation"]["token"]})
+        pending = await self.ok(
+            "POST",
+            f"/api/workspaces/{ids['a']['workspace']}/members",
+            world.owner,
+            {"email": User.new("pending").email, "role": "member"},
+        )
+        ids["a"]["pending_member"] = pending["id"]
         outsider = await self.ok(
             "POST",
             f"/api/workspaces/{ids['b']['workspace']}/members",
             world.stranger,
             {"email": User.new("b-viewer").email, "role": "viewer"},
         )
-        ids["b"]["viewer_member"] = outsider["id"]
+        ids["b"]["viewer_member"] = ids["b"]["pending_member"] = outsider["id"]
         self.sink.published.clear()
         return world
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from agentworks_core.app import ROUTERS
 
-from .authz_matrix import MATRIX, ROLE_PERMISSIONS, UNSCOPED, Route
+from .authz_matrix import BY_TOKEN, MATRIX, ROLE_PERMISSIONS, UNSCOPED, Route
 from .conftest import Core, User, World
 
 
@@ -34,10 +34,15 @@ def test_matrix_covers_every_public_route() -> None:
         if r.path.startswith("/api")  # type: ignore[attr-defined]
         for m in r.methods
     }  # type: ignore[attr-defined]
-    covered = {
-        (r.method, r.path.replace("{workspace}", "{workspace_id}").replace("{project}", "{project_id}")) for r in MATRIX
-    } | set(UNSCOPED)
-    normalised = {(m, re.sub(r"\{(card|board|lane0|viewer_member|run)\}", "{x}", p)) for m, p in covered}
+    covered = (
+        {
+            (r.method, r.path.replace("{workspace}", "{workspace_id}").replace("{project}", "{project_id}"))
+            for r in MATRIX
+        }
+        | set(UNSCOPED)
+        | set(BY_TOKEN)
+    )
+    normalised = {(m, re.sub(r"\{(card|board|lane0|viewer_member|pending_member|run)\}", "{x}", p)) for m, p in covered}
     expected = {
         (m, re.sub(r"\{(card_id|board_id|lane_id|member_id|agent|kind|version|run_id)\}", "{x}", p))
         for m, p in declared

@@ -82,8 +82,10 @@ async def test_only_owners_manage_keys(fleet: Fleet) -> None:
     owner, _ = await fleet.signed_up("owner")
     workspace = await _workspace(owner)
     member, member_user = await fleet.signed_up("member")
-    await owner.post(f"/api/workspaces/{workspace}/members", json={"email": member_user["email"], "role": "member"})
-    await member.get("/api/workspaces")
+    invite = {"email": member_user["email"], "role": "member"}
+    invited = (await owner.post(f"/api/workspaces/{workspace}/members", json=invite)).json()
+    accepted = await member.post("/api/invitations/accept", json={"token": invited["invitation"]["token"]})
+    assert accepted.status_code == 200, accepted.text
     assert (await member.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "x"})).status_code == 403
     stranger, _ = await fleet.signed_up("stranger")
     assert (await stranger.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "x"})).status_code == 404

@@ -11,7 +11,7 @@ from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import Forbidden, NotFound
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import Depends
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.models import Member, ResourceIndex
@@ -56,17 +56,10 @@ async def workspace_of(session: AsyncSession, kind: str, resource_id: uuid.UUID)
 
 
 async def membership(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> Member | None:
-    """The principal's membership; a pending invitation to their email is accepted on first use."""
-    member = await session.scalar(
-        select(Member).where(
-            Member.workspace_id == workspace_id,
-            or_(Member.user_id == principal.user_id, (Member.user_id.is_(None)) & (Member.email == principal.email)),
-        )
+    """The principal's membership; a pending invitation grants nothing until it is accepted with its token."""
+    return await session.scalar(
+        select(Member).where(Member.workspace_id == workspace_id, Member.user_id == principal.user_id)
     )
-    if member is not None and member.user_id is None:
-        member.user_id, member.status = principal.user_id, "active"
-        await session.flush()
-    return member
 
 
 async def authorize(

@@ -31,6 +31,7 @@ from agentworks_core.workspaces import endpoints as workspaces
 
 ROUTERS = (
     workspaces.router,
+    workspaces.accepting,
     workspaces.internal,
     projects.router,
     cards.router,

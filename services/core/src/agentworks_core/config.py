@@ -20,5 +20,7 @@ class CoreSettings(ServiceSettings):
     db_app_role: str | None = "agentworks_core_app"
     # Rendered boards kept per instance (about 0.5 MB for 9 lanes × 200 cards); 0 renders every read.
     board_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    # How long an invitation link stays valid (7 days by default).
+    invitation_ttl_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
     documents_backend: Literal["sql", "firestore"] = "sql"
     firestore_database: str = "(default)"

@@ -86,7 +86,7 @@ class Workspace(Base):
 
 
 class Member(Base):
-    """A person's role in a workspace; ``user_id`` is set once an invited email signs in."""
+    """A person's role in a workspace; ``user_id`` is set once the invited person accepts their invitation."""
 
     __tablename__ = "members"
     __table_args__ = (UniqueConstraint("workspace_id", "email"), Index("ix_members_user", "user_id"))
@@ -97,6 +97,20 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     invited_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = _now()
+
+
+class Invitation(Base):
+    """The secret link that lets an invited person take up a pending membership: only the SHA-256 of its token
+    is kept. Like ``resource_index`` it resolves the tenant (from the token) before any tenant-scoped query."""
+
+    __tablename__ = "invitations"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("members.id", ondelete="CASCADE"), nullable=False, unique=True
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     created_at: Mapped[datetime] = _now()
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Annotated
 
-from agentworks_platform.app import SessionDep, allow_callers
+from agentworks_platform.app import SessionDep, allow_callers, context_of
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import error_responses
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_core.access import PrincipalDep, authorize, workspace_of
+from agentworks_core.config import CoreSettings
 from agentworks_core.models import Card
-from agentworks_core.workspaces import service
+from agentworks_core.workspaces import invitations, service
 from agentworks_core.workspaces.schemas import (
+    AcceptInvitation,
     Invite,
+    InvitedMemberOut,
     MemberOut,
     MembershipOut,
     RoleChange,
@@ -23,6 +28,7 @@ from agentworks_core.workspaces.schemas import (
 )
 
 router = APIRouter(prefix="/api/workspaces", tags=["workspaces"], responses=error_responses(404, 409))
+accepting = APIRouter(prefix="/api/invitations", tags=["workspaces"], responses=error_responses(403, 404, 409, 410))
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
@@ -61,12 +67,36 @@ async def list_members(workspace_id: uuid.UUID, session: SessionDep, principal: 
     return [MemberOut.model_validate(m) for m in await service.members(session, access)]
 
 
-@router.post("/{workspace_id}/members", status_code=201, summary="Invite someone by email (owner)")
+def _invitation_ttl(request: Request) -> timedelta:
+    settings: CoreSettings = context_of(request).settings  # type: ignore[assignment]
+    return timedelta(hours=settings.invitation_ttl_hours)
+
+
+InvitationTtl = Annotated[timedelta, Depends(_invitation_ttl)]
+
+
+@router.post(
+    "/{workspace_id}/members",
+    status_code=201,
+    summary="Invite someone by email (owner); the answer carries their one-time invitation link",
+)
 async def invite_member(
-    workspace_id: uuid.UUID, body: Invite, session: SessionDep, principal: PrincipalDep
-) -> MemberOut:
+    workspace_id: uuid.UUID, body: Invite, session: SessionDep, principal: PrincipalDep, ttl: InvitationTtl
+) -> InvitedMemberOut:
     access = await authorize(session, principal, workspace_id, "invite")
-    return MemberOut.model_validate(await service.invite(session, access, body))
+    return await service.invite(session, access, body, ttl)
+
+
+@router.post(
+    "/{workspace_id}/members/{member_id}/invitation",
+    status_code=201,
+    summary="Re-issue a pending member's invitation link (owner); the earlier link stops working",
+)
+async def reissue_invitation(
+    workspace_id: uuid.UUID, member_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, ttl: InvitationTtl
+) -> InvitedMemberOut:
+    access = await authorize(session, principal, workspace_id, "invite")
+    return await invitations.reissue(session, access, member_id, ttl)
 
 
 @router.patch("/{workspace_id}/members/{member_id}", summary="Change a member's role (owner)")
@@ -83,6 +113,11 @@ async def remove_member(
 ) -> Response:
     await service.remove(session, await authorize(session, principal, workspace_id, "invite"), member_id)
     return Response(status_code=204)
+
+
+@accepting.post("/accept", summary="Accept an invitation with its token (signed in with the invited email)")
+async def accept_invitation(body: AcceptInvitation, session: SessionDep, principal: PrincipalDep) -> WorkspaceOut:
+    return await invitations.accept(session, principal, body.token)
 
 
 @internal.get(

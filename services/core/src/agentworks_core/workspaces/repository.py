@@ -5,16 +5,13 @@ from __future__ import annotations
 import uuid
 
 from agentworks_platform.db import locks_rows
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import Member, ResourceIndex, Workspace
+from agentworks_core.models import Invitation, Member, ResourceIndex, Workspace
 
 
-async def for_user(session: AsyncSession, user_id: uuid.UUID, email: str) -> list[tuple[Workspace, str]]:
-    await session.execute(
-        update(Member).where(Member.user_id.is_(None), Member.email == email).values(user_id=user_id, status="active")
-    )
+async def for_user(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Workspace, str]]:
     rows = await session.execute(
         select(Workspace, Member.role)
         .join(Member, Member.workspace_id == Workspace.id)
@@ -58,3 +55,18 @@ async def count_members(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     return int(
         await session.scalar(select(func.count()).select_from(Member).where(Member.workspace_id == workspace_id)) or 0
     )
+
+
+async def invitation(session: AsyncSession, token_hash: str) -> Invitation | None:
+    """The invitation with this token hash, locked so two acceptances of one link cannot both pass."""
+    query = select(Invitation).where(Invitation.token_hash == token_hash)
+    if locks_rows(session):
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def replace_invitation(session: AsyncSession, invitation: Invitation) -> None:
+    """Store a member's new invitation, revoking any earlier one of theirs."""
+    await session.execute(delete(Invitation).where(Invitation.member_id == invitation.member_id))
+    session.add(invitation)
+    await session.flush()

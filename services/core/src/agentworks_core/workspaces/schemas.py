@@ -7,6 +7,7 @@ from typing import Literal
 
 from agentworks_events import UtcDateTime
 from agentworks_platform.input_rules import EmailAddress
+from pydantic import Field
 
 from agentworks_core.schemas import Name, Out, StrictBody
 
@@ -44,6 +45,23 @@ class MemberOut(Out):
     role: RoleName
     status: Literal["invited", "active"]
     created_at: UtcDateTime
+
+
+class InvitationLink(Out):
+    """The secret of a fresh invitation, shown once: the invitee accepts with it (the web app's ``/invite#token``)."""
+
+    token: str
+    expires_at: UtcDateTime
+
+
+class InvitedMemberOut(MemberOut):
+    """A pending member with the one-time link that lets the invited person accept."""
+
+    invitation: InvitationLink
+
+
+class AcceptInvitation(StrictBody):
+    token: str = Field(min_length=1, max_length=128)
 
 
 class MembershipOut(Out):

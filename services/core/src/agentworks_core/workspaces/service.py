@@ -1,8 +1,9 @@
-"""Workspaces and members: the creator owns, owners invite, and a workspace always keeps an owner."""
+"""Workspaces and members: the creator owns, owners invite (by link), and a workspace always keeps an owner."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import Conflict, Forbidden, NotFound
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentworks_core.access import Access, Role, index_resource
 from agentworks_core.audit import service as audit
 from agentworks_core.models import Member, Workspace
-from agentworks_core.workspaces import repository
-from agentworks_core.workspaces.schemas import Invite, RoleChange, WorkspaceCreate, WorkspaceOut
+from agentworks_core.workspaces import invitations, repository
+from agentworks_core.workspaces.schemas import Invite, InvitedMemberOut, RoleChange, WorkspaceCreate, WorkspaceOut
 
 MAX_MEMBERS = 500
 
@@ -55,7 +56,7 @@ async def create(session: AsyncSession, principal: Principal, body: WorkspaceCre
 
 async def list_mine(session: AsyncSession, principal: Principal) -> list[WorkspaceOut]:
     await set_tenant(session, workspace_id=principal.key_workspace_id, user_id=principal.user_id, email=principal.email)
-    rows = await repository.for_user(session, principal.user_id, principal.email)
+    rows = await repository.for_user(session, principal.user_id)
     return [_out(w, role) for w, role in rows if principal.key_workspace_id in (None, w.id)]
 
 
@@ -86,10 +87,15 @@ async def members(session: AsyncSession, access: Access) -> list[Member]:
     return await repository.members(session, access.workspace_id)
 
 
-async def invite(session: AsyncSession, access: Access, body: Invite) -> Member:
+async def invite(session: AsyncSession, access: Access, body: Invite, ttl: timedelta) -> InvitedMemberOut:
+    """Invite an email with a fresh link; inviting a still pending email again re-issues its link."""
     email = body.email.lower()
-    if await repository.member_by_email(session, access.workspace_id, email) is not None:
-        raise Conflict(f"{email} is already a member or invited.", code="already_member")
+    pending = await repository.member_by_email(session, access.workspace_id, email)
+    if pending is not None and pending.user_id is None:
+        pending.role = body.role
+        return await invitations.reissue(session, access, pending.id, ttl)
+    if pending is not None:
+        raise Conflict(f"{email} is already a member.", code="already_member")
     if await repository.count_members(session, access.workspace_id) >= MAX_MEMBERS:
         raise Conflict(f"A workspace has at most {MAX_MEMBERS} members.", code="too_many_members")
     member = Member(
@@ -104,7 +110,7 @@ async def invite(session: AsyncSession, access: Access, body: Invite) -> Member:
     await session.flush()
     await session.refresh(member)
     audit.record(session, access, "member.invited", "member", member.id, after={"email": email, "role": body.role})
-    return member
+    return await invitations.issue(session, member, ttl)
 
 
 async def _member(session: AsyncSession, access: Access, member_id: uuid.UUID) -> Member:
