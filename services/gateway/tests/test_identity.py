@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import timedelta
 
+import pytest
+from agentworks_gateway import ratelimit
 from agentworks_gateway.models import Session
 from agentworks_platform.clock import utc_now
 from sqlalchemy import update
@@ -95,6 +99,29 @@ async def test_sign_in_is_throttled_per_account_and_per_address(fleet: Fleet) ->
     elsewhere = await fleet.browser(ip="192.0.2.1")
     fine = await elsewhere.post("/api/auth/signin", json={"email": "fresh@example.com", "password": "guess guess"})
     assert fine.status_code == 401
+
+
+async def test_sign_up_is_throttled_per_address_whether_or_not_the_email_is_taken(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, user = await fleet.signed_up()  # from the default address, which keeps its own count
+    now = time.time()
+    monkeypatch.setattr(ratelimit, "clock", lambda: now)
+    prober = await fleet.browser(ip="203.0.113.77")
+    for n in range(10):
+        email = user["email"] if n % 2 else f"new{n}-{uuid.uuid4().hex[:6]}@example.com"
+        attempt = await prober.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
+        assert attempt.status_code == (409 if n % 2 else 201), attempt.text
+    for email in (user["email"], "unused@example.com"):
+        blocked = await prober.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
+        assert (blocked.status_code, blocked.json()["error"]["code"]) == (429, "signup_throttled")
+        assert 0 < int(blocked.headers["retry-after"]) <= 3600
+    elsewhere = await fleet.browser(ip="192.0.2.1")
+    fresh = await elsewhere.post("/api/auth/signup", json={"email": "else@example.com", "password": PASSWORD})
+    assert fresh.status_code == 201
+    monkeypatch.setattr(ratelimit, "clock", lambda: now + 3600)
+    later = await prober.post("/api/auth/signup", json={"email": "later@example.com", "password": PASSWORD})
+    assert later.status_code == 201, later.text
 
 
 async def test_cross_site_state_changes_are_refused(fleet: Fleet) -> None:

@@ -41,6 +41,10 @@ class GatewaySettings(ServiceSettings):
     signin_failures_per_account: int = 5
     signin_failures_per_address: int = 20
     signin_window_minutes: int = 15
+    signups_per_address: int = Field(
+        default=10, ge=1, description="Sign-up attempts (successful or not) one client address may make per window."
+    )
+    signup_window_minutes: int = Field(default=60, ge=1)
     trusted_proxy_hops: int = Field(
         default=0,
         ge=0,

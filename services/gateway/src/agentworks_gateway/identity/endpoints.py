@@ -41,11 +41,14 @@ def _origin_facts(request: Request) -> tuple[str, str]:
 
 
 @router.post("/auth/signup", status_code=201, summary="Create an account and sign in")
-async def sign_up(body: SignUp, request: Request, response: Response, session: SessionDep) -> UserOut:
+async def sign_up(body: SignUp, request: Request, response: Response) -> UserOut:
     settings = _settings(request)
-    created = await service.sign_up(session, settings, body, *_origin_facts(request))
-    _set_cookie(response, settings, created.token, created.max_age)
-    return UserOut.model_validate(created.user)
+    async with context_of(request).db.transaction() as session:  # commits the attempt count too
+        outcome = await service.sign_up(session, settings, body, *_origin_facts(request))
+    if isinstance(outcome, AppError):
+        raise outcome
+    _set_cookie(response, settings, outcome.token, outcome.max_age)
+    return UserOut.model_validate(outcome.user)
 
 
 @router.post("/auth/signin", summary="Sign in with email and password")

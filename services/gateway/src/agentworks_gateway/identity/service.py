@@ -1,4 +1,4 @@
-"""Sign-up, sign-in with throttling, sessions that expire and can be revoked."""
+"""Sign-up and sign-in with throttling, sessions that expire and can be revoked."""
 
 from __future__ import annotations
 
@@ -51,10 +51,17 @@ async def _open_session(
 
 async def sign_up(
     session: AsyncSession, settings: GatewaySettings, body: SignUp, user_agent: str, ip: str
-) -> NewSession:
+) -> NewSession | AppError:
+    """Returns the session, or the error to answer with (every attempt counts against the address, so the
+    count must be committed and the error not raised): sign-ups cannot enumerate accounts at full speed."""
+    window = await ratelimit.hit(
+        session, f"signup:ip:{ip}", settings.signups_per_address, settings.signup_window_minutes * 60
+    )
+    if window.exceeded:
+        return _throttled(window, "Too many sign-ups from this address; wait before trying again.", "signup_throttled")
     email = body.email.lower()
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict("An account with this email already exists; sign in instead.", code="email_taken")
+        return _email_taken()
     user = User(
         id=uuid.uuid4(),
         email=email,
@@ -66,17 +73,16 @@ async def sign_up(
     try:
         await session.flush()
     except IntegrityError:
-        raise Conflict("An account with this email already exists; sign in instead.", code="email_taken") from None
+        raise _email_taken() from None
     return await _open_session(session, settings, user, user_agent, ip)
 
 
-def _throttled(window: ratelimit.Window) -> AppError:
-    return AppError(
-        "Too many failed sign-ins; wait before trying again.",
-        code="signin_throttled",
-        status_code=429,
-        headers={"Retry-After": str(window.retry_after())},
-    )
+def _email_taken() -> AppError:
+    return Conflict("An account with this email already exists; sign in instead.", code="email_taken")
+
+
+def _throttled(window: ratelimit.Window, message: str, code: str) -> AppError:
+    return AppError(message, code=code, status_code=429, headers={"Retry-After": str(window.retry_after())})
 
 
 async def sign_in(
@@ -92,7 +98,7 @@ async def sign_in(
     ):
         window = await ratelimit.peek(session, bucket, limit, seconds)
         if window.used >= limit:
-            return _throttled(window)
+            return _throttled(window, "Too many failed sign-ins; wait before trying again.", "signin_throttled")
     user = await session.scalar(select(User).where(User.email == email))
     if not await verify_password(user.password_hash if user else None, body.password) or user is None:
         await ratelimit.hit(session, account, settings.signin_failures_per_account, seconds)
