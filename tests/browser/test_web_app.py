@@ -3,8 +3,8 @@
 An owner signs up, creates a workspace and project, adds cards (reordering them with the keyboard), makes
 lane 1 an approval gate and drags a card into it; the card's terminal streams the PRD agent's output to its
 end, the run's price lands on the card and on the usage dashboard, and the owner approves the held run; a
-second browser sees the move live; an invited viewer cannot drag. Screenshots of every open page are saved
-to test-artifacts/ when a step fails.
+second browser sees the move live; a viewer, invited through the link the owner is shown, cannot drag.
+Screenshots of every open page are saved to test-artifacts/ when a step fails.
 """
 
 from __future__ import annotations
@@ -100,6 +100,10 @@ def _context(browser: Browser, fleet: Fleet, width: int = 1366) -> BrowserContex
 
 def _sign_up(page: Page, name: str, email: str) -> None:
     page.goto("/signup")
+    _fill_sign_up(page, name, email)
+
+
+def _fill_sign_up(page: Page, name: str, email: str) -> None:
     page.get_by_label("Name").fill(name)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -168,13 +172,15 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         gate.get_by_role("button", name="Save").click()
         expect(_lane(page, 1).locator(".gate-mark")).to_be_visible()  # type: ignore[attr-defined]
 
-        # The owner invites a viewer, who signs up with that address.
+        # The owner invites a viewer and is shown the one-time link to send them.
         workspace_url = board_url.split("/p/")[0]
         page.goto(f"{workspace_url}/members")
         page.get_by_label("Email to invite").fill(viewer_email)
         page.get_by_label("Role to invite as").select_option("viewer")
         page.get_by_role("button", name="Invite").click()
         expect(page.get_by_role("cell", name=viewer_email)).to_be_visible()
+        invite_link = page.get_by_test_id("invite-link").inner_text()
+        assert re.fullmatch(re.escape(fleet.url) + r"/invite#awi_[\w-]{43}", invite_link), invite_link
         page.goto(board_url)
 
         watch = watcher.new_page()
@@ -249,10 +255,18 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         page.goto(f"{workspace_url}/usage")
         expect(page.get_by_test_id("usage-price")).to_have_text(re.compile(r"^\$0\.(50|75)$"), timeout=30_000)
 
-        # The viewer sees the board and the charge but cannot drag.
+        # The viewer opens the link, signs up with the invited address (which alone grants nothing) and accepts.
         seen = viewer.new_page()
-        _sign_up(seen, "Vic", viewer_email)
-        seen.wait_for_url(re.compile(r"/w/"))
+        seen.goto(invite_link)
+        seen.get_by_role("link", name="Create an account").click()
+        _fill_sign_up(seen, "Vic", viewer_email)
+        accept = seen.get_by_role("button", name="Accept invitation")
+        expect(accept).to_be_visible()
+        workspace_id = workspace_url.rsplit("/w/", 1)[1]
+        assert seen.request.get(f"/api/workspaces/{workspace_id}").status == 404
+        accept.click()
+        seen.wait_for_url(re.compile(re.escape(workspace_url) + "$"))
+        # The viewer sees the board and the charge but cannot drag.
         seen.goto(board_url)
         viewer_card = _lane(seen, 1).locator('[data-card="One-click checkout"]')  # type: ignore[attr-defined]
         expect(viewer_card).to_be_visible()

@@ -4,6 +4,7 @@ import { AuthPage } from "./pages/Auth";
 import { BoardPage } from "./board/BoardPage";
 import { ConsolePage } from "./pages/Console";
 import { Home, WorkspaceHome } from "./pages/Home";
+import { InvitePage } from "./pages/Invite";
 import { ApiKeysPage, MembersPage } from "./pages/People";
 import { ProvidersPage } from "./pages/Providers";
 import { Shell } from "./pages/Shell";
@@ -21,6 +22,7 @@ function Later({ children }: { children: ReactNode }) {
 const router = createBrowserRouter([
   { path: "/signin", element: <AuthPage mode="signin" />, errorElement: <ScreenError /> },
   { path: "/signup", element: <AuthPage mode="signup" />, errorElement: <ScreenError /> },
+  { path: "/invite", element: <InvitePage />, errorElement: <ScreenError /> },
   {
     path: "/",
     element: <Shell />,

@@ -12,6 +12,8 @@ export type NewApiKey = gateway.NewKeyOut;
 export type Workspace = core.WorkspaceOut;
 export type Role = Workspace["role"];
 export type Member = core.MemberOut;
+/** A pending member as the invite answers it: the link's secret is shown this once. */
+export type InvitedMember = core.InvitedMemberOut;
 export type Project = core.ProjectOut;
 export type ProjectPage = core.PageProjectOut;
 export type Board = core.BoardDetail;

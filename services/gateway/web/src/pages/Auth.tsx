@@ -1,12 +1,19 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { Link, useNavigate } from "react-router";
+import { Link, useLocation, useNavigate } from "react-router";
 import { api } from "../api/client";
 import { keys } from "../api/hooks";
 import { ErrorNote } from "../ui";
 
+/** Where to go once signed in: back to the page that sent the person here (an invitation), else home. */
+function returnPath(state: unknown): string {
+  const from = (state as { from?: unknown } | null)?.from;
+  return typeof from === "string" && from.startsWith("/") && !from.startsWith("//") ? from : "/";
+}
+
 export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
   const navigate = useNavigate();
+  const { state } = useLocation();
   const client = useQueryClient();
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -22,7 +29,7 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
       await api(`/api/auth/${mode}`, { method: "POST", body });
       client.clear();
       await client.invalidateQueries({ queryKey: keys.me });
-      navigate("/", { replace: true });
+      navigate(returnPath(state), { replace: true });
     } catch (caught) {
       setError(caught);
     } finally {
@@ -65,11 +72,17 @@ export function AuthPage({ mode }: { mode: "signin" | "signup" }) {
         <p className="muted">
           {signup ? (
             <>
-              Have an account? <Link to="/signin">Sign in</Link>
+              Have an account?{" "}
+              <Link to="/signin" state={state}>
+                Sign in
+              </Link>
             </>
           ) : (
             <>
-              New here? <Link to="/signup">Create an account</Link>
+              New here?{" "}
+              <Link to="/signup" state={state}>
+                Create an account
+              </Link>
             </>
           )}
         </p>

@@ -1,20 +1,22 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import { keys, useAction, useApiKeys, useMembers } from "../api/hooks";
-import type { Member, NewApiKey, Role } from "../api/types";
+import type { InvitedMember, Member, NewApiKey, Role } from "../api/types";
 import { formatMoment } from "../lib/time";
 import { can, ErrorNote, Loaded, usePlace } from "../ui";
 
 const ROLES: Role[] = ["owner", "member", "viewer"];
 
-/** The workspace's people; owners invite, change roles and remove. */
+/** The workspace's people; owners invite (by a link they send), re-issue links, change roles and remove. */
 export function MembersPage() {
   const { workspaceId, role } = usePlace();
   const members = useMembers(workspaceId);
   const owner = can(role, "invite");
+  const [issued, setIssued] = useState<InvitedMember | null>(null);
   return (
     <section className="panel">
       <h2>Members</h2>
+      {issued ? <InviteLink invited={issued} onDone={() => setIssued(null)} /> : null}
       <Loaded query={members} label="Loading members…">
         {(list) => (
           <div className="table-wrap">
@@ -29,22 +31,50 @@ export function MembersPage() {
               </thead>
               <tbody>
                 {list.map((member) => (
-                  <MemberRow key={member.id} workspaceId={workspaceId} member={member} owner={owner} />
+                  <MemberRow key={member.id} workspaceId={workspaceId} member={member} owner={owner} onIssued={setIssued} />
                 ))}
               </tbody>
             </table>
           </div>
         )}
       </Loaded>
-      {owner ? <Invite workspaceId={workspaceId} /> : null}
+      {owner ? <Invite workspaceId={workspaceId} onIssued={setIssued} /> : null}
     </section>
   );
 }
 
-function MemberRow({ workspaceId, member, owner }: { workspaceId: string; member: Member; owner: boolean }) {
+/** The one-time invitation link, shown once like an API key's secret: the owner sends it to the invitee. */
+function InviteLink({ invited, onDone }: { invited: InvitedMember; onDone: () => void }) {
+  const link = `${window.location.origin}/invite#${invited.invitation.token}`;
+  return (
+    <div className="secret" role="status">
+      <p>
+        Send this link to {invited.email}; it works once, until {formatMoment(invited.invitation.expires_at)}, and will not
+        be shown again:
+      </p>
+      <code data-testid="invite-link">{link}</code>
+      <button type="button" onClick={() => void navigator.clipboard?.writeText(link)}>
+        Copy
+      </button>
+      <button type="button" className="link" onClick={onDone}>
+        Done
+      </button>
+    </div>
+  );
+}
+
+interface RowProps {
+  workspaceId: string;
+  member: Member;
+  owner: boolean;
+  onIssued: (invited: InvitedMember) => void;
+}
+
+function MemberRow({ workspaceId, member, owner, onIssued }: RowProps) {
   const path = `/api/workspaces/${workspaceId}/members/${member.id}`;
   const change = useAction((role: Role) => api(path, { method: "PATCH", body: { role } }), [keys.members(workspaceId)]);
   const remove = useAction(() => api(path, { method: "DELETE" }), [keys.members(workspaceId)]);
+  const reissue = useAction(() => api<InvitedMember>(`${path}/invitation`, { method: "POST" }), [keys.members(workspaceId)]);
   return (
     <tr>
       <td>{member.email}</td>
@@ -63,26 +93,37 @@ function MemberRow({ workspaceId, member, owner }: { workspaceId: string; member
       </td>
       <td>{member.status}</td>
       <td>
+        {owner && member.status === "invited" ? (
+          <button type="button" className="link" onClick={() => reissue.mutate(undefined, { onSuccess: onIssued })}>
+            New link
+          </button>
+        ) : null}
         {owner ? (
           <button type="button" className="link danger" onClick={() => window.confirm(`Remove ${member.email}?`) && remove.mutate(undefined)}>
             Remove
           </button>
         ) : null}
-        <ErrorNote error={change.error ?? remove.error} />
+        <ErrorNote error={change.error ?? remove.error ?? reissue.error} />
       </td>
     </tr>
   );
 }
 
-function Invite({ workspaceId }: { workspaceId: string }) {
+function Invite({ workspaceId, onIssued }: { workspaceId: string; onIssued: (invited: InvitedMember) => void }) {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("member");
-  const invite = useAction(() => api(`/api/workspaces/${workspaceId}/members`, { method: "POST", body: { email, role } }), [
-    keys.members(workspaceId),
-  ]);
+  const invite = useAction(
+    () => api<InvitedMember>(`/api/workspaces/${workspaceId}/members`, { method: "POST", body: { email, role } }),
+    [keys.members(workspaceId)],
+  );
   function submit(event: FormEvent) {
     event.preventDefault();
-    invite.mutate(undefined, { onSuccess: () => setEmail("") });
+    invite.mutate(undefined, {
+      onSuccess: (invited) => {
+        setEmail("");
+        onIssued(invited);
+      },
+    });
   }
   return (
     <form onSubmit={submit} className="row" aria-label="Invite">

@@ -159,6 +159,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Accept an invitation with its token (signed in with the invited email) */
+        post: operations["accept_invitation_api_invitations_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lanes/{lane_id}": {
         parameters: {
             query?: never;
@@ -465,7 +482,7 @@ export interface paths {
         /** List Members */
         get: operations["list_members_api_workspaces__workspace_id__members_get"];
         put?: never;
-        /** Invite someone by email (owner) */
+        /** Invite someone by email (owner); the answer carries their one-time invitation link */
         post: operations["invite_member_api_workspaces__workspace_id__members_post"];
         delete?: never;
         options?: never;
@@ -489,6 +506,23 @@ export interface paths {
         head?: never;
         /** Change a member's role (owner) */
         patch: operations["change_role_api_workspaces__workspace_id__members__member_id__patch"];
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/members/{member_id}/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-issue a pending member's invitation link (owner); the earlier link stops working */
+        post: operations["reissue_invitation_api_workspaces__workspace_id__members__member_id__invitation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/workspaces/{workspace_id}/projects": {
@@ -652,6 +686,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptInvitation */
+        AcceptInvitation: {
+            /** Token */
+            token: string;
+        };
         /** AgentConfigIn */
         AgentConfigIn: {
             /**
@@ -1008,6 +1047,19 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * InvitationLink
+         * @description The secret of a fresh invitation, shown once: the invitee accepts with it (the web app's ``/invite#token``).
+         */
+        InvitationLink: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Token */
+            token: string;
+        };
         /** Invite */
         Invite: {
             /**
@@ -1021,6 +1073,37 @@ export interface components {
              * @enum {string}
              */
             role: "owner" | "member" | "viewer";
+        };
+        /**
+         * InvitedMemberOut
+         * @description A pending member with the one-time link that lets the invited person accept.
+         */
+        InvitedMemberOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Email */
+            email: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            invitation: components["schemas"]["InvitationLink"];
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "owner" | "member" | "viewer";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "invited" | "active";
+            /** User Id */
+            user_id: string | null;
         };
         /** LaneOrder */
         LaneOrder: {
@@ -1416,6 +1499,7 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type AcceptInvitation = components['schemas']['AcceptInvitation'];
 export type AgentConfigIn = components['schemas']['AgentConfigIn'];
 export type AgentConfigOut = components['schemas']['AgentConfigOut'];
 export type AgentOut = components['schemas']['AgentOut'];
@@ -1434,7 +1518,9 @@ export type DocumentOut = components['schemas']['DocumentOut'];
 export type DocumentWrite = components['schemas']['DocumentWrite'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
 export type ErrorEnvelope = components['schemas']['ErrorEnvelope'];
+export type InvitationLink = components['schemas']['InvitationLink'];
 export type Invite = components['schemas']['Invite'];
+export type InvitedMemberOut = components['schemas']['InvitedMemberOut'];
 export type LaneOrder = components['schemas']['LaneOrder'];
 export type LaneOut = components['schemas']['LaneOut'];
 export type LaneUpdate = components['schemas']['LaneUpdate'];
@@ -2255,6 +2341,93 @@ export interface operations {
             };
             /** @description The resource's state does not allow this now. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    accept_invitation_api_invitations_accept_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitation"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource existed but is no longer valid (an expired link). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4138,7 +4311,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MemberOut"];
+                    "application/json": components["schemas"]["InvitedMemberOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -4295,6 +4468,83 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    reissue_invitation_api_workspaces__workspace_id__members__member_id__invitation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                member_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitedMemberOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
