@@ -52,8 +52,8 @@ async def reissue(session: AsyncSession, access: Access, member_id: uuid.UUID, t
     if member.user_id is not None:
         raise Conflict(f"{member.email} has already accepted; there is nothing to re-issue.", code="already_member")
     issued = await issue(session, member, ttl)
-    expiry = {"expires_at": issued.invitation.expires_at}
-    audit.record(session, access, "member.invitation_reissued", "member", member.id, after=expiry)
+    after = {"role": member.role, "expires_at": issued.invitation.expires_at}
+    audit.record(session, access, "member.invitation_reissued", "member", member.id, after=after)
     return issued
 
 
