@@ -26,7 +26,7 @@ from agentworks_core.documents import endpoints as documents
 from agentworks_core.projects import endpoints as projects
 from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.runs import endpoints as runs
-from agentworks_core.runs.projection import handlers as run_handlers
+from agentworks_core.runs.handlers import handlers as run_handlers
 from agentworks_core.workspaces import endpoints as workspaces
 
 ROUTERS = (

@@ -5,54 +5,28 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from agentworks_events import CardApproved, CardRejected, CardRunRequested, UtcDateTime, run_id_for, utc_now
+from agentworks_events import CardApproved, CardRejected, CardRunRequested, run_id_for, utc_now
+from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import AppError, NotFound
-from agentworks_platform.money import MoneyOut
 from agentworks_pubsub import Outbox
-from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.access import Access
+from agentworks_core.access import Access, workspace_of
+from agentworks_core.agents import service as agents
 from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.audit import service as audit
-from agentworks_core.models import AgentRun, Card, Lane
-from agentworks_core.schemas import Out
-
-
-class RunOut(Out):
-    id: uuid.UUID
-    card_id: uuid.UUID | None
-    agent: str
-    kind: str
-    provider: str | None
-    model: str | None
-    status: str
-    attempt: int
-    input_tokens: int
-    output_tokens: int
-    cost: MoneyOut | None
-    price: MoneyOut
-    summary: str
-    error_code: str | None
-    reason: str | None
-    started_at: UtcDateTime | None
-    finished_at: UtcDateTime | None
-    approval: str | None = None
-    approval_comment: str = ""
-
-
-class CardRuns(BaseModel):
-    runs: list[RunOut]
-    total_price: MoneyOut
-    total_cost: MoneyOut | None
-
-
-class RunRequested(BaseModel):
-    run_id: uuid.UUID
-    event_id: uuid.UUID
-    agent: str
-    status: str = "requested"
+from agentworks_core.models import AgentRun, Card, Lane, Project
+from agentworks_core.runs import repository
+from agentworks_core.runs.schemas import (
+    CardRuns,
+    ContextCardOut,
+    ContextDocumentOut,
+    ContextProjectOut,
+    Decision,
+    RunContextOut,
+    RunOut,
+    RunRequested,
+)
 
 
 async def request_run(
@@ -102,12 +76,6 @@ async def rerun(session: AsyncSession, access: Access, outbox: Outbox, run_id: u
     return await request_run(session, access, outbox, run.card_id, run.agent, rerun_of=run.id)
 
 
-class Decision(BaseModel):
-    run_id: uuid.UUID
-    approval: str
-    rerun: RunRequested | None = None
-
-
 async def decide(
     session: AsyncSession, access: Access, outbox: Outbox, run_id: uuid.UUID, approve: bool, comment: str
 ) -> Decision:
@@ -142,15 +110,37 @@ async def decide(
 async def card_runs(session: AsyncSession, access: Access, card_id: uuid.UUID) -> CardRuns:
     if await session.get(Card, card_id) is None:
         raise NotFound(f"No card with id {card_id}.")
-    rows = (
-        await session.scalars(
-            select(AgentRun).where(AgentRun.card_id == card_id).order_by(AgentRun.created_at.desc(), AgentRun.id)
-        )
-    ).all()
+    rows = await repository.runs_of_card(session, card_id)
     sees_cost = access.role != "viewer"
     runs = [RunOut.model_validate(r).model_copy(update={} if sees_cost else {"cost": None}) for r in rows]
     return CardRuns(
         runs=runs,
         total_price=sum((r.price for r in rows), Decimal(0)),
         total_cost=sum((r.cost for r in rows), Decimal(0)) if sees_cost else None,
+    )
+
+
+async def run_context(
+    session: AsyncSession, project_id: uuid.UUID, card_id: uuid.UUID | None, lane_number: int | None
+) -> RunContextOut:
+    """``lane_number``: the lane the run was triggered in (its approval gate applies), else the card's lane."""
+    await set_tenant(session, workspace_id=await workspace_of(session, "project", project_id))
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"No project with id {project_id}.")
+    card, lane = None, None
+    if card_id is not None:
+        card = await session.get(Card, card_id)
+        if card is None or card.project_id != project_id:
+            raise NotFound(f"No card with id {card_id} in that project.")
+        lane = await repository.lane_of(session, card, lane_number)
+    documents = await repository.latest_documents(session, project_id)
+    return RunContextOut(
+        project=ContextProjectOut.model_validate(project, from_attributes=True),
+        card=None if card is None else ContextCardOut.model_validate(card, from_attributes=True),
+        lane_name=lane.name if lane else "",
+        lane_number=lane.number if lane else None,
+        requires_approval=bool(lane and lane.requires_approval),
+        documents=[ContextDocumentOut(kind=k, title=t, version=v, content=c) for k, t, v, c in documents],
+        agents=await agents.configs(session, project_id),
     )

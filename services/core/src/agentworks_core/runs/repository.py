@@ -1,0 +1,40 @@
+"""Run queries: a card's runs, the lane a run is gated by, and the documents a run reads."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentworks_core.models import AgentRun, Card, Document, DocumentVersion, Lane
+
+
+async def runs_of_card(session: AsyncSession, card_id: uuid.UUID) -> Sequence[AgentRun]:
+    """A card's runs, newest first."""
+    query = select(AgentRun).where(AgentRun.card_id == card_id).order_by(AgentRun.created_at.desc(), AgentRun.id)
+    return (await session.scalars(query)).all()
+
+
+async def lane_of(session: AsyncSession, card: Card, lane_number: int | None) -> Lane | None:
+    """The lane numbered ``lane_number`` on the card's board; usually the card's own (no second query)."""
+    current = await session.get(Lane, card.lane_id)
+    if lane_number is None or current is None or current.number == lane_number:
+        return current
+    query = select(Lane).where(Lane.board_id == card.board_id, Lane.number == lane_number)
+    return await session.scalar(query) or current
+
+
+async def latest_documents(session: AsyncSession, project_id: uuid.UUID) -> Sequence[Row[tuple[str, str, int, str]]]:
+    """Kind, title, version and content of the latest version of each of the project's documents, by kind."""
+    query = (
+        select(Document.kind, Document.title, DocumentVersion.version, DocumentVersion.content)
+        .join(
+            DocumentVersion,
+            (DocumentVersion.document_id == Document.id) & (DocumentVersion.version == Document.latest_version),
+        )
+        .where(Document.project_id == project_id)
+        .order_by(Document.kind)
+    )
+    return (await session.execute(query)).all()
