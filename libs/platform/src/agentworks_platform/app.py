@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, WebSocketException
 from fastapi.dependencies.models import Dependant
@@ -42,12 +42,14 @@ from agentworks_platform.settings import ServiceSettings
 from agentworks_platform.telemetry import configure_tracing
 
 ReadyCheck = Callable[[], Awaitable[None]]
+State = TypeVar("State")
 log = get_logger(__name__)
 
 
 @dataclass
 class ServiceContext:
-    """What a running service holds for its lifetime: settings, database, token source and verifier."""
+    """What a running service holds for its lifetime: settings, database, token source and verifier, and
+    ``state``, the service's own typed state (a dataclass its setup builds), read back with ``state_of``."""
 
     settings: ServiceSettings
     db: Database
@@ -55,6 +57,15 @@ class ServiceContext:
     verifier: TokenVerifier
     ready_checks: list[ReadyCheck] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    state: object = None
+
+
+def state_of(ctx: ServiceContext, kind: type[State]) -> State:
+    """The service's typed state; a service whose setup has not kept a ``kind`` has a wiring fault."""
+    state = ctx.state
+    if not isinstance(state, kind):
+        raise TypeError(f"the service keeps {type(state).__name__}, not {kind.__name__}")
+    return state
 
 
 def build_auth(settings: ServiceSettings) -> tuple[TokenSource, TokenVerifier]:
@@ -167,8 +178,8 @@ def run_in_background(stack: AsyncExitStack, work: Coroutine[Any, Any, Any], nam
     return task
 
 
-def context_of(request: Request) -> ServiceContext:
-    ctx: ServiceContext = request.app.state.ctx
+def context_of(connection: HTTPConnection) -> ServiceContext:
+    ctx: ServiceContext = connection.app.state.ctx
     return ctx
 
 

@@ -8,12 +8,19 @@ import base64
 import time
 import uuid
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from agentworks_events import Event, EventMessage, parse_event, to_message
 from google.pubsub_v1 import PubsubMessage, ReceivedMessage
 
-from agentworks_pubsub.wiring import outbox_of
+from agentworks_pubsub.outbox import Outbox
+
+
+@runtime_checkable
+class Publishing(Protocol):
+    """A service state that publishes through an outbox."""
+
+    outbox: Outbox
 
 
 def push_envelope(event: Event, subscription: str, attempt: int | None = None) -> dict[str, Any]:
@@ -77,7 +84,9 @@ class RecordingSink:
 def settled(app: Any, timeout: float = 5.0) -> None:
     """Wait until ``app`` (serving on another thread) has no background publish in flight, so what its
     sink holds is everything its committed transactions published."""
-    outbox = outbox_of(app.state.ctx)
+    state = app.state.ctx.state
+    assert isinstance(state, Publishing), f"{type(state).__name__} has no outbox"
+    outbox = state.outbox
     deadline = time.monotonic() + timeout
     while outbox.publishing and time.monotonic() < deadline:
         time.sleep(0.002)

@@ -13,8 +13,6 @@ from agentworks_pubsub.outbox import Outbox, OutboxRelay
 from agentworks_pubsub.publisher import EventPublisher, MessageSink
 from agentworks_pubsub.pull import PullConsumer, subscriber_client
 
-OUTBOX_KEY = "outbox"
-
 
 async def start_outbox(
     ctx: ServiceContext,
@@ -37,12 +35,6 @@ async def start_outbox(
         outbox = Outbox(table)
     outbox.relay = relay
     stack.push_async_callback(outbox.drain)
-    ctx.extras[OUTBOX_KEY] = outbox
-    return outbox
-
-
-def outbox_of(ctx: ServiceContext) -> Outbox:
-    outbox: Outbox = ctx.extras[OUTBOX_KEY]
     return outbox
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from agentworks_documents.firestore import FirestoreDocumentStore
+from agentworks_documents.port import DocumentStore
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import Outbox, PushReceiver, load_topology
@@ -27,6 +28,7 @@ from agentworks_core.projects import endpoints as projects
 from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.runs import endpoints as runs
 from agentworks_core.runs.handlers import handlers as run_handlers
+from agentworks_core.state import CoreState
 from agentworks_core.workspaces import endpoints as workspaces
 
 ROUTERS = (
@@ -44,6 +46,15 @@ ROUTERS = (
 )
 
 
+def _firestore(settings: CoreSettings, stack: AsyncExitStack) -> DocumentStore | None:
+    """Firestore's document store when documents live there (production), else None."""
+    if settings.documents_backend != "firestore":
+        return None
+    client = firestore.AsyncClient(project=settings.gcp_project, database=settings.firestore_database)
+    stack.callback(client.close)
+    return FirestoreDocumentStore(client)
+
+
 def create_app(
     settings: CoreSettings | None = None,
     *,
@@ -57,14 +68,11 @@ def create_app(
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
-        ctx.extras["board_cache"] = BoardCache(settings.board_cache_bytes)
         client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
         stack.push_async_callback(client.aclose)
-        ctx.extras["models"] = ModelCatalog(client)
-        if settings.documents_backend == "firestore":
-            firestore_client = firestore.AsyncClient(project=settings.gcp_project, database=settings.firestore_database)
-            stack.callback(firestore_client.close)
-            ctx.extras["firestore_documents"] = FirestoreDocumentStore(firestore_client)
+        ctx.state = CoreState(
+            outbox, BoardCache(settings.board_cache_bytes), ModelCatalog(client), _firestore(settings, stack)
+        )
 
     return create_service_app(
         settings, title="AgentWorks core", description=__doc__ or "", routers=[*ROUTERS, receiver.router()], setup=setup

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.app import SessionDep
 from agentworks_platform.errors import error_responses
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.agents import service
-from agentworks_core.agents.catalog import ModelCatalog
 from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentKey, AgentOut, ModelOut
+from agentworks_core.state import ModelCatalogDep
 
 router = APIRouter(prefix="/api", tags=["agents"], responses=error_responses(404, 503))
-
-
-def _catalog(request: Request) -> ModelCatalog:
-    catalog: ModelCatalog = context_of(request).extras["models"]
-    return catalog
 
 
 @router.get("/agents", summary="The agent registry")
@@ -28,7 +22,7 @@ async def list_agents(_principal: PrincipalDep) -> list[AgentOut]:
 
 
 @router.get("/models", summary="Every (provider, model) the provider router serves, for agent configuration")
-async def list_models(_principal: PrincipalDep, catalog: Annotated[ModelCatalog, Depends(_catalog)]) -> list[ModelOut]:
+async def list_models(_principal: PrincipalDep, catalog: ModelCatalogDep) -> list[ModelOut]:
     return [ModelOut(provider=provider, model=model) for provider, model in sorted(await catalog.models())]
 
 
@@ -45,7 +39,7 @@ async def configure_agent(
     body: AgentConfigIn,
     session: SessionDep,
     principal: PrincipalDep,
-    catalog: Annotated[ModelCatalog, Depends(_catalog)],
+    catalog: ModelCatalogDep,
 ) -> AgentConfigOut:
     access = await authorize_resource(session, principal, "project", project_id, "write")
     return await service.configure(session, access, catalog, project_id, agent, body)

@@ -5,26 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.app import SessionDep
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
-from agentworks_pubsub import Outbox
-from agentworks_pubsub.wiring import outbox_of
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.cards import service
 from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
 from agentworks_core.schemas import Limit
+from agentworks_core.state import OutboxDep
 
 router = APIRouter(prefix="/api", tags=["cards"], responses=error_responses(404, 409))
-
-
-def _outbox(request: Request) -> Outbox:
-    return outbox_of(context_of(request))
-
-
-OutboxDep = Annotated[Outbox, Depends(_outbox)]
 
 
 @router.post("/projects/{project_id}/cards", status_code=201, summary="Create a card (first lane by default)")

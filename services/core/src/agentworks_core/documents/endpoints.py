@@ -5,35 +5,27 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_documents.port import DocumentStore
-from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.app import SessionDep
 from agentworks_platform.bounds import INTEGER_MAX
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.documents import service
 from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
-from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.schemas import Limit
+from agentworks_core.state import DocumentStoreDep
 
 router = APIRouter(prefix="/api/projects/{project_id}/documents", tags=["documents"], responses=error_responses(404))
 
 
-def _store(request: Request, session: SessionDep) -> DocumentStore:
-    """Firestore in production; otherwise core's own database, in the request's transaction."""
-    firestore_store: DocumentStore | None = context_of(request).extras.get("firestore_documents")
-    return firestore_store or SqlDocumentStore(session)
-
-
-StoreDep = Annotated[DocumentStore, Depends(_store)]
 Kind = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 
 
 @router.get("")
 async def list_documents(
-    project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, store: StoreDep
+    project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, store: DocumentStoreDep
 ) -> list[DocumentOut]:
     await authorize_resource(session, principal, "project", project_id, "read")
     return await service.list_documents(session, store, project_id)
@@ -41,7 +33,7 @@ async def list_documents(
 
 @router.get("/{kind}", summary="The latest version of a document")
 async def latest(
-    project_id: uuid.UUID, kind: Kind, session: SessionDep, principal: PrincipalDep, store: StoreDep
+    project_id: uuid.UUID, kind: Kind, session: SessionDep, principal: PrincipalDep, store: DocumentStoreDep
 ) -> VersionOut:
     await authorize_resource(session, principal, "project", project_id, "read")
     return await service.latest(session, store, project_id, kind)
@@ -54,7 +46,7 @@ async def write(
     body: DocumentWrite,
     session: SessionDep,
     principal: PrincipalDep,
-    store: StoreDep,
+    store: DocumentStoreDep,
 ) -> DocumentOut:
     access = await authorize_resource(session, principal, "project", project_id, "write")
     return await service.write(session, store, access, project_id, kind, body)
@@ -66,7 +58,7 @@ async def history(
     kind: Kind,
     session: SessionDep,
     principal: PrincipalDep,
-    store: StoreDep,
+    store: DocumentStoreDep,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[VersionMeta]:
@@ -82,7 +74,7 @@ async def version(
     version: Annotated[int, Path(ge=1, le=INTEGER_MAX)],
     session: SessionDep,
     principal: PrincipalDep,
-    store: StoreDep,
+    store: DocumentStoreDep,
 ) -> VersionOut:
     await authorize_resource(session, principal, "project", project_id, "read")
     return await service.version(session, store, project_id, kind, version)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_platform.app import SessionDep, context_of
+from agentworks_platform.app import SessionDep
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from agentworks_core.access import PrincipalDep, authorize, authorize_resource
 from agentworks_core.projects import service
-from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.projects.schemas import (
     BoardDetail,
     BoardOut,
@@ -24,14 +23,7 @@ from agentworks_core.projects.schemas import (
     ProjectUpdate,
 )
 from agentworks_core.schemas import Limit
-
-
-def _board_cache(request: Request) -> BoardCache:
-    cache: BoardCache = context_of(request).extras["board_cache"]
-    return cache
-
-
-BoardCacheDep = Annotated[BoardCache, Depends(_board_cache)]
+from agentworks_core.state import BoardCacheDep
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=error_responses(404))
 

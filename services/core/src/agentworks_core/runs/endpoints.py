@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Query
 
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.agents.schemas import AgentKey
-from agentworks_core.cards.endpoints import OutboxDep
 from agentworks_core.runs import service
 from agentworks_core.runs.schemas import CardRuns, Decision, DecisionIn, RunContextOut, RunIn, RunRequested
+from agentworks_core.state import OutboxDep
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=error_responses(404, 409))
 internal = APIRouter(prefix="/internal", tags=["internal"])

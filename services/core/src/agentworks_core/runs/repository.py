@@ -26,7 +26,7 @@ async def lane_of(session: AsyncSession, card: Card, lane_number: int | None) ->
     return await session.scalar(query) or current
 
 
-async def latest_documents(session: AsyncSession, project_id: uuid.UUID) -> Sequence[Row[tuple[str, str, int, str]]]:
+async def latest_documents(session: AsyncSession, project_id: uuid.UUID) -> Sequence[Row[str, str, int, str]]:
     """Kind, title, version and content of the latest version of each of the project's documents, by kind."""
     query = (
         select(Document.kind, Document.title, DocumentVersion.version, DocumentVersion.content)
