@@ -11,6 +11,7 @@ import pytest
 from agentworks_billing.app import create_app
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.models import MIGRATIONS
+from agentworks_billing.state import billing_state
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
@@ -19,7 +20,6 @@ from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
-from agentworks_pubsub import PullConsumer
 from agentworks_pubsub.testing import RecordingSink, received_message
 from fastapi import FastAPI
 
@@ -100,7 +100,7 @@ class Billing:
 
     async def deliver(self, *events: Event, attempt: int = 1) -> None:
         """Deliver ``events`` as one pulled batch, as Pub/Sub would (fresh message ids); all must be acked."""
-        consumer: PullConsumer = self.app.state.ctx.extras["usage_consumer"]
+        consumer = billing_state(self.app.state.ctx).usage_consumer
         batch = [received_message(event, attempt) for event in events]
         verdict = await consumer.process(self.app.state.ctx.db, batch)
         assert verdict.nacks == [], "a usage event was refused"

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from agentworks_billing.invoices.payments import Payments
 from agentworks_billing.models import Invoice, StripeEvent
+from agentworks_billing.state import billing_state
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_platform.db import Database
 from sqlalchemy import func, select
@@ -133,7 +134,7 @@ async def test_a_crash_after_stripe_created_the_invoice_resumes_without_a_second
 
     monkeypatch.setattr(Payments, "_save", crash_once)
     with pytest.raises(ConnectionError):
-        await paid.billing.app.state.ctx.extras["jobs"].close_period("2026-10")
+        await billing_state(paid.billing.app.state.ctx).jobs.close_period("2026-10")
     [invoice] = await paid.invoices()
     assert (invoice["stripe_invoice_id"], invoice["finalized_at"]) == (None, None)
 

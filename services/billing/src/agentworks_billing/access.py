@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import httpx
-from agentworks_platform.app import context_of
 from agentworks_platform.errors import Forbidden, NotFound, Unavailable
 from agentworks_platform.internal_http import InternalClient, MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import Depends, Request
+
+from agentworks_billing.state import state_of_request
 
 Permission = Literal["charges", "cost", "manage"]
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -37,8 +38,7 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
 def core_of(request: Request) -> InternalClient:
-    core: InternalClient = context_of(request).extras["core"]
-    return core
+    return state_of_request(request).core
 
 
 UNAVAILABLE = "Billing cannot check access right now; try again shortly."

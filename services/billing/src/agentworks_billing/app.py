@@ -23,6 +23,7 @@ from agentworks_billing.config import BillingSettings
 from agentworks_billing.invoices import endpoints as invoices
 from agentworks_billing.jobs import Jobs, secrets_for
 from agentworks_billing.ledger.verify import UsageOwnership
+from agentworks_billing.state import BillingState
 from agentworks_billing.usage import endpoints as usage
 
 USAGE_SUBSCRIPTION = "billing-usage-events"
@@ -50,7 +51,7 @@ def create_app(
         consumer = PullConsumer(usage_events, models.inbox, jobs.ledger.apply, settings.pull_max_messages, verify)
         await jobs.connect_payments()
         stack.push_async_callback(jobs.aclose)
-        ctx.extras.update(core=core, jobs=jobs, accounts=jobs.accounts, usage_consumer=consumer)
+        ctx.state = BillingState(outbox, core, jobs, consumer)
         if settings.pull_usage_events:
             await start_pull(ctx, stack, consumer)
         if settings.schedule_in_process:

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import uuid
 
-from agentworks_platform.app import SessionDep, allow_callers, context_of
+from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_billing.access import PrincipalDep, authorize, check_project
 from agentworks_billing.accounts.schemas import ApiAllowanceOut, BudgetIn, BudgetOut, PlanIn, PlanOut
 from agentworks_billing.accounts.service import Accounts, current_period
+from agentworks_billing.state import state_of_request
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 def accounts_of(request: Request) -> Accounts:
-    accounts: Accounts = context_of(request).extras["accounts"]
-    return accounts
+    return state_of_request(request).jobs.accounts
 
 
 @router.get("/budgets", summary="Budgets and their spend this month")

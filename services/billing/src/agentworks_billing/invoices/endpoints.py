@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from agentworks_events import UtcDateTime
-from agentworks_platform.app import SessionDep, allow_callers, context_of
+from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import NotFound, error_responses
 from agentworks_platform.money import MoneyOut
 from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
@@ -20,6 +20,7 @@ from agentworks_billing.invoices.schemas import BillingOut, InvoiceDetailOut, In
 from agentworks_billing.invoices.summary import billing_summary
 from agentworks_billing.jobs import Jobs
 from agentworks_billing.schemas import Schema
+from agentworks_billing.state import state_of_request
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"], responses=error_responses(404))
 hooks = APIRouter(tags=["webhooks"])
@@ -27,8 +28,7 @@ internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
 def jobs_of(request: Request) -> Jobs:
-    jobs: Jobs = context_of(request).extras["jobs"]
-    return jobs
+    return state_of_request(request).jobs
 
 
 @router.get("/billing", summary="This period: charges to date, invoice preview, budgets, alerts")

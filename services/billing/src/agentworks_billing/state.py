@@ -1,0 +1,31 @@
+"""What billing holds for its lifetime, and how its endpoints and tests read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentworks_platform.app import ServiceContext, context_of, state_of
+from agentworks_platform.internal_http import InternalClient
+from agentworks_pubsub import Outbox, PullConsumer
+from starlette.requests import HTTPConnection
+
+from agentworks_billing.jobs import Jobs
+
+
+@dataclass(frozen=True, slots=True)
+class BillingState:
+    """Billing's outbox, core's client, the jobs (ledger, accounts, periods, payments) and the consumer that
+    pulls usage events."""
+
+    outbox: Outbox
+    core: InternalClient
+    jobs: Jobs
+    usage_consumer: PullConsumer
+
+
+def billing_state(ctx: ServiceContext) -> BillingState:
+    return state_of(ctx, BillingState)
+
+
+def state_of_request(connection: HTTPConnection) -> BillingState:
+    return billing_state(context_of(connection))
