@@ -13,6 +13,7 @@ import pytest
 from agentworks_billing.app import create_app as create_billing
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.models import MIGRATIONS as BILLING_MIGRATIONS
+from agentworks_billing.state import billing_state
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
@@ -29,7 +30,7 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
-from agentworks_pubsub import PullConsumer, Verdict
+from agentworks_pubsub import Verdict
 from agentworks_pubsub.testing import RecordingSink, push_envelope, received_message, settled
 from fastapi import FastAPI
 
@@ -136,7 +137,7 @@ class Stack:
     async def pull_into_billing(self, event: Event) -> Verdict:
         """``event`` as billing's consumer pulls it from billing-usage-events."""
         ctx = self.billing.state.ctx
-        consumer: PullConsumer = ctx.extras["usage_consumer"]
+        consumer = billing_state(ctx).usage_consumer
         return await consumer.process(ctx.db, [received_message(event)])
 
     async def deliver(self, app: FastAPI, url: str, event: Event, subscription: str) -> httpx.Response:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from agentworks_events import UsageRunSettled, run_id_for, utc_now
 from agentworks_orchestrator.models import Run
+from agentworks_orchestrator.state import run_service_of
 from openai.types.chat import ChatCompletionChunk
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -165,7 +166,7 @@ async def test_a_crashed_executor_is_taken_over_after_its_lease_and_billed_once(
     async with AsyncExitStack() as exits:
         stack: Stack = await make_stack(exits, lease_seconds=3, token_delay=0.01)
         moved = stack.moved(to_lane=1)
-        service = stack.orchestrator.state.ctx.extras["runs"]
+        service = run_service_of(stack.orchestrator.state.ctx)
         crashed = asyncio.create_task(service.on_card_event(moved))
         while not stack.events("agent.run.log"):  # noqa: ASYNC110 - events arrive through the sink
             await asyncio.sleep(0.01)
@@ -215,7 +216,7 @@ async def test_a_streamed_answer_is_read_without_a_model_object_per_chunk(
 async def test_an_executor_that_fails_transiently_releases_its_lease_so_the_redelivery_starts_at_once(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    executor = stack.orchestrator.state.ctx.extras["runs"].executor
+    executor = run_service_of(stack.orchestrator.state.ctx).executor
     complete = executor._completed
     failures = [OperationalError("UPDATE runs", {}, Exception("server closed the connection"))]
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 import socket
 import uuid
 from contextlib import AsyncExitStack
-from typing import Any
 
 import openai
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.internal_http import InternalClient
-from agentworks_pubsub import Outbox, PushMessage, PushReceiver, load_topology
+from agentworks_pubsub import Outbox, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
@@ -22,28 +21,9 @@ from agentworks_orchestrator import models
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs import endpoints as runs
 from agentworks_orchestrator.runs.executor import RunExecutor
+from agentworks_orchestrator.runs.handlers import WORKERS
 from agentworks_orchestrator.runs.service import RunService
-
-
-def _service(ctx: ServiceContext) -> RunService:
-    service: RunService = ctx.extras["runs"]
-    return service
-
-
-async def on_card_event(ctx: ServiceContext, event: Any, _push: PushMessage) -> None:
-    await _service(ctx).on_card_event(event)
-
-
-async def on_budget_event(ctx: ServiceContext, event: Any, _push: PushMessage) -> None:
-    await _service(ctx).on_budget_event(event)
-
-
-WORKERS = {
-    "orchestrator-card-events": {"card.moved": on_card_event, "card.run_requested": on_card_event},
-    "orchestrator-usage-events": dict.fromkeys(
-        ("usage.budget_warning", "usage.budget_exceeded", "usage.budget_changed"), on_budget_event
-    ),
-}
+from agentworks_orchestrator.state import OrchestratorState
 
 
 def create_app(
@@ -79,7 +59,8 @@ def create_app(
         stack.push_async_callback(client.close)
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         executor = RunExecutor(ctx.db, outbox, client, settings, owner)
-        ctx.extras["runs"] = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
+        run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
+        ctx.state = OrchestratorState(outbox, run_service)
 
     return create_service_app(
         settings,

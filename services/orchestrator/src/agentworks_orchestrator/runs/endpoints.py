@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from agentworks_events import AgentRunCancelled, utc_now
-from agentworks_platform.app import context_of
 from agentworks_platform.clock import as_utc
 from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable, error_responses
 from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,18 +24,11 @@ from agentworks_orchestrator.runs.core_client import CoreUnavailableError, run_c
 from agentworks_orchestrator.runs.executor import RunPlan
 from agentworks_orchestrator.runs.prompts import console_prompt
 from agentworks_orchestrator.runs.service import RunService
+from agentworks_orchestrator.state import RunServiceDep
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=error_responses(402, 404, 429, 503))
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 RUNNERS = frozenset({"owner", "member"})
-
-
-def _service(request: Request) -> RunService:
-    service: RunService = context_of(request).extras["runs"]
-    return service
-
-
-ServiceDep = Annotated[RunService, Depends(_service)]
 
 
 async def _require_runner(service: RunService, principal: Principal, workspace_id: uuid.UUID, what: str) -> None:
@@ -58,7 +50,7 @@ class CancelOut(BaseModel):
 
 
 @router.post("/runs/{run_id}/cancel", summary="Cancel a run; a running one stops at its next log batch")
-async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: ServiceDep) -> CancelOut:
+async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: RunServiceDep) -> CancelOut:
     async with service.db.transaction() as session:
         run = await session.get(Run, run_id)
     if run is None:
@@ -97,7 +89,7 @@ class Question(BaseModel):
 
 @router.post("/projects/{project_id}/copilot", summary="Ask the CEO CoPilot; the answer streams as SSE")
 async def ask_copilot(
-    project_id: uuid.UUID, body: Question, principal: PrincipalDep, service: ServiceDep
+    project_id: uuid.UUID, body: Question, principal: PrincipalDep, service: RunServiceDep
 ) -> StreamingResponse:
     try:
         context = await run_context(service.core, project_id, None)

@@ -1,0 +1,32 @@
+"""What the orchestrator holds for its lifetime, and the dependency its endpoints read it through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from agentworks_platform.app import ServiceContext, context_of, state_of
+from agentworks_pubsub import Outbox
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from agentworks_orchestrator.runs.service import RunService
+
+
+@dataclass(frozen=True, slots=True)
+class OrchestratorState:
+    """The outbox runs publish through and the run service that starts, executes and controls them."""
+
+    outbox: Outbox
+    runs: RunService
+
+
+def run_service_of(ctx: ServiceContext) -> RunService:
+    return state_of(ctx, OrchestratorState).runs
+
+
+def run_service(connection: HTTPConnection) -> RunService:
+    return run_service_of(context_of(connection))
+
+
+RunServiceDep = Annotated[RunService, Depends(run_service)]
