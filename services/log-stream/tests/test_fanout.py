@@ -23,6 +23,7 @@ from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_gateway.websockets_relay import MAX_MESSAGE_BYTES
 from agentworks_localstack.threads import AppThread, free_port
+from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.endpoints import Ordered, live
 from agentworks_log_stream.terminal.fanout import PROBE
@@ -360,7 +361,7 @@ def test_an_error_in_the_listeners_read_back_is_survived_logged_and_shown_in_rea
     terminals: Terminals, backend: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _only_postgres(backend)
-    terminals.logs.server.config.app.state.ctx.extras["fanout"].retry_seconds = 2.0
+    log_stream_state(terminals.logs.server.config.app.state.ctx).fanout.retry_seconds = 2.0
     run = uuid.uuid4()
     terminals.push(terminals.started(run))
     real = store.lines_between
@@ -443,7 +444,7 @@ def test_a_listener_connection_that_stops_answering_is_given_up_and_its_clients_
     monkeypatch.setattr(psycopg.AsyncConnection, "execute", half_open)
     port = free_port()
     quick: AppThread = terminals.instance(port, listener_probe_seconds=0.5)  # type: ignore[attr-defined]
-    quick.server.config.app.state.ctx.extras["fanout"].retry_seconds = 2.0
+    log_stream_state(quick.server.config.app.state.ctx).fanout.retry_seconds = 2.0
     reconnects = _Recorded("fanout.listener_reconnecting")  # after the instance set up logging
     logging.getLogger("agentworks_log_stream.terminal.fanout").addHandler(reconnects)
     run = uuid.uuid4()

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal.endpoints import Ordered, live, record_close
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.principal import Principal
@@ -234,7 +235,7 @@ async def test_batches_queued_for_a_client_go_out_joined_in_one_frame_per_run() 
 
 
 def test_a_client_that_leaves_is_let_go_at_once_not_at_the_next_heartbeat(terminals: Terminals) -> None:
-    hub: Hub = terminals.logs.server.config.app.state.ctx.extras["hub"]
+    hub = log_stream_state(terminals.logs.server.config.app.state.ctx).hub
     card = uuid.UUID(str(terminals.ids["card"]))
 
     async def scenario() -> float:

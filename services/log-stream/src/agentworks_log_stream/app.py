@@ -17,14 +17,14 @@ from fastapi import FastAPI
 
 from agentworks_log_stream import models
 from agentworks_log_stream.config import LogStreamSettings
+from agentworks_log_stream.state import LogStreamState
 from agentworks_log_stream.terminal import boards, history
 from agentworks_log_stream.terminal import endpoints as terminal
 from agentworks_log_stream.terminal.archive import Archiver
-from agentworks_log_stream.terminal.boards import handlers as board_handlers
 from agentworks_log_stream.terminal.fanout import Fanout
+from agentworks_log_stream.terminal.handlers import handlers
 from agentworks_log_stream.terminal.hub import Hub
-from agentworks_log_stream.terminal.projection import handlers
-from agentworks_log_stream.terminal.verify import OWNERSHIP, VERIFIERS
+from agentworks_log_stream.terminal.verify import VERIFIERS
 
 
 def create_app(settings: LogStreamSettings | None = None, *, core_client: InternalClient | None = None) -> FastAPI:
@@ -41,7 +41,7 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         load_topology(),
         settings.service_name,
         models.inbox,
-        {**handlers(fanout, archiver), **board_handlers(fanout)},
+        handlers(fanout, archiver),
         verifiers=VERIFIERS,
     )
 
@@ -49,13 +49,9 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         listener = await fanout.start()
         stack.push_async_callback(stop_task, listener)
         ctx.ready_checks.append(fanout.ready)
-        ctx.extras["fanout"] = fanout
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
-        ctx.extras["core"] = core
-        ctx.extras[OWNERSHIP] = Ownership(core)
-        ctx.extras["hub"] = hub
-        ctx.extras["archiver"] = archiver
+        ctx.state = LogStreamState(hub, fanout, archiver, core, Ownership(core))
         run_in_background(stack, archiver.prune_periodically(), "log-stream-retention")
 
     return create_service_app(

@@ -29,18 +29,19 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from agentworks_platform.app import ServiceContext, allow_callers
+from agentworks_platform.app import ServiceContext, allow_callers, context_of
 from agentworks_platform.bounds import within_bigint
 from agentworks_platform.logging import get_logger
 from agentworks_platform.principal import CLIENT_IP, KEY_WORKSPACE, USER_EMAIL, USER_ID
 from fastapi import APIRouter, Depends, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.fanout import batch_frames
 from agentworks_log_stream.terminal.frames import ENVELOPE_BYTES, MAX_FRAME_BYTES
-from agentworks_log_stream.terminal.hub import Frame, Hub, Subscriber
-from agentworks_log_stream.terminal.projection import status_message
+from agentworks_log_stream.terminal.handlers import status_message
+from agentworks_log_stream.terminal.hub import Frame, Subscriber
 
 router = APIRouter(tags=["terminal"])
 FROM_GATEWAY = [Depends(allow_callers("gateway"))]
@@ -140,7 +141,7 @@ async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str)
     ``FROM_GATEWAY`` dependency has verified the gateway's token)."""
     headers = websocket.headers
     user, email = headers.get(USER_ID), headers.get(USER_EMAIL)
-    core = ctx.extras["core"]
+    core = log_stream_state(ctx).core
     try:
         owner = await core.request("GET", owner_path)
         if owner.status_code != 200:
@@ -163,7 +164,7 @@ async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str)
 async def terminal(
     websocket: WebSocket, card_id: uuid.UUID, run_id: uuid.UUID | None = None, after: str | None = None
 ) -> None:
-    ctx: ServiceContext = websocket.app.state.ctx
+    ctx = context_of(websocket)
     try:
         cursor = parse_after(after)
     except ValueError:
@@ -172,7 +173,7 @@ async def terminal(
     if not await authorised(websocket, ctx, f"/internal/cards/{card_id}"):
         return
     await websocket.accept()
-    hub: Hub = ctx.extras["hub"]
+    hub = log_stream_state(ctx).hub
     subscriber = hub.subscribe(card_id)
     ordered = Ordered(cursor)
     code = 1000
@@ -194,7 +195,7 @@ async def _replay(
         runs = await store.runs_of_card(session, card_id, run_id)
     for run in runs:
         while True:
-            records = await ctx.extras["archiver"].lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
+            records = await log_stream_state(ctx).archiver.lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
             ready = [m for r in records for m in ordered.offer({"type": "line", "run_id": str(run.run_id), **r})]
             for frame in batch_frames(run.run_id, [_as_line(item) for item in ready]):  # a page: few frames
                 await websocket.send_json(frame)

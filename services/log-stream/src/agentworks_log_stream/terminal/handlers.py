@@ -1,18 +1,23 @@
-"""log-stream's reaction to agent-runs: store lines once, move run status forward, fan out after commit."""
+"""log-stream's reaction to agent-runs (store lines once, move run status forward) and to card-events (record
+which board a card is on); each fans out to terminals and boards after commit."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from agentworks_events import AgentRunLog, AgentRunStarted
 from agentworks_pubsub import PermanentEventError, PushMessage
+from agentworks_pubsub.receiver import HandlerMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_log_stream.models import RunLog
+from agentworks_log_stream.models import CardBoard, RunLog
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.fanout import Fanout, line_message
 
+BOARD_OF = {"card.created": "card", "card.updated": "card", "card.moved": None, "card.deleted": None}
+"""The card events a board shows, and where each names its board (on the card's snapshot, or its own field)."""
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
 
 
@@ -35,7 +40,30 @@ async def ensure_same_run(session: AsyncSession, event: Any) -> None:
         raise PermanentEventError(f"run {event.run_id} belongs to another workspace, project or card")
 
 
-def handlers(fanout: Fanout, archiver: Archiver) -> dict[str, dict[str, Any]]:
+def board_named(event: Any) -> uuid.UUID:
+    """The board whose channel a card event goes to."""
+    return event.card.board_id if BOARD_OF[event.type] == "card" else event.board_id  # type: ignore[no-any-return]
+
+
+def handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
+    """Every subscription's handlers: agent-runs to terminals (and boards' run status), card-events to boards."""
+    return {**_run_handlers(fanout, archiver), **_card_handlers(fanout)}
+
+
+def _card_handlers(fanout: Fanout) -> HandlerMap:
+    async def on_card(session: AsyncSession, event: Any, _push: PushMessage) -> None:
+        board_id = board_named(event)
+        row = await session.get(CardBoard, event.card_id)
+        if row is None:
+            session.add(CardBoard(card_id=event.card_id, board_id=board_id))
+        else:
+            row.board_id = board_id
+        await fanout.message(session, board_id, {"type": "card", "event": event.model_dump(mode="json")})
+
+    return {"log-stream-card-events": dict.fromkeys(BOARD_OF, on_card)}
+
+
+def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
     async def on_log(session: AsyncSession, event: AgentRunLog, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
         await store.advance(session, event, "running")

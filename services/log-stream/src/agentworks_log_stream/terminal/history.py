@@ -18,6 +18,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from agentworks_log_stream.models import RunLog
+from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import store
 
 router = APIRouter(prefix="/api/cards/{card_id}/runs/{run_id}/logs", tags=["logs"], responses=error_responses(404))
@@ -39,7 +40,7 @@ async def _run(ctx: ServiceContext, principal: Principal, card_id: uuid.UUID, ru
     if run is None or run.card_id != card_id or principal.key_workspace_id not in (None, run.workspace_id):
         raise missing
     try:
-        role = await member_role(ctx.extras["core"], run.workspace_id, principal.user_id)
+        role = await member_role(log_stream_state(ctx).core, run.workspace_id, principal.user_id)
     except MemberLookupError:
         raise Unavailable("Workspaces are unavailable right now; try again shortly.", retry_after=None) from None
     if role is None:
@@ -59,7 +60,7 @@ async def run_logs(
     ctx = context_of(request)
     run = await _run(ctx, principal, card_id, run_id)
     after = decode_cursor(cursor, (int,))
-    records = await ctx.extras["archiver"].lines(run, after[0] if after else 0, limit + 1)
+    records = await log_stream_state(ctx).archiver.lines(run, after[0] if after else 0, limit + 1)
     more, records = len(records) > limit, records[:limit]
     return Page(
         items=[Line(**r) for r in records], next_cursor=encode_cursor(records[-1]["seq"]) if more and records else None
@@ -106,4 +107,4 @@ internal = APIRouter(prefix="/internal", tags=["internal"])
     summary="Delete database lines of runs archived past the retention period",
 )
 async def prune(request: Request) -> dict[str, int]:
-    return {"deleted_lines": await context_of(request).extras["archiver"].prune()}
+    return {"deleted_lines": await log_stream_state(context_of(request)).archiver.prune()}

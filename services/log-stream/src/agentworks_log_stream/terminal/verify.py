@@ -8,7 +8,6 @@ the handlers in its own transaction).
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from agentworks_platform.app import ServiceContext
@@ -17,19 +16,12 @@ from agentworks_pubsub.ownership import Ownership, ensure_owned
 from agentworks_pubsub.receiver import VerifierMap
 
 from agentworks_log_stream.models import CardBoard
-from agentworks_log_stream.terminal.boards import BOARD_OF
-
-OWNERSHIP = "ownership"
+from agentworks_log_stream.state import log_stream_state
+from agentworks_log_stream.terminal.handlers import BOARD_OF, board_named
 
 
 def owners_of(ctx: ServiceContext) -> Ownership:
-    owners: Ownership = ctx.extras[OWNERSHIP]
-    return owners
-
-
-def board_named(event: Any) -> uuid.UUID:
-    """The board whose channel a card event goes to."""
-    return event.card.board_id if BOARD_OF[event.type] == "card" else event.board_id  # type: ignore[no-any-return]
+    return log_stream_state(ctx).ownership
 
 
 async def verify_card_event(ctx: ServiceContext, event: Any) -> None:
