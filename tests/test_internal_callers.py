@@ -22,7 +22,6 @@ from agentworks_platform.app import (
     served_routes,
 )
 from agentworks_platform.db import Database
-from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
@@ -138,7 +137,7 @@ def signers(signing_key: Path) -> dict[str, LocalTokenSigner]:
 class Probe:
     """The service's app with a context but nothing started: a call that passes the caller check goes on to the
     handler, which may fail for want of tables; ``passed`` tells whether the check let it through, and as whom.
-    Core answers 404 to every lookup."""
+    Nothing the service's setup builds is there, so a handler that needs it fails after the check."""
 
     def __init__(self, app: FastAPI, ctx: ServiceContext) -> None:
         self.app = app
@@ -166,12 +165,8 @@ async def probe(service: str, signing_key: Path, tmp_path: Path) -> AsyncIterato
         **local_blobs,
     )
     tokens, verifier = build_auth(settings)
-    core = InternalClient(
-        "http://127.0.0.1:8081", tokens, transport=httpx.MockTransport(lambda _: httpx.Response(404, json={}))
-    )
-    ctx = ServiceContext(settings, Database(settings.database_url), tokens, verifier, extras={"core": core})
+    ctx = ServiceContext(settings, Database(settings.database_url), tokens, verifier)
     yield Probe(service_app(service, settings), ctx)
-    await core.aclose()
     await ctx.db.dispose()
 
 

@@ -20,6 +20,7 @@ import pytest
 from agentworks_billing.app import create_app as create_billing
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.models import MIGRATIONS as BILLING_MIGRATIONS
+from agentworks_billing.state import billing_state
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
@@ -35,7 +36,6 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
-from agentworks_pubsub import PullConsumer
 from agentworks_pubsub.testing import RecordingSink, received_message
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -136,7 +136,7 @@ class Platform:
 
     async def deliver(self, *events: Event) -> None:
         """Hand events to billing's ledger as its pull subscription would."""
-        consumer: PullConsumer = self.billing.state.ctx.extras["usage_consumer"]
+        consumer = billing_state(self.billing.state.ctx).usage_consumer
         verdict = await consumer.process(self.billing.state.ctx.db, [received_message(e) for e in events])
         assert verdict.nacks == []
 

@@ -56,7 +56,6 @@ class ServiceContext:
     tokens: TokenSource
     verifier: TokenVerifier
     ready_checks: list[ReadyCheck] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
     state: object = None
 
 

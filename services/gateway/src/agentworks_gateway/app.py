@@ -23,6 +23,7 @@ from agentworks_gateway.proxy import GATEWAY, PublicApi
 from agentworks_gateway.proxy import router as proxy
 from agentworks_gateway.routes import RouteTable, load_documents
 from agentworks_gateway.security import ApiGuard
+from agentworks_gateway.state import GatewayState
 from agentworks_gateway.web import router as web
 from agentworks_gateway.websockets_relay import router as websockets
 
@@ -58,13 +59,13 @@ def create_app(
     upstreams = {name: _url_of(settings, name) for name in called - {GATEWAY}}
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        clients: dict[str, InternalClient] = {}
         for name, url in upstreams.items():
             timeout = MODEL_CALL_TIMEOUT_SECONDS if name in customer_table.owners else 10.0
-            client = InternalClient(url, ctx.tokens, timeout=timeout, transport=transports.get(name))
-            stack.push_async_callback(client.aclose)
-            ctx.extras[name] = client
+            clients[name] = InternalClient(url, ctx.tokens, timeout=timeout, transport=transports.get(name))
+            stack.push_async_callback(clients[name].aclose)
         watch = CredentialWatch(ctx.db, settings.credential_check_seconds)
-        ctx.extras["credential_watch"] = watch
+        ctx.state = GatewayState(clients, watch)
         run_in_background(stack, watch.run(), "credential-watch")
 
     app = create_service_app(

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from agentworks_gateway.paths import SAFE_PATH_STATE, SafePath, checked_path, raw_path_of
 from agentworks_gateway.routes import RouteTable, merged_document
 from agentworks_gateway.security import Caller
+from agentworks_gateway.state import gateway_state
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "content-disposition", "etag", "cache-control")
@@ -58,8 +59,7 @@ def _safe_path(request: Request) -> SafePath:
 
 
 def _client(request: Request, service: str) -> InternalClient:
-    client: InternalClient = context_of(request).extras[service]
-    return client
+    return gateway_state(context_of(request)).upstreams[service]
 
 
 def _passed_on(request: Request, names: tuple[str, ...]) -> dict[str, str]:

@@ -15,15 +15,15 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from agentworks_gateway.config import GatewaySettings
-from agentworks_gateway.credential_watch import CredentialWatch
 from agentworks_gateway.security import ApiGuard, Caller, client_ip
+from agentworks_gateway.state import gateway_state
 
 router = APIRouter()
 MAX_MESSAGE_BYTES = 64 * 1024
 
 
 async def _caller(websocket: WebSocket) -> Caller | None:
-    ctx = context_of(websocket)  # type: ignore[arg-type]
+    ctx = context_of(websocket)
     settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
     peer = websocket.client.host if websocket.client else ""
     ip = client_ip(websocket.headers, peer, settings.trusted_proxy_hops)
@@ -44,7 +44,7 @@ async def board_events(websocket: WebSocket, board_id: uuid.UUID) -> None:
 
 
 async def _open(websocket: WebSocket, path: str) -> None:
-    ctx = context_of(websocket)  # type: ignore[arg-type]
+    ctx = context_of(websocket)
     settings: GatewaySettings = ctx.settings  # type: ignore[assignment]
     origin = (websocket.headers.get("origin") or "").rstrip("/")
     if origin and origin not in settings.allowed_origins:
@@ -65,7 +65,7 @@ async def _open(websocket: WebSocket, path: str) -> None:
         await websocket.close(1013, "terminals are unavailable; try again")
         return
     await websocket.accept()
-    watch: CredentialWatch = ctx.extras["credential_watch"]
+    watch = gateway_state(ctx).credential_watch
     with watch.watching(caller) as revoked:
         await _relay(websocket, upstream, revoked)
 

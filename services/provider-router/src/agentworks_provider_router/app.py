@@ -27,6 +27,7 @@ from agentworks_provider_router.resilience import LimitSettings
 from agentworks_provider_router.responses import endpoints as responses
 from agentworks_provider_router.routing import Router, RouterPolicy
 from agentworks_provider_router.run_usage import endpoints as run_usage
+from agentworks_provider_router.state import RouterState
 from agentworks_provider_router.usage import UsageRecorder
 
 
@@ -69,7 +70,7 @@ def create_app(
             UsageRecorder(ctx.db, outbox),
         )
         stack.push_async_callback(routing.aclose)
-        ctx.extras["router"] = routing
+        ctx.state = RouterState(outbox, routing)
 
     app = create_service_app(
         settings,

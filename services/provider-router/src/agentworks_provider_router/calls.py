@@ -15,6 +15,7 @@ from fastapi import Request
 from agentworks_provider_router.chat.schemas import Metadata
 from agentworks_provider_router.providers.base import ProviderError
 from agentworks_provider_router.routing import CallMeta, Outcome, Router
+from agentworks_provider_router.state import router_state
 
 HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
 OPENAI_API_CALLERS = ("orchestrator", "gateway")
@@ -23,8 +24,7 @@ workspace API keys, which serves every ``/v1`` operation admitting it to custome
 
 
 def router_of(request: Request) -> Router:
-    routing: Router = context_of(request).extras["router"]
-    return routing
+    return router_state(context_of(request)).router
 
 
 def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agentworks_gateway.apikeys import service
 from agentworks_gateway.identity.endpoints import CallerDep
+from agentworks_gateway.state import gateway_state
 
 router = APIRouter(
     prefix="/api/workspaces/{workspace_id}/api-keys", tags=["api keys"], responses=error_responses(404, 409)
@@ -41,8 +42,7 @@ class NewKeyOut(KeyOut):
 
 
 def _core(request: Request) -> InternalClient:
-    client: InternalClient = context_of(request).extras["core"]
-    return client
+    return gateway_state(context_of(request)).upstreams["core"]
 
 
 CoreDep = Annotated[InternalClient, Depends(_core)]

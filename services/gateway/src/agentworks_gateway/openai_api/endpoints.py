@@ -33,6 +33,7 @@ from agentworks_gateway.openai_api.limits import Allowance, KeyLimits, estimated
 from agentworks_gateway.paths import SAFE_PATH_STATE, SafePath
 from agentworks_gateway.routes import MethodNotAllowed, PublicRoute, RouteTable
 from agentworks_gateway.security import ApiGuard, Caller, client_ip
+from agentworks_gateway.state import gateway_state
 
 API_PREFIX = "/v1/"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -149,8 +150,7 @@ async def _may_spend(request: Request, caller: Caller) -> None:
 
 
 def _client(request: Request, service: str) -> InternalClient:
-    client: InternalClient = context_of(request).extras[service]
-    return client
+    return gateway_state(context_of(request)).upstreams[service]
 
 
 async def _forward(
