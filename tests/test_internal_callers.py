@@ -14,6 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from agentworks_blobs import LocalBlobs
+from agentworks_log_stream.config import LogStreamSettings
+from agentworks_log_stream.state import LogStreamState
+from agentworks_log_stream.terminal.archive import Archiver
+from agentworks_log_stream.terminal.fanout import Fanout
+from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.app import (
     CALLER_REFUSED,
     ServiceContext,
@@ -22,9 +28,11 @@ from agentworks_platform.app import (
     served_routes,
 )
 from agentworks_platform.db import Database
+from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
+from agentworks_pubsub.ownership import Ownership
 from fastapi import FastAPI
 from fastapi.routing import APIWebSocketRoute, RouteContext
 from starlette.testclient import TestClient
@@ -137,7 +145,8 @@ def signers(signing_key: Path) -> dict[str, LocalTokenSigner]:
 class Probe:
     """The service's app with a context but nothing started: a call that passes the caller check goes on to the
     handler, which may fail for want of tables; ``passed`` tells whether the check let it through, and as whom.
-    Nothing the service's setup builds is there, so a handler that needs it fails after the check."""
+    Of what the services' setups build, only log-stream's state is there (its sockets ask core, which answers
+    404 to every lookup); a handler that needs anything else fails after the check."""
 
     def __init__(self, app: FastAPI, ctx: ServiceContext) -> None:
         self.app = app
@@ -165,9 +174,22 @@ async def probe(service: str, signing_key: Path, tmp_path: Path) -> AsyncIterato
         **local_blobs,
     )
     tokens, verifier = build_auth(settings)
+    core = InternalClient(
+        "http://127.0.0.1:8081", tokens, transport=httpx.MockTransport(lambda _: httpx.Response(404, json={}))
+    )
     ctx = ServiceContext(settings, Database(settings.database_url), tokens, verifier)
+    if isinstance(settings, LogStreamSettings):
+        ctx.state = log_stream_state(settings, ctx.db, core)
     yield Probe(service_app(service, settings), ctx)
+    await core.aclose()
     await ctx.db.dispose()
+
+
+def log_stream_state(settings: LogStreamSettings, db: Database, core: InternalClient) -> LogStreamState:
+    """Log-stream's state with nothing started: its sockets ask core who owns a card or board after the check."""
+    hub = Hub(settings.client_queue_size)
+    archiver = Archiver(db, LocalBlobs(settings.blobs_dir), settings.retain_lines_hours)
+    return LogStreamState(hub, Fanout(db, hub), archiver, core, Ownership(core))
 
 
 def concrete(path: str) -> str:
