@@ -618,10 +618,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /**
-         * What an agent run needs to know
-         * @description ``lane_number``: the lane the run was triggered in (its approval gate applies), else the card's lane.
-         */
+        /** What an agent run needs to know */
         get: operations["run_context_internal_projects__project_id__run_context_get"];
         put?: never;
         post?: never;
@@ -972,6 +969,48 @@ export interface components {
             parent_id?: string | null;
             /** Title */
             title?: string | null;
+        };
+        /** ContextCardOut */
+        ContextCardOut: {
+            /** Card Type */
+            card_type: string;
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Title */
+            title: string;
+        };
+        /** ContextDocumentOut */
+        ContextDocumentOut: {
+            /** Content */
+            content: string;
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /** Version */
+            version: number;
+        };
+        /** ContextProjectOut */
+        ContextProjectOut: {
+            /** Description */
+            description: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
         };
         /** Decision */
         Decision: {
@@ -1349,6 +1388,33 @@ export interface components {
             /** Total Price */
             total_price: string;
         };
+        /**
+         * RunContextOut
+         * @description What an agent run needs to know: its project, card and lane, the project's latest documents, and how
+         *     each agent is configured for the project.
+         */
+        RunContextOut: {
+            /** Agents */
+            agents: components["schemas"]["AgentConfigOut"][];
+            card: components["schemas"]["ContextCardOut"] | null;
+            /** Documents */
+            documents: components["schemas"]["ContextDocumentOut"][];
+            /** Lane Name */
+            lane_name: string;
+            /** Lane Number */
+            lane_number: number | null;
+            project: components["schemas"]["ContextProjectOut"];
+            /** Requires Approval */
+            requires_approval: boolean;
+        };
+        /** RunIn */
+        RunIn: {
+            /**
+             * Instructions
+             * @default
+             */
+            instructions: string;
+        };
         /** RunOut */
         RunOut: {
             /** Agent */
@@ -1395,14 +1461,6 @@ export interface components {
             status: string;
             /** Summary */
             summary: string;
-        };
-        /** RunRequest */
-        RunRequest: {
-            /**
-             * Instructions
-             * @default
-             */
-            instructions: string;
         };
         /** RunRequested */
         RunRequested: {
@@ -1512,6 +1570,9 @@ export type CardMove = components['schemas']['CardMove'];
 export type CardOut = components['schemas']['CardOut'];
 export type CardRuns = components['schemas']['CardRuns'];
 export type CardUpdate = components['schemas']['CardUpdate'];
+export type ContextCardOut = components['schemas']['ContextCardOut'];
+export type ContextDocumentOut = components['schemas']['ContextDocumentOut'];
+export type ContextProjectOut = components['schemas']['ContextProjectOut'];
 export type Decision = components['schemas']['Decision'];
 export type DecisionIn = components['schemas']['DecisionIn'];
 export type DocumentOut = components['schemas']['DocumentOut'];
@@ -1537,8 +1598,9 @@ export type ProjectOut = components['schemas']['ProjectOut'];
 export type ProjectUpdate = components['schemas']['ProjectUpdate'];
 export type RoleChange = components['schemas']['RoleChange'];
 export type RunBadge = components['schemas']['RunBadge'];
+export type RunContextOut = components['schemas']['RunContextOut'];
+export type RunIn = components['schemas']['RunIn'];
 export type RunOut = components['schemas']['RunOut'];
-export type RunRequest = components['schemas']['RunRequest'];
 export type RunRequested = components['schemas']['RunRequested'];
 export type VersionMeta = components['schemas']['VersionMeta'];
 export type VersionOut = components['schemas']['VersionOut'];
@@ -2058,7 +2120,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["RunRequest"] | null;
+                "application/json": components["schemas"]["RunIn"] | null;
             };
         };
         responses: {
@@ -4966,9 +5028,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["RunContextOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
