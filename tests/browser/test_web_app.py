@@ -198,6 +198,12 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(_lane(watch, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
 
         card.click()
+        # The drawer sets the card's priority; the card shows it, here and live in the other browser.
+        fields = page.get_by_role("form", name="Card fields")
+        fields.get_by_label("Priority").select_option("urgent")
+        fields.get_by_role("button", name="Save").click()
+        expect(card.get_by_test_id("card-priority")).to_have_text("urgent")
+        expect(watch.locator('[data-card="One-click checkout"]').get_by_test_id("card-priority")).to_have_text("urgent")
         terminal = page.get_by_test_id("terminal")
         # xterm keeps only the visible rows in the DOM: the end of the PRD agent's answer and the end marker
         expect(terminal).to_contain_text("prd run finished", timeout=60_000)

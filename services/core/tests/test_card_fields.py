@@ -6,7 +6,7 @@ from __future__ import annotations
 from agentworks_core.cards.schemas import CardCreate, CardOut, CardUpdate
 from agentworks_core.models import Card
 from agentworks_core.projects.schemas import BoardDetail
-from agentworks_events import CardFields, CardSnapshot
+from agentworks_events import CardCreated, CardFields, CardSnapshot, CardUpdated
 
 from .conftest import Core
 
@@ -32,3 +32,27 @@ async def test_the_board_json_is_exactly_a_board_detail(core: Core) -> None:
     assert [card["runs"] is not None for card in cards] == [True, False]
     for card in cards:
         assert card == {**await core.ok("GET", f"/api/cards/{card['id']}", world.member), "runs": card["runs"]}
+
+
+async def test_a_card_has_a_priority_set_on_create_and_update_shown_on_the_board_and_in_its_events(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    cards = f"/api/projects/{a['project']}/cards"
+    assert (await core.ok("GET", f"/api/cards/{a['card']}", world.member))["priority"] == "none"
+    urgent = await core.ok("POST", cards, world.member, {"title": "Outage", "priority": "urgent"})
+    assert urgent["priority"] == "urgent"
+    await core.ok("PATCH", f"/api/cards/{a['card']}", world.member, {"priority": "high"})
+    board = await core.ok("GET", f"/api/boards/{a['board']}", world.member)
+    shown = {card["title"]: card["priority"] for lane in board["lanes"] for card in lane["cards"]}
+    assert shown == {"Checkout": "high", "Outage": "urgent"}
+    created, updated = core.sink.events()
+    assert isinstance(created, CardCreated)
+    assert created.card.priority == "urgent"
+    assert isinstance(updated, CardUpdated)
+    assert (updated.changed_fields, updated.card.priority) == (("priority",), "high")
+    for body in ({"title": "Odd", "priority": "critical"}, {"title": "Odd", "priority": None}):
+        refused = await core.call("POST", cards, world.member, body)
+        assert refused.status_code == 422, refused.text
+    for body in ({"priority": "critical"}, {"priority": None}, {"title": None}):
+        refused = await core.call("PATCH", f"/api/cards/{a['card']}", world.member, body)
+        assert refused.status_code == 422, refused.text

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 from agentworks_events.base import AgentKey, Event, Frozen, NonNegative
 
+Priority = Literal["none", "low", "medium", "high", "urgent"]
+
 
 class CardFields(BaseModel):
     """A card's own fields, the ones people and agents set. Every shape of a card inherits them (the snapshot
@@ -17,6 +19,7 @@ class CardFields(BaseModel):
     title: str
     description: str = ""
     card_type: str = "task"
+    priority: Priority = "none"
     assignee_id: UUID | None = None
     parent_id: UUID | None = None
 
@@ -49,7 +52,7 @@ class CardCreated(CardEventBase):
 
 
 class CardUpdated(CardEventBase):
-    """Fires when a card's fields (title, description, type, assignee, parent) change without a move."""
+    """Fires when a card's own fields (those of ``CardFields``) change without a move."""
 
     type: Literal["card.updated"] = "card.updated"
     card: CardSnapshot

@@ -165,6 +165,7 @@ class Card(Base):
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     card_type: Mapped[str] = mapped_column(String(16), nullable=False, default="task")
+    priority: Mapped[str] = mapped_column(String(16), nullable=False, default="none", server_default="none")
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="SET NULL"), index=True)
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -4,11 +4,12 @@ narrows the ones a person writes, and the update body restates them all as optio
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self, get_args
 
 from agentworks_events import CardFields, UtcDateTime
+from agentworks_events.cards import Priority
 from agentworks_platform.input_rules import visible_text
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from agentworks_core.schemas import Out, StrictBody
 
@@ -16,6 +17,7 @@ CardType = Literal["epic", "story", "task", "bug", "spike"]
 Title = Annotated[str, visible_text(200)]
 Description = Annotated[str, Field(max_length=20_000)]
 Position = Annotated[int, Field(ge=0, le=100_000)]
+Clearable = Literal["assignee_id", "parent_id"]
 
 
 class CardCreate(StrictBody, CardFields):
@@ -30,9 +32,17 @@ class CardUpdate(StrictBody):
     title: Title | None = None
     description: Description | None = None
     card_type: CardType | None = None
+    priority: Priority | None = None
     assignee_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
-    clear: list[Literal["assignee_id", "parent_id"]] = Field(default_factory=list, description="Fields to set to null.")
+    clear: list[Clearable] = Field(default_factory=list, description="Fields to set to null.")
+
+    @model_validator(mode="after")
+    def _refuse_null_for_required_fields(self) -> Self:
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None and f not in get_args(Clearable))
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave a field out to keep its value")
+        return self
 
 
 class CardMove(StrictBody):

@@ -24,13 +24,18 @@ export const CARD_CHOICES: { [K in ChoiceField]: Choice<K> } = {
     label: "Type",
     names: { epic: "epic", story: "story", task: "task", bug: "bug", spike: "spike" },
   },
+  priority: {
+    label: "Priority",
+    names: { none: "no priority", low: "low", medium: "medium", high: "high", urgent: "urgent" },
+    unsaid: "none",
+  },
 };
 
 export const CHOICE_FIELDS = Object.keys(CARD_CHOICES) as ChoiceField[];
 
 /** What a card's face shows for a field's value: its name, or nothing for the value left unsaid. */
 export function choiceTag(field: ChoiceField, value: string): string | null {
-  const choice: Choice<ChoiceField> = CARD_CHOICES[field];
+  const choice: { names: Record<string, string>; unsaid?: string } = CARD_CHOICES[field];
   if (value === choice.unsaid) return null;
-  return (choice.names as Record<string, string>)[value] ?? value;
+  return choice.names[value] ?? value;
 }

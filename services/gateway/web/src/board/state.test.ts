@@ -6,7 +6,7 @@ import { applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, reso
 function card(id: string, laneId: string, position: number): Card {
   return {
     id, project_id: "p", board_id: "b", lane_id: laneId, position, title: id.toUpperCase(), description: "",
-    card_type: "task", assignee_id: null, parent_id: null, created_at: "", updated_at: "", runs: null,
+    card_type: "task", priority: "none", assignee_id: null, parent_id: null, created_at: "", updated_at: "", runs: null,
   };
 }
 
@@ -73,7 +73,7 @@ describe("applyCardEvent", () => {
   const about = { project_id: "p", workspace_id: "w" };
   const snapshot = (id: string, laneId: string, position: number): CardSnapshot => ({
     card_id: id, board_id: "b", lane_id: laneId, lane_number: Number(laneId.slice(1)), title: id, description: "",
-    card_type: "task", position, assignee_id: null, parent_id: null,
+    card_type: "task", priority: "none", position, assignee_id: null, parent_id: null,
   });
   const moved = (id: string, laneId: string, position: number): CardEvent => ({
     ...about, type: "card.moved", card_id: id, board_id: "b", card: snapshot(id, laneId, position),
@@ -86,9 +86,9 @@ describe("applyCardEvent", () => {
     expect(ids(b, "l1")).toEqual(["d", "a"]);
     b = applyCardEvent(b, { ...about, type: "card.created", card_id: "e", card: snapshot("e", "l2", 0) });
     expect(ids(b, "l2")).toEqual(["e"]);
-    const renamed = { ...snapshot("e", "l2", 0), title: "Renamed", card_type: "bug" };
-    b = applyCardEvent(b, { ...about, type: "card.updated", card_id: "e", card: renamed, changed_fields: ["title", "card_type"] });
-    expect(findCard(b, "e")?.card).toMatchObject({ title: "Renamed", card_type: "bug", board_id: "b", project_id: "p" });
+    const renamed = { ...snapshot("e", "l2", 0), title: "Renamed", card_type: "bug", priority: "urgent" as const };
+    b = applyCardEvent(b, { ...about, type: "card.updated", card_id: "e", card: renamed, changed_fields: ["title", "card_type", "priority"] });
+    expect(findCard(b, "e")?.card).toMatchObject({ title: "Renamed", card_type: "bug", priority: "urgent", board_id: "b", project_id: "p" });
     b = applyCardEvent(b, deleted("d"));
     expect(ids(b, "l1")).toEqual(["a"]);
   });

@@ -35,10 +35,11 @@ export interface CardSnapshot {
   lane_number: number;
   parent_id?: string | null;
   position: number;
+  priority?: "none" | "low" | "medium" | "high" | "urgent";
   title: string;
 }
 /**
- * Fires when a card's fields (title, description, type, assignee, parent) change without a move.
+ * Fires when a card's own fields (those of ``CardFields``) change without a move.
  */
 export interface CardUpdated {
   /**

@@ -872,6 +872,12 @@ export interface components {
              * @description Defaults to the end of the lane.
              */
             position?: number | null;
+            /**
+             * Priority
+             * @default none
+             * @enum {string}
+             */
+            priority: "none" | "low" | "medium" | "high" | "urgent";
             /** Title */
             title: string;
         };
@@ -930,6 +936,12 @@ export interface components {
             /** Position */
             position: number;
             /**
+             * Priority
+             * @default none
+             * @enum {string}
+             */
+            priority: "none" | "low" | "medium" | "high" | "urgent";
+            /**
              * Project Id
              * Format: uuid
              */
@@ -967,6 +979,8 @@ export interface components {
             description?: string | null;
             /** Parent Id */
             parent_id?: string | null;
+            /** Priority */
+            priority?: ("none" | "low" | "medium" | "high" | "urgent") | null;
             /** Title */
             title?: string | null;
         };
