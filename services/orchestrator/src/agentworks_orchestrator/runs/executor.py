@@ -3,6 +3,7 @@ the artifacts (with one repair attempt), then publish the outcome and the run's 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -143,6 +144,12 @@ class LogBatcher:
             await self.flush(batch)
         self.last_flush = time.monotonic()
 
+    async def store_rest(self) -> None:
+        """The last drain of an attempt that ends anyway (cancelled or failed). A flush stores its batch before it
+        reports the run cancelled, so that report changes nothing here and must not escape the ending."""
+        with contextlib.suppress(RunCancelledError):
+            await self.drain(final=True)
+
     @property
     def last_seq(self) -> int:
         return self.seq - 1
@@ -232,11 +239,12 @@ class RunExecutor:
             artifacts = await self._artifacts(plan, text, batcher, usage, on_text)
             await batcher.drain(final=True)
         except RunCancelledError:
-            await batcher.drain(final=True)
+            await batcher.store_rest()
             return await self._cancelled(plan, usage, batcher.last_seq)
         except (openai.OpenAIError, MalformedOutputError, ProviderStreamError) as exc:
-            await batcher.line(f"✖ {_reason(exc)}", "stderr")
-            await batcher.drain(final=True)
+            with contextlib.suppress(RunCancelledError):
+                await batcher.line(f"✖ {_reason(exc)}", "stderr")
+            await batcher.store_rest()
             return await self._failed(plan, usage, batcher.last_seq, exc, started)
         await self._completed(plan, usage, batcher.last_seq, artifacts, started)
         return "completed"
