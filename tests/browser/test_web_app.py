@@ -285,4 +285,4 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         # ... and sees charges on the billing page, never provider costs.
         seen.goto(f"{workspace_url}/billing")
         expect(seen.get_by_test_id("billing-price")).to_have_text(re.compile(r"^\$0\.(50|75)$"))
-        expect(seen.get_by_text("Provider cost")).to_have_count(0)
+        expect(seen.get_by_text("Provider cost", exact=True)).to_have_count(0)
