@@ -6,10 +6,10 @@ import uuid
 
 from agentworks_events import utc_now
 from agentworks_platform.errors import AppError, NotFound
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access
+from agentworks_core.agents import repository
 from agentworks_core.agents.catalog import ModelCatalog
 from agentworks_core.agents.registry import AGENTS, BY_KEY, AgentSpec
 from agentworks_core.agents.schemas import AgentConfigIn, AgentConfigOut, AgentOut
@@ -52,8 +52,7 @@ async def _project(session: AsyncSession, project_id: uuid.UUID) -> Project:
 
 async def configs(session: AsyncSession, project_id: uuid.UUID) -> list[AgentConfigOut]:
     await _project(session, project_id)
-    rows = await session.scalars(select(AgentConfig).where(AgentConfig.project_id == project_id))
-    overrides = {row.agent: row for row in rows}
+    overrides = await repository.overrides(session, project_id)
     return [_view(agent, overrides.get(agent.key)) for agent in AGENTS]
 
 
@@ -75,9 +74,7 @@ async def configure(
             code="unknown_model",
             status_code=422,
         )
-    config = await session.scalar(
-        select(AgentConfig).where(AgentConfig.project_id == project.id, AgentConfig.agent == agent.key)
-    )
+    config = await repository.override(session, project.id, agent.key)
     before = _view(agent, config).model_dump(include={"provider", "model", "enabled"})
     if config is None:
         config = AgentConfig(
