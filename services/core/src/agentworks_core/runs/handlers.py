@@ -19,14 +19,15 @@ from agentworks_events import (
 )
 from agentworks_platform.db import set_tenant
 from agentworks_pubsub import Outbox, PermanentEventError, PushMessage
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import index_resource
 from agentworks_core.cards import repository as cards
 from agentworks_core.cards.service import snapshot
 from agentworks_core.documents.sql_store import SqlDocumentStore
-from agentworks_core.models import AgentRun, Card, Lane, Project, ResourceIndex
+from agentworks_core.models import AgentRun, Card, Project
+from agentworks_core.projects import repository as projects
+from agentworks_core.runs import repository
 
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2}
 READY_LANE = 4
@@ -65,8 +66,7 @@ async def _ensure_owned(session: AsyncSession, event: Any) -> None:
     named = {event.project_id: "project", event.run_id: "run"}
     if event.card_id is not None:
         named[event.card_id] = "card"
-    entries = await session.scalars(select(ResourceIndex).where(ResourceIndex.id.in_(list(named))))
-    for entry in entries:
+    for entry in await repository.index_entries(session, list(named)):
         if (entry.kind, entry.workspace_id) != (named[entry.id], event.workspace_id):
             raise PermanentEventError(f"{named[entry.id]} {entry.id} is not one of workspace {event.workspace_id}'s")
     card = await session.get(Card, event.card_id) if event.card_id is not None else None
@@ -148,14 +148,14 @@ async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: Agen
     parent = await session.get(Card, event.card_id)
     if parent is None:
         return
-    lanes = (await session.scalars(select(Lane).where(Lane.board_id == parent.board_id))).all()
+    lanes = await projects.lanes_of(session, parent.board_id)
     by_number = {lane.number: lane for lane in lanes}
     for child in event.artifacts.child_cards:
         lane = by_number.get(child.lane_number if child.lane_number is not None else READY_LANE) or min(
             lanes, key=lambda lane: lane.position
         )
         await cards.lock_lanes(session, [lane.id])
-        position = int(await session.scalar(select(func.count()).select_from(Card).where(Card.lane_id == lane.id)) or 0)
+        position = await cards.count_in_lane(session, lane.id)
         card = Card(
             id=uuid.uuid5(event.run_id, child.title),
             workspace_id=event.workspace_id,

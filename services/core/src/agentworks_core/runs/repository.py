@@ -1,4 +1,5 @@
-"""Run queries: a card's runs, the lane a run is gated by, and the documents a run reads."""
+"""Run queries: a card's runs, the lane a run is gated by, the documents a run reads, and who owns the ids an
+agent-runs event names."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import AgentRun, Card, Document, DocumentVersion, Lane
+from agentworks_core.models import AgentRun, Card, Document, DocumentVersion, Lane, ResourceIndex
 
 
 async def runs_of_card(session: AsyncSession, card_id: uuid.UUID) -> Sequence[AgentRun]:
@@ -38,3 +39,8 @@ async def latest_documents(session: AsyncSession, project_id: uuid.UUID) -> Sequ
         .order_by(Document.kind)
     )
     return (await session.execute(query)).all()
+
+
+async def index_entries(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[ResourceIndex]:
+    """The resource index's entries for ``ids`` (every tenant's: the index is not row-level secured)."""
+    return (await session.scalars(select(ResourceIndex).where(ResourceIndex.id.in_(ids)))).all()
