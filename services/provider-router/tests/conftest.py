@@ -83,6 +83,7 @@ def start_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
             database_url=database,
             port=port,
             offline_token_delay=0,
+            blobs_dir=tmp_path / "blobs",
             **overrides,
         )
         sink = RecordingSink()

@@ -84,9 +84,7 @@ class ProviderFake:
 
     @staticmethod
     def _problem(api: str, path: str, body: dict[str, Any]) -> str | None:
-        """What the real endpoint would refuse in this request (image generation is not checked)."""
-        if path.endswith(":generateContent"):
-            return None
+        """What the real endpoint would refuse in this request."""
         if path.endswith(("EmbedContents", ":embedContent")):
             model = path.rsplit("/", 1)[-1].split(":", 1)[0]
             return wire_rules.gemini_embedding(model, body, batch=path.endswith(":batchEmbedContents"))
@@ -122,7 +120,7 @@ class ProviderFake:
         return f"toolu_{self.issued_ids}"
 
     async def openai(self, request: Request) -> Response:
-        scenario, _ = await self._next("openai", request)
+        scenario, body = await self._next("openai", request)
         if refusal := self._refusal("openai", scenario):
             return refusal
         if scenario == "quota":
@@ -133,16 +131,18 @@ class ProviderFake:
         error = self._error(scenario, {"error": {"message": scenario, "type": "server_error", "code": None}})
         if error:
             return error
-        return StreamingResponse(self._openai_stream(scenario), media_type="text/event-stream")
+        return StreamingResponse(self._openai_stream(scenario, body), media_type="text/event-stream")
 
-    async def _openai_stream(self, scenario: str) -> AsyncIterator[str]:
-        def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+    async def _openai_stream(self, scenario: str, request: dict[str, Any]) -> AsyncIterator[str]:
+        def chunk(
+            delta: dict[str, Any], finish: str | None = None, logprobs: Any = None, index: int = 0, **extra: Any
+        ) -> str:
             body = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
                 "created": 1,
                 "model": "gpt-4o",
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                "choices": [{"index": index, "delta": delta, "finish_reason": finish, "logprobs": logprobs}],
                 **extra,
             }
             return f"data: {json.dumps(body)}\n\n"
@@ -157,7 +157,10 @@ class ProviderFake:
                 failure = {"error": {"message": "The server had an error.", "type": "server_error"}}
                 yield f"data: {json.dumps(failure)}\n\n"
                 return
-            yield chunk({"content": word})
+            for index in range(request.get("n") or 1):
+                said = choice_word(index, n, word)
+                logprobs = openai_logprobs(said, request.get("top_logprobs") or 0) if request.get("logprobs") else None
+                yield chunk({"content": said}, logprobs=logprobs, index=index)
         for index, arguments in enumerate(CALLS.get(scenario, [])):
             call = {
                 "index": index,
@@ -166,7 +169,8 @@ class ProviderFake:
                 "function": {"name": "lookup", "arguments": json.dumps(arguments)},
             }
             yield chunk({"tool_calls": [call]})
-        yield chunk({}, "tool_calls" if scenario in CALLS else "stop")
+        for index in range(request.get("n") or 1):
+            yield chunk({}, "tool_calls" if scenario in CALLS else "stop", index=index)
         usage = {
             "id": "chatcmpl-fake",
             "object": "chat.completion.chunk",
@@ -290,7 +294,7 @@ class ProviderFake:
                     "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 0, "totalTokenCount": 12},
                 }
             )
-        return StreamingResponse(self._gemini_stream(scenario), media_type="text/event-stream")
+        return StreamingResponse(self._gemini_stream(scenario, body), media_type="text/event-stream")
 
     @staticmethod
     def _gemini_embeddings(scenario: str, body: dict[str, Any], batch: bool) -> Response:
@@ -302,25 +306,45 @@ class ProviderFake:
             answer["usageMetadata"] = {"promptTokenCount": tokens, "totalTokenCount": tokens}
         return JSONResponse(answer)
 
-    async def _gemini_stream(self, scenario: str) -> AsyncIterator[str]:
+    async def _gemini_stream(self, scenario: str, request: dict[str, Any]) -> AsyncIterator[str]:
+        config = request.get("generationConfig") or {}
         words = JSON_ANSWER if scenario == "ok-json" else WORDS
         for n, word in enumerate(words):
             if scenario == "cut" and n == 2:
                 raise ConnectionResetError("connection dropped mid-stream")
             if scenario == "stall" and n == 2:
                 await asyncio.sleep(STALL_SECONDS)
-            parts: list[dict[str, Any]] = [{"text": word}]
-            if n == len(words) - 1:
-                parts += [{"functionCall": {"name": "lookup", "args": args}} for args in CALLS.get(scenario, [])]
-            candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": 0}
+            last = n == len(words) - 1  # the last chunk of an answer says why it ended, as Gemini's does
+            candidates = [
+                self._gemini_candidate(scenario, config, index, n, word, last)
+                for index in range(config.get("candidateCount") or 1)
+            ]
             usage: dict[str, Any] = {"promptTokenCount": 4000, "candidatesTokenCount": 400 * (n + 1)}
             if scenario == "ok-cache":
                 usage |= {"cachedContentTokenCount": 3000, "thoughtsTokenCount": 500}
             usage["totalTokenCount"] = 4000 + usage["candidatesTokenCount"] + usage.get("thoughtsTokenCount", 0)
-            body: dict[str, Any] = {"candidates": [candidate], "modelVersion": "gemini-1.5-pro", "usageMetadata": usage}
-            if n == len(words) - 1:  # the last chunk of an answer says why it ended, as Gemini's does
-                candidate["finishReason"] = "STOP"
+            body: dict[str, Any] = {"candidates": candidates, "modelVersion": "gemini-1.5-pro", "usageMetadata": usage}
             yield f"data: {json.dumps(body)}\n\n"
+
+    @staticmethod
+    def _gemini_candidate(
+        scenario: str, config: dict[str, Any], index: int, n: int, word: str, last: bool
+    ) -> dict[str, Any]:
+        said = choice_word(index, n, word)
+        parts: list[dict[str, Any]] = [{"text": said}]
+        if last:
+            parts += [{"functionCall": {"name": "lookup", "args": args}} for args in CALLS.get(scenario, [])]
+        candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": index}
+        if config.get("responseLogprobs"):
+            alternatives = [{"token": said, "logProbability": -0.5}] * (config.get("logprobs") or 0)
+            candidate["logprobsResult"] = {
+                "chosenCandidates": [{"token": said, "logProbability": -0.5}],
+                "topCandidates": [{"candidates": alternatives}],
+                "logProbabilitySum": -0.5,
+            }
+        if last:
+            candidate["finishReason"] = "STOP"
+        return candidate
 
 
 def vector(k: int, size: int) -> list[float]:
@@ -330,3 +354,14 @@ def vector(k: int, size: int) -> list[float]:
 
 def _packed(values: list[float]) -> str:
     return base64.b64encode(struct.pack(f"<{len(values)}f", *values)).decode()
+
+
+def choice_word(index: int, position: int, word: str) -> str:
+    """The word a choice says at a position: every choice after the first opens with its own number."""
+    return f"Answer {index}:" if index and position == 0 else word
+
+
+def openai_logprobs(token: str, top: int) -> dict[str, Any]:
+    """OpenAI's log probabilities of one streamed token (each chunk here carries one), -0.5 each."""
+    entry = {"token": token, "logprob": -0.5, "bytes": list(token.encode())}
+    return {"content": [{**entry, "top_logprobs": [entry] * top}], "refusal": None}

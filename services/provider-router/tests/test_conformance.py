@@ -382,14 +382,11 @@ async def test_claude_stop_user_and_effort_are_translated(sdk: openai.AsyncOpenA
         ("claude-3-5-sonnet", {"seed": 1}, "seed"),
         ("claude-3-5-sonnet", {"n": 2}, "n"),
         ("claude-3-5-sonnet", {"logprobs": True}, "logprobs"),
+        ("claude-3-5-sonnet", {"logprobs": True, "top_logprobs": 2}, "logprobs"),
         ("claude-3-5-sonnet", {"presence_penalty": 1.0}, "presence_penalty"),
         ("claude-3-5-sonnet", {"logit_bias": {"1": 5}}, "logit_bias"),
         ("gemini-1.5-pro", {"logit_bias": {"1": 5}}, "logit_bias"),
-        ("gemini-1.5-pro", {"logprobs": True}, "logprobs"),
         ("gemini-1.5-pro", {"user": "user-42"}, "user"),
-        ("gemini-1.5-pro", {"n": 2}, "n"),
-        ("gpt-4o", {"n": 2}, "n"),
-        ("gpt-4o", {"logprobs": True, "top_logprobs": 2}, "logprobs"),
     ],
 )
 async def test_parameters_a_provider_cannot_honour_are_refused(
@@ -518,3 +515,56 @@ async def test_the_highest_reasoning_effort(sdk: openai.AsyncOpenAI, fake: Provi
     assert refused.value.param == "reasoning_effort"
     await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[user("Quick")], reasoning_effort="none")
     assert camel(sent(fake, "gemini")["generationConfig"])["thinkingConfig"] == {"thinkingBudget": 0}
+
+
+SEVERAL = [("openai", "gpt-4o"), ("gemini", "gemini-1.5-pro")]
+ANSWERS = ["Hello from the fake provider.", "Answer 1: from the fake provider."]
+
+
+@pytest.mark.parametrize(("api", "model"), SEVERAL, ids=[api for api, _ in SEVERAL])
+async def test_several_choices_with_log_probabilities(
+    sdk: openai.AsyncOpenAI, fake: ProviderFake, api: str, model: str
+) -> None:
+    answer = await sdk.chat.completions.create(
+        model=model, messages=[user("Say hello")], n=2, logprobs=True, top_logprobs=2
+    )
+    assert [c.index for c in answer.choices] == [0, 1]
+    assert [c.message.content for c in answer.choices] == ANSWERS
+    assert [c.finish_reason for c in answer.choices] == ["stop", "stop"]
+    for choice, text in zip(answer.choices, ANSWERS, strict=True):
+        assert choice.logprobs is not None
+        tokens = choice.logprobs.content or []
+        assert "".join(t.token for t in tokens) == text
+        assert all(t.logprob == -0.5 and len(t.top_logprobs) == 2 for t in tokens)
+    body = sent(fake, api)
+    if api == "openai":
+        assert (body["n"], body["logprobs"], body["top_logprobs"]) == (2, True, 2)
+    else:
+        config = camel(body["generationConfig"])
+        assert (config["candidateCount"], config["responseLogprobs"], config["logprobs"]) == (2, True, 2)
+
+
+@pytest.mark.parametrize(("api", "model"), SEVERAL, ids=[api for api, _ in SEVERAL])
+async def test_several_choices_streamed(sdk: openai.AsyncOpenAI, fake: ProviderFake, api: str, model: str) -> None:
+    stream = await sdk.chat.completions.create(
+        model=model, messages=[user("Say hello")], n=2, stream=True, logprobs=True
+    )
+    texts = ["", ""]
+    tokens = [0, 0]
+    finished = [None, None]
+    async for chunk in stream:
+        for choice in chunk.choices:
+            texts[choice.index] += choice.delta.content or ""
+            tokens[choice.index] += len(choice.logprobs.content or []) if choice.logprobs else 0
+            finished[choice.index] = choice.finish_reason or finished[choice.index]  # type: ignore[call-overload]
+    assert texts == ANSWERS
+    assert tokens == [5, 5]
+    assert finished == ["stop", "stop"]
+    assert sent(fake, api)
+
+
+async def test_top_logprobs_needs_logprobs(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[user("Say hello")], top_logprobs=2)
+    assert refused.value.param == "top_logprobs"
+    assert not fake.requests["gemini"]

@@ -46,7 +46,11 @@ GEMINI_CONFIG = {
     "responseJsonSchema",
     "thinkingConfig",
     "responseModalities",
+    "responseLogprobs",
+    "logprobs",
+    "imageConfig",
 }
+GEMINI_ASPECT_RATIOS = {"1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"}
 GEMINI_PART_DATA = {"text", "inlineData", "fileData", "functionCall", "functionResponse"}
 GEMINI_MODES = {"AUTO", "ANY", "NONE", "VALIDATED"}
 
@@ -221,6 +225,17 @@ def gemini(body: dict[str, Any]) -> str | None:
             return f"Invalid JSON payload received. Unknown name \"{name}\" at 'generation_config'."
     if "responseJsonSchema" in config and config.get("responseMimeType") != "application/json":
         return "responseJsonSchema requires responseMimeType application/json"
+    if "logprobs" in config and not config.get("responseLogprobs"):
+        return "logprobs is only valid if responseLogprobs is true"
+    if not 0 <= config.get("logprobs", 0) <= 20:
+        return "logprobs must be in the range [0, 20]"
+    if not 1 <= config.get("candidateCount", 1) <= 8:
+        return "candidateCount must be in the range [1, 8]"
+    image = config.get("imageConfig")
+    if image is not None and (
+        set(image) - {"aspectRatio", "imageSize"} or image.get("aspectRatio") not in GEMINI_ASPECT_RATIOS
+    ):
+        return f"Invalid value at 'generation_config.image_config': {image}"
     contents = body.get("contents")
     if not isinstance(contents, list) or not contents:
         return "* GenerateContentRequest.contents: contents is not specified"
@@ -333,6 +348,10 @@ def openai(body: dict[str, Any]) -> str | None:
         return "parallel_tool_calls is only allowed when 'tools' are specified."
     if "top_logprobs" in body and not body.get("logprobs"):
         return "logprobs must be set to true if top_logprobs is set"
+    if not 0 <= body.get("top_logprobs", 0) <= 20:
+        return "top_logprobs must be between 0 and 20"
+    if not 1 <= body.get("n", 1) <= 128:
+        return "n must be between 1 and 128"
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return "messages: at least one message is required"

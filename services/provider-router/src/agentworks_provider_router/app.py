@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+from agentworks_blobs import BlobStore, GcsBlobs, LocalBlobs
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_pubsub import Outbox
 from agentworks_pubsub.publisher import MessageSink
@@ -70,7 +71,10 @@ def create_app(
             UsageRecorder(ctx.db, outbox),
         )
         stack.push_async_callback(routing.aclose)
-        ctx.state = RouterState(outbox, routing)
+        blobs: BlobStore = (
+            GcsBlobs(settings.images_bucket) if settings.blobs_backend == "gcs" else LocalBlobs(settings.blobs_dir)
+        )
+        ctx.state = RouterState(outbox, routing, blobs)
 
     app = create_service_app(
         settings,

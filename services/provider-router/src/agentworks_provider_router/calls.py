@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from agentworks_blobs import BlobStore
 from agentworks_platform.app import context_of
 from agentworks_platform.errors import AppError
 from agentworks_platform.principal import API_KEY_ID, KEY_WORKSPACE
@@ -25,6 +26,10 @@ workspace API keys, which serves every ``/v1`` operation admitting it to custome
 
 def router_of(request: Request) -> Router:
     return router_state(context_of(request)).router
+
+
+def blobs_of(request: Request) -> BlobStore:
+    return router_state(context_of(request)).blobs
 
 
 def call_meta(request: Request, body_meta: Metadata | None) -> CallMeta:

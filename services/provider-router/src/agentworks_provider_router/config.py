@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
@@ -32,6 +33,9 @@ class ProviderRouterSettings(ServiceSettings):
         default=True, description="Serve models of providers without a key from the offline provider."
     )
     offline_token_delay: float = 0.002
+    blobs_backend: Literal["local", "gcs"] = Field(default="local", description="Where url image answers are kept.")
+    blobs_dir: Path = Path(".dev/blobs")
+    images_bucket: str = "agentworks-images-dev"
 
     fallbacks: dict[str, list[str]] = Field(default_factory=dict, description="model → models to try next")
     limits: dict[str, ProviderLimits] = Field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agentworks_blobs import BlobStore
 from agentworks_platform.app import ServiceContext, state_of
 from agentworks_pubsub import Outbox
 
@@ -12,10 +13,12 @@ from agentworks_provider_router.routing import Router
 
 @dataclass(frozen=True, slots=True)
 class RouterState:
-    """The outbox usage events leave through and the router that picks, limits and meters provider calls."""
+    """The outbox usage events leave through, the router that picks, limits and meters provider calls, and the
+    blobs generated images answered as URLs are kept in."""
 
     outbox: Outbox
     router: Router
+    blobs: BlobStore
 
 
 def router_state(ctx: ServiceContext) -> RouterState:

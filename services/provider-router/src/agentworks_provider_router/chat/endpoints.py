@@ -8,13 +8,23 @@ import json
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 from agentworks_platform.app import allow_callers
-from fastapi import APIRouter, Depends, Request
+from agentworks_platform.errors import AppError
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agentworks_provider_router.calls import OPENAI_API_CALLERS, answered_by, call_meta, extension, refusal, router_of
+from agentworks_provider_router.calls import (
+    OPENAI_API_CALLERS,
+    answered_by,
+    blobs_of,
+    call_meta,
+    extension,
+    refusal,
+    router_of,
+)
 from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn
 from agentworks_provider_router.providers.base import Delta, ImageRequest, ProviderError, ToolCall
 from agentworks_provider_router.routing import Outcome
@@ -23,14 +33,23 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 
 def _chunk(
-    completion_id: str, created: int, model: str, delta: dict[str, Any], finish: str | None, index: int = 0
+    completion_id: str,
+    created: int,
+    model: str,
+    delta: dict[str, Any],
+    finish: str | None,
+    index: int = 0,
+    logprobs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": index, "delta": delta, "finish_reason": finish}
+    if logprobs is not None:
+        choice["logprobs"] = logprobs
     return {
         "id": completion_id,
         "object": "chat.completion.chunk",
         "created": created,
         "model": model,
-        "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
+        "choices": [choice],
     }
 
 
@@ -50,7 +69,7 @@ def _usage(outcome: Outcome) -> dict[str, Any]:
 
 def _usage_only(delta: Delta) -> bool:
     """A delta that only reports token counts: it becomes usage, not a chunk of its own."""
-    return not (delta.content or delta.tool_call is not None or delta.finish_reason)
+    return not (delta.content or delta.tool_call is not None or delta.finish_reason or delta.logprobs)
 
 
 def _delta_json(delta: Delta, first: bool) -> dict[str, Any]:
@@ -92,7 +111,7 @@ async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", **answered_by(outcome)},
         )
-    return await _aggregate(stream, first, completion_id, created, outcome)
+    return await _aggregate(stream, first, completion_id, created, outcome, bool(body.logprobs))
 
 
 async def _sse(
@@ -119,6 +138,7 @@ async def _sse(
                     _delta_json(delta, opening),
                     delta.finish_reason,
                     delta.choice,
+                    delta.logprobs,
                 )
                 started.add(delta.choice)
                 if delta.finish_reason:
@@ -153,38 +173,60 @@ async def _sse(
     yield "data: [DONE]\n\n"
 
 
+@dataclass
+class _Choice:
+    """One choice of a non-streamed answer, gathered from its deltas."""
+
+    text: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tokens: list[Any] = field(default_factory=list)  # log probabilities, one entry a token
+    finish_reason: str | None = None
+
+    def take(self, delta: Delta) -> None:
+        self.text.append(delta.content)
+        self.finish_reason = delta.finish_reason or self.finish_reason
+        self.tokens += (delta.logprobs or {}).get("content") or []
+        if delta.tool_call is not None:
+            call = self.calls.setdefault(
+                delta.tool_call_index,
+                {"id": delta.tool_call.id, "type": "function", "function": {"name": "", "arguments": ""}},
+            )
+            call["id"] = call["id"] or delta.tool_call.id
+            call["function"]["name"] += delta.tool_call.name
+            call["function"]["arguments"] += delta.tool_call.arguments
+
+    def json(self, index: int, finish_reason: str, logprobs: bool) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) or None}
+        if self.calls:
+            message["tool_calls"] = [self.calls[i] for i in sorted(self.calls)]
+        return {
+            "index": index,
+            "message": message,
+            "finish_reason": self.finish_reason or finish_reason,
+            "logprobs": {"content": self.tokens, "refusal": None} if logprobs else None,
+        }
+
+
 async def _aggregate(
-    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, outcome: Outcome
+    stream: AsyncIterator[Delta], first: Delta, completion_id: str, created: int, outcome: Outcome, logprobs: bool
 ) -> JSONResponse:
-    text: list[str] = []
-    calls: dict[int, dict[str, Any]] = {}
+    choices: dict[int, _Choice] = {}
     try:
         delta = first
         while True:
-            text.append(delta.content)
-            if delta.tool_call is not None:
-                call = calls.setdefault(
-                    delta.tool_call_index,
-                    {"id": delta.tool_call.id, "type": "function", "function": {"name": "", "arguments": ""}},
-                )
-                call["id"] = call["id"] or delta.tool_call.id
-                call["function"]["name"] += delta.tool_call.name
-                call["function"]["arguments"] += delta.tool_call.arguments
+            choices.setdefault(delta.choice, _Choice()).take(delta)
             delta = await anext(stream)
     except StopAsyncIteration:
         pass
     except ProviderError as exc:
         raise refusal(exc, outcome) from None
-    message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
-    if calls:
-        message["tool_calls"] = [calls[i] for i in sorted(calls)]
     return JSONResponse(
         {
             "id": completion_id,
             "object": "chat.completion",
             "created": created,
             "model": outcome.model,
-            "choices": [{"index": 0, "message": message, "finish_reason": outcome.finish_reason}],
+            "choices": [choices[i].json(i, outcome.finish_reason, logprobs) for i in sorted(choices)],
             "usage": _usage(outcome),
             "agentworks": extension(outcome),
         },
@@ -195,9 +237,10 @@ async def _aggregate(
 @router.post(
     "/images/generations",
     dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
-    summary="Generate images (OpenAI format, base64 results)",
+    summary="Generate images (OpenAI format; base64 results, or URLs of the router's copies)",
 )
 async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:
+    body.refuse_unknown_parameters()
     routing = router_of(request)
     meta = call_meta(request, body.metadata)
     outcome = Outcome()
@@ -205,15 +248,45 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
         result = await routing.images(ImageRequest(body.model, body.prompt, body.n, body.size), meta, outcome)
     except ProviderError as exc:
         raise refusal(exc, outcome) from None
+    if body.response_format == "url":
+        data = [{"url": await _kept(request, image, result.mime_type)} for image in result.images]
+    else:
+        data = [{"b64_json": base64.b64encode(image).decode()} for image in result.images]
     return JSONResponse(
         {
             "created": int(time.time()),
-            "data": [{"b64_json": base64.b64encode(image).decode()} for image in result.images],
+            "data": data,
             "usage": {"input_tokens": outcome.input_tokens, "images": len(result.images)},
             "agentworks": extension(outcome),
         },
         headers=answered_by(outcome),
     )
+
+
+IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+IMAGE_FILE = r"^[0-9a-f]{32}\.(png|jpeg|webp)$"
+
+
+async def _kept(request: Request, image: bytes, mime_type: str) -> str:
+    """Keep the image in the blobs port under an unguessable name; its URL is the route that serves it."""
+    name = f"{uuid.uuid4().hex}.{IMAGE_TYPES.get(mime_type, 'png')}"
+    await blobs_of(request).put(f"images/{name}", image, mime_type)
+    return str(request.url_for("image_file", image_file=name))
+
+
+@router.get(
+    "/images/files/{image_file}",
+    name="image_file",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="An image generated with response_format url",
+    responses={404: {"description": "No such image"}},
+)
+async def image_file(image_file: Annotated[str, Path(pattern=IMAGE_FILE)], request: Request) -> Response:
+    data = await blobs_of(request).get(f"images/{image_file}")
+    if data is None:
+        raise AppError("No such image.", code="not_found", status_code=404)
+    extension_type = {kind: mime for mime, kind in IMAGE_TYPES.items()}[image_file.rsplit(".", 1)[1]]
+    return Response(data, media_type=extension_type, headers={"Cache-Control": "private, max-age=3600"})
 
 
 @router.get(

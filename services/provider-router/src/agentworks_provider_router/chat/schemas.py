@@ -205,6 +205,14 @@ class ChatCompletionIn(OpenAIRequest):
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     metadata: Metadata | None = None
 
+    @field_validator("top_logprobs")
+    @classmethod
+    def _with_logprobs(cls, top: int | None, info: ValidationInfo) -> int | None:
+        """As OpenAI checks: the top candidates come with the log probabilities, not without them."""
+        if top is not None and not info.data.get("logprobs"):
+            raise ValueError("needs logprobs: true")
+        return top
+
     @field_validator("tool_choice")
     @classmethod
     def _names_an_offered_tool(cls, choice: str | NamedToolChoice | None, info: ValidationInfo) -> Any:
@@ -249,10 +257,12 @@ class ChatCompletionIn(OpenAIRequest):
         )
 
 
-class ImageGenerationIn(_Open):
+class ImageGenerationIn(OpenAIRequest):
+    """``size`` is passed to the provider, translated or refused; ``url`` answers link to the router's copy."""
+
     model: Annotated[str, Field(min_length=1, max_length=100)]
     prompt: Annotated[str, Field(min_length=1, max_length=32_000)]
     n: Annotated[int, Field(ge=1, le=4)] = 1
-    size: str = "1024x1024"
-    response_format: Literal["b64_json"] = "b64_json"
+    size: Annotated[str, Field(pattern=r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$")] | None = None
+    response_format: Literal["b64_json", "url"] = "b64_json"
     metadata: Metadata | None = None

@@ -162,10 +162,12 @@ class Delta:
 
 @dataclass(frozen=True, slots=True)
 class ImageRequest:
+    """An image generation; ``size`` is OpenAI's ``WIDTHxHEIGHT`` (or ``auto``), None for the model's default."""
+
     model: str
     prompt: str
     n: int = 1
-    size: str = "1024x1024"
+    size: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

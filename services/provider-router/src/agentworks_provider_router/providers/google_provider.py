@@ -30,10 +30,12 @@ from agentworks_provider_router.providers.base import (
 from agentworks_provider_router.providers.openai_provider import arguments_json
 
 FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
-# Gemini has no logit bias, end-user id or switch for parallel calls; several candidates and log probabilities
-# are refused until the router's answer can carry them.
+# Gemini has no logit bias, end-user id or switch for parallel calls.
 SUPPORTED = frozenset(
     {
+        "n",
+        "logprobs",
+        "top_logprobs",
         "temperature",
         "top_p",
         "seed",
@@ -49,7 +51,30 @@ SUPPORTED = frozenset(
 EMBED_BATCH = 100  # texts per batchEmbedContents call
 MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 THINKING_LEVELS = {"minimal": "MINIMAL", "low": "LOW", "medium": "MEDIUM", "high": "HIGH", "xhigh": "XHIGH"}
+# The sizes Gemini's image models make, one per aspect ratio (OpenAI's ``size`` names a size, Gemini a ratio).
+ASPECT_RATIOS = {
+    "1024x1024": "1:1",
+    "832x1248": "2:3",
+    "1248x832": "3:2",
+    "864x1184": "3:4",
+    "1184x864": "4:3",
+    "896x1152": "4:5",
+    "1152x896": "5:4",
+    "768x1344": "9:16",
+    "1344x768": "16:9",
+    "1536x672": "21:9",
+}
 RESOLUTIONS = {"low": "MEDIA_RESOLUTION_LOW", "high": "MEDIA_RESOLUTION_HIGH"}
+
+
+def _image_config(provider: str, size: str | None) -> types.ImageConfig | None:
+    """OpenAI's ``size`` as the aspect ratio that makes exactly that size; any other size is refused."""
+    if size in (None, "auto"):
+        return None
+    ratio = ASPECT_RATIOS.get(size or "")
+    if ratio is None:
+        raise unsupported(provider, "size", f"{size}; Gemini makes {', '.join(ASPECT_RATIOS)} or auto")
+    return types.ImageConfig(aspect_ratio=ratio)
 
 
 def _error(exc: Exception, redactor: Redactor) -> ProviderError:
@@ -184,6 +209,9 @@ class GeminiProvider:
             "stop_sequences": list(request.stop) or None,
             "tool_config": _tool_config(request) if request.tools else None,
             "thinking_config": _thinking(request.reasoning_effort),
+            "candidate_count": request.n if request.n not in (None, 1) else None,
+            "response_logprobs": request.logprobs or None,
+            "logprobs": request.top_logprobs if request.logprobs else None,
             **_output(request),
         }
         if request.tools:
@@ -221,6 +249,8 @@ class GeminiProvider:
                                 choice=index,
                             )
                             calls[index] = calls.get(index, 0) + 1
+                    if candidate.logprobs_result is not None:
+                        yield Delta(choice=index, logprobs=openai_logprobs(candidate.logprobs_result))
                     if candidate.finish_reason:
                         finish = FINISH.get(str(candidate.finish_reason.value), "stop")
                         yield Delta(finish_reason="tool_calls" if calls.get(index) else finish, choice=index)
@@ -235,12 +265,14 @@ class GeminiProvider:
     async def generate_images(self, request: ImageRequest) -> ImageResult:
         images: list[bytes] = []
         input_tokens = 0
+        mime_type = "image/png"
+        config = types.GenerateContentConfig(
+            response_modalities=["IMAGE"], image_config=_image_config(self.name, request.size)
+        )
         try:
             for _ in range(request.n):
                 response = await self._client.aio.models.generate_content(
-                    model=request.model,
-                    contents=request.prompt,
-                    config=types.GenerateContentConfig(response_modalities=["IMAGE"]),
+                    model=request.model, contents=request.prompt, config=config
                 )
                 if response.usage_metadata and response.usage_metadata.prompt_token_count:
                     input_tokens += response.usage_metadata.prompt_token_count
@@ -248,11 +280,12 @@ class GeminiProvider:
                     for part in (candidate.content.parts if candidate.content else None) or []:
                         if part.inline_data and part.inline_data.data:
                             images.append(part.inline_data.data)
+                            mime_type = part.inline_data.mime_type or mime_type
         except Exception as exc:
             raise _error(exc, self._redactor) from None
         if not images:
             raise ProviderError("The image model returned no image.", 502, True, None, "no_image")
-        return ImageResult(tuple(images), input_tokens)
+        return ImageResult(tuple(images), input_tokens, mime_type)
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResult:
         """``batchEmbedContents`` calls of at most 100 texts each (the API's limit); ``dimensions`` becomes
@@ -298,3 +331,18 @@ def usage_delta(usage: types.GenerateContentResponseUsageMetadata) -> Delta:
         cached_input_tokens=usage.cached_content_token_count or 0,
         reasoning_tokens=thoughts,
     )
+
+
+def openai_logprobs(result: types.LogprobsResult) -> dict[str, Any]:
+    """Gemini's chosen tokens and their top candidates as OpenAI's ``logprobs.content``."""
+    tops = result.top_candidates or []
+    content = []
+    for position, chosen in enumerate(result.chosen_candidates or []):
+        alternatives = (tops[position].candidates or []) if position < len(tops) else []
+        content.append({**_token(chosen), "top_logprobs": [_token(alternative) for alternative in alternatives]})
+    return {"content": content, "refusal": None}
+
+
+def _token(candidate: types.LogprobsResultCandidate) -> dict[str, Any]:
+    token = candidate.token or ""
+    return {"token": token, "logprob": candidate.log_probability or 0.0, "bytes": list(token.encode())}

@@ -115,9 +115,10 @@ PASSED_THROUGH = (
     "user",
     "response_format",
     "reasoning_effort",
+    "n",
+    "logprobs",
+    "top_logprobs",
 )
-# Several choices and log probabilities would reach OpenAI, but the router's answer carries one choice and
-# no log probabilities yet: refused rather than answered without them.
 SUPPORTED = frozenset({*PASSED_THROUGH, "stop", "tools", "tool_choice", "parallel_tool_calls"})
 
 
@@ -210,8 +211,9 @@ class OpenAIProvider:
 
     async def generate_images(self, request: ImageRequest) -> ImageResult:
         try:
+            options: dict[str, Any] = {"size": request.size} if request.size else {}
             response = await self._client.images.generate(
-                model=request.model, prompt=request.prompt, n=request.n, size=request.size, response_format="b64_json"
+                model=request.model, prompt=request.prompt, n=request.n, response_format="b64_json", **options
             )
         except Exception as exc:
             raise _error(exc, self._redactor) from None
