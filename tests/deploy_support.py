@@ -96,6 +96,7 @@ module "catalog" {{
   image_repository   = "europe-west1-docker.pkg.dev/acme-agentworks/agentworks"
   image_tag          = "0123abc"
   logs_bucket        = "agentworks-logs-prod"
+  images_bucket      = "agentworks-images-prod"
   firestore_database = "(default)"
   {variables}
 }}

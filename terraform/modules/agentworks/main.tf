@@ -37,6 +37,7 @@ module "catalog" {
   image_tag          = var.image_tag
   public_origin      = var.public_origin
   logs_bucket        = "${var.bucket_prefix}-logs-${var.environment}"
+  images_bucket      = "${var.bucket_prefix}-images-${var.environment}"
   firestore_database = google_firestore_database.documents.name
   scaling            = var.scaling
 
@@ -162,7 +163,10 @@ module "storage" {
   bucket_prefix      = var.bucket_prefix
   log_retention_days = var.log_retention_days
   labels             = local.labels
-  object_admins      = [{ bucket = "logs", email = google_service_account.identity["log-stream"].email }]
+  object_admins = [
+    { bucket = "logs", email = google_service_account.identity["log-stream"].email },
+    { bucket = "images", email = google_service_account.identity["provider-router"].email },
+  ]
 }
 
 module "pubsub" {

@@ -75,6 +75,8 @@ locals {
       pool             = { size = 5, overflow = 2, dedicated = 0 }
       settings = {
         SECRETS_BACKEND = "secret-manager"
+        BLOBS_BACKEND   = "gcs"
+        IMAGES_BUCKET   = var.images_bucket
       }
     }
     log-stream = {

@@ -48,6 +48,11 @@ variable "logs_bucket" {
   type        = string
 }
 
+variable "images_bucket" {
+  description = "Bucket of generated images the provider router answers as URLs."
+  type        = string
+}
+
 variable "firestore_database" {
   description = "Firestore database holding project documents."
   type        = string

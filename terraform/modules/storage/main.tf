@@ -1,4 +1,4 @@
-# Buckets: archived run logs, exports, uploads. Uniform access, no public access, lifecycle by purpose.
+# Buckets: archived run logs, exports, uploads, generated images. Uniform access, no public access, lifecycle by purpose.
 
 locals {
   buckets = {
@@ -16,6 +16,11 @@ locals {
       name          = "${var.bucket_prefix}-uploads-${var.environment}"
       nearline_days = 90
       delete_days   = null
+    }
+    images = {
+      name          = "${var.bucket_prefix}-images-${var.environment}"
+      nearline_days = null
+      delete_days   = 30 # images answered as URLs; the caller keeps what it needs
     }
   }
 }
