@@ -5,13 +5,15 @@ the router's callers only."""
 from __future__ import annotations
 
 import base64
+import uuid
 from collections.abc import AsyncIterator, Callable
 
 import httpx
 import openai
 import pytest
+from agentworks_platform.principal import API_KEY_ID, KEY_WORKSPACE
 
-from .conftest import META, RouterUnderTest
+from .conftest import META, WORKSPACE, RouterUnderTest
 from .fakes import PNG, ProviderFake
 
 MODEL = "gemini-2.5-flash-image"
@@ -103,3 +105,20 @@ async def test_url_answers_are_served_to_the_routers_callers_only(
         assert missing.status_code == 404
         sneaky = await http.get(f"{router.url}/v1/images/files/..%2Fkey.pem", headers=headers)
         assert sneaky.status_code in (400, 404)
+
+
+async def test_url_answers_are_refused_to_a_caller_that_could_not_open_them(
+    router: RouterUnderTest, fake: ProviderFake
+) -> None:
+    vouched = {KEY_WORKSPACE: WORKSPACE, API_KEY_ID: str(uuid.uuid4())}  # as the gateway forwards an API key's call
+    gateway = openai.AsyncOpenAI(
+        api_key=router.token_of("gateway"), base_url=f"{router.url}/v1", default_headers=vouched, max_retries=0
+    )
+    async with gateway:
+        with pytest.raises(openai.BadRequestError) as refused:
+            await gateway.images.generate(model=MODEL, prompt="a login screen", response_format="url")
+        assert (refused.value.code, refused.value.param) == ("unsupported_parameter", "response_format")
+        assert not fake.requests["gemini"]
+        images = await gateway.images.generate(model=MODEL, prompt="a login screen")
+    assert images.data is not None
+    assert images.data[0].b64_json

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from agentworks_platform.app import allow_callers
+from agentworks_platform.app import allow_callers, context_of
 from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -241,6 +241,14 @@ async def _aggregate(
 )
 async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:
     body.refuse_unknown_parameters()
+    if body.response_format == "url" and not _may_read_image_files(request):
+        raise AppError(
+            "response_format url is not supported for this caller: its URLs are readable by agent runs only; "
+            "ask for b64_json.",
+            code="unsupported_parameter",
+            status_code=400,
+            details={"param": "response_format", "provider": None},
+        )
     routing = router_of(request)
     meta = call_meta(request, body.metadata)
     outcome = Outcome()
@@ -263,6 +271,15 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     )
 
 
+IMAGE_FILE_CALLERS = ("orchestrator",)
+
+
+def _may_read_image_files(request: Request) -> bool:
+    """Whether the caller may read ``/v1/images/files`` (a URL it could not open would be no answer)."""
+    caller = request.state.service_caller
+    return caller.email in context_of(request).settings.caller_emails(IMAGE_FILE_CALLERS)
+
+
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 IMAGE_FILE = r"^[0-9a-f]{32}\.(png|jpeg|webp)$"
 
@@ -277,7 +294,7 @@ async def _kept(request: Request, image: bytes, mime_type: str) -> str:
 @router.get(
     "/images/files/{image_file}",
     name="image_file",
-    dependencies=[Depends(allow_callers("orchestrator"))],
+    dependencies=[Depends(allow_callers(*IMAGE_FILE_CALLERS))],
     summary="An image generated with response_format url",
     responses={404: {"description": "No such image"}},
 )
