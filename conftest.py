@@ -1,4 +1,4 @@
-"""Fixtures shared by every test directory: database backends (SQLite and PostgreSQL)."""
+"""Fixtures shared by every test directory: database backends (SQLite and PostgreSQL), the signing key."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from agentworks_platform.migrations import upgrade
+from agentworks_platform.service_auth import ensure_dev_key
 from agentworks_platform.testing import create_database, drop_database, postgres_server
 
 BACKENDS = tuple(os.environ.get("AW_TEST_BACKENDS", "sqlite,postgres").split(","))
@@ -20,6 +21,21 @@ BACKENDS = tuple(os.environ.get("AW_TEST_BACKENDS", "sqlite,postgres").split(","
 def postgres_admin() -> Iterator[str]:
     with postgres_server() as dsn:
         yield dsn
+
+
+@pytest.fixture(scope="session")
+def dev_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The development signing key every service under test shares, generated once per session: a 2048-bit
+    RSA key costs 50-200 ms to generate, which a fixture per test would pay a thousand times over."""
+    path = tmp_path_factory.mktemp("keys") / "dev.pem"
+    ensure_dev_key(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def dev_key(dev_key_file: Path) -> bytes:
+    """The private key (PEM) in ``dev_key_file``, for signing tokens the services under test accept."""
+    return dev_key_file.read_bytes()
 
 
 @pytest.fixture(params=BACKENDS)

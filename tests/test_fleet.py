@@ -21,7 +21,7 @@ from agentworks_localstack.bootstrap import bootstrap
 from agentworks_localstack.fleet import FLEET
 from agentworks_localstack.threads import AppThread, EmulatorThread, free_port
 from agentworks_platform.db import Database
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_pubsub import EventPublisher, load_topology
 from sqlalchemy import text
 from websockets.asyncio.client import connect
@@ -57,9 +57,11 @@ class Fleet:
 
 
 @pytest.fixture
-def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fleet]:
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+def fleet(
+    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Fleet]:
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     emulator = EmulatorThread(tmp_path / "pubsub.db", LocalTokenSigner(key, PUSHER)).start()
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
     for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):

@@ -19,7 +19,7 @@ from agentworks_localstack.fleet import FLEET, ServiceSpec
 from agentworks_localstack.threads import AppThread, EmulatorThread, free_port
 from agentworks_platform.db import Database
 from agentworks_platform.migrations import upgrade
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_pubsub import EventPublisher, Outbox, OutboxRelay, load_topology
 from sqlalchemy import func, select, text
 
@@ -86,10 +86,14 @@ def _database_url(backend_url: str, tmp_path: Path, name: str, postgres_admin: s
 
 @pytest.fixture
 def stack(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    database_url: str,
+    tmp_path: Path,
+    dev_key_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Stack]:
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     emulator = EmulatorThread(tmp_path / "pubsub.db", LocalTokenSigner(key, PUSHER)).start()
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
     admin = None if database_url.startswith("sqlite") else request.getfixturevalue("postgres_admin")

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 from agentworks_localstack.threads import EmulatorThread
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
 
 @pytest.fixture
-def signing_key(tmp_path: Path) -> bytes:
-    return ensure_dev_key(tmp_path / "key.pem")
+def signing_key(dev_key: bytes) -> bytes:
+    return dev_key
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from agentworks_platform.app import allow_callers, create_service_app
 from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.service_auth import LocalTokenSigner, VerifiedCaller, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner, VerifiedCaller
 from agentworks_platform.settings import ServiceSettings
 from agentworks_platform.telemetry import configure_tracing
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -30,7 +30,7 @@ class Flaky:
         self.traceparents: list[str | None] = []
 
 
-def _app(tmp_path: Path, flaky: Flaky) -> FastAPI:
+def _app(tmp_path: Path, key_file: Path, flaky: Flaky) -> FastAPI:
     router = APIRouter()
 
     async def answer(request: Request, caller: Caller) -> dict[str, str]:
@@ -46,7 +46,7 @@ def _app(tmp_path: Path, flaky: Flaky) -> FastAPI:
         service_name="billing",
         environment="test",
         port=8085,
-        dev_signing_key_file=tmp_path / "key.pem",
+        dev_signing_key_file=key_file,
         database_url=f"sqlite+aiosqlite:///{tmp_path}/b.db",
     )
     return create_service_app(settings, title="t", description="t", routers=[router])
@@ -59,11 +59,11 @@ def raise_unavailable() -> None:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[tuple[FastAPI, Flaky, bytes]]:
+async def setup(tmp_path: Path, dev_key_file: Path, dev_key: bytes) -> AsyncIterator[tuple[FastAPI, Flaky, bytes]]:
     flaky = Flaky()
-    app = _app(tmp_path, flaky)
+    app = _app(tmp_path, dev_key_file, flaky)
     async with app.router.lifespan_context(app):
-        yield app, flaky, ensure_dev_key(tmp_path / "key.pem")
+        yield app, flaky, dev_key
 
 
 def _client(app: FastAPI, signer: LocalTokenSigner) -> InternalClient:

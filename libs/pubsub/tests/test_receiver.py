@@ -119,9 +119,9 @@ def verdicts() -> Verdicts:
 
 
 @pytest.fixture
-async def harness(db: Database, tables: Tables, tmp_path: Path, verdicts: Verdicts) -> AsyncIterator[Harness]:
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+async def harness(db: Database, tables: Tables, dev_key_file: Path, verdicts: Verdicts) -> AsyncIterator[Harness]:
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     effects = Effects(tables.outbox)
     handlers = {SUBSCRIPTION: {"agent.run.started": effects}}
     receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers, verifiers={SUBSCRIPTION: verdicts})
@@ -335,7 +335,7 @@ class Accounts:
 
 
 async def test_two_handlers_creating_the_same_row_both_succeed_through_the_path_of_an_existing_row(
-    db: Database, tables: Tables, tmp_path: Path
+    db: Database, tables: Tables, dev_key_file: Path
 ) -> None:
     if not db.is_postgres:
         pytest.skip("SQLite transactions of a process take turns: two handlers never interleave")
@@ -344,7 +344,7 @@ async def test_two_handlers_creating_the_same_row_both_succeed_through_the_path_
     )
     async with db.engine.begin() as connection:
         await connection.run_sync(accounts.create)
-    key_path = tmp_path / "key.pem"
+    key_path = dev_key_file
     handlers = {SUBSCRIPTION: {"agent.run.started": Accounts(accounts)}}
     receiver = PushReceiver(load_topology(), "core", tables.inbox, handlers)
     settings = ServiceSettings(
@@ -354,7 +354,7 @@ async def test_two_handlers_creating_the_same_row_both_succeed_through_the_path_
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url=AUDIENCE) as client:
-            harness = Harness(client, db, tables, Effects(tables.outbox), ensure_dev_key(key_path))
+            harness = Harness(client, db, tables, Effects(tables.outbox), key_path.read_bytes())
             first = _started()
             second = first.model_copy(update={"id": uuid.uuid4()})
             answers = await asyncio.gather(harness.push(first), harness.push(second))

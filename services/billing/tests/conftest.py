@@ -18,7 +18,7 @@ from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
 from agentworks_events import Event
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import RecordingSink, received_message
 from fastapi import FastAPI
@@ -111,10 +111,10 @@ class Billing:
 
 
 @pytest.fixture
-def make_billing(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
+def make_billing(migrated_database: Callable[[Path], str], dev_key_file: Path) -> Any:
     async def make(stack: AsyncExitStack, secrets: dict[str, str] | None = None, **overrides: Any) -> Billing:
-        key_path = tmp_path / "key.pem"
-        key = ensure_dev_key(key_path)
+        key_path = dev_key_file
+        key = key_path.read_bytes()
         core = create_core(
             CoreSettings(
                 environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)

@@ -15,7 +15,7 @@ from agentworks_core.models import MIGRATIONS
 from agentworks_events import AgentRunCompleted, RunArtifacts, RunTokens
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
@@ -154,9 +154,9 @@ class Core:
 
 
 @pytest.fixture
-async def core(migrated_database: Callable[[Path], str], tmp_path: Path) -> AsyncIterator[Core]:
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+async def core(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> AsyncIterator[Core]:
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     router_settings = ProviderRouterSettings(
         environment="test", dev_signing_key_file=key_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/router.db"
     )

@@ -11,7 +11,7 @@ from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS, Card, Project
 from agentworks_localstack.firestore_fake import serve_firestore
 from agentworks_platform.db import Database, set_tenant
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import RecordingSink
 from sqlalchemy import func, select, text
@@ -133,13 +133,13 @@ async def test_agent_configuration_is_validated_against_the_router_models(core: 
 
 
 async def test_documents_api_on_the_firestore_adapter(
-    migrated_database: Callable[[Path], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same API over the production adapter, with the real Firestore client against the stand-in."""
     server, fake, port = await serve_firestore()
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{port}")
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     settings = CoreSettings(
         environment="test",
         dev_signing_key_file=key_path,

@@ -18,7 +18,7 @@ from agentworks_gateway.app import create_app as create_gateway
 from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
@@ -144,9 +144,9 @@ async def send_raw(
 
 
 @pytest.fixture
-async def fleet(migrated_database: Callable[[Path], str], tmp_path: Path) -> AsyncIterator[Fleet]:
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+async def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> AsyncIterator[Fleet]:
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     async with AsyncExitStack() as stack:
         router = create_router(
             ProviderRouterSettings(

@@ -40,13 +40,13 @@ async def log_stream() -> AsyncIterator[str]:
 
 @pytest.fixture
 def gateways(
-    migrated_database: Callable[[Path], str], tmp_path: Path, log_stream: str
+    migrated_database: Callable[[Path], str], dev_key_file: Path, log_stream: str
 ) -> Iterator[tuple[list[str], str]]:
     """Two gateway instances (own processes' worth of state, each on its own socket) sharing one database."""
     database = migrated_database(MIGRATIONS)
     settings = GatewaySettings(
         environment="test",
-        dev_signing_key_file=tmp_path / "key.pem",
+        dev_signing_key_file=dev_key_file,
         database_url=database,
         log_stream_url=log_stream,
         credential_check_seconds=0.05,

@@ -17,7 +17,7 @@ from agentworks_log_stream.app import create_app
 from agentworks_log_stream.config import LogStreamSettings
 from agentworks_log_stream.models import MIGRATIONS
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 
@@ -94,10 +94,10 @@ class Terminals:
 
 @pytest.fixture
 def terminals(
-    migrated_database: Callable[[Path], str], tmp_path: Path, request: pytest.FixtureRequest
+    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, request: pytest.FixtureRequest
 ) -> Iterator[Terminals]:
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+    key_path = dev_key_file
+    key = key_path.read_bytes()
     queue_size = getattr(request, "param", 1000)
     core_port, logs_port = free_port(), free_port()
     core = AppThread(

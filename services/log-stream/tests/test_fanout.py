@@ -207,7 +207,7 @@ def _headers(terminals: Terminals, url: str | None = None) -> dict[str, str]:
 
 @pytest.fixture
 def relay(
-    terminals: Terminals, backend: str, migrated_database: Callable[[Path], str], tmp_path: Path
+    terminals: Terminals, backend: str, migrated_database: Callable[[Path], str], dev_key_file: Path
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """A gateway relaying to a log-stream instance other than the one receiving the events (on PostgreSQL), with
     a signed-up owner of the card: yields the gateway's address and the owner's cookie header."""
@@ -216,7 +216,7 @@ def relay(
     settings = GatewaySettings(
         environment="test",
         port=port,
-        dev_signing_key_file=tmp_path / "key.pem",
+        dev_signing_key_file=dev_key_file,
         database_url=migrated_database(GATEWAY_MIGRATIONS),
         core_url=terminals.core.url,
         log_stream_url=target,

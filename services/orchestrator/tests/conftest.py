@@ -25,7 +25,7 @@ from agentworks_orchestrator.models import MIGRATIONS
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.migrations import upgrade
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
@@ -177,10 +177,10 @@ class Rendezvous:
 
 
 @pytest.fixture
-def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path) -> Any:
+def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> Any:
     async def make(stack: AsyncExitStack, llm_url: str | None = None, **overrides: Any) -> Stack:
-        key_path = tmp_path / "key.pem"
-        key = ensure_dev_key(key_path)
+        key_path = dev_key_file
+        key = key_path.read_bytes()
         router_port = free_port()
         router_db = f"sqlite+aiosqlite:///{tmp_path}/router.db"
         upgrade(ROUTER_MIGRATIONS, router_db)

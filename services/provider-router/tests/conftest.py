@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_platform.migrations import upgrade
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app
 from agentworks_provider_router.config import ProviderRouterSettings
@@ -56,12 +56,14 @@ def fake() -> Iterator[ProviderFake]:
 
 
 @pytest.fixture
-def start_router(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., RouterUnderTest]]:
+def start_router(
+    tmp_path: Path, dev_key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., RouterUnderTest]]:
     started: list[AppThread] = []
 
     def start(fake: ProviderFake | None = None, **overrides: Any) -> RouterUnderTest:
-        key_path = tmp_path / "key.pem"
-        key = ensure_dev_key(key_path)
+        key_path = dev_key_file
+        key = key_path.read_bytes()
         database = f"sqlite+aiosqlite:///{tmp_path}/router-{len(started)}.db"
         upgrade(MIGRATIONS, database)
         if fake is not None:
