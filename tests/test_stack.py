@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,36 +75,21 @@ class Stack:
         return sum(self.emulator.emulator.store.backlog().values())
 
 
-def _database_url(backend_url: str, tmp_path: Path, name: str, postgres_admin: str | None) -> str:
-    if backend_url.startswith("sqlite"):
-        return f"sqlite+aiosqlite:///{tmp_path}/{name}.db"
-    from agentworks_platform.testing import create_database
-
-    assert postgres_admin is not None
-    return create_database(postgres_admin)
-
-
 @pytest.fixture
 def stack(
-    database_url: str,
-    tmp_path: Path,
-    dev_key_file: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    request: pytest.FixtureRequest,
+    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Stack]:
     key_path = dev_key_file
     key = key_path.read_bytes()
     emulator = EmulatorThread(tmp_path / "pubsub.db", LocalTokenSigner(key, PUSHER)).start()
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", emulator.host)
-    admin = None if database_url.startswith("sqlite") else request.getfixturevalue("postgres_admin")
     urls: dict[str, str] = {}
     apps: dict[str, AppThread] = {}
     ports = {spec.name: free_port() for spec in CONSUMERS}
     peers = {f"{name.replace('-', '_')}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     try:
         for spec in CONSUMERS:
-            urls[spec.name] = _database_url(database_url, tmp_path, spec.name, admin)
-            upgrade(spec.migrations, urls[spec.name])
+            urls[spec.name] = migrated_database(spec.migrations)
             module: Any = importlib.import_module(f"{spec.package}.app")
             config: Any = importlib.import_module(f"{spec.package}.config")
             settings_class = next(
@@ -128,11 +113,6 @@ def stack(
         for app in apps.values():
             app.stop()
         emulator.close()
-        if admin:
-            from agentworks_platform.testing import drop_database
-
-            for url in urls.values():
-                drop_database(admin, url)
 
 
 def _publish(events: list[Event]) -> None:
