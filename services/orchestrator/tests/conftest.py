@@ -4,6 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +153,19 @@ class Stack:
         return [e for e in self.sink.events() if e.type == kind]
 
 
+class ManualClock:
+    """A clock that stands still until the test moves it: lease expiry without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
 class Rendezvous:
     """Wraps peer services' apps; once ``armed``, the next request to each waits until every wrapped app has
     one, so it passes only if the caller has them in flight together (and times out if it calls in turn)."""
@@ -178,7 +192,9 @@ class Rendezvous:
 
 @pytest.fixture
 def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> Any:
-    async def make(stack: AsyncExitStack, llm_url: str | None = None, **overrides: Any) -> Stack:
+    async def make(
+        stack: AsyncExitStack, llm_url: str | None = None, clock: ManualClock | None = None, **overrides: Any
+    ) -> Stack:
         key_path = dev_key_file
         key = key_path.read_bytes()
         router_port = free_port()
@@ -245,7 +261,8 @@ def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key
         llm = None
         if llm_url is not None:
             llm = openai.AsyncOpenAI(api_key="test", base_url=f"{llm_url}/v1", max_retries=0)
-        app = create_app(settings, sink=sink, core_client=core_client, billing_client=billing_client, llm=llm)
+        clients = {"core_client": core_client, "billing_client": billing_client, "llm": llm}
+        app = create_app(settings, sink=sink, **clients, **({"clock": clock} if clock else {}))
         await stack.enter_async_context(app.router.lifespan_context(app))
         result = Stack((app, core, billing), sink, router_sink, key, billing_sink, router.app)
         result.peers = peers

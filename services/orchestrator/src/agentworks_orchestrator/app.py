@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from datetime import datetime
 
 import openai
 from agentworks_platform.app import ServiceContext, create_service_app
+from agentworks_platform.clock import utc_now
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import Outbox, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
@@ -33,8 +36,10 @@ def create_app(
     core_client: InternalClient | None = None,
     billing_client: InternalClient | None = None,
     llm: openai.AsyncOpenAI | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink and clients."""
+    """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink, the clients and the
+    clock leases are measured by."""
     settings = settings or OrchestratorSettings()
     receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, workers=WORKERS)
 
@@ -58,7 +63,7 @@ def create_app(
         )
         stack.push_async_callback(client.close)
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        executor = RunExecutor(ctx.db, outbox, client, settings, owner)
+        executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock)
         run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
         ctx.state = OrchestratorState(outbox, run_service)
 

@@ -62,7 +62,11 @@ async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: RunSer
         if run.status in TERMINAL:
             return CancelOut(run_id=run_id, status=run.status)
         run.cancel_requested, run.cancelled_by = True, principal.user_id
-        live = run.lease_until is not None and run.status == "running" and as_utc(run.lease_until) > utc_now()
+        live = (
+            run.lease_until is not None
+            and run.status == "running"
+            and as_utc(run.lease_until) > service.executor.clock()
+        )
         if not live:
             run.status, run.finished_at = "cancelled", utc_now()
             await service.outbox.add(

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -159,13 +159,20 @@ class RunExecutor:
     """Runs attempts; every state change is a short transaction with its events in the outbox."""
 
     def __init__(
-        self, db: Database, outbox: Outbox, llm: openai.AsyncOpenAI, settings: OrchestratorSettings, owner: str
+        self,
+        db: Database,
+        outbox: Outbox,
+        llm: openai.AsyncOpenAI,
+        settings: OrchestratorSettings,
+        owner: str,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._db = db
         self._outbox = outbox
         self._llm = llm
         self._settings = settings
         self._owner = owner
+        self.clock = clock
 
     def _base(self, plan: RunPlan) -> dict[str, Any]:
         return {
@@ -190,7 +197,10 @@ class RunExecutor:
         return not cancelled
 
     def _lease(self) -> dict[str, Any]:
-        return {"lease_owner": self._owner, "lease_until": utc_now() + timedelta(seconds=self._settings.lease_seconds)}
+        return {
+            "lease_owner": self._owner,
+            "lease_until": self.clock() + timedelta(seconds=self._settings.lease_seconds),
+        }
 
     async def execute(self, plan: RunPlan, on_text: TextSink | None = None) -> str:
         """Run the attempt to its end; returns the final status. On a transient error the lease is released

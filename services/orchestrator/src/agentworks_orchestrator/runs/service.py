@@ -119,7 +119,7 @@ class RunService:
     ) -> RunPlan | None:
         """Create the run or take it over after an expired lease; None when there is nothing to do."""
         event = trigger.event
-        now = utc_now()
+        now = self.executor.clock()
         async with self.db.transaction() as session:
             run = await repository.run_for_update(session, run_id)
             if run is not None and run.status in TERMINAL:
