@@ -24,10 +24,10 @@ from agentworks_orchestrator.app import create_app
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import MIGRATIONS
 from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.migrations import upgrade
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
+from agentworks_platform.testing import Templates
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
@@ -191,15 +191,16 @@ class Rendezvous:
 
 
 @pytest.fixture
-def make_stack(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> Any:
+def make_stack(
+    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, templates: Templates
+) -> Any:
     async def make(
         stack: AsyncExitStack, llm_url: str | None = None, clock: ManualClock | None = None, **overrides: Any
     ) -> Stack:
         key_path = dev_key_file
         key = key_path.read_bytes()
         router_port = free_port()
-        router_db = f"sqlite+aiosqlite:///{tmp_path}/router.db"
-        upgrade(ROUTER_MIGRATIONS, router_db)
+        router_db = templates.sqlite(ROUTER_MIGRATIONS, tmp_path / "router.db")
         router_sink = RecordingSink()
         router = AppThread(
             create_router(

@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from agentworks_localstack.threads import AppThread, free_port
-from agentworks_platform.migrations import upgrade
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
+from agentworks_platform.testing import Templates
 from agentworks_provider_router.app import create_app
 from agentworks_provider_router.config import ProviderRouterSettings
 from agentworks_provider_router.models import MIGRATIONS
@@ -19,6 +20,19 @@ from .fakes import ProviderFake
 WORKSPACE = "6f0e2c3a-1111-4a4a-9b9b-000000000001"
 PROJECT = "6f0e2c3a-1111-4a4a-9b9b-000000000002"
 META = {"x-aw-workspace-id": WORKSPACE, "x-aw-project-id": PROJECT, "x-aw-agent": "prd"}
+
+
+class ManualClock:
+    """A monotonic clock that stands still until the test moves it: cool-downs without waiting for them."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 class RouterUnderTest:
@@ -57,15 +71,16 @@ def fake() -> Iterator[ProviderFake]:
 
 @pytest.fixture
 def start_router(
-    tmp_path: Path, dev_key_file: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, dev_key_file: Path, templates: Templates, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., RouterUnderTest]]:
     started: list[AppThread] = []
 
-    def start(fake: ProviderFake | None = None, **overrides: Any) -> RouterUnderTest:
+    def start(
+        fake: ProviderFake | None = None, clock: Callable[[], float] = time.monotonic, **overrides: Any
+    ) -> RouterUnderTest:
         key_path = dev_key_file
         key = key_path.read_bytes()
-        database = f"sqlite+aiosqlite:///{tmp_path}/router-{len(started)}.db"
-        upgrade(MIGRATIONS, database)
+        database = templates.sqlite(MIGRATIONS, tmp_path / f"router-{len(started)}.db")
         if fake is not None:
             base = fake.base_url  # type: ignore[attr-defined]
             for variable in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY"):
@@ -89,7 +104,7 @@ def start_router(
             **overrides,
         )
         sink = RecordingSink()
-        thread = AppThread(create_app(settings, sink=sink), port=port).start()
+        thread = AppThread(create_app(settings, sink=sink, clock=clock), port=port).start()
         started.append(thread)
         return RouterUnderTest(thread, sink, key, fake)
 

@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from .conftest import META, RouterUnderTest
+from .conftest import META, ManualClock, RouterUnderTest
 from .fakes import ProviderFake
 
 PROVIDERS = [
@@ -173,7 +173,8 @@ def operator(router: RouterUnderTest) -> dict[str, str]:
 async def test_breaker_opens_fails_fast_and_recovers(
     start_router: Callable[..., RouterUnderTest], fake: ProviderFake
 ) -> None:
-    router = start_router(fake, max_attempts=1, breaker_threshold=2, breaker_cooldown_seconds=1.0)
+    clock = ManualClock()
+    router = start_router(fake, clock=clock, max_attempts=1, breaker_threshold=2, breaker_cooldown_seconds=30.0)
     fake.script("anthropic", "500", "500")
     for _ in range(2):
         with pytest.raises(openai.APIStatusError):
@@ -185,7 +186,7 @@ async def test_breaker_opens_fails_fast_and_recovers(
         await stream_text(router, "claude-3-5-sonnet")
     assert fast.value.status_code == 503
     assert len(fake.requests["anthropic"]) == 2
-    await asyncio.sleep(1.1)
+    clock.advance(30.0)
     text, _ = await stream_text(router, "claude-3-5-sonnet")
     assert text == "Hello from the fake provider."
     async with httpx.AsyncClient(base_url=router.url) as raw:

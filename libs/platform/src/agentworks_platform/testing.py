@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ from glob import glob
 from pathlib import Path
 
 import psycopg
+
+from agentworks_platform.migrations import upgrade
 
 DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -111,3 +115,82 @@ def drop_database(admin_dsn: str, url: str) -> None:
     name = url.rsplit("/", 1)[-1]
     with psycopg.connect(admin_dsn, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class DatabaseDropper:
+    """Drops PostgreSQL test databases on a thread of its own, in the order they were handed over.
+
+    Every ``DROP DATABASE`` waits for a checkpoint (0.5-3.5 s on a busy server), which is spent waiting on the
+    disk: dropping beside the next tests instead of in their way keeps that time off the run.
+    """
+
+    def __init__(self) -> None:
+        self._pending: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._failures: list[tuple[str, str]] = []
+        self._gone: set[str] = set()
+        self._thread = threading.Thread(target=self._drop_each, name="database-dropper", daemon=True)
+        self._thread.start()
+
+    def drop(self, admin: str, url: str) -> None:
+        self._pending.put((admin, url))
+
+    def forget(self, admin: str) -> None:
+        """The server at ``admin`` is gone with its databases: nothing more is dropped there."""
+        self._gone.add(admin)
+
+    def close(self) -> list[str]:
+        """Waits until every database handed over is dropped; returns those that could not be."""
+        self._pending.put(None)
+        self._thread.join()
+        return [failure for admin, failure in self._failures if admin not in self._gone]
+
+    def _drop_each(self) -> None:
+        while (item := self._pending.get()) is not None:
+            admin, url = item
+            if admin in self._gone:
+                continue
+            try:
+                drop_database(admin, url)
+            except psycopg.Error as exc:
+                self._failures.append((admin, f"{url.rsplit('/', 1)[-1]}: {exc}"))
+
+
+class Templates:
+    """Migrated template databases, made once per session and copied for each test (fast and isolated)."""
+
+    def __init__(self, root: Path, dropper: DatabaseDropper) -> None:
+        self.root = root
+        self.dropper = dropper
+        self.made: dict[tuple[str, Path], str] = {}
+
+    def sqlite(self, migrations: Path, target: Path) -> str:
+        key = ("sqlite", migrations)
+        if key not in self.made:
+            template = self.root / f"{uuid.uuid4().hex}.db"
+            upgrade(migrations, f"sqlite+aiosqlite:///{template}")
+            self.made[key] = str(template)
+        shutil.copyfile(self.made[key], target)
+        return f"sqlite+aiosqlite:///{target}"
+
+    def forget(self, admin: str) -> None:
+        """Drop nothing more on a server that is gone (a module's own server, stopped with its databases)."""
+        self.made = {key: url for key, url in self.made.items() if key[0] != admin}
+        self.dropper.forget(admin)
+
+    def postgres(self, migrations: Path, admin: str) -> str:
+        key = (admin, migrations)  # a test module may use a server of its own
+        if key not in self.made:
+            url = create_database(admin)
+            upgrade(migrations, url)
+            self.made[key] = url
+        name = f"aw_test_{uuid.uuid4().hex[:12]}"
+        template = self.made[key].rsplit("/", 1)[-1]
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.made[key].rsplit("/", 1)[0] + "/" + name
+
+    def drop_templates(self) -> None:
+        """Hands every PostgreSQL template still on a live server to the dropper."""
+        for (admin, _), url in self.made.items():
+            if admin != "sqlite":
+                self.dropper.drop(admin, url)

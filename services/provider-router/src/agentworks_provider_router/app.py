@@ -5,6 +5,8 @@ OpenAI-compatible routing to LLM providers with pricing, retries, breakers and l
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from agentworks_blobs import BlobStore, GcsBlobs, LocalBlobs
@@ -53,8 +55,10 @@ def create_app(
     *,
     sink: MessageSink | None = None,
     providers: dict[str, Provider] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """Build the provider router (uvicorn ``--factory`` entry point); tests may pass the sink and providers."""
+    """Build the provider router (uvicorn ``--factory`` entry point); tests may pass the sink, the providers and
+    the clock its circuit breakers cool down by."""
     settings = settings or ProviderRouterSettings()
 
     async def setup(app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
@@ -69,6 +73,7 @@ def create_app(
             providers or await build_providers(settings, secrets),
             policy_from(settings),
             UsageRecorder(ctx.db, outbox),
+            clock,
         )
         stack.push_async_callback(routing.aclose)
         blobs: BlobStore = (
