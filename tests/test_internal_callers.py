@@ -30,7 +30,7 @@ from agentworks_platform.app import (
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.ownership import Ownership
 from fastapi import FastAPI
@@ -130,16 +130,8 @@ def test_the_gateway_serves_nothing_that_trusts_a_service_token() -> None:
 
 
 @pytest.fixture(scope="session")
-def signing_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One development key for every test here (generating a 2048-bit RSA key takes a while)."""
-    path = tmp_path_factory.mktemp("keys") / "service-signing-key.pem"
-    ensure_dev_key(path)
-    return path
-
-
-@pytest.fixture(scope="session")
-def signers(signing_key: Path) -> dict[str, LocalTokenSigner]:
-    key = signing_key.read_bytes()
+def signers(dev_key_file: Path) -> dict[str, LocalTokenSigner]:
+    key = dev_key_file.read_bytes()
     return {caller: LocalTokenSigner(key, dev_service_account(caller)) for caller in CALLERS}
 
 
@@ -165,12 +157,12 @@ class Probe:
 
 
 @pytest.fixture
-async def probe(service: str, signing_key: Path, tmp_path: Path) -> AsyncIterator[Probe]:
+async def probe(service: str, dev_key_file: Path, tmp_path: Path) -> AsyncIterator[Probe]:
     cls = settings_class(service)
     local_blobs = {"blobs_dir": tmp_path / "blobs"} if "blobs_dir" in cls.model_fields else {}
     settings = cls(
         environment="test",
-        dev_signing_key_file=signing_key,
+        dev_signing_key_file=dev_key_file,
         database_url=f"sqlite+aiosqlite:///{tmp_path}/{service}.db",
         **local_blobs,
     )
