@@ -74,7 +74,8 @@ def public_pem_and_kid(private_pem: bytes) -> tuple[str, str]:
 @functools.lru_cache(maxsize=8)
 def _rsa_signer(private_pem: bytes) -> crypt.RSASigner:
     _, kid = public_pem_and_kid(private_pem)
-    return crypt.RSASigner.from_string(private_pem, key_id=kid)
+    signer: crypt.RSASigner = crypt.RSASigner.from_string(private_pem, key_id=kid)
+    return signer
 
 
 # ---- signing ----------------------------------------------------------------------------------
