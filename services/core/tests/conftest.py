@@ -17,8 +17,10 @@ from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
+from agentworks_platform.testing import Templates
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
+from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 
 CORE_URL = "http://127.0.0.1:8081"
@@ -154,11 +156,14 @@ class Core:
 
 
 @pytest.fixture
-async def core(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> AsyncIterator[Core]:
-    key_path = dev_key_file
-    key = key_path.read_bytes()
+async def core(
+    migrated_database: Callable[[Path], str], tmp_path: Path, templates: Templates, dev_key_file: Path, dev_key: bytes
+) -> AsyncIterator[Core]:
+    key_path, key = dev_key_file, dev_key
     router_settings = ProviderRouterSettings(
-        environment="test", dev_signing_key_file=key_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/router.db"
+        environment="test",
+        dev_signing_key_file=key_path,
+        database_url=templates.sqlite(ROUTER_MIGRATIONS, tmp_path / "router.db"),
     )
     router = create_router(router_settings, sink=RecordingSink())
     sink = RecordingSink()

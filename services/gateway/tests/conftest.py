@@ -20,8 +20,10 @@ from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
+from agentworks_platform.testing import Templates
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
+from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
 from agentworks_pubsub.testing import RecordingSink
 from fastapi import FastAPI
 
@@ -144,13 +146,16 @@ async def send_raw(
 
 
 @pytest.fixture
-async def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> AsyncIterator[Fleet]:
-    key_path = dev_key_file
-    key = key_path.read_bytes()
+async def fleet(
+    migrated_database: Callable[[Path], str], tmp_path: Path, templates: Templates, dev_key_file: Path, dev_key: bytes
+) -> AsyncIterator[Fleet]:
+    key_path, key = dev_key_file, dev_key
     async with AsyncExitStack() as stack:
         router = create_router(
             ProviderRouterSettings(
-                environment="test", dev_signing_key_file=key_path, database_url=f"sqlite+aiosqlite:///{tmp_path}/r.db"
+                environment="test",
+                dev_signing_key_file=key_path,
+                database_url=templates.sqlite(ROUTER_MIGRATIONS, tmp_path / "r.db"),
             ),
             sink=RecordingSink(),
         )
