@@ -31,7 +31,7 @@ from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_localstack.threads import AppThread
 from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
+from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_provider_router.app import create_app as create_router
 from agentworks_provider_router.config import ProviderRouterSettings
@@ -167,7 +167,8 @@ async def new_workspace(browser: httpx.AsyncClient) -> str:
 @pytest.fixture
 async def platform(
     migrated_database: Callable[[Path], str],
-    tmp_path: Path,
+    dev_key_file: Path,
+    dev_key: bytes,
     monkeypatch: pytest.MonkeyPatch,
     openai_fake: tuple[OpenAIFake, str],
 ) -> AsyncIterator[Platform]:
@@ -175,8 +176,7 @@ async def platform(
     fake.requests.clear()
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-provider-key-123456")
     monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_030.0)  # mid-minute, held still
-    key_path = tmp_path / "key.pem"
-    key = ensure_dev_key(key_path)
+    key_path, key = dev_key_file, dev_key
     common: dict[str, Any] = {"environment": "test", "dev_signing_key_file": key_path}
 
     def client(url: str, caller: str, app: FastAPI) -> InternalClient:
