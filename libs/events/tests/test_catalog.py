@@ -14,6 +14,7 @@ from agentworks_events import (
     AgentRunLog,
     CardMoved,
     CardSnapshot,
+    ChildCardArtifact,
     LogLine,
     RunArtifacts,
     RunTokens,
@@ -148,3 +149,10 @@ def test_completed_run_carries_artifacts() -> None:
     assert parse_event(AGENT_RUNS, to_message(completed).data) == completed
     with pytest.raises(ValidationError):
         CardSnapshot(card_id=uuid4(), board_id=uuid4(), lane_id=uuid4(), lane_number=-1, title="x", position=0)
+
+
+@pytest.mark.parametrize(
+    ("named", "kept"), [("bug", "bug"), ("spike", "spike"), ("feature-request-from-the-prd", "task")]
+)
+def test_a_child_card_of_a_type_the_board_does_not_know_becomes_a_task(named: str, kept: str) -> None:
+    assert ChildCardArtifact(title="Checkout", card_type=named).card_type == kept

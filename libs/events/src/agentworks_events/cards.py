@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter
 from agentworks_events.base import AgentKey, Event, Frozen, NonNegative
 
 Priority = Literal["none", "low", "medium", "high", "urgent"]
+CardType = Literal["epic", "story", "task", "bug", "spike"]
 
 
 class CardFields(BaseModel):

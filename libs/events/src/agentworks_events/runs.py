@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from uuid import UUID, uuid5
 
-from pydantic import Field, TypeAdapter
+from pydantic import BeforeValidator, Field, TypeAdapter
 
 from agentworks_events.base import AgentKey, Event, Frozen, Money, NonNegative
+from agentworks_events.cards import CardType
 from agentworks_events.timestamps import AwareUtcDateTime
 
 RunKind = Literal["card", "console"]
@@ -43,12 +44,17 @@ class DocumentArtifact(Frozen):
     content_type: str = "text/markdown"
 
 
+def _known_card_type(value: object) -> object:
+    """A model's answer may name any type; one the board does not know becomes a task rather than a refusal."""
+    return value if value in get_args(CardType) else "task"
+
+
 class ChildCardArtifact(Frozen):
     """A task card the run asks core to create under the triggering card."""
 
     title: Annotated[str, Field(min_length=1, max_length=200)]
     description: str = ""
-    card_type: str = "task"
+    card_type: Annotated[CardType, BeforeValidator(_known_card_type)] = "task"
     lane_number: NonNegative | None = Field(default=None, description="None keeps the parent's board default.")
 
 

@@ -7,13 +7,12 @@ import uuid
 from typing import Annotated, Literal, Self, get_args
 
 from agentworks_events import CardFields, UtcDateTime
-from agentworks_events.cards import Priority
+from agentworks_events.cards import CardType, Priority
 from agentworks_platform.input_rules import visible_text
 from pydantic import Field, model_validator
 
 from agentworks_core.schemas import Out, StrictBody
 
-CardType = Literal["epic", "story", "task", "bug", "spike"]
 Title = Annotated[str, visible_text(200)]
 Description = Annotated[str, Field(max_length=20_000)]
 Position = Annotated[int, Field(ge=0, le=100_000)]

@@ -94,7 +94,7 @@ export interface RunArtifacts {
  * A task card the run asks core to create under the triggering card.
  */
 export interface ChildCardArtifact {
-  card_type?: string;
+  card_type?: "epic" | "story" | "task" | "bug" | "spike";
   description?: string;
   /**
    * None keeps the parent's board default.
