@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_platform.service_auth import LocalTokenSigner
@@ -59,6 +60,13 @@ class RouterUnderTest:
     def usage(self) -> list[Any]:
         return [e for e in self.sink.events() if e.type == "usage.recorded"]
 
+    def usage_when(self, count: int, timeout: float = 10.0) -> list[Any]:
+        """The usage records once there are ``count`` of them (or what there is at the deadline)."""
+        deadline = time.monotonic() + timeout
+        while len(records := self.usage()) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return records
+
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[ProviderFake]:
@@ -111,3 +119,17 @@ def start_router(
     yield start
     for thread in started:
         thread.stop()
+
+
+@pytest.fixture
+def router(start_router: Callable[..., RouterUnderTest], fake: ProviderFake) -> RouterUnderTest:
+    """A router on the wire fakes."""
+    return start_router(fake)
+
+
+@pytest.fixture
+async def sdk(router: RouterUnderTest) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The official SDK calling the router as an agent's run does (no retries of its own)."""
+    client = openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, max_retries=0)
+    yield client
+    await client.close()

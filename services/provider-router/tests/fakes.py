@@ -65,6 +65,11 @@ class ProviderFake:
             for entries in log.values():
                 entries.clear()
 
+    def last_request(self, api: str) -> dict[str, Any]:
+        """What the router last sent to one API, which its wire rules accepted."""
+        assert not self.rejections[api], self.rejections[api]
+        return self.requests[api][-1]
+
     def script(self, api: str, *scenarios: str) -> None:
         self.scripts[api].extend(scenarios)
 

@@ -53,12 +53,6 @@ def camel(value: Any) -> Any:
     return value
 
 
-def sent(fake: ProviderFake, api: str) -> dict[str, Any]:
-    """The last request the provider accepted (the fakes refuse what the real API refuses)."""
-    assert not fake.rejections[api], fake.rejections[api]
-    return fake.requests[api][-1]
-
-
 def user(text: str) -> dict[str, Any]:
     return {"role": "user", "content": text}
 
@@ -68,7 +62,7 @@ async def test_a_plain_answer(sdk: openai.AsyncOpenAI, fake: ProviderFake, api: 
     answer = await sdk.chat.completions.create(model=model, messages=[user("Say hello")])
     assert answer.choices[0].message.content == "Hello from the fake provider."
     assert answer.choices[0].finish_reason == "stop"
-    assert sent(fake, api)
+    assert fake.last_request(api)
 
 
 TOOL_CHOICES: dict[str, list[Any]] = {
@@ -99,7 +93,7 @@ async def test_every_tool_choice_reaches_the_provider(
         answer = await sdk.chat.completions.create(
             model=model, messages=[user("Find card 1")], tools=[LOOKUP], tool_choice=choice
         )
-        assert _tool_choice_sent(api, sent(fake, api)) == expected
+        assert _tool_choice_sent(api, fake.last_request(api)) == expected
         [call] = answer.choices[0].message.tool_calls or []
         assert (call.function.name, call.function.arguments) == ("lookup", '{"q": 1}')  # type: ignore[union-attr]
 
@@ -109,8 +103,8 @@ async def test_parallel_tool_calls_off_is_translated_or_refused(sdk: openai.Asyn
         await sdk.chat.completions.create(
             model=model, messages=[user("Find card 1")], tools=[LOOKUP], parallel_tool_calls=False
         )
-    assert sent(fake, "openai")["parallel_tool_calls"] is False
-    assert sent(fake, "anthropic")["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    assert fake.last_request("openai")["parallel_tool_calls"] is False
+    assert fake.last_request("anthropic")["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
     with pytest.raises(openai.BadRequestError) as refused:
         await sdk.chat.completions.create(
             model="gemini-1.5-pro", messages=[user("Find card 1")], tools=[LOOKUP], parallel_tool_calls=False
@@ -145,7 +139,7 @@ async def test_parallel_calls_and_their_results_over_several_turns(
     assert answer.choices[0].message.content == "Hello from the fake provider."
     ids = [call["id"] for turn in messages for call in turn.get("tool_calls", [])]
     assert len(ids) == len(set(ids)) == 4, "tool-call ids repeat across turns"
-    body = sent(fake, api)
+    body = fake.last_request(api)
     if api == "gemini":
         answers = body["contents"][2]
         assert answers["role"] == "user"
@@ -185,7 +179,7 @@ async def test_streamed_tool_calls_are_assembled_by_the_sdk(
         (1, calls[1].id, "lookup"),
     ]
     assert all(d.function.name is None and d.type is None for d in deltas if not d.id)
-    assert sent(fake, api)
+    assert fake.last_request(api)
 
 
 async def test_a_conversation_moves_from_gemini_to_claude(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
@@ -193,7 +187,7 @@ async def test_a_conversation_moves_from_gemini_to_claude(sdk: openai.AsyncOpenA
     messages = await _tool_round(sdk, fake, "gemini", "gemini-1.5-pro", messages)
     answer = await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=messages, tools=[LOOKUP])  # type: ignore[arg-type]
     assert answer.choices[0].message.content == "Hello from the fake provider."
-    assert sent(fake, "anthropic")
+    assert fake.last_request("anthropic")
 
 
 async def test_repeated_and_foreign_tool_ids_are_made_unique_for_claude(
@@ -208,7 +202,7 @@ async def test_repeated_and_foreign_tool_ids_are_made_unique_for_claude(
 
     messages = [user("Find it"), *call_turn("call_0"), *call_turn("call_0"), *call_turn("fn:lookup.1")]
     await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=messages, tools=[LOOKUP])  # type: ignore[arg-type]
-    turns = sent(fake, "anthropic")["messages"]
+    turns = fake.last_request("anthropic")["messages"]
     uses = [b["id"] for t in turns for b in t["content"] if b["type"] == "tool_use"]
     results = [b["tool_use_id"] for t in turns for b in t["content"] if b["type"] == "tool_result"]
     assert uses == results
@@ -220,7 +214,7 @@ async def test_empty_turns_never_reach_claude(sdk: openai.AsyncOpenAI, fake: Pro
     messages = [user("Hi"), {"role": "assistant", "content": ""}, user("Say hello")]
     answer = await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=messages)  # type: ignore[arg-type]
     assert answer.choices[0].message.content == "Hello from the fake provider."
-    assert sent(fake, "anthropic")["messages"] == [
+    assert fake.last_request("anthropic")["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "Say hello"}]}
     ]
 
@@ -230,7 +224,7 @@ async def test_structured_output_with_parse(sdk: openai.AsyncOpenAI, fake: Provi
     fake.script(api, "ok-json")
     answer = await sdk.chat.completions.parse(model=model, messages=[user("The checkout card")], response_format=Card)
     assert answer.choices[0].message.parsed == Card(title="Checkout", priority=2)
-    body = sent(fake, api)
+    body = fake.last_request(api)
     if api == "openai":
         assert body["response_format"]["type"] == "json_schema"
         assert body["response_format"]["json_schema"]["strict"] is True
@@ -249,8 +243,8 @@ async def test_json_mode(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
         await sdk.chat.completions.create(
             model=model, messages=[user("JSON please")], response_format={"type": "json_object"}
         )
-    assert sent(fake, "openai")["response_format"] == {"type": "json_object"}
-    assert sent(fake, "gemini")["generationConfig"]["responseMimeType"] == "application/json"
+    assert fake.last_request("openai")["response_format"] == {"type": "json_object"}
+    assert fake.last_request("gemini")["generationConfig"]["responseMimeType"] == "application/json"
     with pytest.raises(openai.BadRequestError) as refused:
         await sdk.chat.completions.create(
             model="claude-3-5-sonnet", messages=[user("JSON please")], response_format={"type": "json_object"}
@@ -271,7 +265,7 @@ async def test_image_input_reaches_the_provider(
     sdk: openai.AsyncOpenAI, fake: ProviderFake, api: str, model: str
 ) -> None:
     await sdk.chat.completions.create(model=model, messages=[_image_message(PNG)])  # type: ignore[list-item]
-    body = sent(fake, api)
+    body = fake.last_request(api)
     if api == "openai":
         assert body["messages"][0]["content"][1] == {"type": "image_url", "image_url": {"url": PNG}}
     elif api == "anthropic":
@@ -286,7 +280,7 @@ async def test_image_input_reaches_the_provider(
 async def test_image_urls_go_to_claude_and_are_refused_by_gemini(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
     url = "https://example.test/screen.png"
     await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=[_image_message(url)])  # type: ignore[list-item]
-    assert sent(fake, "anthropic")["messages"][0]["content"][1]["source"] == {"type": "url", "url": url}
+    assert fake.last_request("anthropic")["messages"][0]["content"][1]["source"] == {"type": "url", "url": url}
     with pytest.raises(openai.BadRequestError) as refused:
         await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[_image_message(url)])  # type: ignore[list-item]
     assert refused.value.code == "unsupported_parameter"
@@ -311,7 +305,7 @@ async def test_openai_parameters_pass_through_unchanged(sdk: openai.AsyncOpenAI,
         tools=[{**LOOKUP, "function": {**LOOKUP["function"], "strict": True}}],  # type: ignore[list-item]
         parallel_tool_calls=True,
     )
-    body = sent(fake, "openai")
+    body = fake.last_request("openai")
     expected = {
         "temperature": 0.3,
         "top_p": 0.9,
@@ -342,7 +336,7 @@ async def test_gemini_sampling_and_thinking_are_translated(sdk: openai.AsyncOpen
         max_tokens=50,
         reasoning_effort="high",
     )
-    config = camel(sent(fake, "gemini")["generationConfig"])
+    config = camel(fake.last_request("gemini")["generationConfig"])
     assert config == {
         "temperature": 0.3,
         "topP": 0.9,
@@ -365,7 +359,7 @@ async def test_claude_stop_user_and_effort_are_translated(sdk: openai.AsyncOpenA
         reasoning_effort="minimal",
         max_completion_tokens=64,
     )
-    body = sent(fake, "anthropic")
+    body = fake.last_request("anthropic")
     assert body["system"] == "Be brief."
     assert body["stop_sequences"] == ["END"]
     assert body["metadata"] == {"user_id": "user-42"}
@@ -509,12 +503,12 @@ async def test_a_tool_result_for_no_known_call_is_400(sdk: openai.AsyncOpenAI, f
 
 async def test_the_highest_reasoning_effort(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
     await sdk.chat.completions.create(model="claude-3-5-sonnet", messages=[user("Think hard")], reasoning_effort="max")
-    assert sent(fake, "anthropic")["output_config"] == {"effort": "max"}
+    assert fake.last_request("anthropic")["output_config"] == {"effort": "max"}
     with pytest.raises(openai.BadRequestError) as refused:
         await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[user("Think hard")], reasoning_effort="max")
     assert refused.value.param == "reasoning_effort"
     await sdk.chat.completions.create(model="gemini-1.5-pro", messages=[user("Quick")], reasoning_effort="none")
-    assert camel(sent(fake, "gemini")["generationConfig"])["thinkingConfig"] == {"thinkingBudget": 0}
+    assert camel(fake.last_request("gemini")["generationConfig"])["thinkingConfig"] == {"thinkingBudget": 0}
 
 
 SEVERAL = [("openai", "gpt-4o"), ("gemini", "gemini-1.5-pro")]
@@ -536,7 +530,7 @@ async def test_several_choices_with_log_probabilities(
         tokens = choice.logprobs.content or []
         assert "".join(t.token for t in tokens) == text
         assert all(t.logprob == -0.5 and len(t.top_logprobs) == 2 for t in tokens)
-    body = sent(fake, api)
+    body = fake.last_request(api)
     if api == "openai":
         assert (body["n"], body["logprobs"], body["top_logprobs"]) == (2, True, 2)
     else:
@@ -560,7 +554,7 @@ async def test_several_choices_streamed(sdk: openai.AsyncOpenAI, fake: ProviderF
     assert texts == ANSWERS
     assert tokens == [5, 5]
     assert finished == ["stop", "stop"]
-    assert sent(fake, api)
+    assert fake.last_request(api)
 
 
 async def test_top_logprobs_needs_logprobs(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:

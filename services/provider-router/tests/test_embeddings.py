@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import base64
 import struct
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -28,30 +27,6 @@ def clean(fake: ProviderFake) -> None:
     fake.reset()
 
 
-@pytest.fixture
-def router(start_router: Callable[..., RouterUnderTest], fake: ProviderFake) -> RouterUnderTest:
-    return start_router(fake)
-
-
-@pytest.fixture
-async def sdk(router: RouterUnderTest) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, max_retries=0)
-    yield client
-    await client.close()
-
-
-def sent(fake: ProviderFake, api: str) -> dict[str, Any]:
-    assert not fake.rejections[api], fake.rejections[api]
-    return fake.requests[api][-1]
-
-
-def usage_when(router: RouterUnderTest, count: int) -> list[Any]:
-    deadline = time.monotonic() + 10
-    while len(records := router.usage()) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return records
-
-
 @pytest.mark.parametrize(("api", "model"), MODELS, ids=IDS)
 async def test_a_list_of_texts_with_dimensions_as_the_sdk_asks_by_default(
     sdk: openai.AsyncOpenAI, router: RouterUnderTest, fake: ProviderFake, api: str, model: str
@@ -61,7 +36,7 @@ async def test_a_list_of_texts_with_dimensions_as_the_sdk_asks_by_default(
     assert [item.index for item in answer.data] == [0, 1]
     assert answer.model == model
     assert answer.usage.prompt_tokens == answer.usage.total_tokens == 2 * TOKENS_PER_TEXT[api]
-    body = sent(fake, api)
+    body = fake.last_request(api)
     if api == "openai":
         assert (body["input"], body["dimensions"]) == (["first card", "second card"], 8)
     else:
@@ -70,7 +45,7 @@ async def test_a_list_of_texts_with_dimensions_as_the_sdk_asks_by_default(
             [{"text": "second card"}],
         ]
         assert {(r["model"], r["outputDimensionality"]) for r in body["requests"]} == {(f"models/{model}", 8)}
-    [usage] = usage_when(router, 1)
+    [usage] = router.usage_when(1)
     assert (usage.model, usage.input_tokens, usage.output_tokens, usage.outcome) == (
         model,
         2 * TOKENS_PER_TEXT[api],
@@ -95,7 +70,7 @@ async def test_one_string_in_either_encoding(
         assert isinstance(item.embedding, str)
         raw = base64.b64decode(item.embedding)
         assert list(struct.unpack(f"<{size}f", raw)) == vector(0, size)
-    assert sent(fake, api)
+    assert fake.last_request(api)
 
 
 async def test_gemini_batches_at_most_a_hundred_texts_per_call(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
@@ -113,7 +88,7 @@ async def test_gemini_without_reported_tokens_is_metered_on_an_estimate(
     fake.script("gemini", "no-usage")
     answer = await sdk.embeddings.create(model="gemini-embedding-001", input="sixteen letters.")
     assert answer.usage.prompt_tokens == 4
-    [usage] = usage_when(router, 1)
+    [usage] = router.usage_when(1)
     assert (usage.input_tokens, usage.estimated) == (4, True)
 
 
@@ -159,7 +134,7 @@ async def test_what_cannot_be_honoured_is_400(
 
 async def test_the_openai_user_passes_through(sdk: openai.AsyncOpenAI, fake: ProviderFake) -> None:
     await sdk.embeddings.create(model="text-embedding-3-large", input="one card", user="user-42")
-    assert sent(fake, "openai")["user"] == "user-42"
+    assert fake.last_request("openai")["user"] == "user-42"
 
 
 async def test_offline_embeddings_are_deterministic_unit_vectors(

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import AsyncIterator, Callable
 
 import httpx
 import openai
 import pytest
 from agentworks_platform.principal import API_KEY_ID, KEY_WORKSPACE
 
-from .conftest import META, WORKSPACE, RouterUnderTest
+from .conftest import WORKSPACE, RouterUnderTest
 from .fakes import PNG, ProviderFake
 
 MODEL = "gemini-2.5-flash-image"
@@ -21,22 +20,7 @@ MODEL = "gemini-2.5-flash-image"
 
 @pytest.fixture(autouse=True)
 def clean(fake: ProviderFake) -> None:
-    for api in fake.scripts:
-        fake.scripts[api].clear()
-        fake.requests[api].clear()
-        fake.rejections[api].clear()
-
-
-@pytest.fixture
-def router(start_router: Callable[..., RouterUnderTest], fake: ProviderFake) -> RouterUnderTest:
-    return start_router(fake)
-
-
-@pytest.fixture
-async def sdk(router: RouterUnderTest) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, max_retries=0)
-    yield client
-    await client.close()
+    fake.reset()
 
 
 def image_config(fake: ProviderFake) -> object:

@@ -4,8 +4,6 @@ tools over several turns, structured output, streaming events, metering and refu
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +11,7 @@ import openai
 import pytest
 from pydantic import BaseModel
 
-from .conftest import META, RouterUnderTest
+from .conftest import RouterUnderTest
 from .fakes import ProviderFake
 
 MODELS = [("openai", "gpt-4o"), ("anthropic", "claude-3-5-sonnet"), ("gemini", "gemini-1.5-pro")]
@@ -40,30 +38,6 @@ def clean(fake: ProviderFake) -> None:
     fake.reset()
 
 
-@pytest.fixture
-def router(start_router: Callable[..., RouterUnderTest], fake: ProviderFake) -> RouterUnderTest:
-    return start_router(fake)
-
-
-@pytest.fixture
-async def sdk(router: RouterUnderTest) -> AsyncIterator[openai.AsyncOpenAI]:
-    client = openai.AsyncOpenAI(api_key=router.token, base_url=f"{router.url}/v1", default_headers=META, max_retries=0)
-    yield client
-    await client.close()
-
-
-def sent(fake: ProviderFake, api: str) -> dict[str, Any]:
-    assert not fake.rejections[api], fake.rejections[api]
-    return fake.requests[api][-1]
-
-
-def usage_when(router: RouterUnderTest, count: int) -> list[Any]:
-    deadline = time.monotonic() + 10
-    while len(records := router.usage()) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return records
-
-
 def system_sent(api: str, body: dict[str, Any]) -> Any:
     if api == "openai":
         return [m["content"] for m in body["messages"] if m["role"] == "system"]
@@ -81,8 +55,8 @@ async def test_text_input_with_instructions(
     assert (response.status, response.model, response.object) == ("completed", model, "response")
     assert response.usage is not None
     assert (response.usage.input_tokens, response.usage.output_tokens) == TOKENS[api]
-    assert system_sent(api, sent(fake, api)) == ["Be brief."]
-    [usage] = usage_when(router, 1)
+    assert system_sent(api, fake.last_request(api)) == ["Be brief."]
+    [usage] = router.usage_when(1)
     assert (usage.model, usage.input_tokens, usage.output_tokens, usage.outcome) == (model, *TOKENS[api], "success")
     assert usage.cost == COST[api]
 
@@ -105,7 +79,7 @@ async def test_a_message_list_with_every_role(
         ],
     )
     assert response.output_text == "Hello from the fake provider."
-    body = sent(fake, api)
+    body = fake.last_request(api)
     assert system_sent(api, body) == ["Answer in English."]
     assert "Say hello again" in str(body)
     assert "Hello!" in str(body)
@@ -134,7 +108,7 @@ async def test_function_calls_and_their_outputs_over_several_turns(
     conversation = await _call_round(sdk, fake, api, model, conversation)
     response = await sdk.responses.create(model=model, input=conversation, tools=[LOOKUP])  # type: ignore[arg-type]
     assert response.output_text == "Hello from the fake provider."
-    body = sent(fake, api)  # the fakes refuse results that answer no call, or split parallel results
+    body = fake.last_request(api)  # the fakes refuse results that answer no call, or split parallel results
     if api == "openai":
         assert [m["role"] for m in body["messages"]] == ["user", "assistant", "tool", "tool"] * 1 + [
             "assistant",
@@ -163,7 +137,7 @@ async def test_streaming_tells_the_answer_in_responses_events(
     assert (call.name, call.arguments, call.status) == ("lookup", '{"q": 1}', "completed")
     assert final.usage is not None
     assert (final.usage.input_tokens, final.usage.output_tokens) == TOKENS[api]
-    assert len(usage_when(router, 1)) == 1
+    assert len(router.usage_when(1)) == 1
 
 
 async def test_raw_stream_events_are_numbered_in_order(sdk: openai.AsyncOpenAI) -> None:
@@ -179,7 +153,7 @@ async def test_structured_output_with_parse(sdk: openai.AsyncOpenAI, fake: Provi
     fake.script(api, "ok-json")
     response = await sdk.responses.parse(model=model, input="The checkout card", text_format=Card)
     assert response.output_parsed == Card(title="Checkout", priority=2)
-    body = sent(fake, api)
+    body = fake.last_request(api)
     if api == "openai":
         assert body["response_format"]["json_schema"]["schema"]["properties"].keys() == {"title", "priority"}
     elif api == "anthropic":
@@ -202,7 +176,7 @@ async def test_parameters_reach_the_provider(sdk: openai.AsyncOpenAI, fake: Prov
         tool_choice={"type": "function", "name": "lookup"},
         store=False,
     )
-    body = sent(fake, "openai")
+    body = fake.last_request("openai")
     assert {k: body[k] for k in ("temperature", "top_p", "max_completion_tokens", "reasoning_effort", "user")} == {
         "temperature": 0.3,
         "top_p": 0.9,
