@@ -167,6 +167,7 @@ async def new_workspace(browser: httpx.AsyncClient) -> str:
 @pytest.fixture
 async def platform(
     migrated_database: Callable[[Path], str],
+    tmp_path: Path,
     dev_key_file: Path,
     dev_key: bytes,
     monkeypatch: pytest.MonkeyPatch,
@@ -192,6 +193,7 @@ async def platform(
                 database_url=migrated_database(ROUTER_MIGRATIONS),
                 openai_base_url=f"{fake_url}/v1",
                 backoff_base_seconds=0.05,
+                blobs_dir=tmp_path / "blobs",
             ),
             sink=router_sink,
         )
@@ -388,3 +390,30 @@ async def test_an_operation_the_router_opens_to_the_gateway_is_served_without_mo
     assert response.output_text == "Hello from OpenAI."
     [event] = await platform.usage_events(1)
     assert (str(event.workspace_id), str(event.api_key_id), event.project_id) == (platform.workspace, key["id"], None)
+
+
+async def test_images_answered_as_urls_are_served_through_the_gateway_to_their_workspace_only(
+    platform: Platform,
+) -> None:
+    key = (await platform.new_key())["key"]
+    images = await platform.sdk(key).images.generate(
+        model="offline-image", prompt="a login screen", response_format="url"
+    )
+    assert images.data is not None
+    url = images.data[0].url or ""
+    gateway_url = platform.gateway.state.ctx.settings.audience
+    assert url.startswith(f"{gateway_url}/v1/images/files/"), url
+    path = url.removeprefix(gateway_url)
+    transport = httpx.ASGITransport(app=platform.gateway, client=("198.51.100.7", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as raw:
+        own = await raw.get(path, headers={"authorization": f"Bearer {key}"})
+        assert own.status_code == 200, own.text
+        assert own.headers["content-type"].startswith("image/")
+        assert own.content.startswith(b"\x89PNG")
+        anonymous = await raw.get(path)
+        assert anonymous.status_code == 401
+    stranger = await signed_up(platform.gateway, platform.stack, "eve")
+    foreign_key = (await platform.new_key(await new_workspace(stranger), stranger))["key"]
+    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as raw:
+        foreign = await raw.get(path, headers={"authorization": f"Bearer {foreign_key}"})
+    assert foreign.status_code == 404

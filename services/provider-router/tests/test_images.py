@@ -10,9 +10,9 @@ import uuid
 import httpx
 import openai
 import pytest
-from agentworks_platform.principal import API_KEY_ID, KEY_WORKSPACE
+from agentworks_platform.principal import API_KEY_ID, GATEWAY_URL, KEY_WORKSPACE
 
-from .conftest import WORKSPACE, RouterUnderTest
+from .conftest import META, WORKSPACE, RouterUnderTest
 from .fakes import PNG, ProviderFake
 
 MODEL = "gemini-2.5-flash-image"
@@ -76,7 +76,8 @@ async def test_url_answers_are_served_to_the_routers_callers_only(
     assert len(set(urls)) == 2
     assert all(image.b64_json is None for image in images.data)
     async with httpx.AsyncClient() as http:
-        own = await http.get(urls[0], headers={"authorization": f"Bearer {router.token}"})
+        headers = {"authorization": f"Bearer {router.token}", **META}
+        own = await http.get(urls[0], headers=headers)
         assert own.status_code == 200
         assert own.headers["content-type"] == "image/png"
         assert own.content == base64.b64decode(PNG)
@@ -84,25 +85,36 @@ async def test_url_answers_are_served_to_the_routers_callers_only(
         assert other.status_code == 403
         anonymous = await http.get(urls[0])
         assert anonymous.status_code == 401
-        headers = {"authorization": f"Bearer {router.token}"}
+        elsewhere = await http.get(urls[0], headers={**headers, "x-aw-workspace-id": str(uuid.uuid4())})
+        assert elsewhere.status_code == 404
         missing = await http.get(f"{router.url}/v1/images/files/{'0' * 32}.png", headers=headers)
         assert missing.status_code == 404
         sneaky = await http.get(f"{router.url}/v1/images/files/..%2Fkey.pem", headers=headers)
         assert sneaky.status_code in (400, 404)
 
 
-async def test_url_answers_are_refused_to_a_caller_that_could_not_open_them(
+async def test_url_answers_to_an_api_key_link_through_the_gateway_and_open_for_its_workspace_only(
     router: RouterUnderTest, fake: ProviderFake
 ) -> None:
-    vouched = {KEY_WORKSPACE: WORKSPACE, API_KEY_ID: str(uuid.uuid4())}  # as the gateway forwards an API key's call
-    gateway = openai.AsyncOpenAI(
-        api_key=router.token_of("gateway"), base_url=f"{router.url}/v1", default_headers=vouched, max_retries=0
-    )
-    async with gateway:
-        with pytest.raises(openai.BadRequestError) as refused:
-            await gateway.images.generate(model=MODEL, prompt="a login screen", response_format="url")
-        assert (refused.value.code, refused.value.param) == ("unsupported_parameter", "response_format")
-        assert not fake.requests["gemini"]
-        images = await gateway.images.generate(model=MODEL, prompt="a login screen")
+    def gateway_for(workspace: str) -> openai.AsyncOpenAI:
+        vouched = {KEY_WORKSPACE: workspace, API_KEY_ID: str(uuid.uuid4()), GATEWAY_URL: "https://app.example.com"}
+        return openai.AsyncOpenAI(
+            api_key=router.token_of("gateway"), base_url=f"{router.url}/v1", default_headers=vouched, max_retries=0
+        )
+
+    async with gateway_for(WORKSPACE) as gateway:
+        images = await gateway.images.generate(model=MODEL, prompt="a login screen", response_format="url")
     assert images.data is not None
-    assert images.data[0].b64_json
+    url = images.data[0].url or ""
+    assert url.startswith("https://app.example.com/v1/images/files/"), url
+    path = url.removeprefix("https://app.example.com")
+    async with gateway_for(WORKSPACE) as gateway:
+        own = await gateway.get(path.removeprefix("/v1"), cast_to=httpx.Response)
+    assert own.content == base64.b64decode(PNG)
+    async with gateway_for(str(uuid.uuid4())) as other_workspace:
+        with pytest.raises(openai.NotFoundError):
+            await other_workspace.get(path.removeprefix("/v1"), cast_to=httpx.Response)
+    async with httpx.AsyncClient() as http:
+        unsaid = await http.get(f"{router.url}{path}", headers={"authorization": f"Bearer {router.token}"})
+    assert unsaid.status_code == 400
+    assert unsaid.json()["error"]["code"] == "metadata_required"

@@ -24,6 +24,7 @@ USER_ID = "x-aw-user-id"
 USER_EMAIL = "x-aw-user-email"
 KEY_WORKSPACE = "x-aw-key-workspace"
 API_KEY_ID = "x-aw-api-key-id"
+GATEWAY_URL = "x-aw-gateway-url"  # the public base of links the gateway serves (e.g. images answered as URLs)
 REQUEST_ID = "x-request-id"
 CLIENT_IP = "x-aw-client-ip"
 

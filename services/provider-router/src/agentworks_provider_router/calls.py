@@ -9,7 +9,7 @@ from typing import Any
 from agentworks_blobs import BlobStore
 from agentworks_platform.app import context_of
 from agentworks_platform.errors import AppError
-from agentworks_platform.principal import API_KEY_ID, KEY_WORKSPACE
+from agentworks_platform.principal import API_KEY_ID, GATEWAY_URL, KEY_WORKSPACE
 from agentworks_platform.service_auth import VerifiedCaller
 from fastapi import Request
 
@@ -74,6 +74,28 @@ def _key_meta(request: Request) -> CallMeta:
             "The OpenAI-compatible API answers workspace API keys only.", code="api_key_required", status_code=403
         )
     return CallMeta(workspace_id=workspace_id, project_id=None, api_key_id=api_key_id)
+
+
+def reader_workspace(request: Request) -> uuid.UUID:
+    """The workspace a read is for: an API key's, as the gateway vouches, else the x-aw-workspace-id header."""
+    if from_gateway(request):
+        return _key_meta(request).workspace_id
+    workspace_id = _uuid_header(request, "x-aw-workspace-id")
+    if workspace_id is None:
+        raise AppError("Say whose it is: the x-aw-workspace-id header.", code="metadata_required", status_code=400)
+    return workspace_id
+
+
+def link_base(request: Request, route: str, **params: str) -> str:
+    """A link to one of this router's routes as the caller can open it: through the gateway's public base for an
+    API key's call (the gateway serves the same path at its /v1), else the router's own address."""
+    own = str(request.url_for(route, **params))
+    if not from_gateway(request):
+        return own
+    gateway = request.headers.get(GATEWAY_URL, "").rstrip("/")
+    if not gateway.startswith(("https://", "http://")):
+        raise AppError("The gateway did not say where it serves links.", code="gateway_url_missing", status_code=502)
+    return gateway + str(request.app.url_path_for(route, **params))
 
 
 def _uuid_header(request: Request, name: str) -> uuid.UUID | None:

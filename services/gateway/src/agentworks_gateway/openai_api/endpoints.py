@@ -23,7 +23,7 @@ from agentworks_platform.app import context_of
 from agentworks_platform.db import commit_without_waiting
 from agentworks_platform.errors import AppError
 from agentworks_platform.internal_http import InternalClient, MemberLookupError, lookup, member_role
-from agentworks_platform.principal import request_id_or_new
+from agentworks_platform.principal import GATEWAY_URL, request_id_or_new
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -164,6 +164,7 @@ async def _forward(
 ) -> Response:
     headers = caller.principal.headers()
     headers.update({k: v for k, v in request.headers.items() if k.lower() in PASSED_REQUEST_HEADERS})
+    headers[GATEWAY_URL] = context_of(request).settings.audience
     stack = AsyncExitStack()
     try:
         upstream = await stack.enter_async_context(

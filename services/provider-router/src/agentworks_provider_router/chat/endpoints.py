@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from agentworks_platform.app import allow_callers, context_of
+from agentworks_platform.app import allow_callers
 from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -22,6 +22,8 @@ from agentworks_provider_router.calls import (
     blobs_of,
     call_meta,
     extension,
+    link_base,
+    reader_workspace,
     refusal,
     router_of,
 )
@@ -241,14 +243,6 @@ async def _aggregate(
 )
 async def images_generations(body: ImageGenerationIn, request: Request) -> JSONResponse:
     body.refuse_unknown_parameters()
-    if body.response_format == "url" and not _may_read_image_files(request):
-        raise AppError(
-            "response_format url is not supported for this caller: its URLs are readable by agent runs only; "
-            "ask for b64_json.",
-            code="unsupported_parameter",
-            status_code=400,
-            details={"param": "response_format", "provider": None},
-        )
     routing = router_of(request)
     meta = call_meta(request, body.metadata)
     outcome = Outcome()
@@ -257,7 +251,7 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     except ProviderError as exc:
         raise refusal(exc, outcome) from None
     if body.response_format == "url":
-        data = [{"url": await _kept(request, image, result.mime_type)} for image in result.images]
+        data = [{"url": await _kept(request, meta.workspace_id, image, result.mime_type)} for image in result.images]
     else:
         data = [{"b64_json": base64.b64encode(image).decode()} for image in result.images]
     return JSONResponse(
@@ -271,35 +265,31 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     )
 
 
-IMAGE_FILE_CALLERS = ("orchestrator",)
-
-
-def _may_read_image_files(request: Request) -> bool:
-    """Whether the caller may read ``/v1/images/files`` (a URL it could not open would be no answer)."""
-    caller = request.state.service_caller
-    return caller.email in context_of(request).settings.caller_emails(IMAGE_FILE_CALLERS)
-
-
 IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
 IMAGE_FILE = r"^[0-9a-f]{32}\.(png|jpeg|webp)$"
 
 
-async def _kept(request: Request, image: bytes, mime_type: str) -> str:
-    """Keep the image in the blobs port under an unguessable name; its URL is the route that serves it."""
+def _image_key(workspace_id: uuid.UUID, name: str) -> str:
+    return f"images/{workspace_id}/{name}"
+
+
+async def _kept(request: Request, workspace_id: uuid.UUID, image: bytes, mime_type: str) -> str:
+    """Keep the image in the blobs port under its workspace and an unguessable name; its URL is the route that
+    serves it, which answers that workspace only."""
     name = f"{uuid.uuid4().hex}.{IMAGE_TYPES.get(mime_type, 'png')}"
-    await blobs_of(request).put(f"images/{name}", image, mime_type)
-    return str(request.url_for("image_file", image_file=name))
+    await blobs_of(request).put(_image_key(workspace_id, name), image, mime_type)
+    return link_base(request, "image_file", image_file=name)
 
 
 @router.get(
     "/images/files/{image_file}",
     name="image_file",
-    dependencies=[Depends(allow_callers(*IMAGE_FILE_CALLERS))],
+    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
     summary="An image generated with response_format url",
     responses={404: {"description": "No such image"}},
 )
 async def image_file(image_file: Annotated[str, Path(pattern=IMAGE_FILE)], request: Request) -> Response:
-    data = await blobs_of(request).get(f"images/{image_file}")
+    data = await blobs_of(request).get(_image_key(reader_workspace(request), image_file))
     if data is None:
         raise AppError("No such image.", code="not_found", status_code=404)
     extension_type = {kind: mime for mime, kind in IMAGE_TYPES.items()}[image_file.rsplit(".", 1)[1]]
