@@ -10,6 +10,7 @@ from agentworks_events import CardFields, UtcDateTime
 from agentworks_events.cards import CardType, Priority
 from agentworks_platform.input_rules import visible_text
 from pydantic import Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from agentworks_core.schemas import Out, StrictBody
 
@@ -28,10 +29,11 @@ class CardCreate(StrictBody, CardFields):
 
 
 class CardUpdate(StrictBody):
-    title: Title | None = None
-    description: Description | None = None
-    card_type: CardType | None = None
-    priority: Priority | None = None
+    # Leaving a field out keeps it; null is refused, so the published schema does not offer it.
+    title: Title | SkipJsonSchema[None] = None
+    description: Description | SkipJsonSchema[None] = None
+    card_type: CardType | SkipJsonSchema[None] = None
+    priority: Priority | SkipJsonSchema[None] = None
     assignee_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     clear: list[Clearable] = Field(default_factory=list, description="Fields to set to null.")

@@ -968,21 +968,27 @@ export interface components {
         CardUpdate: {
             /** Assignee Id */
             assignee_id?: string | null;
-            /** Card Type */
-            card_type?: ("epic" | "story" | "task" | "bug" | "spike") | null;
+            /**
+             * Card Type
+             * @enum {string}
+             */
+            card_type?: "epic" | "story" | "task" | "bug" | "spike";
             /**
              * Clear
              * @description Fields to set to null.
              */
             clear?: ("assignee_id" | "parent_id")[];
             /** Description */
-            description?: string | null;
+            description?: string;
             /** Parent Id */
             parent_id?: string | null;
-            /** Priority */
-            priority?: ("none" | "low" | "medium" | "high" | "urgent") | null;
+            /**
+             * Priority
+             * @enum {string}
+             */
+            priority?: "none" | "low" | "medium" | "high" | "urgent";
             /** Title */
-            title?: string | null;
+            title?: string;
         };
         /** ContextCardOut */
         ContextCardOut: {
