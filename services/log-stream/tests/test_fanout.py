@@ -82,6 +82,26 @@ async def test_joined_live_batches_stay_under_the_frame_limit() -> None:
     assert [line["seq"] for t in texts for line in lines_in(json.loads(t))] == list(range(1, 41))
 
 
+async def test_a_long_line_held_back_from_the_store_goes_out_cut_to_a_frame() -> None:
+    hub, card, run = Hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, socket = hub.subscribe(card), FakeSocket()
+    ordered = Ordered({})
+    stored = {"type": "line", "run_id": str(run), "seq": 2, "at": "t", "stream": "stdout", "text": "y" * 100_000}
+    assert ordered.offer(stored) == []  # line 2 came from the store before line 1: held back as stored
+    [first] = lines_frames(str(run), [{"seq": 1, "at": "t", "stream": "stdout", "text": "x"}])
+    hub.publish(card, first)
+    texts: list[str] = []
+    socket.send_text = _recording(texts)  # type: ignore[method-assign]
+    task = asyncio.create_task(live(socket, subscriber, None, ordered))  # type: ignore[arg-type]
+    while sum(len(lines_in(json.loads(t))) for t in texts) < 2:  # noqa: ASYNC110 - the fake socket has no event
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert all(len(text) <= MAX_FRAME_BYTES for text in texts)
+    [line_2] = [line for t in texts for line in lines_in(json.loads(t)) if line["seq"] == 2]
+    assert line_2["text"].startswith("y" * 1000)
+    assert "[line cut:" in line_2["text"]
+
+
 def _recording(texts: list[str]) -> Callable[[str], Any]:
     async def send_text(text: str) -> None:
         texts.append(text)

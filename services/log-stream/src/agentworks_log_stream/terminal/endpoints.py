@@ -39,7 +39,7 @@ from starlette.websockets import WebSocketDisconnect
 from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.fanout import batch_frames
-from agentworks_log_stream.terminal.frames import ENVELOPE_BYTES, MAX_FRAME_BYTES
+from agentworks_log_stream.terminal.frames import ENVELOPE_BYTES, LINE_FIELDS, MAX_FRAME_BYTES, fit_line
 from agentworks_log_stream.terminal.handlers import status_message
 from agentworks_log_stream.terminal.hub import Frame, Subscriber
 
@@ -293,10 +293,17 @@ def _joined(ready: list[Any]) -> list[str]:
         if parts:
             texts.append(_lines_text(run, parts))
             parts = []
-        texts.append(item.text if isinstance(item, Frame) else json.dumps(item))
+        texts.append(item.text if isinstance(item, Frame) else json.dumps(_fitted(item)))
     if parts:
         texts.append(_lines_text(run, parts))
     return texts
+
+
+def _fitted(message: dict[str, Any]) -> dict[str, Any]:
+    """A line held back during a catch-up from the store comes as it was stored: cut to a frame like any other."""
+    if message.get("type") != "line":
+        return message
+    return {**message, **fit_line({k: message[k] for k in LINE_FIELDS})}
 
 
 def _lines_text(run: str, parts: list[str]) -> str:
