@@ -17,6 +17,7 @@ from agentworks_localstack.dev import (
     data_dir_of,
     hold_data_dir,
     main,
+    parse_instances,
 )
 from agentworks_localstack.fleet import FLEET, ServiceSpec, fleet_data_dir
 from agentworks_log_stream.config import LogStreamSettings
@@ -156,3 +157,20 @@ async def test_the_restart_count_starts_afresh_after_a_healthy_period() -> None:
     await service.watch()
     assert service.runs == 3 * MAX_RESTARTS  # never given up on: each run was healthy for a minute
     assert set(service.backoffs) == {2}
+
+
+def test_instances_listen_above_the_service_port_and_answer_to_the_services_url() -> None:
+    twice = {"gateway": 2, "log-stream": 2}
+    first, second = (GATEWAY.env(1000, fleet_data_dir(1000), {}, i, twice) for i in range(2))
+    assert (first["AW_GATEWAY_PORT"], second["AW_GATEWAY_PORT"]) == ("9090", "9100")
+    assert first["AW_GATEWAY_PUBLIC_URL"] == second["AW_GATEWAY_PUBLIC_URL"] == "http://127.0.0.1:9080"
+    assert first["AW_GATEWAY_LOG_STREAM_URL"] == second["AW_GATEWAY_LOG_STREAM_URL"] == "http://127.0.0.1:9084"
+    assert LOG_STREAM.env(1000, fleet_data_dir(1000), {}, 0, {"gateway": 2})["AW_LOG_STREAM_PORT"] == "9084"
+
+
+def test_instance_counts_name_services_of_the_fleet() -> None:
+    assert parse_instances("gateway=2,log-stream=3") == {"gateway": 2, "log-stream": 3}
+    assert parse_instances("") == {}
+    for wrong in ("gateway", "gateway=0", "gateway=10", "web=2", "gateway=two"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_instances(wrong)

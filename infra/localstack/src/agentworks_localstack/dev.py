@@ -27,7 +27,19 @@ from agentworks_pubsub.topology import load_topology
 from agentworks_localstack.bootstrap import bootstrap
 from agentworks_localstack.cli import PUSH_EMAIL
 from agentworks_localstack.emulator import serve
-from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, ServiceSpec, base_urls, fleet_data_dir, signing_key_path
+from agentworks_localstack.fleet import (
+    EMULATOR_PORT,
+    FLEET,
+    MAX_INSTANCES,
+    Instances,
+    ServiceSpec,
+    base_urls,
+    count_of,
+    fleet_data_dir,
+    instance_url,
+    signing_key_path,
+)
+from agentworks_localstack.front import RoundRobinFront
 
 MAX_RESTARTS = 5
 HEALTHY_PERIOD = 60.0
@@ -103,10 +115,13 @@ class ServiceProcess:
         offset: int,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        instance: int = 0,
+        instances: Instances | None = None,
     ) -> None:
         self.spec = spec
-        self.port = spec.port + offset
-        self.url = spec.url(offset)
+        self.port = spec.port_of(offset, instance, instances)
+        self.url = instance_url(spec, offset, instance, instances)
+        self.name = spec.name if count_of(spec, instances) == 1 else f"{spec.name}#{instance + 1}"
         self.env = env
         self.process: asyncio.subprocess.Process | None = None
         self.stopping = False
@@ -142,7 +157,7 @@ class ServiceProcess:
 
     async def _relay_output(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
-        label = self.spec.name.ljust(15)
+        label = self.name.ljust(15)
         async for line in process.stdout:
             say(f"{label}| {line.decode(errors='replace').rstrip()}")
 
@@ -152,9 +167,9 @@ class ServiceProcess:
             if self._stopped():
                 return
             if not self.restarts.exited(self._clock()):
-                say(f"{self.spec.name} exited with {code} {self.restarts.limit} times in a row; giving up on it")
+                say(f"{self.name} exited with {code} {self.restarts.limit} times in a row; giving up on it")
                 return
-            say(f"{self.spec.name} exited with {code}; restarting ({self.restarts.count}/{self.restarts.limit})")
+            say(f"{self.name} exited with {code}; restarting ({self.restarts.count}/{self.restarts.limit})")
             await self._sleep(self.restarts.backoff)
             await self.start()
 
@@ -173,18 +188,18 @@ class ServiceProcess:
             await self.process.wait()
 
 
-async def wait_healthy(service: ServiceProcess, client: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT
+async def wait_healthy(service: ServiceProcess, client: httpx.AsyncClient, seconds: float = HEALTH_TIMEOUT) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if service.process is not None and service.process.returncode is not None:
-            raise RuntimeError(f"{service.spec.name} exited with {service.process.returncode} while starting")
+            raise RuntimeError(f"{service.name} exited with {service.process.returncode} while starting")
         try:
             if (await client.get(f"{service.url}/readyz")).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         await asyncio.sleep(0.2)
-    raise RuntimeError(f"{service.spec.name} did not become ready on {service.url} within {HEALTH_TIMEOUT:.0f}s")
+    raise RuntimeError(f"{service.name} did not become ready on {service.url} within {seconds:.0f}s")
 
 
 def child_env(emulator_host: str) -> dict[str, str]:
@@ -201,10 +216,12 @@ def data_dir_of(args: argparse.Namespace) -> Path:
 async def run(args: argparse.Namespace) -> int:
     data_dir = data_dir_of(args)
     with hold_data_dir(data_dir):
-        return await run_fleet(args.port_offset, data_dir)
+        return await run_fleet(args.port_offset, data_dir, args.instances, args.health_timeout)
 
 
-async def run_fleet(offset: int, data_dir: Path) -> int:
+async def run_fleet(
+    offset: int, data_dir: Path, instances: Instances | None = None, health_seconds: float = HEALTH_TIMEOUT
+) -> int:
     key = ensure_dev_key(signing_key_path(data_dir))
     server, emulator = await serve(
         data_dir / "pubsub.db", "127.0.0.1", EMULATOR_PORT + offset, LocalTokenSigner(key, PUSH_EMAIL)
@@ -215,16 +232,32 @@ async def run_fleet(offset: int, data_dir: Path) -> int:
     await asyncio.to_thread(bootstrap, topology, topology.project, base_urls(offset), PUSH_EMAIL)
     for spec in FLEET:
         await upgrade_async(spec.migrations, spec.database_url(data_dir))
-    processes = [ServiceProcess(spec, spec.env(offset, data_dir, child_env(emulator_host)), offset) for spec in FLEET]
+    processes = [
+        ServiceProcess(
+            spec,
+            spec.env(offset, data_dir, child_env(emulator_host), i, instances),
+            offset,
+            instance=i,
+            instances=instances,
+        )
+        for spec in FLEET
+        for i in range(count_of(spec, instances))
+    ]
+    fronts = [
+        RoundRobinFront("127.0.0.1", spec.port + offset, [spec.port_of(offset, i, instances) for i in range(count)])
+        for spec in FLEET
+        if (count := count_of(spec, instances)) > 1
+    ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
+        await asyncio.gather(*(front.start() for front in fronts))
         await asyncio.gather(*(p.start() for p in processes))
         async with httpx.AsyncClient(timeout=2) as client:
-            await asyncio.gather(*(wait_healthy(p, client) for p in processes))
-        print_summary(processes, emulator_host, data_dir)
+            await asyncio.gather(*(wait_healthy(p, client, health_seconds) for p in processes))
+        print_summary(processes, fronts, emulator_host, data_dir)
         watchers = [asyncio.create_task(p.watch()) for p in processes]
         await stop.wait()
         for watcher in watchers:
@@ -232,20 +265,39 @@ async def run_fleet(offset: int, data_dir: Path) -> int:
     finally:
         say("stopping the fleet…")
         await asyncio.gather(*(p.stop() for p in processes))
+        await asyncio.gather(*(front.stop() for front in fronts))
         await emulator.stop()
         await server.stop(grace=1)
     say("stopped")
     return 0
 
 
-def print_summary(processes: list[ServiceProcess], emulator_host: str, data_dir: Path) -> None:
+def print_summary(
+    processes: list[ServiceProcess], fronts: list[RoundRobinFront], emulator_host: str, data_dir: Path
+) -> None:
     say("")
     say("AgentWorks is running (Ctrl-C stops everything):")
     for service in processes:
-        say(f"  {service.spec.name:<16} {service.url}   health {service.url}/readyz   docs {service.url}/docs")
+        say(f"  {service.name:<16} {service.url}   health {service.url}/readyz   docs {service.url}/docs")
+    for front in fronts:
+        say(f"  round-robin front http://{front.host}:{front.port}")
     say(f"  Pub/Sub emulator {emulator_host}   (agentworks-pubsub subscriptions | dead-letters | replay)")
     say(f"  data             {data_dir.resolve()}")
     say("")
+
+
+def parse_instances(text: str) -> dict[str, int]:
+    """``name=count,…`` into counts per service, each a service of the fleet and from 1 to ``MAX_INSTANCES``."""
+    names = {spec.name for spec in FLEET}
+    counts: dict[str, int] = {}
+    for part in filter(None, text.split(",")):
+        name, _, count = part.partition("=")
+        if name not in names or not count.isdigit() or not 1 <= int(count) <= MAX_INSTANCES:
+            raise argparse.ArgumentTypeError(
+                f"{part!r}: expected <service>=<1-{MAX_INSTANCES}> with a service among {', '.join(sorted(names))}"
+            )
+        counts[name] = int(count)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,6 +313,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--data-dir",
         help="databases, Pub/Sub store, signing key and blobs (default: .dev, or .dev/offset-N with --port-offset N)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=parse_instances,
+        default={},
+        help="run several instances of some services behind a round-robin front on the service's port, e.g. "
+        "gateway=2,log-stream=2 (instance N listens on the service's port + 10 N)",
+    )
+    parser.add_argument(
+        "--health-timeout",
+        type=float,
+        default=HEALTH_TIMEOUT,
+        help=f"seconds each service has to answer /readyz 200 at start (default {HEALTH_TIMEOUT:.0f})",
     )
     args = parser.parse_args(argv)
     try:

@@ -11,19 +11,36 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from agentworks_localstack.fleet import GATEWAY_PORT
+from agentworks_localstack.fleet import GATEWAY_PORT, Instances
 
-STARTUP_SECONDS = 120
+STARTUP_SECONDS = 120.0
 
 
 @contextmanager
-def dev_fleet(workdir: Path, offset: int, env: Mapping[str, str]) -> Iterator[str]:
+def dev_fleet(
+    workdir: Path,
+    offset: int,
+    env: Mapping[str, str],
+    instances: Instances | None = None,
+    startup_seconds: float = STARTUP_SECONDS,
+) -> Iterator[str]:
     """``agentworks-dev --port-offset`` run in ``workdir`` (its log in ``fleet.log``) until the block ends, as
-    Ctrl-C ends it; yields the gateway's URL once the fleet says it is running."""
+    Ctrl-C ends it; yields the gateway's URL (its round-robin front with several gateways) once the fleet says it
+    is running. ``instances`` runs several instances of the services it names."""
     log_path = workdir / "fleet.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "agentworks_localstack.dev", "--port-offset", str(offset)],
+            [
+                sys.executable,
+                "-m",
+                "agentworks_localstack.dev",
+                "--port-offset",
+                str(offset),
+                "--instances",
+                ",".join(f"{name}={count}" for name, count in (instances or {}).items()),
+                "--health-timeout",
+                str(startup_seconds),
+            ],
             cwd=workdir,
             env=dict(env),
             stdout=log,
@@ -31,7 +48,7 @@ def dev_fleet(workdir: Path, offset: int, env: Mapping[str, str]) -> Iterator[st
             text=True,
         )
         try:
-            _wait_running(process, log_path)
+            _wait_running(process, log_path, startup_seconds)
             yield f"http://127.0.0.1:{GATEWAY_PORT + offset}"
         finally:
             process.send_signal(signal.SIGINT)
@@ -46,8 +63,8 @@ class FleetDidNotStart(RuntimeError):
     """The fleet exited or did not say it was running in time; the message ends with its log."""
 
 
-def _wait_running(process: subprocess.Popen[str], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
+def _wait_running(process: subprocess.Popen[str], log: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
     while "AgentWorks is running" not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
             raise FleetDidNotStart(log.read_text()[-3000:])

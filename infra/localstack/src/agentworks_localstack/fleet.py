@@ -14,6 +14,10 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 EMULATOR_PORT = 8681
 GATEWAY_PORT = 8080
 DEV_DIR = Path(".dev")
+INSTANCE_PORT_STEP = 10
+MAX_INSTANCES = 9
+Instances = Mapping[str, int]
+"""How many instances of each service a fleet runs (one for a service it does not name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +42,25 @@ class ServiceSpec:
     def database_url(self, dev_dir: Path = DEV_DIR) -> str:
         return os.environ.get(f"{self.env_prefix}DATABASE_URL") or f"sqlite+aiosqlite:///{dev_dir}/{self.name}.db"
 
-    def env(self, offset: int, data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
-        """The process environment of this service in a fleet shifted by ``offset``: its port and peers always;
-        its state under ``data_dir`` and the shifted origins unless ``environ`` already sets them."""
+    def port_of(self, offset: int, instance: int = 0, instances: Instances | None = None) -> int:
+        """The port instance ``instance`` (from 0) listens on: the service's own port when it runs alone; else one
+        of the ports above it, its own port being the round-robin front before the instances."""
+        if count_of(self, instances) == 1:
+            return self.port + offset
+        return self.port + offset + INSTANCE_PORT_STEP * (instance + 1)
+
+    def env(
+        self,
+        offset: int,
+        data_dir: Path,
+        environ: Mapping[str, str],
+        instance: int = 0,
+        instances: Instances | None = None,
+    ) -> dict[str, str]:
+        """The process environment of this service (instance ``instance`` of it) in a fleet shifted by ``offset``:
+        its port and peers always; its state under ``data_dir`` and the shifted origins unless ``environ`` already
+        sets them. As on Cloud Run, every instance of a service answers to the service's URL (its round-robin front:
+        the audience of its tokens and pushes) and calls each peer at the peer's URL."""
         prefix = self.env_prefix
         defaults = {
             f"{prefix}DATABASE_URL": f"sqlite+aiosqlite:///{data_dir}/{self.name}.db",
@@ -51,7 +71,8 @@ class ServiceSpec:
         if self.name == "log-stream":
             defaults[f"{prefix}BLOBS_DIR"] = str(data_dir / "blobs")
         wiring = {
-            f"{prefix}PORT": str(self.port + offset),
+            f"{prefix}PORT": str(self.port_of(offset, instance, instances)),
+            f"{prefix}PUBLIC_URL": self.url(offset),
             **{f"{prefix}{peer.name.replace('-', '_').upper()}_URL": peer.url(offset) for peer in FLEET},
         }
         return {**defaults, **environ, **wiring}
@@ -65,6 +86,25 @@ FLEET: tuple[ServiceSpec, ...] = (
     ServiceSpec("log-stream", "agentworks_log_stream", 8084),
     ServiceSpec("billing", "agentworks_billing", 8085),
 )
+
+
+def count_of(spec: ServiceSpec, instances: Instances | None) -> int:
+    return (instances or {}).get(spec.name, 1)
+
+
+def instance_url(spec: ServiceSpec, offset: int, instance: int = 0, instances: Instances | None = None) -> str:
+    """The URL of ``spec``'s instance ``instance`` (modulo how many it has) in a fleet shifted by ``offset``."""
+    return f"http://127.0.0.1:{spec.port_of(offset, instance % count_of(spec, instances), instances)}"
+
+
+def fleet_ports(fleet: tuple[ServiceSpec, ...] = FLEET, instances: Instances | None = None) -> list[int]:
+    """Every port a fleet at offset 0 listens on: the emulator, each service (its front when it runs several
+    instances) and each instance."""
+    ports = [EMULATOR_PORT, *(spec.port for spec in fleet)]
+    for spec in fleet:
+        if count_of(spec, instances) > 1:
+            ports += [spec.port_of(0, i, instances) for i in range(count_of(spec, instances))]
+    return ports
 
 
 def fleet_data_dir(offset: int, root: Path = DEV_DIR) -> Path:
@@ -87,12 +127,12 @@ def base_urls(offset: int = 0, fleet: tuple[ServiceSpec, ...] = FLEET) -> dict[s
     return {spec.name: spec.url(offset) for spec in fleet}
 
 
-def free_port_offset(fleet: tuple[ServiceSpec, ...] = FLEET) -> int:
+def free_port_offset(fleet: tuple[ServiceSpec, ...] = FLEET, instances: Instances | None = None) -> int:
     """A port offset at which the emulator and every service's port are free (tests run fleets side by side).
 
     Every port stays below the kernel's ephemeral range: a port in it can be taken by any outgoing connection
     between this check and the service's bind."""
-    ports = [EMULATOR_PORT, *(spec.port for spec in fleet)]
+    ports = fleet_ports(fleet, instances)
     highest = ephemeral_ports_start() - max(ports) - 1
     for _ in range(50):
         offset = random.randrange(1000, highest, 100)
