@@ -4,6 +4,7 @@ the headers and ``agentworks`` extension that say who answered and what it cost.
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from agentworks_blobs import BlobStore
@@ -14,7 +15,7 @@ from agentworks_platform.service_auth import VerifiedCaller
 from fastapi import Request
 
 from agentworks_provider_router.chat.schemas import Metadata
-from agentworks_provider_router.providers.base import ProviderError
+from agentworks_provider_router.providers.base import ChatRequest, Delta, ProviderError
 from agentworks_provider_router.routing import CallMeta, Outcome, Router
 from agentworks_provider_router.state import router_state
 
@@ -22,6 +23,19 @@ HEADER_FIELDS = ("workspace-id", "project-id", "run-id", "card-id", "agent")
 OPENAI_API_CALLERS = ("orchestrator", "gateway")
 """Who calls the model operations (``allow_callers(*OPENAI_API_CALLERS)``): agents' runs, and the gateway for
 workspace API keys, which serves every ``/v1`` operation admitting it to customers at its own ``/v1``."""
+
+
+async def opened_chat(
+    request: Request, chat: ChatRequest, metadata: Metadata | None
+) -> tuple[Outcome, AsyncGenerator[Delta, None], Delta]:
+    """Start a chat call and wait for its first delta, so that a provider that refuses answers with an error
+    status instead of inside a 200 stream; returns the call's outcome, its stream and that first delta."""
+    outcome = Outcome()
+    stream = router_of(request).stream_chat(chat, call_meta(request, metadata), outcome)
+    try:
+        return outcome, stream, await anext(stream)
+    except ProviderError as exc:
+        raise refusal(exc, outcome) from None
 
 
 def router_of(request: Request) -> Router:

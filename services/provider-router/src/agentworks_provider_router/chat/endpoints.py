@@ -23,6 +23,7 @@ from agentworks_provider_router.calls import (
     call_meta,
     extension,
     link_base,
+    opened_chat,
     reader_workspace,
     refusal,
     router_of,
@@ -97,14 +98,7 @@ def _tool_call_delta(call: ToolCall, index: int) -> dict[str, Any]:
     summary="Chat completion, streamed or not (OpenAI format)",
 )
 async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
-    routing = router_of(request)
-    meta = call_meta(request, body.metadata)
-    outcome = Outcome()
-    stream = routing.stream_chat(body.normalised(), meta, outcome)
-    try:
-        first = await anext(stream)
-    except ProviderError as exc:
-        raise refusal(exc, outcome) from None
+    outcome, stream, first = await opened_chat(request, body.normalised(), body.metadata)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)

@@ -19,7 +19,7 @@ from agentworks_platform.app import allow_callers
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from agentworks_provider_router.calls import OPENAI_API_CALLERS, answered_by, call_meta, extension, refusal, router_of
+from agentworks_provider_router.calls import OPENAI_API_CALLERS, answered_by, extension, opened_chat, refusal
 from agentworks_provider_router.providers.base import Delta, ProviderError
 from agentworks_provider_router.responses.schemas import ResponsesIn
 from agentworks_provider_router.routing import Outcome
@@ -254,14 +254,7 @@ async def _sse(sequence: AsyncIterator[Event]) -> AsyncIterator[str]:
     summary="Create a model response (OpenAI Responses API), streamed or not",
 )
 async def create_response(body: ResponsesIn, request: Request) -> Any:
-    routing = router_of(request)
-    meta = call_meta(request, body.metadata)
-    outcome = Outcome()
-    stream = routing.stream_chat(body.normalised(), meta, outcome)
-    try:
-        first = await anext(stream)
-    except ProviderError as exc:
-        raise refusal(exc, outcome) from None
+    outcome, stream, first = await opened_chat(request, body.normalised(), body.metadata)
     sequence = events(ResponseBuilder(body, outcome), stream, first)
     if body.stream:
         return StreamingResponse(
