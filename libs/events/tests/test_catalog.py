@@ -41,9 +41,11 @@ DESIGN_TYPES = {
     AGENT_RUNS: {
         "agent.run.started",
         "agent.run.log",
+        "agent.run.step",
         "agent.run.completed",
         "agent.run.failed",
         "agent.run.cancelled",
+        "agent.run.skipped",
     },
     USAGE_EVENTS: {
         "usage.recorded",

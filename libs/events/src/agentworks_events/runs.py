@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Literal, get_args
 from uuid import UUID, uuid5
 
-from pydantic import BeforeValidator, Field, TypeAdapter
+from pydantic import BeforeValidator, Field, JsonValue, TypeAdapter, model_validator
 
 from agentworks_events.base import AgentKey, Event, Frozen, Money, NonNegative
 from agentworks_events.cards import CardType
@@ -14,6 +14,14 @@ from agentworks_events.timestamps import AwareUtcDateTime
 
 RunKind = Literal["card", "console"]
 LogStream = Literal["stdout", "stderr", "system"]
+RunLimit = Literal["steps", "tokens", "time", "cost"]
+SkipReason = Literal["disabled", "quota", "budget", "provider_unavailable", "not_configured"]
+DocumentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+"""A document's kind within its project or card, e.g. ``prd``."""
+ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+CallId = Annotated[str, Field(min_length=1, max_length=200)]
+"""The model's id for one tool call; with the run and the step it keys the call's effect."""
+TOOL_RESULT_MAX = 8000
 
 
 class RunEventBase(Event):
@@ -38,7 +46,7 @@ class RunTokens(Frozen):
 class DocumentArtifact(Frozen):
     """A new version of a project document written by the run."""
 
-    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
+    kind: DocumentName
     title: str
     content: str
     content_type: str = "text/markdown"
@@ -56,6 +64,91 @@ class ChildCardArtifact(Frozen):
     description: str = ""
     card_type: Annotated[CardType, BeforeValidator(_known_card_type)] = "task"
     lane_number: NonNegative | None = Field(default=None, description="None keeps the parent's board default.")
+
+
+class ChecklistItem(Frozen):
+    """One line of a card's checklist."""
+
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+    done: bool = False
+
+
+class ToolCallRecord(Frozen):
+    """One tool call of a step as the model made it and as the tool answered it."""
+
+    call_id: CallId
+    tool: ToolName
+    arguments: dict[str, JsonValue] = Field(default_factory=dict)
+    ok: bool
+    result: Annotated[str, Field(max_length=TOOL_RESULT_MAX)] = Field(
+        default="", description="The text fed back to the model."
+    )
+    error: str | None = None
+    duration_ms: NonNegative = 0
+
+
+class EffectBase(Frozen):
+    call_id: CallId
+
+
+class DocumentWriteEffect(EffectBase):
+    """A new version of the run's card's document ``name`` (each card has its own lineage of each document)."""
+
+    kind: Literal["document.write"] = "document.write"
+    name: DocumentName
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    content: Annotated[str, Field(max_length=1_000_000)]
+    content_type: Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")] = "text/markdown"
+
+
+class ChildCardEffect(EffectBase):
+    """A child card of the run's card, on its board: in the board's first lane unless ``lane_number`` is given."""
+
+    kind: Literal["card.create_child"] = "card.create_child"
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    acceptance_criteria: tuple[Annotated[str, Field(min_length=1, max_length=500)], ...] = ()
+    card_type: Annotated[CardType, BeforeValidator(_known_card_type)] = "task"
+    lane_number: NonNegative | None = None
+
+
+class CardUpdateEffect(EffectBase):
+    """Changes the run's own card: the fields given (not None) replace the card's."""
+
+    kind: Literal["card.update"] = "card.update"
+    description: str | None = None
+    checklist: tuple[ChecklistItem, ...] | None = None
+
+
+class CommentEffect(EffectBase):
+    """A comment by the run's agent on the run's card or one of its children."""
+
+    kind: Literal["card.comment"] = "card.comment"
+    card_id: UUID
+    body: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+
+class MoveRequestEffect(EffectBase):
+    """Asks to move the run's card to the next lane; a gated lane holds the request for a person's approval."""
+
+    kind: Literal["card.request_move"] = "card.request_move"
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ImageEffect(EffectBase):
+    """An image the run generated, kept in the blobs port under the run's workspace, shown on the run's card."""
+
+    kind: Literal["image.generated"] = "image.generated"
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
+    prompt: Annotated[str, Field(max_length=4000)] = ""
+    content_type: Annotated[str, Field(pattern=r"^image/[a-z0-9.+-]+$")] = "image/png"
+
+
+RunEffect = Annotated[
+    DocumentWriteEffect | ChildCardEffect | CardUpdateEffect | CommentEffect | MoveRequestEffect | ImageEffect,
+    Field(discriminator="kind"),
+]
+"""What a step asks of other services' state; core applies each once, keyed by (run_id, step, call_id)."""
 
 
 class RunArtifacts(Frozen):
@@ -105,6 +198,41 @@ class AgentRunCompleted(RunEventBase):
     last_seq: NonNegative
     artifacts: RunArtifacts
     requires_approval: bool = False
+    stopped_at_limit: RunLimit | None = Field(
+        default=None, description="The limit a tool-using run reached, if it stopped at one rather than finishing."
+    )
+    steps: NonNegative = Field(default=0, description="Steps of a tool-using run (0 for a single-call run).")
+
+
+class AgentRunStep(RunEventBase):
+    """Fires after each completed step of a tool-using run, in the same transaction as the orchestrator's
+    checkpoint of that step: published exactly when the step is durable. A replayed step republishes the same
+    event (its id is ``step_id_for(run_id, step)``); its effects are applied once each by core."""
+
+    type: Literal["agent.run.step"] = "agent.run.step"
+    step: Annotated[int, Field(ge=1)]
+    text: str = Field(default="", description="The model's prose in this step (Markdown).")
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    effects: tuple[RunEffect, ...] = ()
+    tokens: RunTokens = Field(description="The run's totals so far.")
+    cost: Money = Field(description="The run's provider cost so far.")
+    duration_ms: NonNegative = 0
+
+    @model_validator(mode="after")
+    def _one_effect_per_call(self) -> AgentRunStep:
+        call_ids = [effect.call_id for effect in self.effects]
+        if len(set(call_ids)) != len(call_ids):
+            raise ValueError("each effect of a step needs its own call_id")
+        return self
+
+
+class AgentRunSkipped(RunEventBase):
+    """Fires instead of a run when an agent mapped to a lane does not run (disabled, out of quota or budget,
+    its provider unavailable, not configured); core shows the reason on the card, log-stream in the terminal."""
+
+    type: Literal["agent.run.skipped"] = "agent.run.skipped"
+    reason_code: SkipReason
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class AgentRunFailed(RunEventBase):
@@ -136,7 +264,13 @@ class AgentRunCancelled(RunEventBase):
 
 
 AgentRunEvent = Annotated[
-    AgentRunStarted | AgentRunLog | AgentRunCompleted | AgentRunFailed | AgentRunCancelled,
+    AgentRunStarted
+    | AgentRunLog
+    | AgentRunStep
+    | AgentRunCompleted
+    | AgentRunFailed
+    | AgentRunCancelled
+    | AgentRunSkipped,
     Field(discriminator="type"),
 ]
 AGENT_RUN_EVENT_ADAPTER: TypeAdapter[AgentRunEvent] = TypeAdapter(AgentRunEvent)
@@ -153,3 +287,8 @@ def run_id_for(trigger_event_id: UUID, agent: str) -> UUID:
 def settlement_id_for(run_id: UUID) -> UUID:
     """The id of a run's one ``usage.run_settled`` event, whichever attempt publishes it."""
     return uuid5(RUN_NAMESPACE, f"{run_id}:settled")
+
+
+def step_id_for(run_id: UUID, step: int) -> UUID:
+    """The id of a run's ``agent.run.step`` event for ``step``: a replayed step republishes the same event."""
+    return uuid5(RUN_NAMESPACE, f"{run_id}:step:{step}")
