@@ -11,10 +11,10 @@ from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import Forbidden, NotFound
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import Depends
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.models import Member, ResourceIndex
+from agentworks_core.workspaces import repository as workspaces
 
 Permission = Literal["read", "write", "delete", "billing", "invite", "agent_run", "audit"]
 
@@ -57,9 +57,7 @@ async def workspace_of(session: AsyncSession, kind: str, resource_id: uuid.UUID)
 
 async def membership(session: AsyncSession, principal: Principal, workspace_id: uuid.UUID) -> Member | None:
     """The principal's membership; a pending invitation grants nothing until it is accepted with its token."""
-    return await session.scalar(
-        select(Member).where(Member.workspace_id == workspace_id, Member.user_id == principal.user_id)
-    )
+    return await workspaces.member_by_user(session, workspace_id, principal.user_id)
 
 
 async def authorize(

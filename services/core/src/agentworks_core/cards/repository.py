@@ -27,6 +27,26 @@ async def card_for_update(session: AsyncSession, card_id: uuid.UUID) -> Card | N
     return await session.scalar(query)
 
 
+async def lane_of_card(session: AsyncSession, card_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(select(Card.lane_id).where(Card.id == card_id))
+
+
+async def lock_card_in_lane(
+    session: AsyncSession, card_id: uuid.UUID, lane_id: uuid.UUID, other_lanes: Sequence[uuid.UUID]
+) -> tuple[Card, dict[uuid.UUID, Lane]] | None:
+    """Lock lanes before the card (the order every writer of positions uses), so concurrent moves queue
+    on the lane instead of deadlocking on each other's card rows. None when the card is gone or has left
+    the lane in the meantime: the attempt's locks are then released (savepoint) before the caller retries."""
+    attempt = await session.begin_nested()
+    lanes = await lock_lanes(session, [lane_id, *other_lanes])
+    card = await card_for_update(session, card_id)
+    if card is None or card.lane_id != lane_id:
+        await attempt.rollback()
+        return None
+    await attempt.commit()
+    return card, lanes
+
+
 async def count_in_lane(session: AsyncSession, lane_id: uuid.UUID) -> int:
     return int(await session.scalar(select(func.count()).select_from(Card).where(Card.lane_id == lane_id)) or 0)
 

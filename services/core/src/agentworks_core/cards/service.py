@@ -9,14 +9,15 @@ from agentworks_events import CardCreated, CardDeleted, CardFields, CardMoved, C
 from agentworks_platform.errors import AppError, Conflict, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from agentworks_pubsub import Outbox
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
 from agentworks_core.cards import repository
 from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
-from agentworks_core.models import Board, Card, Lane, Member, Project
+from agentworks_core.models import Card, Lane, Project
+from agentworks_core.projects import repository as projects
+from agentworks_core.workspaces import repository as workspaces
 
 EDITABLE = tuple(CardFields.model_fields)
 
@@ -48,10 +49,7 @@ def _refuse_full(lane: Lane, count: int) -> None:
 async def _check_assignee(session: AsyncSession, access: Access, assignee_id: uuid.UUID | None) -> None:
     if assignee_id is None:
         return
-    member = await session.scalar(
-        select(Member).where(Member.workspace_id == access.workspace_id, Member.user_id == assignee_id)
-    )
-    if member is None:
+    if await workspaces.member_by_user(session, access.workspace_id, assignee_id) is None:
         raise AppError("The assignee must be a member of this workspace.", code="invalid_assignee", status_code=422)
 
 
@@ -71,7 +69,7 @@ async def create(
     session: AsyncSession, access: Access, outbox: Outbox, project_id: uuid.UUID, body: CardCreate
 ) -> CardOut:
     project = await session.get(Project, project_id)
-    board = await _board_of(session, project_id)
+    board = await projects.first_board(session, project_id)
     if project is None or board is None:
         raise NotFound(f"No project with id {project_id}.")
     lane_id = body.lane_id or (await _first_lane(session, board.id)).id
@@ -111,10 +109,6 @@ async def create(
         ),
     )
     return CardOut.model_validate(card)
-
-
-async def _board_of(session: AsyncSession, project_id: uuid.UUID) -> Board | None:
-    return await session.scalar(select(Board).where(Board.project_id == project_id).limit(1))
 
 
 async def _first_lane(session: AsyncSession, board_id: uuid.UUID) -> Lane:
@@ -170,22 +164,14 @@ async def update(
 async def _lock_card_and_lanes(
     session: AsyncSession, card_id: uuid.UUID, *other_lanes: uuid.UUID
 ) -> tuple[Card, dict[uuid.UUID, Lane]]:
-    """Lock lanes before the card (the order every writer of positions uses), so concurrent moves queue
-    on the lane instead of deadlocking on each other's card rows. If the card moved to another lane in the
-    meantime, the attempt's locks are released (savepoint) before the next one takes locks in id order."""
+    """Lock the card's lane and the others it needs, then the card; retried while the card changes lane."""
     for _ in range(3):
-        current = await session.scalar(select(Card.lane_id).where(Card.id == card_id))
-        if current is None:
+        lane_id = await repository.lane_of_card(session, card_id)
+        if lane_id is None:
             raise NotFound(f"No card with id {card_id}.")
-        attempt = await session.begin_nested()
-        lanes = await repository.lock_lanes(session, [current, *other_lanes])
-        card = await repository.card_for_update(session, card_id)
-        if card is None:
-            raise NotFound(f"No card with id {card_id}.")
-        if card.lane_id == current:
-            await attempt.commit()
-            return card, lanes
-        await attempt.rollback()
+        locked = await repository.lock_card_in_lane(session, card_id, lane_id, other_lanes)
+        if locked is not None:
+            return locked
     raise Conflict("The card keeps moving; try again.", code="concurrent_move")
 
 

@@ -25,6 +25,10 @@ async def projects(
     return list((await session.scalars(query.order_by(Project.created_at, Project.id).limit(limit + 1))).all())
 
 
+async def first_board(session: AsyncSession, project_id: uuid.UUID) -> Board | None:
+    return await session.scalar(select(Board).where(Board.project_id == project_id).limit(1))
+
+
 async def boards_of(session: AsyncSession, project_id: uuid.UUID) -> list[Board]:
     query = select(Board).where(Board.project_id == project_id).order_by(Board.created_at)
     return list((await session.scalars(query)).all())

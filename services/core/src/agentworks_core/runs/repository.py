@@ -44,3 +44,7 @@ async def latest_documents(session: AsyncSession, project_id: uuid.UUID) -> Sequ
 async def index_entries(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequence[ResourceIndex]:
     """The resource index's entries for ``ids`` (every tenant's: the index is not row-level secured)."""
     return (await session.scalars(select(ResourceIndex).where(ResourceIndex.id.in_(ids)))).all()
+
+
+async def run_for_update(session: AsyncSession, run_id: uuid.UUID) -> AgentRun | None:
+    return await session.get(AgentRun, run_id, with_for_update=True)

@@ -80,7 +80,7 @@ async def decide(
     session: AsyncSession, access: Access, outbox: Outbox, run_id: uuid.UUID, approve: bool, comment: str
 ) -> Decision:
     """Approve or reject a run held at its lane's gate; a rejection asks the same agent to redo the work."""
-    run = await session.get(AgentRun, run_id, with_for_update=True)
+    run = await repository.run_for_update(session, run_id)
     if run is None or run.card_id is None:
         raise NotFound(f"No card run with id {run_id}.")
     if run.approval != "pending":

@@ -7,13 +7,11 @@ from datetime import timedelta
 from typing import Annotated
 
 from agentworks_platform.app import SessionDep, allow_callers, context_of
-from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_core.access import PrincipalDep, authorize, workspace_of
 from agentworks_core.config import CoreSettings
-from agentworks_core.models import Card
 from agentworks_core.workspaces import invitations, service
 from agentworks_core.workspaces.schemas import (
     AcceptInvitation,
@@ -136,11 +134,8 @@ async def membership(workspace_id: uuid.UUID, user_id: uuid.UUID, session: Sessi
     summary="Which workspace, project and board a card belongs to",
 )
 async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
-    workspace_id = await workspace_of(session, "card", card_id)
-    await set_tenant(session, workspace_id=workspace_id)
-    card = await session.get(Card, card_id)
-    assert card is not None
-    return {"workspace_id": str(workspace_id), "project_id": str(card.project_id), "board_id": str(card.board_id)}
+    card = await service.card_owned(session, card_id)
+    return {"workspace_id": str(card.workspace_id), "project_id": str(card.project_id), "board_id": str(card.board_id)}
 
 
 @internal.get(

@@ -10,9 +10,9 @@ from agentworks_platform.errors import Conflict, Forbidden, NotFound
 from agentworks_platform.principal import Principal
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.access import Access, Role, index_resource
+from agentworks_core.access import Access, Role, index_resource, workspace_of
 from agentworks_core.audit import service as audit
-from agentworks_core.models import Member, Workspace
+from agentworks_core.models import Card, Member, Workspace
 from agentworks_core.workspaces import invitations, repository
 from agentworks_core.workspaces.schemas import Invite, InvitedMemberOut, RoleChange, WorkspaceCreate, WorkspaceOut
 
@@ -150,3 +150,13 @@ async def membership_of(session: AsyncSession, workspace_id: uuid.UUID, user_id:
     if member is None:
         raise NotFound("That user is not a member of that workspace.")
     return member
+
+
+async def card_owned(session: AsyncSession, card_id: uuid.UUID) -> Card:
+    """A card read as its own workspace's (the resource index names the workspace), for its owner's lookup."""
+    workspace_id = await workspace_of(session, "card", card_id)
+    await set_tenant(session, workspace_id=workspace_id)
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    return card
