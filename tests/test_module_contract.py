@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("core",)
+SERVICES = ("gateway", "core")
 
 # What builds a statement: only a repository imports these.
 STATEMENT_BUILDERS = frozenset({"select", "insert", "update", "delete", "text", "exists", "union", "union_all"})

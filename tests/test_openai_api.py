@@ -25,10 +25,10 @@ from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
 from agentworks_events import Event, UsageRecorded
-from agentworks_gateway import ratelimit
 from agentworks_gateway.app import create_app as create_gateway
 from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
+from agentworks_gateway.ratelimit import service as ratelimit
 from agentworks_localstack.threads import AppThread
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.service_auth import LocalTokenSigner

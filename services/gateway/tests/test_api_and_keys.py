@@ -4,8 +4,8 @@ import time
 
 import httpx
 import pytest
-from agentworks_gateway import ratelimit
 from agentworks_gateway.models import ApiKey
+from agentworks_gateway.ratelimit import service as ratelimit
 from sqlalchemy import select
 
 from .conftest import Fleet

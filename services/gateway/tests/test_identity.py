@@ -5,8 +5,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from agentworks_gateway import ratelimit
 from agentworks_gateway.models import Session
+from agentworks_gateway.ratelimit import service as ratelimit
 from agentworks_platform.clock import utc_now
 from sqlalchemy import update
 

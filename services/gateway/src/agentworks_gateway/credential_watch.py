@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_gateway.models import ApiKey, Session
+from agentworks_gateway.apikeys import repository as api_keys
+from agentworks_gateway.identity import repository as identity
 from agentworks_gateway.security import Caller
 
 log = get_logger(__name__)
@@ -76,11 +76,7 @@ async def _valid_credentials(session: AsyncSession, credentials: list[Credential
     sessions = [credential_id for via, credential_id in credentials if via == "session"]
     valid: set[Credential] = set()
     if keys:
-        live_keys = select(ApiKey.id).where(ApiKey.id.in_(keys), ApiKey.revoked_at.is_(None))
-        valid.update(("api_key", key) for key in await session.scalars(live_keys))
+        valid.update(("api_key", key) for key in await api_keys.unrevoked(session, keys))
     if sessions:
-        live_sessions = select(Session.id).where(
-            Session.id.in_(sessions), Session.revoked_at.is_(None), Session.expires_at > utc_now()
-        )
-        valid.update(("session", row) for row in await session.scalars(live_sessions))
+        valid.update(("session", row) for row in await identity.live_sessions(session, sessions, utc_now()))
     return valid

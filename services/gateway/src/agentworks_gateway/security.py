@@ -21,14 +21,14 @@ from agentworks_platform.db import Database, commit_without_waiting
 from agentworks_platform.errors import Unauthenticated, Unavailable, error_response
 from agentworks_platform.principal import Principal, request_id_or_new
 from fastapi import Request
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentworks_gateway import ratelimit
+from agentworks_gateway.apikeys import repository as api_keys
 from agentworks_gateway.config import GatewaySettings
-from agentworks_gateway.models import ApiKey, Session, User
+from agentworks_gateway.models import Session, User
+from agentworks_gateway.ratelimit import service as ratelimit
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 OPEN_PATHS = ("/api/docs", "/api/openapi.json")
@@ -87,7 +87,7 @@ def cross_site(headers: Headers, allowed_origins: tuple[str, ...]) -> bool:
 
 
 async def _from_api_key(session: AsyncSession, token: str, ip: str, request_id: str) -> Caller:
-    key = await session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(token)))
+    key = await api_keys.key_by_hash(session, digest(token))
     if key is None or key.revoked_at is not None:
         raise Unauthenticated("This API key is not valid or has been revoked.")
     user = await session.get(User, key.created_by)
@@ -95,7 +95,7 @@ async def _from_api_key(session: AsyncSession, token: str, ip: str, request_id: 
         raise Unauthenticated("This API key's owner no longer exists.")
     now = utc_now()
     if key.last_used_at is None or now - as_utc(key.last_used_at) > LAST_USED_GRANULARITY:
-        await session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+        await api_keys.mark_used(session, key.id, now)
     return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip, key.id), "api_key", key.id)
 
 

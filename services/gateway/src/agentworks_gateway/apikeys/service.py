@@ -8,9 +8,9 @@ import uuid
 from agentworks_platform.clock import utc_now
 from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable
 from agentworks_platform.internal_http import InternalClient, MemberLookupError, member_role
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_gateway.apikeys import repository
 from agentworks_gateway.models import ApiKey
 from agentworks_gateway.security import API_KEY_PREFIX, Caller, digest
 
@@ -32,10 +32,7 @@ async def require_owner(core: InternalClient, caller: Caller, workspace_id: uuid
 
 
 async def create(session: AsyncSession, caller: Caller, workspace_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
-    active = await session.scalars(
-        select(ApiKey.id).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
-    )
-    if len(active.all()) >= MAX_KEYS_PER_WORKSPACE:
+    if await repository.count_active(session, workspace_id) >= MAX_KEYS_PER_WORKSPACE:
         raise AppError(
             f"A workspace has at most {MAX_KEYS_PER_WORKSPACE} active keys; revoke one first.",
             code="too_many_keys",
@@ -58,14 +55,11 @@ async def create(session: AsyncSession, caller: Caller, workspace_id: uuid.UUID,
 
 
 async def list_keys(session: AsyncSession, workspace_id: uuid.UUID) -> list[ApiKey]:
-    query = select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.created_at.desc())
-    return list((await session.scalars(query)).all())
+    return await repository.keys_of_workspace(session, workspace_id)
 
 
 async def revoke(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
-    key = await session.scalar(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
-    )
+    key = await repository.active_key(session, workspace_id, key_id)
     if key is None:
         raise NotFound("No such active API key.")
     key.revoked_at = utc_now()

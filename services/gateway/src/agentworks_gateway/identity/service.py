@@ -9,15 +9,15 @@ from datetime import timedelta
 
 from agentworks_platform.clock import utc_now
 from agentworks_platform.errors import AppError, Conflict, NotFound, Unauthenticated
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_gateway import ratelimit
 from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.identity import repository
 from agentworks_gateway.identity.passwords import hash_password, verify_password
 from agentworks_gateway.identity.schemas import SignIn, SignUp
 from agentworks_gateway.models import Session, User
+from agentworks_gateway.ratelimit import service as ratelimit
 from agentworks_gateway.security import digest
 
 
@@ -60,7 +60,7 @@ async def sign_up(
     if window.exceeded:
         return _throttled(window, "Too many sign-ups from this address; wait before trying again.", "signup_throttled")
     email = body.email.lower()
-    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+    if await repository.email_taken(session, email):
         return _email_taken()
     user = User(
         id=uuid.uuid4(),
@@ -99,7 +99,7 @@ async def sign_in(
         window = await ratelimit.peek(session, bucket, limit, seconds)
         if window.used >= limit:
             return _throttled(window, "Too many failed sign-ins; wait before trying again.", "signin_throttled")
-    user = await session.scalar(select(User).where(User.email == email))
+    user = await repository.user_by_email(session, email)
     if not await verify_password(user.password_hash if user else None, body.password) or user is None:
         await ratelimit.hit(session, account, settings.signin_failures_per_account, seconds)
         await ratelimit.hit(session, address, settings.signin_failures_per_address, seconds)
@@ -109,7 +109,7 @@ async def sign_in(
 
 
 async def sign_out(session: AsyncSession, session_id: uuid.UUID) -> None:
-    await session.execute(update(Session).where(Session.id == session_id).values(revoked_at=utc_now()))
+    await repository.revoke_session(session, session_id, utc_now())
 
 
 async def user(session: AsyncSession, user_id: uuid.UUID) -> User:
@@ -120,19 +120,9 @@ async def user(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def sessions(session: AsyncSession, user_id: uuid.UUID) -> list[Session]:
-    query = (
-        select(Session)
-        .where(Session.user_id == user_id, Session.revoked_at.is_(None), Session.expires_at > utc_now())
-        .order_by(Session.created_at.desc())
-    )
-    return list((await session.scalars(query)).all())
+    return await repository.live_sessions_of(session, user_id, utc_now())
 
 
 async def revoke(session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
-    result = await session.execute(
-        update(Session)
-        .where(Session.id == session_id, Session.user_id == user_id, Session.revoked_at.is_(None))
-        .values(revoked_at=utc_now())
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    if not await repository.revoke_active_session_of(session, user_id, session_id, utc_now()):
         raise NotFound("No such active session.")

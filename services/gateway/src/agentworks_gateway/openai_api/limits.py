@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from agentworks_platform.db import Database, commit_without_waiting
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_gateway import ratelimit
 from agentworks_gateway.openai_api.errors import OpenAIError
+from agentworks_gateway.ratelimit import service as ratelimit
 
 WINDOW_SECONDS = 60
 BYTES_PER_TOKEN = 4

@@ -5,17 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_gateway.models import RateCounter
+from agentworks_gateway.ratelimit import repository
 
 clock = time.time  # the windows' clock (tests hold it still across an hour boundary)
-
-_INCREMENT = text(
-    "INSERT INTO rate_counters (bucket, window_start, count) VALUES (:bucket, :window, :amount) "
-    "ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_counters.count + :amount RETURNING count"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,23 +49,16 @@ async def hit(
     """Count ``amount`` (one event, or a number of tokens) in the current window and return the window's state."""
     moment = now or clock()
     start = _window_start(seconds, moment)
-    values = {"bucket": bucket, "window": start, "amount": amount}
-    used = int((await session.execute(_INCREMENT, values)).scalar_one())
+    used = await repository.add_to_window(session, bucket, start, amount)
     return Window(limit, used, start + seconds)
 
 
 async def peek(session: AsyncSession, bucket: str, limit: int, seconds: int, now: float | None = None) -> Window:
     moment = now or clock()
     start = _window_start(seconds, moment)
-    used = await session.scalar(
-        select(RateCounter.count).where(RateCounter.bucket == bucket, RateCounter.window_start == start)
-    )
-    return Window(limit, int(used or 0), start + seconds)
+    used = await repository.used_in_window(session, bucket, start)
+    return Window(limit, used, start + seconds)
 
 
 async def reset(session: AsyncSession, bucket: str) -> None:
-    await session.execute(delete(RateCounter).where(RateCounter.bucket == bucket))
-
-
-async def prune(session: AsyncSession, older_than: int) -> None:
-    await session.execute(delete(RateCounter).where(RateCounter.window_start < older_than))
+    await repository.delete_bucket(session, bucket)
