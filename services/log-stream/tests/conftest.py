@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 from agentworks_core.app import create_app as create_core
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
-from agentworks_events import AgentRunLog, AgentRunStarted, LogLine
+from agentworks_events import AgentRunLog, AgentRunStarted, AgentRunStep, LogLine, RunTokens, ToolCallRecord
+from agentworks_events.runs import step_id_for
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_log_stream.app import create_app
 from agentworks_log_stream.config import LogStreamSettings
@@ -86,6 +88,24 @@ class Terminals:
             card_id=self.ids["card"],
             agent="prd",
             lines=lines,
+        )
+
+    def step(
+        self, run_id: uuid.UUID, step: int, agent: str = "prd", calls: tuple[ToolCallRecord, ...] = (), text: str = ""
+    ) -> AgentRunStep:
+        return AgentRunStep(
+            id=step_id_for(run_id, step),
+            workspace_id=self.ids["workspace"],
+            project_id=self.ids["project"],
+            run_id=run_id,
+            card_id=self.ids["card"],
+            agent=agent,
+            step=step,
+            text=text or f"Step **{step}** of {agent}.",
+            tool_calls=calls,
+            tokens=RunTokens(input_tokens=10 * step, output_tokens=step),
+            cost=Decimal("0.001") * step,
+            duration_ms=5,
         )
 
     def ws_url(self, query: str = "") -> str:

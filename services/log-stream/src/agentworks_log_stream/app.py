@@ -58,6 +58,13 @@ def create_app(settings: LogStreamSettings | None = None, *, core_client: Intern
         settings,
         title="AgentWorks log stream",
         description=__doc__ or "",
-        routers=[terminal.router, boards.router, history.router, history.internal, receiver.router()],
+        routers=[
+            terminal.router,
+            boards.router,
+            history.router,
+            history.transcript,
+            history.internal,
+            receiver.router(),
+        ],
         setup=setup,
     )

@@ -1,14 +1,16 @@
-"""Tables owned by log-stream: every log line once (run, seq), each run's status, and archive pointers."""
+"""Tables owned by log-stream: every log line once (run, seq), every transcript step once (run, step), each run's
+status, and archive pointers."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table
-from sqlalchemy import DateTime, Index, Integer, PrimaryKeyConstraint, String, Text, Uuid
+from sqlalchemy import JSON, DateTime, Index, Integer, PrimaryKeyConstraint, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -48,6 +50,24 @@ class RunLog(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     archive_uri: Mapped[str | None] = mapped_column(String(500))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RunStepRow(Base):
+    """One completed step of a tool-using run as its transcript shows it: the model's prose and its tool calls.
+    Steps are a run's second ordered stream beside its lines, numbered densely from 1 by the orchestrator."""
+
+    __tablename__ = "run_steps"
+    __table_args__ = (PrimaryKeyConstraint("run_id", "step"),)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    step: Mapped[int] = mapped_column(Integer, nullable=False)
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str] = mapped_column(String(40), nullable=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    tool_calls: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class CardBoard(Base):

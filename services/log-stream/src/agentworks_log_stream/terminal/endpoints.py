@@ -1,10 +1,13 @@
-"""``WS /api/cards/:id/terminal``: replay the stored history, then live lines, in order, with no gap and no
-duplicate at the seam; ``after=<run>:<seq>,…`` resumes exactly where a client left off.
+"""``WS /api/cards/:id/terminal``: replay the stored history, then live lines and transcript steps, in order,
+with no gap and no duplicate at the seam; ``after=<run>:<seq>,…`` (lines) and ``steps=<run>:<step>,…``
+(transcript steps) resume exactly where a client left off.
 
 Frames: ``line`` (one line: run_id, seq, at, stream, text), ``lines`` (consecutive lines of one run:
-run_id and a list of {seq, at, stream, text}), ``status`` (a run's state), ``ping``. Every frame stays under
-``frames.MAX_FRAME_BYTES`` (what the gateway relays): big batches come as several frames, and a line too long for
-one frame is cut with a marker.
+run_id and a list of {seq, at, stream, text}), ``step`` (a part of a tool-using run's step, with its run and
+agent: see ``transcript``), ``status`` (a run's state, with the reason when it was skipped), ``ping``. A run's
+lines and its steps are two streams, each in order by its own number. Every frame stays under
+``frames.MAX_FRAME_BYTES`` (what the gateway relays): big batches come as several frames, a step as several
+parts, and a line too long for one frame is cut with a marker.
 
 A live client never stalls on a missing line: a gap still open after ``GAP_SECONDS`` is filled from the store
 (checked again with backoff while it stays open), and when the instance's listener reconnects every terminal
@@ -42,6 +45,7 @@ from agentworks_log_stream.terminal.fanout import batch_frames
 from agentworks_log_stream.terminal.frames import ENVELOPE_BYTES, LINE_FIELDS, MAX_FRAME_BYTES, fit_line
 from agentworks_log_stream.terminal.handlers import status_message
 from agentworks_log_stream.terminal.hub import Frame, Subscriber
+from agentworks_log_stream.terminal.transcript import step_frames, step_message
 
 router = APIRouter(tags=["terminal"])
 FROM_GATEWAY = [Depends(allow_callers("gateway"))]
@@ -49,6 +53,7 @@ HEARTBEAT_SECONDS = 15.0
 GAP_SECONDS = 1.0  # how long a missing line may hold later ones back before the store is asked
 GAP_BACKOFF_MAX = 30.0
 REPLAY_PAGE = 1000
+STEP_PAGE = 50
 COALESCE_MAX = 64  # queued frames joined into one send
 TOO_SLOW = 4008
 NORMAL_CLOSES = frozenset({1000, 1001})
@@ -160,27 +165,46 @@ async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str)
     return True
 
 
+class Cursors:
+    """Where a terminal is in each run's two streams: lines by seq, transcript steps by step number."""
+
+    def __init__(self, lines: Ordered, steps: Ordered) -> None:
+        self.lines = lines
+        self.steps = steps
+
+    def gap_due(self) -> bool:
+        return self.lines.gap_due() or self.steps.gap_due()
+
+    def seconds_to_gap(self) -> float | None:
+        waits = [w for w in (self.lines.seconds_to_gap(), self.steps.seconds_to_gap()) if w is not None]
+        return min(waits) if waits else None
+
+
 @router.websocket("/api/cards/{card_id}/terminal", dependencies=FROM_GATEWAY)
 async def terminal(
-    websocket: WebSocket, card_id: uuid.UUID, run_id: uuid.UUID | None = None, after: str | None = None
+    websocket: WebSocket,
+    card_id: uuid.UUID,
+    run_id: uuid.UUID | None = None,
+    after: str | None = None,
+    steps: str | None = None,
 ) -> None:
     ctx = context_of(websocket)
     try:
-        cursor = parse_after(after)
+        cursor, step_cursor = parse_after(after), parse_after(steps)
     except ValueError:
-        await websocket.close(4400, "after must be <run>:<seq>,…")
+        await websocket.close(4400, "after and steps must be <run>:<number>,…")
         return
     if not await authorised(websocket, ctx, f"/internal/cards/{card_id}"):
         return
     await websocket.accept()
     hub = log_stream_state(ctx).hub
     subscriber = hub.subscribe(card_id)
-    ordered = Ordered(cursor)
+    cursors = Cursors(Ordered(cursor), Ordered(step_cursor))
     code = 1000
-    catch_up = functools.partial(_replay, websocket, ctx, card_id, run_id, ordered)
+    catch_up = functools.partial(_replay, websocket, ctx, card_id, run_id, cursors)
     try:
         await catch_up()
-        code = await live(websocket, subscriber, run_id, ordered, catch_up)
+        code = await live(websocket, subscriber, run_id, cursors, catch_up)
     except WebSocketDisconnect as exc:
         code = exc.code
     finally:
@@ -189,11 +213,12 @@ async def terminal(
 
 
 async def _replay(
-    websocket: WebSocket, ctx: ServiceContext, card_id: uuid.UUID, run_id: uuid.UUID | None, ordered: Ordered
+    websocket: WebSocket, ctx: ServiceContext, card_id: uuid.UUID, run_id: uuid.UUID | None, cursors: Cursors
 ) -> None:
     async with ctx.db.transaction() as session:
         runs = await store.runs_of_card(session, card_id, run_id)
     for run in runs:
+        ordered = cursors.lines
         while True:
             records = await log_stream_state(ctx).archiver.lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
             ready = [m for r in records for m in ordered.offer({"type": "line", "run_id": str(run.run_id), **r})]
@@ -201,7 +226,25 @@ async def _replay(
                 await websocket.send_json(frame)
             if len(records) < REPLAY_PAGE:
                 break
+        await _replay_steps(websocket, ctx, run.run_id, cursors.steps)
         await websocket.send_json(status_message(run))
+
+
+async def _replay_steps(websocket: WebSocket, ctx: ServiceContext, run_id: uuid.UUID, ordered: Ordered) -> None:
+    """The run's stored steps after the client's cursor (and any held back live that now follow), as frames."""
+    while True:
+        async with ctx.db.transaction() as session:
+            rows = await store.steps_between(session, run_id, ordered.sent[run_id] + 1, None, STEP_PAGE)
+        for row in rows:
+            for message in _offer_step(ordered, step_message(row)):
+                for frame in step_frames(_as_line(message)):
+                    await websocket.send_json(frame)
+        if len(rows) < STEP_PAGE:
+            return
+
+
+def _offer_step(ordered: Ordered, message: dict[str, Any], item: Any = None) -> list[Any]:
+    return ordered.offer({"run_id": message["run_id"], "seq": message["step"]}, message if item is None else item)
 
 
 def _as_line(item: Any) -> dict[str, Any]:
@@ -212,10 +255,11 @@ async def live(
     websocket: WebSocket,
     subscriber: Subscriber,
     run_id: uuid.UUID | None,
-    ordered: Ordered | None,
+    ordered: Ordered | Cursors | None,
     catch_up: CatchUp | None = None,
 ) -> int:
-    """Forward the subscriber's frames (lines in order when ``ordered``) with heartbeats until cut.
+    """Forward the subscriber's frames (lines, and steps with ``Cursors``, in order when ``ordered``) with
+    heartbeats until cut.
 
     Returns the close code when the client was cut for being too slow (a disconnect raises instead).
 
@@ -223,32 +267,28 @@ async def live(
     an empty queue costs a wait (with its heartbeat). ``catch_up`` sends what the store has after the client's
     cursor: it runs when a gap stays open too long and on a ``resync`` (else forwarded to the client)."""
     wanted = str(run_id) if run_id is not None else None
+    cursors = ordered if isinstance(ordered, Cursors) else None
+    lines = cursors.lines if cursors is not None else ordered if isinstance(ordered, Ordered) else None
+    gaps: Ordered | Cursors | None = cursors or lines
     watcher = asyncio.ensure_future(_watch_departure(websocket, subscriber))
     try:
         while True:
             if subscriber.overflowed:
-                resume = ",".join(f"{run}:{seq}" for run, seq in ordered.sent.items()) if ordered else ""
+                resume = ",".join(f"{run}:{seq}" for run, seq in lines.sent.items()) if lines else ""
                 await websocket.close(TOO_SLOW, f"too slow; reconnect with after={resume}"[:120])
                 return TOO_SLOW
             if subscriber.gone is not None:
                 raise WebSocketDisconnect(subscriber.gone)
-            if catch_up is not None and ordered is not None and ordered.gap_due():
+            if catch_up is not None and gaps is not None and gaps.gap_due():
                 await catch_up()
                 continue
             if not subscriber.frames:
-                gap = ordered.seconds_to_gap() if catch_up is not None and ordered is not None else None
+                gap = gaps.seconds_to_gap() if catch_up is not None and gaps is not None else None
                 quiet = HEARTBEAT_SECONDS if gap is None else min(gap, HEARTBEAT_SECONDS)
                 if not await subscriber.wait(quiet) and quiet >= HEARTBEAT_SECONDS:
                     await websocket.send_json({"type": "ping"})
                 continue
-            ready: list[Any] = []
-            resync = False
-            for frame in subscriber.take(COALESCE_MAX):
-                message = frame.message
-                if message.get("type") == "resync" and catch_up is not None:
-                    resync = True
-                elif wanted is None or message.get("run_id") == wanted:
-                    ready.extend(_releasable(ordered, message, frame))
+            ready, resync = _take(subscriber, wanted, lines, cursors, resyncs=catch_up is not None)
             for text in _joined(ready):
                 await websocket.send_text(text)
             if resync and catch_up is not None:
@@ -257,6 +297,21 @@ async def live(
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+def _take(
+    subscriber: Subscriber, wanted: str | None, ordered: Ordered | None, cursors: Cursors | None, *, resyncs: bool
+) -> tuple[list[Any], bool]:
+    """What the queued frames let the client have now, and whether one of them asked for a resync."""
+    ready: list[Any] = []
+    resync = False
+    for frame in subscriber.take(COALESCE_MAX):
+        message = frame.message
+        if message.get("type") == "resync" and resyncs:
+            resync = True
+        elif wanted is None or message.get("run_id") == wanted:
+            ready.extend(_releasable(ordered, message, frame, cursors))
+    return ready, resync
 
 
 async def _watch_departure(websocket: WebSocket, subscriber: Subscriber) -> None:
@@ -293,7 +348,11 @@ def _joined(ready: list[Any]) -> list[str]:
         if parts:
             texts.append(_lines_text(run, parts))
             parts = []
-        texts.append(item.text if isinstance(item, Frame) else json.dumps(_fitted(item)))
+        message = item.message if isinstance(item, Frame) else item
+        if message.get("type") == "step":
+            texts.extend(json.dumps(frame) for frame in step_frames(message))
+        else:
+            texts.append(item.text if isinstance(item, Frame) else json.dumps(_fitted(item)))
     if parts:
         texts.append(_lines_text(run, parts))
     return texts
@@ -310,8 +369,12 @@ def _lines_text(run: str, parts: list[str]) -> str:
     return f'{{"type": "lines", "run_id": "{run}", "lines": [{", ".join(parts)}]}}'
 
 
-def _releasable(ordered: Ordered | None, message: dict[str, Any], frame: Frame) -> list[Any]:
-    """What a frame lets the client have now: the frame itself, or (to keep order) some of its lines."""
+def _releasable(
+    ordered: Ordered | None, message: dict[str, Any], frame: Frame, cursors: Cursors | None = None
+) -> list[Any]:
+    """What a frame lets the client have now: the frame itself, or (to keep order) some of its lines or steps."""
+    if message["type"] == "step":
+        return _offer_step(cursors.steps, message, frame) if cursors is not None else []
     if ordered is None or message["type"] not in ("line", "lines"):
         return [frame]
     if message["type"] == "line":

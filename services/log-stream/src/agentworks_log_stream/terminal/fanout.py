@@ -1,10 +1,11 @@
 """Fan-out across log-stream instances: PostgreSQL LISTEN/NOTIFY when shared, in-process on SQLite.
 
 A notification is sent inside the storing transaction, so PostgreSQL delivers it only if that commits, and
-to every instance (the sender included). It carries bounded references only (a run and a seq range, or the id
-of a stored board message), whatever the size of the batch or the event: listeners read the content back and
-split it into frames the gateway relays (``frames``). A notification that fails is rolled back to its savepoint
-and logged; the data it announces is stored all the same, and clients fetch it when they notice the gap.
+to every instance (the sender included). It carries bounded references only (a run and a seq range, a run and a
+step, or the id of a stored board message), whatever the size of the batch or the event: listeners read the
+content back and split it into frames the gateway relays (``frames``, ``transcript``). A notification that fails
+is rolled back to its savepoint and logged; the data it announces is stored all the same, and clients fetch it
+when they notice the gap.
 
 The listener survives any error, and probes its connection when it has been quiet (a half-open connection never
 errs by itself): it logs, reports itself unready, reconnects, and then tells every client of the instance to
@@ -30,9 +31,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_log_stream.models import RunStepRow
 from agentworks_log_stream.terminal import store
 from agentworks_log_stream.terminal.frames import RESYNC, fit_board_message, lines_frames
 from agentworks_log_stream.terminal.hub import Hub
+from agentworks_log_stream.terminal.transcript import step_message
 
 CHANNEL = "aw_terminal"
 PROBE = "SELECT 1 AS listening"
@@ -75,6 +78,13 @@ class Fanout:
             await self._notify(session, reference)
         else:
             self._after_commit(session, topic, list(batch_frames(run_id, messages)))
+
+    async def step(self, session: AsyncSession, topic: uuid.UUID, row: RunStepRow) -> None:
+        """A transcript step to the card's terminals (the hub carries it whole; sockets split it into frames)."""
+        if self.shared:
+            await self._notify(session, {"topic": str(topic), "run_id": str(row.run_id), "step": row.step})
+        else:
+            self._after_commit(session, topic, [step_message(row)])
 
     async def message(self, session: AsyncSession, topic: uuid.UUID, message: dict[str, Any]) -> None:
         if self.shared:
@@ -139,6 +149,8 @@ class Fanout:
             return
         if "message_id" in payload:
             await self._deliver_message(topic, uuid.UUID(payload["message_id"]))
+        elif "step" in payload:
+            await self._deliver_step(topic, uuid.UUID(payload["run_id"]), int(payload["step"]))
         else:
             await self._deliver_lines(topic, uuid.UUID(payload["run_id"]), int(payload["first"]), int(payload["last"]))
 
@@ -147,6 +159,12 @@ class Fanout:
             body = await store.message_body(session, message_id)
         if body is not None:
             self.hub.publish(topic, fit_board_message(json.loads(body)))
+
+    async def _deliver_step(self, topic: uuid.UUID, run_id: uuid.UUID, step: int) -> None:
+        async with self.db.transaction() as session:
+            rows = await store.steps_between(session, run_id, step, step, 1)
+        for row in rows:
+            self.hub.publish(topic, step_message(row))
 
     async def _deliver_lines(self, topic: uuid.UUID, run_id: uuid.UUID, first: int, last: int) -> None:
         while first <= last:

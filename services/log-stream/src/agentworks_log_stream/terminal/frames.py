@@ -29,10 +29,16 @@ def fit_line(line: dict[str, Any]) -> dict[str, Any]:
         return line
     text: str = line["text"]
     room = MAX_LINE_BYTES - len(json.dumps({**line, "text": ""})) - len(truncation_marker(len(text), len(text)))
-    cut = room
-    while (encoded := len(json.dumps(text[:cut]))) > room:  # escapes (non-ASCII, quotes): up to 12 bytes a character
-        cut = min(cut - 1, cut * room // encoded)
+    cut = fitting_prefix(text, room)
     return {**line, "text": text[:cut] + truncation_marker(cut, len(text))}
+
+
+def fitting_prefix(text: str, room: int) -> int:
+    """How many leading characters of ``text`` fit in ``room`` bytes of JSON (quotes included)."""
+    cut = min(len(text), max(room, 0))
+    while cut > 0 and (encoded := len(json.dumps(text[:cut]))) > room:  # escapes: up to 12 bytes a character
+        cut = min(cut - 1, cut * room // encoded)
+    return max(cut, 0)
 
 
 def lines_frames(run_id: str, lines: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

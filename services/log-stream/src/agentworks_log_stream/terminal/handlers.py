@@ -1,12 +1,13 @@
-"""log-stream's reaction to agent-runs (store lines once, move run status forward) and to card-events (record
-which board a card is on); each fans out to terminals and boards after commit."""
+"""log-stream's reaction to agent-runs (store lines and transcript steps once, move run status forward, record why
+a run was skipped) and to card-events (record which board a card is on); each fans out to terminals and boards
+after commit."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from agentworks_events import AgentRunLog, AgentRunStarted
+from agentworks_events import AgentRunLog, AgentRunSkipped, AgentRunStarted, AgentRunStep
 from agentworks_pubsub import PermanentEventError, PushMessage
 from agentworks_pubsub.receiver import HandlerMap
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,14 +22,17 @@ BOARD_OF = {"card.created": "card", "card.updated": "card", "card.moved": None, 
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
 
 
-def status_message(run: Any) -> dict[str, Any]:
-    return {
+def status_message(run: RunLog) -> dict[str, Any]:
+    message: dict[str, Any] = {
         "type": "status",
         "run_id": str(run.run_id),
         "agent": run.agent,
         "status": run.status,
         "last_seq": run.last_seq,
     }
+    if run.reason_code is not None:
+        message.update(reason_code=run.reason_code, reason=run.reason)
+    return message
 
 
 async def ensure_same_run(session: AsyncSession, event: Any) -> None:
@@ -77,6 +81,13 @@ def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
         messages = [line_message(event.run_id, x.seq, x.at, x.stream, x.text) for x in fresh]
         await fanout.lines(session, event.card_id, event.run_id, messages)
 
+    async def on_step(session: AsyncSession, event: AgentRunStep, _push: PushMessage) -> None:
+        await ensure_same_run(session, event)
+        await store.advance(session, event, "running")
+        row = await store.store_step(session, event)
+        if row is not None and event.card_id is not None:
+            await fanout.step(session, event.card_id, row)
+
     async def on_status(session: AsyncSession, event: Any, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
         status = "running" if isinstance(event, AgentRunStarted) else TERMINAL_STATUS[event.type]
@@ -84,14 +95,25 @@ def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
         if run is not None:
             await session.flush()
             await archiver.archive_if_complete(session, run)
-        if run is None or event.card_id is None:
+        await _announce(session, run, event.card_id)
+
+    async def on_skipped(session: AsyncSession, event: AgentRunSkipped, _push: PushMessage) -> None:
+        await ensure_same_run(session, event)
+        run = await store.advance(session, event, "skipped")
+        if run is not None:
+            run.reason_code, run.reason = event.reason_code, event.reason
+        await _announce(session, run, event.card_id)
+
+    async def _announce(session: AsyncSession, run: RunLog | None, card_id: uuid.UUID | None) -> None:
+        """A run's new status to its card's terminals and its board."""
+        if run is None or card_id is None:
             return
         message = status_message(run)
-        await fanout.message(session, event.card_id, message)
-        board_id = await store.board_of(session, event.card_id)
+        await fanout.message(session, card_id, message)
+        board_id = await store.board_of(session, card_id)
         if board_id is not None:
-            await fanout.message(session, board_id, {**message, "card_id": str(event.card_id)})
+            await fanout.message(session, board_id, {**message, "card_id": str(card_id)})
 
-    on_each = {"agent.run.log": on_log}
+    on_each: dict[str, Any] = {"agent.run.log": on_log, "agent.run.step": on_step, "agent.run.skipped": on_skipped}
     on_each.update(dict.fromkeys(("agent.run.started", *TERMINAL_STATUS), on_status))
     return {"log-stream-agent-runs": on_each}

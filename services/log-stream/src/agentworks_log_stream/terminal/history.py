@@ -1,4 +1,5 @@
-"""``GET /api/cards/:id/runs/:run_id/logs``: a run's stored lines with cursor pagination, or all as NDJSON."""
+"""``GET /api/cards/:id/runs/:run_id/logs``: a run's stored lines with cursor pagination, or all as NDJSON;
+``GET /api/cards/:id/runs/:run_id/transcript``: a tool-using run's steps (prose and tool calls, whole)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from agentworks_events import UtcDateTime, utc_text
+from agentworks_events import ToolCallRecord, UtcDateTime, utc_text
 from agentworks_platform.app import ServiceContext, allow_callers, context_of
 from agentworks_platform.errors import NotFound, Unavailable, error_responses
 from agentworks_platform.internal_http import MemberLookupError, member_role
@@ -22,6 +23,9 @@ from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import store
 
 router = APIRouter(prefix="/api/cards/{card_id}/runs/{run_id}/logs", tags=["logs"], responses=error_responses(404))
+transcript = APIRouter(
+    prefix="/api/cards/{card_id}/runs/{run_id}/transcript", tags=["logs"], responses=error_responses(404)
+)
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
@@ -30,6 +34,17 @@ class Line(BaseModel):
     at: UtcDateTime
     stream: str
     text: str
+
+
+class TranscriptStep(BaseModel):
+    """One step of a tool-using run: the model's prose (Markdown) and every tool call it made, with its result."""
+
+    step: int
+    at: UtcDateTime
+    agent: str
+    text: str
+    tool_calls: list[ToolCallRecord]
+    duration_ms: int
 
 
 async def _run(ctx: ServiceContext, principal: Principal, card_id: uuid.UUID, run_id: uuid.UUID) -> RunLog:
@@ -96,6 +111,35 @@ async def download(
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="run-{run_id}.ndjson"'},
     )
+
+
+@transcript.get("", summary="A tool-using run's steps, oldest first, with cursor pagination")
+async def run_transcript(
+    card_id: uuid.UUID,
+    run_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[TranscriptStep]:
+    ctx = context_of(request)
+    await _run(ctx, principal, card_id, run_id)
+    after = decode_cursor(cursor, (int,))
+    async with ctx.db.transaction() as session:
+        rows = await store.steps_between(session, run_id, (after[0] if after else 0) + 1, None, limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    items = [
+        TranscriptStep(
+            step=row.step,
+            at=row.at,
+            agent=row.agent,
+            text=row.text,
+            tool_calls=[ToolCallRecord.model_validate(call) for call in row.tool_calls],
+            duration_ms=row.duration_ms,
+        )
+        for row in rows
+    ]
+    return Page(items=items, next_cursor=encode_cursor(rows[-1].step) if more and rows else None)
 
 
 internal = APIRouter(prefix="/internal", tags=["internal"])

@@ -1,4 +1,4 @@
-"""Log lines and run statuses: stored once whatever the delivery order or duplication."""
+"""Log lines, transcript steps and run statuses: stored once whatever the delivery order or duplication."""
 
 from __future__ import annotations
 
@@ -7,25 +7,29 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from agentworks_events import LogLine
+from agentworks_events import AgentRunStep, LogLine
 from agentworks_platform.clock import utc_now
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_log_stream.models import CardBoard, FanoutMessage, LogLineRow, RunLog
+from agentworks_log_stream.models import CardBoard, FanoutMessage, LogLineRow, RunLog, RunStepRow
 
-RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2}
+RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "skipped": 2}
 MAX_TEXT = 1_000_000  # characters of one line; the rest is cut with a marker
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 async def store_lines(
     session: AsyncSession, run_id: uuid.UUID, card_id: uuid.UUID | None, lines: Sequence[LogLine]
 ) -> list[LogLine]:
     """Insert the lines not seen before; returns exactly those (a duplicate batch returns none)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = _insert(session)
     rows = [
         {
             "run_id": run_id,
@@ -40,6 +44,34 @@ async def store_lines(
     statement = insert(LogLineRow).values(rows).on_conflict_do_nothing().returning(LogLineRow.seq)
     inserted = set((await session.scalars(statement)).all())
     return [line for line in lines if line.seq in inserted]
+
+
+async def store_step(session: AsyncSession, event: AgentRunStep) -> RunStepRow | None:
+    """Insert the step unless it is stored already; returns the new row, or None for a duplicate."""
+    row = {
+        "run_id": event.run_id,
+        "step": event.step,
+        "card_id": event.card_id,
+        "agent": event.agent,
+        "at": event.occurred_at,
+        "text": _bounded(event.text),
+        "tool_calls": [call.model_dump(mode="json") for call in event.tool_calls],
+        "duration_ms": event.duration_ms,
+    }
+    statement = _insert(session)(RunStepRow).values(row).on_conflict_do_nothing().returning(RunStepRow.step)
+    if (await session.scalar(statement)) is None:
+        return None
+    return RunStepRow(**row)
+
+
+async def steps_between(
+    session: AsyncSession, run_id: uuid.UUID, first: int, last: int | None, limit: int
+) -> list[RunStepRow]:
+    """Stored steps of a run with ``first <= step`` (and ``<= last`` when given), in order, at most ``limit``."""
+    query = select(RunStepRow).where(RunStepRow.run_id == run_id, RunStepRow.step >= first)
+    if last is not None:
+        query = query.where(RunStepRow.step <= last)
+    return list((await session.scalars(query.order_by(RunStepRow.step).limit(limit))).all())
 
 
 def _bounded(text: str) -> str:

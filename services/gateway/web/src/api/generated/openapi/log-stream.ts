@@ -69,6 +69,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cards/{card_id}/runs/{run_id}/transcript": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A tool-using run's steps, oldest first, with cursor pagination */
+        get: operations["run_transcript_api_cards__card_id__runs__run_id__transcript_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -143,6 +160,7 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
         };
+        JsonValue: unknown;
         /** Line */
         Line: {
             /**
@@ -167,6 +185,66 @@ export interface components {
              */
             next_cursor?: string | null;
         };
+        /** Page[TranscriptStep] */
+        Page_TranscriptStep_: {
+            /** Items */
+            items: components["schemas"]["TranscriptStep"][];
+            /**
+             * Next Cursor
+             * @description Opaque; absent on the last page.
+             */
+            next_cursor?: string | null;
+        };
+        /**
+         * ToolCallRecord
+         * @description One tool call of a step as the model made it and as the tool answered it.
+         */
+        ToolCallRecord: {
+            /** Arguments */
+            arguments?: {
+                [key: string]: components["schemas"]["JsonValue"];
+            };
+            /** Call Id */
+            call_id: string;
+            /**
+             * Duration Ms
+             * @default 0
+             */
+            duration_ms: number;
+            /** Error */
+            error?: string | null;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Result
+             * @description The text fed back to the model.
+             * @default
+             */
+            result: string;
+            /** Tool */
+            tool: string;
+        };
+        /**
+         * TranscriptStep
+         * @description One step of a tool-using run: the model's prose (Markdown) and every tool call it made, with its result.
+         */
+        TranscriptStep: {
+            /** Agent */
+            agent: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /** Step */
+            step: number;
+            /** Text */
+            text: string;
+            /** Tool Calls */
+            tool_calls: components["schemas"]["ToolCallRecord"][];
+        };
     };
     responses: never;
     parameters: never;
@@ -176,8 +254,12 @@ export interface components {
 }
 export type ErrorDetail = components['schemas']['ErrorDetail'];
 export type ErrorEnvelope = components['schemas']['ErrorEnvelope'];
+export type JsonValue = components['schemas']['JsonValue'];
 export type Line = components['schemas']['Line'];
 export type PageLine = components['schemas']['Page_Line_'];
+export type PageTranscriptStep = components['schemas']['Page_TranscriptStep_'];
+export type ToolCallRecord = components['schemas']['ToolCallRecord'];
+export type TranscriptStep = components['schemas']['TranscriptStep'];
 export type $defs = Record<string, never>;
 export interface operations {
     push_log_stream_agent_runs__events_log_stream_agent_runs_post: {
@@ -378,6 +460,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    run_transcript_api_cards__card_id__runs__run_id__transcript_get: {
+        parameters: {
+            query?: {
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                card_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TranscriptStep_"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
