@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 
 from agentworks_events import Money
-from agentworks_platform.app import ServiceContext, allow_callers
-from fastapi import APIRouter, Depends, Request
+from agentworks_platform.app import SessionDep, allow_callers
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from agentworks_provider_router.run_usage import repository
+from agentworks_provider_router.run_usage import service
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 
@@ -30,10 +30,8 @@ class RunUsageOut(BaseModel):
     dependencies=[Depends(allow_callers("orchestrator"))],
     summary="What a run's recorded provider calls add up to",
 )
-async def run_usage(run_id: uuid.UUID, request: Request) -> RunUsageOut:
-    ctx: ServiceContext = request.app.state.ctx
-    async with ctx.db.transaction() as session:
-        spend = await repository.spend_of(session, run_id)
+async def run_usage(run_id: uuid.UUID, session: SessionDep) -> RunUsageOut:
+    spend = await service.spend_of(session, run_id)
     return RunUsageOut(
         run_id=run_id,
         provider_calls=spend.provider_calls,
