@@ -22,6 +22,7 @@ from agentworks_billing.accounts import endpoints as accounts
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.invoices import endpoints as invoices
 from agentworks_billing.jobs import Jobs, secrets_for
+from agentworks_billing.ledger.handlers import usage_handler
 from agentworks_billing.ledger.verify import UsageOwnership
 from agentworks_billing.state import BillingState
 from agentworks_billing.usage import endpoints as usage
@@ -48,7 +49,13 @@ def create_app(
         core = core_client or InternalClient(settings.core_url, ctx.tokens)
         stack.push_async_callback(core.aclose)
         verify = UsageOwnership(Ownership(core))
-        consumer = PullConsumer(usage_events, models.inbox, jobs.ledger.apply, settings.pull_max_messages, verify)
+        consumer = PullConsumer(
+            usage_events,
+            models.inbox,
+            usage_handler(jobs.watch, jobs.spikes, settings),
+            settings.pull_max_messages,
+            verify,
+        )
         await jobs.connect_payments()
         stack.push_async_callback(jobs.aclose)
         ctx.state = BillingState(outbox, core, jobs, consumer)

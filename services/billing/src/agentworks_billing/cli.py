@@ -15,6 +15,7 @@ from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.errors import AppError
 from agentworks_platform.money import money_text
 
+from agentworks_billing.accounts import service as accounts
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.jobs import Jobs
 
@@ -62,7 +63,7 @@ async def _reconcile(jobs: Jobs, args: argparse.Namespace) -> int:
 
 async def _set_plan(jobs: Jobs, args: argparse.Namespace) -> int:
     async with jobs.db.transaction() as session:
-        plan = await jobs.accounts.set_plan(session, args.workspace, args.markup, args.increment)
+        plan = await accounts.set_plan(session, args.workspace, args.markup, args.increment)
     _out(f"workspace {args.workspace}: markup {money_text(plan.markup)}×, increment ${money_text(plan.increment)}")
     return 0
 

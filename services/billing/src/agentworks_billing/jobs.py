@@ -13,13 +13,13 @@ from agentworks_pubsub import Outbox
 from agentworks_secrets import EnvSecrets, SecretManagerSecrets, SecretSource
 
 from agentworks_billing import models
-from agentworks_billing.accounts.service import Accounts
 from agentworks_billing.config import STRIPE_API_KEY_NAME, STRIPE_WEBHOOK_SIGNING_NAME, BillingSettings
+from agentworks_billing.invoices import service as invoices
 from agentworks_billing.invoices.payments import Payments
-from agentworks_billing.invoices.service import PREVIOUS, CloseReport, Periods, previous_period
+from agentworks_billing.invoices.service import PREVIOUS, CloseReport, previous_period
 from agentworks_billing.ledger.budgets import BudgetWatch
 from agentworks_billing.ledger.reconcile import Reconciliation, reconcile
-from agentworks_billing.ledger.service import Ledger
+from agentworks_billing.ledger.spikes import SpikeChecks
 
 log = get_logger(__name__)
 
@@ -29,16 +29,15 @@ def secrets_for(settings: BillingSettings) -> SecretSource:
 
 
 class Jobs:
-    """Ledger, accounts, periods and payments over one database and outbox."""
+    """What billing keeps for its lifetime over one database and outbox: the budget watch, the spike checks'
+    memory and payments; and the jobs that run their own transactions (closing a period, reconciling)."""
 
     def __init__(self, settings: BillingSettings, db: Database, outbox: Outbox, secrets: SecretSource) -> None:
         self.settings = settings
         self.db = db
         self.secrets = secrets
-        watch = BudgetWatch(outbox, settings.warning_ratio)
-        self.accounts = Accounts(settings, watch)
-        self.ledger = Ledger(watch, self.accounts.markup, settings.spike_ratio, settings.spike_check_seconds)
-        self.periods = Periods(db, settings.minimum_charge)
+        self.watch = BudgetWatch(outbox, settings.warning_ratio)
+        self.spikes = SpikeChecks(settings.spike_check_seconds)
         self.payments = Payments(db)
 
     @classmethod
@@ -62,8 +61,23 @@ class Jobs:
 
     async def close_period(self, period: str) -> tuple[CloseReport, list[uuid.UUID]]:
         """Close ``period`` (``YYYY-MM``, or ``previous`` for the last finished month, as Cloud Scheduler asks)."""
-        report = await self.periods.close(previous_period(utc_now()) if period == PREVIOUS else period)
+        report = await self._close(previous_period(utc_now()) if period == PREVIOUS else period)
         return report, await self.payments.push_pending()
+
+    async def _close(self, period: str) -> CloseReport:
+        """Each workspace's invoice is written in its own transaction, keyed by (workspace, period)."""
+        report = CloseReport(period)
+        async with self.db.transaction() as session:
+            workspaces = await invoices.workspaces_to_close(session, period)
+        for workspace_id in workspaces:
+            async with self.db.transaction() as session:
+                invoice = await invoices.close_workspace(session, workspace_id, period, self.settings.minimum_charge)
+            if invoice is not None:
+                (report.carried_over if invoice.status == "carried_over" else report.invoices).append(invoice.id)
+        log.info(
+            "billing.period_closed", period=period, invoices=len(report.invoices), carried=len(report.carried_over)
+        )
+        return report
 
     async def reconcile(self, since: datetime, until: datetime) -> Reconciliation:
         return await reconcile(self.db, since, until, timedelta(hours=self.settings.unsettled_grace_hours))

@@ -29,3 +29,8 @@ def billing_state(ctx: ServiceContext) -> BillingState:
 
 def state_of_request(connection: HTTPConnection) -> BillingState:
     return billing_state(context_of(connection))
+
+
+def jobs_of(connection: HTTPConnection) -> Jobs:
+    """Read in the endpoint's body, after the caller is authorized (a refused caller never reaches the state)."""
+    return state_of_request(connection).jobs

@@ -9,16 +9,13 @@ from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_billing.access import PrincipalDep, authorize, check_project
+from agentworks_billing.accounts import service
 from agentworks_billing.accounts.schemas import ApiAllowanceOut, BudgetIn, BudgetOut, PlanIn, PlanOut
-from agentworks_billing.accounts.service import Accounts, current_period
-from agentworks_billing.state import state_of_request
+from agentworks_billing.accounts.service import current_period
+from agentworks_billing.state import jobs_of
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["budgets"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])
-
-
-def accounts_of(request: Request) -> Accounts:
-    return state_of_request(request).jobs.accounts
 
 
 @router.get("/budgets", summary="Budgets and their spend this month")
@@ -26,15 +23,21 @@ async def list_budgets(
     workspace_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> list[BudgetOut]:
     await authorize(request, principal, workspace_id, "charges")
-    return [BudgetOut.of(status) for status in await accounts_of(request).budgets(session, workspace_id)]
+    return [BudgetOut.of(status) for status in await service.budgets(session, jobs_of(request).watch, workspace_id)]
 
 
 @router.put("/budgets/workspace", summary="Set the workspace's monthly cap (owners)")
 async def set_workspace_budget(
-    workspace_id: uuid.UUID, body: BudgetIn, request: Request, session: SessionDep, principal: PrincipalDep
+    workspace_id: uuid.UUID,
+    body: BudgetIn,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> BudgetOut:
     await authorize(request, principal, workspace_id, "manage")
-    status = await accounts_of(request).set_budget(session, workspace_id, None, body.monthly_cap, principal.user_id)
+    status = await service.set_budget(
+        session, jobs_of(request).watch, workspace_id, None, body.monthly_cap, principal.user_id
+    )
     return BudgetOut.of(status)
 
 
@@ -43,7 +46,7 @@ async def remove_workspace_budget(
     workspace_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     await authorize(request, principal, workspace_id, "manage")
-    await accounts_of(request).remove_budget(session, workspace_id, None)
+    await service.remove_budget(session, jobs_of(request).watch, workspace_id, None)
     return Response(status_code=204)
 
 
@@ -58,17 +61,22 @@ async def set_project_budget(
 ) -> BudgetOut:
     await authorize(request, principal, workspace_id, "manage")
     await check_project(request, workspace_id, project_id)
-    accounts = accounts_of(request)
-    status = await accounts.set_budget(session, workspace_id, project_id, body.monthly_cap, principal.user_id)
+    status = await service.set_budget(
+        session, jobs_of(request).watch, workspace_id, project_id, body.monthly_cap, principal.user_id
+    )
     return BudgetOut.of(status)
 
 
 @router.delete("/budgets/projects/{project_id}", status_code=204, summary="Remove a project's monthly cap (owners)")
 async def remove_project_budget(
-    workspace_id: uuid.UUID, project_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
+    workspace_id: uuid.UUID,
+    project_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
 ) -> Response:
     await authorize(request, principal, workspace_id, "manage")
-    await accounts_of(request).remove_budget(session, workspace_id, project_id)
+    await service.remove_budget(session, jobs_of(request).watch, workspace_id, project_id)
     return Response(status_code=204)
 
 
@@ -78,7 +86,7 @@ async def remove_project_budget(
     summary="The plan new runs of a workspace are priced with",
 )
 async def get_plan(workspace_id: uuid.UUID, request: Request, session: SessionDep) -> PlanOut:
-    return PlanOut.of(workspace_id, await accounts_of(request).plan(session, workspace_id))
+    return PlanOut.of(workspace_id, await service.plan(session, jobs_of(request).settings, workspace_id))
 
 
 @internal.put(
@@ -86,8 +94,8 @@ async def get_plan(workspace_id: uuid.UUID, request: Request, session: SessionDe
     dependencies=[Depends(allow_callers("operator"))],
     summary="Change a workspace's plan (operators; future runs only)",
 )
-async def put_plan(workspace_id: uuid.UUID, body: PlanIn, request: Request, session: SessionDep) -> PlanOut:
-    plan = await accounts_of(request).set_plan(session, workspace_id, body.markup, body.increment)
+async def put_plan(workspace_id: uuid.UUID, body: PlanIn, session: SessionDep) -> PlanOut:
+    plan = await service.set_plan(session, workspace_id, body.markup, body.increment)
     return PlanOut.of(workspace_id, plan)
 
 
@@ -97,5 +105,5 @@ async def put_plan(workspace_id: uuid.UUID, body: PlanIn, request: Request, sess
     summary="Whether the workspace's API keys may call a provider now (its budget not spent)",
 )
 async def get_api_allowance(workspace_id: uuid.UUID, request: Request, session: SessionDep) -> ApiAllowanceOut:
-    status = await accounts_of(request).workspace_budget(session, workspace_id)
+    status = await service.workspace_budget(session, jobs_of(request).watch, workspace_id)
     return ApiAllowanceOut.of(workspace_id, status.period if status else current_period(), status)

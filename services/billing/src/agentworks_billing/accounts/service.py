@@ -42,77 +42,74 @@ class BudgetStatus:
         return "warning" if self.spent >= self.budget.monthly_cap * self.warning_ratio else "ok"
 
 
-class Accounts:
-    """Plans and budgets of workspaces."""
+async def plan(session: AsyncSession, settings: BillingSettings, workspace_id: uuid.UUID) -> Plan:
+    account = await repository.account(session, workspace_id)
+    if account is None or account.markup is None or account.increment is None:
+        return Plan(settings.default_markup, settings.default_increment, custom=False)
+    return Plan(account.markup, account.increment, custom=True)
 
-    def __init__(self, settings: BillingSettings, watch: BudgetWatch) -> None:
-        self.settings = settings
-        self.watch = watch
 
-    async def plan(self, session: AsyncSession, workspace_id: uuid.UUID) -> Plan:
-        account = await repository.account(session, workspace_id)
-        if account is None or account.markup is None or account.increment is None:
-            return Plan(self.settings.default_markup, self.settings.default_increment, custom=False)
-        return Plan(account.markup, account.increment, custom=True)
+async def markup(session: AsyncSession, settings: BillingSettings, workspace_id: uuid.UUID) -> Decimal:
+    """The markup calls made with the workspace's API keys are charged with."""
+    return (await plan(session, settings, workspace_id)).markup
 
-    async def markup(self, session: AsyncSession, workspace_id: uuid.UUID) -> Decimal:
-        """The markup calls made with the workspace's API keys are charged with."""
-        return (await self.plan(session, workspace_id)).markup
 
-    async def set_plan(
-        self, session: AsyncSession, workspace_id: uuid.UUID, markup: Decimal, increment: Decimal
-    ) -> Plan:
-        if markup < MINIMUM_MARKUP:
-            raise AppError(f"The markup cannot be below {MINIMUM_MARKUP}×.", code="invalid_plan", status_code=422)
-        account = await repository.account(session, workspace_id)
-        if account is None:
-            account = BillingAccount(
-                workspace_id=workspace_id, markup=markup, increment=increment, updated_at=utc_now()
-            )
-            session.add(account)
-        account.markup, account.increment, account.updated_at = markup, increment, utc_now()
-        return Plan(markup, increment, custom=True)
+async def set_plan(session: AsyncSession, workspace_id: uuid.UUID, markup: Decimal, increment: Decimal) -> Plan:
+    if markup < MINIMUM_MARKUP:
+        raise AppError(f"The markup cannot be below {MINIMUM_MARKUP}×.", code="invalid_plan", status_code=422)
+    account = await repository.account(session, workspace_id)
+    if account is None:
+        account = BillingAccount(workspace_id=workspace_id, markup=markup, increment=increment, updated_at=utc_now())
+        session.add(account)
+    account.markup, account.increment, account.updated_at = markup, increment, utc_now()
+    return Plan(markup, increment, custom=True)
 
-    async def budgets(self, session: AsyncSession, workspace_id: uuid.UUID) -> list[BudgetStatus]:
-        period = current_period()
-        return [
-            BudgetStatus(budget, period, await self.watch.spent(session, budget, period), self.watch.warning_ratio)
-            for budget in await repository.budgets(session, workspace_id)
-        ]
 
-    async def workspace_budget(self, session: AsyncSession, workspace_id: uuid.UUID) -> BudgetStatus | None:
-        """The workspace's own budget this period (what calls made with its API keys count towards), if any."""
-        budget = await repository.budget(session, workspace_id)
-        if budget is None or budget.workspace_id != workspace_id:
-            return None
-        period = current_period()
-        return BudgetStatus(budget, period, await self.watch.spent(session, budget, period), self.watch.warning_ratio)
+async def _status(session: AsyncSession, watch: BudgetWatch, budget: Budget, period: str) -> BudgetStatus:
+    return BudgetStatus(budget, period, await watch.spent(session, budget, period), watch.warning_ratio)
 
-    async def set_budget(
-        self,
-        session: AsyncSession,
-        workspace_id: uuid.UUID,
-        project_id: uuid.UUID | None,
-        cap: Decimal,
-        user_id: uuid.UUID,
-    ) -> BudgetStatus:
-        """Set a cap; the orchestrator hears of it at once, and notices due under the new cap are sent."""
-        scope_id = project_id or workspace_id
-        budget = await repository.budget(session, scope_id)
-        if budget is None:
-            budget = Budget(scope_id=scope_id, workspace_id=workspace_id, project_id=project_id, monthly_cap=cap)
-            session.add(budget)
-        budget.monthly_cap, budget.updated_by, budget.updated_at = cap, user_id, utc_now()
-        await session.flush()
-        period = current_period()
-        await self.watch.changed(session, budget, cap, period, NO_PROJECT)
-        await self.watch.evaluate(session, budget, period, NO_PROJECT)
-        return BudgetStatus(budget, period, await self.watch.spent(session, budget, period), self.watch.warning_ratio)
 
-    async def remove_budget(self, session: AsyncSession, workspace_id: uuid.UUID, project_id: uuid.UUID | None) -> None:
-        scope_id = project_id or workspace_id
-        budget = await repository.budget(session, scope_id)
-        if budget is None or budget.workspace_id != workspace_id:
-            raise NotFound("There is no such budget.")
-        await self.watch.changed(session, budget, None, current_period(), NO_PROJECT)
-        await repository.remove_budget(session, scope_id)
+async def budgets(session: AsyncSession, watch: BudgetWatch, workspace_id: uuid.UUID) -> list[BudgetStatus]:
+    period = current_period()
+    return [await _status(session, watch, budget, period) for budget in await repository.budgets(session, workspace_id)]
+
+
+async def workspace_budget(session: AsyncSession, watch: BudgetWatch, workspace_id: uuid.UUID) -> BudgetStatus | None:
+    """The workspace's own budget this period (what calls made with its API keys count towards), if any."""
+    budget = await repository.budget(session, workspace_id)
+    if budget is None or budget.workspace_id != workspace_id:
+        return None
+    return await _status(session, watch, budget, current_period())
+
+
+async def set_budget(
+    session: AsyncSession,
+    watch: BudgetWatch,
+    workspace_id: uuid.UUID,
+    project_id: uuid.UUID | None,
+    cap: Decimal,
+    user_id: uuid.UUID,
+) -> BudgetStatus:
+    """Set a cap; the orchestrator hears of it at once, and notices due under the new cap are sent."""
+    scope_id = project_id or workspace_id
+    budget = await repository.budget(session, scope_id)
+    if budget is None:
+        budget = Budget(scope_id=scope_id, workspace_id=workspace_id, project_id=project_id, monthly_cap=cap)
+        session.add(budget)
+    budget.monthly_cap, budget.updated_by, budget.updated_at = cap, user_id, utc_now()
+    await session.flush()
+    period = current_period()
+    await watch.changed(session, budget, cap, period, NO_PROJECT)
+    await watch.evaluate(session, budget, period, NO_PROJECT)
+    return await _status(session, watch, budget, period)
+
+
+async def remove_budget(
+    session: AsyncSession, watch: BudgetWatch, workspace_id: uuid.UUID, project_id: uuid.UUID | None
+) -> None:
+    scope_id = project_id or workspace_id
+    budget = await repository.budget(session, scope_id)
+    if budget is None or budget.workspace_id != workspace_id:
+        raise NotFound("There is no such budget.")
+    await watch.changed(session, budget, None, current_period(), NO_PROJECT)
+    await repository.remove_budget(session, scope_id)

@@ -8,27 +8,22 @@ from typing import Annotated
 
 from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, allow_callers
-from agentworks_platform.errors import NotFound, error_responses
+from agentworks_platform.errors import error_responses
 from agentworks_platform.money import MoneyOut
-from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime
 
 from agentworks_billing.access import PrincipalDep, authorize
-from agentworks_billing.invoices import repository, webhooks
+from agentworks_billing.invoices import service, webhooks
 from agentworks_billing.invoices.schemas import BillingOut, InvoiceDetailOut, InvoiceOut
 from agentworks_billing.invoices.summary import billing_summary
-from agentworks_billing.jobs import Jobs
 from agentworks_billing.schemas import Schema
-from agentworks_billing.state import state_of_request
+from agentworks_billing.state import jobs_of
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"], responses=error_responses(404))
 hooks = APIRouter(tags=["webhooks"])
 internal = APIRouter(prefix="/internal", tags=["internal"])
-
-
-def jobs_of(request: Request) -> Jobs:
-    return state_of_request(request).jobs
 
 
 @router.get("/billing", summary="This period: charges to date, invoice preview, budgets, alerts")
@@ -37,7 +32,7 @@ async def billing(
 ) -> BillingOut:
     access = await authorize(request, principal, workspace_id, "charges")
     jobs = jobs_of(request)
-    return await billing_summary(session, access, jobs.accounts, jobs.payments, jobs.settings.minimum_charge)
+    return await billing_summary(session, access, jobs.settings, jobs.watch, jobs.payments)
 
 
 @router.get("/invoices", summary="Invoices, newest period first")
@@ -50,10 +45,7 @@ async def list_invoices(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[InvoiceOut]:
     await authorize(request, principal, workspace_id, "charges")
-    after = decode_cursor(cursor, (str, uuid.UUID))
-    rows = await repository.page(session, workspace_id, after, limit + 1)
-    items = [InvoiceOut.of(invoice) for invoice in rows[:limit]]
-    next_cursor = encode_cursor(rows[limit - 1].period, rows[limit - 1].id) if len(rows) > limit else None
+    items, next_cursor = await service.invoices_page(session, workspace_id, cursor, limit)
     return Page[InvoiceOut](items=items, next_cursor=next_cursor)
 
 
@@ -62,10 +54,7 @@ async def get_invoice(
     workspace_id: uuid.UUID, invoice_id: uuid.UUID, request: Request, session: SessionDep, principal: PrincipalDep
 ) -> InvoiceDetailOut:
     await authorize(request, principal, workspace_id, "charges")
-    invoice = await repository.invoice_by_id(session, workspace_id, invoice_id)
-    if invoice is None:
-        raise NotFound(f"No invoice with id {invoice_id}.")
-    return InvoiceDetailOut.with_lines(invoice, await repository.lines(session, invoice.id))
+    return await service.invoice_detail(session, workspace_id, invoice_id)
 
 
 class WebhookOut(Schema):

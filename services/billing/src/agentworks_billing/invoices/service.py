@@ -9,15 +9,14 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from agentworks_events import utc_now
-from agentworks_platform.db import Database
-from agentworks_platform.errors import AppError
-from agentworks_platform.logging import get_logger
+from agentworks_platform.errors import AppError, NotFound
+from agentworks_platform.pagination import decode_cursor, encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.invoices import repository
+from agentworks_billing.invoices.schemas import InvoiceDetailOut, InvoiceOut
 from agentworks_billing.models import Invoice, InvoiceLine
 
-log = get_logger(__name__)
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -109,62 +108,65 @@ class CloseReport:
     carried_over: list[uuid.UUID] = field(default_factory=list)
 
 
-class Periods:
-    """Closes periods; each workspace's invoice is written in its own transaction, keyed by (workspace, period)."""
+async def workspaces_to_close(session: AsyncSession, period: str) -> list[uuid.UUID]:
+    """The workspaces with anything to invoice through the finished ``period`` (charges, API calls, carried amounts)."""
+    check_period(period, closed=True)
+    return list(await repository.workspaces_to_close(session, period))
 
-    def __init__(self, db: Database, minimum_charge: Decimal) -> None:
-        self.db = db
-        self.minimum_charge = minimum_charge
 
-    async def close(self, period: str) -> CloseReport:
-        check_period(period, closed=True)
-        report = CloseReport(period)
-        async with self.db.transaction() as session:
-            workspaces = await repository.workspaces_to_close(session, period)
-        for workspace_id in workspaces:
-            async with self.db.transaction() as session:
-                invoice = await self.close_workspace(session, workspace_id, period)
-            if invoice is not None:
-                (report.carried_over if invoice.status == "carried_over" else report.invoices).append(invoice.id)
-        log.info(
-            "billing.period_closed", period=period, invoices=len(report.invoices), carried=len(report.carried_over)
-        )
-        return report
-
-    async def close_workspace(self, session: AsyncSession, workspace_id: uuid.UUID, period: str) -> Invoice | None:
-        existing = await repository.invoice_of(session, workspace_id, period)
-        if existing is not None:
-            return existing
-        bill = await draft(session, workspace_id, period)
-        if bill.total <= 0:
-            return None
-        invoice = Invoice(
+async def close_workspace(
+    session: AsyncSession, workspace_id: uuid.UUID, period: str, minimum_charge: Decimal
+) -> Invoice | None:
+    """The workspace's invoice for ``period``, written once (keyed by workspace and period); None if nothing to bill."""
+    existing = await repository.invoice_of(session, workspace_id, period)
+    if existing is not None:
+        return existing
+    bill = await draft(session, workspace_id, period)
+    if bill.total <= 0:
+        return None
+    invoice = Invoice(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        period=period,
+        status="carried_over" if bill.total < minimum_charge else "open",
+        charges=bill.charges,
+        carried_in=bill.carried_in,
+        total=bill.total,
+        currency="USD",
+        created_at=utc_now(),
+    )
+    session.add(invoice)
+    await session.flush()
+    for earlier in bill.carried_from:
+        earlier.carried_into = invoice.id
+    await repository.mark_invoiced(session, workspace_id, period, invoice.id)
+    session.add_all(
+        InvoiceLine(
             id=uuid.uuid4(),
-            workspace_id=workspace_id,
-            period=period,
-            status="carried_over" if bill.total < self.minimum_charge else "open",
-            charges=bill.charges,
-            carried_in=bill.carried_in,
-            total=bill.total,
-            currency="USD",
-            created_at=utc_now(),
+            invoice_id=invoice.id,
+            position=position,
+            project_id=line.project_id,
+            agent=line.agent,
+            description=line.description,
+            runs=line.runs,
+            amount=line.amount,
         )
-        session.add(invoice)
-        await session.flush()
-        for earlier in bill.carried_from:
-            earlier.carried_into = invoice.id
-        await repository.mark_invoiced(session, workspace_id, period, invoice.id)
-        session.add_all(
-            InvoiceLine(
-                id=uuid.uuid4(),
-                invoice_id=invoice.id,
-                position=position,
-                project_id=line.project_id,
-                agent=line.agent,
-                description=line.description,
-                runs=line.runs,
-                amount=line.amount,
-            )
-            for position, line in enumerate(bill.lines)
-        )
-        return invoice
+        for position, line in enumerate(bill.lines)
+    )
+    return invoice
+
+
+async def invoices_page(
+    session: AsyncSession, workspace_id: uuid.UUID, cursor: str | None, limit: int
+) -> tuple[list[InvoiceOut], str | None]:
+    """A page of the workspace's invoices, newest period first, and the cursor of the next page if any."""
+    rows = await repository.page(session, workspace_id, decode_cursor(cursor, (str, uuid.UUID)), limit + 1)
+    next_cursor = encode_cursor(rows[limit - 1].period, rows[limit - 1].id) if len(rows) > limit else None
+    return [InvoiceOut.of(invoice) for invoice in rows[:limit]], next_cursor
+
+
+async def invoice_detail(session: AsyncSession, workspace_id: uuid.UUID, invoice_id: uuid.UUID) -> InvoiceDetailOut:
+    invoice = await repository.invoice_by_id(session, workspace_id, invoice_id)
+    if invoice is None:
+        raise NotFound(f"No invoice with id {invoice_id}.")
+    return InvoiceDetailOut.with_lines(invoice, await repository.lines(session, invoice.id))

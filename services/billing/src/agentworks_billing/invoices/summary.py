@@ -6,12 +6,13 @@ from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from agentworks_events import utc_now
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.access import Access
+from agentworks_billing.accounts import service as accounts
 from agentworks_billing.accounts.schemas import BudgetOut
-from agentworks_billing.accounts.service import Accounts, current_period
+from agentworks_billing.accounts.service import current_period
+from agentworks_billing.config import BillingSettings
 from agentworks_billing.invoices import service
 from agentworks_billing.invoices.payments import Payments
 from agentworks_billing.invoices.schemas import (
@@ -23,8 +24,8 @@ from agentworks_billing.invoices.schemas import (
     PreviewOut,
 )
 from agentworks_billing.ledger import repository as ledger
+from agentworks_billing.ledger.budgets import BudgetWatch
 from agentworks_billing.ledger.repository import AMOUNT_STEP
-from agentworks_billing.models import CostAlert
 from agentworks_billing.usage import repository as usage
 
 ALERT_DAYS = 30
@@ -32,11 +33,6 @@ ALERT_DAYS = 30
 
 async def _cost_alerts(session: AsyncSession, access: Access) -> list[CostAlertOut]:
     since = utc_now().date() - timedelta(days=ALERT_DAYS)
-    query = (
-        select(CostAlert)
-        .where(CostAlert.workspace_id == access.workspace_id, CostAlert.day >= since)
-        .order_by(CostAlert.day.desc())
-    )
     with_cost = access.can("cost")
     return [
         CostAlertOut(
@@ -45,7 +41,7 @@ async def _cost_alerts(session: AsyncSession, access: Access) -> list[CostAlertO
             day_cost=alert.day_cost if with_cost else None,
             trailing_average=alert.trailing_average if with_cost else None,
         )
-        for alert in await session.scalars(query)
+        for alert in await ledger.cost_alerts_since(session, access.workspace_id, since)
     ]
 
 
@@ -62,13 +58,13 @@ async def _preview(session: AsyncSession, access: Access, minimum: Decimal) -> P
 
 
 async def billing_summary(
-    session: AsyncSession, access: Access, accounts: Accounts, payments: Payments, minimum: Decimal
+    session: AsyncSession, access: Access, settings: BillingSettings, watch: BudgetWatch, payments: Payments
 ) -> BillingOut:
     today = utc_now().date()
     first = today.replace(day=1)
     metered = (await usage.metering(session, access.workspace_id, first, today, None))[0]
     charged = (await usage.charges(session, access.workspace_id, first, today, None))[0]
-    plan = await accounts.plan(session, access.workspace_id)
+    plan = await accounts.plan(session, settings, access.workspace_id)
     api_calls, api_charges = await ledger.api_usage(session, access.workspace_id, current_period())
     return BillingOut(
         workspace_id=access.workspace_id,
@@ -79,8 +75,8 @@ async def billing_summary(
         api_calls=api_calls,
         api_charges_to_date=api_charges.quantize(AMOUNT_STEP, rounding=ROUND_CEILING),
         cost_to_date=metered["cost"] if access.can("cost") else None,
-        invoice_preview=await _preview(session, access, minimum),
-        budgets=[BudgetOut.of(status) for status in await accounts.budgets(session, access.workspace_id)],
+        invoice_preview=await _preview(session, access, settings.minimum_charge),
+        budgets=[BudgetOut.of(status) for status in await accounts.budgets(session, watch, access.workspace_id)],
         cost_alerts=await _cost_alerts(session, access),
         payment_collection=PaymentCollection(enabled=payments.enabled, message=payments.status_message),
     )

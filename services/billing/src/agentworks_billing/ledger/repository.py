@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from agentworks_platform.db import insert_ignoring_conflicts, insert_many_ignoring_conflicts, locks_rows
-from sqlalchemy import ColumnElement, Table, case, func, select, union
+from sqlalchemy import ColumnElement, Row, Table, case, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_billing.models import AMOUNT_PLACES, Budget, BudgetNotice, CostAlert, RunCharge, UsageRecord
@@ -112,3 +112,46 @@ async def day_and_trailing_cost(session: AsyncSession, workspace_id: uuid.UUID, 
     ).where(UsageRecord.workspace_id == workspace_id, UsageRecord.day >= start, UsageRecord.day <= day)
     today, trailing = (await session.execute(query)).one()
     return Decimal(today), Decimal(trailing)
+
+
+async def cost_alerts_since(session: AsyncSession, workspace_id: uuid.UUID, since: date) -> list[CostAlert]:
+    """The workspace's cost-spike alerts from ``since`` on, newest day first."""
+    query = (
+        select(CostAlert)
+        .where(CostAlert.workspace_id == workspace_id, CostAlert.day >= since)
+        .order_by(CostAlert.day.desc())
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def settled_runs(
+    session: AsyncSession, since: datetime, until: datetime
+) -> Sequence[Row[uuid.UUID, uuid.UUID, Decimal, Decimal | None]]:
+    """Each run charge settled in [since, until): run, workspace, settled cost and its recorded cost (None
+    when no provider call was recorded)."""
+    recorded = (
+        select(UsageRecord.run_id, func.sum(UsageRecord.cost).label("cost"))
+        .where(UsageRecord.run_id.is_not(None))
+        .group_by(UsageRecord.run_id)
+        .subquery()
+    )
+    charges = (
+        select(RunCharge.run_id, RunCharge.workspace_id, RunCharge.cost, recorded.c.cost)
+        .outerjoin(recorded, recorded.c.run_id == RunCharge.run_id)
+        .where(RunCharge.occurred_at >= since, RunCharge.occurred_at < until)
+    )
+    return (await session.execute(charges)).all()
+
+
+async def unsettled_runs(
+    session: AsyncSession, since: datetime, before: datetime
+) -> Sequence[Row[uuid.UUID | None, uuid.UUID, Decimal]]:
+    """Runs with provider calls recorded in [since, before) and no charge: run, workspace, recorded cost."""
+    unsettled = (
+        select(UsageRecord.run_id, UsageRecord.workspace_id, func.sum(UsageRecord.cost))
+        .outerjoin(RunCharge, RunCharge.run_id == UsageRecord.run_id)
+        .where(UsageRecord.run_id.is_not(None), RunCharge.run_id.is_(None))
+        .where(UsageRecord.occurred_at >= since, UsageRecord.occurred_at < before)
+        .group_by(UsageRecord.run_id, UsageRecord.workspace_id)
+    )
+    return (await session.execute(unsettled)).all()

@@ -11,7 +11,7 @@ from agentworks_pubsub.ownership import Ownership
 
 class UsageOwnership:
     """The pull consumer's check of each usage event; core answers (cached: a project never changes
-    workspace). Which workspace a run belongs to is the ledger's own business (``Ledger.apply``)."""
+    workspace). Which workspace a run belongs to is the ledger's own business (``ledger.service.apply``)."""
 
     def __init__(self, owners: Ownership) -> None:
         self.owners = owners
