@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from agentworks_events import LogLine
-from agentworks_orchestrator.runs.executor import LogBatcher, RunCancelledError
+from agentworks_orchestrator.runs.executor import LogBatcher
+from agentworks_orchestrator.runs.loop import RunCancelledError
 
 
 class CancelledRun:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from agentworks_platform.settings import ServiceSettings
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
+
+
+class RunLimits(BaseModel):
+    """What one tool-using run may take before it stops at a limit (checked before every model call)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    max_steps: int = Field(default=12, ge=1, description="Model calls (steps) of one run.")
+    max_tokens: int = Field(default=400_000, ge=1, description="Input plus output tokens over the run's calls.")
+    max_seconds: float = Field(default=900.0, gt=0, description="Wall time of the run's steps, over its attempts.")
+    max_cost: Decimal = Field(default=Decimal(5), gt=0, description="Provider cost in USD of the run's calls.")
 
 
 class OrchestratorSettings(ServiceSettings):
@@ -22,3 +34,14 @@ class OrchestratorSettings(ServiceSettings):
     log_batch_seconds: float = Field(default=0.1, gt=0)
     log_batch_lines: int = Field(default=20, ge=1)
     max_output_tokens: int = 4096
+    tool_roles: frozenset[str] = Field(
+        default=frozenset(),
+        description="Agents that run as tool-using loops; the others answer once with the JSON block contract.",
+    )
+    run_limits: RunLimits = RunLimits()
+    role_limits: dict[str, RunLimits] = Field(default_factory=dict, description="Limits of particular agents.")
+    image_model: str = Field(default="gemini-2.5-flash-image", description="The Designer's generate_image model.")
+    cancel_poll_seconds: float = Field(default=0.5, gt=0, description="How often a running tool checks for cancel.")
+
+    def limits_of(self, agent: str) -> RunLimits:
+        return self.role_limits.get(agent, self.run_limits)

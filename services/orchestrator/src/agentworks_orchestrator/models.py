@@ -1,4 +1,5 @@
-"""Tables owned by the orchestrator: run executions (attempts, leases), budget state, outbox and inbox."""
+"""Tables owned by the orchestrator: run executions (attempts, leases), the checkpoints of tool-using runs,
+budget state, outbox and inbox."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
-from sqlalchemy import Boolean, DateTime, Index, Integer, Numeric, String, Text, Uuid
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -62,6 +64,22 @@ class Run(Base):
     last_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     error_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RunCheckpoint(Base):
+    """The state of a tool-using run after one completed step: the conversation so far (tool results included)
+    and what the run has spent. An executor taking the run over resumes after the newest one."""
+
+    __tablename__ = "run_checkpoints"
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    input_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    output_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    cost: Mapped[Decimal] = mapped_column(Numeric(18, 10), nullable=False)
+    provider_calls: Mapped[int] = mapped_column(Integer, nullable=False)
+    elapsed_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
 
 class BudgetState(Base):

@@ -1,5 +1,6 @@
 """Executing one run attempt: stream from the provider router, publish batched log lines with ``seq``, read
-the artifacts (with one repair attempt), then publish the outcome and the run's charge."""
+the artifacts (with one repair attempt) or, for a tool-using run, go through its loop of steps, then publish
+the outcome and the run's charge."""
 
 from __future__ import annotations
 
@@ -29,15 +30,27 @@ from agentworks_events import (
     utc_now,
 )
 from agentworks_events.money import price_run
+from agentworks_events.runs import RUN_NAMESPACE, AgentRunStep
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox
 from openai.types.chat import ChatCompletionStreamOptionsParam
 
-from agentworks_orchestrator.config import OrchestratorSettings
-from agentworks_orchestrator.models import Run
+from agentworks_orchestrator.config import OrchestratorSettings, RunLimits
+from agentworks_orchestrator.models import Run, RunCheckpoint
 from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.contract import Contract, MalformedOutputError, read_artifacts, without_nul
+from agentworks_orchestrator.runs.loop import (
+    AgentLoop,
+    BudgetSpentError,
+    LoopOutcome,
+    ModelTurn,
+    Resume,
+    RunCancelledError,
+    Spent,
+    Step,
+)
+from agentworks_orchestrator.runs.tools import Tool, ToolCall, ToolContext
 
 log = get_logger(__name__)
 TextSink = Callable[[str], Awaitable[None]]
@@ -83,6 +96,11 @@ class RunPlan:
     requires_approval: bool = False
     # What earlier attempts spent, as the router recorded their calls: the charge covers every provider call.
     carried: Usage = field(default_factory=Usage)
+    # A tool-using run: its tools, what they act on, where it resumes and the limits it stops at.
+    tools: tuple[Tool, ...] = ()
+    tool_context: ToolContext | None = None
+    resume: Resume = field(default_factory=Resume)
+    limits: RunLimits = field(default_factory=RunLimits)
 
 
 def _chunk_of(line: str) -> dict[str, Any] | None:
@@ -94,10 +112,6 @@ def _chunk_of(line: str) -> dict[str, Any] | None:
     except ValueError:
         raise ProviderStreamError({"message": "The provider router sent a chunk that is not JSON."}) from None
     return chunk if isinstance(chunk, dict) else None
-
-
-class RunCancelledError(Exception):
-    pass
 
 
 class ProviderStreamError(Exception):
@@ -169,7 +183,7 @@ class RunExecutor:
     ) -> None:
         self._db = db
         self._outbox = outbox
-        self._llm = llm
+        self.llm = llm
         self._settings = settings
         self._owner = owner
         self.clock = clock
@@ -245,19 +259,93 @@ class RunExecutor:
         if plan.attempt > 1:
             await batcher.line(f"— attempt {plan.attempt}: the previous executor stopped; starting again —")
         try:
-            text = await self._call(plan, plan.messages, batcher, usage, on_text)
-            artifacts = await self._artifacts(plan, text, batcher, usage, on_text)
+            if plan.tools:
+                outcome = await self._loop(plan, batcher, usage, on_text).run(plan.messages, plan.resume)
+                artifacts = RunArtifacts(summary=outcome.summary)
+            else:
+                turn = await self._call(plan, plan.messages, batcher, usage, on_text)
+                artifacts = await self._artifacts(plan, turn.text, batcher, usage, on_text)
+                outcome = LoopOutcome(artifacts.summary, 0)
             await batcher.drain(final=True)
         except RunCancelledError:
             await batcher.store_rest()
             return await self._cancelled(plan, usage, batcher.last_seq)
-        except (openai.OpenAIError, MalformedOutputError, ProviderStreamError) as exc:
+        except (openai.OpenAIError, MalformedOutputError, ProviderStreamError, BudgetSpentError) as exc:
             with contextlib.suppress(RunCancelledError):
                 await batcher.line(f"✖ {_reason(exc)}", "stderr")
             await batcher.store_rest()
             return await self._failed(plan, usage, batcher.last_seq, exc, started)
-        await self._completed(plan, usage, batcher.last_seq, artifacts, started)
+        await self._completed(plan, usage, batcher.last_seq, artifacts, started, outcome)
         return "completed"
+
+    def _loop(self, plan: RunPlan, batcher: LogBatcher, usage: Usage, on_text: TextSink | None) -> AgentLoop:
+        assert plan.tool_context is not None
+
+        async def call(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn:
+            return await self._call(plan, messages, batcher, usage, on_text, tools)
+
+        async def checkpoint(step: Step) -> bool:
+            await batcher.drain(final=True)
+            return await self._checkpoint(plan, step, usage, batcher.last_seq)
+
+        async def budget_spent() -> bool:
+            async with self._db.transaction() as session:
+                period = utc_now().strftime("%Y-%m")
+                return await repository.budget_exceeded(session, plan.workspace_id, plan.project_id, period)
+
+        return AgentLoop(
+            call=call,
+            checkpoint=checkpoint,
+            cancelled=lambda: self._cancel_requested(plan),
+            budget_spent=budget_spent,
+            say=batcher.line,
+            spent=Spent(tokens=lambda: usage.input_tokens + usage.output_tokens, cost=lambda: usage.cost),
+            tools=plan.tools,
+            context=plan.tool_context,
+            limits=plan.limits,
+            poll_seconds=self._settings.cancel_poll_seconds,
+        )
+
+    async def _cancel_requested(self, plan: RunPlan) -> bool:
+        async with self._db.transaction() as session:
+            run = await session.get(Run, plan.run_id, populate_existing=True)
+            return run is None or run.cancel_requested
+
+    async def _checkpoint(self, plan: RunPlan, step: Step, usage: Usage, last_seq: int) -> bool:
+        """Store the step and publish its event in one transaction: a step is published exactly when it is
+        durable; False when the run was cancelled meanwhile."""
+        tokens = RunTokens(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+        event = AgentRunStep(
+            **self._base(plan),
+            id=step_event_id_for(plan.run_id, step.number),
+            step=step.number,
+            text=step.text,
+            tool_calls=step.records,
+            effects=step.effects,
+            tokens=tokens,
+            cost=usage.cost,
+            duration_ms=step.duration_ms,
+        )
+        async with self._db.transaction() as session:
+            run = await session.get(Run, plan.run_id, populate_existing=True)
+            assert run is not None
+            await session.merge(
+                RunCheckpoint(
+                    run_id=plan.run_id,
+                    step=step.number,
+                    messages=step.messages,
+                    input_tokens=usage.input_tokens,
+                    output_tokens=usage.output_tokens,
+                    cost=usage.cost,
+                    provider_calls=usage.calls,
+                    elapsed_ms=step.elapsed_ms,
+                    created_at=utc_now(),
+                )
+            )
+            for name, value in {"last_seq": last_seq, **self._lease()}.items():
+                setattr(run, name, value)
+            await self._outbox.add(session, event)
+            return not run.cancel_requested
 
     async def _log(self, plan: RunPlan, lines: list[LogLine]) -> None:
         if not await self._commit(
@@ -266,8 +354,14 @@ class RunExecutor:
             raise RunCancelledError
 
     async def _call(
-        self, plan: RunPlan, messages: list[dict[str, Any]], batcher: LogBatcher, usage: Usage, on_text: TextSink | None
-    ) -> str:
+        self,
+        plan: RunPlan,
+        messages: list[dict[str, Any]],
+        batcher: LogBatcher,
+        usage: Usage,
+        on_text: TextSink | None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> ModelTurn:
         headers = {
             "x-aw-workspace-id": str(plan.workspace_id),
             "x-aw-project-id": str(plan.project_id),
@@ -277,15 +371,17 @@ class RunExecutor:
         if plan.card_id:
             headers["x-aw-card-id"] = str(plan.card_id)
         pieces: list[str] = []
+        calls: dict[int, dict[str, str]] = {}
         # The SDK sends the request and raises its errors; the chunks are read as plain JSON, which skips
         # building a model object per chunk (a fifth of the orchestrator's time on a run).
-        streaming = self._llm.chat.completions.with_streaming_response.create(
+        streaming = self.llm.chat.completions.with_streaming_response.create(
             model=plan.model,
             messages=messages,  # type: ignore[arg-type]
             stream=True,
             stream_options=INCLUDE_USAGE,
             max_tokens=self._settings.max_output_tokens,
             extra_headers=headers,
+            tools=tools or openai.omit,  # type: ignore[arg-type]
         )
         async with streaming as response:
             usage.calls += 1
@@ -294,7 +390,8 @@ class RunExecutor:
                 chunk = _chunk_of(line)
                 if chunk is not None:
                     await self._take(chunk, pieces, batcher, usage, on_text)
-        return "".join(pieces)
+                    _take_calls(chunk, calls)
+        return ModelTurn("".join(pieces), tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in calls.values()))
 
     @staticmethod
     async def _take(
@@ -333,7 +430,7 @@ class RunExecutor:
                 {"role": "user", "content": REPAIR.format(error=exc)},
             ]
             repaired = await self._call(plan, repair, batcher, usage, on_text)
-            return read_artifacts(repaired, plan.contract)
+            return read_artifacts(repaired.text, plan.contract)
 
     def _charge(self, plan: RunPlan, usage: Usage, status: str) -> tuple[Decimal, UsageRunSettled]:
         priced = price_run(usage.cost, plan.markup, plan.increment)
@@ -369,7 +466,13 @@ class RunExecutor:
         }
 
     async def _completed(
-        self, plan: RunPlan, usage: Usage, last_seq: int, artifacts: RunArtifacts, started: float
+        self,
+        plan: RunPlan,
+        usage: Usage,
+        last_seq: int,
+        artifacts: RunArtifacts,
+        started: float,
+        outcome: LoopOutcome,
     ) -> None:
         price, settled = self._charge(plan, usage, "completed")
         tokens = RunTokens(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
@@ -384,12 +487,14 @@ class RunExecutor:
             last_seq=last_seq,
             artifacts=artifacts,
             requires_approval=plan.requires_approval,
+            stopped_at_limit=outcome.stopped_at_limit,
+            steps=outcome.steps,
         )
         await self._commit(plan, self._totals(usage, price, last_seq, "completed"), completed, settled)
 
     async def _failed(self, plan: RunPlan, usage: Usage, last_seq: int, exc: Exception, started: float) -> str:
         price, settled = self._charge(plan, usage, "failed")
-        code = "malformed_output" if isinstance(exc, MalformedOutputError) else _code(exc)
+        code = _code(exc)
         failed = AgentRunFailed(
             **self._base(plan),
             provider=plan.provider,
@@ -437,6 +542,10 @@ def _reason(exc: Exception) -> str:
 
 
 def _code(exc: Exception) -> str:
+    if isinstance(exc, MalformedOutputError):
+        return "malformed_output"
+    if isinstance(exc, BudgetSpentError):
+        return "budget_exceeded"
     if isinstance(exc, ProviderStreamError):
         return exc.code[:64]
     if isinstance(exc, openai.APIStatusError) and isinstance(exc.body, dict):
@@ -447,3 +556,19 @@ def _code(exc: Exception) -> str:
 
 def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def _take_calls(chunk: dict[str, Any], calls: dict[int, dict[str, str]]) -> None:
+    """Tool calls as OpenAI streams them: a call's first delta names it, the later ones add to its arguments."""
+    for choice in chunk.get("choices") or []:
+        for delta in (choice.get("delta") or {}).get("tool_calls") or []:
+            call = calls.setdefault(delta.get("index", 0), {"id": "", "name": "", "arguments": ""})
+            function = delta.get("function") or {}
+            call["id"] = delta.get("id") or call["id"]
+            call["name"] += function.get("name") or ""
+            call["arguments"] += function.get("arguments") or ""
+
+
+def step_event_id_for(run_id: uuid.UUID, step: int) -> uuid.UUID:
+    """The id of a run's ``agent.run.step`` event for one step, whichever attempt publishes it."""
+    return uuid.uuid5(RUN_NAMESPACE, f"{run_id}:step:{step}")

@@ -59,3 +59,15 @@ def console_prompt(context: RunContext) -> str:
         project_description=context.project.get("description", ""),
         documents=_documents(context.documents),
     )
+
+
+def tools_instruction(documents: tuple[str, ...]) -> str:
+    """What a tool-using run is asked to deliver, in place of the JSON block contract."""
+    wanted = ", ".join(documents) or "none"
+    return (
+        "Work with your tools: read the card (read_card) and the card's documents (list_documents, "
+        f"read_document) first; write the documents this role owns ({wanted}) with write_document; split the "
+        "work into child cards with create_child_card when it has separable parts; comment on the card when a "
+        "decision needs people. Say briefly what you are doing before each tool call. When the work is done, "
+        "answer with a short summary and no tool call."
+    )

@@ -9,7 +9,8 @@ from agentworks_platform.db import locks_rows
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
+from agentworks_orchestrator.models import TERMINAL, BudgetState, Run, RunCheckpoint
+from agentworks_orchestrator.runs.loop import Resume
 
 
 async def run_for_update(session: AsyncSession, run_id: uuid.UUID) -> Run | None:
@@ -45,3 +46,12 @@ async def release_lease(session: AsyncSession, run_id: uuid.UUID, owner: str) ->
         .where(Run.id == run_id, Run.lease_owner == owner, Run.status.not_in(TERMINAL))
         .values(lease_owner=None, lease_until=None)
     )
+
+
+async def last_checkpoint(session: AsyncSession, run_id: uuid.UUID) -> Resume:
+    """Where a tool-using run resumes: after its newest checkpointed step (from the start when it has none)."""
+    query = select(RunCheckpoint).where(RunCheckpoint.run_id == run_id).order_by(RunCheckpoint.step.desc())
+    checkpoint = await session.scalar(query.limit(1))
+    if checkpoint is None:
+        return Resume()
+    return Resume(checkpoint.step, tuple(checkpoint.messages), checkpoint.elapsed_ms)

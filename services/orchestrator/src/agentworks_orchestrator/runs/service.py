@@ -34,8 +34,10 @@ from agentworks_orchestrator.runs.billing_client import PricingPlan, pricing_pla
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
 from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage
-from agentworks_orchestrator.runs.prompts import RunContext, system_prompt
+from agentworks_orchestrator.runs.loop import Resume
+from agentworks_orchestrator.runs.prompts import RunContext, system_prompt, tools_instruction
 from agentworks_orchestrator.runs.router_client import recorded_usage
+from agentworks_orchestrator.runs.tools import ToolContext, calls_tools, tools_of
 
 log = get_logger(__name__)
 
@@ -159,6 +161,8 @@ class RunService:
             # A takeover carries what every earlier attempt spent as the router recorded it: an executor that
             # died never saved the calls it made, not even the one it was cut off in.
             carried = await recorded_usage(self.router, run.id) if run.attempt > 0 else Usage()
+            tool_using = run.agent in self.settings.tool_roles and calls_tools(run.model)
+            resume = await repository.last_checkpoint(session, run.id) if tool_using else Resume()
             run.attempt += 1
             run.lease_owner = self.executor._owner
             run.lease_until = now + timedelta(seconds=self.settings.lease_seconds)
@@ -175,19 +179,50 @@ class RunService:
                 attempt=run.attempt,
                 trigger_event_id=run.trigger_event_id,
                 requested_by=run.requested_by,
-                messages=self._messages(run.agent, context, trigger.instructions),
-                contract=CONTRACTS.get(run.agent),
+                messages=self._messages(run.agent, context, trigger.instructions, tool_using),
+                contract=None if tool_using else CONTRACTS.get(run.agent),
                 markup=run.markup,
                 increment=run.increment,
                 first_seq=run.last_seq + 1,
                 requires_approval=context.requires_approval,
                 carried=carried,
+                tools=tools_of(run.agent) if tool_using else (),
+                tool_context=self._tool_context(run, context) if tool_using else None,
+                resume=resume,
+                limits=self.settings.limits_of(run.agent),
             )
 
+    def _tool_context(self, run: Run, context: RunContext) -> ToolContext:
+        contract = CONTRACTS.get(run.agent)
+        headers = {
+            "x-aw-workspace-id": str(run.workspace_id),
+            "x-aw-project-id": str(run.project_id),
+            "x-aw-run-id": str(run.id),
+            "x-aw-agent": run.agent,
+        }
+        if run.card_id:
+            headers["x-aw-card-id"] = str(run.card_id)
+        return ToolContext(
+            run_id=run.id,
+            workspace_id=run.workspace_id,
+            project_id=run.project_id,
+            card_id=run.card_id,
+            card=context.card or {},
+            documents=contract.documents if contract else (),
+            core=self.core,
+            llm=self.executor.llm,
+            image_model=self.settings.image_model,
+            headers=headers,
+        )
+
     @staticmethod
-    def _messages(agent: str, context: RunContext, instructions: str) -> list[dict[str, Any]]:
+    def _messages(agent: str, context: RunContext, instructions: str, tool_using: bool) -> list[dict[str, Any]]:
         contract = CONTRACTS.get(agent)
-        system = system_prompt(agent, context, contract.instruction() if contract else "", instructions)
+        if tool_using:
+            instruction = tools_instruction(contract.documents if contract else ())
+        else:
+            instruction = contract.instruction() if contract else ""
+        system = system_prompt(agent, context, instruction, instructions)
         card = context.card or {}
         return [
             {"role": "system", "content": system},

@@ -1,8 +1,10 @@
 """The offline provider: deterministic, streams token by token, zero cost, clearly labelled as offline.
 
 It answers in the shape the prompt asks for. When a system prompt carries an AgentWorks output contract
-(a line ``AGENTWORKS_OUTPUT_CONTRACT: {json}``), the answer ends with a fenced JSON block that fulfils it,
-so the whole product works end to end with no provider key configured.
+(a line ``AGENTWORKS_OUTPUT_CONTRACT: {json}``), the answer ends with a fenced JSON block that fulfils it.
+Offered an agent's tools, it works as an agent would, one turn per step: it reads the card, writes the
+document the ``write_document`` tool names first and creates two child cards, comments on the card, then
+answers with a summary. So the whole product works end to end with no provider key configured.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from agentworks_provider_router.providers.base import (
     EmbeddingResult,
     ImageRequest,
     ImageResult,
+    ToolCall,
 )
 
 EMBEDDING_DIMENSIONS = 256
@@ -88,15 +91,35 @@ class OfflineProvider:
         ]
         return {"summary": f"Offline draft for {topic} ({digest}).", "documents": documents, "child_cards": cards}
 
+    def agent_turn(self, request: ChatRequest) -> tuple[str, tuple[ToolCall, ...]]:
+        """The next turn of an agent session driven through the offered tools: what it says and the calls it
+        makes (none once the work is done)."""
+        offered = {tool.name: tool for tool in request.tools}
+        turn = sum(1 for m in request.messages if m.role == "assistant")
+        card = next((m.content for m in request.messages if m.role == "tool"), "")
+        topic = (card.split("\n", 1)[0].split(": ", 1)[-1] or "the card")[:80]
+        plan = _session(offered, topic)
+        if turn >= len(plan):
+            return f"Done: wrote the draft, split the work into two child cards and left a note on {topic}.", ()
+        text, calls = plan[turn]
+        return (LABEL + "\n" + text if turn == 0 else text), tuple(
+            ToolCall(f"call_offline_{turn + 1}_{n}", name, json.dumps(arguments))
+            for n, (name, arguments) in enumerate(calls, start=1)
+        )
+
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
-        text = self.answer(request)
+        text, calls = self.agent_turn(request) if request.tools else (self.answer(request), ())
         prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
         pieces = re.findall(r"\S+\s*|\s+", text)
         for piece in pieces:
             yield Delta(content=piece)
             if self._delay:
                 await asyncio.sleep(self._delay)
-        yield Delta(finish_reason="stop", input_tokens=prompt_tokens, output_tokens=count_tokens(text))
+        for index, call in enumerate(calls):
+            yield Delta(tool_call=call, tool_call_index=index)
+        output_tokens = count_tokens(text) + sum(count_tokens(call.arguments) for call in calls)
+        finish = "tool_calls" if calls else "stop"
+        yield Delta(finish_reason=finish, input_tokens=prompt_tokens, output_tokens=output_tokens)
 
     async def generate_images(self, request: ImageRequest) -> ImageResult:
         seed = hashlib.sha256(request.prompt.encode()).digest()
@@ -112,6 +135,49 @@ class OfflineProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+Turn = tuple[str, list[tuple[str, dict[str, Any]]]]
+
+
+def _session(offered: dict[str, Any], topic: str) -> list[Turn]:
+    """The offline agent's turns, each kept only when the tools it needs are offered."""
+    document = _first_document(offered.get("write_document"))
+    turns: list[Turn] = []
+    if "read_card" in offered:
+        turns.append(("Reading the card first.", [("read_card", {})]))
+    if document and "create_child_card" in offered:
+        title = document.replace("_", " ").title()
+        content = f"# {title}\n\n{LABEL}\n\nDraft for {topic}."
+        children = [
+            (
+                "create_child_card",
+                {
+                    "title": f"{part} for {topic}"[:200],
+                    "description": f"Generated offline: the {part.lower()} part of {topic}.",
+                    "acceptance_criteria": [f"The {part.lower()} part works end to end."],
+                },
+            )
+            for part in ("Groundwork", "Follow-up")
+        ]
+        turns.append(
+            (
+                f"Drafting the {title} and splitting the work into two child cards.",
+                [("write_document", {"name": document, "title": title, "content": content}), *children],
+            )
+        )
+    if "comment" in offered:
+        note = f"Offline draft ready for review. {LABEL}"
+        turns.append(("Leaving a note for the team.", [("comment", {"body": note})]))
+    return turns
+
+
+def _first_document(tool: Any) -> str | None:
+    """The first document name ``write_document`` offers (its ``name`` enum), if it offers any."""
+    if tool is None:
+        return None
+    names = tool.parameters.get("properties", {}).get("name", {}).get("enum") or []
+    return str(names[0]) if names else None
 
 
 def _unit_vector(text: str, size: int) -> tuple[float, ...]:
