@@ -20,6 +20,7 @@ from agentworks_events import (
     run_id_for,
     utc_now,
 )
+from agentworks_events.runs import AgentRunSkipped
 from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
@@ -95,6 +96,7 @@ class RunService:
         _ensure_workspace(event, context)
         if isinstance(pricing, BaseException):
             raise pricing
+        await self._skip_disabled(trigger, context)
         for agent in self._agents(trigger, context):
             await self._run_one(trigger, context, agent, pricing)
 
@@ -104,6 +106,29 @@ class RunService:
         if trigger.agents is not None:
             return [a for a in context.agents if a["agent"] in trigger.agents]
         return [a for a in enabled if trigger.lane_number in a.get("lanes", [])]
+
+    async def _skip_disabled(self, trigger: Trigger, context: RunContext) -> None:
+        """Say so for each disabled agent of the lane a card moved into, instead of skipping it silently."""
+        if trigger.agents is not None:
+            return
+        event = trigger.event
+        skipped = [
+            AgentRunSkipped(
+                id=uuid.uuid5(run_id_for(event.id, a["agent"]), "skipped"),
+                workspace_id=event.workspace_id,
+                project_id=event.project_id,
+                run_id=run_id_for(event.id, a["agent"]),
+                card_id=getattr(event, "card_id", None),
+                agent=a["agent"],
+                reason_code="disabled",
+                reason=f"The {a['agent']} agent is disabled for this project, so it did not run.",
+            )
+            for a in context.agents
+            if not a.get("enabled", True) and trigger.lane_number in a.get("lanes", [])
+        ]
+        if skipped:
+            async with self.db.transaction() as session:
+                await self.outbox.add(session, *skipped)
 
     async def _run_one(
         self, trigger: Trigger, context: RunContext, agent: dict[str, Any], pricing: PricingPlan
