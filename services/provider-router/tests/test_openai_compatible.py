@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import openai
@@ -126,3 +127,35 @@ async def test_bad_requests_are_clear_errors(router: RouterUnderTest) -> None:
     async with httpx.AsyncClient(base_url=router.url) as raw:
         unauthenticated = await raw.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": []})
     assert unauthenticated.status_code == 401
+
+
+async def test_offered_an_agents_tools_the_offline_model_works_through_them_turn_by_turn(
+    router: RouterUnderTest,
+) -> None:
+    client = _client(router)
+    tools: list[Any] = [
+        {"type": "function", "function": {"name": "read_card", "parameters": {"type": "object", "properties": {}}}},
+        {"type": "function", "function": {"name": "comment", "parameters": {"type": "object", "properties": {}}}},
+    ]
+    messages: list[Any] = [{"role": "user", "content": "Work on the card."}]
+    first = await client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=tools)
+    [call] = first.choices[0].message.tool_calls or []
+    assert (call.function.name, first.choices[0].finish_reason) == ("read_card", "tool_calls")  # type: ignore[union-attr]
+    assert "[offline model" in (first.choices[0].message.content or "")
+    messages += [first.choices[0].message.model_dump(exclude_none=True)]
+    messages += [{"role": "tool", "tool_call_id": call.id, "content": "Card 1 (task): Checkout"}]
+    second = await client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=tools)
+    [note] = second.choices[0].message.tool_calls or []
+    assert note.function.name == "comment"  # type: ignore[union-attr]
+    await client.close()
+
+
+async def test_offered_only_tools_of_its_own_the_offline_model_answers_as_usual(router: RouterUnderTest) -> None:
+    client = _client(router)
+    lookup: Any = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}
+    answer = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "Hello"}], tools=[lookup]
+    )
+    assert answer.choices[0].message.tool_calls is None
+    assert answer.choices[0].finish_reason == "stop"
+    await client.close()

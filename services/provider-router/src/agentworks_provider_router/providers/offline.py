@@ -93,12 +93,14 @@ class OfflineProvider:
 
     def agent_turn(self, request: ChatRequest) -> tuple[str, tuple[ToolCall, ...]]:
         """The next turn of an agent session driven through the offered tools: what it says and the calls it
-        makes (none once the work is done)."""
+        makes (none once the work is done). Offered none of an agent's tools, it answers as to any request."""
         offered = {tool.name: tool for tool in request.tools}
         turn = sum(1 for m in request.messages if m.role == "assistant")
         card = next((m.content for m in request.messages if m.role == "tool"), "")
         topic = (card.split("\n", 1)[0].split(": ", 1)[-1] or "the card")[:80]
         plan = _session(offered, topic)
+        if not plan:
+            return self.answer(request), ()
         if turn >= len(plan):
             return f"Done: wrote the draft, split the work into two child cards and left a note on {topic}.", ()
         text, calls = plan[turn]
@@ -108,7 +110,7 @@ class OfflineProvider:
         )
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
-        text, calls = self.agent_turn(request) if request.tools else (self.answer(request), ())
+        text, calls = self.agent_turn(request)
         prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
         pieces = re.findall(r"\S+\s*|\s+", text)
         for piece in pieces:
