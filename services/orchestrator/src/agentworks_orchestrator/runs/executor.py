@@ -30,7 +30,7 @@ from agentworks_events import (
     utc_now,
 )
 from agentworks_events.money import price_run
-from agentworks_events.runs import RUN_NAMESPACE, AgentRunStep
+from agentworks_events.runs import AgentRunStep, step_id_for
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox
@@ -317,7 +317,7 @@ class RunExecutor:
         tokens = RunTokens(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
         event = AgentRunStep(
             **self._base(plan),
-            id=step_event_id_for(plan.run_id, step.number),
+            id=step_id_for(plan.run_id, step.number),
             step=step.number,
             text=step.text,
             tool_calls=step.records,
@@ -567,8 +567,3 @@ def _take_calls(chunk: dict[str, Any], calls: dict[int, dict[str, str]]) -> None
             call["id"] = delta.get("id") or call["id"]
             call["name"] += function.get("name") or ""
             call["arguments"] += function.get("arguments") or ""
-
-
-def step_event_id_for(run_id: uuid.UUID, step: int) -> uuid.UUID:
-    """The id of a run's ``agent.run.step`` event for one step, whichever attempt publishes it."""
-    return uuid.uuid5(RUN_NAMESPACE, f"{run_id}:step:{step}")

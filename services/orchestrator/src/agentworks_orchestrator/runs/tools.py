@@ -5,6 +5,7 @@ step's checkpoint and applied by core once, keyed by (run, step, call id)."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import openai
-from agentworks_events.runs import MAX_TOOL_RESULT_CHARS, RunEffect, ToolCallRecord
+from agentworks_events.runs import TOOL_RESULT_MAX, RunEffect, ToolCallRecord
 from agentworks_platform.internal_http import InternalClient
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -21,6 +22,7 @@ from agentworks_orchestrator.runs.core_client import CoreUnavailableError, card_
 
 EFFECT_ADAPTER: TypeAdapter[RunEffect] = TypeAdapter(RunEffect)
 DOCUMENT_NAME = r"^[a-z][a-z0-9_]{1,63}$"
+TOOL_NAME = re.compile(DOCUMENT_NAME)
 
 
 class ToolError(Exception):
@@ -328,10 +330,10 @@ def _record(
     fed_back = result if error is None else f"Error: {error}"
     return ToolCallRecord(
         call_id=call.call_id,
-        tool=call.name[:100],
+        tool=call.name if TOOL_NAME.match(call.name) else "unknown_tool",
         arguments=arguments or {},
         ok=error is None,
-        result=fed_back[:MAX_TOOL_RESULT_CHARS],
+        result=fed_back[:TOOL_RESULT_MAX],
         error=error,
         duration_ms=int((time.perf_counter() - started) * 1000),
     )
