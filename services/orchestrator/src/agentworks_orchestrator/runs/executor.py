@@ -362,14 +362,7 @@ class RunExecutor:
         on_text: TextSink | None,
         tools: list[dict[str, Any]] | None = None,
     ) -> ModelTurn:
-        headers = {
-            "x-aw-workspace-id": str(plan.workspace_id),
-            "x-aw-project-id": str(plan.project_id),
-            "x-aw-run-id": str(plan.run_id),
-            "x-aw-agent": plan.agent,
-        }
-        if plan.card_id:
-            headers["x-aw-card-id"] = str(plan.card_id)
+        headers = call_headers(plan.workspace_id, plan.project_id, plan.run_id, plan.agent, plan.card_id)
         pieces: list[str] = []
         calls: dict[int, dict[str, str]] = {}
         # The SDK sends the request and raises its errors; the chunks are read as plain JSON, which skips
@@ -556,6 +549,21 @@ def _code(exc: Exception) -> str:
 
 def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
+
+
+def call_headers(
+    workspace_id: uuid.UUID, project_id: uuid.UUID, run_id: uuid.UUID, agent: str, card_id: uuid.UUID | None
+) -> dict[str, str]:
+    """What the router records each call of a run under (its usage names the run, its card and its agent)."""
+    headers = {
+        "x-aw-workspace-id": str(workspace_id),
+        "x-aw-project-id": str(project_id),
+        "x-aw-run-id": str(run_id),
+        "x-aw-agent": agent,
+    }
+    if card_id:
+        headers["x-aw-card-id"] = str(card_id)
+    return headers
 
 
 def _take_calls(chunk: dict[str, Any], calls: dict[int, dict[str, str]]) -> None:

@@ -34,7 +34,7 @@ from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.billing_client import PricingPlan, pricing_plan
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
-from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage
+from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage, call_headers
 from agentworks_orchestrator.runs.loop import Resume
 from agentworks_orchestrator.runs.prompts import RunContext, system_prompt, tools_instruction
 from agentworks_orchestrator.runs.router_client import recorded_usage
@@ -219,14 +219,7 @@ class RunService:
 
     def _tool_context(self, run: Run, context: RunContext) -> ToolContext:
         contract = CONTRACTS.get(run.agent)
-        headers = {
-            "x-aw-workspace-id": str(run.workspace_id),
-            "x-aw-project-id": str(run.project_id),
-            "x-aw-run-id": str(run.id),
-            "x-aw-agent": run.agent,
-        }
-        if run.card_id:
-            headers["x-aw-card-id"] = str(run.card_id)
+        headers = call_headers(run.workspace_id, run.project_id, run.id, run.agent, run.card_id)
         return ToolContext(
             run_id=run.id,
             workspace_id=run.workspace_id,
