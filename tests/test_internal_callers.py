@@ -58,6 +58,8 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("core", "GET", "/internal/projects/{project_id}"): {"billing", "orchestrator", "log-stream"},
     ("core", "POST", "/internal/workspaces/{workspace_id}/audit"): {"gateway"},
     ("core", "GET", "/internal/projects/{project_id}/run-context"): {"orchestrator"},
+    ("core", "GET", "/internal/cards/{card_id}/documents"): {"orchestrator"},
+    ("core", "GET", "/internal/cards/{card_id}/documents/{name}"): {"orchestrator"},
     ("billing", "GET", "/internal/workspaces/{workspace_id}/plan"): {"orchestrator"},
     ("billing", "GET", "/internal/workspaces/{workspace_id}/api-allowance"): {"gateway"},
     ("billing", "PUT", "/internal/workspaces/{workspace_id}/plan"): {"operator"},

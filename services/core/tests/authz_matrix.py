@@ -50,6 +50,12 @@ MATRIX: tuple[Route, ...] = (
     Route("PUT", "/api/cards/{card}/move", {"lane_id": "{lane1}"}, "write", 200),
     Route("DELETE", "/api/cards/{card}", None, "write", 204),
     Route("GET", "/api/cards/{card}/children", None, "read", 200),
+    Route("GET", "/api/cards/{card}/comments", None, "read", 200),
+    Route("POST", "/api/cards/{card}/comments", {"body": "Looks right"}, "write", 201),
+    Route("GET", "/api/cards/{card}/images", None, "read", 200),
+    Route("GET", "/api/cards/{card}/documents", None, "read", 200),
+    # The world's card has no document of its own: permitted callers get past authorization to a clear 404.
+    Route("GET", "/api/cards/{card}/documents/prd", None, "read", 404),
     Route("POST", "/api/cards/{card}/agents/prd/run", {"instructions": "focus on payments"}, "agent_run", 202),
     Route("GET", "/api/cards/{card}/runs", None, "read", 200),
     Route("POST", "/api/runs/{run}/rerun", None, "agent_run", 202),

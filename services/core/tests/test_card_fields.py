@@ -3,6 +3,8 @@ exactly a ``BoardDetail``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from agentworks_core.cards.schemas import CardCreate, CardOut, CardUpdate
 from agentworks_core.models import Card
 from agentworks_core.projects.schemas import BoardDetail
@@ -50,9 +52,44 @@ async def test_a_card_has_a_priority_set_on_create_and_update_shown_on_the_board
     assert created.card.priority == "urgent"
     assert isinstance(updated, CardUpdated)
     assert (updated.changed_fields, updated.card.priority) == (("priority",), "high")
-    for body in ({"title": "Odd", "priority": "critical"}, {"title": "Odd", "priority": None}):
+    created_badly: tuple[dict[str, Any], ...] = (
+        {"title": "Odd", "priority": "critical"},
+        {"title": "Odd", "priority": None},
+    )
+    for body in created_badly:
         refused = await core.call("POST", cards, world.member, body)
         assert refused.status_code == 422, refused.text
-    for body in ({"priority": "critical"}, {"priority": None}, {"title": None}):
+    updated_badly: tuple[dict[str, Any], ...] = ({"priority": "critical"}, {"priority": None}, {"title": None})
+    for body in updated_badly:
         refused = await core.call("PATCH", f"/api/cards/{a['card']}", world.member, body)
+        assert refused.status_code == 422, refused.text
+
+
+async def test_a_card_has_acceptance_criteria_and_a_checklist_people_edit_and_events_carry(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    cards = f"/api/projects/{a['project']}/cards"
+    criteria = ["Pays by card", "Refuses an expired card"]
+    created = await core.ok("POST", cards, world.member, {"title": "Pay", "acceptance_criteria": criteria})
+    assert (created["acceptance_criteria"], created["checklist"]) == (criteria, [])
+    checklist = [{"text": "Design the form", "done": True}, {"text": "Call the API", "done": False}]
+    await core.ok("PATCH", f"/api/cards/{created['id']}", world.member, {"checklist": checklist})
+    await core.ok("PATCH", f"/api/cards/{created['id']}", world.member, {"checklist": checklist})  # no change
+    board = await core.ok("GET", f"/api/boards/{a['board']}", world.member)
+    [shown] = [card for lane in board["lanes"] for card in lane["cards"] if card["id"] == created["id"]]
+    assert (shown["acceptance_criteria"], shown["checklist"]) == (criteria, checklist)
+    created_event, updated = core.sink.events()
+    assert isinstance(created_event, CardCreated)
+    assert created_event.card.acceptance_criteria == tuple(criteria)
+    assert isinstance(updated, CardUpdated)
+    assert updated.changed_fields == ("checklist",)
+    assert [item.text for item in updated.card.checklist] == ["Design the form", "Call the API"]
+    refusals: tuple[dict[str, Any], ...] = (
+        {"checklist": [{"text": ""}]},
+        {"checklist": None},
+        {"acceptance_criteria": ["x" * 501]},
+        {"acceptance_criteria": ["ok"] * 51},
+    )
+    for body in refusals:
+        refused = await core.call("PATCH", f"/api/cards/{created['id']}", world.member, body)
         assert refused.status_code == 422, refused.text

@@ -61,6 +61,7 @@ class FirestoreDocumentStore:
                     "content_type": new.content_type,
                     "author_id": str(new.author_id or ""),
                     "source_run_id": str(new.source_run_id or ""),
+                    "agent": new.agent or "",
                     "created_at": new.created_at,
                 },
             )
@@ -89,6 +90,7 @@ class FirestoreDocumentStore:
             author_id=_uuid(data.get("author_id")),
             source_run_id=_uuid(data.get("source_run_id")),
             created_at=_aware(data["created_at"]),
+            agent=data.get("agent") or None,
         )
 
     async def heads(self, workspace_id: uuid.UUID, project_id: uuid.UUID) -> list[DocumentHead]:

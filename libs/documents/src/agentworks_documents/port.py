@@ -38,10 +38,13 @@ class NewVersion:
     author_id: uuid.UUID | None
     source_run_id: uuid.UUID | None
     created_at: datetime
+    agent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StoredVersion:
+    """One version as written: by a person (``author_id``) or by an agent's run (``agent``, ``source_run_id``)."""
+
     version: int
     title: str
     content: str
@@ -49,6 +52,7 @@ class StoredVersion:
     author_id: uuid.UUID | None
     source_run_id: uuid.UUID | None
     created_at: datetime
+    agent: str | None = None
 
 
 class DocumentStore(Protocol):

@@ -13,6 +13,7 @@ from agentworks_events.cards import (
     CardRunRequested,
     CardSnapshot,
     CardUpdated,
+    ChecklistItem,
 )
 from agentworks_events.catalog import (
     AGENT_RUNS,
@@ -38,7 +39,6 @@ from agentworks_events.runs import (
     AgentRunStarted,
     AgentRunStep,
     CardUpdateEffect,
-    ChecklistItem,
     ChildCardArtifact,
     ChildCardEffect,
     CommentEffect,
@@ -51,6 +51,7 @@ from agentworks_events.runs import (
     RunEffect,
     RunTokens,
     ToolCallRecord,
+    child_card_id_for,
     run_id_for,
     settlement_id_for,
     step_id_for,
@@ -120,6 +121,7 @@ __all__ = [
     "UsageRunSettled",
     "UtcDateTime",
     "adapter_for",
+    "child_card_id_for",
     "event_types",
     "parse_event",
     "run_id_for",

@@ -11,6 +11,16 @@ from agentworks_events.base import AgentKey, Event, Frozen, NonNegative
 
 Priority = Literal["none", "low", "medium", "high", "urgent"]
 CardType = Literal["epic", "story", "task", "bug", "spike"]
+Criterion = Annotated[str, Field(min_length=1, max_length=500)]
+"""One acceptance criterion of a card."""
+CRITERIA_MAX, CHECKLIST_MAX = 50, 100
+
+
+class ChecklistItem(Frozen):
+    """One line of a card's checklist."""
+
+    text: Annotated[str, Field(min_length=1, max_length=500)]
+    done: bool = False
 
 
 class CardFields(BaseModel):
@@ -23,6 +33,8 @@ class CardFields(BaseModel):
     priority: Priority = "none"
     assignee_id: UUID | None = None
     parent_id: UUID | None = None
+    acceptance_criteria: tuple[Criterion, ...] = Field(default=(), max_length=CRITERIA_MAX)
+    checklist: tuple[ChecklistItem, ...] = Field(default=(), max_length=CHECKLIST_MAX)
 
 
 class CardSnapshot(Frozen, CardFields):

@@ -9,7 +9,7 @@ from uuid import UUID, uuid5
 from pydantic import BeforeValidator, Field, JsonValue, TypeAdapter, model_validator
 
 from agentworks_events.base import AgentKey, Event, Frozen, Money, NonNegative
-from agentworks_events.cards import CardType
+from agentworks_events.cards import CHECKLIST_MAX, CRITERIA_MAX, CardType, ChecklistItem, Criterion
 from agentworks_events.timestamps import AwareUtcDateTime
 
 RunKind = Literal["card", "console"]
@@ -66,13 +66,6 @@ class ChildCardArtifact(Frozen):
     lane_number: NonNegative | None = Field(default=None, description="None keeps the parent's board default.")
 
 
-class ChecklistItem(Frozen):
-    """One line of a card's checklist."""
-
-    text: Annotated[str, Field(min_length=1, max_length=500)]
-    done: bool = False
-
-
 class ToolCallRecord(Frozen):
     """One tool call of a step as the model made it and as the tool answered it."""
 
@@ -107,7 +100,7 @@ class ChildCardEffect(EffectBase):
     kind: Literal["card.create_child"] = "card.create_child"
     title: Annotated[str, Field(min_length=1, max_length=200)]
     description: str = ""
-    acceptance_criteria: tuple[Annotated[str, Field(min_length=1, max_length=500)], ...] = ()
+    acceptance_criteria: tuple[Criterion, ...] = Field(default=(), max_length=CRITERIA_MAX)
     card_type: Annotated[CardType, BeforeValidator(_known_card_type)] = "task"
     lane_number: NonNegative | None = None
 
@@ -117,7 +110,7 @@ class CardUpdateEffect(EffectBase):
 
     kind: Literal["card.update"] = "card.update"
     description: str | None = None
-    checklist: tuple[ChecklistItem, ...] | None = None
+    checklist: tuple[ChecklistItem, ...] | None = Field(default=None, max_length=CHECKLIST_MAX)
 
 
 class CommentEffect(EffectBase):
@@ -292,3 +285,9 @@ def settlement_id_for(run_id: UUID) -> UUID:
 def step_id_for(run_id: UUID, step: int) -> UUID:
     """The id of a run's ``agent.run.step`` event for ``step``: a replayed step republishes the same event."""
     return uuid5(RUN_NAMESPACE, f"{run_id}:step:{step}")
+
+
+def child_card_id_for(run_id: UUID, step: int, call_id: str) -> UUID:
+    """The id of the card a step's ``card.create_child`` effect creates: known to the run before core creates
+    it, so a later step can name the child (to comment on it) and a replayed step creates no second card."""
+    return uuid5(RUN_NAMESPACE, f"{run_id}:step:{step}:{call_id}")

@@ -16,6 +16,7 @@ from agentworks_events.cards import (
     CardRunRequested,
     CardSnapshot,
     CardUpdated,
+    ChecklistItem,
 )
 from agentworks_events.runs import (
     AgentRunCancelled,
@@ -26,7 +27,6 @@ from agentworks_events.runs import (
     AgentRunStarted,
     AgentRunStep,
     CardUpdateEffect,
-    ChecklistItem,
     ChildCardArtifact,
     ChildCardEffect,
     CommentEffect,

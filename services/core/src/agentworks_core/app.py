@@ -22,6 +22,7 @@ from agentworks_core.agents import endpoints as agents
 from agentworks_core.agents.catalog import ModelCatalog
 from agentworks_core.audit import endpoints as audit
 from agentworks_core.cards import endpoints as cards
+from agentworks_core.comments import endpoints as comments
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
 from agentworks_core.projects import endpoints as projects
@@ -37,8 +38,11 @@ ROUTERS = (
     workspaces.internal,
     projects.router,
     cards.router,
+    comments.router,
     agents.router,
     documents.router,
+    documents.of_cards,
+    documents.internal,
     audit.router,
     audit.internal,
     runs.router,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -53,6 +54,10 @@ TENANT_TABLES = (
     "documents",
     "document_versions",
     "audit_log",
+    "agent_runs",
+    "run_effects",
+    "card_comments",
+    "card_images",
 )
 
 
@@ -168,6 +173,8 @@ class Card(Base):
     priority: Mapped[str] = mapped_column(String(16), nullable=False, default="none", server_default="none")
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="SET NULL"), index=True)
+    acceptance_criteria: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
+    checklist: Mapped[list[dict[str, object]]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
@@ -189,11 +196,32 @@ class AgentConfig(Base):
 
 
 class Document(Base):
+    """A document's head: a project's own (``card_id`` None) or one card's, each with its own lineage per kind."""
+
     __tablename__ = "documents"
-    __table_args__ = (UniqueConstraint("project_id", "kind"),)
+    __table_args__ = (
+        Index(
+            "uq_documents_project_kind",
+            "project_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("card_id IS NULL"),
+            postgresql_where=text("card_id IS NULL"),
+        ),
+        Index(
+            "uq_documents_card_kind",
+            "card_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("card_id IS NOT NULL"),
+            postgresql_where=text("card_id IS NOT NULL"),
+        ),
+    )
     id: Mapped[uuid.UUID] = _id()
     workspace_id: Mapped[uuid.UUID] = _workspace()
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("projects.id", ondelete="CASCADE"))
+    # No foreign key: a deleted card's documents stay, as its runs do.
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     kind: Mapped[str] = mapped_column(String(64), nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     latest_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
@@ -212,6 +240,7 @@ class DocumentVersion(Base):
     content_type: Mapped[str] = mapped_column(String(64), nullable=False)
     author_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     source_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = _now()
 
 
@@ -263,6 +292,55 @@ class AgentRun(Base):
     approval_comment: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
     decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    steps: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    stopped_at_limit: Mapped[str | None] = mapped_column(String(16))
+
+
+class AppliedEffect(Base):
+    """An effect of a run's step, claimed once by its key before it is applied: a redelivered or replayed step
+    finds its effects here and changes nothing twice. ``outcome``: applied, skipped (its card was deleted),
+    awaiting_approval (a move request at a gated lane), declined (that request, rejected) or refused."""
+
+    __tablename__ = "run_effects"
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    outcome: Mapped[str] = mapped_column(String(24), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    created_at: Mapped[datetime] = _now()
+
+
+class CardComment(Base):
+    """A comment on a card, by a person (``author_id``) or by an agent's run (``agent``, ``run_id``)."""
+
+    __tablename__ = "card_comments"
+    __table_args__ = (Index("ix_card_comments_card", "card_id", "created_at"),)
+    id: Mapped[uuid.UUID] = _id()
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="CASCADE"), nullable=False)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str | None] = mapped_column(String(40))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+
+class CardImage(Base):
+    """An image a run generated for a card: the blob's name under the workspace, with its prompt."""
+
+    __tablename__ = "card_images"
+    __table_args__ = (Index("ix_card_images_card", "card_id", "created_at"),)
+    id: Mapped[uuid.UUID] = _id()
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="CASCADE"), nullable=False)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    agent: Mapped[str] = mapped_column(String(40), nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    prompt: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    content_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = _now()
 
 
 TOUCHED_BOARDS, TOUCHED_CARDS = "touched_boards", "touched_cards"

@@ -40,6 +40,31 @@ def record(
     )
 
 
+def record_for_run(
+    session: AsyncSession,
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    action: str,
+    resource_type: str,
+    resource_id: uuid.UUID,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """A change an agent's run made: no person is its actor; the request names the run."""
+    repository.add(
+        session,
+        workspace_id=workspace_id,
+        actor_id=None,
+        action=action,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        before=None,
+        after=_plain(after),
+        request_id=f"run:{run_id}"[:64],
+        client_ip="",
+        created_at=utc_now(),
+    )
+
+
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
     if values is None:
         return None

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.cards import service
-from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
+from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
 from agentworks_core.schemas import Limit
 from agentworks_core.state import OutboxDep
 
@@ -74,3 +74,9 @@ async def delete_card(card_id: uuid.UUID, session: SessionDep, principal: Princi
 async def card_children(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[CardOut]:
     await authorize_resource(session, principal, "card", card_id, "read")
     return await service.children(session, card_id)
+
+
+@router.get("/cards/{card_id}/images", summary="Images agents generated for a card, oldest first")
+async def card_images(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[CardImageOut]:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    return await service.images(session, card_id)

@@ -9,7 +9,7 @@ from agentworks_platform.db import locks_rows
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import Card, Lane, ResourceIndex
+from agentworks_core.models import Card, CardImage, Lane, ResourceIndex
 
 
 async def lock_lanes(session: AsyncSession, lane_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lane]:
@@ -100,3 +100,8 @@ async def delete_card(session: AsyncSession, card: Card) -> None:
     await session.execute(update(Card).where(Card.parent_id == card.id).values(parent_id=None))
     await session.execute(delete(ResourceIndex).where(ResourceIndex.id == card.id))
     await session.delete(card)
+
+
+async def images(session: AsyncSession, card_id: uuid.UUID) -> Sequence[CardImage]:
+    query = select(CardImage).where(CardImage.card_id == card_id)
+    return (await session.scalars(query.order_by(CardImage.created_at, CardImage.id))).all()

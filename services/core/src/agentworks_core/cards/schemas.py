@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal, Self, get_args
 
-from agentworks_events import CardFields, UtcDateTime
-from agentworks_events.cards import CardType, Priority
+from agentworks_events import CardFields, ChecklistItem, UtcDateTime
+from agentworks_events.cards import CHECKLIST_MAX, CRITERIA_MAX, CardType, Criterion, Priority
 from agentworks_platform.input_rules import visible_text
 from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -36,6 +36,8 @@ class CardUpdate(StrictBody):
     priority: Priority | SkipJsonSchema[None] = None
     assignee_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
+    acceptance_criteria: Annotated[tuple[Criterion, ...], Field(max_length=CRITERIA_MAX)] | SkipJsonSchema[None] = None
+    checklist: Annotated[tuple[ChecklistItem, ...], Field(max_length=CHECKLIST_MAX)] | SkipJsonSchema[None] = None
     clear: list[Clearable] = Field(default_factory=list, description="Fields to set to null.")
 
     @model_validator(mode="after")
@@ -72,3 +74,16 @@ class CardOut(Out, CardFields):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     runs: RunBadge | None = None
+
+
+class CardImageOut(Out):
+    """An image an agent's run generated for the card (its blob's name under the workspace)."""
+
+    id: uuid.UUID
+    card_id: uuid.UUID
+    run_id: uuid.UUID
+    agent: str
+    name: str
+    prompt: str
+    content_type: str
+    created_at: UtcDateTime

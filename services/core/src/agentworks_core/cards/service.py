@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from agentworks_events import CardCreated, CardDeleted, CardFields, CardMoved, CardSnapshot, CardUpdated, utc_now
 from agentworks_platform.errors import AppError, Conflict, NotFound
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
 from agentworks_core.cards import repository
-from agentworks_core.cards.schemas import CardCreate, CardMove, CardOut, CardUpdate
+from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
 from agentworks_core.models import Card, Lane, Project
 from agentworks_core.projects import repository as projects
 from agentworks_core.workspaces import repository as workspaces
@@ -31,6 +32,11 @@ def snapshot(card: Card, lane: Lane) -> CardSnapshot:
         position=card.position,
         **{field: getattr(card, field) for field in EDITABLE},
     )
+
+
+def stored(fields: dict[str, Any]) -> dict[str, Any]:
+    """Field values as the card's columns hold them: JSON lists where the shapes have tuples."""
+    return {name: list(value) if isinstance(value, tuple) else value for name, value in fields.items()}
 
 
 def _summary(card: Card) -> dict[str, object]:
@@ -89,7 +95,7 @@ async def create(
         board_id=board.id,
         lane_id=lane.id,
         position=position,
-        **body.model_dump(include=set(EDITABLE)),
+        **stored(body.model_dump(include=set(EDITABLE))),
         created_by=access.principal.user_id,
         created_at=utc_now(),
         updated_at=utc_now(),
@@ -131,7 +137,7 @@ async def update(
     card = await repository.card_for_update(session, card_id)
     if card is None:
         raise NotFound(f"No card with id {card_id}.")
-    changes = body.model_dump(exclude_unset=True, exclude={"clear"})
+    changes = stored(body.model_dump(exclude_unset=True, exclude={"clear"}))
     changes.update(dict.fromkeys(body.clear))
     if "assignee_id" in changes:
         await _check_assignee(session, access, changes["assignee_id"])
@@ -181,14 +187,39 @@ async def move(session: AsyncSession, access: Access, outbox: Outbox, card_id: u
     source, target = lanes[card.lane_id], lanes.get(body.lane_id)
     if target is None or target.board_id != card.board_id:
         raise AppError("The lane must belong to the card's board.", code="invalid_lane", status_code=422)
+    moved = await _relocate(session, outbox, card, source, target, body.position, access.principal.user_id)
+    if moved is not None:
+        audit.record(session, access, "card.moved", "card", card.id, *moved)
+    return CardOut.model_validate(card)
+
+
+async def move_for_run(session: AsyncSession, outbox: Outbox, card_id: uuid.UUID, lane_id: uuid.UUID) -> Card:
+    """A run's move of its card to the end of another lane of its board: the same locks, WIP limit (409) and
+    ``card.moved`` as a person's move, with no person as its actor. The caller audits it."""
+    card, lanes = await _lock_card_and_lanes(session, card_id, lane_id)
+    await _relocate(session, outbox, card, lanes[card.lane_id], lanes[lane_id], None, None)
+    return card
+
+
+async def _relocate(
+    session: AsyncSession,
+    outbox: Outbox,
+    card: Card,
+    source: Lane,
+    target: Lane,
+    wanted: int | None,
+    actor_id: uuid.UUID | None,
+) -> tuple[dict[str, object], dict[str, object]] | None:
+    """Put the locked card at ``wanted`` (the end by default) in ``target``; the lane and position before and
+    after, or None when it stays where it is."""
     count = await repository.count_in_lane(session, target.id)
     if target.id != source.id:
         _refuse_full(target, count)
     else:
         count -= 1
-    position = count if body.position is None else min(body.position, count)
+    position = count if wanted is None else min(wanted, count)
     if target.id == source.id and position == card.position:
-        return CardOut.model_validate(card)
+        return None
     old_position = card.position
     await repository.close_gap(session, source.id, old_position)
     card.position = -1
@@ -196,22 +227,13 @@ async def move(session: AsyncSession, access: Access, outbox: Outbox, card_id: u
     await repository.open_gap(session, target.id, position)
     card.lane_id, card.position, card.updated_at = target.id, position, utc_now()
     await session.flush()
-    audit.record(
-        session,
-        access,
-        "card.moved",
-        "card",
-        card.id,
-        {"lane_id": source.id, "position": old_position},
-        {"lane_id": target.id, "position": position},
-    )
     await outbox.add(
         session,
         CardMoved(
-            workspace_id=access.workspace_id,
+            workspace_id=card.workspace_id,
             project_id=card.project_id,
             card_id=card.id,
-            actor_id=access.principal.user_id,
+            actor_id=actor_id,
             board_id=card.board_id,
             from_lane_id=source.id,
             from_lane_number=source.number,
@@ -222,7 +244,7 @@ async def move(session: AsyncSession, access: Access, outbox: Outbox, card_id: u
             card=snapshot(card, target),
         ),
     )
-    return CardOut.model_validate(card)
+    return {"lane_id": source.id, "position": old_position}, {"lane_id": target.id, "position": position}
 
 
 async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID) -> None:
@@ -247,6 +269,11 @@ async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id:
 async def children(session: AsyncSession, card_id: uuid.UUID) -> list[CardOut]:
     await get(session, card_id)
     return [CardOut.model_validate(c) for c in await repository.children(session, card_id)]
+
+
+async def images(session: AsyncSession, card_id: uuid.UUID) -> list[CardImageOut]:
+    await get(session, card_id)
+    return [CardImageOut.model_validate(image) for image in await repository.images(session, card_id)]
 
 
 async def page(

@@ -1,23 +1,39 @@
-"""Project document endpoints: latest version, history, and writes that append a version."""
+"""Document endpoints: a project's documents (latest version, history, writes that append a version), a card's
+documents as people read them, and the same for the orchestrator's document tools."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from agentworks_platform.app import SessionDep
+from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.bounds import INTEGER_MAX
+from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from agentworks_core.access import PrincipalDep, authorize_resource
+from agentworks_core.access import PrincipalDep, authorize_resource, workspace_of
 from agentworks_core.documents import service
-from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
+from agentworks_core.documents.schemas import (
+    CardDocumentOut,
+    CardDocumentVersionOut,
+    DocumentOut,
+    DocumentWrite,
+    VersionMeta,
+    VersionOut,
+)
 from agentworks_core.schemas import Limit
 from agentworks_core.state import DocumentStoreDep
 
 router = APIRouter(prefix="/api/projects/{project_id}/documents", tags=["documents"], responses=error_responses(404))
+of_cards = APIRouter(prefix="/api/cards/{card_id}/documents", tags=["documents"], responses=error_responses(404))
+internal = APIRouter(
+    prefix="/internal/cards/{card_id}/documents",
+    tags=["internal"],
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    responses=error_responses(404),
+)
 
 
 Kind = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
@@ -78,3 +94,29 @@ async def version(
 ) -> VersionOut:
     await authorize_resource(session, principal, "project", project_id, "read")
     return await service.version(session, store, project_id, kind, version)
+
+
+@of_cards.get("", summary="A card's documents, newest version each, with who wrote it")
+async def card_documents(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[CardDocumentOut]:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    return await service.card_documents(session, card_id)
+
+
+@of_cards.get("/{name}", summary="The newest version of a card's document")
+async def card_document(
+    card_id: uuid.UUID, name: Kind, session: SessionDep, principal: PrincipalDep
+) -> CardDocumentVersionOut:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    return await service.card_document(session, card_id, name)
+
+
+@internal.get("", summary="A card's documents for an agent run: newest version each, without content")
+async def run_card_documents(card_id: uuid.UUID, session: SessionDep) -> list[CardDocumentOut]:
+    await set_tenant(session, workspace_id=await workspace_of(session, "card", card_id))
+    return await service.card_documents(session, card_id)
+
+
+@internal.get("/{name}", summary="The newest version of a card's document, with content, for an agent run")
+async def run_card_document(card_id: uuid.UUID, name: Kind, session: SessionDep) -> CardDocumentVersionOut:
+    await set_tenant(session, workspace_id=await workspace_of(session, "card", card_id))
+    return await service.card_document(session, card_id, name)

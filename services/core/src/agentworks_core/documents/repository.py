@@ -1,4 +1,5 @@
-"""Document queries: a head row per (project, kind) and an append-only table of versions."""
+"""Document queries: a head row per (project, kind) for a project's own documents and per (card, kind) for a
+card's, and an append-only table of versions."""
 
 from __future__ import annotations
 
@@ -12,12 +13,34 @@ from agentworks_core.models import Document, DocumentVersion
 
 
 async def documents(session: AsyncSession, project_id: uuid.UUID) -> list[Document]:
-    query = select(Document).where(Document.project_id == project_id).order_by(Document.kind)
-    return list((await session.scalars(query)).all())
+    """The project's own documents (not its cards')."""
+    query = select(Document).where(Document.project_id == project_id, Document.card_id.is_(None))
+    return list((await session.scalars(query.order_by(Document.kind))).all())
 
 
 async def document(session: AsyncSession, project_id: uuid.UUID, kind: str, *, lock: bool = False) -> Document | None:
-    query = select(Document).where(Document.project_id == project_id, Document.kind == kind)
+    query = select(Document).where(Document.project_id == project_id, Document.card_id.is_(None), Document.kind == kind)
+    if lock and locks_rows(session):
+        query = query.with_for_update()
+    return await session.scalar(query)
+
+
+async def card_documents(session: AsyncSession, card_id: uuid.UUID) -> list[tuple[Document, DocumentVersion]]:
+    """A card's documents by kind, each with its newest version."""
+    query = (
+        select(Document, DocumentVersion)
+        .join(
+            DocumentVersion,
+            (DocumentVersion.document_id == Document.id) & (DocumentVersion.version == Document.latest_version),
+        )
+        .where(Document.card_id == card_id)
+        .order_by(Document.kind)
+    )
+    return [(document, version) for document, version in (await session.execute(query)).all()]
+
+
+async def card_document(session: AsyncSession, card_id: uuid.UUID, kind: str, *, lock: bool = False) -> Document | None:
+    query = select(Document).where(Document.card_id == card_id, Document.kind == kind)
     if lock and locks_rows(session):
         query = query.with_for_update()
     return await session.scalar(query)

@@ -12,8 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access
 from agentworks_core.audit import service as audit
-from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
-from agentworks_core.models import Project
+from agentworks_core.documents import repository
+from agentworks_core.documents.schemas import (
+    CardDocumentOut,
+    CardDocumentVersionOut,
+    DocumentOut,
+    DocumentWrite,
+    VersionMeta,
+    VersionOut,
+)
+from agentworks_core.models import Card, Document, DocumentVersion, Project
 
 
 def _out(head: DocumentHead) -> DocumentOut:
@@ -110,3 +118,74 @@ async def history(
     more, rows = len(rows) > limit, rows[:limit]
     items = [VersionMeta.model_validate(r, from_attributes=True) for r in rows]
     return items, encode_cursor(rows[-1].version) if more and rows else None
+
+
+async def append_card_version(
+    session: AsyncSession, card: Card, kind: str, body: DocumentWrite, run_id: uuid.UUID, agent: str
+) -> DocumentVersion:
+    """A new version of the card's document ``kind`` written by an agent's run: each card has its own lineage, so
+    its versions count from 1 whatever other cards' documents of that kind hold. Kept in core's database (with
+    the effect that writes it, in one transaction) in every environment."""
+    document = await repository.card_document(session, card.id, kind, lock=True)
+    now = utc_now()
+    if document is None:
+        document = Document(
+            id=uuid.uuid4(),
+            workspace_id=card.workspace_id,
+            project_id=card.project_id,
+            card_id=card.id,
+            kind=kind,
+            title=body.title or kind,
+            latest_version=0,
+        )
+        session.add(document)
+        await session.flush()
+    document.latest_version += 1
+    document.title, document.updated_at = body.title or document.title, now
+    version = DocumentVersion(
+        workspace_id=card.workspace_id,
+        document_id=document.id,
+        version=document.latest_version,
+        title=document.title,
+        content=body.content,
+        content_type=body.content_type,
+        source_run_id=run_id,
+        agent=agent,
+        created_at=now,
+    )
+    session.add(version)
+    await session.flush()
+    return version
+
+
+def _card_document(document: Document, version: DocumentVersion) -> dict[str, object]:
+    return {
+        "name": document.kind,
+        "title": version.title,
+        "card_id": document.card_id,
+        "version": version.version,
+        "content_type": version.content_type,
+        "agent": version.agent,
+        "run_id": version.source_run_id,
+        "author_id": version.author_id,
+        "created_at": version.created_at,
+    }
+
+
+async def card_documents(session: AsyncSession, card_id: uuid.UUID) -> list[CardDocumentOut]:
+    """The card's documents, each at its newest version, without content."""
+    if await session.get(Card, card_id) is None:
+        raise NotFound(f"No card with id {card_id}.")
+    rows = await repository.card_documents(session, card_id)
+    return [CardDocumentOut.model_validate(_card_document(document, version)) for document, version in rows]
+
+
+async def card_document(session: AsyncSession, card_id: uuid.UUID, kind: str) -> CardDocumentVersionOut:
+    """The newest version of the card's document ``kind``, with its content."""
+    if await session.get(Card, card_id) is None:
+        raise NotFound(f"No card with id {card_id}.")
+    document = await repository.card_document(session, card_id, kind)
+    version = await repository.version(session, document.id, document.latest_version) if document else None
+    if document is None or version is None:
+        raise NotFound(f"This card has no {kind!r} document yet.")
+    return CardDocumentVersionOut.model_validate({**_card_document(document, version), "content": version.content})

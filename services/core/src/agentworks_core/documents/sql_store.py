@@ -31,6 +31,7 @@ def _version(row: DocumentVersion) -> StoredVersion:
         author_id=row.author_id,
         source_run_id=row.source_run_id,
         created_at=row.created_at,
+        agent=row.agent,
     )
 
 
@@ -66,6 +67,7 @@ class SqlDocumentStore:
                 content_type=new.content_type,
                 author_id=new.author_id,
                 source_run_id=new.source_run_id,
+                agent=new.agent,
                 created_at=new.created_at,
             )
         )

@@ -1,4 +1,5 @@
-"""Core's reaction to agent-runs: the run projection, document versions and child cards from artifacts.
+"""Core's reaction to agent-runs: the run projection, the effects of tool-using runs' steps (``effects.py``),
+and document versions and child cards from single-call runs' artifacts.
 
 Each handler runs in the push receiver's transaction, so the inbox row and the effect commit together.
 """
@@ -13,7 +14,9 @@ from agentworks_events import (
     AgentRunCancelled,
     AgentRunCompleted,
     AgentRunFailed,
+    AgentRunSkipped,
     AgentRunStarted,
+    AgentRunStep,
     CardCreated,
     utc_now,
 )
@@ -27,9 +30,9 @@ from agentworks_core.cards.service import snapshot
 from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.models import AgentRun, Card, Project
 from agentworks_core.projects import repository as projects
-from agentworks_core.runs import repository
+from agentworks_core.runs import effects, repository
 
-RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2}
+RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2, "skipped": 2}
 READY_LANE = 4
 
 
@@ -104,6 +107,26 @@ async def on_cancelled(session: AsyncSession, event: AgentRunCancelled, _push: P
         _totals(run, event)
 
 
+async def on_skipped(session: AsyncSession, event: AgentRunSkipped, _push: PushMessage) -> None:
+    run = await _run(session, event)
+    if _advance(run, "skipped"):
+        run.error_code, run.reason, run.finished_at = event.reason_code, event.reason, event.occurred_at
+
+
+def step_handler(outbox: Outbox) -> Any:
+    async def on_step(session: AsyncSession, event: AgentRunStep, _push: PushMessage) -> None:
+        run = await _run(session, event)
+        await effects.verify_step(session, event)
+        if RANK[run.status] < 2 and event.step > run.steps:
+            _advance(run, "running")
+            run.steps = event.step
+            run.input_tokens, run.output_tokens = event.tokens.input_tokens, event.tokens.output_tokens
+            run.cost = event.cost
+        await effects.apply_step(session, outbox, run, event)
+
+    return on_step
+
+
 def _totals(run: AgentRun, event: Any) -> None:
     run.input_tokens, run.output_tokens = event.tokens.input_tokens, event.tokens.output_tokens
     run.cost, run.price = event.cost, event.price
@@ -116,7 +139,9 @@ def completed_handler(outbox: Outbox) -> Any:
             return
         run.provider, run.model, run.summary = event.provider, event.model, event.artifacts.summary
         run.finished_at = event.occurred_at
-        run.approval = "pending" if event.requires_approval else None
+        run.steps, run.stopped_at_limit = max(run.steps, event.steps), event.stopped_at_limit
+        if event.requires_approval and run.approval is None:
+            run.approval = "pending"
         _totals(run, event)
         await _write_documents(session, event)
         await _create_child_cards(session, outbox, event)
@@ -138,6 +163,7 @@ async def _write_documents(session: AsyncSession, event: AgentRunCompleted) -> N
                 author_id=None,
                 source_run_id=event.run_id,
                 created_at=utc_now(),
+                agent=event.agent,
             )
         )
 
@@ -189,6 +215,8 @@ def handlers(outbox: Outbox) -> dict[str, dict[str, Any]]:
     return {
         "core-agent-runs": {
             "agent.run.started": on_started,
+            "agent.run.step": step_handler(outbox),
+            "agent.run.skipped": on_skipped,
             "agent.run.completed": completed_handler(outbox),
             "agent.run.failed": on_failed,
             "agent.run.cancelled": on_cancelled,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import AgentRun, Card, Document, DocumentVersion, Lane, ResourceIndex
+from agentworks_core.models import AgentRun, AppliedEffect, Card, Document, DocumentVersion, Lane, ResourceIndex
 
 
 async def runs_of_card(session: AsyncSession, card_id: uuid.UUID) -> Sequence[AgentRun]:
@@ -35,7 +35,7 @@ async def latest_documents(session: AsyncSession, project_id: uuid.UUID) -> Sequ
             DocumentVersion,
             (DocumentVersion.document_id == Document.id) & (DocumentVersion.version == Document.latest_version),
         )
-        .where(Document.project_id == project_id)
+        .where(Document.project_id == project_id, Document.card_id.is_(None))
         .order_by(Document.kind)
     )
     return (await session.execute(query)).all()
@@ -48,3 +48,9 @@ async def index_entries(session: AsyncSession, ids: Sequence[uuid.UUID]) -> Sequ
 
 async def run_for_update(session: AsyncSession, run_id: uuid.UUID) -> AgentRun | None:
     return await session.get(AgentRun, run_id, with_for_update=True)
+
+
+async def effects_awaiting_approval(session: AsyncSession, run_id: uuid.UUID) -> Sequence[AppliedEffect]:
+    """The run's move requests held at its lane's approval gate."""
+    query = select(AppliedEffect).where(AppliedEffect.run_id == run_id, AppliedEffect.outcome == "awaiting_approval")
+    return (await session.scalars(query.order_by(AppliedEffect.step, AppliedEffect.call_id))).all()

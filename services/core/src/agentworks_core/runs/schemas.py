@@ -41,6 +41,8 @@ class RunOut(Out):
     finished_at: UtcDateTime | None
     approval: str | None = None
     approval_comment: str = ""
+    steps: int = Field(default=0, description="Steps a tool-using run has taken so far (0 for a single-call run).")
+    stopped_at_limit: str | None = Field(default=None, description="The limit (steps, tokens, time, cost) it reached.")
 
 
 class CardRuns(BaseModel):

@@ -16,7 +16,7 @@ from agentworks_core.agents import service as agents
 from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.audit import service as audit
 from agentworks_core.models import AgentRun, Card, Lane, Project
-from agentworks_core.runs import repository
+from agentworks_core.runs import effects, repository
 from agentworks_core.runs.schemas import (
     CardRuns,
     ContextCardOut,
@@ -99,6 +99,7 @@ async def decide(
     )
     await outbox.add(session, decision)
     audit.record(session, access, f"run.{run.approval}", "run", run.id, after={"comment": comment})
+    await effects.carry_out_approved_moves(session, outbox, run, approve)
     rerun = None
     if not approve:
         rerun = await request_run(

@@ -6,7 +6,8 @@ import { applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, reso
 function card(id: string, laneId: string, position: number): Card {
   return {
     id, project_id: "p", board_id: "b", lane_id: laneId, position, title: id.toUpperCase(), description: "",
-    card_type: "task", priority: "none", assignee_id: null, parent_id: null, created_at: "", updated_at: "", runs: null,
+    card_type: "task", priority: "none", assignee_id: null, parent_id: null, acceptance_criteria: [], checklist: [],
+    created_at: "", updated_at: "", runs: null,
   };
 }
 
@@ -73,7 +74,7 @@ describe("applyCardEvent", () => {
   const about = { project_id: "p", workspace_id: "w" };
   const snapshot = (id: string, laneId: string, position: number): CardSnapshot => ({
     card_id: id, board_id: "b", lane_id: laneId, lane_number: Number(laneId.slice(1)), title: id, description: "",
-    card_type: "task", priority: "none", position, assignee_id: null, parent_id: null,
+    card_type: "task", priority: "none", position, assignee_id: null, parent_id: null, acceptance_criteria: [], checklist: [],
   });
   const moved = (id: string, laneId: string, position: number): CardEvent => ({
     ...about, type: "card.moved", card_id: id, board_id: "b", card: snapshot(id, laneId, position),
@@ -91,6 +92,13 @@ describe("applyCardEvent", () => {
     expect(findCard(b, "e")?.card).toMatchObject({ title: "Renamed", card_type: "bug", priority: "urgent", board_id: "b", project_id: "p" });
     b = applyCardEvent(b, deleted("d"));
     expect(ids(b, "l1")).toEqual(["a"]);
+  });
+  it("takes a card's checklist and acceptance criteria from its snapshot, an item not done unless it says so", () => {
+    const card = { ...snapshot("a", "l0", 0), acceptance_criteria: ["Pays"], checklist: [{ text: "Form" }, { text: "API", done: true }] };
+    const after = applyCardEvent(board(), { ...about, type: "card.updated", card_id: "a", card, changed_fields: ["checklist"] });
+    expect(findCard(after, "a")?.card).toMatchObject({
+      acceptance_criteria: ["Pays"], checklist: [{ text: "Form", done: false }, { text: "API", done: true }],
+    });
   });
   it("keeps the description a partial frame leaves out", () => {
     const described = applyCardEvent(board(), { ...about, type: "card.updated", card_id: "a", card: { ...snapshot("a", "l0", 0), description: "Long" }, changed_fields: ["description"] });

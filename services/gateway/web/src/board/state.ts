@@ -73,10 +73,11 @@ export type CardEvent = CardEventsEvent;
 type SentSnapshot = Required<Omit<CardSnapshot, "description">> & Pick<CardSnapshot, "description">;
 
 function fromSnapshot(board: Board, snapshot: CardSnapshot, existing: Card | undefined): Card {
-  const { card_id, lane_number: _laneNumber, description, ...fields } = snapshot as SentSnapshot;
+  const { card_id, lane_number: _laneNumber, description, checklist, ...fields } = snapshot as SentSnapshot;
   const now = new Date().toISOString();
   return {
     ...fields,
+    checklist: checklist.map((item) => ({ text: item.text, done: item.done ?? false })),
     id: card_id,
     project_id: existing?.project_id ?? board.project_id,
     board_id: board.id,

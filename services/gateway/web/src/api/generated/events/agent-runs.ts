@@ -116,6 +116,9 @@ export interface DocumentWriteEffect {
  * A child card of the run's card, on its board: in the board's first lane unless ``lane_number`` is given.
  */
 export interface ChildCardEffect {
+  /**
+   * @maxItems 50
+   */
   acceptance_criteria?: string[];
   call_id: string;
   card_type?: "epic" | "story" | "task" | "bug" | "spike";

@@ -26,10 +26,18 @@ export interface CardCreated {
  * The card as it stands after the change.
  */
 export interface CardSnapshot {
+  /**
+   * @maxItems 50
+   */
+  acceptance_criteria?: string[];
   assignee_id?: string | null;
   board_id: string;
   card_id: string;
   card_type?: string;
+  /**
+   * @maxItems 100
+   */
+  checklist?: ChecklistItem[];
   description?: string;
   lane_id: string;
   lane_number: number;
@@ -37,6 +45,13 @@ export interface CardSnapshot {
   position: number;
   priority?: "none" | "low" | "medium" | "high" | "urgent";
   title: string;
+}
+/**
+ * One line of a card's checklist.
+ */
+export interface ChecklistItem {
+  done?: boolean;
+  text: string;
 }
 /**
  * Fires when a card's own fields (those of ``CardFields``) change without a move.

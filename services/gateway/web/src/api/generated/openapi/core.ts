@@ -125,6 +125,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cards/{card_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A card's comments, by people and agents, oldest first */
+        get: operations["list_comments_api_cards__card_id__comments_get"];
+        put?: never;
+        /** Comment on a card */
+        post: operations["add_comment_api_cards__card_id__comments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cards/{card_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A card's documents, newest version each, with who wrote it */
+        get: operations["card_documents_api_cards__card_id__documents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cards/{card_id}/documents/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest version of a card's document */
+        get: operations["card_document_api_cards__card_id__documents__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cards/{card_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Images agents generated for a card, oldest first */
+        get: operations["card_images_api_cards__card_id__images_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cards/{card_id}/move": {
         parameters: {
             query?: never;
@@ -594,6 +663,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/cards/{card_id}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A card's documents for an agent run: newest version each, without content */
+        get: operations["run_card_documents_internal_cards__card_id__documents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/internal/cards/{card_id}/documents/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest version of a card's document, with content, for an agent run */
+        get: operations["run_card_document_internal_cards__card_id__documents__name__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/projects/{project_id}": {
         parameters: {
             query?: never;
@@ -847,6 +950,11 @@ export interface components {
         };
         /** CardCreate */
         CardCreate: {
+            /**
+             * Acceptance Criteria
+             * @default []
+             */
+            acceptance_criteria: string[];
             /** Assignee Id */
             assignee_id?: string | null;
             /**
@@ -855,6 +963,11 @@ export interface components {
              * @enum {string}
              */
             card_type: "epic" | "story" | "task" | "bug" | "spike";
+            /**
+             * Checklist
+             * @default []
+             */
+            checklist: components["schemas"]["ChecklistItem"][];
             /**
              * Description
              * @default
@@ -881,6 +994,103 @@ export interface components {
             /** Title */
             title: string;
         };
+        /**
+         * CardDocumentOut
+         * @description A card's document (its own lineage, apart from other cards' documents of the same name) at its newest
+         *     version, and who wrote that version: an agent's run or a person.
+         */
+        CardDocumentOut: {
+            /** Agent */
+            agent: string | null;
+            /** Author Id */
+            author_id: string | null;
+            /**
+             * Card Id
+             * Format: uuid
+             */
+            card_id: string;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Name */
+            name: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Title */
+            title: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * CardDocumentVersionOut
+         * @description A card's document at its newest version, with its content.
+         */
+        CardDocumentVersionOut: {
+            /** Agent */
+            agent: string | null;
+            /** Author Id */
+            author_id: string | null;
+            /**
+             * Card Id
+             * Format: uuid
+             */
+            card_id: string;
+            /** Content */
+            content: string;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Name */
+            name: string;
+            /** Run Id */
+            run_id: string | null;
+            /** Title */
+            title: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * CardImageOut
+         * @description An image an agent's run generated for the card (its blob's name under the workspace).
+         */
+        CardImageOut: {
+            /** Agent */
+            agent: string;
+            /**
+             * Card Id
+             * Format: uuid
+             */
+            card_id: string;
+            /** Content Type */
+            content_type: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+        };
         /** CardMove */
         CardMove: {
             /**
@@ -899,6 +1109,11 @@ export interface components {
          * @description A card as the API and the board show it; the board's rows are read from exactly these columns.
          */
         CardOut: {
+            /**
+             * Acceptance Criteria
+             * @default []
+             */
+            acceptance_criteria: string[];
             /** Assignee Id */
             assignee_id: string | null;
             /**
@@ -911,6 +1126,11 @@ export interface components {
              * @default task
              */
             card_type: string;
+            /**
+             * Checklist
+             * @default []
+             */
+            checklist: components["schemas"]["ChecklistItem"][];
             /**
              * Created At
              * Format: date-time
@@ -966,6 +1186,8 @@ export interface components {
         };
         /** CardUpdate */
         CardUpdate: {
+            /** Acceptance Criteria */
+            acceptance_criteria?: string[];
             /** Assignee Id */
             assignee_id?: string | null;
             /**
@@ -973,6 +1195,8 @@ export interface components {
              * @enum {string}
              */
             card_type?: "epic" | "story" | "task" | "bug" | "spike";
+            /** Checklist */
+            checklist?: components["schemas"]["ChecklistItem"][];
             /**
              * Clear
              * @description Fields to set to null.
@@ -989,6 +1213,56 @@ export interface components {
             priority?: "none" | "low" | "medium" | "high" | "urgent";
             /** Title */
             title?: string;
+        };
+        /**
+         * ChecklistItem
+         * @description One line of a card's checklist.
+         */
+        ChecklistItem: {
+            /**
+             * Done
+             * @default false
+             */
+            done: boolean;
+            /** Text */
+            text: string;
+        };
+        /** CommentIn */
+        CommentIn: {
+            /**
+             * Body
+             * @description Markdown.
+             */
+            body: string;
+        };
+        /**
+         * CommentOut
+         * @description A comment on a card, by a person (``author_id``) or an agent (``agent``, with the ``run_id`` that wrote it).
+         */
+        CommentOut: {
+            /** Agent */
+            agent: string | null;
+            /** Author Id */
+            author_id: string | null;
+            /** Body */
+            body: string;
+            /**
+             * Card Id
+             * Format: uuid
+             */
+            card_id: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Run Id */
+            run_id: string | null;
         };
         /** ContextCardOut */
         ContextCardOut: {
@@ -1479,6 +1753,17 @@ export interface components {
             started_at: string | null;
             /** Status */
             status: string;
+            /**
+             * Steps
+             * @description Steps a tool-using run has taken so far (0 for a single-call run).
+             * @default 0
+             */
+            steps: number;
+            /**
+             * Stopped At Limit
+             * @description The limit (steps, tokens, time, cost) it reached.
+             */
+            stopped_at_limit: string | null;
             /** Summary */
             summary: string;
         };
@@ -1504,6 +1789,11 @@ export interface components {
         };
         /** VersionMeta */
         VersionMeta: {
+            /**
+             * Agent
+             * @description The agent whose run wrote this version, if one did.
+             */
+            agent: string | null;
             /** Author Id */
             author_id: string | null;
             /** Content Type */
@@ -1522,6 +1812,11 @@ export interface components {
         };
         /** VersionOut */
         VersionOut: {
+            /**
+             * Agent
+             * @description The agent whose run wrote this version, if one did.
+             */
+            agent: string | null;
             /** Author Id */
             author_id: string | null;
             /** Content */
@@ -1586,10 +1881,16 @@ export type AuditOut = components['schemas']['AuditOut'];
 export type BoardDetail = components['schemas']['BoardDetail'];
 export type BoardOut = components['schemas']['BoardOut'];
 export type CardCreate = components['schemas']['CardCreate'];
+export type CardDocumentOut = components['schemas']['CardDocumentOut'];
+export type CardDocumentVersionOut = components['schemas']['CardDocumentVersionOut'];
+export type CardImageOut = components['schemas']['CardImageOut'];
 export type CardMove = components['schemas']['CardMove'];
 export type CardOut = components['schemas']['CardOut'];
 export type CardRuns = components['schemas']['CardRuns'];
 export type CardUpdate = components['schemas']['CardUpdate'];
+export type ChecklistItem = components['schemas']['ChecklistItem'];
+export type CommentIn = components['schemas']['CommentIn'];
+export type CommentOut = components['schemas']['CommentOut'];
 export type ContextCardOut = components['schemas']['ContextCardOut'];
 export type ContextDocumentOut = components['schemas']['ContextDocumentOut'];
 export type ContextProjectOut = components['schemas']['ContextProjectOut'];
@@ -2227,6 +2528,355 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CardOut"][];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_comments_api_cards__card_id__comments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentOut"][];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    add_comment_api_cards__card_id__comments_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommentIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommentOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    card_documents_api_cards__card_id__documents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardDocumentOut"][];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    card_document_api_cards__card_id__documents__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardDocumentVersionOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    card_images_api_cards__card_id__images_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardImageOut"][];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -4950,6 +5600,141 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    run_card_documents_internal_cards__card_id__documents_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardDocumentOut"][];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    run_card_document_internal_cards__card_id__documents__name__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardDocumentVersionOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
