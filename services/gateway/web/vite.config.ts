@@ -11,5 +11,5 @@ export default defineConfig({
       "/api": { target: "http://127.0.0.1:8080", ws: true },
     },
   },
-  test: { include: ["src/**/*.test.ts"], environment: "node" },
+  test: { include: ["src/**/*.test.ts", "src/**/*.test.tsx"], environment: "node" },
 });

@@ -8,14 +8,14 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { api, ApiError, errorText } from "../api/client";
-import { keys, useBoard } from "../api/hooks";
-import type { Board, Card, Lane } from "../api/types";
+import { keys, useAgentConfigs, useBoard } from "../api/hooks";
+import type { AgentConfig, Board, Card, Lane } from "../api/types";
 import { formatPrice } from "../lib/money";
 import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 import { CardDrawer } from "./CardDrawer";
 import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
-import { findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
+import { agentsOfLane, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
 
 interface Refusal {
   laneId: string;
@@ -40,6 +40,7 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
   const openCard = search.get("card");
   const isDragging = useCallback(() => draggingRef.current, []);
   useLiveBoard(boardId, isDragging);
+  const agents = useAgentConfigs(projectId);
 
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
@@ -108,6 +109,7 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
                 <LaneColumn
                   key={lane.id}
                   lane={lane}
+                  agents={agentsOfLane(agents.data ?? [], lane.number)}
                   projectId={projectId}
                   boardId={boardId}
                   canWrite={canWrite}
@@ -135,8 +137,28 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
   );
 }
 
+function LaneAgents({ agents }: { agents: AgentConfig[] }) {
+  if (agents.length === 0) return null;
+  return (
+    <ul className="lane-agents" aria-label="Agents of this lane">
+      {agents.map((agent) => (
+        <li
+          key={agent.agent}
+          className={agent.enabled ? "lane-agent" : "lane-agent off"}
+          title={agent.enabled ? `${agent.display_name} runs here (${agent.provider} / ${agent.model})` : `${agent.display_name} is turned off`}
+          data-testid="lane-agent"
+        >
+          {agent.display_name}
+          {agent.enabled ? "" : " (off)"}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function LaneColumn(props: {
   lane: Lane;
+  agents: AgentConfig[];
   projectId: string;
   boardId: string;
   canWrite: boolean;
@@ -162,6 +184,7 @@ function LaneColumn(props: {
         </span>
         {canWrite ? <LaneSettingsButton lane={lane} boardId={props.boardId} /> : null}
       </header>
+      <LaneAgents agents={props.agents} />
       {props.refusal ? (
         <p className="refusal" role="alert">
           {props.refusal}

@@ -1,6 +1,6 @@
 import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
-import { Link } from "react-router";
+import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments, versionsQuery } from "../api/hooks";
 import type { CardUpdate } from "../api/generated/openapi/core";
@@ -57,6 +57,7 @@ function CardDetails(props: DrawerProps & { card: Card }) {
       <p className="muted">
         In <strong>{lane ? `${lane.number} ${lane.name}` : "—"}</strong> · created {formatMoment(card.created_at)}
       </p>
+      {card.parent_id ? <ParentLink parentId={card.parent_id} /> : null}
       <CardTerminal cardId={card.id} onStatus={refreshRuns} />
       <section>
         <h3>Runs</h3>
@@ -180,6 +181,12 @@ function RunsTable(props: {
                   <span className={`status ${run.status}`} title={run.reason ?? undefined}>
                     {run.status}
                   </span>
+                  {run.status === "skipped" && run.reason ? (
+                    <span className="skip-reason small" data-testid="run-skip-reason">
+                      {" "}
+                      {run.reason}
+                    </span>
+                  ) : null}
                   {run.approval ? (
                     <span className={`approval ${run.approval}`} title={run.approval_comment || undefined} data-testid="run-approval">
                       {run.approval === "pending" ? "awaiting approval" : run.approval}
@@ -331,6 +338,27 @@ function Artifacts({ projectId, workspaceId, runIds }: { projectId: string; work
   );
 }
 
+/** A link that opens another card of the board in the drawer. */
+function CardLink({ cardId, title }: { cardId: string; title: string }) {
+  const [search] = useSearchParams();
+  const next = new URLSearchParams(search);
+  next.set("card", cardId);
+  return (
+    <Link to={{ search: next.toString() }} data-testid="card-link">
+      {title}
+    </Link>
+  );
+}
+
+function ParentLink({ parentId }: { parentId: string }) {
+  const parent = useQuery({ queryKey: ["card", parentId], queryFn: () => api<Card>(`/api/cards/${parentId}`) });
+  return (
+    <p className="muted" data-testid="parent-card">
+      Child of <CardLink cardId={parentId} title={parent.data?.title ?? "its parent card"} />
+    </p>
+  );
+}
+
 function Children({ card, canWrite }: { card: Card; canWrite: boolean }) {
   const children = useChildren(card.id);
   const [title, setTitle] = useState("");
@@ -348,7 +376,9 @@ function Children({ card, canWrite }: { card: Card; canWrite: boolean }) {
           ) : (
             <ul>
               {list.map((child) => (
-                <li key={child.id}>{child.title}</li>
+                <li key={child.id}>
+                  <CardLink cardId={child.id} title={child.title} />
+                </li>
               ))}
             </ul>
           )

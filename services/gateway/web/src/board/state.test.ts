@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CardSnapshot } from "../api/generated/events/card-events";
 import type { Board, Card, Lane } from "../api/types";
-import { applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
+import { agentsOfLane, applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
 
 function card(id: string, laneId: string, position: number): Card {
   return {
@@ -130,5 +130,18 @@ describe("boardReaction", () => {
     expect(boardReaction({ type: "card", event })).toBe("fold");
     expect(boardReaction({ type: "status", card_id: "a", run_id: "r", status: "running" })).toBe("runs");
     expect(boardReaction({ type: "ping" })).toBe("none");
+  });
+});
+
+describe("agentsOfLane", () => {
+  it("lists the agents mapped to a lane, enabled or not", () => {
+    const agent = (name: string, lanes: number[], enabled: boolean) =>
+      ({ agent: name, display_name: name, enabled, lanes, model: "m", overridden: false, provider: "p" });
+    const agents = [agent("prd", [1], true), agent("designer", [1, 2], false), agent("qa", [3], true)];
+    expect(agentsOfLane(agents, 1).map((a) => [a.agent, a.enabled])).toEqual([
+      ["prd", true],
+      ["designer", false],
+    ]);
+    expect(agentsOfLane(agents, 0)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // optimistic move, and folding live card events into the board.
 
 import type { CardEventsEvent, CardSnapshot } from "../api/generated/events/card-events";
-import type { Board, Card, Lane } from "../api/types";
+import type { AgentConfig, Board, Card, Lane } from "../api/types";
 
 export interface Place {
   laneId: string;
@@ -164,4 +164,9 @@ export function stepPlace(board: Board, cardId: string, direction: "left" | "rig
   const target = board.lanes[laneIndex + (direction === "left" ? -1 : 1)];
   if (!target) return null;
   return { laneId: target.id, index: Math.min(from.index, target.cards.length) };
+}
+
+/** The agents a lane runs when a card enters it, in the project's order. */
+export function agentsOfLane(agents: AgentConfig[], laneNumber: number): AgentConfig[] {
+  return agents.filter((agent) => agent.lanes.includes(laneNumber));
 }

@@ -1,15 +1,28 @@
 import { diffLines } from "diff";
 import { useSearchParams } from "react-router";
 import { useDocuments, useVersion, useVersions } from "../api/hooks";
+import type { DocumentInfo, VersionMeta } from "../api/types";
+import { Markdown } from "../lib/Markdown";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 
-/** Project documents, each version, and the difference between any two. */
+/** The document most recently written: the one the page opens on when none is chosen. */
+export function newestDocument(documents: DocumentInfo[]): DocumentInfo | null {
+  return documents.reduce<DocumentInfo | null>((newest, doc) => (newest === null || doc.updated_at > newest.updated_at ? doc : newest), null);
+}
+
+/** Who wrote a version: an agent's run, or a person. */
+export function attribution(version: Pick<VersionMeta, "source_run_id" | "author_id">): string {
+  if (version.source_run_id) return `by an agent (run ${version.source_run_id.slice(0, 8)})`;
+  return version.author_id ? "by a person" : "";
+}
+
+/** Project documents (rendered as Markdown), each version and who wrote it, and the difference between any two. */
 export function DocumentsPage() {
   const { projectId } = usePlace();
   const [search, setSearch] = useSearchParams();
-  const kind = search.get("kind");
   const documents = useDocuments(projectId);
+  const kind = search.get("kind") ?? newestDocument(documents.data ?? [])?.kind ?? null;
   const versions = useVersions(projectId, kind);
   const latest = versions.data?.[0]?.version ?? null;
   const version = Number(search.get("version") ?? latest ?? 0) || null;
@@ -59,7 +72,7 @@ export function DocumentsPage() {
                       {list.map((v) => (
                         <option key={v.version} value={v.version}>
                           v{v.version} · {formatMoment(v.created_at)}
-                          {v.source_run_id ? " · by an agent" : ""}
+                          {attribution(v) ? ` · ${attribution(v)}` : ""}
                         </option>
                       ))}
                     </select>
@@ -95,7 +108,16 @@ function Content({ projectId, kind, version }: { projectId: string; kind: string
       {(v) => (
         <article>
           <h3>{v.title}</h3>
-          <pre className="doc-content">{v.content}</pre>
+          <p className="muted small" data-testid="document-attribution">
+            v{v.version} · {formatMoment(v.created_at)} {attribution(v)}
+          </p>
+          {v.content_type === "text/markdown" ? (
+            <div className="doc-content" data-testid="document-markdown">
+              <Markdown text={v.content} />
+            </div>
+          ) : (
+            <pre className="doc-content">{v.content}</pre>
+          )}
         </article>
       )}
     </Loaded>

@@ -3,13 +3,18 @@ import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { useEffect, useRef, useState } from "react";
 import { linesOf, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl, type TerminalMessage } from "./resume";
+import { hasTranscript, Transcripts, type AgentTranscripts } from "./transcript";
+import { AgentTranscript, RAW_LOG, TranscriptTabs } from "./TranscriptView";
 
 export type RunState = { runId: string; status: string };
 
-/** The card's live terminal: history first, then live lines; resumes exactly after a dropped connection. */
+/** The card's live terminal: a transcript tab per agent (prose and tool calls of tool-using runs, skipped runs'
+ * reasons) and the raw log; history first, then live; resumes exactly after a dropped connection. */
 export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: (state: RunState) => void }) {
   const host = useRef<HTMLDivElement>(null);
   const [connection, setConnection] = useState("Connecting…");
+  const [agents, setAgents] = useState<AgentTranscripts[]>([]);
+  const [chosen, setChosen] = useState<string | null>(null);
   const statusCallback = useRef(onStatus);
   statusCallback.current = onStatus;
 
@@ -38,6 +43,7 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
     observer.observe(element);
 
     const cursor = new TerminalCursor();
+    const transcripts = new Transcripts();
     const markers = new MarkerLog();
     let socket: WebSocket | null = null;
     let attempt = 0;
@@ -48,6 +54,9 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
       for (const line of linesOf(message)) {
         if (cursor.accept(line)) terminal.writeln(line.stream === "stderr" ? `\x1b[31m${line.text}\x1b[0m` : line.text);
       }
+      if ((message.type === "step" || message.type === "status") && transcripts.accept(message)) {
+        setAgents(transcripts.byAgent());
+      }
       if (message.type === "status") {
         statusCallback.current?.({ runId: message.run_id, status: message.status });
         const marker = statusMarker(message);
@@ -56,7 +65,7 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
     };
 
     const connect = () => {
-      socket = new WebSocket(terminalUrl(window.location, cardId, cursor.after()));
+      socket = new WebSocket(terminalUrl(window.location, cardId, cursor.after(), transcripts.cursor()));
       socket.onopen = () => {
         attempt = 0;
         setConnection("Live");
@@ -73,6 +82,7 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
     };
     connect();
 
+    setAgents([]);
     return () => {
       disposed = true;
       clearTimeout(timer);
@@ -82,6 +92,8 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
     };
   }, [cardId]);
 
+  const tab = chosen ?? (hasTranscript(agents) ? agents[0]!.agent : RAW_LOG);
+  const shown = agents.find((a) => a.agent === tab);
   return (
     <div className="terminal">
       <div className="terminal-bar">
@@ -90,7 +102,9 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
           {connection}
         </span>
       </div>
-      <div ref={host} className="terminal-screen" data-testid="terminal" />
+      <TranscriptTabs agents={agents} selected={tab} onSelect={setChosen} />
+      {shown ? <AgentTranscript transcripts={shown} /> : null}
+      <div ref={host} className="terminal-screen" data-testid="terminal" hidden={tab !== RAW_LOG} />
     </div>
   );
 }

@@ -1,6 +1,8 @@
 // The terminal's resume logic, free of the DOM: which lines to show (each once, in order, across
 // reconnects), what to ask for when reconnecting, when to retry, and the end-of-run markers.
 
+import type { StepMessage } from "./transcript";
+
 export interface LineMessage {
   type: "line";
   run_id: string;
@@ -15,7 +17,10 @@ export interface StatusMessage {
   run_id: string;
   agent: string;
   status: string;
-  last_seq: number;
+  last_seq: number | null;
+  /** Why the agent did not run (a skipped run): a code and a sentence for people. */
+  reason_code?: string;
+  reason?: string;
 }
 
 /** Consecutive lines of one run in one frame (how live output arrives). */
@@ -25,7 +30,7 @@ export interface LinesMessage {
   lines: { seq: number; text: string; stream?: string; at?: string }[];
 }
 
-export type TerminalMessage = LineMessage | LinesMessage | StatusMessage | { type: "ping" };
+export type TerminalMessage = LineMessage | LinesMessage | StatusMessage | StepMessage | { type: "ping" };
 
 /** The lines a frame carries, one by one. */
 export function linesOf(message: TerminalMessage): LineMessage[] {
@@ -60,9 +65,13 @@ export function socketUrl(location: { protocol: string; host: string }, path: st
   return `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}${path}`;
 }
 
-export function terminalUrl(location: { protocol: string; host: string }, cardId: string, after: string): string {
-  const query = after ? `?after=${encodeURIComponent(after)}` : "";
-  return socketUrl(location, `/api/cards/${cardId}/terminal${query}`);
+/** The card's terminal socket, resuming after `after` (lines, "run:seq,…") and `steps` (steps, "run:step,…"). */
+export function terminalUrl(location: { protocol: string; host: string }, cardId: string, after: string, steps = ""): string {
+  const query = new URLSearchParams();
+  if (after) query.set("after", after);
+  if (steps) query.set("steps", steps);
+  const text = query.toString();
+  return socketUrl(location, `/api/cards/${cardId}/terminal${text ? `?${text}` : ""}`);
 }
 
 export type CloseDecision = { retry: false; message: string } | { retry: true; delayMs: number; message: string };
@@ -99,6 +108,8 @@ export function statusMarker(message: StatusMessage): string | null {
       return `${ANSI.red}✖ ${agent} run failed${ANSI.reset}`;
     case "cancelled":
       return `${ANSI.yellow}■ ${agent} run cancelled${ANSI.reset}`;
+    case "skipped":
+      return `${ANSI.yellow}○ ${agent} did not run: ${message.reason ?? message.reason_code ?? "skipped"}${ANSI.reset}`;
     default:
       return null;
   }
