@@ -1,4 +1,4 @@
-"""Fixtures shared by every test directory: database backends (SQLite and PostgreSQL), the signing key."""
+"""Fixtures shared by every test directory: database backends (SQLite and PostgreSQL), the signing key, peer stubs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from agentworks_platform.peer_stub import PeerStub
 from agentworks_platform.service_auth import ensure_dev_key
 from agentworks_platform.testing import DatabaseDropper, Templates, create_database, postgres_server
 
+CONTRACTS = Path(__file__).parent / "contracts" / "openapi"
 BACKENDS = tuple(os.environ.get("AW_TEST_BACKENDS", "sqlite,postgres").split(","))
 
 
@@ -124,3 +126,19 @@ def migrated_database(
     yield make
     for admin, url in made:
         database_dropper.drop(admin, url)
+
+
+@pytest.fixture
+def peer_stub() -> Iterator[Callable[[str], PeerStub]]:
+    """Returns a function standing in a peer service by name (``"core"``) with a ``PeerStub`` held to its published
+    OpenAPI document; after the test, any request or answer the document refused fails it."""
+    made: list[PeerStub] = []
+
+    def stand_in(peer: str) -> PeerStub:
+        stub = PeerStub(CONTRACTS / f"{peer}.json")
+        made.append(stub)
+        return stub
+
+    yield stand_in
+    for stub in made:
+        stub.verify()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -14,17 +16,29 @@ from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS
 from agentworks_events import AgentRunCompleted, RunArtifacts, RunTokens
 from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.peer_stub import Answer, PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
-from agentworks_platform.testing import Templates
-from agentworks_provider_router.app import create_app as create_router
-from agentworks_provider_router.config import ProviderRouterSettings
-from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
+from agentworks_platform.testing import DatabaseDropper, Templates, copy_postgres
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 
 CORE_URL = "http://127.0.0.1:8081"
+ROUTER_URL = "http://127.0.0.1:8083"
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+ROUTABLE = (
+    ("openai", "gpt-5"),
+    ("openai", "gpt-5-mini"),
+    ("anthropic", "claude-3-5-sonnet"),
+    ("offline", "offline-small"),
+)
+
+
+def provider_router(stand_in: Callable[[str], PeerStub], key: bytes) -> InternalClient:
+    """Core's client of the provider router, answered by a stub listing the ``ROUTABLE`` models."""
+    models = [{"id": model, "owned_by": provider, "object": "model", "created": 0} for provider, model in ROUTABLE]
+    router = stand_in("provider-router").on("GET", "/v1/models", Answer(200, {"object": "list", "data": models}))
+    return InternalClient(ROUTER_URL, LocalTokenSigner(key, dev_service_account("core")), transport=router)
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class Core:
         self.client = client
         self.sink = sink
         self.app: Any = None  # the core app itself, for tests that read what it recorded
+        self.seeded: World | None = None
         self.signer = signer
         self.pusher = pusher or signer
 
@@ -112,6 +127,13 @@ class Core:
         return str(run_id)
 
     async def world(self) -> World:
+        """The seeded world this core's database was copied from; what it published while seeding is forgotten."""
+        assert self.seeded is not None, "this core was not started on a seeded world"
+        self.sink.published.clear()
+        return self.seeded
+
+    async def seed_world(self) -> World:
+        """Make the world through core's API (once per backend; tests get copies of the database it leaves)."""
         world = World(User.new("owner"), User.new("member"), User.new("viewer"), User.new("stranger"))
         ids = world.ids
         for tenant, owner in (("a", world.owner), ("b", world.stranger)):
@@ -155,33 +177,68 @@ class Core:
         return world
 
 
+@dataclass(frozen=True)
+class SeededWorld:
+    """A database holding the world, the template each test's database is copied from."""
+
+    url: str
+    world: World
+
+
+@pytest.fixture(scope="session")
+def seeded_worlds() -> dict[tuple[str, str], SeededWorld]:
+    """The world per backend and server, seeded through core's API on first use."""
+    return {}
+
+
+@asynccontextmanager
+async def running_core(url: str, key_path: Path, key: bytes, router: InternalClient) -> AsyncIterator[Core]:
+    """Core on the database at ``url``, called in-process as the gateway calls it."""
+    sink = RecordingSink()
+    settings = CoreSettings(environment="test", dev_signing_key_file=key_path, database_url=url)
+    app = create_app(settings, sink=sink, models_client=router)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url=CORE_URL) as client:
+            harness = Core(
+                client, sink, LocalTokenSigner(key, dev_service_account("gateway")), LocalTokenSigner(key, PUSHER)
+            )
+            harness.app = app
+            yield harness
+
+
 @pytest.fixture
 async def core(
-    migrated_database: Callable[[Path], str], tmp_path: Path, templates: Templates, dev_key_file: Path, dev_key: bytes
+    backend: str,
+    seeded_worlds: dict[tuple[str, str], SeededWorld],
+    templates: Templates,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    database_dropper: DatabaseDropper,
+    dev_key_file: Path,
+    dev_key: bytes,
+    peer_stub: Callable[[str], PeerStub],
 ) -> AsyncIterator[Core]:
-    key_path, key = dev_key_file, dev_key
-    router_settings = ProviderRouterSettings(
-        environment="test",
-        dev_signing_key_file=key_path,
-        database_url=templates.sqlite(ROUTER_MIGRATIONS, tmp_path / "router.db"),
-    )
-    router = create_router(router_settings, sink=RecordingSink())
-    sink = RecordingSink()
-    async with router.router.lifespan_context(router):
-        models_client = InternalClient(
-            "http://127.0.0.1:8083",
-            LocalTokenSigner(key, dev_service_account("core")),
-            transport=httpx.ASGITransport(app=router),
-        )
-        settings = CoreSettings(
-            environment="test", dev_signing_key_file=key_path, database_url=migrated_database(MIGRATIONS)
-        )
-        app = create_app(settings, sink=sink, models_client=models_client)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url=CORE_URL) as client:
-                harness = Core(
-                    client, sink, LocalTokenSigner(key, dev_service_account("gateway")), LocalTokenSigner(key, PUSHER)
-                )
-                harness.app = app
-                yield harness
+    """Core on a copy of the seeded world's database (``core.world()`` names it), its router a stub."""
+    router = provider_router(peer_stub, dev_key)
+    admin = "sqlite" if backend == "sqlite" else str(request.getfixturevalue("postgres_admin"))
+    seeded = seeded_worlds.get((backend, admin))
+    if seeded is None:
+        if backend == "sqlite":
+            url = templates.sqlite(MIGRATIONS, templates.root / f"core-world-{uuid.uuid4().hex}.db")
+        else:
+            url = templates.postgres(MIGRATIONS, admin)
+            templates.keep(admin, url)
+        async with running_core(url, dev_key_file, dev_key, router) as seeding:
+            seeded = seeded_worlds[(backend, admin)] = SeededWorld(url, await seeding.seed_world())
+    if backend == "sqlite":
+        copy = tmp_path / "core.db"
+        shutil.copyfile(seeded.url.removeprefix("sqlite+aiosqlite:///"), copy)
+        url = f"sqlite+aiosqlite:///{copy}"
+    else:
+        url = copy_postgres(seeded.url, admin)
+    async with running_core(url, dev_key_file, dev_key, router) as harness:
+        harness.seeded = seeded.world
+        yield harness
+    if backend != "sqlite":
+        database_dropper.drop(admin, url)

@@ -155,6 +155,14 @@ class DatabaseDropper:
                 self._failures.append((admin, f"{url.rsplit('/', 1)[-1]}: {exc}"))
 
 
+def copy_postgres(template_url: str, admin: str) -> str:
+    """A new database copied from ``template_url`` (``CREATE DATABASE … TEMPLATE``; nothing may be connected to it)."""
+    name = f"aw_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.rsplit("/", 1)[-1]}"')
+    return template_url.rsplit("/", 1)[0] + "/" + name
+
+
 class Templates:
     """Migrated template databases, made once per session and copied for each test (fast and isolated)."""
 
@@ -183,11 +191,11 @@ class Templates:
             url = create_database(admin)
             upgrade(migrations, url)
             self.made[key] = url
-        name = f"aw_test_{uuid.uuid4().hex[:12]}"
-        template = self.made[key].rsplit("/", 1)[-1]
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return self.made[key].rsplit("/", 1)[0] + "/" + name
+        return copy_postgres(self.made[key], admin)
+
+    def keep(self, admin: str, url: str) -> None:
+        """Drop ``url``, a template a test made itself (a seeded database), with the session's templates."""
+        self.made[(admin, Path(url))] = url
 
     def drop_templates(self) -> None:
         """Hands every PostgreSQL template still on a live server to the dropper."""

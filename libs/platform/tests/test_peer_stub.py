@@ -1,0 +1,181 @@
+"""The peer stub answers as scripted and refuses whatever the peer's published OpenAPI document does not allow."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.peer_stub import Answer, Call, ContractViolation, PeerStub
+from agentworks_platform.service_auth import LocalTokenSigner
+from agentworks_platform.settings import dev_service_account
+
+CORE_URL = "http://127.0.0.1:8081"
+WORKSPACE, USER = uuid.uuid4(), uuid.uuid4()
+MEMBER, AUDIT = f"/internal/workspaces/{WORKSPACE}/members/{USER}", f"/internal/workspaces/{WORKSPACE}/audit"
+MEMBER_PATH = "/internal/workspaces/{workspace_id}/members/{user_id}"
+CONTEXT_PATH = "/internal/projects/{project_id}/run-context"
+AUDIT_PATH = "/internal/workspaces/{workspace_id}/audit"
+
+
+def refusal(code: str) -> Answer:
+    return Answer(403 if code == "forbidden" else 422, {"error": {"code": code, "message": code, "details": None}})
+
+
+def membership(role: str = "member") -> Answer:
+    return Answer(200, {"workspace_id": str(WORKSPACE), "user_id": str(USER), "role": role})
+
+
+def audit_entry(**changes: object) -> dict[str, object]:
+    return {
+        "actor_id": None,
+        "action": "api_key.created",
+        "resource_type": "api_key",
+        "resource_id": str(USER),
+    } | changes
+
+
+@pytest.fixture(scope="module")
+def signer(dev_key: bytes) -> Callable[[str], LocalTokenSigner]:
+    return lambda caller: LocalTokenSigner(dev_key, dev_service_account(caller))
+
+
+@pytest.fixture
+def core(peer_stub: Callable[[str], PeerStub]) -> PeerStub:
+    return peer_stub("core")
+
+
+@pytest.fixture
+def strict_core() -> PeerStub:
+    """A stub whose violations this module asserts itself (the ``peer_stub`` fixture would fail the test)."""
+    contract = Path(__file__).parents[3] / "contracts" / "openapi" / "core.json"
+    return PeerStub(contract)
+
+
+@pytest.fixture
+def client(signer: Callable[[str], LocalTokenSigner]) -> Callable[..., InternalClient]:
+    """The gateway's client of core (or another caller's), sending to a stub."""
+
+    def of(stub: PeerStub, caller: str = "gateway", base_url: str = CORE_URL) -> InternalClient:
+        return InternalClient(base_url, signer(caller), transport=stub, attempts=1)
+
+    return of
+
+
+async def test_a_scripted_answer_reaches_the_real_client_and_the_call_is_recorded(
+    core: PeerStub, client: Callable[..., InternalClient]
+) -> None:
+    core.on("GET", MEMBER_PATH, membership("viewer"))
+    response = await client(core).request("GET", MEMBER)
+    assert (response.status_code, response.json()["role"]) == (200, "viewer")
+    [call] = core.calls_to("GET", MEMBER_PATH)
+    assert call.path_params == {"workspace_id": str(WORKSPACE), "user_id": str(USER)}
+    assert call.headers["authorization"].startswith("Bearer ")
+
+
+async def test_an_answer_can_be_computed_from_the_call(core: PeerStub, client: Callable[..., InternalClient]) -> None:
+    async def echo(call: Call) -> Answer:
+        return Answer(204) if call.body["action"] == "api_key.created" else refusal("invalid")
+
+    core.on("POST", AUDIT_PATH, echo)
+    response = await client(core).request("POST", AUDIT, json=audit_entry())
+    assert response.status_code == 204
+    assert core.calls[0].body["resource_type"] == "api_key"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "refused"),
+    [
+        pytest.param(
+            "GET",
+            f"/internal/workspaces/not-a-uuid/members/{USER}",
+            None,
+            "path parameter: workspace_id",
+            id="path parameter",
+        ),
+        pytest.param(
+            "GET",
+            f"/internal/projects/{USER}/run-context?lane_number=-1",
+            None,
+            "query parameter: lane_number",
+            id="query",
+        ),
+        pytest.param("GET", "/internal/nothing-here", None, "nothing-here", id="unknown path"),
+        pytest.param("DELETE", MEMBER, None, "DELETE", id="method"),
+        pytest.param("POST", AUDIT, None, "Missing required request body", id="missing body"),
+        pytest.param(
+            "POST",
+            AUDIT,
+            audit_entry(action="Created!"),
+            "'Created!' does not match",
+            id="body",
+        ),
+        pytest.param(
+            "POST",
+            AUDIT,
+            audit_entry(extra=1),
+            "'extra' was unexpected",
+            id="unknown field",
+        ),
+    ],
+)
+async def test_a_request_the_peer_would_refuse_is_a_violation(
+    strict_core: PeerStub, client: Callable[..., InternalClient], method: str, path: str, body: object, refused: str
+) -> None:
+    strict_core.on("GET", MEMBER_PATH, membership()).on("GET", CONTEXT_PATH, refusal("forbidden"))
+    strict_core.on("POST", AUDIT_PATH, Answer(204))
+    with pytest.raises(ContractViolation, match=refused):
+        await client(strict_core).request(method, path, json=body)
+    assert strict_core.calls == []
+    with pytest.raises(ContractViolation):
+        strict_core.verify()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(membership("admin"), id="value outside the schema"),
+        pytest.param(Answer(200, {"role": "member"}), id="missing fields"),
+        pytest.param(Answer(404, {"error": {"code": "not_found", "message": "no", "details": None}}), id="status"),
+        pytest.param(Answer(200, content=b"member", content_type="text/plain"), id="content type"),
+    ],
+)
+async def test_an_answer_the_peer_could_not_give_is_a_violation(
+    strict_core: PeerStub, client: Callable[..., InternalClient], answer: Answer
+) -> None:
+    strict_core.on("GET", MEMBER_PATH, answer)
+    with pytest.raises(ContractViolation, match="cannot answer"):
+        await client(strict_core).request("GET", MEMBER)
+    with pytest.raises(ContractViolation):
+        strict_core.verify()
+
+
+async def test_a_caller_the_operation_does_not_admit_is_a_violation(
+    strict_core: PeerStub, client: Callable[..., InternalClient], signer: Callable[[str], LocalTokenSigner]
+) -> None:
+    strict_core.on("POST", AUDIT_PATH, Answer(204))
+    path = AUDIT
+    with pytest.raises(ContractViolation, match="the caller 'billing' is not one of"):
+        await client(strict_core, "billing").request("POST", path, json=audit_entry())
+    elsewhere = signer("gateway").sign("http://127.0.0.1:8085")
+    async with httpx.AsyncClient(transport=strict_core, base_url=CORE_URL) as raw:
+        with pytest.raises(ContractViolation, match=r"the token is for 'http://127\.0\.0\.1:8085'"):
+            await raw.post(path, json=audit_entry(), headers={"authorization": f"Bearer {elsewhere}"})
+    assert strict_core.calls == []
+
+
+async def test_a_call_nobody_scripted_is_a_violation(
+    strict_core: PeerStub, client: Callable[..., InternalClient]
+) -> None:
+    with pytest.raises(ContractViolation, match="no answer was scripted"):
+        await client(strict_core).request("GET", MEMBER)
+
+
+def test_an_operation_the_peer_lacks_cannot_be_scripted(strict_core: PeerStub) -> None:
+    with pytest.raises(ContractViolation, match="no operation DELETE"):
+        strict_core.on("DELETE", MEMBER_PATH, Answer(204))
+    with pytest.raises(ContractViolation, match="no operation GET /internal/members"):
+        strict_core.on("GET", "/internal/members", Answer(204))
