@@ -26,6 +26,8 @@ from agentworks_events import (
 from agentworks_events.samples import sample_events
 from pydantic import ValidationError
 
+TOO_LONG_TYPE = "image/" + "x" * 59
+
 
 def _ids() -> dict[str, Any]:
     return {"workspace_id": uuid4(), "project_id": uuid4(), "run_id": uuid4(), "card_id": uuid4(), "agent": "prd"}
@@ -83,6 +85,7 @@ def test_two_effects_of_one_step_cannot_share_a_call_id() -> None:
         {"tool_calls": [{"call_id": "", "tool": "read_document", "ok": True}]},
         {"effects": [{"kind": "document.write", "call_id": "c", "name": "Not A Slug", "title": "t", "content": ""}]},
         {"effects": [{"kind": "card.create_child", "call_id": "c", "title": ""}]},
+        {"effects": [{"kind": "image.generated", "call_id": "c", "name": "a.png", "content_type": TOO_LONG_TYPE}]},
     ],
 )
 def test_a_step_refuses_what_core_could_not_apply(bad: dict[str, Any]) -> None:

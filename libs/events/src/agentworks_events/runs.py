@@ -91,7 +91,7 @@ class DocumentWriteEffect(EffectBase):
     name: DocumentName
     title: Annotated[str, Field(min_length=1, max_length=200)]
     content: Annotated[str, Field(max_length=1_000_000)]
-    content_type: Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")] = "text/markdown"
+    content_type: Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=64)] = "text/markdown"
 
 
 class ChildCardEffect(EffectBase):
@@ -134,7 +134,7 @@ class ImageEffect(EffectBase):
     kind: Literal["image.generated"] = "image.generated"
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")]
     prompt: Annotated[str, Field(max_length=4000)] = ""
-    content_type: Annotated[str, Field(pattern=r"^image/[a-z0-9.+-]+$")] = "image/png"
+    content_type: Annotated[str, Field(pattern=r"^image/[a-z0-9.+-]+$", max_length=64)] = "image/png"
 
 
 RunEffect = Annotated[
