@@ -24,7 +24,7 @@ from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_gateway.websockets_relay import MAX_MESSAGE_BYTES
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_log_stream.state import log_stream_state
-from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal import repository
 from agentworks_log_stream.terminal.endpoints import Ordered, live
 from agentworks_log_stream.terminal.fanout import PROBE
 from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES, fit_board_message, lines_frames
@@ -384,7 +384,7 @@ def test_an_error_in_the_listeners_read_back_is_survived_logged_and_shown_in_rea
     log_stream_state(terminals.logs.server.config.app.state.ctx).fanout.retry_seconds = 2.0
     run = uuid.uuid4()
     terminals.push(terminals.started(run))
-    real = store.lines_between
+    real = repository.lines_between
     failures: list[int] = []
 
     async def failing_once(*args: Any, **kwargs: Any) -> Any:
@@ -393,7 +393,7 @@ def test_an_error_in_the_listeners_read_back_is_survived_logged_and_shown_in_rea
             raise sqlalchemy.exc.OperationalError("SELECT", {}, Exception("server closed the connection"))
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "lines_between", failing_once)
+    monkeypatch.setattr(repository, "lines_between", failing_once)
 
     def readiness() -> int:
         return httpx.get(f"{terminals.logs.url}/readyz", timeout=10).status_code

@@ -15,11 +15,10 @@ from agentworks_events import utc_text
 from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
-from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.models import LogLineRow, RunLog
-from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal import repository
 
 ENDED = frozenset({"completed", "failed", "cancelled"})
 KEEP_FANOUT_MESSAGES = timedelta(hours=1)  # every instance reads a board message back within moments
@@ -44,13 +43,9 @@ class Archiver:
         """Archive once the run has ended and no line is missing; idempotent, retried on every later event."""
         if run.archived_at is not None or run.status not in ENDED or run.last_seq is None:
             return False
-        stored = int(
-            await session.scalar(select(func.count()).select_from(LogLineRow).where(LogLineRow.run_id == run.run_id))
-            or 0
-        )
-        if stored < run.last_seq:
+        if await repository.count_lines(session, run.run_id) < run.last_seq:
             return False
-        rows = await store.lines_after(session, run.run_id, 0, run.last_seq)
+        rows = await repository.lines_after(session, run.run_id, 0, run.last_seq)
         body = "".join(json.dumps(_record(row)) + "\n" for row in rows).encode()
         run.archive_uri = await self.blobs.put(archive_path(run), gzip.compress(body), "application/gzip")
         run.archived_at = utc_now()
@@ -67,10 +62,8 @@ class Archiver:
         """Delete database lines of runs archived longer ago than the retention period (and old board messages)."""
         cutoff = utc_now() - self.retain
         async with self.db.transaction() as session:
-            await store.prune_messages(session, utc_now() - KEEP_FANOUT_MESSAGES)
-            archived = select(RunLog.run_id).where(RunLog.archived_at.is_not(None), RunLog.archived_at <= cutoff)
-            result = await session.execute(delete(LogLineRow).where(LogLineRow.run_id.in_(archived)))
-        return int(getattr(result, "rowcount", 0) or 0)
+            await repository.prune_messages(session, utc_now() - KEEP_FANOUT_MESSAGES)
+            return await repository.delete_lines_archived_before(session, cutoff)
 
     async def prune_periodically(self, every_seconds: float = 3600.0) -> None:
         """The retention sweep for the service's lifetime (also callable on demand at /internal/retention/prune)."""
@@ -87,7 +80,7 @@ class Archiver:
     async def lines(self, run: RunLog, after: int, limit: int) -> list[dict[str, Any]]:
         """A page of lines from the database, or from the archive once they have been pruned."""
         async with self.db.transaction() as session:
-            rows = await store.lines_after(session, run.run_id, after, limit)
+            rows = await repository.lines_after(session, run.run_id, after, limit)
         if rows or run.archived_at is None:
             return [_record(row) for row in rows]
         return await self.read(run, after, limit)

@@ -40,7 +40,7 @@ from fastapi import APIRouter, Depends, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from agentworks_log_stream.state import log_stream_state
-from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal import service
 from agentworks_log_stream.terminal.fanout import batch_frames
 from agentworks_log_stream.terminal.frames import ENVELOPE_BYTES, LINE_FIELDS, MAX_FRAME_BYTES, fit_line
 from agentworks_log_stream.terminal.handlers import status_message
@@ -216,7 +216,7 @@ async def _replay(
     websocket: WebSocket, ctx: ServiceContext, card_id: uuid.UUID, run_id: uuid.UUID | None, cursors: Cursors
 ) -> None:
     async with ctx.db.transaction() as session:
-        runs = await store.runs_of_card(session, card_id, run_id)
+        runs = await service.runs_of_card(session, card_id, run_id)
     for run in runs:
         ordered = cursors.lines
         while True:
@@ -234,7 +234,7 @@ async def _replay_steps(websocket: WebSocket, ctx: ServiceContext, run_id: uuid.
     """The run's stored steps after the client's cursor (and any held back live that now follow), as frames."""
     while True:
         async with ctx.db.transaction() as session:
-            rows = await store.steps_between(session, run_id, ordered.sent[run_id] + 1, None, STEP_PAGE)
+            rows = await service.steps_after(session, run_id, ordered.sent[run_id], STEP_PAGE)
         for row in rows:
             for message in _offer_step(ordered, step_message(row)):
                 for frame in step_frames(_as_line(message)):

@@ -26,13 +26,12 @@ import psycopg
 from agentworks_events import utc_text
 from agentworks_platform.db import Database, after_commit
 from agentworks_platform.logging import get_logger
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.models import RunStepRow
-from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal import repository
 from agentworks_log_stream.terminal.frames import RESYNC, fit_board_message, lines_frames
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_log_stream.terminal.transcript import step_message
@@ -88,7 +87,7 @@ class Fanout:
 
     async def message(self, session: AsyncSession, topic: uuid.UUID, message: dict[str, Any]) -> None:
         if self.shared:
-            message_id = await store.save_message(session, topic, json.dumps(message))
+            message_id = await repository.save_message(session, topic, json.dumps(message))
             await self._notify(session, {"topic": str(topic), "message_id": str(message_id)})
         else:
             self._after_commit(session, topic, [fit_board_message(message)])
@@ -102,12 +101,9 @@ class Fanout:
 
     @staticmethod
     async def _notify(session: AsyncSession, payload: dict[str, Any]) -> None:
-        """Notify inside a savepoint: a failed notification must never undo what the transaction stores."""
+        """A failed notification must never undo what the transaction stores (the repository's savepoint)."""
         try:
-            async with session.begin_nested():
-                await session.execute(
-                    text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": json.dumps(payload)}
-                )
+            await repository.notify(session, CHANNEL, json.dumps(payload))
         except DBAPIError as exc:
             log.warning("fanout.notify_failed", error=type(exc.orig).__name__, topic=payload["topic"])
 
@@ -156,20 +152,20 @@ class Fanout:
 
     async def _deliver_message(self, topic: uuid.UUID, message_id: uuid.UUID) -> None:
         async with self.db.transaction() as session:
-            body = await store.message_body(session, message_id)
+            body = await repository.message_body(session, message_id)
         if body is not None:
             self.hub.publish(topic, fit_board_message(json.loads(body)))
 
     async def _deliver_step(self, topic: uuid.UUID, run_id: uuid.UUID, step: int) -> None:
         async with self.db.transaction() as session:
-            rows = await store.steps_between(session, run_id, step, step, 1)
+            rows = await repository.steps_between(session, run_id, step, step, 1)
         for row in rows:
             self.hub.publish(topic, step_message(row))
 
     async def _deliver_lines(self, topic: uuid.UUID, run_id: uuid.UUID, first: int, last: int) -> None:
         while first <= last:
             async with self.db.transaction() as session:
-                rows = await store.lines_between(session, run_id, first, last, READ_BACK_PAGE)
+                rows = await repository.lines_between(session, run_id, first, last, READ_BACK_PAGE)
             if not rows:
                 return
             lines = [line_message(r.run_id, r.seq, r.at, r.stream, r.text) for r in rows]

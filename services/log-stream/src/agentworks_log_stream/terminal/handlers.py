@@ -13,13 +13,14 @@ from agentworks_pubsub.receiver import HandlerMap
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.models import CardBoard, RunLog
-from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal import repository
 from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.fanout import Fanout, line_message
 
 BOARD_OF = {"card.created": "card", "card.updated": "card", "card.moved": None, "card.deleted": None}
 """The card events a board shows, and where each names its board (on the card's snapshot, or its own field)."""
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
+RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "skipped": 2}
 
 
 def status_message(run: RunLog) -> dict[str, Any]:
@@ -42,6 +43,30 @@ async def ensure_same_run(session: AsyncSession, event: Any) -> None:
         return
     if (run.workspace_id, run.project_id, run.card_id) != (event.workspace_id, event.project_id, event.card_id):
         raise PermanentEventError(f"run {event.run_id} belongs to another workspace, project or card")
+
+
+async def advance(session: AsyncSession, event: Any, status: str, last_seq: int | None = None) -> RunLog | None:
+    """Create or move the run's status forward; None when the event is stale (status already further)."""
+    run = await session.get(RunLog, event.run_id)
+    if run is None:
+        run = RunLog(
+            run_id=event.run_id,
+            workspace_id=event.workspace_id,
+            project_id=event.project_id,
+            card_id=event.card_id,
+            agent=event.agent,
+            status=status,
+            created_at=event.occurred_at,
+            last_seq=last_seq,
+        )
+        session.add(run)
+        return run
+    if RANK[status] < RANK[run.status] or (RANK[run.status] == 2 and run.status != status) or run.status == status:
+        return None
+    run.status = status
+    if last_seq is not None:
+        run.last_seq = last_seq
+    return run
 
 
 def board_named(event: Any) -> uuid.UUID:
@@ -70,8 +95,8 @@ def _card_handlers(fanout: Fanout) -> HandlerMap:
 def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
     async def on_log(session: AsyncSession, event: AgentRunLog, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
-        await store.advance(session, event, "running")
-        fresh = await store.store_lines(session, event.run_id, event.card_id, event.lines)
+        await advance(session, event, "running")
+        fresh = await repository.store_lines(session, event.run_id, event.card_id, event.lines)
         run = await session.get(RunLog, event.run_id)
         if run is not None and fresh:
             await session.flush()
@@ -83,15 +108,15 @@ def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
 
     async def on_step(session: AsyncSession, event: AgentRunStep, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
-        await store.advance(session, event, "running")
-        row = await store.store_step(session, event)
+        await advance(session, event, "running")
+        row = await repository.store_step(session, event)
         if row is not None and event.card_id is not None:
             await fanout.step(session, event.card_id, row)
 
     async def on_status(session: AsyncSession, event: Any, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
         status = "running" if isinstance(event, AgentRunStarted) else TERMINAL_STATUS[event.type]
-        run = await store.advance(session, event, status, getattr(event, "last_seq", None))
+        run = await advance(session, event, status, getattr(event, "last_seq", None))
         if run is not None:
             await session.flush()
             await archiver.archive_if_complete(session, run)
@@ -99,7 +124,7 @@ def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
 
     async def on_skipped(session: AsyncSession, event: AgentRunSkipped, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
-        run = await store.advance(session, event, "skipped")
+        run = await advance(session, event, "skipped")
         if run is not None:
             run.reason_code, run.reason = event.reason_code, event.reason
         await _announce(session, run, event.card_id)
@@ -110,7 +135,7 @@ def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
             return
         message = status_message(run)
         await fanout.message(session, card_id, message)
-        board_id = await store.board_of(session, card_id)
+        board_id = await repository.board_of(session, card_id)
         if board_id is not None:
             await fanout.message(session, board_id, {**message, "card_id": str(card_id)})
 

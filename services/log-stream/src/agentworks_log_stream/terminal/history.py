@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from agentworks_log_stream.models import RunLog
 from agentworks_log_stream.state import log_stream_state
-from agentworks_log_stream.terminal import store
+from agentworks_log_stream.terminal import repository
 
 router = APIRouter(prefix="/api/cards/{card_id}/runs/{run_id}/logs", tags=["logs"], responses=error_responses(404))
 transcript = APIRouter(
@@ -93,7 +93,7 @@ async def download(
         after = 0
         while True:
             async with ctx.db.transaction() as session:
-                rows = await store.lines_after(session, run_id, after, 1000)
+                rows = await repository.lines_after(session, run_id, after, 1000)
             for row in rows:
                 record: dict[str, Any] = {
                     "seq": row.seq,
@@ -126,7 +126,7 @@ async def run_transcript(
     await _run(ctx, principal, card_id, run_id)
     after = decode_cursor(cursor, (int,))
     async with ctx.db.transaction() as session:
-        rows = await store.steps_between(session, run_id, (after[0] if after else 0) + 1, None, limit + 1)
+        rows = await repository.steps_between(session, run_id, (after[0] if after else 0) + 1, None, limit + 1)
     more, rows = len(rows) > limit, rows[:limit]
     items = [
         TranscriptStep(

@@ -1,4 +1,5 @@
-"""Log lines, transcript steps and run statuses: stored once whatever the delivery order or duplication."""
+"""Log lines, transcript steps, runs and board messages: lines and steps are stored once whatever the delivery
+order or duplication."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from typing import Any
 
 from agentworks_events import AgentRunStep, LogLine
 from agentworks_platform.clock import utc_now
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_log_stream.models import CardBoard, FanoutMessage, LogLineRow, RunLog, RunStepRow
 
-RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "skipped": 2}
 MAX_TEXT = 1_000_000  # characters of one line; the rest is cut with a marker
 
 
@@ -80,30 +80,6 @@ def _bounded(text: str) -> str:
     return text[:MAX_TEXT] + f" … [line cut at {MAX_TEXT:,} of {len(text):,} characters]"
 
 
-async def advance(session: AsyncSession, event: Any, status: str, last_seq: int | None = None) -> RunLog | None:
-    """Create or move the run's status forward; None when the event is stale (status already further)."""
-    run = await session.get(RunLog, event.run_id)
-    if run is None:
-        run = RunLog(
-            run_id=event.run_id,
-            workspace_id=event.workspace_id,
-            project_id=event.project_id,
-            card_id=event.card_id,
-            agent=event.agent,
-            status=status,
-            created_at=event.occurred_at,
-            last_seq=last_seq,
-        )
-        session.add(run)
-        return run
-    if RANK[status] < RANK[run.status] or (RANK[run.status] == 2 and run.status != status) or run.status == status:
-        return None
-    run.status = status
-    if last_seq is not None:
-        run.last_seq = last_seq
-    return run
-
-
 async def runs_of_card(session: AsyncSession, card_id: uuid.UUID, run_id: uuid.UUID | None) -> list[RunLog]:
     query = select(RunLog).where(RunLog.card_id == card_id)
     if run_id is not None:
@@ -156,3 +132,21 @@ async def board_of(session: AsyncSession, card_id: uuid.UUID | None) -> uuid.UUI
         return None
     row = await session.get(CardBoard, card_id)
     return row.board_id if row else None
+
+
+async def count_lines(session: AsyncSession, run_id: uuid.UUID) -> int:
+    query = select(func.count()).select_from(LogLineRow).where(LogLineRow.run_id == run_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def delete_lines_archived_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete the stored lines of runs archived at or before ``cutoff``; returns how many."""
+    archived = select(RunLog.run_id).where(RunLog.archived_at.is_not(None), RunLog.archived_at <= cutoff)
+    result = await session.execute(delete(LogLineRow).where(LogLineRow.run_id.in_(archived)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def notify(session: AsyncSession, channel: str, payload: str) -> None:
+    """NOTIFY the channel inside a savepoint, so a failed notification rolls back nothing else of the transaction."""
+    async with session.begin_nested():
+        await session.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": channel, "payload": payload})
