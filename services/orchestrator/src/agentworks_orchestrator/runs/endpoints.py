@@ -8,8 +8,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from agentworks_events import AgentRunCancelled, utc_now
-from agentworks_platform.clock import as_utc
 from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable, error_responses
 from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
@@ -17,8 +15,6 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from agentworks_orchestrator.models import TERMINAL, Run
-from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.billing_client import BillingUnavailableError, pricing_plan
 from agentworks_orchestrator.runs.core_client import CoreUnavailableError, run_context
 from agentworks_orchestrator.runs.executor import RunPlan
@@ -51,39 +47,11 @@ class CancelOut(BaseModel):
 
 @router.post("/runs/{run_id}/cancel", summary="Cancel a run; a running one stops at its next log batch")
 async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: RunServiceDep) -> CancelOut:
-    async with service.db.transaction() as session:
-        run = await session.get(Run, run_id)
+    run = await service.run(run_id)
     if run is None:
         raise NotFound(f"No run with id {run_id}.")
     await _require_runner(service, principal, run.workspace_id, f"run with id {run_id}")
-    async with service.db.transaction() as session:
-        run = await repository.run_for_update(session, run_id)
-        assert run is not None
-        if run.status in TERMINAL:
-            return CancelOut(run_id=run_id, status=run.status)
-        run.cancel_requested, run.cancelled_by = True, principal.user_id
-        live = (
-            run.lease_until is not None
-            and run.status == "running"
-            and as_utc(run.lease_until) > service.executor.clock()
-        )
-        if not live:
-            run.status, run.finished_at = "cancelled", utc_now()
-            await service.outbox.add(
-                session,
-                AgentRunCancelled(
-                    workspace_id=run.workspace_id,
-                    project_id=run.project_id,
-                    run_id=run.id,
-                    card_id=run.card_id,
-                    agent=run.agent,
-                    attempt=max(run.attempt, 1),
-                    cancelled_by=principal.user_id,
-                    reason="cancelled before it ran",
-                    last_seq=run.last_seq,
-                ),
-            )
-        return CancelOut(run_id=run_id, status=run.status if not live else "cancelling")
+    return CancelOut(run_id=run_id, status=await service.cancel(run_id, principal.user_id))
 
 
 class Question(BaseModel):
@@ -113,29 +81,6 @@ async def ask_copilot(
             "Billing is unavailable right now; try again shortly.", code="unavailable", status_code=503
         ) from None
     run_id = uuid.uuid4()
-    async with service.db.transaction() as session:
-        run = Run(
-            id=run_id,
-            workspace_id=workspace_id,
-            project_id=project_id,
-            card_id=None,
-            agent="ceo_copilot",
-            kind="console",
-            provider=copilot["provider"],
-            model=copilot["model"],
-            status="queued",
-            attempt=1,
-            trigger_event_id=run_id,
-            requested_by=principal.user_id,
-            created_at=utc_now(),
-            markup=pricing.markup,
-            increment=pricing.increment,
-        )
-        refusal = await service.refusal(session, run)
-        if refusal is None:
-            session.add(run)
-    if refusal is not None:
-        raise AppError(refusal[1], code=refusal[0], status_code=429 if refusal[0] == "quota_exceeded" else 402)
     plan = RunPlan(
         run_id=run_id,
         workspace_id=workspace_id,
@@ -154,6 +99,9 @@ async def ask_copilot(
         markup=pricing.markup,
         increment=pricing.increment,
     )
+    refusal = await service.open_console(plan)
+    if refusal is not None:
+        raise AppError(refusal[1], code=refusal[0], status_code=429 if refusal[0] == "quota_exceeded" else 402)
     return StreamingResponse(
         _answer(service, plan), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
@@ -176,8 +124,7 @@ async def _answer(service: RunService, plan: RunPlan) -> AsyncIterator[str]:
     while (piece := await pieces.get()) is not None:
         yield f"data: {json.dumps({'delta': piece})}\n\n"
     status = await execution
-    async with service.db.transaction() as session:
-        run = await session.get(Run, plan.run_id)
+    run = await service.run(plan.run_id)
     assert run is not None
     yield f"data: {json.dumps({'status': status, 'cost': format(run.cost, 'f'), 'price': format(run.price, 'f')})}\n\n"
     yield "data: [DONE]\n\n"

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentworks_events import (
+    AgentRunCancelled,
     AgentRunFailed,
     CardMoved,
     CardRunRequested,
@@ -23,6 +24,7 @@ from agentworks_events import (
 from agentworks_events.runs import AgentRunSkipped
 from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
+from agentworks_platform.errors import NotFound
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox, PermanentEventError
@@ -246,6 +248,68 @@ class RunService:
             {"role": "system", "content": system},
             {"role": "user", "content": f'Work on the card "{card.get("title", "")}" now.'},
         ]
+
+    async def run(self, run_id: uuid.UUID) -> Run | None:
+        async with self.db.transaction() as session:
+            return await session.get(Run, run_id)
+
+    async def cancel(self, run_id: uuid.UUID, cancelled_by: uuid.UUID) -> str:
+        """Ask a run to stop: one that is not live (queued, or its lease lapsed) is cancelled at once, a running one
+        stops at its next log batch. Returns the status to answer: the run's end, or ``cancelling``."""
+        async with self.db.transaction() as session:
+            run = await repository.run_for_update(session, run_id)
+            if run is None:
+                raise NotFound(f"No run with id {run_id}.")
+            if run.status in TERMINAL:
+                return run.status
+            run.cancel_requested, run.cancelled_by = True, cancelled_by
+            if (
+                run.lease_until is not None
+                and run.status == "running"
+                and as_utc(run.lease_until) > self.executor.clock()
+            ):
+                return "cancelling"
+            run.status, run.finished_at = "cancelled", utc_now()
+            await self.outbox.add(
+                session,
+                AgentRunCancelled(
+                    workspace_id=run.workspace_id,
+                    project_id=run.project_id,
+                    run_id=run.id,
+                    card_id=run.card_id,
+                    agent=run.agent,
+                    attempt=max(run.attempt, 1),
+                    cancelled_by=cancelled_by,
+                    reason="cancelled before it ran",
+                    last_seq=run.last_seq,
+                ),
+            )
+            return run.status
+
+    async def open_console(self, plan: RunPlan) -> tuple[str, str] | None:
+        """Record a console run, queued, unless the workspace may not start one now: then the refusal (code, why)."""
+        run = Run(
+            id=plan.run_id,
+            workspace_id=plan.workspace_id,
+            project_id=plan.project_id,
+            card_id=None,
+            agent=plan.agent,
+            kind=plan.kind,
+            provider=plan.provider,
+            model=plan.model,
+            status="queued",
+            attempt=plan.attempt,
+            trigger_event_id=plan.trigger_event_id,
+            requested_by=plan.requested_by,
+            created_at=utc_now(),
+            markup=plan.markup,
+            increment=plan.increment,
+        )
+        async with self.db.transaction() as session:
+            refusal = await self.refusal(session, run)
+            if refusal is None:
+                session.add(run)
+        return refusal
 
     async def refusal(self, session: Any, run: Run) -> tuple[str, str] | None:
         """Why a new run may not start (hourly quota, spent budget), or None."""
