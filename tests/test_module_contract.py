@@ -20,6 +20,8 @@ SERVICES = tuple(sorted(path.parent.name for path in (ROOT / "services").glob("*
 
 # What builds a statement (called by its name imported from sqlalchemy): only a repository does.
 STATEMENT_BUILDERS = frozenset({"select", "insert", "update", "delete", "text", "exists", "union", "union_all"})
+# Keywords of a table definition whose value is SQL text, not a statement.
+SCHEMA_KEYWORDS = frozenset({"server_default", "server_onupdate", "sqlite_where", "postgresql_where"})
 # What runs a statement on a session or a connection.
 STATEMENT_RUNNERS = frozenset({"execute", "exec_driver_sql", "scalar", "scalars", "stream", "stream_scalars"})
 # What ends or opens a transaction or a savepoint: the request's or the message's dependency does that.
@@ -112,10 +114,18 @@ def sqlalchemy_builders(tree: ast.AST) -> set[str]:
     }
 
 
+def schema_expressions(tree: ast.AST) -> set[int]:
+    """The expressions a table definition passes as SQL (a partial index's predicate, a server default)."""
+    return {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg in SCHEMA_KEYWORDS}
+
+
 def query_nodes(module: Module) -> Iterator[tuple[ast.AST, str]]:
     builders = sqlalchemy_builders(module.tree)
+    schema = schema_expressions(module.tree)
     for node in ast.walk(module.tree):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in builders:
+            if id(node) in schema:
+                continue
             yield node, f"builds a statement ({node.func.id}(…))"
         if isinstance(node, ast.keyword) and node.arg == "with_for_update":
             yield node.value, "locks rows (with_for_update)"
