@@ -195,8 +195,13 @@ def make_stack(
     migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, templates: Templates
 ) -> Any:
     async def make(
-        stack: AsyncExitStack, llm_url: str | None = None, clock: ManualClock | None = None, **overrides: Any
+        stack: AsyncExitStack,
+        llm_url: str | None = None,
+        clock: ManualClock | None = None,
+        router_settings: dict[str, Any] | None = None,
+        **overrides: Any,
     ) -> Stack:
+        """``router_settings`` are the provider router's (its providers' base URLs, for a wire fake)."""
         key_path = dev_key_file
         key = key_path.read_bytes()
         router_port = free_port()
@@ -210,6 +215,7 @@ def make_stack(
                     database_url=router_db,
                     port=router_port,
                     offline_token_delay=overrides.pop("token_delay", 0.0),
+                    **(router_settings or {}),
                 ),
                 sink=router_sink,
             ),

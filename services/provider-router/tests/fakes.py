@@ -6,7 +6,8 @@ reason when it breaks a rule. Then it pops the next scenario: ``ok``, ``ok-tools
 provider's own reason, quoting our key as some providers do), ``429`` (Retry-After: 1),
 ``quota`` (429 insufficient_quota), ``500``, ``503``, ``529``, ``slow`` (answers after 2 s), ``cut``
 (streams a little, then drops the connection), ``stall`` (streams two words, then waits a minute) or
-``ok-cache`` (answers with cached prompt tokens and reasoning tokens in its usage); OpenAI also
+``ok-cache`` (answers with cached prompt tokens and reasoning tokens in its usage) or ``calls:`` followed by a
+JSON list of ``[name, arguments]`` pairs (calls of those tools in one turn, as an agent's step makes); OpenAI also
 ``stream-error`` (streams a little, then sends an ``error`` chunk, as OpenAI does when it fails mid-answer).
 With an empty script it answers ``ok``. Gemini reports its usage in every chunk, as the real API does.
 
@@ -34,6 +35,7 @@ from . import wire_rules
 WORDS = ["Hello", " from", " the", " fake", " provider."]
 JSON_ANSWER = ['{"title": "Checkout",', ' "priority": 2}']
 CALLS = {"ok-tools": [{"q": 1}], "ok-parallel": [{"q": 1}, {"q": 2}]}
+SCRIPTED_CALLS = "calls:"
 LEAKED_KEY = "sk-test-provider-key-123456"
 REASONS = {
     "openai": "This model's maximum context length is 128000 tokens. However, your messages resulted in 130000 tokens.",
@@ -166,16 +168,16 @@ class ProviderFake:
                 said = choice_word(index, n, word)
                 logprobs = openai_logprobs(said, request.get("top_logprobs") or 0) if request.get("logprobs") else None
                 yield chunk({"content": said}, logprobs=logprobs, index=index)
-        for index, arguments in enumerate(CALLS.get(scenario, [])):
+        for index, (name, arguments) in enumerate(calls_of(scenario)):
             call = {
                 "index": index,
                 "id": self._tool_id().replace("toolu_", "call_"),
                 "type": "function",
-                "function": {"name": "lookup", "arguments": json.dumps(arguments)},
+                "function": {"name": name, "arguments": json.dumps(arguments)},
             }
             yield chunk({"tool_calls": [call]})
         for index in range(request.get("n") or 1):
-            yield chunk({}, "tool_calls" if scenario in CALLS else "stop", index=index)
+            yield chunk({}, "tool_calls" if calls_of(scenario) else "stop", index=index)
         usage = {
             "id": "chatcmpl-fake",
             "object": "chat.completion.chunk",
@@ -254,9 +256,9 @@ class ProviderFake:
                 await asyncio.sleep(STALL_SECONDS)
             yield event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}})
         yield event("content_block_stop", {"index": 0})
-        stop = "tool_use" if scenario in CALLS else "end_turn"
-        for n, arguments in enumerate(CALLS.get(scenario, []), start=1):
-            block = {"type": "tool_use", "id": self._tool_id(), "name": "lookup", "input": {}}
+        stop = "tool_use" if calls_of(scenario) else "end_turn"
+        for n, (name, arguments) in enumerate(calls_of(scenario), start=1):
+            block = {"type": "tool_use", "id": self._tool_id(), "name": name, "input": {}}
             yield event("content_block_start", {"index": n, "content_block": block})
             delta = {"type": "input_json_delta", "partial_json": json.dumps(arguments)}
             yield event("content_block_delta", {"index": n, "delta": delta})
@@ -338,7 +340,7 @@ class ProviderFake:
         said = choice_word(index, n, word)
         parts: list[dict[str, Any]] = [{"text": said}]
         if last:
-            parts += [{"functionCall": {"name": "lookup", "args": args}} for args in CALLS.get(scenario, [])]
+            parts += [{"functionCall": {"name": name, "args": args}} for name, args in calls_of(scenario)]
         candidate: dict[str, Any] = {"content": {"role": "model", "parts": parts}, "index": index}
         if config.get("responseLogprobs"):
             alternatives = [{"token": said, "logProbability": -0.5}] * (config.get("logprobs") or 0)
@@ -350,6 +352,19 @@ class ProviderFake:
         if last:
             candidate["finishReason"] = "STOP"
         return candidate
+
+
+def calls_of(scenario: str) -> list[tuple[str, dict[str, Any]]]:
+    """The tool calls a scenario makes in its turn: ``lookup`` for ``ok-tools`` and ``ok-parallel``, or the
+    scripted ``calls:`` list."""
+    if scenario.startswith(SCRIPTED_CALLS):
+        return [(name, arguments) for name, arguments in json.loads(scenario.removeprefix(SCRIPTED_CALLS))]
+    return [("lookup", arguments) for arguments in CALLS.get(scenario, [])]
+
+
+def scripted_calls(*calls: tuple[str, dict[str, Any]]) -> str:
+    """The scenario of one turn making ``calls`` (tool name, arguments), all at once."""
+    return SCRIPTED_CALLS + json.dumps([[name, arguments] for name, arguments in calls])
 
 
 def vector(k: int, size: int) -> list[float]:
