@@ -386,3 +386,24 @@ async def test_the_effects_table_is_keyed_by_run_step_and_call(core: Core) -> No
     async with core.app.state.ctx.db.transaction() as session:
         await set_tenant(session, workspace_id=uuid.UUID(a["workspace"]))
         assert await session.scalar(select(func.count()).select_from(AppliedEffect)) == 2
+
+
+async def test_the_run_context_shows_the_card_its_criteria_checklist_and_parent(core: Core, dev_key: bytes) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    child = await core.ok(
+        "POST",
+        f"/api/projects/{a['project']}/cards",
+        world.member,
+        {"title": "API", "parent_id": a["card"], "acceptance_criteria": ["Answers 201"]},
+    )
+    await core.ok("PATCH", f"/api/cards/{child['id']}", world.member, {"checklist": [{"text": "Schema"}]})
+    orchestrator = LocalTokenSigner(dev_key, dev_service_account("orchestrator"))
+    headers = {"authorization": f"Bearer {orchestrator.sign(CORE_URL)}"}
+    context = await core.client.get(
+        f"/internal/projects/{a['project']}/run-context", params={"card_id": child["id"]}, headers=headers
+    )
+    assert context.status_code == 200, context.text
+    card = context.json()["card"]
+    assert (card["parent_id"], card["acceptance_criteria"]) == (a["card"], ["Answers 201"])
+    assert card["checklist"] == [{"text": "Schema", "done": False}]

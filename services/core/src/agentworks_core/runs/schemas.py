@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_events import UtcDateTime
+from agentworks_events import ChecklistItem, UtcDateTime
 from agentworks_platform.money import MoneyOut
 from pydantic import BaseModel, Field
 
@@ -76,6 +76,9 @@ class ContextCardOut(BaseModel):
     title: str
     description: str
     card_type: str
+    parent_id: uuid.UUID | None = None
+    acceptance_criteria: list[str] = Field(default_factory=list)
+    checklist: list[ChecklistItem] = Field(default_factory=list)
 
 
 class ContextDocumentOut(BaseModel):

@@ -1266,8 +1266,12 @@ export interface components {
         };
         /** ContextCardOut */
         ContextCardOut: {
+            /** Acceptance Criteria */
+            acceptance_criteria?: string[];
             /** Card Type */
             card_type: string;
+            /** Checklist */
+            checklist?: components["schemas"]["ChecklistItem"][];
             /** Description */
             description: string;
             /**
@@ -1275,6 +1279,8 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /** Parent Id */
+            parent_id?: string | null;
             /** Title */
             title: string;
         };
