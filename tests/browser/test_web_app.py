@@ -3,25 +3,33 @@
 An owner signs up, creates a workspace and project, adds cards (reordering them with the keyboard), makes
 lane 1 an approval gate and drags a card into it; the card's terminal streams the PRD agent's output to its
 end, the run's price lands on the card and on the usage dashboard, and the owner approves the held run; a
-second browser sees the move live; a viewer, invited through the link the owner is shown, cannot drag.
+second browser sees the move live; a viewer, invited through the link the owner is shown, cannot drag. A card's
+tool-using runs read as transcripts: Markdown prose, collapsible tool steps, a tab per agent of the lane.
 Screenshots of every open page are saved to test-artifacts/ when a step fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
+from agentworks_events import AgentRunStarted, AgentRunStep, RunTokens, ToolCallRecord
+from agentworks_events.runs import step_id_for
 from agentworks_localstack.dev_process import dev_fleet
-from agentworks_localstack.fleet import FLEET, free_port_offset
+from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset
 from agentworks_localstack.threads import AppThread
+from agentworks_pubsub import EventPublisher, load_topology
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from .openai_upstream import app as openai_upstream
@@ -47,6 +55,7 @@ CHROMIUM_ARGS = [
 @dataclass
 class Fleet:
     url: str
+    emulator_host: str
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +71,15 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "OPENAI_API_KEY": "sk-e2e",
         "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{upstream.url}/v1",
     }
+    emulator_host = f"127.0.0.1:{EMULATOR_PORT + offset}"
     try:
-        with dev_fleet(tmp_path_factory.mktemp("fleet"), offset, env) as gateway:
+        with (
+            dev_fleet(tmp_path_factory.mktemp("fleet"), offset, env) as gateway,
+            pytest.MonkeyPatch.context() as patch,
+        ):
             assert gateway == url
-            yield Fleet(url)
+            patch.setenv("PUBSUB_EMULATOR_HOST", emulator_host)  # tests publish events as the orchestrator does
+            yield Fleet(url, emulator_host)
     finally:
         upstream.stop()
 
@@ -286,3 +300,96 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         seen.goto(f"{workspace_url}/billing")
         expect(seen.get_by_test_id("billing-price")).to_have_text(re.compile(r"^\$0\.(50|75)$"))
         expect(seen.get_by_text("Provider cost", exact=True)).to_have_count(0)
+
+
+def _publish(*events: AgentRunStarted | AgentRunStep) -> None:
+    async def publish() -> None:
+        publisher = EventPublisher(load_topology().project)
+        try:
+            for event in events:
+                await publisher.publish(event)
+        finally:
+            await publisher.close()
+
+    with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's event loop
+        thread.submit(asyncio.run, publish()).result()
+
+
+def _tool_run(ids: dict[str, uuid.UUID], agent: str, steps: list[tuple[str, tuple[ToolCallRecord, ...]]]) -> list[Any]:
+    """A tool-using run's events as the orchestrator's loop publishes them: started, then one per step."""
+    run_id = uuid.uuid4()
+    where = {"workspace_id": ids["workspace"], "project_id": ids["project"], "card_id": ids["card"], "agent": agent}
+    started = AgentRunStarted(
+        **where, run_id=run_id, provider="anthropic", model="claude-sonnet-4-5", trigger_event_id=uuid.uuid4()
+    )
+    return [started] + [
+        AgentRunStep(
+            **where,
+            id=step_id_for(run_id, number),
+            run_id=run_id,
+            step=number,
+            text=text,
+            tool_calls=calls,
+            tokens=RunTokens(input_tokens=100 * number, output_tokens=10 * number),
+            cost=Decimal("0.01") * number,
+            duration_ms=800,
+        )
+        for number, (text, calls) in enumerate(steps, start=1)
+    ]
+
+
+def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Browser, fleet: Fleet) -> None:
+    owner = _context(browser, fleet)
+    with screenshots_on_failure("transcript", [owner]):
+        page = owner.new_page()
+        _sign_up(page, "Grace", f"grace-{uuid.uuid4().hex[:8]}@example.com")
+        page.get_by_label("Workspace name").fill("Transcripts")
+        page.get_by_role("button", name="Create workspace").click()
+        page.get_by_label("Project name").fill("Payments")
+        page.get_by_role("button", name="Create project").click()
+        expect(page).to_have_url(re.compile(r"/w/[^/]+/p/[^/]+/board$"))
+        # Lane 5 runs both developers, and says so.
+        expect(_lane(page, 5).get_by_test_id("lane-agent")).to_have_text(  # type: ignore[attr-defined]
+            ["Backend developer", "Frontend developer"]
+        )
+        page.get_by_label("New card title").fill("Card vault")
+        page.get_by_role("button", name="Add", exact=True).click()
+        page.locator('[data-card="Card vault"]').click()
+        page.wait_for_url(re.compile(r"card="))
+        workspace, project = re.findall(r"/(?:w|p)/([0-9a-f-]{36})", page.url)
+        card = re.findall(r"card=([0-9a-f-]{36})", page.url)[0]
+        ids = {"workspace": uuid.UUID(workspace), "project": uuid.UUID(project), "card": uuid.UUID(card)}
+
+        read = ToolCallRecord(
+            call_id="call-1", tool="read_card", arguments={}, ok=True, result="Card vault: store cards safely."
+        )
+        failed = ToolCallRecord(
+            call_id="call-2", tool="read_document", arguments={"name": "prd"}, ok=False, error="no document prd"
+        )
+        backend = _tool_run(
+            ids, "dev_backend", [("## Plan\n\nI will **tokenise** the card number.", (read, failed)), ("Done.", ())]
+        )
+        frontend = _tool_run(ids, "dev_frontend", [("The form needs *masked* input.", ())])
+        _publish(*backend, *frontend)
+
+        tabs = page.get_by_test_id("transcript-tab")
+        expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=30_000)
+        transcript = page.get_by_test_id("transcript")
+        expect(transcript.locator("h2")).to_have_text("Plan")
+        expect(transcript.locator("strong")).to_have_text("tokenise")
+        steps = transcript.get_by_test_id("tool-call")
+        expect(steps).to_have_count(2)
+        expect(transcript.get_by_text("Card vault: store cards safely.")).to_be_hidden()  # folded
+        steps.first.locator("summary").click()
+        expect(transcript.get_by_text("Card vault: store cards safely.")).to_be_visible()
+        expect(steps.nth(1).locator("summary")).to_contain_text("no document prd")  # the error in place
+        expect(transcript).not_to_contain_text("masked")
+
+        tabs.nth(1).click()
+        expect(transcript.locator("em")).to_have_text("masked")
+        expect(transcript).not_to_contain_text("tokenise")
+        page.reload()  # replayed exactly: the same steps, once each
+        expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"])
+        tabs.first.click()
+        expect(page.get_by_test_id("transcript").get_by_test_id("tool-call")).to_have_count(2)
+        expect(page.get_by_test_id("transcript").locator(".transcript-step")).to_have_count(2)
