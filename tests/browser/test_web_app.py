@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentworks_events import AgentRunStarted, AgentRunStep, RunTokens, ToolCallRecord
+from agentworks_events import AgentRunStarted, AgentRunStep, DocumentWriteEffect, RunTokens, ToolCallRecord
 from agentworks_events.runs import step_id_for
 from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset
@@ -315,7 +315,12 @@ def _publish(*events: AgentRunStarted | AgentRunStep) -> None:
         thread.submit(asyncio.run, publish()).result()
 
 
-def _tool_run(ids: dict[str, uuid.UUID], agent: str, steps: list[tuple[str, tuple[ToolCallRecord, ...]]]) -> list[Any]:
+def _tool_run(
+    ids: dict[str, uuid.UUID],
+    agent: str,
+    steps: list[tuple[str, tuple[ToolCallRecord, ...]]],
+    effects: tuple[DocumentWriteEffect, ...] = (),
+) -> list[Any]:
     """A tool-using run's events as the orchestrator's loop publishes them: started, then one per step."""
     run_id = uuid.uuid4()
     where = {"workspace_id": ids["workspace"], "project_id": ids["project"], "card_id": ids["card"], "agent": agent}
@@ -330,6 +335,7 @@ def _tool_run(ids: dict[str, uuid.UUID], agent: str, steps: list[tuple[str, tupl
             step=number,
             text=text,
             tool_calls=calls,
+            effects=effects if number == 1 else (),
             tokens=RunTokens(input_tokens=100 * number, output_tokens=10 * number),
             cost=Decimal("0.01") * number,
             duration_ms=800,
@@ -366,8 +372,15 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         failed = ToolCallRecord(
             call_id="call-2", tool="read_document", arguments={"name": "prd"}, ok=False, error="no document prd"
         )
+        spec = DocumentWriteEffect(
+            call_id="call-3", name="tech_spec", title="Vault spec", content="# Vault\n\nCards are **tokenised**."
+        )
+        written = ToolCallRecord(call_id="call-3", tool="write_document", arguments={"name": "tech_spec"}, ok=True)
         backend = _tool_run(
-            ids, "dev_backend", [("## Plan\n\nI will **tokenise** the card number.", (read, failed)), ("Done.", ())]
+            ids,
+            "dev_backend",
+            [("## Plan\n\nI will **tokenise** the card number.", (read, failed, written)), ("Done.", ())],
+            (spec,),
         )
         frontend = _tool_run(ids, "dev_frontend", [("The form needs *masked* input.", ())])
         _publish(*backend, *frontend)
@@ -378,7 +391,7 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         expect(transcript.locator("h2")).to_have_text("Plan")
         expect(transcript.locator("strong")).to_have_text("tokenise")
         steps = transcript.get_by_test_id("tool-call")
-        expect(steps).to_have_count(2)
+        expect(steps).to_have_count(3)
         expect(transcript.get_by_text("Card vault: store cards safely.")).to_be_hidden()  # folded
         steps.first.locator("summary").click()
         expect(transcript.get_by_text("Card vault: store cards safely.")).to_be_visible()
@@ -391,5 +404,8 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         page.reload()  # replayed exactly: the same steps, once each
         expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"])
         tabs.first.click()
-        expect(page.get_by_test_id("transcript").get_by_test_id("tool-call")).to_have_count(2)
+        expect(page.get_by_test_id("transcript").get_by_test_id("tool-call")).to_have_count(3)
         expect(page.get_by_test_id("transcript").locator(".transcript-step")).to_have_count(2)
+        # The document the backend developer wrote is the card's own, rendered, and says who wrote it.
+        expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("Vault")
+        expect(page.get_by_test_id("card-document-attribution")).to_contain_text("by dev backend (run ")

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
 import type {
-  AgentConfig, ApiKey, BillingSummary, Board, Card, CardRuns, DocumentInfo, InvoicePage, Member, ModelChoice, NewApiKey,
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardDocument, CardDocumentVersion, CardRuns, DocumentInfo, InvoicePage, Member, ModelChoice, NewApiKey,
   ProjectPage, Usage, User, Version, VersionPage, Workspace,
 } from "./types";
 
@@ -14,6 +14,8 @@ export const keys = {
   board: (id: string) => ["board", id] as const,
   cardRuns: (id: string) => ["card-runs", id] as const,
   children: (id: string) => ["card-children", id] as const,
+  cardDocuments: (id: string) => ["card-documents", id] as const,
+  cardDocument: (id: string, name: string, version: number) => ["card-document", id, name, version] as const,
   agents: (project: string) => ["agents", project] as const,
   models: ["models"] as const,
   documents: (project: string) => ["documents", project] as const,
@@ -66,6 +68,21 @@ export function useChildren(cardId: string) {
   return useQuery({
     queryKey: keys.children(cardId),
     queryFn: () => api<Card[]>(`/api/cards/${cardId}/children`),
+  });
+}
+
+/** A card's own documents, newest version of each, with who wrote it. */
+export function useCardDocuments(cardId: string) {
+  return useQuery({ queryKey: keys.cardDocuments(cardId), queryFn: () => api<CardDocument[]>(`/api/cards/${cardId}/documents`) });
+}
+
+/** A card's document at its newest version, with content (keyed by version: a version never changes). */
+export function useCardDocument(cardId: string, name: string | null, version: number) {
+  return useQuery({
+    queryKey: keys.cardDocument(cardId, name ?? "", version),
+    queryFn: () => api<CardDocumentVersion>(`/api/cards/${cardId}/documents/${name}`),
+    enabled: Boolean(name),
+    staleTime: Infinity,
   });
 }
 

@@ -29,6 +29,8 @@ export type DocumentInfo = core.DocumentOut;
 export type VersionMeta = core.VersionMeta;
 export type VersionPage = core.PageVersionMeta;
 export type Version = core.VersionOut;
+export type CardDocument = core.CardDocumentOut;
+export type CardDocumentVersion = core.CardDocumentVersionOut;
 
 export type UsageRow = billing.UsageRowOut;
 export type Usage = billing.UsageOut;

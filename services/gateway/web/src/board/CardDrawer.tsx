@@ -9,6 +9,7 @@ import { formatCost, formatPrice } from "../lib/money";
 import { CardTerminal } from "../terminal/Terminal";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded } from "../ui";
+import { CardDocuments } from "./CardDocuments";
 import { CARD_CHOICES, CHOICE_FIELDS, type ChoiceField } from "./cardChoices";
 
 interface DrawerProps {
@@ -69,6 +70,7 @@ function CardDetails(props: DrawerProps & { card: Card }) {
       </section>
       {canRun ? <RunAgent cardId={card.id} projectId={props.projectId} onStarted={refreshRuns} /> : null}
       <Artifacts projectId={props.projectId} workspaceId={props.workspaceId} runIds={runs.data?.runs.map((r) => r.id) ?? []} />
+      <CardDocuments cardId={card.id} />
       <Children card={card} canWrite={canWrite} />
     </div>
   );

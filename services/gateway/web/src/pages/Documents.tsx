@@ -1,15 +1,11 @@
 import { diffLines } from "diff";
 import { useSearchParams } from "react-router";
 import { useDocuments, useVersion, useVersions } from "../api/hooks";
-import type { DocumentInfo, VersionMeta } from "../api/types";
+import type { VersionMeta } from "../api/types";
 import { Markdown } from "../lib/Markdown";
+import { newest } from "../lib/newest";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded, Spinner, usePlace } from "../ui";
-
-/** The document most recently written: the one the page opens on when none is chosen. */
-export function newestDocument(documents: DocumentInfo[]): DocumentInfo | null {
-  return documents.reduce<DocumentInfo | null>((newest, doc) => (newest === null || doc.updated_at > newest.updated_at ? doc : newest), null);
-}
 
 /** Who wrote a version: an agent's run, or a person. */
 export function attribution(version: Pick<VersionMeta, "source_run_id" | "author_id">): string {
@@ -22,7 +18,7 @@ export function DocumentsPage() {
   const { projectId } = usePlace();
   const [search, setSearch] = useSearchParams();
   const documents = useDocuments(projectId);
-  const kind = search.get("kind") ?? newestDocument(documents.data ?? [])?.kind ?? null;
+  const kind = search.get("kind") ?? newest(documents.data ?? [], (doc) => doc.updated_at)?.kind ?? null;
   const versions = useVersions(projectId, kind);
   const latest = versions.data?.[0]?.version ?? null;
   const version = Number(search.get("version") ?? latest ?? 0) || null;
