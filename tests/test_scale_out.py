@@ -33,7 +33,7 @@ from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset, gateway_origins, instance_url
 from agentworks_log_stream.terminal.fanout import LISTENER_OPTIONS
 from agentworks_platform.testing import DatabaseDropper, Templates
-from agentworks_pubsub import EventPublisher, load_topology
+from agentworks_pubsub.testing import publish_all
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -229,12 +229,7 @@ def _log_event(account: Account, card: dict[str, Any], run_id: uuid.UUID, texts:
 
 
 async def _publish(*events: AgentRunLog) -> None:
-    publisher = EventPublisher(load_topology().project)
-    try:
-        for event in events:
-            await publisher.publish(event)
-    finally:
-        await publisher.close()
+    await publish_all(events)
 
 
 def _assert_complete(lines: list[dict[str, Any]], texts: dict[int, str]) -> None:

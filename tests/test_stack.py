@@ -21,6 +21,7 @@ from agentworks_platform.db import Database
 from agentworks_platform.migrations import upgrade
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_pubsub import EventPublisher, Outbox, OutboxRelay, load_topology
+from agentworks_pubsub.testing import publish_all
 from sqlalchemy import func, select, text
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
@@ -116,15 +117,7 @@ def stack(
 
 
 def _publish(events: list[Event]) -> None:
-    async def send() -> None:
-        publisher = EventPublisher(load_topology().project)
-        try:
-            for event in events:
-                await publisher.publish(event)
-        finally:
-            await publisher.close()
-
-    asyncio.run(send())
+    asyncio.run(publish_all(events))
 
 
 def test_each_subscribed_service_receives_each_event_type_exactly_once(stack: Stack) -> None:

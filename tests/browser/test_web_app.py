@@ -29,7 +29,7 @@ from agentworks_events.runs import step_id_for
 from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset
 from agentworks_localstack.threads import AppThread
-from agentworks_pubsub import EventPublisher, load_topology
+from agentworks_pubsub.testing import publish_all
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from .openai_upstream import app as openai_upstream
@@ -303,16 +303,8 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
 
 
 def _publish(*events: AgentRunStarted | AgentRunStep) -> None:
-    async def publish() -> None:
-        publisher = EventPublisher(load_topology().project)
-        try:
-            for event in events:
-                await publisher.publish(event)
-        finally:
-            await publisher.close()
-
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's event loop
-        thread.submit(asyncio.run, publish()).result()
+        thread.submit(asyncio.run, publish_all(events)).result()
 
 
 def _tool_run(

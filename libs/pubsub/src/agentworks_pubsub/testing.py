@@ -7,13 +7,26 @@ import asyncio
 import base64
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 from agentworks_events import Event, EventMessage, parse_event, to_message
 from google.pubsub_v1 import PubsubMessage, ReceivedMessage
 
 from agentworks_pubsub.outbox import Outbox
+from agentworks_pubsub.publisher import EventPublisher
+from agentworks_pubsub.topology import load_topology
+
+
+async def publish_all(events: Iterable[Event]) -> None:
+    """Publish events in order to the topology's project as a service would (the Pub/Sub emulator of
+    ``PUBSUB_EMULATOR_HOST`` when set): how stack tests stand in for a service that is not part of them."""
+    publisher = EventPublisher(load_topology().project)
+    try:
+        for event in events:
+            await publisher.publish(event)
+    finally:
+        await publisher.close()
 
 
 @runtime_checkable
