@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CardSnapshot } from "../api/generated/events/card-events";
 import type { Board, Card, Lane } from "../api/types";
 import { agentsOfLane, applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
@@ -106,7 +106,9 @@ describe("applyCardEvent", () => {
     const after = applyCardEvent(described, { ...about, type: "card.updated", card_id: "a", card: { ...partial, title: "New" }, changed_fields: ["title"] });
     expect(findCard(after, "a")?.card).toMatchObject({ title: "New", description: "Long" });
   });
+  afterEach(() => vi.useRealTimers());
   it("is idempotent for a repeated event and ignores other event types", () => {
+    vi.useFakeTimers({ now: new Date("2026-12-06T07:00:00Z") }); // a fold stamps updated_at with the clock
     const event = moved("a", "l1", 0);
     const once = applyCardEvent(board(), event);
     expect(applyCardEvent(once, event)).toEqual(once);
