@@ -303,3 +303,16 @@ def test_event_handlers_live_in_handlers_modules(service: str) -> None:
                 if not sources.get(name, "").endswith(".handlers"):
                     found.setdefault(module.path, []).append(f"line {call.lineno}: {name} is not from a handlers.py")
     assert not found, f"event handlers live in handlers.py:\n{violations(found)}"
+
+
+def app_state_uses(module: Module) -> Iterator[str]:
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Attribute) and ast.unparse(node.value).endswith("app.state"):
+            yield described(module, node, f"keeps or reads {ast.unparse(node)} (untyped)")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_state_is_read_typed(service: str) -> None:
+    """What a service holds for its lifetime is on its typed state (``ctx.state``), never on ``app.state``."""
+    found = {module.path: findings for module in modules(service) if (findings := list(app_state_uses(module)))}
+    assert not found, f"keep it on the service's <Svc>State and read it through state.py:\n{violations(found)}"

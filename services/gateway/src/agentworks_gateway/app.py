@@ -57,6 +57,9 @@ def create_app(
     }
     called = table.owners | customer_table.owners | ALWAYS_CALLED
     upstreams = {name: _url_of(settings, name) for name in called - {GATEWAY}}
+    public_api = PublicApi(table, {name: doc for name, doc in documents.items() if name != GATEWAY})
+    limits = KeyLimits(settings.api_requests_per_minute, settings.api_tokens_per_minute)
+    customer_api = openai_api.CustomerApi(customer_table, limits)
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
         clients: dict[str, InternalClient] = {}
@@ -65,7 +68,7 @@ def create_app(
             clients[name] = InternalClient(url, ctx.tokens, timeout=timeout, transport=transports.get(name))
             stack.push_async_callback(clients[name].aclose)
         watch = CredentialWatch(ctx.db, settings.credential_check_seconds)
-        ctx.state = GatewayState(clients, watch)
+        ctx.state = GatewayState(clients, watch, public_api, customer_api)
         run_in_background(stack, watch.run(), "credential-watch")
 
     app = create_service_app(
@@ -76,9 +79,6 @@ def create_app(
         routers=[identity.router, apikeys.router, websockets, openai_api.router, proxy, web],
         setup=setup,
     )
-    app.state.public_api = PublicApi(table, {name: doc for name, doc in documents.items() if name != GATEWAY})
-    limits = KeyLimits(settings.api_requests_per_minute, settings.api_tokens_per_minute)
-    app.state.customer_api = openai_api.CustomerApi(customer_table, limits)
     app.add_middleware(ApiGuard)
     app.add_middleware(PathGuard)  # added last, so it runs first: nothing sees a path it has not checked
     return app

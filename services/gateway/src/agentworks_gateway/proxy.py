@@ -49,8 +49,7 @@ class PublicApi:
 
 
 def _public_api(request: Request) -> PublicApi:
-    api: PublicApi = request.app.state.public_api
-    return api
+    return gateway_state(context_of(request)).public_api
 
 
 def _safe_path(request: Request) -> SafePath:

@@ -61,15 +61,15 @@ def create_app(
     the clock its circuit breakers cool down by."""
     settings = settings or ProviderRouterSettings()
 
-    async def setup(app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
-        app.state.prices = load_prices()
+    async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        prices = load_prices()
         # A call's usage row commits before the answer returns; its publish does not hold the answer up.
         outbox = await start_outbox(ctx, stack, models.outbox, sink, outbox=Outbox(models.outbox, background=True))
         secrets: SecretSource = (
             SecretManagerSecrets(settings.gcp_project) if settings.secrets_backend == "secret-manager" else EnvSecrets()
         )
         routing = Router(
-            app.state.prices,
+            prices,
             providers or await build_providers(settings, secrets),
             policy_from(settings),
             UsageRecorder(ctx.db, outbox),
@@ -79,7 +79,7 @@ def create_app(
         blobs: BlobStore = (
             GcsBlobs(settings.images_bucket) if settings.blobs_backend == "gcs" else LocalBlobs(settings.blobs_dir)
         )
-        ctx.state = RouterState(outbox, routing, blobs)
+        ctx.state = RouterState(outbox, routing, blobs, prices)
 
     app = create_service_app(
         settings,

@@ -77,7 +77,7 @@ def customer_table(documents: dict[str, dict[str, Any]]) -> RouteTable:
 async def openai_api(request: Request) -> Response:
     allowance: Allowance | None = None
     try:
-        api: CustomerApi = request.app.state.customer_api
+        api = gateway_state(context_of(request)).customer_api
         route = api.route(request.method, _safe_path(request))
         body = await _body(request)
         estimate = estimated_tokens(body)

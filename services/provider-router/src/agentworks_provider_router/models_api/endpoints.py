@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Literal
 
-from agentworks_platform.app import allow_callers
+from agentworks_platform.app import allow_callers, context_of
 from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from agentworks_provider_router.pricing import PriceTable
+from agentworks_provider_router.state import router_state
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -33,8 +34,7 @@ class ModelList(BaseModel):
 
 
 def _prices(request: Request) -> PriceTable:
-    prices: PriceTable = request.app.state.prices
-    return prices
+    return router_state(context_of(request)).prices
 
 
 def _card(prices: PriceTable, provider: str, model: str) -> ModelCard:
