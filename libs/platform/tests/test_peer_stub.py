@@ -21,10 +21,6 @@ CONTEXT_PATH = "/internal/projects/{project_id}/run-context"
 AUDIT_PATH = "/internal/workspaces/{workspace_id}/audit"
 
 
-def refusal(code: str) -> Answer:
-    return Answer(403 if code == "forbidden" else 422, {"error": {"code": code, "message": code, "details": None}})
-
-
 def membership(role: str = "member") -> Answer:
     return Answer(200, {"workspace_id": str(WORKSPACE), "user_id": str(USER), "role": role})
 
@@ -78,7 +74,11 @@ async def test_a_scripted_answer_reaches_the_real_client_and_the_call_is_recorde
 
 async def test_an_answer_can_be_computed_from_the_call(core: PeerStub, client: Callable[..., InternalClient]) -> None:
     async def echo(call: Call) -> Answer:
-        return Answer(204) if call.body["action"] == "api_key.created" else refusal("invalid")
+        return (
+            Answer(204)
+            if call.body["action"] == "api_key.created"
+            else Answer.refusal(422, "invalid", "not an audit entry")
+        )
 
     core.on("POST", AUDIT_PATH, echo)
     response = await client(core).request("POST", AUDIT, json=audit_entry())
@@ -125,7 +125,7 @@ async def test_an_answer_can_be_computed_from_the_call(core: PeerStub, client: C
 async def test_a_request_the_peer_would_refuse_is_a_violation(
     strict_core: PeerStub, client: Callable[..., InternalClient], method: str, path: str, body: object, refused: str
 ) -> None:
-    strict_core.on("GET", MEMBER_PATH, membership()).on("GET", CONTEXT_PATH, refusal("forbidden"))
+    strict_core.on("GET", MEMBER_PATH, membership()).on("GET", CONTEXT_PATH, Answer.refusal(403, "forbidden", "no"))
     strict_core.on("POST", AUDIT_PATH, Answer(204))
     with pytest.raises(ContractViolation, match=refused):
         await client(strict_core).request(method, path, json=body)
@@ -139,7 +139,7 @@ async def test_a_request_the_peer_would_refuse_is_a_violation(
     [
         pytest.param(membership("admin"), id="value outside the schema"),
         pytest.param(Answer(200, {"role": "member"}), id="missing fields"),
-        pytest.param(Answer(404, {"error": {"code": "not_found", "message": "no", "details": None}}), id="status"),
+        pytest.param(Answer.refusal(409, "conflict", "no"), id="status"),
         pytest.param(Answer(200, content=b"member", content_type="text/plain"), id="content type"),
     ],
 )

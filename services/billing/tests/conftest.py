@@ -12,11 +12,9 @@ from agentworks_billing.app import create_app
 from agentworks_billing.config import BillingSettings
 from agentworks_billing.models import MIGRATIONS
 from agentworks_billing.state import billing_state
-from agentworks_core.app import create_app as create_core
-from agentworks_core.config import CoreSettings
-from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
 from agentworks_events import Event
 from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.peer_stub import Answer, Call, PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
@@ -41,10 +39,47 @@ class DictSecrets:
         return self.values.get(name)
 
 
-class Billing:
-    """Billing and core in-process; people are the owner, a member and a viewer of one workspace."""
+class CoreStandIn:
+    """Core as billing asks it (through a stub of core's API): who belongs to which workspace, with what role, and
+    which workspace each project is in."""
 
-    def __init__(self, billing: FastAPI, core: FastAPI, sink: RecordingSink, key: bytes, database_url: str) -> None:
+    def __init__(self, stub: PeerStub) -> None:
+        self.roles: dict[tuple[str, str], str] = {}
+        self.projects: dict[str, str] = {}
+        stub.on("GET", "/internal/workspaces/{workspace_id}/members/{user_id}", self._membership)
+        stub.on("GET", "/internal/projects/{project_id}", self._project)
+
+    def workspace(self, owner: Principal) -> uuid.UUID:
+        workspace = uuid.uuid4()
+        self.join(workspace, owner, "owner")
+        return workspace
+
+    def join(self, workspace: uuid.UUID, person: Principal, role: str) -> None:
+        self.roles[(str(workspace), str(person.user_id))] = role
+
+    def project(self, workspace: uuid.UUID) -> uuid.UUID:
+        project = uuid.uuid4()
+        self.projects[str(project)] = str(workspace)
+        return project
+
+    def _membership(self, call: Call) -> Answer:
+        workspace, user = call.path_params["workspace_id"], call.path_params["user_id"]
+        role = self.roles.get((workspace, user))
+        if role is None:
+            return Answer.refusal(404, "not_found", f"No member {user} in workspace {workspace}.")
+        return Answer(200, {"workspace_id": workspace, "user_id": user, "role": role})
+
+    def _project(self, call: Call) -> Answer:
+        project = call.path_params["project_id"]
+        if project not in self.projects:
+            return Answer.refusal(404, "not_found", f"No project with id {project}.")
+        return Answer(200, {"workspace_id": self.projects[project], "project_id": project})
+
+
+class Billing:
+    """Billing in-process, core a stub; people are the owner, a member and a viewer of one workspace."""
+
+    def __init__(self, billing: FastAPI, core: CoreStandIn, sink: RecordingSink, key: bytes, database_url: str) -> None:
         self.app = billing
         self.core = core
         self.sink = sink
@@ -75,27 +110,11 @@ class Billing:
         assert response.status_code < 300, response.text
         return response.json() if response.content else None
 
-    async def core_call(self, method: str, path: str, principal: Principal, json: Any = None) -> Any:
-        async with self.client(self.core, CORE_URL) as client:
-            response = await client.request(method, path, json=json, headers=self.headers(CORE_URL, principal))
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    async def seed(self) -> dict[str, uuid.UUID]:
-        workspace = await self.core_call("POST", "/api/workspaces", self.owner, {"name": "Acme"})
-        projects = [
-            await self.core_call("POST", f"/api/workspaces/{workspace['id']}/projects", self.owner, {"name": name})
-            for name in ("Shop", "Blog")
-        ]
-        for user, role in ((self.member, "member"), (self.viewer, "viewer")):
-            invite = {"email": user.email, "role": role}
-            invited = await self.core_call("POST", f"/api/workspaces/{workspace['id']}/members", self.owner, invite)
-            await self.core_call("POST", "/api/invitations/accept", user, {"token": invited["invitation"]["token"]})
-        self.ids = {
-            "workspace": uuid.UUID(workspace["id"]),
-            "shop": uuid.UUID(projects[0]["id"]),
-            "blog": uuid.UUID(projects[1]["id"]),
-        }
+    def seed(self) -> dict[str, uuid.UUID]:
+        workspace = self.core.workspace(self.owner)
+        self.core.join(workspace, self.member, "member")
+        self.core.join(workspace, self.viewer, "viewer")
+        self.ids = {"workspace": workspace, "shop": self.core.project(workspace), "blog": self.core.project(workspace)}
         return self.ids
 
     async def deliver(self, *events: Event, attempt: int = 1) -> None:
@@ -111,34 +130,29 @@ class Billing:
 
 
 @pytest.fixture
-def make_billing(migrated_database: Callable[[Path], str], dev_key_file: Path) -> Any:
+def make_billing(
+    migrated_database: Callable[[Path], str], dev_key_file: Path, dev_key: bytes, peer_stub: Callable[[str], PeerStub]
+) -> Any:
     async def make(stack: AsyncExitStack, secrets: dict[str, str] | None = None, **overrides: Any) -> Billing:
-        key_path = dev_key_file
-        key = key_path.read_bytes()
-        core = create_core(
-            CoreSettings(
-                environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)
-            ),
-            sink=RecordingSink(),
-        )
-        await stack.enter_async_context(core.router.lifespan_context(core))
+        stub = peer_stub("core")
+        core = CoreStandIn(stub)
         sink = RecordingSink()
         database_url = migrated_database(MIGRATIONS)
         settings = BillingSettings(
             environment="test",
-            dev_signing_key_file=key_path,
+            dev_signing_key_file=dev_key_file,
             database_url=database_url,
             schedule_in_process=False,
             pull_usage_events=False,
             **overrides,
         )
         core_client = InternalClient(
-            CORE_URL, LocalTokenSigner(key, dev_service_account("billing")), transport=httpx.ASGITransport(app=core)
+            CORE_URL, LocalTokenSigner(dev_key, dev_service_account("billing")), transport=stub
         )
         app = create_app(settings, sink=sink, core_client=core_client, secrets=DictSecrets(secrets))
         await stack.enter_async_context(app.router.lifespan_context(app))
-        billing = Billing(app, core, sink, key, database_url)
-        await billing.seed()
+        billing = Billing(app, core, sink, dev_key, database_url)
+        billing.seed()
         return billing
 
     return make

@@ -16,11 +16,9 @@ from .factories import recorded, settled
 AT = datetime(2026, 10, 3, 12, tzinfo=UTC)
 
 
-async def _other_project(billing: Billing) -> tuple[uuid.UUID, uuid.UUID]:
-    stranger = person("stranger")
-    workspace = await billing.core_call("POST", "/api/workspaces", stranger, {"name": "Rival"})
-    project = await billing.core_call("POST", f"/api/workspaces/{workspace['id']}/projects", stranger, {"name": "X"})
-    return uuid.UUID(workspace["id"]), uuid.UUID(project["id"])
+def _other_project(billing: Billing) -> tuple[uuid.UUID, uuid.UUID]:
+    workspace = billing.core.workspace(person("stranger"))
+    return workspace, billing.core.project(workspace)
 
 
 async def _ledger_of(billing: Billing, workspace: uuid.UUID) -> tuple[list[uuid.UUID], list[uuid.UUID], set[str]]:
@@ -37,7 +35,7 @@ async def _ledger_of(billing: Billing, workspace: uuid.UUID) -> tuple[list[uuid.
 
 
 async def test_usage_naming_another_workspaces_project_stays_out_of_the_ledger(billing: Billing) -> None:
-    _, foreign_project = await _other_project(billing)
+    _, foreign_project = _other_project(billing)
     workspace, run = billing.ids["workspace"], uuid.uuid4()
     forged = [
         recorded(workspace, foreign_project, run, Decimal("0.5"), AT),
@@ -51,7 +49,7 @@ async def test_usage_naming_another_workspaces_project_stays_out_of_the_ledger(b
 
 
 async def test_usage_cannot_claim_a_run_another_workspace_already_has(billing: Billing) -> None:
-    other_workspace, other_project = await _other_project(billing)
+    other_workspace, other_project = _other_project(billing)
     run = uuid.uuid4()
     await billing.deliver(recorded(other_workspace, other_project, run, Decimal("0.2"), AT))
     workspace = billing.ids["workspace"]

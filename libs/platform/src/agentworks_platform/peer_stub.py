@@ -32,6 +32,7 @@ from openapi_core.templating.paths.finders import APICallPathFinder
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from agentworks_platform.app import CALLERS_EXTENSION
+from agentworks_platform.errors import error_body
 
 
 class ContractViolation(AssertionError):
@@ -47,6 +48,11 @@ class Answer:
     content: bytes | None = None
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def refusal(cls, status: int, code: str, message: str) -> Answer:
+        """An error answer in the services' envelope (``{"error": {"code": …, "message": …}}``)."""
+        return cls(status, error_body(code, message))
 
     def encoded(self) -> bytes:
         if self.content is not None:

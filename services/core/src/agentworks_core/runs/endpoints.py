@@ -18,7 +18,7 @@ from agentworks_core.runs.schemas import CardRuns, Decision, DecisionIn, RunCont
 from agentworks_core.state import OutboxDep
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=error_responses(404, 409))
-internal = APIRouter(prefix="/internal", tags=["internal"])
+internal = APIRouter(prefix="/internal", tags=["internal"], responses=error_responses(404))
 
 
 @router.post("/cards/{card_id}/agents/{agent}/run", status_code=202, summary="Run one agent on a card now")

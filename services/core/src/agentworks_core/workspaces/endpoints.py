@@ -27,7 +27,7 @@ from agentworks_core.workspaces.schemas import (
 
 router = APIRouter(prefix="/api/workspaces", tags=["workspaces"], responses=error_responses(404, 409))
 accepting = APIRouter(prefix="/api/invitations", tags=["workspaces"], responses=error_responses(403, 404, 409, 410))
-internal = APIRouter(prefix="/internal", tags=["internal"])
+internal = APIRouter(prefix="/internal", tags=["internal"], responses=error_responses(404))
 
 
 @router.get("", summary="The workspaces you belong to")
