@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.peer_stub import Answer, Call, ContractViolation, PeerStub
+from agentworks_platform.internal_http import InternalClient, member_role
+from agentworks_platform.peer_stub import Answer, Call, ContractViolation, CoreDirectory, PeerStub
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 
@@ -179,3 +179,25 @@ def test_an_operation_the_peer_lacks_cannot_be_scripted(strict_core: PeerStub) -
         strict_core.on("DELETE", MEMBER_PATH, Answer(204))
     with pytest.raises(ContractViolation, match="no operation GET /internal/members"):
         strict_core.on("GET", "/internal/members", Answer(204))
+
+
+async def test_the_core_directory_answers_members_and_owners_and_404_otherwise(
+    peer_stub: Callable[[str], PeerStub], client: Callable[..., InternalClient]
+) -> None:
+    core = peer_stub("core")
+    directory = CoreDirectory(core)
+    owner, stranger = uuid.uuid4(), uuid.uuid4()
+    tenancy = directory.tenancy(owner)
+    log_stream = client(core, "log-stream")
+    assert await member_role(log_stream, tenancy.workspace, owner) == "owner"
+    assert await member_role(log_stream, tenancy.workspace, stranger) is None
+    card = await log_stream.request("GET", f"/internal/cards/{tenancy.card}")
+    assert card.json() == {
+        "workspace_id": str(tenancy.workspace),
+        "project_id": str(tenancy.project),
+        "board_id": str(tenancy.board),
+    }
+    assert (await log_stream.request("GET", f"/internal/boards/{tenancy.board}")).json()["workspace_id"] == str(
+        tenancy.workspace
+    )
+    assert (await log_stream.request("GET", f"/internal/projects/{uuid.uuid4()}")).status_code == 404

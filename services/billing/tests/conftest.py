@@ -14,7 +14,7 @@ from agentworks_billing.models import MIGRATIONS
 from agentworks_billing.state import billing_state
 from agentworks_events import Event
 from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.peer_stub import Answer, Call, PeerStub
+from agentworks_platform.peer_stub import CoreDirectory, PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
@@ -39,47 +39,12 @@ class DictSecrets:
         return self.values.get(name)
 
 
-class CoreStandIn:
-    """Core as billing asks it (through a stub of core's API): who belongs to which workspace, with what role, and
-    which workspace each project is in."""
-
-    def __init__(self, stub: PeerStub) -> None:
-        self.roles: dict[tuple[str, str], str] = {}
-        self.projects: dict[str, str] = {}
-        stub.on("GET", "/internal/workspaces/{workspace_id}/members/{user_id}", self._membership)
-        stub.on("GET", "/internal/projects/{project_id}", self._project)
-
-    def workspace(self, owner: Principal) -> uuid.UUID:
-        workspace = uuid.uuid4()
-        self.join(workspace, owner, "owner")
-        return workspace
-
-    def join(self, workspace: uuid.UUID, person: Principal, role: str) -> None:
-        self.roles[(str(workspace), str(person.user_id))] = role
-
-    def project(self, workspace: uuid.UUID) -> uuid.UUID:
-        project = uuid.uuid4()
-        self.projects[str(project)] = str(workspace)
-        return project
-
-    def _membership(self, call: Call) -> Answer:
-        workspace, user = call.path_params["workspace_id"], call.path_params["user_id"]
-        role = self.roles.get((workspace, user))
-        if role is None:
-            return Answer.refusal(404, "not_found", f"No member {user} in workspace {workspace}.")
-        return Answer(200, {"workspace_id": workspace, "user_id": user, "role": role})
-
-    def _project(self, call: Call) -> Answer:
-        project = call.path_params["project_id"]
-        if project not in self.projects:
-            return Answer.refusal(404, "not_found", f"No project with id {project}.")
-        return Answer(200, {"workspace_id": self.projects[project], "project_id": project})
-
-
 class Billing:
     """Billing in-process, core a stub; people are the owner, a member and a viewer of one workspace."""
 
-    def __init__(self, billing: FastAPI, core: CoreStandIn, sink: RecordingSink, key: bytes, database_url: str) -> None:
+    def __init__(
+        self, billing: FastAPI, core: CoreDirectory, sink: RecordingSink, key: bytes, database_url: str
+    ) -> None:
         self.app = billing
         self.core = core
         self.sink = sink
@@ -111,10 +76,14 @@ class Billing:
         return response.json() if response.content else None
 
     def seed(self) -> dict[str, uuid.UUID]:
-        workspace = self.core.workspace(self.owner)
-        self.core.join(workspace, self.member, "member")
-        self.core.join(workspace, self.viewer, "viewer")
-        self.ids = {"workspace": workspace, "shop": self.core.project(workspace), "blog": self.core.project(workspace)}
+        tenancy = self.core.tenancy(self.owner.user_id)
+        self.core.join(tenancy.workspace, self.member.user_id, "member")
+        self.core.join(tenancy.workspace, self.viewer.user_id, "viewer")
+        self.ids = {
+            "workspace": tenancy.workspace,
+            "shop": tenancy.project,
+            "blog": self.core.project(tenancy.workspace),
+        }
         return self.ids
 
     async def deliver(self, *events: Event, attempt: int = 1) -> None:
@@ -135,7 +104,7 @@ def make_billing(
 ) -> Any:
     async def make(stack: AsyncExitStack, secrets: dict[str, str] | None = None, **overrides: Any) -> Billing:
         stub = peer_stub("core")
-        core = CoreStandIn(stub)
+        core = CoreDirectory(stub)
         sink = RecordingSink()
         database_url = migrated_database(MIGRATIONS)
         settings = BillingSettings(

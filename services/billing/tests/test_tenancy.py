@@ -17,8 +17,8 @@ AT = datetime(2026, 10, 3, 12, tzinfo=UTC)
 
 
 def _other_project(billing: Billing) -> tuple[uuid.UUID, uuid.UUID]:
-    workspace = billing.core.workspace(person("stranger"))
-    return workspace, billing.core.project(workspace)
+    tenancy = billing.core.tenancy(person("stranger").user_id)
+    return tenancy.workspace, tenancy.project
 
 
 async def _ledger_of(billing: Billing, workspace: uuid.UUID) -> tuple[list[uuid.UUID], list[uuid.UUID], set[str]]:

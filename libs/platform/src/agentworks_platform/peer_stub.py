@@ -17,6 +17,7 @@ import base64
 import binascii
 import inspect
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -224,3 +225,68 @@ def _explained(error: Exception) -> str:
     for nested in getattr(cause, "schema_errors", ()) or ([cause] if cause else []):
         details.append(getattr(nested, "message", str(nested)))
     return ": ".join(details)
+
+
+@dataclass(frozen=True)
+class Tenancy:
+    """One workspace as ``CoreDirectory`` made it: a project with its board and a card."""
+
+    workspace: uuid.UUID
+    project: uuid.UUID
+    board: uuid.UUID
+    card: uuid.UUID
+
+
+class CoreDirectory:
+    """Core's answers to the lookups every other service makes, held in memory on a stub of core: who belongs to
+    which workspace with what role (``/internal/workspaces/{id}/members/{user}``), and which workspace, project and
+    board own each card, board and project (``/internal/{cards,boards,projects}/{id}``); anything else is 404."""
+
+    def __init__(self, core: PeerStub) -> None:
+        self.roles: dict[tuple[str, str], str] = {}
+        self.owners: dict[tuple[str, str], dict[str, str]] = {}
+        core.on("GET", "/internal/workspaces/{workspace_id}/members/{user_id}", self._membership)
+        for kind in ("card", "board", "project"):
+            core.on("GET", f"/internal/{kind}s/{{{kind}_id}}", self._owner)
+
+    def tenancy(self, owner: uuid.UUID) -> Tenancy:
+        """A new workspace owned by ``owner``, with a project, its board and a card."""
+        workspace, board = uuid.uuid4(), uuid.uuid4()
+        self.join(workspace, owner, "owner")
+        project = self.project(workspace)
+        self.owners[("board", str(board))] = {"workspace_id": str(workspace)}
+        return Tenancy(workspace, project, board, self._card(workspace, project, board))
+
+    def card(self, tenancy: Tenancy) -> uuid.UUID:
+        """A new card on the tenancy's board."""
+        return self._card(tenancy.workspace, tenancy.project, tenancy.board)
+
+    def _card(self, workspace: uuid.UUID, project: uuid.UUID, board: uuid.UUID) -> uuid.UUID:
+        card = uuid.uuid4()
+        ids = {"workspace_id": workspace, "project_id": project, "board_id": board}
+        self.owners[("card", str(card))] = {name: str(value) for name, value in ids.items()}
+        return card
+
+    def project(self, workspace: uuid.UUID) -> uuid.UUID:
+        """A new project in ``workspace``."""
+        project = uuid.uuid4()
+        self.owners[("project", str(project))] = {"workspace_id": str(workspace), "project_id": str(project)}
+        return project
+
+    def join(self, workspace: uuid.UUID, user: uuid.UUID, role: str) -> None:
+        self.roles[(str(workspace), str(user))] = role
+
+    def _membership(self, call: Call) -> Answer:
+        workspace, user = call.path_params["workspace_id"], call.path_params["user_id"]
+        role = self.roles.get((workspace, user))
+        if role is None:
+            return Answer.refusal(404, "not_found", f"No member {user} in workspace {workspace}.")
+        return Answer(200, {"workspace_id": workspace, "user_id": user, "role": role})
+
+    def _owner(self, call: Call) -> Answer:
+        [(name, value)] = call.path_params.items()
+        kind = name.removesuffix("_id")
+        owner = self.owners.get((kind, value))
+        if owner is None:
+            return Answer.refusal(404, "not_found", f"No {kind} with id {value}.")
+        return Answer(200, owner)
