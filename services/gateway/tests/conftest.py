@@ -18,17 +18,16 @@ from agentworks_gateway.app import create_app as create_gateway
 from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.peer_stub import Answer, PeerStub
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
-from agentworks_platform.testing import Templates
-from agentworks_provider_router.app import create_app as create_router
-from agentworks_provider_router.config import ProviderRouterSettings
-from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
 from agentworks_pubsub.testing import RecordingSink
 from fastapi import FastAPI
 
 ORIGIN = "http://localhost:8080"
 PASSWORD = "correct horse battery"
+ROUTER_URL = "http://127.0.0.1:8083"
+MODELS = [{"id": "offline-small", "owned_by": "offline", "object": "model", "created": 0}]
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -49,7 +48,7 @@ class Recorder(httpx.AsyncBaseTransport):
 
 
 class Fleet:
-    """The gateway in front of the real core (and provider router), all in-process."""
+    """The gateway in front of the real core, both in-process (core's provider router a stub)."""
 
     def __init__(self, stack: AsyncExitStack, key_path: Path, gateway_db: str, core_app: FastAPI) -> None:
         self.stack = stack
@@ -88,8 +87,10 @@ class Fleet:
         client = httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"origin": ORIGIN})
         return await self.stack.enter_async_context(client)
 
-    async def signed_up(self, name: str = "ada") -> tuple[httpx.AsyncClient, dict[str, Any]]:
-        browser = await self.browser()
+    async def signed_up(
+        self, name: str = "ada", app: FastAPI | None = None
+    ) -> tuple[httpx.AsyncClient, dict[str, Any]]:
+        browser = await self.browser(app)
         email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
         response = await browser.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "name": name})
         assert response.status_code == 201, response.text
@@ -147,32 +148,19 @@ async def send_raw(
 
 @pytest.fixture
 async def fleet(
-    migrated_database: Callable[[Path], str], tmp_path: Path, templates: Templates, dev_key_file: Path, dev_key: bytes
+    migrated_database: Callable[[Path], str], dev_key_file: Path, dev_key: bytes, peer_stub: Callable[[str], PeerStub]
 ) -> AsyncIterator[Fleet]:
-    key_path, key = dev_key_file, dev_key
     async with AsyncExitStack() as stack:
-        router = create_router(
-            ProviderRouterSettings(
-                environment="test",
-                dev_signing_key_file=key_path,
-                database_url=templates.sqlite(ROUTER_MIGRATIONS, tmp_path / "r.db"),
-            ),
-            sink=RecordingSink(),
-        )
-        await stack.enter_async_context(router.router.lifespan_context(router))
-        models = InternalClient(
-            "http://127.0.0.1:8083",
-            LocalTokenSigner(key, dev_service_account("core")),
-            transport=httpx.ASGITransport(app=router),
-        )
+        router = peer_stub("provider-router").on("GET", "/v1/models", Answer(200, {"object": "list", "data": MODELS}))
+        models = InternalClient(ROUTER_URL, LocalTokenSigner(dev_key, dev_service_account("core")), transport=router)
         core = create_core(
             CoreSettings(
-                environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)
+                environment="test", dev_signing_key_file=dev_key_file, database_url=migrated_database(CORE_MIGRATIONS)
             ),
             sink=RecordingSink(),
             models_client=models,
         )
         await stack.enter_async_context(core.router.lifespan_context(core))
-        fleet = Fleet(stack, key_path, migrated_database(GATEWAY_MIGRATIONS), core)
+        fleet = Fleet(stack, dev_key_file, migrated_database(GATEWAY_MIGRATIONS), core)
         await fleet.gateway()
         yield fleet

@@ -96,15 +96,16 @@ async def test_hourly_rate_limit_is_shared_by_every_gateway_instance(
 ) -> None:
     mid_hour = (int(time.time()) // 3600) * 3600 + 1800  # a slow run must not cross into the next window
     monkeypatch.setattr(ratelimit, "clock", lambda: float(mid_hour))
-    first, _ = await fleet.signed_up()
-    second_instance = await fleet.gateway()
+    limit = 40  # the production default is 1000; the rule is the same at any limit
+    first_instance, second_instance = [await fleet.gateway(requests_per_hour=limit) for _ in range(2)]
+    first, _ = await fleet.signed_up(app=first_instance)
     second = await fleet.browser(second_instance)
     second.cookies = first.cookies
     response = await first.get("/api/me")
-    assert response.headers["x-ratelimit-limit"] == "1000"
-    assert response.headers["x-ratelimit-remaining"] == "999"
+    assert response.headers["x-ratelimit-limit"] == str(limit)
+    assert response.headers["x-ratelimit-remaining"] == str(limit - 1)
     reset = int(response.headers["x-ratelimit-reset"])
-    for n in range(2, 1001):
+    for n in range(2, limit + 1):
         response = await (first if n % 2 else second).get("/api/me")
         assert response.status_code == 200, n
     assert response.headers["x-ratelimit-remaining"] == "0"
@@ -114,7 +115,7 @@ async def test_hourly_rate_limit_is_shared_by_every_gateway_instance(
     assert 0 < int(limited.headers["retry-after"]) <= 3600
     assert int(limited.headers["x-ratelimit-reset"]) == reset
     assert (await first.get("/api/workspaces")).status_code == 429
-    other, _ = await fleet.signed_up("other")
+    other, _ = await fleet.signed_up("other", app=first_instance)
     assert (await other.get("/api/me")).status_code == 200
 
 
