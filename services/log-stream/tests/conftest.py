@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -9,52 +10,43 @@ from typing import Any
 
 import httpx
 import pytest
-from agentworks_core.app import create_app as create_core
-from agentworks_core.config import CoreSettings
-from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
 from agentworks_events import AgentRunLog, AgentRunStarted, AgentRunStep, LogLine, RunTokens, ToolCallRecord
 from agentworks_events.runs import step_id_for
 from agentworks_localstack.threads import AppThread, free_port
 from agentworks_log_stream.app import create_app
 from agentworks_log_stream.config import LogStreamSettings
 from agentworks_log_stream.models import MIGRATIONS
+from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.peer_stub import CoreDirectory, PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
-from agentworks_pubsub.testing import RecordingSink, push_envelope
+from agentworks_pubsub.testing import push_envelope
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+CORE_URL = "http://127.0.0.1:8081"
 
 
 class Terminals:
-    def __init__(self, core: AppThread, logs: AppThread, key: bytes) -> None:
-        self.core = core
+    """Log-stream on a real socket, core a stub (``directory``) holding one workspace with a card its owner reads."""
+
+    def __init__(self, directory: CoreDirectory, logs: AppThread, key: bytes) -> None:
+        self.directory = directory
         self.logs = logs
         self.key = key
         self.owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
-        self.ids: dict[str, Any] = {}
+        self.tenancy = directory.tenancy(self.owner.user_id)
+        tenancy = self.tenancy
+        self.ids: dict[str, Any] = {
+            "workspace": tenancy.workspace,
+            "project": tenancy.project,
+            "card": tenancy.card,
+            "board": tenancy.board,
+        }
 
     def gateway_headers(self, url: str, principal: Principal | None = None) -> dict[str, str]:
         token = LocalTokenSigner(self.key, dev_service_account("gateway")).sign(url)
         return {"authorization": f"Bearer {token}", **(principal or self.owner).headers()}
-
-    def core_call(self, method: str, path: str, json: Any = None, principal: Principal | None = None) -> Any:
-        response = httpx.request(
-            method, f"{self.core.url}{path}", json=json, headers=self.gateway_headers(self.core.url, principal)
-        )
-        assert response.status_code < 300, response.text
-        return response.json()
-
-    def seed(self) -> None:
-        workspace = self.core_call("POST", "/api/workspaces", {"name": "Acme"})
-        project = self.core_call("POST", f"/api/workspaces/{workspace['id']}/projects", {"name": "Shop"})
-        card = self.core_call("POST", f"/api/projects/{project['id']}/cards", {"title": "Checkout"})
-        self.ids = {
-            "workspace": uuid.UUID(workspace["id"]),
-            "project": uuid.UUID(project["id"]),
-            "card": uuid.UUID(card["id"]),
-            "board": uuid.UUID(project["board_id"]),
-        }
 
     def push(self, event: Any, subscription: str = "log-stream-agent-runs") -> None:
         body = push_envelope(event, subscription)
@@ -112,47 +104,50 @@ class Terminals:
         return f"ws://127.0.0.1:{self.logs.port}/api/cards/{self.ids['card']}/terminal{query}"
 
 
+def listening(instance: AppThread, timeout: float = 10) -> AppThread:
+    """``instance`` once it is ready: on PostgreSQL its listener has connected, so no client opened before then
+    gets the listener's first ``resync``."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{instance.url}/readyz").status_code != 200:
+        assert time.monotonic() < deadline, f"log-stream on port {instance.port} never became ready"
+        time.sleep(0.02)
+    return instance
+
+
 @pytest.fixture
 def terminals(
-    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, request: pytest.FixtureRequest
+    migrated_database: Callable[[Path], str],
+    tmp_path: Path,
+    dev_key_file: Path,
+    dev_key: bytes,
+    request: pytest.FixtureRequest,
+    peer_stub: Callable[[str], PeerStub],
 ) -> Iterator[Terminals]:
-    key_path = dev_key_file
-    key = key_path.read_bytes()
     queue_size = getattr(request, "param", 1000)
-    core_port, logs_port = free_port(), free_port()
-    core = AppThread(
-        create_core(
-            CoreSettings(
-                environment="test",
-                dev_signing_key_file=key_path,
-                port=core_port,
-                database_url=migrated_database(CORE_MIGRATIONS),
-            ),
-            sink=RecordingSink(),
-        ),
-        port=core_port,
-    ).start()
+    core = peer_stub("core")
+    directory = CoreDirectory(core)
     database = migrated_database(MIGRATIONS)
 
     def instance(port: int, **overrides: Any) -> AppThread:
         settings = LogStreamSettings(
             environment="test",
-            dev_signing_key_file=key_path,
+            dev_signing_key_file=dev_key_file,
             port=port,
             database_url=database,
-            core_url=core.url,
+            core_url=CORE_URL,
             client_queue_size=queue_size,
             blobs_dir=tmp_path / "blobs",
             retain_lines_hours=0,
             **overrides,
         )
-        return AppThread(create_app(settings), port=port).start()
+        core_client = InternalClient(
+            CORE_URL, LocalTokenSigner(dev_key, dev_service_account("log-stream")), transport=core
+        )
+        return listening(AppThread(create_app(settings, core_client=core_client), port=port).start())
 
-    logs = instance(logs_port)
-    made = Terminals(core, logs, key)
+    logs = instance(free_port())
+    made = Terminals(directory, logs, dev_key)
     made.instance = instance  # type: ignore[attr-defined]
     made.blobs_dir = tmp_path / "blobs"  # type: ignore[attr-defined]
-    made.seed()
     yield made
     logs.stop()
-    core.stop()

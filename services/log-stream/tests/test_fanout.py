@@ -192,12 +192,10 @@ async def _messages(socket: ClientConnection, count: int) -> list[dict[str, Any]
 
 def test_card_events_of_any_size_reach_board_clients_on_every_instance(terminals: Terminals, backend: str) -> None:
     other, stop_other = _second_instance(terminals, backend)
-    child = terminals.core_call(
-        "POST", f"/api/projects/{terminals.ids['project']}/cards", {"title": "Child", "description": "c"}
-    )
+    child = terminals.directory.card(terminals.tenancy)
     events = [
         _card_created(terminals, terminals.ids["card"], "d" * 20_000),
-        _card_created(terminals, uuid.UUID(child["id"]), "é" * 150_000),  # agents' child cards have no limit
+        _card_created(terminals, child, "é" * 150_000),  # agents' child cards have no limit
     ]
     path = f"/api/boards/{terminals.ids['board']}/events"
 
@@ -217,7 +215,7 @@ def test_card_events_of_any_size_reach_board_clients_on_every_instance(terminals
         stop_other()
     for first, second in received:
         assert first["event"]["card"]["description"] == "d" * 20_000
-        assert (second["event"]["card_id"], second["partial"]) == (child["id"], True)
+        assert (second["event"]["card_id"], second["partial"]) == (str(child), True)
         assert "description" not in second["event"]["card"]
 
 
@@ -238,7 +236,6 @@ def relay(
         port=port,
         dev_signing_key_file=dev_key_file,
         database_url=migrated_database(GATEWAY_MIGRATIONS),
-        core_url=terminals.core.url,
         log_stream_url=target,
         allowed_origins=(ORIGIN,),
     )
@@ -251,18 +248,18 @@ def relay(
 
 
 def _owner_of_a_card(terminals: Terminals, gateway: str) -> dict[str, str]:
+    """Signs up at the gateway and makes the new user the owner of a card (in core's directory)."""
     with httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, timeout=30) as client:
         email = f"relay-{uuid.uuid4().hex[:8]}@example.com"
-        assert client.post("/api/auth/signup", json={"email": email, "password": "correct horse battery"}).is_success
-        workspace = client.post("/api/workspaces", json={"name": "Relay"}).json()
-        project = client.post(f"/api/workspaces/{workspace['id']}/projects", json={"name": "Shop"}).json()
-        card = client.post(f"/api/projects/{project['id']}/cards", json={"title": "Big output"}).json()
+        signed_up = client.post("/api/auth/signup", json={"email": email, "password": "correct horse battery"})
+        assert signed_up.is_success, signed_up.text
         cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    tenancy = terminals.directory.tenancy(uuid.UUID(signed_up.json()["id"]))
     terminals.ids = {
-        "workspace": uuid.UUID(workspace["id"]),
-        "project": uuid.UUID(project["id"]),
-        "card": uuid.UUID(card["id"]),
-        "board": uuid.UUID(project["board_id"]),
+        "workspace": tenancy.workspace,
+        "project": tenancy.project,
+        "card": tenancy.card,
+        "board": tenancy.board,
     }
     return {"cookie": cookie}
 

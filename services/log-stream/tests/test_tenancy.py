@@ -21,11 +21,9 @@ from .conftest import Terminals
 
 def _other_workspace(terminals: Terminals) -> tuple[Principal, dict[str, uuid.UUID]]:
     stranger = Principal(uuid.uuid4(), f"stranger-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
-    workspace = terminals.core_call("POST", "/api/workspaces", {"name": "Rival"}, stranger)
-    project = terminals.core_call("POST", f"/api/workspaces/{workspace['id']}/projects", {"name": "Plan"}, stranger)
-    card = terminals.core_call("POST", f"/api/projects/{project['id']}/cards", {"title": "Secret"}, stranger)
-    ids = {"workspace": workspace["id"], "project": project["id"], "card": card["id"], "board": project["board_id"]}
-    return stranger, {name: uuid.UUID(value) for name, value in ids.items()}
+    other = terminals.directory.tenancy(stranger.user_id)
+    ids = {"workspace": other.workspace, "project": other.project, "card": other.card, "board": other.board}
+    return stranger, ids
 
 
 def _moved(workspace: uuid.UUID, project: uuid.UUID, card: uuid.UUID, board: uuid.UUID, title: str) -> CardMoved:
@@ -72,7 +70,8 @@ def test_a_card_event_never_reaches_another_workspaces_board(terminals: Terminal
                 if message["type"] != "ping":
                     return message
 
-    assert asyncio.run(first_frame())["event"]["id"] == str(genuine.id)
+    frame = asyncio.run(first_frame())
+    assert frame.get("event", {}).get("id") == str(genuine.id), frame
     rejected, _, _ = asyncio.run(_recorded(terminals))
     assert str(forged.id) in rejected
 
