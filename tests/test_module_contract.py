@@ -316,3 +316,28 @@ def test_state_is_read_typed(service: str) -> None:
     """What a service holds for its lifetime is on its typed state (``ctx.state``), never on ``app.state``."""
     found = {module.path: findings for module in modules(service) if (findings := list(app_state_uses(module)))}
     assert not found, f"keep it on the service's <Svc>State and read it through state.py:\n{violations(found)}"
+
+
+def schema_classes(tree: ast.Module) -> Iterator[ast.ClassDef]:
+    """Pydantic models: classes built on one from pydantic, from a schemas module, or on another such class."""
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] in {"pydantic", "schemas"}
+        for alias in node.names
+    }
+    schemas: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and {ast.unparse(base) for base in node.bases} & (imported | schemas):
+            schemas.add(node.name)
+            yield node
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_schemas_live_in_schemas_modules(service: str) -> None:
+    """What a client sends and what an endpoint answers are declared in a schemas.py, not beside the routes."""
+    found: dict[str, list[str]] = {}
+    for module in modules(service):
+        if module.name == "endpoints.py" and (classes := list(schema_classes(module.tree))):
+            found[module.path] = [described(module, node, f"declares {node.name}") for node in classes]
+    assert not found, f"move these into the domain's schemas.py:\n{violations(found)}"

@@ -6,19 +6,24 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import error_responses
-from agentworks_platform.money import MoneyOut
 from agentworks_platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import AwareDatetime
 
 from agentworks_billing.access import PrincipalDep, authorize
 from agentworks_billing.invoices import service, webhooks
-from agentworks_billing.invoices.schemas import BillingOut, InvoiceDetailOut, InvoiceOut
+from agentworks_billing.invoices.schemas import (
+    BillingOut,
+    CloseOut,
+    DifferenceOut,
+    InvoiceDetailOut,
+    InvoiceOut,
+    ReconcileIn,
+    ReconcileOut,
+    WebhookOut,
+)
 from agentworks_billing.invoices.summary import billing_summary
-from agentworks_billing.schemas import Schema
 from agentworks_billing.state import jobs_of
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}", tags=["billing"], responses=error_responses(404))
@@ -57,11 +62,6 @@ async def get_invoice(
     return await service.invoice_detail(session, workspace_id, invoice_id)
 
 
-class WebhookOut(Schema):
-    received: bool = True
-    duplicate: bool
-
-
 @hooks.post(
     "/webhooks/stripe",
     dependencies=[Depends(allow_callers("gateway"))],
@@ -79,14 +79,6 @@ async def stripe_webhook(request: Request, session: SessionDep) -> WebhookOut:
     return WebhookOut(duplicate=not await webhooks.handle(session, event))
 
 
-class CloseOut(Schema):
-    period: str
-    invoices: list[uuid.UUID]
-    carried_over: list[uuid.UUID]
-    sent_to_stripe: list[uuid.UUID]
-    payment_collection: bool
-
-
 @internal.post(
     "/periods/{period}/close",
     dependencies=[Depends(allow_callers("scheduler"))],
@@ -102,28 +94,6 @@ async def close_period(period: str, request: Request) -> CloseOut:
         sent_to_stripe=sent,
         payment_collection=jobs.payments.enabled,
     )
-
-
-class ReconcileIn(Schema):
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
-
-
-class DifferenceOut(Schema):
-    kind: str
-    run_id: uuid.UUID
-    workspace_id: uuid.UUID
-    recorded_cost: MoneyOut
-    settled_cost: MoneyOut | None
-    delta: MoneyOut
-
-
-class ReconcileOut(Schema):
-    since: UtcDateTime
-    until: UtcDateTime
-    runs_checked: int
-    balanced: bool
-    differences: list[DifferenceOut]
 
 
 @internal.post(

@@ -7,7 +7,7 @@ from datetime import date
 
 from agentworks_events import UtcDateTime
 from agentworks_platform.money import MoneyOut
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from agentworks_billing.accounts.schemas import BudgetOut
 from agentworks_billing.models import Invoice, InvoiceLine
@@ -98,3 +98,38 @@ class BillingOut(Schema):
     budgets: list[BudgetOut]
     cost_alerts: list[CostAlertOut]
     payment_collection: PaymentCollection
+
+
+class WebhookOut(Schema):
+    received: bool = True
+    duplicate: bool
+
+
+class CloseOut(Schema):
+    period: str
+    invoices: list[uuid.UUID]
+    carried_over: list[uuid.UUID]
+    sent_to_stripe: list[uuid.UUID]
+    payment_collection: bool
+
+
+class ReconcileIn(Schema):
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
+
+
+class DifferenceOut(Schema):
+    kind: str
+    run_id: uuid.UUID
+    workspace_id: uuid.UUID
+    recorded_cost: MoneyOut
+    settled_cost: MoneyOut | None
+    delta: MoneyOut
+
+
+class ReconcileOut(Schema):
+    since: UtcDateTime
+    until: UtcDateTime
+    runs_checked: int
+    balanced: bool
+    differences: list[DifferenceOut]

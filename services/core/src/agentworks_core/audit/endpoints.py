@@ -5,32 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from agentworks_core.access import PrincipalDep, authorize
 from agentworks_core.audit import service
-from agentworks_core.schemas import Out
+from agentworks_core.audit.schemas import AuditIn, AuditOut
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])
-
-
-class AuditOut(Out):
-    id: uuid.UUID
-    actor_id: uuid.UUID | None
-    action: str
-    resource_type: str
-    resource_id: uuid.UUID
-    before: dict[str, object] | None
-    after: dict[str, object] | None
-    request_id: str
-    client_ip: str
-    created_at: UtcDateTime
 
 
 @router.get("", summary="Every state change in the workspace, newest first (owner)")
@@ -44,20 +29,6 @@ async def audit_log(
     access = await authorize(session, principal, workspace_id, "audit")
     rows, next_cursor = await service.entries(session, access, cursor, limit)
     return Page(items=[AuditOut.model_validate(r) for r in rows], next_cursor=next_cursor)
-
-
-class AuditIn(BaseModel):
-    """An entry recorded on behalf of another service (the gateway's API-key changes)."""
-
-    model_config = ConfigDict(extra="forbid")
-    actor_id: uuid.UUID | None
-    action: Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)]
-    resource_type: Annotated[str, Field(max_length=32)]
-    resource_id: uuid.UUID
-    before: dict[str, object] | None = None
-    after: dict[str, object] | None = None
-    request_id: Annotated[str, Field(max_length=64)] = ""
-    client_ip: Annotated[str, Field(max_length=64)] = ""
 
 
 @internal.post(

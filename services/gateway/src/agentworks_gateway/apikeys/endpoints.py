@@ -5,40 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_events import UtcDateTime
 from agentworks_platform.app import SessionDep, context_of
 from agentworks_platform.errors import error_responses
-from agentworks_platform.input_rules import visible_text
 from agentworks_platform.internal_http import InternalClient
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from agentworks_gateway.apikeys import service
+from agentworks_gateway.apikeys.schemas import KeyCreate, KeyOut, NewKeyOut
 from agentworks_gateway.identity.endpoints import CallerDep
 from agentworks_gateway.state import gateway_state
 
 router = APIRouter(
     prefix="/api/workspaces/{workspace_id}/api-keys", tags=["api keys"], responses=error_responses(404, 409)
 )
-
-
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, visible_text(100)]
-
-
-class KeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: uuid.UUID
-    name: str
-    prefix: str
-    created_at: UtcDateTime
-    last_used_at: UtcDateTime | None
-    revoked_at: UtcDateTime | None
-
-
-class NewKeyOut(KeyOut):
-    key: str
 
 
 def _core(request: Request) -> InternalClient:

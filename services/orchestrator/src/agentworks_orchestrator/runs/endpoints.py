@@ -13,12 +13,12 @@ from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
 
 from agentworks_orchestrator.runs.billing_client import BillingUnavailableError, pricing_plan
 from agentworks_orchestrator.runs.core_client import CoreUnavailableError, run_context
 from agentworks_orchestrator.runs.executor import RunPlan
 from agentworks_orchestrator.runs.prompts import console_prompt
+from agentworks_orchestrator.runs.schemas import CancelOut, Question
 from agentworks_orchestrator.runs.service import RunService
 from agentworks_orchestrator.state import RunServiceDep
 
@@ -40,11 +40,6 @@ async def _require_runner(service: RunService, principal: Principal, workspace_i
         raise Forbidden("Your role does not allow running or stopping agents.")
 
 
-class CancelOut(BaseModel):
-    run_id: uuid.UUID
-    status: str
-
-
 @router.post("/runs/{run_id}/cancel", summary="Cancel a run; a running one stops at its next log batch")
 async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: RunServiceDep) -> CancelOut:
     run = await service.run(run_id)
@@ -52,11 +47,6 @@ async def cancel_run(run_id: uuid.UUID, principal: PrincipalDep, service: RunSer
         raise NotFound(f"No run with id {run_id}.")
     await _require_runner(service, principal, run.workspace_id, f"run with id {run_id}")
     return CancelOut(run_id=run_id, status=await service.cancel(run_id, principal.user_id))
-
-
-class Question(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    question: Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 @router.post("/projects/{project_id}/copilot", summary="Ask the CEO CoPilot; the answer streams as SSE")

@@ -4,33 +4,16 @@ model with a price in force today is listed or found; anything else would be bil
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Literal
 
 from agentworks_platform.app import allow_callers, context_of
 from agentworks_platform.errors import AppError
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
 
+from agentworks_provider_router.models_api.schemas import ModelCard, ModelList
 from agentworks_provider_router.pricing import PriceTable
 from agentworks_provider_router.state import router_state
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
-
-
-class ModelCard(BaseModel):
-    """One model in OpenAI's shape; ``created`` is when its first price took effect."""
-
-    id: str
-    object: Literal["model"] = "model"
-    created: int = 0
-    owned_by: str
-
-
-class ModelList(BaseModel):
-    """The routable models."""
-
-    object: Literal["list"] = "list"
-    data: list[ModelCard]
 
 
 def _prices(request: Request) -> PriceTable:

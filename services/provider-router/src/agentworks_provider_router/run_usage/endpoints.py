@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import uuid
 
-from agentworks_events import Money
 from agentworks_platform.app import SessionDep, allow_callers
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
 
 from agentworks_provider_router.run_usage import service
+from agentworks_provider_router.run_usage.schemas import RunUsageOut
 
 router = APIRouter(prefix="/internal", tags=["internal"])
-
-
-class RunUsageOut(BaseModel):
-    """Every provider call recorded for the run, one usage record each, whatever attempt made it."""
-
-    run_id: uuid.UUID
-    provider_calls: int
-    input_tokens: int
-    output_tokens: int
-    cost: Money
 
 
 @router.get(

@@ -1,0 +1,29 @@
+"""What an owner sends to create an API key, and what the key endpoints answer (never a key's secret but once)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from agentworks_events import UtcDateTime
+from agentworks_platform.input_rules import visible_text
+from pydantic import BaseModel, ConfigDict
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, visible_text(100)]
+
+
+class KeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime | None
+    revoked_at: UtcDateTime | None
+
+
+class NewKeyOut(KeyOut):
+    key: str
