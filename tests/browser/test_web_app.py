@@ -4,7 +4,8 @@ An owner signs up, creates a workspace and project, adds cards (reordering them 
 lane 1 an approval gate and drags a card into it; the card's terminal streams the PRD agent's output to its
 end, the run's price lands on the card and on the usage dashboard, and the owner approves the held run; a
 second browser sees the move live; a viewer, invited through the link the owner is shown, cannot drag. A card's
-tool-using runs read as transcripts: Markdown prose, collapsible tool steps, a tab per agent of the lane.
+tool-using runs read as transcripts: Markdown prose, collapsible tool steps, a tab per agent of the lane, both
+from published step events and from the orchestrator's own loop (lane 5's developers, offline).
 Screenshots of every open page are saved to test-artifacts/ when a step fails.
 """
 
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("AW_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse battery"
+TOOL_ROLES = {"dev_backend", "dev_frontend"}  # lane 5's agents run as tool-using loops (offline: no key for them)
 # Chromium on a closed network: no background fetches, no sandbox as root in CI.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -70,6 +72,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "AW_GATEWAY_ALLOWED_ORIGINS": json.dumps([url]),
         "OPENAI_API_KEY": "sk-e2e",
         "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{upstream.url}/v1",
+        "AW_ORCHESTRATOR_TOOL_ROLES": json.dumps(sorted(TOOL_ROLES)),
     }
     emulator_host = f"127.0.0.1:{EMULATOR_PORT + offset}"
     try:
@@ -401,3 +404,48 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         # The document the backend developer wrote is the card's own, rendered, and says who wrote it.
         expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("Vault")
         expect(page.get_by_test_id("card-document-attribution")).to_contain_text("by dev backend (run ")
+
+
+def _new_project_with_card(page: Page, title: str) -> dict[str, str]:
+    """Sign up, create a workspace and project, add a card and open it; the ids in the page's address."""
+    _sign_up(page, "Grace", f"grace-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Workspace name").fill("Transcripts")
+    page.get_by_role("button", name="Create workspace").click()
+    page.get_by_label("Project name").fill("Payments")
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(re.compile(r"/w/[^/]+/p/[^/]+/board$"))
+    page.get_by_label("New card title").fill(title)
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.locator(f'[data-card="{title}"]').click()
+    page.wait_for_url(re.compile(r"card="))
+    workspace, project = re.findall(r"/(?:w|p)/([0-9a-f-]{36})", page.url)
+    return {"workspace": workspace, "project": project, "card": re.findall(r"card=([0-9a-f-]{36})", page.url)[0]}
+
+
+def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: Browser, fleet: Fleet) -> None:
+    owner = _context(browser, fleet)
+    with screenshots_on_failure("loop-transcript", [owner]):
+        page = owner.new_page()
+        ids = _new_project_with_card(page, "Saved cards")
+        board_id = page.request.get(f"/api/projects/{ids['project']}").json()["board_id"]
+        lanes = page.request.get(f"/api/boards/{board_id}").json()["lanes"]
+        lane_five = next(lane["id"] for lane in lanes if lane["number"] == 5)
+        moved = page.request.put(
+            f"/api/cards/{ids['card']}/move", data={"lane_id": lane_five}, headers={"origin": fleet.url}
+        )
+        assert moved.ok, moved.text()
+
+        tabs = page.get_by_test_id("transcript-tab")
+        expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=60_000)
+        transcript = page.get_by_test_id("transcript")
+        expect(transcript.get_by_text("Reading the card first.")).to_be_visible(timeout=60_000)
+        expect(transcript.get_by_test_id("tool-call").locator("summary code")).to_contain_text(
+            ["read_card", "write_document", "create_child_card", "create_child_card", "comment"], timeout=60_000
+        )
+        tabs.nth(1).click()
+        expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text("read_card")
+        # The children the agents created link back to this card, and it lists them.
+        children = page.get_by_role("link", name=re.compile(r"^Groundwork for"))
+        expect(children).to_have_count(2, timeout=30_000)
+        children.first.click()
+        expect(page.get_by_test_id("parent-card")).to_contain_text("Child of Saved cards")

@@ -50,6 +50,11 @@ function CardDetails(props: DrawerProps & { card: Card }) {
   const refreshRuns = () => {
     void client.invalidateQueries({ queryKey: keys.cardRuns(card.id) });
     void client.invalidateQueries({ queryKey: keys.board(props.board.id) });
+    refreshEffects();
+  };
+  const refreshEffects = () => {
+    void client.invalidateQueries({ queryKey: keys.children(card.id) });
+    void client.invalidateQueries({ queryKey: keys.cardDocuments(card.id) });
   };
   const lane = props.board.lanes.find((l) => l.id === card.lane_id);
   return (
@@ -59,7 +64,7 @@ function CardDetails(props: DrawerProps & { card: Card }) {
         In <strong>{lane ? `${lane.number} ${lane.name}` : "—"}</strong> · created {formatMoment(card.created_at)}
       </p>
       {card.parent_id ? <ParentLink parentId={card.parent_id} /> : null}
-      <CardTerminal cardId={card.id} onStatus={refreshRuns} />
+      <CardTerminal cardId={card.id} onStatus={refreshRuns} onStep={refreshEffects} />
       <section>
         <h3>Runs</h3>
         <Loaded query={runs} label="Loading runs…">

@@ -10,13 +10,16 @@ export type RunState = { runId: string; status: string };
 
 /** The card's live terminal: a transcript tab per agent (prose and tool calls of tool-using runs, skipped runs'
  * reasons) and the raw log; history first, then live; resumes exactly after a dropped connection. */
-export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: (state: RunState) => void }) {
+export function CardTerminal(props: { cardId: string; onStatus?: (state: RunState) => void; onStep?: () => void }) {
+  const { cardId, onStatus, onStep } = props;
   const host = useRef<HTMLDivElement>(null);
   const [connection, setConnection] = useState("Connecting…");
   const [agents, setAgents] = useState<AgentTranscripts[]>([]);
   const [chosen, setChosen] = useState<string | null>(null);
   const statusCallback = useRef(onStatus);
   statusCallback.current = onStatus;
+  const stepCallback = useRef(onStep);
+  stepCallback.current = onStep;
 
   useEffect(() => {
     const element = host.current;
@@ -56,6 +59,7 @@ export function CardTerminal({ cardId, onStatus }: { cardId: string; onStatus?: 
       }
       if ((message.type === "step" || message.type === "status") && transcripts.accept(message)) {
         setAgents(transcripts.byAgent());
+        if (message.type === "step") stepCallback.current?.(); // its effects (documents, children) may be in
       }
       if (message.type === "status") {
         statusCallback.current?.({ runId: message.run_id, status: message.status });
