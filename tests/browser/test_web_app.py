@@ -343,23 +343,12 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
     owner = _context(browser, fleet)
     with screenshots_on_failure("transcript", [owner]):
         page = owner.new_page()
-        _sign_up(page, "Grace", f"grace-{uuid.uuid4().hex[:8]}@example.com")
-        page.get_by_label("Workspace name").fill("Transcripts")
-        page.get_by_role("button", name="Create workspace").click()
-        page.get_by_label("Project name").fill("Payments")
-        page.get_by_role("button", name="Create project").click()
-        expect(page).to_have_url(re.compile(r"/w/[^/]+/p/[^/]+/board$"))
+        opened = _new_project_with_card(page, "Card vault")
+        ids = {name: uuid.UUID(value) for name, value in opened.items()}
         # Lane 5 runs both developers, and says so.
         expect(_lane(page, 5).get_by_test_id("lane-agent")).to_have_text(  # type: ignore[attr-defined]
             ["Backend developer", "Frontend developer"]
         )
-        page.get_by_label("New card title").fill("Card vault")
-        page.get_by_role("button", name="Add", exact=True).click()
-        page.locator('[data-card="Card vault"]').click()
-        page.wait_for_url(re.compile(r"card="))
-        workspace, project = re.findall(r"/(?:w|p)/([0-9a-f-]{36})", page.url)
-        card = re.findall(r"card=([0-9a-f-]{36})", page.url)[0]
-        ids = {"workspace": uuid.UUID(workspace), "project": uuid.UUID(project), "card": uuid.UUID(card)}
 
         read = ToolCallRecord(
             call_id="call-1", tool="read_card", arguments={}, ok=True, result="Card vault: store cards safely."
