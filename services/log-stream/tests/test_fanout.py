@@ -23,12 +23,14 @@ from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
 from agentworks_gateway.websockets_relay import MAX_MESSAGE_BYTES
 from agentworks_localstack.threads import AppThread, free_port
+from agentworks_log_stream.models import MIGRATIONS, RunLog
 from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import repository
 from agentworks_log_stream.terminal.endpoints import Ordered, live
-from agentworks_log_stream.terminal.fanout import PROBE
+from agentworks_log_stream.terminal.fanout import PROBE, Fanout
 from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES, fit_board_message, lines_frames
 from agentworks_log_stream.terminal.hub import Hub
+from agentworks_platform.db import Database
 from sqlalchemy.engine import make_url
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -443,6 +445,45 @@ def test_a_failed_notification_never_undoes_the_stored_lines(
     base = f"{terminals.logs.url}/api/cards/{terminals.ids['card']}/runs/{run}/logs"
     page = httpx.get(base, headers=terminals.gateway_headers(terminals.logs.url)).json()
     assert [line["seq"] for line in page["items"]] == [1, 2, 3]
+
+
+async def test_a_delivery_that_fails_to_store_fails_and_is_never_taken_for_a_failed_notification(
+    migrated_database: Callable[[Path], str], backend: str
+) -> None:
+    _only_postgres(backend)
+    db = Database(migrated_database(MIGRATIONS))
+    fanout, run, card = Fanout(db, Hub()), uuid.uuid4(), uuid.uuid4()
+    lines = [LogLine(seq=seq, at=datetime.now(UTC), text=f"line {seq}") for seq in (51, 52)]
+
+    async def racing_delivery() -> None:  # it raced the first delivery of the run to create the run
+        async with db.transaction() as session:
+            session.add(_run_log(run, card))
+            await repository.store_lines(session, run, card, lines)
+            await fanout.lines(session, card, run, [{"seq": line.seq} for line in lines])
+
+    failed_notifications = _Recorded("fanout.notify_failed")
+    logging.getLogger("agentworks_log_stream.terminal.fanout").addHandler(failed_notifications)
+    try:
+        async with db.transaction() as session:  # the delivery that created the run first
+            session.add(_run_log(run, card))
+        with pytest.raises(sqlalchemy.exc.IntegrityError):  # the receiver runs it again, or Pub/Sub redelivers
+            await racing_delivery()
+    finally:
+        logging.getLogger("agentworks_log_stream.terminal.fanout").removeHandler(failed_notifications)
+        await db.dispose()
+    assert failed_notifications.records == []
+
+
+def _run_log(run: uuid.UUID, card: uuid.UUID) -> RunLog:
+    return RunLog(
+        run_id=run,
+        workspace_id=uuid.uuid4(),
+        project_id=uuid.uuid4(),
+        card_id=card,
+        agent="prd",
+        status="running",
+        created_at=datetime.now(UTC),
+    )
 
 
 def test_a_listener_connection_that_stops_answering_is_given_up_and_its_clients_resync(

@@ -4,8 +4,8 @@ A notification is sent inside the storing transaction, so PostgreSQL delivers it
 to every instance (the sender included). It carries bounded references only (a run and a seq range, a run and a
 step, or the id of a stored board message), whatever the size of the batch or the event: listeners read the
 content back and split it into frames the gateway relays (``frames``, ``transcript``). A notification that fails
-is rolled back to its savepoint and logged; the data it announces is stored all the same, and clients fetch it
-when they notice the gap.
+is rolled back to its savepoint and logged; the data it announces is stored all the same (it is written before the
+savepoint opens), and clients fetch it when they notice the gap.
 
 The listener survives any error, and probes its connection when it has been quiet (a half-open connection never
 errs by itself): it logs, reports itself unready, reconnects, and then tells every client of the instance to
@@ -101,7 +101,12 @@ class Fanout:
 
     @staticmethod
     async def _notify(session: AsyncSession, payload: dict[str, Any]) -> None:
-        """A failed notification must never undo what the transaction stores (the repository's savepoint)."""
+        """A failed notification must never undo what the transaction stores (the repository's savepoint).
+
+        What the transaction holds is written first, outside the savepoint (opening one flushes it): a failure
+        to store (a run another delivery created meanwhile) fails the delivery, which is retried, instead of
+        being taken for a failed notification while it has rolled the whole transaction back."""
+        await session.flush()
         try:
             await repository.notify(session, CHANNEL, json.dumps(payload))
         except DBAPIError as exc:
