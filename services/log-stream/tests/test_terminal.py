@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from agentworks_log_stream.state import log_stream_state
+from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.endpoints import Ordered, live, record_close
 from agentworks_log_stream.terminal.hub import Hub
 from agentworks_platform.principal import Principal
@@ -62,6 +63,40 @@ def test_history_then_live_lines_in_order_without_gap_or_duplicate(terminals: Te
             return seqs
 
     assert asyncio.run(scenario()) == [1, 2, 3, 4, 5, 6, 7]
+
+
+def test_a_hole_in_the_store_holds_later_lines_back_without_stalling_the_catch_up(
+    terminals: Terminals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("agentworks_log_stream.terminal.endpoints.REPLAY_PAGE", 3)
+    reads: list[int] = []
+    read_page = Archiver.lines
+
+    async def counted(archiver: Archiver, run: Any, after: int, limit: int) -> list[dict[str, Any]]:
+        reads.append(after)
+        if len(reads) > 40:  # the same page again and again: the terminal would never hear anything else
+            raise RuntimeError("the store is read in a loop")
+        return await read_page(archiver, run, after, limit)
+
+    monkeypatch.setattr(Archiver, "lines", counted)
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    terminals.push(terminals.batch(run, [1]))
+    terminals.push(terminals.batch(run, list(range(3, 11))))  # line 2 is not stored yet: more than a page after it
+
+    async def scenario() -> list[dict[str, Any]]:
+        socket_headers = terminals.gateway_headers(terminals.logs.url)
+        async with connect(terminals.ws_url(), additional_headers=socket_headers) as socket:
+            frames = [json.loads(await asyncio.wait_for(socket.recv(), 10)) for _ in range(2)]
+            await asyncio.to_thread(terminals.push, terminals.batch(run, [2]))  # the hole fills
+            while sum(len(lines_in(frame)) for frame in frames) < 10:
+                frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+            return frames
+
+    frames = asyncio.run(scenario())
+    assert [frame["type"] for frame in frames[:2]] == ["lines", "status"]  # the replay ended, line 1 sent
+    assert [line["seq"] for frame in frames for line in lines_in(frame)] == list(range(1, 11))
+    assert reads[:4] == [0, 4, 7, 10]  # each page read once, up to the end of what is stored
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

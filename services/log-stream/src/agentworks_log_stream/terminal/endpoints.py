@@ -219,13 +219,15 @@ async def _replay(
         runs = await service.runs_of_card(session, card_id, run_id)
     for run in runs:
         ordered = cursors.lines
+        after = ordered.sent[run.run_id]
         while True:
-            records = await log_stream_state(ctx).archiver.lines(run, ordered.sent[run.run_id], REPLAY_PAGE)
+            records = await log_stream_state(ctx).archiver.lines(run, after, REPLAY_PAGE)
             ready = [m for r in records for m in ordered.offer({"type": "line", "run_id": str(run.run_id), **r})]
             for frame in batch_frames(run.run_id, [_as_line(item) for item in ready]):  # a page: few frames
                 await websocket.send_json(frame)
             if len(records) < REPLAY_PAGE:
                 break
+            after = records[-1]["seq"]  # past what was read, not what was sent: a hole holds lines back
         await _replay_steps(websocket, ctx, run.run_id, cursors.steps)
         await websocket.send_json(status_message(run))
 
