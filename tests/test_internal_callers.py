@@ -74,7 +74,7 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("provider-router", "POST", "/v1/images/generations"): {"orchestrator", "gateway"},
     ("provider-router", "POST", "/v1/embeddings"): {"orchestrator", "gateway"},
     ("provider-router", "POST", "/v1/responses"): {"orchestrator", "gateway"},
-    ("provider-router", "GET", "/v1/images/files/{image_file}"): {"orchestrator", "gateway"},
+    ("provider-router", "GET", "/v1/images/files/{image_file}"): {"orchestrator", "gateway", "core"},
     ("provider-router", "GET", "/v1/health/providers"): {"operator"},
     ("provider-router", "GET", "/internal/runs/{run_id}/usage"): {"orchestrator"},
 }

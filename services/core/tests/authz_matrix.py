@@ -53,6 +53,8 @@ MATRIX: tuple[Route, ...] = (
     Route("GET", "/api/cards/{card}/comments", None, "read", 200),
     Route("POST", "/api/cards/{card}/comments", {"body": "Looks right"}, "write", 201),
     Route("GET", "/api/cards/{card}/images", None, "read", 200),
+    # The world's card has no image: permitted callers get past authorization to a clear 404.
+    Route("GET", "/api/cards/{card}/images/{run}/file", None, "read", 404),
     Route("GET", "/api/cards/{card}/documents", None, "read", 200),
     # The world's card has no document of its own: permitted callers get past authorization to a clear 404.
     Route("GET", "/api/cards/{card}/documents/prd", None, "read", 404),

@@ -34,11 +34,12 @@ ROUTABLE = (
 )
 
 
-def provider_router(stand_in: Callable[[str], PeerStub], key: bytes) -> InternalClient:
-    """Core's client of the provider router, answered by a stub listing the ``ROUTABLE`` models."""
+def provider_router(stand_in: Callable[[str], PeerStub], key: bytes) -> tuple[InternalClient, PeerStub]:
+    """Core's client of the provider router, answered by a stub listing the ``ROUTABLE`` models (tests may script
+    more of it)."""
     models = [{"id": model, "owned_by": provider, "object": "model", "created": 0} for provider, model in ROUTABLE]
     router = stand_in("provider-router").on("GET", "/v1/models", Answer(200, {"object": "list", "data": models}))
-    return InternalClient(ROUTER_URL, LocalTokenSigner(key, dev_service_account("core")), transport=router)
+    return InternalClient(ROUTER_URL, LocalTokenSigner(key, dev_service_account("core")), transport=router), router
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Core:
         self.client = client
         self.sink = sink
         self.app: Any = None  # the core app itself, for tests that read what it recorded
+        self.router: PeerStub | None = None  # the provider router core calls, for tests that script more of it
         self.seeded: World | None = None
         self.signer = signer
         self.pusher = pusher or signer
@@ -220,7 +222,6 @@ async def core(
     peer_stub: Callable[[str], PeerStub],
 ) -> AsyncIterator[Core]:
     """Core on a copy of the seeded world's database (``core.world()`` names it), its router a stub."""
-    router = provider_router(peer_stub, dev_key)
     admin = "sqlite" if backend == "sqlite" else str(request.getfixturevalue("postgres_admin"))
     seeded = seeded_worlds.get((backend, admin))
     if seeded is None:
@@ -229,7 +230,7 @@ async def core(
         else:
             url = templates.postgres(MIGRATIONS, admin)
             templates.keep(admin, url)
-        async with running_core(url, dev_key_file, dev_key, router) as seeding:
+        async with running_core(url, dev_key_file, dev_key, provider_router(peer_stub, dev_key)[0]) as seeding:
             seeded = seeded_worlds[(backend, admin)] = SeededWorld(url, await seeding.seed_world())
     if backend == "sqlite":
         copy = tmp_path / "core.db"
@@ -237,8 +238,9 @@ async def core(
         url = f"sqlite+aiosqlite:///{copy}"
     else:
         url = copy_postgres(seeded.url, admin)
+    router, router_stub = provider_router(peer_stub, dev_key)  # its own: the seeding core closed the one it had
     async with running_core(url, dev_key_file, dev_key, router) as harness:
-        harness.seeded = seeded.world
+        harness.seeded, harness.router = seeded.world, router_stub
         yield harness
     if backend != "sqlite":
         database_dropper.drop(admin, url)

@@ -44,7 +44,7 @@ def test_matrix_covers_every_public_route() -> None:
     )
     normalised = {(m, re.sub(r"\{(card|board|lane0|viewer_member|pending_member|run)\}", "{x}", p)) for m, p in covered}
     expected = {
-        (m, re.sub(r"\{(card_id|board_id|lane_id|member_id|agent|kind|name|version|run_id)\}", "{x}", p))
+        (m, re.sub(r"\{(card_id|board_id|lane_id|member_id|agent|kind|name|version|run_id|image_id)\}", "{x}", p))
         for m, p in declared
     }
     normalised = {

@@ -28,6 +28,7 @@ from agentworks_events import (
     step_id_for,
 )
 from agentworks_platform.db import set_tenant
+from agentworks_platform.peer_stub import Answer, Call
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from pydantic import TypeAdapter
@@ -407,3 +408,37 @@ async def test_the_run_context_shows_the_card_its_criteria_checklist_and_parent(
     card = context.json()["card"]
     assert (card["parent_id"], card["acceptance_criteria"]) == (a["card"], ["Answers 201"])
     assert card["checklist"] == [{"text": "Schema", "done": False}]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"pixels"
+
+
+def _router_keeps(core: Core, workspace: str, name: str) -> None:
+    """The provider router answers the image ``name`` for ``workspace`` only, as it keeps images."""
+
+    def image_file(call: Call) -> Answer:
+        if (call.path_params["image_file"], call.headers.get("x-aw-workspace-id")) == (name, workspace):
+            return Answer(200, content=PNG, content_type="image/png")
+        return Answer(404, {"error": {"code": "not_found", "message": "No such image.", "details": {}}})
+
+    assert core.router is not None
+    core.router.on("GET", "/v1/images/files/{image_file}", image_file)
+
+
+async def test_people_of_the_workspace_see_the_images_agents_generated_for_a_card(core: Core) -> None:
+    world = await core.world()
+    a, b = world.ids["a"], world.ids["b"]
+    mine, theirs = f"{uuid.uuid4().hex}.png", f"{uuid.uuid4().hex}.png"
+    _router_keeps(core, a["workspace"], mine)
+    images = (ImageEffect(call_id="mine", name=mine), ImageEffect(call_id="theirs", name=theirs))
+    await _deliver(core, _step(a, uuid.uuid4(), 1, *images))
+    shown = {i["name"]: i["id"] for i in await core.ok("GET", f"/api/cards/{a['card']}/images", world.viewer)}
+
+    file = await core.call("GET", f"/api/cards/{a['card']}/images/{shown[mine]}/file", world.viewer)
+    assert (file.status_code, file.content, file.headers["content-type"]) == (200, PNG, "image/png")
+    not_kept = await core.call("GET", f"/api/cards/{a['card']}/images/{shown[theirs]}/file", world.viewer)
+    assert (not_kept.status_code, not_kept.json()["error"]["code"]) == (404, "not_found")
+    stranger = await core.call("GET", f"/api/cards/{a['card']}/images/{shown[mine]}/file", world.stranger)
+    assert stranger.status_code == 404
+    other_card = await core.call("GET", f"/api/cards/{b['card']}/images/{shown[mine]}/file", world.stranger)
+    assert other_card.status_code == 404

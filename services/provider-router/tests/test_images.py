@@ -81,8 +81,10 @@ async def test_url_answers_are_served_to_the_routers_callers_only(
         assert own.status_code == 200
         assert own.headers["content-type"] == "image/png"
         assert own.content == base64.b64decode(PNG)
-        other = await http.get(urls[0], headers={"authorization": f"Bearer {router.token_of('core')}"})
+        other = await http.get(urls[0], headers={"authorization": f"Bearer {router.token_of('billing')}"})
         assert other.status_code == 403
+        as_core = await http.get(urls[0], headers={"authorization": f"Bearer {router.token_of('core')}", **META})
+        assert (as_core.status_code, as_core.content) == (200, base64.b64decode(PNG))  # a card's image, to people
         anonymous = await http.get(urls[0])
         assert anonymous.status_code == 401
         elsewhere = await http.get(urls[0], headers={**headers, "x-aw-workspace-id": str(uuid.uuid4())})

@@ -22,6 +22,7 @@ from agentworks_core.agents import endpoints as agents
 from agentworks_core.agents.catalog import ModelCatalog
 from agentworks_core.audit import endpoints as audit
 from agentworks_core.cards import endpoints as cards
+from agentworks_core.cards.image_files import ImageFiles
 from agentworks_core.comments import endpoints as comments
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
@@ -75,7 +76,11 @@ def create_app(
         client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
         stack.push_async_callback(client.aclose)
         ctx.state = CoreState(
-            outbox, BoardCache(settings.board_cache_bytes), ModelCatalog(client), _firestore(settings, stack)
+            outbox,
+            BoardCache(settings.board_cache_bytes),
+            ModelCatalog(client),
+            _firestore(settings, stack),
+            ImageFiles(client),
         )
 
     return create_service_app(

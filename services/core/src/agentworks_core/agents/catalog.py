@@ -7,6 +7,13 @@ from agentworks_platform.errors import AppError
 from agentworks_platform.internal_http import InternalClient
 
 
+def router_unavailable(what: str, code: str) -> AppError:
+    """A 503 asking the client to retry shortly: the provider router did not answer ``what``."""
+    return AppError(
+        f"{what} unavailable right now; try again shortly.", code=code, status_code=503, headers={"Retry-After": "5"}
+    )
+
+
 class ModelCatalog:
     """Asks the provider router which (provider, model) pairs exist."""
 
@@ -14,12 +21,7 @@ class ModelCatalog:
         self._client = client
 
     async def models(self) -> set[tuple[str, str]]:
-        unavailable = AppError(
-            "The model list is unavailable right now; try again shortly.",
-            code="models_unavailable",
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+        unavailable = router_unavailable("The model list is", "models_unavailable")
         try:
             response = await self._client.request("GET", "/v1/models")
         except httpx.HTTPError:

@@ -14,7 +14,9 @@ from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.cards import service
 from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
 from agentworks_core.schemas import Limit
-from agentworks_core.state import OutboxDep
+from agentworks_core.state import ImageFilesDep, OutboxDep
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 router = APIRouter(prefix="/api", tags=["cards"], responses=error_responses(404, 409))
 
@@ -80,3 +82,17 @@ async def card_children(card_id: uuid.UUID, session: SessionDep, principal: Prin
 async def card_images(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> list[CardImageOut]:
     await authorize_resource(session, principal, "card", card_id, "read")
     return await service.images(session, card_id)
+
+
+@router.get(
+    "/cards/{card_id}/images/{image_id}/file",
+    summary="The file of an image an agent generated for a card",
+    response_class=Response,
+    responses={200: {"content": {kind: {} for kind in IMAGE_TYPES}, "description": "The image"}},
+)
+async def card_image_file(
+    card_id: uuid.UUID, image_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, files: ImageFilesDep
+) -> Response:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    image = await service.image_file(session, files, card_id, image_id)
+    return Response(image.data, media_type=image.content_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -15,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
 from agentworks_core.cards import repository
+from agentworks_core.cards.image_files import ImageFile, ImageFiles
 from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
-from agentworks_core.models import Card, Lane, Project
+from agentworks_core.models import Card, CardImage, Lane, Project
 from agentworks_core.projects import repository as projects
 from agentworks_core.workspaces import repository as workspaces
 
@@ -274,6 +275,17 @@ async def children(session: AsyncSession, card_id: uuid.UUID) -> list[CardOut]:
 async def images(session: AsyncSession, card_id: uuid.UUID) -> list[CardImageOut]:
     await get(session, card_id)
     return [CardImageOut.model_validate(image) for image in await repository.images(session, card_id)]
+
+
+async def image_file(session: AsyncSession, files: ImageFiles, card_id: uuid.UUID, image_id: uuid.UUID) -> ImageFile:
+    """The bytes of one of the card's images, read from the provider router for the card's workspace."""
+    image = await session.get(CardImage, image_id)
+    if image is None or image.card_id != card_id:
+        raise NotFound(f"The card has no image with id {image_id}.")
+    found = await files.read(image.workspace_id, image.name)
+    if found is None:
+        raise NotFound("The image's file is no longer kept.")
+    return found
 
 
 async def page(

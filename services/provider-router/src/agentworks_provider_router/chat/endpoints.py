@@ -278,9 +278,14 @@ async def _kept(request: Request, workspace_id: uuid.UUID, image: bytes, mime_ty
 @router.get(
     "/images/files/{image_file}",
     name="image_file",
-    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
+    # Core serves a card's generated images to the people of its workspace, naming that workspace.
+    dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS, "core"))],
     summary="An image generated with response_format url",
-    responses={404: {"description": "No such image"}},
+    response_class=Response,
+    responses={
+        200: {"description": "The image", "content": {mime: {} for mime in IMAGE_TYPES}},
+        404: {"description": "No such image"},
+    },
 )
 async def image_file(image_file: Annotated[str, Path(pattern=IMAGE_FILE)], request: Request) -> Response:
     data = await blobs_of(request).get(_image_key(reader_workspace(request), image_file))
