@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from agentworks_events import AgentRunSkipped, ToolCallRecord
+from agentworks_log_stream.terminal import endpoints
 from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES
 from agentworks_log_stream.terminal.transcript import step_frames
 from websockets.asyncio.client import connect
@@ -194,3 +196,28 @@ def test_a_skipped_agent_says_why_on_the_terminal(terminals: Terminals) -> None:
     expected = {"status": "skipped", "agent": "designer", "reason_code": "budget", "reason": skipped.reason}
     assert {k: live[k] for k in expected} == expected
     assert {k: replayed[-1][k] for k in expected} == expected
+
+
+def test_a_replay_past_a_missing_step_reads_on_and_sends_the_rest_once_it_comes(
+    terminals: Terminals, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(endpoints, "STEP_PAGE", 2)  # several pages behind the missing step
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    for step in range(2, 8):
+        terminals.push(terminals.step(run, step))
+
+    async def scenario() -> list[int]:
+        frames: list[dict[str, Any]] = []
+        async with connect(
+            terminals.ws_url(), additional_headers=terminals.gateway_headers(terminals.logs.url)
+        ) as socket:
+            while not any(f["type"] == "status" for f in frames):  # the replay ends, holding steps 2 to 7 back
+                frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+            assert _steps_of(frames) == []
+            await asyncio.to_thread(terminals.push, terminals.step(run, 1))
+            while len(_steps_of(frames)) < 7:
+                frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+        return [s["step"] for s in _steps_of(frames)]
+
+    assert asyncio.run(scenario()) == [1, 2, 3, 4, 5, 6, 7]

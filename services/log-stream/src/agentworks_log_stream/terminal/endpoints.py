@@ -234,15 +234,17 @@ async def _replay(
 
 async def _replay_steps(websocket: WebSocket, ctx: ServiceContext, run_id: uuid.UUID, ordered: Ordered) -> None:
     """The run's stored steps after the client's cursor (and any held back live that now follow), as frames."""
+    after = ordered.sent[run_id]
     while True:
         async with ctx.db.transaction() as session:
-            rows = await service.steps_after(session, run_id, ordered.sent[run_id], STEP_PAGE)
+            rows = await service.steps_after(session, run_id, after, STEP_PAGE)
         for row in rows:
             for message in _offer_step(ordered, step_message(row)):
                 for frame in step_frames(_as_line(message)):
                     await websocket.send_json(frame)
         if len(rows) < STEP_PAGE:
             return
+        after = rows[-1].step  # past what was read: steps held behind a missing one are not read again
 
 
 def _offer_step(ordered: Ordered, message: dict[str, Any], item: Any = None) -> list[Any]:
