@@ -424,6 +424,7 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         )
         assert moved.ok, moved.text()
 
+        expect(page.get_by_label("Card details")).to_contain_text("In 5 ")  # the open drawer follows the move
         tabs = page.get_by_test_id("transcript-tab")
         expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=60_000)
         transcript = page.get_by_test_id("transcript")

@@ -56,7 +56,8 @@ function CardDetails(props: DrawerProps & { card: Card }) {
     void client.invalidateQueries({ queryKey: keys.children(card.id) });
     void client.invalidateQueries({ queryKey: keys.cardDocuments(card.id) });
   };
-  const lane = props.board.lanes.find((l) => l.id === card.lane_id);
+  // The live board knows where the card is now (a move by a run or another person reaches it first).
+  const lane = props.board.lanes.find((l) => l.cards.some((c) => c.id === card.id)) ?? props.board.lanes.find((l) => l.id === card.lane_id);
   return (
     <div className="stack">
       <CardFields card={card} canWrite={canWrite} boardId={props.board.id} />

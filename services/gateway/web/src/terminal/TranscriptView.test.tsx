@@ -74,10 +74,10 @@ describe("Markdown", () => {
 });
 
 describe("ToolCallView", () => {
-  it("shows a call's arguments as JSON", () => {
-    const html = renderToStaticMarkup(
-      <ToolCallView call={{ call_id: "c", tool: "comment", arguments: { body: "hi" }, ok: true, result: "ok", error: null, duration_ms: 1 }} />,
-    );
-    expect(html).toContain("&quot;body&quot;: &quot;hi&quot;");
+  it("shows text arguments as written and others as JSON", () => {
+    const call = { call_id: "c", tool: "write_document", arguments: { content: "# Notes\n\nLine two", tags: ["a"] }, ok: true, result: "ok", error: null, duration_ms: 1 };
+    const html = renderToStaticMarkup(<ToolCallView call={call} />);
+    expect(html).toContain("<code>content</code></dt><dd><pre># Notes\n\nLine two</pre>");
+    expect(html).toContain("<pre>[\n  &quot;a&quot;\n]</pre>");
   });
 });

@@ -74,9 +74,29 @@ export function ToolCallView({ call }: { call: ToolCall }) {
         {call.error ? <span className="tool-error"> {call.error}</span> : null}
       </summary>
       <h4>Arguments</h4>
-      <pre className="tool-arguments">{JSON.stringify(call.arguments, null, 2)}</pre>
+      <ArgumentsView arguments={call.arguments} />
       <h4>Result</h4>
       <pre className="tool-result">{call.result || "—"}</pre>
     </details>
+  );
+}
+
+/** Each argument by name: text as written (a document's Markdown keeps its lines), anything else as JSON. */
+function ArgumentsView({ arguments: args }: { arguments: Record<string, unknown> }) {
+  const entries = Object.entries(args);
+  if (entries.length === 0) return <p className="muted small">None.</p>;
+  return (
+    <dl className="tool-arguments">
+      {entries.map(([name, value]) => (
+        <div key={name}>
+          <dt>
+            <code>{name}</code>
+          </dt>
+          <dd>
+            <pre>{typeof value === "string" ? value : JSON.stringify(value, null, 2)}</pre>
+          </dd>
+        </div>
+      ))}
+    </dl>
   );
 }
