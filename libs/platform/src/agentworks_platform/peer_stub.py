@@ -6,9 +6,8 @@ Every request it receives and every answer it gives is checked against the peer'
 ``contracts/openapi/<peer>.json`` (path, method, parameters, body, status, response schema) by openapi-core; a
 request the peer would refuse (including a service token from a caller the operation does not admit, its
 ``x-agentworks-callers``, or for another audience), an answer it could not give, or a call to an operation nobody
-scripted is a
-``ContractViolation``, raised at the call and again by ``verify()`` when the test ends, so the service cannot
-swallow it. Needs the ``testing`` extra of agentworks-platform.
+scripted is a ``ContractViolation``, raised at the call and again by ``verify()`` when the test ends, so the
+service cannot swallow it. Needs the ``testing`` extra of agentworks-platform.
 """
 
 from __future__ import annotations
