@@ -245,28 +245,44 @@ async def _rejected(core: Core, event_id: uuid.UUID) -> bool:
     return await _outcomes(core, event_id) == ["rejected"]
 
 
-@pytest.mark.parametrize("named", ["another workspace's card", "a card of the project that is not a child"])
-async def test_a_step_naming_a_card_it_may_not_touch_changes_nothing(core: Core, named: str) -> None:
+async def test_a_step_commenting_on_another_workspaces_card_changes_nothing(core: Core) -> None:
     world = await core.world()
     a, b = world.ids["a"], world.ids["b"]
-    if named == "another workspace's card":
-        target = b["card"]
-    else:
-        target = (await core.ok("POST", f"/api/projects/{a['project']}/cards", world.member, {"title": "Other"}))["id"]
     run_id = uuid.uuid4()
     forged = _step(
         a,
         run_id,
         1,
         DocumentWriteEffect(call_id="doc", name="prd", title="PRD", content="# planted"),
-        CommentEffect(call_id="comment", card_id=uuid.UUID(target), body="planted"),
+        CommentEffect(call_id="comment", card_id=uuid.UUID(b["card"]), body="planted"),
     )
     await _deliver(core, forged)
     assert await _rejected(core, forged.id)
     assert await core.ok("GET", f"/api/cards/{a['card']}/documents", world.viewer) == []
-    owner = world.stranger if target == b["card"] else world.owner
-    assert await core.ok("GET", f"/api/cards/{target}/comments", owner) == []
+    assert await core.ok("GET", f"/api/cards/{b['card']}/comments", world.stranger) == []
     assert await _claims(core, run_id, a["workspace"]) == {}
+
+
+async def test_a_comment_on_a_card_that_is_not_the_runs_nor_its_child_is_refused_alone(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    other = await core.ok("POST", f"/api/projects/{a['project']}/cards", world.member, {"title": "Other"})
+    run_id = uuid.uuid4()
+    step = _step(
+        a,
+        run_id,
+        1,
+        DocumentWriteEffect(call_id="doc", name="prd", title="PRD", content="# Kept"),
+        CommentEffect(call_id="comment", card_id=uuid.UUID(other["id"]), body="misplaced"),
+    )
+    await _deliver(core, step)
+    assert await core.ok("GET", f"/api/cards/{other['id']}/comments", world.viewer) == []
+    [document] = await core.ok("GET", f"/api/cards/{a['card']}/documents", world.viewer)
+    assert document["version"] == 1
+    claims = await _claims(core, run_id, a["workspace"])
+    assert claims["doc"] == ("applied", "")
+    assert claims["comment"][0] == "refused"
+    assert "neither this run's card nor one of its children" in claims["comment"][1]
 
 
 async def test_a_step_for_another_workspaces_card_is_rejected(core: Core) -> None:
@@ -442,3 +458,23 @@ async def test_people_of_the_workspace_see_the_images_agents_generated_for_a_car
     assert stranger.status_code == 404
     other_card = await core.call("GET", f"/api/cards/{b['card']}/images/{shown[mine]}/file", world.stranger)
     assert other_card.status_code == 404
+
+
+async def test_a_console_run_has_no_card_to_act_on(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    run_id = uuid.uuid4()
+    console = _step(
+        a,
+        run_id,
+        1,
+        CommentEffect(call_id="comment", card_id=uuid.UUID(a["card"]), body="from the console"),
+        MoveRequestEffect(call_id="move"),
+    ).model_copy(update={"card_id": None})
+    await _deliver(core, console)
+    assert await core.ok("GET", f"/api/cards/{a['card']}/comments", world.viewer) == []
+    claims = await _claims(core, run_id, a["workspace"])
+    assert claims == {
+        "comment": ("refused", f"Card {a['card']} is neither this run's card nor one of its children."),
+        "move": ("skipped", "the run has no card"),
+    }

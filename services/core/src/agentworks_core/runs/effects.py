@@ -2,8 +2,9 @@
 
 Every effect is claimed in ``run_effects`` under ``(run_id, step, call_id)`` in the message's transaction before
 it is applied, so a redelivered or replayed step finds its effects claimed and changes nothing twice. What the
-event claims is verified first (``verify_step``): an effect naming a card of another workspace, or a card that is
-neither the run's nor one of its children, rejects the whole event.
+event claims is verified first (``verify_step``): an effect naming a card of another workspace rejects the whole
+event. A rule an effect breaks (a comment on a card that is not the run's nor its child, a full lane) refuses that
+effect alone, recorded with the reason.
 """
 
 from __future__ import annotations
@@ -49,8 +50,7 @@ class Skip(Exception):
 
 
 async def verify_step(session: AsyncSession, event: AgentRunStep) -> None:
-    """A comment may name the run's card or one of its children (existing, or created by this step), and only
-    of the event's workspace."""
+    """Every card a comment names must be of the event's workspace (the run's card is checked with the run)."""
     creates = {
         child_card_id_for(event.run_id, event.step, effect.call_id)
         for effect in event.effects
@@ -61,10 +61,6 @@ async def verify_step(session: AsyncSession, event: AgentRunStep) -> None:
     for entry in await repository.index_entries(session, list(named)):
         if (entry.kind, entry.workspace_id) != ("card", event.workspace_id):
             raise PermanentEventError(f"card {entry.id} is not one of workspace {event.workspace_id}'s")
-    for card_id in named:
-        card = await session.get(Card, card_id)
-        if card is not None and card.parent_id != event.card_id:
-            raise PermanentEventError(f"card {card_id} is neither run {event.run_id}'s card nor one of its children")
 
 
 async def apply_step(session: AsyncSession, outbox: Outbox, run: AgentRun, event: AgentRunStep) -> None:
@@ -188,7 +184,12 @@ async def _update_card(applying: Applying, effect: CardUpdateEffect) -> str:
 
 
 async def _comment(applying: Applying, effect: CommentEffect) -> str:
+    """On the run's card or one of its children: another card of the workspace is refused, the rest of the step
+    still applies."""
     card = await applying.card(effect.card_id)
+    run_card = applying.event.card_id
+    if run_card is None or run_card not in (card.id, card.parent_id):
+        raise AppError(f"Card {card.id} is neither this run's card nor one of its children.", code="not_a_child")
     comments.add_for_run(applying.session, card, applying.event.run_id, applying.event.agent, effect.body)
     return APPLIED
 
