@@ -26,7 +26,7 @@ from agentworks_localstack.threads import AppThread, free_port
 from agentworks_log_stream.models import MIGRATIONS, RunLog
 from agentworks_log_stream.state import log_stream_state
 from agentworks_log_stream.terminal import repository
-from agentworks_log_stream.terminal.endpoints import Ordered, live
+from agentworks_log_stream.terminal.endpoints import GAP_SECONDS, Ordered, live
 from agentworks_log_stream.terminal.fanout import PROBE, Fanout
 from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES, fit_board_message, lines_frames
 from agentworks_log_stream.terminal.hub import Hub
@@ -130,6 +130,32 @@ async def test_a_gap_that_stays_open_is_filled_from_the_store(monkeypatch: pytes
     task.cancel()
     assert [line["seq"] for m in socket.sent for line in lines_in(m)] == [1, 2]
     assert len(catch_ups) == 1
+
+
+async def test_a_run_that_ended_past_the_last_line_sent_is_caught_up_from_the_store() -> None:
+    now = [0.0]
+    hub, card, run = Hub(), uuid.uuid4(), uuid.uuid4()
+    subscriber, socket = hub.subscribe(card), FakeSocket()
+    ordered = Ordered({run: 1}, clock=lambda: now[0])
+    caught_up = asyncio.Event()
+
+    async def from_store() -> None:  # the store has lines 2 and 3, whose notification never came
+        for seq in (2, 3):
+            ordered.offer({"type": "line", "run_id": str(run), "seq": seq, "text": f"line {seq}"})
+        caught_up.set()
+
+    task = asyncio.create_task(live(socket, subscriber, None, ordered, from_store))  # type: ignore[arg-type]
+    ended = {"type": "status", "run_id": str(run), "agent": "prd", "status": "completed", "last_seq": 3}
+    hub.publish(card, ended)  # no line after the missing ones will ever come to show the gap
+    while not socket.sent:  # noqa: ASYNC110 - the fake socket has no event to wait on
+        await asyncio.sleep(0)
+    now[0] += GAP_SECONDS
+    other_run = {"type": "status", "run_id": str(uuid.uuid4()), "agent": "qa", "status": "running", "last_seq": None}
+    hub.publish(card, other_run)  # any frame wakes the terminal before its own timer
+    await asyncio.wait_for(caught_up.wait(), 5)
+    task.cancel()
+    assert socket.sent[0] == ended
+    assert ordered.seconds_to_gap() is None  # the gap closed with the run's last line
 
 
 async def test_a_resync_makes_a_terminal_catch_up_and_reaches_a_board_as_it_is() -> None:

@@ -9,8 +9,9 @@ lines and its steps are two streams, each in order by its own number. Every fram
 ``frames.MAX_FRAME_BYTES`` (what the gateway relays): big batches come as several frames, a step as several
 parts, and a line too long for one frame is cut with a marker.
 
-A live client never stalls on a missing line: a gap still open after ``GAP_SECONDS`` is filled from the store
-(checked again with backoff while it stays open), and when the instance's listener reconnects every terminal
+A live client never stalls on a missing line: a gap (lines held back behind a missing one, or a run whose status
+names a last seq not sent yet) still open after ``GAP_SECONDS`` is filled from the store (checked again with
+backoff while it stays open), and when the instance's listener reconnects every terminal
 catches up from its last seq in the same way (board clients get ``{"type": "resync"}`` and refetch).
 
 Close codes: 4401 not authenticated, 4403 a service other than the gateway, 4404 no such card (or not yours),
@@ -68,17 +69,26 @@ def record_close(channel: str, code: int) -> None:
 
 
 class Ordered:
-    """Releases each run's lines strictly in seq order, each once, holding back any that arrive early."""
+    """Releases each run's lines strictly in seq order, each once, holding back any that arrive early; a gap is
+    open while lines are held back or while a run is known to have lines past the last one sent."""
 
     def __init__(self, after: dict[uuid.UUID, int], clock: Callable[[], float] = time.monotonic) -> None:
         self.sent = defaultdict(int, after)
         self._held: dict[uuid.UUID, dict[int, Any]] = defaultdict(dict)
+        self._expected: dict[uuid.UUID, int] = {}  # a run's last seq, once its status says so
         self._clock = clock
         self._gap_due: float | None = None  # when to ask the store for a missing line
         self._gap_wait = GAP_SECONDS
 
     def holding(self) -> bool:
-        return any(self._held.values())
+        return any(self._held.values()) or any(last > self.sent[run] for run, last in self._expected.items())
+
+    def expect(self, run_id: uuid.UUID, last_seq: int | None) -> None:
+        """The run's lines end at ``last_seq``: those not sent yet are a gap even if no later line ever comes
+        (the notification of a run's last lines can be lost)."""
+        if last_seq is not None:
+            self._expected[run_id] = last_seq
+            self._track_gap()
 
     def gap_due(self) -> bool:
         """True when lines have waited for a missing one long enough to fetch it (then waits longer next time)."""
@@ -229,6 +239,7 @@ async def _replay(
                 break
             after = records[-1]["seq"]  # past what was read, not what was sent: a hole holds lines back
         await _replay_steps(websocket, ctx, run.run_id, cursors.steps)
+        ordered.expect(run.run_id, run.last_seq)
         await websocket.send_json(status_message(run))
 
 
@@ -379,6 +390,8 @@ def _releasable(
     """What a frame lets the client have now: the frame itself, or (to keep order) some of its lines or steps."""
     if message["type"] == "step":
         return _offer_step(cursors.steps, message, frame) if cursors is not None else []
+    if ordered is not None and message["type"] == "status":
+        ordered.expect(_run_uuid(message["run_id"]), message.get("last_seq"))
     if ordered is None or message["type"] not in ("line", "lines"):
         return [frame]
     if message["type"] == "line":
