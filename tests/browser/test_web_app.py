@@ -25,7 +25,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from agentworks_events import AgentRunStarted, AgentRunStep, DocumentWriteEffect, RunTokens, ToolCallRecord
+from agentworks_events import (
+    AgentRunStarted,
+    AgentRunStep,
+    CardUpdateEffect,
+    ChecklistItem,
+    CommentEffect,
+    DocumentWriteEffect,
+    ImageEffect,
+    RunEffect,
+    RunTokens,
+    ToolCallRecord,
+)
 from agentworks_events.runs import step_id_for
 from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset
@@ -314,7 +325,7 @@ def _tool_run(
     ids: dict[str, uuid.UUID],
     agent: str,
     steps: list[tuple[str, tuple[ToolCallRecord, ...]]],
-    effects: tuple[DocumentWriteEffect, ...] = (),
+    effects: tuple[RunEffect, ...] = (),
 ) -> list[Any]:
     """A tool-using run's events as the orchestrator's loop publishes them: started, then one per step."""
     run_id = uuid.uuid4()
@@ -360,17 +371,32 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
             call_id="call-3", name="tech_spec", title="Vault spec", content="# Vault\n\nCards are **tokenised**."
         )
         written = ToolCallRecord(call_id="call-3", tool="write_document", arguments={"name": "tech_spec"}, ok=True)
+        # A person is part way through editing the title when the run changes the description.
+        page.get_by_label("Card details").get_by_label("Title", exact=True).fill("Card vault, tokenised")
+        updated = CardUpdateEffect(
+            call_id="call-4",
+            description="Store only tokens of card numbers.",
+            checklist=(ChecklistItem(text="Tokenise numbers", done=True), ChecklistItem(text="Mask the form")),
+        )
+        remark = CommentEffect(call_id="call-5", card_id=ids["card"], body="The spec is **written**.")
+        drawn = ImageEffect(call_id="call-6", name="vault.png", prompt="A vault for cards")
         backend = _tool_run(
             ids,
             "dev_backend",
             [("## Plan\n\nI will **tokenise** the card number.", (read, failed, written)), ("Done.", ())],
-            (spec,),
+            (spec, updated, remark, drawn),
         )
         frontend = _tool_run(ids, "dev_frontend", [("The form needs *masked* input.", ())])
         _publish(*backend, *frontend)
 
         tabs = page.get_by_test_id("transcript-tab")
         expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=30_000)
+        # The run changed the description under the person's edit: the edit stays, and the drawer says so.
+        drawer = page.get_by_label("Card details")
+        expect(drawer.get_by_test_id("card-changed")).to_be_visible(timeout=30_000)
+        expect(drawer.get_by_label("Title", exact=True)).to_have_value("Card vault, tokenised")
+        drawer.get_by_role("button", name="Show the saved card").click()
+        expect(drawer.get_by_label("Description", exact=True)).to_have_value("Store only tokens of card numbers.")
         transcript = page.get_by_test_id("transcript")
         expect(transcript.locator("h2")).to_have_text("Plan")
         expect(transcript.locator("strong")).to_have_text("tokenise")
@@ -393,6 +419,26 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         # The document the backend developer wrote is the card's own, rendered, and says who wrote it.
         expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("Vault")
         expect(page.get_by_test_id("card-document-attribution")).to_contain_text("by dev backend (run ")
+        _drawer_shows_the_runs_card_effects(page)
+
+
+def _drawer_shows_the_runs_card_effects(page: Page) -> None:
+    """The open drawer shows what the backend developer's step did to the card, and a person can comment."""
+    drawer = page.get_by_label("Card details")
+    expect(drawer.get_by_label("Description", exact=True)).to_have_value("Store only tokens of card numbers.")
+    checklist = drawer.get_by_label("Checklist", exact=True)
+    expect(checklist).to_contain_text("1 of 2 done")
+    expect(checklist.locator("li")).to_have_text(["Tokenise numbers", "Mask the form"])
+    expect(drawer.get_by_label("Images").locator("figcaption")).to_contain_text("vault.png · by dev backend")
+    comments = drawer.get_by_test_id("comment")
+    expect(comments).to_have_count(1)
+    expect(comments.first.locator("strong")).to_have_text("written")
+    expect(comments.first).to_contain_text("dev backend (run ")
+    drawer.get_by_label("Comment", exact=True).fill("Looks right to me.")
+    drawer.get_by_role("button", name="Comment", exact=True).click()
+    expect(comments).to_have_count(2)
+    expect(comments.nth(1)).to_contain_text("A person")
+    expect(comments.nth(1)).to_contain_text("Looks right to me.")
 
 
 def _new_project_with_card(page: Page, title: str) -> dict[str, str]:

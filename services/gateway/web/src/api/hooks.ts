@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
 import type {
-  AgentConfig, ApiKey, BillingSummary, Board, Card, CardDocument, CardDocumentVersion, CardRuns, DocumentInfo, InvoicePage, Member, ModelChoice, NewApiKey,
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, DocumentInfo, InvoicePage, Member, ModelChoice, NewApiKey,
   ProjectPage, Usage, User, Version, VersionPage, Workspace,
 } from "./types";
 
@@ -15,6 +15,8 @@ export const keys = {
   cardRuns: (id: string) => ["card-runs", id] as const,
   children: (id: string) => ["card-children", id] as const,
   cardDocuments: (id: string) => ["card-documents", id] as const,
+  comments: (id: string) => ["card-comments", id] as const,
+  images: (id: string) => ["card-images", id] as const,
   cardDocument: (id: string, name: string, version: number) => ["card-document", id, name, version] as const,
   agents: (project: string) => ["agents", project] as const,
   models: ["models"] as const,
@@ -69,6 +71,16 @@ export function useChildren(cardId: string) {
     queryKey: keys.children(cardId),
     queryFn: () => api<Card[]>(`/api/cards/${cardId}/children`),
   });
+}
+
+/** A card's comments, oldest first, by people and by agents' runs. */
+export function useComments(cardId: string) {
+  return useQuery({ queryKey: keys.comments(cardId), queryFn: () => api<CardComment[]>(`/api/cards/${cardId}/comments`) });
+}
+
+/** The images agents generated for a card. */
+export function useCardImages(cardId: string) {
+  return useQuery({ queryKey: keys.images(cardId), queryFn: () => api<CardImage[]>(`/api/cards/${cardId}/images`) });
 }
 
 /** A card's own documents, newest version of each, with who wrote it. */

@@ -31,6 +31,8 @@ export type VersionPage = core.PageVersionMeta;
 export type Version = core.VersionOut;
 export type CardDocument = core.CardDocumentOut;
 export type CardDocumentVersion = core.CardDocumentVersionOut;
+export type CardComment = core.CommentOut;
+export type CardImage = core.CardImageOut;
 
 export type UsageRow = billing.UsageRowOut;
 export type Usage = billing.UsageOut;

@@ -10,7 +10,9 @@ import { CardTerminal } from "../terminal/Terminal";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded } from "../ui";
 import { CardDocuments } from "./CardDocuments";
+import { CardExtras } from "./CardExtras";
 import { CARD_CHOICES, CHOICE_FIELDS, type ChoiceField } from "./cardChoices";
+import { changedChoices, followCard, formOf, isDirty } from "./cardForm";
 
 interface DrawerProps {
   cardId: string;
@@ -55,7 +57,15 @@ function CardDetails(props: DrawerProps & { card: Card }) {
   const refreshEffects = () => {
     void client.invalidateQueries({ queryKey: keys.children(card.id) });
     void client.invalidateQueries({ queryKey: keys.cardDocuments(card.id) });
+    void client.invalidateQueries({ queryKey: keys.comments(card.id) });
+    void client.invalidateQueries({ queryKey: keys.images(card.id) });
   };
+  // The live board hears a card's changes first (a run's card.update, another person's edit): read the card again.
+  const live = props.board.lanes.flatMap((l) => l.cards).find((c) => c.id === card.id);
+  const liveChanged = live !== undefined && live.updated_at !== card.updated_at;
+  useEffect(() => {
+    if (liveChanged) void client.invalidateQueries({ queryKey: ["card", card.id] });
+  }, [liveChanged, client, card.id, live?.updated_at]);
   // The live board knows where the card is now (a move by a run or another person reaches it first).
   const lane = props.board.lanes.find((l) => l.cards.some((c) => c.id === card.id)) ?? props.board.lanes.find((l) => l.id === card.lane_id);
   return (
@@ -76,32 +86,39 @@ function CardDetails(props: DrawerProps & { card: Card }) {
       </section>
       {canRun ? <RunAgent cardId={card.id} projectId={props.projectId} onStarted={refreshRuns} /> : null}
       <Artifacts projectId={props.projectId} workspaceId={props.workspaceId} runIds={runs.data?.runs.map((r) => r.id) ?? []} />
+      <CardExtras card={card} canWrite={canWrite} />
       <CardDocuments cardId={card.id} />
       <Children card={card} canWrite={canWrite} />
     </div>
   );
 }
 
-type Choices = Record<ChoiceField, string>;
 type CardPatch = Pick<CardUpdate, "title" | "description" | ChoiceField>;
 
-const choicesOf = (card: Card): Choices =>
-  Object.fromEntries(CHOICE_FIELDS.map((field) => [field, card[field]])) as Choices;
-
 function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean; boardId: string }) {
-  const [title, setTitle] = useState(card.title);
-  const [description, setDescription] = useState(card.description);
-  const [choices, setChoices] = useState(() => choicesOf(card));
+  const [form, setForm] = useState(() => formOf(card));
+  const [shown, setShown] = useState(card);
+  const [changedUnderEdit, setChangedUnderEdit] = useState(false);
+  if (shown !== card) {
+    // The saved card changed (a run's update, another person, this form's own save): follow it unless edited.
+    const followed = followCard(form, shown, card);
+    setShown(card);
+    setForm(followed.form);
+    setChangedUnderEdit(followed.changedUnderEdit);
+  }
   const save = useAction(
     (body: CardPatch) => api<Card>(`/api/cards/${card.id}`, { method: "PATCH", body }),
     [["card", card.id], keys.board(boardId)],
   );
-  const changedChoices = CHOICE_FIELDS.filter((field) => choices[field] !== card[field]);
-  const dirty = title !== card.title || description !== card.description || changedChoices.length > 0;
+  const dirty = isDirty(form, card);
   function submit(event: FormEvent) {
     event.preventDefault();
-    const picked = Object.fromEntries(changedChoices.map((field) => [field, choices[field]]));
-    save.mutate({ title: title.trim(), description, ...picked });
+    const picked = Object.fromEntries(changedChoices(form, card).map((field) => [field, form.choices[field]]));
+    save.mutate({ title: form.title.trim(), description: form.description, ...picked });
+  }
+  function takeSaved() {
+    setForm(formOf(card));
+    setChangedUnderEdit(false);
   }
   if (!canWrite) {
     return (
@@ -116,12 +133,12 @@ function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean
   }
   return (
     <form onSubmit={submit} className="stack" aria-label="Card fields">
-      <input className="title-input" aria-label="Title" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={200} />
+      <input className="title-input" aria-label="Title" value={form.title} onChange={(e) => setForm({ ...form, title: e.target.value })} required maxLength={200} />
       <div className="row">
         {CHOICE_FIELDS.map((field) => (
           <label key={field}>
             {CARD_CHOICES[field].label}{" "}
-            <select aria-label={CARD_CHOICES[field].label} value={choices[field]} onChange={(e) => setChoices({ ...choices, [field]: e.target.value })}>
+            <select aria-label={CARD_CHOICES[field].label} value={form.choices[field]} onChange={(e) => setForm({ ...form, choices: { ...form.choices, [field]: e.target.value } })}>
               {Object.entries(CARD_CHOICES[field].names).map(([value, name]) => (
                 <option key={value} value={value}>
                   {name}
@@ -131,7 +148,15 @@ function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean
           </label>
         ))}
       </div>
-      <textarea aria-label="Description" rows={4} value={description} onChange={(e) => setDescription(e.target.value)} placeholder="Describe the work…" />
+      <textarea aria-label="Description" rows={4} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} placeholder="Describe the work…" />
+      {changedUnderEdit && dirty ? (
+        <p className="note" role="status" data-testid="card-changed">
+          The card changed while you were editing.{" "}
+          <button type="button" className="link" onClick={takeSaved}>
+            Show the saved card
+          </button>
+        </p>
+      ) : null}
       <div className="row">
         <button type="submit" className="primary" disabled={!dirty || save.isPending}>
           {save.isPending ? "Saving…" : "Save"}
