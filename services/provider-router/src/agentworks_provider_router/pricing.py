@@ -83,19 +83,29 @@ class PriceTable(BaseModel):
             seen.setdefault((entry.provider, entry.model), None)
         return list(seen)
 
+    @cached_property
+    def _by_model(self) -> dict[str, tuple[ModelPrice, ...]]:
+        """Each model's entries, newest in force first: every call looks its model up several times."""
+        entries: dict[str, list[ModelPrice]] = {}
+        for entry in self.models:
+            entries.setdefault(entry.model, []).append(entry)
+        return {
+            model: tuple(sorted(found, key=lambda m: m.effective_from, reverse=True))
+            for model, found in entries.items()
+        }
+
     def is_image_model(self, model: str) -> bool:
-        return any(m.model == model and m.per_image > 0 for m in self.models) or model.endswith("-image")
+        return any(m.per_image > 0 for m in self._by_model.get(model, ())) or model.endswith("-image")
 
     def is_embedding_model(self, model: str) -> bool:
-        return any(m.model == model and m.kind == "embedding" for m in self.models)
+        return any(m.kind == "embedding" for m in self._by_model.get(model, ()))
 
     def priced_models(self, on: date) -> list[tuple[str, str]]:
         """(provider, model) pairs with a price in force on ``on``: the models that may be called that day."""
         return [(provider, model) for provider, model in self.model_ids if self.current(model, on) is not None]
 
     def current(self, model: str, on: date) -> ModelPrice | None:
-        candidates = [m for m in self.models if m.model == model and m.effective_from <= on]
-        return max(candidates, key=lambda m: m.effective_from, default=None)
+        return next((m for m in self._by_model.get(model, ()) if m.effective_from <= on), None)
 
 
 def load_prices(path: Path | str | None = None) -> PriceTable:

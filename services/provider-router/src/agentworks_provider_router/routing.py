@@ -222,7 +222,6 @@ class Router:
         last: ProviderError | None = None
         for model in self.chain(request.model):
             name = self.provider_of(model)
-            self._owner(model)
             permit = self.breakers.of(name, model).enter()
             if permit is None:
                 last = self._circuit_open(name, model)
@@ -430,7 +429,6 @@ class Router:
         last: ProviderError | None = None
         for candidate in self.chain(model):
             name = self.provider_of(candidate)
-            self._owner(candidate)
             permit = self.breakers.of(name, candidate).enter()
             if permit is None:
                 last = self._circuit_open(name, candidate)

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
 import openai
 from agentworks_platform.logging import Redactor
 
@@ -104,6 +105,9 @@ def _tool(tool: Tool) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
+STREAMED_RAW = {"X-Stainless-Raw-Response": "stream"}
+"""The SDK's own header for an answer handed over unread, as ``with_streaming_response`` sends it."""
+
 # Passed as the client set them: OpenAI gives each its documented meaning.
 PASSED_THROUGH = (
     "temperature",
@@ -156,20 +160,29 @@ class OpenAIProvider:
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
         """The SDK sends the request and raises its errors; the chunks are read as plain JSON, which skips
-        building a model object per chunk (most of the router's own time on a streamed answer)."""
+        building a model object per chunk (most of the router's own time on a streamed answer). The body goes
+        out as the router built it: ``chat.completions.create`` would walk it against the SDK's parameter types
+        first, to rename nothing, a tenth of the router's CPU on a short answer."""
         try:
-            streaming = self._client.chat.completions.with_streaming_response.create(**self._params(request))
-            async with streaming as response:
+            response = await self._client.post(
+                "/chat/completions",
+                cast_to=httpx2.Response,
+                body=self._params(request),
+                options={"headers": STREAMED_RAW, "security": {"bearer_auth": True}},
+            )
+            try:
                 done = False
                 # Read to the end of the body even after [DONE]: a response closed early takes its
                 # connection with it, and the next call would pay for a new one (a TLS handshake).
-                async for line in response.iter_lines():
+                async for line in response.aiter_lines():
                     chunk = None if done else _chunk_of(line)
                     if chunk is _DONE:
                         done = True
                     elif chunk is not None:
                         for delta in self._deltas(chunk):
                             yield delta
+            finally:
+                await response.aclose()
         except ProviderError:
             raise
         except Exception as exc:
