@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from agentworks_provider_router.chat.endpoints import _sse
+from agentworks_provider_router.chat.service import chunks
 from agentworks_provider_router.providers.base import Delta
 from agentworks_provider_router.routing import Outcome
 
@@ -249,17 +249,17 @@ async def test_each_choice_opens_with_the_role_and_usage_only_deltas_send_no_chu
         yield Delta(finish_reason="stop", choice=1, output_tokens=3)
 
     outcome = Outcome(provider="openai", model="gpt-4o", requested_model="gpt-4o")
-    lines = [line async for line in _sse(deltas(), Delta(content="a"), "chatcmpl-1", 1, outcome, False)]
+    lines = [line async for line in chunks(deltas(), Delta(content="a"), outcome, False)]
     assert lines[-1] == "data: [DONE]\n\n"
-    chunks = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
-    assert [(c["choices"][0]["index"], c["choices"][0]["delta"]) for c in chunks] == [
+    sent = [json.loads(line.removeprefix("data: ")) for line in lines[:-1]]
+    assert [(c["choices"][0]["index"], c["choices"][0]["delta"]) for c in sent] == [
         (0, {"role": "assistant", "content": "a"}),
         (1, {"role": "assistant", "content": "b"}),
         (0, {}),
         (1, {}),
     ]
-    assert [c["choices"][0]["finish_reason"] for c in chunks[2:]] == ["stop", "stop"]
-    assert ["agentworks" in c for c in chunks] == [False, False, False, True]  # on the last finishing chunk
+    assert [c["choices"][0]["finish_reason"] for c in sent[2:]] == ["stop", "stop"]
+    assert ["agentworks" in c for c in sent] == [False, False, False, True]  # on the last finishing chunk
 
 
 async def test_a_runs_recorded_calls_add_up_for_the_orchestrator_whoever_made_them(
