@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from agentworks_internal_api.core import ContextCardOut
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.models import Run, RunCheckpoint
 from agentworks_orchestrator.runs import tools
@@ -170,7 +171,7 @@ async def test_a_tool_call_with_invalid_arguments_is_fed_back_as_an_error_the_mo
             workspace_id=stack.ids["workspace"],
             project_id=stack.ids["project"],
             card_id=stack.ids["card"],
-            card={"title": "Checkout"},
+            card=ContextCardOut(id=stack.ids["card"], title="Checkout", description="", card_type="feature"),
             documents=("prd",),
             core=run_service_of(stack.orchestrator.state.ctx).core,
             llm=run_service_of(stack.orchestrator.state.ctx).executor.llm,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -101,28 +100,3 @@ class InternalClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-class MemberLookupError(RuntimeError):
-    """Core could not say whether a user belongs to a workspace (unreachable or an unexpected answer)."""
-
-
-async def lookup(client: InternalClient, path: str, unavailable: type[Exception]) -> dict[str, Any] | None:
-    """A peer's answer to ``GET path``: its JSON, None for 404, and ``unavailable`` for anything else (a
-    transport error or another status), which callers treat as transient."""
-    try:
-        response = await client.request("GET", path)
-    except httpx.HTTPError as exc:
-        raise unavailable(f"the peer is unreachable: {type(exc).__name__}") from None
-    if response.status_code == 404:
-        return None
-    if response.status_code != 200:
-        raise unavailable(f"the peer answered {response.status_code} for {path}")
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def member_role(core: InternalClient, workspace_id: uuid.UUID | str, user_id: uuid.UUID | str) -> str | None:
-    """The user's role in the workspace as core records it, or None when they are not a member."""
-    member = await lookup(core, f"/internal/workspaces/{workspace_id}/members/{user_id}", MemberLookupError)
-    return None if member is None else str(member["role"])

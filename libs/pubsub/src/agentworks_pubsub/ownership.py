@@ -14,11 +14,25 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
-from agentworks_platform.internal_http import InternalClient, lookup
+from agentworks_internal_api import Lookup
+from agentworks_internal_api.core import (
+    BOARD_OWNER,
+    CARD_OWNER,
+    PROJECT_OWNER,
+    BoardOwnerOut,
+    CardOwnerOut,
+    ProjectOwnerOut,
+)
+from agentworks_platform.internal_http import InternalClient
 
 from agentworks_pubsub.receiver import PermanentEventError
 
 Kind = Literal["card", "board", "project"]
+OWNER_ROUTES: dict[Kind, Lookup[CardOwnerOut] | Lookup[BoardOwnerOut] | Lookup[ProjectOwnerOut]] = {
+    "card": CARD_OWNER,
+    "board": BOARD_OWNER,
+    "project": PROJECT_OWNER,
+}
 MAX_ENTRIES = 50_000
 
 
@@ -36,7 +50,7 @@ class OwnershipUnavailableError(RuntimeError):
 
 
 class Ownership:
-    """Core's ``/internal/{cards,boards,projects}/{id}`` lookups, each id asked once (bounded cache)."""
+    """Core's card, board and project owner lookups, each id asked once (bounded cache)."""
 
     def __init__(self, core: InternalClient, max_entries: int = MAX_ENTRIES) -> None:
         self.core = core
@@ -73,11 +87,8 @@ class Ownership:
         return found
 
     async def _ask(self, kind: Kind, resource_id: uuid.UUID) -> Owner | None:
-        body = await lookup(self.core, f"/internal/{kind}s/{resource_id}", OwnershipUnavailableError)
-        if body is None:
-            return None
-        project_id, board_id = _uuid_or_none(body.get("project_id")), _uuid_or_none(body.get("board_id"))
-        return Owner(uuid.UUID(body["workspace_id"]), project_id, board_id)
+        answer = await OWNER_ROUTES[kind].ask(self.core, resource_id, unavailable=OwnershipUnavailableError)
+        return None if answer is None else Owner(**answer.model_dump())
 
     def _remember(self, key: tuple[Kind, uuid.UUID], found: Owner) -> None:
         self._known[key] = found
@@ -93,7 +104,3 @@ def ensure_owned(
         raise PermanentEventError(f"{kind} {resource_id} belongs to another workspace than the event's {workspace_id}")
     if project_id is not None and found.project_id is not None and found.project_id != project_id:
         raise PermanentEventError(f"{kind} {resource_id} belongs to another project than the event's {project_id}")
-
-
-def _uuid_or_none(value: object) -> uuid.UUID | None:
-    return uuid.UUID(str(value)) if value else None

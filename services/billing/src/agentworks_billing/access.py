@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-import httpx
+from agentworks_internal_api import PeerUnavailableError
+from agentworks_internal_api.core import PROJECT_OWNER, MemberLookupError, member_role
 from agentworks_platform.errors import Forbidden, NotFound, Unavailable
-from agentworks_platform.internal_http import InternalClient, MemberLookupError, member_role
+from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import Depends, Request
 
@@ -64,10 +65,8 @@ async def authorize(request: Request, principal: Principal, workspace_id: uuid.U
 async def check_project(request: Request, workspace_id: uuid.UUID, project_id: uuid.UUID) -> None:
     """404 unless the project exists in this workspace."""
     try:
-        response = await core_of(request).request("GET", f"/internal/projects/{project_id}")
-    except httpx.HTTPError:
+        owner = await PROJECT_OWNER.ask(core_of(request), project_id)
+    except PeerUnavailableError:
         raise Unavailable(UNAVAILABLE) from None
-    if response.status_code not in (200, 404):
-        raise Unavailable(UNAVAILABLE)
-    if response.status_code == 404 or response.json().get("workspace_id") != str(workspace_id):
+    if owner is None or owner.workspace_id != workspace_id:
         raise NotFound(f"No project with id {project_id}.")

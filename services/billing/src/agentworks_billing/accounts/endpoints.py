@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from agentworks_internal_api.billing import ApiAllowanceOut, PlanOut
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_billing.access import PrincipalDep, authorize, check_project
 from agentworks_billing.accounts import service
-from agentworks_billing.accounts.schemas import ApiAllowanceOut, BudgetIn, BudgetOut, PlanIn, PlanOut
+from agentworks_billing.accounts.schemas import BudgetIn, BudgetOut, PlanIn, api_allowance_out, plan_out
 from agentworks_billing.accounts.service import current_period
 from agentworks_billing.state import jobs_of
 
@@ -86,7 +87,7 @@ async def remove_project_budget(
     summary="The plan new runs of a workspace are priced with",
 )
 async def get_plan(workspace_id: uuid.UUID, request: Request, session: SessionDep) -> PlanOut:
-    return PlanOut.of(workspace_id, await service.plan(session, jobs_of(request).settings, workspace_id))
+    return plan_out(workspace_id, await service.plan(session, jobs_of(request).settings, workspace_id))
 
 
 @internal.put(
@@ -96,7 +97,7 @@ async def get_plan(workspace_id: uuid.UUID, request: Request, session: SessionDe
 )
 async def put_plan(workspace_id: uuid.UUID, body: PlanIn, session: SessionDep) -> PlanOut:
     plan = await service.set_plan(session, workspace_id, body.markup, body.increment)
-    return PlanOut.of(workspace_id, plan)
+    return plan_out(workspace_id, plan)
 
 
 @internal.get(
@@ -106,4 +107,4 @@ async def put_plan(workspace_id: uuid.UUID, body: PlanIn, session: SessionDep) -
 )
 async def get_api_allowance(workspace_id: uuid.UUID, request: Request, session: SessionDep) -> ApiAllowanceOut:
     status = await service.workspace_budget(session, jobs_of(request).watch, workspace_id)
-    return ApiAllowanceOut.of(workspace_id, status.period if status else current_period(), status)
+    return api_allowance_out(workspace_id, status.period if status else current_period(), status)

@@ -1,4 +1,4 @@
-"""Budget and plan schemas."""
+"""Budget and plan schemas (the plan and API allowance answers are ``agentworks_internal_api.billing``'s)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from agentworks_events import UtcDateTime
 from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
+from agentworks_internal_api.billing import ApiAllowanceOut, PlanOut
 from agentworks_platform.money import MoneyOut
 from pydantic import Field
 
@@ -52,34 +53,19 @@ class PlanIn(Schema):
     increment: Annotated[Decimal, Field(ge=Decimal("0.01"), le=100, decimal_places=2)] = DEFAULT_INCREMENT
 
 
-class PlanOut(Schema):
-    workspace_id: uuid.UUID
-    markup: MoneyOut
-    increment: MoneyOut
-    custom: bool = Field(description="False when the workspace is on the default plan.")
-
-    @classmethod
-    def of(cls, workspace_id: uuid.UUID, plan: Plan) -> PlanOut:
-        return cls(workspace_id=workspace_id, markup=plan.markup, increment=plan.increment, custom=plan.custom)
+def plan_out(workspace_id: uuid.UUID, plan: Plan) -> PlanOut:
+    """The plan as the internal plan routes answer it."""
+    return PlanOut(workspace_id=workspace_id, markup=plan.markup, increment=plan.increment, custom=plan.custom)
 
 
-class ApiAllowanceOut(Schema):
-    """Whether calls made with the workspace's API keys may reach a provider now: not once its budget is spent."""
-
-    workspace_id: uuid.UUID
-    period: str
-    allowed: bool
-    monthly_cap: MoneyOut | None = Field(description="The workspace's monthly cap; null when it has none.")
-    spent: MoneyOut | None = Field(description="This period's charges (runs and API calls); null without a cap.")
-
-    @classmethod
-    def of(cls, workspace_id: uuid.UUID, period: str, status: BudgetStatus | None) -> ApiAllowanceOut:
-        if status is None:
-            return cls(workspace_id=workspace_id, period=period, allowed=True, monthly_cap=None, spent=None)
-        return cls(
-            workspace_id=workspace_id,
-            period=period,
-            allowed=status.state != "exceeded",
-            monthly_cap=status.budget.monthly_cap,
-            spent=status.spent,
-        )
+def api_allowance_out(workspace_id: uuid.UUID, period: str, status: BudgetStatus | None) -> ApiAllowanceOut:
+    """Whether the workspace's API keys may spend in ``period``: always without a budget, else until it is spent."""
+    if status is None:
+        return ApiAllowanceOut(workspace_id=workspace_id, period=period, allowed=True, monthly_cap=None, spent=None)
+    return ApiAllowanceOut(
+        workspace_id=workspace_id,
+        period=period,
+        allowed=status.state != "exceeded",
+        monthly_cap=status.budget.monthly_cap,
+        spent=status.spent,
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from agentworks_internal_api.core import ContextAgentOut
 from fastapi import Path
 from pydantic import BaseModel, Field
 
@@ -23,14 +24,9 @@ class AgentOut(BaseModel):
     description: str
 
 
-class AgentConfigOut(BaseModel):
-    agent: str
-    display_name: str
-    lanes: list[int]
-    provider: str
-    model: str
-    enabled: bool
-    overridden: bool
+class AgentConfigOut(ContextAgentOut):
+    """How an agent is configured for the project: its lanes, provider and model, and whether it runs (the same
+    shape the run context gives the orchestrator)."""
 
 
 class AgentConfigIn(StrictBody):

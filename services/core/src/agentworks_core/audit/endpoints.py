@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from agentworks_internal_api.core import AuditIn
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from agentworks_core.access import PrincipalDep, authorize
 from agentworks_core.audit import service
-from agentworks_core.audit.schemas import AuditIn, AuditOut
+from agentworks_core.audit.schemas import AuditOut
 
 router = APIRouter(prefix="/api/workspaces/{workspace_id}/audit", tags=["audit"], responses=error_responses(404))
 internal = APIRouter(prefix="/internal", tags=["internal"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from agentworks_internal_api.core import RunContextOut
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.bounds import INTEGER_MAX
 from agentworks_platform.errors import error_responses
@@ -14,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.agents.schemas import AgentKey
 from agentworks_core.runs import service
-from agentworks_core.runs.schemas import CardRuns, Decision, DecisionIn, RunContextOut, RunIn, RunRequested
+from agentworks_core.runs.schemas import CardRuns, Decision, DecisionIn, RunIn, RunRequested
 from agentworks_core.state import OutboxDep
 
 router = APIRouter(prefix="/api", tags=["runs"], responses=error_responses(404, 409))

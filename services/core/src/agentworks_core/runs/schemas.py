@@ -1,15 +1,15 @@
-"""Run shapes: the bodies a card's run endpoints take and answer, and the run context core serves the orchestrator."""
+"""Run shapes: the bodies a card's run endpoints take and answer (the run context core serves the orchestrator is
+``agentworks_internal_api.core.RunContextOut``)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from agentworks_events import ChecklistItem, UtcDateTime
+from agentworks_events import UtcDateTime
 from agentworks_platform.money import MoneyOut
 from pydantic import BaseModel, Field
 
-from agentworks_core.agents.schemas import AgentConfigOut
 from agentworks_core.schemas import Out, StrictBody
 
 
@@ -62,40 +62,3 @@ class Decision(BaseModel):
     run_id: uuid.UUID
     approval: str
     rerun: RunRequested | None = None
-
-
-class ContextProjectOut(BaseModel):
-    id: uuid.UUID
-    workspace_id: uuid.UUID
-    name: str
-    description: str
-
-
-class ContextCardOut(BaseModel):
-    id: uuid.UUID
-    title: str
-    description: str
-    card_type: str
-    parent_id: uuid.UUID | None = None
-    acceptance_criteria: list[str] = Field(default_factory=list)
-    checklist: list[ChecklistItem] = Field(default_factory=list)
-
-
-class ContextDocumentOut(BaseModel):
-    kind: str
-    title: str
-    version: int
-    content: str
-
-
-class RunContextOut(BaseModel):
-    """What an agent run needs to know: its project, card and lane, the project's latest documents, and how
-    each agent is configured for the project."""
-
-    project: ContextProjectOut
-    card: ContextCardOut | None
-    lane_name: str
-    lane_number: int | None
-    requires_approval: bool
-    documents: list[ContextDocumentOut]
-    agents: list[AgentConfigOut]

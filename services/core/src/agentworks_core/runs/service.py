@@ -6,6 +6,12 @@ import uuid
 from decimal import Decimal
 
 from agentworks_events import CardApproved, CardRejected, CardRunRequested, run_id_for, utc_now
+from agentworks_internal_api.core import (
+    ContextCardOut,
+    ContextDocumentOut,
+    ContextProjectOut,
+    RunContextOut,
+)
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import AppError, NotFound
 from agentworks_pubsub import Outbox
@@ -17,16 +23,7 @@ from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.audit import service as audit
 from agentworks_core.models import AgentRun, Card, Lane, Project
 from agentworks_core.runs import effects, repository
-from agentworks_core.runs.schemas import (
-    CardRuns,
-    ContextCardOut,
-    ContextDocumentOut,
-    ContextProjectOut,
-    Decision,
-    RunContextOut,
-    RunOut,
-    RunRequested,
-)
+from agentworks_core.runs.schemas import CardRuns, Decision, RunOut, RunRequested
 
 
 async def request_run(
@@ -143,5 +140,5 @@ async def run_context(
         lane_number=lane.number if lane else None,
         requires_approval=bool(lane and lane.requires_approval),
         documents=[ContextDocumentOut(kind=k, title=t, version=v, content=c) for k, t, v, c in documents],
-        agents=await agents.configs(session, project_id),
+        agents=list(await agents.configs(session, project_id)),
     )

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
+from agentworks_internal_api.core import BoardOwnerOut, CardOwnerOut, MembershipOut, ProjectOwnerOut
 from agentworks_platform.app import SessionDep, allow_callers, context_of
 from agentworks_platform.errors import error_responses
 from fastapi import APIRouter, Depends, Request, Response
@@ -18,7 +19,6 @@ from agentworks_core.workspaces.schemas import (
     Invite,
     InvitedMemberOut,
     MemberOut,
-    MembershipOut,
     RoleChange,
     WorkspaceCreate,
     WorkspaceOut,
@@ -133,9 +133,9 @@ async def membership(workspace_id: uuid.UUID, user_id: uuid.UUID, session: Sessi
     dependencies=[Depends(allow_callers("log-stream"))],
     summary="Which workspace, project and board a card belongs to",
 )
-async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
+async def card_owner(card_id: uuid.UUID, session: SessionDep) -> CardOwnerOut:
     card = await service.card_owned(session, card_id)
-    return {"workspace_id": str(card.workspace_id), "project_id": str(card.project_id), "board_id": str(card.board_id)}
+    return CardOwnerOut(workspace_id=card.workspace_id, project_id=card.project_id, board_id=card.board_id)
 
 
 @internal.get(
@@ -143,8 +143,8 @@ async def card_owner(card_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
     dependencies=[Depends(allow_callers("log-stream"))],
     summary="Which workspace a board belongs to",
 )
-async def board_owner(board_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
-    return {"workspace_id": str(await workspace_of(session, "board", board_id))}
+async def board_owner(board_id: uuid.UUID, session: SessionDep) -> BoardOwnerOut:
+    return BoardOwnerOut(workspace_id=await workspace_of(session, "board", board_id))
 
 
 @internal.get(
@@ -152,5 +152,5 @@ async def board_owner(board_id: uuid.UUID, session: SessionDep) -> dict[str, str
     dependencies=[Depends(allow_callers("billing", "orchestrator", "log-stream"))],
     summary="Which workspace a project belongs to",
 )
-async def project_owner(project_id: uuid.UUID, session: SessionDep) -> dict[str, str]:
-    return {"workspace_id": str(await workspace_of(session, "project", project_id)), "project_id": str(project_id)}
+async def project_owner(project_id: uuid.UUID, session: SessionDep) -> ProjectOwnerOut:
+    return ProjectOwnerOut(workspace_id=await workspace_of(session, "project", project_id), project_id=project_id)

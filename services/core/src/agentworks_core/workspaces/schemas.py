@@ -6,12 +6,11 @@ import uuid
 from typing import Literal
 
 from agentworks_events import UtcDateTime
+from agentworks_internal_api.core import RoleName
 from agentworks_platform.input_rules import EmailAddress
 from pydantic import Field
 
 from agentworks_core.schemas import Name, Out, StrictBody
-
-RoleName = Literal["owner", "member", "viewer"]
 
 
 class WorkspaceCreate(StrictBody):
@@ -62,11 +61,3 @@ class InvitedMemberOut(MemberOut):
 
 class AcceptInvitation(StrictBody):
     token: str = Field(min_length=1, max_length=128)
-
-
-class MembershipOut(Out):
-    """What another service needs to know about a user's place in a workspace."""
-
-    workspace_id: uuid.UUID
-    user_id: uuid.UUID
-    role: RoleName

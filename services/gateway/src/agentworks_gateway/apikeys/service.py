@@ -5,9 +5,11 @@ from __future__ import annotations
 import secrets
 import uuid
 
+from agentworks_internal_api import PeerUnavailableError
+from agentworks_internal_api.core import AUDIT, AuditIn, MemberLookupError, member_role
 from agentworks_platform.clock import utc_now
 from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable
-from agentworks_platform.internal_http import InternalClient, MemberLookupError, member_role
+from agentworks_platform.internal_http import InternalClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_gateway.apikeys import repository
@@ -68,15 +70,16 @@ async def revoke(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UU
 
 async def audit(core: InternalClient, caller: Caller, workspace_id: uuid.UUID, action: str, key: ApiKey) -> None:
     """Record the change in the workspace's audit log (core owns it); failing to, the change is refused."""
-    entry = {
-        "actor_id": str(caller.principal.user_id),
-        "action": action,
-        "resource_type": "api_key",
-        "resource_id": str(key.id),
-        "after": {"name": key.name, "prefix": key.prefix},
-        "request_id": caller.principal.request_id[:64],
-        "client_ip": caller.principal.client_ip,
-    }
-    response = await core.request("POST", f"/internal/workspaces/{workspace_id}/audit", json=entry, idempotent=True)
-    if response.status_code != 204:
-        raise Unavailable("The audit log is unavailable right now; try again shortly.")
+    entry = AuditIn(
+        actor_id=caller.principal.user_id,
+        action=action,
+        resource_type="api_key",
+        resource_id=key.id,
+        after={"name": key.name, "prefix": key.prefix},
+        request_id=caller.principal.request_id[:64],
+        client_ip=caller.principal.client_ip,
+    )
+    try:
+        await AUDIT.send(core, workspace_id, body=entry)
+    except PeerUnavailableError:
+        raise Unavailable("The audit log is unavailable right now; try again shortly.") from None

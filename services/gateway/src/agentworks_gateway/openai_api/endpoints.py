@@ -19,10 +19,12 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
+from agentworks_internal_api.billing import API_ALLOWANCE
+from agentworks_internal_api.core import member_role
 from agentworks_platform.app import context_of
 from agentworks_platform.db import commit_without_waiting
 from agentworks_platform.errors import AppError
-from agentworks_platform.internal_http import InternalClient, MemberLookupError, lookup, member_role
+from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import GATEWAY_URL, request_id_or_new
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
@@ -138,15 +140,15 @@ async def _may_spend(request: Request, caller: Caller) -> None:
     workspace_id = caller.principal.key_workspace_id
     role, allowance = await asyncio.gather(
         member_role(_client(request, "core"), str(workspace_id), caller.principal.user_id),
-        lookup(_client(request, "billing"), f"/internal/workspaces/{workspace_id}/api-allowance", MemberLookupError),
+        API_ALLOWANCE.ask(_client(request, "billing"), workspace_id),
         return_exceptions=True,
     )
     if isinstance(role, BaseException) or isinstance(allowance, BaseException) or allowance is None:
         raise errors.unavailable("AgentWorks cannot check this key's workspace right now; try again shortly.")
     if role not in RUNS_AGENTS:
         raise errors.not_allowed("This API key's creator can no longer run agents in its workspace.")
-    if not allowance["allowed"]:
-        raise errors.budget_spent(str(allowance["monthly_cap"]), str(allowance["spent"]))
+    if not allowance.allowed:
+        raise errors.budget_spent(str(allowance.monthly_cap), str(allowance.spent))
 
 
 def _client(request: Request, service: str) -> InternalClient:

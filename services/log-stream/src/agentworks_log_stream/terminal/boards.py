@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from agentworks_internal_api.core import BOARD_OWNER
 from agentworks_platform.app import context_of
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
@@ -18,7 +19,7 @@ router = APIRouter(tags=["boards"])
 @router.websocket("/api/boards/{board_id}/events", dependencies=FROM_GATEWAY)
 async def board_events(websocket: WebSocket, board_id: uuid.UUID) -> None:
     ctx = context_of(websocket)
-    if not await authorised(websocket, ctx, f"/internal/boards/{board_id}"):
+    if not await authorised(websocket, ctx, BOARD_OWNER, board_id):
         return
     await websocket.accept()
     hub = log_stream_state(ctx).hub

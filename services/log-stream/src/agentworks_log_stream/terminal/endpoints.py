@@ -32,7 +32,8 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import httpx
+from agentworks_internal_api import Lookup, PeerUnavailableError
+from agentworks_internal_api.core import CARD_OWNER, BoardOwnerOut, CardOwnerOut, member_role
 from agentworks_platform.app import ServiceContext, allow_callers, context_of
 from agentworks_platform.bounds import within_bigint
 from agentworks_platform.logging import get_logger
@@ -151,24 +152,25 @@ def parse_after(value: str | None) -> dict[uuid.UUID, int]:
     return cursor
 
 
-async def authorised(websocket: WebSocket, ctx: ServiceContext, owner_path: str) -> bool:
+async def authorised(
+    websocket: WebSocket,
+    ctx: ServiceContext,
+    owner_of: Lookup[CardOwnerOut] | Lookup[BoardOwnerOut],
+    resource_id: uuid.UUID,
+) -> bool:
     """Check that the principal the gateway vouches for belongs to the workspace owning the resource (the route's
     ``FROM_GATEWAY`` dependency has verified the gateway's token)."""
     headers = websocket.headers
     user, email = headers.get(USER_ID), headers.get(USER_EMAIL)
     core = log_stream_state(ctx).core
     try:
-        owner = await core.request("GET", owner_path)
-        if owner.status_code != 200:
-            await websocket.close(4404, "no such card or board")
-            return False
-        workspace = owner.json()["workspace_id"]
-        member = await core.request("GET", f"/internal/workspaces/{workspace}/members/{user}")
-    except httpx.HTTPError:
+        owner = await owner_of.ask(core, resource_id)
+        role = None if owner is None or not user else await member_role(core, owner.workspace_id, user)
+    except PeerUnavailableError:
         await websocket.close(1013, "try again later")
         return False
     key_workspace = headers.get(KEY_WORKSPACE)
-    if not email or member.status_code != 200 or key_workspace not in (None, workspace):
+    if owner is None or role is None or not email or key_workspace not in (None, str(owner.workspace_id)):
         await websocket.close(4404, "no such card or board")
         return False
     websocket.scope.setdefault("state", {})["client_ip"] = headers.get(CLIENT_IP, "")
@@ -204,7 +206,7 @@ async def terminal(
     except ValueError:
         await websocket.close(4400, "after and steps must be <run>:<number>,…")
         return
-    if not await authorised(websocket, ctx, f"/internal/cards/{card_id}"):
+    if not await authorised(websocket, ctx, CARD_OWNER, card_id):
         return
     await websocket.accept()
     hub = log_stream_state(ctx).hub

@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from agentworks_events import ToolCallRecord, UtcDateTime, utc_text
+from agentworks_internal_api.core import MemberLookupError, member_role
 from agentworks_platform.app import ServiceContext, allow_callers, context_of
 from agentworks_platform.errors import NotFound, Unavailable, error_responses
-from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.pagination import Page, decode_cursor, encode_cursor
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Query, Request
@@ -145,10 +145,16 @@ async def run_transcript(
 internal = APIRouter(prefix="/internal", tags=["internal"])
 
 
+class PruneOut(BaseModel):
+    """What a retention sweep deleted."""
+
+    deleted_lines: int
+
+
 @internal.post(
     "/retention/prune",
     dependencies=[Depends(allow_callers("scheduler"))],
     summary="Delete database lines of runs archived past the retention period",
 )
-async def prune(request: Request) -> dict[str, int]:
-    return {"deleted_lines": await log_stream_state(context_of(request)).archiver.prune()}
+async def prune(request: Request) -> PruneOut:
+    return PruneOut(deleted_lines=await log_stream_state(context_of(request)).archiver.prune())

@@ -6,11 +6,10 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from agentworks_internal_api.core import RUN_CONTEXT, RunContextOut
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PermanentEventError
 from pydantic import BaseModel, ConfigDict, TypeAdapter
-
-from agentworks_orchestrator.runs.prompts import RunContext
 
 
 class CoreUnavailableError(RuntimeError):
@@ -19,28 +18,15 @@ class CoreUnavailableError(RuntimeError):
 
 async def run_context(
     core: InternalClient, project_id: uuid.UUID, card_id: uuid.UUID | None, lane_number: int | None = None
-) -> RunContext:
+) -> RunContextOut:
     """``lane_number`` names the lane whose move or request triggered the run (its approval gate applies)."""
-    params = {"card_id": str(card_id)} if card_id else {}
+    query = {"card_id": str(card_id)} if card_id else {}
     if lane_number is not None:
-        params["lane_number"] = str(lane_number)
-    try:
-        response = await core.request("GET", f"/internal/projects/{project_id}/run-context", params=params)
-    except httpx.HTTPError as exc:
-        raise CoreUnavailableError(f"core is unreachable: {type(exc).__name__}") from None
-    if response.status_code == 404:
+        query["lane_number"] = str(lane_number)
+    context = await RUN_CONTEXT.ask(core, project_id, unavailable=CoreUnavailableError, query=query)
+    if context is None:
         raise PermanentEventError(f"project {project_id} or card {card_id} no longer exists")
-    if response.status_code != 200:
-        raise CoreUnavailableError(f"core answered {response.status_code}")
-    body = response.json()
-    return RunContext(
-        project=body["project"],
-        card=body.get("card"),
-        lane_name=body.get("lane_name", ""),
-        requires_approval=bool(body.get("requires_approval", False)),
-        documents=body.get("documents", []),
-        agents=body.get("agents", []),
-    )
+    return context
 
 
 class CardDocumentOut(BaseModel):

@@ -8,8 +8,8 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+from agentworks_internal_api.core import MemberLookupError, member_role
 from agentworks_platform.errors import AppError, Forbidden, NotFound, Unavailable, error_responses
-from agentworks_platform.internal_http import MemberLookupError, member_role
 from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
@@ -61,9 +61,9 @@ async def ask_copilot(
         ) from None
     except Exception:
         raise NotFound(f"No project with id {project_id}.") from None
-    workspace_id = uuid.UUID(context.project["workspace_id"])
+    workspace_id = context.project.workspace_id
     await _require_runner(service, principal, workspace_id, f"project with id {project_id}")
-    copilot = next(a for a in context.agents if a["agent"] == "ceo_copilot")
+    copilot = next(a for a in context.agents if a.agent == "ceo_copilot")
     try:
         pricing = await pricing_plan(service.billing, workspace_id)
     except BillingUnavailableError:
@@ -79,8 +79,8 @@ async def ask_copilot(
         agent="ceo_copilot",
         kind="console",
         lane_number=None,
-        provider=copilot["provider"],
-        model=copilot["model"],
+        provider=copilot.provider,
+        model=copilot.model,
         attempt=1,
         trigger_event_id=run_id,
         requested_by=principal.user_id,

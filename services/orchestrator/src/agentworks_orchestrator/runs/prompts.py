@@ -3,27 +3,15 @@ lane, the project's documents and the handoff documents of the previous lanes.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from string import Template
-from typing import Any
+
+from agentworks_internal_api.core import ContextDocumentOut, RunContextOut
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "prompts"
 VERSION = "v1"
 MAX_DOCUMENT_CHARS = 20_000
-
-
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """What core tells us about the project and card a run is for."""
-
-    project: dict[str, Any]
-    card: dict[str, Any] | None
-    lane_name: str
-    documents: list[dict[str, Any]] = field(default_factory=list)
-    requires_approval: bool = False
-    agents: list[dict[str, Any]] = field(default_factory=list)
 
 
 @cache
@@ -31,21 +19,21 @@ def template(name: str) -> Template:
     return Template((TEMPLATES / f"{name}.{VERSION}.md").read_text())
 
 
-def _documents(documents: list[dict[str, Any]]) -> str:
+def _documents(documents: list[ContextDocumentOut]) -> str:
     if not documents:
         return "(none yet)"
-    parts = [f"## {d['title']} ({d['kind']}, v{d['version']})\n{d['content'][:MAX_DOCUMENT_CHARS]}" for d in documents]
+    parts = [f"## {d.title} ({d.kind}, v{d.version})\n{d.content[:MAX_DOCUMENT_CHARS]}" for d in documents]
     return "\n\n".join(parts)
 
 
-def system_prompt(agent: str, context: RunContext, contract_instruction: str, instructions: str = "") -> str:
-    card = context.card or {}
+def system_prompt(agent: str, context: RunContextOut, contract_instruction: str, instructions: str = "") -> str:
+    card = context.card
     return template(agent).substitute(
-        project_name=context.project.get("name", ""),
-        project_description=context.project.get("description", ""),
-        card_title=card.get("title", ""),
-        card_type=card.get("card_type", ""),
-        card_description=card.get("description", ""),
+        project_name=context.project.name,
+        project_description=context.project.description,
+        card_title=card.title if card else "",
+        card_type=card.card_type if card else "",
+        card_description=card.description if card else "",
         lane_name=context.lane_name,
         documents=_documents(context.documents),
         instructions=f"Extra instructions from the team: {instructions}" if instructions else "",
@@ -53,10 +41,10 @@ def system_prompt(agent: str, context: RunContext, contract_instruction: str, in
     )
 
 
-def console_prompt(context: RunContext) -> str:
+def console_prompt(context: RunContextOut) -> str:
     return template("console").substitute(
-        project_name=context.project.get("name", ""),
-        project_description=context.project.get("description", ""),
+        project_name=context.project.name,
+        project_description=context.project.description,
         documents=_documents(context.documents),
     )
 

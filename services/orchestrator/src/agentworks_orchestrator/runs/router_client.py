@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
-from agentworks_platform.internal_http import InternalClient, lookup
+from agentworks_internal_api.provider_router import RUN_USAGE
+from agentworks_platform.internal_http import InternalClient
 
 from agentworks_orchestrator.runs.executor import Usage
 
@@ -17,12 +17,9 @@ class RouterUnavailableError(RuntimeError):
 
 async def recorded_usage(router: InternalClient, run_id: uuid.UUID) -> Usage:
     """Every provider call the router recorded for the run, whichever executor made it (one that died too)."""
-    body = await lookup(router, f"/internal/runs/{run_id}/usage", RouterUnavailableError)
-    if body is None:  # the route answers for any run; a 404 means a router that does not have it yet
+    spent = await RUN_USAGE.ask(router, run_id, unavailable=RouterUnavailableError)
+    if spent is None:  # the route answers for any run; a 404 means a router that does not have it yet
         raise RouterUnavailableError("the provider router cannot say what a run has spent")
     return Usage(
-        input_tokens=body["input_tokens"],
-        output_tokens=body["output_tokens"],
-        cost=Decimal(body["cost"]),
-        calls=body["provider_calls"],
+        input_tokens=spent.input_tokens, output_tokens=spent.output_tokens, cost=spent.cost, calls=spent.provider_calls
     )

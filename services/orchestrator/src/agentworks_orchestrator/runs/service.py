@@ -22,6 +22,8 @@ from agentworks_events import (
     utc_now,
 )
 from agentworks_events.runs import AgentRunSkipped
+from agentworks_internal_api.billing import PlanOut
+from agentworks_internal_api.core import ContextAgentOut, RunContextOut
 from agentworks_platform.clock import as_utc
 from agentworks_platform.db import Database
 from agentworks_platform.errors import NotFound
@@ -33,12 +35,12 @@ from agentworks_pubsub.ownership import Ownership
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
 from agentworks_orchestrator.runs import repository
-from agentworks_orchestrator.runs.billing_client import PricingPlan, pricing_plan
+from agentworks_orchestrator.runs.billing_client import pricing_plan
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
 from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage, call_headers
 from agentworks_orchestrator.runs.loop import Resume
-from agentworks_orchestrator.runs.prompts import RunContext, system_prompt, tools_instruction
+from agentworks_orchestrator.runs.prompts import system_prompt, tools_instruction
 from agentworks_orchestrator.runs.router_client import recorded_usage
 from agentworks_orchestrator.runs.tools import ToolContext, calls_tools, tools_of
 
@@ -103,40 +105,39 @@ class RunService:
             await self._run_one(trigger, context, agent, pricing)
 
     @staticmethod
-    def _agents(trigger: Trigger, context: RunContext) -> list[dict[str, Any]]:
-        enabled = [a for a in context.agents if a.get("enabled", True)]
+    def _agents(trigger: Trigger, context: RunContextOut) -> list[ContextAgentOut]:
         if trigger.agents is not None:
-            return [a for a in context.agents if a["agent"] in trigger.agents]
-        return [a for a in enabled if trigger.lane_number in a.get("lanes", [])]
+            return [a for a in context.agents if a.agent in trigger.agents]
+        return [a for a in context.agents if a.enabled and trigger.lane_number in a.lanes]
 
-    async def _skip_disabled(self, trigger: Trigger, context: RunContext) -> None:
+    async def _skip_disabled(self, trigger: Trigger, context: RunContextOut) -> None:
         """Say so for each disabled agent of the lane a card moved into, instead of skipping it silently."""
         if trigger.agents is not None:
             return
         event = trigger.event
         skipped = [
             AgentRunSkipped(
-                id=uuid.uuid5(run_id_for(event.id, a["agent"]), "skipped"),
+                id=uuid.uuid5(run_id_for(event.id, a.agent), "skipped"),
                 workspace_id=event.workspace_id,
                 project_id=event.project_id,
-                run_id=run_id_for(event.id, a["agent"]),
+                run_id=run_id_for(event.id, a.agent),
                 card_id=getattr(event, "card_id", None),
-                agent=a["agent"],
+                agent=a.agent,
                 reason_code="disabled",
-                reason=f"The {a['agent']} agent is disabled for this project, so it did not run.",
+                reason=f"The {a.agent} agent is disabled for this project, so it did not run.",
             )
             for a in context.agents
-            if not a.get("enabled", True) and trigger.lane_number in a.get("lanes", [])
+            if not a.enabled and trigger.lane_number in a.lanes
         ]
         if skipped:
             async with self.db.transaction() as session:
                 await self.outbox.add(session, *skipped)
 
     async def _run_one(
-        self, trigger: Trigger, context: RunContext, agent: dict[str, Any], pricing: PricingPlan
+        self, trigger: Trigger, context: RunContextOut, agent: ContextAgentOut, pricing: PlanOut
     ) -> None:
         event = trigger.event
-        run_id = run_id_for(event.id, agent["agent"])
+        run_id = run_id_for(event.id, agent.agent)
         plan = await self._claim(trigger, context, agent, run_id, pricing)
         if plan is None:
             return
@@ -144,7 +145,7 @@ class RunService:
         log.info("run.finished", run_id=str(run_id), agent=plan.agent, status=status, attempt=plan.attempt)
 
     async def _claim(
-        self, trigger: Trigger, context: RunContext, agent: dict[str, Any], run_id: uuid.UUID, pricing: PricingPlan
+        self, trigger: Trigger, context: RunContextOut, agent: ContextAgentOut, run_id: uuid.UUID, pricing: PlanOut
     ) -> RunPlan | None:
         """Create the run or take it over after an expired lease; None when there is nothing to do."""
         event = trigger.event
@@ -161,11 +162,11 @@ class RunService:
                     workspace_id=event.workspace_id,
                     project_id=event.project_id,
                     card_id=getattr(event, "card_id", None),
-                    agent=agent["agent"],
+                    agent=agent.agent,
                     kind="card",
                     lane_number=trigger.lane_number,
-                    provider=agent["provider"],
-                    model=agent["model"],
+                    provider=agent.provider,
+                    model=agent.model,
                     status="queued",
                     attempt=0,
                     trigger_event_id=event.id,
@@ -219,7 +220,7 @@ class RunService:
                 limits=self.settings.limits_of(run.agent),
             )
 
-    def _tool_context(self, run: Run, context: RunContext) -> ToolContext:
+    def _tool_context(self, run: Run, context: RunContextOut) -> ToolContext:
         contract = CONTRACTS.get(run.agent)
         headers = call_headers(run.workspace_id, run.project_id, run.id, run.agent, run.card_id)
         return ToolContext(
@@ -227,7 +228,7 @@ class RunService:
             workspace_id=run.workspace_id,
             project_id=run.project_id,
             card_id=run.card_id,
-            card=context.card or {},
+            card=context.card,
             documents=contract.documents if contract else (),
             core=self.core,
             llm=self.executor.llm,
@@ -236,17 +237,17 @@ class RunService:
         )
 
     @staticmethod
-    def _messages(agent: str, context: RunContext, instructions: str, tool_using: bool) -> list[dict[str, Any]]:
+    def _messages(agent: str, context: RunContextOut, instructions: str, tool_using: bool) -> list[dict[str, Any]]:
         contract = CONTRACTS.get(agent)
         if tool_using:
             instruction = tools_instruction(contract.documents if contract else ())
         else:
             instruction = contract.instruction() if contract else ""
         system = system_prompt(agent, context, instruction, instructions)
-        card = context.card or {}
+        title = context.card.title if context.card else ""
         return [
             {"role": "system", "content": system},
-            {"role": "user", "content": f'Work on the card "{card.get("title", "")}" now.'},
+            {"role": "user", "content": f'Work on the card "{title}" now.'},
         ]
 
     async def run(self, run_id: uuid.UUID) -> Run | None:
@@ -368,11 +369,10 @@ class RunService:
             state.exceeded = _exceeded(event)
 
 
-def _ensure_workspace(event: Event, context: RunContext) -> None:
+def _ensure_workspace(event: Event, context: RunContextOut) -> None:
     """Core resolved the project (and the card within it): a run starts, and is billed, only in the workspace
     that owns them, whatever workspace the event names."""
-    owner = context.project.get("workspace_id")
-    if owner != str(event.workspace_id):
+    if context.project.workspace_id != event.workspace_id:
         raise PermanentEventError(f"project {event.project_id} is not one of workspace {event.workspace_id}'s")
 
 

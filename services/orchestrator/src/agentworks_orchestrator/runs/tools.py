@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import openai
 from agentworks_events.runs import TOOL_RESULT_MAX, RunEffect, ToolCallRecord
+from agentworks_internal_api.core import ContextCardOut
 from agentworks_platform.internal_http import InternalClient
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -37,7 +38,7 @@ class ToolContext:
     workspace_id: uuid.UUID
     project_id: uuid.UUID
     card_id: uuid.UUID | None
-    card: dict[str, Any]
+    card: ContextCardOut | None
     documents: tuple[str, ...]
     core: InternalClient
     llm: openai.AsyncOpenAI
@@ -161,12 +162,11 @@ async def _write_document(context: ToolContext, arguments: DocumentIn) -> ToolOu
 
 
 async def _read_card(context: ToolContext, _: NoArguments) -> ToolOutcome:
-    card = context.card
     _card_of(context)
-    return ToolOutcome(
-        f"Card {context.card_id} ({card.get('card_type', 'task')}): {card.get('title', '')}\n\n"
-        f"{card.get('description') or '(no description)'}"
-    )
+    card = context.card
+    if card is None:
+        raise ToolError("This run's card no longer exists.")
+    return ToolOutcome(f"Card {card.id} ({card.card_type}): {card.title}\n\n{card.description or '(no description)'}")
 
 
 async def _create_child_card(context: ToolContext, arguments: ChildCardIn) -> ToolOutcome:

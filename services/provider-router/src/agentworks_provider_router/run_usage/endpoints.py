@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import uuid
 
+from agentworks_internal_api.provider_router import RunUsageOut
 from agentworks_platform.app import SessionDep, allow_callers
 from fastapi import APIRouter, Depends
 
 from agentworks_provider_router.run_usage import service
-from agentworks_provider_router.run_usage.schemas import RunUsageOut
 
 router = APIRouter(prefix="/internal", tags=["internal"])
 

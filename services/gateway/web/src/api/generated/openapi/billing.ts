@@ -585,7 +585,10 @@ export interface components {
              */
             markup: number | string;
         };
-        /** PlanOut */
+        /**
+         * PlanOut
+         * @description The plan a workspace's new runs are priced with.
+         */
         PlanOut: {
             /**
              * Custom
