@@ -88,7 +88,7 @@ check: lint typecheck isolation test ## Everything CI runs
 contracts: install $(WEB)/node_modules/.installed ## Regenerate contracts/events (JSON Schema), contracts/openapi and the web app's types from them
 	$(RUN) python infra/scripts/contracts.py
 
-contracts-check: install $(WEB)/node_modules/.installed ## Fail on a stale contract or web type, or a board JSON that is not its BoardDetail
+contracts-check: install $(WEB)/node_modules/.installed ## Fail on a stale contract or web type, a board JSON that is not its BoardDetail, or an internal route off its contract
 	$(RUN) python infra/scripts/contracts.py --check
 
 bench: install ## Run the benchmarks against the budgets in DESIGN §9 (PARTS="router billing" for some; not part of `make test`)

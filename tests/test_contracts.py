@@ -1,4 +1,5 @@
-"""Generated contracts are committed and current: `make contracts` leaves no diff."""
+"""Generated contracts are committed and current (`make contracts` leaves no diff), and the internal routes hold
+to their contracts: the check fails on each kind of drift."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ import importlib.util
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from agentworks_internal_api import Answer, Command, Lookup, core
+from agentworks_internal_api.core import CardOwnerOut, MembershipOut
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = ("contracts/events", "contracts/openapi", "services/gateway/web/src/api/generated")
@@ -67,3 +73,89 @@ def test_every_service_publishes_its_push_endpoints_in_openapi() -> None:
         document = json.loads((ROOT / "contracts" / "openapi" / f"{sub.subscriber}.json").read_text())
         assert sub.push_path in document["paths"], (sub.subscriber, sub.push_path)
         assert "/healthz" in document["paths"]
+
+
+class CardOwnerWithoutBoardOut(Answer):
+    """The workspace, project and board a card belongs to."""
+
+    workspace_id: uuid.UUID
+    project_id: uuid.UUID
+
+
+class CardOwnerWithLaneOut(CardOwnerOut):
+    """The workspace, project and board a card belongs to."""
+
+    lane_id: uuid.UUID
+
+
+def _copy_generated(root: Path) -> None:
+    for folder in GENERATED:
+        shutil.copytree(ROOT / folder, root / folder)
+
+
+def _route(router: APIRouter, path: str) -> APIRoute:
+    return next(r for r in router.routes if isinstance(r, APIRoute) and r.path == path)
+
+
+def test_the_check_fails_when_a_service_answers_an_internal_route_with_another_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy_generated(tmp_path)
+    from agentworks_core.workspaces import endpoints as workspaces
+    from agentworks_log_stream.terminal import history
+
+    card_owner = _route(workspaces.internal, "/internal/cards/{card_id}")
+    monkeypatch.setattr(card_owner, "response_model", CardOwnerWithoutBoardOut)
+    monkeypatch.setattr(_route(history.internal, "/internal/retention/prune"), "response_model", dict[str, int])
+
+    assert _contracts_script().main(["--check", "--root", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "internal contract drift: core GET /internal/cards/{card_id}: core publishes another answer than"
+        " agentworks_internal_api's CardOwnerOut (answer.properties.board_id: in CardOwnerOut but not in core's"
+        " document)",
+        "internal contract drift: log-stream POST /internal/retention/prune: answers no declared model",
+        "stale: contracts/openapi/core.json",
+        "stale: contracts/openapi/log-stream.json",
+        "stale: services/gateway/web/src/api/generated/openapi/core.ts",
+        "stale: services/gateway/web/src/api/generated/openapi/log-stream.ts",
+    ]
+
+
+def test_the_check_fails_when_a_caller_reads_an_internal_route_otherwise_than_it_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _copy_generated(tmp_path)
+    published = tmp_path / "contracts/openapi/core.json"
+    published.write_text(published.read_text().replace("a card belongs to", "a card is in", 1))
+    caller = tmp_path / "services/notifier/src/agentworks_notifier/peers.py"
+    caller.parent.mkdir(parents=True)
+    caller.write_text(
+        '"""Asks core at /internal/cards/{card_id} (a docstring may name the route)."""\n\n\n'
+        "async def owner(core, card_id):\n"
+        '    return (await core.request("GET", f"/internal/cards/{card_id}")).json()["workspace_id"]\n'
+    )
+    script = _contracts_script()
+    drifted = {
+        core.CARD_OWNER: Lookup("core", core.CARD_OWNER.path, CardOwnerWithLaneOut),
+        core.AUDIT: Command("core", core.AUDIT.path, MembershipOut, idempotent=True),
+    }
+    routes = [drifted.get(r, r) for r in script.ROUTES if r is not core.BOARD_OWNER]
+    unserved = Lookup("core", "/internal/cards/{card_id}/owner", CardOwnerOut)
+    monkeypatch.setattr(script, "ROUTES", (*routes, unserved))
+
+    assert script.main(["--check", "--root", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "internal contract drift: core GET /internal/boards/{board_id}: called by log-stream, but not in"
+        " agentworks_internal_api",
+        "internal contract drift: core GET /internal/cards/{card_id}: core publishes another answer than"
+        " agentworks_internal_api's CardOwnerWithLaneOut (answer.properties.lane_id: in CardOwnerWithLaneOut but"
+        " not in core's document)",
+        "internal contract drift: core POST /internal/workspaces/{workspace_id}/audit: core publishes another body"
+        " than agentworks_internal_api's MembershipOut (body.additionalProperties: in core's document but not in"
+        " MembershipOut)",
+        "internal contract drift: core GET /internal/cards/{card_id}/owner: in agentworks_internal_api, but core"
+        " does not serve it",
+        "untyped internal call: services/notifier/src/agentworks_notifier/peers.py:5: calls an internal route by its"
+        " path; call it through agentworks_internal_api's catalogue",
+        "stale: contracts/openapi/core.json",
+    ]

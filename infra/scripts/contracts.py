@@ -1,16 +1,21 @@
 """Export the contracts: JSON Schema of every event, the OpenAPI document of every service, and the web
 app's TypeScript types generated from both (by the web app's npm generators, so its packages must be installed).
-Also checks that the board JSON core renders by hand is exactly its published ``BoardDetail``.
+Also checks that the board JSON core renders by hand is exactly its published ``BoardDetail``, and that the
+internal routes hold to their contracts: each answers a declared model, each one another service calls is in
+``agentworks_internal_api``'s catalogue with the very schema its service publishes, and no source outside that
+library spells an internal path (a caller that did would read the answer without its model).
 
 python infra/scripts/contracts.py          # write contracts/events, contracts/openapi and the web types
-python infra/scripts/contracts.py --check  # exit 1 and list the stale files and any drift of the board JSON
+python infra/scripts/contracts.py --check  # exit 1 and list the stale files and any drift
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import importlib
+import inspect
 import json
 import subprocess
 import sys
@@ -18,15 +23,19 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agentworks_core import models
 from agentworks_core.projects import service as projects
 from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.projects.schemas import BoardDetail
 from agentworks_events import TOPIC_ADAPTERS
+from agentworks_internal_api import ROUTES, Command, InternalRoute
 from agentworks_localstack.fleet import FLEET
-from pydantic import ValidationError
+from agentworks_platform.app import CALLERS_EXTENSION
+from agentworks_platform.input_rules import document_text_rule
+from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +43,9 @@ CONTRACTS = ROOT / "contracts"
 WEB = ROOT / "services" / "gateway" / "web"
 WEB_TYPES = WEB / "src" / "api" / "generated"
 WEB_GENERATOR = ("node", "scripts/contract-types.mjs")
+INTERNAL_PREFIX = "/internal/"
+INTERNAL_API_SOURCE = Path("libs/internal-api/src")
+Part = Literal["answer", "body"]
 
 
 def _dump(document: Any) -> str:
@@ -127,20 +139,152 @@ async def _sample_board_json() -> bytes:
         await engine.dispose()
 
 
-def _differences(where: str, rendered: Any, published: Any) -> Iterator[str]:
+def _differences(
+    where: str, rendered: Any, published: Any, names: tuple[str, str] = ("rendered", "BoardDetail")
+) -> Iterator[str]:
+    """Where two JSON values differ; ``names`` say what each one is (the first and the second)."""
+    first, second = names
     if isinstance(rendered, dict) and isinstance(published, dict):
         for key in sorted(rendered.keys() | published.keys()):
             if key not in published:
-                yield f"{where}.{key}: rendered but not in BoardDetail"
+                yield f"{where}.{key}: {first} but not in {second}"
             elif key not in rendered:
-                yield f"{where}.{key}: in BoardDetail but not rendered"
+                yield f"{where}.{key}: in {second} but not {first}"
             else:
-                yield from _differences(f"{where}.{key}", rendered[key], published[key])
+                yield from _differences(f"{where}.{key}", rendered[key], published[key], names)
     elif isinstance(rendered, list) and isinstance(published, list) and len(rendered) == len(published):
         for index, (mine, theirs) in enumerate(zip(rendered, published, strict=True)):
-            yield from _differences(f"{where}[{index}]", mine, theirs)
+            yield from _differences(f"{where}[{index}]", mine, theirs, names)
     elif rendered != published:
-        yield f"{where}: rendered {rendered!r}, BoardDetail gives {published!r}"
+        yield f"{where}: {first} {rendered!r}, {second} gives {published!r}"
+
+
+def internal_contract_drift(documents: dict[str, dict[str, Any]]) -> list[str]:
+    """Where an internal route (``documents``: each service's OpenAPI document by name) breaks its contract: it
+    answers no declared model; another service calls it but the catalogue lacks it; or the catalogue's models
+    are not the schemas the service publishes for it (so a caller would parse the answer differently)."""
+    fleet = {spec.name for spec in FLEET}
+    catalogue: dict[tuple[str, str, str], InternalRoute] = {(r.service, r.method, r.path): r for r in ROUTES}
+    problems: list[str] = []
+    for service, document in sorted(documents.items()):
+        for path, operations in sorted(document["paths"].items()):
+            for method, operation in sorted(operations.items()) if path.startswith(INTERNAL_PREFIX) else ():
+                where = f"{service} {method.upper()} {path}"
+                callers = sorted(set(operation.get(CALLERS_EXTENSION, ())) & fleet)
+                route = catalogue.pop((service, method.upper(), path), None)
+                if not _answers_a_model(operation):
+                    problems.append(f"{where}: answers no declared model")
+                if route is not None:
+                    problems += [f"{where}: {p}" for p in _route_drift(service, route, operation, document)]
+                elif callers:
+                    problems.append(f"{where}: called by {', '.join(callers)}, but not in agentworks_internal_api")
+    problems += [f"{s} {m} {p}: in agentworks_internal_api, but {s} does not serve it" for s, m, p in catalogue]
+    return problems
+
+
+def _answers_a_model(operation: dict[str, Any]) -> bool:
+    """Every success answer is a named schema (a Pydantic model), or 204 without content."""
+    answers = {status: answer for status, answer in operation["responses"].items() if status.startswith("2")}
+    for status, answer in answers.items():
+        schema = answer.get("content", {}).get("application/json", {}).get("schema")
+        if (status != "204" or schema is not None) and (schema is None or "$ref" not in schema):
+            return False
+    return bool(answers)
+
+
+def _route_drift(
+    service: str, route: InternalRoute, operation: dict[str, Any], document: dict[str, Any]
+) -> Iterator[str]:
+    components = document.get("components", {}).get("schemas", {})
+    answers = operation["responses"]
+    if isinstance(route, Command):
+        if "204" not in answers or "content" in answers["204"]:
+            yield "it answers with content, but agentworks_internal_api expects 204 and nothing"
+        yield from _schema_drift(service, "body", route.body, _body_schema(operation), components)
+        return
+    yield from _schema_drift(service, "answer", route.answer, _json_schema(answers.get("200", {})), components)
+
+
+def _body_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
+    return _json_schema(operation.get("requestBody", {}))
+
+
+def _json_schema(part: dict[str, Any]) -> dict[str, Any] | None:
+    schema: dict[str, Any] | None = part.get("content", {}).get("application/json", {}).get("schema")
+    return schema
+
+
+def _schema_drift(
+    service: str, what: Part, model: type[BaseModel], published: dict[str, Any] | None, components: dict[str, Any]
+) -> Iterator[str]:
+    """The first difference between what the service publishes and the model's schema as FastAPI publishes it,
+    both with every $ref inlined (so the names given to components do not matter)."""
+    ours, definitions = _as_published(what, model)
+    theirs = None if published is None else _inlined(published, components)
+    names = (f"in {model.__name__}", f"{service}'s document")
+    difference = next(_differences(what, _inlined(ours, definitions), theirs, names), None)
+    if difference is not None:
+        yield f"{service} publishes another {what} than agentworks_internal_api's {model.__name__} ({difference})"
+
+
+def _as_published(what: Part, model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's schema and components in an OpenAPI document of one route answering (or taking) it."""
+
+    async def probe(**_: Any) -> None:
+        """Never called: the route exists only for its document."""
+
+    app = FastAPI()
+    if what == "body":
+        body = inspect.Parameter("body", inspect.Parameter.KEYWORD_ONLY, annotation=model)
+        probe.__signature__ = inspect.Signature([body])  # type: ignore[attr-defined]
+        app.add_api_route("/probe", probe, methods=["POST"], status_code=204)
+    else:
+        app.add_api_route("/probe", probe, methods=["GET"], response_model=model)
+    document = app.openapi()
+    document_text_rule(document)
+    operation = document["paths"]["/probe"]["post" if what == "body" else "get"]
+    schema = _body_schema(operation) if what == "body" else _json_schema(operation["responses"]["200"])
+    assert schema is not None
+    return schema, document.get("components", {}).get("schemas", {})
+
+
+def _inlined(schema: Any, components: dict[str, Any]) -> Any:
+    if isinstance(schema, list):
+        return [_inlined(item, components) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = components[schema["$ref"].rsplit("/", 1)[-1]]
+        return _inlined({**target, **{k: v for k, v in schema.items() if k != "$ref"}}, components)
+    return {key: _inlined(value, components) for key, value in schema.items()}
+
+
+def untyped_internal_calls(root: Path) -> list[str]:
+    """Internal paths spelled in the services' and libraries' code outside ``agentworks_internal_api``: a call
+    made that way reads its answer without the route's model. Docstrings may name a route."""
+    sources = sorted([*root.glob("services/*/src/**/*.py"), *root.glob("libs/*/src/**/*.py")])
+    return [
+        f"{source.relative_to(root)}:{line}: calls an internal route by its path; call it through"
+        " agentworks_internal_api's catalogue"
+        for source in sources
+        if not source.is_relative_to(root / INTERNAL_API_SOURCE)
+        for line in _internal_paths(source.read_text())
+    ]
+
+
+def _internal_paths(text: str) -> Iterator[int]:
+    tree = ast.parse(text)
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield from [node.lineno] if INTERNAL_PREFIX in node.value else []
 
 
 def stale(files: dict[Path, str]) -> list[Path]:
@@ -156,11 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout to check or write (default: this one)")
     args = parser.parse_args(argv)
     root: Path = args.root.resolve()
-    files = {root / path.relative_to(ROOT): text for path, text in render().items()}
+    rendered = render()
+    files = {root / path.relative_to(ROOT): text for path, text in rendered.items()}
     outdated = stale(files)
-    drift = board_json_drift()
+    documents = {p.stem: json.loads(t) for p, t in rendered.items() if p.parent == CONTRACTS / "openapi"}
+    drift = [f"board JSON drift: {problem}" for problem in board_json_drift()]
+    drift += [f"internal contract drift: {problem}" for problem in internal_contract_drift(documents)]
+    drift += [f"untyped internal call: {problem}" for problem in untyped_internal_calls(root)]
     for problem in drift:
-        sys.stdout.write(f"board JSON drift: {problem}\n")
+        sys.stdout.write(f"{problem}\n")
     if args.check:
         for path in outdated:
             sys.stdout.write(f"stale: {path.relative_to(root)}\n")
