@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from agentworks_internal_api import PeerUnavailableError
-from agentworks_internal_api.core import AUDIT, CARD_OWNER, RUN_CONTEXT, AuditIn, CardOwnerOut
+from agentworks_internal_api.core import AUDIT, CARD_DOCUMENT, CARD_OWNER, RUN_CONTEXT, AuditIn, CardOwnerOut
 from agentworks_platform.internal_http import InternalClient
 
 WORKSPACE, PROJECT, BOARD, CARD = (uuid.uuid4() for _ in range(4))
@@ -61,6 +61,12 @@ async def test_path_values_and_the_query_are_sent(peer: Peer, client: InternalCl
     await RUN_CONTEXT.ask(client, PROJECT, query={"card_id": str(CARD)})
     assert peer.requests[0].url.path == f"/internal/projects/{PROJECT}/run-context"
     assert dict(peer.requests[0].url.params) == {"card_id": str(CARD)}
+
+
+async def test_a_path_value_stays_one_segment_whatever_it_holds(peer: Peer, client: InternalClient) -> None:
+    peer.answer = lambda _: httpx.Response(404, json={"error": {}})
+    await CARD_DOCUMENT.ask(client, CARD, "../../members?x=1")
+    assert peer.requests[0].url.raw_path == f"/internal/cards/{CARD}/documents/..%2F..%2Fmembers%3Fx%3D1".encode()
 
 
 async def test_a_missing_path_value_is_a_programming_error(client: InternalClient) -> None:

@@ -12,6 +12,8 @@ ROUTES: tuple[InternalRoute, ...] = (
     core.BOARD_OWNER,
     core.PROJECT_OWNER,
     core.RUN_CONTEXT,
+    core.CARD_DOCUMENTS,
+    core.CARD_DOCUMENT,
     core.AUDIT,
     billing.PLAN,
     billing.API_ALLOWANCE,

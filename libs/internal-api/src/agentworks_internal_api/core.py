@@ -1,13 +1,14 @@
 """Core's internal routes: who owns a card, board or project, a user's role in a workspace, what an agent run
-needs to know, and the audit entries other services record."""
+needs to know (its context and its card's documents), and the audit entries other services record."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Literal
 
+from agentworks_events import UtcDateTime
 from agentworks_platform.internal_http import InternalClient
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from agentworks_internal_api.answers import Answer
 from agentworks_internal_api.route import Command, Lookup, PeerUnavailableError
@@ -99,6 +100,31 @@ class RunContextOut(BaseModel):
     agents: list[ContextAgentOut]
 
 
+class CardDocumentOut(Answer):
+    """A card's document (its own lineage, apart from other cards' documents of the same name) at its newest
+    version, and who wrote that version: an agent's run or a person."""
+
+    name: str
+    title: str
+    card_id: uuid.UUID
+    version: int
+    content_type: str
+    agent: str | None
+    run_id: uuid.UUID | None
+    author_id: uuid.UUID | None
+    created_at: UtcDateTime
+
+
+class CardDocumentVersionOut(CardDocumentOut):
+    """A card's document at its newest version, with its content."""
+
+    content: str
+
+
+class CardDocumentsOut(RootModel[list[CardDocumentOut]]):
+    """A card's documents, the newest version of each, without content."""
+
+
 class AuditIn(BaseModel):
     """An entry recorded on behalf of another service (the gateway's API-key changes)."""
 
@@ -118,6 +144,8 @@ CARD_OWNER = Lookup("core", "/internal/cards/{card_id}", CardOwnerOut)
 BOARD_OWNER = Lookup("core", "/internal/boards/{board_id}", BoardOwnerOut)
 PROJECT_OWNER = Lookup("core", "/internal/projects/{project_id}", ProjectOwnerOut)
 RUN_CONTEXT = Lookup("core", "/internal/projects/{project_id}/run-context", RunContextOut)
+CARD_DOCUMENTS = Lookup("core", "/internal/cards/{card_id}/documents", CardDocumentsOut)
+CARD_DOCUMENT = Lookup("core", "/internal/cards/{card_id}/documents/{name}", CardDocumentVersionOut)
 AUDIT = Command("core", "/internal/workspaces/{workspace_id}/audit", AuditIn, idempotent=True)
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
+from urllib.parse import quote
 
 import httpx
 from agentworks_platform.internal_http import InternalClient
@@ -93,9 +94,10 @@ PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 
 
 def _filled(template: str, values: tuple[object, ...]) -> str:
-    """The path with its parameters replaced by ``values``, in order (each must be given: a short call is a bug)."""
+    """The path with its parameters replaced by ``values``, in order, each percent-encoded whole (a value holding
+    ``/`` or ``?`` stays one segment); each must be given: a short call is a bug."""
     names = PATH_PARAMETER.findall(template)
     if len(names) != len(values):
         raise TypeError(f"{template} takes {len(names)} path values, not {len(values)}")
     remaining = iter(values)
-    return PATH_PARAMETER.sub(lambda _: str(next(remaining)), template)
+    return PATH_PARAMETER.sub(lambda _: quote(str(next(remaining)), safe=""), template)

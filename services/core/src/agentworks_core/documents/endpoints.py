@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+from agentworks_internal_api.core import CardDocumentOut, CardDocumentsOut, CardDocumentVersionOut
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.bounds import INTEGER_MAX
 from agentworks_platform.db import set_tenant
@@ -15,14 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from agentworks_core.access import PrincipalDep, authorize_resource, workspace_of
 from agentworks_core.documents import service
-from agentworks_core.documents.schemas import (
-    CardDocumentOut,
-    CardDocumentVersionOut,
-    DocumentOut,
-    DocumentWrite,
-    VersionMeta,
-    VersionOut,
-)
+from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
 from agentworks_core.schemas import Limit
 from agentworks_core.state import DocumentStoreDep
 
@@ -111,9 +105,9 @@ async def card_document(
 
 
 @internal.get("", summary="A card's documents for an agent run: newest version each, without content")
-async def run_card_documents(card_id: uuid.UUID, session: SessionDep) -> list[CardDocumentOut]:
+async def run_card_documents(card_id: uuid.UUID, session: SessionDep) -> CardDocumentsOut:
     await set_tenant(session, workspace_id=await workspace_of(session, "card", card_id))
-    return await service.card_documents(session, card_id)
+    return CardDocumentsOut(await service.card_documents(session, card_id))
 
 
 @internal.get("/{name}", summary="The newest version of a card's document, with content, for an agent run")

@@ -48,24 +48,3 @@ class VersionMeta(Out):
     source_run_id: uuid.UUID | None
     agent: str | None = Field(default=None, description="The agent whose run wrote this version, if one did.")
     created_at: UtcDateTime
-
-
-class CardDocumentOut(Out):
-    """A card's document (its own lineage, apart from other cards' documents of the same name) at its newest
-    version, and who wrote that version: an agent's run or a person."""
-
-    name: str
-    title: str
-    card_id: uuid.UUID
-    version: int
-    content_type: str
-    agent: str | None
-    run_id: uuid.UUID | None
-    author_id: uuid.UUID | None
-    created_at: UtcDateTime
-
-
-class CardDocumentVersionOut(CardDocumentOut):
-    """A card's document at its newest version, with its content."""
-
-    content: str

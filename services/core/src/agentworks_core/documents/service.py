@@ -6,6 +6,7 @@ import uuid
 
 from agentworks_documents.port import DocumentHead, DocumentStore, NewVersion
 from agentworks_events import utc_now
+from agentworks_internal_api.core import CardDocumentOut, CardDocumentVersionOut
 from agentworks_platform.errors import NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,14 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentworks_core.access import Access
 from agentworks_core.audit import service as audit
 from agentworks_core.documents import repository
-from agentworks_core.documents.schemas import (
-    CardDocumentOut,
-    CardDocumentVersionOut,
-    DocumentOut,
-    DocumentWrite,
-    VersionMeta,
-    VersionOut,
-)
+from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
 from agentworks_core.models import Card, Document, DocumentVersion, Project
 
 

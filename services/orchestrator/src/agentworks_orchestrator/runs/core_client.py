@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
-from agentworks_internal_api.core import RUN_CONTEXT, RunContextOut
+from agentworks_internal_api.core import (
+    CARD_DOCUMENT,
+    CARD_DOCUMENTS,
+    RUN_CONTEXT,
+    CardDocumentOut,
+    CardDocumentVersionOut,
+    RunContextOut,
+)
 from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import PermanentEventError
-from pydantic import BaseModel, ConfigDict, TypeAdapter
 
 
 class CoreUnavailableError(RuntimeError):
@@ -29,43 +34,12 @@ async def run_context(
     return context
 
 
-class CardDocumentOut(BaseModel):
-    """One of a card's documents as core lists them: its newest version, without content."""
-
-    model_config = ConfigDict(extra="ignore")
-    name: str
-    title: str
-    version: int
-    content_type: str = "text/markdown"
-
-
-class CardDocumentContentOut(CardDocumentOut):
-    """The newest version of one of a card's documents, with its content."""
-
-    content: str
-
-
 async def card_documents(core: InternalClient, card_id: uuid.UUID) -> list[CardDocumentOut]:
     """The card's documents, newest version of each; empty for a card core no longer has."""
-    response = await _get(core, f"/internal/cards/{card_id}/documents")
-    if response.status_code == 404:
-        return []
-    return TypeAdapter(list[CardDocumentOut]).validate_json(response.content)
+    documents = await CARD_DOCUMENTS.ask(core, card_id, unavailable=CoreUnavailableError)
+    return [] if documents is None else documents.root
 
 
-async def card_document(core: InternalClient, card_id: uuid.UUID, name: str) -> CardDocumentContentOut | None:
+async def card_document(core: InternalClient, card_id: uuid.UUID, name: str) -> CardDocumentVersionOut | None:
     """The newest version of the card's document ``name``; None when the card has none of that name."""
-    response = await _get(core, f"/internal/cards/{card_id}/documents/{name}")
-    if response.status_code == 404:
-        return None
-    return CardDocumentContentOut.model_validate_json(response.content)
-
-
-async def _get(core: InternalClient, path: str) -> httpx.Response:
-    try:
-        response = await core.request("GET", path)
-    except httpx.HTTPError as exc:
-        raise CoreUnavailableError(f"core is unreachable: {type(exc).__name__}") from None
-    if response.status_code not in (200, 404):
-        raise CoreUnavailableError(f"core answered {response.status_code}")
-    return response
+    return await CARD_DOCUMENT.ask(core, card_id, name, unavailable=CoreUnavailableError)

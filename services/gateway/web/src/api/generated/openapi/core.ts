@@ -820,7 +820,11 @@ export interface components {
             /** Provider */
             provider: string;
         };
-        /** AgentConfigOut */
+        /**
+         * AgentConfigOut
+         * @description How an agent is configured for the project: its lanes, provider and model, and whether it runs (the same
+         *     shape the run context gives the orchestrator).
+         */
         AgentConfigOut: {
             /** Agent */
             agent: string;
@@ -965,6 +969,17 @@ export interface components {
              */
             workspace_id: string;
         };
+        /**
+         * BoardOwnerOut
+         * @description The workspace a board belongs to.
+         */
+        BoardOwnerOut: {
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
         /** CardCreate */
         CardCreate: {
             /**
@@ -1074,6 +1089,11 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * CardDocumentsOut
+         * @description A card's documents, the newest version of each, without content.
+         */
+        CardDocumentsOut: components["schemas"]["CardDocumentOut"][];
         /**
          * CardImageOut
          * @description An image an agent's run generated for the card (its blob's name under the workspace).
@@ -1192,6 +1212,27 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * CardOwnerOut
+         * @description The workspace, project and board a card belongs to.
+         */
+        CardOwnerOut: {
+            /**
+             * Board Id
+             * Format: uuid
+             */
+            board_id: string;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
         /** CardRuns */
         CardRuns: {
             /** Runs */
@@ -1281,7 +1322,30 @@ export interface components {
             /** Run Id */
             run_id: string | null;
         };
-        /** ContextCardOut */
+        /**
+         * ContextAgentOut
+         * @description How an agent is configured for the project: its lanes, provider and model, and whether it runs.
+         */
+        ContextAgentOut: {
+            /** Agent */
+            agent: string;
+            /** Display Name */
+            display_name: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Lanes */
+            lanes: number[];
+            /** Model */
+            model: string;
+            /** Overridden */
+            overridden: boolean;
+            /** Provider */
+            provider: string;
+        };
+        /**
+         * ContextCardOut
+         * @description The card a run works on.
+         */
         ContextCardOut: {
             /** Acceptance Criteria */
             acceptance_criteria?: string[];
@@ -1301,7 +1365,10 @@ export interface components {
             /** Title */
             title: string;
         };
-        /** ContextDocumentOut */
+        /**
+         * ContextDocumentOut
+         * @description The latest version of one of the project's documents.
+         */
         ContextDocumentOut: {
             /** Content */
             content: string;
@@ -1312,7 +1379,10 @@ export interface components {
             /** Version */
             version: number;
         };
-        /** ContextProjectOut */
+        /**
+         * ContextProjectOut
+         * @description The project a run works in.
+         */
         ContextProjectOut: {
             /** Description */
             description: string;
@@ -1671,6 +1741,22 @@ export interface components {
              */
             workspace_id: string;
         };
+        /**
+         * ProjectOwnerOut
+         * @description The workspace a project belongs to, and the project itself.
+         */
+        ProjectOwnerOut: {
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
         /** ProjectUpdate */
         ProjectUpdate: {
             /** Description */
@@ -1712,7 +1798,7 @@ export interface components {
          */
         RunContextOut: {
             /** Agents */
-            agents: components["schemas"]["AgentConfigOut"][];
+            agents: components["schemas"]["ContextAgentOut"][];
             card: components["schemas"]["ContextCardOut"] | null;
             /** Documents */
             documents: components["schemas"]["ContextDocumentOut"][];
@@ -1903,17 +1989,21 @@ export type AuditIn = components['schemas']['AuditIn'];
 export type AuditOut = components['schemas']['AuditOut'];
 export type BoardDetail = components['schemas']['BoardDetail'];
 export type BoardOut = components['schemas']['BoardOut'];
+export type BoardOwnerOut = components['schemas']['BoardOwnerOut'];
 export type CardCreate = components['schemas']['CardCreate'];
 export type CardDocumentOut = components['schemas']['CardDocumentOut'];
 export type CardDocumentVersionOut = components['schemas']['CardDocumentVersionOut'];
+export type CardDocumentsOut = components['schemas']['CardDocumentsOut'];
 export type CardImageOut = components['schemas']['CardImageOut'];
 export type CardMove = components['schemas']['CardMove'];
 export type CardOut = components['schemas']['CardOut'];
+export type CardOwnerOut = components['schemas']['CardOwnerOut'];
 export type CardRuns = components['schemas']['CardRuns'];
 export type CardUpdate = components['schemas']['CardUpdate'];
 export type ChecklistItem = components['schemas']['ChecklistItem'];
 export type CommentIn = components['schemas']['CommentIn'];
 export type CommentOut = components['schemas']['CommentOut'];
+export type ContextAgentOut = components['schemas']['ContextAgentOut'];
 export type ContextCardOut = components['schemas']['ContextCardOut'];
 export type ContextDocumentOut = components['schemas']['ContextDocumentOut'];
 export type ContextProjectOut = components['schemas']['ContextProjectOut'];
@@ -1939,6 +2029,7 @@ export type PageProjectOut = components['schemas']['Page_ProjectOut_'];
 export type PageVersionMeta = components['schemas']['Page_VersionMeta_'];
 export type ProjectCreate = components['schemas']['ProjectCreate'];
 export type ProjectOut = components['schemas']['ProjectOut'];
+export type ProjectOwnerOut = components['schemas']['ProjectOwnerOut'];
 export type ProjectUpdate = components['schemas']['ProjectUpdate'];
 export type RoleChange = components['schemas']['RoleChange'];
 export type RunBadge = components['schemas']['RunBadge'];
@@ -5617,9 +5708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["BoardOwnerOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -5686,9 +5775,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["CardOwnerOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -5755,7 +5842,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CardDocumentOut"][];
+                    "application/json": components["schemas"]["CardDocumentsOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -5890,9 +5977,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["ProjectOwnerOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */

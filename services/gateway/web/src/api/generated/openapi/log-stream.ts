@@ -196,6 +196,14 @@ export interface components {
             next_cursor?: string | null;
         };
         /**
+         * PruneOut
+         * @description What a retention sweep deleted.
+         */
+        PruneOut: {
+            /** Deleted Lines */
+            deleted_lines: number;
+        };
+        /**
          * ToolCallRecord
          * @description One tool call of a step as the model made it and as the tool answered it.
          */
@@ -258,6 +266,7 @@ export type JsonValue = components['schemas']['JsonValue'];
 export type Line = components['schemas']['Line'];
 export type PageLine = components['schemas']['Page_Line_'];
 export type PageTranscriptStep = components['schemas']['Page_TranscriptStep_'];
+export type PruneOut = components['schemas']['PruneOut'];
 export type ToolCallRecord = components['schemas']['ToolCallRecord'];
 export type TranscriptStep = components['schemas']['TranscriptStep'];
 export type $defs = Record<string, never>;
@@ -617,9 +626,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: number;
-                    };
+                    "application/json": components["schemas"]["PruneOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
