@@ -261,8 +261,8 @@ def _inlined(schema: Any, components: dict[str, Any]) -> Any:
 
 def untyped_internal_calls(root: Path) -> list[str]:
     """Internal paths spelled in the services' and libraries' code outside ``agentworks_internal_api``: a call
-    made that way reads its answer without the route's model. A route's own path (a router's ``prefix``, a route
-    decorator's path) and docstrings may spell one."""
+    made that way reads its answer without the route's model. A route's own path may be spelled (see
+    ``_served_paths``)."""
     sources = sorted([*root.glob("services/*/src/**/*.py"), *root.glob("libs/*/src/**/*.py")])
     return [
         f"{source.relative_to(root)}:{line}: calls an internal route by its path; call it through"
@@ -275,20 +275,23 @@ def untyped_internal_calls(root: Path) -> list[str]:
 
 def _internal_paths(text: str) -> Iterator[int]:
     tree = ast.parse(text)
-    served = {id(node) for node in ast.walk(tree) for node in _docstring_and_route_paths(node)}
+    served = {id(part) for node in ast.walk(tree) for path in _served_paths(node) for part in ast.walk(path)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in served:
             yield from [node.lineno] if INTERNAL_PREFIX in node.value else []
 
 
-def _docstring_and_route_paths(node: ast.AST) -> Iterator[ast.AST]:
-    """A definition's docstring, a ``prefix=`` keyword's value, and the path a route decorator names."""
+def _served_paths(node: ast.AST) -> Iterator[ast.AST]:
+    """Where a path is a route's own rather than a call's: a definition's docstring, a router's ``prefix=``, a
+    route decorator's path, and the path a test stub answers (``stub.on(method, path, answer)``)."""
     if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
         first = node.body[0]
         if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
             yield first.value
     if isinstance(node, ast.Call):
         yield from (keyword.value for keyword in node.keywords if keyword.arg == "prefix")
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "on" and len(node.args) > 1:
+            yield node.args[1]
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         yield from (d.args[0] for d in node.decorator_list if isinstance(d, ast.Call) and d.args)
 

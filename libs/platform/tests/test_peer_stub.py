@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from agentworks_platform.internal_http import InternalClient, member_role
+from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.peer_stub import Answer, Call, ContractViolation, CoreDirectory, PeerStub
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
@@ -189,8 +189,9 @@ async def test_the_core_directory_answers_members_and_owners_and_404_otherwise(
     owner, stranger = uuid.uuid4(), uuid.uuid4()
     tenancy = directory.tenancy(owner)
     log_stream = client(core, "log-stream")
-    assert await member_role(log_stream, tenancy.workspace, owner) == "owner"
-    assert await member_role(log_stream, tenancy.workspace, stranger) is None
+    members = f"/internal/workspaces/{tenancy.workspace}/members"
+    assert (await log_stream.request("GET", f"{members}/{owner}")).json()["role"] == "owner"
+    assert (await log_stream.request("GET", f"{members}/{stranger}")).status_code == 404
     card = await log_stream.request("GET", f"/internal/cards/{tenancy.card}")
     assert card.json() == {
         "workspace_id": str(tenancy.workspace),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from agentworks_events import UtcDateTime
+from agentworks_events import ChecklistItem, UtcDateTime
 from agentworks_platform.internal_http import InternalClient
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
