@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -68,3 +69,20 @@ async def test_projects_and_workspaces_are_kept_apart(store: tuple[FirestoreDocu
     await documents.append(_new(*first, "prd", "mine"))
     assert await documents.heads(*second) == []
     assert await documents.head(*second, "prd") is None
+
+
+async def test_a_runs_version_is_appended_once_however_often_its_completion_arrives(
+    store: tuple[FirestoreDocumentStore, FirestoreFake],
+) -> None:
+    documents, _fake = store
+    workspace, project, run = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    by_run = replace(_new(workspace, project, "prd", "from the run"), source_run_id=run, once_per_run=True)
+    first = await documents.append(by_run)
+    again = await documents.append(by_run)
+    assert (first.latest_version, again.latest_version) == (1, 1)
+    later = await documents.append(replace(by_run, source_run_id=uuid.uuid4(), content="another run"))
+    assert later.latest_version == 2
+    assert [v.content for v in await documents.versions(workspace, project, "prd", None, 5)] == [
+        "another run",
+        "from the run",
+    ]

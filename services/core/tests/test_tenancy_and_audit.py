@@ -3,12 +3,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from agentworks_core.app import create_app
 from agentworks_core.config import CoreSettings
 from agentworks_core.models import MIGRATIONS, Card, Project
+from agentworks_events import DocumentArtifact, RunArtifacts
 from agentworks_localstack.firestore_fake import serve_firestore
 from agentworks_platform.db import Database, set_tenant
 from agentworks_platform.service_auth import LocalTokenSigner
@@ -17,7 +19,7 @@ from agentworks_pubsub.testing import RecordingSink
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from .conftest import CORE_URL, Core, User
+from .conftest import CORE_URL, PUSHER, Core, User
 
 
 async def test_unscoped_queries_as_the_app_role_see_only_the_current_tenant(core: Core, backend: str) -> None:
@@ -132,6 +134,16 @@ async def test_agent_configuration_is_validated_against_the_router_models(core: 
     assert (set_["provider"], set_["enabled"], set_["overridden"]) == ("offline", False, True)
 
 
+async def _single_call_run_writes_the_blueprint(core: Core, owner: User, workspace: str, project: str) -> Any:
+    """A single-call run's document lands where the documents page reads, saying which agent wrote it."""
+    card = await core.ok("POST", f"/api/projects/{project}/cards", owner, {"title": "Plan"})
+    artifacts = RunArtifacts(
+        documents=(DocumentArtifact(kind="blueprint", title="Blueprint", content="blueprint by a run"),)
+    )
+    await core.completed_run(workspace, project, card["id"], artifacts=artifacts, agent="architect")
+    return await core.ok("GET", f"/api/projects/{project}/documents/blueprint/versions/3", owner)
+
+
 async def test_documents_api_on_the_firestore_adapter(
     migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -151,7 +163,12 @@ async def test_documents_api_on_the_firestore_adapter(
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url=CORE_URL) as client:
-                core = Core(client, RecordingSink(), LocalTokenSigner(key, dev_service_account("gateway")))
+                core = Core(
+                    client,
+                    RecordingSink(),
+                    LocalTokenSigner(key, dev_service_account("gateway")),
+                    LocalTokenSigner(key, PUSHER),
+                )
                 owner = User.new("owner")
                 workspace = await core.ok("POST", "/api/workspaces", owner, {"name": "Docs"})
                 project = await core.ok("POST", f"/api/workspaces/{workspace['id']}/projects", owner, {"name": "P"})
@@ -160,8 +177,10 @@ async def test_documents_api_on_the_firestore_adapter(
                     await core.ok("PUT", base, owner, {"content": f"blueprint v{n}"})
                 latest = await core.ok("GET", base, owner)
                 history = await core.ok("GET", f"{base}/versions", owner)
+                by_run = await _single_call_run_writes_the_blueprint(core, owner, workspace["id"], project["id"])
     finally:
         await server.stop(grace=None)
     assert (latest["version"], latest["content"]) == (2, "blueprint v2")
     assert [v["version"] for v in history["items"]] == [2, 1]
-    assert sum("/docs/blueprint/versions/" in name for name in fake.documents) == 2
+    assert (by_run["version"], by_run["agent"], by_run["content"]) == (3, "architect", "blueprint by a run")
+    assert sum("/docs/blueprint/versions/" in name for name in fake.documents) == 3  # the run's too

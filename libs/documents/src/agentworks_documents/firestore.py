@@ -39,10 +39,16 @@ class FirestoreDocumentStore:
     async def append(self, new: NewVersion) -> DocumentHead:
         head_ref = self._docs(new.workspace_id, new.project_id).document(new.kind)
 
+        written_by_run = head_ref.collection("runs").document(str(new.source_run_id)) if new.once_per_run else None
+
         @async_transactional
         async def write(transaction: AsyncTransaction) -> dict[str, Any]:
             snapshot = await head_ref.get(transaction=transaction)
-            current = snapshot.to_dict() if snapshot.exists else None
+            current: dict[str, Any] | None = snapshot.to_dict() if snapshot.exists else None
+            if written_by_run is not None:
+                if current is not None and (await written_by_run.get(transaction=transaction)).exists:
+                    return current
+                transaction.set(written_by_run, {"run_id": str(new.source_run_id)})
             head = {
                 "id": current["id"] if current else str(uuid.uuid4()),
                 "project_id": str(new.project_id),

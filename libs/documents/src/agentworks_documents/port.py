@@ -39,6 +39,9 @@ class NewVersion:
     source_run_id: uuid.UUID | None
     created_at: datetime
     agent: str | None = None
+    once_per_run: bool = False
+    """Append only if ``source_run_id`` has not written a version of this document yet: a run's completion may be
+    delivered again after a store outside core's database took its write, and must not add a second version."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from fastapi import FastAPI
 from google.cloud import firestore
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core import models
 from agentworks_core.agents import endpoints as agents
@@ -26,6 +27,7 @@ from agentworks_core.cards.image_files import ImageFiles
 from agentworks_core.comments import endpoints as comments
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
+from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.projects import endpoints as projects
 from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.runs import endpoints as runs
@@ -69,17 +71,27 @@ def create_app(
     """Build the core service (uvicorn ``--factory`` entry point); tests may pass the event sink and router client."""
     settings = settings or CoreSettings()
     outbox = Outbox(models.outbox)
-    receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, run_handlers(outbox))
+    firestore_documents: DocumentStore | None = None
+
+    def project_documents(session: AsyncSession) -> DocumentStore:
+        """Where a run's project documents go: the store the documents page reads."""
+        return firestore_documents or SqlDocumentStore(session)
+
+    receiver = PushReceiver(
+        load_topology(), settings.service_name, models.inbox, run_handlers(outbox, project_documents)
+    )
 
     async def setup(_app: FastAPI, ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        nonlocal firestore_documents
         await start_outbox(ctx, stack, models.outbox, sink, outbox=outbox)
         client = models_client or InternalClient(settings.provider_router_url, ctx.tokens)
         stack.push_async_callback(client.aclose)
+        firestore_documents = _firestore(settings, stack)
         ctx.state = CoreState(
             outbox,
             BoardCache(settings.board_cache_bytes),
             ModelCatalog(client),
-            _firestore(settings, stack),
+            firestore_documents,
             ImageFiles(client),
         )
 

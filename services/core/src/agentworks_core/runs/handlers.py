@@ -7,9 +7,10 @@ Each handler runs in the push receiver's transaction, so the inbox row and the e
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from agentworks_documents.port import NewVersion
+from agentworks_documents.port import DocumentStore, NewVersion
 from agentworks_events import (
     AgentRunCancelled,
     AgentRunCompleted,
@@ -132,7 +133,11 @@ def _totals(run: AgentRun, event: Any) -> None:
     run.cost, run.price = event.cost, event.price
 
 
-def completed_handler(outbox: Outbox) -> Any:
+ProjectDocuments = Callable[[AsyncSession], DocumentStore]
+"""The store of a project's own documents for a message's session: Firestore in production, else core's database."""
+
+
+def completed_handler(outbox: Outbox, project_documents: ProjectDocuments) -> Any:
     async def on_completed(session: AsyncSession, event: AgentRunCompleted, _push: PushMessage) -> None:
         run = await _run(session, event)
         if not _advance(run, "completed"):
@@ -143,14 +148,15 @@ def completed_handler(outbox: Outbox) -> Any:
         if event.requires_approval and run.approval is None:
             run.approval = "pending"
         _totals(run, event)
-        await _write_documents(session, event)
+        await _write_documents(project_documents(session), event)
         await _create_child_cards(session, outbox, event)
 
     return on_completed
 
 
-async def _write_documents(session: AsyncSession, event: AgentRunCompleted) -> None:
-    store = SqlDocumentStore(session)
+async def _write_documents(store: DocumentStore, event: AgentRunCompleted) -> None:
+    """A single-call run's documents, as new versions of the project's documents in the store the documents page
+    reads; once per run even if the store is outside this transaction and the completion is delivered again."""
     for document in event.artifacts.documents:
         await store.append(
             NewVersion(
@@ -164,6 +170,7 @@ async def _write_documents(session: AsyncSession, event: AgentRunCompleted) -> N
                 source_run_id=event.run_id,
                 created_at=utc_now(),
                 agent=event.agent,
+                once_per_run=True,
             )
         )
 
@@ -211,13 +218,13 @@ async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: Agen
         )
 
 
-def handlers(outbox: Outbox) -> dict[str, dict[str, Any]]:
+def handlers(outbox: Outbox, project_documents: ProjectDocuments = SqlDocumentStore) -> dict[str, dict[str, Any]]:
     return {
         "core-agent-runs": {
             "agent.run.started": on_started,
             "agent.run.step": step_handler(outbox),
             "agent.run.skipped": on_skipped,
-            "agent.run.completed": completed_handler(outbox),
+            "agent.run.completed": completed_handler(outbox, project_documents),
             "agent.run.failed": on_failed,
             "agent.run.cancelled": on_cancelled,
         }
