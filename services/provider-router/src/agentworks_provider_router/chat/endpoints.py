@@ -92,7 +92,7 @@ async def images_generations(body: ImageGenerationIn, request: Request) -> JSONR
     summary="An image generated with response_format url",
     response_class=Response,
     responses={
-        200: {"description": "The image", "content": {mime: {} for mime in IMAGE_TYPES}},
+        200: {"description": "The image", "content": {mime: {} for mime in service.IMAGE_TYPES}},
         404: {"description": "No such image"},
     },
 )
