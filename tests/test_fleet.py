@@ -1,7 +1,8 @@
 """The whole fleet on the local stack: the emulator, the real Pub/Sub client and all six services.
 
-A card moved into lane 1 through the gateway produces exactly one PRD run whose log lines, artifacts, run
-record and usage events all arrive where they belong; a redelivered ``card.moved`` changes nothing.
+A card moved into lane 1 through the gateway produces exactly one PRD run whose log lines, steps (the offline
+model's four), the card's document it writes, run record and usage events all arrive where they belong; a
+redelivered ``card.moved`` changes nothing.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ def _billing_through_the_gateway(browser: httpx.Client, workspace_id: str, card_
     assert usage.status_code == 200, usage.text
     assert set(usage.json()["series"]) == {"day", "card"}  # repeated query parameters survive the gateway
     [by_card] = usage.json()["series"]["card"]
-    assert (by_card["key"], by_card["runs"], by_card["provider_calls"], by_card["price"]) == (card_id, 1, 1, "0")
+    assert (by_card["key"], by_card["runs"], by_card["provider_calls"], by_card["price"]) == (card_id, 1, 4, "0")
     budget = browser.put(f"/api/workspaces/{workspace_id}/budgets/workspace", json={"monthly_cap": "25"})
     assert (budget.status_code, budget.json()["state"]) == (200, "ok")
     summary = browser.get(f"/api/workspaces/{workspace_id}/billing").json()
@@ -162,15 +163,16 @@ def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     fleet.wait(lambda: bool(runs()) and runs()[0]["status"] == "completed")
     [run] = runs()
     assert (run["agent"], run["provider"], run["status"]) == ("prd", "offline", "completed")
-    prd = browser.get(f"/api/projects/{project_id}/documents/prd").json()
-    assert prd["source_run_id"] == run["id"]
+    fleet.wait(lambda: browser.get(f"/api/cards/{card_id}/documents/prd").status_code == 200)
+    prd = browser.get(f"/api/cards/{card_id}/documents/prd").json()
+    assert (prd["run_id"], prd["agent"]) == (run["id"], "prd")
     assert "[offline model" in prd["content"]
 
     logs = fleet.rows("log-stream", "SELECT event_type FROM inbox WHERE subscription = 'log-stream-agent-runs'")
-    assert {"agent.run.started", "agent.run.log", "agent.run.completed"} <= {r[0] for r in logs}
-    fleet.wait(lambda: len(fleet.rows("billing", "SELECT event_type FROM inbox")) >= 2)
+    assert {"agent.run.started", "agent.run.log", "agent.run.step", "agent.run.completed"} <= {r[0] for r in logs}
+    fleet.wait(lambda: len(fleet.rows("billing", "SELECT event_type FROM inbox")) >= 5)
     billed = sorted(r[0] for r in fleet.rows("billing", "SELECT event_type FROM inbox"))
-    assert billed == ["usage.recorded", "usage.run_settled"]
+    assert billed == ["usage.recorded"] * 4 + ["usage.run_settled"]
     _billing_through_the_gateway(browser, made["workspace"]["id"], card_id)
 
     moved = fleet.rows("core", "SELECT data FROM outbox WHERE event_type = 'card.moved'")

@@ -1,4 +1,5 @@
-"""OpenAI's chat completions API at the wire, answering like the offline provider but with token usage.
+"""OpenAI's chat completions API at the wire, answering like the offline provider (an agent's tools driven as
+it drives them) but with token usage.
 
 The browser test points the provider router's real OpenAI adapter here (``AW_PROVIDER_ROUTER_OPENAI_BASE_URL``)
 so agent runs on OpenAI models cost what contracts/pricing.yaml says, and the UI has real money to show.
@@ -11,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from agentworks_provider_router.providers.base import ChatRequest, Message
+from agentworks_provider_router.providers.base import ChatRequest, Message, Tool, ToolCall
 from agentworks_provider_router.providers.offline import OfflineProvider, count_tokens
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,7 +24,16 @@ WRITER = OfflineProvider(token_delay=0)
 
 def _request(body: dict[str, Any]) -> ChatRequest:
     messages = tuple(Message(role=m["role"], content=str(m.get("content") or "")) for m in body["messages"])
-    return ChatRequest(model=body["model"], messages=messages)
+    tools = tuple(
+        Tool(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters", {}))
+        for t in body.get("tools") or []
+    )
+    return ChatRequest(model=body["model"], messages=messages, tools=tools)
+
+
+def _call_delta(index: int, call: ToolCall) -> dict[str, Any]:
+    function = {"name": call.name, "arguments": call.arguments}
+    return {"tool_calls": [{"index": index, "id": call.id, "type": "function", "function": function}]}
 
 
 def _chunk(model: str, delta: dict[str, Any] | None, finish: str | None = None, usage: Any = None) -> str:
@@ -33,11 +43,13 @@ def _chunk(model: str, delta: dict[str, Any] | None, finish: str | None = None, 
     return f"data: {json.dumps(chunk)}\n\n"
 
 
-async def _stream(model: str, answer: str, usage: dict[str, int]) -> AsyncIterator[str]:
+async def _stream(model: str, answer: str, calls: tuple[ToolCall, ...], usage: dict[str, int]) -> AsyncIterator[str]:
     yield _chunk(model, {"role": "assistant", "content": ""})
     for start in range(0, len(answer), 40):
         yield _chunk(model, {"content": answer[start : start + 40]})
-    yield _chunk(model, {}, "stop")
+    for index, call in enumerate(calls):
+        yield _chunk(model, _call_delta(index, call))
+    yield _chunk(model, {}, "tool_calls" if calls else "stop")
     yield _chunk(model, None, usage=usage)
     yield "data: [DONE]\n\n"
 
@@ -47,12 +59,13 @@ async def completions(request: Request) -> Response:
         return JSONResponse({"error": {"message": "bad key", "type": "invalid_request_error"}}, status_code=401)
     body = await request.json()
     chat = _request(body)
-    answer = WRITER.answer(chat).replace("offline model", "test model")
+    text, calls = WRITER.agent_turn(chat)
+    answer = text.replace("offline model", "test model")
     prompt = "\n".join(m.content for m in chat.messages)
     usage = {"prompt_tokens": count_tokens(prompt), "completion_tokens": count_tokens(answer)}
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     if body.get("stream"):
-        return StreamingResponse(_stream(chat.model, answer, usage), media_type="text/event-stream")
+        return StreamingResponse(_stream(chat.model, answer, calls, usage), media_type="text/event-stream")
     message = {"role": "assistant", "content": answer}
     choice = {"index": 0, "message": message, "finish_reason": "stop"}
     return JSONResponse(

@@ -186,6 +186,11 @@ async def test_a_tool_call_with_invalid_arguments_is_fed_back_as_an_error_the_mo
             context,
         )
         unknown = await tools.perform(tools.ToolCall("c4", "lookup", "{}"), offered, context)
+        nul = '{"name": "prd", "title": "P\\u0000", "content": "x\u0000"}'
+        record, written = await tools.perform(tools.ToolCall("c5", "write_document", nul), offered, context)
+        assert record.arguments == {"name": "prd", "title": "P\ufffd", "content": "x\ufffd"}
+        assert written is not None
+        assert (written.title, written.content) == ("P\ufffd", "x\ufffd")  # type: ignore[union-attr]
         for record, effect in (bad_json, missing, other, unknown):
             assert (record.ok, effect) == (False, None)
             assert record.result.startswith("Error: ")

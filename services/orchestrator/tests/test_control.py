@@ -77,9 +77,10 @@ def model() -> Iterator[ScriptedModel]:
     thread.stop()
 
 
+# The next three run the JSON block contract, which a role whose model cannot call tools keeps.
 async def test_malformed_output_gets_one_repair_then_succeeds(make_stack: Any, model: ScriptedModel) -> None:
     async with AsyncExitStack() as exits:
-        stack: Stack = await make_stack(exits, llm_url=model.url)  # type: ignore[attr-defined]
+        stack: Stack = await make_stack(exits, llm_url=model.url, tool_roles=frozenset())  # type: ignore[attr-defined]
         model.answers = [BAD, GOOD]
         await stack.push(stack.moved(to_lane=1))
         [completed] = stack.events("agent.run.completed")
@@ -95,7 +96,7 @@ async def test_malformed_output_gets_one_repair_then_succeeds(make_stack: Any, m
 
 async def test_output_still_malformed_after_repair_fails_clearly(make_stack: Any, model: ScriptedModel) -> None:
     async with AsyncExitStack() as exits:
-        stack: Stack = await make_stack(exits, llm_url=model.url)  # type: ignore[attr-defined]
+        stack: Stack = await make_stack(exits, llm_url=model.url, tool_roles=frozenset())  # type: ignore[attr-defined]
         model.answers = [BAD, BAD]
         await stack.push(stack.moved(to_lane=1))
         [failed] = stack.events("agent.run.failed")
@@ -114,7 +115,7 @@ async def test_nul_from_the_model_reaches_no_log_line_or_artifact(make_stack: An
     escaped_nul = '```json\n{"summary": "s\\u0000", "documents": [{"kind": "prd", "title": "P\\u0000", '
     escaped_nul += '"content": "# P\\u0000RD"}]}\n```'
     async with AsyncExitStack() as exits:
-        stack: Stack = await make_stack(exits, llm_url=model.url)  # type: ignore[attr-defined]
+        stack: Stack = await make_stack(exits, llm_url=model.url, tool_roles=frozenset())  # type: ignore[attr-defined]
         model.answers = [raw_nul + escaped_nul]
         await stack.push(stack.moved(to_lane=1))
         [completed] = stack.events("agent.run.completed")

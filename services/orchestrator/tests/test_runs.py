@@ -30,8 +30,10 @@ async def test_a_card_moved_into_lane_1_runs_the_prd_agent_once(stack: Stack) ->
     assert any("[offline model" in line.text for event in logs for line in event.lines)
     [completed] = stack.events("agent.run.completed")
     assert completed.last_seq == seqs[-1]
-    assert [d.kind for d in completed.artifacts.documents] == ["prd"]
-    assert completed.artifacts.summary.startswith("Offline draft")
+    assert (completed.steps, completed.artifacts.documents) == (4, ())
+    written = [e.name for step in stack.events("agent.run.step") for e in step.effects if e.kind == "document.write"]
+    assert written == ["prd"]
+    assert completed.artifacts.summary.startswith("Done:")
     [settled] = stack.events("usage.run_settled")
     assert (settled.run_id, settled.run_status, settled.cost, settled.price) == (
         started.run_id,
@@ -42,7 +44,7 @@ async def test_a_card_moved_into_lane_1_runs_the_prd_agent_once(stack: Stack) ->
     usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
     assert [(u.run_id, u.agent, u.requested_provider, u.provider) for u in usage] == [
         (started.run_id, "prd", "openai", "offline")
-    ]
+    ] * 4
 
 
 async def test_the_card_context_and_the_pricing_plan_are_fetched_at_once(stack: Stack) -> None:
@@ -67,7 +69,7 @@ async def test_a_redelivered_card_moved_changes_nothing(stack: Stack) -> None:
     before = len(stack.sink.published)
     assert (await stack.push(moved)).status_code == 204
     assert len(stack.sink.published) == before
-    assert len([e for e in stack.router_sink.events() if e.type == "usage.recorded"]) == 1
+    assert len([e for e in stack.router_sink.events() if e.type == "usage.recorded"]) == 4  # the first run's steps
 
 
 async def test_moves_within_a_lane_and_lanes_without_agents_run_nothing(stack: Stack) -> None:
@@ -80,7 +82,8 @@ async def test_moves_within_a_lane_and_lanes_without_agents_run_nothing(stack: S
 async def test_architect_creates_child_cards_and_lane_5_runs_both_developers(stack: Stack) -> None:
     await stack.push(stack.moved(to_lane=3))
     [completed] = stack.events("agent.run.completed")
-    assert len(completed.artifacts.child_cards) == 3
+    children = [e for step in stack.events("agent.run.step") for e in step.effects if e.kind == "card.create_child"]
+    assert (completed.agent, len(children)) == ("architect", 2)
     await stack.push(stack.moved(to_lane=5))
     agents = sorted(e.agent for e in stack.events("agent.run.completed"))
     assert agents == ["architect", "dev_backend", "dev_frontend"]
@@ -149,7 +152,7 @@ async def test_an_exceeded_budget_refuses_runs_until_raised(stack: Stack) -> Non
     await stack.push(changed, "orchestrator-usage-events")
     await stack.push(stack.moved(to_lane=1))
     assert len(stack.events("agent.run.completed")) == 1
-    assert [e.type for e in stack.router_sink.events()] == ["usage.recorded"]
+    assert {e.type for e in stack.router_sink.events()} == {"usage.recorded"}
 
 
 async def test_runs_are_priced_with_the_plan_billing_had_when_they_started(stack: Stack) -> None:
@@ -158,13 +161,14 @@ async def test_runs_are_priced_with_the_plan_billing_had_when_they_started(stack
     await stack.billing_call("PUT", f"/internal/workspaces/{workspace}/plan", plan, caller="operator")
     await stack.push(stack.moved(to_lane=1))
     [settled] = stack.events("usage.run_settled")
-    assert (settled.markup, settled.increment, settled.provider_calls) == (Decimal(8), Decimal("0.5"), 1)
+    assert (settled.markup, settled.increment, settled.provider_calls) == (Decimal(8), Decimal("0.5"), 4)
 
 
 async def test_a_crashed_executor_is_taken_over_after_its_lease_and_billed_once(make_stack: Any) -> None:
     async with AsyncExitStack() as exits:
         clock = ManualClock()
-        stack: Stack = await make_stack(exits, clock=clock, token_delay=0.01)
+        # A single-call run (as an image model's role answers); tool-using runs resume by step (test_agent_loop).
+        stack: Stack = await make_stack(exits, clock=clock, token_delay=0.01, tool_roles=frozenset())
         moved = stack.moved(to_lane=1)
         service = run_service_of(stack.orchestrator.state.ctx)
         crashed = asyncio.create_task(service.on_card_event(moved))
@@ -207,7 +211,7 @@ async def test_a_streamed_answer_is_read_without_a_model_object_per_chunk(
     monkeypatch.setattr(ChatCompletionChunk, "construct", classmethod(counted))
     assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
     [completed] = stack.events("agent.run.completed")
-    assert completed.artifacts.summary.startswith("Offline draft")
+    assert completed.artifacts.summary.startswith("Done:")
     assert built == []
 
 
@@ -229,9 +233,10 @@ async def test_an_executor_that_fails_transiently_releases_its_lease_so_the_rede
     assert (await stack.push(moved)).status_code == 204  # not held for the 30 s lease
     assert [e.attempt for e in stack.events("agent.run.started")] == [1, 2]
     [completed] = stack.events("agent.run.completed")
-    assert completed.attempt == 2
-    # Both attempts called the provider; the one charge counts both calls, one usage record each.
+    assert (completed.attempt, completed.steps) == (2, 4)
+    # The first attempt checkpointed all four steps, its answer too: the second only ends the run, with no call.
+    assert [s.step for s in stack.events("agent.run.step")] == [1, 2, 3, 4]
     usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
     [settled] = stack.events("usage.run_settled")
-    assert settled.provider_calls == len(usage) == 2
+    assert settled.provider_calls == len(usage) == 4
     assert settled.cost == sum((u.cost for u in usage), Decimal(0))

@@ -8,6 +8,10 @@ from agentworks_platform.settings import ServiceSettings
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
+TOOL_ROLES = frozenset(
+    {"ceo_copilot", "strategy", "prd", "designer", "architect", "dev_backend", "dev_frontend", "qa", "troubleshooter"}
+)
+
 
 class RunLimits(BaseModel):
     """What one tool-using run may take before it stops at a limit (checked before every model call)."""
@@ -35,8 +39,9 @@ class OrchestratorSettings(ServiceSettings):
     log_batch_lines: int = Field(default=20, ge=1)
     max_output_tokens: int = 4096
     tool_roles: frozenset[str] = Field(
-        default=frozenset(),
-        description="Agents that run as tool-using loops; the others answer once with the JSON block contract.",
+        default=TOOL_ROLES,
+        description="Agents that run as tool-using loops; the others (and any agent whose model cannot call tools) "
+        "answer once with the JSON block contract.",
     )
     run_limits: RunLimits = RunLimits()
     role_limits: dict[str, RunLimits] = Field(default_factory=dict, description="Limits of particular agents.")

@@ -100,6 +100,8 @@ class AgentLoop:
         """Steps from the one after ``resume``; raises RunCancelledError (from ``checkpoint`` or a cancelled tool)
         and BudgetSpentError."""
         conversation = list(resume.messages) or list(messages)
+        if resume.step and _final(conversation[-1]):  # the answer was checkpointed; the run only has to end
+            return LoopOutcome(str(conversation[-1].get("content") or "").strip()[:5000], resume.step)
         offered = [tool.spec(self.context.documents) for tool in self.tools]
         number = resume.step
         while True:
@@ -169,6 +171,11 @@ class AgentLoop:
         # The flag is a row another process writes: it is read, not awaited.
         while not await self.cancelled():  # noqa: ASYNC110
             await asyncio.sleep(self.poll_seconds)
+
+
+def _final(message: dict[str, Any]) -> bool:
+    """Whether a message is the model's last answer: an assistant turn with no tool call."""
+    return message.get("role") == "assistant" and not message.get("tool_calls")
 
 
 def _assistant_message(turn: ModelTurn) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from agentworks_internal_api.core import ContextCardOut
 from agentworks_platform.internal_http import InternalClient
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from agentworks_orchestrator.runs.contract import ModelText
+from agentworks_orchestrator.runs.contract import ModelText, without_nul
 from agentworks_orchestrator.runs.core_client import CoreUnavailableError, card_document, card_documents
 
 EFFECT_ADAPTER: TypeAdapter[RunEffect] = TypeAdapter(RunEffect)
@@ -317,8 +317,9 @@ async def _carried_out(
 
 
 def _parsed(arguments: str) -> dict[str, Any] | None:
+    """The call's arguments as a JSON object, each NUL (raw or escaped) shown as U+FFFD as in all model output."""
     try:
-        value = json.loads(arguments or "{}")
+        value = json.loads(without_nul(arguments or "{}").replace("\\u0000", "\\ufffd"))
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
