@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import AsyncExitStack
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from agentworks_events import utc_now
 from agentworks_internal_api.core import ContextCardOut
 from agentworks_orchestrator.config import RunLimits
-from agentworks_orchestrator.models import Run, RunCheckpoint
+from agentworks_orchestrator.models import BudgetState, Run, RunCheckpoint
 from agentworks_orchestrator.runs import tools
+from agentworks_orchestrator.runs.executor import call_headers
 from agentworks_orchestrator.runs.tools import NoArguments, Tool, ToolContext, ToolOutcome
 from agentworks_orchestrator.state import run_service_of
 from sqlalchemy import select
@@ -213,3 +216,58 @@ async def test_a_disabled_agent_of_the_lane_publishes_that_it_was_skipped(make_s
         assert (skipped.agent, skipped.reason_code, skipped.card_id) == ("prd", "disabled", stack.ids["card"])
         assert "disabled" in skipped.reason
         assert stack.events("agent.run.started") == []
+
+
+async def test_a_budget_spent_mid_run_fails_it_before_the_next_model_call(make_stack: Any) -> None:
+    async with AsyncExitStack() as exits:
+        stack = await _tool_stack(make_stack, exits, token_delay=0.02)
+        running = asyncio.create_task(stack.push(stack.moved(to_lane=1)))
+        await _until(stack, "agent.run.step")
+        async with stack.orchestrator.state.ctx.db.transaction() as session:
+            session.add(
+                BudgetState(
+                    scope_id=stack.ids["workspace"],
+                    workspace_id=stack.ids["workspace"],
+                    period=utc_now().strftime("%Y-%m"),
+                    exceeded=True,
+                    updated_at=utc_now(),
+                )
+            )
+        assert (await asyncio.wait_for(running, 10)).status_code == 204
+        [failed] = stack.events("agent.run.failed")
+        assert failed.error_code == "budget_exceeded"
+        assert len(stack.events("agent.run.step")) <= 2
+        usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
+        [settled] = stack.events("usage.run_settled")
+        assert (settled.run_status, settled.provider_calls) == ("failed", len(usage))
+
+
+async def test_the_designer_generates_an_image_kept_under_the_runs_workspace(make_stack: Any) -> None:
+    async with AsyncExitStack() as exits:
+        stack = await _tool_stack(make_stack, exits)
+        service = run_service_of(stack.orchestrator.state.ctx)
+        run_id = uuid.uuid4()
+        context = ToolContext(
+            run_id=run_id,
+            workspace_id=stack.ids["workspace"],
+            project_id=stack.ids["project"],
+            card_id=stack.ids["card"],
+            card=ContextCardOut(id=stack.ids["card"], title="Checkout", description="", card_type="feature"),
+            documents=("design_brief",),
+            core=service.core,
+            llm=service.executor.llm,
+            image_model="offline-image",
+            headers=call_headers(stack.ids["workspace"], stack.ids["project"], run_id, "designer", stack.ids["card"]),
+        )
+        offered = tools.tools_of("designer")
+        assert "generate_image" in [t.name for t in offered]
+        assert "generate_image" not in [t.name for t in tools.tools_of("prd")]
+        call = tools.ToolCall("c1", "generate_image", '{"prompt": "a one-page checkout"}')
+        record, effect = await tools.perform(call, offered, context)
+        assert record.ok, record.error
+        assert effect is not None
+        assert effect.kind == "image.generated"
+        assert effect.name.endswith(".png")  # type: ignore[union-attr]
+        assert effect.prompt == "a one-page checkout"  # type: ignore[union-attr]
+        [usage] = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
+        assert (usage.run_id, usage.agent) == (run_id, "designer")
