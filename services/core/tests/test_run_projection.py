@@ -41,6 +41,10 @@ async def test_completed_run_projects_documents_child_cards_and_totals(core: Cor
     assert Decimal(runs["total_price"]) == Decimal("0.50")
     doc = await core.ok("GET", f"/api/projects/{a['project']}/documents/infra_design", world.member)
     assert (doc["content"], doc["source_run_id"]) == ("# Infra", run_id)
+    card = await core.ok("GET", f"/api/cards/{a['card']}", world.member)
+    assert (doc["agent"], doc["card_id"], doc["card_title"]) == ("architect", a["card"], card["title"])
+    history = await core.ok("GET", f"/api/projects/{a['project']}/documents/infra_design/versions", world.member)
+    assert [(v["card_id"], v["card_title"]) for v in history["items"]] == [(a["card"], card["title"])]
     children = await core.ok("GET", f"/api/cards/{a['card']}/children", world.member)
     assert sorted(c["title"] for c in children) == ["Build the API", "Build the UI"]
     board = await core.ok("GET", f"/api/boards/{a['board']}", world.member)

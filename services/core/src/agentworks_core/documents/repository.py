@@ -9,7 +9,7 @@ from agentworks_platform.db import locks_rows
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import Document, DocumentVersion
+from agentworks_core.models import AgentRun, Card, Document, DocumentVersion
 
 
 async def documents(session: AsyncSession, project_id: uuid.UUID) -> list[Document]:
@@ -59,3 +59,13 @@ async def versions(
     if before is not None:
         query = query.where(DocumentVersion.version < before)
     return list((await session.scalars(query.order_by(DocumentVersion.version.desc()).limit(limit + 1))).all())
+
+
+async def cards_of_runs(session: AsyncSession, run_ids: set[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    """The card (id and title) each run worked on; a run without a card, or whose card is gone, is left out."""
+    if not run_ids:
+        return {}
+    query = (
+        select(AgentRun.id, Card.id, Card.title).join(Card, Card.id == AgentRun.card_id).where(AgentRun.id.in_(run_ids))
+    )
+    return {run_id: (card_id, title) for run_id, card_id, title in (await session.execute(query)).all()}

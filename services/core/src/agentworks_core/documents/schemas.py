@@ -37,6 +37,8 @@ class VersionOut(Out):
     author_id: uuid.UUID | None
     source_run_id: uuid.UUID | None
     agent: str | None = Field(default=None, description="The agent whose run wrote this version, if one did.")
+    card_id: uuid.UUID | None = Field(default=None, description="The card of the run that wrote this version.")
+    card_title: str | None = Field(default=None, description="That card's title.")
     created_at: UtcDateTime
 
 
@@ -47,4 +49,6 @@ class VersionMeta(Out):
     author_id: uuid.UUID | None
     source_run_id: uuid.UUID | None
     agent: str | None = Field(default=None, description="The agent whose run wrote this version, if one did.")
+    card_id: uuid.UUID | None = Field(default=None, description="The card of the run that wrote this version.")
+    card_title: str | None = Field(default=None, description="That card's title.")
     created_at: UtcDateTime

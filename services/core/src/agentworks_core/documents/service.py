@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
 from agentworks_documents.port import DocumentHead, DocumentStore, NewVersion
 from agentworks_events import utc_now
@@ -17,6 +18,8 @@ from agentworks_core.documents import repository
 from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
 from agentworks_core.models import Card, Document, DocumentVersion, Project
 
+V = TypeVar("V", VersionOut, VersionMeta)
+
 
 def _out(head: DocumentHead) -> DocumentOut:
     return DocumentOut(
@@ -27,6 +30,17 @@ def _out(head: DocumentHead) -> DocumentOut:
         latest_version=head.latest_version,
         updated_at=head.updated_at,
     )
+
+
+async def _with_cards(session: AsyncSession, versions: list[V]) -> list[V]:
+    """The versions with the card of the run that wrote each (a run's card lives in core's database, whichever
+    store holds the versions)."""
+    cards = await repository.cards_of_runs(session, {v.source_run_id for v in versions if v.source_run_id})
+    out = []
+    for v in versions:
+        card = cards.get(v.source_run_id) if v.source_run_id else None
+        out.append(v.model_copy(update={"card_id": card[0], "card_title": card[1]}) if card else v)
+    return out
 
 
 async def _project(session: AsyncSession, project_id: uuid.UUID) -> Project:
@@ -99,7 +113,8 @@ async def version(
     if found is None:
         await _head(session, store, project_id, kind)
         raise NotFound(f"The {kind!r} document has no version {number}.")
-    return VersionOut.model_validate(found, from_attributes=True)
+    [out] = await _with_cards(session, [VersionOut.model_validate(found, from_attributes=True)])
+    return out
 
 
 async def history(
@@ -110,7 +125,7 @@ async def history(
     before = decode_cursor(cursor, (int,))
     rows = await store.versions(project.workspace_id, project_id, kind, before[0] if before else None, limit)
     more, rows = len(rows) > limit, rows[:limit]
-    items = [VersionMeta.model_validate(r, from_attributes=True) for r in rows]
+    items = await _with_cards(session, [VersionMeta.model_validate(r, from_attributes=True) for r in rows])
     return items, encode_cursor(rows[-1].version) if more and rows else None
 
 

@@ -12,7 +12,9 @@ describe("documents page", () => {
     expect(newest([] as DocumentInfo[], (d) => d.updated_at)).toBeNull();
   });
   it("says who wrote a version", () => {
-    expect(attribution({ source_run_id: "0123456789abcdef", author_id: null })).toBe("by an agent (run 01234567)");
-    expect(attribution({ source_run_id: null, author_id: "u1" })).toBe("by a person");
+    const run = { source_run_id: "0123456789abcdef", author_id: null };
+    expect(attribution({ ...run, agent: "product_manager", card_title: "Checkout" })).toBe("by product manager on “Checkout” (run 01234567)");
+    expect(attribution({ ...run, agent: null, card_title: null })).toBe("by an agent (run 01234567)");
+    expect(attribution({ source_run_id: null, author_id: "u1", agent: null, card_title: null })).toBe("by a person");
   });
 });

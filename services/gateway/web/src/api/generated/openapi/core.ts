@@ -1905,6 +1905,16 @@ export interface components {
             agent: string | null;
             /** Author Id */
             author_id: string | null;
+            /**
+             * Card Id
+             * @description The card of the run that wrote this version.
+             */
+            card_id: string | null;
+            /**
+             * Card Title
+             * @description That card's title.
+             */
+            card_title: string | null;
             /** Content Type */
             content_type: string;
             /**
@@ -1928,6 +1938,16 @@ export interface components {
             agent: string | null;
             /** Author Id */
             author_id: string | null;
+            /**
+             * Card Id
+             * @description The card of the run that wrote this version.
+             */
+            card_id: string | null;
+            /**
+             * Card Title
+             * @description That card's title.
+             */
+            card_title: string | null;
             /** Content */
             content: string;
             /** Content Type */
