@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -202,3 +203,62 @@ async def test_the_core_directory_answers_members_and_owners_and_404_otherwise(
         tenancy.workspace
     )
     assert (await log_stream.request("GET", f"/internal/projects/{uuid.uuid4()}")).status_code == 404
+
+
+ROUTER_URL = "http://127.0.0.1:8086"
+CHAT_PATH = "/v1/chat/completions"
+
+
+def chunk(delta: dict[str, object], finish: str | None = None) -> dict[str, object]:
+    choice = {"index": 0, "delta": delta, "finish_reason": finish}
+    return {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+
+
+@pytest.fixture
+def router() -> PeerStub:
+    return PeerStub(Path(__file__).parents[3] / "contracts" / "openapi" / "provider-router.json")
+
+
+async def streamed(router: PeerStub, signer: Callable[[str], LocalTokenSigner]) -> httpx.Response:
+    token = signer("orchestrator").sign(ROUTER_URL)
+    async with httpx.AsyncClient(transport=router, base_url=ROUTER_URL) as raw:
+        request = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": True}
+        return await raw.post(CHAT_PATH, json=request, headers={"authorization": f"Bearer {token}"})
+
+
+async def test_a_scripted_stream_is_sent_as_server_sent_events_ending_with_done(
+    router: PeerStub, signer: Callable[[str], LocalTokenSigner]
+) -> None:
+    events = [chunk({"role": "assistant", "content": "Hel"}), chunk({"content": "lo"}, "stop")]
+    router.on("POST", CHAT_PATH, Answer.stream(events))
+    response = await streamed(router, signer)
+    assert response.headers["content-type"] == "text/event-stream"
+    data = [line.removeprefix("data: ") for line in response.text.splitlines() if line]
+    assert data == [*(json.dumps(event) for event in events), "[DONE]"]
+    router.verify()
+
+
+@pytest.mark.parametrize(
+    ("event", "refused"),
+    [
+        pytest.param({"choices": []}, "'id' is a required property", id="missing fields"),
+        pytest.param(chunk({"tool_calls": [{"function": {"name": "f"}}]}), "'index' is a required", id="nested"),
+        pytest.param({"error": {"code": "provider_error"}}, "'message' is a required", id="failure without message"),
+    ],
+)
+async def test_a_streamed_event_outside_the_published_schema_is_a_violation(
+    router: PeerStub, signer: Callable[[str], LocalTokenSigner], event: dict[str, object], refused: str
+) -> None:
+    router.on("POST", CHAT_PATH, Answer.stream([chunk({"content": "ok"}), event]))
+    with pytest.raises(ContractViolation, match=f"cannot stream event 1 .*{refused}"):
+        await streamed(router, signer)
+    with pytest.raises(ContractViolation, match=refused):
+        router.verify()
+
+
+async def test_a_stream_from_an_operation_that_publishes_none_is_a_violation(
+    strict_core: PeerStub, client: Callable[..., InternalClient]
+) -> None:
+    strict_core.on("GET", MEMBER_PATH, Answer.stream([membership().body]))
+    with pytest.raises(ContractViolation, match="publishes no text/event-stream answer"):
+        await client(strict_core).request("GET", MEMBER)

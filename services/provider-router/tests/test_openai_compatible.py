@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
+from openapi_schema_validator import OAS31Validator
 
 from .conftest import META, PROJECT, WORKSPACE, RouterUnderTest
 
@@ -159,3 +162,30 @@ async def test_offered_only_tools_of_its_own_the_offline_model_answers_as_usual(
     assert answer.choices[0].message.tool_calls is None
     assert answer.choices[0].finish_reason == "stop"
     await client.close()
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+async def test_every_streamed_chunk_is_one_the_published_event_stream_allows(
+    router: RouterUnderTest, include_usage: bool
+) -> None:
+    """The router's OpenAPI document states what each chunk of a streamed answer is; services' tests script the
+    router's streams by it, so the router's own chunks, tool calls and usage included, must hold to it."""
+    published = json.loads((Path(__file__).parents[3] / "contracts" / "openapi" / "provider-router.json").read_text())
+    answer = published["paths"]["/v1/chat/completions"]["post"]["responses"]["200"]
+    validator = OAS31Validator(answer["content"]["text/event-stream"]["schema"])
+    tool = {"type": "function", "function": {"name": "read_card", "parameters": {"type": "object", "properties": {}}}}
+    request = {
+        "model": "gpt-4o-mini",
+        "stream": True,
+        "stream_options": {"include_usage": include_usage},
+        "messages": [{"role": "user", "content": "Work on the card."}],
+        "tools": [tool],
+    }
+    headers = {"authorization": f"Bearer {router.token}", **META}
+    async with httpx.AsyncClient(base_url=router.url) as raw:
+        response = await raw.post("/v1/chat/completions", json=request, headers=headers)
+    data = [line.removeprefix("data: ") for line in response.text.splitlines() if line.startswith("data: ")]
+    assert data[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in data[:-1]]
+    assert any(chunk["choices"] and chunk["choices"][0]["delta"].get("tool_calls") for chunk in chunks)
+    assert [list(validator.iter_errors(chunk)) for chunk in chunks] == [[] for _ in chunks]

@@ -17,7 +17,7 @@ import binascii
 import inspect
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -29,10 +29,12 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.templating.paths.exceptions import PathError
 from openapi_core.templating.paths.finders import APICallPathFinder
+from openapi_schema_validator import OAS31Validator
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from agentworks_platform.app import CALLERS_EXTENSION
 from agentworks_platform.errors import error_body
+from agentworks_platform.event_stream import EVENT_STREAM
 
 
 class ContractViolation(AssertionError):
@@ -41,13 +43,23 @@ class ContractViolation(AssertionError):
 
 @dataclass(frozen=True)
 class Answer:
-    """What the stub answers: a status and a JSON body (or raw ``content`` of ``content_type``)."""
+    """What the stub answers: a status and a JSON body (or raw ``content`` of ``content_type``, or the JSON
+    ``events`` of a server-sent stream)."""
 
     status: int = 200
     body: Any = None
     content: bytes | None = None
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
+    events: tuple[Any, ...] | None = None
+
+    @classmethod
+    def stream(cls, events: Sequence[Any], *, done: str | None = "[DONE]") -> Answer:
+        """A ``text/event-stream`` answer: each event as JSON on a ``data:`` line, then ``done`` on its own line
+        (OpenAI's chat completions end so; ``None`` for a stream that just ends). Each event is held to the schema
+        the document gives the operation's event stream."""
+        lines = [f"data: {json.dumps(event)}\n\n" for event in events] + ([f"data: {done}\n\n"] if done else [])
+        return cls(200, content="".join(lines).encode(), content_type=EVENT_STREAM, events=tuple(events))
 
     @classmethod
     def refusal(cls, status: int, code: str, message: str) -> Answer:
@@ -149,7 +161,10 @@ class PeerStub(httpx.AsyncBaseTransport):
         if inspect.isawaitable(answer):
             answer = await answer
         assert isinstance(answer, Answer)
-        self._check_answer(request, body, answer)
+        if answer.events is None:
+            self._check_answer(request, body, answer)
+        else:
+            self._check_events(call, answer)
         return httpx.Response(
             answer.status,
             headers={"content-type": answer.content_type, **answer.headers},
@@ -198,6 +213,20 @@ class PeerStub(httpx.AsyncBaseTransport):
             refused = f"cannot answer {answer.status} {answer.body!r}: {'; '.join(errors)}"
             self._refuse(f"{request.method} {request.url.path} {refused}")
 
+    def _check_events(self, call: Call, answer: Answer) -> None:
+        """Each event of a streamed answer must be valid against the schema of the operation's event stream."""
+        method, _, path = call.operation.partition(" ")
+        published = self._paths[path][method.lower()]["responses"].get(str(answer.status), {})
+        schema = published.get("content", {}).get(EVENT_STREAM, {}).get("schema")
+        if schema is None:
+            self._refuse(f"{call.operation} publishes no {EVENT_STREAM} answer with status {answer.status}")
+        validator = OAS31Validator(schema)
+        for number, event in enumerate(answer.events or ()):
+            # An event outside an anyOf is explained by why it fails each of its schemas.
+            errors = [message for error in validator.iter_errors(event) for message in _messages(error)]
+            if errors:
+                self._refuse(f"{call.operation} cannot stream event {number} {event!r}: {'; '.join(errors)}")
+
     def _refuse(self, violation: str) -> NoReturn:
         message = f"{self.peer}: {violation}"
         self.violations.append(message)
@@ -215,6 +244,11 @@ def _token_claims(authorization: str) -> dict[str, Any]:
     except (binascii.Error, ValueError):
         return {}
     return claims if isinstance(claims, dict) else {}
+
+
+def _messages(error: Any) -> list[str]:
+    """A JSON Schema error's message and those of the errors beneath it (``anyOf``'s reasons, depth first)."""
+    return [error.message, *(message for nested in error.context or () for message in _messages(nested))]
 
 
 def _explained(error: Exception) -> str:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from agentworks_platform.app import allow_callers
 from agentworks_platform.errors import AppError
+from agentworks_platform.event_stream import event_stream
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -25,7 +26,12 @@ from agentworks_provider_router.calls import (
     router_of,
 )
 from agentworks_provider_router.chat import service
-from agentworks_provider_router.chat.schemas import ChatCompletionIn, ImageGenerationIn
+from agentworks_provider_router.chat.schemas import (
+    ChatCompletionChunk,
+    ChatCompletionIn,
+    ImageGenerationIn,
+    StreamFailure,
+)
 from agentworks_provider_router.providers.base import ImageRequest, ProviderError
 from agentworks_provider_router.routing import Outcome
 
@@ -36,6 +42,13 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
     "/chat/completions",
     dependencies=[Depends(allow_callers(*OPENAI_API_CALLERS))],
     summary="Chat completion, streamed or not (OpenAI format)",
+    responses={
+        200: {
+            "description": "The completion; streamed (``stream: true``), one chunk a ``data:`` line, then "
+            "``data: [DONE]``",
+            "content": event_stream(ChatCompletionChunk, StreamFailure),
+        }
+    },
 )
 async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:
     outcome, stream, first = await opened_chat(request, body.normalised(), body.metadata)

@@ -266,3 +266,60 @@ class ImageGenerationIn(OpenAIRequest):
     size: Annotated[str, Field(pattern=r"^(auto|[1-9][0-9]{1,4}x[1-9][0-9]{1,4})$")] | None = None
     response_format: Literal["b64_json", "url"] = "b64_json"
     metadata: Metadata | None = None
+
+
+class ChunkFunction(_Open):
+    """A streamed tool call's function: its name in the call's first chunk, then more of its arguments."""
+
+    name: str | None = None
+    arguments: str = ""
+
+
+class ChunkToolCall(_Open):
+    """One tool call's part of a chunk; its first part carries the call's id and type."""
+
+    index: int
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChunkFunction
+
+
+class ChunkDelta(_Open):
+    """What a chunk adds to a choice: the role (in the choice's first chunk), text, or tool calls."""
+
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+    tool_calls: list[ChunkToolCall] | None = None
+
+
+class ChunkChoice(_Open):
+    """One choice's delta in a chunk; ``finish_reason`` is set on its last."""
+
+    index: int
+    delta: ChunkDelta
+    finish_reason: str | None
+    logprobs: dict[str, Any] | None = None
+
+
+class ChatCompletionChunk(_Open):
+    """One server-sent event of a streamed chat completion (``data: [DONE]`` ends the stream); the usage chunk
+    has no choices, and the last chunk carries the ``agentworks`` extension (cost, who answered)."""
+
+    id: str
+    object: Literal["chat.completion.chunk"]
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: dict[str, Any] | None = None
+    agentworks: dict[str, Any] | None = None
+
+
+class StreamFailureDetail(_Closed):
+    code: str
+    message: str
+
+
+class StreamFailure(_Closed):
+    """The event that ends a stream whose provider failed mid-answer."""
+
+    error: StreamFailureDetail

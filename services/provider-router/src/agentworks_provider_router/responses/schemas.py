@@ -227,3 +227,13 @@ class ResponsesIn(OpenAIRequest):
             spec = form.model_dump(by_alias=True, exclude_none=True, exclude={"type"})
             return {"type": "json_schema", "json_schema": spec}
         return form.model_dump() if form else None
+
+
+class ResponseStreamEvent(BaseModel):
+    """One server-sent event of a streamed response (``event:`` names its ``type``), numbered in order; its other
+    fields are those of the Responses API event of that type."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    sequence_number: int
