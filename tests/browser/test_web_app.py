@@ -486,6 +486,10 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         )
         tabs.nth(1).click()
         expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text("read_card")
+        # The raw log mixes both agents' lines, so each says whose it is (xterm keeps only the latest rows).
+        tabs.last.click()
+        labelled = re.compile(r"\[dev (backend|frontend)\] ")
+        expect(page.get_by_test_id("terminal")).to_contain_text(labelled, timeout=60_000)
         # The children the agents created link back to this card, and it lists them.
         children = page.get_by_role("link", name=re.compile(r"^Groundwork for"))
         expect(children).to_have_count(2, timeout=30_000)

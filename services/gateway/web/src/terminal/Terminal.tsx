@@ -2,7 +2,7 @@ import { FitAddon } from "@xterm/addon-fit";
 import { Terminal } from "@xterm/xterm";
 import "@xterm/xterm/css/xterm.css";
 import { useEffect, useRef, useState } from "react";
-import { linesOf, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl, type TerminalMessage } from "./resume";
+import { linesOf, MarkerLog, onClose, RunAgents, statusMarker, TerminalCursor, terminalUrl, type TerminalMessage } from "./resume";
 import { hasTranscript, Transcripts, type AgentTranscripts } from "./transcript";
 import { AgentTranscript, RAW_LOG, TranscriptTabs } from "./TranscriptView";
 
@@ -48,14 +48,16 @@ export function CardTerminal(props: { cardId: string; onStatus?: (state: RunStat
     const cursor = new TerminalCursor();
     const transcripts = new Transcripts();
     const markers = new MarkerLog();
+    const runAgents = new RunAgents();
     let socket: WebSocket | null = null;
     let attempt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let disposed = false;
 
     const handle = (message: TerminalMessage) => {
+      runAgents.learn(message);
       for (const line of linesOf(message)) {
-        if (cursor.accept(line)) terminal.writeln(line.stream === "stderr" ? `\x1b[31m${line.text}\x1b[0m` : line.text);
+        if (cursor.accept(line)) terminal.writeln(runAgents.render(line));
       }
       if ((message.type === "step" || message.type === "status") && transcripts.accept(message)) {
         setAgents(transcripts.byAgent());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoff, linesOf, MarkerLog, onClose, statusMarker, TerminalCursor, terminalUrl } from "./resume";
+import { backoff, linesOf, MarkerLog, onClose, RunAgents, statusMarker, TerminalCursor, terminalUrl } from "./resume";
 
 const line = (run: string, seq: number) => ({ type: "line" as const, run_id: run, seq, text: `line ${seq}` });
 
@@ -61,5 +61,17 @@ describe("status markers", () => {
       false,
       true,
     ]);
+  });
+});
+
+describe("RunAgents", () => {
+  it("labels each raw line with the agent of its run once a frame has named it", () => {
+    const agents = new RunAgents();
+    expect(agents.render(line("r1", 1))).toBe("line 1");
+    const started = { type: "status" as const, run_id: "r1", agent: "dev_backend", status: "running", last_seq: null };
+    agents.learn(started);
+    agents.learn({ ...started, run_id: "r2", agent: "dev_frontend" });
+    expect(agents.render(line("r1", 2))).toBe("\x1b[2m[dev backend]\x1b[0m line 2");
+    expect(agents.render({ ...line("r2", 1), stream: "stderr" })).toBe("\x1b[2m[dev frontend]\x1b[0m \x1b[31mline 1\x1b[0m");
   });
 });

@@ -94,7 +94,24 @@ export function backoff(attempt: number): number {
   return Math.min(250 * 2 ** Math.max(0, attempt), 10_000);
 }
 
-const ANSI = { green: "\x1b[32m", red: "\x1b[31m", yellow: "\x1b[33m", cyan: "\x1b[36m", reset: "\x1b[0m" };
+const ANSI = { green: "\x1b[32m", red: "\x1b[31m", yellow: "\x1b[33m", cyan: "\x1b[36m", dim: "\x1b[2m", reset: "\x1b[0m" };
+
+/** Which agent each run of the card is, learnt from the run's status and step frames, so the raw log can say
+ * whose line it is when a lane's agents run side by side. */
+export class RunAgents {
+  private readonly agents = new Map<string, string>();
+
+  learn(message: TerminalMessage): void {
+    if (message.type === "status" || message.type === "step") this.agents.set(message.run_id, message.agent);
+  }
+
+  /** A raw-log line as the terminal prints it: its agent's name first when known, stderr in red. */
+  render(line: LineMessage): string {
+    const agent = this.agents.get(line.run_id);
+    const label = agent ? `${ANSI.dim}[${agent.replace(/_/g, " ")}]${ANSI.reset} ` : "";
+    return label + (line.stream === "stderr" ? `${ANSI.red}${line.text}${ANSI.reset}` : line.text);
+  }
+}
 
 /** The line the terminal prints when a run changes state; null for states that need no marker. */
 export function statusMarker(message: StatusMessage): string | null {
