@@ -337,7 +337,7 @@ def _tool_run(
     run_id = uuid.uuid4()
     where = {"workspace_id": ids["workspace"], "project_id": ids["project"], "card_id": ids["card"], "agent": agent}
     started = AgentRunStarted(
-        **where, run_id=run_id, provider="anthropic", model="claude-sonnet-4-5", trigger_event_id=uuid.uuid4()
+        **where, run_id=run_id, provider="anthropic", model="claude-sonnet-4-6", trigger_event_id=uuid.uuid4()
     )
     return [started] + [
         AgentRunStep(

@@ -39,7 +39,7 @@ AGENTS: tuple[AgentSpec, ...] = (
         "Architect",
         (3,),
         "anthropic",
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         "Designs the architecture and creates child task cards.",
     ),
     AgentSpec(
@@ -47,7 +47,7 @@ AGENTS: tuple[AgentSpec, ...] = (
         "Backend developer",
         (5, 6),
         "anthropic",
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         "Implements and reviews backend work.",
     ),
     AgentSpec(
@@ -55,10 +55,10 @@ AGENTS: tuple[AgentSpec, ...] = (
         "Frontend developer",
         (5, 6),
         "anthropic",
-        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
         "Implements and reviews frontend work.",
     ),
-    AgentSpec("qa", "QA", (7,), "anthropic", "claude-sonnet-4-5", "Writes and runs the test plan."),
+    AgentSpec("qa", "QA", (7,), "anthropic", "claude-sonnet-4-6", "Writes and runs the test plan."),
     AgentSpec(
         "troubleshooter", "Troubleshooter", (7,), "google", "gemini-2.5-pro", "Diagnoses failures found in test."
     ),

@@ -1,0 +1,26 @@
+"""Every agent's default model is one its provider still serves and the price table prices."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from agentworks_core.agents.registry import AGENTS, AgentSpec
+from anthropic.resources.messages.messages import DEPRECATED_MODELS
+
+PRICING = Path(__file__).resolve().parents[1] / "contracts" / "pricing.yaml"
+
+
+def _priced() -> set[tuple[str, str]]:
+    rows = yaml.safe_load(PRICING.read_text())["models"]
+    return {(row["provider"], row["model"]) for row in rows}
+
+
+@pytest.mark.parametrize("agent", AGENTS, ids=lambda agent: agent.key)
+def test_an_agents_default_model_is_priced(agent: AgentSpec) -> None:
+    assert (agent.provider, agent.model) in _priced()
+
+
+@pytest.mark.parametrize("agent", [a for a in AGENTS if a.provider == "anthropic"], ids=lambda agent: agent.key)
+def test_an_agents_default_claude_model_is_not_one_anthropic_retires(agent: AgentSpec) -> None:
+    retired = DEPRECATED_MODELS.get(agent.model)
+    assert retired is None, f"{agent.key} defaults to {agent.model}, which Anthropic retires on {retired}"
