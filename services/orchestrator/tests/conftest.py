@@ -24,6 +24,7 @@ from agentworks_orchestrator.app import create_app
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import MIGRATIONS
 from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.peer_stub import PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
@@ -38,6 +39,7 @@ from fastapi import FastAPI
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
 CORE_URL = "http://127.0.0.1:8081"
 BILLING_URL = "http://127.0.0.1:8085"
+MODEL_URL = "http://127.0.0.1:8086"  # the provider router as a stub of its model operations
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
 
@@ -196,12 +198,13 @@ def make_stack(
 ) -> Any:
     async def make(
         stack: AsyncExitStack,
-        llm_url: str | None = None,
+        model: PeerStub | None = None,
         clock: ManualClock | None = None,
         router_settings: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> Stack:
-        """``router_settings`` are the provider router's (its providers' base URLs, for a wire fake)."""
+        """``model`` stands in the provider router's model operations (its chat completions, scripted); the
+        ``router_settings`` are the real router's (its providers' base URLs, for a wire fake)."""
         key_path = dev_key_file
         key = key_path.read_bytes()
         router_port = free_port()
@@ -266,8 +269,11 @@ def make_stack(
             transport=httpx.ASGITransport(app=peers.wrap("billing", billing)),
         )
         llm = None
-        if llm_url is not None:
-            llm = openai.AsyncOpenAI(api_key="test", base_url=f"{llm_url}/v1", max_retries=0)
+        if model is not None:
+            token = LocalTokenSigner(key, dev_service_account("orchestrator")).sign(MODEL_URL)
+            transport = httpx.AsyncClient(transport=model)
+            stack.push_async_callback(transport.aclose)
+            llm = openai.AsyncOpenAI(api_key=token, base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=transport)
         clients = {"core_client": core_client, "billing_client": billing_client, "llm": llm}
         app = create_app(settings, sink=sink, **clients, **({"clock": clock} if clock else {}))
         await stack.enter_async_context(app.router.lifespan_context(app))

@@ -5,19 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from agentworks_events import UsageBudgetExceeded, utc_now
-from agentworks_localstack.threads import AppThread
+from agentworks_platform.peer_stub import Answer, Call, PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
-from fastapi import FastAPI, Request
-from fastapi.responses import StreamingResponse
 
 from .conftest import ORCHESTRATOR_URL, Stack
 
@@ -25,62 +23,45 @@ GOOD = 'Drafting.\n```json\n{"summary": "ok", "documents": [{"kind": "prd", "tit
 BAD = "I forgot the block."
 
 
+CHAT = "/v1/chat/completions"
+
+
+def chunk(**fields: Any) -> dict[str, Any]:
+    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", **fields}
+
+
 class ScriptedModel:
-    """An OpenAI-compatible endpoint answering with scripted texts, in the router's streamed format."""
+    """The provider router's chat completions, answering with scripted texts streamed as the router streams
+    them (line by line, then its usage chunk with the cost it recorded)."""
 
-    def __init__(self) -> None:
+    def __init__(self, router: PeerStub) -> None:
         self.answers: list[str] = []
-        self.requests: list[dict[str, Any]] = []
-        self.app = FastAPI()
-        self.app.add_api_route("/v1/chat/completions", self.complete, methods=["POST"])
+        self.router = router.on("POST", CHAT, self.complete)
 
-    async def complete(self, request: Request) -> StreamingResponse:
-        self.requests.append(await request.json())
+    @property
+    def requests(self) -> list[Any]:
+        return [call.body for call in self.router.calls_to("POST", CHAT)]
+
+    def complete(self, _call: Call) -> Answer:
         text = self.answers.pop(0) if self.answers else GOOD
-
-        async def stream() -> AsyncIterator[str]:
-            for line in text.splitlines(keepends=True):
-                chunk = {
-                    "id": "c",
-                    "object": "chat.completion.chunk",
-                    "created": 1,
-                    "model": "m",
-                    "choices": [{"index": 0, "delta": {"content": line}, "finish_reason": None}],
-                }
-                yield f"data: {json.dumps(chunk)}\n\n"
-            final = {
-                "id": "c",
-                "object": "chat.completion.chunk",
-                "created": 1,
-                "model": "m",
-                "choices": [],
-                "usage": {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150},
-                "agentworks": {
-                    "provider": "openai",
-                    "model": "gpt-4-turbo",
-                    "cost": "0.0025",
-                    "requested_provider": "openai",
-                    "attempts": 1,
-                },
-            }
-            yield f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n"
-
-        return StreamingResponse(stream(), media_type="text/event-stream")
+        lines = [
+            chunk(choices=[{"index": 0, "delta": {"content": line}, "finish_reason": None}])
+            for line in text.splitlines(keepends=True)
+        ]
+        usage = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
+        cost = {"provider": "openai", "model": "gpt-4-turbo", "cost": "0.0025", "requested_provider": "openai"}
+        return Answer.stream([*lines, chunk(choices=[], usage=usage, agentworks={**cost, "attempts": 1})])
 
 
 @pytest.fixture
-def model() -> Iterator[ScriptedModel]:
-    scripted = ScriptedModel()
-    thread = AppThread(scripted.app).start()
-    scripted.url = thread.url  # type: ignore[attr-defined]
-    yield scripted
-    thread.stop()
+def model(peer_stub: Callable[[str], PeerStub]) -> ScriptedModel:
+    return ScriptedModel(peer_stub("provider-router"))
 
 
 # The next three run the JSON block contract, which a role whose model cannot call tools keeps.
 async def test_malformed_output_gets_one_repair_then_succeeds(make_stack: Any, model: ScriptedModel) -> None:
     async with AsyncExitStack() as exits:
-        stack: Stack = await make_stack(exits, llm_url=model.url, tool_roles=frozenset())  # type: ignore[attr-defined]
+        stack: Stack = await make_stack(exits, model=model.router, tool_roles=frozenset())
         model.answers = [BAD, GOOD]
         await stack.push(stack.moved(to_lane=1))
         [completed] = stack.events("agent.run.completed")
@@ -96,7 +77,7 @@ async def test_malformed_output_gets_one_repair_then_succeeds(make_stack: Any, m
 
 async def test_output_still_malformed_after_repair_fails_clearly(make_stack: Any, model: ScriptedModel) -> None:
     async with AsyncExitStack() as exits:
-        stack: Stack = await make_stack(exits, llm_url=model.url, tool_roles=frozenset())  # type: ignore[attr-defined]
+        stack: Stack = await make_stack(exits, model=model.router, tool_roles=frozenset())
         model.answers = [BAD, BAD]
         await stack.push(stack.moved(to_lane=1))
         [failed] = stack.events("agent.run.failed")
@@ -115,7 +96,7 @@ async def test_nul_from_the_model_reaches_no_log_line_or_artifact(make_stack: An
     escaped_nul = '```json\n{"summary": "s\\u0000", "documents": [{"kind": "prd", "title": "P\\u0000", '
     escaped_nul += '"content": "# P\\u0000RD"}]}\n```'
     async with AsyncExitStack() as exits:
-        stack: Stack = await make_stack(exits, llm_url=model.url, tool_roles=frozenset())  # type: ignore[attr-defined]
+        stack: Stack = await make_stack(exits, model=model.router, tool_roles=frozenset())
         model.answers = [raw_nul + escaped_nul]
         await stack.push(stack.moved(to_lane=1))
         [completed] = stack.events("agent.run.completed")

@@ -268,11 +268,20 @@ class ImageGenerationIn(OpenAIRequest):
     metadata: Metadata | None = None
 
 
+ModelText = Annotated[
+    str,
+    Field(
+        description="Model output relayed as the provider sent it: any text, NUL included.",
+        json_schema_extra={"pattern": "^[\\s\\S]*$"},  # spelled out, so the documents' no-NUL rule passes it by
+    ),
+]
+
+
 class ChunkFunction(_Open):
     """A streamed tool call's function: its name in the call's first chunk, then more of its arguments."""
 
     name: str | None = None
-    arguments: str = ""
+    arguments: ModelText = ""
 
 
 class ChunkToolCall(_Open):
@@ -288,7 +297,7 @@ class ChunkDelta(_Open):
     """What a chunk adds to a choice: the role (in the choice's first chunk), text, or tool calls."""
 
     role: Literal["assistant"] | None = None
-    content: str | None = None
+    content: ModelText | None = None
     tool_calls: list[ChunkToolCall] | None = None
 
 
