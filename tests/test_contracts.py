@@ -102,7 +102,7 @@ def test_the_check_fails_when_a_service_answers_an_internal_route_with_another_m
 ) -> None:
     _copy_generated(tmp_path)
     from agentworks_core.workspaces import endpoints as workspaces
-    from agentworks_log_stream.terminal import history
+    from agentworks_log_stream.history import endpoints as history
 
     card_owner = _route(workspaces.internal, "/internal/cards/{card_id}")
     monkeypatch.setattr(card_owner, "response_model", CardOwnerWithoutBoardOut)

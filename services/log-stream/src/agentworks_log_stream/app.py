@@ -16,9 +16,10 @@ from agentworks_pubsub.ownership import Ownership
 from fastapi import FastAPI
 
 from agentworks_log_stream import models
+from agentworks_log_stream.boards import endpoints as boards
 from agentworks_log_stream.config import LogStreamSettings
+from agentworks_log_stream.history import endpoints as history
 from agentworks_log_stream.state import LogStreamState
-from agentworks_log_stream.terminal import boards, history
 from agentworks_log_stream.terminal import endpoints as terminal
 from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.fanout import Fanout

@@ -1,0 +1,1 @@
+"""Live boards: card changes and run status relayed to every open board."""
