@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -63,7 +62,6 @@ class Stack:
         self.key = key
         self.owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
         self.ids: dict[str, Any] = {}
-        self.peers = Rendezvous()
 
     @property
     def router_sink(self) -> RecordingSink:
@@ -168,30 +166,6 @@ class ManualClock:
         self.now += timedelta(seconds=seconds)
 
 
-class Rendezvous:
-    """Wraps peer services' apps; once ``armed``, the next request to each waits until every wrapped app has
-    one, so it passes only if the caller has them in flight together (and times out if it calls in turn)."""
-
-    def __init__(self) -> None:
-        self.armed = False
-        self._names: set[str] = set()
-        self._arrived: set[str] = set()
-        self._everyone = asyncio.Event()
-
-    def wrap(self, name: str, app: Any) -> Any:
-        self._names.add(name)
-
-        async def gated(scope: Any, receive: Any, send: Any) -> None:
-            if self.armed and scope["type"] == "http" and name not in self._arrived:
-                self._arrived.add(name)
-                if self._arrived == self._names:
-                    self._everyone.set()
-                await asyncio.wait_for(self._everyone.wait(), 5)
-            await app(scope, receive, send)
-
-        return gated
-
-
 @pytest.fixture
 def make_stack(
     migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, templates: Templates
@@ -242,11 +216,10 @@ def make_stack(
             log_batch_seconds=0.05,
             **overrides,
         )
-        peers = Rendezvous()
         core_client = InternalClient(
             CORE_URL,
             LocalTokenSigner(key, dev_service_account("orchestrator")),
-            transport=httpx.ASGITransport(app=peers.wrap("core", core)),
+            transport=httpx.ASGITransport(app=core),
         )
         billing_sink = RecordingSink()
         billing = create_billing(
@@ -266,7 +239,7 @@ def make_stack(
         billing_client = InternalClient(
             BILLING_URL,
             LocalTokenSigner(key, dev_service_account("orchestrator")),
-            transport=httpx.ASGITransport(app=peers.wrap("billing", billing)),
+            transport=httpx.ASGITransport(app=billing),
         )
         llm = None
         if model is not None:
@@ -278,7 +251,6 @@ def make_stack(
         app = create_app(settings, sink=sink, **clients, **({"clock": clock} if clock else {}))
         await stack.enter_async_context(app.router.lifespan_context(app))
         result = Stack((app, core, billing), sink, router_sink, key, billing_sink, router.app)
-        result.peers = peers
         await result.seed()
         return result
 

@@ -47,13 +47,6 @@ async def test_a_card_moved_into_lane_1_runs_the_prd_agent_once(stack: Stack) ->
     ] * 4
 
 
-async def test_the_card_context_and_the_pricing_plan_are_fetched_at_once(stack: Stack) -> None:
-    """Both are on the path from a card move to the agent starting; fetched in turn, this times out."""
-    stack.peers.armed = True
-    assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
-    assert [e.agent for e in stack.events("agent.run.started")] == ["prd"]
-
-
 async def test_a_run_triggered_in_a_gated_lane_completes_awaiting_approval(stack: Stack) -> None:
     await stack.core_call("PATCH", f"/api/lanes/{stack.ids['lanes'][1]}", {"requires_approval": True})
     assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
