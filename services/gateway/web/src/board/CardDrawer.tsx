@@ -45,13 +45,18 @@ export function CardDrawer(props: DrawerProps) {
   );
 }
 
+/** What a run's change of state may have changed beyond the card: its runs, the board, and the project's documents
+ * a single-call run writes on completion (the drawer's artifacts). */
+export function afterRunChange(cardId: string, boardId: string, projectId: string): readonly (readonly string[])[] {
+  return [keys.cardRuns(cardId), keys.board(boardId), keys.documents(projectId), ["versions", projectId]];
+}
+
 function CardDetails(props: DrawerProps & { card: Card }) {
   const { card, canWrite, canRun } = props;
   const client = useQueryClient();
   const runs = useCardRuns(card.id);
   const refreshRuns = () => {
-    void client.invalidateQueries({ queryKey: keys.cardRuns(card.id) });
-    void client.invalidateQueries({ queryKey: keys.board(props.board.id) });
+    for (const queryKey of afterRunChange(card.id, props.board.id, props.projectId)) void client.invalidateQueries({ queryKey });
     refreshEffects();
   };
   const refreshEffects = () => {
