@@ -86,6 +86,7 @@ async def test_a_card_has_acceptance_criteria_and_a_checklist_people_edit_and_ev
     assert [item.text for item in updated.card.checklist] == ["Design the form", "Call the API"]
     refusals: tuple[dict[str, Any], ...] = (
         {"checklist": [{"text": ""}]},
+        {"checklist": [{"text": "Ship", "owner": "me"}]},
         {"checklist": None},
         {"acceptance_criteria": ["x" * 501]},
         {"acceptance_criteria": ["ok"] * 51},
@@ -93,3 +94,6 @@ async def test_a_card_has_acceptance_criteria_and_a_checklist_people_edit_and_ev
     for body in refusals:
         refused = await core.call("PATCH", f"/api/cards/{created['id']}", world.member, body)
         assert refused.status_code == 422, refused.text
+    unknown_field = {"title": "Ship", "checklist": [{"text": "Ship", "owner": "me"}]}
+    refused = await core.call("POST", cards, world.member, unknown_field)
+    assert refused.status_code == 422, refused.text

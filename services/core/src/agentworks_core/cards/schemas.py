@@ -9,7 +9,7 @@ from typing import Annotated, Literal, Self, get_args
 from agentworks_events import CardFields, ChecklistItem, UtcDateTime
 from agentworks_events.cards import CHECKLIST_MAX, CRITERIA_MAX, CardType, Criterion, Priority
 from agentworks_platform.input_rules import visible_text
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from agentworks_core.schemas import Out, StrictBody
@@ -20,12 +20,22 @@ Position = Annotated[int, Field(ge=0, le=100_000)]
 Clearable = Literal["assignee_id", "parent_id"]
 
 
+class ChecklistItemIn(ChecklistItem):
+    """A checklist line as a person sends it: unknown fields are refused, as in every request body."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_max_length=100_000)
+
+
+Checklist = Annotated[tuple[ChecklistItemIn, ...], Field(max_length=CHECKLIST_MAX)]
+
+
 class CardCreate(StrictBody, CardFields):
     title: Title
     description: Description = ""
     card_type: CardType = "task"
     lane_id: uuid.UUID | None = Field(default=None, description="Defaults to the board's first lane.")
     position: Position | None = Field(default=None, description="Defaults to the end of the lane.")
+    checklist: Checklist = ()
 
 
 class CardUpdate(StrictBody):
@@ -37,7 +47,7 @@ class CardUpdate(StrictBody):
     assignee_id: uuid.UUID | None = None
     parent_id: uuid.UUID | None = None
     acceptance_criteria: Annotated[tuple[Criterion, ...], Field(max_length=CRITERIA_MAX)] | SkipJsonSchema[None] = None
-    checklist: Annotated[tuple[ChecklistItem, ...], Field(max_length=CHECKLIST_MAX)] | SkipJsonSchema[None] = None
+    checklist: Checklist | SkipJsonSchema[None] = None
     clear: list[Clearable] = Field(default_factory=list, description="Fields to set to null.")
 
     @model_validator(mode="after")

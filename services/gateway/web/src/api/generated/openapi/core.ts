@@ -999,7 +999,7 @@ export interface components {
              * Checklist
              * @default []
              */
-            checklist: components["schemas"]["ChecklistItem"][];
+            checklist: components["schemas"]["ChecklistItemIn"][];
             /**
              * Description
              * @default
@@ -1254,7 +1254,7 @@ export interface components {
              */
             card_type?: "epic" | "story" | "task" | "bug" | "spike";
             /** Checklist */
-            checklist?: components["schemas"]["ChecklistItem"][];
+            checklist?: components["schemas"]["ChecklistItemIn"][];
             /**
              * Clear
              * @description Fields to set to null.
@@ -1277,6 +1277,19 @@ export interface components {
          * @description One line of a card's checklist.
          */
         ChecklistItem: {
+            /**
+             * Done
+             * @default false
+             */
+            done: boolean;
+            /** Text */
+            text: string;
+        };
+        /**
+         * ChecklistItemIn
+         * @description A checklist line as a person sends it: unknown fields are refused, as in every request body.
+         */
+        ChecklistItemIn: {
             /**
              * Done
              * @default false
@@ -2021,6 +2034,7 @@ export type CardOwnerOut = components['schemas']['CardOwnerOut'];
 export type CardRuns = components['schemas']['CardRuns'];
 export type CardUpdate = components['schemas']['CardUpdate'];
 export type ChecklistItem = components['schemas']['ChecklistItem'];
+export type ChecklistItemIn = components['schemas']['ChecklistItemIn'];
 export type CommentIn = components['schemas']['CommentIn'];
 export type CommentOut = components['schemas']['CommentOut'];
 export type ContextAgentOut = components['schemas']['ContextAgentOut'];
