@@ -118,6 +118,44 @@ async def create(
     return CardOut.model_validate(card)
 
 
+async def add_agent_child(
+    session: AsyncSession,
+    outbox: Outbox,
+    parent: Card,
+    lane: Lane,
+    card_id: uuid.UUID,
+    fields: dict[str, Any],
+    run_id: uuid.UUID,
+) -> Card:
+    """A child card an agent's run asks for, under ``parent`` at the end of ``lane``, announced as the run's."""
+    await repository.lock_lanes(session, [lane.id])
+    now = utc_now()
+    child = Card(
+        id=card_id,
+        workspace_id=parent.workspace_id,
+        project_id=parent.project_id,
+        board_id=parent.board_id,
+        lane_id=lane.id,
+        position=await repository.count_in_lane(session, lane.id),
+        **stored(fields),
+        parent_id=parent.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(child)
+    index_resource(session, "card", child.id, parent.workspace_id)
+    await session.flush()
+    created = CardCreated(
+        workspace_id=parent.workspace_id,
+        project_id=parent.project_id,
+        card_id=child.id,
+        card=snapshot(child, lane),
+        created_by_run_id=run_id,
+    )
+    await outbox.add(session, created)
+    return child
+
+
 async def _first_lane(session: AsyncSession, board_id: uuid.UUID) -> Lane:
     lane = await repository.first_lane(session, board_id)
     if lane is None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from agentworks_events import (
     AgentRunStep,
-    CardCreated,
     CardUpdated,
     CardUpdateEffect,
     ChildCardEffect,
@@ -30,10 +29,9 @@ from agentworks_platform.errors import AppError
 from agentworks_pubsub import Outbox, PermanentEventError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.access import index_resource
 from agentworks_core.audit import service as audit
 from agentworks_core.cards import repository as cards
-from agentworks_core.cards.service import move_for_run, snapshot, stored
+from agentworks_core.cards.service import add_agent_child, move_for_run, snapshot, stored
 from agentworks_core.comments import service as comments
 from agentworks_core.documents import service as documents
 from agentworks_core.documents.schemas import DocumentWrite
@@ -123,39 +121,10 @@ async def _create_child(applying: Applying, effect: ChildCardEffect) -> str:
     parent = await applying.card()
     lanes = await projects.lanes_of(session, parent.board_id)
     lane = next((x for x in lanes if x.number == effect.lane_number), lanes[0])
-    await cards.lock_lanes(session, [lane.id])
-    now = utc_now()
-    child = Card(
-        id=child_card_id_for(event.run_id, event.step, effect.call_id),
-        workspace_id=parent.workspace_id,
-        project_id=parent.project_id,
-        board_id=parent.board_id,
-        lane_id=lane.id,
-        position=await cards.count_in_lane(session, lane.id),
-        **stored(
-            {
-                "title": effect.title,
-                "description": effect.description,
-                "acceptance_criteria": effect.acceptance_criteria,
-                "card_type": effect.card_type,
-            }
-        ),
-        parent_id=parent.id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(child)
-    index_resource(session, "card", child.id, parent.workspace_id)
-    await session.flush()
+    fields = effect.model_dump(include={"title", "description", "acceptance_criteria", "card_type"})
+    child_id = child_card_id_for(event.run_id, event.step, effect.call_id)
+    child = await add_agent_child(session, applying.outbox, parent, lane, child_id, fields, event.run_id)
     applying.audit("card.created", "card", child.id, {"title": child.title, "parent_id": parent.id})
-    created = CardCreated(
-        workspace_id=parent.workspace_id,
-        project_id=parent.project_id,
-        card_id=child.id,
-        card=snapshot(child, lane),
-        created_by_run_id=event.run_id,
-    )
-    await applying.outbox.add(session, created)
     return APPLIED
 
 

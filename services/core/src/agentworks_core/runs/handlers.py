@@ -18,7 +18,6 @@ from agentworks_events import (
     AgentRunSkipped,
     AgentRunStarted,
     AgentRunStep,
-    CardCreated,
     utc_now,
 )
 from agentworks_platform.db import set_tenant
@@ -26,8 +25,7 @@ from agentworks_pubsub import Outbox, PermanentEventError, PushMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import index_resource
-from agentworks_core.cards import repository as cards
-from agentworks_core.cards.service import snapshot
+from agentworks_core.cards.service import add_agent_child
 from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.models import AgentRun, Card, Project
 from agentworks_core.projects import repository as projects
@@ -187,34 +185,9 @@ async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: Agen
         lane = by_number.get(child.lane_number if child.lane_number is not None else READY_LANE) or min(
             lanes, key=lambda lane: lane.position
         )
-        await cards.lock_lanes(session, [lane.id])
-        position = await cards.count_in_lane(session, lane.id)
-        card = Card(
-            id=uuid.uuid5(event.run_id, child.title),
-            workspace_id=event.workspace_id,
-            project_id=parent.project_id,
-            board_id=parent.board_id,
-            lane_id=lane.id,
-            position=position,
-            title=child.title,
-            description=child.description,
-            card_type=child.card_type,
-            parent_id=parent.id,
-            created_at=utc_now(),
-            updated_at=utc_now(),
-        )
-        session.add(card)
-        index_resource(session, "card", card.id, event.workspace_id)
-        await session.flush()
-        await outbox.add(
-            session,
-            CardCreated(
-                workspace_id=event.workspace_id,
-                project_id=parent.project_id,
-                card_id=card.id,
-                card=snapshot(card, lane),
-                created_by_run_id=event.run_id,
-            ),
+        fields = child.model_dump(include={"title", "description", "card_type"})
+        await add_agent_child(
+            session, outbox, parent, lane, uuid.uuid5(event.run_id, child.title), fields, event.run_id
         )
 
 
