@@ -155,6 +155,22 @@ def _lane(page: Page, number: int) -> object:
     return page.locator(f'section[data-lane="{number}"]')
 
 
+def _press_until_announced(page: Page, key: str, announcement: str) -> None:
+    """Press a key of a keyboard drag until the screen-reader announcement says the card is where it should be.
+
+    Right after a lift the sortable measures the lanes' cards; an arrow pressed before it has any measurement
+    moves nothing, as a person would notice and press again."""
+    region = page.locator('[id^="DndLiveRegion"]')
+    for _ in range(5):
+        page.keyboard.press(key)
+        try:
+            expect(region).to_contain_text(announcement, timeout=3000)
+            return
+        except AssertionError:
+            continue
+    expect(region).to_contain_text(announcement)
+
+
 def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(browser: Browser, fleet: Fleet) -> None:
     owner_email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
     viewer_email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
@@ -184,8 +200,7 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         refunds.focus()
         page.keyboard.press("Space")
         expect(refunds).to_have_attribute("aria-pressed", "true")  # lifted
-        page.keyboard.press("ArrowUp")
-        page.wait_for_timeout(300)  # let the sortable animation settle before dropping
+        _press_until_announced(page, "ArrowUp", "Moved card Refunds over card One-click checkout")
         page.keyboard.press("Space")
         expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])
         page.reload()

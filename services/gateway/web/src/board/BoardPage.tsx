@@ -5,7 +5,7 @@ import {
 import { SortableContext, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from "@dnd-kit/sortable";
 import { CSS } from "@dnd-kit/utilities";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useRef, useState, type FormEvent } from "react";
+import { useCallback, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { api, ApiError, errorText } from "../api/client";
 import { keys, useAgentConfigs, useBoard } from "../api/hooks";
@@ -15,7 +15,7 @@ import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 import { CardDrawer } from "./CardDrawer";
 import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
-import { agentsOfLane, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
+import { agentsOfLane, dragAnnouncements, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
 
 interface Refusal {
   laneId: string;
@@ -42,6 +42,7 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
   useLiveBoard(boardId, isDragging);
   const agents = useAgentConfigs(projectId);
 
+  const announcements = useMemo(() => dragAnnouncements(() => client.getQueryData<Board>(keys.board(boardId))), [client, boardId]);
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
     useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
@@ -96,6 +97,7 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
         <div className={openCard ? "board-layout with-drawer" : "board-layout"}>
           <DndContext
             sensors={sensors}
+            accessibility={{ announcements }}
             collisionDetection={closestCorners}
             onDragStart={onDragStart}
             onDragEnd={onDragEnd}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CardSnapshot } from "../api/generated/events/card-events";
 import type { Board, Card, Lane } from "../api/types";
-import { agentsOfLane, applyCardEvent, type CardEvent, boardReaction, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
+import { agentsOfLane, applyCardEvent, type CardEvent, boardReaction, dragAnnouncements, findCard, moveCard, resolveDrop, stepPlace, wipRefusal } from "./state";
 
 function card(id: string, laneId: string, position: number): Card {
   return {
@@ -36,6 +36,21 @@ describe("resolveDrop", () => {
     expect(resolveDrop(board(), "c", "l0")).toBeNull();
     expect(resolveDrop(board(), "a", "nowhere")).toBeNull();
     expect(resolveDrop(board(), "ghost", "l1")).toBeNull();
+  });
+});
+
+describe("dragAnnouncements", () => {
+  const say = dragAnnouncements(() => board());
+  it("names cards and lanes, never their ids", () => {
+    expect(say.onDragStart({ active: { id: "a" } })).toBe("Picked up card A.");
+    expect(say.onDragOver({ active: { id: "a" }, over: { id: "d" } })).toBe("Moved card A over card D in lane Lane 1.");
+    expect(say.onDragOver({ active: { id: "a" }, over: { id: "l2" } })).toBe("Moved card A over lane Lane 2.");
+    expect(say.onDragEnd({ active: { id: "a" }, over: { id: "l1" } })).toBe("Dropped card A on lane Lane 1.");
+    expect(say.onDragCancel({ active: { id: "b" } })).toBe("Cancelled moving card B; it is back where it was.");
+  });
+  it("says where nothing is under the card, and copes with a card the board no longer has", () => {
+    expect(say.onDragOver({ active: { id: "a" }, over: null })).toBe("Moved card A away from every lane.");
+    expect(say.onDragEnd({ active: { id: "gone" }, over: null })).toBe("Dropped the card where it was.");
   });
 });
 

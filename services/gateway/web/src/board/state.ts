@@ -35,6 +35,42 @@ export function resolveDrop(board: Board, cardId: string, overId: string): Place
   return place;
 }
 
+/** What a screen reader hears while a card is dragged: card and lane names, never ids. */
+export interface DragAnnouncements {
+  onDragStart(args: { active: { id: string | number } }): string;
+  onDragOver(args: { active: { id: string | number }; over: { id: string | number } | null }): string;
+  onDragEnd(args: { active: { id: string | number }; over: { id: string | number } | null }): string;
+  onDragCancel(args: { active: { id: string | number } }): string;
+}
+
+export function dragAnnouncements(current: () => Board | undefined): DragAnnouncements {
+  const name = (id: string | number) => {
+    const board = current();
+    const found = board ? findCard(board, String(id)) : null;
+    return found ? `card ${found.card.title}` : "the card";
+  };
+  const target = (id: string | number | undefined) => {
+    const board = current();
+    if (!board || id === undefined) return null;
+    const lane = board.lanes.find((l) => l.id === String(id));
+    if (lane) return `lane ${lane.name}`;
+    const found = findCard(board, String(id));
+    return found ? `card ${found.card.title} in lane ${found.lane.name}` : null;
+  };
+  return {
+    onDragStart: ({ active }) => `Picked up ${name(active.id)}.`,
+    onDragOver: ({ active, over }) => {
+      const place = target(over?.id);
+      return place ? `Moved ${name(active.id)} over ${place}.` : `Moved ${name(active.id)} away from every lane.`;
+    },
+    onDragEnd: ({ active, over }) => {
+      const place = target(over?.id);
+      return place ? `Dropped ${name(active.id)} on ${place}.` : `Dropped ${name(active.id)} where it was.`;
+    },
+    onDragCancel: ({ active }) => `Cancelled moving ${name(active.id)}; it is back where it was.`,
+  };
+}
+
 /** The reason a move would be refused by the lane's WIP limit, or null. Moves within a lane always fit. */
 export function wipRefusal(board: Board, cardId: string, laneId: string): string | null {
   const from = findCard(board, cardId);
