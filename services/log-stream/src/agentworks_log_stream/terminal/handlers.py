@@ -60,6 +60,9 @@ async def advance(session: AsyncSession, event: Any, status: str, last_seq: int 
             last_seq=last_seq,
         )
         session.add(run)
+        # A delivery racing another to create the run fails here, at its own insert, and is retried: not
+        # later inside a savepoint of the fan-out, where the whole transaction would be rolled back.
+        await session.flush()
         return run
     if RANK[status] < RANK[run.status] or (RANK[run.status] == 2 and run.status != status) or run.status == status:
         return None
