@@ -4,7 +4,8 @@ import time
 
 import httpx
 import pytest
-from agentworks_gateway.models import ApiKey
+from agentworks_gateway.app import longest_window
+from agentworks_gateway.models import ApiKey, RateCounter
 from agentworks_gateway.ratelimit import service as ratelimit
 from sqlalchemy import select
 
@@ -146,3 +147,21 @@ async def test_api_docs_merge_every_service(fleet: Fleet) -> None:
     docs = await browser.get("/api/docs")
     assert docs.status_code == 200
     assert "/api/openapi.json" in docs.text
+
+
+async def test_counters_of_ended_windows_are_swept_and_live_ones_kept(fleet: Fleet) -> None:
+    gateway = fleet.gateways[0]
+    db = gateway.state.ctx.db
+    now = float((int(time.time()) // 3600) * 3600 + 1800)
+    longest = longest_window(gateway.state.ctx.settings)
+    async with db.transaction() as session:
+        await ratelimit.hit(session, "user:a-day-ago", 10, 3600, now - 86400)
+        await ratelimit.hit(session, "user:last-hour", 10, 3600, now - 3600)
+        await ratelimit.hit(session, "user:this-hour", 10, 3600, now)
+        await ratelimit.hit(session, "rpm:this-minute", 10, 60, now)
+    async with db.transaction() as session:
+        assert await ratelimit.prune(session, longest, now) == 2
+    async with db.transaction() as session:
+        buckets = set(await session.scalars(select(RateCounter.bucket)))
+        assert (await ratelimit.peek(session, "user:this-hour", 10, 3600, now)).used == 1
+    assert buckets == {"user:this-hour", "rpm:this-minute"}

@@ -17,10 +17,11 @@ from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.credential_watch import CredentialWatch
 from agentworks_gateway.identity import endpoints as identity
 from agentworks_gateway.openai_api import endpoints as openai_api
-from agentworks_gateway.openai_api.limits import KeyLimits
+from agentworks_gateway.openai_api.limits import WINDOW_SECONDS, KeyLimits
 from agentworks_gateway.paths import PathGuard
 from agentworks_gateway.proxy import GATEWAY, PublicApi
 from agentworks_gateway.proxy import router as proxy
+from agentworks_gateway.ratelimit import service as ratelimit
 from agentworks_gateway.routes import RouteTable, load_documents
 from agentworks_gateway.security import ApiGuard
 from agentworks_gateway.state import GatewayState
@@ -70,6 +71,7 @@ def create_app(
         watch = CredentialWatch(ctx.db, settings.credential_check_seconds)
         ctx.state = GatewayState(clients, watch, public_api, customer_api)
         run_in_background(stack, watch.run(), "credential-watch")
+        run_in_background(stack, ratelimit.prune_periodically(ctx.db, longest_window(settings)), "rate-counter-sweep")
 
     app = create_service_app(
         settings,
@@ -82,6 +84,11 @@ def create_app(
     app.add_middleware(ApiGuard)
     app.add_middleware(PathGuard)  # added last, so it runs first: nothing sees a path it has not checked
     return app
+
+
+def longest_window(settings: GatewaySettings) -> int:
+    """The longest window any of the gateway's limits counts in, in seconds."""
+    return max(ratelimit.HOUR, WINDOW_SECONDS, settings.signin_window_minutes * 60)
 
 
 def _url_of(settings: GatewaySettings, service: str) -> str:

@@ -185,7 +185,7 @@ class ApiGuard:
             if caller is None:
                 return None, None
             bucket = f"key:{caller.credential_id}" if caller.via == "api_key" else f"user:{caller.principal.user_id}"
-            return caller, await ratelimit.hit(session, bucket, settings.requests_per_hour, 3600)
+            return caller, await ratelimit.hit(session, bucket, settings.requests_per_hour, ratelimit.HOUR)
 
     @staticmethod
     def _needs_same_origin(method: str, path: str, caller: Caller | None) -> bool:

@@ -28,3 +28,9 @@ async def used_in_window(session: AsyncSession, bucket: str, window_start: int) 
 
 async def delete_bucket(session: AsyncSession, bucket: str) -> None:
     await session.execute(delete(RateCounter).where(RateCounter.bucket == bucket))
+
+
+async def delete_windows_before(session: AsyncSession, window_start: int) -> int:
+    """Delete every counter of a window that started before ``window_start``; the number deleted."""
+    result = await session.execute(delete(RateCounter).where(RateCounter.window_start < window_start))
+    return int(getattr(result, "rowcount", 0) or 0)
