@@ -32,7 +32,12 @@ class ProviderRouterSettings(ServiceSettings):
     offline_when_unconfigured: bool = Field(
         default=True, description="Serve models of providers without a key from the offline provider."
     )
-    offline_token_delay: float = 0.002
+    offline_token_delay: float = Field(
+        default=0.002,
+        ge=0,
+        description="Seconds the offline provider waits after each streamed word: raised, a run lasts long enough "
+        "to watch it (or stop a service mid-run); 0 streams at once.",
+    )
     blobs_backend: Literal["local", "gcs"] = Field(default="local", description="Where url image answers are kept.")
     blobs_dir: Path = Path(".dev/blobs")
     images_bucket: str = "agentworks-images-dev"
