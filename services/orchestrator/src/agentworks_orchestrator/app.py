@@ -35,6 +35,7 @@ def create_app(
     sink: MessageSink | None = None,
     core_client: InternalClient | None = None,
     billing_client: InternalClient | None = None,
+    router_client: InternalClient | None = None,
     llm: openai.AsyncOpenAI | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
@@ -52,7 +53,7 @@ def create_app(
         billing = billing_client or InternalClient(settings.billing_url, ctx.tokens)
         stack.push_async_callback(billing.aclose)
         router_url = settings.provider_router_url.rstrip("/")
-        router = InternalClient(router_url, ctx.tokens)
+        router = router_client or InternalClient(router_url, ctx.tokens)
         stack.push_async_callback(router.aclose)
 
         async def token() -> str:

@@ -304,6 +304,7 @@ class RunExecutor:
             context=plan.tool_context,
             limits=plan.limits,
             poll_seconds=self._settings.cancel_poll_seconds,
+            now=lambda: self.clock().timestamp(),  # the run's time limit is measured by the clock its lease is
         )
 
     async def _cancel_requested(self, plan: RunPlan) -> bool:

@@ -82,7 +82,7 @@ class Spent:
 class AgentLoop:
     """Runs the steps of one attempt. ``call`` asks the model, ``checkpoint`` stores a step with its event (False
     when the run was cancelled meanwhile), ``cancelled`` reads the run's cancel flag, ``budget_spent`` billing's
-    gate; ``say`` writes a line to the run's terminal."""
+    gate; ``say`` writes a line to the run's terminal; ``now`` is the clock (in seconds) the time limit reads."""
 
     call: Callable[[list[dict[str, Any]], list[dict[str, Any]]], Awaitable[ModelTurn]]
     checkpoint: Callable[[Step], Awaitable[bool]]
@@ -94,7 +94,11 @@ class AgentLoop:
     context: ToolContext
     limits: RunLimits
     poll_seconds: float
-    started: float = field(default_factory=time.perf_counter)
+    now: Callable[[], float] = time.monotonic
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.now()
 
     async def run(self, messages: list[dict[str, Any]], resume: Resume) -> LoopOutcome:
         """Steps from the one after ``resume``; raises RunCancelledError (from ``checkpoint`` or a cancelled tool)
@@ -127,7 +131,7 @@ class AgentLoop:
                 records,
                 effects,
                 _ms(step_started),
-                resume.elapsed_ms + _ms(self.started),
+                resume.elapsed_ms + self._elapsed_ms(),
             )
             if not await self.checkpoint(step):
                 raise RunCancelledError
@@ -139,11 +143,14 @@ class AgentLoop:
             return "steps"
         if self.spent.tokens() >= self.limits.max_tokens:
             return "tokens"
-        if (elapsed_before_ms + _ms(self.started)) / 1000 >= self.limits.max_seconds:
+        if (elapsed_before_ms + self._elapsed_ms()) / 1000 >= self.limits.max_seconds:
             return "time"
         if self.spent.cost() >= self.limits.max_cost:
             return "cost"
         return None
+
+    def _elapsed_ms(self) -> int:
+        return int((self.now() - self.started) * 1000)
 
     async def _carry_out(self, calls: tuple[ToolCall, ...]) -> tuple[tuple[ToolCallRecord, ...], tuple[RunEffect, ...]]:
         """The step's calls, at once (a model may make several in one turn); a cancel stops them mid-way."""
