@@ -1,38 +1,34 @@
+"""The orchestrator under test, with core, billing and the provider router stood in by stubs held to their
+published OpenAPI documents; the scenarios that need the real peers are in the top-level tests/."""
+
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from agentworks_billing.app import create_app as create_billing
-from agentworks_billing.config import BillingSettings
-from agentworks_billing.models import MIGRATIONS as BILLING_MIGRATIONS
-from agentworks_billing.state import billing_state
-from agentworks_core.app import create_app as create_core
-from agentworks_core.config import CoreSettings
-from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
 from agentworks_events import CardMoved, CardSnapshot, Event
-from agentworks_localstack.threads import AppThread, free_port
 from agentworks_orchestrator.app import create_app
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import MIGRATIONS
+from agentworks_orchestrator.runs.contract import CONTRACTS
+from agentworks_platform.db import Database
 from agentworks_platform.internal_http import InternalClient
-from agentworks_platform.peer_stub import PeerStub
+from agentworks_platform.peer_stub import Answer, Call, CoreDirectory, PeerStub, Tenancy
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
-from agentworks_platform.testing import Templates
-from agentworks_provider_router.app import create_app as create_router
-from agentworks_provider_router.config import ProviderRouterSettings
-from agentworks_provider_router.models import MIGRATIONS as ROUTER_MIGRATIONS
-from agentworks_pubsub import Verdict
-from agentworks_pubsub.testing import RecordingSink, push_envelope, received_message, settled
+from agentworks_pubsub.testing import RecordingSink, push_envelope
 from fastapi import FastAPI
 
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
@@ -41,120 +37,27 @@ BILLING_URL = "http://127.0.0.1:8085"
 MODEL_URL = "http://127.0.0.1:8086"  # the provider router as a stub of its model operations
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
+CONTEXT = "/internal/projects/{project_id}/run-context"
+PLAN = "/internal/workspaces/{workspace_id}/plan"
+CHAT = "/v1/chat/completions"
+IMAGES = "/v1/images/generations"
+RUN_USAGE = "/internal/runs/{run_id}/usage"
+CALL_COST = Decimal("0.0025")  # what the router says each scripted call cost
+CALL_TOKENS = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
 
-class Stack:
-    """Orchestrator and core in-process, the provider router (offline) on a real socket."""
-
-    def __init__(
-        self,
-        apps: tuple[FastAPI, FastAPI, FastAPI],
-        sink: RecordingSink,
-        router_sink: RecordingSink,
-        key: bytes,
-        billing_sink: RecordingSink,
-        router: FastAPI,
-    ) -> None:
-        self.orchestrator, self.core, self.billing = apps
-        self.billing_sink = billing_sink
-        self.sink = sink
-        self._router_sink = router_sink
-        self._router = router
-        self.key = key
-        self.owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
-        self.ids: dict[str, Any] = {}
-
-    @property
-    def router_sink(self) -> RecordingSink:
-        """What the provider router published, once its background publishes are done."""
-        settled(self._router)
-        return self._router_sink
-
-    def client(self, app: FastAPI, base: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False), base_url=base, timeout=30
-        )
-
-    async def core_call(self, method: str, path: str, json: Any = None) -> Any:
-        return await self.call(self.core, CORE_URL, method, path, json)
-
-    async def billing_call(self, method: str, path: str, json: Any = None, caller: str = "gateway") -> Any:
-        return await self.call(self.billing, BILLING_URL, method, path, json, caller)
-
-    async def call(
-        self, app: FastAPI, base: str, method: str, path: str, json: Any = None, caller: str = "gateway"
-    ) -> Any:
-        token = LocalTokenSigner(self.key, dev_service_account(caller)).sign(base)
-        async with self.client(app, base) as client:
-            response = await client.request(
-                method, path, json=json, headers={"authorization": f"Bearer {token}", **self.owner.headers()}
-            )
-        assert response.status_code < 300, response.text
-        return response.json() if response.content else None
-
-    async def seed(self) -> dict[str, Any]:
-        workspace = await self.core_call("POST", "/api/workspaces", {"name": "Acme"})
-        project = await self.core_call(
-            "POST", f"/api/workspaces/{workspace['id']}/projects", {"name": "Shop", "description": "An online shop"}
-        )
-        card = await self.core_call("POST", f"/api/projects/{project['id']}/cards", {"title": "Checkout"})
-        board = await self.core_call("GET", f"/api/boards/{project['board_id']}")
-        self.ids = {
-            "workspace": uuid.UUID(workspace["id"]),
-            "project": uuid.UUID(project["id"]),
-            "card": uuid.UUID(card["id"]),
-            "board": uuid.UUID(board["id"]),
-            "lanes": [uuid.UUID(lane["id"]) for lane in board["lanes"]],
-        }
-        return self.ids
-
-    def moved(self, to_lane: int = 1, event_id: uuid.UUID | None = None) -> CardMoved:
-        ids = self.ids
-        snapshot = CardSnapshot(
-            card_id=ids["card"],
-            board_id=ids["board"],
-            lane_id=ids["lanes"][to_lane],
-            lane_number=to_lane,
-            title="Checkout",
-            position=0,
-        )
-        return CardMoved(
-            id=event_id or uuid.uuid4(),
-            workspace_id=ids["workspace"],
-            project_id=ids["project"],
-            card_id=ids["card"],
-            board_id=ids["board"],
-            from_lane_id=ids["lanes"][0],
-            from_lane_number=0,
-            to_lane_id=ids["lanes"][to_lane],
-            to_lane_number=to_lane,
-            from_position=0,
-            to_position=0,
-            card=snapshot,
-        )
-
-    async def push(self, event: Event, subscription: str = "orchestrator-card-events") -> httpx.Response:
-        return await self.deliver(self.orchestrator, ORCHESTRATOR_URL, event, subscription)
-
-    async def pull_into_billing(self, event: Event) -> Verdict:
-        """``event`` as billing's consumer pulls it from billing-usage-events."""
-        ctx = self.billing.state.ctx
-        consumer = billing_state(ctx).usage_consumer
-        return await consumer.process(ctx.db, [received_message(event)])
-
-    async def deliver(self, app: FastAPI, url: str, event: Event, subscription: str) -> httpx.Response:
-        body = push_envelope(event, subscription)
-        token = LocalTokenSigner(self.key, PUSHER).sign(url)
-        async with self.client(app, url) as client:
-            return await client.post(
-                f"/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}
-            )
-
-    def events(self, kind: str) -> list[Any]:
-        return [e for e in self.sink.events() if e.type == kind]
+# The lanes and models of core's default agents (the designer answers with an image model).
+AGENT_DEFAULTS: dict[str, tuple[tuple[int, ...], str, str]] = {
+    "ceo_copilot": ((0,), "openai", "gpt-5"),
+    "prd": ((1,), "openai", "gpt-5"),
+    "designer": ((2,), "nano-banana", "gemini-2.5-flash-image"),
+    "architect": ((3,), "anthropic", "claude-sonnet-4-6"),
+    "dev_backend": ((5, 6), "anthropic", "claude-sonnet-4-6"),
+    "dev_frontend": ((5, 6), "anthropic", "claude-sonnet-4-6"),
+}
 
 
 class ManualClock:
-    """A clock that stands still until the test moves it: lease expiry without waiting for it."""
+    """A clock that stands still until the test moves it: lease expiry and run time limits without waiting."""
 
     def __init__(self) -> None:
         self.now = datetime.now(UTC)
@@ -166,98 +69,256 @@ class ManualClock:
         self.now += timedelta(seconds=seconds)
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One answer of the model: its prose and the tool calls it makes (name and arguments)."""
+
+    text: str = ""
+    calls: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+
+def session(document: str) -> list[Turn]:
+    """A whole tool-using session, turn by turn: read the card, write ``document`` and make two child cards at
+    once, comment, then answer."""
+    content = {"name": document, "title": "Checkout", "content": "# Checkout\n\nOne page."}
+    children = [{"title": title, "acceptance_criteria": ["Works"]} for title in ("API", "Page")]
+    return [
+        Turn("Reading the card.", (("read_card", {}),)),
+        Turn("", (("write_document", content), *(("create_child_card", child) for child in children))),
+        Turn("", (("comment", {"body": "Drafted the document."}),)),
+        Turn("Done: drafted the document and split the card."),
+    ]
+
+
+def chunk(**fields: Any) -> dict[str, Any]:
+    return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-5", **fields}
+
+
+def streamed(turn: Turn, cost: Decimal = CALL_COST) -> Answer:
+    """A turn as the router streams it: text line by line, each tool call as deltas (its name first, then its
+    arguments in two parts), then the usage chunk with what the call cost."""
+    lines = [
+        chunk(choices=[{"index": 0, "delta": {"content": line}, "finish_reason": None}])
+        for line in turn.text.splitlines(keepends=True)
+    ]
+    for index, (name, arguments) in enumerate(turn.calls):
+        text = json.dumps(arguments)
+        first = {"index": index, "id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": name}}
+        parts = [first, *({"index": index, "function": {"arguments": part}} for part in (text[:5], text[5:]))]
+        lines += [chunk(choices=[{"index": 0, "delta": {"tool_calls": [p]}, "finish_reason": None}]) for p in parts]
+    spent = {"provider": "openai", "model": "gpt-5", "cost": str(cost), "requested_provider": "openai", "attempts": 1}
+    return Answer.stream([*lines, chunk(choices=[], usage=CALL_TOKENS, agentworks=spent)])
+
+
+@dataclass
+class Hold:
+    """A model call held open: ``arrived`` once the orchestrator sent it, answered once ``release`` is set."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Model:
+    """The provider router's chat completions, stood in. Each call answers the next scripted turn; with none
+    scripted, a tool-using call gets the ``session`` turn its conversation is at (so a resumed run goes on where
+    it was) and a single call a valid JSON block with the agent's documents."""
+
+    def __init__(self, router: PeerStub) -> None:
+        self.script: list[Turn] = []
+        self.holds: dict[int, Hold] = {}
+        self.on_call: Callable[[], None] = lambda: None  # e.g. what a call takes on a manual clock
+        self.router = router.on("POST", CHAT, self._complete)
+
+    @property
+    def requests(self) -> list[Any]:
+        return [call.body for call in self.router.calls_to("POST", CHAT)]
+
+    def hold(self, call_number: int) -> Hold:
+        """Keep the ``call_number``-th call (from 1) open until the test releases it."""
+        return self.holds.setdefault(call_number, Hold())
+
+    async def _complete(self, call: Call) -> Answer:
+        self.on_call()
+        held = self.holds.get(len(self.requests))
+        if held is not None:
+            held.arrived.set()
+            await held.release.wait()
+        return streamed(self.script.pop(0) if self.script else self._default(call))
+
+    @staticmethod
+    def _default(call: Call) -> Turn:
+        agent = call.headers["x-aw-agent"]
+        if call.body.get("tools"):
+            written = next(t for t in call.body["tools"] if t["function"]["name"] == "write_document")
+            document = written["function"]["parameters"]["properties"]["name"].get("enum", ["notes"])[0]
+            turns = session(document)
+            done = sum(1 for message in call.body["messages"] if message["role"] == "assistant")
+            return turns[min(done, len(turns) - 1)]
+        documents = [{"kind": kind, "title": kind, "content": f"# {kind}"} for kind in CONTRACTS[agent].documents]
+        return Turn(f"Drafting.\n```json\n{json.dumps({'summary': 'ok', 'documents': documents})}\n```")
+
+
+@dataclass
+class Orchestrator:
+    """The orchestrator under test and its peers' stubs: core (with its directory of workspaces and a project
+    whose card sits in lane 0), billing and the provider router's model."""
+
+    app: FastAPI
+    sink: RecordingSink
+    key: bytes
+    core: PeerStub
+    billing: PeerStub
+    router: PeerStub
+    model: Model
+    directory: CoreDirectory
+    owner: Principal
+    tenancy: Tenancy
+    agents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gated_lanes: set[int] = field(default_factory=set)
+    markup: str = "5"
+    increment: str = "0.25"
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def workspace(self) -> uuid.UUID:
+        return self.tenancy.workspace
+
+    @property
+    def project(self) -> uuid.UUID:
+        return self.tenancy.project
+
+    @property
+    def card(self) -> uuid.UUID:
+        return self.tenancy.card
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.app.state.ctx.db
+        return db
+
+    def moved(self, to_lane: int = 1, card: uuid.UUID | None = None) -> CardMoved:
+        board, lanes = self.tenancy.board, [uuid.uuid5(self.tenancy.board, str(n)) for n in range(to_lane + 1)]
+        card = card or self.card
+        snapshot = CardSnapshot(
+            card_id=card, board_id=board, lane_id=lanes[to_lane], lane_number=to_lane, title="Checkout", position=0
+        )
+        return CardMoved(
+            workspace_id=self.workspace, project_id=self.project, card_id=card, board_id=board,
+            from_lane_id=lanes[0], from_lane_number=0, to_lane_id=lanes[to_lane], to_lane_number=to_lane,
+            from_position=0, to_position=0, card=snapshot,
+        )  # fmt: skip
+
+    async def push(self, event: Event, subscription: str = "orchestrator-card-events") -> httpx.Response:
+        token = LocalTokenSigner(self.key, PUSHER).sign(ORCHESTRATOR_URL)
+        async with self.client() as client:
+            body = push_envelope(event, subscription)
+            return await client.post(
+                f"/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}
+            )
+
+    async def api(self, path: str, json: Any = None, principal: Principal | None = None) -> httpx.Response:
+        """POST ``path`` as the gateway does for a person (the owner unless ``principal`` is given)."""
+        token = LocalTokenSigner(self.key, dev_service_account("gateway")).sign(ORCHESTRATOR_URL)
+        headers = {"authorization": f"Bearer {token}", **(principal or self.owner).headers()}
+        async with self.client() as client:
+            return await client.post(path, json=json, headers=headers)
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+        return httpx.AsyncClient(transport=transport, base_url=ORCHESTRATOR_URL, timeout=30)
+
+    def events(self, kind: str) -> list[Any]:
+        return [event for event in self.sink.events() if event.type == kind]
+
+    async def until(self, kind: str, count: int = 1) -> None:
+        """Wait until the orchestrator has published ``count`` events of ``kind``."""
+        while len(self.events(kind)) < count:  # noqa: ASYNC110 - events arrive through the sink
+            await asyncio.sleep(0.005)
+
+    def agent(self, name: str, **changes: Any) -> None:
+        """Configure the project's ``name`` agent as core would answer it (provider, model, enabled)."""
+        self.agents[name] = {**self.agents[name], **changes, "overridden": True}
+
+    def run_context(self, call: Call) -> Answer:
+        project, card = call.path_params["project_id"], call.query.get("card_id", [None])[0]
+        owner = self.directory.owners.get(("project", project))
+        if owner is None or (card and self.directory.owners.get(("card", card), {}).get("project_id") != project):
+            return Answer.refusal(404, "not_found", f"No project {project} or card {card}.")
+        lane = int(call.query.get("lane_number", ["0"])[0])
+        context = {
+            "project": {"id": project, "workspace_id": owner["workspace_id"], "name": "Shop", "description": ""},
+            "card": card and {"id": card, "title": "Checkout", "description": "", "card_type": "feature"},
+            "lane_name": f"Lane {lane}", "lane_number": lane if card else None,
+            "requires_approval": lane in self.gated_lanes, "documents": [], "agents": list(self.agents.values()),
+        }  # fmt: skip
+        return Answer(200, context)
+
+    def plan(self, call: Call) -> Answer:
+        workspace = call.path_params["workspace_id"]
+        return Answer(
+            200, {"workspace_id": workspace, "markup": self.markup, "increment": self.increment, "custom": False}
+        )
+
+    def run_usage(self, call: Call) -> Answer:
+        """What the router recorded for the run: the calls the orchestrator made (and ``recorded`` adds)."""
+        run = call.path_params["run_id"]
+        made = [c for c in self.router.calls_to("POST", CHAT) if c.headers.get("x-aw-run-id") == run]
+        calls = len(made) + sum(r["provider_calls"] for r in self.recorded)
+        cost = CALL_COST * len(made) + sum((Decimal(r["cost"]) for r in self.recorded), Decimal(0))
+        tokens = {"input_tokens": 100 * calls, "output_tokens": 50 * calls}
+        return Answer(200, {"run_id": run, "provider_calls": calls, **tokens, "cost": str(cost)})
+
+
 @pytest.fixture
-def make_stack(
-    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, templates: Templates
-) -> Any:
-    async def make(
-        stack: AsyncExitStack,
-        model: PeerStub | None = None,
-        clock: ManualClock | None = None,
-        router_settings: dict[str, Any] | None = None,
-        **overrides: Any,
-    ) -> Stack:
-        """``model`` stands in the provider router's model operations (its chat completions, scripted); the
-        ``router_settings`` are the real router's (its providers' base URLs, for a wire fake)."""
-        key_path = dev_key_file
-        key = key_path.read_bytes()
-        router_port = free_port()
-        router_db = templates.sqlite(ROUTER_MIGRATIONS, tmp_path / "router.db")
-        router_sink = RecordingSink()
-        router = AppThread(
-            create_router(
-                ProviderRouterSettings(
-                    environment="test",
-                    dev_signing_key_file=key_path,
-                    database_url=router_db,
-                    port=router_port,
-                    offline_token_delay=overrides.pop("token_delay", 0.0),
-                    **(router_settings or {}),
-                ),
-                sink=router_sink,
-            ),
-            port=router_port,
-        ).start()
-        stack.callback(router.stop)
-        core = create_core(
-            CoreSettings(
-                environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)
-            ),
-            sink=RecordingSink(),
-            models_client=InternalClient(router.url, LocalTokenSigner(key, dev_service_account("core"))),
+def make_orchestrator(
+    migrated_database: Callable[[Path], str],
+    dev_key_file: Path,
+    dev_key: bytes,
+    peer_stub: Callable[[str], PeerStub],
+) -> Callable[..., Any]:
+    async def make(exits: AsyncExitStack, clock: ManualClock | None = None, **overrides: Any) -> Orchestrator:
+        """The orchestrator with ``overrides`` of its settings, leases measured by ``clock``."""
+        signer = LocalTokenSigner(dev_key, dev_service_account("orchestrator"))
+        core, billing, router = peer_stub("core"), peer_stub("billing"), peer_stub("provider-router")
+        to_router = httpx.AsyncClient(transport=router)
+        exits.push_async_callback(to_router.aclose)
+        llm = openai.AsyncOpenAI(
+            api_key=signer.sign(MODEL_URL), base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=to_router
         )
-        await stack.enter_async_context(core.router.lifespan_context(core))
-        sink = RecordingSink()
         settings = OrchestratorSettings(
-            environment="test",
-            dev_signing_key_file=key_path,
-            database_url=migrated_database(MIGRATIONS),
-            provider_router_url=router.url,
-            log_batch_seconds=0.05,
-            **overrides,
+            environment="test", dev_signing_key_file=dev_key_file, database_url=migrated_database(MIGRATIONS),
+            provider_router_url=MODEL_URL, log_batch_seconds=0.05, **overrides,
+        )  # fmt: skip
+        sink = RecordingSink()
+        app = create_app(
+            settings,
+            sink=sink,
+            core_client=InternalClient(CORE_URL, signer, transport=core),
+            billing_client=InternalClient(BILLING_URL, signer, transport=billing),
+            router_client=InternalClient(MODEL_URL, signer, transport=router),
+            llm=llm,
+            **({"clock": clock} if clock else {}),
         )
-        core_client = InternalClient(
-            CORE_URL,
-            LocalTokenSigner(key, dev_service_account("orchestrator")),
-            transport=httpx.ASGITransport(app=core),
-        )
-        billing_sink = RecordingSink()
-        billing = create_billing(
-            BillingSettings(
-                environment="test",
-                dev_signing_key_file=key_path,
-                database_url=migrated_database(BILLING_MIGRATIONS),
-                schedule_in_process=False,
-                pull_usage_events=False,
-            ),
-            sink=billing_sink,
-            core_client=InternalClient(
-                CORE_URL, LocalTokenSigner(key, dev_service_account("billing")), transport=httpx.ASGITransport(app=core)
-            ),
-        )
-        await stack.enter_async_context(billing.router.lifespan_context(billing))
-        billing_client = InternalClient(
-            BILLING_URL,
-            LocalTokenSigner(key, dev_service_account("orchestrator")),
-            transport=httpx.ASGITransport(app=billing),
-        )
-        llm = None
-        if model is not None:
-            token = LocalTokenSigner(key, dev_service_account("orchestrator")).sign(MODEL_URL)
-            transport = httpx.AsyncClient(transport=model)
-            stack.push_async_callback(transport.aclose)
-            llm = openai.AsyncOpenAI(api_key=token, base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=transport)
-        clients = {"core_client": core_client, "billing_client": billing_client, "llm": llm}
-        app = create_app(settings, sink=sink, **clients, **({"clock": clock} if clock else {}))
-        await stack.enter_async_context(app.router.lifespan_context(app))
-        result = Stack((app, core, billing), sink, router_sink, key, billing_sink, router.app)
-        await result.seed()
-        return result
+        await exits.enter_async_context(app.router.lifespan_context(app))
+        owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
+        directory = CoreDirectory(core)
+        agents = {
+            name: {"agent": name, "display_name": name, "lanes": list(lanes), "provider": provider, "model": model,
+                   "enabled": True, "overridden": False}
+            for name, (lanes, provider, model) in AGENT_DEFAULTS.items()
+        }  # fmt: skip
+        tenancy = directory.tenancy(owner.user_id)
+        under_test = Orchestrator(app, sink, dev_key, core, billing, router, Model(router), directory, owner, tenancy)
+        under_test.agents = agents
+        core.on("GET", CONTEXT, under_test.run_context)
+        billing.on("GET", PLAN, under_test.plan)
+        router.on("GET", RUN_USAGE, under_test.run_usage)
+        return under_test
 
     return make
 
 
 @pytest.fixture
-async def stack(make_stack: Any) -> AsyncIterator[Stack]:
+async def orchestrator(make_orchestrator: Callable[..., Any]) -> AsyncIterator[Orchestrator]:
     async with AsyncExitStack() as exits:
-        yield await make_stack(exits)
+        yield await make_orchestrator(exits)

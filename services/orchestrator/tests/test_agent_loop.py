@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from contextlib import AsyncExitStack
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from agentworks_events import utc_now
+from agentworks_events import run_id_for, utc_now
 from agentworks_internal_api.core import ContextCardOut
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.models import BudgetState, Run, RunCheckpoint
@@ -17,24 +16,24 @@ from agentworks_orchestrator.runs import tools
 from agentworks_orchestrator.runs.executor import call_headers
 from agentworks_orchestrator.runs.tools import NoArguments, Tool, ToolContext, ToolOutcome
 from agentworks_orchestrator.state import run_service_of
+from agentworks_platform.peer_stub import Answer, Call
 from sqlalchemy import select
 
-from .conftest import ORCHESTRATOR_URL, ManualClock, Stack
-from .test_control import _principal_headers
+from .conftest import CALL_COST, IMAGES, MODEL_URL, ManualClock, Orchestrator
 
 TOOL_ROLES = frozenset({"prd", "architect", "designer"})
 
 
-async def _tool_stack(make_stack: Any, exits: AsyncExitStack, **overrides: Any) -> Stack:
-    stack: Stack = await make_stack(exits, tool_roles=TOOL_ROLES, **overrides)
-    return stack
+async def _with_tools(make_orchestrator: Any, exits: AsyncExitStack, **overrides: Any) -> Orchestrator:
+    orchestrator: Orchestrator = await make_orchestrator(exits, tool_roles=TOOL_ROLES, **overrides)
+    return orchestrator
 
 
-async def test_the_offline_model_drives_a_whole_session_through_the_tools(make_stack: Any) -> None:
+async def test_a_run_goes_through_a_whole_session_of_tool_calls(make_orchestrator: Any) -> None:
     async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits)
-        assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
-        steps = stack.events("agent.run.step")
+        orchestrator = await _with_tools(make_orchestrator, exits)
+        assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
+        steps = orchestrator.events("agent.run.step")
         assert [s.step for s in steps] == [1, 2, 3, 4]
         assert [[c.tool for c in s.tool_calls] for s in steps] == [
             ["read_card"],
@@ -44,57 +43,61 @@ async def test_the_offline_model_drives_a_whole_session_through_the_tools(make_s
         ]
         assert all(c.ok for s in steps for c in s.tool_calls)
         assert "Checkout" in steps[0].tool_calls[0].result
-        assert "offline model" in steps[0].text
+        assert steps[0].text == "Reading the card."
         kinds = [e.kind for s in steps for e in s.effects]
         assert kinds == ["document.write", "card.create_child", "card.create_child", "card.comment"]
         [document] = steps[1].effects[:1]
         assert (document.name, document.call_id) == ("prd", steps[1].tool_calls[0].call_id)
-        assert steps[2].effects[0].card_id == stack.ids["card"]
-        [completed] = stack.events("agent.run.completed")
+        assert steps[2].effects[0].card_id == orchestrator.card
+        [completed] = orchestrator.events("agent.run.completed")
         assert (completed.steps, completed.stopped_at_limit) == (4, None)
         assert completed.artifacts.documents == ()
         assert completed.artifacts.summary.startswith("Done:")
-        [settled] = stack.events("usage.run_settled")
-        usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
-        assert settled.provider_calls == len(usage) == 4
-        logs = [line.text for event in stack.events("agent.run.log") for line in event.lines]
+        [settled] = orchestrator.events("usage.run_settled")
+        assert (settled.provider_calls, settled.cost) == (len(orchestrator.model.requests), CALL_COST * 4)
+        # Each call offers the role's tools and carries the conversation so far, the tools' results included.
+        first, second, *_ = orchestrator.model.requests
+        assert "write_document" in [t["function"]["name"] for t in first["tools"]]
+        assert [m["role"] for m in second["messages"]] == ["system", "user", "assistant", "tool"]
+        logs = [line.text for event in orchestrator.events("agent.run.log") for line in event.lines]
         assert "→ read_card()" in logs
-        async with stack.orchestrator.state.ctx.db.transaction() as session:
+        async with orchestrator.db.transaction() as session:
             checkpoints = (await session.scalars(select(RunCheckpoint).order_by(RunCheckpoint.step))).all()
         assert [c.step for c in checkpoints] == [1, 2, 3, 4]
-        assert [m["role"] for m in checkpoints[0].messages] == ["system", "user", "assistant", "tool"]
+        assert checkpoints[0].messages == second["messages"]
 
 
-async def _until(stack: Stack, kind: str, count: int = 1) -> None:
-    while len(stack.events(kind)) < count:  # noqa: ASYNC110 - events arrive through the sink
-        await asyncio.sleep(0.01)
-
-
-async def test_an_executor_killed_mid_loop_resumes_at_the_next_step_with_no_effect_twice(make_stack: Any) -> None:
+async def test_an_executor_killed_mid_loop_resumes_at_the_next_step_with_no_effect_twice(
+    make_orchestrator: Any,
+) -> None:
     async with AsyncExitStack() as exits:
         clock = ManualClock()
-        stack = await _tool_stack(make_stack, exits, clock=clock, token_delay=0.01)
-        moved = stack.moved(to_lane=1)
-        service = run_service_of(stack.orchestrator.state.ctx)
+        orchestrator = await _with_tools(make_orchestrator, exits, clock=clock)
+        held = orchestrator.model.hold(3)
+        moved = orchestrator.moved(to_lane=1)
+        service = run_service_of(orchestrator.app.state.ctx)
         crashed = asyncio.create_task(service.on_card_event(moved))
-        await _until(stack, "agent.run.step", 2)
-        crashed.cancel()  # the process died in step 3: no completion, no settlement
+        await held.arrived.wait()
+        crashed.cancel()  # the process died in step 3's call: no completion, no settlement
         await asyncio.gather(crashed, return_exceptions=True)
-        assert stack.events("agent.run.completed") == []
+        assert orchestrator.events("agent.run.completed") == []
         clock.advance(service.settings.lease_seconds + 1)
-        assert (await stack.push(moved)).status_code == 204
-        steps = stack.events("agent.run.step")
+        assert (await orchestrator.push(moved)).status_code == 204
+        steps = orchestrator.events("agent.run.step")
         assert [(s.step, s.attempt) for s in steps] == [(1, 1), (2, 1), (3, 2), (4, 2)]
         effects = [(s.step, e.call_id) for s in steps for e in s.effects]
         assert len(effects) == len(set(effects)) == 4
         # The resumed attempt went on from the checkpointed conversation: its first call saw step 2's results.
-        [completed] = stack.events("agent.run.completed")
+        cut, resumed = orchestrator.model.requests[2:4]
+        assert resumed["messages"] == cut["messages"]
+        assert any(
+            m["content"].startswith("Created the child card") for m in resumed["messages"] if m["role"] == "tool"
+        )
+        [completed] = orchestrator.events("agent.run.completed")
         assert (completed.attempt, completed.steps) == (2, 4)
-        usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
-        [settled] = stack.events("usage.run_settled")
-        assert settled.provider_calls == len(usage)
-        assert 4 <= len(usage) <= 5  # the call cut off in step 3 is settled too
-        assert [e.attempt for e in stack.events("agent.run.started")] == [1, 2]
+        [settled] = orchestrator.events("usage.run_settled")
+        assert (settled.provider_calls, settled.cost) == (5, CALL_COST * 5)  # the call cut off in step 3 too
+        assert [e.attempt for e in orchestrator.events("agent.run.started")] == [1, 2]
 
 
 @pytest.mark.parametrize(
@@ -102,27 +105,30 @@ async def test_an_executor_killed_mid_loop_resumes_at_the_next_step_with_no_effe
     [
         (RunLimits(max_steps=2), "steps", 2),
         (RunLimits(max_tokens=10), "tokens", 1),
-        (RunLimits(max_seconds=0.05), "time", 1),
+        (RunLimits(max_seconds=0.5), "time", 1),
     ],
 )
 async def test_a_run_stops_at_its_role_limit_saying_which(
-    make_stack: Any, limits: RunLimits, limit: str, steps: int
+    make_orchestrator: Any, limits: RunLimits, limit: str, steps: int
 ) -> None:
     async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits, role_limits={"prd": limits}, token_delay=0.01)
-        assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
-        [completed] = stack.events("agent.run.completed")
+        clock = ManualClock()
+        orchestrator = await _with_tools(make_orchestrator, exits, clock=clock, role_limits={"prd": limits})
+        orchestrator.model.on_call = lambda: clock.advance(1)  # each model call takes a second
+        assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
+        [completed] = orchestrator.events("agent.run.completed")
         assert (completed.stopped_at_limit, completed.steps) == (limit, steps)
         assert completed.artifacts.summary.startswith("Stopped before finishing: it ")
-        assert [s.step for s in stack.events("agent.run.step")] == list(range(1, steps + 1))
-        logs = [line.text for event in stack.events("agent.run.log") for line in event.lines]
+        assert [s.step for s in orchestrator.events("agent.run.step")] == list(range(1, steps + 1))
+        logs = [line.text for event in orchestrator.events("agent.run.log") for line in event.lines]
         assert any(line.startswith("■ stopped:") for line in logs)
-        [settled] = stack.events("usage.run_settled")
+        [settled] = orchestrator.events("usage.run_settled")
         assert (settled.run_status, settled.provider_calls) == ("completed", steps)
+        assert len(orchestrator.model.requests) == steps
 
 
 async def test_cancel_interrupts_a_running_tool_and_publishes_no_effect_of_its_step(
-    make_stack: Any, monkeypatch: pytest.MonkeyPatch
+    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started, never = asyncio.Event(), asyncio.Event()
 
@@ -134,140 +140,135 @@ async def test_cancel_interrupts_a_running_tool_and_publishes_no_effect_of_its_s
     slow_card = Tool("read_card", "Read the card.", NoArguments, stuck)
     monkeypatch.setattr(tools, "CARD_TOOLS", (slow_card, *tools.CARD_TOOLS[1:]))
     async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits, cancel_poll_seconds=0.02)
-        running = asyncio.create_task(stack.push(stack.moved(to_lane=1)))
+        orchestrator = await _with_tools(make_orchestrator, exits, cancel_poll_seconds=0.02)
+        moved = orchestrator.moved(to_lane=1)
+        running = asyncio.create_task(orchestrator.push(moved))
         await asyncio.wait_for(started.wait(), 10)
-        run_id = stack.events("agent.run.started")[0].run_id
-        async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
-            response = await client.post(f"/api/runs/{run_id}/cancel", headers=_principal_headers(stack))
+        response = await orchestrator.api(f"/api/runs/{run_id_for(moved.id, 'prd')}/cancel")
         assert response.json()["status"] == "cancelling"
         assert (await asyncio.wait_for(running, 10)).status_code == 204
-        assert stack.events("agent.run.step") == []
-        [cancelled] = stack.events("agent.run.cancelled")
-        assert cancelled.cost == Decimal(0)
-        assert [s.run_status for s in stack.events("usage.run_settled")] == ["cancelled"]
+        assert orchestrator.events("agent.run.step") == []
+        [cancelled] = orchestrator.events("agent.run.cancelled")
+        assert cancelled.cost == CALL_COST  # the step's call was made, its effect never published
+        assert [s.run_status for s in orchestrator.events("usage.run_settled")] == ["cancelled"]
 
 
-async def test_cancel_between_steps_stops_before_the_next_model_call(make_stack: Any) -> None:
+async def test_cancel_between_steps_stops_before_the_next_model_call(make_orchestrator: Any) -> None:
     async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits, token_delay=0.02)
-        running = asyncio.create_task(stack.push(stack.moved(to_lane=1)))
-        await _until(stack, "agent.run.step")
-        run_id = stack.events("agent.run.started")[0].run_id
-        async with stack.client(stack.orchestrator, ORCHESTRATOR_URL) as client:
-            await client.post(f"/api/runs/{run_id}/cancel", headers=_principal_headers(stack))
+        orchestrator = await _with_tools(make_orchestrator, exits)
+        held = orchestrator.model.hold(2)
+        moved = orchestrator.moved(to_lane=1)
+        running = asyncio.create_task(orchestrator.push(moved))
+        await held.arrived.wait()
+        response = await orchestrator.api(f"/api/runs/{run_id_for(moved.id, 'prd')}/cancel")
+        assert response.json()["status"] == "cancelling"
+        held.release.set()
         assert (await asyncio.wait_for(running, 10)).status_code == 204
-        assert len(stack.events("agent.run.step")) <= 2  # the step under way when cancel came, at most
-        assert len(stack.events("agent.run.cancelled")) == 1
-        async with stack.orchestrator.state.ctx.db.transaction() as session:
+        assert len(orchestrator.model.requests) == 2
+        assert len(orchestrator.events("agent.run.step")) <= 2  # the step under way when cancel came, at most
+        assert len(orchestrator.events("agent.run.cancelled")) == 1
+        async with orchestrator.db.transaction() as session:
             run = (await session.scalars(select(Run))).one()
         assert run.status == "cancelled"
 
 
+def _tool_context(orchestrator: Orchestrator, run_id: uuid.UUID, agent: str, documents: tuple[str, ...]) -> ToolContext:
+    service = run_service_of(orchestrator.app.state.ctx)
+    card = ContextCardOut(id=orchestrator.card, title="Checkout", description="", card_type="feature")
+    return ToolContext(
+        run_id=run_id,
+        workspace_id=orchestrator.workspace,
+        project_id=orchestrator.project,
+        card_id=orchestrator.card,
+        card=card,
+        documents=documents,
+        core=service.core,
+        llm=service.executor.llm,
+        image_model="gemini-2.5-flash-image",
+        headers=call_headers(orchestrator.workspace, orchestrator.project, run_id, agent, orchestrator.card),
+    )
+
+
 async def test_a_tool_call_with_invalid_arguments_is_fed_back_as_an_error_the_model_can_act_on(
-    make_stack: Any, monkeypatch: pytest.MonkeyPatch
+    orchestrator: Orchestrator,
 ) -> None:
+    context = _tool_context(orchestrator, uuid.uuid4(), "prd", ("prd",))
+    offered = tools.tools_of("prd")
+    bad_json = await tools.perform(tools.ToolCall("c1", "write_document", "{not json"), offered, context)
+    missing = await tools.perform(tools.ToolCall("c2", "write_document", '{"name": "prd"}'), offered, context)
+    other = await tools.perform(
+        tools.ToolCall("c3", "write_document", '{"name": "blueprint", "title": "B", "content": "x"}'),
+        offered,
+        context,
+    )
+    unknown = await tools.perform(tools.ToolCall("c4", "lookup", "{}"), offered, context)
+    nul = '{"name": "prd", "title": "P\\u0000", "content": "x\u0000"}'
+    record, written = await tools.perform(tools.ToolCall("c5", "write_document", nul), offered, context)
+    assert record.arguments == {"name": "prd", "title": "P\ufffd", "content": "x\ufffd"}
+    assert written is not None
+    assert (written.title, written.content) == ("P\ufffd", "x\ufffd")  # type: ignore[union-attr]
+    for record, effect in (bad_json, missing, other, unknown):
+        assert (record.ok, effect) == (False, None)
+        assert record.result.startswith("Error: ")
+    assert "JSON object" in bad_json[0].result
+    assert "title: Field required" in missing[0].result
+    assert "writes the documents prd" in other[0].result
+    assert "no tool named 'lookup'" in unknown[0].result
+
+
+async def test_a_disabled_agent_of_the_lane_publishes_that_it_was_skipped(orchestrator: Orchestrator) -> None:
+    orchestrator.agent("prd", model="gpt-5", enabled=False)
+    assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
+    [skipped] = orchestrator.events("agent.run.skipped")
+    assert (skipped.agent, skipped.reason_code, skipped.card_id) == ("prd", "disabled", orchestrator.card)
+    assert "disabled" in skipped.reason
+    assert orchestrator.events("agent.run.started") == []
+    assert orchestrator.model.requests == []
+
+
+async def test_a_budget_spent_mid_run_fails_it_before_the_next_model_call(make_orchestrator: Any) -> None:
     async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits)
-        context = ToolContext(
-            run_id=stack.ids["card"],
-            workspace_id=stack.ids["workspace"],
-            project_id=stack.ids["project"],
-            card_id=stack.ids["card"],
-            card=ContextCardOut(id=stack.ids["card"], title="Checkout", description="", card_type="feature"),
-            documents=("prd",),
-            core=run_service_of(stack.orchestrator.state.ctx).core,
-            llm=run_service_of(stack.orchestrator.state.ctx).executor.llm,
-            image_model="offline-image",
-        )
-        offered = tools.tools_of("prd")
-        bad_json = await tools.perform(tools.ToolCall("c1", "write_document", "{not json"), offered, context)
-        missing = await tools.perform(tools.ToolCall("c2", "write_document", '{"name": "prd"}'), offered, context)
-        other = await tools.perform(
-            tools.ToolCall("c3", "write_document", '{"name": "blueprint", "title": "B", "content": "x"}'),
-            offered,
-            context,
-        )
-        unknown = await tools.perform(tools.ToolCall("c4", "lookup", "{}"), offered, context)
-        nul = '{"name": "prd", "title": "P\\u0000", "content": "x\u0000"}'
-        record, written = await tools.perform(tools.ToolCall("c5", "write_document", nul), offered, context)
-        assert record.arguments == {"name": "prd", "title": "P\ufffd", "content": "x\ufffd"}
-        assert written is not None
-        assert (written.title, written.content) == ("P\ufffd", "x\ufffd")  # type: ignore[union-attr]
-        for record, effect in (bad_json, missing, other, unknown):
-            assert (record.ok, effect) == (False, None)
-            assert record.result.startswith("Error: ")
-        assert "JSON object" in bad_json[0].result
-        assert "title: Field required" in missing[0].result
-        assert "writes the documents prd" in other[0].result
-        assert "no tool named 'lookup'" in unknown[0].result
-
-
-async def test_a_disabled_agent_of_the_lane_publishes_that_it_was_skipped(make_stack: Any) -> None:
-    async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits)
-        project = stack.ids["project"]
-        await stack.core_call(
-            "PUT", f"/api/projects/{project}/agents/prd", {"provider": "openai", "model": "gpt-5", "enabled": False}
-        )
-        moved = stack.moved(to_lane=1)
-        assert (await stack.push(moved)).status_code == 204
-        [skipped] = stack.events("agent.run.skipped")
-        assert (skipped.agent, skipped.reason_code, skipped.card_id) == ("prd", "disabled", stack.ids["card"])
-        assert "disabled" in skipped.reason
-        assert stack.events("agent.run.started") == []
-
-
-async def test_a_budget_spent_mid_run_fails_it_before_the_next_model_call(make_stack: Any) -> None:
-    async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits, token_delay=0.02)
-        running = asyncio.create_task(stack.push(stack.moved(to_lane=1)))
-        await _until(stack, "agent.run.step")
-        async with stack.orchestrator.state.ctx.db.transaction() as session:
+        orchestrator = await _with_tools(make_orchestrator, exits)
+        held = orchestrator.model.hold(2)
+        running = asyncio.create_task(orchestrator.push(orchestrator.moved(to_lane=1)))
+        await held.arrived.wait()
+        async with orchestrator.db.transaction() as session:
             session.add(
                 BudgetState(
-                    scope_id=stack.ids["workspace"],
-                    workspace_id=stack.ids["workspace"],
+                    scope_id=orchestrator.workspace,
+                    workspace_id=orchestrator.workspace,
                     period=utc_now().strftime("%Y-%m"),
                     exceeded=True,
                     updated_at=utc_now(),
                 )
             )
+        held.release.set()
         assert (await asyncio.wait_for(running, 10)).status_code == 204
-        [failed] = stack.events("agent.run.failed")
+        [failed] = orchestrator.events("agent.run.failed")
         assert failed.error_code == "budget_exceeded"
-        assert len(stack.events("agent.run.step")) <= 2
-        usage = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
-        [settled] = stack.events("usage.run_settled")
-        assert (settled.run_status, settled.provider_calls) == ("failed", len(usage))
+        assert [s.step for s in orchestrator.events("agent.run.step")] == [1, 2]
+        assert len(orchestrator.model.requests) == 2
+        [settled] = orchestrator.events("usage.run_settled")
+        assert (settled.run_status, settled.provider_calls, settled.cost) == ("failed", 2, CALL_COST * 2)
 
 
-async def test_the_designer_generates_an_image_kept_under_the_runs_workspace(make_stack: Any) -> None:
-    async with AsyncExitStack() as exits:
-        stack = await _tool_stack(make_stack, exits)
-        service = run_service_of(stack.orchestrator.state.ctx)
-        run_id = uuid.uuid4()
-        context = ToolContext(
-            run_id=run_id,
-            workspace_id=stack.ids["workspace"],
-            project_id=stack.ids["project"],
-            card_id=stack.ids["card"],
-            card=ContextCardOut(id=stack.ids["card"], title="Checkout", description="", card_type="feature"),
-            documents=("design_brief",),
-            core=service.core,
-            llm=service.executor.llm,
-            image_model="offline-image",
-            headers=call_headers(stack.ids["workspace"], stack.ids["project"], run_id, "designer", stack.ids["card"]),
-        )
-        offered = tools.tools_of("designer")
-        assert "generate_image" in [t.name for t in offered]
-        assert "generate_image" not in [t.name for t in tools.tools_of("prd")]
-        call = tools.ToolCall("c1", "generate_image", '{"prompt": "a one-page checkout"}')
-        record, effect = await tools.perform(call, offered, context)
-        assert record.ok, record.error
-        assert effect is not None
-        assert effect.kind == "image.generated"
-        assert effect.name.endswith(".png")  # type: ignore[union-attr]
-        assert effect.prompt == "a one-page checkout"  # type: ignore[union-attr]
-        [usage] = [e for e in stack.router_sink.events() if e.type == "usage.recorded"]
-        assert (usage.run_id, usage.agent) == (run_id, "designer")
+async def test_the_designer_generates_an_image_kept_under_the_runs_workspace(orchestrator: Orchestrator) -> None:
+    def generated(call: Call) -> Answer:
+        return Answer(200, {"created": 1, "data": [{"url": f"{MODEL_URL}/v1/images/files/3f2a.png"}]})
+
+    orchestrator.router.on("POST", IMAGES, generated)
+    run_id = uuid.uuid4()
+    context = _tool_context(orchestrator, run_id, "designer", ("design_brief",))
+    offered = tools.tools_of("designer")
+    assert "generate_image" in [t.name for t in offered]
+    assert "generate_image" not in [t.name for t in tools.tools_of("prd")]
+    call = tools.ToolCall("c1", "generate_image", '{"prompt": "a one-page checkout"}')
+    record, effect = await tools.perform(call, offered, context)
+    assert record.ok, record.error
+    assert effect is not None
+    assert (effect.kind, effect.name, effect.prompt) == ("image.generated", "3f2a.png", "a one-page checkout")  # type: ignore[union-attr]
+    # The router keeps the image, and records the call's usage, under the run's workspace, run and agent.
+    [asked] = orchestrator.router.calls_to("POST", IMAGES)
+    assert (asked.body["model"], asked.body["prompt"]) == ("gemini-2.5-flash-image", "a one-page checkout")
+    headers = (asked.headers["x-aw-workspace-id"], asked.headers["x-aw-run-id"], asked.headers["x-aw-agent"])
+    assert headers == (str(orchestrator.workspace), str(run_id), "designer")

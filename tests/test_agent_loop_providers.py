@@ -16,9 +16,9 @@ import pytest
 from agentworks_localstack.threads import AppThread
 from agentworks_orchestrator.config import RunLimits
 
-from .conftest import Stack
+from .conftest import RunStack
 
-ROUTER_TESTS = Path(__file__).resolve().parents[2] / "provider-router" / "tests"
+ROUTER_TESTS = Path(__file__).resolve().parents[1] / "services" / "provider-router" / "tests"
 PROVIDER_KEY = "sk-test-provider-key-123456"
 
 
@@ -32,6 +32,8 @@ def _router_fakes() -> ModuleType:
 
 
 fakes = _router_fakes()
+# The services' storage is proven on both backends by their own suites; this is about the loop and the wire.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +46,11 @@ def fake() -> Iterator[Any]:
 
 
 async def _stack_on(
-    fake: Any, make_stack: Any, exits: AsyncExitStack, agent: tuple[str, str], **overrides: Any
-) -> Stack:
+    fake: Any, make_run_stack: Any, exits: AsyncExitStack, agent: tuple[str, str], **overrides: Any
+) -> RunStack:
     base = fake.base_url
     router = {"openai_base_url": f"{base}/v1", "anthropic_base_url": base, "google_base_url": base}
-    stack: Stack = await make_stack(exits, tool_roles=frozenset({"prd"}), router_settings=router, **overrides)
+    stack: RunStack = await make_run_stack(exits, tool_roles=frozenset({"prd"}), router_settings=router, **overrides)
     provider, model = agent
     body = {"provider": provider, "model": model, "enabled": True}
     await stack.core_call("PUT", f"/api/projects/{stack.ids['project']}/agents/prd", body)
@@ -71,10 +73,10 @@ PROVIDERS = [
 
 @pytest.mark.parametrize(("api", "agent"), PROVIDERS)
 async def test_a_run_goes_through_several_steps_with_parallel_calls_and_recovers_from_a_tool_error(
-    fake: Any, make_stack: Any, api: str, agent: tuple[str, str]
+    fake: Any, make_run_stack: Any, api: str, agent: tuple[str, str]
 ) -> None:
     async with AsyncExitStack() as exits:
-        stack = await _stack_on(fake, make_stack, exits, agent)
+        stack = await _stack_on(fake, make_run_stack, exits, agent)
         document = {"name": "prd", "title": "PRD", "content": "# PRD\n\nCheckout in one page."}
         fake.script(
             api,
@@ -105,10 +107,10 @@ async def test_a_run_goes_through_several_steps_with_parallel_calls_and_recovers
         assert last.cost == settled.cost
 
 
-async def test_a_run_stops_at_its_cost_limit(fake: Any, make_stack: Any) -> None:
+async def test_a_run_stops_at_its_cost_limit(fake: Any, make_run_stack: Any) -> None:
     async with AsyncExitStack() as exits:
         limits = {"prd": RunLimits(max_cost=Decimal("0.001"))}
-        stack = await _stack_on(fake, make_stack, exits, ("openai", "gpt-5"), role_limits=limits)
+        stack = await _stack_on(fake, make_run_stack, exits, ("openai", "gpt-5"), role_limits=limits)
         fake.script("openai", *[fakes.scripted_calls(("read_card", {}))] * 5)
         assert (await stack.push(stack.moved(to_lane=1))).status_code == 204
         [completed] = stack.events("agent.run.completed")
