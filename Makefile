@@ -7,6 +7,9 @@ UV_FROM_PATH := $(shell command -v uv 2>/dev/null)
 UV ?= $(if $(UV_FROM_PATH),$(UV_FROM_PATH),$(CURDIR)/.tools/bin/uv)
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
+# Python caches compiled modules in __pycache__ (ignored by git) even where the environment asks it not to: without
+# the cache every process the tests start (a dev fleet is six) compiles the whole stack again, seconds of CPU each.
+unexport PYTHONDONTWRITEBYTECODE
 RUN := $(UV) run --frozen --no-sync
 PYTEST_ARGS ?=
 

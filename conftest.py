@@ -92,7 +92,7 @@ def database_url(
         yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
         return
     admin = request.getfixturevalue("postgres_admin")
-    url = create_database(admin)
+    url = create_database(admin, flush_commits=False)
     yield url
     database_dropper.drop(admin, url)
 

@@ -102,11 +102,26 @@ def private_postgres_server(**settings: str | int) -> Iterator[str]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def create_database(admin_dsn: str) -> str:
-    """Create a uniquely named database; returns its SQLAlchemy (psycopg async) URL."""
+def _without_commit_flushes(connection: psycopg.Connection[tuple[object, ...]], name: str) -> None:
+    """Commits on database ``name`` no longer wait for their WAL to reach the disk (``synchronous_commit = off``).
+
+    What a transaction sees and when its commit becomes visible are unchanged; only a crash of the server itself
+    could lose the last commits, and no test survives that. On a shared disk a flushed commit costs several
+    milliseconds: tests that commit thousands of times spent most of their time waiting for it.
+    """
+    connection.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+
+
+def create_database(admin_dsn: str, *, flush_commits: bool = True) -> str:
+    """Create a uniquely named database; returns its SQLAlchemy (psycopg async) URL.
+
+    Tests pass ``flush_commits=False`` (see ``_without_commit_flushes``); benchmarks keep the production setting.
+    """
     name = f"aw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin_dsn, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
+        if not flush_commits:
+            _without_commit_flushes(connection, name)
     params = dict(part.split("=", 1) for part in admin_dsn.split())
     return f"postgresql+psycopg://{params.get('user', 'postgres')}@{params['host']}:{params['port']}/{name}"
 
@@ -162,10 +177,12 @@ class DatabaseDropper:
 
 
 def copy_postgres(template_url: str, admin: str) -> str:
-    """A new database copied from ``template_url`` (``CREATE DATABASE … TEMPLATE``; nothing may be connected to it)."""
+    """A new database copied from ``template_url`` (``CREATE DATABASE … TEMPLATE``; nothing may be connected to it),
+    its commits not flushed (``_without_commit_flushes``: a database's settings are not copied with it)."""
     name = f"aw_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.rsplit("/", 1)[-1]}"')
+        _without_commit_flushes(connection, name)
     return template_url.rsplit("/", 1)[0] + "/" + name
 
 
@@ -194,7 +211,7 @@ class Templates:
     def postgres(self, migrations: Path, admin: str) -> str:
         key = (admin, migrations)  # a test module may use a server of its own
         if key not in self.made:
-            url = create_database(admin)
+            url = create_database(admin, flush_commits=False)
             upgrade(migrations, url)
             self.made[key] = url
         return copy_postgres(self.made[key], admin)
