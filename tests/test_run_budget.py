@@ -1,5 +1,5 @@
 """A spent budget stops agent runs across the fleet: billing counts the orchestrator's charges, says the budget is
-exceeded, and the orchestrator refuses runs until an owner raises the cap."""
+exceeded, and the orchestrator skips runs, saying why, until an owner raises the cap."""
 
 from __future__ import annotations
 
@@ -37,9 +37,9 @@ async def test_an_exceeded_budget_refuses_runs_until_raised(run_stack: RunStack)
     assert [e.type for e in stack.billing_sink.events()][-1] == "usage.budget_exceeded"
 
     await stack.push(stack.moved(to_lane=1))
-    [failed] = stack.events("agent.run.failed")
-    assert (failed.refused, failed.error_code) == (True, "budget_exceeded")
-    assert "raise the cap" in failed.reason
+    [skipped] = stack.events("agent.run.skipped")
+    assert skipped.reason_code == "budget_exceeded"
+    assert "raise the cap" in skipped.reason
     assert stack.router_sink.published == []  # no provider was called
 
     stack.billing_sink.published.clear()

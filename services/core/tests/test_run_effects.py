@@ -331,7 +331,7 @@ async def test_a_skipped_run_shows_its_reason_on_the_card(core: Core) -> None:
         run_id=uuid.uuid4(),
         card_id=uuid.UUID(a["card"]),
         agent="designer",
-        reason_code="budget",
+        reason_code="budget_exceeded",
         reason="The workspace's monthly budget is spent.",
     )
     await _deliver(core, skipped)
@@ -339,7 +339,7 @@ async def test_a_skipped_run_shows_its_reason_on_the_card(core: Core) -> None:
     runs = (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.viewer))["runs"]
     shown = next(r for r in runs if r["id"] == str(skipped.run_id))
     assert (shown["status"], shown["error_code"], shown["reason"]) == (
-        "skipped", "budget", "The workspace's monthly budget is spent.",
+        "skipped", "budget_exceeded", "The workspace's monthly budget is spent.",
     )  # fmt: skip
     forged = skipped.model_copy(
         update={"id": uuid.uuid4(), "run_id": uuid.uuid4(), "card_id": uuid.UUID(world.ids["b"]["card"])}

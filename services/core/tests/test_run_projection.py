@@ -10,6 +10,7 @@ from agentworks_core.models import inbox
 from agentworks_events import (
     AgentRunCompleted,
     AgentRunFailed,
+    AgentRunSkipped,
     AgentRunStarted,
     CardApproved,
     CardCreated,
@@ -89,6 +90,58 @@ async def test_redelivery_and_out_of_order_events_change_nothing(core: Core) -> 
     [run] = runs["runs"]
     assert run["status"] == "completed"
     assert core.sink.published == []
+
+
+async def test_a_run_skipped_at_its_first_model_call_shows_why_and_can_be_run_again(core: Core) -> None:
+    """The orchestrator started the run, then the router refused its first call: skipped, with the reason."""
+    world = await core.world()
+    a = world.ids["a"]
+    ids = {"workspace_id": uuid.UUID(a["workspace"]), "project_id": uuid.UUID(a["project"])}
+    run_id, card_id = uuid.uuid4(), uuid.UUID(a["card"])
+    started = AgentRunStarted(
+        **ids, run_id=run_id, card_id=card_id, agent="prd", provider="openai", model="gpt-5", trigger_event_id=run_id
+    )
+    why = "openai keeps failing for gpt-5, so the provider router stopped calling it for a while."
+    skipped = AgentRunSkipped(
+        **ids, run_id=run_id, card_id=card_id, agent="prd", reason_code="circuit_open", reason=why, last_seq=1
+    )
+    for event in (started, skipped, started):
+        assert (await core.push(event)).status_code == 204
+    runs = (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.member))["runs"]
+    shown = next(r for r in runs if r["id"] == str(run_id))
+    assert (shown["status"], shown["error_code"], shown["reason"]) == ("skipped", "circuit_open", why)
+    assert (shown["provider"], shown["model"], Decimal(shown["price"])) == ("openai", "gpt-5", Decimal(0))
+    rerun = await core.ok("POST", f"/api/runs/{run_id}/rerun", world.member)
+    assert (rerun["agent"], str(core.sink.events()[-1].rerun_of)) == ("prd", str(run_id))
+
+
+@pytest.mark.parametrize("reason_code", ["quota_exceeded", "budget_exceeded", "provider_not_configured"])
+async def test_each_reason_an_agent_did_not_run_is_on_the_card(core: Core, reason_code: str) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    skipped = AgentRunSkipped(
+        workspace_id=uuid.UUID(a["workspace"]), project_id=uuid.UUID(a["project"]), run_id=uuid.uuid4(),
+        card_id=uuid.UUID(a["card"]), agent="qa", reason_code=reason_code, reason=f"Not run: {reason_code}.",
+    )  # fmt: skip
+    assert (await core.push(skipped)).status_code == 204
+    runs = (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.member))["runs"]
+    shown = next(r for r in runs if r["id"] == str(skipped.run_id))
+    assert (shown["status"], shown["error_code"], shown["reason"]) == ("skipped", reason_code, skipped.reason)
+
+
+async def test_a_refusal_published_before_refusals_were_skips_still_shows_as_refused(core: Core) -> None:
+    """An ``agent.run.failed`` with ``refused`` still in flight from an earlier orchestrator keeps its meaning."""
+    world = await core.world()
+    a = world.ids["a"]
+    refused = AgentRunFailed(
+        workspace_id=uuid.UUID(a["workspace"]), project_id=uuid.UUID(a["project"]), run_id=uuid.uuid4(),
+        card_id=uuid.UUID(a["card"]), agent="qa", reason="The hourly quota is used up.", error_code="quota_exceeded",
+        refused=True,
+    )  # fmt: skip
+    assert (await core.push(refused)).status_code == 204
+    runs = (await core.ok("GET", f"/api/cards/{a['card']}/runs", world.member))["runs"]
+    shown = next(r for r in runs if r["id"] == str(refused.run_id))
+    assert (shown["status"], shown["error_code"], shown["reason"]) == ("refused", "quota_exceeded", refused.reason)
 
 
 async def test_requesting_a_run_publishes_run_requested_with_the_derived_run_id(core: Core) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from agentworks_events import AgentRunSkipped, ToolCallRecord
+from agentworks_events import AgentRunFailed, AgentRunSkipped, ToolCallRecord
 from agentworks_log_stream.terminal import endpoints
 from agentworks_log_stream.terminal.frames import MAX_FRAME_BYTES
 from agentworks_log_stream.terminal.transcript import step_frames
@@ -178,7 +178,7 @@ def test_a_skipped_agent_says_why_on_the_terminal(terminals: Terminals) -> None:
         run_id=run,
         card_id=terminals.ids["card"],
         agent="designer",
-        reason_code="budget",
+        reason_code="budget_exceeded",
         reason="The workspace's monthly budget is spent.",
     )
 
@@ -193,9 +193,59 @@ def test_a_skipped_agent_says_why_on_the_terminal(terminals: Terminals) -> None:
         return live, replayed
 
     live, replayed = asyncio.run(live_then_replayed())
-    expected = {"status": "skipped", "agent": "designer", "reason_code": "budget", "reason": skipped.reason}
+    expected = {"status": "skipped", "agent": "designer", "reason_code": "budget_exceeded", "reason": skipped.reason}
     assert {k: live[k] for k in expected} == expected
     assert {k: replayed[-1][k] for k in expected} == expected
+
+
+def _status_of(terminals: Terminals, run: uuid.UUID) -> dict[str, Any]:
+    """The run's status as a terminal opened now replays it."""
+
+    def has_it(frames: list[dict[str, Any]]) -> bool:
+        return any(f["type"] == "status" and f["run_id"] == str(run) for f in frames)
+
+    frames, _ = asyncio.run(_frames(terminals, "", has_it))
+    return next(f for f in frames if f["type"] == "status" and f["run_id"] == str(run))
+
+
+def test_a_run_skipped_at_its_first_model_call_says_why_and_its_lines_are_archived(terminals: Terminals) -> None:
+    """The run had started (a taken-over attempt wrote a line) when the router refused its first model call."""
+    run = uuid.uuid4()
+    terminals.push(terminals.started(run))
+    terminals.push(terminals.batch(run, [1]))
+    why = "openai keeps failing for gpt-5, so the provider router stopped calling it for a while."
+    ids = terminals.ids
+    skipped = AgentRunSkipped(
+        workspace_id=ids["workspace"], project_id=ids["project"], run_id=run, card_id=ids["card"], agent="prd",
+        reason_code="circuit_open", reason=why, last_seq=1,
+    )  # fmt: skip
+    terminals.push(skipped)
+    status = _status_of(terminals, run)
+    assert {k: status[k] for k in ("status", "reason_code", "reason", "last_seq")} == (
+        {"status": "skipped", "reason_code": "circuit_open", "reason": why, "last_seq": 1}
+    )
+    archive = terminals.blobs_dir / f"workspaces/{ids['workspace']}/projects/{ids['project']}/runs/{run}.ndjson.gz"  # type: ignore[attr-defined]
+    assert archive.exists()
+
+
+def test_a_refusal_still_in_flight_and_a_failure_say_why_on_the_terminal(terminals: Terminals) -> None:
+    ids = terminals.ids
+    where = {"workspace_id": ids["workspace"], "project_id": ids["project"], "card_id": ids["card"], "agent": "qa"}
+    refused = AgentRunFailed(
+        **where, run_id=uuid.uuid4(), reason="The hourly quota is used up.", error_code="quota_exceeded", refused=True
+    )
+    failed = AgentRunFailed(
+        **where,
+        run_id=uuid.uuid4(),
+        reason="openai keeps failing for gpt-5, so the provider router stopped calling it for a while.",
+        error_code="circuit_open",
+        last_seq=0,
+    )
+    terminals.push(refused)
+    terminals.push(failed)
+    for event, status in ((refused, "refused"), (failed, "failed")):
+        shown = _status_of(terminals, event.run_id)
+        assert (shown["status"], shown["reason_code"], shown["reason"]) == (status, event.error_code, event.reason)
 
 
 def test_a_replay_past_a_missing_step_reads_on_and_sends_the_rest_once_it_comes(

@@ -108,9 +108,9 @@ async def test_the_101st_run_in_an_hour_is_refused_with_no_provider_call(orchest
                 )
             )
     assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
-    [failed] = orchestrator.events("agent.run.failed")
-    assert (failed.refused, failed.error_code) == (True, "quota_exceeded")
-    assert "100 agent runs" in failed.reason
+    [skipped] = orchestrator.events("agent.run.skipped")
+    assert skipped.reason_code == "quota_exceeded"
+    assert "100 agent runs" in skipped.reason
     assert orchestrator.events("agent.run.started") == []
     assert orchestrator.model.requests == []
 
@@ -130,9 +130,9 @@ async def test_an_exceeded_budget_refuses_runs_until_billing_says_it_was_raised(
     """Billing's events as Pub/Sub delivers them; the whole path from a charge through billing is in tests/."""
     assert (await orchestrator.push(_budget_exceeded(orchestrator), "orchestrator-usage-events")).status_code == 204
     await orchestrator.push(orchestrator.moved(to_lane=1))
-    [failed] = orchestrator.events("agent.run.failed")
-    assert (failed.refused, failed.error_code) == (True, "budget_exceeded")
-    assert "raise the cap" in failed.reason
+    [skipped] = orchestrator.events("agent.run.skipped")
+    assert skipped.reason_code == "budget_exceeded"
+    assert "raise the cap" in skipped.reason
     assert orchestrator.model.requests == []  # no provider was called
 
     raised = UsageBudgetChanged(

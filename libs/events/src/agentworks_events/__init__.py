@@ -54,6 +54,7 @@ from agentworks_events.runs import (
     child_card_id_for,
     run_id_for,
     settlement_id_for,
+    skip_id_for,
     step_id_for,
 )
 from agentworks_events.timestamps import UTC_TEXT_PATTERN, AwareUtcDateTime, UtcDateTime, utc_text
@@ -126,6 +127,7 @@ __all__ = [
     "parse_event",
     "run_id_for",
     "settlement_id_for",
+    "skip_id_for",
     "step_id_for",
     "to_message",
     "topic_of",

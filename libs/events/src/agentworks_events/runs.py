@@ -15,7 +15,10 @@ from agentworks_events.timestamps import AwareUtcDateTime
 RunKind = Literal["card", "console"]
 LogStream = Literal["stdout", "stderr", "system"]
 RunLimit = Literal["steps", "tokens", "time", "cost"]
-SkipReason = Literal["disabled", "quota", "budget", "provider_unavailable", "not_configured"]
+SkipReason = Literal["disabled", "quota_exceeded", "budget_exceeded", "circuit_open", "provider_not_configured"]
+"""Why an agent did not run: turned off for the project, the workspace's hourly run quota or its budget spent (the
+run is refused before it starts), its model's circuit open at the provider router or no provider configured for its
+model (the router refused the run's first call, before any provider was called)."""
 DocumentName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 """A document's kind within its project or card, e.g. ``prd``."""
 ToolName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
@@ -220,12 +223,18 @@ class AgentRunStep(RunEventBase):
 
 
 class AgentRunSkipped(RunEventBase):
-    """Fires instead of a run when an agent mapped to a lane does not run (disabled, out of quota or budget,
-    its provider unavailable, not configured); core shows the reason on the card, log-stream in the terminal."""
+    """Fires, instead of the run's end, when an agent does no work: when a card enters a lane whose agent is
+    disabled for the project; when a run is refused before it starts (the workspace's hourly quota or its budget
+    spent); and when the provider router refuses a run's first model call before calling any provider (the model's
+    circuit is open, or no provider is configured for it). Nothing was spent, so no charge is settled. Core shows
+    the reason on the card, log-stream in the agent's transcript."""
 
     type: Literal["agent.run.skipped"] = "agent.run.skipped"
     reason_code: SkipReason
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    last_seq: NonNegative = Field(
+        default=0, description="The run's last log line (0 for a run that never started an attempt)."
+    )
 
 
 class AgentRunFailed(RunEventBase):
@@ -236,7 +245,11 @@ class AgentRunFailed(RunEventBase):
     model: str | None = None
     reason: str
     error_code: str
-    refused: bool = Field(default=False, description="True when refused before any provider call.")
+    refused: bool = Field(
+        default=False,
+        description="True when refused before any provider call. Such a run is now reported by agent.run.skipped; "
+        "consumers still read events published before.",
+    )
     tokens: RunTokens = RunTokens()
     cost: Money = Field(default=Decimal(0))
     price: Money = Field(default=Decimal(0))
@@ -285,6 +298,11 @@ def settlement_id_for(run_id: UUID) -> UUID:
 def step_id_for(run_id: UUID, step: int) -> UUID:
     """The id of a run's ``agent.run.step`` event for ``step``: a replayed step republishes the same event."""
     return uuid5(RUN_NAMESPACE, f"{run_id}:step:{step}")
+
+
+def skip_id_for(run_id: UUID) -> UUID:
+    """The id of a run's ``agent.run.skipped`` event: a redelivered trigger or a repeated attempt says it once."""
+    return uuid5(run_id, "skipped")
 
 
 def child_card_id_for(run_id: UUID, step: int, call_id: str) -> UUID:

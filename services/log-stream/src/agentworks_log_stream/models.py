@@ -50,7 +50,8 @@ class RunLog(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     archive_uri: Mapped[str | None] = mapped_column(String(500))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    reason_code: Mapped[str | None] = mapped_column(String(32))
+    # Why the run did not run or did not finish: a skip's reason code, or a failure's error code, and in words.
+    reason_code: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str | None] = mapped_column(Text)
 
 

@@ -26,7 +26,10 @@ metadata = Base.metadata
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 
-TERMINAL = frozenset({"completed", "failed", "cancelled", "refused"})
+# "refused": a run refused before it started, as recorded before such runs were skipped.
+TERMINAL = frozenset({"completed", "failed", "cancelled", "skipped", "refused"})
+NOT_STARTED = ("skipped", "refused")
+"""Ends of runs that called no provider: they do not count towards the hourly quota."""
 
 
 class Run(Base):

@@ -68,7 +68,7 @@ async def rerun(session: AsyncSession, access: Access, outbox: Outbox, run_id: u
     run = await session.get(AgentRun, run_id)
     if run is None or run.card_id is None:
         raise NotFound(f"No card run with id {run_id}.")
-    if run.status not in ("completed", "failed", "cancelled", "refused"):
+    if run.status not in ("completed", "failed", "cancelled", "refused", "skipped"):
         raise AppError("This run has not finished; cancel it first.", code="run_in_progress", status_code=409)
     return await request_run(session, access, outbox, run.card_id, run.agent, rerun_of=run.id)
 

@@ -6,6 +6,7 @@ import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren,
 import type { CardUpdate } from "../api/generated/openapi/core";
 import type { Board, Card, Run } from "../api/types";
 import { formatCost, formatPrice } from "../lib/money";
+import { runReason } from "../lib/runReasons";
 import { CardTerminal } from "../terminal/Terminal";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded } from "../ui";
@@ -216,15 +217,7 @@ function RunsTable(props: {
                 <td>{run.agent.replace(/_/g, " ")}</td>
                 <td>{run.provider ? `${run.provider} / ${run.model}` : "—"}</td>
                 <td>
-                  <span className={`status ${run.status}`} title={run.reason ?? undefined}>
-                    {run.status}
-                  </span>
-                  {run.status === "skipped" && run.reason ? (
-                    <span className="skip-reason small" data-testid="run-skip-reason">
-                      {" "}
-                      {run.reason}
-                    </span>
-                  ) : null}
+                  <RunStatus run={run} />
                   {run.approval ? (
                     <span className={`approval ${run.approval}`} title={run.approval_comment || undefined} data-testid="run-approval">
                       {run.approval === "pending" ? "awaiting approval" : run.approval}
@@ -277,6 +270,21 @@ function RunsTable(props: {
       </div>
       {rejecting ? <RejectForm onCancel={() => setRejecting(null)} onReject={async (comment) => (await act(`/api/runs/${rejecting}/reject`, { comment })) && setRejecting(null)} /> : null}
       <ErrorNote error={error} />
+    </>
+  );
+}
+
+/** A run's status, and for a run that did not run or did not finish, why: in the row, not only on hover. */
+export function RunStatus({ run }: { run: Pick<Run, "status" | "error_code" | "reason"> }) {
+  const why = runReason(run.status, run.error_code, run.reason);
+  return (
+    <>
+      <span className={`status ${run.status}`}>{run.status}</span>
+      {why ? (
+        <span className="run-reason small" data-testid="run-reason">
+          {why}
+        </span>
+      ) : null}
     </>
   );
 }

@@ -45,9 +45,26 @@ describe("AgentTranscript", () => {
   it("says why a skipped agent did not run", () => {
     const skipped: AgentTranscripts = {
       agent: "designer",
-      runs: [{ runId: "r2", agent: "designer", status: "skipped", reasonCode: "quota", reason: "The workspace's quota is spent.", steps: [] }],
+      runs: [{ runId: "r2", agent: "designer", status: "skipped", reasonCode: "quota_exceeded", reason: "The workspace's quota is spent.", steps: [] }],
     };
-    expect(renderToStaticMarkup(<AgentTranscript transcripts={skipped} />)).toContain("designer did not run (quota): The workspace&#x27;s quota is spent.");
+    expect(renderToStaticMarkup(<AgentTranscript transcripts={skipped} />)).toContain(
+      "designer did not run (hourly run quota reached: The workspace&#x27;s quota is spent.)",
+    );
+  });
+  it("says why the provider kept an agent from running, why a refused one did not run and why a run failed", () => {
+    const qa: AgentTranscripts = {
+      agent: "qa",
+      runs: [
+        { runId: "r3", agent: "qa", status: "skipped", reasonCode: "circuit_open", reason: "openai keeps failing for gpt-5.", steps: [] },
+        { runId: "r4", agent: "qa", status: "refused", reasonCode: "budget_exceeded", reason: "Raise the cap.", steps: [] },
+        { runId: "r5", agent: "qa", status: "failed", reasonCode: "circuit_open", reason: "openai keeps failing for gpt-5.", steps: [] },
+      ],
+    };
+    const html = renderToStaticMarkup(<AgentTranscript transcripts={qa} />);
+    expect(html).toContain("qa did not run (provider failing: openai keeps failing for gpt-5.)");
+    expect(html).toContain("qa did not run (budget spent: Raise the cap.)");
+    expect(html).toContain("Run failed (provider failing: openai keeps failing for gpt-5.)");
+    expect(html).not.toContain("Run refused.");
   });
 });
 

@@ -1,4 +1,5 @@
 import { Markdown } from "../lib/Markdown";
+import { runReason } from "../lib/runReasons";
 import type { AgentTranscripts, RunTranscript, ToolCall, TranscriptStep } from "./transcript";
 
 export const RAW_LOG = "raw";
@@ -38,18 +39,28 @@ export function AgentTranscript({ transcripts }: { transcripts: AgentTranscripts
   );
 }
 
+const DID_NOT_RUN = new Set(["skipped", "refused"]);
+
 function RunView({ run }: { run: RunTranscript }) {
+  const why = runReason(run.status, run.reasonCode, run.reason);
   return (
     <section className="transcript-run" data-run-id={run.runId}>
-      {run.status === "skipped" ? (
+      {why && DID_NOT_RUN.has(run.status ?? "") ? (
         <p className="skip-reason" data-testid="skip-reason">
-          {agentName(run.agent)} did not run ({run.reasonCode}): {run.reason}
+          {agentName(run.agent)} did not run ({why})
         </p>
       ) : null}
       {run.steps.map((step) => (
         <StepView key={step.step} step={step} />
       ))}
-      {run.status && run.status !== "skipped" && run.status !== "running" ? <p className="muted small">Run {run.status}.</p> : null}
+      {run.status === "failed" && why ? (
+        <p className="run-failure" data-testid="run-failure">
+          Run failed ({why})
+        </p>
+      ) : null}
+      {run.status && !DID_NOT_RUN.has(run.status) && run.status !== "running" && !(run.status === "failed" && why) ? (
+        <p className="muted small">Run {run.status}.</p>
+      ) : null}
     </section>
   );
 }

@@ -1,6 +1,7 @@
 // The terminal's resume logic, free of the DOM: which lines to show (each once, in order, across
 // reconnects), what to ask for when reconnecting, when to retry, and the end-of-run markers.
 
+import type { SkipReason } from "../lib/runReasons";
 import type { StepMessage } from "./transcript";
 
 export interface LineMessage {
@@ -18,8 +19,9 @@ export interface StatusMessage {
   agent: string;
   status: string;
   last_seq: number | null;
-  /** Why the agent did not run (a skipped run): a code and a sentence for people. */
-  reason_code?: string;
+  /** Why the agent did not run (skipped or refused: a `SkipReason` of the contract, or a refusal's code) or why
+   * it failed (its error code), and a sentence for people. */
+  reason_code?: SkipReason | (string & {});
   reason?: string;
 }
 
@@ -126,6 +128,7 @@ export function statusMarker(message: StatusMessage): string | null {
     case "cancelled":
       return `${ANSI.yellow}■ ${agent} run cancelled${ANSI.reset}`;
     case "skipped":
+    case "refused":
       return `${ANSI.yellow}○ ${agent} did not run: ${message.reason ?? message.reason_code ?? "skipped"}${ANSI.reset}`;
     default:
       return null;

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentworks_log_stream.models import LogLineRow, RunLog
 from agentworks_log_stream.terminal import repository
 
-ENDED = frozenset({"completed", "failed", "cancelled"})
+ENDED = frozenset({"completed", "failed", "cancelled", "skipped", "refused"})
 KEEP_FANOUT_MESSAGES = timedelta(hours=1)  # every instance reads a board message back within moments
 log = get_logger(__name__)
 

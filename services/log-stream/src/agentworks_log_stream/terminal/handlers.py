@@ -1,13 +1,13 @@
 """log-stream's reaction to agent-runs (store lines and transcript steps once, move run status forward, record why
-a run was skipped) and to card-events (record which board a card is on); each fans out to terminals and boards
-after commit."""
+a run was skipped, refused or failed) and to card-events (record which board a card is on); each fans out to
+terminals and boards after commit."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from agentworks_events import AgentRunLog, AgentRunSkipped, AgentRunStarted, AgentRunStep
+from agentworks_events import AgentRunFailed, AgentRunLog, AgentRunSkipped, AgentRunStarted, AgentRunStep
 from agentworks_pubsub import PermanentEventError, PushMessage
 from agentworks_pubsub.receiver import HandlerMap
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +20,7 @@ from agentworks_log_stream.terminal.fanout import Fanout, line_message
 BOARD_OF = {"card.created": "card", "card.updated": "card", "card.moved": None, "card.deleted": None}
 """The card events a board shows, and where each names its board (on the card's snapshot, or its own field)."""
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
-RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "skipped": 2}
+RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "skipped": 2, "refused": 2}
 
 
 def status_message(run: RunLog) -> dict[str, Any]:
@@ -119,18 +119,26 @@ def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
     async def on_status(session: AsyncSession, event: Any, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
         status = "running" if isinstance(event, AgentRunStarted) else TERMINAL_STATUS[event.type]
+        if isinstance(event, AgentRunFailed) and event.refused:
+            status = "refused"  # published before refusals were skips; still in flight
         run = await advance(session, event, status, getattr(event, "last_seq", None))
-        if run is not None:
-            await session.flush()
-            await archiver.archive_if_complete(session, run)
-        await _announce(session, run, event.card_id)
+        if run is not None and isinstance(event, AgentRunFailed):
+            run.reason_code, run.reason = event.error_code, event.reason
+        await _ended(session, run, event.card_id)
 
     async def on_skipped(session: AsyncSession, event: AgentRunSkipped, _push: PushMessage) -> None:
         await ensure_same_run(session, event)
-        run = await advance(session, event, "skipped")
+        # A run skipped at its first model call had started, and may have written lines (a takeover's note).
+        run = await advance(session, event, "skipped", event.last_seq or None)
         if run is not None:
             run.reason_code, run.reason = event.reason_code, event.reason
-        await _announce(session, run, event.card_id)
+        await _ended(session, run, event.card_id)
+
+    async def _ended(session: AsyncSession, run: RunLog | None, card_id: uuid.UUID | None) -> None:
+        if run is not None:
+            await session.flush()
+            await archiver.archive_if_complete(session, run)
+        await _announce(session, run, card_id)
 
     async def _announce(session: AsyncSession, run: RunLog | None, card_id: uuid.UUID | None) -> None:
         """A run's new status to its card's terminals and its board."""

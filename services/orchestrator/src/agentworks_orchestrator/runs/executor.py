@@ -1,6 +1,7 @@
 """Executing one run attempt: stream from the provider router, publish batched log lines with ``seq``, read
 the artifacts (with one repair attempt) or, for a tool-using run, go through its loop of steps, then publish
-the outcome and the run's charge."""
+the outcome and the run's charge. A run whose first model call the router refuses before calling any provider
+(circuit open, no provider for the model) is skipped with the reason and charges nothing."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from agentworks_events import (
     AgentRunCompleted,
     AgentRunFailed,
     AgentRunLog,
+    AgentRunSkipped,
     AgentRunStarted,
     Event,
     LogLine,
@@ -27,10 +29,11 @@ from agentworks_events import (
     RunTokens,
     UsageRunSettled,
     settlement_id_for,
+    skip_id_for,
     utc_now,
 )
 from agentworks_events.money import price_run
-from agentworks_events.runs import AgentRunStep, step_id_for
+from agentworks_events.runs import AgentRunStep, SkipReason, step_id_for
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox
@@ -56,6 +59,7 @@ log = get_logger(__name__)
 TextSink = Callable[[str], Awaitable[None]]
 # The router sends its closing usage chunk, with the call's tokens and cost, only to a client that asks for it.
 INCLUDE_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
+BUDGET_SPENT = "The monthly budget is spent; raise the cap to run agents again."
 REPAIR = (
     "Your answer did not end with a valid ```json block ({error}). Reply with only the corrected "
     "```json block, nothing else."
@@ -271,10 +275,15 @@ class RunExecutor:
             await batcher.store_rest()
             return await self._cancelled(plan, usage, batcher.last_seq)
         except (openai.OpenAIError, MalformedOutputError, ProviderStreamError, BudgetSpentError) as exc:
+            skip = _skip_of(plan, exc) if _nothing_spent(plan, usage) else None
+            if skip is not None:
+                await batcher.store_rest()
+                return await self._skipped(plan, batcher.last_seq, *skip)
+            failure = _readable(plan, exc)
             with contextlib.suppress(RunCancelledError):
-                await batcher.line(f"✖ {_reason(exc)}", "stderr")
+                await batcher.line(f"✖ {_reason(failure)}", "stderr")
             await batcher.store_rest()
-            return await self._failed(plan, usage, batcher.last_seq, exc, started)
+            return await self._failed(plan, usage, batcher.last_seq, failure, started)
         await self._completed(plan, usage, batcher.last_seq, artifacts, started, outcome)
         return "completed"
 
@@ -486,6 +495,24 @@ class RunExecutor:
         )
         await self._commit(plan, self._totals(usage, price, last_seq, "completed"), completed, settled)
 
+    async def _skipped(self, plan: RunPlan, last_seq: int, code: SkipReason, reason: str) -> str:
+        """The run did no work: no provider was called, so it ends with the reason and settles no charge."""
+        skipped = AgentRunSkipped(
+            **self._base(plan), id=skip_id_for(plan.run_id), reason_code=code, reason=reason, last_seq=last_seq
+        )
+        changes = {
+            "status": "skipped",
+            "finished_at": utc_now(),
+            "error_code": code,
+            "reason": reason,
+            "last_seq": last_seq,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        await self._commit(plan, changes, skipped)
+        log.warning("run.skipped", run_id=str(plan.run_id), code=code)
+        return "skipped"
+
     async def _failed(self, plan: RunPlan, usage: Usage, last_seq: int, exc: Exception, started: float) -> str:
         price, settled = self._charge(plan, usage, "failed")
         code = _code(exc)
@@ -525,6 +552,63 @@ class RunExecutor:
         return "cancelled"
 
 
+class RouterRefusalError(Exception):
+    """A refusal of the provider router said in words for people, keeping the router's code."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+
+
+def _router_code(exc: Exception) -> str | None:
+    """The code of the router's refusal of a call (None for anything else)."""
+    if not isinstance(exc, openai.APIStatusError) or not isinstance(exc.body, dict):
+        return None
+    error = exc.body.get("error")
+    code = (error if isinstance(error, dict) else exc.body).get("code")
+    return str(code) if code else None
+
+
+def _unavailable(plan: RunPlan, code: str | None) -> tuple[SkipReason, str] | None:
+    """Why the agent's model cannot be called at all, in words for people: its circuit is open, or no provider
+    serves it here (the router answers ``model_not_found`` for a model whose provider has no key)."""
+    if code == "circuit_open":
+        return "circuit_open", (
+            f"{plan.provider} keeps failing for {plan.model}, so the provider router stopped calling it for a while "
+            "(its circuit is open). Run the agent again in a few minutes."
+        )
+    if code == "model_not_found":
+        return "provider_not_configured", (
+            f"No provider is configured for {plan.model}: set up {plan.provider} for the provider router, or choose "
+            f"another model for the {plan.agent.replace('_', ' ')} agent."
+        )
+    return None
+
+
+def _nothing_spent(plan: RunPlan, usage: Usage) -> bool:
+    """No provider call of the run answered, in this attempt or an earlier one, and no step was taken."""
+    return usage.calls == 0 and not (usage.input_tokens or usage.output_tokens or usage.cost) and plan.resume.step == 0
+
+
+def _skip_of(plan: RunPlan, exc: Exception) -> tuple[SkipReason, str] | None:
+    """Why the run is skipped rather than failed: its budget ran out before its first model call, or the router
+    refused that call before calling any provider. The router says it did call one (a fallback's attempt, which is
+    recorded and must be settled) with ``x-should-retry: false``."""
+    if isinstance(exc, BudgetSpentError):
+        return "budget_exceeded", BUDGET_SPENT
+    if not isinstance(exc, openai.APIStatusError) or exc.response.headers.get("x-should-retry") == "false":
+        return None
+    return _unavailable(plan, _router_code(exc))
+
+
+def _readable(plan: RunPlan, exc: Exception) -> Exception:
+    """A router refusal the card should explain (the model's circuit opened mid-run) in words, else ``exc``."""
+    unavailable = _unavailable(plan, _router_code(exc))
+    if unavailable is None:
+        return exc
+    return RouterRefusalError(_code(exc), unavailable[1])
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, MalformedOutputError):
         return f"The agent's answer stayed malformed after one repair attempt: {exc}"
@@ -540,11 +624,12 @@ def _code(exc: Exception) -> str:
         return "malformed_output"
     if isinstance(exc, BudgetSpentError):
         return "budget_exceeded"
+    if isinstance(exc, RouterRefusalError):
+        return exc.code[:64]
     if isinstance(exc, ProviderStreamError):
         return exc.code[:64]
-    if isinstance(exc, openai.APIStatusError) and isinstance(exc.body, dict):
-        error = exc.body.get("error")
-        return str((error if isinstance(error, dict) else exc.body).get("code") or "provider_error")[:64]
+    if isinstance(exc, openai.APIStatusError):
+        return (_router_code(exc) or "provider_error")[:64]
     return "provider_unreachable" if isinstance(exc, openai.APIConnectionError) else "provider_error"
 
 

@@ -9,7 +9,7 @@ from agentworks_platform.db import locks_rows
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_orchestrator.models import TERMINAL, BudgetState, Run, RunCheckpoint
+from agentworks_orchestrator.models import NOT_STARTED, TERMINAL, BudgetState, Run, RunCheckpoint
 from agentworks_orchestrator.runs.loop import Resume
 
 
@@ -24,7 +24,7 @@ async def started_since(session: AsyncSession, workspace_id: uuid.UUID, since: d
     query = (
         select(func.count())
         .select_from(Run)
-        .where(Run.workspace_id == workspace_id, Run.created_at >= since, Run.status != "refused")
+        .where(Run.workspace_id == workspace_id, Run.created_at >= since, Run.status.not_in(NOT_STARTED))
     )
     return int(await session.scalar(query) or 0)
 

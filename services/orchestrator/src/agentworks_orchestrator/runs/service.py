@@ -1,4 +1,5 @@
-"""From a card event to runs: which agents, whether they may run (quota, budget), and each run's attempt."""
+"""From a card event to runs: which agents, whether they may run (disabled, quota, budget: skipped with the reason
+otherwise), and each run's attempt."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from agentworks_events import (
     AgentRunCancelled,
-    AgentRunFailed,
+    AgentRunSkipped,
     CardMoved,
     CardRunRequested,
     Event,
@@ -19,9 +20,10 @@ from agentworks_events import (
     UsageBudgetExceeded,
     UsageBudgetWarning,
     run_id_for,
+    skip_id_for,
     utc_now,
 )
-from agentworks_events.runs import AgentRunSkipped
+from agentworks_events.runs import SkipReason
 from agentworks_internal_api.billing import PlanOut
 from agentworks_internal_api.core import ContextAgentOut, RunContextOut
 from agentworks_platform.clock import as_utc
@@ -38,7 +40,7 @@ from agentworks_orchestrator.runs import repository
 from agentworks_orchestrator.runs.billing_client import pricing_plan
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.core_client import run_context
-from agentworks_orchestrator.runs.executor import RunExecutor, RunPlan, Usage, call_headers
+from agentworks_orchestrator.runs.executor import BUDGET_SPENT, RunExecutor, RunPlan, Usage, call_headers
 from agentworks_orchestrator.runs.loop import Resume
 from agentworks_orchestrator.runs.prompts import system_prompt, tools_instruction
 from agentworks_orchestrator.runs.router_client import recorded_usage
@@ -117,7 +119,7 @@ class RunService:
         event = trigger.event
         skipped = [
             AgentRunSkipped(
-                id=uuid.uuid5(run_id_for(event.id, a.agent), "skipped"),
+                id=skip_id_for(run_id_for(event.id, a.agent)),
                 workspace_id=event.workspace_id,
                 project_id=event.project_id,
                 run_id=run_id_for(event.id, a.agent),
@@ -184,7 +186,7 @@ class RunService:
                 session.add(run)
                 refusal = await self.refusal(session, run)
                 if refusal is not None:
-                    await self._refuse(session, run, *refusal)
+                    await self._skip(session, run, *refusal)
                     return None
             # A takeover carries what every earlier attempt spent as the router recorded it: an executor that
             # died never saved the calls it made, not even the one it was cut off in.
@@ -312,7 +314,7 @@ class RunService:
                 session.add(run)
         return refusal
 
-    async def refusal(self, session: Any, run: Run) -> tuple[str, str] | None:
+    async def refusal(self, session: Any, run: Run) -> tuple[SkipReason, str] | None:
         """Why a new run may not start (hourly quota, spent budget), or None."""
         hour_ago = utc_now() - timedelta(hours=1)
         if await repository.started_since(session, run.workspace_id, hour_ago) >= self.settings.runs_per_hour:
@@ -322,24 +324,23 @@ class RunService:
             )
         period = utc_now().strftime("%Y-%m")
         if await repository.budget_exceeded(session, run.workspace_id, run.project_id, period):
-            return ("budget_exceeded", "The monthly budget is spent; raise the cap to run agents again.")
+            return ("budget_exceeded", BUDGET_SPENT)
         return None
 
-    async def _refuse(self, session: Any, run: Run, code: str, reason: str) -> None:
-        run.status, run.error_code, run.reason, run.finished_at = "refused", code, reason, utc_now()
+    async def _skip(self, session: Any, run: Run, code: SkipReason, reason: str) -> None:
+        """A run refused before it starts does no work: it ends skipped, with the reason, and costs nothing."""
+        run.status, run.error_code, run.reason, run.finished_at = "skipped", code, reason, utc_now()
         await self.outbox.add(
             session,
-            AgentRunFailed(
+            AgentRunSkipped(
+                id=skip_id_for(run.id),
                 workspace_id=run.workspace_id,
                 project_id=run.project_id,
                 run_id=run.id,
                 card_id=run.card_id,
                 agent=run.agent,
-                provider=run.provider,
-                model=run.model,
+                reason_code=code,
                 reason=reason,
-                error_code=code,
-                refused=True,
             ),
         )
         log.warning("run.refused", run_id=str(run.id), workspace_id=str(run.workspace_id), code=code)

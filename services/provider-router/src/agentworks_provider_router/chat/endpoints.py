@@ -8,7 +8,7 @@ import time
 from typing import Annotated, Any
 
 from agentworks_platform.app import allow_callers
-from agentworks_platform.errors import AppError
+from agentworks_platform.errors import AppError, ErrorEnvelope
 from agentworks_platform.event_stream import event_stream
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -36,6 +36,20 @@ from agentworks_provider_router.providers.base import ImageRequest, ProviderErro
 from agentworks_provider_router.routing import Outcome
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
+# How a call is refused before its answer starts (``calls.refusal``); a client tells them apart by the code.
+CALL_REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in {
+        404: "No provider serves the model here (``model_not_found``): it is unknown, has no price in force, or "
+        "its provider is not configured.",
+        429: "The provider's rate limit or quota refused the call; retry after ``Retry-After`` seconds.",
+        502: "The provider failed.",
+        503: "No model of the chain could answer: its circuit is open (``circuit_open``, retry after "
+        "``Retry-After`` seconds) or every provider failed. ``x-should-retry: false`` says providers were called "
+        "(and their attempts recorded).",
+        504: "The provider did not answer in time.",
+    }.items()
+}
 
 
 @router.post(
@@ -47,7 +61,8 @@ router = APIRouter(prefix="/v1", tags=["openai-compatible"])
             "description": "The completion; streamed (``stream: true``), one chunk a ``data:`` line, then "
             "``data: [DONE]``",
             "content": event_stream(ChatCompletionChunk, StreamFailure),
-        }
+        },
+        **CALL_REFUSALS,
     },
 )
 async def chat_completions(body: ChatCompletionIn, request: Request) -> Any:

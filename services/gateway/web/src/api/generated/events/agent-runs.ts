@@ -286,7 +286,7 @@ export interface AgentRunFailed {
   provider?: string | null;
   reason: string;
   /**
-   * True when refused before any provider call.
+   * True when refused before any provider call. Such a run is now reported by agent.run.skipped; consumers still read events published before.
    */
   refused?: boolean;
   run_id: string;
@@ -336,8 +336,11 @@ export interface RunTokens3 {
   output_tokens?: number;
 }
 /**
- * Fires instead of a run when an agent mapped to a lane does not run (disabled, out of quota or budget,
- * its provider unavailable, not configured); core shows the reason on the card, log-stream in the terminal.
+ * Fires, instead of the run's end, when an agent does no work: when a card enters a lane whose agent is
+ * disabled for the project; when a run is refused before it starts (the workspace's hourly quota or its budget
+ * spent); and when the provider router refuses a run's first model call before calling any provider (the model's
+ * circuit is open, or no provider is configured for it). Nothing was spent, so no charge is settled. Core shows
+ * the reason on the card, log-stream in the agent's transcript.
  */
 export interface AgentRunSkipped {
   agent: string;
@@ -347,10 +350,14 @@ export interface AgentRunSkipped {
    */
   card_id?: string | null;
   id?: string;
+  /**
+   * The run's last log line (0 for a run that never started an attempt).
+   */
+  last_seq?: number;
   occurred_at?: string;
   project_id: string;
   reason: string;
-  reason_code: "disabled" | "quota" | "budget" | "provider_unavailable" | "not_configured";
+  reason_code: "disabled" | "quota_exceeded" | "budget_exceeded" | "circuit_open" | "provider_not_configured";
   run_id: string;
   schema_version?: number;
   type?: "agent.run.skipped";
