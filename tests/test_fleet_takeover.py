@@ -13,22 +13,20 @@ that cursor.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import sqlite3
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from agentworks_localstack.dev_process import DevFleet, running_dev_fleet
 from agentworks_localstack.fleet import free_port_offset, gateway_origins
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+
+from .terminal_support import TerminalOpener, assert_in_order, assert_replays, poll
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
 
@@ -37,7 +35,6 @@ TOKEN_DELAY = "0.4"
 # A lapsed lease is what lets the redelivered move take the run over; the default 30 s would only make it later.
 LEASE_SECONDS = "10"
 STARTUP_SECONDS = 300.0  # six processes and the emulator on two busy cores
-DEADLINE_SECONDS = 240.0
 PASSWORD = "correct horse battery"
 ARCHITECTURE_LANE = 3
 
@@ -77,81 +74,6 @@ def checkpoints(fleet: DevFleet, run_id: uuid.UUID) -> dict[int, tuple[str, str]
     return {int(step): (str(at), str(messages)) for step, at, messages in found}
 
 
-async def poll(condition: Callable[[], bool], seconds: float = DEADLINE_SECONDS) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the fleet did not get there in time"
-        await asyncio.sleep(0.1)
-
-
-class Terminal:
-    """A card's terminal socket read in the background: one run's lines and joined steps in arrival order."""
-
-    def __init__(self, socket: ClientConnection) -> None:
-        self.socket = socket
-        self.frames: list[dict[str, Any]] = []
-        self._reader = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            async for text in self.socket:
-                frame = json.loads(text)
-                if frame["type"] != "ping":
-                    self.frames.append(frame)
-
-    def lines(self, run_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The run's lines as received, each as its ``lines`` or ``line`` frame carried it."""
-        lines: list[dict[str, Any]] = []
-        for frame in self.of(run_id, "lines", "line"):
-            lines.extend(frame["lines"] if frame["type"] == "lines" else [_line_of(frame)])
-        return lines
-
-    def steps(self, run_id: uuid.UUID) -> list[dict[str, Any]]:
-        """The run's steps in the order their first parts arrived, parts joined as the web app joins them."""
-        joined: dict[int, dict[str, Any]] = {}
-        for frame in self.of(run_id, "step"):
-            step = joined.setdefault(frame["step"], {**_step_header(frame), "text": "", "tool_calls": [], "parts": []})
-            step["text"] += frame["text"]
-            step["tool_calls"] += frame["tool_calls"]
-            step["parts"].append((frame["part"], frame["parts"]))
-        return list(joined.values())
-
-    def statuses(self, run_id: uuid.UUID) -> list[dict[str, Any]]:
-        return self.of(run_id, "status")
-
-    def of(self, run_id: uuid.UUID, *types: str) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f["type"] in types and f.get("run_id") == str(run_id)]
-
-    def ended(self, run_id: uuid.UUID) -> bool:
-        """The run's final status has come, and every line up to the last seq it names."""
-        final = [s for s in self.statuses(run_id) if s["status"] == "completed"]
-        return bool(final) and max((line["seq"] for line in self.lines(run_id)), default=0) >= final[-1]["last_seq"]
-
-    def stop(self) -> None:
-        self._reader.cancel()
-
-
-def _line_of(frame: dict[str, Any]) -> dict[str, Any]:
-    return {k: frame[k] for k in ("seq", "at", "stream", "text")}
-
-
-def _step_header(frame: dict[str, Any]) -> dict[str, Any]:
-    return {k: frame[k] for k in ("run_id", "agent", "step", "at", "duration_ms")}
-
-
-@contextlib.asynccontextmanager
-async def terminal(fleet: DevFleet, session: dict[str, Any], card_id: str, query: str = "") -> AsyncIterator[Terminal]:
-    url = fleet.gateway.replace("http", "ws", 1) + f"/api/cards/{card_id}/terminal{query}"
-    cookie = "; ".join(f"{k}={v}" for k, v in session["cookies"].items())
-    origin = gateway_origins(fleet.offset)[0]
-    async with connect(url, additional_headers={"cookie": cookie, "origin": origin}, open_timeout=60) as socket:
-        reader = Terminal(socket)
-        try:
-            yield reader
-        finally:
-            reader.stop()
-
-
 def sign_up(fleet: DevFleet) -> dict[str, Any]:
     origin = gateway_origins(fleet.offset)[0]
     with httpx.Client(base_url=fleet.gateway, headers={"origin": origin}, timeout=60) as client:
@@ -178,7 +100,8 @@ def browser(fleet: DevFleet, session: dict[str, Any]) -> httpx.AsyncClient:
 async def test_an_orchestrator_killed_mid_run_resumes_after_its_last_checkpoint(fleet: DevFleet) -> None:
     session = sign_up(fleet)
     card_id = session["card"]["id"]
-    async with browser(fleet, session) as client, terminal(fleet, session, card_id) as live:
+    opener = TerminalOpener(fleet.gateway, gateway_origins(fleet.offset)[0], session["cookies"])
+    async with browser(fleet, session) as client, opener.open(card_id) as live:
         lane = session["lanes"][ARCHITECTURE_LANE]["id"]
         moved = await client.put(f"/api/cards/{card_id}/move", json={"lane_id": lane})
         assert moved.status_code == 200, moved.text
@@ -192,12 +115,12 @@ async def test_an_orchestrator_killed_mid_run_resumes_after_its_last_checkpoint(
 
         await poll(lambda: live.ended(run_id))
         steps = await _assert_resumed(fleet, run_id, before)
-        _assert_in_order(live, run_id, steps)
+        assert_in_order(live, run_id, steps)
         await _assert_written_once(client, card_id, run_id, live.steps(run_id))
         await _assert_settled_once(fleet, run_id, steps)
         assert any("attempt 2" in line["text"] for line in live.lines(run_id))
 
-    await _assert_replays(fleet, session, card_id, run_id, live, len(before))
+    await assert_replays(opener, card_id, live, {run_id: len(before)})
 
 
 async def _run_started(fleet: DevFleet) -> uuid.UUID:
@@ -274,40 +197,3 @@ async def _assert_settled_once(fleet: DevFleet, run_id: uuid.UUID, steps: int) -
     assert len(rows(fleet, "billing", "SELECT 1 FROM inbox WHERE event_type = 'usage.run_settled'")) == 1
     [(orchestrator_calls,)] = rows(fleet, "orchestrator", "SELECT provider_calls FROM runs")
     assert calls == orchestrator_calls
-
-
-def _assert_in_order(live: Terminal, run_id: uuid.UUID, count: int) -> None:
-    """Lines dense from 1 and every step, each once and whole, in order, across both attempts."""
-    lines, steps = live.lines(run_id), live.steps(run_id)
-    assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
-    assert [step["step"] for step in steps] == list(range(1, count + 1))
-    for step in steps:
-        assert step["parts"] == [(part, len(step["parts"])) for part in range(len(step["parts"]))]
-    assert live.statuses(run_id)[-1]["last_seq"] == lines[-1]["seq"]
-
-
-async def _assert_replays(
-    fleet: DevFleet, session: dict[str, Any], card_id: str, run_id: uuid.UUID, live: Terminal, step: int
-) -> None:
-    """Reopened, the terminal replays what the live one received: all of it, or exactly what followed a cursor."""
-    lines, steps = live.lines(run_id), _without_parts(live.steps(run_id))
-    seq = lines[len(lines) // 2]["seq"]
-    for after_seq, after_step in ((0, 0), (seq, step)):
-        query = f"?after={run_id}:{after_seq}&steps={run_id}:{after_step}" if after_seq else ""
-        replay = await _replayed(fleet, session, card_id, run_id, query)
-        assert replay.lines(run_id) == [line for line in lines if line["seq"] > after_seq]
-        assert _without_parts(replay.steps(run_id)) == [step for step in steps if step["step"] > after_step]
-        [status] = replay.statuses(run_id)
-        assert (status["status"], status["last_seq"]) == ("completed", lines[-1]["seq"])
-
-
-async def _replayed(fleet: DevFleet, session: dict[str, Any], card_id: str, run_id: uuid.UUID, query: str) -> Terminal:
-    """What a terminal opened with ``query`` receives of the run: its replay ends with the run's status."""
-    async with terminal(fleet, session, card_id, query) as replay:
-        await poll(lambda: bool(replay.statuses(run_id)))
-        return replay
-
-
-def _without_parts(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Steps as joined: how a step was split into frames may differ between live and replay."""
-    return [{k: v for k, v in step.items() if k != "parts"} for step in steps]
