@@ -177,7 +177,6 @@ class Orchestrator:
     gated_lanes: set[int] = field(default_factory=set)
     markup: str = "5"
     increment: str = "0.25"
-    recorded: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def workspace(self) -> uuid.UUID:
@@ -196,9 +195,10 @@ class Orchestrator:
         db: Database = self.app.state.ctx.db
         return db
 
-    def moved(self, to_lane: int = 1, card: uuid.UUID | None = None) -> CardMoved:
-        board, lanes = self.tenancy.board, [uuid.uuid5(self.tenancy.board, str(n)) for n in range(to_lane + 1)]
-        card = card or self.card
+    def moved(self, to_lane: int = 1) -> CardMoved:
+        """The card moved from lane 0 into ``to_lane``."""
+        board, card = self.tenancy.board, self.card
+        lanes = [uuid.uuid5(board, str(number)) for number in range(to_lane + 1)]
         snapshot = CardSnapshot(
             card_id=card, board_id=board, lane_id=lanes[to_lane], lane_number=to_lane, title="Checkout", position=0
         )
@@ -230,11 +230,6 @@ class Orchestrator:
     def events(self, kind: str) -> list[Any]:
         return [event for event in self.sink.events() if event.type == kind]
 
-    async def until(self, kind: str, count: int = 1) -> None:
-        """Wait until the orchestrator has published ``count`` events of ``kind``."""
-        while len(self.events(kind)) < count:  # noqa: ASYNC110 - events arrive through the sink
-            await asyncio.sleep(0.005)
-
     def agent(self, name: str, **changes: Any) -> None:
         """Configure the project's ``name`` agent as core would answer it (provider, model, enabled)."""
         self.agents[name] = {**self.agents[name], **changes, "overridden": True}
@@ -260,13 +255,14 @@ class Orchestrator:
         )
 
     def run_usage(self, call: Call) -> Answer:
-        """What the router recorded for the run: the calls the orchestrator made (and ``recorded`` adds)."""
+        """What the router recorded for the run: every call the orchestrator made for it, a cut one too."""
         run = call.path_params["run_id"]
-        made = [c for c in self.router.calls_to("POST", CHAT) if c.headers.get("x-aw-run-id") == run]
-        calls = len(made) + sum(r["provider_calls"] for r in self.recorded)
-        cost = CALL_COST * len(made) + sum((Decimal(r["cost"]) for r in self.recorded), Decimal(0))
-        tokens = {"input_tokens": 100 * calls, "output_tokens": 50 * calls}
-        return Answer(200, {"run_id": run, "provider_calls": calls, **tokens, "cost": str(cost)})
+        calls = len([c for c in self.router.calls_to("POST", CHAT) if c.headers.get("x-aw-run-id") == run])
+        tokens = {
+            "input_tokens": CALL_TOKENS["prompt_tokens"] * calls,
+            "output_tokens": CALL_TOKENS["completion_tokens"] * calls,
+        }
+        return Answer(200, {"run_id": run, "provider_calls": calls, **tokens, "cost": str(CALL_COST * calls)})
 
 
 @pytest.fixture
