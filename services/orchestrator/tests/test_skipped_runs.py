@@ -14,6 +14,7 @@ from agentworks_orchestrator.models import BudgetState, Run
 from agentworks_platform.db import Database
 from agentworks_platform.peer_stub import Answer, Call
 
+from .conftest import CALL_COST, Orchestrator
 from .test_peers import CHAT, Peers, peers, streamed
 
 __all__ = ["peers"]  # the fixture, shared with the peers' own tests
@@ -34,7 +35,11 @@ def _in_turn(*answers: Answer) -> Callable[[Call], Answer]:
 
 
 async def _run_row(peers: Peers, run_id: uuid.UUID) -> Run:
-    async with _database(peers).transaction() as session:
+    return await _run_row_of(_database(peers), run_id)
+
+
+async def _run_row_of(db: Database, run_id: uuid.UUID) -> Run:
+    async with db.transaction() as session:
         run = await session.get(Run, run_id)
     assert run is not None
     return run
@@ -156,3 +161,34 @@ async def test_a_circuit_opening_once_the_run_has_spent_fails_it_with_that_reaso
     assert (settled.run_status, settled.cost, settled.provider_calls) == ("failed", Decimal("0.0025"), 1)
     lines = [line.text for batch in peers.events("agent.run.log") for line in batch.lines]
     assert any(text.startswith("✖ openai keeps failing") for text in lines)
+
+
+async def test_a_circuit_opening_after_a_tool_using_runs_first_step_fails_it_with_that_reason(
+    orchestrator: Orchestrator,
+) -> None:
+    """The PRD agent's loop took its first step; the router refuses the second step's model call."""
+
+    async def second_call_refused(call: Call) -> Answer:
+        if len(orchestrator.model.requests) == 2:
+            return Answer.refusal(503, "circuit_open", "openai gpt-5 is failing; its circuit is open.")
+        return await orchestrator.model._complete(call)
+
+    orchestrator.router.on("POST", CHAT, second_call_refused)
+    assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
+    [step] = orchestrator.events("agent.run.step")
+    assert orchestrator.events("agent.run.skipped") == []
+    [failed] = orchestrator.events("agent.run.failed")
+    assert (failed.run_id, failed.error_code, failed.refused) == (step.run_id, "circuit_open", False)
+    assert failed.reason.startswith("openai keeps failing for gpt-5")
+    [settled] = orchestrator.events("usage.run_settled")
+    assert (settled.run_status, settled.cost, settled.provider_calls) == ("failed", CALL_COST, 1)
+    run = await _run_row_of(orchestrator.db, failed.run_id)
+    assert (run.status, run.error_code, run.reason) == ("failed", "circuit_open", failed.reason)
+
+
+async def test_a_tool_using_run_whose_first_call_meets_an_open_circuit_is_skipped(orchestrator: Orchestrator) -> None:
+    orchestrator.router.on("POST", CHAT, Answer.refusal(503, "circuit_open", "openai gpt-5 is failing."))
+    assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
+    [skipped] = orchestrator.events("agent.run.skipped")
+    assert (skipped.agent, skipped.reason_code) == ("prd", "circuit_open")
+    assert orchestrator.events("agent.run.step") == orchestrator.events("usage.run_settled") == []
