@@ -139,7 +139,8 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
   );
 }
 
-function LaneAgents({ agents }: { agents: AgentConfig[] }) {
+/** The agents a lane runs when a card enters it, each marked on or off (an off one is skipped, saying why). */
+export function LaneAgents({ agents }: { agents: AgentConfig[] }) {
   if (agents.length === 0) return null;
   return (
     <ul className="lane-agents" aria-label="Agents of this lane">
