@@ -22,8 +22,22 @@ from starlette.routing import Route
 WRITER = OfflineProvider(token_delay=0)
 
 
+def _message(message: dict[str, Any]) -> Message:
+    """One message as the router's adapters read it: the tool calls an assistant made, the call a result answers."""
+    calls = tuple(
+        ToolCall(call["id"], call["function"]["name"], call["function"]["arguments"])
+        for call in message.get("tool_calls") or []
+    )
+    return Message(
+        role=message["role"],
+        content=str(message.get("content") or ""),
+        tool_calls=calls,
+        tool_call_id=message.get("tool_call_id"),
+    )
+
+
 def _request(body: dict[str, Any]) -> ChatRequest:
-    messages = tuple(Message(role=m["role"], content=str(m.get("content") or "")) for m in body["messages"])
+    messages = tuple(_message(m) for m in body["messages"])
     tools = tuple(
         Tool(t["function"]["name"], t["function"].get("description", ""), t["function"].get("parameters", {}))
         for t in body.get("tools") or []

@@ -249,8 +249,8 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         tabs = page.get_by_test_id("transcript-tab")
         expect(tabs).to_have_text(["prd", "Raw log"], timeout=60_000)
         transcript = page.get_by_test_id("transcript")
-        expect(transcript).to_contain_text("Done: wrote the draft", timeout=60_000)
-        expect(transcript.get_by_test_id("tool-call")).to_have_count(5)  # the card, the PRD, two children, a note
+        expect(transcript).to_contain_text("wrote the PRD, left a note for the team", timeout=60_000)
+        expect(transcript.get_by_test_id("tool-call")).to_have_count(4)  # the card, its documents, the PRD, a note
         tabs.last.click()
         # xterm keeps only the visible rows in the DOM: the end of the run and its end marker
         expect(page.get_by_test_id("terminal")).to_contain_text("prd run finished", timeout=60_000)
@@ -277,18 +277,18 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         attribution = page.get_by_test_id("card-document-attribution")
         expect(attribution).to_contain_text("v2", timeout=30_000)
         expect(attribution).to_contain_text("by prd (run ")
-        expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("Prd")
+        expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("PRD: One-click checkout")
 
-        # A full lane refuses a move in place, and the card stays where it was (the first lane holds Refunds and
-        # the four child cards the two PRD runs created).
+        # A full lane refuses a move in place, and the card stays where it was (the first lane holds Refunds: the
+        # PRD agent does not break work down into child cards).
         page.get_by_label("Settings of Vision & Strategy").click()
         settings = page.get_by_role("form", name="Vision & Strategy settings")
         settings.get_by_label("WIP limit").fill("1")
         settings.get_by_role("button", name="Save").click()
-        expect(page.get_by_test_id("wip-0")).to_have_text("5 / 1")
+        expect(page.get_by_test_id("wip-0")).to_have_text("1 / 1")
         page.get_by_label("Close card").click()
         _drag(page, "One-click checkout", 0)
-        expect(_lane(page, 0).locator(".refusal")).to_contain_text("WIP limit (5/1)")  # type: ignore[attr-defined]
+        expect(_lane(page, 0).locator(".refusal")).to_contain_text("WIP limit (1/1)")  # type: ignore[attr-defined]
         expect(_lane(page, 1).locator('[data-card="One-click checkout"]')).to_be_visible()  # type: ignore[attr-defined]
 
         # API keys: shown once at creation, then only their prefix; revoked in place.
@@ -495,9 +495,11 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         tabs = page.get_by_test_id("transcript-tab")
         expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=60_000)
         transcript = page.get_by_test_id("transcript")
-        expect(transcript.get_by_text("Reading the card first.")).to_be_visible(timeout=60_000)
+        expect(transcript.get_by_text("Reading the card and the documents earlier lanes wrote for it.")).to_be_visible(
+            timeout=60_000
+        )
         expect(transcript.get_by_test_id("tool-call").locator("summary code")).to_contain_text(
-            ["read_card", "write_document", "create_child_card", "create_child_card", "comment"], timeout=60_000
+            ["read_card", "list_documents", "write_document", "update_card", "comment"], timeout=60_000
         )
         tabs.nth(1).click()
         expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text("read_card")
@@ -505,8 +507,16 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         tabs.last.click()
         labelled = re.compile(r"\[dev (backend|frontend)\] ")
         expect(page.get_by_test_id("terminal")).to_contain_text(labelled, timeout=60_000)
-        # The children the agents created link back to this card, and it lists them.
-        children = page.get_by_role("link", name=re.compile(r"^Groundwork for"))
-        expect(children).to_have_count(2, timeout=30_000)
+        # Each developer added its implementation steps to the card's checklist (the later update is kept).
+        checklist = page.get_by_label("Card details").get_by_label("Checklist", exact=True)
+        expect(checklist).to_contain_text("0 of 3 done", timeout=30_000)
+        # The Architect breaks the card down: its two children link back to this card, and it lists them.
+        lane_three = next(lane["id"] for lane in lanes if lane["number"] == 3)
+        moved = page.request.put(
+            f"/api/cards/{ids['card']}/move", data={"lane_id": lane_three}, headers={"origin": fleet.url}
+        )
+        assert moved.ok, moved.text()
+        children = page.get_by_role("link", name=re.compile(r"^Saved cards: (API and data model|screens and states)$"))
+        expect(children).to_have_count(2, timeout=60_000)
         children.first.click()
         expect(page.get_by_test_id("parent-card")).to_contain_text("Child of Saved cards")

@@ -30,9 +30,9 @@ AGENTS: tuple[AgentSpec, ...] = (
         "designer",
         "Designer",
         (2,),
-        "nano-banana",
-        "gemini-2.5-flash-image",
-        "Produces UI concepts and images with the image model.",
+        "google",
+        "gemini-2.5-flash",
+        "Writes the design brief and generates UI concepts with the image model (Nano Banana).",
     ),
     AgentSpec(
         "architect",

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import openai
@@ -310,7 +311,7 @@ class RunExecutor:
             say=batcher.line,
             spent=Spent(tokens=lambda: usage.input_tokens + usage.output_tokens, cost=lambda: usage.cost),
             tools=plan.tools,
-            context=plan.tool_context,
+            context=replace(plan.tool_context, count=partial(_count_tool_call, usage)),
             limits=plan.limits,
             poll_seconds=self._settings.cancel_poll_seconds,
             now=lambda: self.clock().timestamp(),  # the run's time limit is measured by the clock its lease is
@@ -661,3 +662,10 @@ def _take_calls(chunk: dict[str, Any], calls: dict[int, dict[str, str]]) -> None
             call["id"] = delta.get("id") or call["id"]
             call["name"] += function.get("name") or ""
             call["arguments"] += function.get("arguments") or ""
+
+
+def _count_tool_call(usage: Usage, input_tokens: int, cost: Decimal) -> None:
+    """A tool's own provider call (an image) into the run's usage, as the router recorded it."""
+    usage.input_tokens += input_tokens
+    usage.cost += cost
+    usage.calls += 1

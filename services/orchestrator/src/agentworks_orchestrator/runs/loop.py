@@ -8,7 +8,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from agentworks_events.runs import RunEffect, ToolCallRecord
@@ -120,7 +120,7 @@ class AgentLoop:
             step_started = time.perf_counter()
             turn = await self.call(conversation, offered)
             conversation.append(_assistant_message(turn))
-            records, effects = await self._carry_out(turn.calls)
+            records, effects = await self._carry_out(turn.calls, number)
             conversation.extend(
                 {"role": "tool", "tool_call_id": record.call_id, "content": record.result} for record in records
             )
@@ -152,13 +152,16 @@ class AgentLoop:
     def _elapsed_ms(self) -> int:
         return int((self.now() - self.started) * 1000)
 
-    async def _carry_out(self, calls: tuple[ToolCall, ...]) -> tuple[tuple[ToolCallRecord, ...], tuple[RunEffect, ...]]:
+    async def _carry_out(
+        self, calls: tuple[ToolCall, ...], step: int
+    ) -> tuple[tuple[ToolCallRecord, ...], tuple[RunEffect, ...]]:
         """The step's calls, at once (a model may make several in one turn); a cancel stops them mid-way."""
         if not calls:
             return (), ()
+        context = replace(self.context, step=step)
         for call in calls:
             await self.say(f"→ {call.name}({_brief(call.arguments)})")
-        work: asyncio.Future[Any] = asyncio.gather(*(perform(call, self.tools, self.context) for call in calls))
+        work: asyncio.Future[Any] = asyncio.gather(*(perform(call, self.tools, context) for call in calls))
         watch: asyncio.Future[Any] = asyncio.ensure_future(self._watch_cancel())
         try:
             done, _ = await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)

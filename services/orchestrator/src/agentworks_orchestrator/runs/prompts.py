@@ -49,13 +49,23 @@ def console_prompt(context: RunContextOut) -> str:
     )
 
 
-def tools_instruction(documents: tuple[str, ...]) -> str:
-    """What a tool-using run is asked to deliver, in place of the JSON block contract."""
+def tools_instruction(documents: tuple[str, ...], tools: tuple[str, ...]) -> str:
+    """What a tool-using run is asked to deliver, in place of the JSON block contract: the role's documents and
+    what its other tools are for (only a role offered a tool is told of it)."""
     wanted = ", ".join(documents) or "none"
-    return (
-        "Work with your tools: read the card (read_card) and the card's documents (list_documents, "
-        f"read_document) first; write the documents this role owns ({wanted}) with write_document; split the "
-        "work into child cards with create_child_card when it has separable parts; comment on the card when a "
-        "decision needs people. Say briefly what you are doing before each tool call. When the work is done, "
-        "answer with a short summary and no tool call."
+    asks = [
+        "Work with your tools: read the card (read_card) and the card's documents (list_documents, read_document) "
+        f"first; write the documents this role owns ({wanted}) with write_document."
+    ]
+    if "generate_image" in tools:
+        asks.append("Show the key screens with generate_image (one image per prompt); each image is shown on the card.")
+    if "create_child_card" in tools:
+        asks.append(
+            "Break the work into child cards with create_child_card, each with a clear title and acceptance criteria; "
+            "it answers the child's id, which comment takes as card_id."
+        )
+    asks.append(
+        "Comment on the card when a decision needs people. Say briefly what you are doing before each tool call. "
+        "When the work is done, answer with a short summary and no tool call."
     )
+    return " ".join(asks)

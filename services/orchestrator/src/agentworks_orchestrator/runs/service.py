@@ -242,7 +242,8 @@ class RunService:
     def _messages(agent: str, context: RunContextOut, instructions: str, tool_using: bool) -> list[dict[str, Any]]:
         contract = CONTRACTS.get(agent)
         if tool_using:
-            instruction = tools_instruction(contract.documents if contract else ())
+            offered = tuple(tool.name for tool in tools_of(agent))
+            instruction = tools_instruction(contract.documents if contract else (), offered)
         else:
             instruction = contract.instruction() if contract else ""
         system = system_prompt(agent, context, instruction, instructions)

@@ -9,11 +9,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import openai
-from agentworks_events.runs import TOOL_RESULT_MAX, RunEffect, ToolCallRecord
+from agentworks_events.cards import CHECKLIST_MAX
+from agentworks_events.runs import TOOL_RESULT_MAX, RunEffect, ToolCallRecord, child_card_id_for
 from agentworks_internal_api.core import ContextCardOut
 from agentworks_platform.internal_http import InternalClient
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -32,7 +34,10 @@ class ToolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What a tool acts on: the run, its card, and the clients it reads and generates through."""
+    """What a tool acts on: the run, its card, and the clients it reads and generates through. ``step`` (set by
+    the loop for each step) and ``call_id`` (set for each call) name what a call creates, as core will; ``count``
+    adds what a tool's own provider call spent (an image: its input tokens and cost) to the run's usage, so the
+    run is charged for every call the router recorded for it."""
 
     run_id: uuid.UUID
     workspace_id: uuid.UUID
@@ -44,6 +49,9 @@ class ToolContext:
     llm: openai.AsyncOpenAI
     image_model: str
     headers: dict[str, str] = field(default_factory=dict)
+    step: int = 1
+    call_id: str = ""
+    count: Callable[[int, Decimal], None] = field(default=lambda _tokens, _cost: None)  # outside a run: uncounted
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +93,8 @@ class ChecklistItemIn(_Arguments):
 
 class CardUpdateIn(_Arguments):
     description: Annotated[ModelText, Field(max_length=20_000)] | None = None
-    checklist: Annotated[list[ChecklistItemIn], Field(max_length=50)] | None = None
+    # as long as a card's checklist may be, so a card's whole checklist can be given back with a line added
+    checklist: Annotated[list[ChecklistItemIn], Field(max_length=CHECKLIST_MAX)] | None = None
 
 
 class CommentIn(_Arguments):
@@ -166,13 +175,31 @@ async def _read_card(context: ToolContext, _: NoArguments) -> ToolOutcome:
     card = context.card
     if card is None:
         raise ToolError("This run's card no longer exists.")
-    return ToolOutcome(f"Card {card.id} ({card.card_type}): {card.title}\n\n{card.description or '(no description)'}")
+    return ToolOutcome(card_text(card))
+
+
+def card_text(card: ContextCardOut) -> str:
+    """The card as ``read_card`` shows it: title, type, description, acceptance criteria and checklist."""
+    parts = [f"Card {card.id} ({card.card_type}): {card.title}"]
+    if card.parent_id is not None:
+        parts.append(f"Child of the card {card.parent_id}.")
+    parts.append(card.description or "(no description)")
+    criteria = [f"- {criterion}" for criterion in card.acceptance_criteria]
+    parts.append("\n".join(["Acceptance criteria:", *criteria]) if criteria else "Acceptance criteria: none yet.")
+    items = [f"- [{'x' if item.done else ' '}] {item.text}" for item in card.checklist]
+    parts.append("\n".join(["Checklist:", *items]) if items else "Checklist: empty.")
+    return "\n\n".join(parts)
 
 
 async def _create_child_card(context: ToolContext, arguments: ChildCardIn) -> ToolOutcome:
     _card_of(context)
+    child = child_card_id_for(context.run_id, context.step, context.call_id)
     effect = {"kind": "card.create_child", **arguments.model_dump()}
-    return ToolOutcome(f"Created the child card {arguments.title!r} in the board's first lane.", effect)
+    return ToolOutcome(
+        f"Created the child card {child} in the board's first lane: {arguments.title}\n"
+        "To comment on it, pass its id as card_id.",
+        effect,
+    )
 
 
 async def _update_card(context: ToolContext, arguments: CardUpdateIn) -> ToolOutcome:
@@ -202,6 +229,8 @@ async def _generate_image(context: ToolContext, arguments: ImageIn) -> ToolOutco
         )
     except openai.APIStatusError as exc:
         raise ToolError(f"The image model refused ({exc.status_code}): {exc.message}") from None
+    cost = (answer.model_extra or {}).get("agentworks", {}).get("cost", "0")
+    context.count(answer.usage.input_tokens if answer.usage else 0, Decimal(cost))
     url = answer.data[0] if answer.data else None
     if url is None or not url.url:
         raise ToolError("The image model answered without an image.")
@@ -236,16 +265,23 @@ DOCUMENT_TOOLS = (
     ),
 )
 CARD_TOOLS = (
-    Tool("read_card", "Read the card this run works on: title, type and description.", NoArguments, _read_card),
     Tool(
-        "create_child_card",
-        "Create a child card of this card, with acceptance criteria, in the board's first lane.",
-        ChildCardIn,
-        _create_child_card,
+        "read_card",
+        "Read the card this run works on: title, type, description, acceptance criteria and checklist.",
+        NoArguments,
+        _read_card,
     ),
     Tool("update_card", "Change this card's description and/or its checklist.", CardUpdateIn, _update_card),
     Tool("comment", "Comment on this card (or on one of its children) in Markdown.", CommentIn, _comment),
     Tool("request_move", "Ask to move this card to the next lane once the work is done.", MoveIn, _request_move),
+)
+BREAKDOWN_TOOLS = (
+    Tool(
+        "create_child_card",
+        "Create a child card of this card, with acceptance criteria, in the board's first lane; answers its id.",
+        ChildCardIn,
+        _create_child_card,
+    ),
 )
 IMAGE_TOOLS = (
     Tool(
@@ -255,6 +291,10 @@ IMAGE_TOOLS = (
         _generate_image,
     ),
 )
+BREAKS_DOWN = frozenset({"architect"})
+"""The roles whose job is a breakdown into task cards: only they create child cards."""
+DRAWS = frozenset({"designer"})
+"""The roles that generate images."""
 
 
 def calls_tools(model: str) -> bool:
@@ -263,8 +303,14 @@ def calls_tools(model: str) -> bool:
 
 
 def tools_of(agent: str) -> tuple[Tool, ...]:
-    """The tools an agent's role may call (the Designer also generates images)."""
-    return DOCUMENT_TOOLS + CARD_TOOLS + (IMAGE_TOOLS if agent == "designer" else ())
+    """The tools an agent's role may call: every role reads and writes its documents and works on its card;
+    only a breakdown role creates child cards and only the Designer generates images."""
+    return (
+        DOCUMENT_TOOLS
+        + CARD_TOOLS
+        + (BREAKDOWN_TOOLS if agent in BREAKS_DOWN else ())
+        + (IMAGE_TOOLS if agent in DRAWS else ())
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +355,7 @@ async def _carried_out(
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors())
         raise ToolError(f"Invalid arguments for {tool.name}: {problems}.") from None
     try:
-        outcome = await tool.act(context, parsed)
+        outcome = await tool.act(replace(context, call_id=call.call_id), parsed)
     except CoreUnavailableError:
         raise ToolError("The project's store is unavailable right now; try again in a moment.") from None
     effect = EFFECT_ADAPTER.validate_python({**outcome.effect, "call_id": call.call_id}) if outcome.effect else None

@@ -2,9 +2,10 @@
 
 It answers in the shape the prompt asks for. When a system prompt carries an AgentWorks output contract
 (a line ``AGENTWORKS_OUTPUT_CONTRACT: {json}``), the answer ends with a fenced JSON block that fulfils it.
-Offered an agent's tools, it works as an agent would, one turn per step: it reads the card, writes the
-document the ``write_document`` tool names first and creates two child cards, comments on the card, then
-answers with a summary. So the whole product works end to end with no provider key configured.
+Offered an agent's tools, it works as that role would, one turn per step (``offline_session``): it reads the
+card, writes the role's documents, and, as the tools offered allow, generates an image, creates two child cards
+or adds to the card's checklist, comments, then answers with a summary. So the whole product works end to end
+with no provider key configured.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from agentworks_provider_router.providers import offline_session
 from agentworks_provider_router.providers.base import (
     ChatRequest,
     Delta,
@@ -31,7 +33,7 @@ from agentworks_provider_router.providers.base import (
 EMBEDDING_DIMENSIONS = 256
 
 CONTRACT = re.compile(r"AGENTWORKS_OUTPUT_CONTRACT: (\{.*\})")
-LABEL = "[offline model — no provider key configured; this text is generated locally]"
+LABEL = offline_session.LABEL
 
 
 def count_tokens(text: str) -> int:
@@ -96,17 +98,16 @@ class OfflineProvider:
         makes (none once the work is done). Offered none of an agent's tools, it answers as to any request."""
         offered = {tool.name: tool for tool in request.tools}
         turn = sum(1 for m in request.messages if m.role == "assistant")
-        card = next((m.content for m in request.messages if m.role == "tool"), "")
-        topic = (card.split("\n", 1)[0].split(": ", 1)[-1] or "the card")[:80]
-        plan = _session(offered, topic)
+        seen = offline_session.seen_in(request)
+        plan = offline_session.session(offered, seen)
         if not plan:
             return self.answer(request), ()
         if turn >= len(plan):
-            return f"Done: wrote the draft, split the work into two child cards and left a note on {topic}.", ()
-        text, calls = plan[turn]
-        return (LABEL + "\n" + text if turn == 0 else text), tuple(
+            return offline_session.summary(plan, seen), ()
+        step = plan[turn]
+        return (LABEL + "\n" + step.text if turn == 0 else step.text), tuple(
             ToolCall(f"call_offline_{turn + 1}_{n}", name, json.dumps(arguments))
-            for n, (name, arguments) in enumerate(calls, start=1)
+            for n, (name, arguments) in enumerate(step.calls, start=1)
         )
 
     async def stream_chat(self, request: ChatRequest) -> AsyncIterator[Delta]:
@@ -137,49 +138,6 @@ class OfflineProvider:
 
     async def aclose(self) -> None:
         return None
-
-
-Turn = tuple[str, list[tuple[str, dict[str, Any]]]]
-
-
-def _session(offered: dict[str, Any], topic: str) -> list[Turn]:
-    """The offline agent's turns, each kept only when the tools it needs are offered."""
-    document = _first_document(offered.get("write_document"))
-    turns: list[Turn] = []
-    if "read_card" in offered:
-        turns.append(("Reading the card first.", [("read_card", {})]))
-    if document and "create_child_card" in offered:
-        title = document.replace("_", " ").title()
-        content = f"# {title}\n\n{LABEL}\n\nDraft for {topic}."
-        children = [
-            (
-                "create_child_card",
-                {
-                    "title": f"{part} for {topic}"[:200],
-                    "description": f"Generated offline: the {part.lower()} part of {topic}.",
-                    "acceptance_criteria": [f"The {part.lower()} part works end to end."],
-                },
-            )
-            for part in ("Groundwork", "Follow-up")
-        ]
-        turns.append(
-            (
-                f"Drafting the {title} and splitting the work into two child cards.",
-                [("write_document", {"name": document, "title": title, "content": content}), *children],
-            )
-        )
-    if "comment" in offered:
-        note = f"Offline draft ready for review. {LABEL}"
-        turns.append(("Leaving a note for the team.", [("comment", {"body": note})]))
-    return turns
-
-
-def _first_document(tool: Any) -> str | None:
-    """The first document name ``write_document`` offers (its ``name`` enum), if it offers any."""
-    if tool is None:
-        return None
-    names = tool.parameters.get("properties", {}).get("name", {}).get("enum") or []
-    return str(names[0]) if names else None
 
 
 def _unit_vector(text: str, size: int) -> tuple[float, ...]:

@@ -1,0 +1,162 @@
+"""The offline model's agent sessions: offered a role's tools as the orchestrator offers them, it plays the session
+that role would, turn by turn, deterministically and labelled offline. Tool results are written as the
+orchestrator's tools answer them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from agentworks_provider_router.providers.base import ChatRequest, Message, Tool, ToolCall
+from agentworks_provider_router.providers.offline import LABEL, OfflineProvider
+
+CARD_TOOLS = ("list_documents", "read_document", "write_document", "read_card", "update_card", "comment")
+ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "strategy": (("blueprint", "mvp"), ()),
+    "prd": (("prd",), ()),
+    "designer": (("design_brief",), ("generate_image",)),
+    "architect": (("infra_design",), ("create_child_card",)),
+    "dev_backend": (("backend_notes",), ()),
+    "qa": (("test_plan",), ()),
+}
+CARD_ID = uuid.UUID("00000000-0000-4000-8000-000000000001")
+CARD = (
+    f"Card {CARD_ID} (feature): Saved cards\n\nCustomers keep a card on file to pay in one step.\n\n"
+    "Acceptance criteria:\n- A saved card is offered at checkout\n- A customer can remove a saved card\n\n"
+    "Checklist:\n- [x] Agree the card vault provider"
+)
+
+
+def offered(role: str) -> tuple[Tool, ...]:
+    """The role's tools as the orchestrator declares them: ``write_document``'s name is an enum of its documents."""
+    documents, extra = ROLES[role]
+    named: dict[str, Any] = {"name": {"type": "string", "enum": list(documents)}}
+    return tuple(
+        Tool(name, f"The {name} tool.", {"type": "object", "properties": named if name == "write_document" else {}})
+        for name in (*CARD_TOOLS, "request_move", *extra)
+    )
+
+
+def answered(call: ToolCall) -> str:
+    """What the orchestrator's tool answers the call."""
+    arguments = json.loads(call.arguments)
+    if call.name == "read_card":
+        return CARD
+    if call.name == "list_documents":
+        return "The card's documents (newest version of each):\n- prd (v2): PRD: Saved cards"
+    if call.name == "create_child_card":
+        child = uuid.uuid5(CARD_ID, call.id)
+        return (
+            f"Created the child card {child} in the board's first lane: {arguments['title']}\n"
+            "To comment on it, pass its id as card_id."
+        )
+    return "Done."
+
+
+@dataclass(frozen=True)
+class Played:
+    texts: list[str]
+    calls: list[list[ToolCall]]
+
+    def tools(self) -> list[list[str]]:
+        return [[call.name for call in turn] for turn in self.calls]
+
+    def arguments(self, tool: str) -> list[dict[str, Any]]:
+        return [json.loads(call.arguments) for turn in self.calls for call in turn if call.name == tool]
+
+
+def play(role: str, limit: int = 12) -> Played:
+    """The whole session, each turn's calls answered as the orchestrator would, until it answers with no call."""
+    provider, tools = OfflineProvider(token_delay=0), offered(role)
+    messages = [Message("system", f"You are the {role}."), Message("user", 'Work on the card "Saved cards" now.')]
+    texts: list[str] = []
+    calls: list[list[ToolCall]] = []
+    for _ in range(limit):
+        text, made = provider.agent_turn(ChatRequest("offline-small", tuple(messages), tools=tools))
+        texts.append(text)
+        calls.append(list(made))
+        if not made:
+            return Played(texts, calls)
+        messages.append(Message("assistant", text, tool_calls=made))
+        messages += [Message("tool", answered(call), tool_call_id=call.id) for call in made]
+    raise AssertionError(f"the {role} session did not end in {limit} turns")
+
+
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        ("strategy", [["write_document", "write_document"], ["comment"]]),
+        ("prd", [["write_document"], ["comment"]]),
+        ("designer", [["write_document"], ["generate_image"], ["comment"]]),
+        ("architect", [["write_document"], ["create_child_card", "create_child_card"], ["comment"]]),
+        ("dev_backend", [["write_document"], ["update_card"], ["comment"]]),
+        ("qa", [["write_document"], ["comment"]]),
+    ],
+)
+def test_each_role_plays_the_session_its_tools_allow(role: str, expected: list[list[str]]) -> None:
+    played = play(role)
+    assert played.tools() == [["read_card", "list_documents"], *expected, []]
+    written = [document["name"] for document in played.arguments("write_document")]
+    assert written == list(ROLES[role][0])
+
+
+def test_only_a_role_offered_create_child_card_makes_children() -> None:
+    for role in ROLES:
+        children = play(role).arguments("create_child_card")
+        assert len(children) == (2 if role == "architect" else 0), role
+
+
+def test_the_architects_children_are_distinct_tasks_with_criteria_and_its_comment_names_them() -> None:
+    played = play("architect")
+    children = played.arguments("create_child_card")
+    titles = [child["title"] for child in children]
+    assert titles == ["Saved cards: API and data model", "Saved cards: screens and states"]
+    assert all(len(child["acceptance_criteria"]) >= 2 for child in children)
+    assert children[0]["acceptance_criteria"] != children[1]["acceptance_criteria"]
+    assert "A saved card is offered at checkout" in children[1]["acceptance_criteria"]  # the card's own criteria
+    [comment] = played.arguments("comment")
+    made = [call for turn in played.calls for call in turn if call.name == "create_child_card"]
+    for call, title in zip(made, titles, strict=True):
+        assert f"- {title} ({uuid.uuid5(CARD_ID, call.id)})" in comment["body"]
+
+
+def test_the_designer_writes_the_design_brief_and_generates_a_concept_of_the_card() -> None:
+    played = play("designer")
+    [brief] = played.arguments("write_document")
+    assert (brief["name"], brief["title"]) == ("design_brief", "Design Brief: Saved cards")
+    assert "## Key screens and states" in brief["content"]
+    assert "Builds on the card's prd." in brief["content"]  # it listed the card's documents first
+    [image] = played.arguments("generate_image")
+    assert "Saved cards" in image["prompt"]
+    [comment] = played.arguments("comment")
+    assert "The concept image is on the card." in comment["body"]
+
+
+def test_documents_are_drafted_from_the_card_read() -> None:
+    [prd] = play("prd").arguments("write_document")
+    assert "Customers keep a card on file to pay in one step." in prd["content"]
+    assert "- A saved card is offered at checkout\n- A customer can remove a saved card" in prd["content"]
+
+
+def test_a_developer_adds_its_steps_to_the_checklist_keeping_the_cards_own_lines() -> None:
+    [update] = play("dev_backend").arguments("update_card")
+    assert update["checklist"] == [
+        {"text": "Agree the card vault provider", "done": True},
+        {"text": "Write the migration", "done": False},
+        {"text": "Add the endpoints with validation", "done": False},
+        {"text": "Cover each endpoint with tests", "done": False},
+    ]
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_session_is_labelled_offline_and_the_same_each_time(role: str) -> None:
+    played = play(role)
+    assert played == play(role)
+    assert played.texts[0].startswith(LABEL)
+    assert LABEL in played.texts[-1]
+    assert played.texts[-1].startswith("Done: ")
+    assert all(LABEL in document["content"] for document in played.arguments("write_document"))
+    assert all(LABEL in comment["body"] for comment in played.arguments("comment"))
