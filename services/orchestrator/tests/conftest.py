@@ -45,11 +45,11 @@ RUN_USAGE = "/internal/runs/{run_id}/usage"
 CALL_COST = Decimal("0.0025")  # what the router says each scripted call cost
 CALL_TOKENS = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
 
-# The lanes and models of core's default agents (the designer answers with an image model).
+# The lanes and models of core's default agents.
 AGENT_DEFAULTS: dict[str, tuple[tuple[int, ...], str, str]] = {
     "ceo_copilot": ((0,), "openai", "gpt-5"),
     "prd": ((1,), "openai", "gpt-5"),
-    "designer": ((2,), "nano-banana", "gemini-2.5-flash-image"),
+    "designer": ((2,), "google", "gemini-2.5-flash"),
     "architect": ((3,), "anthropic", "claude-sonnet-4-6"),
     "dev_backend": ((5, 6), "anthropic", "claude-sonnet-4-6"),
     "dev_frontend": ((5, 6), "anthropic", "claude-sonnet-4-6"),
@@ -77,16 +77,16 @@ class Turn:
     calls: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
-def session(document: str) -> list[Turn]:
-    """A whole tool-using session, turn by turn: read the card, write ``document`` and make two child cards at
-    once, comment, then answer."""
+def session(document: str, breaks_down: bool = False) -> list[Turn]:
+    """A whole tool-using session, turn by turn: read the card, write ``document`` (and, for a role offered
+    ``create_child_card``, make two child cards at once), comment, then answer."""
     content = {"name": document, "title": "Checkout", "content": "# Checkout\n\nOne page."}
-    children = [{"title": title, "acceptance_criteria": ["Works"]} for title in ("API", "Page")]
+    children = [{"title": title, "acceptance_criteria": ["Works"]} for title in ("API", "Page")] if breaks_down else []
     return [
         Turn("Reading the card.", (("read_card", {}),)),
         Turn("", (("write_document", content), *(("create_child_card", child) for child in children))),
         Turn("", (("comment", {"body": "Drafted the document."}),)),
-        Turn("Done: drafted the document and split the card."),
+        Turn("Done: drafted the document."),
     ]
 
 
@@ -149,9 +149,9 @@ class Model:
     def _default(call: Call) -> Turn:
         agent = call.headers["x-aw-agent"]
         if call.body.get("tools"):
-            written = next(t for t in call.body["tools"] if t["function"]["name"] == "write_document")
-            document = written["function"]["parameters"]["properties"]["name"].get("enum", ["notes"])[0]
-            turns = session(document)
+            offered = {t["function"]["name"]: t["function"] for t in call.body["tools"]}
+            document = offered["write_document"]["parameters"]["properties"]["name"].get("enum", ["notes"])[0]
+            turns = session(document, breaks_down="create_child_card" in offered)
             done = sum(1 for message in call.body["messages"] if message["role"] == "assistant")
             return turns[min(done, len(turns) - 1)]
         documents = [{"kind": kind, "title": kind, "content": f"# {kind}"} for kind in CONTRACTS[agent].documents]

@@ -135,7 +135,7 @@ def turn(text: str, uses: Sequence[ToolUse] = (), model: str = "gemini-2.5-flash
     return Answer.stream(pieces)
 
 
-def session(*turns: Callable[[list[dict[str, Any]]], Answer]) -> Callable[[Call], Answer]:
+def scripted(*turns: Callable[[list[dict[str, Any]]], Answer]) -> Callable[[Call], Answer]:
     """The model's turns in order, each chosen by how many turns the conversation it is sent already has."""
 
     def answer(call: Call) -> Answer:
@@ -224,7 +224,7 @@ async def test_the_designer_works_with_tools_on_its_default_model_and_draws_with
     peers.router.on(
         "POST",
         CHAT,
-        session(
+        scripted(
             lambda _: turn("Writing the brief.", [("call_1", "write_document", brief)]),
             lambda _: turn("Drawing it.", [("call_2", "generate_image", {"prompt": "The saved cards screen"})]),
             lambda _: turn("Done: the brief and one concept."),
@@ -273,7 +273,7 @@ async def test_read_card_shows_the_cards_acceptance_criteria_and_checklist(peers
     peers.router.on(
         "POST",
         CHAT,
-        session(lambda _: turn("Reading.", [("call_1", "read_card", {})]), lambda _: turn("Read it.")),
+        scripted(lambda _: turn("Reading.", [("call_1", "read_card", {})]), lambda _: turn("Read it.")),
     )
     await peers.move_into_lane()
     [read, _] = peers.events("agent.run.step")
@@ -300,7 +300,7 @@ async def test_create_child_card_answers_the_childs_id_and_title_and_a_later_ste
     peers.router.on(
         "POST",
         CHAT,
-        session(
+        scripted(
             lambda _: turn("Splitting.", [("call_1", "create_child_card", child)]),
             comment_on_the_child,
             lambda _: turn("Split."),
@@ -324,7 +324,7 @@ async def test_a_role_that_does_not_break_work_down_cannot_create_a_child_card(p
     peers.router.on(
         "POST",
         CHAT,
-        session(
+        scripted(
             lambda _: turn("Splitting.", [("call_1", "create_child_card", {"title": "More work"})]),
             lambda _: turn("I cannot split it."),
         ),
