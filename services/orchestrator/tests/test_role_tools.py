@@ -31,12 +31,8 @@ from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 from fastapi import FastAPI
 
-from .conftest import BILLING_URL, CORE_URL, MODEL_URL, ORCHESTRATOR_URL, PUSHER
+from .conftest import BILLING_URL, CHAT, CONTEXT, CORE_URL, IMAGES, MODEL_URL, ORCHESTRATOR_URL, PLAN, PUSHER
 
-CONTEXT = "/internal/projects/{project_id}/run-context"
-PLAN = "/internal/workspaces/{workspace_id}/plan"
-CHAT = "/v1/chat/completions"
-IMAGES = "/v1/images/generations"
 CARD_ROLES = frozenset(("strategy", "prd", "designer", "architect", "dev_backend", "qa"))
 DOCUMENT_AND_CARD_TOOLS = {
     "list_documents", "read_document", "write_document", "read_card", "update_card", "comment", "request_move",
