@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the bench package lives at the repository's root, outside the workspace
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import billing, fanout, gateway, pipeline, router  # noqa: E402
+from bench import billing, cards, fanout, gateway, pipeline, router  # noqa: E402
 from bench.common import percentile, row  # noqa: E402
 
 
@@ -24,7 +24,8 @@ def test_an_unknown_part_is_refused_with_the_parts_there_are() -> None:
         [sys.executable, "-m", "bench", "routr"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 2
-    assert "unknown part(s): routr; choose from router, pipeline, gateway, fanout, billing, backbone" in result.stderr
+    parts = "router, pipeline, gateway, cards, fanout, billing, backbone"
+    assert f"unknown part(s): routr; choose from {parts}" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -70,6 +71,7 @@ def test_the_readme_states_the_budgets_the_bench_judges() -> None:
         "router": [f"p99 added ≤ {router.ADDED_P99_BUDGET:,g} ms"],
         "pipeline": [f"p50 ≤ {pipeline.FIRST_LINE_P50:,g} ms", f"p99 ≤ {pipeline.FIRST_LINE_P99:,g} ms"],
         "gateway": [f"≥ {gateway.BOARD_BUDGET:,g} req/s"],
+        "cards": [f"p99 ≤ {cards.P99_BUDGET:,g} ms"],
         "fanout": [f"p99 ≤ {fanout.P99_BUDGET:,g} ms"],
         "billing": [f"≥ {billing.INGEST_BUDGET:,g} distinct events/s"],
     }

@@ -119,11 +119,11 @@ async def _sample_board_json() -> bytes:
             session.add(
                 models.Lane(id=lane, workspace_id=workspace, board_id=board, number=0, position=0, name="Ready")
             )
-            for id_, position, parent_id in ((parent, 0, None), (card, 1, parent)):
+            for id_, key, parent_id in ((parent, 1, None), (card, 2, parent)):
                 session.add(
                     models.Card(
                         id=id_, workspace_id=workspace, project_id=project, board_id=board, lane_id=lane,
-                        position=position, title="Sample", description="Every field set", assignee_id=uuid.uuid4(),
+                        order_key=key, title="Sample", description="Every field set", assignee_id=uuid.uuid4(),
                         parent_id=parent_id,
                     )
                 )  # fmt: skip

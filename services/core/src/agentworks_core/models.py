@@ -11,6 +11,7 @@ from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -159,14 +160,17 @@ class Lane(Base):
 
 
 class Card(Base):
+    """A card. Its lane shows it in ``(order_key, id)`` order (see ``cards/order.py``); its position, the index
+    the API and events speak of, is counted from that order when read."""
+
     __tablename__ = "cards"
-    __table_args__ = (Index("ix_cards_lane_position", "lane_id", "position"),)
+    __table_args__ = (Index("ix_cards_lane_order", "lane_id", "order_key", "id"),)
     id: Mapped[uuid.UUID] = _id()
     workspace_id: Mapped[uuid.UUID] = _workspace()
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
     board_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     lane_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("lanes.id"), nullable=False)
-    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    order_key: Mapped[int] = mapped_column(BigInteger, nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     card_type: Mapped[str] = mapped_column(String(16), nullable=False, default="task")
@@ -362,6 +366,8 @@ def _note_change(_mapper: Mapper[object], _connection: Connection, target: Lane 
 def _bump_revisions(session: Session) -> None:
     """At commit, after the last flush: the board rows are locked only for the commit itself, so writers of
     different lanes of one board do not queue behind each other for the whole of their transactions."""
+    if session.in_nested_transaction():
+        return  # a savepoint's release: the changes it holds are counted when the transaction commits
     session.flush()  # what commit does next anyway; it records the changes still pending
     if TOUCHED_BOARDS not in session.info and TOUCHED_CARDS not in session.info:
         return

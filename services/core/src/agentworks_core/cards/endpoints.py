@@ -46,7 +46,7 @@ async def list_cards(
 @router.get("/cards/{card_id}")
 async def get_card(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> CardOut:
     await authorize_resource(session, principal, "card", card_id, "read")
-    return CardOut.model_validate(await service.get(session, card_id))
+    return await service.read(session, card_id)
 
 
 @router.patch("/cards/{card_id}", summary="Edit a card's fields")

@@ -1,23 +1,79 @@
-"""Card queries, including the locks that make WIP limits hold under concurrent moves."""
+"""Card queries: order keys and positions, and the lane locks that keep WIP limits and re-keys exact."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import TypeVar
 
 from agentworks_platform.db import locks_rows
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_core.cards import order
 from agentworks_core.models import Card, CardImage, Lane, ResourceIndex
 
+T = TypeVar("T")
 
-async def lock_lanes(session: AsyncSession, lane_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lane]:
-    """Load lanes, locking them in id order on PostgreSQL (SQLite transactions are already exclusive)."""
-    query = select(Lane).where(Lane.id.in_(sorted(set(lane_ids)))).order_by(Lane.id)
-    if locks_rows(session):
-        query = query.with_for_update()
-    return {lane.id: lane for lane in (await session.scalars(query)).all()}
+
+async def lock_lanes(
+    session: AsyncSession, lane_ids: Sequence[uuid.UUID], exclusive: Collection[uuid.UUID] = ()
+) -> dict[uuid.UUID, Lane]:
+    """Load lanes, locking them in id order on PostgreSQL (SQLite transactions are already exclusive).
+
+    Writers of one card's key share the lane (``FOR KEY SHARE``), so moves in a lane run side by side; a lane in
+    ``exclusive`` (``FOR UPDATE``) waits for them and holds them off, for the writers whose work depends on the
+    whole lane: counting against a WIP limit, re-keying."""
+    lanes: dict[uuid.UUID, Lane] = {}
+    for lane_id in sorted(set(lane_ids)):
+        query = select(Lane).where(Lane.id == lane_id).execution_options(populate_existing=True)
+        if locks_rows(session):
+            shared = lane_id not in exclusive
+            query = query.with_for_update(read=shared, key_share=shared)
+        lane = await session.scalar(query)
+        if lane is not None:
+            lanes[lane.id] = lane
+    return lanes
+
+
+async def lock_card_in_lane(
+    session: AsyncSession,
+    card_id: uuid.UUID,
+    lane_id: uuid.UUID,
+    other_lanes: Sequence[uuid.UUID],
+    exclusive: Collection[uuid.UUID],
+) -> tuple[Card, dict[uuid.UUID, Lane]] | None:
+    """Lock lanes before the card (the order every writer of keys uses), so a re-key never deadlocks with a
+    move. None when the card is gone or has left the lane in the meantime: the attempt's locks are then
+    released (savepoint) before the caller retries."""
+    attempt = await session.begin_nested()
+    lanes = await lock_lanes(session, [lane_id, *other_lanes], exclusive)
+    card = await card_for_update(session, card_id)
+    if card is None or card.lane_id != lane_id:
+        await attempt.rollback()
+        return None
+    await attempt.commit()
+    return card, lanes
+
+
+async def under_lane_locks(
+    session: AsyncSession, attempt: Callable[[bool], Awaitable[T | None]], first_exclusive: bool
+) -> T:
+    """Run ``attempt`` sharing its lanes (unless ``first_exclusive``), or again holding its target lane
+    exclusively when it answers None (it must count against a WIP limit or re-key). Each try is a savepoint,
+    so a refused or repeated try leaves nothing behind: neither its writes nor its locks."""
+    for exclusive in (first_exclusive, True):
+        savepoint = await session.begin_nested()
+        try:
+            done = await attempt(exclusive)
+        except BaseException:
+            await savepoint.rollback()
+            raise
+        if done is not None:
+            await savepoint.commit()
+            return done
+        await savepoint.rollback()
+    raise AssertionError("an attempt holding its lane exclusively always finishes")
 
 
 async def card_for_update(session: AsyncSession, card_id: uuid.UUID) -> Card | None:
@@ -31,20 +87,9 @@ async def lane_of_card(session: AsyncSession, card_id: uuid.UUID) -> uuid.UUID |
     return await session.scalar(select(Card.lane_id).where(Card.id == card_id))
 
 
-async def lock_card_in_lane(
-    session: AsyncSession, card_id: uuid.UUID, lane_id: uuid.UUID, other_lanes: Sequence[uuid.UUID]
-) -> tuple[Card, dict[uuid.UUID, Lane]] | None:
-    """Lock lanes before the card (the order every writer of positions uses), so concurrent moves queue
-    on the lane instead of deadlocking on each other's card rows. None when the card is gone or has left
-    the lane in the meantime: the attempt's locks are then released (savepoint) before the caller retries."""
-    attempt = await session.begin_nested()
-    lanes = await lock_lanes(session, [lane_id, *other_lanes])
-    card = await card_for_update(session, card_id)
-    if card is None or card.lane_id != lane_id:
-        await attempt.rollback()
-        return None
-    await attempt.commit()
-    return card, lanes
+async def has_wip_limit(session: AsyncSession, lane_id: uuid.UUID) -> bool:
+    """Whether the lane has a WIP limit, as last committed (read without a lock, to choose which lock to take)."""
+    return await session.scalar(select(Lane.wip_limit).where(Lane.id == lane_id)) is not None
 
 
 async def count_in_lane(session: AsyncSession, lane_id: uuid.UUID) -> int:
@@ -55,16 +100,63 @@ async def first_lane(session: AsyncSession, board_id: uuid.UUID) -> Lane | None:
     return await session.scalar(select(Lane).where(Lane.board_id == board_id).order_by(Lane.position).limit(1))
 
 
-async def close_gap(session: AsyncSession, lane_id: uuid.UUID, position: int) -> None:
-    await session.execute(
-        update(Card).where(Card.lane_id == lane_id, Card.position > position).values(position=Card.position - 1)
-    )
+def _ahead_of(card: Card) -> ColumnElement[bool]:
+    return (Card.order_key < card.order_key) | ((Card.order_key == card.order_key) & (Card.id < card.id))
 
 
-async def open_gap(session: AsyncSession, lane_id: uuid.UUID, position: int) -> None:
-    await session.execute(
-        update(Card).where(Card.lane_id == lane_id, Card.position >= position).values(position=Card.position + 1)
+async def position_of(session: AsyncSession, card: Card) -> int:
+    """The card's index in its lane: how many of the lane's cards come before it."""
+    query = select(func.count()).select_from(Card).where(Card.lane_id == card.lane_id, _ahead_of(card))
+    return int(await session.scalar(query) or 0)
+
+
+def lane_index() -> ColumnElement[int]:
+    """A card's index in its lane as a window over the selected rows (select the whole lane for it to be right)."""
+    return func.row_number().over(partition_by=Card.lane_id, order_by=(Card.order_key, Card.id)) - 1
+
+
+async def positions_of(session: AsyncSession, cards: Sequence[Card]) -> dict[uuid.UUID, int]:
+    """Each card's index in its lane, in one query."""
+    if not cards:
+        return {}
+    lanes = sorted({card.lane_id for card in cards})
+    ranked = select(Card.id, lane_index().label("position")).where(Card.lane_id.in_(lanes)).subquery()
+    rows = await session.execute(select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_([c.id for c in cards])))
+    return {card_id: int(position) for card_id, position in rows}
+
+
+async def keys_around(
+    session: AsyncSession, lane_id: uuid.UUID, index: int, leaving_out: uuid.UUID | None
+) -> tuple[int | None, int | None]:
+    """The keys of the cards that would sit either side of a card put at ``index`` among the lane's other cards
+    (None past either end)."""
+    query = select(Card.order_key).where(Card.lane_id == lane_id).order_by(Card.order_key, Card.id)
+    if leaving_out is not None:
+        query = query.where(Card.id != leaving_out)
+    keys = list((await session.scalars(query.offset(max(index - 1, 0)).limit(2 if index > 0 else 1))).all())
+    if index == 0:
+        return None, keys[0] if keys else None
+    return (keys[0] if keys else None), (keys[1] if len(keys) > 1 else None)
+
+
+async def rekey_lane(session: AsyncSession, lane_id: uuid.UUID, leaving_out: uuid.UUID | None) -> None:
+    """Spread the keys of the lane's cards (all but ``leaving_out``) evenly again, keeping their order. The
+    caller holds the lane exclusively, so no card enters or leaves it meanwhile."""
+    query = select(Card.id).where(Card.lane_id == lane_id).order_by(Card.order_key, Card.id)
+    if leaving_out is not None:
+        query = query.where(Card.id != leaving_out)
+    ids = list((await session.scalars(query)).all())
+    if not ids:
+        return
+    cards = Card.__table__
+    assert isinstance(cards, Table)
+    statement = (
+        update(cards)
+        .where(cards.c.id == bindparam("card_id"), cards.c.lane_id == lane_id)
+        .values(order_key=bindparam("new_key"))
     )
+    keys = order.spread(len(ids))
+    await session.execute(statement, [{"card_id": c, "new_key": k} for c, k in zip(ids, keys, strict=True)])
 
 
 async def children(session: AsyncSession, card_id: uuid.UUID) -> list[Card]:

@@ -1,8 +1,11 @@
-"""Cards: ordered positions per lane, WIP limits that hold under concurrency, one event per committed change."""
+"""Cards: ordered by keys within a lane (a move writes one row), WIP limits that hold under concurrency, one event
+per committed change."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access, index_resource
 from agentworks_core.audit import service as audit
-from agentworks_core.cards import repository
+from agentworks_core.cards import order, repository
 from agentworks_core.cards.image_files import ImageFile, ImageFiles
 from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
 from agentworks_core.models import Card, CardImage, Lane, Project
@@ -24,15 +27,21 @@ from agentworks_core.workspaces import repository as workspaces
 EDITABLE = tuple(CardFields.model_fields)
 
 
-def snapshot(card: Card, lane: Lane) -> CardSnapshot:
+def snapshot(card: Card, lane: Lane, position: int) -> CardSnapshot:
     return CardSnapshot(
         card_id=card.id,
         board_id=card.board_id,
         lane_id=lane.id,
         lane_number=lane.number,
-        position=card.position,
+        position=position,
         **{field: getattr(card, field) for field in EDITABLE},
     )
+
+
+def card_out(card: Card, position: int) -> CardOut:
+    """The card as the API shows it, at ``position`` (its index in its lane, counted from the order keys)."""
+    fields = {name: getattr(card, name) for name in CardOut.model_fields if name not in ("position", "runs")}
+    return CardOut.model_validate({**fields, "position": position})
 
 
 def stored(fields: dict[str, Any]) -> dict[str, Any]:
@@ -40,8 +49,8 @@ def stored(fields: dict[str, Any]) -> dict[str, Any]:
     return {name: list(value) if isinstance(value, tuple) else value for name, value in fields.items()}
 
 
-def _summary(card: Card) -> dict[str, object]:
-    return {field: getattr(card, field) for field in (*EDITABLE, "lane_id", "position")}
+def _summary(card: Card, position: int) -> dict[str, object]:
+    return {**{field: getattr(card, field) for field in (*EDITABLE, "lane_id")}, "position": position}
 
 
 def _refuse_full(lane: Lane, count: int) -> None:
@@ -72,6 +81,20 @@ async def _check_parent(
         raise AppError("A card cannot be its own ancestor.", code="invalid_parent", status_code=422)
 
 
+async def _key_at(
+    session: AsyncSession, lane_id: uuid.UUID, index: int, card_id: uuid.UUID, exclusive: bool
+) -> int | None:
+    """A key that puts the card at ``index`` among the lane's other cards; None when the lane must be re-keyed
+    first and is not held exclusively."""
+    key = order.key_between(*await repository.keys_around(session, lane_id, index, card_id))
+    if key is not None or not exclusive:
+        return key
+    await repository.rekey_lane(session, lane_id, card_id)
+    key = order.key_between(*await repository.keys_around(session, lane_id, index, card_id))
+    assert key is not None, "a freshly spread lane has room everywhere"
+    return key
+
+
 async def create(
     session: AsyncSession, access: Access, outbox: Outbox, project_id: uuid.UUID, body: CardCreate
 ) -> CardOut:
@@ -80,31 +103,42 @@ async def create(
     if project is None or board is None:
         raise NotFound(f"No project with id {project_id}.")
     lane_id = body.lane_id or (await _first_lane(session, board.id)).id
-    lane = (await repository.lock_lanes(session, [lane_id])).get(lane_id)
-    if lane is None or lane.board_id != board.id:
-        raise AppError("The lane must belong to this project's board.", code="invalid_lane", status_code=422)
-    count = await repository.count_in_lane(session, lane.id)
-    _refuse_full(lane, count)
     await _check_assignee(session, access, body.assignee_id)
     await _check_parent(session, project_id, body.parent_id)
-    position = count if body.position is None else min(body.position, count)
-    await repository.open_gap(session, lane.id, position)
-    card = Card(
-        id=uuid.uuid4(),
-        workspace_id=access.workspace_id,
-        project_id=project_id,
-        board_id=board.id,
-        lane_id=lane.id,
-        position=position,
-        **stored(body.model_dump(include=set(EDITABLE))),
-        created_by=access.principal.user_id,
-        created_at=utc_now(),
-        updated_at=utc_now(),
-    )
-    session.add(card)
+    card_id = uuid.uuid4()
+
+    async def attempt(exclusive: bool) -> tuple[Card, Lane] | None:
+        lane = (await repository.lock_lanes(session, [lane_id], [lane_id] if exclusive else [])).get(lane_id)
+        if lane is None or lane.board_id != board.id:
+            raise AppError("The lane must belong to this project's board.", code="invalid_lane", status_code=422)
+        if lane.wip_limit is not None and not exclusive:
+            return None
+        count = await repository.count_in_lane(session, lane.id)
+        _refuse_full(lane, count)
+        index = count if body.position is None else min(body.position, count)
+        key = await _key_at(session, lane.id, index, card_id, exclusive)
+        if key is None:
+            return None
+        card = Card(
+            id=card_id,
+            workspace_id=access.workspace_id,
+            project_id=project_id,
+            board_id=board.id,
+            lane_id=lane.id,
+            order_key=key,
+            **stored(body.model_dump(include=set(EDITABLE))),
+            created_by=access.principal.user_id,
+            created_at=utc_now(),
+            updated_at=utc_now(),
+        )
+        session.add(card)
+        await session.flush()
+        return card, lane
+
+    card, lane = await repository.under_lane_locks(session, attempt, await repository.has_wip_limit(session, lane_id))
     index_resource(session, "card", card.id, access.workspace_id)
-    await session.flush()
-    audit.record(session, access, "card.created", "card", card.id, after=_summary(card))
+    position = await repository.position_of(session, card)
+    audit.record(session, access, "card.created", "card", card.id, after=_summary(card, position))
     await outbox.add(
         session,
         CardCreated(
@@ -112,10 +146,10 @@ async def create(
             project_id=project_id,
             card_id=card.id,
             actor_id=access.principal.user_id,
-            card=snapshot(card, lane),
+            card=snapshot(card, lane, position),
         ),
     )
-    return CardOut.model_validate(card)
+    return card_out(card, position)
 
 
 async def add_agent_child(
@@ -128,28 +162,38 @@ async def add_agent_child(
     run_id: uuid.UUID,
 ) -> Card:
     """A child card an agent's run asks for, under ``parent`` at the end of ``lane``, announced as the run's."""
-    await repository.lock_lanes(session, [lane.id])
-    now = utc_now()
-    child = Card(
-        id=card_id,
-        workspace_id=parent.workspace_id,
-        project_id=parent.project_id,
-        board_id=parent.board_id,
-        lane_id=lane.id,
-        position=await repository.count_in_lane(session, lane.id),
-        **stored(fields),
-        parent_id=parent.id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(child)
+
+    async def attempt(exclusive: bool) -> Card | None:
+        await repository.lock_lanes(session, [lane.id], [lane.id] if exclusive else [])
+        count = await repository.count_in_lane(session, lane.id)
+        key = await _key_at(session, lane.id, count, card_id, exclusive)
+        if key is None:
+            return None
+        now = utc_now()
+        child = Card(
+            id=card_id,
+            workspace_id=parent.workspace_id,
+            project_id=parent.project_id,
+            board_id=parent.board_id,
+            lane_id=lane.id,
+            order_key=key,
+            **stored(fields),
+            parent_id=parent.id,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(child)
+        await session.flush()
+        return child
+
+    child = await repository.under_lane_locks(session, attempt, first_exclusive=False)
     index_resource(session, "card", child.id, parent.workspace_id)
-    await session.flush()
+    position = await repository.position_of(session, child)
     created = CardCreated(
         workspace_id=parent.workspace_id,
         project_id=parent.project_id,
         card_id=child.id,
-        card=snapshot(child, lane),
+        card=snapshot(child, lane, position),
         created_by_run_id=run_id,
     )
     await outbox.add(session, created)
@@ -170,6 +214,11 @@ async def get(session: AsyncSession, card_id: uuid.UUID) -> Card:
     return card
 
 
+async def read(session: AsyncSession, card_id: uuid.UUID) -> CardOut:
+    card = await get(session, card_id)
+    return card_out(card, await repository.position_of(session, card))
+
+
 async def update(
     session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID, body: CardUpdate
 ) -> CardOut:
@@ -183,15 +232,16 @@ async def update(
     if "parent_id" in changes:
         await _check_parent(session, card.project_id, changes["parent_id"], card.id)
     changed = tuple(f for f, v in changes.items() if getattr(card, f) != v)
+    position = await repository.position_of(session, card)
     if not changed:
-        return CardOut.model_validate(card)
-    before = _summary(card)
+        return card_out(card, position)
+    before = _summary(card, position)
     for field in changed:
         setattr(card, field, changes[field])
     card.updated_at = utc_now()
     lane = await session.get(Lane, card.lane_id)
     assert lane is not None
-    audit.record(session, access, "card.updated", "card", card.id, before, _summary(card))
+    audit.record(session, access, "card.updated", "card", card.id, before, _summary(card, position))
     await outbox.add(
         session,
         CardUpdated(
@@ -199,99 +249,118 @@ async def update(
             project_id=card.project_id,
             card_id=card.id,
             actor_id=access.principal.user_id,
-            card=snapshot(card, lane),
+            card=snapshot(card, lane, position),
             changed_fields=changed,
         ),
     )
-    return CardOut.model_validate(card)
+    return card_out(card, position)
 
 
 async def _lock_card_and_lanes(
-    session: AsyncSession, card_id: uuid.UUID, *other_lanes: uuid.UUID
+    session: AsyncSession, card_id: uuid.UUID, other_lanes: Sequence[uuid.UUID], exclusive: Sequence[uuid.UUID]
 ) -> tuple[Card, dict[uuid.UUID, Lane]]:
     """Lock the card's lane and the others it needs, then the card; retried while the card changes lane."""
     for _ in range(3):
         lane_id = await repository.lane_of_card(session, card_id)
         if lane_id is None:
             raise NotFound(f"No card with id {card_id}.")
-        locked = await repository.lock_card_in_lane(session, card_id, lane_id, other_lanes)
+        locked = await repository.lock_card_in_lane(session, card_id, lane_id, other_lanes, exclusive)
         if locked is not None:
             return locked
     raise Conflict("The card keeps moving; try again.", code="concurrent_move")
 
 
+@dataclass(frozen=True)
+class _Moved:
+    """A move's outcome: the card, its position now, and the lane and position before and after (None when it
+    stayed where it was)."""
+
+    card: Card
+    position: int
+    change: tuple[dict[str, object], dict[str, object]] | None
+
+
 async def move(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID, body: CardMove) -> CardOut:
     """Move within or across lanes. A full destination lane refuses with 409; locks make races exact."""
-    card, lanes = await _lock_card_and_lanes(session, card_id, body.lane_id)
-    source, target = lanes[card.lane_id], lanes.get(body.lane_id)
-    if target is None or target.board_id != card.board_id:
-        raise AppError("The lane must belong to the card's board.", code="invalid_lane", status_code=422)
-    moved = await _relocate(session, outbox, card, source, target, body.position, access.principal.user_id)
-    if moved is not None:
-        audit.record(session, access, "card.moved", "card", card.id, *moved)
-    return CardOut.model_validate(card)
+    moved = await _move(session, outbox, card_id, body.lane_id, body.position, access.principal.user_id)
+    if moved.change is not None:
+        audit.record(session, access, "card.moved", "card", card_id, *moved.change)
+    return card_out(moved.card, moved.position)
 
 
 async def move_for_run(session: AsyncSession, outbox: Outbox, card_id: uuid.UUID, lane_id: uuid.UUID) -> Card:
     """A run's move of its card to the end of another lane of its board: the same locks, WIP limit (409) and
     ``card.moved`` as a person's move, with no person as its actor. The caller audits it."""
-    card, lanes = await _lock_card_and_lanes(session, card_id, lane_id)
-    await _relocate(session, outbox, card, lanes[card.lane_id], lanes[lane_id], None, None)
-    return card
+    return (await _move(session, outbox, card_id, lane_id, None, None)).card
 
 
-async def _relocate(
+async def _move(
     session: AsyncSession,
     outbox: Outbox,
-    card: Card,
-    source: Lane,
-    target: Lane,
+    card_id: uuid.UUID,
+    target_id: uuid.UUID,
     wanted: int | None,
     actor_id: uuid.UUID | None,
-) -> tuple[dict[str, object], dict[str, object]] | None:
-    """Put the locked card at ``wanted`` (the end by default) in ``target``; the lane and position before and
-    after, or None when it stays where it is."""
-    count = await repository.count_in_lane(session, target.id)
-    if target.id != source.id:
-        _refuse_full(target, count)
-    else:
-        count -= 1
-    position = count if wanted is None else min(wanted, count)
-    if target.id == source.id and position == card.position:
-        return None
-    old_position = card.position
-    await repository.close_gap(session, source.id, old_position)
-    card.position = -1
-    await session.flush()
-    await repository.open_gap(session, target.id, position)
-    card.lane_id, card.position, card.updated_at = target.id, position, utc_now()
-    await session.flush()
-    await outbox.add(
-        session,
-        CardMoved(
-            workspace_id=card.workspace_id,
-            project_id=card.project_id,
-            card_id=card.id,
-            actor_id=actor_id,
-            board_id=card.board_id,
-            from_lane_id=source.id,
-            from_lane_number=source.number,
-            to_lane_id=target.id,
-            to_lane_number=target.number,
-            from_position=old_position,
-            to_position=position,
-            card=snapshot(card, target),
-        ),
-    )
-    return {"lane_id": source.id, "position": old_position}, {"lane_id": target.id, "position": position}
+) -> _Moved:
+    """Put the card at index ``wanted`` (the end by default) of lane ``target_id`` by writing its own row: its
+    lane and a key between its new neighbours'."""
+
+    async def attempt(exclusive: bool) -> _Moved | None:
+        card, lanes = await _lock_card_and_lanes(session, card_id, [target_id], [target_id] if exclusive else [])
+        source, target = lanes[card.lane_id], lanes.get(target_id)
+        if target is None or target.board_id != card.board_id:
+            raise AppError("The lane must belong to the card's board.", code="invalid_lane", status_code=422)
+        leaving = target.id != source.id
+        count = await repository.count_in_lane(session, target.id)
+        if leaving and target.wip_limit is not None:
+            if not exclusive:
+                return None
+            _refuse_full(target, count)
+        old_position = await repository.position_of(session, card)
+        others = count if leaving else count - 1
+        index = others if wanted is None else min(wanted, others)
+        if not leaving and index == old_position:
+            return _Moved(card, old_position, None)
+        key = await _key_at(session, target.id, index, card.id, exclusive)
+        if key is None:
+            return None
+        card.lane_id, card.order_key, card.updated_at = target.id, key, utc_now()
+        await session.flush()
+        position = await repository.position_of(session, card)
+        await outbox.add(
+            session,
+            CardMoved(
+                workspace_id=card.workspace_id,
+                project_id=card.project_id,
+                card_id=card.id,
+                actor_id=actor_id,
+                board_id=card.board_id,
+                from_lane_id=source.id,
+                from_lane_number=source.number,
+                to_lane_id=target.id,
+                to_lane_number=target.number,
+                from_position=old_position,
+                to_position=position,
+                card=snapshot(card, target, position),
+            ),
+        )
+        before = {"lane_id": source.id, "position": old_position}
+        return _Moved(card, position, (before, {"lane_id": target.id, "position": position}))
+
+    # A move into a lane with a WIP limit counts the lane, so it holds the lane from the start: a shared lock
+    # is never upgraded. A move within such a lane does not count it and shares it like any other.
+    leaving = await repository.lane_of_card(session, card_id) != target_id
+    into_limited = leaving and await repository.has_wip_limit(session, target_id)
+    return await repository.under_lane_locks(session, attempt, into_limited)
 
 
 async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID) -> None:
-    card, _lanes = await _lock_card_and_lanes(session, card_id)
-    audit.record(session, access, "card.deleted", "card", card.id, before=_summary(card))
+    """Delete the card: the cards after it move up by themselves, as positions are counted from the keys."""
+    card, _lanes = await _lock_card_and_lanes(session, card_id, [], [])
+    position = await repository.position_of(session, card)
+    audit.record(session, access, "card.deleted", "card", card.id, before=_summary(card, position))
     await repository.delete_card(session, card)
     await session.flush()
-    await repository.close_gap(session, card.lane_id, card.position)
     await outbox.add(
         session,
         CardDeleted(
@@ -307,7 +376,9 @@ async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id:
 
 async def children(session: AsyncSession, card_id: uuid.UUID) -> list[CardOut]:
     await get(session, card_id)
-    return [CardOut.model_validate(c) for c in await repository.children(session, card_id)]
+    found = await repository.children(session, card_id)
+    positions = await repository.positions_of(session, found)
+    return [card_out(card, positions[card.id]) for card in found]
 
 
 async def images(session: AsyncSession, card_id: uuid.UUID) -> list[CardImageOut]:
@@ -335,4 +406,5 @@ async def page(
     rows = await repository.page(session, project_id, lane_id, after, limit)
     more, rows = len(rows) > limit, rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
-    return [CardOut.model_validate(c) for c in rows], next_cursor
+    positions = await repository.positions_of(session, rows)
+    return [card_out(card, positions[card.id]) for card in rows], next_cursor

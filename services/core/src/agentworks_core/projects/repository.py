@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentworks_core.cards import repository as cards
 from agentworks_core.cards.schemas import CardOut
 from agentworks_core.models import AgentRun, Board, Card, Lane, Project, ResourceIndex
 
@@ -54,13 +55,18 @@ async def revision_of(session: AsyncSession, board_id: uuid.UUID) -> int | None:
     return await session.scalar(select(Board.revision).where(Board.id == board_id))
 
 
-CARD_COLUMNS = tuple(getattr(Card, field) for field in CardOut.model_fields if field != "runs")
-"""The columns of a board's card rows: CardOut's fields (its run badge is added from the runs)."""
+CARD_COLUMNS = tuple(
+    cards.lane_index().label(field) if field == "position" else getattr(Card, field)
+    for field in CardOut.model_fields
+    if field != "runs"
+)
+"""The columns of a board's card rows: CardOut's fields, the position counted from the lane's order (the run
+badge is added from the runs)."""
 
 
 async def card_rows_of_board(session: AsyncSession, board_id: uuid.UUID) -> list[dict[str, Any]]:
     """The board's cards as plain rows (no ORM identity map: a board can hold thousands)."""
-    query = select(*CARD_COLUMNS).where(Card.board_id == board_id).order_by(Card.lane_id, Card.position)
+    query = select(*CARD_COLUMNS).where(Card.board_id == board_id).order_by(Card.lane_id, Card.order_key, Card.id)
     return [dict(row) for row in (await session.execute(query)).mappings()]
 
 

@@ -145,7 +145,7 @@ async def _update_card(applying: Applying, effect: CardUpdateEffect) -> str:
         workspace_id=card.workspace_id,
         project_id=card.project_id,
         card_id=card.id,
-        card=snapshot(card, lane),
+        card=snapshot(card, lane, await cards.position_of(applying.session, card)),
         changed_fields=changed,
     )
     await applying.outbox.add(applying.session, updated)
