@@ -3,6 +3,12 @@
 A card moved into lane 1 through the gateway produces exactly one PRD run whose log lines, steps (the offline
 model's four), the card's document it writes, run record and usage events all arrive where they belong; a
 redelivered ``card.moved`` changes nothing.
+
+A card moved through lanes 0–3 gets each agent's work from its tools: its blueprint, PRD and design brief (the
+Designer's too) are versions its runs wrote with ``write_document``, each naming the card and the run, in the card's
+own lineage (a second card's PRD is its version 1); only the Architect makes child cards, each linked to the card,
+which lists them; and the card's terminal receives every run's lines and steps in order, and replays exactly what
+followed a cursor when reopened.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import asyncio
 import importlib
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,8 @@ from agentworks_pubsub import EventPublisher, load_topology
 from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from .terminal_support import TerminalOpener, assert_in_order, assert_replays, poll
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 ORIGIN = "http://localhost:8080"
@@ -207,3 +216,128 @@ def test_moving_a_card_runs_the_prd_agent_end_to_end(fleet: Fleet) -> None:
     assert frames[-1]["status"] == "completed"
     assert "What next?" in "".join(f.get("delta", "") for f in frames)
     browser.close()
+
+
+LANE_AGENTS = {0: {"ceo_copilot", "strategy"}, 1: {"prd"}, 2: {"designer"}, 3: {"architect"}}
+READY_LANE = 4  # no agent runs there: a card made in it starts nothing until it moves
+
+
+class Board:
+    """A signed-in browser on a project's board, through the gateway."""
+
+    def __init__(self, client: httpx.AsyncClient, project: dict[str, Any], lanes: list[dict[str, Any]]) -> None:
+        self.client = client
+        self.project = project
+        self.lanes = lanes
+
+    async def new_card(self, title: str) -> str:
+        lane = self.lanes[READY_LANE]["id"]
+        made = await self.client.post(
+            f"/api/projects/{self.project['id']}/cards", json={"title": title, "lane_id": lane}
+        )
+        assert made.status_code == 201, made.text
+        return str(made.json()["id"])
+
+    async def move_and_wait(self, card_id: str, lane: int) -> None:
+        """Move the card into ``lane`` and wait until each agent of the lane has completed a run of it."""
+        moved = await self.client.put(f"/api/cards/{card_id}/move", json={"lane_id": self.lanes[lane]["id"]})
+        assert moved.status_code == 200, moved.text
+        await self.completed(card_id, LANE_AGENTS[lane])
+
+    async def completed(self, card_id: str, agents: set[str]) -> None:
+        """Wait until each of ``agents`` has completed a run of the card."""
+        deadline = time.monotonic() + 120
+        while not agents <= {r["agent"] for r in await self.runs(card_id) if r["status"] == "completed"}:
+            assert time.monotonic() < deadline, f"{', '.join(sorted(agents))} did not complete"
+            await asyncio.sleep(0.1)
+
+    async def runs(self, card_id: str) -> list[dict[str, Any]]:
+        return list((await self.client.get(f"/api/cards/{card_id}/runs")).json()["runs"])
+
+    async def get(self, path: str) -> Any:
+        answer = await self.client.get(path)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    async def tool_calls(self, card_id: str, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """The calls of the run's transcript that succeeded, whole (as the transcript API has them)."""
+        page = await self.get(f"/api/cards/{card_id}/runs/{run['id']}/transcript?limit=200")
+        assert [step["step"] for step in page["items"]] == list(range(1, run["steps"] + 1))
+        return [call for step in page["items"] for call in step["tool_calls"] if call["ok"]]
+
+
+def test_a_card_moved_through_lanes_0_to_3_gets_each_agents_work_from_its_tools(fleet: Fleet) -> None:
+    made = _move_card_into_lane_1(fleet.urls["gateway"])  # the account, and a first card's PRD run
+    asyncio.run(_lanes_0_to_3(fleet, made))
+
+
+async def _lanes_0_to_3(fleet: Fleet, made: dict[str, Any]) -> None:
+    gateway, project = fleet.urls["gateway"], made["project"]
+    opener = TerminalOpener(gateway, ORIGIN, made["cookies"])
+    async with httpx.AsyncClient(
+        base_url=gateway, headers={"origin": ORIGIN}, cookies=made["cookies"], timeout=60
+    ) as client:
+        board = Board(client, project, (await client.get(f"/api/boards/{project['board_id']}")).json()["lanes"])
+        first = made["card"]["id"]
+        card = await board.new_card("Refunds")
+        async with opener.open(card) as live:
+            for lane in LANE_AGENTS:
+                await board.move_and_wait(card, lane)
+            runs = await board.runs(card)
+            await poll(lambda: all(live.ended(uuid.UUID(run["id"])) for run in runs))
+        assert sorted(run["agent"] for run in runs) == sorted(a for agents in LANE_AGENTS.values() for a in agents)
+        calls = {run["id"]: await board.tool_calls(card, run) for run in runs}
+        await _assert_documents_from_tools(board, card, runs, calls)
+        await _assert_children_of_the_architect(board, card, runs, calls)
+        await _assert_lineage_per_card(board, first, card)
+        for run in runs:
+            assert_in_order(live, uuid.UUID(run["id"]), run["steps"])
+        await assert_replays(opener, card, live, {uuid.UUID(run["id"]): 1 for run in runs})
+
+
+async def _assert_documents_from_tools(
+    board: Board, card: str, runs: list[dict[str, Any]], calls: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Every document of the card was written by a run's write_document call, once per call: the card's blueprint,
+    PRD and design brief (the Designer's, from its tools) among them, each version naming the card and a run."""
+    writes: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        for call in calls[run["id"]]:
+            if call["tool"] == "write_document":
+                writes.setdefault(call["arguments"]["name"], []).append(run)
+    assert {"blueprint", "prd", "design_brief"} <= set(writes)
+    assert [run["agent"] for run in writes["design_brief"]] == ["designer"]
+    documents = await board.get(f"/api/cards/{card}/documents")
+    assert {d["name"] for d in documents} == set(writes)
+    for document in documents:
+        writers = {run["id"]: run["agent"] for run in writes[document["name"]]}
+        assert document["version"] == len(writes[document["name"]])
+        assert (document["card_id"], writers.get(document["run_id"])) == (card, document["agent"])
+
+
+async def _assert_children_of_the_architect(
+    board: Board, card: str, runs: list[dict[str, Any]], calls: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Only the Architect made child cards: one per call, each linked to the card, which lists them."""
+    asked = {
+        run["agent"]: sorted(c["arguments"]["title"] for c in calls[run["id"]] if c["tool"] == "create_child_card")
+        for run in runs
+    }
+    assert asked.pop("architect")
+    assert not any(asked.values()), asked
+    children = await board.get(f"/api/cards/{card}/children")
+    [architect] = [run for run in runs if run["agent"] == "architect"]
+    assert sorted(child["title"] for child in children) == sorted(
+        c["arguments"]["title"] for c in calls[architect["id"]] if c["tool"] == "create_child_card"
+    )
+    for child in children:
+        assert (await board.get(f"/api/cards/{child['id']}"))["parent_id"] == card
+
+
+async def _assert_lineage_per_card(board: Board, first: str, second: str) -> None:
+    """Each card's PRD is its own lineage: the second card's is its version 1, not version 2 of the first's."""
+    await board.completed(first, {"prd"})
+    for card in (first, second):
+        [prd_run] = [run for run in await board.runs(card) if run["agent"] == "prd"]
+        prd = await board.get(f"/api/cards/{card}/documents/prd")
+        assert (prd["card_id"], prd["version"], prd["run_id"], prd["agent"]) == (card, 1, prd_run["id"], "prd")
