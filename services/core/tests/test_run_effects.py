@@ -117,7 +117,7 @@ async def test_a_step_applies_each_effect_to_the_runs_card(core: Core) -> None:
         a["card"],
     )
     assert child["acceptance_criteria"] == ["A paid order answers 201", "A declined card answers 402"]
-    assert child["lane_id"] == a["lanes"][0]
+    assert child["lane_id"] == a["lanes"][4]  # Ready: where a team picks work up, and no agent starts
 
     card = await core.ok("GET", f"/api/cards/{a['card']}", world.viewer)
     assert card["description"] == "Checkout, specified."

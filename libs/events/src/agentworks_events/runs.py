@@ -66,7 +66,7 @@ class ChildCardArtifact(Frozen):
     title: Annotated[str, Field(min_length=1, max_length=200)]
     description: str = ""
     card_type: Annotated[CardType, BeforeValidator(_known_card_type)] = "task"
-    lane_number: NonNegative | None = Field(default=None, description="None keeps the parent's board default.")
+    lane_number: NonNegative | None = Field(default=None, description="None puts the card in Ready (lane 4).")
 
 
 class ToolCallRecord(Frozen):
@@ -98,7 +98,8 @@ class DocumentWriteEffect(EffectBase):
 
 
 class ChildCardEffect(EffectBase):
-    """A child card of the run's card, on its board: in the board's first lane unless ``lane_number`` is given."""
+    """A child card of the run's card, on its board: in the lane ``lane_number`` names, else in Ready (lane 4),
+    or the board's first lane when it has no such lane."""
 
     kind: Literal["card.create_child"] = "card.create_child"
     title: Annotated[str, Field(min_length=1, max_length=200)]

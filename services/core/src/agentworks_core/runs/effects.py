@@ -116,11 +116,21 @@ async def _write_document(applying: Applying, effect: DocumentWriteEffect) -> st
     return APPLIED
 
 
+READY_LANE = 4
+
+
+def child_lane(lanes: list[Lane], lane_number: int | None) -> Lane:
+    """Where an agent's child card goes: the lane it names, else Ready (4), where a team picks work up and no agent
+    starts; a board without that lane takes it into its first lane."""
+    by_number = {lane.number: lane for lane in lanes}
+    wanted = by_number.get(lane_number if lane_number is not None else READY_LANE)
+    return wanted or min(lanes, key=lambda lane: lane.position)
+
+
 async def _create_child(applying: Applying, effect: ChildCardEffect) -> str:
     session, event = applying.session, applying.event
     parent = await applying.card()
-    lanes = await projects.lanes_of(session, parent.board_id)
-    lane = next((x for x in lanes if x.number == effect.lane_number), lanes[0])
+    lane = child_lane(await projects.lanes_of(session, parent.board_id), effect.lane_number)
     fields = effect.model_dump(include={"title", "description", "acceptance_criteria", "card_type"})
     child_id = child_card_id_for(event.run_id, event.step, effect.call_id)
     child = await add_agent_child(session, applying.outbox, parent, lane, child_id, fields, event.run_id)

@@ -32,7 +32,6 @@ from agentworks_core.projects import repository as projects
 from agentworks_core.runs import effects, repository
 
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "refused": 2, "skipped": 2}
-READY_LANE = 4
 
 
 async def _run(session: AsyncSession, event: Any) -> AgentRun:
@@ -180,11 +179,8 @@ async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: Agen
     if parent is None:
         return
     lanes = await projects.lanes_of(session, parent.board_id)
-    by_number = {lane.number: lane for lane in lanes}
     for child in event.artifacts.child_cards:
-        lane = by_number.get(child.lane_number if child.lane_number is not None else READY_LANE) or min(
-            lanes, key=lambda lane: lane.position
-        )
+        lane = effects.child_lane(lanes, child.lane_number)
         fields = child.model_dump(include={"title", "description", "card_type"})
         await add_agent_child(
             session, outbox, parent, lane, uuid.uuid5(event.run_id, child.title), fields, event.run_id

@@ -113,7 +113,8 @@ export interface DocumentWriteEffect {
   title: string;
 }
 /**
- * A child card of the run's card, on its board: in the board's first lane unless ``lane_number`` is given.
+ * A child card of the run's card, on its board: in the lane ``lane_number`` names, else in Ready (lane 4),
+ * or the board's first lane when it has no such lane.
  */
 export interface ChildCardEffect {
   /**
@@ -242,7 +243,7 @@ export interface ChildCardArtifact {
   card_type?: "epic" | "story" | "task" | "bug" | "spike";
   description?: string;
   /**
-   * None keeps the parent's board default.
+   * None puts the card in Ready (lane 4).
    */
   lane_number?: number | null;
   title: string;
