@@ -70,17 +70,31 @@ def _writes_to_cards(core: Core) -> Iterator[list[tuple[str, int]]]:
 
 def test_keys_fall_strictly_between_their_neighbours_and_run_out_only_in_a_closed_gap() -> None:
     assert order.key_between(None, None) == order.START
-    assert order.key_between(order.START, None) == order.START + order.SPACING
-    assert order.key_between(None, order.START) == order.START - order.SPACING
-    assert order.key_between(10, 20) == 15
+    for _ in range(200):
+        after_last = order.key_between(order.START, None)
+        before_first = order.key_between(None, order.START)
+        between = order.key_between(10, 30)
+        assert after_last is not None
+        assert before_first is not None
+        assert order.START < after_last < order.START + 2 * order.SPACING
+        assert order.START - 2 * order.SPACING < before_first < order.START
+        assert between is not None
+        assert 15 <= between <= 25  # the middle half, so a gap shrinks at least by a quarter each time
+        assert order.key_between(10, 12) == 11
     assert order.key_between(10, 11) is None
-    assert order.key_between(10, 10) is None  # a tie left by concurrent moves: the lane must be re-keyed
+    assert order.key_between(10, 10) is None  # a tie (concurrent moves): the lane must be re-keyed
+    assert order.key_between(order.HIGH - 2, None) == order.HIGH - 1
     assert order.key_between(order.HIGH - 1, None) is None
     assert order.key_between(None, order.LOW + 1) is None
     keys = order.spread(5)
     assert keys == sorted(set(keys))
     assert keys[0] > order.LOW
     assert keys[-1] < order.HIGH
+
+
+def test_concurrent_placements_in_one_gap_almost_never_tie() -> None:
+    keys = {order.key_between(order.START, order.START + order.SPACING) for _ in range(100)}
+    assert len(keys) > 90
 
 
 async def test_a_move_writes_the_moved_cards_row_and_no_other(core: Core) -> None:
@@ -115,7 +129,7 @@ async def test_moves_to_the_top_the_bottom_and_between_keep_positions_dense(core
 async def test_a_gap_filled_again_and_again_is_re_keyed_and_keeps_its_order(core: Core) -> None:
     a, lane, cards = await _lane_of_cards(core, 4)
     expected = list(cards)
-    for _ in range(80):  # each move halves the gap after the first card: re-keys every 32 or so
+    for _ in range(80):  # each move shrinks the gap after the first card to at most 3/4: a re-key every few dozen
         card = expected[-1]
         assert (await _move(core, card, lane, 1))["position"] == 1
         expected.remove(card)
