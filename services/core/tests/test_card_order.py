@@ -275,3 +275,25 @@ async def test_existing_positions_migrate_to_keys_in_the_same_order(core: Core) 
 
 def _text_id(value: object) -> str:
     return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
+
+
+async def test_moves_crowding_one_gap_re_key_the_lane_without_deadlock(core: Core) -> None:
+    """16 moves at a time into one gap close it again and again: each re-key holds the lane alone, and a move
+    that finds the gap closed after choosing to share the lane is told to try again, never answered 500."""
+    a, lane, cards = await _lane_of_cards(core, 20)
+    answers = []
+    with _writes_to_cards(core) as writes:
+        for _round in range(8):
+            moves = (_call_move(core, card, lane, 1) for card in cards[4:])
+            answers += await asyncio.gather(*moves)
+    refused = [r.json()["error"]["code"] for r in answers if r.status_code != 200]
+    assert set(refused) <= {"concurrent_move"}, [(r.status_code, r.text) for r in answers if r.status_code != 200]
+    assert len(refused) < len(answers) / 2
+    assert any(rows > 1 for _statement, rows in writes)  # the lane was re-keyed at least once
+    shown = await _lane(core, a, lane)
+    assert sorted(c["id"] for c in shown) == sorted(cards)
+    assert [c["position"] for c in shown] == list(range(20))
+
+
+async def _call_move(core: Core, card: str, lane: str, position: int) -> Any:
+    return await core.call("PUT", f"/api/cards/{card}/move", _member(core), {"lane_id": lane, "position": position})

@@ -57,23 +57,23 @@ async def lock_card_in_lane(
 
 
 async def under_lane_locks(
-    session: AsyncSession, attempt: Callable[[bool], Awaitable[T | None]], first_exclusive: bool
-) -> T:
-    """Run ``attempt`` sharing its lanes (unless ``first_exclusive``), or again holding its target lane
-    exclusively when it answers None (it must count against a WIP limit or re-key). Each try is a savepoint,
-    so a refused or repeated try leaves nothing behind: neither its writes nor its locks."""
-    for exclusive in (first_exclusive, True):
-        savepoint = await session.begin_nested()
-        try:
-            done = await attempt(exclusive)
-        except BaseException:
-            await savepoint.rollback()
-            raise
-        if done is not None:
-            await savepoint.commit()
-            return done
+    session: AsyncSession, attempt: Callable[[bool], Awaitable[T | None]], exclusive: bool
+) -> T | None:
+    """Run ``attempt`` in a savepoint, holding its target lane alone when ``exclusive``, else sharing it. None
+    (and nothing left behind: neither writes nor locks) when the attempt found it needed the lane alone after
+    all: taking a lane alone after sharing it, in the same transaction, can deadlock with another doing the
+    same, so the caller must not retry here."""
+    savepoint = await session.begin_nested()
+    try:
+        done = await attempt(exclusive)
+    except BaseException:
         await savepoint.rollback()
-    raise AssertionError("an attempt holding its lane exclusively always finishes")
+        raise
+    if done is None:
+        await savepoint.rollback()
+        return None
+    await savepoint.commit()
+    return done
 
 
 async def card_for_update(session: AsyncSession, card_id: uuid.UUID) -> Card | None:

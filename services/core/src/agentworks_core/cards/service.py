@@ -81,6 +81,23 @@ async def _check_parent(
         raise AppError("A card cannot be its own ancestor.", code="invalid_parent", status_code=422)
 
 
+def _changed_meanwhile() -> Conflict:
+    return Conflict(
+        "Another change to this lane came first (a WIP limit, or its order); try again.", code="concurrent_move"
+    )
+
+
+async def _needs_lane_alone(
+    session: AsyncSession, lane_id: uuid.UUID, index: int, card_id: uuid.UUID, counted: bool
+) -> bool:
+    """Whether putting the card at ``index`` must hold the lane alone: to count it against a WIP limit, or
+    because the gap there has closed and the lane must be re-keyed. Read without locks, to choose the lock to
+    take; the attempt checks again under it."""
+    if counted and await repository.has_wip_limit(session, lane_id):
+        return True
+    return order.key_between(*await repository.keys_around(session, lane_id, index, card_id)) is None
+
+
 async def _key_at(
     session: AsyncSession, lane_id: uuid.UUID, index: int, card_id: uuid.UUID, exclusive: bool
 ) -> int | None:
@@ -135,7 +152,13 @@ async def create(
         await session.flush()
         return card, lane
 
-    card, lane = await repository.under_lane_locks(session, attempt, await repository.has_wip_limit(session, lane_id))
+    count = await repository.count_in_lane(session, lane_id)
+    wanted = count if body.position is None else min(body.position, count)
+    alone = await _needs_lane_alone(session, lane_id, wanted, card_id, counted=True)
+    created = await repository.under_lane_locks(session, attempt, alone)
+    if created is None:
+        raise _changed_meanwhile()
+    card, lane = created
     index_resource(session, "card", card.id, access.workspace_id)
     position = await repository.position_of(session, card)
     audit.record(session, access, "card.created", "card", card.id, after=_summary(card, position))
@@ -186,7 +209,11 @@ async def add_agent_child(
         await session.flush()
         return child
 
-    child = await repository.under_lane_locks(session, attempt, first_exclusive=False)
+    count = await repository.count_in_lane(session, lane.id)
+    alone = await _needs_lane_alone(session, lane.id, count, card_id, counted=False)
+    child = await repository.under_lane_locks(session, attempt, alone)
+    if child is None:
+        raise _changed_meanwhile()
     index_resource(session, "card", child.id, parent.workspace_id)
     position = await repository.position_of(session, child)
     created = CardCreated(
@@ -347,11 +374,16 @@ async def _move(
         before = {"lane_id": source.id, "position": old_position}
         return _Moved(card, position, (before, {"lane_id": target.id, "position": position}))
 
-    # A move into a lane with a WIP limit counts the lane, so it holds the lane from the start: a shared lock
-    # is never upgraded. A move within such a lane does not count it and shares it like any other.
+    # The lock is chosen before any is taken: a move into a lane with a WIP limit counts the lane, and a move
+    # into a closed gap re-keys it, so those hold the lane alone; any other move shares it.
     leaving = await repository.lane_of_card(session, card_id) != target_id
-    into_limited = leaving and await repository.has_wip_limit(session, target_id)
-    return await repository.under_lane_locks(session, attempt, into_limited)
+    others = await repository.count_in_lane(session, target_id) - (0 if leaving else 1)
+    index = max(others, 0) if wanted is None else min(wanted, max(others, 0))
+    alone = await _needs_lane_alone(session, target_id, index, card_id, counted=leaving)
+    moved = await repository.under_lane_locks(session, attempt, alone)
+    if moved is None:
+        raise _changed_meanwhile()
+    return moved
 
 
 async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID) -> None:
