@@ -11,6 +11,8 @@ export UV_LINK_MODE := copy
 # the cache every process the tests start (a dev fleet is six) compiles the whole stack again, seconds of CPU each.
 unexport PYTHONDONTWRITEBYTECODE
 RUN := $(UV) run --frozen --no-sync
+# Extra pytest options, e.g. PYTEST_ARGS="-n 2 --dist loadfile" for two workers (pytest-xdist): a module is the unit
+# of work and the fleet modules run together, first (conftest.py).
 PYTEST_ARGS ?=
 
 .PHONY: help install dev web conformance-node browser-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools

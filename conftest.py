@@ -8,11 +8,16 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from agentworks_platform.peer_stub import PeerStub
 from agentworks_platform.service_auth import ensure_dev_key
 from agentworks_platform.testing import DatabaseDropper, Templates, create_database, postgres_server
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
+    from xdist.scheduler.protocol import Scheduling
 
 CONTRACTS = Path(__file__).parent / "contracts" / "openapi"
 BACKENDS = tuple(os.environ.get("AW_TEST_BACKENDS", "sqlite,postgres").split(","))
@@ -43,6 +48,48 @@ class PostgresForTests:
 
 
 POSTGRES = pytest.StashKey[PostgresForTests]()
+
+# Modules that start a whole fleet (services on real sockets, an emulator, agentworks-dev processes, a browser).
+# Under pytest-xdist (``make test PYTEST_ARGS="-n 2 --dist loadfile"``) they are one unit of work, run one after
+# another on one worker, since together they would compete for port ranges and for PostgreSQL's connections; and
+# they are scheduled first, being the longest unit. Every other module is a unit of its own (a module-scoped
+# fixture is built once).
+FLEET_MODULES = frozenset(
+    {
+        "tests/browser/test_web_app.py",
+        "tests/test_dev.py",
+        "tests/test_fleet.py",
+        "tests/test_fleet_takeover.py",
+        "tests/test_scale_out.py",
+        "tests/test_schemathesis.py",
+        "tests/test_stack.py",
+    }
+)
+
+
+def _work_unit(nodeid: str) -> str:
+    module = nodeid.split("::", 1)[0]
+    return "fleets" if module in FLEET_MODULES else module
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class FleetsTogether(LoadFileScheduling):
+        """``--dist loadfile`` with the fleet modules as one file."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return FleetsTogether(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: the fleets first (every worker sorts alike)
+        items.sort(key=lambda item: _work_unit(item.nodeid) != "fleets")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -51,8 +51,11 @@ class Terminals:
     def push(self, event: Any, subscription: str = "log-stream-agent-runs") -> None:
         body = push_envelope(event, subscription)
         token = LocalTokenSigner(self.key, PUSHER).sign(self.logs.url)
-        response = httpx.post(
-            f"{self.logs.url}/_events/{subscription}", json=body, headers={"authorization": f"Bearer {token}"}
+        response = httpx.post(  # a batch of 5000 lines takes longer than httpx's 5 s default on a busy machine
+            f"{self.logs.url}/_events/{subscription}",
+            json=body,
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
         )
         assert response.status_code == 204, response.text
 
