@@ -499,7 +499,7 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
             timeout=60_000
         )
         expect(transcript.get_by_test_id("tool-call").locator("summary code")).to_contain_text(
-            ["read_card", "list_documents", "write_document", "update_card", "comment"], timeout=60_000
+            ["read_card", "list_documents", "write_document", "add_checklist_items", "comment"], timeout=60_000
         )
         tabs.nth(1).click()
         expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text("read_card")
@@ -507,9 +507,13 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         tabs.last.click()
         labelled = re.compile(r"\[dev (backend|frontend)\] ")
         expect(page.get_by_test_id("terminal")).to_contain_text(labelled, timeout=60_000)
-        # Each developer added its implementation steps to the card's checklist (the later update is kept).
+        # Both developers added their implementation steps to the card's checklist at once: each keeps the other's.
         checklist = page.get_by_label("Card details").get_by_label("Checklist", exact=True)
-        expect(checklist).to_contain_text("0 of 3 done", timeout=30_000)
+        expect(checklist).to_contain_text("0 of 6 done", timeout=30_000)
+        steps = ["Write the migration", "Add the endpoints with validation", "Cover each endpoint with tests"]
+        steps += ["Build the components", "Wire the API calls", "Test every state of the screen"]
+        for step in steps:  # each developer's lines in its order, whichever developer's step core applied first
+            expect(checklist.locator("li").filter(has_text=step)).to_have_count(1)
         # The Architect breaks the card down: its two children link back to this card, and it lists them.
         lane_three = next(lane["id"] for lane in lanes if lane["number"] == 3)
         moved = page.request.put(

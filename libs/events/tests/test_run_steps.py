@@ -46,6 +46,7 @@ def test_a_step_round_trips_with_every_kind_of_effect() -> None:
         "document.write",
         "card.create_child",
         "card.update",
+        "card.checklist",
         "card.comment",
         "card.request_move",
         "image.generated",

@@ -35,7 +35,8 @@ from .conftest import BILLING_URL, CHAT, CONTEXT, CORE_URL, IMAGES, MODEL_URL, O
 
 CARD_ROLES = frozenset(("strategy", "prd", "designer", "architect", "dev_backend", "qa"))
 DOCUMENT_AND_CARD_TOOLS = {
-    "list_documents", "read_document", "write_document", "read_card", "update_card", "comment", "request_move",
+    "list_documents", "read_document", "write_document", "read_card", "update_card", "add_checklist_items",
+    "check_checklist_item", "comment", "request_move",
 }  # fmt: skip
 IMAGE_NAME = "3f2c9a1e4b5d4c6f8a7b9c0d1e2f3a4b.png"
 
@@ -279,6 +280,111 @@ async def test_read_card_shows_the_cards_acceptance_criteria_and_checklist(peers
         "Acceptance criteria:\n- A saved card is offered at checkout\n- A customer can remove a saved card\n\n"
         "Checklist:\n- [x] Agree the vault provider\n- [ ] Write the migration"
     )
+
+
+async def test_add_checklist_items_asks_core_for_only_the_lines_the_checklist_does_not_have(peers: Peers) -> None:
+    peers.lane_agent("dev_backend")
+    peers.card_fields = {"checklist": [{"text": "Agree the vault provider", "done": True}]}
+    lines = ["Agree the vault provider", "Write the migration", "Write the migration", "Add the endpoints"]
+    peers.router.on(
+        "POST",
+        CHAT,
+        scripted(
+            lambda _: turn("Planning.", [("call_1", "add_checklist_items", {"items": lines})]),
+            lambda _: turn("Planned."),
+        ),
+    )
+    await peers.move_into_lane()
+    [planned, _] = peers.events("agent.run.step")
+    [record] = planned.tool_calls
+    assert (record.ok, record.result) == (
+        True,
+        "Added 2 line(s) to the checklist. 2 it already had (or repeated) were skipped.",
+    )
+    [effect] = planned.effects
+    assert (effect.kind, effect.add, effect.check, effect.uncheck) == (
+        "card.checklist", ("Write the migration", "Add the endpoints"), (), (),
+    )  # fmt: skip
+
+
+async def test_check_checklist_item_ticks_a_line_by_its_text_as_the_card_is_now_and_names_a_missing_one(
+    peers: Peers,
+) -> None:
+    peers.lane_agent("qa")
+
+    def a_person_added_a_line_meanwhile(_: list[dict[str, Any]]) -> Answer:
+        peers.card_fields = {"checklist": [{"text": "Write the migration"}]}
+        uses: list[ToolUse] = [
+            ("call_2", "check_checklist_item", {"text": "Write the migration"}),
+            ("call_3", "check_checklist_item", {"text": "Deploy", "done": False}),
+        ]
+        return turn("Ticking.", uses)
+
+    peers.router.on(
+        "POST",
+        CHAT,
+        scripted(
+            lambda _: turn("Reading.", [("call_1", "read_card", {})]),
+            a_person_added_a_line_meanwhile,
+            lambda _: turn("Ticked."),
+        ),
+    )
+    await peers.move_into_lane()
+    [read, ticking, _] = peers.events("agent.run.step")
+    assert read.tool_calls[0].result.endswith("Checklist: empty.")  # as the card was when the run started
+    ticked, missing = ticking.tool_calls
+    assert (ticked.ok, ticked.result) == (True, "Ticked 'Write the migration'.")
+    assert (missing.ok, missing.error) == (
+        False, "No checklist line reads 'Deploy'; use a line's exact text. The checklist:\n- Write the migration",
+    )  # fmt: skip
+    [effect] = ticking.effects
+    assert (effect.kind, effect.call_id, effect.check, effect.uncheck) == (
+        "card.checklist", "call_2", ("Write the migration",), (),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "problem"),
+    [
+        ("update_card", {"checklist": [{"text": "Mine only"}]}, "checklist: Extra inputs are not permitted"),
+        ("update_card", {}, "description: Field required"),
+        ("add_checklist_items", {"items": []}, "items: List should have at least 1 item after validation"),
+        ("add_checklist_items", {"items": ["x" * 501]}, "items.0: Value should have at most 500 items"),
+        ("add_checklist_items", {"items": ["Step"] * 101}, "items: List should have at most 100 items"),
+        ("check_checklist_item", {"text": ""}, "text: Value should have at least 1 item"),
+    ],
+)
+async def test_no_role_can_write_a_whole_checklist_and_each_checklist_call_is_validated(
+    peers: Peers, tool: str, arguments: dict[str, Any], problem: str
+) -> None:
+    peers.lane_agent("dev_backend")
+    peers.router.on(
+        "POST", CHAT, scripted(lambda _: turn("Changing.", [("call_1", tool, arguments)]), lambda _: turn("Stopped."))
+    )
+    await peers.move_into_lane()
+    [refused, _] = peers.events("agent.run.step")
+    [record] = refused.tool_calls
+    assert (record.ok, refused.effects) == (False, ())
+    assert record.error is not None
+    assert problem in record.error, record.error
+
+
+async def test_add_checklist_items_to_a_full_checklist_adds_nothing(peers: Peers) -> None:
+    peers.lane_agent("dev_backend")
+    peers.card_fields = {"checklist": [{"text": f"Line {n}"} for n in range(100)]}
+    peers.router.on(
+        "POST",
+        CHAT,
+        scripted(
+            lambda _: turn("Planning.", [("call_1", "add_checklist_items", {"items": ["One more"]})]),
+            lambda _: turn("Planned."),
+        ),
+    )
+    await peers.move_into_lane()
+    [planned, _] = peers.events("agent.run.step")
+    assert (planned.tool_calls[0].error, planned.effects) == (
+        "The checklist is full (100 lines); nothing was added.", (),
+    )  # fmt: skip
 
 
 async def test_create_child_card_answers_the_childs_id_and_title_and_a_later_step_comments_on_it(

@@ -13,7 +13,10 @@ import pytest
 from agentworks_provider_router.providers.base import ChatRequest, Message, Tool, ToolCall
 from agentworks_provider_router.providers.offline import LABEL, OfflineProvider
 
-CARD_TOOLS = ("list_documents", "read_document", "write_document", "read_card", "update_card", "comment")
+CARD_TOOLS = (
+    "list_documents", "read_document", "write_document", "read_card", "update_card", "add_checklist_items",
+    "check_checklist_item", "comment",
+)  # fmt: skip
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "strategy": (("blueprint", "mvp"), ()),
     "prd": (("prd",), ()),
@@ -92,7 +95,7 @@ def play(role: str, limit: int = 12) -> Played:
         ("prd", [["write_document"], ["comment"]]),
         ("designer", [["write_document"], ["generate_image"], ["comment"]]),
         ("architect", [["write_document"], ["create_child_card", "create_child_card"], ["comment"]]),
-        ("dev_backend", [["write_document"], ["update_card"], ["comment"]]),
+        ("dev_backend", [["write_document"], ["add_checklist_items"], ["comment"]]),
         ("qa", [["write_document"], ["comment"]]),
     ],
 )
@@ -141,14 +144,20 @@ def test_documents_are_drafted_from_the_card_read() -> None:
     assert "- A saved card is offered at checkout\n- A customer can remove a saved card" in prd["content"]
 
 
-def test_a_developer_adds_its_steps_to_the_checklist_keeping_the_cards_own_lines() -> None:
-    [update] = play("dev_backend").arguments("update_card")
-    assert update["checklist"] == [
-        {"text": "Agree the card vault provider", "done": True},
-        {"text": "Write the migration", "done": False},
-        {"text": "Add the endpoints with validation", "done": False},
-        {"text": "Cover each endpoint with tests", "done": False},
-    ]
+def test_a_developer_adds_only_its_own_steps_to_the_checklist_never_rewriting_the_cards_lines() -> None:
+    played = play("dev_backend")
+    [added] = played.arguments("add_checklist_items")
+    assert added == {
+        "items": ["Write the migration", "Add the endpoints with validation", "Cover each endpoint with tests"]
+    }
+    assert played.arguments("update_card") == []  # the whole checklist is never written back
+
+
+def test_a_developer_adds_no_step_the_checklist_already_has(monkeypatch: pytest.MonkeyPatch) -> None:
+    has_a_step = CARD.replace("- [x] Agree the card vault provider", "- [x] Write the migration")
+    monkeypatch.setitem(globals(), "CARD", has_a_step)
+    [added] = play("dev_backend").arguments("add_checklist_items")
+    assert added == {"items": ["Add the endpoints with validation", "Cover each endpoint with tests"]}
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -114,7 +114,29 @@ class CardUpdateEffect(EffectBase):
 
     kind: Literal["card.update"] = "card.update"
     description: str | None = None
-    checklist: tuple[ChecklistItem, ...] | None = Field(default=None, max_length=CHECKLIST_MAX)
+    checklist: tuple[ChecklistItem, ...] | None = Field(
+        default=None,
+        max_length=CHECKLIST_MAX,
+        description="A whole checklist, as events published before card.checklist carried it; the tools now change "
+        "a checklist by item (card.checklist), so concurrent writers keep each other's lines.",
+    )
+
+
+ChecklistText = Annotated[str, Field(min_length=1, max_length=500)]
+"""A checklist line's text, as a line of ``ChecklistItem`` holds it."""
+
+
+class ChecklistEffect(EffectBase):
+    """Changes the run's own card's checklist by item, against the checklist core has when it applies the effect,
+    so lines a person or another run added meanwhile are kept. ``add`` appends each text the checklist does not
+    hold yet (an exact duplicate is skipped), within the checklist's limit of lines; ``check`` and ``uncheck``
+    mark the lines reading exactly each text (a text no line reads is skipped and named in the effect's detail).
+    The additions apply first, so a step may add a line and tick it."""
+
+    kind: Literal["card.checklist"] = "card.checklist"
+    add: tuple[ChecklistText, ...] = Field(default=(), max_length=CHECKLIST_MAX)
+    check: tuple[ChecklistText, ...] = Field(default=(), max_length=CHECKLIST_MAX)
+    uncheck: tuple[ChecklistText, ...] = Field(default=(), max_length=CHECKLIST_MAX)
 
 
 class CommentEffect(EffectBase):
@@ -142,7 +164,13 @@ class ImageEffect(EffectBase):
 
 
 RunEffect = Annotated[
-    DocumentWriteEffect | ChildCardEffect | CardUpdateEffect | CommentEffect | MoveRequestEffect | ImageEffect,
+    DocumentWriteEffect
+    | ChildCardEffect
+    | CardUpdateEffect
+    | ChecklistEffect
+    | CommentEffect
+    | MoveRequestEffect
+    | ImageEffect,
     Field(discriminator="kind"),
 ]
 """What a step asks of other services' state; core applies each once, keyed by (run_id, step, call_id)."""

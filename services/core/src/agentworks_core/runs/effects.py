@@ -17,6 +17,7 @@ from agentworks_events import (
     AgentRunStep,
     CardUpdated,
     CardUpdateEffect,
+    ChecklistEffect,
     ChildCardEffect,
     CommentEffect,
     DocumentWriteEffect,
@@ -25,6 +26,7 @@ from agentworks_events import (
     child_card_id_for,
     utc_now,
 )
+from agentworks_events.cards import CHECKLIST_MAX
 from agentworks_platform.errors import AppError
 from agentworks_pubsub import Outbox, PermanentEventError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -143,10 +145,46 @@ async def _update_card(applying: Applying, effect: CardUpdateEffect) -> str:
     assert card is not None
     wanted = stored(effect.model_dump(include={"description", "checklist"}, exclude_none=True))
     changed = tuple(field for field, value in wanted.items() if getattr(card, field) != value)
-    if not changed:
-        return APPLIED
-    for field in changed:
-        setattr(card, field, wanted[field])
+    if changed:
+        for field in changed:
+            setattr(card, field, wanted[field])
+        await _publish_update(applying, card, changed)
+    return APPLIED
+
+
+async def _change_checklist(applying: Applying, effect: ChecklistEffect) -> str:
+    """By item, against the checklist as it is now (the card's row locked), so lines others added meanwhile stay.
+    What cannot apply (a line past the limit, a text no line reads) is named in the detail; the effect is refused
+    only when none of it could apply."""
+    card = await cards.card_for_update(applying.session, (await applying.card()).id)
+    assert card is not None
+    items = [{"text": str(item["text"]), "done": bool(item["done"])} for item in card.checklist]
+    present = {item["text"] for item in items}
+    fresh = [text for text in dict.fromkeys(effect.add) if text not in present]
+    room = max(CHECKLIST_MAX - len(items), 0)
+    items += [{"text": text, "done": False} for text in fresh[:room]]
+    unread = [text for text in (*effect.check, *effect.uncheck) if all(item["text"] != text for item in items)]
+    for done, texts in ((True, effect.check), (False, effect.uncheck)):
+        for item in items:
+            if item["text"] in texts:
+                item["done"] = done
+    problems = []
+    if fresh[room:]:
+        problems.append(f"{len(fresh) - room} line(s) not added: a checklist holds at most {CHECKLIST_MAX} lines")
+    if unread:
+        problems.append("no line reads " + ", ".join(repr(text) for text in unread))
+    applying.detail = "; ".join(problems)
+    if items != card.checklist:
+        card.checklist = items
+        await _publish_update(applying, card, ("checklist",))
+    asked = len(fresh) + len(effect.check) + len(effect.uncheck)
+    if problems and len(fresh[room:]) + len(unread) == asked:
+        raise AppError(f"The checklist is unchanged: {applying.detail}.", code="checklist_unchanged")
+    return APPLIED
+
+
+async def _publish_update(applying: Applying, card: Card, changed: tuple[str, ...]) -> None:
+    """A run's change of its card, as a person's edit: stamped, audited and published as ``card.updated``."""
     card.updated_at = utc_now()
     lane = await applying.session.get(Lane, card.lane_id)
     assert lane is not None
@@ -159,7 +197,6 @@ async def _update_card(applying: Applying, effect: CardUpdateEffect) -> str:
         changed_fields=changed,
     )
     await applying.outbox.add(applying.session, updated)
-    return APPLIED
 
 
 async def _comment(applying: Applying, effect: CommentEffect) -> str:
@@ -236,6 +273,7 @@ APPLY: dict[str, Callable[[Applying, Any], Awaitable[str]]] = {
     "document.write": _write_document,
     "card.create_child": _create_child,
     "card.update": _update_card,
+    "card.checklist": _change_checklist,
     "card.comment": _comment,
     "card.request_move": _request_move,
     "image.generated": _show_image,

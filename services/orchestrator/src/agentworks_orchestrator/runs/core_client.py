@@ -11,6 +11,7 @@ from agentworks_internal_api.core import (
     RUN_CONTEXT,
     CardDocumentOut,
     CardDocumentVersionOut,
+    ContextCardOut,
     RunContextOut,
 )
 from agentworks_platform.internal_http import InternalClient
@@ -43,3 +44,9 @@ async def card_documents(core: InternalClient, card_id: uuid.UUID) -> list[CardD
 async def card_document(core: InternalClient, card_id: uuid.UUID, name: str) -> CardDocumentVersionOut | None:
     """The newest version of the card's document ``name``; None when the card has none of that name."""
     return await CARD_DOCUMENT.ask(core, card_id, name, unavailable=CoreUnavailableError)
+
+
+async def current_card(core: InternalClient, project_id: uuid.UUID, card_id: uuid.UUID) -> ContextCardOut | None:
+    """The card as core holds it now (a run's context is read once, at its start); None when it is gone."""
+    context = await RUN_CONTEXT.ask(core, project_id, unavailable=CoreUnavailableError, query={"card_id": str(card_id)})
+    return None if context is None else context.card

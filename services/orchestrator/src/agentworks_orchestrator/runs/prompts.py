@@ -64,6 +64,11 @@ def tools_instruction(documents: tuple[str, ...], tools: tuple[str, ...]) -> str
             "Break the work into child cards with create_child_card, each with a clear title and acceptance criteria; "
             "it answers the child's id, which comment takes as card_id."
         )
+    if "add_checklist_items" in tools:
+        asks.append(
+            "Track your steps in the card's checklist: add_checklist_items adds lines, check_checklist_item ticks "
+            "a line by its exact text; other people and agents work on the same checklist, so change only your lines."
+        )
     asks.append(
         "Comment on the card when a decision needs people. Say briefly what you are doing before each tool call. "
         "When the work is done, answer with a short summary and no tool call."

@@ -21,7 +21,12 @@ from agentworks_platform.internal_http import InternalClient
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agentworks_orchestrator.runs.contract import ModelText, without_nul
-from agentworks_orchestrator.runs.core_client import CoreUnavailableError, card_document, card_documents
+from agentworks_orchestrator.runs.core_client import (
+    CoreUnavailableError,
+    card_document,
+    card_documents,
+    current_card,
+)
 
 EFFECT_ADAPTER: TypeAdapter[RunEffect] = TypeAdapter(RunEffect)
 DOCUMENT_NAME = r"^[a-z][a-z0-9_]{1,63}$"
@@ -86,15 +91,23 @@ class ChildCardIn(_Arguments):
     card_type: Literal["feature", "bug", "task", "spike", "chore"] = "task"
 
 
-class ChecklistItemIn(_Arguments):
-    text: Annotated[ModelText, Field(min_length=1, max_length=500)]
-    done: bool = False
+ChecklistTextIn = Annotated[ModelText, Field(min_length=1, max_length=500)]
 
 
 class CardUpdateIn(_Arguments):
-    description: Annotated[ModelText, Field(max_length=20_000)] | None = None
-    # as long as a card's checklist may be, so a card's whole checklist can be given back with a line added
-    checklist: Annotated[list[ChecklistItemIn], Field(max_length=CHECKLIST_MAX)] | None = None
+    description: Annotated[ModelText, Field(max_length=20_000)]
+
+
+class ChecklistItemsIn(_Arguments):
+    items: Annotated[
+        list[ChecklistTextIn],
+        Field(min_length=1, max_length=CHECKLIST_MAX, description="The lines to add, each a step's text."),
+    ]
+
+
+class ChecklistCheckIn(_Arguments):
+    text: Annotated[ChecklistTextIn, Field(description="The line's text, exactly as read_card shows it.")]
+    done: bool = Field(default=True, description="False unticks the line.")
 
 
 class CommentIn(_Arguments):
@@ -204,10 +217,43 @@ async def _create_child_card(context: ToolContext, arguments: ChildCardIn) -> To
 
 async def _update_card(context: ToolContext, arguments: CardUpdateIn) -> ToolOutcome:
     _card_of(context)
-    if arguments.description is None and arguments.checklist is None:
-        raise ToolError("Give a description, a checklist or both; nothing was changed.")
-    effect = {"kind": "card.update", **arguments.model_dump()}
-    return ToolOutcome("Updated the card.", effect)
+    return ToolOutcome("Updated the card's description.", {"kind": "card.update", "description": arguments.description})
+
+
+async def _add_checklist_items(context: ToolContext, arguments: ChecklistItemsIn) -> ToolOutcome:
+    """Answers what the checklist holds now; core adds the lines to the checklist it holds when it applies them,
+    so lines added meanwhile by a person or another agent stay."""
+    lines = [item.text for item in (await _current_card(context)).checklist]
+    new = [text for text in dict.fromkeys(arguments.items) if text not in lines]
+    room = max(CHECKLIST_MAX - len(lines), 0)
+    if not new:
+        raise ToolError("The checklist already has each of these lines; nothing was added.")
+    if room == 0:
+        raise ToolError(f"The checklist is full ({CHECKLIST_MAX} lines); nothing was added.")
+    said = [f"Added {len(new[:room])} line(s) to the checklist."]
+    if len(new) < len(arguments.items):
+        said.append(f"{len(arguments.items) - len(new)} it already had (or repeated) were skipped.")
+    if new[room:]:
+        said.append(f"{len(new) - room} did not fit: a checklist holds at most {CHECKLIST_MAX} lines.")
+    return ToolOutcome(" ".join(said), {"kind": "card.checklist", "add": new[:room]})
+
+
+async def _check_checklist_item(context: ToolContext, arguments: ChecklistCheckIn) -> ToolOutcome:
+    """By text: a text no line of the checklist reads is an error the model can correct, no effect."""
+    card = await _current_card(context)
+    if all(item.text != arguments.text for item in card.checklist):
+        lines = "\n".join(f"- {item.text}" for item in card.checklist) or "(empty)"
+        raise ToolError(f"No checklist line reads {arguments.text!r}; use a line's exact text. The checklist:\n{lines}")
+    change = "check" if arguments.done else "uncheck"
+    effect = {"kind": "card.checklist", change: [arguments.text]}
+    return ToolOutcome(f"{'Ticked' if arguments.done else 'Unticked'} {arguments.text!r}.", effect)
+
+
+async def _current_card(context: ToolContext) -> ContextCardOut:
+    card = await current_card(context.core, context.project_id, _card_of(context))
+    if card is None:
+        raise ToolError("This run's card no longer exists.")
+    return card
 
 
 async def _comment(context: ToolContext, arguments: CommentIn) -> ToolOutcome:
@@ -271,7 +317,20 @@ CARD_TOOLS = (
         NoArguments,
         _read_card,
     ),
-    Tool("update_card", "Change this card's description and/or its checklist.", CardUpdateIn, _update_card),
+    Tool("update_card", "Replace this card's description.", CardUpdateIn, _update_card),
+    Tool(
+        "add_checklist_items",
+        "Add lines (unticked) to the end of this card's checklist; lines it already has are skipped. Lines others "
+        "add meanwhile are kept.",
+        ChecklistItemsIn,
+        _add_checklist_items,
+    ),
+    Tool(
+        "check_checklist_item",
+        "Tick (or, with done false, untick) the line of this card's checklist that reads exactly this text.",
+        ChecklistCheckIn,
+        _check_checklist_item,
+    ),
     Tool("comment", "Comment on this card (or on one of its children) in Markdown.", CommentIn, _comment),
     Tool("request_move", "Ask to move this card to the next lane once the work is done.", MoveIn, _request_move),
 )

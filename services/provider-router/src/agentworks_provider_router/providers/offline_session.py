@@ -205,12 +205,11 @@ def _children(card: Card) -> list[Call]:
     return [("create_child_card", backend), ("create_child_card", frontend)]
 
 
-def _checklist(card: Card, steps: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The card's checklist with the implementation steps it does not have yet added at the end (within the
-    lines a checklist holds)."""
+def _new_steps(card: Card, steps: tuple[str, ...]) -> list[str]:
+    """The implementation steps the card's checklist does not have yet (within the lines a checklist holds): core
+    adds them to the checklist as it is then, keeping the lines others add meanwhile."""
     present = {text for text, _ in card.checklist}
-    items = [{"text": text, "done": done} for text, done in card.checklist]
-    return (items + [{"text": step, "done": False} for step in steps if step not in present])[:CHECKLIST_LINES]
+    return [step for step in steps if step not in present][: max(CHECKLIST_LINES - len(card.checklist), 0)]
 
 
 def _comment(owned: list[str], seen: Seen, drew: bool) -> str:
@@ -259,8 +258,9 @@ def session(offered: dict[str, Any], seen: Seen) -> list[Turn]:
             )
         )
     steps = tuple(step for name in owned for step in _kind(name).steps)
-    if steps and "update_card" in offered:
-        checklist: list[Call] = [("update_card", {"checklist": _checklist(seen.card, steps)})]
+    new_steps = _new_steps(seen.card, steps)
+    if new_steps and "add_checklist_items" in offered:
+        checklist: list[Call] = [("add_checklist_items", {"items": new_steps})]
         adding = "Adding the implementation steps to the card's checklist."
         turns.append(Turn(adding, checklist, "added the steps to the checklist"))
     if "comment" in offered:

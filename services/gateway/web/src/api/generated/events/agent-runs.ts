@@ -84,7 +84,13 @@ export interface AgentRunStep {
   cost: number | string;
   duration_ms?: number;
   effects?: (
-    DocumentWriteEffect | ChildCardEffect | CardUpdateEffect | CommentEffect | MoveRequestEffect | ImageEffect
+    | DocumentWriteEffect
+    | ChildCardEffect
+    | CardUpdateEffect
+    | ChecklistEffect
+    | CommentEffect
+    | MoveRequestEffect
+    | ImageEffect
   )[];
   id?: string;
   occurred_at?: string;
@@ -133,6 +139,9 @@ export interface ChildCardEffect {
  */
 export interface CardUpdateEffect {
   call_id: string;
+  /**
+   * A whole checklist, as events published before card.checklist carried it; the tools now change a checklist by item (card.checklist), so concurrent writers keep each other's lines.
+   */
   checklist?: ChecklistItem[] | null;
   description?: string | null;
   kind?: "card.update";
@@ -143,6 +152,29 @@ export interface CardUpdateEffect {
 export interface ChecklistItem {
   done?: boolean;
   text: string;
+}
+/**
+ * Changes the run's own card's checklist by item, against the checklist core has when it applies the effect,
+ * so lines a person or another run added meanwhile are kept. ``add`` appends each text the checklist does not
+ * hold yet (an exact duplicate is skipped), within the checklist's limit of lines; ``check`` and ``uncheck``
+ * mark the lines reading exactly each text (a text no line reads is skipped and named in the effect's detail).
+ * The additions apply first, so a step may add a line and tick it.
+ */
+export interface ChecklistEffect {
+  /**
+   * @maxItems 100
+   */
+  add?: string[];
+  call_id: string;
+  /**
+   * @maxItems 100
+   */
+  check?: string[];
+  kind?: "card.checklist";
+  /**
+   * @maxItems 100
+   */
+  uncheck?: string[];
 }
 /**
  * A comment by the run's agent on the run's card or one of its children.
