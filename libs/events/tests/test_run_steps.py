@@ -106,7 +106,7 @@ def test_a_child_card_of_an_unknown_type_is_a_task() -> None:
 
 
 def test_a_skipped_run_names_one_of_the_known_reasons() -> None:
-    skipped = AgentRunSkipped(**_ids(), reason_code="budget", reason="The workspace's budget is spent.")
+    skipped = AgentRunSkipped(**_ids(), reason_code="budget_exceeded", reason="The workspace's budget is spent.")
     assert parse_event(AGENT_RUNS, to_message(skipped).data) == skipped
     assert to_message(skipped).ordering_key == str(skipped.run_id)
     with pytest.raises(ValidationError):

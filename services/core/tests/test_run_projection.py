@@ -163,6 +163,31 @@ async def test_requesting_a_run_publishes_run_requested_with_the_derived_run_id(
     assert unknown.status_code == 404
 
 
+async def test_an_agent_turned_off_is_not_run_by_hand_nor_redone_after_a_rejection(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    await core.ok("PATCH", f"/api/lanes/{a['lanes'][0]}", world.member, {"requires_approval": True})
+    held = await core.completed_run(a["workspace"], a["project"], a["card"], requires_approval=True)
+    off = {"provider": "offline", "model": "offline-small", "enabled": False}
+    await core.ok("PUT", f"/api/projects/{a['project']}/agents/prd", world.member, off)
+    before = len(core.sink.events())
+
+    for method, path in (
+        ("POST", f"/api/cards/{a['card']}/agents/prd/run"),
+        ("POST", f"/api/runs/{a['run']}/rerun"),
+    ):
+        refused = await core.call(method, path, world.member)
+        assert refused.status_code == 409, path
+        assert refused.json()["error"]["code"] == "agent_disabled"
+        assert "PRD agent is turned off" in refused.json()["error"]["message"]
+    rejected = await core.ok("POST", f"/api/runs/{held}/reject", world.member, {"comment": "redo"})
+    assert (rejected["approval"], rejected["rerun"]) == ("rejected", None)
+    assert not any(isinstance(e, CardRunRequested) for e in core.sink.events()[before:])
+
+    await core.ok("PUT", f"/api/projects/{a['project']}/agents/prd", world.member, {**off, "enabled": True})
+    assert (await core.call("POST", f"/api/runs/{a['run']}/rerun", world.member)).status_code == 202
+
+
 async def test_runs_of_a_deleted_project_are_acknowledged_not_retried(core: Core) -> None:
     world = await core.world()
     a = world.ids["a"]

@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
-from agentworks_events import run_id_for, utc_now
+from agentworks_events import CardRunRequested, run_id_for, utc_now
 from agentworks_internal_api.core import ContextCardOut
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.models import BudgetState, Run, RunCheckpoint
@@ -221,7 +221,20 @@ async def test_a_disabled_agent_of_the_lane_publishes_that_it_was_skipped(orches
     assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
     [skipped] = orchestrator.events("agent.run.skipped")
     assert (skipped.agent, skipped.reason_code, skipped.card_id) == ("prd", "disabled", orchestrator.card)
-    assert "disabled" in skipped.reason
+    assert "prd agent is turned off for this project" in skipped.reason  # named by its display name
+    assert orchestrator.events("agent.run.started") == []
+    assert orchestrator.model.requests == []
+
+
+async def test_a_run_by_hand_of_an_agent_turned_off_since_is_skipped_not_run(orchestrator: Orchestrator) -> None:
+    orchestrator.agent("prd", model="gpt-5", enabled=False)
+    asked = CardRunRequested(
+        workspace_id=orchestrator.workspace, project_id=orchestrator.project, card_id=orchestrator.card,
+        agent="prd", lane_number=1,
+    )  # fmt: skip
+    assert (await orchestrator.push(asked)).status_code == 204
+    [skipped] = orchestrator.events("agent.run.skipped")
+    assert (skipped.run_id, skipped.reason_code) == (run_id_for(asked.id, "prd"), "disabled")
     assert orchestrator.events("agent.run.started") == []
     assert orchestrator.model.requests == []
 

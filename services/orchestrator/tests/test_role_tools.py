@@ -413,7 +413,7 @@ async def test_create_child_card_answers_the_childs_id_and_title_and_a_later_ste
     made = child_card_id_for(run_started.run_id, 1, "call_1")
     first, second, _ = peers.events("agent.run.step")
     assert first.tool_calls[0].result.startswith(
-        f"Created the child card {made} in the board's first lane: Saved cards: API\n"
+        f"Created the child card {made} in Ready (lane 4), where the team picks it up: Saved cards: API\n"
     )
     [created] = first.effects
     assert (created.kind, created.call_id, created.title) == ("card.create_child", "call_1", "Saved cards: API")

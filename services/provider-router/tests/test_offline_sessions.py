@@ -53,7 +53,7 @@ def answered(call: ToolCall) -> str:
     if call.name == "create_child_card":
         child = uuid.uuid5(CARD_ID, call.id)
         return (
-            f"Created the child card {child} in the board's first lane: {arguments['title']}\n"
+            f"Created the child card {child} in Ready (lane 4), where the team picks it up: {arguments['title']}\n"
             "To comment on it, pass its id as card_id."
         )
     return "Done."

@@ -56,6 +56,12 @@ async def configs(session: AsyncSession, project_id: uuid.UUID) -> list[AgentCon
     return [_view(agent, overrides.get(agent.key)) for agent in AGENTS]
 
 
+async def is_enabled(session: AsyncSession, project_id: uuid.UUID, agent: str) -> bool:
+    """Whether the project lets ``agent`` run (agents are on unless a person turned one off)."""
+    config = await repository.override(session, project_id, agent)
+    return config.enabled if config is not None else True
+
+
 async def configure(
     session: AsyncSession,
     access: Access,

@@ -40,6 +40,13 @@ async def request_run(
         raise NotFound(f"No card with id {card_id}.")
     if agent not in BY_KEY:
         raise NotFound(f"No agent named {agent!r}.", details={"agents": list(BY_KEY)})
+    if not await agents.is_enabled(session, card.project_id, agent):
+        name = BY_KEY[agent].display_name
+        raise AppError(
+            f"The {name} agent is turned off for this project; turn it on in the project's agents to run it.",
+            code="agent_disabled",
+            status_code=409,
+        )
     lane = await session.get(Lane, card.lane_id)
     assert lane is not None
     event = CardRunRequested(
@@ -98,7 +105,7 @@ async def decide(
     audit.record(session, access, f"run.{run.approval}", "run", run.id, after={"comment": comment})
     await effects.carry_out_approved_moves(session, outbox, run, approve)
     rerun = None
-    if not approve:
+    if not approve and await agents.is_enabled(session, run.project_id, run.agent):
         rerun = await request_run(
             session, access, outbox, run.card_id, run.agent, instructions=comment, rerun_of=run.id
         )

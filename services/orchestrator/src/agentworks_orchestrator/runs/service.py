@@ -107,15 +107,18 @@ class RunService:
             await self._run_one(trigger, context, agent, pricing)
 
     @staticmethod
-    def _agents(trigger: Trigger, context: RunContextOut) -> list[ContextAgentOut]:
+    def _wanted(trigger: Trigger, context: RunContextOut) -> list[ContextAgentOut]:
+        """The agents the event asks for: those named (a run by hand), else the agents of the lane entered."""
         if trigger.agents is not None:
             return [a for a in context.agents if a.agent in trigger.agents]
-        return [a for a in context.agents if a.enabled and trigger.lane_number in a.lanes]
+        return [a for a in context.agents if trigger.lane_number in a.lanes]
+
+    def _agents(self, trigger: Trigger, context: RunContextOut) -> list[ContextAgentOut]:
+        return [a for a in self._wanted(trigger, context) if a.enabled]
 
     async def _skip_disabled(self, trigger: Trigger, context: RunContextOut) -> None:
-        """Say so for each disabled agent of the lane a card moved into, instead of skipping it silently."""
-        if trigger.agents is not None:
-            return
+        """Say so for each disabled agent the event asks for, instead of skipping it silently (core refuses a run
+        by hand of a disabled agent; one asked for before the agent was turned off arrives here)."""
         event = trigger.event
         skipped = [
             AgentRunSkipped(
@@ -126,10 +129,10 @@ class RunService:
                 card_id=getattr(event, "card_id", None),
                 agent=a.agent,
                 reason_code="disabled",
-                reason=f"The {a.agent} agent is disabled for this project, so it did not run.",
+                reason=f"The {a.display_name} agent is turned off for this project, so it did not run.",
             )
-            for a in context.agents
-            if not a.enabled and trigger.lane_number in a.lanes
+            for a in self._wanted(trigger, context)
+            if not a.enabled
         ]
         if skipped:
             async with self.db.transaction() as session:

@@ -11,10 +11,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import openai
-from agentworks_events.cards import CHECKLIST_MAX
+from agentworks_events.cards import CHECKLIST_MAX, CardType
 from agentworks_events.runs import TOOL_RESULT_MAX, RunEffect, ToolCallRecord, child_card_id_for
 from agentworks_internal_api.core import ContextCardOut
 from agentworks_platform.internal_http import InternalClient
@@ -88,7 +88,7 @@ class ChildCardIn(_Arguments):
     title: Annotated[ModelText, Field(min_length=1, max_length=200)]
     description: Annotated[ModelText, Field(max_length=20_000)] = ""
     acceptance_criteria: Annotated[list[ModelText], Field(max_length=30)] = []
-    card_type: Literal["feature", "bug", "task", "spike", "chore"] = "task"
+    card_type: CardType = "task"
 
 
 ChecklistTextIn = Annotated[ModelText, Field(min_length=1, max_length=500)]
@@ -209,7 +209,7 @@ async def _create_child_card(context: ToolContext, arguments: ChildCardIn) -> To
     child = child_card_id_for(context.run_id, context.step, context.call_id)
     effect = {"kind": "card.create_child", **arguments.model_dump()}
     return ToolOutcome(
-        f"Created the child card {child} in the board's first lane: {arguments.title}\n"
+        f"Created the child card {child} in Ready (lane 4), where the team picks it up: {arguments.title}\n"
         "To comment on it, pass its id as card_id.",
         effect,
     )
@@ -337,7 +337,7 @@ CARD_TOOLS = (
 BREAKDOWN_TOOLS = (
     Tool(
         "create_child_card",
-        "Create a child card of this card, with acceptance criteria, in the board's first lane; answers its id.",
+        "Create a child card of this card, with acceptance criteria, in Ready (lane 4); answers its id.",
         ChildCardIn,
         _create_child_card,
     ),

@@ -20,9 +20,7 @@ from agentworks_provider_router.providers.base import ChatRequest
 LABEL = "[offline model — no provider key configured; this text is generated locally]"
 
 Call = tuple[str, dict[str, Any]]
-CHILD_ANSWER = re.compile(
-    r"^Created the child card (?P<id>[0-9a-f-]{36}) in the board's first lane: (?P<title>.*)$", re.M
-)
+CHILD_ANSWER = re.compile(r"^Created the child card (?P<id>[0-9a-f-]{36}) in [^:]*: (?P<title>.*)$", re.M)
 CHECKLIST_LINES = 100  # the most a card's checklist holds
 LISTED_DOCUMENT = re.compile(r"^- (?P<name>[a-z][a-z0-9_]*) \(v(?P<version>\d+)\)")
 
