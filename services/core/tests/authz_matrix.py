@@ -58,6 +58,8 @@ MATRIX: tuple[Route, ...] = (
     Route("GET", "/api/cards/{card}/documents", None, "read", 200),
     # The world's card has no document of its own: permitted callers get past authorization to a clear 404.
     Route("GET", "/api/cards/{card}/documents/prd", None, "read", 404),
+    Route("GET", "/api/cards/{card}/documents/prd/versions", None, "read", 404),
+    Route("GET", "/api/cards/{card}/documents/prd/versions/1", None, "read", 404),
     Route("POST", "/api/cards/{card}/agents/prd/run", {"instructions": "focus on payments"}, "agent_run", 202),
     Route("GET", "/api/cards/{card}/runs", None, "read", 200),
     Route("POST", "/api/runs/{run}/rerun", None, "agent_run", 202),

@@ -190,9 +190,53 @@ async def test_each_card_has_its_own_lineage_of_each_document(core: Core) -> Non
     )  # fmt: skip
     project_prd = await core.ok("GET", f"/api/projects/{a['project']}/documents/prd", world.viewer)
     assert (project_prd["version"], project_prd["content"]) == (1, "# PRD v1")
-    assert [d["kind"] for d in await core.ok("GET", f"/api/projects/{a['project']}/documents", world.viewer)] == ["prd"]
+    listed = await core.ok("GET", f"/api/projects/{a['project']}/documents", world.viewer)
+    assert {(d["kind"], d["card_id"], d["latest_version"]) for d in listed} == {
+        ("prd", None, 1), ("prd", a["card"], 2), ("prd", other["id"], 1),
+    }  # fmt: skip
     missing = await core.call("GET", f"/api/cards/{a['card']}/documents/mvp", world.viewer)
     assert missing.status_code == 404
+
+
+async def test_the_project_lists_its_cards_documents_newest_first_with_each_version_and_its_writer(
+    core: Core,
+) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    refunds = await core.ok("POST", f"/api/projects/{a['project']}/cards", world.member, {"title": "Refunds"})
+    checkout_run, refunds_run = uuid.uuid4(), uuid.uuid4()
+    spec = DocumentWriteEffect(call_id="s1", name="tech_spec", title="Checkout spec", content="# Spec v1")
+    await _deliver(core, _step(a, checkout_run, 1, spec, agent="dev_backend"))
+    prd = DocumentWriteEffect(call_id="p1", name="prd", title="Refunds PRD", content="# Refunds")
+    await _deliver(core, _step(a, refunds_run, 1, prd, card=refunds["id"], agent="prd"))
+    respec = spec.model_copy(update={"call_id": "s2", "content": "# Spec v2"})
+    await _deliver(core, _step(a, checkout_run, 2, respec, agent="dev_backend"))
+
+    listed = await core.ok("GET", f"/api/projects/{a['project']}/documents", world.viewer)
+    assert [(d["kind"], d["card_id"], d["card_title"], d["latest_version"]) for d in listed] == [
+        ("tech_spec", a["card"], "Checkout", 2),
+        ("prd", refunds["id"], "Refunds", 1),
+        ("prd", None, None, 1),  # the project's own, written before any run
+    ]
+
+    base = f"/api/cards/{a['card']}/documents/tech_spec"
+    history = await core.ok("GET", f"{base}/versions?limit=1", world.viewer)
+    [newest] = history["items"]
+    assert (newest["version"], newest["agent"], newest["source_run_id"], newest["card_title"]) == (
+        2, "dev_backend", str(checkout_run), "Checkout",
+    )  # fmt: skip
+    older = await core.ok("GET", f"{base}/versions?limit=1&cursor={history['next_cursor']}", world.viewer)
+    assert [v["version"] for v in older["items"]] == [1]
+    assert older["next_cursor"] is None
+    first = await core.ok("GET", f"{base}/versions/1", world.viewer)
+    assert (first["content"], first["card_id"], first["agent"]) == ("# Spec v1", a["card"], "dev_backend")
+    assert (await core.call("GET", f"{base}/versions/3", world.viewer)).status_code == 404
+    assert (await core.call("GET", f"/api/cards/{a['card']}/documents/mvp/versions", world.viewer)).status_code == 404
+
+    for path in (f"/api/projects/{a['project']}/documents", f"{base}/versions", f"{base}/versions/1"):
+        assert (await core.call("GET", path, world.stranger)).status_code == 404, path
+    theirs = await core.ok("GET", f"/api/projects/{world.ids['b']['project']}/documents", world.stranger)
+    assert [d["card_id"] for d in theirs] == [None]  # their project's own PRD, none of A's cards' documents
 
 
 async def _gate_first_lane(core: Core, world: World) -> None:

@@ -33,7 +33,7 @@ internal = APIRouter(
 Kind = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 
 
-@router.get("")
+@router.get("", summary="Every document of the project, newest first: its own and its cards'")
 async def list_documents(
     project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, store: DocumentStoreDep
 ) -> list[DocumentOut]:
@@ -102,6 +102,32 @@ async def card_document(
 ) -> CardDocumentVersionOut:
     await authorize_resource(session, principal, "card", card_id, "read")
     return await service.card_document(session, card_id, name)
+
+
+@of_cards.get("/{name}/versions", summary="A card's document's version history, newest first")
+async def card_history(
+    card_id: uuid.UUID,
+    name: Kind,
+    session: SessionDep,
+    principal: PrincipalDep,
+    cursor: str | None = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[VersionMeta]:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    items, next_cursor = await service.card_history(session, card_id, name, cursor, limit)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+@of_cards.get("/{name}/versions/{version}", summary="One version of a card's document, with who wrote it")
+async def card_version(
+    card_id: uuid.UUID,
+    name: Kind,
+    version: Annotated[int, Path(ge=1, le=INTEGER_MAX)],
+    session: SessionDep,
+    principal: PrincipalDep,
+) -> VersionOut:
+    await authorize_resource(session, principal, "card", card_id, "read")
+    return await service.card_version(session, card_id, name, version)
 
 
 @internal.get("", summary="A card's documents for an agent run: newest version each, without content")

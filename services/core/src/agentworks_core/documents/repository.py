@@ -18,6 +18,18 @@ async def documents(session: AsyncSession, project_id: uuid.UUID) -> list[Docume
     return list((await session.scalars(query.order_by(Document.kind))).all())
 
 
+async def documents_of_cards(session: AsyncSession, project_id: uuid.UUID) -> list[tuple[Document, str]]:
+    """The documents of the project's cards, each with its card's title (a deleted card's are left out: they
+    cannot be opened)."""
+    query = (
+        select(Document, Card.title)
+        .join(Card, Card.id == Document.card_id)
+        .where(Document.project_id == project_id)
+        .order_by(Document.updated_at.desc(), Document.kind)
+    )
+    return [(document, title) for document, title in (await session.execute(query)).all()]
+
+
 async def document(session: AsyncSession, project_id: uuid.UUID, kind: str, *, lock: bool = False) -> Document | None:
     query = select(Document).where(Document.project_id == project_id, Document.card_id.is_(None), Document.kind == kind)
     if lock and locks_rows(session):

@@ -27,6 +27,10 @@ class DocumentOut(Out):
     title: str
     latest_version: int
     updated_at: UtcDateTime
+    card_id: uuid.UUID | None = Field(
+        default=None, description="The card whose document this is; none for the project's own documents."
+    )
+    card_title: str | None = Field(default=None, description="That card's title.")
 
 
 class VersionOut(Out):

@@ -59,8 +59,24 @@ async def _head(session: AsyncSession, store: DocumentStore, project_id: uuid.UU
 
 
 async def list_documents(session: AsyncSession, store: DocumentStore, project_id: uuid.UUID) -> list[DocumentOut]:
+    """Every document of the project, newest first: its own (from the documents port) and its cards' (each with
+    the card it belongs to)."""
     project = await _project(session, project_id)
-    return [_out(head) for head in await store.heads(project.workspace_id, project_id)]
+    own = [_out(head) for head in await store.heads(project.workspace_id, project_id)]
+    of_cards = [
+        DocumentOut(
+            id=document.id,
+            project_id=document.project_id,
+            kind=document.kind,
+            title=document.title,
+            latest_version=document.latest_version,
+            updated_at=document.updated_at,
+            card_id=document.card_id,
+            card_title=card_title,
+        )
+        for document, card_title in await repository.documents_of_cards(session, project_id)
+    ]
+    return sorted(own + of_cards, key=lambda doc: doc.updated_at, reverse=True)
 
 
 async def write(
@@ -165,6 +181,51 @@ async def append_card_version(
     session.add(version)
     await session.flush()
     return version
+
+
+async def _card_lineage(session: AsyncSession, card_id: uuid.UUID, kind: str) -> tuple[Card, Document]:
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    document = await repository.card_document(session, card_id, kind)
+    if document is None:
+        raise NotFound(f"This card has no {kind!r} document yet.")
+    return card, document
+
+
+def _card_version(card: Card, row: DocumentVersion) -> dict[str, object]:
+    return {
+        "version": row.version,
+        "title": row.title,
+        "content": row.content,
+        "content_type": row.content_type,
+        "author_id": row.author_id,
+        "source_run_id": row.source_run_id,
+        "agent": row.agent,
+        "card_id": card.id,
+        "card_title": card.title,
+        "created_at": row.created_at,
+    }
+
+
+async def card_history(
+    session: AsyncSession, card_id: uuid.UUID, kind: str, cursor: str | None, limit: int
+) -> tuple[list[VersionMeta], str | None]:
+    """The versions of the card's document ``kind``, newest first."""
+    card, document = await _card_lineage(session, card_id, kind)
+    before = decode_cursor(cursor, (int,))
+    rows = await repository.versions(session, document.id, before[0] if before else None, limit)
+    more, rows = len(rows) > limit, rows[:limit]
+    items = [VersionMeta.model_validate(_card_version(card, row)) for row in rows]
+    return items, encode_cursor(rows[-1].version) if more and rows else None
+
+
+async def card_version(session: AsyncSession, card_id: uuid.UUID, kind: str, number: int) -> VersionOut:
+    card, document = await _card_lineage(session, card_id, kind)
+    row = await repository.version(session, document.id, number)
+    if row is None:
+        raise NotFound(f"This card's {kind!r} document has no version {number}.")
+    return VersionOut.model_validate(_card_version(card, row))
 
 
 def _card_document(document: Document, version: DocumentVersion) -> dict[str, object]:

@@ -21,8 +21,8 @@ export const keys = {
   agents: (project: string) => ["agents", project] as const,
   models: ["models"] as const,
   documents: (project: string) => ["documents", project] as const,
-  versions: (project: string, kind: string) => ["versions", project, kind] as const,
-  version: (project: string, kind: string, v: number) => ["version", project, kind, v] as const,
+  versions: (documentPath: string) => ["versions", documentPath] as const,
+  version: (documentPath: string, v: number) => ["version", documentPath, v] as const,
   members: (ws: string) => ["members", ws] as const,
   apiKeys: (ws: string) => ["api-keys", ws] as const,
   usage: (ws: string, query: string) => ["usage", ws, query] as const,
@@ -113,23 +113,28 @@ export function useDocuments(projectId: string) {
   });
 }
 
+/** Where a document lives: the project's own under the project, a card's under its card (each its own lineage). */
+export function documentPath(projectId: string, doc: Pick<DocumentInfo, "kind" | "card_id">): string {
+  return doc.card_id ? `/api/cards/${doc.card_id}/documents/${doc.kind}` : `/api/projects/${projectId}/documents/${doc.kind}`;
+}
+
 /** A document's versions, newest first (shared by the documents page and the card's artifacts). */
-export function versionsQuery(projectId: string, kind: string) {
+export function versionsQuery(path: string) {
   return {
-    queryKey: keys.versions(projectId, kind),
-    queryFn: () => api<VersionPage>(`/api/projects/${projectId}/documents/${kind}/versions?limit=100`).then((p) => p.items),
+    queryKey: keys.versions(path),
+    queryFn: () => api<VersionPage>(`${path}/versions?limit=100`).then((p) => p.items),
   };
 }
 
-export function useVersions(projectId: string, kind: string | null) {
-  return useQuery({ ...versionsQuery(projectId, kind ?? ""), enabled: Boolean(kind) });
+export function useVersions(path: string | null) {
+  return useQuery({ ...versionsQuery(path ?? ""), enabled: Boolean(path) });
 }
 
-export function useVersion(projectId: string, kind: string | null, version: number | null) {
+export function useVersion(path: string | null, version: number | null) {
   return useQuery({
-    queryKey: keys.version(projectId, kind ?? "", version ?? 0),
-    queryFn: () => api<Version>(`/api/projects/${projectId}/documents/${kind}/versions/${version}`),
-    enabled: Boolean(kind) && version !== null && version > 0,
+    queryKey: keys.version(path ?? "", version ?? 0),
+    queryFn: () => api<Version>(`${path}/versions/${version}`),
+    enabled: Boolean(path) && version !== null && version > 0,
     staleTime: Infinity, // a version never changes
   });
 }

@@ -2,7 +2,7 @@ import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
-import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments, versionsQuery } from "../api/hooks";
+import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments, documentPath, versionsQuery } from "../api/hooks";
 import type { CardUpdate } from "../api/generated/openapi/core";
 import type { Board, Card, Run } from "../api/types";
 import { formatCost, formatPrice } from "../lib/money";
@@ -356,14 +356,15 @@ function RunAgent({ cardId, projectId, onStarted }: { cardId: string; projectId:
   );
 }
 
-/** Document versions the card's runs wrote. */
+/** Versions of the project's own documents the card's runs wrote (the card's own documents are listed apart). */
 function Artifacts({ projectId, workspaceId, runIds }: { projectId: string; workspaceId: string; runIds: string[] }) {
   const documents = useDocuments(projectId);
+  const projectDocuments = (documents.data ?? []).filter((doc) => !doc.card_id);
   const versions = useQueries({
-    queries: (documents.data ?? []).map((doc) => ({ ...versionsQuery(projectId, doc.kind), enabled: runIds.length > 0 })),
+    queries: projectDocuments.map((doc) => ({ ...versionsQuery(documentPath(projectId, doc)), enabled: runIds.length > 0 })),
   });
   const wanted = new Set(runIds);
-  const written = (documents.data ?? []).flatMap((doc, i) =>
+  const written = projectDocuments.flatMap((doc, i) =>
     (versions[i]?.data ?? []).filter((v) => v.source_run_id && wanted.has(v.source_run_id)).map((v) => ({ doc, v })),
   );
   if (written.length === 0) return null;

@@ -1,7 +1,7 @@
 import { diffLines } from "diff";
-import { useSearchParams } from "react-router";
-import { useDocuments, useVersion, useVersions } from "../api/hooks";
-import type { VersionMeta } from "../api/types";
+import { Link, useSearchParams } from "react-router";
+import { documentPath, useDocuments, useVersion, useVersions } from "../api/hooks";
+import type { DocumentInfo, VersionMeta } from "../api/types";
 import { Markdown } from "../lib/Markdown";
 import { newest } from "../lib/newest";
 import { formatMoment } from "../lib/time";
@@ -17,13 +17,40 @@ export function attribution(version: Pick<VersionMeta, "source_run_id" | "author
   return version.author_id ? "by a person" : "";
 }
 
-/** Project documents (rendered as Markdown), each version and who wrote it, and the difference between any two. */
+/** The documents of one card, or the project's own (card null). */
+export interface DocumentGroup {
+  card: { id: string; title: string } | null;
+  documents: DocumentInfo[];
+}
+
+/** The project's own documents first, then each card's, cards in the order of their newest document. */
+export function groupDocuments(documents: DocumentInfo[]): DocumentGroup[] {
+  const byCard = new Map<string | null, DocumentGroup>([[null, { card: null, documents: [] }]]);
+  const sorted = [...documents].sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+  for (const doc of sorted) {
+    const key = doc.card_id ?? null;
+    const group = byCard.get(key) ?? { card: { id: doc.card_id ?? "", title: doc.card_title ?? "" }, documents: [] };
+    group.documents.push(doc);
+    byCard.set(key, group);
+  }
+  return [...byCard.values()].filter((group) => group.documents.length > 0);
+}
+
+/** The document the page shows: the one the address names (a kind, and the card for a card's), else the newest. */
+export function chosenDocument(documents: DocumentInfo[], kind: string | null, card: string | null): DocumentInfo | null {
+  if (kind) return documents.find((doc) => doc.kind === kind && (doc.card_id ?? null) === card) ?? null;
+  return newest(documents, (doc) => doc.updated_at);
+}
+
+/** Every document of the project, its own and its cards' (rendered as Markdown), each version and who wrote it,
+ * and the difference between any two. */
 export function DocumentsPage() {
-  const { projectId } = usePlace();
+  const { workspaceId, projectId } = usePlace();
   const [search, setSearch] = useSearchParams();
   const documents = useDocuments(projectId);
-  const kind = search.get("kind") ?? newest(documents.data ?? [], (doc) => doc.updated_at)?.kind ?? null;
-  const versions = useVersions(projectId, kind);
+  const chosen = chosenDocument(documents.data ?? [], search.get("kind"), search.get("card"));
+  const path = chosen ? documentPath(projectId, chosen) : null;
+  const versions = useVersions(path);
   const latest = versions.data?.[0]?.version ?? null;
   const version = Number(search.get("version") ?? latest ?? 0) || null;
   const compare = Number(search.get("compare") ?? 0) || null;
@@ -35,6 +62,8 @@ export function DocumentsPage() {
     }
     setSearch(next);
   };
+  const open = (doc: DocumentInfo) => set({ kind: doc.kind, card: doc.card_id ?? null, version: null, compare: null });
+  const isChosen = (doc: DocumentInfo) => chosen !== null && doc.id === chosen.id;
 
   return (
     <section className="panel documents">
@@ -45,23 +74,36 @@ export function DocumentsPage() {
             list.length === 0 ? (
               <p className="muted">No documents yet; agents write them as they run.</p>
             ) : (
-              <ul>
-                {list.map((doc) => (
-                  <li key={doc.kind}>
-                    <button type="button" className={doc.kind === kind ? "link active" : "link"} onClick={() => set({ kind: doc.kind, version: null, compare: null })}>
-                      {doc.title}
-                    </button>
-                    <span className="muted small"> v{doc.latest_version}</span>
-                  </li>
-                ))}
-              </ul>
+              groupDocuments(list).map((group) => (
+                <section key={group.card?.id ?? "project"} className="doc-group" data-testid="document-group">
+                  <h3 className="small">
+                    {group.card ? (
+                      <>
+                        Card <Link to={`/w/${workspaceId}/p/${projectId}/board?card=${group.card.id}`}>{group.card.title}</Link>
+                      </>
+                    ) : (
+                      "Project"
+                    )}
+                  </h3>
+                  <ul>
+                    {group.documents.map((doc) => (
+                      <li key={doc.id}>
+                        <button type="button" className={isChosen(doc) ? "link active" : "link"} onClick={() => open(doc)}>
+                          {doc.title}
+                        </button>
+                        <span className="muted small"> v{doc.latest_version}</span>
+                      </li>
+                    ))}
+                  </ul>
+                </section>
+              ))
             )
           }
         </Loaded>
       </nav>
       <div className="doc-body">
-        {!kind ? <p className="muted">Choose a document.</p> : null}
-        {kind ? (
+        {!path ? <p className="muted">Choose a document.</p> : null}
+        {path ? (
           <Loaded query={versions} label="Loading versions…">
             {(list) => (
               <>
@@ -91,7 +133,7 @@ export function DocumentsPage() {
                     </select>
                   </label>
                 </div>
-                {compare ? <Diff projectId={projectId} kind={kind} from={compare} to={version} /> : <Content projectId={projectId} kind={kind} version={version} />}
+                {compare ? <Diff path={path} from={compare} to={version} /> : <Content path={path} version={version} />}
               </>
             )}
           </Loaded>
@@ -101,8 +143,8 @@ export function DocumentsPage() {
   );
 }
 
-function Content({ projectId, kind, version }: { projectId: string; kind: string; version: number | null }) {
-  const content = useVersion(projectId, kind, version);
+function Content({ path, version }: { path: string; version: number | null }) {
+  const content = useVersion(path, version);
   return (
     <Loaded query={content} label="Loading the version…">
       {(v) => (
@@ -124,9 +166,9 @@ function Content({ projectId, kind, version }: { projectId: string; kind: string
   );
 }
 
-function Diff({ projectId, kind, from, to }: { projectId: string; kind: string; from: number; to: number | null }) {
-  const older = useVersion(projectId, kind, from);
-  const newer = useVersion(projectId, kind, to);
+function Diff({ path, from, to }: { path: string; from: number; to: number | null }) {
+  const older = useVersion(path, from);
+  const newer = useVersion(path, to);
   if (older.isPending || newer.isPending) return <Spinner label="Comparing…" />;
   if (!older.data || !newer.data) return <ErrorNote error={older.error ?? newer.error} />;
   const parts = diffLines(older.data.content, newer.data.content);
