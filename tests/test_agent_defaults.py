@@ -1,10 +1,12 @@
-"""Every agent's default model is one its provider still serves and the price table prices."""
+"""Every agent's default model is one its provider still serves and the price table prices, and agents that run
+together own different documents."""
 
 from pathlib import Path
 
 import pytest
 import yaml
 from agentworks_core.agents.registry import AGENTS, AgentSpec
+from agentworks_orchestrator.runs.contract import CONTRACTS
 from anthropic.resources.messages.messages import DEPRECATED_MODELS
 
 PRICING = Path(__file__).resolve().parents[1] / "contracts" / "pricing.yaml"
@@ -24,3 +26,13 @@ def test_an_agents_default_model_is_priced(agent: AgentSpec) -> None:
 def test_an_agents_default_claude_model_is_not_one_anthropic_retires(agent: AgentSpec) -> None:
     retired = DEPRECATED_MODELS.get(agent.model)
     assert retired is None, f"{agent.key} defaults to {agent.model}, which Anthropic retires on {retired}"
+
+
+@pytest.mark.parametrize("lane", sorted({lane for agent in AGENTS for lane in agent.lanes}))
+def test_agents_of_one_lane_write_different_documents(lane: int) -> None:
+    """Two agents of a lane run at once on the card: sharing a document, the later would write over the other."""
+    owners: dict[str, str] = {}
+    for agent in (a for a in AGENTS if lane in a.lanes):
+        for document in CONTRACTS[agent.key].documents:
+            assert document not in owners, f"{agent.key} and {owners[document]} both write {document} in lane {lane}"
+            owners[document] = agent.key

@@ -18,6 +18,7 @@ CARD_TOOLS = (
     "check_checklist_item", "comment",
 )  # fmt: skip
 ROLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "ceo_copilot": (("vision",), ()),
     "strategy": (("blueprint", "mvp"), ()),
     "prd": (("prd",), ()),
     "designer": (("design_brief",), ("generate_image",)),

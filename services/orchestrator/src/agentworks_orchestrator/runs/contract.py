@@ -39,7 +39,7 @@ class Contract:
 
 
 CONTRACTS: dict[str, Contract] = {
-    "ceo_copilot": Contract(("blueprint",)),
+    "ceo_copilot": Contract(("vision",)),
     "strategy": Contract(("blueprint", "mvp")),
     "prd": Contract(("prd",)),
     "designer": Contract(("design_brief",)),

@@ -65,6 +65,16 @@ class DocumentKind:
 
 
 KINDS: dict[str, DocumentKind] = {
+    "vision": DocumentKind(
+        "Vision",
+        (
+            ("Where this takes us", "{description}"),
+            ("Who it is for", "- The people who asked for {title}\n- The team that will support it"),
+            ("Why now", "{title} is what customers ask for most this quarter. {builds_on}"),
+            ("How we will know", "{criteria}"),
+            ("Questions for the team", "- What is the smallest version of {lower} worth shipping?"),
+        ),
+    ),
     "blueprint": DocumentKind(
         "Blueprint",
         (
