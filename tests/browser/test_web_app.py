@@ -279,6 +279,18 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(attribution).to_contain_text("by prd (run ")
         expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("PRD: One-click checkout")
 
+        # The project's documents page lists the card's PRD under its card, opens on it, and compares its versions.
+        page.goto(board_url.removesuffix("/board") + "/documents")
+        group = page.get_by_test_id("document-group").filter(has_text="One-click checkout")
+        expect(group.get_by_role("button")).to_have_text(["PRD: One-click checkout"])
+        expect(page.get_by_test_id("document-attribution")).to_contain_text("v2")
+        expect(page.get_by_test_id("document-attribution")).to_contain_text("by prd on “One-click checkout” (run ")
+        expect(page.get_by_test_id("document-markdown").locator("h1")).to_have_text("PRD: One-click checkout")
+        page.get_by_label("Compare with").select_option("1")
+        expect(page.get_by_label("Changes from v1 to v2")).to_be_visible()
+        group.get_by_role("link", name="One-click checkout").click()  # back to the card, open on the board
+        expect(page.get_by_test_id("card-document-attribution")).to_contain_text("v2")
+
         # A full lane refuses a move in place, and the card stays where it was (the first lane holds Refunds: the
         # PRD agent does not break work down into child cards).
         page.get_by_label("Settings of Vision & Strategy").click()
