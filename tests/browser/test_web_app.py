@@ -247,13 +247,13 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(watch.locator('[data-card="One-click checkout"]').get_by_test_id("card-priority")).to_have_text("urgent")
         # The PRD agent works through its tools: the transcript shows its steps, the raw log the whole run.
         tabs = page.get_by_test_id("transcript-tab")
-        expect(tabs).to_have_text(["prd", "Raw log"], timeout=60_000)
+        expect(tabs).to_have_text(["PRD", "Raw log"], timeout=60_000)
         transcript = page.get_by_test_id("transcript")
         expect(transcript).to_contain_text("wrote the PRD, left a note for the team", timeout=60_000)
         expect(transcript.get_by_test_id("tool-call")).to_have_count(4)  # the card, its documents, the PRD, a note
         tabs.last.click()
         # xterm keeps only the visible rows in the DOM: the end of the run and its end marker
-        expect(page.get_by_test_id("terminal")).to_contain_text("prd run finished", timeout=60_000)
+        expect(page.get_by_test_id("terminal")).to_contain_text("PRD run finished", timeout=60_000)
         run_row = page.get_by_test_id("run-row").first
         expect(run_row).to_contain_text("openai / gpt-5")
         expect(run_row).to_contain_text("completed")
@@ -276,7 +276,7 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         page.reload()
         attribution = page.get_by_test_id("card-document-attribution")
         expect(attribution).to_contain_text("v2", timeout=30_000)
-        expect(attribution).to_contain_text("by prd (run ")
+        expect(attribution).to_contain_text("by PRD (run ")
         expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("PRD: One-click checkout")
 
         # The project's documents page lists the card's PRD under its card, opens on it, and compares its versions.
@@ -284,7 +284,7 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         group = page.get_by_test_id("document-group").filter(has_text="One-click checkout")
         expect(group.get_by_role("button")).to_have_text(["PRD: One-click checkout"])
         expect(page.get_by_test_id("document-attribution")).to_contain_text("v2")
-        expect(page.get_by_test_id("document-attribution")).to_contain_text("by prd on “One-click checkout” (run ")
+        expect(page.get_by_test_id("document-attribution")).to_contain_text("by PRD on “One-click checkout” (run ")
         expect(page.get_by_test_id("document-markdown").locator("h1")).to_have_text("PRD: One-click checkout")
         page.get_by_label("Compare with").select_option("1")
         expect(page.get_by_label("Changes from v1 to v2")).to_be_visible()
@@ -423,7 +423,7 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         _publish(*backend, *frontend)
 
         tabs = page.get_by_test_id("transcript-tab")
-        expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=30_000)
+        expect(tabs).to_have_text(["Backend developer", "Frontend developer", "Raw log"], timeout=30_000)
         # The run changed the description under the person's edit: the edit stays, and the drawer says so.
         drawer = page.get_by_label("Card details")
         expect(drawer.get_by_test_id("card-changed")).to_be_visible(timeout=30_000)
@@ -445,13 +445,13 @@ def test_a_lanes_two_agents_show_their_transcripts_in_separate_tabs(browser: Bro
         expect(transcript.locator("em")).to_have_text("masked")
         expect(transcript).not_to_contain_text("tokenise")
         page.reload()  # replayed exactly: the same steps, once each
-        expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"])
+        expect(tabs).to_have_text(["Backend developer", "Frontend developer", "Raw log"])
         tabs.first.click()
         expect(page.get_by_test_id("transcript").get_by_test_id("tool-call")).to_have_count(3)
         expect(page.get_by_test_id("transcript").locator(".transcript-step")).to_have_count(2)
         # The document the backend developer wrote is the card's own, rendered, and says who wrote it.
         expect(page.get_by_test_id("card-document").locator("h1")).to_have_text("Vault")
-        expect(page.get_by_test_id("card-document-attribution")).to_contain_text("by dev backend (run ")
+        expect(page.get_by_test_id("card-document-attribution")).to_contain_text("by Backend developer (run ")
         _drawer_shows_the_runs_card_effects(page)
 
 
@@ -462,11 +462,11 @@ def _drawer_shows_the_runs_card_effects(page: Page) -> None:
     checklist = drawer.get_by_label("Checklist", exact=True)
     expect(checklist).to_contain_text("1 of 2 done")
     expect(checklist.locator("li")).to_have_text(["Tokenise numbers", "Mask the form"])
-    expect(drawer.get_by_label("Images").locator("figcaption")).to_contain_text("vault.png · by dev backend")
+    expect(drawer.get_by_label("Images").locator("figcaption")).to_contain_text("vault.png · by Backend developer")
     comments = drawer.get_by_test_id("comment")
     expect(comments).to_have_count(1)
     expect(comments.first.locator("strong")).to_have_text("written")
-    expect(comments.first).to_contain_text("dev backend (run ")
+    expect(comments.first).to_contain_text("Backend developer (run ")
     drawer.get_by_label("Comment", exact=True).fill("Looks right to me.")
     drawer.get_by_role("button", name="Comment", exact=True).click()
     expect(comments).to_have_count(2)
@@ -505,7 +505,7 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
 
         expect(page.get_by_label("Card details")).to_contain_text("In 5 ")  # the open drawer follows the move
         tabs = page.get_by_test_id("transcript-tab")
-        expect(tabs).to_have_text(["dev backend", "dev frontend", "Raw log"], timeout=60_000)
+        expect(tabs).to_have_text(["Backend developer", "Frontend developer", "Raw log"], timeout=60_000)
         transcript = page.get_by_test_id("transcript")
         expect(transcript.get_by_text("Reading the card and the documents earlier lanes wrote for it.")).to_be_visible(
             timeout=60_000
@@ -517,7 +517,7 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text("read_card")
         # The raw log mixes both agents' lines, so each says whose it is (xterm keeps only the latest rows).
         tabs.last.click()
-        labelled = re.compile(r"\[dev (backend|frontend)\] ")
+        labelled = re.compile(r"\[(Backend|Frontend) developer\] ")
         expect(page.get_by_test_id("terminal")).to_contain_text(labelled, timeout=60_000)
         # Both developers added their implementation steps to the card's checklist at once: each keeps the other's.
         checklist = page.get_by_label("Card details").get_by_label("Checklist", exact=True)

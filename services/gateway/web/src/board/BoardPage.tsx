@@ -16,6 +16,7 @@ import { CardDrawer } from "./CardDrawer";
 import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
 import { agentsOfLane, dragAnnouncements, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
+import { agentName } from "../lib/agents";
 
 interface Refusal {
   laneId: string;
@@ -300,7 +301,7 @@ function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; li
         {runs ? (
           <>
             <span className={`status ${runs.last_status}`}>
-              {runs.last_agent.replace(/_/g, " ")} · {runs.last_status}
+              {agentName(runs.last_agent)} · {runs.last_status}
             </span>
             {runs.awaiting_approval ? <span className="tag gate">awaiting approval</span> : null}
             <span className="price" data-testid="card-price">

@@ -5,10 +5,11 @@ import { Markdown } from "../lib/Markdown";
 import { newest } from "../lib/newest";
 import { formatMoment } from "../lib/time";
 import { Loaded } from "../ui";
+import { agentName } from "../lib/agents";
 
 /** Who wrote a card document's version: the agent and its run, or a person. */
 export function writtenBy(doc: Pick<CardDocument, "agent" | "run_id" | "author_id">): string {
-  if (doc.agent) return `by ${doc.agent.replace(/_/g, " ")}${doc.run_id ? ` (run ${doc.run_id.slice(0, 8)})` : ""}`;
+  if (doc.agent) return `by ${agentName(doc.agent)}${doc.run_id ? ` (run ${doc.run_id.slice(0, 8)})` : ""}`;
   return doc.author_id ? "by a person" : "";
 }
 

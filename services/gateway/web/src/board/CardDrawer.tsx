@@ -14,6 +14,7 @@ import { CardDocuments } from "./CardDocuments";
 import { CardExtras } from "./CardExtras";
 import { CARD_CHOICES, CHOICE_FIELDS, type ChoiceField } from "./cardChoices";
 import { changedChoices, followCard, formOf, isDirty } from "./cardForm";
+import { agentName } from "../lib/agents";
 
 interface DrawerProps {
   cardId: string;
@@ -214,7 +215,7 @@ function RunsTable(props: {
           <tbody>
             {props.runs.map((run) => (
               <tr key={run.id} data-testid="run-row">
-                <td>{run.agent.replace(/_/g, " ")}</td>
+                <td>{agentName(run.agent)}</td>
                 <td>{run.provider ? `${run.provider} / ${run.model}` : "—"}</td>
                 <td>
                   <RunStatus run={run} />

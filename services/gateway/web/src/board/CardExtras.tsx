@@ -5,11 +5,12 @@ import type { Card, CardComment, CardImage } from "../api/types";
 import { Markdown } from "../lib/Markdown";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded } from "../ui";
+import { agentName } from "../lib/agents";
 
 /** Who wrote a comment: the agent and its run, or a person. */
 export function commentAuthor(comment: Pick<CardComment, "agent" | "run_id">): string {
   if (!comment.agent) return "A person";
-  return `${comment.agent.replace(/_/g, " ")}${comment.run_id ? ` (run ${comment.run_id.slice(0, 8)})` : ""}`;
+  return `${agentName(comment.agent)}${comment.run_id ? ` (run ${comment.run_id.slice(0, 8)})` : ""}`;
 }
 
 /** Where the browser reads an image's bytes (core serves them to the card's workspace). */
@@ -77,7 +78,7 @@ function Images({ cardId }: { cardId: string }) {
               <img src={imageFileUrl(image)} alt={image.prompt} loading="lazy" />
             </a>
             <figcaption className="muted small">
-              {image.name} · by {image.agent.replace(/_/g, " ")} · {formatMoment(image.created_at)}
+              {image.name} · by {agentName(image.agent)} · {formatMoment(image.created_at)}
             </figcaption>
           </figure>
         ))}

@@ -6,11 +6,12 @@ import { Markdown } from "../lib/Markdown";
 import { newest } from "../lib/newest";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded, Spinner, usePlace } from "../ui";
+import { agentName } from "../lib/agents";
 
 /** Who wrote a version: the agent, the card it worked on and its run, or a person. */
 export function attribution(version: Pick<VersionMeta, "source_run_id" | "author_id" | "agent" | "card_title">): string {
   if (version.source_run_id) {
-    const agent = version.agent ? version.agent.replace(/_/g, " ") : "an agent";
+    const agent = version.agent ? agentName(version.agent) : "an agent";
     const card = version.card_title ? ` on “${version.card_title}”` : "";
     return `by ${agent}${card} (run ${version.source_run_id.slice(0, 8)})`;
   }

@@ -48,7 +48,7 @@ describe("AgentTranscript", () => {
       runs: [{ runId: "r2", agent: "designer", status: "skipped", reasonCode: "quota_exceeded", reason: "The workspace's quota is spent.", steps: [] }],
     };
     expect(renderToStaticMarkup(<AgentTranscript transcripts={skipped} />)).toContain(
-      "designer did not run (hourly run quota reached: The workspace&#x27;s quota is spent.)",
+      "Designer did not run (hourly run quota reached: The workspace&#x27;s quota is spent.)",
     );
   });
   it("says why the provider kept an agent from running, why a refused one did not run and why a run failed", () => {
@@ -61,8 +61,8 @@ describe("AgentTranscript", () => {
       ],
     };
     const html = renderToStaticMarkup(<AgentTranscript transcripts={qa} />);
-    expect(html).toContain("qa did not run (provider failing: openai keeps failing for gpt-5.)");
-    expect(html).toContain("qa did not run (budget spent: Raise the cap.)");
+    expect(html).toContain("QA did not run (provider failing: openai keeps failing for gpt-5.)");
+    expect(html).toContain("QA did not run (budget spent: Raise the cap.)");
     expect(html).toContain("Run failed (provider failing: openai keeps failing for gpt-5.)");
     expect(html).not.toContain("Run refused.");
   });
@@ -74,7 +74,7 @@ describe("TranscriptTabs", () => {
     const html = renderToStaticMarkup(<TranscriptTabs agents={[prd, designer]} selected="ux_designer" onSelect={() => undefined} />);
     const tabs = [...html.matchAll(/aria-selected="(\w+)"[^>]*>([^<]+)</g)].map((m) => [m[2], m[1]]);
     expect(tabs).toEqual([
-      ["prd", "false"],
+      ["PRD", "false"],
       ["ux designer", "true"],
       ["Raw log", "false"],
     ]);

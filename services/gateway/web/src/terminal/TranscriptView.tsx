@@ -1,10 +1,10 @@
 import { Markdown } from "../lib/Markdown";
 import { runReason } from "../lib/runReasons";
 import type { AgentTranscripts, RunTranscript, ToolCall, TranscriptStep } from "./transcript";
+import { agentName } from "../lib/agents";
 
 export const RAW_LOG = "raw";
 
-const agentName = (agent: string) => agent.replace(/_/g, " ");
 
 /** Tabs: one per agent of the card's runs, and the raw log. */
 export function TranscriptTabs(props: { agents: AgentTranscripts[]; selected: string; onSelect: (tab: string) => void }) {

@@ -52,8 +52,8 @@ describe("onClose", () => {
 describe("status markers", () => {
   it("marks the end of a run clearly, once", () => {
     const finished = { type: "status" as const, run_id: "r1", agent: "prd", status: "completed", last_seq: 9 };
-    expect(statusMarker(finished)).toContain("prd run finished");
-    expect(statusMarker({ ...finished, status: "failed" })).toContain("prd run failed");
+    expect(statusMarker(finished)).toContain("PRD run finished");
+    expect(statusMarker({ ...finished, status: "failed" })).toContain("PRD run failed");
     expect(statusMarker({ ...finished, status: "queued" })).toBeNull();
     const markers = new MarkerLog();
     expect([markers.first(finished), markers.first(finished), markers.first({ ...finished, status: "failed" })]).toEqual([
@@ -71,7 +71,7 @@ describe("RunAgents", () => {
     const started = { type: "status" as const, run_id: "r1", agent: "dev_backend", status: "running", last_seq: null };
     agents.learn(started);
     agents.learn({ ...started, run_id: "r2", agent: "dev_frontend" });
-    expect(agents.render(line("r1", 2))).toBe("\x1b[2m[dev backend]\x1b[0m line 2");
-    expect(agents.render({ ...line("r2", 1), stream: "stderr" })).toBe("\x1b[2m[dev frontend]\x1b[0m \x1b[31mline 1\x1b[0m");
+    expect(agents.render(line("r1", 2))).toBe("\x1b[2m[Backend developer]\x1b[0m line 2");
+    expect(agents.render({ ...line("r2", 1), stream: "stderr" })).toBe("\x1b[2m[Frontend developer]\x1b[0m \x1b[31mline 1\x1b[0m");
   });
 });

@@ -3,6 +3,7 @@
 
 import type { SkipReason } from "../lib/runReasons";
 import type { StepMessage } from "./transcript";
+import { agentName } from "../lib/agents";
 
 export interface LineMessage {
   type: "line";
@@ -110,14 +111,14 @@ export class RunAgents {
   /** A raw-log line as the terminal prints it: its agent's name first when known, stderr in red. */
   render(line: LineMessage): string {
     const agent = this.agents.get(line.run_id);
-    const label = agent ? `${ANSI.dim}[${agent.replace(/_/g, " ")}]${ANSI.reset} ` : "";
+    const label = agent ? `${ANSI.dim}[${agentName(agent)}]${ANSI.reset} ` : "";
     return label + (line.stream === "stderr" ? `${ANSI.red}${line.text}${ANSI.reset}` : line.text);
   }
 }
 
 /** The line the terminal prints when a run changes state; null for states that need no marker. */
 export function statusMarker(message: StatusMessage): string | null {
-  const agent = message.agent.replace(/_/g, " ");
+  const agent = agentName(message.agent);
   switch (message.status) {
     case "running":
       return `${ANSI.cyan}▶ ${agent} run started${ANSI.reset}`;
