@@ -7,6 +7,7 @@ import pytest
 import yaml
 from agentworks_core.agents.registry import AGENTS, AgentSpec
 from agentworks_orchestrator.runs.contract import CONTRACTS
+from agentworks_orchestrator.runs.tools import calls_tools
 from anthropic.resources.messages.messages import DEPRECATED_MODELS
 
 PRICING = Path(__file__).resolve().parents[1] / "contracts" / "pricing.yaml"
@@ -36,3 +37,9 @@ def test_agents_of_one_lane_write_different_documents(lane: int) -> None:
         for document in CONTRACTS[agent.key].documents:
             assert document not in owners, f"{agent.key} and {owners[document]} both write {document} in lane {lane}"
             owners[document] = agent.key
+
+
+def test_the_designer_works_with_tools_by_default() -> None:
+    """The Designer writes its brief with tools and draws through one: its default model must call tools."""
+    [designer] = [agent for agent in AGENTS if agent.key == "designer"]
+    assert calls_tools(designer.model), designer.model

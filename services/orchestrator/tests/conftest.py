@@ -45,15 +45,76 @@ RUN_USAGE = "/internal/runs/{run_id}/usage"
 CALL_COST = Decimal("0.0025")  # what the router says each scripted call cost
 CALL_TOKENS = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
 
-# The lanes and models of core's default agents.
-AGENT_DEFAULTS: dict[str, tuple[tuple[int, ...], str, str]] = {
-    "ceo_copilot": ((0,), "openai", "gpt-5"),
-    "prd": ((1,), "openai", "gpt-5"),
-    "designer": ((2,), "google", "gemini-2.5-flash"),
-    "architect": ((3,), "anthropic", "claude-sonnet-4-6"),
-    "dev_backend": ((5, 6), "anthropic", "claude-sonnet-4-6"),
-    "dev_frontend": ((5, 6), "anthropic", "claude-sonnet-4-6"),
+
+@dataclass(frozen=True)
+class AgentDefault:
+    """An agent as core's registry defines it: a copy, since the orchestrator's tests stand core in."""
+
+    display_name: str
+    lanes: tuple[int, ...]
+    provider: str
+    model: str
+
+
+REGISTRY: dict[str, AgentDefault] = {
+    "ceo_copilot": AgentDefault("CEO CoPilot", (0,), "openai", "gpt-5"),
+    "strategy": AgentDefault("Strategy", (0,), "openai", "gpt-5"),
+    "prd": AgentDefault("PRD", (1,), "openai", "gpt-5"),
+    "designer": AgentDefault("Designer", (2,), "google", "gemini-2.5-flash"),
+    "architect": AgentDefault("Architect", (3,), "anthropic", "claude-sonnet-4-6"),
+    "dev_backend": AgentDefault("Backend developer", (5, 6), "anthropic", "claude-sonnet-4-6"),
+    "dev_frontend": AgentDefault("Frontend developer", (5, 6), "anthropic", "claude-sonnet-4-6"),
+    "qa": AgentDefault("QA", (7,), "anthropic", "claude-sonnet-4-6"),
+    "troubleshooter": AgentDefault("Troubleshooter", (7,), "google", "gemini-2.5-pro"),
 }
+# The agents a project of the shared fixture has (one per lane the tests move cards into).
+FIXTURE_AGENTS = ("ceo_copilot", "prd", "designer", "architect", "dev_backend", "dev_frontend")
+
+
+def agent_config(key: str, **changes: Any) -> dict[str, Any]:
+    """An agent of the run context as core answers it: the registry's defaults, with ``changes``."""
+    spec = REGISTRY[key]
+    config = {
+        "agent": key, "display_name": spec.display_name, "lanes": list(spec.lanes), "provider": spec.provider,
+        "model": spec.model, "enabled": True, "overridden": False,
+    }  # fmt: skip
+    return {**config, **changes}
+
+
+async def start_orchestrator(
+    exits: AsyncExitStack,
+    peers: tuple[PeerStub, PeerStub, PeerStub],
+    key: tuple[bytes, Path],
+    database_url: str,
+    clock: ManualClock | None = None,
+    **overrides: Any,
+) -> tuple[FastAPI, RecordingSink]:
+    """The orchestrator's app, started, its peers (core, billing, the router) the given stubs, its model the
+    router stub's chat completions; ``overrides`` of its settings."""
+    core, billing, router = peers
+    dev_key, dev_key_file = key
+    signer = LocalTokenSigner(dev_key, dev_service_account("orchestrator"))
+    to_router = httpx.AsyncClient(transport=router)
+    exits.push_async_callback(to_router.aclose)
+    llm = openai.AsyncOpenAI(
+        api_key=signer.sign(MODEL_URL), base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=to_router
+    )
+    settings = OrchestratorSettings(
+        environment="test", dev_signing_key_file=dev_key_file, database_url=database_url,
+        provider_router_url=MODEL_URL, log_batch_seconds=0.05, **overrides,
+    )  # fmt: skip
+    sink = RecordingSink()
+    app = create_app(
+        settings,
+        sink=sink,
+        core_client=InternalClient(CORE_URL, signer, transport=core),
+        billing_client=InternalClient(BILLING_URL, signer, transport=billing),
+        router_client=InternalClient(MODEL_URL, signer, transport=router),
+        llm=llm,
+        **({"clock": clock} if clock else {}),
+    )
+    await exits.enter_async_context(app.router.lifespan_context(app))
+    return app, sink
 
 
 class ManualClock:
@@ -274,35 +335,13 @@ def make_orchestrator(
 ) -> Callable[..., Any]:
     async def make(exits: AsyncExitStack, clock: ManualClock | None = None, **overrides: Any) -> Orchestrator:
         """The orchestrator with ``overrides`` of its settings, leases measured by ``clock``."""
-        signer = LocalTokenSigner(dev_key, dev_service_account("orchestrator"))
         core, billing, router = peer_stub("core"), peer_stub("billing"), peer_stub("provider-router")
-        to_router = httpx.AsyncClient(transport=router)
-        exits.push_async_callback(to_router.aclose)
-        llm = openai.AsyncOpenAI(
-            api_key=signer.sign(MODEL_URL), base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=to_router
-        )
-        settings = OrchestratorSettings(
-            environment="test", dev_signing_key_file=dev_key_file, database_url=migrated_database(MIGRATIONS),
-            provider_router_url=MODEL_URL, log_batch_seconds=0.05, **overrides,
-        )  # fmt: skip
-        sink = RecordingSink()
-        app = create_app(
-            settings,
-            sink=sink,
-            core_client=InternalClient(CORE_URL, signer, transport=core),
-            billing_client=InternalClient(BILLING_URL, signer, transport=billing),
-            router_client=InternalClient(MODEL_URL, signer, transport=router),
-            llm=llm,
-            **({"clock": clock} if clock else {}),
-        )
-        await exits.enter_async_context(app.router.lifespan_context(app))
+        peers = (core, billing, router)
+        database = migrated_database(MIGRATIONS)
+        app, sink = await start_orchestrator(exits, peers, (dev_key, dev_key_file), database, clock, **overrides)
         owner = Principal(uuid.uuid4(), f"owner-{uuid.uuid4().hex[:6]}@example.com", None, "r", "")
         directory = CoreDirectory(core)
-        agents = {
-            name: {"agent": name, "display_name": name, "lanes": list(lanes), "provider": provider, "model": model,
-                   "enabled": True, "overridden": False}
-            for name, (lanes, provider, model) in AGENT_DEFAULTS.items()
-        }  # fmt: skip
+        agents = {name: agent_config(name) for name in FIXTURE_AGENTS}
         tenancy = directory.tenancy(owner.user_id)
         under_test = Orchestrator(app, sink, dev_key, core, billing, router, Model(router), directory, owner, tenancy)
         under_test.agents = agents

@@ -221,7 +221,7 @@ async def test_a_disabled_agent_of_the_lane_publishes_that_it_was_skipped(orches
     assert (await orchestrator.push(orchestrator.moved(to_lane=1))).status_code == 204
     [skipped] = orchestrator.events("agent.run.skipped")
     assert (skipped.agent, skipped.reason_code, skipped.card_id) == ("prd", "disabled", orchestrator.card)
-    assert "prd agent is turned off for this project" in skipped.reason  # named by its display name
+    assert "The PRD agent is turned off for this project" in skipped.reason  # named as people know it
     assert orchestrator.events("agent.run.started") == []
     assert orchestrator.model.requests == []
 

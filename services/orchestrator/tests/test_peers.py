@@ -13,20 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import openai
 import pytest
 from agentworks_events import CardMoved, CardSnapshot
-from agentworks_orchestrator.app import create_app
-from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import MIGRATIONS
-from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.peer_stub import Answer, Call, PeerStub
 from agentworks_platform.service_auth import LocalTokenSigner
-from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 from fastapi import FastAPI
 
-from .conftest import BILLING_URL, CORE_URL, MODEL_URL, ORCHESTRATOR_URL, PUSHER
+from .conftest import ORCHESTRATOR_URL, PUSHER, start_orchestrator
 
 CONTEXT = "/internal/projects/{project_id}/run-context"
 PLAN = "/internal/workspaces/{workspace_id}/plan"
@@ -106,29 +101,16 @@ async def peers(
     dev_key: bytes,
     peer_stub: Callable[[str], PeerStub],
 ) -> AsyncIterator[Peers]:
-    key = dev_key
-    signer = LocalTokenSigner(key, dev_service_account("orchestrator"))
     core, billing, router = peer_stub("core"), peer_stub("billing"), peer_stub("provider-router")
     async with AsyncExitStack() as exits:
-        model = httpx.AsyncClient(transport=router)
-        exits.push_async_callback(model.aclose)
-        llm = openai.AsyncOpenAI(
-            api_key=signer.sign(MODEL_URL), base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=model
+        app, sink = await start_orchestrator(
+            exits,
+            (core, billing, router),
+            (dev_key, dev_key_file),
+            migrated_database(MIGRATIONS),
+            tool_roles=frozenset(),
         )
-        settings = OrchestratorSettings(
-            environment="test", dev_signing_key_file=dev_key_file, database_url=migrated_database(MIGRATIONS),
-            provider_router_url=MODEL_URL, log_batch_seconds=0.05, tool_roles=frozenset(),
-        )  # fmt: skip
-        sink = RecordingSink()
-        app = create_app(
-            settings,
-            sink=sink,
-            core_client=InternalClient(CORE_URL, signer, transport=core),
-            billing_client=InternalClient(BILLING_URL, signer, transport=billing),
-            llm=llm,
-        )
-        await exits.enter_async_context(app.router.lifespan_context(app))
-        stubbed = Peers(app, sink, key, core, billing, router)
+        stubbed = Peers(app, sink, dev_key, core, billing, router)
         core.on("GET", CONTEXT, stubbed.run_context)
         billing.on("GET", PLAN, stubbed.plan)
         router.on("POST", CHAT, streamed(ANSWER))

@@ -16,22 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import openai
 import pytest
-from agentworks_core.agents.registry import BY_KEY
 from agentworks_events import CardMoved, CardSnapshot
 from agentworks_events.runs import child_card_id_for
-from agentworks_orchestrator.app import create_app
-from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import MIGRATIONS
-from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.peer_stub import Answer, Call, PeerStub
 from agentworks_platform.service_auth import LocalTokenSigner
-from agentworks_platform.settings import dev_service_account
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 from fastapi import FastAPI
 
-from .conftest import BILLING_URL, CHAT, CONTEXT, CORE_URL, IMAGES, MODEL_URL, ORCHESTRATOR_URL, PLAN, PUSHER
+from .conftest import (
+    CHAT,
+    CONTEXT,
+    IMAGES,
+    MODEL_URL,
+    ORCHESTRATOR_URL,
+    PLAN,
+    PUSHER,
+    REGISTRY,
+    agent_config,
+    start_orchestrator,
+)
 
 CARD_ROLES = frozenset(("strategy", "prd", "designer", "architect", "dev_backend", "qa"))
 DOCUMENT_AND_CARD_TOOLS = {
@@ -62,12 +67,8 @@ class Peers:
 
     def lane_agent(self, key: str, provider: str | None = None, model: str | None = None) -> None:
         """The lane's agent as core answers it: the registry's defaults unless a project chose otherwise."""
-        spec = BY_KEY[key]
-        self.agent = {
-            "agent": key, "display_name": spec.display_name, "lanes": list(spec.lanes),
-            "provider": provider or spec.provider, "model": model or spec.model, "enabled": True,
-            "overridden": model is not None,
-        }  # fmt: skip
+        chosen = {name: value for name, value in (("provider", provider), ("model", model)) if value is not None}
+        self.agent = agent_config(key, **chosen, overridden=model is not None)
 
     async def move_into_lane(self) -> None:
         lane = self.agent["lanes"][0]
@@ -153,27 +154,15 @@ async def peers(
     dev_key: bytes,
     peer_stub: Callable[[str], PeerStub],
 ) -> AsyncIterator[Peers]:
-    signer = LocalTokenSigner(dev_key, dev_service_account("orchestrator"))
     core, billing, router = peer_stub("core"), peer_stub("billing"), peer_stub("provider-router")
     async with AsyncExitStack() as exits:
-        model = httpx.AsyncClient(transport=router)
-        exits.push_async_callback(model.aclose)
-        llm = openai.AsyncOpenAI(
-            api_key=signer.sign(MODEL_URL), base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=model
+        app, sink = await start_orchestrator(
+            exits,
+            (core, billing, router),
+            (dev_key, dev_key_file),
+            migrated_database(MIGRATIONS),
+            tool_roles=CARD_ROLES,
         )
-        settings = OrchestratorSettings(
-            environment="test", dev_signing_key_file=dev_key_file, database_url=migrated_database(MIGRATIONS),
-            provider_router_url=MODEL_URL, log_batch_seconds=0.05, tool_roles=CARD_ROLES,
-        )  # fmt: skip
-        sink = RecordingSink()
-        app = create_app(
-            settings,
-            sink=sink,
-            core_client=InternalClient(CORE_URL, signer, transport=core),
-            billing_client=InternalClient(BILLING_URL, signer, transport=billing),
-            llm=llm,
-        )
-        await exits.enter_async_context(app.router.lifespan_context(app))
         stubbed = Peers(app, sink, dev_key, core, billing, router)
         core.on("GET", CONTEXT, stubbed.run_context)
         billing.on("GET", PLAN, stubbed.plan)
@@ -229,7 +218,7 @@ async def test_the_designer_works_with_tools_on_its_default_model_and_draws_with
     )
     await peers.move_into_lane()
     [chat, *_] = peers.router.calls_to("POST", CHAT)
-    assert chat.body["model"] == BY_KEY["designer"].model == "gemini-2.5-flash"
+    assert chat.body["model"] == REGISTRY["designer"].model == "gemini-2.5-flash"
     [drawn] = peers.router.calls_to("POST", IMAGES)
     assert (drawn.body["model"], drawn.body["prompt"], drawn.body["response_format"]) == (
         "gemini-2.5-flash-image",
