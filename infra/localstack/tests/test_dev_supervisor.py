@@ -39,7 +39,11 @@ def _state_of(offset: int) -> set[str]:
     values: set[str] = {str(data_dir / "pubsub.db")}
     for spec in FLEET:
         env = spec.env(offset, data_dir, {})
-        values |= {v for k, v in env.items() if k.endswith(("DATABASE_URL", "SIGNING_KEY_FILE", "BLOBS_DIR", "PORT"))}
+        values |= {
+            v
+            for k, v in env.items()
+            if k.endswith(("DATABASE_URL", "SIGNING_KEY_FILE", "BLOBS_DIR", "REPOS_DIR", "PORT"))
+        }
     return values
 
 

@@ -70,6 +70,9 @@ class ServiceSpec:
             defaults[f"{prefix}ALLOWED_ORIGINS"] = json.dumps(gateway_origins(offset))
         if self.name == "log-stream":
             defaults[f"{prefix}BLOBS_DIR"] = str(data_dir / "blobs")
+        if self.name == "orchestrator":
+            defaults[f"{prefix}REPOS_DIR"] = str(data_dir / "repos")
+            defaults[f"{prefix}GIT_PUBLIC_URL"] = f"http://localhost:{GATEWAY_PORT + offset}/git"
         wiring = {
             f"{prefix}PORT": str(self.port_of(offset, instance, instances)),
             f"{prefix}PUBLIC_URL": self.url(offset),

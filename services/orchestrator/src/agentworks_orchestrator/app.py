@@ -18,6 +18,7 @@ from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import Outbox, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
+from agentworks_repos import RepositoryHost
 from fastapi import FastAPI
 
 from agentworks_orchestrator import models
@@ -26,7 +27,7 @@ from agentworks_orchestrator.runs import endpoints as runs
 from agentworks_orchestrator.runs.executor import RunExecutor
 from agentworks_orchestrator.runs.handlers import WORKERS
 from agentworks_orchestrator.runs.service import RunService
-from agentworks_orchestrator.state import OrchestratorState
+from agentworks_orchestrator.state import OrchestratorState, repository_host_from_settings
 
 
 def create_app(
@@ -37,10 +38,11 @@ def create_app(
     billing_client: InternalClient | None = None,
     router_client: InternalClient | None = None,
     llm: openai.AsyncOpenAI | None = None,
+    repos: RepositoryHost | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
-    """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink, the clients and the
-    clock leases are measured by."""
+    """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink, the clients, the
+    repository host and the clock leases are measured by."""
     settings = settings or OrchestratorSettings()
     receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, workers=WORKERS)
 
@@ -66,7 +68,7 @@ def create_app(
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock)
         run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
-        ctx.state = OrchestratorState(outbox, run_service)
+        ctx.state = OrchestratorState(outbox, run_service, repos or repository_host_from_settings(settings))
 
     return create_service_app(
         settings,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
+from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,6 +49,17 @@ class OrchestratorSettings(ServiceSettings):
     role_limits: dict[str, RunLimits] = Field(default_factory=dict, description="Limits of particular agents.")
     image_model: str = Field(default="gemini-2.5-flash-image", description="The Designer's generate_image model.")
     cancel_poll_seconds: float = Field(default=0.5, gt=0, description="How often a running tool checks for cancel.")
+    repos_backend: Literal["embedded"] = Field(
+        default="embedded", description="Where project repositories live: bare repositories under repos_dir."
+    )
+    repos_dir: Path = Field(default=Path(".dev/repos"), description="The embedded host's bare repositories.")
+    ssm_instance: str = Field(
+        default="", description="Secure Source Manager instance id (repos_backend=ssm), in gcp_project."
+    )
+    ssm_location: str = Field(default="europe-west1", description="Region of the Secure Source Manager instance.")
+    git_public_url: str = Field(
+        default="http://localhost:8080/git", description="The gateway's git base URL, shown as the clone URL."
+    )
 
     def limits_of(self, agent: str) -> RunLimits:
         return self.role_limits.get(agent, self.run_limits)

@@ -7,18 +7,27 @@ from typing import Annotated
 
 from agentworks_platform.app import ServiceContext, context_of, state_of
 from agentworks_pubsub import Outbox
+from agentworks_repos import LocalRepositoryHost, RepositoryHost
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs.service import RunService
 
 
 @dataclass(frozen=True, slots=True)
 class OrchestratorState:
-    """The outbox runs publish through and the run service that starts, executes and controls them."""
+    """The outbox runs publish through, the run service that starts, executes and controls them, and the host of
+    the projects' repositories."""
 
     outbox: Outbox
     runs: RunService
+    repos: RepositoryHost
+
+
+def repository_host_from_settings(settings: OrchestratorSettings) -> RepositoryHost:
+    """The repository host the settings name (``repos_backend``)."""
+    return LocalRepositoryHost(settings.repos_dir)
 
 
 def run_service_of(ctx: ServiceContext) -> RunService:
@@ -30,3 +39,10 @@ def run_service(connection: HTTPConnection) -> RunService:
 
 
 RunServiceDep = Annotated[RunService, Depends(run_service)]
+
+
+def repository_host(connection: HTTPConnection) -> RepositoryHost:
+    return state_of(context_of(connection), OrchestratorState).repos
+
+
+RepositoryHostDep = Annotated[RepositoryHost, Depends(repository_host)]
