@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { absoluteUrl, archiveHref, branchCards, cloneCommand, crumbs, formatSize, parentOf, sortEntries } from "./repositoryView";
+
+describe("cloning", () => {
+  it("gives the clone URL on the gateway's origin and the command", () => {
+    const url = absoluteUrl("/git/p1.git", "https://agentworks.example");
+    expect(url).toBe("https://agentworks.example/git/p1.git");
+    expect(absoluteUrl("https://git.example/r.git", "https://agentworks.example")).toBe("https://git.example/r.git");
+    expect(cloneCommand(url)).toBe("git clone https://agentworks.example/git/p1.git");
+  });
+  it("downloads a ref's zip", () => {
+    expect(archiveHref("p1", "card/a b")).toBe("/api/projects/p1/repository/archive.zip?ref=card%2Fa+b");
+  });
+});
+
+describe("browsing", () => {
+  it("splits a path into the directories that open it", () => {
+    expect(crumbs("")).toEqual([]);
+    expect(crumbs("src/app/")).toEqual([
+      { name: "src", path: "src" },
+      { name: "app", path: "src/app" },
+    ]);
+  });
+  it("goes up a directory", () => {
+    expect(parentOf("")).toBeNull();
+    expect(parentOf("src")).toBe("");
+    expect(parentOf("src/app")).toBe("src");
+  });
+  it("lists directories first, then files, each by name", () => {
+    const sorted = sortEntries([
+      { name: "b.py", type: "file" },
+      { name: "tests", type: "dir" },
+      { name: "a.py", type: "file" },
+      { name: "docs", type: "dir" },
+    ]);
+    expect(sorted.map((e) => e.name)).toEqual(["docs", "tests", "a.py", "b.py"]);
+  });
+  it("says sizes in bytes, KB or MB", () => {
+    expect(formatSize(512)).toBe("512 B");
+    expect(formatSize(2048)).toBe("2.0 KB");
+    expect(formatSize(3 * 1024 * 1024)).toBe("3.0 MB");
+  });
+});
+
+describe("branchCards", () => {
+  it("names each branch's cards by their titles, leaving out cards no longer on the board", () => {
+    const titles = new Map([["c1", "Slugs"]]);
+    const joined = branchCards([{ name: "card/slugs-c1", card_ids: ["c1", "gone"] }, { name: "main", card_ids: [] }], titles);
+    expect(joined.map((b) => [b.name, b.cards])).toEqual([
+      ["card/slugs-c1", [{ id: "c1", title: "Slugs" }]],
+      ["main", []],
+    ]);
+  });
+});
