@@ -78,10 +78,10 @@ function FileDiff({ file, viewType }: { file: FileData; viewType: ViewType }) {
   const renamed = file.type === "rename" ? `${file.oldPath} → ` : "";
   return (
     <section className="code-file" data-testid="diff-file" aria-label={`Changes to ${path}`}>
-      <h4 className="code-file-name">
+      <h5 className="code-file-name">
         {renamed}
         {path} <span className="muted small">{file.type === "add" ? "added" : file.type === "delete" ? "deleted" : file.type === "rename" ? "renamed" : "modified"}</span>
-      </h4>
+      </h5>
       {file.hunks.length === 0 ? (
         <p className="muted small">No text changes to show (a binary file or a mode change).</p>
       ) : (

@@ -41,7 +41,7 @@ describe("gatePending", () => {
 });
 
 describe("mergeOffer", () => {
-  const ready = { branch: "card/slug-0123abcd", merged: false, commits: [{}] };
+  const ready = { exists: true, merged: false, commits: [{}] };
   it("is never shown to a viewer", () => {
     expect(mergeOffer(false, ready, false)).toEqual({ shown: false, blocked: null });
   });
@@ -52,7 +52,7 @@ describe("mergeOffer", () => {
     expect(mergeOffer(true, ready, true).blocked).toMatch(/awaiting approval/);
     expect(mergeOffer(true, { ...ready, merged: true }, false).blocked).toBe("Already merged.");
     expect(mergeOffer(true, { ...ready, commits: [] }, false).blocked).toMatch(/no commits/);
-    expect(mergeOffer(true, { ...ready, branch: null }, false).blocked).toMatch(/no commits/);
+    expect(mergeOffer(true, { ...ready, exists: false, commits: [] }, false).blocked).toMatch(/no commits/);
   });
 });
 

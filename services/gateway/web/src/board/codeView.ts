@@ -48,11 +48,11 @@ export interface MergeOffer {
  * stays clickable: the attempt answers the files in conflict. */
 export function mergeOffer(
   canWrite: boolean,
-  code: { branch: string | null; merged: boolean; commits: readonly unknown[] },
+  code: { exists: boolean; merged: boolean; commits: readonly unknown[] },
   pendingGate: boolean,
 ): MergeOffer {
   if (!canWrite) return { shown: false, blocked: null };
-  if (!code.branch || code.commits.length === 0) return { shown: true, blocked: "The branch has no commits to merge yet." };
+  if (!code.exists || code.commits.length === 0) return { shown: true, blocked: "The branch has no commits to merge yet." };
   if (code.merged) return { shown: true, blocked: "Already merged." };
   if (pendingGate) return { shown: true, blocked: "A run in this lane is awaiting approval: approve or reject it before merging." };
   return { shown: true, blocked: null };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { absoluteUrl, archiveHref, branchCards, cloneCommand, crumbs, formatSize, parentOf, sortEntries } from "./repositoryView";
+import { absoluteUrl, archiveHref, branchCards, cloneCommand, crumbs, formatSize, parentOf } from "./repositoryView";
 
 describe("cloning", () => {
   it("gives the clone URL on the gateway's origin and the command", () => {
@@ -26,15 +26,6 @@ describe("browsing", () => {
     expect(parentOf("src")).toBe("");
     expect(parentOf("src/app")).toBe("src");
   });
-  it("lists directories first, then files, each by name", () => {
-    const sorted = sortEntries([
-      { name: "b.py", type: "file" },
-      { name: "tests", type: "dir" },
-      { name: "a.py", type: "file" },
-      { name: "docs", type: "dir" },
-    ]);
-    expect(sorted.map((e) => e.name)).toEqual(["docs", "tests", "a.py", "b.py"]);
-  });
   it("says sizes in bytes, KB or MB", () => {
     expect(formatSize(512)).toBe("512 B");
     expect(formatSize(2048)).toBe("2.0 KB");
@@ -43,12 +34,20 @@ describe("browsing", () => {
 });
 
 describe("branchCards", () => {
-  it("names each branch's cards by their titles, leaving out cards no longer on the board", () => {
+  it("names each branch's card by its title, leaving out a card no longer on the board", () => {
     const titles = new Map([["c1", "Slugs"]]);
-    const joined = branchCards([{ name: "card/slugs-c1", card_ids: ["c1", "gone"] }, { name: "main", card_ids: [] }], titles);
-    expect(joined.map((b) => [b.name, b.cards])).toEqual([
-      ["card/slugs-c1", [{ id: "c1", title: "Slugs" }]],
-      ["main", []],
+    const joined = branchCards(
+      [
+        { name: "card/slugs-c1", card_id: "c1" },
+        { name: "card/gone-c2", card_id: "c2" },
+        { name: "main", card_id: null },
+      ],
+      titles,
+    );
+    expect(joined.map((b) => [b.name, b.card])).toEqual([
+      ["card/slugs-c1", { id: "c1", title: "Slugs" }],
+      ["card/gone-c2", null],
+      ["main", null],
     ]);
   });
 });

@@ -1,5 +1,5 @@
-// Pure helpers of the project's repository page: the clone command, the path being browsed, its entries' order
-// and the cards each branch belongs to.
+// Pure helpers of the project's repository page: the clone command, the path being browsed and the card each
+// branch belongs to.
 
 /** The clone URL as an absolute address (the API may answer it relative to the gateway). */
 export function absoluteUrl(url: string, origin: string): string {
@@ -23,12 +23,6 @@ export function parentOf(path: string): string | null {
   return parts.length === 0 ? null : parts.slice(0, -1).join("/");
 }
 
-/** A directory's entries as people expect them: directories first, then by name. */
-export function sortEntries<T extends { name: string; type: string }>(entries: readonly T[]): T[] {
-  const rank = (entry: T) => (entry.type === "dir" ? 0 : 1);
-  return [...entries].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
-}
-
 /** A file size for people. */
 export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -36,18 +30,15 @@ export function formatSize(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
-/** Each branch with the cards it belongs to (titles from the board; a card no longer on it is left out). */
-export function branchCards<B extends { card_ids: readonly string[] }>(
+/** Each branch with the card it belongs to (its title from the board; a card no longer on it is left out). */
+export function branchCards<B extends { card_id: string | null }>(
   branches: readonly B[],
   titles: ReadonlyMap<string, string>,
-): (B & { cards: { id: string; title: string }[] })[] {
-  return branches.map((branch) => ({
-    ...branch,
-    cards: branch.card_ids.flatMap((id) => {
-      const title = titles.get(id);
-      return title === undefined ? [] : [{ id, title }];
-    }),
-  }));
+): (B & { card: { id: string; title: string } | null })[] {
+  return branches.map((branch) => {
+    const title = branch.card_id === null ? undefined : titles.get(branch.card_id);
+    return { ...branch, card: branch.card_id !== null && title !== undefined ? { id: branch.card_id, title } : null };
+  });
 }
 
 /** Where the zip of a ref downloads from. */
