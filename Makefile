@@ -15,7 +15,7 @@ RUN := $(UV) run --frozen --no-sync
 # of work and the fleet modules run together, first (conftest.py).
 PYTEST_ARGS ?=
 
-.PHONY: help install dev web conformance-node browser-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools
+.PHONY: help install dev web conformance-node browser-tools sandbox-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -52,7 +52,14 @@ browser-tools: ## Install Debian's chromium for the browser tests when it is mis
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-dev: install web ## Run the whole fleet on the embedded defaults (web app at http://localhost:8080)
+sandbox-tools: ## Install Debian's bubblewrap (the sandbox agents' commands run in) when it is missing
+	@if ! command -v bwrap >/dev/null 2>&1; then \
+		echo "installing bubblewrap for the command sandbox"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null \
+			|| echo "could not install bubblewrap: agents' commands stay disabled and the sandbox tests skip"; \
+	fi
+
+dev: install web sandbox-tools ## Run the whole fleet on the embedded defaults (web app at http://localhost:8080)
 	$(RUN) agentworks-dev
 
 postgres-tools: ## Install Debian's PostgreSQL when no server is reachable and none is installed
@@ -68,7 +75,7 @@ CHECKOV_VERSION := 3.3.30
 
 deploy-tools: .tools/checkov/bin/checkov ## Install checkov in its own environment (the Terraform and Dockerfile scan)
 
-test: install postgres-tools deploy-tools web conformance-node browser-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium, Schemathesis)
+test: install postgres-tools deploy-tools web conformance-node browser-tools sandbox-tools ## Build the web app and run every test: Vitest, then pytest (SQLite, PostgreSQL, Chromium, Schemathesis)
 	cd $(WEB) && npm test --silent
 	$(RUN) pytest $(PYTEST_ARGS)
 

@@ -1,0 +1,131 @@
+"""The bubblewrap adapter's behaviour apart from containment: the working copy, ownership, errors, availability."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from agentworks_sandbox import BubblewrapSandbox, SandboxLimits, SandboxUnavailable, argv_of
+from agentworks_sandbox.output import OutputTail
+
+_UNAVAILABLE = BubblewrapSandbox().available()
+needs_bwrap = pytest.mark.skipif(_UNAVAILABLE is not None, reason=f"no bubblewrap sandbox here: {_UNAVAILABLE}")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    copy = tmp_path / "working-copy"
+    (copy / "src").mkdir(parents=True)
+    (copy / "src" / "module.py").write_text("VALUE = 1\n")
+    return copy
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode
+
+
+def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+def _owners(*paths: Path) -> set[tuple[int, int]]:
+    return {(path.stat().st_uid, path.stat().st_gid) for path in paths}
+
+
+@needs_bwrap
+async def test_the_command_runs_in_the_working_copy_and_its_files_stay_the_owners(workdir: Path) -> None:
+    before = _owners(workdir)
+    script = "pwd; cat src/module.py; mkdir -p build && echo out > build/result.txt && echo edit >> src/module.py"
+    result = await BubblewrapSandbox().run(script, workdir)
+    assert result.exit_code == 0, result.output_tail
+    assert result.output_tail == "/workspace\nVALUE = 1\n"
+    made = workdir / "build" / "result.txt"
+    assert _owners(workdir, workdir / "build", made, workdir / "src" / "module.py") == before
+    assert await asyncio.to_thread(made.read_text) == "out\n"
+
+
+@needs_bwrap
+async def test_set_id_bits_made_in_the_sandbox_do_not_survive(workdir: Path) -> None:
+    result = await BubblewrapSandbox().run("cp /bin/true planted && chmod 6755 planted && ls -l planted", workdir)
+    assert result.exit_code == 0, result.output_tail
+    assert not _mode(workdir / "planted") & (stat.S_ISUID | stat.S_ISGID)
+
+
+@needs_bwrap
+async def test_an_argv_is_not_interpreted_by_a_shell(workdir: Path) -> None:
+    result = await BubblewrapSandbox().run(["echo", "$HOME; touch injected"], workdir)
+    assert result.output_tail == "$HOME; touch injected\n"
+    assert not _exists(workdir / "injected")
+
+
+@needs_bwrap
+async def test_a_missing_program_is_an_exit_code_not_an_error(workdir: Path) -> None:
+    result = await BubblewrapSandbox().run(["no-such-program-here"], workdir)
+    assert result.exit_code != 0
+    assert "no-such-program-here" in result.output_tail
+
+
+@needs_bwrap
+async def test_cancelling_the_run_kills_the_command(workdir: Path) -> None:
+    sandbox = BubblewrapSandbox()
+    started = workdir / "started"
+    os.mkfifo(started)
+    command = "echo running > started; exec sleep 3600"
+    task = asyncio.create_task(sandbox.run(command, workdir, SandboxLimits(timeout_seconds=600)))
+    assert await asyncio.to_thread(started.read_text) == "running\n"  # the command's own signal that it runs
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert _owners(workdir, started) == {(os.geteuid(), os.getegid())}  # handed back on cancel too
+
+
+async def test_a_working_copy_that_is_not_a_directory_is_refused(tmp_path: Path) -> None:
+    sandbox = BubblewrapSandbox()
+    if sandbox.available() is not None:
+        pytest.skip(f"no bubblewrap sandbox here: {sandbox.available()}")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    for bad in (tmp_path / "missing", tmp_path / "link"):
+        with pytest.raises(ValueError, match="working copy"):
+            await sandbox.run("true", bad)
+
+
+def test_available_names_a_missing_bubblewrap(tmp_path: Path) -> None:
+    sandbox = BubblewrapSandbox(bwrap="no-such-bwrap")
+    assert sandbox.available() == "bubblewrap is not installed (Debian package `bubblewrap`)"
+    with pytest.raises(SandboxUnavailable, match="bubblewrap is not installed"):
+        asyncio.run(sandbox.run("true", tmp_path))
+
+
+def test_available_names_a_bubblewrap_that_cannot_make_a_sandbox() -> None:
+    reason = BubblewrapSandbox(bwrap="false").available()
+    assert reason is not None
+    assert reason.startswith("bubblewrap cannot create a sandbox here")
+
+
+def test_limits_and_commands_are_checked() -> None:
+    with pytest.raises(ValueError, match="processes"):
+        SandboxLimits(processes=0)
+    with pytest.raises(ValueError, match="timeout"):
+        SandboxLimits(timeout_seconds=0)
+    with pytest.raises(ValueError, match="empty"):
+        argv_of("  ")
+    with pytest.raises(ValueError, match="empty"):
+        argv_of([])
+    with pytest.raises(ValueError, match="NUL"):
+        argv_of(["echo", "a\0b"])
+    assert argv_of("make test") == ["/bin/sh", "-c", "make test"]
+
+
+def test_the_output_tail_keeps_the_last_bytes() -> None:
+    tail = OutputTail(8)
+    tail.feed(b"0123")
+    assert (tail.text(), tail.truncated) == ("0123", False)
+    tail.feed(b"456789ab\0")
+    assert (tail.text(), tail.truncated) == ("56789ab\ufffd", True)
+    cut = OutputTail(3)
+    cut.feed("é".encode() + b"xy")  # the first byte of é is dropped
+    assert cut.text() == "\ufffdxy"
