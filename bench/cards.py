@@ -10,13 +10,9 @@ import random
 from typing import Any
 
 import httpx
-from agentworks_core.models import MIGRATIONS as CORE_MIGRATIONS
-from agentworks_gateway.models import MIGRATIONS as GATEWAY_MIGRATIONS
-from agentworks_localstack.threads import free_port
-from agentworks_platform.migrations import upgrade
 
-from bench.common import emulator_process, percentile, row, scratch, service_env, service_process
-from bench.gateway import CONCURRENCY, ORIGIN, _board, _databases, _load
+from bench.common import percentile, row, scratch
+from bench.gateway import CONCURRENCY, ORIGIN, _board, _load, core_and_gateway
 
 CARDS = 200
 MOVES = 1000
@@ -44,34 +40,20 @@ def _check(gateway: str, cookies: httpx.Cookies, board: str, lane: str, cards: l
 def run() -> list[dict[str, Any]]:
     logging.disable(logging.INFO)
     work, key_file, _key = scratch("cards")
-    with _databases("postgres", work) as urls, emulator_process(work, key_file) as emulator:
-        upgrade(CORE_MIGRATIONS, urls["core"])
-        upgrade(GATEWAY_MIGRATIONS, urls["gateway"])
-        core_port, gateway_port = free_port(), free_port()
-        common = {"PUBSUB_EMULATOR_HOST": emulator}
-        core_env = {**common, **service_env("CORE", core_port, urls["core"], key_file)}
-        with service_process("agentworks_core.app:create_app", core_port, core_env, log=work / "core.log") as core:
-            gateway_env = {
-                **common,
-                **service_env("GATEWAY", gateway_port, urls["gateway"], key_file),
-                "AW_GATEWAY_CORE_URL": core,
-                "AW_GATEWAY_REQUESTS_PER_HOUR": "100000000",
-            }
-            factory = "agentworks_gateway.app:create_app"
-            with service_process(factory, gateway_port, gateway_env, log=work / "gateway.log") as gateway:
-                with httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, timeout=60) as client:
-                    project, lanes, (board,) = _board(client)
-                    cookies = client.cookies
-                lane = lanes[5]
-                cards = asyncio.run(_fill(gateway, cookies, project, lane))
-                rng = random.Random(1)
+    with core_and_gateway("postgres", work, key_file) as gateway:
+        with httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, timeout=60) as client:
+            project, lanes, (board,) = _board(client)
+            cookies = client.cookies
+        lane = lanes[5]
+        cards = asyncio.run(_fill(gateway, cookies, project, lane))
+        rng = random.Random(1)
 
-                async def move(client: httpx.AsyncClient) -> httpx.Response:
-                    body = {"lane_id": lane, "position": rng.randrange(CARDS)}
-                    return await client.put(f"/api/cards/{rng.choice(cards)}/move", json=body)
+        async def move(client: httpx.AsyncClient) -> httpx.Response:
+            body = {"lane_id": lane, "position": rng.randrange(CARDS)}
+            return await client.put(f"/api/cards/{rng.choice(cards)}/move", json=body)
 
-                rate, latencies = asyncio.run(_load(gateway, cookies, move, MOVES, 0))
-                _check(gateway, cookies, board, lane, cards)
+        rate, latencies = asyncio.run(_load(gateway, cookies, move, MOVES, 0))
+        _check(gateway, cookies, board, lane, cards)
     p99 = percentile(latencies, 99)
     return [
         row(f"card move in a {CARDS}-card lane, postgres, c={CONCURRENCY}", rate, "req/s", "informational"),

@@ -95,17 +95,16 @@ async def _load(
     return len(latencies) / elapsed, latencies
 
 
-def _measure(backend: str) -> list[dict[str, Any]]:
-    work, key_file, _key = scratch(f"gateway-{backend}")
+@contextlib.contextmanager
+def core_and_gateway(backend: str, work: Path, key_file: Path) -> Iterator[str]:
+    """Core and the gateway in front of it, each under uvicorn in a process of its own on migrated databases of
+    ``backend``, beside a Pub/Sub emulator: yields the gateway's address."""
     with _databases(backend, work) as urls, emulator_process(work, key_file) as emulator:
         upgrade(CORE_MIGRATIONS, urls["core"])
         upgrade(GATEWAY_MIGRATIONS, urls["gateway"])
         core_port, gateway_port = free_port(), free_port()
         common = {"PUBSUB_EMULATOR_HOST": emulator}
-        core_env = {
-            **common,
-            **service_env("CORE", core_port, urls["core"], key_file),
-        }
+        core_env = {**common, **service_env("CORE", core_port, urls["core"], key_file)}
         with service_process("agentworks_core.app:create_app", core_port, core_env, log=work / "core.log") as core:
             gateway_env = {
                 **common,
@@ -115,31 +114,37 @@ def _measure(backend: str) -> list[dict[str, Any]]:
             }
             factory = "agentworks_gateway.app:create_app"
             with service_process(factory, gateway_port, gateway_env, log=work / "gateway.log") as gateway:
-                with httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, timeout=60) as client:
-                    project, lanes, (board,) = _board(client)
-                    cookies = client.cookies
-                cards = asyncio.run(_fill(gateway, cookies, project, lanes))
-                rng = random.Random(1)
+                yield gateway
 
-                async def read(client: httpx.AsyncClient) -> httpx.Response:
-                    return await client.get(f"/api/boards/{board}")
 
-                etag = httpx.get(f"{gateway}/api/boards/{board}", cookies=cookies, headers={"origin": ORIGIN})
-                revalidate_headers = {"if-none-match": etag.headers["etag"]}
+def _measure(backend: str) -> list[dict[str, Any]]:
+    work, key_file, _key = scratch(f"gateway-{backend}")
+    with core_and_gateway(backend, work, key_file) as gateway:
+        with httpx.Client(base_url=gateway, headers={"origin": ORIGIN}, timeout=60) as client:
+            project, lanes, (board,) = _board(client)
+            cookies = client.cookies
+        cards = asyncio.run(_fill(gateway, cookies, project, lanes))
+        rng = random.Random(1)
 
-                async def revalidate(client: httpx.AsyncClient) -> httpx.Response:
-                    response = await client.get(f"/api/boards/{board}", headers=revalidate_headers)
-                    assert response.status_code == 304, response.status_code
-                    return response
+        async def read(client: httpx.AsyncClient) -> httpx.Response:
+            return await client.get(f"/api/boards/{board}")
 
-                async def move(client: httpx.AsyncClient) -> httpx.Response:
-                    body = {"lane_id": rng.choice(lanes[4:]), "position": 0}
-                    return await client.put(f"/api/cards/{rng.choice(cards)}/move", json=body)
+        etag = httpx.get(f"{gateway}/api/boards/{board}", cookies=cookies, headers={"origin": ORIGIN})
+        revalidate_headers = {"if-none-match": etag.headers["etag"]}
 
-                asyncio.run(_load(gateway, cookies, read, 50, 0))
-                read_rate, read_latencies = asyncio.run(_load(gateway, cookies, read, None, READ_SECONDS))
-                check_rate, check_latencies = asyncio.run(_load(gateway, cookies, revalidate, None, READ_SECONDS))
-                move_rate, move_latencies = asyncio.run(_load(gateway, cookies, move, MOVES, 0))
+        async def revalidate(client: httpx.AsyncClient) -> httpx.Response:
+            response = await client.get(f"/api/boards/{board}", headers=revalidate_headers)
+            assert response.status_code == 304, response.status_code
+            return response
+
+        async def move(client: httpx.AsyncClient) -> httpx.Response:
+            body = {"lane_id": rng.choice(lanes[4:]), "position": 0}
+            return await client.put(f"/api/cards/{rng.choice(cards)}/move", json=body)
+
+        asyncio.run(_load(gateway, cookies, read, 50, 0))
+        read_rate, read_latencies = asyncio.run(_load(gateway, cookies, read, None, READ_SECONDS))
+        check_rate, check_latencies = asyncio.run(_load(gateway, cookies, revalidate, None, READ_SECONDS))
+        move_rate, move_latencies = asyncio.run(_load(gateway, cookies, move, MOVES, 0))
     size = f"{len(lanes)} lanes × {CARDS_PER_LANE} cards"
     return [
         row(f"board read ({size}), {backend}, c={CONCURRENCY}", read_rate, "req/s", f"≥ {BOARD_BUDGET:,.0f} req/s",
