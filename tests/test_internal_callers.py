@@ -60,6 +60,7 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("core", "GET", "/internal/projects/{project_id}/run-context"): {"orchestrator"},
     ("core", "GET", "/internal/cards/{card_id}/documents"): {"orchestrator"},
     ("core", "GET", "/internal/cards/{card_id}/documents/{name}"): {"orchestrator"},
+    ("core", "GET", "/internal/cards/{card_id}/gate"): {"orchestrator"},
     ("billing", "GET", "/internal/workspaces/{workspace_id}/plan"): {"orchestrator"},
     ("billing", "GET", "/internal/workspaces/{workspace_id}/api-allowance"): {"gateway"},
     ("billing", "PUT", "/internal/workspaces/{workspace_id}/plan"): {"operator"},

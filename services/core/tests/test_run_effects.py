@@ -522,3 +522,31 @@ async def test_a_console_run_has_no_card_to_act_on(core: Core) -> None:
         "comment": ("refused", f"Card {a['card']} is neither this run's card nor one of its children."),
         "move": ("skipped", "the run has no card"),
     }
+
+
+async def test_the_card_gate_tells_the_orchestrator_whether_a_run_waits_for_approval(
+    core: Core, dev_key: bytes
+) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    headers = {
+        "authorization": f"Bearer {LocalTokenSigner(dev_key, dev_service_account('orchestrator')).sign(CORE_URL)}"
+    }
+
+    async def gate() -> dict[str, object]:
+        answer = await core.client.get(f"/internal/cards/{a['card']}/gate", headers=headers)
+        assert answer.status_code == 200, answer.text
+        body: dict[str, object] = answer.json()
+        return body
+
+    free = await gate()
+    assert (free["workspace_id"], free["project_id"], free["card_id"]) == (a["workspace"], a["project"], a["card"])
+    assert (free["lane_number"], free["requires_approval"], free["approval_pending"]) == (0, False, False)
+    await _gate_first_lane(core, world)
+    run_id = uuid.uuid4()
+    await _deliver(core, _step(a, run_id, 1, MoveRequestEffect(call_id="m", reason="Ready")))
+    assert ((await gate())["requires_approval"], (await gate())["approval_pending"]) == (True, True)
+    await core.ok("POST", f"/api/runs/{run_id}/approve", world.member, {})
+    assert (await gate())["approval_pending"] is False
+    missing = await core.client.get(f"/internal/cards/{uuid.uuid4()}/gate", headers=headers)
+    assert missing.status_code == 404

@@ -14,6 +14,7 @@ ROUTES: tuple[InternalRoute, ...] = (
     core.RUN_CONTEXT,
     core.CARD_DOCUMENTS,
     core.CARD_DOCUMENT,
+    core.CARD_GATE,
     core.AUDIT,
     billing.PLAN,
     billing.API_ALLOWANCE,

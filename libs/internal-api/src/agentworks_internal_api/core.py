@@ -1,5 +1,6 @@
 """Core's internal routes: who owns a card, board or project, a user's role in a workspace, what an agent run
-needs to know (its context and its card's documents), and the audit entries other services record."""
+needs to know (its context and its card's documents), a card's approval gate, and the audit entries other
+services record."""
 
 from __future__ import annotations
 
@@ -125,6 +126,20 @@ class CardDocumentsOut(RootModel[list[CardDocumentOut]]):
     """A card's documents, the newest version of each, without content."""
 
 
+class CardGateOut(Answer):
+    """A card as a merge of its branch must see it: who owns it, its title (its branch is named from it), its
+    lane, and whether a run on it waits at an approval gate (then nothing of it may be merged yet)."""
+
+    workspace_id: uuid.UUID
+    project_id: uuid.UUID
+    card_id: uuid.UUID
+    title: str
+    lane_number: int
+    lane_name: str
+    requires_approval: bool
+    approval_pending: bool
+
+
 class AuditIn(BaseModel):
     """An entry recorded on behalf of another service (the gateway's API-key changes)."""
 
@@ -146,6 +161,7 @@ PROJECT_OWNER = Lookup("core", "/internal/projects/{project_id}", ProjectOwnerOu
 RUN_CONTEXT = Lookup("core", "/internal/projects/{project_id}/run-context", RunContextOut)
 CARD_DOCUMENTS = Lookup("core", "/internal/cards/{card_id}/documents", CardDocumentsOut)
 CARD_DOCUMENT = Lookup("core", "/internal/cards/{card_id}/documents/{name}", CardDocumentVersionOut)
+CARD_GATE = Lookup("core", "/internal/cards/{card_id}/gate", CardGateOut)
 AUDIT = Command("core", "/internal/workspaces/{workspace_id}/audit", AuditIn, idempotent=True)
 
 

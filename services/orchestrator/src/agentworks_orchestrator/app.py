@@ -22,6 +22,8 @@ from agentworks_repos import RepositoryHost
 from fastapi import FastAPI
 
 from agentworks_orchestrator import models
+from agentworks_orchestrator.code import endpoints as code
+from agentworks_orchestrator.code.service import CodeService
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs import endpoints as runs
 from agentworks_orchestrator.runs.executor import RunExecutor
@@ -68,12 +70,13 @@ def create_app(
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock)
         run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
-        ctx.state = OrchestratorState(outbox, run_service, repos or repository_host_from_settings(settings))
+        host = repos or repository_host_from_settings(settings)
+        ctx.state = OrchestratorState(outbox, run_service, host, CodeService(ctx.db, core, host, settings))
 
     return create_service_app(
         settings,
         title="AgentWorks orchestrator",
         description=__doc__ or "",
-        routers=[runs.router, receiver.router()],
+        routers=[runs.router, code.router, receiver.router()],
         setup=setup,
     )

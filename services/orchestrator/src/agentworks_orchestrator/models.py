@@ -1,5 +1,5 @@
 """Tables owned by the orchestrator: run executions (attempts, leases), the checkpoints of tool-using runs,
-budget state, outbox and inbox."""
+budget state, cards' branches, outbox and inbox."""
 
 from __future__ import annotations
 
@@ -94,3 +94,20 @@ class BudgetState(Base):
     period: Mapped[str] = mapped_column(String(7), nullable=False)
     exceeded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class CardBranch(Base):
+    """A card's branch in its project's repository: named once (from the card's title then), started from
+    ``base_sha`` of the default branch; a merge through the API records the default branch before and after."""
+
+    __tablename__ = "card_branches"
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+    branch: Mapped[str] = mapped_column(String(255), nullable=False)
+    base_sha: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    merged_sha: Mapped[str | None] = mapped_column(String(64))
+    merged_base_sha: Mapped[str | None] = mapped_column(String(64))
+    merged_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

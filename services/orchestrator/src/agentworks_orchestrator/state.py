@@ -11,6 +11,7 @@ from agentworks_repos import LocalRepositoryHost, RepositoryHost
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from agentworks_orchestrator.code.service import CodeService
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs.service import RunService
 
@@ -18,11 +19,12 @@ from agentworks_orchestrator.runs.service import RunService
 @dataclass(frozen=True, slots=True)
 class OrchestratorState:
     """The outbox runs publish through, the run service that starts, executes and controls them, and the host of
-    the projects' repositories."""
+    the projects' repositories with the code service over them."""
 
     outbox: Outbox
     runs: RunService
     repos: RepositoryHost
+    code: CodeService
 
 
 def repository_host_from_settings(settings: OrchestratorSettings) -> RepositoryHost:
@@ -46,3 +48,10 @@ def repository_host(connection: HTTPConnection) -> RepositoryHost:
 
 
 RepositoryHostDep = Annotated[RepositoryHost, Depends(repository_host)]
+
+
+def code_service(connection: HTTPConnection) -> CodeService:
+    return state_of(context_of(connection), OrchestratorState).code
+
+
+CodeServiceDep = Annotated[CodeService, Depends(code_service)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from agentworks_internal_api.core import RunContextOut
+from agentworks_internal_api.core import CardGateOut, RunContextOut
 from agentworks_platform.app import SessionDep, allow_callers
 from agentworks_platform.bounds import INTEGER_MAX
 from agentworks_platform.errors import error_responses
@@ -75,3 +75,12 @@ async def run_context(
     lane_number: Annotated[int | None, Query(ge=0, le=INTEGER_MAX)] = None,
 ) -> RunContextOut:
     return await service.run_context(session, project_id, card_id, lane_number)
+
+
+@internal.get(
+    "/cards/{card_id}/gate",
+    dependencies=[Depends(allow_callers("orchestrator"))],
+    summary="A card's owners, title, lane and whether a run on it waits at an approval gate",
+)
+async def card_gate(card_id: uuid.UUID, session: SessionDep) -> CardGateOut:
+    return await service.card_gate(session, card_id)

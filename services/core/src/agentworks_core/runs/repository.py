@@ -54,3 +54,9 @@ async def effects_awaiting_approval(session: AsyncSession, run_id: uuid.UUID) ->
     """The run's move requests held at its lane's approval gate."""
     query = select(AppliedEffect).where(AppliedEffect.run_id == run_id, AppliedEffect.outcome == "awaiting_approval")
     return (await session.scalars(query.order_by(AppliedEffect.step, AppliedEffect.call_id))).all()
+
+
+async def has_pending_approval(session: AsyncSession, card_id: uuid.UUID) -> bool:
+    """Whether a run on the card waits for a person's decision at its lane's gate."""
+    query = select(AgentRun.id).where(AgentRun.card_id == card_id, AgentRun.approval == "pending").limit(1)
+    return await session.scalar(query) is not None

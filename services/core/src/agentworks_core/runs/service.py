@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from agentworks_events import CardApproved, CardRejected, CardRunRequested, run_id_for, utc_now
 from agentworks_internal_api.core import (
+    CardGateOut,
     ContextCardOut,
     ContextDocumentOut,
     ContextProjectOut,
@@ -148,4 +149,23 @@ async def run_context(
         requires_approval=bool(lane and lane.requires_approval),
         documents=[ContextDocumentOut(kind=k, title=t, version=v, content=c) for k, t, v, c in documents],
         agents=list(await agents.configs(session, project_id)),
+    )
+
+
+async def card_gate(session: AsyncSession, card_id: uuid.UUID) -> CardGateOut:
+    await set_tenant(session, workspace_id=await workspace_of(session, "card", card_id))
+    card = await session.get(Card, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    lane = await session.get(Lane, card.lane_id)
+    assert lane is not None  # a card's lane cannot be deleted from under it (foreign key)
+    return CardGateOut(
+        workspace_id=card.workspace_id,
+        project_id=card.project_id,
+        card_id=card.id,
+        title=card.title,
+        lane_number=lane.number,
+        lane_name=lane.name,
+        requires_approval=lane.requires_approval,
+        approval_pending=await repository.has_pending_approval(session, card_id),
     )

@@ -748,6 +748,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/internal/cards/{card_id}/gate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A card's owners, title, lane and whether a run on it waits at an approval gate */
+        get: operations["card_gate_internal_cards__card_id__gate_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/internal/projects/{project_id}": {
         parameters: {
             query?: never;
@@ -1128,6 +1145,38 @@ export interface components {
          * @description A card's documents, the newest version of each, without content.
          */
         CardDocumentsOut: components["schemas"]["CardDocumentOut"][];
+        /**
+         * CardGateOut
+         * @description A card as a merge of its branch must see it: who owns it, its title (its branch is named from it), its
+         *     lane, and whether a run on it waits at an approval gate (then nothing of it may be merged yet).
+         */
+        CardGateOut: {
+            /** Approval Pending */
+            approval_pending: boolean;
+            /**
+             * Card Id
+             * Format: uuid
+             */
+            card_id: string;
+            /** Lane Name */
+            lane_name: string;
+            /** Lane Number */
+            lane_number: number;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /** Requires Approval */
+            requires_approval: boolean;
+            /** Title */
+            title: string;
+            /**
+             * Workspace Id
+             * Format: uuid
+             */
+            workspace_id: string;
+        };
         /**
          * CardImageOut
          * @description An image an agent's run generated for the card (its blob's name under the workspace).
@@ -2071,6 +2120,7 @@ export type CardCreate = components['schemas']['CardCreate'];
 export type CardDocumentOut = components['schemas']['CardDocumentOut'];
 export type CardDocumentVersionOut = components['schemas']['CardDocumentVersionOut'];
 export type CardDocumentsOut = components['schemas']['CardDocumentsOut'];
+export type CardGateOut = components['schemas']['CardGateOut'];
 export type CardImageOut = components['schemas']['CardImageOut'];
 export type CardMove = components['schemas']['CardMove'];
 export type CardOut = components['schemas']['CardOut'];
@@ -6129,6 +6179,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CardDocumentVersionOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    card_gate_internal_cards__card_id__gate_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardGateOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */

@@ -35,6 +35,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cards/{card_id}/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The card's branch: commits, changed files and diff against main */
+        get: operations["card_code_api_cards__card_id__code_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cards/{card_id}/code/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Merge the card's branch into the default branch (never forced) */
+        post: operations["merge_api_cards__card_id__code_merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/copilot": {
         parameters: {
             query?: never;
@@ -46,6 +80,57 @@ export interface paths {
         put?: never;
         /** Ask the CEO CoPilot; the answer streams as SSE */
         post: operations["ask_copilot_api_projects__project_id__copilot_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/repository": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The project's repository: clone URL and branches */
+        get: operations["repository_api_projects__project_id__repository_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/repository/archive.zip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A zip of a ref's files */
+        get: operations["archive_api_projects__project_id__repository_archive_zip_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/repository/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A directory (its entries) or a file (its text) of a ref */
+        get: operations["files_api_projects__project_id__repository_files_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -107,6 +192,29 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * BranchOut
+         * @description A branch of the repository, the card it belongs to (if it is a card's), and how it stands against the
+         *     default branch.
+         */
+        BranchOut: {
+            /**
+             * Ahead
+             * @description Commits the branch has that the default branch lacks.
+             */
+            ahead: number;
+            /**
+             * Behind
+             * @description Commits the default branch has that the branch lacks.
+             */
+            behind: number;
+            /** Card Id */
+            card_id: string | null;
+            /** Name */
+            name: string;
+            /** Sha */
+            sha: string;
+        };
         /** CancelOut */
         CancelOut: {
             /**
@@ -116,6 +224,108 @@ export interface components {
             run_id: string;
             /** Status */
             status: string;
+        };
+        /**
+         * CardCodeOut
+         * @description A card's branch against the default branch: its commits, changed files and unified diff (bounded), and
+         *     whether it is merged or could be now.
+         */
+        CardCodeOut: {
+            /** Base */
+            base: string;
+            /** Branch */
+            branch: string;
+            /**
+             * Card Id
+             * Format: uuid
+             */
+            card_id: string;
+            /** Commits */
+            commits: components["schemas"]["CommitOut"][];
+            /**
+             * Conflicts
+             * @description Files a merge would conflict in now.
+             */
+            conflicts: string[];
+            /** Diff */
+            diff: string;
+            /**
+             * Exists
+             * @description Whether the branch exists yet (it does once an agent or a person pushed it).
+             */
+            exists: boolean;
+            /** Files */
+            files: components["schemas"]["ChangedFileOut"][];
+            /**
+             * Mergeable
+             * @description Unmerged work that merges into the default branch without conflicts.
+             */
+            mergeable: boolean;
+            /** Merged */
+            merged: boolean;
+            /** Merged Sha */
+            merged_sha: string | null;
+            /**
+             * Truncated
+             * @description The diff was cut at the size limit; clone the branch for the rest.
+             */
+            truncated: boolean;
+        };
+        /** ChangedFileOut */
+        ChangedFileOut: {
+            /**
+             * Additions
+             * @description Lines added; None for a binary file.
+             */
+            additions: number | null;
+            /**
+             * Deletions
+             * @description Lines deleted; None for a binary file.
+             */
+            deletions: number | null;
+            /** Path */
+            path: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "added" | "modified" | "deleted" | "typechange";
+        };
+        /** CommitOut */
+        CommitOut: {
+            /** Author */
+            author: string;
+            /**
+             * Committed At
+             * Format: date-time
+             */
+            committed_at: string;
+            /** Message */
+            message: string;
+            /**
+             * Run Id
+             * @description The agent run that made the commit (its AgentWorks-Run trailer).
+             */
+            run_id: string | null;
+            /** Sha */
+            sha: string;
+        };
+        /** EntryOut */
+        EntryOut: {
+            /** Name */
+            name: string;
+            /** Path */
+            path: string;
+            /**
+             * Size
+             * @description Bytes of a file; None for a directory or submodule.
+             */
+            size: number | null;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "dir" | "file" | "symlink" | "submodule";
         };
         /**
          * ErrorDetail
@@ -136,10 +346,73 @@ export interface components {
         ErrorEnvelope: {
             error: components["schemas"]["ErrorDetail"];
         };
+        /**
+         * FilesOut
+         * @description A directory of a ref (its entries, directories first) or a file of it (its text, bounded).
+         */
+        FilesOut: {
+            /** Binary */
+            binary: boolean;
+            /** Commit */
+            commit: string;
+            /**
+             * Content
+             * @description A file's text (None for a directory or a binary file).
+             */
+            content: string | null;
+            /** Entries */
+            entries: components["schemas"]["EntryOut"][];
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "dir" | "file";
+            /** Path */
+            path: string;
+            /** Ref */
+            ref: string;
+            /** Truncated */
+            truncated: boolean;
+        };
+        /** MergeOut */
+        MergeOut: {
+            /** Merged Sha */
+            merged_sha: string;
+        };
         /** Question */
         Question: {
             /** Question */
             question: string;
+        };
+        /**
+         * RepositoryOut
+         * @description A project's repository: where to clone it from and its branches.
+         */
+        RepositoryOut: {
+            /** Branches */
+            branches: components["schemas"]["BranchOut"][];
+            /**
+             * Clone Url
+             * @description The gateway's git URL (HTTP Basic auth, a workspace API key as password).
+             */
+            clone_url: string;
+            /** Default Branch */
+            default_branch: string;
+            /**
+             * Head Sha
+             * @description The default branch's newest commit.
+             */
+            head_sha: string;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Remote Kind
+             * @enum {string}
+             */
+            remote_kind: "hosted" | "connected";
         };
     };
     responses: never;
@@ -148,10 +421,18 @@ export interface components {
     headers: never;
     pathItems: never;
 }
+export type BranchOut = components['schemas']['BranchOut'];
 export type CancelOut = components['schemas']['CancelOut'];
+export type CardCodeOut = components['schemas']['CardCodeOut'];
+export type ChangedFileOut = components['schemas']['ChangedFileOut'];
+export type CommitOut = components['schemas']['CommitOut'];
+export type EntryOut = components['schemas']['EntryOut'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
 export type ErrorEnvelope = components['schemas']['ErrorEnvelope'];
+export type FilesOut = components['schemas']['FilesOut'];
+export type MergeOut = components['schemas']['MergeOut'];
 export type Question = components['schemas']['Question'];
+export type RepositoryOut = components['schemas']['RepositoryOut'];
 export type $defs = Record<string, never>;
 export interface operations {
     push_orchestrator_card_events__events_orchestrator_card_events_post: {
@@ -262,6 +543,167 @@ export interface operations {
             };
         };
     };
+    card_code_api_cards__card_id__code_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardCodeOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    merge_api_cards__card_id__code_merge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     ask_copilot_api_projects__project_id__copilot_post: {
         parameters: {
             query?: never;
@@ -342,6 +784,241 @@ export interface operations {
             };
             /** @description Too many requests; retry after ``Retry-After`` seconds. */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    repository_api_projects__project_id__repository_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    archive_api_projects__project_id__repository_archive_zip_get: {
+        parameters: {
+            query?: {
+                /** @description Branch, tag or commit (the default branch). */
+                ref?: string | null;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zip archive. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    files_api_projects__project_id__repository_files_get: {
+        parameters: {
+            query?: {
+                /** @description Branch, tag or commit (the default branch). */
+                ref?: string | null;
+                path?: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FilesOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

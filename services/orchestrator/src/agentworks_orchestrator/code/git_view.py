@@ -1,0 +1,182 @@
+"""What the code views read from a local repository (bare or a mirror), each one git command: branches, trees,
+files, commits, changed files, the diff, whether a branch merges cleanly, and zip archives."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from agentworks_repos import git_env, git_text, run_git
+
+RUN_TRAILER = "AgentWorks-Run"
+CALL_TRAILER = "AgentWorks-Call"
+# Branch and tag names as people and agents write them; no option-like or parent-walking spelling.
+REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
+FIELD, RECORD = "\x1f", "\x1e"
+STATUS_NAMES = {"A": "added", "M": "modified", "D": "deleted", "T": "typechange"}
+EntryType = Literal["dir", "file", "symlink", "submodule"]
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    name: str
+    sha: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    name: str
+    path: str
+    type: EntryType
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    sha: str
+    message: str
+    author: str
+    run_id: str | None
+    committed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedFile:
+    path: str
+    status: str
+    additions: int | None
+    deletions: int | None
+
+
+def valid_ref(ref: str) -> bool:
+    return bool(REF.match(ref))
+
+
+def clean_path(path: str) -> str | None:
+    """A repository path without leading or trailing slashes; None when it climbs (``..``) or is odd."""
+    parts = [p for p in path.split("/") if p]
+    if any(p in (".", "..") or "\x00" in p or ":" in p for p in parts):
+        return None
+    return "/".join(parts)
+
+
+async def commit_of(repo: Path, ref: str) -> str | None:
+    """The commit ``ref`` names, or None when it names none."""
+    if not valid_ref(ref):
+        return None
+    result = await run_git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo, check=False)
+    return result.text.strip() if result.exit_code == 0 else None
+
+
+async def branches(repo: Path) -> list[Branch]:
+    listing = await git_text("for-each-ref", f"--format=%(refname:short){FIELD}%(objectname)", "refs/heads", cwd=repo)
+    return [Branch(*line.split(FIELD)) for line in listing.splitlines() if line]
+
+
+async def ahead_behind(repo: Path, base: str, head: str) -> tuple[int, int]:
+    """Commits ``head`` has that ``base`` lacks, and the reverse."""
+    behind, ahead = (await git_text("rev-list", "--left-right", "--count", f"{base}...{head}", cwd=repo)).split()
+    return int(ahead), int(behind)
+
+
+async def object_type(repo: Path, commit: str, path: str) -> str | None:
+    result = await run_git("cat-file", "-t", f"{commit}:{path}", cwd=repo, check=False)
+    return result.text.strip() if result.exit_code == 0 else None
+
+
+async def tree(repo: Path, commit: str, path: str) -> list[Entry]:
+    """The entries of directory ``path`` at ``commit``: directories first, then by name."""
+    listing = (await run_git("ls-tree", "-l", "-z", f"{commit}:{path}", cwd=repo)).stdout.decode(errors="replace")
+    entries = []
+    for record in filter(None, listing.split("\x00")):
+        meta, name = record.split("\t", 1)
+        mode, kind, _sha, size = meta.split()
+        entry_type: EntryType = (
+            "dir" if kind == "tree" else "submodule" if kind == "commit" else "symlink" if mode == "120000" else "file"
+        )
+        full = f"{path}/{name}" if path else name
+        entries.append(Entry(name, full, entry_type, int(size) if size.isdigit() else None))
+    return sorted(entries, key=lambda e: (e.type != "dir", e.name))
+
+
+async def blob(repo: Path, commit: str, path: str) -> bytes:
+    return (await run_git("cat-file", "blob", f"{commit}:{path}", cwd=repo)).stdout
+
+
+async def commits(repo: Path, revisions: str, limit: int = 200) -> list[Commit]:
+    """The commits of ``revisions`` (e.g. ``main..card/x``), newest first, with their run trailer."""
+    fmt = FIELD.join(["%H", "%an", "%cI", f"%(trailers:key={RUN_TRAILER},valueonly,separator=%x2C)", "%B"]) + RECORD
+    listing = await git_text("log", f"--max-count={limit}", f"--format={fmt}", revisions, cwd=repo)
+    found = []
+    for record in filter(None, (r.strip("\n") for r in listing.split(RECORD))):
+        sha, author, when, run, message = record.split(FIELD, 4)
+        run_id = run.strip().split(",")[0] or None
+        found.append(Commit(sha, message.strip(), author, run_id, datetime.fromisoformat(when)))
+    return found
+
+
+async def changed_files(repo: Path, base: str, head: str) -> list[ChangedFile]:
+    """The files ``head`` changed since it left ``base`` (three-dot), with added and deleted lines (None when
+    binary)."""
+    span = f"{base}...{head}"
+    status = (await run_git("diff", "--no-renames", "--name-status", "-z", span, cwd=repo)).stdout.decode()
+    numstat = (await run_git("diff", "--no-renames", "--numstat", "-z", span, cwd=repo)).stdout.decode()
+    counts: dict[str, tuple[int | None, int | None]] = {}
+    for record in filter(None, numstat.split("\x00")):
+        added, deleted, path = record.split("\t", 2)
+        counts[path] = (int(added) if added.isdigit() else None, int(deleted) if deleted.isdigit() else None)
+    fields = [f for f in status.split("\x00") if f]
+    files = []
+    for code, path in zip(fields[::2], fields[1::2], strict=True):
+        additions, deletions = counts.get(path, (None, None))
+        files.append(ChangedFile(path, STATUS_NAMES.get(code[0], "modified"), additions, deletions))
+    return files
+
+
+async def diff_text(repo: Path, base: str, head: str, limit: int) -> tuple[str, bool]:
+    """The unified diff of ``head`` since it left ``base``, cut at a line within ``limit`` bytes (then True)."""
+    raw = (await run_git("diff", "--no-color", "--no-renames", "--no-ext-diff", f"{base}...{head}", cwd=repo)).stdout
+    if len(raw) <= limit:
+        return raw.decode(errors="replace"), False
+    cut = raw.rfind(b"\n", 0, limit)
+    return raw[: cut + 1 if cut >= 0 else limit].decode(errors="replace"), True
+
+
+async def conflicts(repo: Path, base: str, head: str) -> list[str] | None:
+    """The files merging ``head`` into ``base`` would conflict in (empty when it merges cleanly), computed
+    without a working copy; None when the two share no history."""
+    result = await run_git(
+        "merge-tree", "--write-tree", "--name-only", "--no-messages", base, head, cwd=repo, check=False
+    )
+    if result.exit_code == 0:
+        return []
+    if result.exit_code == 1:
+        return sorted(set(result.text.splitlines()[1:]) - {""})
+    return None
+
+
+async def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
+    result = await run_git("merge-base", "--is-ancestor", ancestor, descendant, cwd=repo, check=False)
+    return result.exit_code == 0
+
+
+async def archive(repo: Path, commit: str) -> AsyncIterator[bytes]:
+    """``git archive --format=zip`` of ``commit``, streamed as git writes it."""
+    process = await asyncio.create_subprocess_exec(
+        "git", "archive", "--format=zip", commit,
+        cwd=repo, env=git_env(), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        while chunk := await process.stdout.read(64 * 1024):
+            yield chunk
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()

@@ -1,0 +1,88 @@
+"""What the code endpoints answer: a project's repository, a directory or file of a ref, a card's code, a merge."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from agentworks_events import UtcDateTime
+from pydantic import BaseModel, Field
+
+
+class BranchOut(BaseModel):
+    """A branch of the repository, the card it belongs to (if it is a card's), and how it stands against the
+    default branch."""
+
+    name: str
+    sha: str
+    card_id: uuid.UUID | None
+    ahead: int = Field(description="Commits the branch has that the default branch lacks.")
+    behind: int = Field(description="Commits the default branch has that the branch lacks.")
+
+
+class RepositoryOut(BaseModel):
+    """A project's repository: where to clone it from and its branches."""
+
+    project_id: uuid.UUID
+    default_branch: str
+    clone_url: str = Field(description="The gateway's git URL (HTTP Basic auth, a workspace API key as password).")
+    remote_kind: Literal["hosted", "connected"]
+    head_sha: str = Field(description="The default branch's newest commit.")
+    branches: list[BranchOut]
+
+
+class EntryOut(BaseModel):
+    name: str
+    path: str
+    type: Literal["dir", "file", "symlink", "submodule"]
+    size: int | None = Field(description="Bytes of a file; None for a directory or submodule.")
+
+
+class FilesOut(BaseModel):
+    """A directory of a ref (its entries, directories first) or a file of it (its text, bounded)."""
+
+    ref: str
+    commit: str
+    path: str
+    kind: Literal["dir", "file"]
+    entries: list[EntryOut]
+    content: str | None = Field(description="A file's text (None for a directory or a binary file).")
+    binary: bool
+    truncated: bool
+
+
+class CommitOut(BaseModel):
+    sha: str
+    message: str
+    author: str
+    run_id: uuid.UUID | None = Field(description="The agent run that made the commit (its AgentWorks-Run trailer).")
+    committed_at: UtcDateTime
+
+
+class ChangedFileOut(BaseModel):
+    path: str
+    status: Literal["added", "modified", "deleted", "typechange"]
+    additions: int | None = Field(description="Lines added; None for a binary file.")
+    deletions: int | None = Field(description="Lines deleted; None for a binary file.")
+
+
+class CardCodeOut(BaseModel):
+    """A card's branch against the default branch: its commits, changed files and unified diff (bounded), and
+    whether it is merged or could be now."""
+
+    card_id: uuid.UUID
+    branch: str
+    base: str
+    exists: bool = Field(description="Whether the branch exists yet (it does once an agent or a person pushed it).")
+    commits: list[CommitOut]
+    files: list[ChangedFileOut]
+    diff: str
+    truncated: bool = Field(description="The diff was cut at the size limit; clone the branch for the rest.")
+    merged: bool
+    merged_sha: str | None
+    mergeable: bool = Field(description="Unmerged work that merges into the default branch without conflicts.")
+    conflicts: list[str] = Field(description="Files a merge would conflict in now.")
+
+
+class MergeOut(BaseModel):
+    merged_sha: str

@@ -1,0 +1,249 @@
+"""The code of a project and its cards through the orchestrator's API: the repository made on first use, files,
+zip downloads, a card's branch against main, and merges (clean, conflicting, held at a gate), with core's
+access answers stood in."""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agentworks_orchestrator.code.branches import branch_for
+from agentworks_orchestrator.state import OrchestratorState
+from agentworks_platform.app import state_of
+from agentworks_platform.peer_stub import Answer, Call
+from agentworks_platform.principal import Principal
+from agentworks_platform.service_auth import LocalTokenSigner
+from agentworks_platform.settings import dev_service_account
+from agentworks_repos import git_text, run_git
+
+from .conftest import ORCHESTRATOR_URL, Orchestrator
+
+GATE = "/internal/cards/{card_id}/gate"
+IDENTITY = ("-c", "user.name=Dev", "-c", "user.email=dev@example.com")
+
+
+class Code:
+    """The orchestrator with its repositories under a temporary directory and core's card gate answered."""
+
+    def __init__(self, orchestrator: Orchestrator, scratch: Path) -> None:
+        self.o = orchestrator
+        self.scratch = scratch
+        self.pending: set[str] = set()
+        self.titles: dict[str, str] = {}
+        orchestrator.core.on("GET", GATE, self._gate)
+
+    def _gate(self, call: Call) -> Answer:
+        card = call.path_params["card_id"]
+        owner = self.o.directory.owners.get(("card", card))
+        if owner is None:
+            return Answer.refusal(404, "not_found", f"No card with id {card}.")
+        return Answer(200, {
+            **owner, "card_id": card, "title": self.titles.get(card, "Checkout"), "lane_number": 5,
+            "lane_name": "Build", "requires_approval": True, "approval_pending": card in self.pending,
+        })  # fmt: skip
+
+    async def call(self, method: str, path: str, principal: Principal | None = None) -> httpx.Response:
+        token = LocalTokenSigner(self.o.key, dev_service_account("gateway")).sign(ORCHESTRATOR_URL)
+        headers = {"authorization": f"Bearer {token}", **(principal or self.o.owner).headers()}
+        async with self.o.client() as client:
+            return await client.request(method, path, headers=headers)
+
+    async def get(self, path: str, principal: Principal | None = None) -> Any:
+        response = await self.call("GET", path, principal)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def person(self, role: str, workspace: uuid.UUID | None = None) -> Principal:
+        user = uuid.uuid4()
+        self.o.directory.join(workspace or self.o.workspace, user, role)
+        return Principal(user, f"{role}-{user.hex[:6]}@example.com", None, "r", "")
+
+    async def clone(self) -> Path:
+        """A working copy of the project's repository (made by the first look at it)."""
+        url = (await self.get(f"/api/projects/{self.o.project}/repository"))["clone_url"]
+        assert url.endswith(f"/git/{self.o.project}.git")
+        state = state_of(self.o.app.state.ctx, OrchestratorState)
+        work = self.scratch / uuid.uuid4().hex
+        await run_git("clone", "--quiet", (await state.repos.remote(self.o.project)).url, str(work))
+        return work
+
+
+async def commit(work: Path, files: dict[str, str], message: str, push_to: str | None = None) -> str:
+    for name, text in files.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(text)
+    await run_git("add", "-A", cwd=work)
+    await run_git(*IDENTITY, "commit", "--quiet", "-m", message, cwd=work)
+    if push_to:
+        await run_git("push", "--quiet", "origin", f"HEAD:refs/heads/{push_to}", cwd=work)
+    return await git_text("rev-parse", "HEAD", cwd=work)
+
+
+@pytest.fixture
+async def code(make_orchestrator: Callable[..., Any], tmp_path: Path) -> AsyncIterator[Code]:
+    async with AsyncExitStack() as exits:
+        orchestrator = await make_orchestrator(exits, repos_dir=tmp_path / "repos")
+        yield Code(orchestrator, tmp_path)
+
+
+async def test_the_repository_is_made_on_first_look_with_main_and_its_readme(code: Code) -> None:
+    project = code.o.project
+    repository = await code.get(f"/api/projects/{project}/repository")
+    assert repository["default_branch"] == "main"
+    assert repository["remote_kind"] == "hosted"
+    assert repository["clone_url"] == f"http://localhost:8080/git/{project}.git"
+    [main] = repository["branches"]
+    assert main == {"name": "main", "sha": repository["head_sha"], "card_id": None, "ahead": 0, "behind": 0}
+    assert (await code.get(f"/api/projects/{project}/repository"))["head_sha"] == repository["head_sha"]
+
+
+async def test_files_list_a_directory_and_read_a_file_of_any_ref(code: Code) -> None:
+    project, work = code.o.project, await code.clone()
+    await commit(work, {"src/app.py": "print('hi')\n", "src/data.bin": "\x00\x01"}, "Add app", push_to="card/x-1")
+    root = await code.get(f"/api/projects/{project}/repository/files")
+    assert [(e["name"], e["type"]) for e in root["entries"]] == [("README.md", "file")]
+    src = await code.get(f"/api/projects/{project}/repository/files?ref=card/x-1&path=src/")
+    assert src["kind"] == "dir"
+    assert [(e["path"], e["type"], e["size"]) for e in src["entries"]] == [
+        ("src/app.py", "file", 12), ("src/data.bin", "file", 2),
+    ]  # fmt: skip
+    app = await code.get(f"/api/projects/{project}/repository/files?ref=card/x-1&path=src/app.py")
+    assert (app["kind"], app["content"], app["binary"], app["truncated"]) == ("file", "print('hi')\n", False, False)
+    data = await code.get(f"/api/projects/{project}/repository/files?ref=card/x-1&path=src/data.bin")
+    assert (data["content"], data["binary"]) == (None, True)
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code_name"),
+    [
+        ("ref=nope", 404, "not_found"),
+        ("ref=--upload-pack=touch", 404, "not_found"),
+        ("path=../../etc/passwd", 400, "invalid_path"),
+        ("path=missing.txt", 404, "not_found"),
+    ],
+)
+async def test_bad_refs_and_paths_answer_clear_errors(code: Code, query: str, status: int, code_name: str) -> None:
+    response = await code.call("GET", f"/api/projects/{code.o.project}/repository/files?{query}")
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code_name
+
+
+async def test_a_zip_of_a_ref_holds_its_files(code: Code) -> None:
+    work = await code.clone()
+    await commit(work, {"src/app.py": "print('hi')\n"}, "Add app", push_to="card/zip-1")
+    response = await code.call("GET", f"/api/projects/{code.o.project}/repository/archive.zip?ref=card/zip-1")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    assert f'filename="{code.o.project}-card-zip-1.zip"' in response.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert sorted(archive.namelist()) == ["README.md", "src/", "src/app.py"]
+        assert archive.read("src/app.py") == b"print('hi')\n"
+
+
+async def test_a_cards_code_shows_its_commits_files_and_diff_then_merges(code: Code) -> None:
+    card, project = code.o.card, code.o.project
+    empty = await code.get(f"/api/cards/{card}/code")
+    assert (empty["exists"], empty["commits"], empty["mergeable"]) == (False, [], False)
+    assert empty["branch"] == branch_for(card, "Checkout")
+
+    state = state_of(code.o.app.state.ctx, OrchestratorState)
+    branch = await state.code.card_branch(code.o.workspace, project, card, "Checkout")
+    code.titles[str(card)] = "Checkout, renamed"
+    assert await state.code.card_branch(code.o.workspace, project, card, "Checkout, renamed") == branch
+    work = await code.clone()
+    await run_git("checkout", "--quiet", branch, cwd=work)
+    run = uuid.uuid4()
+    await commit(work, {"shop/cart.py": "def total():\n    return 1\n"}, f"Add the cart\n\nAgentWorks-Run: {run}")
+    await commit(work, {"README.md": "# Shop\n"}, "Describe the shop", push_to=branch)
+
+    shown = await code.get(f"/api/cards/{card}/code")
+    assert (shown["branch"], shown["exists"], shown["merged"], shown["mergeable"]) == (branch, True, False, True)
+    assert [(c["message"], c["run_id"]) for c in shown["commits"]] == [
+        ("Describe the shop", None), (f"Add the cart\n\nAgentWorks-Run: {run}", str(run)),
+    ]  # fmt: skip
+    assert shown["files"] == [
+        {"path": "README.md", "status": "modified", "additions": 1, "deletions": 3},
+        {"path": "shop/cart.py", "status": "added", "additions": 2, "deletions": 0},
+    ]
+    assert "+def total():" in shown["diff"]
+    assert shown["truncated"] is False
+    listed = await code.get(f"/api/projects/{project}/repository")
+    assert {b["name"]: (b["card_id"], b["ahead"]) for b in listed["branches"]}[branch] == (str(card), 2)
+
+    merged = await code.call("POST", f"/api/cards/{card}/code/merge")
+    assert merged.status_code == 200, merged.text
+    sha = merged.json()["merged_sha"]
+    repo = Path((await state.repos.remote(project)).url)
+    assert await git_text("rev-parse", "main", cwd=repo) == sha
+    assert await git_text("show", "main:shop/cart.py", cwd=repo) == "def total():\n    return 1"
+    parents = (await git_text("rev-list", "--parents", "-n", "1", "main", cwd=repo)).split()
+    assert len(parents) == 3  # a merge commit (--no-ff): main before, and the branch
+    assert f"AgentWorks-Card: {card}" in await git_text("log", "-1", "--format=%B", "main", cwd=repo)
+
+    after = await code.get(f"/api/cards/{card}/code")
+    assert (after["merged"], after["merged_sha"], after["mergeable"]) == (True, sha, False)
+    assert len(after["commits"]) == 2  # still the card's work, against main as it was before the merge
+    again = await code.call("POST", f"/api/cards/{card}/code/merge")
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "nothing_to_merge")
+
+
+async def test_a_conflicting_merge_changes_nothing_and_names_the_files(code: Code) -> None:
+    card = code.o.card
+    branch = branch_for(card, "Checkout")
+    work = await code.clone()
+    await run_git("checkout", "--quiet", "-b", branch, cwd=work)
+    await commit(work, {"README.md": "# From the card\n", "new.py": "x = 1\n"}, "Card's README", push_to=branch)
+    await run_git("checkout", "--quiet", "main", cwd=work)
+    main = await commit(work, {"README.md": "# From main\n"}, "Main's README", push_to="main")
+
+    shown = await code.get(f"/api/cards/{card}/code")
+    assert (shown["mergeable"], shown["conflicts"]) == (False, ["README.md"])
+    response = await code.call("POST", f"/api/cards/{card}/code/merge")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert (error["code"], error["details"]) == ("merge_conflict", {"files": ["README.md"]})
+    state = state_of(code.o.app.state.ctx, OrchestratorState)
+    repo = Path((await state.repos.remote(code.o.project)).url)
+    assert await git_text("rev-parse", "main", cwd=repo) == main
+
+
+async def test_a_card_waiting_at_its_gate_is_not_merged(code: Code) -> None:
+    card = code.o.card
+    work = await code.clone()
+    await commit(work, {"a.py": "a = 1\n"}, "Add a", push_to=branch_for(card, "Checkout"))
+    code.pending.add(str(card))
+    response = await code.call("POST", f"/api/cards/{card}/code/merge")
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "approval_pending")
+    assert (await code.get(f"/api/cards/{card}/code"))["mergeable"] is True  # it merges cleanly, once approved
+
+
+async def test_viewers_read_but_never_merge_and_other_workspaces_see_nothing(code: Code) -> None:
+    card, project = code.o.card, code.o.project
+    work = await code.clone()
+    await commit(work, {"a.py": "a = 1\n"}, "Add a", push_to=branch_for(card, "Checkout"))
+    viewer, member = code.person("viewer"), code.person("member")
+    stranger = code.person("owner", code.o.directory.tenancy(uuid.uuid4()).workspace)
+    key_elsewhere = Principal(code.o.owner.user_id, code.o.owner.email, uuid.uuid4(), "r", "")
+    reads = [
+        f"/api/projects/{project}/repository",
+        f"/api/projects/{project}/repository/files",
+        f"/api/projects/{project}/repository/archive.zip",
+        f"/api/cards/{card}/code",
+    ]
+    for path in reads:
+        assert (await code.call("GET", path, viewer)).status_code == 200, path
+        assert (await code.call("GET", path, stranger)).status_code == 404, path
+        assert (await code.call("GET", path, key_elsewhere)).status_code == 404, path
+    for nobody in (f"/api/projects/{uuid.uuid4()}/repository", f"/api/cards/{uuid.uuid4()}/code"):
+        assert (await code.call("GET", nobody)).status_code == 404
+    refused = await code.call("POST", f"/api/cards/{card}/code/merge", viewer)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    assert (await code.call("POST", f"/api/cards/{card}/code/merge", stranger)).status_code == 404
+    assert (await code.call("POST", f"/api/cards/{card}/code/merge", member)).status_code == 200
