@@ -19,27 +19,31 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
-import stat
 import subprocess
 import tempfile
-import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentworks_sandbox.output import OutputTail
-from agentworks_sandbox.port import WORKSPACE, Command, CommandResult, SandboxLimits, SandboxUnavailable, argv_of
+from agentworks_sandbox.ownership import hand_over
+from agentworks_sandbox.port import (
+    WORKSPACE,
+    Command,
+    CommandResult,
+    SandboxLimits,
+    SandboxUnavailable,
+    argv_of,
+    checked_workdir,
+)
+from agentworks_sandbox.process import run_limited
 
 SANDBOX_UID = 65534
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-_READ_CHUNK = 64 << 10
 _SCRATCH = ("/tmp", "/dev/shm")  # noqa: S108 - the sandbox's own tmpfs mounts, not the host's
 _ENVIRONMENT = {"PATH": SYSTEM_PATH, "HOME": _SCRATCH[0], "LANG": "C.UTF-8"}
 _TOP_LEVEL_SYSTEM = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # What dynamic linking, alternatives and time zones need; passwd, group and hosts are written fresh per run.
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "nsswitch.conf")
-_SIGNAL_REASONS = {signal.SIGXCPU: "cpu_time", signal.SIGXFSZ: "file_size", signal.SIGKILL: "killed"}
 
 
 @dataclass
@@ -84,15 +88,15 @@ class BubblewrapSandbox:
             raise SandboxUnavailable(reason)
         limits = limits or SandboxLimits()
         argv = argv_of(command)
-        workdir = _checked_workdir(workdir)
+        workdir = checked_workdir(workdir)
         if not self._privileged:
             return await self._execute(argv, workdir, limits)
         owner = workdir.stat()
-        await asyncio.to_thread(_hand_over, workdir, self._sandbox_uid, self._sandbox_uid)
+        await asyncio.to_thread(hand_over, workdir, self._sandbox_uid, self._sandbox_uid)
         try:
             return await self._execute(argv, workdir, limits)
         finally:
-            await asyncio.to_thread(_hand_over, workdir, owner.st_uid, owner.st_gid)
+            await asyncio.to_thread(hand_over, workdir, owner.st_uid, owner.st_gid)
 
     def _probe(self) -> str | None:
         if self._bwrap is None:
@@ -122,40 +126,11 @@ class BubblewrapSandbox:
 
     async def _execute(self, argv: list[str], workdir: Path, limits: SandboxLimits) -> CommandResult:
         data = _Data()
-        started = time.monotonic()
         try:
-            process = await asyncio.create_subprocess_exec(
-                *self._arguments(argv, workdir, limits, data),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,  # one pipe: the kernel keeps the two streams in the order written
-                pass_fds=data.fds,
-                env={"PATH": SYSTEM_PATH},
-                start_new_session=True,
-            )
+            args = self._arguments(argv, workdir, limits, data)
+            return await run_limited(args, limits, env={"PATH": SYSTEM_PATH}, pass_fds=data.fds)
         finally:
             data.close()
-        tail = OutputTail(limits.output_bytes)
-        timed_out = False
-        try:
-            async with asyncio.timeout(limits.timeout_seconds):
-                await _drain(process, tail)
-                await process.wait()
-        except TimeoutError:
-            timed_out = True
-            await _stop(process, tail)
-        except BaseException:
-            await asyncio.shield(_stop(process, tail))
-            raise
-        exit_code = _exit_code(process.returncode)
-        return CommandResult(
-            exit_code=exit_code,
-            output_tail=tail.text(),
-            truncated=tail.truncated,
-            timed_out=timed_out,
-            killed_reason="timeout" if timed_out else _killed_reason(exit_code),
-            duration_ms=int((time.monotonic() - started) * 1000),
-        )
 
     def _arguments(self, argv: list[str], workdir: Path, limits: SandboxLimits, data: _Data) -> list[str]:
         assert self._bwrap is not None
@@ -211,57 +186,3 @@ def _rlimits(limits: SandboxLimits) -> list[str]:
         "--core=0",
         "--",
     ]
-
-
-def _checked_workdir(workdir: Path) -> Path:
-    if workdir.is_symlink() or not workdir.is_dir():
-        raise ValueError(f"the working copy must be an existing directory, not a link: {workdir}")
-    return workdir.resolve()
-
-
-async def _drain(process: asyncio.subprocess.Process, tail: OutputTail) -> None:
-    assert process.stdout is not None
-    while chunk := await process.stdout.read(_READ_CHUNK):
-        tail.feed(chunk)
-
-
-async def _stop(process: asyncio.subprocess.Process, tail: OutputTail) -> None:
-    """Kills bwrap: its child, the sandbox's pid 1, gets SIGKILL with it, and the whole pid namespace with that."""
-    with suppress(ProcessLookupError):
-        process.kill()
-    with suppress(TimeoutError):
-        # What the command wrote before it died is still in the pipe; nothing can hold it open once the
-        # namespace is gone, and this bound only guards against a kernel that is slow to reap.
-        async with asyncio.timeout(30):
-            await _drain(process, tail)
-    await process.wait()
-
-
-def _exit_code(returncode: int | None) -> int:
-    # bwrap itself killed (the time limit): say so as a shell would, 128 + the signal.
-    if returncode is None:
-        return 128 + signal.SIGKILL
-    return 128 - returncode if returncode < 0 else returncode
-
-
-def _killed_reason(exit_code: int) -> str | None:
-    # bwrap reports a command killed by a signal as 128 + the signal, as shells do.
-    if exit_code <= 128:
-        return None
-    with suppress(ValueError):
-        return _SIGNAL_REASONS.get(signal.Signals(exit_code - 128))
-    return None
-
-
-def _hand_over(workdir: Path, uid: int, gid: int) -> None:
-    """Gives every entry of the working copy to ``uid``, never following a link, and drops set-id bits so that
-    nothing the command left behind runs as its new owner."""
-    os.lchown(workdir, uid, gid)
-    for directory, subdirs, files in os.walk(workdir, followlinks=False):
-        for name in (*subdirs, *files):
-            path = os.path.join(directory, name)
-            with suppress(FileNotFoundError):
-                os.lchown(path, uid, gid)
-                mode = os.lstat(path).st_mode
-                if stat.S_ISREG(mode) and mode & (stat.S_ISUID | stat.S_ISGID):
-                    os.chmod(path, stat.S_IMODE(mode) & ~(stat.S_ISUID | stat.S_ISGID))

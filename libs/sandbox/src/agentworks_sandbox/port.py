@@ -76,3 +76,10 @@ def argv_of(command: Command) -> list[str]:
     if any("\0" in arg for arg in argv):
         raise ValueError("a command argument holds NUL")
     return argv
+
+
+def checked_workdir(workdir: Path) -> Path:
+    """The working copy's real path; it must be a directory, not a link to one."""
+    if workdir.is_symlink() or not workdir.is_dir():
+        raise ValueError(f"the working copy must be an existing directory, not a link: {workdir}")
+    return workdir.resolve()

@@ -1,0 +1,215 @@
+"""The Cloud Run job sandbox through the strict fake of the Admin API, which runs the job runner for real."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from agentworks_blobs import LocalBlobs
+from agentworks_sandbox import (
+    BubblewrapSandbox,
+    CloudRunJobSandbox,
+    NoSandbox,
+    SandboxFailure,
+    SandboxLimits,
+    SandboxUnavailable,
+    sandbox_from_settings,
+)
+from agentworks_sandbox.archive import pack, unpack
+from agentworks_sandbox.container import IN_JOB_CONTAINER, JobContainerExecutor
+
+from .conftest import JOB, LOCATION, PROJECT, TOKEN, FakeCloudRun
+
+_UNAVAILABLE = BubblewrapSandbox().available()
+needs_bwrap = pytest.mark.skipif(_UNAVAILABLE is not None, reason=f"no bubblewrap sandbox here: {_UNAVAILABLE}")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    copy = tmp_path / "working-copy"
+    (copy / "src").mkdir(parents=True)
+    (copy / "src" / "app.py").write_text("print('hello')\n")
+    (copy / "old.txt").write_text("to be removed\n")
+    return copy
+
+
+def _tree(directory: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(directory)): path.read_text()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+@needs_bwrap
+async def test_a_command_runs_as_an_execution_and_its_changes_come_back(
+    cloud_run_sandbox: CloudRunJobSandbox, cloud_run: FakeCloudRun, workdir: Path
+) -> None:
+    script = "python3 src/app.py; echo made > made.txt; rm old.txt; echo to-stderr >&2; exit 3"
+    result = await cloud_run_sandbox.run(script, workdir, SandboxLimits(timeout_seconds=60))
+    assert (result.exit_code, result.output_tail) == (3, "hello\nto-stderr\n")
+    assert not result.timed_out
+    assert _tree(workdir) == {"made.txt": "made\n", "src/app.py": "print('hello')\n"}
+    [body] = cloud_run.run_bodies
+    overrides = body["overrides"]
+    assert overrides["taskCount"] == 1
+    assert overrides["timeout"] == "360s"
+    assert overrides["containerOverrides"][0]["args"] == ["/bin/sh", "-c", script]
+    assert {v["name"] for v in overrides["containerOverrides"][0]["env"]} == {"AW_SANDBOX_RUN", "AW_SANDBOX_LIMITS"}
+
+
+@needs_bwrap
+async def test_an_unchanged_working_copy_is_left_as_it_was(
+    cloud_run_sandbox: CloudRunJobSandbox, sandbox_blobs: LocalBlobs, workdir: Path
+) -> None:
+    before = (workdir / "old.txt").stat().st_mtime_ns
+    result = await cloud_run_sandbox.run(["cat", "old.txt"], workdir)
+    assert (result.exit_code, result.output_tail) == (0, "to be removed\n")
+    assert (workdir / "old.txt").stat().st_mtime_ns == before
+    assert [name for name in await sandbox_blobs.list("sandbox/") if name.endswith("output.tar.gz")] == []
+
+
+@needs_bwrap
+async def test_the_limits_travel_with_the_command(cloud_run_sandbox: CloudRunJobSandbox, workdir: Path) -> None:
+    limits = SandboxLimits(timeout_seconds=2, output_bytes=1024)
+    result = await cloud_run_sandbox.run("yes | head -c 100000; while :; do :; done", workdir, limits)
+    assert result.timed_out
+    assert result.killed_reason == "timeout"
+    assert result.truncated
+    assert len(result.output_tail) == 1024
+
+
+@needs_bwrap
+async def test_cancelling_a_run_cancels_the_execution(
+    cloud_run_sandbox: CloudRunJobSandbox, cloud_run: FakeCloudRun, workdir: Path
+) -> None:
+    task = asyncio.create_task(cloud_run_sandbox.run("sleep 600", workdir, SandboxLimits(timeout_seconds=900)))
+    while not cloud_run.executions:  # noqa: ASYNC110 - the fake records the execution when jobs.run arrives
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    [execution] = cloud_run.executions.values()
+    assert execution.cancelled
+
+
+async def test_an_unknown_job_is_a_failure_naming_it(
+    sandbox_blobs: LocalBlobs, cloud_run_http: httpx.AsyncClient, workdir: Path
+) -> None:
+    async def token() -> str:
+        return TOKEN
+
+    sandbox = CloudRunJobSandbox(
+        project=PROJECT, location=LOCATION, job="missing", blobs=sandbox_blobs, http=cloud_run_http, tokens=token
+    )
+    with pytest.raises(SandboxFailure, match="Resource 'missing' of kind 'JOB'"):
+        await sandbox.run("true", workdir)
+
+
+async def test_an_execution_that_ends_without_a_result_is_a_failure(
+    cloud_run_sandbox: CloudRunJobSandbox, cloud_run: FakeCloudRun, workdir: Path
+) -> None:
+    cloud_run.job_env["AW_SANDBOX_PREFIX"] = "elsewhere"  # the job looks for the working copy where none is
+    with pytest.raises(SandboxFailure, match=r"ended without a result \(succeeded 0, failed 1\)"):
+        await cloud_run_sandbox.run("true", workdir)
+
+
+async def _post(client: httpx.AsyncClient, body: Any, *, token: str = TOKEN, job: str = JOB) -> httpx.Response:
+    url = f"https://run.googleapis.com/v2/projects/{PROJECT}/locations/{LOCATION}/jobs/{job}:run"
+    return await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"overrides": {"taskCount": 1, "parallelism": 1}}, 'Unknown name "parallelism"'),
+        ({"override": {}}, 'Unknown name "override"'),
+        ({"overrides": {"containerOverrides": [{"args": "make test"}]}}, "container_overrides[0].args"),
+        ({"overrides": {"containerOverrides": [{"command": ["sh"]}]}}, 'Unknown name "command"'),
+        ({"overrides": {"containerOverrides": [{"env": [{"name": "A B", "value": "x"}]}]}}, "environment variable"),
+        ({"overrides": {"containerOverrides": [{"env": [{"name": "A", "value": 1}]}]}}, "environment variable"),
+        ({"overrides": {"timeout": 60}}, "overrides.timeout"),
+        ({"overrides": {"timeout": "1m"}}, "overrides.timeout"),
+        ({"overrides": {"taskCount": "1"}}, "task_count"),
+        ({"overrides": {"containerOverrides": [{"name": "other"}]}}, "is not in the job"),
+    ],
+)
+async def test_the_fake_refuses_what_the_api_refuses(
+    cloud_run_http: httpx.AsyncClient, cloud_run: FakeCloudRun, body: Any, message: str
+) -> None:
+    response = await _post(cloud_run_http, body)
+    assert response.status_code == 400
+    assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert message in response.json()["error"]["message"]
+    assert cloud_run.executions == {}
+
+
+async def test_the_fake_refuses_a_missing_token_and_an_unknown_job(cloud_run_http: httpx.AsyncClient) -> None:
+    assert (await _post(cloud_run_http, {}, token="wrong")).status_code == 401
+    missing = await _post(cloud_run_http, {}, job="nope")
+    assert (missing.status_code, missing.json()["error"]["status"]) == (404, "NOT_FOUND")
+
+
+def test_unpacking_skips_members_that_point_or_land_outside(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, kind, target in [
+            ("../escape.txt", tarfile.REGTYPE, ""),
+            ("/abs.txt", tarfile.REGTYPE, ""),
+            ("link-out", tarfile.SYMTYPE, "/etc/passwd"),
+            ("link-up", tarfile.SYMTYPE, "../../outside"),
+            ("device", tarfile.CHRTYPE, ""),
+            ("kept.txt", tarfile.REGTYPE, ""),
+        ]:
+            member = tarfile.TarInfo(name)
+            member.type, member.linkname = kind, target
+            tar.addfile(member, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    destination = tmp_path / "copy"
+    destination.mkdir()
+    unpack(buffer.getvalue(), destination)
+    assert sorted(p.name for p in destination.iterdir()) == ["abs.txt", "kept.txt"]  # a leading / is stripped
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_packing_keeps_links_as_links(tmp_path: Path) -> None:
+    source, copy = tmp_path / "source", tmp_path / "copy"
+    source.mkdir()
+    copy.mkdir()
+    (source / "real.txt").write_text("real\n")
+    (source / "alias.txt").symlink_to("real.txt")
+    unpack(pack(source), copy)
+    assert os.readlink(copy / "alias.txt") == "real.txt"
+
+
+def test_the_job_container_executor_runs_only_in_the_job_container(tmp_path: Path) -> None:
+    reason = JobContainerExecutor().available()
+    assert reason == "this executor runs only inside the sandbox job's container"
+    with pytest.raises(SandboxUnavailable):
+        asyncio.run(JobContainerExecutor().run("true", tmp_path))
+
+
+async def test_the_job_container_executor_applies_the_limits(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(IN_JOB_CONTAINER, "1")
+    monkeypatch.setenv("AW_FAKE_SECRET", "canary")
+    limits = SandboxLimits(open_files=55, timeout_seconds=2)
+    result = await JobContainerExecutor().run("ulimit -n; env | grep -c canary; id -u; sleep 30", tmp_path, limits)
+    expected_uid = "65534" if os.geteuid() == 0 else str(os.geteuid())
+    assert result.output_tail.split() == ["55", "0", expected_uid]
+    assert result.timed_out
+
+
+def test_settings_choose_the_sandbox() -> None:
+    none = sandbox_from_settings("none")
+    assert isinstance(none, NoSandbox)
+    assert none.available() == "commands are disabled: no sandbox is configured (AW_ORCHESTRATOR_SANDBOX=none)"
+    assert isinstance(sandbox_from_settings("bubblewrap"), BubblewrapSandbox)
+    chosen = NoSandbox("stand-in for the job")
+    assert sandbox_from_settings("cloud-run-job", lambda: chosen) is chosen
+    with pytest.raises(ValueError, match="job settings"):
+        sandbox_from_settings("cloud-run-job")
