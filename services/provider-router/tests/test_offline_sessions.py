@@ -5,8 +5,13 @@ orchestrator's tools answer them."""
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
+import subprocess
+import sys
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -170,3 +175,137 @@ def test_every_session_is_labelled_offline_and_the_same_each_time(role: str) -> 
     assert played.texts[-1].startswith("Done: ")
     assert all(LABEL in document["content"] for document in played.arguments("write_document"))
     assert all(LABEL in comment["body"] for comment in played.arguments("comment"))
+
+
+GIT = shutil.which("git") or "git"
+CODE_TOOLS = {
+    "dev_backend": ("list_files", "read_file", "search_files", "view_diff", "write_file", "apply_patch", "commit",
+                    "run_command"),
+    "qa": ("list_files", "read_file", "search_files", "view_diff", "run_command"),
+    "reviewer": ("list_files", "read_file", "search_files", "view_diff"),
+}  # fmt: skip
+CODE_ROLES = {"dev_backend": ("backend_notes",), "qa": ("test_plan",), "reviewer": ("code_review",)}
+
+
+@dataclass
+class WorkingCopy:
+    """The orchestrator's code tools as a plain directory: files written and patched, the tests run for real
+    (outside any sandbox: this is the offline model's test, not the orchestrator's), commits counted."""
+
+    root: Path
+    commits: list[str]
+
+    def answer(self, call: ToolCall) -> str:
+        arguments = json.loads(call.arguments)
+        if call.name == "write_file":
+            (self.root / arguments["path"]).write_text(arguments["content"])
+            return f"Wrote {arguments['path']}."
+        if call.name == "apply_patch":
+            subprocess.run([GIT, "apply", "-"], input=arguments["patch"], text=True, cwd=self.root, check=True)
+            return "Applied the patch."
+        if call.name == "run_command":
+            argv = shlex.split(arguments["command"])
+            argv[0] = shutil.which(argv[0]) or argv[0]
+            ran = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, check=False)
+            return f"$ {arguments['command']}\nexit code {ran.returncode}; output:\n{ran.stdout}{ran.stderr}"
+        if call.name == "commit":
+            self.commits.append(arguments["message"])
+            return "Committed 0123456789ab and pushed it to card/saved-cards-00000000."
+        if call.name == "view_diff":
+            files = sorted(path.name for path in self.root.iterdir() if path.suffix == ".py")
+            return "".join(f"diff --git a/{name} b/{name}\n+++ b/{name}\n" for name in files)
+        return answered(call)
+
+
+def play_code(role: str, copy: WorkingCopy) -> Played:
+    provider = OfflineProvider(token_delay=0)
+    named: dict[str, Any] = {"name": {"type": "string", "enum": list(CODE_ROLES[role])}}
+    tools = tuple(
+        Tool(name, f"The {name} tool.", {"type": "object", "properties": named if name == "write_document" else {}})
+        for name in (*CARD_TOOLS, "request_move", *CODE_TOOLS[role])
+    )
+    messages = [Message("system", f"You are the {role}."), Message("user", 'Work on the card "Saved cards" now.')]
+    played = Played([], [])
+    for _ in range(16):
+        text, made = provider.agent_turn(ChatRequest("offline-small", tuple(messages), tools=tools))
+        played.texts.append(text)
+        played.calls.append(list(made))
+        if not made:
+            return played
+        messages.append(Message("assistant", text, tool_calls=made))
+        messages += [Message("tool", copy.answer(call), tool_call_id=call.id) for call in made]
+    raise AssertionError(f"the {role} session did not end")
+
+
+def test_a_developer_writes_a_module_and_its_test_fixes_the_one_failing_assertion_and_commits(tmp_path: Path) -> None:
+    copy = WorkingCopy(tmp_path, [])
+    played = play_code("dev_backend", copy)
+    assert played.tools()[:6] == [
+        ["read_card", "list_documents"], ["write_file", "write_file"], ["run_command"], ["apply_patch"],
+        ["run_command"], ["commit"],
+    ]  # fmt: skip
+    written = [arguments["path"] for arguments in played.arguments("write_file")]
+    assert written == ["saved_cards.py", "test_saved_cards.py"]
+    assert "A saved card is offered at checkout" in (tmp_path / "saved_cards.py").read_text()
+    first, second = (json.loads(turn[0].arguments)["command"] for turn in played.calls if turn[:1] and
+                     turn[0].name == "run_command")  # fmt: skip
+    assert first == second == "python3 -m unittest -v"
+    assert len(copy.commits) == 1
+    assert LABEL in copy.commits[0]
+    ran = subprocess.run([sys.executable, "-m", "unittest"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+
+
+def test_the_developers_first_run_fails_on_the_wrong_assertion_and_the_second_passes(tmp_path: Path) -> None:
+    copy = WorkingCopy(tmp_path, [])
+    answers: list[str] = []
+    original = copy.answer
+
+    def recording(call: ToolCall) -> str:
+        said = original(call)
+        if call.name == "run_command":
+            answers.append(said)
+        return said
+
+    copy.answer = recording  # type: ignore[method-assign]
+    play_code("dev_backend", copy)
+    assert [answer.split("\n")[1].split(";")[0] for answer in answers] == ["exit code 1", "exit code 0"]
+    assert "AssertionError: 2 != 3" in answers[0]
+
+
+def test_qa_runs_the_tests_and_reports_them_passing_with_the_evidence(tmp_path: Path) -> None:
+    play_code("dev_backend", WorkingCopy(tmp_path, []))
+    played = play_code("qa", WorkingCopy(tmp_path, []))
+    assert played.tools()[:3] == [["read_card", "list_documents"], ["run_command"], ["write_document"]]
+    [plan] = played.arguments("write_document")
+    [comment] = played.arguments("comment")
+    assert comment["body"].startswith("Tests pass. Evidence:")
+    assert "$ python3 -m unittest -v\nexit code 0" in comment["body"]
+    assert "Ran 2 tests" in comment["body"]
+    assert "## Results\n\nTests pass." in plan["content"]
+
+
+def test_qa_reports_failing_tests_as_failing(tmp_path: Path) -> None:
+    (tmp_path / "test_broken.py").write_text("import unittest\n\nclass T(unittest.TestCase):\n"
+                                             "    def test_it(self):\n        self.fail('broken')\n")  # fmt: skip
+    [comment] = play_code("qa", WorkingCopy(tmp_path, [])).arguments("comment")
+    assert comment["body"].startswith("Tests fail. Evidence:")
+    assert "exit code 1" in comment["body"]
+
+
+def test_the_reviewer_reads_the_diff_and_approves_a_module_with_its_test(tmp_path: Path) -> None:
+    play_code("dev_backend", WorkingCopy(tmp_path, []))
+    played = play_code("reviewer", WorkingCopy(tmp_path, []))
+    assert played.tools()[:3] == [["read_card", "list_documents"], ["view_diff"], ["write_document"]]
+    [comment] = played.arguments("comment")
+    assert comment["body"].startswith("Approve: 2 files change (saved_cards.py, test_saved_cards.py)")
+    [review] = played.arguments("write_document")
+    assert review["name"] == "code_review"
+    assert "## Verdict\n\nApprove" in review["content"]
+    assert played.arguments("write_file") == played.arguments("commit") == []
+
+
+def test_the_reviewer_requests_changes_when_code_comes_without_tests(tmp_path: Path) -> None:
+    (tmp_path / "saved_cards.py").write_text("CARDS = []\n")
+    [comment] = play_code("reviewer", WorkingCopy(tmp_path, [])).arguments("comment")
+    assert comment["body"].startswith("Request changes: saved_cards.py change with no test")

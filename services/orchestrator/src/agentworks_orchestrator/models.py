@@ -1,5 +1,5 @@
 """Tables owned by the orchestrator: run executions (attempts, leases), the checkpoints of tool-using runs,
-budget state, cards' branches, outbox and inbox."""
+budget state, cards' branches, the commands agents ran in the sandbox, outbox and inbox."""
 
 from __future__ import annotations
 
@@ -12,7 +12,19 @@ from typing import Any
 from agentworks_events.money import DEFAULT_INCREMENT, MINIMUM_MARKUP
 from agentworks_platform.db import new_metadata
 from agentworks_pubsub.tables import inbox_table, outbox_table
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -111,3 +123,29 @@ class CardBranch(Base):
     merged_base_sha: Mapped[str | None] = mapped_column(String(64))
     merged_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CommandRunRow(Base):
+    """A command an agent ran in the sandbox on a card's working copy: what it ran, its exit code and the tail of
+    its output. ``call`` is ``<step>/<call id>``: a step done again on resume records its command once."""
+
+    __tablename__ = "command_runs"
+    __table_args__ = (
+        UniqueConstraint("run_id", "call"),
+        Index("ix_command_runs_card_started", "card_id", "started_at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    run_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+    agent: Mapped[str] = mapped_column(String(40), nullable=False)
+    call: Mapped[str] = mapped_column(String(200), nullable=False)
+    command: Mapped[str] = mapped_column(Text, nullable=False)
+    exit_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    output_tail: Mapped[str] = mapped_column(Text, nullable=False)
+    truncated: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    timed_out: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    killed_reason: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

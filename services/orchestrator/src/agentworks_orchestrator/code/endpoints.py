@@ -11,7 +11,7 @@ from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from agentworks_orchestrator.code.schemas import CardCodeOut, FilesOut, MergeOut, RepositoryOut
+from agentworks_orchestrator.code.schemas import CardCodeOut, CommandRunsOut, FilesOut, MergeOut, RepositoryOut
 from agentworks_orchestrator.state import CodeServiceDep
 
 router = APIRouter(prefix="/api", tags=["code"], responses=error_responses(404, 503))
@@ -60,6 +60,12 @@ async def archive(
 async def card_code(card_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> CardCodeOut:
     gate = await service.card_gate(principal, card_id)
     return await service.card_code(gate)
+
+
+@router.get("/cards/{card_id}/code/commands", summary="The commands agents ran on the card's branch, newest first")
+async def card_command_runs(card_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> CommandRunsOut:
+    gate = await service.card_gate(principal, card_id)
+    return await service.command_runs(gate)
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Card branch records: which branch is a card's, where it started, and its merge."""
+"""Card branch records (which branch is a card's, where it started, and its merge) and the commands agents ran
+on cards' working copies."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_orchestrator.models import CardBranch
+from agentworks_orchestrator.models import CardBranch, CommandRunRow
 
 
 async def card_branch(session: AsyncSession, card_id: uuid.UUID) -> CardBranch | None:
@@ -18,3 +19,34 @@ async def card_branch(session: AsyncSession, card_id: uuid.UUID) -> CardBranch |
 async def branches_of_project(session: AsyncSession, project_id: uuid.UUID) -> Sequence[CardBranch]:
     query = select(CardBranch).where(CardBranch.project_id == project_id)
     return (await session.scalars(query)).all()
+
+
+async def add_command_run(session: AsyncSession, row: CommandRunRow) -> None:
+    """Record a command run once per (run, call): a step done again on resume finds its command recorded."""
+    async with session.begin_nested():
+        existing = await session.scalar(
+            select(CommandRunRow.id).where(CommandRunRow.run_id == row.run_id, CommandRunRow.call == row.call)
+        )
+        if existing is None:
+            session.add(row)
+
+
+async def command_runs_of_card(session: AsyncSession, card_id: uuid.UUID, limit: int) -> list[CommandRunRow]:
+    query = (
+        select(CommandRunRow)
+        .where(CommandRunRow.card_id == card_id)
+        .order_by(CommandRunRow.started_at.desc(), CommandRunRow.id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def last_failed_command(session: AsyncSession, card_id: uuid.UUID) -> CommandRunRow | None:
+    """The card's newest command run that did not exit 0 (the failure a troubleshooter is given)."""
+    query = (
+        select(CommandRunRow)
+        .where(CommandRunRow.card_id == card_id, CommandRunRow.exit_code != 0)
+        .order_by(CommandRunRow.started_at.desc(), CommandRunRow.id.desc())
+        .limit(1)
+    )
+    return await session.scalar(query)

@@ -1,4 +1,5 @@
-"""What the code endpoints answer: a project's repository, a directory or file of a ref, a card's code, a merge."""
+"""What the code endpoints answer: a project's repository, a directory or file of a ref, a card's code, a merge,
+the commands agents ran on a card."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from typing import Literal
 
 from agentworks_events import UtcDateTime
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 class BranchOut(BaseModel):
@@ -86,3 +87,24 @@ class CardCodeOut(BaseModel):
 
 class MergeOut(BaseModel):
     merged_sha: str
+
+
+class CommandRunOut(BaseModel):
+    """A command an agent ran in the sandbox on the card's working copy."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    run_id: uuid.UUID
+    agent: str
+    command: str
+    exit_code: int
+    output_tail: str
+    truncated: bool
+    timed_out: bool
+    killed_reason: str | None = Field(description="Why a limit stopped it: timeout, cpu_time, file_size, killed.")
+    duration_ms: int
+    started_at: UtcDateTime
+
+
+class CommandRunsOut(RootModel[list[CommandRunOut]]):
+    """A card's command runs, newest first."""

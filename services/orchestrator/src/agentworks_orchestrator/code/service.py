@@ -24,6 +24,8 @@ from agentworks_orchestrator.code.schemas import (
     BranchOut,
     CardCodeOut,
     ChangedFileOut,
+    CommandRunOut,
+    CommandRunsOut,
     CommitOut,
     EntryOut,
     FilesOut,
@@ -34,6 +36,7 @@ from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import CardBranch
 
 WRITERS = frozenset({"owner", "member"})
+COMMAND_RUNS_SHOWN = 200
 DIFF_LIMIT = 400_000
 FILE_LIMIT = 200_000
 
@@ -89,6 +92,12 @@ class CodeService:
         if write and role not in WRITERS:
             raise Forbidden("Your role does not allow merging code.")
         return gate
+
+    async def command_runs(self, gate: CardGateOut) -> CommandRunsOut:
+        """The commands agents ran on the card's working copies, newest first."""
+        async with self.db.transaction() as session:
+            rows = await repository.command_runs_of_card(session, gate.card_id, COMMAND_RUNS_SHOWN)
+            return CommandRunsOut([CommandRunOut.model_validate(row) for row in rows])
 
     # --- the repository ------------------------------------------------------------------------------------
 

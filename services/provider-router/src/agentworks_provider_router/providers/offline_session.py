@@ -1,12 +1,14 @@
 """The offline model's agent session: what an agent offered AgentWorks' tools does, turn by turn, with no provider.
 
 The session is shaped by the tools offered, which is how the orchestrator tells roles apart: it reads the card
-(and the card's documents), writes each document ``write_document`` names (its ``name`` enum is the role's own),
-generates an image when ``generate_image`` is offered, creates two child cards when ``create_child_card`` is, adds
-the implementation steps to the card's checklist when the role writes implementation notes, comments, and then
-answers with a summary. Each turn is derived from the conversation alone (the card as ``read_card`` showed it, the
-children ``create_child_card`` answered), so the same conversation always gets the same turn, and everything it
-writes says it is offline.
+(and the card's documents), works on the card's code when offered the code tools (``offline_code``: a developer
+writes a module and its test, runs them, fixes the one failing assertion and commits; QA runs the tests; the
+reviewer reads the diff; each reports what it found), writes each document ``write_document`` names (its ``name``
+enum is the role's own), generates an image when ``generate_image`` is offered, creates two child cards when
+``create_child_card`` is, adds the implementation steps to the card's checklist when the role writes implementation
+notes, comments, and then answers with a summary. Each turn is derived from the conversation alone (the card as
+``read_card`` showed it, the children ``create_child_card`` answered, the commands ``run_command`` ran), so the same
+conversation always gets the same turn, and everything it writes says it is offline.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentworks_provider_router.providers import offline_code
 from agentworks_provider_router.providers.base import ChatRequest
+from agentworks_provider_router.providers.offline_code import CommandSeen
 
 LABEL = "[offline model — no provider key configured; this text is generated locally]"
 
@@ -51,6 +55,8 @@ class Seen:
     card: Card = field(default_factory=Card)
     documents: tuple[str, ...] = ()
     children: tuple[tuple[str, str], ...] = ()
+    commands: tuple[CommandSeen, ...] = ()
+    changed: tuple[str, ...] | None = None  # the files of the branch's diff, once view_diff answered
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,9 +150,17 @@ KINDS: dict[str, DocumentKind] = {
         ),
         steps=("Build the components", "Wire the API calls", "Test every state of the screen"),
     ),
+    "code_review": DocumentKind(
+        "Code Review",
+        (
+            ("Verdict", "{verdict}"),
+            ("What was checked", "The branch's diff against main, traced to the card's criteria:\n\n{criteria}"),
+        ),
+    ),
     "test_plan": DocumentKind(
         "Test Plan",
         (
+            ("Results", "{verdict}"),
             ("Scenarios", "{criteria}"),
             ("Edge cases", "- Empty input\n- Very long text\n- Two people editing at once"),
             ("Data", "A seeded workspace with one project and ten cards."),
@@ -157,6 +171,7 @@ KINDS: dict[str, DocumentKind] = {
         "Troubleshooting Report",
         (
             ("Symptoms", "{description}"),
+            ("What the tests say now", "{verdict}"),
             ("Likely causes", "1. A migration missing from the test environment\n2. A stale client"),
             ("How to confirm", "Compare the schema versions; replay the failing request."),
             ("Fix", "Apply the migrations before the tests start."),
@@ -169,9 +184,10 @@ def _kind(name: str) -> DocumentKind:
     return KINDS.get(name) or DocumentKind(name.replace("_", " ").title(), (("Draft", "{description} {builds_on}"),))
 
 
-def _document(name: str, seen: Seen) -> dict[str, Any]:
+def _document(name: str, seen: Seen, verdict: str) -> dict[str, Any]:
     card, kind = seen.card, _kind(name)
     fields = {
+        "verdict": verdict or "Not run.",
         "title": card.title,
         "lower": card.title.lower(),
         "description": card.description or f"{card.title}, as the card asks.",
@@ -220,8 +236,10 @@ def _new_steps(card: Card, steps: tuple[str, ...]) -> list[str]:
     return [step for step in steps if step not in present][: max(CHECKLIST_LINES - len(card.checklist), 0)]
 
 
-def _comment(owned: list[str], seen: Seen, drew: bool) -> str:
+def _comment(owned: list[str], seen: Seen, drew: bool, verdict: str) -> str:
     title = seen.card.title
+    if verdict:
+        return f"{verdict}\n\n{LABEL}"
     if seen.children:
         listed = "\n".join(f"- {child_title} ({child})" for child, child_title in seen.children)
         return f"Split {title} into {len(seen.children)} cards for the developers:\n{listed}\n\n{LABEL}"
@@ -240,9 +258,14 @@ def session(offered: dict[str, Any], seen: Seen) -> list[Turn]:
     reads: list[Call] = [(name, {}) for name in ("read_card", "list_documents") if name in offered]
     if reads:
         turns.append(Turn("Reading the card and the documents earlier lanes wrote for it.", reads, "read the card"))
+    code_role = offline_code.role_of(set(offered))
+    criteria = seen.card.criteria or (f"The main path through {title} works",)
+    for code in offline_code.code_turns(code_role, title, criteria, owned, LABEL):
+        turns.append(Turn(code.text, code.calls, code.done))
+    verdict = offline_code.verdict(code_role, seen.commands, seen.changed)
     if owned:
         titles = " and the ".join(_kind(name).title for name in owned)
-        writes: list[Call] = [("write_document", _document(name, seen)) for name in owned]
+        writes: list[Call] = [("write_document", _document(name, seen, verdict)) for name in owned]
         turns.append(Turn(f"Drafting the {titles} for {title}.", writes, f"wrote the {titles}"))
     drew = "generate_image" in offered
     if drew:
@@ -272,7 +295,7 @@ def session(offered: dict[str, Any], seen: Seen) -> list[Turn]:
         adding = "Adding the implementation steps to the card's checklist."
         turns.append(Turn(adding, checklist, "added the steps to the checklist"))
     if "comment" in offered:
-        note: list[Call] = [("comment", {"body": _comment(owned, seen, drew)})]
+        note: list[Call] = [("comment", {"body": _comment(owned, seen, drew, verdict)})]
         turns.append(Turn("Leaving a note for the team.", note, "left a note for the team"))
     return turns
 
@@ -289,6 +312,8 @@ def seen_in(request: ChatRequest) -> Seen:
     card = Card()
     documents: tuple[str, ...] = ()
     children: list[tuple[str, str]] = []
+    commands: list[CommandSeen] = []
+    changed: tuple[str, ...] | None = None
     for message in request.messages:
         if message.role != "tool" or message.tool_call_id is None:
             continue
@@ -299,7 +324,11 @@ def seen_in(request: ChatRequest) -> Seen:
             documents = tuple(m["name"] for line in message.content.splitlines() if (m := LISTED_DOCUMENT.match(line)))
         elif tool == "create_child_card" and (m := CHILD_ANSWER.match(message.content)):
             children.append((m["id"], m["title"]))
-    return Seen(card, documents, tuple(children))
+        elif tool == "run_command" and (command := offline_code.command_seen(message.content)):
+            commands.append(command)
+        elif tool == "view_diff" and not message.content.startswith("Error:"):
+            changed = offline_code.diff_files(message.content)
+    return Seen(card, documents, tuple(children), tuple(commands), changed)
 
 
 def _card(shown: str) -> Card:

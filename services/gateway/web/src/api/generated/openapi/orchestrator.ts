@@ -52,6 +52,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cards/{card_id}/code/commands": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The commands agents ran on the card's branch, newest first */
+        get: operations["card_command_runs_api_cards__card_id__code_commands_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cards/{card_id}/code/merge": {
         parameters: {
             query?: never;
@@ -291,6 +308,51 @@ export interface components {
              */
             status: "added" | "modified" | "deleted" | "typechange";
         };
+        /**
+         * CommandRunOut
+         * @description A command an agent ran in the sandbox on the card's working copy.
+         */
+        CommandRunOut: {
+            /** Agent */
+            agent: string;
+            /** Command */
+            command: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /** Exit Code */
+            exit_code: number;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Killed Reason
+             * @description Why a limit stopped it: timeout, cpu_time, file_size, killed.
+             */
+            killed_reason: string | null;
+            /** Output Tail */
+            output_tail: string;
+            /**
+             * Run Id
+             * Format: uuid
+             */
+            run_id: string;
+            /**
+             * Started At
+             * Format: date-time
+             */
+            started_at: string;
+            /** Timed Out */
+            timed_out: boolean;
+            /** Truncated */
+            truncated: boolean;
+        };
+        /**
+         * CommandRunsOut
+         * @description A card's command runs, newest first.
+         */
+        CommandRunsOut: components["schemas"]["CommandRunOut"][];
         /** CommitOut */
         CommitOut: {
             /** Author */
@@ -425,6 +487,8 @@ export type BranchOut = components['schemas']['BranchOut'];
 export type CancelOut = components['schemas']['CancelOut'];
 export type CardCodeOut = components['schemas']['CardCodeOut'];
 export type ChangedFileOut = components['schemas']['ChangedFileOut'];
+export type CommandRunOut = components['schemas']['CommandRunOut'];
+export type CommandRunsOut = components['schemas']['CommandRunsOut'];
 export type CommitOut = components['schemas']['CommitOut'];
 export type EntryOut = components['schemas']['EntryOut'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
@@ -561,6 +625,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CardCodeOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    card_command_runs_api_cards__card_id__code_commands_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommandRunsOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
