@@ -37,6 +37,7 @@ DESIGN_TYPES = {
         "card.run_requested",
         "card.approved",
         "card.rejected",
+        "notification.created",
     },
     AGENT_RUNS: {
         "agent.run.started",

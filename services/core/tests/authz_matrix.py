@@ -52,6 +52,17 @@ MATRIX: tuple[Route, ...] = (
     Route("GET", "/api/cards/{card}/children", None, "read", 200),
     Route("GET", "/api/cards/{card}/comments", None, "read", 200),
     Route("POST", "/api/cards/{card}/comments", {"body": "Looks right"}, "write", 201),
+    # {comment} is the member's own comment (test_authorization makes it): its author may edit and delete it.
+    Route("PATCH", "/api/cards/{card}/comments/{comment}", {"body": "Looks right now"}, "write", 200),
+    Route("DELETE", "/api/cards/{card}/comments/{comment}", None, "write", 204),
+    Route("GET", "/api/cards/{card}/watch", None, "read", 200),
+    Route("PUT", "/api/cards/{card}/watch", None, "read", 200),
+    Route("DELETE", "/api/cards/{card}/watch", None, "read", 200),
+    Route("GET", W + "/notifications", None, "read", 200),
+    Route("GET", W + "/notifications/unread", None, "read", 200),
+    Route("POST", W + "/notifications/read", None, "read", 200),
+    # {notification} is the viewer's, from the member's comment mentioning them.
+    Route("POST", W + "/notifications/{notification}/read", None, "read", 200),
     Route("GET", "/api/cards/{card}/images", None, "read", 200),
     # The world's card has no image: permitted callers get past authorization to a clear 404.
     Route("GET", "/api/cards/{card}/images/{run}/file", None, "read", 404),

@@ -42,11 +42,12 @@ def test_matrix_covers_every_public_route() -> None:
         | set(UNSCOPED)
         | set(BY_TOKEN)
     )
-    normalised = {(m, re.sub(r"\{(card|board|lane0|viewer_member|pending_member|run)\}", "{x}", p)) for m, p in covered}
-    expected = {
-        (m, re.sub(r"\{(card_id|board_id|lane_id|member_id|agent|kind|name|version|run_id|image_id)\}", "{x}", p))
-        for m, p in declared
+    normalised = {
+        (m, re.sub(r"\{(card|board|lane0|viewer_member|pending_member|run|comment|notification)\}", "{x}", p))
+        for m, p in covered
     }
+    params = r"card_id|board_id|lane_id|member_id|agent|kind|name|version|run_id|image_id|comment_id|notification_id"
+    expected = {(m, re.sub(rf"\{{({params})\}}", "{x}", p)) for m, p in declared}
     normalised = {
         (
             m,
@@ -59,10 +60,24 @@ def test_matrix_covers_every_public_route() -> None:
     assert expected == normalised
 
 
+async def _with_conversation(core: Core, world: World) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The world's ids and, in each workspace, a comment on its card by a person who may edit it (the member in A,
+    the owner in B); A's comment mentions the viewer, whose notification it is."""
+    own, other = dict(world.ids["a"]), dict(world.ids["b"])
+    viewer = "@" + world.viewer.email.partition("@")[0]
+    posted = await core.ok("POST", f"/api/cards/{own['card']}/comments", world.member, {"body": f"{viewer} look"})
+    own["comment"] = posted["id"]
+    inbox = await core.ok("GET", f"/api/workspaces/{own['workspace']}/notifications", world.viewer)
+    own["notification"] = inbox["notifications"][0]["id"]
+    posted = await core.ok("POST", f"/api/cards/{other['card']}/comments", world.stranger, {"body": "Mine"})
+    other["comment"], other["notification"] = posted["id"], str(uuid.uuid4())
+    return own, other
+
+
 @pytest.mark.parametrize("route", MATRIX, ids=lambda r: f"{r.method} {r.path}")
 async def test_route_enforces_roles_and_tenancy(core: Core, route: Route) -> None:
     world: World = await core.world()
-    own, other = world.ids["a"], world.ids["b"]
+    own, other = await _with_conversation(core, world)
     path, body = _fill(route.path, own), _fill(route.body, own)
 
     anonymous = await core.call(route.method, path, None, body)

@@ -14,6 +14,8 @@ from agentworks_events.cards import (
     CardSnapshot,
     CardUpdated,
     ChecklistItem,
+    NotificationCreated,
+    NotificationKind,
 )
 from agentworks_events.catalog import (
     AGENT_RUNS,
@@ -111,6 +113,8 @@ __all__ = [
     "LogLine",
     "Money",
     "MoveRequestEffect",
+    "NotificationCreated",
+    "NotificationKind",
     "RunArtifacts",
     "RunEffect",
     "RunTokens",

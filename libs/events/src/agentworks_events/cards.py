@@ -105,7 +105,11 @@ class CardRunRequested(CardEventBase):
     agent: AgentKey
     lane_number: NonNegative
     rerun_of: UUID | None = Field(default=None, description="The run being re-run, if any.")
-    instructions: str = ""
+    instructions: str = Field(
+        default="",
+        description="What the person asked for (a run's note, a rejection's comment, a comment naming the agent); "
+        "the agent reads it as a teammate's request, never as its own rules.",
+    )
 
 
 class CardApproved(CardEventBase):
@@ -124,8 +128,31 @@ class CardRejected(CardEventBase):
     comment: str = ""
 
 
+NotificationKind = Literal["mention", "run_finished", "run_failed", "approval_requested", "budget_warning"]
+
+
+class NotificationCreated(CardEventBase):
+    """Fires when core puts a notification about a card in one person's inbox (a mention, a run that finished or
+    failed, an approval asked for). Addressed to ``recipient_id`` alone: log-stream relays it only to that
+    person's board sockets in the event's workspace."""
+
+    type: Literal["notification.created"] = "notification.created"
+    notification_id: UUID
+    recipient_id: UUID
+    kind: NotificationKind
+    title: Annotated[str, Field(max_length=300)]
+    body: Annotated[str, Field(max_length=500)] = ""
+
+
 CardEvent = Annotated[
-    CardCreated | CardUpdated | CardMoved | CardDeleted | CardRunRequested | CardApproved | CardRejected,
+    CardCreated
+    | CardUpdated
+    | CardMoved
+    | CardDeleted
+    | CardRunRequested
+    | CardApproved
+    | CardRejected
+    | NotificationCreated,
     Field(discriminator="type"),
 ]
 CARD_EVENT_ADAPTER: TypeAdapter[CardEvent] = TypeAdapter(CardEvent)

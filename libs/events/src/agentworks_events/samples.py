@@ -17,6 +17,7 @@ from agentworks_events.cards import (
     CardSnapshot,
     CardUpdated,
     ChecklistItem,
+    NotificationCreated,
 )
 from agentworks_events.runs import (
     AgentRunCancelled,
@@ -76,6 +77,15 @@ def sample_events(workspace_id: UUID | None = None, project_id: UUID | None = No
         CardApproved(**ids, card_id=card, run_id=run),
         CardRejected(**ids, card_id=card, run_id=run, comment="needs more detail"),
         CardDeleted(**ids, card_id=card, board_id=board, lane_id=lane_b),
+        NotificationCreated(
+            **ids,
+            card_id=card,
+            notification_id=uuid4(),
+            recipient_id=uuid4(),
+            kind="mention",
+            title="Ada mentioned you on Checkout",
+            body="@grace can you check the totals?",
+        ),
         AgentRunStarted(
             **ids,
             run_id=run,

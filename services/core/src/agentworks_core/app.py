@@ -28,6 +28,7 @@ from agentworks_core.comments import endpoints as comments
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
 from agentworks_core.documents.sql_store import SqlDocumentStore
+from agentworks_core.notifications import endpoints as notifications
 from agentworks_core.projects import endpoints as projects
 from agentworks_core.projects.board_cache import BoardCache
 from agentworks_core.runs import endpoints as runs
@@ -42,6 +43,7 @@ ROUTERS = (
     projects.router,
     cards.router,
     comments.router,
+    notifications.router,
     agents.router,
     documents.router,
     documents.of_cards,

@@ -59,6 +59,8 @@ TENANT_TABLES = (
     "run_effects",
     "card_comments",
     "card_images",
+    "card_watchers",
+    "notifications",
 )
 
 
@@ -317,7 +319,8 @@ class AppliedEffect(Base):
 
 
 class CardComment(Base):
-    """A comment on a card, by a person (``author_id``) or by an agent's run (``agent``, ``run_id``)."""
+    """A comment on a card, by a person (``author_id``) or by an agent's run (``agent``, ``run_id``). Deleting one
+    keeps its row with an empty body (``deleted_at``), so the thread shows where it was."""
 
     __tablename__ = "card_comments"
     __table_args__ = (Index("ix_card_comments_card", "card_id", "created_at"),)
@@ -329,6 +332,43 @@ class CardComment(Base):
     run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = _now()
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class CardWatcher(Base):
+    """A person's choice about a card's notifications: ``watching`` true follows it, false mutes it even when the
+    person created it or is its assignee (who follow it otherwise)."""
+
+    __tablename__ = "card_watchers"
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    watching: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    updated_at: Mapped[datetime] = _now()
+
+
+class Notification(Base):
+    """One entry of a person's inbox in a workspace; ``read_at`` is set once they have read it. ``card_id`` has no
+    foreign key: the entry outlives a deleted card, as its runs do."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_recipient", "workspace_id", "recipient_id", "created_at"),)
+    id: Mapped[uuid.UUID] = _id()
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    recipient_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    project_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    card_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    comment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    agent: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False, default="", server_default="")
+    created_at: Mapped[datetime] = _now()
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CardImage(Base):

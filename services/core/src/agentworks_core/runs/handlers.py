@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from agentworks_documents.port import DocumentStore, NewVersion
@@ -25,9 +26,12 @@ from agentworks_pubsub import Outbox, PermanentEventError, PushMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import index_resource
+from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.cards.service import add_agent_child
 from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.models import AgentRun, Card, Project
+from agentworks_core.notifications import service as notifications
+from agentworks_core.notifications.service import News
 from agentworks_core.projects import repository as projects
 from agentworks_core.runs import effects, repository
 
@@ -91,11 +95,31 @@ async def on_started(session: AsyncSession, event: AgentRunStarted, _push: PushM
         run.started_at = event.occurred_at
 
 
-async def on_failed(session: AsyncSession, event: AgentRunFailed, _push: PushMessage) -> None:
-    run = await _run(session, event)
-    if _advance(run, "refused" if event.refused else "failed"):
-        run.error_code, run.reason, run.finished_at = event.error_code, event.reason, event.occurred_at
-        _totals(run, event)
+def failed_handler(outbox: Outbox) -> Any:
+    async def on_failed(session: AsyncSession, event: AgentRunFailed, _push: PushMessage) -> None:
+        run = await _run(session, event)
+        if _advance(run, "refused" if event.refused else "failed"):
+            run.error_code, run.reason, run.finished_at = event.error_code, event.reason, event.occurred_at
+            _totals(run, event)
+            await announce_outcome(session, outbox, run)
+
+    return on_failed
+
+
+async def announce_outcome(session: AsyncSession, outbox: Outbox, run: AgentRun) -> None:
+    """Tell the people following the run's card that it finished, failed or waits for their approval."""
+    card = await session.get(Card, run.card_id) if run.card_id is not None else None
+    if card is None:
+        return
+    name = BY_KEY[run.agent].display_name if run.agent in BY_KEY else run.agent
+    if run.status == "completed" and run.approval == "pending":
+        news = News("approval_requested", f"{name} waits for approval on {card.title}", run.summary)
+    elif run.status == "completed":
+        news = News("run_finished", f"{name} finished on {card.title}", run.summary)
+    else:
+        news = News("run_failed", f"{name} failed on {card.title}", run.reason or run.error_code or "")
+    news = replace(news, agent=run.agent, run_id=run.id)
+    await notifications.notify(session, outbox, card, await notifications.audience(session, card), news)
 
 
 async def on_cancelled(session: AsyncSession, event: AgentRunCancelled, _push: PushMessage) -> None:
@@ -147,6 +171,7 @@ def completed_handler(outbox: Outbox, project_documents: ProjectDocuments) -> An
         _totals(run, event)
         await _write_documents(project_documents(session), event)
         await _create_child_cards(session, outbox, event)
+        await announce_outcome(session, outbox, run)
 
     return on_completed
 
@@ -194,7 +219,7 @@ def handlers(outbox: Outbox, project_documents: ProjectDocuments = SqlDocumentSt
             "agent.run.step": step_handler(outbox),
             "agent.run.skipped": on_skipped,
             "agent.run.completed": completed_handler(outbox, project_documents),
-            "agent.run.failed": on_failed,
+            "agent.run.failed": failed_handler(outbox),
             "agent.run.cancelled": on_cancelled,
         }
     }

@@ -157,9 +157,10 @@ async def authorised(
     ctx: ServiceContext,
     owner_of: Lookup[CardOwnerOut] | Lookup[BoardOwnerOut],
     resource_id: uuid.UUID,
-) -> bool:
+) -> CardOwnerOut | BoardOwnerOut | None:
     """Check that the principal the gateway vouches for belongs to the workspace owning the resource (the route's
-    ``FROM_GATEWAY`` dependency has verified the gateway's token)."""
+    ``FROM_GATEWAY`` dependency has verified the gateway's token); the resource's owner, None when refused (the
+    socket is then closed)."""
     headers = websocket.headers
     user, email = headers.get(USER_ID), headers.get(USER_EMAIL)
     core = log_stream_state(ctx).core
@@ -168,13 +169,13 @@ async def authorised(
         role = None if owner is None or not user else await member_role(core, owner.workspace_id, user)
     except PeerUnavailableError:
         await websocket.close(1013, "try again later")
-        return False
+        return None
     key_workspace = headers.get(KEY_WORKSPACE)
     if owner is None or role is None or not email or key_workspace not in (None, str(owner.workspace_id)):
         await websocket.close(4404, "no such card or board")
-        return False
+        return None
     websocket.scope.setdefault("state", {})["client_ip"] = headers.get(CLIENT_IP, "")
-    return True
+    return owner
 
 
 class Cursors:

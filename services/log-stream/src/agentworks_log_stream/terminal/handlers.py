@@ -1,13 +1,20 @@
 """log-stream's reaction to agent-runs (store lines and transcript steps once, move run status forward, record why
-a run was skipped, refused or failed) and to card-events (record which board a card is on); each fans out to
-terminals and boards after commit."""
+a run was skipped, refused or failed) and to card-events (record which board a card is on; relay a notification to
+its one recipient); each fans out to terminals, boards and people after commit."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from agentworks_events import AgentRunFailed, AgentRunLog, AgentRunSkipped, AgentRunStarted, AgentRunStep
+from agentworks_events import (
+    AgentRunFailed,
+    AgentRunLog,
+    AgentRunSkipped,
+    AgentRunStarted,
+    AgentRunStep,
+    NotificationCreated,
+)
 from agentworks_pubsub import PermanentEventError, PushMessage
 from agentworks_pubsub.receiver import HandlerMap
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +84,17 @@ def board_named(event: Any) -> uuid.UUID:
     return event.card.board_id if BOARD_OF[event.type] == "card" else event.board_id  # type: ignore[no-any-return]
 
 
+def person_topic(workspace_id: uuid.UUID, user_id: uuid.UUID) -> uuid.UUID:
+    """The hub topic of one person's notifications in one workspace: only their board sockets of that workspace
+    hear it (a board id is random, so no board shares it)."""
+    return uuid.uuid5(workspace_id, f"person:{user_id}")
+
+
+def notification_message(event: NotificationCreated) -> dict[str, Any]:
+    fields = ("notification_id", "kind", "title", "body", "card_id", "project_id", "occurred_at")
+    return {"type": "notification", **event.model_dump(mode="json", include=set(fields))}
+
+
 def handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:
     """Every subscription's handlers: agent-runs to terminals (and boards' run status), card-events to boards."""
     return {**_run_handlers(fanout, archiver), **_card_handlers(fanout)}
@@ -92,7 +110,11 @@ def _card_handlers(fanout: Fanout) -> HandlerMap:
             row.board_id = board_id
         await fanout.message(session, board_id, {"type": "card", "event": event.model_dump(mode="json")})
 
-    return {"log-stream-card-events": dict.fromkeys(BOARD_OF, on_card)}
+    async def on_notification(session: AsyncSession, event: NotificationCreated, _push: PushMessage) -> None:
+        topic = person_topic(event.workspace_id, event.recipient_id)
+        await fanout.message(session, topic, notification_message(event))
+
+    return {"log-stream-card-events": {**dict.fromkeys(BOARD_OF, on_card), "notification.created": on_notification}}
 
 
 def _run_handlers(fanout: Fanout, archiver: Archiver) -> HandlerMap:

@@ -96,6 +96,10 @@ class Hub:
         self._subscribers[topic].add(subscriber)
         return subscriber
 
+    def attach(self, topic: uuid.UUID, subscriber: Subscriber) -> None:
+        """Let an existing subscriber hear a second topic too (a board socket hears its person's notifications)."""
+        self._subscribers[topic].add(subscriber)
+
     def unsubscribe(self, topic: uuid.UUID, subscriber: Subscriber) -> None:
         self._subscribers[topic].discard(subscriber)
         if not self._subscribers[topic]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentworks_events import NotificationCreated
+from agentworks_internal_api.core import member_role
 from agentworks_platform.app import ServiceContext
 from agentworks_pubsub import PermanentEventError
 from agentworks_pubsub.ownership import Ownership, ensure_owned
@@ -25,6 +27,9 @@ def owners_of(ctx: ServiceContext) -> Ownership:
 
 
 async def verify_card_event(ctx: ServiceContext, event: Any) -> None:
+    if event.type == "notification.created":
+        await verify_notification(ctx, event)
+        return
     if event.type not in BOARD_OF:
         return  # log-stream does nothing with it
     board_id, owners = board_named(event), owners_of(ctx)
@@ -39,6 +44,19 @@ async def verify_card_event(ctx: ServiceContext, event: Any) -> None:
         known = await session.get(CardBoard, event.card_id)
     if known is not None and known.board_id != board_id:
         raise PermanentEventError(f"card {event.card_id} was on board {known.board_id}, not {board_id}")
+
+
+async def verify_notification(ctx: ServiceContext, event: NotificationCreated) -> None:
+    """A notification goes only to a member of its workspace, about a card of that workspace (or its project's,
+    once the card is deleted)."""
+    owners = owners_of(ctx)
+    card = await owners.owner("card", event.card_id)
+    if card is not None:
+        ensure_owned("card", event.card_id, card, event.workspace_id, event.project_id)
+    else:
+        await owners.require("project", event.project_id, event.workspace_id)
+    if await member_role(log_stream_state(ctx).core, event.workspace_id, event.recipient_id) is None:
+        raise PermanentEventError(f"recipient {event.recipient_id} is not a member of workspace {event.workspace_id}")
 
 
 async def verify_run_event(ctx: ServiceContext, event: Any) -> None:

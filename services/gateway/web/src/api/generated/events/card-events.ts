@@ -2,7 +2,14 @@
 /* eslint-disable */
 
 export type CardEventsEvent =
-  CardCreated | CardUpdated | CardMoved | CardDeleted | CardRunRequested | CardApproved | CardRejected;
+  | CardCreated
+  | CardUpdated
+  | CardMoved
+  | CardDeleted
+  | CardRunRequested
+  | CardApproved
+  | CardRejected
+  | NotificationCreated;
 
 /**
  * Fires when a card is created, by a person or as a child card from an agent's artifacts.
@@ -124,6 +131,9 @@ export interface CardRunRequested {
   agent: string;
   card_id: string;
   id?: string;
+  /**
+   * What the person asked for (a run's note, a rejection's comment, a comment naming the agent); the agent reads it as a teammate's request, never as its own rules.
+   */
   instructions?: string;
   lane_number: number;
   occurred_at?: string;
@@ -170,5 +180,28 @@ export interface CardRejected {
   run_id: string;
   schema_version?: number;
   type?: "card.rejected";
+  workspace_id: string;
+}
+/**
+ * Fires when core puts a notification about a card in one person's inbox (a mention, a run that finished or
+ * failed, an approval asked for). Addressed to ``recipient_id`` alone: log-stream relays it only to that
+ * person's board sockets in the event's workspace.
+ */
+export interface NotificationCreated {
+  /**
+   * User who caused it; None for agents/system.
+   */
+  actor_id?: string | null;
+  body?: string;
+  card_id: string;
+  id?: string;
+  kind: "mention" | "run_finished" | "run_failed" | "approval_requested" | "budget_warning";
+  notification_id: string;
+  occurred_at?: string;
+  project_id: string;
+  recipient_id: string;
+  schema_version?: number;
+  title: string;
+  type?: "notification.created";
   workspace_id: string;
 }
