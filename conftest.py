@@ -92,8 +92,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items.sort(key=lambda item: _work_unit(item.nodeid) != "fleets")
 
 
+# argon2id at OWASP's cost spends ~50 ms of CPU on every sign-up and sign-in, some thousand times a run: the tests'
+# gateways (in-process, and the fleets' processes, which inherit the environment) hash at the least cost instead.
+# Production refuses it (GatewaySettings), and a gateway test holds production's defaults to OWASP's cost.
+CHEAP_PASSWORD_HASHES = {"AW_GATEWAY_PASSWORD_HASH_TIME_COST": "1", "AW_GATEWAY_PASSWORD_HASH_MEMORY_KIB": "8"}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[POSTGRES] = PostgresForTests()
+    for variable, value in CHEAP_PASSWORD_HASHES.items():
+        os.environ.setdefault(variable, value)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -5,10 +5,13 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from agentworks_gateway.models import Session
+from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.identity.passwords import OWASP, HashCost
+from agentworks_gateway.models import Session, User
 from agentworks_gateway.ratelimit import service as ratelimit
 from agentworks_platform.clock import utc_now
-from sqlalchemy import update
+from pydantic import ValidationError
+from sqlalchemy import select, update
 
 from .conftest import ORIGIN, PASSWORD, Fleet
 
@@ -40,7 +43,9 @@ async def test_duplicate_and_weak_sign_ups_are_refused(fleet: Fleet) -> None:
     assert bad_email.status_code == 422
 
 
-async def test_production_cookie_flags(fleet: Fleet) -> None:
+async def test_production_cookie_flags_and_owasp_hashes(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    for cheap in ("AW_GATEWAY_PASSWORD_HASH_TIME_COST", "AW_GATEWAY_PASSWORD_HASH_MEMORY_KIB"):
+        monkeypatch.delenv(cheap, raising=False)  # the tests' cheap hashes (conftest.py): production's own defaults
     prod = await fleet.gateway(environment="prod", allowed_origins=("https://app.agentworks.dev",))
     browser = await fleet.browser(prod)
     response = await browser.post(
@@ -54,6 +59,33 @@ async def test_production_cookie_flags(fleet: Fleet) -> None:
     for flag in ("HttpOnly", "Path=/", "SameSite=lax", "Secure", "Max-Age=604800"):
         assert flag in cookie
     assert "Domain" not in cookie
+    assert await _stored_hash(fleet, "prod@example.com") == "$argon2id$v=19$m=19456,t=2,p=1"
+
+
+async def _stored_hash(fleet: Fleet, email: str) -> str:
+    """The argon2 parameters of the account's stored hash (``$argon2id$v=19$m=…,t=…,p=…``)."""
+    async with fleet.gateways[0].state.ctx.db.transaction() as session:
+        stored = (await session.execute(select(User.password_hash).where(User.email == email))).scalar_one()
+    return str(stored).rsplit("$", 2)[0]
+
+
+async def test_hashes_are_cheap_only_where_settings_ask_and_never_in_production(fleet: Fleet) -> None:
+    browser = await fleet.browser()
+    response = await browser.post("/api/auth/signup", json={"email": "cheap@example.com", "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    assert await _stored_hash(fleet, "cheap@example.com") == "$argon2id$v=19$m=8,t=1,p=1"  # conftest.py's
+    assert (await browser.post("/api/auth/signout")).status_code == 204
+    signin = await browser.post("/api/auth/signin", json={"email": "cheap@example.com", "password": PASSWORD})
+    assert signin.status_code == 200, signin.text
+    assert HashCost(time_cost=2, memory_kib=19 * 1024) == OWASP
+    for time_cost, memory_kib in ((1, 19 * 1024), (2, 19 * 1024 - 1)):
+        with pytest.raises(ValidationError, match="OWASP"):
+            GatewaySettings(
+                environment="prod",
+                database_url="postgresql+psycopg://u@h/db",
+                password_hash_time_cost=time_cost,
+                password_hash_memory_kib=memory_kib,
+            )
 
 
 async def test_dev_cookie_is_httponly_lax_and_not_secure(fleet: Fleet) -> None:

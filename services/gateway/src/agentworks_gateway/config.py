@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentworks_platform.settings import ServiceSettings
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
+
+from agentworks_gateway.identity.passwords import OWASP, HashCost
 
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 OPENAPI_DIR = Path(__file__).resolve().parents[4] / "contracts" / "openapi"
@@ -45,6 +47,14 @@ class GatewaySettings(ServiceSettings):
         default=10, ge=1, description="Sign-up attempts (successful or not) one client address may make per window."
     )
     signup_window_minutes: int = Field(default=60, ge=1)
+    password_hash_time_cost: int = Field(
+        default=OWASP.time_cost, ge=1, description="argon2id passes; below OWASP's 2 only outside production."
+    )
+    password_hash_memory_kib: int = Field(
+        default=OWASP.memory_kib,
+        ge=8,
+        description="argon2id memory in KiB; below OWASP's 19 MiB only outside production (the tests' cheap hashes).",
+    )
     trusted_proxy_hops: int = Field(
         default=0,
         ge=0,
@@ -58,6 +68,17 @@ class GatewaySettings(ServiceSettings):
         default=OPENAPI_DIR, description="The services' published OpenAPI documents, the source of the routing table."
     )
     web_dist: Path = Field(default=WEB_DIST, description="The built web app (services/gateway/web/dist).")
+
+    @model_validator(mode="after")
+    def _production_hashes_at_owasp_cost(self) -> GatewaySettings:
+        cost = self.password_hash_cost
+        if self.is_production and (cost.time_cost < OWASP.time_cost or cost.memory_kib < OWASP.memory_kib):
+            raise ValueError(f"production hashes passwords at OWASP's cost at least ({OWASP}), not {cost}")
+        return self
+
+    @property
+    def password_hash_cost(self) -> HashCost:
+        return HashCost(self.password_hash_time_cost, self.password_hash_memory_kib)
 
     @property
     def session_cookie(self) -> str:

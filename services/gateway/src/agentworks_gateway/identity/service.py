@@ -66,7 +66,7 @@ async def sign_up(
         id=uuid.uuid4(),
         email=email,
         name=body.name,
-        password_hash=await hash_password(body.password),
+        password_hash=await hash_password(body.password, settings.password_hash_cost),
         created_at=utc_now(),
     )
     session.add(user)
@@ -100,7 +100,8 @@ async def sign_in(
         if window.used >= limit:
             return _throttled(window, "Too many failed sign-ins; wait before trying again.", "signin_throttled")
     user = await repository.user_by_email(session, email)
-    if not await verify_password(user.password_hash if user else None, body.password) or user is None:
+    stored = user.password_hash if user else None
+    if not await verify_password(stored, body.password, settings.password_hash_cost) or user is None:
         await ratelimit.hit(session, account, settings.signin_failures_per_account, seconds)
         await ratelimit.hit(session, address, settings.signin_failures_per_address, seconds)
         return Unauthenticated("Wrong email or password.", code="invalid_credentials")
