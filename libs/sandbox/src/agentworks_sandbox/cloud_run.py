@@ -36,17 +36,19 @@ class SandboxFailure(RuntimeError):
 
 
 class GoogleAccessTokens:
-    """OAuth access tokens of the service's own credentials (google-auth's application default)."""
+    """OAuth access tokens of the service's own credentials (google-auth's application default, found on first
+    use so that building the sandbox needs none)."""
 
     def __init__(self) -> None:
-        import google.auth
-
-        self._credentials, _ = google.auth.default(scopes=[SCOPE])
+        self._credentials: Any = None
 
     async def __call__(self) -> str:
-        if not self._credentials.valid:
-            import google.auth.transport.requests
+        import google.auth
+        import google.auth.transport.requests
 
+        if self._credentials is None:
+            self._credentials, _ = await asyncio.to_thread(google.auth.default, scopes=[SCOPE])
+        if not self._credentials.valid:
             await asyncio.to_thread(self._credentials.refresh, google.auth.transport.requests.Request())
         token = self._credentials.token
         if not isinstance(token, str):

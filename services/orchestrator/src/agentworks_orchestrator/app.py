@@ -19,6 +19,7 @@ from agentworks_pubsub import Outbox, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from agentworks_repos import RepositoryHost
+from agentworks_sandbox import Sandbox
 from fastapi import FastAPI
 
 from agentworks_orchestrator import models
@@ -29,7 +30,11 @@ from agentworks_orchestrator.runs import endpoints as runs
 from agentworks_orchestrator.runs.executor import RunExecutor
 from agentworks_orchestrator.runs.handlers import WORKERS
 from agentworks_orchestrator.runs.service import RunService
-from agentworks_orchestrator.state import OrchestratorState, repository_host_from_settings
+from agentworks_orchestrator.state import (
+    OrchestratorState,
+    repository_host_from_settings,
+    sandbox_from_orchestrator_settings,
+)
 
 
 def create_app(
@@ -41,10 +46,11 @@ def create_app(
     router_client: InternalClient | None = None,
     llm: openai.AsyncOpenAI | None = None,
     repos: RepositoryHost | None = None,
+    sandbox: Sandbox | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink, the clients, the
-    repository host and the clock leases are measured by."""
+    repository host, the sandbox and the clock leases are measured by."""
     settings = settings or OrchestratorSettings()
     receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, workers=WORKERS)
 
@@ -71,7 +77,9 @@ def create_app(
         executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock)
         run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
         host = repos or repository_host_from_settings(settings)
-        ctx.state = OrchestratorState(outbox, run_service, host, CodeService(ctx.db, core, host, settings))
+        commands = sandbox or sandbox_from_orchestrator_settings(settings, stack)
+        code_service = CodeService(ctx.db, core, host, settings)
+        ctx.state = OrchestratorState(outbox, run_service, host, code_service, commands)
 
     return create_service_app(
         settings,

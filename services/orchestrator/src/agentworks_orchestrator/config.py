@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
-from pydantic import BaseModel, ConfigDict, Field
+from agentworks_sandbox import SandboxKind
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 TOOL_ROLES = frozenset(
@@ -60,6 +61,23 @@ class OrchestratorSettings(ServiceSettings):
     git_public_url: str = Field(
         default="http://localhost:8080/git", description="The gateway's git base URL, shown as the clone URL."
     )
+
+    sandbox: SandboxKind = Field(
+        default="bubblewrap",
+        description="Where agents' commands run: bubblewrap on this machine (disabled, with the reason, when it "
+        "cannot), cloud-run-job (one execution of sandbox_job each), or none (the command tool is disabled).",
+    )
+    sandbox_job: str = Field(
+        default="", description="The sandbox Cloud Run job (sandbox=cloud-run-job), in gcp_project."
+    )
+    sandbox_region: str = Field(default="europe-west1", description="Region of the sandbox Cloud Run job.")
+    sandbox_bucket: str = Field(default="", description="The bucket working copies travel through to the job.")
+
+    @model_validator(mode="after")
+    def _sandbox_job_named(self) -> OrchestratorSettings:
+        if self.sandbox == "cloud-run-job" and not (self.sandbox_job and self.sandbox_bucket):
+            raise ValueError("sandbox=cloud-run-job needs sandbox_job and sandbox_bucket")
+        return self
 
     def limits_of(self, agent: str) -> RunLimits:
         return self.role_limits.get(agent, self.run_limits)

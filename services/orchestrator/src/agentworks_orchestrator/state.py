@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Annotated
 
+import httpx
+from agentworks_blobs import GcsBlobs
 from agentworks_platform.app import ServiceContext, context_of, state_of
 from agentworks_pubsub import Outbox
 from agentworks_repos import LocalRepositoryHost, RepositoryHost
+from agentworks_sandbox import CloudRunJobSandbox, GoogleAccessTokens, Sandbox, sandbox_from_settings
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
@@ -19,17 +23,43 @@ from agentworks_orchestrator.runs.service import RunService
 @dataclass(frozen=True, slots=True)
 class OrchestratorState:
     """The outbox runs publish through, the run service that starts, executes and controls them, and the host of
-    the projects' repositories with the code service over them."""
+    the projects' repositories with the code service over them, and the sandbox agents' commands run in."""
 
     outbox: Outbox
     runs: RunService
     repos: RepositoryHost
     code: CodeService
+    sandbox: Sandbox
 
 
 def repository_host_from_settings(settings: OrchestratorSettings) -> RepositoryHost:
     """The repository host the settings name (``repos_backend``)."""
     return LocalRepositoryHost(settings.repos_dir)
+
+
+def sandbox_from_orchestrator_settings(settings: OrchestratorSettings, stack: AsyncExitStack) -> Sandbox:
+    """The sandbox the settings name (``sandbox``); the job's HTTP client closes with ``stack``."""
+
+    def cloud_run_job() -> Sandbox:
+        http = httpx.AsyncClient(timeout=30.0)
+        stack.push_async_callback(http.aclose)
+        return CloudRunJobSandbox(
+            project=settings.gcp_project,
+            location=settings.sandbox_region,
+            job=settings.sandbox_job,
+            blobs=GcsBlobs(settings.sandbox_bucket),
+            http=http,
+            tokens=GoogleAccessTokens(),
+        )
+
+    return sandbox_from_settings(settings.sandbox, cloud_run_job)
+
+
+def sandbox_of(connection: HTTPConnection) -> Sandbox:
+    return state_of(context_of(connection), OrchestratorState).sandbox
+
+
+SandboxDep = Annotated[Sandbox, Depends(sandbox_of)]
 
 
 def run_service_of(ctx: ServiceContext) -> RunService:
