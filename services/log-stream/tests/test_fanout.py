@@ -306,12 +306,18 @@ def _wide_batch(terminals: Terminals, run: uuid.UUID, seqs: range, width: int) -
     )
 
 
-async def _terminal_seqs(url: str, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
+async def _terminal_seqs(
+    url: str, headers: dict[str, str], count: int, subscribed: asyncio.Event | None = None
+) -> list[dict[str, Any]]:
+    """The first ``count`` lines a terminal receives; ``subscribed`` is set at its first frame, the replay's run
+    status, which the server sends once the socket is subscribed to live lines."""
     seen: list[dict[str, Any]] = []
     async with connect(url, additional_headers=headers, origin=ORIGIN, max_size=None) as socket:  # type: ignore[arg-type]
         while len(seen) < count:
             text = await asyncio.wait_for(socket.recv(), 30)
             assert len(text) <= MAX_FRAME_BYTES
+            if subscribed is not None:
+                subscribed.set()
             seen.extend(lines_in(json.loads(text)))
     return seen
 
@@ -325,8 +331,9 @@ def test_a_5000_line_batch_and_100_kb_lines_are_stored_and_reach_live_and_replay
     url = gateway.replace("http", "ws", 1) + f"/api/cards/{terminals.ids['card']}/terminal"
 
     async def live_client() -> list[dict[str, Any]]:
-        reader = asyncio.create_task(_terminal_seqs(url, cookie, 5020))
-        await asyncio.sleep(0.5)
+        subscribed = asyncio.Event()
+        reader = asyncio.create_task(_terminal_seqs(url, cookie, 5020, subscribed))
+        await asyncio.wait_for(subscribed.wait(), 30)
         await asyncio.to_thread(terminals.push, _wide_batch(terminals, run, range(1, 5001), 200))
         await asyncio.to_thread(terminals.push, _wide_batch(terminals, run, range(5001, 5021), 100_000))
         return await reader
@@ -376,19 +383,23 @@ def test_killing_the_listeners_connection_mid_run_loses_no_line_at_any_client(
     second_url = first_url.replace(terminals.logs.url.replace("http", "ws", 1), other.replace("http", "ws", 1))
     database = terminals.logs.server.config.app.state.ctx.settings.database_url
 
-    async def client(url: str, headers: dict[str, str]) -> list[int]:
+    async def client(url: str, headers: dict[str, str], subscribed: asyncio.Event) -> list[int]:
         seen: list[int] = []
         async with connect(url, additional_headers=headers) as socket:
             while len(seen) < 300:
-                seen.extend(line["seq"] for line in lines_in(json.loads(await asyncio.wait_for(socket.recv(), 20))))
+                message = json.loads(await asyncio.wait_for(socket.recv(), 20))
+                subscribed.set()  # the first frame is the replay's run status, sent once subscribed to live lines
+                seen.extend(line["seq"] for line in lines_in(message))
         return seen
 
     async def scenario() -> list[list[int]]:
+        subscribed = [asyncio.Event(), asyncio.Event()]
         readers = [
-            asyncio.create_task(client(first_url, _headers(terminals))),
-            asyncio.create_task(client(second_url, _headers(terminals, other))),
+            asyncio.create_task(client(first_url, _headers(terminals), subscribed[0])),
+            asyncio.create_task(client(second_url, _headers(terminals, other), subscribed[1])),
         ]
-        await asyncio.sleep(0.5)
+        for each in subscribed:
+            await asyncio.wait_for(each.wait(), 20)
         for start in range(1, 301, 10):
             await asyncio.to_thread(terminals.push, terminals.batch(run, list(range(start, start + 10))))
             if start == 101:
