@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("AW_CHROMIUM", "/usr/bin/chromium")
+GIT = "/usr/bin/git"
 ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "correct horse battery"
 # Chromium on a closed network: no background fetches, no sandbox as root in CI.
@@ -68,6 +70,7 @@ CHROMIUM_ARGS = [
 class Fleet:
     url: str
     emulator_host: str
+    workdir: Path
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +87,15 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{upstream.url}/v1",
     }
     emulator_host = f"127.0.0.1:{EMULATOR_PORT + offset}"
+    workdir = tmp_path_factory.mktemp("fleet")
     try:
         with (
-            dev_fleet(tmp_path_factory.mktemp("fleet"), offset, env) as gateway,
+            dev_fleet(workdir, offset, env) as gateway,
             pytest.MonkeyPatch.context() as patch,
         ):
             assert gateway == url
             patch.setenv("PUBSUB_EMULATOR_HOST", emulator_host)  # tests publish events as the orchestrator does
-            yield Fleet(url, emulator_host)
+            yield Fleet(url, emulator_host, workdir)
     finally:
         upstream.stop()
 
@@ -536,3 +540,77 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         expect(children).to_have_count(2, timeout=60_000)
         children.first.click()
         expect(page.get_by_test_id("parent-card")).to_contain_text("Child of Saved cards")
+
+
+def _git(*args: str, cwd: Path) -> str:
+    """The git CLI with no user configuration and no prompt, as the platform runs it."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(cwd),
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_TERMINAL_PROMPT": "0",
+    }
+    done = subprocess.run([GIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+    return done.stdout
+
+
+def test_a_member_reviews_a_cards_diff_in_the_code_tab_and_merges_it(
+    browser: Browser, fleet: Fleet, tmp_path: Path
+) -> None:
+    owner, member = _context(browser, fleet), _context(browser, fleet)
+    with screenshots_on_failure("code-tab", [owner, member]):
+        page = owner.new_page()
+        ids = _new_project_with_card(page, "Slug helper")
+        headers = {"origin": fleet.url}
+        # The card's branch gets a commit in the project's repository, as an agent's reaches it.
+        code = page.request.get(f"/api/cards/{ids['card']}/code")
+        assert code.ok, code.text()
+        branch = code.json()["branch"]
+        remote = next((fleet.workdir / ".dev").rglob(f"repos/{ids['project']}.git"))
+        _git("clone", str(remote), "work", cwd=tmp_path)
+        work = tmp_path / "work"
+        _git("checkout", "-b", branch, cwd=work)
+        (work / "slug.py").write_text('def slug(text: str) -> str:\n    return "-".join(text.lower().split())\n')
+        _git("add", "slug.py", cwd=work)
+        _git("-c", "user.name=Grace", "-c", "user.email=g@example.com", "commit", "-m", "Add the slug helper", cwd=work)
+        _git("push", "origin", branch, cwd=work)
+
+        # A member of the workspace opens the card: its Code tab shows the branch, the commit and the diff.
+        invited = page.request.post(
+            f"/api/workspaces/{ids['workspace']}/members",
+            data={"email": f"mia-{uuid.uuid4().hex[:8]}@example.com", "role": "member"},
+            headers=headers,
+        )
+        assert invited.ok, invited.text()
+        seen = member.new_page()
+        _sign_up(seen, "Mia", invited.json()["email"])
+        expect(seen.get_by_label("Workspace name")).to_be_visible()  # signed in, in no workspace yet
+        accepted = seen.request.post(
+            "/api/invitations/accept", data={"token": invited.json()["invitation"]["token"]}, headers=headers
+        )
+        assert accepted.ok, accepted.text()
+        seen.goto(f"/w/{ids['workspace']}/p/{ids['project']}/board?card={ids['card']}")
+        tab = seen.get_by_test_id("card-code")
+        expect(tab.get_by_test_id("code-branch")).to_contain_text(branch)
+        expect(tab.get_by_test_id("code-commit")).to_contain_text("Add the slug helper")
+        diff = tab.get_by_test_id("diff-file")
+        expect(diff).to_have_count(1)
+        expect(diff).to_contain_text("slug.py")
+        expect(diff.locator(".token.keyword").first).to_have_text("def")  # highlighted as Python
+        tab.get_by_role("button", name="Side by side").click()
+        expect(diff.locator("table.diff-split")).to_be_visible()
+
+        tab.get_by_role("button", name="Merge into main").click()
+        expect(tab.get_by_test_id("merge-result")).to_contain_text("Merged into main as ")
+        expect(tab.get_by_test_id("code-branch")).to_contain_text("merged")
+        # The default branch now holds the change.
+        merged = seen.request.get(f"/api/projects/{ids['project']}/repository/files?ref=main&path=slug.py")
+        assert merged.ok, merged.text()
+        assert '"-".join(text.lower().split())' in merged.json()["content"]
+        # The project's repository page lists the card's branch, linked to the card, and main's files.
+        seen.get_by_role("link", name="Repository").click()
+        row = seen.get_by_test_id("repository-branch").filter(has_text=branch)
+        expect(row.get_by_test_id("branch-card")).to_have_text("Slug helper")
+        expect(seen.get_by_test_id("repository-entry").filter(has_text="slug.py")).to_be_visible()

@@ -14,6 +14,7 @@ import { ScreenError, Spinner } from "./ui";
 const UsagePage = lazy(() => import("./pages/Money").then((m) => ({ default: m.UsagePage })));
 const BillingPage = lazy(() => import("./pages/Money").then((m) => ({ default: m.BillingPage })));
 const DocumentsPage = lazy(() => import("./pages/Documents").then((m) => ({ default: m.DocumentsPage })));
+const RepositoryPage = lazy(() => import("./pages/Repository").then((m) => ({ default: m.RepositoryPage })));
 
 function Later({ children }: { children: ReactNode }) {
   return <Suspense fallback={<Spinner />}>{children}</Suspense>;
@@ -35,6 +36,11 @@ const router = createBrowserRouter([
       { path: "w/:workspaceId/p/:projectId/documents", element: (
           <Later>
             <DocumentsPage />
+          </Later>
+        ) },
+      { path: "w/:workspaceId/p/:projectId/repository", element: (
+          <Later>
+            <RepositoryPage />
           </Later>
         ) },
       { path: "w/:workspaceId/p/:projectId/providers", element: <ProvidersPage /> },

@@ -3,8 +3,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
 import type {
-  AgentConfig, ApiKey, BillingSummary, Board, Card, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, DocumentInfo, InvoicePage, Member, ModelChoice, NewApiKey,
-  ProjectPage, Usage, User, Version, VersionPage, Workspace,
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardCode, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, DocumentInfo, InvoicePage, Member,
+  ModelChoice, NewApiKey, ProjectPage, Repository, RepositoryFiles, Usage, User, Version, VersionPage, Workspace,
 } from "./types";
 
 export const keys = {
@@ -28,6 +28,9 @@ export const keys = {
   usage: (ws: string, query: string) => ["usage", ws, query] as const,
   billing: (ws: string) => ["billing", ws] as const,
   invoices: (ws: string) => ["invoices", ws] as const,
+  cardCode: (id: string) => ["card-code", id] as const,
+  repository: (project: string) => ["repository", project] as const,
+  repositoryFiles: (project: string, ref: string, path: string) => ["repository", project, "files", ref, path] as const,
 };
 
 export function useMe() {
@@ -165,6 +168,31 @@ export function useInvoices(workspaceId: string) {
   return useQuery({
     queryKey: keys.invoices(workspaceId),
     queryFn: () => api<InvoicePage>(`/api/workspaces/${workspaceId}/invoices?limit=50`).then((p) => p.items),
+  });
+}
+
+/** A card's branch: its commits and diff against the default branch; read again every few seconds while `live`
+ * (a run of the card is going, and may commit). */
+export function useCardCode(cardId: string, live: boolean) {
+  return useQuery({
+    queryKey: keys.cardCode(cardId),
+    queryFn: () => api<CardCode>(`/api/cards/${cardId}/code`),
+    refetchInterval: live ? 3000 : false,
+  });
+}
+
+/** The project's repository: default branch, clone URL, remote and branches. */
+export function useRepository(projectId: string) {
+  return useQuery({ queryKey: keys.repository(projectId), queryFn: () => api<Repository>(`/api/projects/${projectId}/repository`) });
+}
+
+/** One directory of a ref. */
+export function useRepositoryFiles(projectId: string, ref: string, path: string) {
+  const query = new URLSearchParams({ ref, path }).toString();
+  return useQuery({
+    queryKey: keys.repositoryFiles(projectId, ref, path),
+    queryFn: () => api<RepositoryFiles>(`/api/projects/${projectId}/repository/files?${query}`),
+    enabled: Boolean(ref),
   });
 }
 

@@ -4,6 +4,7 @@
 import type * as billing from "./generated/openapi/billing";
 import type * as core from "./generated/openapi/core";
 import type * as gateway from "./generated/openapi/gateway";
+import type * as orchestrator from "./generated/openapi/orchestrator";
 
 export type User = gateway.UserOut;
 export type ApiKey = gateway.KeyOut;
@@ -40,3 +41,9 @@ export type BudgetInfo = billing.BudgetOut;
 export type BillingSummary = billing.BillingOut;
 export type Invoice = billing.InvoiceOut;
 export type InvoicePage = billing.PageInvoiceOut;
+
+export type CardCode = orchestrator.CardCodeOut;
+export type MergeResult = orchestrator.MergeOut;
+export type Repository = orchestrator.RepositoryOut;
+export type RepositoryEntry = orchestrator.EntryOut;
+export type RepositoryFiles = orchestrator.FilesOut;

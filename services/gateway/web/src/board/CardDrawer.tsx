@@ -10,6 +10,7 @@ import { runReason } from "../lib/runReasons";
 import { CardTerminal } from "../terminal/Terminal";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded } from "../ui";
+import { CardCode } from "./CardCode";
 import { CardDocuments } from "./CardDocuments";
 import { CardExtras } from "./CardExtras";
 import { CARD_CHOICES, CHOICE_FIELDS, type ChoiceField } from "./cardChoices";
@@ -95,6 +96,10 @@ function CardDetails(props: DrawerProps & { card: Card }) {
       <Artifacts projectId={props.projectId} workspaceId={props.workspaceId} runIds={runs.data?.runs.map((r) => r.id) ?? []} />
       <CardExtras card={card} canWrite={canWrite} />
       <CardDocuments cardId={card.id} />
+      <section>
+        <h3>Code</h3>
+        <CardCode cardId={card.id} projectId={props.projectId} lane={lane} canWrite={canWrite} />
+      </section>
       <Children card={card} canWrite={canWrite} />
     </div>
   );

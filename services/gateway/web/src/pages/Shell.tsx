@@ -85,6 +85,7 @@ function TopBar({ userName }: { userName: string }) {
             <NavLink to={`/w/${workspaceId}/p/${projectId}/board`}>Board</NavLink>
             <NavLink to={`/w/${workspaceId}/p/${projectId}/console`}>Console</NavLink>
             <NavLink to={`/w/${workspaceId}/p/${projectId}/documents`}>Documents</NavLink>
+            <NavLink to={`/w/${workspaceId}/p/${projectId}/repository`}>Repository</NavLink>
             <NavLink to={`/w/${workspaceId}/p/${projectId}/providers`}>Providers</NavLink>
           </>
         ) : null}

@@ -1,0 +1,81 @@
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import { keys } from "../api/hooks";
+import type { CardCode as Code, CardRuns, Run } from "../api/types";
+import { CardCode } from "./CardCode";
+
+const CARD = "c0ffee00-0000-4000-8000-000000000001";
+
+const CODE: Code = {
+  card_id: CARD,
+  branch: "card/slugs-c0ffee00",
+  base: "main",
+  exists: true,
+  commits: [
+    {
+      sha: "0123456789abcdef0123456789abcdef01234567",
+      message: "Add the slug helper\n\nAgentWorks-Run: r1",
+      author: "Backend developer",
+      run_id: "abcdef01-0000-4000-8000-000000000000",
+      committed_at: "2026-12-06T12:00:00.000000Z",
+    },
+  ],
+  files: [{ path: "slug.py", status: "added", additions: 2, deletions: 0 }],
+  diff: "diff --git a/slug.py b/slug.py\n",
+  truncated: false,
+  merged: false,
+  merged_sha: null,
+  mergeable: true,
+  conflicts: [],
+};
+
+function run(approval: string | null): Run {
+  return { id: "r1", agent: "qa", status: "completed", approval } as Run;
+}
+
+function render(props: { canWrite: boolean; requiresApproval?: boolean; approval?: string | null; code?: Partial<Code> }): string {
+  const client = new QueryClient();
+  client.setQueryData<Code>(keys.cardCode(CARD), { ...CODE, ...props.code });
+  client.setQueryData<CardRuns>(keys.cardRuns(CARD), { runs: [run(props.approval ?? null)], total_price: "0", total_cost: null } as CardRuns);
+  return renderToStaticMarkup(
+    <QueryClientProvider client={client}>
+      <CardCode cardId={CARD} projectId="p1" lane={{ requires_approval: props.requiresApproval ?? false }} canWrite={props.canWrite} />
+    </QueryClientProvider>,
+  );
+}
+
+describe("CardCode", () => {
+  it("shows the branch, its commits and the changed files", () => {
+    const html = render({ canWrite: true });
+    expect(html).toContain("<code>card/slugs-c0ffee00</code> from <code>main</code>");
+    expect(html).toContain("0123456</code> Add the slug helper");
+    expect(html).toContain("run <span");
+    expect(html).toContain("slug.py");
+  });
+
+  it("offers members the merge, never viewers", () => {
+    expect(render({ canWrite: true })).toContain("Merge into main");
+    expect(render({ canWrite: false })).not.toContain("Merge into");
+  });
+
+  it("disables the merge with the reason while the lane's gate holds a run", () => {
+    const html = render({ canWrite: true, requiresApproval: true, approval: "pending" });
+    expect(html).toMatch(/<button[^>]*disabled=""[^>]*>Merge into main/);
+    expect(html).toContain("awaiting approval");
+    expect(render({ canWrite: true, requiresApproval: false, approval: "pending" })).not.toMatch(/disabled=""[^>]*>Merge/);
+  });
+
+  it("says which files a merge would conflict in now, and the merge commit of a merged branch", () => {
+    expect(render({ canWrite: true, code: { mergeable: false, conflicts: ["slug.py"] } })).toContain("Merging now would conflict in slug.py.");
+    const merged = render({ canWrite: true, code: { merged: true, merged_sha: "fedcba9876543210" } });
+    expect(merged).toContain("merged as fedcba9");
+    expect(merged).toMatch(/disabled=""[^>]*>Merge into main/);
+  });
+
+  it("says when there is nothing yet", () => {
+    const html = render({ canWrite: true, code: { exists: false, commits: [], files: [], diff: "" } });
+    expect(html).toContain("No commits yet");
+    expect(html).not.toContain("Merge into");
+  });
+});
