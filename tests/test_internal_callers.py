@@ -67,6 +67,8 @@ INTERNAL: dict[tuple[str, str, str], set[str]] = {
     ("billing", "POST", "/internal/periods/{period}/close"): {"scheduler"},
     ("billing", "POST", "/internal/reconciliation"): {"scheduler"},
     ("billing", "POST", "/webhooks/stripe"): {"gateway"},
+    ("orchestrator", "GET", "/git/{project_id}/{git_path:path}"): {"gateway"},
+    ("orchestrator", "POST", "/git/{project_id}/{git_path:path}"): {"gateway"},
     ("log-stream", "POST", "/internal/retention/prune"): {"scheduler"},
     # The gateway serves these to workspace API keys (its /v1, the router's published customer operations).
     ("provider-router", "GET", "/v1/models"): {"core", "gateway"},

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from agentworks_gateway.apikeys import endpoints as apikeys
 from agentworks_gateway.config import GatewaySettings
 from agentworks_gateway.credential_watch import CredentialWatch
+from agentworks_gateway.git import endpoints as git
 from agentworks_gateway.identity import endpoints as identity
 from agentworks_gateway.openai_api import endpoints as openai_api
 from agentworks_gateway.openai_api.limits import WINDOW_SECONDS, KeyLimits
@@ -29,8 +30,8 @@ from agentworks_gateway.web import router as web
 from agentworks_gateway.websockets_relay import router as websockets
 
 # Services the gateway calls besides the owners of public routes (API keys check membership in core, /v1 calls
-# the workspace's budget in billing).
-ALWAYS_CALLED = frozenset({"core", "billing"})
+# the workspace's budget in billing, git's smart HTTP is relayed to the orchestrator).
+ALWAYS_CALLED = frozenset({"core", "billing", "orchestrator"})
 # Model calls take as long as the model does; the router bounds each with its own timeouts.
 MODEL_CALL_TIMEOUT_SECONDS = 900.0
 
@@ -78,7 +79,7 @@ def create_app(
         title="AgentWorks API",
         description=__doc__ or "",
         # web last: it answers every other GET
-        routers=[identity.router, apikeys.router, websockets, openai_api.router, proxy, web],
+        routers=[identity.router, apikeys.router, websockets, openai_api.router, git.router, proxy, web],
         setup=setup,
     )
     app.add_middleware(ApiGuard)

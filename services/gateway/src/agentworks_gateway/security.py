@@ -99,6 +99,11 @@ async def _from_api_key(session: AsyncSession, token: str, ip: str, request_id: 
     return Caller(Principal(user.id, user.email, key.workspace_id, request_id, ip, key.id), "api_key", key.id)
 
 
+async def caller_from_key(session: AsyncSession, token: str, ip: str, request_id: str) -> Caller:
+    """The caller an API key stands for (its creator, within its workspace); 401 for a bad or revoked key."""
+    return await _from_api_key(session, token, ip, request_id)
+
+
 async def _from_session(session: AsyncSession, token: str, ip: str, request_id: str) -> Caller | None:
     row = await session.get(Session, digest(token))
     if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= utc_now():

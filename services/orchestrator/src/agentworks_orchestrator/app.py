@@ -85,6 +85,6 @@ def create_app(
         settings,
         title="AgentWorks orchestrator",
         description=__doc__ or "",
-        routers=[runs.router, code.router, receiver.router()],
+        routers=[runs.router, code.router, code.git_http, receiver.router()],
         setup=setup,
     )

@@ -1,20 +1,26 @@
 """The code of projects and cards, for people (through the gateway): the repository, its files and a zip of a
-ref, a card's branch against the default branch, and merging it."""
+ref, a card's branch against the default branch, and merging it; and git's smart HTTP, which the gateway
+relays here for people's git clients."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from agentworks_platform.errors import error_responses
+from agentworks_platform.app import allow_callers
+from agentworks_platform.errors import AppError, error_responses
 from agentworks_platform.principal import Principal, current_principal
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
+from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, service_of
 from agentworks_orchestrator.code.schemas import CardCodeOut, CommandRunsOut, FilesOut, MergeOut, RepositoryOut
+from agentworks_orchestrator.code.service import WRITERS
 from agentworks_orchestrator.state import CodeServiceDep
 
 router = APIRouter(prefix="/api", tags=["code"], responses=error_responses(404, 503))
+# Like billing's Stripe webhook, a relay rather than an internal contract: git's bytes, no model to declare.
+git_http = APIRouter(tags=["git"], dependencies=[Depends(allow_callers("gateway"))])
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 RefQuery = Annotated[str | None, Query(max_length=200, description="Branch, tag or commit (the default branch).")]
 
@@ -76,3 +82,47 @@ async def card_command_runs(card_id: uuid.UUID, principal: PrincipalDep, service
 async def merge(card_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> MergeOut:
     gate = await service.card_gate(principal, card_id, write=True)
     return await service.merge(gate, principal)
+
+
+@git_http.get("/git/{project_id}/{git_path:path}", summary="Git's smart HTTP: the refs a client asks for")
+@git_http.post(
+    "/git/{project_id}/{git_path:path}",
+    summary="Git's smart HTTP for a person's git client (the gateway's /git/<project>.git/...)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-git-upload-pack-result": {}}, "description": "Git's answer."}},
+)
+async def git_smart_http(
+    project_id: uuid.UUID,
+    git_path: Annotated[str, Path(max_length=100)],
+    request: Request,
+    principal: PrincipalDep,
+    service: CodeServiceDep,
+) -> Response:
+    # Git prints a text/plain refusal to the person (``remote: ...``), so refusals here are plain text.
+    query = request.url.query
+    git_service = service_of(git_path, query)
+    if git_path not in SMART_PATHS or git_service is None or (git_path == "info/refs") != (request.method == "GET"):
+        return PlainTextResponse("Only git's smart HTTP protocol is served here.\n", status_code=404)
+    try:
+        role = await service.project_role(principal, project_id)
+    except AppError as refused:
+        return PlainTextResponse(f"{refused.message}\n", status_code=refused.status_code)
+    if git_service == "git-receive-pack" and role not in WRITERS:
+        message = f"Your role in this workspace ({role}) can clone and fetch but not push.\n"
+        return PlainTextResponse(message, status_code=403)
+    headers = request.headers
+    answer = await service.git_http(
+        project_id,
+        GitRequest(
+            method=request.method,
+            path=git_path,
+            query=query,
+            content_type=headers.get("content-type", ""),
+            content_encoding=headers.get("content-encoding", ""),
+            git_protocol=headers.get("git-protocol", ""),
+            remote_user=principal.email,
+            remote_addr=principal.client_ip,
+        ),
+        request.stream(),
+    )
+    return StreamingResponse(answer.body, status_code=answer.status, headers=answer.headers)

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agentworks_orchestrator.code import git_view, repository
 from agentworks_orchestrator.code.branches import branch_for, card_prefix_of
+from agentworks_orchestrator.code.git_http import CgiResponse, GitRequest, http_backend
 from agentworks_orchestrator.code.schemas import (
     BranchOut,
     CardCodeOut,
@@ -175,6 +176,11 @@ class CodeService:
         repo = await self.local(project_id)
         name, commit = await self._commit(repo, ref)
         return f"{project_id}-{name.replace('/', '-')}.zip", git_view.archive(repo, commit)
+
+    async def git_http(self, project_id: uuid.UUID, request: GitRequest, body: AsyncIterator[bytes]) -> CgiResponse:
+        """A person's git request on the project's repository (access already checked), served by
+        ``git http-backend`` on the embedded host's repository."""
+        return await http_backend(await self.local(project_id), request, body)
 
     # --- cards' branches -----------------------------------------------------------------------------------
 

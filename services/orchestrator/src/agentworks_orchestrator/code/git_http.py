@@ -1,0 +1,135 @@
+"""Git's smart HTTP protocol served by ``git http-backend`` (CGI) over a local bare repository, both bodies
+streamed: the request's into the backend as it arrives (gzip-encoded as git sends it), the pack back as git
+writes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentworks_repos import git_env
+
+# The only three requests a smart-HTTP client makes; anything else (the dumb protocol) is not served.
+SMART_PATHS = frozenset({"info/refs", "git-upload-pack", "git-receive-pack"})
+SERVICES = frozenset({"git-upload-pack", "git-receive-pack"})
+PASSED_HEADERS = ("content-type", "cache-control", "expires", "pragma")
+HEADER_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class GitRequest:
+    """One smart-HTTP request as the CGI sees it."""
+
+    method: str
+    path: str
+    query: str
+    content_type: str
+    content_encoding: str
+    git_protocol: str
+    remote_user: str
+    remote_addr: str
+
+
+def service_of(path: str, query: str) -> str | None:
+    """The git service a request is for: the POST's path, or ``info/refs``' ``service=`` parameter."""
+    if path in SERVICES:
+        return path
+    if path == "info/refs":
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if name == "service" and value in SERVICES:
+                return value
+    return None
+
+
+@dataclass
+class CgiResponse:
+    status: int
+    headers: dict[str, str]
+    body: AsyncIterator[bytes]
+
+
+async def http_backend(repository: Path, request: GitRequest, body: AsyncIterator[bytes]) -> CgiResponse:
+    """Run ``git http-backend`` for ``request`` on ``repository``; its status and headers are read before this
+    returns, its body streams."""
+    env = git_env({
+        "GIT_PROJECT_ROOT": str(repository.parent),
+        "PATH_INFO": f"/{repository.name}/{request.path}",
+        "QUERY_STRING": request.query,
+        "REQUEST_METHOD": request.method,
+        "CONTENT_TYPE": request.content_type,
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "REMOTE_USER": request.remote_user,
+        "REMOTE_ADDR": request.remote_addr,
+        **({"HTTP_CONTENT_ENCODING": request.content_encoding} if request.content_encoding else {}),
+        **({"GIT_PROTOCOL": request.git_protocol} if request.git_protocol else {}),
+    })  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        "git", "http-backend", env=env, cwd=repository,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert process.stdin is not None
+    assert process.stdout is not None
+    feeding = asyncio.ensure_future(_feed(process.stdin, body))
+    try:
+        head = await process.stdout.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        await _finish(process, feeding)
+        return CgiResponse(502, {"content-type": "text/plain"}, _once(b"git could not answer this request.\n"))
+    status, headers = _parse_head(head)
+    return CgiResponse(status, headers, _rest(process, feeding))
+
+
+async def _feed(stdin: asyncio.StreamWriter, body: AsyncIterator[bytes]) -> None:
+    # The backend may stop reading early (a refusal, or a gzip stream it has read to its end) and exit: then its
+    # pipe is closed under the writer, and its answer says all there is to say.
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        try:
+            async for chunk in body:
+                if chunk:
+                    stdin.write(chunk)
+                    await stdin.drain()
+        finally:
+            stdin.close()
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    status, headers = 200, {}
+    for line in head.decode("latin-1").split("\r\n"):
+        name, sep, value = line.partition(":")
+        if not sep:
+            continue
+        name, value = name.strip().lower(), value.strip()
+        if name == "status":
+            status = int(value.split()[0])
+        elif name in PASSED_HEADERS:
+            headers[name] = value
+    return status, headers
+
+
+async def _rest(process: asyncio.subprocess.Process, feeding: asyncio.Future[None]) -> AsyncIterator[bytes]:
+    assert process.stdout is not None
+    try:
+        while chunk := await process.stdout.read(64 * 1024):
+            yield chunk
+    finally:
+        await _finish(process, feeding)
+
+
+async def _finish(process: asyncio.subprocess.Process, feeding: asyncio.Future[None]) -> None:
+    if process.returncode is None:
+        # Normally done already (its output ended); a client that went away leaves it to be stopped.
+        with contextlib.suppress(ProcessLookupError):
+            if process.stdout is not None and not process.stdout.at_eof():
+                process.kill()
+        await process.wait()
+    feeding.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await feeding
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
