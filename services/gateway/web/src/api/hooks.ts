@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
 import type {
-  AgentConfig, ApiKey, BillingSummary, Board, Card, CardCode, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, DocumentInfo, InvoicePage, Member,
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardCode, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, CommandRun, DocumentInfo, InvoicePage, Member,
   ModelChoice, NewApiKey, ProjectPage, Repository, RepositoryFiles, Usage, User, Version, VersionPage, Workspace,
 } from "./types";
 
@@ -29,6 +29,7 @@ export const keys = {
   billing: (ws: string) => ["billing", ws] as const,
   invoices: (ws: string) => ["invoices", ws] as const,
   cardCode: (id: string) => ["card-code", id] as const,
+  cardCommands: (id: string) => ["card-commands", id] as const,
   repository: (project: string) => ["repository", project] as const,
   repositoryFiles: (project: string, ref: string, path: string) => ["repository", project, "files", ref, path] as const,
 };
@@ -177,6 +178,15 @@ export function useCardCode(cardId: string, live: boolean) {
   return useQuery({
     queryKey: keys.cardCode(cardId),
     queryFn: () => api<CardCode>(`/api/cards/${cardId}/code`),
+    refetchInterval: live ? 3000 : false,
+  });
+}
+
+/** The commands agents ran in the card's working copy, newest first; read again every few seconds while `live`. */
+export function useCardCommands(cardId: string, live: boolean) {
+  return useQuery({
+    queryKey: keys.cardCommands(cardId),
+    queryFn: () => api<CommandRun[]>(`/api/cards/${cardId}/code/commands`),
     refetchInterval: live ? 3000 : false,
   });
 }

@@ -44,6 +44,7 @@ export type InvoicePage = billing.PageInvoiceOut;
 
 export type CardCode = orchestrator.CardCodeOut;
 export type MergeResult = orchestrator.MergeOut;
+export type CommandRun = orchestrator.CommandRunOut;
 export type Repository = orchestrator.RepositoryOut;
 export type RepositoryEntry = orchestrator.EntryOut;
 export type RepositoryFiles = orchestrator.FilesOut;

@@ -2,7 +2,7 @@ import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
 import { keys } from "../api/hooks";
-import type { CardCode as Code, CardRuns, Run } from "../api/types";
+import type { CardCode as Code, CardRuns, CommandRun, Run } from "../api/types";
 import { CardCode } from "./CardCode";
 
 const CARD = "c0ffee00-0000-4000-8000-000000000001";
@@ -30,13 +30,28 @@ const CODE: Code = {
   conflicts: [],
 };
 
+const COMMAND: CommandRun = {
+  id: "c0ffee00-0000-4000-8000-0000000000aa",
+  run_id: "abcdef01-0000-4000-8000-000000000000",
+  agent: "qa",
+  command: "python -m pytest -q",
+  exit_code: 1,
+  killed_reason: null,
+  output_tail: "<b>1 failed</b>",
+  truncated: true,
+  timed_out: false,
+  duration_ms: 1500,
+  started_at: "2026-12-06T12:00:00.000000Z",
+};
+
 function run(approval: string | null): Run {
   return { id: "r1", agent: "qa", status: "completed", approval } as Run;
 }
 
-function render(props: { canWrite: boolean; requiresApproval?: boolean; approval?: string | null; code?: Partial<Code> }): string {
+function render(props: { canWrite: boolean; requiresApproval?: boolean; approval?: string | null; code?: Partial<Code>; commands?: CommandRun[] }): string {
   const client = new QueryClient();
   client.setQueryData<Code>(keys.cardCode(CARD), { ...CODE, ...props.code });
+  client.setQueryData<CommandRun[]>(keys.cardCommands(CARD), props.commands ?? [COMMAND]);
   client.setQueryData<CardRuns>(keys.cardRuns(CARD), { runs: [run(props.approval ?? null)], total_price: "0", total_cost: null } as CardRuns);
   return renderToStaticMarkup(
     <QueryClientProvider client={client}>
@@ -73,9 +88,21 @@ describe("CardCode", () => {
     expect(merged).toMatch(/disabled=""[^>]*>Merge into main/);
   });
 
+  it("shows each command run's exit badge, duration and output as text, marked when truncated", () => {
+    const html = render({ canWrite: false });
+    expect(html).toContain("python -m pytest -q");
+    expect(html).toContain('class="badge failed">exit 1<');
+    expect(html).toContain("1.5 s");
+    expect(html).toContain("truncated");
+    expect(html).toContain("&lt;b&gt;1 failed&lt;/b&gt;");
+    const stopped = render({ canWrite: false, commands: [{ ...COMMAND, exit_code: 137, killed_reason: "file_size" }] });
+    expect(stopped).toContain('class="badge stopped">stopped: file size limit<');
+  });
+
   it("says when there is nothing yet", () => {
-    const html = render({ canWrite: true, code: { exists: false, commits: [], files: [], diff: "" } });
+    const html = render({ canWrite: true, code: { exists: false, commits: [], files: [], diff: "" }, commands: [] });
     expect(html).toContain("No commits yet");
+    expect(html).toContain("No commands run yet.");
     expect(html).not.toContain("Merge into");
   });
 });

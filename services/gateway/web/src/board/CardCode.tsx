@@ -1,14 +1,15 @@
-// The card's Code tab: its branch, the commits agents made there, the diff against the default branch and the
-// Merge button. Everything from the repository is shown as text.
+// The card's Code tab: its branch, the commits agents made there, the diff against the default branch, the
+// commands they ran in the sandbox, and the Merge button. Everything from the repository is shown as text.
 
 import { useQueryClient } from "@tanstack/react-query";
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { api } from "../api/client";
-import { ACTIVE_RUN, keys, useAction, useCardCode, useCardRuns } from "../api/hooks";
-import type { CardCode as Code, MergeResult } from "../api/types";
+import { ACTIVE_RUN, keys, useAction, useCardCode, useCardCommands, useCardRuns } from "../api/hooks";
+import type { CardCode as Code, CommandRun, MergeResult } from "../api/types";
+import { agentName } from "../lib/agents";
 import { formatMoment } from "../lib/time";
 import { ErrorNote, Loaded, Spinner } from "../ui";
-import { conflictFiles, gatePending, mergeOffer, shortSha, subjectOf } from "./codeView";
+import { conflictFiles, exitBadge, formatDuration, gatePending, mergeOffer, shortSha, subjectOf } from "./codeView";
 
 // The diff engine and its grammars load with the tab, never with the board.
 const CodeDiff = lazy(() => import("./CodeDiff"));
@@ -27,11 +28,13 @@ export function CardCode({ cardId, projectId, lane, canWrite }: CardCodeProps) {
   const runs = useCardRuns(cardId);
   const running = runs.data?.runs.some((run) => ACTIVE_RUN.has(run.status)) ?? false;
   const code = useCardCode(cardId, running);
-  // A run that just ended may have committed after the last read.
+  const commands = useCardCommands(cardId, running);
+  // A run that just ended may have committed or run a command after the last read.
   const wasRunning = useRef(running);
   useEffect(() => {
     if (wasRunning.current && !running) {
       void client.invalidateQueries({ queryKey: keys.cardCode(cardId) });
+      void client.invalidateQueries({ queryKey: keys.cardCommands(cardId) });
     }
     wasRunning.current = running;
   }, [running, client, cardId]);
@@ -51,6 +54,10 @@ export function CardCode({ cardId, projectId, lane, canWrite }: CardCodeProps) {
             ) : null}
           </>
         )}
+      </Loaded>
+      <h4>Commands</h4>
+      <Loaded query={commands} label="Loading command runs…">
+        {(list) => <CommandRuns runs={list} />}
       </Loaded>
     </div>
   );
@@ -184,5 +191,31 @@ function Changes({ code }: { code: Code }) {
         <CodeDiff diff={code.diff} viewType={viewType} />
       </Suspense>
     </>
+  );
+}
+
+function CommandRuns({ runs }: { runs: CommandRun[] }) {
+  if (runs.length === 0) return <p className="muted">No commands run yet.</p>;
+  return (
+    <ul className="command-runs">
+      {runs.map((run) => {
+        const badge = exitBadge(run);
+        return (
+          <li key={run.id} data-testid="command-run">
+            <div className="row">
+              <code className="command">{run.command}</code>
+              <span className={`badge ${badge.tone}`}>{badge.label}</span>
+              <span className="muted small">
+                {formatDuration(run.duration_ms)} · {agentName(run.agent)} · {formatMoment(run.started_at)}
+              </span>
+            </div>
+            <details>
+              <summary>Output{run.truncated ? " (truncated: the tail is shown)" : ""}</summary>
+              <pre className="code-output">{run.output_tail || "(no output)"}</pre>
+            </details>
+          </li>
+        );
+      })}
+    </ul>
   );
 }

@@ -20,13 +20,13 @@ describe("formatDuration", () => {
 
 describe("exitBadge", () => {
   it("says the exit code, green only for 0", () => {
-    expect(exitBadge({ exit_code: 0, timed_out: false })).toEqual({ label: "exit 0", tone: "ok" });
-    expect(exitBadge({ exit_code: 1, timed_out: false })).toEqual({ label: "exit 1", tone: "failed" });
+    expect(exitBadge({ exit_code: 0, timed_out: false, killed_reason: null })).toEqual({ label: "exit 0", tone: "ok" });
+    expect(exitBadge({ exit_code: 1, timed_out: false, killed_reason: null })).toEqual({ label: "exit 1", tone: "failed" });
   });
   it("says why the sandbox stopped a command before its exit code", () => {
-    expect(exitBadge({ exit_code: 137, timed_out: true })).toEqual({ label: "timed out", tone: "stopped" });
-    expect(exitBadge({ exit_code: 137, timed_out: false, killed_reason: "memory limit" })).toEqual({ label: "stopped: memory limit", tone: "stopped" });
-    expect(exitBadge({ exit_code: null, timed_out: false })).toEqual({ label: "no exit code", tone: "stopped" });
+    expect(exitBadge({ exit_code: 137, timed_out: true, killed_reason: "time limit" })).toEqual({ label: "timed out", tone: "stopped" });
+    expect(exitBadge({ exit_code: 137, timed_out: false, killed_reason: "cpu_time" })).toEqual({ label: "stopped: CPU time limit", tone: "stopped" });
+    expect(exitBadge({ exit_code: 137, timed_out: false, killed_reason: "out_of_memory" })).toEqual({ label: "stopped: out of memory", tone: "stopped" });
   });
 });
 

@@ -24,11 +24,18 @@ export function formatDuration(ms: number): string {
 
 export type BadgeTone = "ok" | "failed" | "stopped";
 
+/** The sandbox's reasons for stopping a command, as people say them (an unknown one reads as itself). */
+const KILLED_REASONS: Readonly<Record<string, string>> = {
+  timeout: "time limit",
+  cpu_time: "CPU time limit",
+  file_size: "file size limit",
+  killed: "killed",
+};
+
 /** The badge of a command run: its exit code, or why the sandbox stopped it. */
-export function exitBadge(run: { exit_code: number | null; timed_out: boolean; killed_reason?: string | null }): { label: string; tone: BadgeTone } {
+export function exitBadge(run: { exit_code: number; timed_out: boolean; killed_reason: string | null }): { label: string; tone: BadgeTone } {
   if (run.timed_out) return { label: "timed out", tone: "stopped" };
-  if (run.killed_reason) return { label: `stopped: ${run.killed_reason}`, tone: "stopped" };
-  if (run.exit_code === null) return { label: "no exit code", tone: "stopped" };
+  if (run.killed_reason) return { label: `stopped: ${KILLED_REASONS[run.killed_reason] ?? run.killed_reason.replace(/_/g, " ")}`, tone: "stopped" };
   return { label: `exit ${run.exit_code}`, tone: run.exit_code === 0 ? "ok" : "failed" };
 }
 
