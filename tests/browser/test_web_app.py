@@ -6,6 +6,7 @@ end, the run's price lands on the card and on the usage dashboard, and the owner
 second browser sees the move live; a viewer, invited through the link the owner is shown, cannot drag. A card's
 tool-using runs read as transcripts: Markdown prose, collapsible tool steps, a tab per agent of the lane, both
 from published step events and from the orchestrator's own loop (lane 5's developers, offline).
+The card drawer keeps its title, lane, state and actions in view at laptop, tablet and phone sizes.
 Screenshots of every open page are saved to test-artifacts/ when a step fails.
 """
 
@@ -43,7 +44,7 @@ from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset
 from agentworks_localstack.threads import AppThread
 from agentworks_pubsub.testing import publish_all
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from .openai_upstream import app as openai_upstream
 
@@ -205,8 +206,11 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         page.keyboard.press("Space")
         expect(refunds).to_have_attribute("aria-pressed", "true")  # lifted
         _press_until_announced(page, "ArrowUp", "Moved card Refunds over card One-click checkout")
-        page.keyboard.press("Space")
-        expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])
+        with page.expect_response(re.compile(r"/api/cards/[^/]+/move$")) as saved:  # shown at once, then saved
+            page.keyboard.press("Space")
+            expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])
+        assert saved.value.ok
+        expect(refunds).to_be_focused()  # focus stays on the dropped card
         page.reload()
         expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])  # the server kept the order
 
@@ -260,7 +264,9 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         expect(page.get_by_test_id("terminal")).to_contain_text("PRD run finished", timeout=60_000)
         run_row = page.get_by_test_id("run-row").first
         expect(run_row).to_contain_text("openai / gpt-5")
-        expect(run_row).to_contain_text("completed")
+        # A finished run a gate holds reads as awaiting approval, in its row and in the drawer's header.
+        expect(run_row).not_to_contain_text("completed")
+        expect(page.get_by_test_id("drawer-state")).to_have_text("PRD awaiting approval")
         expect(page.get_by_test_id("run-price").first).to_have_text("$0.25")
         expect(card.get_by_test_id("card-price")).to_have_text("$0.25", timeout=30_000)
         # The gate holds the run: rejecting it with a comment has the PRD agent redo the work ...
@@ -507,7 +513,7 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
         )
         assert moved.ok, moved.text()
 
-        expect(page.get_by_label("Card details")).to_contain_text("In 5 ")  # the open drawer follows the move
+        expect(page.get_by_test_id("drawer-lane")).to_have_text("Lane 5 · Build")  # the drawer follows the move
         tabs = page.get_by_test_id("transcript-tab")
         expect(tabs).to_have_text(["Backend developer", "Frontend developer", "Raw log"], timeout=60_000)
         transcript = page.get_by_test_id("transcript")
@@ -614,3 +620,125 @@ def test_a_member_reviews_a_cards_diff_in_the_code_tab_and_merges_it(
         row = seen.get_by_test_id("repository-branch").filter(has_text=branch)
         expect(row.get_by_test_id("branch-card")).to_have_text("Slug helper")
         expect(seen.get_by_test_id("repository-entry").filter(has_text="slug.py")).to_be_visible()
+
+
+# The board and the card drawer at laptop, tablet and phone sizes.
+
+WIDTHS = {"laptop": (1440, 900), "tablet": (820, 1180), "phone": (390, 844)}
+
+
+def _new_project(page: Page) -> dict[str, str]:
+    """Sign up, create a workspace and a project; their ids and the board's lanes by number."""
+    _sign_up(page, "Linus", f"linus-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Workspace name").fill("Studio")
+    page.get_by_role("button", name="Create workspace").click()
+    page.get_by_label("Project name").fill("Shop")
+    page.get_by_role("button", name="Create project").click()
+    expect(page).to_have_url(re.compile(r"/w/[^/]+/p/[^/]+/board$"))
+    workspace, project = re.findall(r"/(?:w|p)/([0-9a-f-]{36})", page.url)
+    board_id = page.request.get(f"/api/projects/{project}").json()["board_id"]
+    lanes = page.request.get(f"/api/boards/{board_id}").json()["lanes"]
+    ids = {"workspace": workspace, "project": project, "board_url": page.url}
+    ids.update({f"lane{lane['number']}": lane["id"] for lane in lanes})
+    return ids
+
+
+def _inside_viewport(page: Page, element: Locator) -> dict[str, float]:
+    box = element.bounding_box()
+    viewport = page.viewport_size
+    assert box is not None
+    assert viewport is not None
+    assert box["width"] > 0, box
+    assert box["height"] > 0, box
+    assert box["x"] >= 0, box
+    assert box["y"] >= 0, box
+    assert box["x"] + box["width"] <= viewport["width"], (box, viewport)
+    assert box["y"] + box["height"] <= viewport["height"], (box, viewport)
+    return box
+
+
+def _apart(one: dict[str, float], other: dict[str, float]) -> bool:
+    return (
+        one["x"] + one["width"] <= other["x"]
+        or other["x"] + other["width"] <= one["x"]
+        or one["y"] + one["height"] <= other["y"]
+        or other["y"] + other["height"] <= one["y"]
+    )
+
+
+def test_the_drawer_keeps_its_header_and_actions_in_view_at_every_size(browser: Browser, fleet: Fleet) -> None:
+    owner = _context(browser, fleet, width=1440)
+    with screenshots_on_failure("drawer-sizes", [owner]):
+        page = owner.new_page()
+        ids = _new_project(page)
+        headers = {"origin": fleet.url}
+        gated = page.request.patch(f"/api/lanes/{ids['lane1']}", data={"requires_approval": True}, headers=headers)
+        assert gated.ok, gated.text()
+        title = "Gift cards that can be split across several orders and partially refunded"
+        created = page.request.post(
+            f"/api/projects/{ids['project']}/cards", data={"title": title, "lane_id": ids["lane0"]}, headers=headers
+        )
+        assert created.ok, created.text()
+        card_id = created.json()["id"]
+        card = page.locator(f'[data-card-id="{card_id}"]')
+        expect(card).to_be_visible()
+
+        # Enter opens the card and focus moves into the drawer; Escape closes it and focus is back on the card.
+        card.focus()
+        page.keyboard.press("Enter")
+        drawer = page.get_by_label("Card details")
+        expect(drawer.get_by_test_id("drawer-title")).to_be_focused()
+        expect(card).not_to_have_attribute("aria-pressed", "true")  # opened, not lifted
+        expect(drawer.get_by_test_id("drawer-lane")).to_have_text("Lane 0 · Vision & Strategy")
+        page.keyboard.press("Escape")
+        expect(drawer).to_have_count(0)
+        expect(card).to_be_focused()
+
+        # Moved into the gated lane while open, the drawer shows the new lane at once, then the held run.
+        card.click()
+        moved = page.request.put(f"/api/cards/{card_id}/move", data={"lane_id": ids["lane1"]}, headers=headers)
+        assert moved.ok, moved.text()
+        expect(drawer.get_by_test_id("drawer-lane")).to_have_text("Lane 1 · Product")
+        expect(drawer.get_by_test_id("drawer-state")).to_have_text("PRD awaiting approval", timeout=90_000)
+        card_url = page.url
+
+        for size, (width, height) in WIDTHS.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(card_url)
+            header = drawer.locator(".drawer-head")
+            expect(header.get_by_role("button", name="Approve")).to_be_visible()
+            title_box = _inside_viewport(page, drawer.get_by_test_id("drawer-title"))
+            close_box = _inside_viewport(page, drawer.get_by_role("button", name="Close card"))
+            assert _apart(title_box, close_box), (size, title_box, close_box)
+            _inside_viewport(page, drawer.get_by_test_id("drawer-lane"))
+            _inside_viewport(page, drawer.get_by_test_id("drawer-state"))
+            for action in ("Approve", "Reject", "Run agent"):
+                _inside_viewport(page, header.get_by_role("button", name=action, exact=True))
+            # Scrolled to its last section, the drawer keeps its header (and so its actions) in view.
+            drawer.locator(".drawer-section").last.scroll_into_view_if_needed()
+            _inside_viewport(page, header.get_by_role("button", name="Approve", exact=True))
+            drawer_box = drawer.bounding_box()
+            board_box = page.locator(".board").bounding_box()
+            assert drawer_box is not None
+            assert board_box is not None
+            if size == "laptop":  # a panel over the board, which keeps its width and scrolls under it
+                assert drawer_box["width"] <= 560, drawer_box
+                assert board_box["width"] >= width - 64, board_box
+            elif size == "tablet":  # a split: the board beside the drawer, both in view
+                assert _apart(drawer_box, board_box), (drawer_box, board_box)
+                assert drawer_box["y"] < height / 4, drawer_box
+            else:  # a full-screen sheet
+                assert (drawer_box["x"], drawer_box["y"]) == (0, 0), drawer_box
+                assert (drawer_box["width"], drawer_box["height"]) == (width, height), drawer_box
+
+        # On a phone the app's header is one compact row.
+        drawer.get_by_role("button", name="Close card").click()
+        topbar = page.locator(".topbar").bounding_box()
+        assert topbar is not None
+        assert topbar["height"] <= 844 * 0.08, topbar
+
+        # Approving from the header lets the run through.
+        page.goto(card_url)
+        drawer.locator(".drawer-head").get_by_role("button", name="Approve", exact=True).click()
+        expect(drawer.get_by_test_id("drawer-state")).to_have_text("PRD approved")
+        expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)

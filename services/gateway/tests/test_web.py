@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 from .conftest import Fleet
@@ -49,3 +50,44 @@ async def test_an_unbuilt_app_says_how_to_build_it(fleet: Fleet, tmp_path: Path)
     response = await browser.get("/")
     assert response.status_code == 503
     assert "make web" in response.text
+
+
+def _compressed_dist(root: Path) -> tuple[Path, dict[str | None, bytes]]:
+    """A build as `npm run build` writes it: a script with brotli and gzip copies, a source map beside it; the
+    bytes of each copy by its content coding."""
+    dist = _dist(root)
+    script = b"export const board = 'lanes';\n" * 200
+    copies: dict[str | None, bytes] = {None: script, "gzip": gzip.compress(script), "br": b"\x8b\x7f\x03brotli-copy"}
+    (dist / "assets" / "index-9f8e.js").write_bytes(script)
+    (dist / "assets" / "index-9f8e.js.br").write_bytes(copies["br"])
+    (dist / "assets" / "index-9f8e.js.gz").write_bytes(copies["gzip"])
+    (dist / "assets" / "index-9f8e.js.map").write_text('{"version":3,"sources":["src/secret.ts"]}')
+    return dist, copies
+
+
+async def test_assets_are_served_precompressed_by_accept_encoding(fleet: Fleet, tmp_path: Path) -> None:
+    dist, copies = _compressed_dist(tmp_path)
+    browser = await fleet.browser(await fleet.gateway(web_dist=dist))
+    cases = {"br, gzip": "br", "gzip, deflate": "gzip", "gzip;q=0.5, br;q=0": "gzip", "identity": None, "*": "br"}
+    for accept, coding in cases.items():
+        # httpx would decode br and gzip itself; the stream's raw bytes are what crossed the wire.
+        async with browser.stream("GET", "/assets/index-9f8e.js", headers={"accept-encoding": accept}) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+        assert response.status_code == 200, accept
+        assert response.headers.get("content-encoding") == coding, accept
+        assert response.headers["vary"] == "Accept-Encoding"
+        assert response.headers["content-type"].startswith("text/javascript"), response.headers["content-type"]
+        assert "immutable" in response.headers["cache-control"]
+        assert raw == copies[coding], accept
+    # A file the build did not compress is sent as it is, without Vary.
+    plain = await browser.get("/assets/app-1a2b.js", headers={"accept-encoding": "br"})
+    assert "content-encoding" not in plain.headers
+    assert "vary" not in plain.headers
+
+
+async def test_source_maps_are_never_served(fleet: Fleet, tmp_path: Path) -> None:
+    dist, _ = _compressed_dist(tmp_path)
+    browser = await fleet.browser(await fleet.gateway(web_dist=dist))
+    response = await browser.get("/assets/index-9f8e.js.map")
+    assert (response.status_code, response.json()["error"]["code"]) == (404, "not_found")
+    assert "secret.ts" not in response.text

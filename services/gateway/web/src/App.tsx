@@ -2,15 +2,17 @@ import { lazy, Suspense, type ReactNode } from "react";
 import { createBrowserRouter, Navigate, RouterProvider } from "react-router";
 import { AuthPage } from "./pages/Auth";
 import { BoardPage } from "./board/BoardPage";
-import { ConsolePage } from "./pages/Console";
 import { Home, WorkspaceHome } from "./pages/Home";
 import { InvitePage } from "./pages/Invite";
-import { ApiKeysPage, MembersPage } from "./pages/People";
-import { ProvidersPage } from "./pages/Providers";
 import { Shell } from "./pages/Shell";
 import { ScreenError, Spinner } from "./ui";
 
-// The charts and the diff engine load only with the pages that use them.
+// Only the board loads with the app: the charts, the diff engine, the console's stream and the workspace pages
+// load with the pages that use them.
+const ConsolePage = lazy(() => import("./pages/Console").then((m) => ({ default: m.ConsolePage })));
+const ProvidersPage = lazy(() => import("./pages/Providers").then((m) => ({ default: m.ProvidersPage })));
+const MembersPage = lazy(() => import("./pages/People").then((m) => ({ default: m.MembersPage })));
+const ApiKeysPage = lazy(() => import("./pages/People").then((m) => ({ default: m.ApiKeysPage })));
 const UsagePage = lazy(() => import("./pages/Money").then((m) => ({ default: m.UsagePage })));
 const BillingPage = lazy(() => import("./pages/Money").then((m) => ({ default: m.BillingPage })));
 const DocumentsPage = lazy(() => import("./pages/Documents").then((m) => ({ default: m.DocumentsPage })));
@@ -32,7 +34,11 @@ const router = createBrowserRouter([
       { index: true, element: <Home /> },
       { path: "w/:workspaceId", element: <WorkspaceHome /> },
       { path: "w/:workspaceId/p/:projectId/board", element: <BoardPage /> },
-      { path: "w/:workspaceId/p/:projectId/console", element: <ConsolePage /> },
+      { path: "w/:workspaceId/p/:projectId/console", element: (
+          <Later>
+            <ConsolePage />
+          </Later>
+        ) },
       { path: "w/:workspaceId/p/:projectId/documents", element: (
           <Later>
             <DocumentsPage />
@@ -43,7 +49,11 @@ const router = createBrowserRouter([
             <RepositoryPage />
           </Later>
         ) },
-      { path: "w/:workspaceId/p/:projectId/providers", element: <ProvidersPage /> },
+      { path: "w/:workspaceId/p/:projectId/providers", element: (
+          <Later>
+            <ProvidersPage />
+          </Later>
+        ) },
       { path: "w/:workspaceId/usage", element: (
           <Later>
             <UsagePage />
@@ -54,8 +64,16 @@ const router = createBrowserRouter([
             <BillingPage />
           </Later>
         ) },
-      { path: "w/:workspaceId/members", element: <MembersPage /> },
-      { path: "w/:workspaceId/api-keys", element: <ApiKeysPage /> },
+      { path: "w/:workspaceId/members", element: (
+          <Later>
+            <MembersPage />
+          </Later>
+        ) },
+      { path: "w/:workspaceId/api-keys", element: (
+          <Later>
+            <ApiKeysPage />
+          </Later>
+        ) },
       { path: "*", element: <Navigate to="/" replace /> },
     ],
   },

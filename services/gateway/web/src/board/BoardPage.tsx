@@ -5,18 +5,22 @@ import {
 import { SortableContext, sortableKeyboardCoordinates, useSortable, verticalListSortingStrategy } from "@dnd-kit/sortable";
 import { CSS } from "@dnd-kit/utilities";
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useMemo, useRef, useState, type FormEvent } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { useSearchParams } from "react-router";
 import { api, ApiError, errorText } from "../api/client";
 import { keys, useAgentConfigs, useBoard } from "../api/hooks";
 import type { AgentConfig, Board, Card, Lane } from "../api/types";
 import { formatPrice } from "../lib/money";
 import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
-import { CardDrawer } from "./CardDrawer";
 import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
 import { agentsOfLane, dragAnnouncements, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
 import { agentName } from "../lib/agents";
+
+// The drawer (terminal, Markdown, transcripts) loads when a card is first opened, not with the board.
+const CardDrawer = lazy(() => import("./CardDrawer").then((m) => ({ default: m.CardDrawer })));
+
+const LIFT_KEYS = { start: ["Space"], cancel: ["Escape"], end: ["Space"] };
 
 interface Refusal {
   laneId: string;
@@ -46,23 +50,37 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
   const announcements = useMemo(() => dragAnnouncements(() => client.getQueryData<Board>(keys.board(boardId))), [client, boardId]);
   const sensors = useSensors(
     useSensor(PointerSensor, { activationConstraint: { distance: 5 } }),
-    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates }),
+    // Space lifts and drops a card, Enter opens it: one key, one meaning.
+    useSensor(KeyboardSensor, { coordinateGetter: sortableKeyboardCoordinates, keyboardCodes: LIFT_KEYS }),
   );
+  // Focus returns to a card after it is dropped or its drawer closes, once it is rendered where it now is.
+  const [focusCardId, setFocusCardId] = useState<string | null>(null);
+  useEffect(() => {
+    if (!focusCardId) return;
+    const element = document.querySelector<HTMLElement>(`[data-card-id="${window.CSS.escape(focusCardId)}"]`);
+    if (element) {
+      element.focus();
+      setFocusCardId(null);
+    }
+  }, [focusCardId, board.data]);
 
   async function commitMove(current: Board, cardId: string, place: Place) {
     const refused = wipRefusal(current, cardId, place.laneId);
     if (refused) {
       setRefusal({ laneId: place.laneId, message: refused });
+      setFocusCardId(cardId);
       return;
     }
     setRefusal(null);
     const key = keys.board(boardId);
     await client.cancelQueries({ queryKey: key });
     client.setQueryData<Board>(key, moveCard(current, cardId, place)); // optimistic
+    setFocusCardId(cardId);
     try {
       await api(`/api/cards/${cardId}/move`, { method: "PUT", body: { lane_id: place.laneId, position: place.index } });
     } catch (error) {
       client.setQueryData<Board>(key, current); // roll back
+      setFocusCardId(cardId);
       const message = error instanceof ApiError && error.code === "wip_limit_reached" ? error.message : `Move failed: ${errorText(error)}`;
       setRefusal({ laneId: place.laneId, message });
     } finally {
@@ -80,9 +98,10 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
     draggingRef.current = false;
     setDragging(null);
     const current = client.getQueryData<Board>(keys.board(boardId));
-    if (!current || !event.over) return;
-    const place = resolveDrop(current, String(event.active.id), String(event.over.id));
-    if (place) void commitMove(current, String(event.active.id), place);
+    const cardId = String(event.active.id);
+    const place = current && event.over ? resolveDrop(current, cardId, String(event.over.id)) : null;
+    if (current && place) void commitMove(current, cardId, place);
+    else setFocusCardId(cardId);
   }
 
   const open = (cardId: string | null) => {
@@ -102,9 +121,10 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
             collisionDetection={closestCorners}
             onDragStart={onDragStart}
             onDragEnd={onDragEnd}
-            onDragCancel={() => {
+            onDragCancel={(event) => {
               draggingRef.current = false;
               setDragging(null);
+              setFocusCardId(String(event.active.id));
             }}
           >
             <div className="board" role="list" aria-label={data.name}>
@@ -124,15 +144,26 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
             <DragOverlay>{dragging ? <CardFace card={findCard(data, dragging)?.card} lifted /> : null}</DragOverlay>
           </DndContext>
           {openCard ? (
-            <CardDrawer
-              cardId={openCard}
-              projectId={projectId}
-              workspaceId={props.workspaceId}
-              board={data}
-              canWrite={canWrite}
-              canRun={props.canRun}
-              onClose={() => open(null)}
-            />
+            <Suspense
+              fallback={
+                <aside className="drawer" aria-label="Card details" aria-busy="true">
+                  <Spinner label="Opening the card…" />
+                </aside>
+              }
+            >
+              <CardDrawer
+                cardId={openCard}
+                projectId={projectId}
+                workspaceId={props.workspaceId}
+                board={data}
+                canWrite={canWrite}
+                canRun={props.canRun}
+                onClose={() => {
+                  setFocusCardId(openCard);
+                  open(null);
+                }}
+              />
+            </Suspense>
           ) : null}
         </div>
       )}
@@ -273,8 +304,13 @@ function SortableCard({ card, disabled, onOpen }: { card: Card; disabled: boolea
       aria-roledescription={disabled ? "card" : "draggable card"}
       aria-label={card.title}
       data-card={card.title}
+      data-card-id={card.id}
       onKeyDown={(event) => {
-        if (event.key === "Enter") onOpen(card.id);
+        if (event.key === "Enter" && !isDragging) {
+          event.preventDefault();
+          onOpen(card.id);
+          return;
+        }
         listeners?.onKeyDown?.(event);
       }}
     >
@@ -300,10 +336,10 @@ function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; li
         })}
         {runs ? (
           <>
-            <span className={`status ${runs.last_status}`}>
-              {agentName(runs.last_agent)} · {runs.last_status}
+            {/* A finished run a gate holds reads as awaiting approval, not as completed. */}
+            <span className={runs.awaiting_approval ? "status awaiting" : `status ${runs.last_status}`} data-testid="card-run-state">
+              {agentName(runs.last_agent)} · {runs.awaiting_approval ? "awaiting approval" : runs.last_status}
             </span>
-            {runs.awaiting_approval ? <span className="tag gate">awaiting approval</span> : null}
             <span className="price" data-testid="card-price">
               {formatPrice(runs.total_price)}
             </span>

@@ -17,12 +17,12 @@ export function writtenBy(doc: Pick<CardDocument, "agent" | "run_id" | "author_i
 export function CardDocuments({ cardId }: { cardId: string }) {
   const documents = useCardDocuments(cardId);
   const [chosen, setChosen] = useState<string | null>(null);
-  if (!documents.data?.length) return null;
+  if (!documents.data) return null;
+  if (documents.data.length === 0) return <p className="muted">No documents yet: the agents of the card's lanes write them.</p>;
   const list = documents.data;
   const open = list.find((doc) => doc.name === chosen) ?? newest(list, (doc) => doc.created_at)!;
   return (
     <section aria-label="Card documents">
-      <h3>Documents</h3>
       <div className="tabs light" role="tablist">
         {list.map((doc) => (
           <button key={doc.name} type="button" role="tab" aria-selected={doc.name === open.name} className={doc.name === open.name ? "tab active" : "tab"} onClick={() => setChosen(doc.name)}>

@@ -1,21 +1,13 @@
-import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent } from "react";
-import { Link, useSearchParams } from "react-router";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type MouseEvent } from "react";
 import { api } from "../api/client";
-import { ACTIVE_RUN, keys, useAction, useAgentConfigs, useCardRuns, useChildren, useDocuments, documentPath, versionsQuery } from "../api/hooks";
-import type { CardUpdate } from "../api/generated/openapi/core";
+import { keys, useCardRuns } from "../api/hooks";
 import type { Board, Card, Run } from "../api/types";
-import { formatCost, formatPrice } from "../lib/money";
-import { runReason } from "../lib/runReasons";
-import { CardTerminal } from "../terminal/Terminal";
-import { formatMoment } from "../lib/time";
-import { ErrorNote, Loaded } from "../ui";
-import { CardCode } from "./CardCode";
-import { CardDocuments } from "./CardDocuments";
-import { CardExtras } from "./CardExtras";
-import { CARD_CHOICES, CHOICE_FIELDS, type ChoiceField } from "./cardChoices";
-import { changedChoices, followCard, formOf, isDirty } from "./cardForm";
 import { agentName } from "../lib/agents";
+import { ErrorNote, Loaded } from "../ui";
+import { RejectForm, RUN_AGENT_PICKER, useRunAction } from "./CardRuns";
+import { DRAWER_SECTIONS, type DrawerContext } from "./drawerSections";
+import { latestRunState, pendingApprovals } from "./runState";
 
 interface DrawerProps {
   cardId: string;
@@ -27,24 +19,32 @@ interface DrawerProps {
   onClose: () => void;
 }
 
+/** The open card: a header that always shows its title, lane, state and actions, over its sections. Laid out as
+ * an overlay panel on wide screens, a split on tablets and a full-screen sheet on phones (styles.css). */
 export function CardDrawer(props: DrawerProps) {
   const { cardId, onClose } = props;
   const card = useQuery({ queryKey: ["card", cardId], queryFn: () => api<Card>(`/api/cards/${cardId}`) });
   useEffect(() => {
-    const onKey = (event: KeyboardEvent) => event.key === "Escape" && onClose();
+    const onKey = (event: KeyboardEvent) => event.key === "Escape" && !event.defaultPrevented && onClose();
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
 
   return (
-    <aside className="drawer" aria-label="Card details">
-      <button type="button" className="close" onClick={onClose} aria-label="Close card">
-        ×
-      </button>
+    <aside className="drawer" aria-label="Card details" data-testid="drawer">
       <Loaded query={card} label="Loading the card…">
         {(data) => <CardDetails {...props} card={data} />}
       </Loaded>
+      {card.data ? null : <CloseButton onClose={onClose} floating />}
     </aside>
+  );
+}
+
+function CloseButton({ onClose, floating = false }: { onClose: () => void; floating?: boolean }) {
+  return (
+    <button type="button" className={floating ? "close floating" : "close"} onClick={onClose} aria-label="Close card" title="Close (Esc)">
+      ×
+    </button>
   );
 }
 
@@ -55,18 +55,18 @@ export function afterRunChange(cardId: string, boardId: string, projectId: strin
 }
 
 function CardDetails(props: DrawerProps & { card: Card }) {
-  const { card, canWrite, canRun } = props;
+  const { card } = props;
   const client = useQueryClient();
   const runs = useCardRuns(card.id);
-  const refreshRuns = () => {
-    for (const queryKey of afterRunChange(card.id, props.board.id, props.projectId)) void client.invalidateQueries({ queryKey });
-    refreshEffects();
-  };
   const refreshEffects = () => {
     void client.invalidateQueries({ queryKey: keys.children(card.id) });
     void client.invalidateQueries({ queryKey: keys.cardDocuments(card.id) });
     void client.invalidateQueries({ queryKey: keys.comments(card.id) });
     void client.invalidateQueries({ queryKey: keys.images(card.id) });
+  };
+  const refreshRuns = () => {
+    for (const queryKey of afterRunChange(card.id, props.board.id, props.projectId)) void client.invalidateQueries({ queryKey });
+    refreshEffects();
   };
   // The live board hears a card's changes first (a run's card.update, another person's edit): read the card again.
   const live = props.board.lanes.flatMap((l) => l.cards).find((c) => c.id === card.id);
@@ -74,384 +74,112 @@ function CardDetails(props: DrawerProps & { card: Card }) {
   useEffect(() => {
     if (liveChanged) void client.invalidateQueries({ queryKey: ["card", card.id] });
   }, [liveChanged, client, card.id, live?.updated_at]);
+  // A run's state reaches the board first too (its runs summary): the header's state follows it at once.
+  const liveRunState = live?.runs ? `${live.runs.last_status}:${live.runs.awaiting_approval}:${live.runs.total_price}` : null;
+  useEffect(() => {
+    if (liveRunState) void client.invalidateQueries({ queryKey: keys.cardRuns(card.id) });
+  }, [client, card.id, liveRunState]);
+
   // The live board knows where the card is now (a move by a run or another person reaches it first).
   const lane = props.board.lanes.find((l) => l.cards.some((c) => c.id === card.id)) ?? props.board.lanes.find((l) => l.id === card.lane_id);
+  const context: DrawerContext = { ...props, lane, runs, refreshRuns, refreshEffects };
   return (
-    <div className="stack">
-      <CardFields card={card} canWrite={canWrite} boardId={props.board.id} />
-      <p className="muted">
-        In <strong>{lane ? `${lane.number} ${lane.name}` : "—"}</strong> · created {formatMoment(card.created_at)}
+    <>
+      <DrawerHeader context={context} title={live?.title ?? card.title} onClose={props.onClose} />
+      <div className="drawer-body">
+        {DRAWER_SECTIONS.map((section) => (
+          <section key={section.id} id={`drawer-${section.id}`} className="drawer-section" aria-labelledby={`drawer-${section.id}-title`}>
+            <h3 id={`drawer-${section.id}-title`}>{section.title}</h3>
+            {section.render(context)}
+          </section>
+        ))}
+      </div>
+    </>
+  );
+}
+
+function DrawerHeader({ context, title, onClose }: { context: DrawerContext; title: string; onClose: () => void }) {
+  const { card, lane } = context;
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Focus moves into the drawer when it opens (and to the new card when another one is opened in it).
+  useEffect(() => heading.current?.focus(), [card.id]);
+  const runs = context.runs.data?.runs ?? [];
+  const state = latestRunState(runs, agentName);
+  return (
+    <header className="drawer-head">
+      <div className="drawer-title-row">
+        <h2 ref={heading} tabIndex={-1} className="drawer-title" data-testid="drawer-title">
+          {title}
+        </h2>
+        <CloseButton onClose={onClose} />
+      </div>
+      <p className="drawer-state">
+        <span data-testid="drawer-lane">{lane ? `Lane ${lane.number} · ${lane.name}` : "No lane"}</span>
+        {state ? (
+          <span className={`state-pill ${runs[0]?.approval ? `approval-${runs[0].approval}` : runs[0]?.status}`} data-testid="drawer-state">
+            {state}
+          </span>
+        ) : null}
       </p>
-      {card.parent_id ? <ParentLink parentId={card.parent_id} /> : null}
-      <CardTerminal cardId={card.id} onStatus={refreshRuns} onStep={refreshEffects} />
-      <section>
-        <h3>Runs</h3>
-        <Loaded query={runs} label="Loading runs…">
-          {(data) => (
-            <RunsTable runs={data.runs} totalPrice={data.total_price} totalCost={data.total_cost} canRun={canRun} canDecide={canWrite && canRun} onChange={refreshRuns} />
-          )}
-        </Loaded>
-      </section>
-      {canRun ? <RunAgent cardId={card.id} projectId={props.projectId} onStarted={refreshRuns} /> : null}
-      <Artifacts projectId={props.projectId} workspaceId={props.workspaceId} runIds={runs.data?.runs.map((r) => r.id) ?? []} />
-      <CardExtras card={card} canWrite={canWrite} />
-      <CardDocuments cardId={card.id} />
-      <section>
-        <h3>Code</h3>
-        <CardCode cardId={card.id} projectId={props.projectId} lane={lane} canWrite={canWrite} />
-      </section>
-      <Children card={card} canWrite={canWrite} />
+      <DrawerActions context={context} runs={runs} />
+      <nav className="drawer-nav" aria-label="Card sections">
+        {DRAWER_SECTIONS.map((section) => (
+          <a key={section.id} href={`#drawer-${section.id}`} onClick={(event) => jumpTo(event, `drawer-${section.id}`)}>
+            {section.title}
+          </a>
+        ))}
+      </nav>
+    </header>
+  );
+}
+
+/** Scrolls the drawer (not the page) to a section and moves focus there. */
+function jumpTo(event: MouseEvent, id: string) {
+  event.preventDefault();
+  const target = document.getElementById(id);
+  if (!target) return;
+  target.scrollIntoView({ block: "start" });
+  target.querySelector<HTMLElement>("h3")?.setAttribute("tabindex", "-1");
+  target.querySelector<HTMLElement>("h3")?.focus({ preventScroll: true });
+}
+
+/** Approve / Reject each run a gate holds, and Run agent: in the header, so always in view. */
+function DrawerActions({ context, runs }: { context: DrawerContext; runs: Run[] }) {
+  const { act, error } = useRunAction(context.refreshRuns);
+  const [rejecting, setRejecting] = useState<string | null>(null);
+  const canDecide = context.canWrite && context.canRun;
+  const pending = canDecide ? pendingApprovals(runs) : [];
+  const named = pending.length > 1;
+  if (pending.length === 0 && !context.canRun) return null;
+  return (
+    <div className="drawer-actions-wrap">
+      <div className="drawer-actions" role="group" aria-label="Card actions">
+        {pending.map((run) => (
+          <span key={run.id} className="decision">
+            <button type="button" className="primary" onClick={() => void act(`/api/runs/${run.id}/approve`)} aria-label={named ? `Approve ${agentName(run.agent)}'s run` : undefined}>
+              Approve{named ? ` ${agentName(run.agent)}` : ""}
+            </button>
+            <button type="button" className="danger" onClick={() => setRejecting(run.id)} aria-label={named ? `Reject ${agentName(run.agent)}'s run` : undefined}>
+              Reject{named ? ` ${agentName(run.agent)}` : ""}
+            </button>
+          </span>
+        ))}
+        {context.canRun ? (
+          <button type="button" onClick={() => jumpToRunAgent()}>
+            Run agent
+          </button>
+        ) : null}
+      </div>
+      {rejecting ? (
+        <RejectForm onCancel={() => setRejecting(null)} onReject={async (comment) => (await act(`/api/runs/${rejecting}/reject`, { comment })) && setRejecting(null)} />
+      ) : null}
+      <ErrorNote error={error} />
     </div>
   );
 }
 
-type CardPatch = Pick<CardUpdate, "title" | "description" | ChoiceField>;
-
-function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean; boardId: string }) {
-  const [form, setForm] = useState(() => formOf(card));
-  const [shown, setShown] = useState(card);
-  const [changedUnderEdit, setChangedUnderEdit] = useState(false);
-  if (shown !== card) {
-    // The saved card changed (a run's update, another person, this form's own save): follow it unless edited.
-    const followed = followCard(form, shown, card);
-    setShown(card);
-    setForm(followed.form);
-    setChangedUnderEdit(followed.changedUnderEdit);
-  }
-  const save = useAction(
-    (body: CardPatch) => api<Card>(`/api/cards/${card.id}`, { method: "PATCH", body }),
-    [["card", card.id], keys.board(boardId)],
-  );
-  const dirty = isDirty(form, card);
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    const picked = Object.fromEntries(changedChoices(form, card).map((field) => [field, form.choices[field]]));
-    save.mutate({ title: form.title.trim(), description: form.description, ...picked });
-  }
-  function takeSaved() {
-    setForm(formOf(card));
-    setChangedUnderEdit(false);
-  }
-  if (!canWrite) {
-    return (
-      <div>
-        <h2>{card.title}</h2>
-        <p className="muted">
-          {CHOICE_FIELDS.map((field) => `${CARD_CHOICES[field].label}: ${card[field]}`).join(" · ")}
-        </p>
-        <p className="pre">{card.description || <span className="muted">No description.</span>}</p>
-      </div>
-    );
-  }
-  return (
-    <form onSubmit={submit} className="stack" aria-label="Card fields">
-      <input className="title-input" aria-label="Title" value={form.title} onChange={(e) => setForm({ ...form, title: e.target.value })} required maxLength={200} />
-      <div className="row">
-        {CHOICE_FIELDS.map((field) => (
-          <label key={field}>
-            {CARD_CHOICES[field].label}{" "}
-            <select aria-label={CARD_CHOICES[field].label} value={form.choices[field]} onChange={(e) => setForm({ ...form, choices: { ...form.choices, [field]: e.target.value } })}>
-              {Object.entries(CARD_CHOICES[field].names).map(([value, name]) => (
-                <option key={value} value={value}>
-                  {name}
-                </option>
-              ))}
-            </select>
-          </label>
-        ))}
-      </div>
-      <textarea aria-label="Description" rows={4} value={form.description} onChange={(e) => setForm({ ...form, description: e.target.value })} placeholder="Describe the work…" />
-      {changedUnderEdit && dirty ? (
-        <p className="note" role="status" data-testid="card-changed">
-          The card changed while you were editing.{" "}
-          <button type="button" className="link" onClick={takeSaved}>
-            Show the saved card
-          </button>
-        </p>
-      ) : null}
-      <div className="row">
-        <button type="submit" className="primary" disabled={!dirty || save.isPending}>
-          {save.isPending ? "Saving…" : "Save"}
-        </button>
-        {save.isSuccess && !dirty ? <span className="muted">Saved</span> : null}
-      </div>
-      <ErrorNote error={save.error} />
-    </form>
-  );
-}
-
-function RunsTable(props: {
-  runs: Run[];
-  totalPrice: string;
-  totalCost: string | null;
-  canRun: boolean;
-  canDecide: boolean;
-  onChange: () => void;
-}) {
-  const [error, setError] = useState<unknown>(null);
-  const [rejecting, setRejecting] = useState<string | null>(null);
-  async function act(path: string, body: object = {}) {
-    setError(null);
-    try {
-      await api(path, { method: "POST", body });
-      props.onChange();
-      return true;
-    } catch (caught) {
-      setError(caught);
-      return false;
-    }
-  }
-  if (props.runs.length === 0) return <p className="muted">No runs yet. Move the card into an agent's lane, or run one below.</p>;
-  return (
-    <>
-      <div className="table-wrap">
-        <table className="runs">
-          <thead>
-            <tr>
-              <th>Agent</th>
-              <th>Provider / model</th>
-              <th>Status</th>
-              <th className="num">Tokens in / out</th>
-              <th className="num">Cost</th>
-              <th className="num">Price</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {props.runs.map((run) => (
-              <tr key={run.id} data-testid="run-row">
-                <td>{agentName(run.agent)}</td>
-                <td>{run.provider ? `${run.provider} / ${run.model}` : "—"}</td>
-                <td>
-                  <RunStatus run={run} />
-                  {run.approval ? (
-                    <span className={`approval ${run.approval}`} title={run.approval_comment || undefined} data-testid="run-approval">
-                      {run.approval === "pending" ? "awaiting approval" : run.approval}
-                    </span>
-                  ) : null}
-                </td>
-                <td className="num">
-                  {run.input_tokens} / {run.output_tokens}
-                </td>
-                <td className="num">{formatCost(run.cost)}</td>
-                <td className="num" data-testid="run-price">
-                  {formatPrice(run.price)}
-                </td>
-                <td>
-                  {props.canDecide && run.approval === "pending" ? (
-                    <>
-                      <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/approve`)}>
-                        Approve
-                      </button>
-                      <button type="button" className="link danger" onClick={() => setRejecting(run.id)}>
-                        Reject
-                      </button>
-                    </>
-                  ) : null}
-                  {props.canRun && ACTIVE_RUN.has(run.status) ? (
-                    <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/cancel`)}>
-                      Cancel
-                    </button>
-                  ) : null}
-                  {props.canRun && !ACTIVE_RUN.has(run.status) ? (
-                    <button type="button" className="link" onClick={() => void act(`/api/runs/${run.id}/rerun`)}>
-                      Re-run
-                    </button>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-          <tfoot>
-            <tr>
-              <td colSpan={4}>Total</td>
-              <td className="num">{formatCost(props.totalCost)}</td>
-              <td className="num" data-testid="card-total-price">
-                {formatPrice(props.totalPrice)}
-              </td>
-              <td />
-            </tr>
-          </tfoot>
-        </table>
-      </div>
-      {rejecting ? <RejectForm onCancel={() => setRejecting(null)} onReject={async (comment) => (await act(`/api/runs/${rejecting}/reject`, { comment })) && setRejecting(null)} /> : null}
-      <ErrorNote error={error} />
-    </>
-  );
-}
-
-/** A run's status, and for a run that did not run or did not finish, why: in the row, not only on hover. */
-export function RunStatus({ run }: { run: Pick<Run, "status" | "error_code" | "reason"> }) {
-  const why = runReason(run.status, run.error_code, run.reason);
-  return (
-    <>
-      <span className={`status ${run.status}`}>{run.status}</span>
-      {why ? (
-        <span className="run-reason small" data-testid="run-reason">
-          {why}
-        </span>
-      ) : null}
-    </>
-  );
-}
-
-function RejectForm({ onReject, onCancel }: { onReject: (comment: string) => Promise<unknown>; onCancel: () => void }) {
-  const [comment, setComment] = useState("");
-  return (
-    <form
-      className="stack"
-      aria-label="Reject the run"
-      onSubmit={(event) => {
-        event.preventDefault();
-        void onReject(comment.trim());
-      }}
-    >
-      <textarea aria-label="What should change" rows={2} value={comment} onChange={(e) => setComment(e.target.value)} placeholder="What should the agent change? It runs again with this." required />
-      <div className="row">
-        <button type="submit" className="primary" disabled={!comment.trim()}>
-          Reject and redo
-        </button>
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
-
-function RunAgent({ cardId, projectId, onStarted }: { cardId: string; projectId: string; onStarted: () => void }) {
-  const agents = useAgentConfigs(projectId);
-  const [agent, setAgent] = useState("");
-  const [instructions, setInstructions] = useState("");
-  const run = useAction(
-    () => api(`/api/cards/${cardId}/agents/${agent}/run`, { method: "POST", body: { instructions } }),
-    [keys.cardRuns(cardId)],
-  );
-  const enabled = agents.data?.filter((a) => a.enabled) ?? [];
-  return (
-    <form
-      className="stack"
-      aria-label="Run an agent"
-      onSubmit={(event) => {
-        event.preventDefault();
-        run.mutate(undefined, {
-          onSuccess: () => {
-            setInstructions("");
-            onStarted();
-          },
-        });
-      }}
-    >
-      <h3>Run an agent</h3>
-      <div className="row">
-        <select aria-label="Agent" value={agent} onChange={(e) => setAgent(e.target.value)} required>
-          <option value="">Choose an agent…</option>
-          {enabled.map((a) => (
-            <option key={a.agent} value={a.agent}>
-              {a.display_name} ({a.provider} / {a.model})
-            </option>
-          ))}
-        </select>
-        <button type="submit" disabled={!agent || run.isPending}>
-          {run.isPending ? "Starting…" : "Run"}
-        </button>
-      </div>
-      <textarea aria-label="Instructions" rows={2} placeholder="Extra instructions (optional)" value={instructions} onChange={(e) => setInstructions(e.target.value)} />
-      <ErrorNote error={run.error} />
-    </form>
-  );
-}
-
-/** Versions of the project's own documents the card's runs wrote (the card's own documents are listed apart). */
-function Artifacts({ projectId, workspaceId, runIds }: { projectId: string; workspaceId: string; runIds: string[] }) {
-  const documents = useDocuments(projectId);
-  const projectDocuments = (documents.data ?? []).filter((doc) => !doc.card_id);
-  const versions = useQueries({
-    queries: projectDocuments.map((doc) => ({ ...versionsQuery(documentPath(projectId, doc)), enabled: runIds.length > 0 })),
-  });
-  const wanted = new Set(runIds);
-  const written = projectDocuments.flatMap((doc, i) =>
-    (versions[i]?.data ?? []).filter((v) => v.source_run_id && wanted.has(v.source_run_id)).map((v) => ({ doc, v })),
-  );
-  if (written.length === 0) return null;
-  return (
-    <section>
-      <h3>Artifacts</h3>
-      <ul>
-        {written.map(({ doc, v }) => (
-          <li key={`${doc.kind}-${v.version}`}>
-            <Link to={`/w/${workspaceId}/p/${projectId}/documents?kind=${doc.kind}&version=${v.version}`}>
-              {doc.title} v{v.version}
-            </Link>{" "}
-            <span className="muted">{formatMoment(v.created_at)}</span>
-          </li>
-        ))}
-      </ul>
-    </section>
-  );
-}
-
-/** A link that opens another card of the board in the drawer. */
-function CardLink({ cardId, title }: { cardId: string; title: string }) {
-  const [search] = useSearchParams();
-  const next = new URLSearchParams(search);
-  next.set("card", cardId);
-  return (
-    <Link to={{ search: next.toString() }} data-testid="card-link">
-      {title}
-    </Link>
-  );
-}
-
-function ParentLink({ parentId }: { parentId: string }) {
-  const parent = useQuery({ queryKey: ["card", parentId], queryFn: () => api<Card>(`/api/cards/${parentId}`) });
-  return (
-    <p className="muted" data-testid="parent-card">
-      Child of <CardLink cardId={parentId} title={parent.data?.title ?? "its parent card"} />
-    </p>
-  );
-}
-
-function Children({ card, canWrite }: { card: Card; canWrite: boolean }) {
-  const children = useChildren(card.id);
-  const [title, setTitle] = useState("");
-  const add = useAction(
-    () => api<Card>(`/api/projects/${card.project_id}/cards`, { method: "POST", body: { title: title.trim(), parent_id: card.id } }),
-    [keys.children(card.id), keys.board(card.board_id)],
-  );
-  return (
-    <section>
-      <h3>Child cards</h3>
-      <Loaded query={children} label="Loading child cards…">
-        {(list) =>
-          list.length === 0 ? (
-            <p className="muted">None.</p>
-          ) : (
-            <ul>
-              {list.map((child) => (
-                <li key={child.id}>
-                  <CardLink cardId={child.id} title={child.title} />
-                </li>
-              ))}
-            </ul>
-          )
-        }
-      </Loaded>
-      {canWrite ? (
-        <form
-          className="row"
-          onSubmit={(event) => {
-            event.preventDefault();
-            add.mutate(undefined, { onSuccess: () => setTitle("") });
-          }}
-        >
-          <input aria-label="Child card title" placeholder="Add a child card…" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} />
-          <button type="submit" disabled={!title.trim() || add.isPending}>
-            Add
-          </button>
-        </form>
-      ) : null}
-      <ErrorNote error={add.error} />
-    </section>
-  );
+function jumpToRunAgent() {
+  const picker = document.getElementById(RUN_AGENT_PICKER);
+  picker?.scrollIntoView({ block: "center" });
+  picker?.focus({ preventScroll: true });
 }

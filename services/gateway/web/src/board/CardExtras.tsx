@@ -18,14 +18,13 @@ export function imageFileUrl(image: Pick<CardImage, "card_id" | "id">): string {
   return `/api/cards/${image.card_id}/images/${image.id}/file`;
 }
 
-/** What agents and people added to a card beyond its fields: criteria, checklist, images and comments. */
-export function CardExtras({ card, canWrite }: { card: Card; canWrite: boolean }) {
+/** What agents and people added to a card beyond its fields: criteria, checklist and images. */
+export function CardExtras({ card }: { card: Card }) {
   return (
     <>
       <AcceptanceCriteria criteria={card.acceptance_criteria} />
       <Checklist items={card.checklist} />
       <Images cardId={card.id} />
-      <Comments cardId={card.id} canWrite={canWrite} />
     </>
   );
 }
@@ -87,7 +86,8 @@ function Images({ cardId }: { cardId: string }) {
   );
 }
 
-function Comments({ cardId, canWrite }: { cardId: string; canWrite: boolean }) {
+/** The card's comments, by people and agents, and a form to add one. */
+export function CardComments({ cardId, canWrite }: { cardId: string; canWrite: boolean }) {
   const comments = useComments(cardId);
   const [body, setBody] = useState("");
   const add = useAction(() => api<CardComment>(`/api/cards/${cardId}/comments`, { method: "POST", body: { body: body.trim() } }), [keys.comments(cardId)]);

@@ -1,6 +1,6 @@
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { RunStatus } from "./CardDrawer";
+import { RunStatus } from "./CardRuns";
 
 describe("RunStatus", () => {
   it("shows in the run's row why a skipped or refused agent did not run", () => {

@@ -1,5 +1,5 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { useEffect, useRef } from "react";
 import { NavLink, Outlet, useLocation, useNavigate, useParams } from "react-router";
 import { api, ApiError } from "../api/client";
 import { useMe, useProjects, useWorkspaces } from "../api/hooks";
@@ -36,6 +36,16 @@ function TopBar({ userName }: { userName: string }) {
   const projects = useProjects(workspaceId);
   const role = workspaces.data?.find((w) => w.id === workspaceId)?.role;
 
+  // The drawer sits under the header, whose height depends on how its items wrap.
+  const bar = useRef<HTMLElement>(null);
+  useEffect(() => {
+    const element = bar.current;
+    if (!element) return;
+    const observer = new ResizeObserver(() => document.documentElement.style.setProperty("--topbar-h", `${element.offsetHeight}px`));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
   async function signOut() {
     await api("/api/auth/signout", { method: "POST" }).catch(() => undefined);
     client.clear();
@@ -43,9 +53,9 @@ function TopBar({ userName }: { userName: string }) {
   }
 
   return (
-    <header className="topbar">
+    <header className="topbar" ref={bar}>
       <NavLink to="/" className="brand" aria-label="AgentWorks home">
-        <span className="logo" aria-hidden="true" /> AgentWorks
+        <span className="logo" aria-hidden="true" /> <span className="brand-name">AgentWorks</span>
       </NavLink>
       <label className="switcher">
         <span className="sr-only">Workspace</span>
@@ -99,7 +109,7 @@ function TopBar({ userName }: { userName: string }) {
         ) : null}
       </nav>
       <div className="user">
-        <span className="muted">{userName}</span>
+        <span className="muted user-name">{userName}</span>
         <button type="button" className="link" onClick={() => void signOut()}>
           Sign out
         </button>
