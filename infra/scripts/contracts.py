@@ -21,6 +21,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -118,7 +119,8 @@ def board_json_drift() -> list[str]:
 
 
 async def _sample_board_json() -> bytes:
-    """A board with a lane holding a card with every field set and a run, rendered on an in-memory database."""
+    """A board with a lane holding a card with every field set, a run and a label, rendered on an in-memory
+    database."""
     engine = create_async_engine("sqlite+aiosqlite://")
     async with engine.begin() as connection:
         await connection.run_sync(models.metadata.create_all)
@@ -129,12 +131,17 @@ async def _sample_board_json() -> bytes:
             session.add(
                 models.Lane(id=lane, workspace_id=workspace, board_id=board, number=0, position=0, name="Ready")
             )
+            label = models.Label(
+                id=uuid.uuid4(), workspace_id=workspace, project_id=project, name="Bug", color="#eb5757"
+            )
+            session.add(label)
             for id_, key, parent_id in ((parent, 1, None), (card, 2, parent)):
                 session.add(
                     models.Card(
                         id=id_, workspace_id=workspace, project_id=project, board_id=board, lane_id=lane,
                         order_key=key, title="Sample", description="Every field set", assignee_id=uuid.uuid4(),
-                        parent_id=parent_id,
+                        parent_id=parent_id, number=key, human_id=f"SAMPLE-{key}", label_ids=[str(label.id)],
+                        due_date=date(2026, 12, 24),
                     )
                 )  # fmt: skip
             session.add(

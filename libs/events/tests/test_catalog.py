@@ -34,6 +34,8 @@ DESIGN_TYPES = {
         "card.updated",
         "card.moved",
         "card.deleted",
+        "card.archived",
+        "card.unarchived",
         "card.run_requested",
         "card.approved",
         "card.rejected",

@@ -143,6 +143,8 @@ class Core:
             project = await self.ok("POST", f"/api/workspaces/{workspace['id']}/projects", owner, {"name": "Shop"})
             board = await self.ok("GET", f"/api/boards/{project['board_id']}", owner)
             card = await self.ok("POST", f"/api/projects/{project['id']}/cards", owner, {"title": "Checkout"})
+            label = {"name": "Payments", "color": "#2f80ed"}
+            label = await self.ok("POST", f"/api/projects/{project['id']}/labels", owner, label)
             await self.ok("PUT", f"/api/projects/{project['id']}/documents/prd", owner, {"content": "# PRD v1"})
             ids[tenant] = {
                 "workspace": workspace["id"],
@@ -150,6 +152,7 @@ class Core:
                 "board": board["id"],
                 "lanes": [lane["id"] for lane in board["lanes"]],
                 "card": card["id"],
+                "label": label["id"],
                 "run": await self.completed_run(workspace["id"], project["id"], card["id"]),
             }
         for user, role in ((world.member, "member"), (world.viewer, "viewer")):

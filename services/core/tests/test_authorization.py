@@ -42,18 +42,20 @@ def test_matrix_covers_every_public_route() -> None:
         | set(UNSCOPED)
         | set(BY_TOKEN)
     )
-    normalised = {
-        (m, re.sub(r"\{(card|board|lane0|viewer_member|pending_member|run|comment|notification)\}", "{x}", p))
-        for m, p in covered
-    }
-    params = r"card_id|board_id|lane_id|member_id|agent|kind|name|version|run_id|image_id|comment_id|notification_id"
+    ids = r"card|board|lane0|viewer_member|pending_member|run|comment|notification|label"
+    normalised = {(m, re.sub(rf"\{{({ids})\}}", "{x}", p)) for m, p in covered}
+    params = (
+        r"card_id|board_id|lane_id|member_id|agent|kind|name|version|run_id|image_id|comment_id|notification_id"
+        r"|label_id|human_id"
+    )
     expected = {(m, re.sub(rf"\{{({params})\}}", "{x}", p)) for m, p in declared}
     normalised = {
         (
             m,
             p.replace("/agents/prd", "/agents/{x}")
             .replace("/documents/prd", "/documents/{x}")
-            .replace("/versions/1", "/versions/{x}"),
+            .replace("/versions/1", "/versions/{x}")
+            .replace("/cards/SHOP-1", "/cards/{x}"),
         )
         for m, p in normalised
     }

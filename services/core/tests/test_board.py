@@ -100,7 +100,7 @@ async def test_each_committed_change_publishes_exactly_one_event(core: Core) -> 
     await core.ok("PUT", f"/api/cards/{card['id']}/move", world.member, {"lane_id": a["lanes"][1]})
     bad = await core.call("PUT", f"/api/cards/{card['id']}/move", world.member, {"lane_id": world.ids["b"]["lanes"][1]})
     assert bad.status_code == 422
-    await core.ok("DELETE", f"/api/cards/{card['id']}", world.member)
+    await core.ok("DELETE", f"/api/cards/{card['id']}", world.owner)
     assert core.sink.types() == ["card.created", "card.updated", "card.moved", "card.deleted"]
     created = core.sink.events()[0]
     assert isinstance(created, CardCreated)
@@ -149,7 +149,7 @@ async def test_every_change_to_a_board_is_seen_by_the_next_read_and_unchanged_bo
     assert (await changed())["lanes"][3]["wip_limit"] == 4
     await core.completed_run(a["workspace"], a["project"], card["id"], agent="architect")
     assert (await changed())["lanes"][3]["cards"][0]["runs"]["last_agent"] == "architect"
-    await core.ok("DELETE", f"/api/cards/{card['id']}", member)
+    await core.ok("DELETE", f"/api/cards/{card['id']}", world.owner)
     assert titles(await changed(), 3) == []
     other = world.ids["b"]
     _, untouched, _ = await _board(core, other["board"], world.stranger)

@@ -361,7 +361,7 @@ async def test_effects_on_a_deleted_card_are_recorded_as_skipped(core: Core) -> 
     world = await core.world()
     a = world.ids["a"]
     run_id = uuid.uuid4()
-    await core.ok("DELETE", f"/api/cards/{a['card']}", world.member)
+    await core.ok("DELETE", f"/api/cards/{a['card']}", world.owner)
     await _deliver(core, _step(a, run_id, 1, DocumentWriteEffect(call_id="doc", name="prd", title="P", content="#")))
     assert await _claims(core, run_id, a["workspace"]) == {"doc": ("skipped", f"card {a['card']} no longer exists")}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -13,7 +14,7 @@ Priority = Literal["none", "low", "medium", "high", "urgent"]
 CardType = Literal["epic", "story", "task", "bug", "spike"]
 Criterion = Annotated[str, Field(min_length=1, max_length=500)]
 """One acceptance criterion of a card."""
-CRITERIA_MAX, CHECKLIST_MAX = 50, 100
+CRITERIA_MAX, CHECKLIST_MAX, LABELS_MAX = 50, 100, 20
 
 
 class ChecklistItem(Frozen):
@@ -31,10 +32,15 @@ class CardFields(BaseModel):
     description: str = ""
     card_type: str = "task"
     priority: Priority = "none"
-    assignee_id: UUID | None = None
+    assignee_id: UUID | None = Field(default=None, description="The person of the workspace the card is assigned to.")
+    assignee_agent: AgentKey | None = Field(
+        default=None, description="The agent of the project the card is assigned to (a card has one assignee)."
+    )
     parent_id: UUID | None = None
     acceptance_criteria: tuple[Criterion, ...] = Field(default=(), max_length=CRITERIA_MAX)
     checklist: tuple[ChecklistItem, ...] = Field(default=(), max_length=CHECKLIST_MAX)
+    label_ids: tuple[UUID, ...] = Field(default=(), max_length=LABELS_MAX, description="Labels of the card's project.")
+    due_date: date | None = None
 
 
 class CardSnapshot(Frozen, CardFields):
@@ -45,6 +51,7 @@ class CardSnapshot(Frozen, CardFields):
     lane_id: UUID
     lane_number: NonNegative
     position: NonNegative
+    human_id: str = Field(default="", description="The card's short id in its project, such as SHOP-42.")
 
 
 class CardEventBase(Event):
@@ -98,6 +105,21 @@ class CardDeleted(CardEventBase):
     lane_id: UUID
 
 
+class CardArchived(CardEventBase):
+    """Fires when a person archives a card: it leaves its lane's board (its place is kept for an unarchive)."""
+
+    type: Literal["card.archived"] = "card.archived"
+    board_id: UUID
+    lane_id: UUID
+
+
+class CardUnarchived(CardEventBase):
+    """Fires when a person restores an archived card to the lane it left."""
+
+    type: Literal["card.unarchived"] = "card.unarchived"
+    card: CardSnapshot
+
+
 class CardRunRequested(CardEventBase):
     """Fires when a user asks for one agent to run on a card manually (run or re-run)."""
 
@@ -149,6 +171,8 @@ CardEvent = Annotated[
     | CardUpdated
     | CardMoved
     | CardDeleted
+    | CardArchived
+    | CardUnarchived
     | CardRunRequested
     | CardApproved
     | CardRejected

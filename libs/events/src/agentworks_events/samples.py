@@ -9,12 +9,14 @@ from uuid import UUID, uuid4
 from agentworks_events.base import Event
 from agentworks_events.cards import (
     CardApproved,
+    CardArchived,
     CardCreated,
     CardDeleted,
     CardMoved,
     CardRejected,
     CardRunRequested,
     CardSnapshot,
+    CardUnarchived,
     CardUpdated,
     ChecklistItem,
     NotificationCreated,
@@ -76,6 +78,8 @@ def sample_events(workspace_id: UUID | None = None, project_id: UUID | None = No
         CardRunRequested(**ids, card_id=card, agent="prd", lane_number=1),
         CardApproved(**ids, card_id=card, run_id=run),
         CardRejected(**ids, card_id=card, run_id=run, comment="needs more detail"),
+        CardArchived(**ids, card_id=card, board_id=board, lane_id=lane_b),
+        CardUnarchived(**ids, card_id=card, card=snapshot),
         CardDeleted(**ids, card_id=card, board_id=board, lane_id=lane_b),
         NotificationCreated(
             **ids,

@@ -59,6 +59,7 @@ class ContextCardOut(BaseModel):
     """The card a run works on."""
 
     id: uuid.UUID
+    human_id: str = Field(default="", description="The card's short id in its project (SHOP-42), for commit trailers.")
     title: str
     description: str
     card_type: str

@@ -28,6 +28,7 @@ from agentworks_core.comments import endpoints as comments
 from agentworks_core.config import CoreSettings
 from agentworks_core.documents import endpoints as documents
 from agentworks_core.documents.sql_store import SqlDocumentStore
+from agentworks_core.labels import endpoints as labels
 from agentworks_core.notifications import endpoints as notifications
 from agentworks_core.projects import endpoints as projects
 from agentworks_core.projects.board_cache import BoardCache
@@ -42,6 +43,7 @@ ROUTERS = (
     workspaces.internal,
     projects.router,
     cards.router,
+    labels.router,
     comments.router,
     notifications.router,
     agents.router,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -61,6 +62,8 @@ TENANT_TABLES = (
     "card_images",
     "card_watchers",
     "notifications",
+    "labels",
+    "card_attachments",
 )
 
 
@@ -123,12 +126,33 @@ class Invitation(Base):
 
 
 class Project(Base):
+    """A project. ``key`` (unique in its workspace) prefixes its cards' short ids (``SHOP-42``); ``card_sequence``
+    is the number its last card was given."""
+
     __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("workspace_id", "key"),)
     id: Mapped[uuid.UUID] = _id()
     workspace_id: Mapped[uuid.UUID] = _workspace()
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    key: Mapped[str] = mapped_column(String(10), nullable=False)
+    card_sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    created_at: Mapped[datetime] = _now()
+
+
+class Label(Base):
+    """A coloured label of a project; cards hold the ids of theirs (``Card.label_ids``)."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[uuid.UUID] = _id()
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(40), nullable=False)
+    color: Mapped[str] = mapped_column(String(7), nullable=False)
     created_at: Mapped[datetime] = _now()
 
 
@@ -166,7 +190,10 @@ class Card(Base):
     the API and events speak of, is counted from that order when read."""
 
     __tablename__ = "cards"
-    __table_args__ = (Index("ix_cards_lane_order", "lane_id", "order_key", "id"),)
+    __table_args__ = (
+        Index("ix_cards_lane_order", "lane_id", "order_key", "id"),
+        UniqueConstraint("project_id", "number"),
+    )
     id: Mapped[uuid.UUID] = _id()
     workspace_id: Mapped[uuid.UUID] = _workspace()
     project_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
@@ -181,6 +208,14 @@ class Card(Base):
     parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="SET NULL"), index=True)
     acceptance_criteria: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
     checklist: Mapped[list[dict[str, object]]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
+    assignee_agent: Mapped[str | None] = mapped_column(String(40))
+    label_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list, server_default="[]")
+    due_date: Mapped[date | None] = mapped_column(Date)
+    # The card's number in its project (from ``Project.card_sequence``) and its short id, ``<key>-<number>``.
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    human_id: Mapped[str] = mapped_column(String(24), nullable=False)
+    # Set while the card is archived: it is off its lane (and every count of it) but keeps its key to return to.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
@@ -387,14 +422,38 @@ class CardImage(Base):
     created_at: Mapped[datetime] = _now()
 
 
-TOUCHED_BOARDS, TOUCHED_CARDS = "touched_boards", "touched_cards"
+class CardAttachment(Base):
+    """A file people attached to a card: its bytes are the blob ``blob_name`` under the card's workspace."""
+
+    __tablename__ = "card_attachments"
+    __table_args__ = (Index("ix_card_attachments_card", "card_id", "created_at"),)
+    id: Mapped[uuid.UUID] = _id()
+    workspace_id: Mapped[uuid.UUID] = _workspace()
+    card_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("cards.id", ondelete="CASCADE"), nullable=False)
+    filename: Mapped[str] = mapped_column(String(200), nullable=False)
+    blob_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    uploaded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = _now()
 
 
-def _note_change(_mapper: Mapper[object], _connection: Connection, target: Lane | Card | AgentRun) -> None:
-    """Every flushed insert, update or delete of a lane, a card or a card's run marks its board as changed,
-    whichever code path made the change; ``_bump_revisions`` moves the revisions on when the transaction commits."""
+TOUCHED_BOARDS, TOUCHED_CARDS, TOUCHED_PROJECTS = "touched_boards", "touched_cards", "touched_projects"
+
+
+def _note_change(
+    _mapper: Mapper[object], _connection: Connection, target: Lane | Card | AgentRun | Label | Project
+) -> None:
+    """Every flushed insert, update or delete of a lane, a card, a card's run, a label or a project (its key names
+    the cards) marks its board as changed, whichever code path made the change; ``_bump_revisions`` moves the
+    revisions on when the transaction commits."""
     session = object_session(target)
     if session is None:
+        return
+    if isinstance(target, Label | Project):
+        session.info.setdefault(TOUCHED_PROJECTS, set()).add(
+            target.project_id if isinstance(target, Label) else target.id
+        )
         return
     if isinstance(target, AgentRun):
         if target.card_id is not None:
@@ -409,22 +468,25 @@ def _bump_revisions(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint's release: the changes it holds are counted when the transaction commits
     session.flush()  # what commit does next anyway; it records the changes still pending
-    if TOUCHED_BOARDS not in session.info and TOUCHED_CARDS not in session.info:
+    if not any(touched in session.info for touched in (TOUCHED_BOARDS, TOUCHED_CARDS, TOUCHED_PROJECTS)):
         return
     boards: set[uuid.UUID] = session.info.pop(TOUCHED_BOARDS, set())
     cards: set[uuid.UUID] = session.info.pop(TOUCHED_CARDS, set())
+    projects: set[uuid.UUID] = session.info.pop(TOUCHED_PROJECTS, set())
     condition: ColumnElement[bool] = Board.id.in_(sorted(boards))
     if cards:
         condition = condition | Board.id.in_(select(Card.board_id).where(Card.id.in_(sorted(cards))))
+    if projects:
+        condition = condition | Board.project_id.in_(sorted(projects))
     session.connection().execute(update(Board).where(condition).values(revision=Board.revision + 1))
 
 
 def _forget_changes(session: Session, _previous: object = None) -> None:
-    session.info.pop(TOUCHED_BOARDS, None)
-    session.info.pop(TOUCHED_CARDS, None)
+    for touched in (TOUCHED_BOARDS, TOUCHED_CARDS, TOUCHED_PROJECTS):
+        session.info.pop(touched, None)
 
 
-for _model in (Lane, Card, AgentRun):
+for _model in (Lane, Card, AgentRun, Label, Project):
     for _change in ("after_insert", "after_update", "after_delete"):
         event.listen(_model, _change, _note_change)
 event.listen(Session, "before_commit", _bump_revisions)

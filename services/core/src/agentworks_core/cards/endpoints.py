@@ -8,14 +8,17 @@ from typing import Annotated
 from agentworks_platform.app import SessionDep
 from agentworks_platform.errors import error_responses
 from agentworks_platform.pagination import Page
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
-from agentworks_core.access import PrincipalDep, authorize_resource
+from agentworks_core.access import PrincipalDep, authorize, authorize_resource
 from agentworks_core.cards import service
 from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
 from agentworks_core.schemas import Limit
 from agentworks_core.state import ImageFilesDep, OutboxDep
 
+HumanId = Annotated[
+    str, Path(pattern=r"^[A-Za-z][A-Za-z0-9]{0,9}-[1-9][0-9]{0,8}$", description="A card's short id, e.g. SHOP-42.")
+]
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/webp")
 
 router = APIRouter(prefix="/api", tags=["cards"], responses=error_responses(404, 409))
@@ -35,11 +38,12 @@ async def list_cards(
     session: SessionDep,
     principal: PrincipalDep,
     lane_id: uuid.UUID | None = None,
+    archived: Annotated[bool, Query(description="List the archived cards instead of those on the board.")] = False,
     cursor: str | None = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[CardOut]:
     await authorize_resource(session, principal, "project", project_id, "read")
-    items, next_cursor = await service.page(session, project_id, lane_id, cursor, limit)
+    items, next_cursor = await service.page(session, project_id, lane_id, archived, cursor, limit)
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -65,9 +69,47 @@ async def move_card(
     return await service.move(session, access, outbox, card_id, body)
 
 
-@router.delete("/cards/{card_id}", status_code=204)
-async def delete_card(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep) -> Response:
+@router.get("/workspaces/{workspace_id}/cards/{human_id}", summary="The card a short id (SHOP-42) names")
+async def card_by_human_id(
+    workspace_id: uuid.UUID, human_id: HumanId, session: SessionDep, principal: PrincipalDep
+) -> CardOut:
+    access = await authorize(session, principal, workspace_id, "read")
+    return await service.resolve(session, access.workspace_id, human_id)
+
+
+@router.post("/cards/{card_id}/archive", summary="Archive a card: it leaves the board until unarchived")
+async def archive_card(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep) -> CardOut:
     access = await authorize_resource(session, principal, "card", card_id, "write")
+    return await service.archive(session, access, outbox, card_id)
+
+
+@router.post("/cards/{card_id}/unarchive", summary="Restore an archived card to its lane (409 at a WIP limit)")
+async def unarchive_card(
+    card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> CardOut:
+    access = await authorize_resource(session, principal, "card", card_id, "write")
+    return await service.unarchive(session, access, outbox, card_id)
+
+
+@router.put("/cards/{card_id}/labels/{label_id}", summary="Put one of its project's labels on a card")
+async def add_card_label(
+    card_id: uuid.UUID, label_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> CardOut:
+    access = await authorize_resource(session, principal, "card", card_id, "write")
+    return await service.label_card(session, access, outbox, card_id, label_id, on=True)
+
+
+@router.delete("/cards/{card_id}/labels/{label_id}", summary="Take a label off a card")
+async def remove_card_label(
+    card_id: uuid.UUID, label_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> CardOut:
+    access = await authorize_resource(session, principal, "card", card_id, "write")
+    return await service.label_card(session, access, outbox, card_id, label_id, on=False)
+
+
+@router.delete("/cards/{card_id}", status_code=204, summary="Delete a card for good (owners; archive to undo)")
+async def delete_card(card_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep) -> Response:
+    access = await authorize_resource(session, principal, "card", card_id, "delete")
     await service.delete(session, access, outbox, card_id)
     return Response(status_code=204)
 

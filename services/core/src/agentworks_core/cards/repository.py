@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TypeVar
 
 from agentworks_platform.db import locks_rows
-from sqlalchemy import ColumnElement, Table, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, String, Table, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.cards import order
-from agentworks_core.models import Card, CardImage, Lane, ResourceIndex
+from agentworks_core.models import Card, CardImage, Lane, Project, ResourceIndex
 
 T = TypeVar("T")
+
+ON_BOARD = Card.archived_at.is_(None)
+"""The cards a lane shows: an archived card keeps its lane and key but is left out of every count and order."""
 
 
 async def lock_lanes(
@@ -93,7 +96,8 @@ async def has_wip_limit(session: AsyncSession, lane_id: uuid.UUID) -> bool:
 
 
 async def count_in_lane(session: AsyncSession, lane_id: uuid.UUID) -> int:
-    return int(await session.scalar(select(func.count()).select_from(Card).where(Card.lane_id == lane_id)) or 0)
+    query = select(func.count()).select_from(Card).where(Card.lane_id == lane_id, ON_BOARD)
+    return int(await session.scalar(query) or 0)
 
 
 async def first_lane(session: AsyncSession, board_id: uuid.UUID) -> Lane | None:
@@ -106,7 +110,7 @@ def _ahead_of(card: Card) -> ColumnElement[bool]:
 
 async def position_of(session: AsyncSession, card: Card) -> int:
     """The card's index in its lane: how many of the lane's cards come before it."""
-    query = select(func.count()).select_from(Card).where(Card.lane_id == card.lane_id, _ahead_of(card))
+    query = select(func.count()).select_from(Card).where(Card.lane_id == card.lane_id, ON_BOARD, _ahead_of(card))
     return int(await session.scalar(query) or 0)
 
 
@@ -120,9 +124,13 @@ async def positions_of(session: AsyncSession, cards: Sequence[Card]) -> dict[uui
     if not cards:
         return {}
     lanes = sorted({card.lane_id for card in cards})
-    ranked = select(Card.id, lane_index().label("position")).where(Card.lane_id.in_(lanes)).subquery()
+    ranked = select(Card.id, lane_index().label("position")).where(Card.lane_id.in_(lanes), ON_BOARD).subquery()
     rows = await session.execute(select(ranked.c.id, ranked.c.position).where(ranked.c.id.in_([c.id for c in cards])))
-    return {card_id: int(position) for card_id, position in rows}
+    positions = {card_id: int(position) for card_id, position in rows}
+    for card in cards:
+        if card.id not in positions:  # archived: the place it would return to
+            positions[card.id] = await position_of(session, card)
+    return positions
 
 
 async def keys_around(
@@ -130,7 +138,7 @@ async def keys_around(
 ) -> tuple[int | None, int | None]:
     """The keys of the cards that would sit either side of a card put at ``index`` among the lane's other cards
     (None past either end)."""
-    query = select(Card.order_key).where(Card.lane_id == lane_id).order_by(Card.order_key, Card.id)
+    query = select(Card.order_key).where(Card.lane_id == lane_id, ON_BOARD).order_by(Card.order_key, Card.id)
     if leaving_out is not None:
         query = query.where(Card.id != leaving_out)
     keys = list((await session.scalars(query.offset(max(index - 1, 0)).limit(2 if index > 0 else 1))).all())
@@ -142,7 +150,7 @@ async def keys_around(
 async def rekey_lane(session: AsyncSession, lane_id: uuid.UUID, leaving_out: uuid.UUID | None) -> None:
     """Spread the keys of the lane's cards (all but ``leaving_out``) evenly again, keeping their order. The
     caller holds the lane exclusively, so no card enters or leaves it meanwhile."""
-    query = select(Card.id).where(Card.lane_id == lane_id).order_by(Card.order_key, Card.id)
+    query = select(Card.id).where(Card.lane_id == lane_id, ON_BOARD).order_by(Card.order_key, Card.id)
     if leaving_out is not None:
         query = query.where(Card.id != leaving_out)
     ids = list((await session.scalars(query)).all())
@@ -177,10 +185,11 @@ async def page(
     session: AsyncSession,
     project_id: uuid.UUID,
     lane_id: uuid.UUID | None,
+    archived: bool,
     after: tuple[object, uuid.UUID] | None,
     limit: int,
 ) -> list[Card]:
-    query = select(Card).where(Card.project_id == project_id)
+    query = select(Card).where(Card.project_id == project_id, ~ON_BOARD if archived else ON_BOARD)
     if lane_id is not None:
         query = query.where(Card.lane_id == lane_id)
     if after is not None:
@@ -192,6 +201,46 @@ async def delete_card(session: AsyncSession, card: Card) -> None:
     await session.execute(update(Card).where(Card.parent_id == card.id).values(parent_id=None))
     await session.execute(delete(ResourceIndex).where(ResourceIndex.id == card.id))
     await session.delete(card)
+
+
+async def next_number(session: AsyncSession, project_id: uuid.UUID) -> int:
+    """Take the project's next card number. The increment locks the project's row until the transaction ends
+    (PostgreSQL), or runs under SQLite's one writer, so two cards never share a number."""
+    statement = (
+        update(Project)
+        .where(Project.id == project_id)
+        .values(card_sequence=Project.card_sequence + 1)
+        .returning(Project.card_sequence)
+    )
+    number = await session.scalar(statement)
+    assert number is not None, "the caller checked the project exists"
+    return number
+
+
+async def rename_human_ids(session: AsyncSession, project_id: uuid.UUID, key: str) -> None:
+    """Give every card of the project the short id its new key makes."""
+    human_id = literal(f"{key}-", String) + cast(Card.number, String)
+    await session.execute(
+        update(Card)
+        .where(Card.project_id == project_id)
+        .values(human_id=human_id)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def by_number(session: AsyncSession, workspace_id: uuid.UUID, key: str, number: int) -> Card | None:
+    query = (
+        select(Card)
+        .join(Project, Project.id == Card.project_id)
+        .where(Project.workspace_id == workspace_id, Project.key == key, Card.number == number)
+    )
+    return await session.scalar(query)
+
+
+async def cards_with_label(session: AsyncSession, project_id: uuid.UUID, label_id: uuid.UUID) -> list[uuid.UUID]:
+    """The project's cards holding the label (read from each card's list: JSON is not searched alike everywhere)."""
+    rows = await session.execute(select(Card.id, Card.label_ids).where(Card.project_id == project_id))
+    return [card_id for card_id, labels in rows if str(label_id) in labels]
 
 
 async def images(session: AsyncSession, card_id: uuid.UUID) -> Sequence[CardImage]:

@@ -4,10 +4,12 @@ narrows the ones a person writes, and the update body restates them all as optio
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Literal, Self, get_args
 
 from agentworks_events import CardFields, ChecklistItem, UtcDateTime
-from agentworks_events.cards import CHECKLIST_MAX, CRITERIA_MAX, CardType, Criterion, Priority
+from agentworks_events.base import AgentKey
+from agentworks_events.cards import CHECKLIST_MAX, CRITERIA_MAX, LABELS_MAX, CardType, Criterion, Priority
 from agentworks_platform.input_rules import visible_text
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -17,7 +19,8 @@ from agentworks_core.schemas import Out, StrictBody
 Title = Annotated[str, visible_text(200)]
 Description = Annotated[str, Field(max_length=20_000)]
 Position = Annotated[int, Field(ge=0, le=100_000)]
-Clearable = Literal["assignee_id", "parent_id"]
+Clearable = Literal["assignee_id", "assignee_agent", "parent_id", "due_date"]
+LabelIds = Annotated[tuple[uuid.UUID, ...], Field(max_length=LABELS_MAX)]
 
 
 class ChecklistItemIn(ChecklistItem):
@@ -36,6 +39,7 @@ class CardCreate(StrictBody, CardFields):
     lane_id: uuid.UUID | None = Field(default=None, description="Defaults to the board's first lane.")
     position: Position | None = Field(default=None, description="Defaults to the end of the lane.")
     checklist: Checklist = ()
+    label_ids: LabelIds = ()
 
 
 class CardUpdate(StrictBody):
@@ -45,9 +49,12 @@ class CardUpdate(StrictBody):
     card_type: CardType | SkipJsonSchema[None] = None
     priority: Priority | SkipJsonSchema[None] = None
     assignee_id: uuid.UUID | None = None
+    assignee_agent: AgentKey | None = None
     parent_id: uuid.UUID | None = None
     acceptance_criteria: Annotated[tuple[Criterion, ...], Field(max_length=CRITERIA_MAX)] | SkipJsonSchema[None] = None
     checklist: Checklist | SkipJsonSchema[None] = None
+    label_ids: LabelIds | SkipJsonSchema[None] = None
+    due_date: date | None = None
     clear: list[Clearable] = Field(default_factory=list, description="Fields to set to null.")
 
     @model_validator(mode="after")
@@ -77,12 +84,14 @@ class CardOut(Out, CardFields):
     """A card as the API and the board show it; the board's rows are read from exactly these columns."""
 
     id: uuid.UUID
+    human_id: str = Field(description="The card's short id: its project's key and its number there (SHOP-42).")
     project_id: uuid.UUID
     board_id: uuid.UUID
     lane_id: uuid.UUID
     position: int
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    archived_at: UtcDateTime | None = Field(default=None, description="Set while the card is archived (off the board).")
     runs: RunBadge | None = None
 
 

@@ -9,18 +9,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from agentworks_events import CardCreated, CardDeleted, CardFields, CardMoved, CardSnapshot, CardUpdated, utc_now
+from agentworks_events import (
+    CardArchived,
+    CardCreated,
+    CardDeleted,
+    CardFields,
+    CardMoved,
+    CardSnapshot,
+    CardUnarchived,
+    CardUpdated,
+    utc_now,
+)
+from agentworks_events.cards import LABELS_MAX
 from agentworks_platform.errors import AppError, Conflict, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from agentworks_pubsub import Outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access, index_resource
+from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.audit import service as audit
 from agentworks_core.cards import order, repository
 from agentworks_core.cards.image_files import ImageFile, ImageFiles
 from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
-from agentworks_core.models import Card, CardImage, Lane, Project
+from agentworks_core.models import Card, CardImage, Label, Lane, Project
 from agentworks_core.projects import repository as projects
 from agentworks_core.workspaces import repository as workspaces
 
@@ -34,6 +46,7 @@ def snapshot(card: Card, lane: Lane, position: int) -> CardSnapshot:
         lane_id=lane.id,
         lane_number=lane.number,
         position=position,
+        human_id=card.human_id,
         **{field: getattr(card, field) for field in EDITABLE},
     )
 
@@ -44,9 +57,16 @@ def card_out(card: Card, position: int) -> CardOut:
     return CardOut.model_validate({**fields, "position": position})
 
 
+def _json_item(value: object) -> object:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
 def stored(fields: dict[str, Any]) -> dict[str, Any]:
-    """Field values as the card's columns hold them: JSON lists where the shapes have tuples."""
-    return {name: list(value) if isinstance(value, tuple) else value for name, value in fields.items()}
+    """Field values as the card's columns hold them: JSON lists (of ids as text) where the shapes have tuples."""
+    return {
+        name: [_json_item(item) for item in value] if isinstance(value, tuple) else value
+        for name, value in fields.items()
+    }
 
 
 def _summary(card: Card, position: int) -> dict[str, object]:
@@ -65,8 +85,58 @@ def _refuse_full(lane: Lane, count: int) -> None:
 async def _check_assignee(session: AsyncSession, access: Access, assignee_id: uuid.UUID | None) -> None:
     if assignee_id is None:
         return
-    if await workspaces.member_by_user(session, access.workspace_id, assignee_id) is None:
+    member = await workspaces.member_by_user(session, access.workspace_id, assignee_id)
+    if member is None or member.status != "active":
         raise AppError("The assignee must be a member of this workspace.", code="invalid_assignee", status_code=422)
+
+
+def _check_assignee_agent(agent: str | None) -> None:
+    if agent is not None and agent not in BY_KEY:
+        raise AppError(
+            f"No agent '{agent}'; the assignee must be one of the project's agents ({', '.join(BY_KEY)}).",
+            code="invalid_assignee",
+            status_code=422,
+        )
+
+
+def _one_assignee(changes: dict[str, Any]) -> None:
+    """A card has one assignee: a person or an agent. Setting one clears the other; naming both is refused."""
+    person, agent = changes.get("assignee_id"), changes.get("assignee_agent")
+    if person is not None and agent is not None:
+        raise AppError(
+            "A card has one assignee: give assignee_id (a person) or assignee_agent (an agent), not both.",
+            code="invalid_assignee",
+            status_code=422,
+        )
+    if person is not None:
+        changes["assignee_agent"] = None
+    elif agent is not None:
+        changes["assignee_id"] = None
+
+
+async def _check_labels(session: AsyncSession, project_id: uuid.UUID, label_ids: list[str]) -> list[str]:
+    """The labels, each once in the order given, when all are the project's."""
+    unique = list(dict.fromkeys(label_ids))
+    for label_id in unique:
+        label = await session.get(Label, uuid.UUID(label_id))
+        if label is None or label.project_id != project_id:
+            raise AppError(f"No label with id {label_id} in this project.", code="invalid_label", status_code=422)
+    return unique
+
+
+async def _checked(
+    session: AsyncSession, access: Access, project_id: uuid.UUID, changes: dict[str, Any], card_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """The changes to a card's fields once every rule about them holds."""
+    _one_assignee(changes)
+    if changes.get("assignee_id") is not None:
+        await _check_assignee(session, access, changes["assignee_id"])
+    _check_assignee_agent(changes.get("assignee_agent"))
+    if "parent_id" in changes:
+        await _check_parent(session, project_id, changes["parent_id"], card_id)
+    if "label_ids" in changes:
+        changes["label_ids"] = await _check_labels(session, project_id, changes["label_ids"])
+    return changes
 
 
 async def _check_parent(
@@ -120,9 +190,9 @@ async def create(
     if project is None or board is None:
         raise NotFound(f"No project with id {project_id}.")
     lane_id = body.lane_id or (await _first_lane(session, board.id)).id
-    await _check_assignee(session, access, body.assignee_id)
-    await _check_parent(session, project_id, body.parent_id)
+    fields = await _checked(session, access, project_id, stored(body.model_dump(include=set(EDITABLE))), None)
     card_id = uuid.uuid4()
+    number = await repository.next_number(session, project_id)
 
     async def attempt(exclusive: bool) -> tuple[Card, Lane] | None:
         lane = (await repository.lock_lanes(session, [lane_id], [lane_id] if exclusive else [])).get(lane_id)
@@ -143,7 +213,9 @@ async def create(
             board_id=board.id,
             lane_id=lane.id,
             order_key=key,
-            **stored(body.model_dump(include=set(EDITABLE))),
+            **fields,
+            number=number,
+            human_id=f"{project.key}-{number}",
             created_by=access.principal.user_id,
             created_at=utc_now(),
             updated_at=utc_now(),
@@ -185,6 +257,9 @@ async def add_agent_child(
     run_id: uuid.UUID,
 ) -> Card:
     """A child card an agent's run asks for, under ``parent`` at the end of ``lane``, announced as the run's."""
+    project = await session.get(Project, parent.project_id)
+    assert project is not None, "a card's project outlives it"
+    number = await repository.next_number(session, project.id)
 
     async def attempt(exclusive: bool) -> Card | None:
         await repository.lock_lanes(session, [lane.id], [lane.id] if exclusive else [])
@@ -202,6 +277,8 @@ async def add_agent_child(
             order_key=key,
             **stored(fields),
             parent_id=parent.id,
+            number=number,
+            human_id=f"{project.key}-{number}",
             created_at=now,
             updated_at=now,
         )
@@ -254,10 +331,40 @@ async def update(
         raise NotFound(f"No card with id {card_id}.")
     changes = stored(body.model_dump(exclude_unset=True, exclude={"clear"}))
     changes.update(dict.fromkeys(body.clear))
-    if "assignee_id" in changes:
-        await _check_assignee(session, access, changes["assignee_id"])
-    if "parent_id" in changes:
-        await _check_parent(session, card.project_id, changes["parent_id"], card.id)
+    return await _change(
+        session, access, outbox, card, await _checked(session, access, card.project_id, changes, card.id)
+    )
+
+
+async def label_card(
+    session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID, label_id: uuid.UUID, on: bool
+) -> CardOut:
+    """Put the label on the card (``on``) or take it off; either is a no-op when already so."""
+    card = await repository.card_for_update(session, card_id)
+    if card is None:
+        raise NotFound(f"No card with id {card_id}.")
+    label = await session.get(Label, label_id)
+    if label is None or label.project_id != card.project_id:
+        raise NotFound(f"No label with id {label_id} in this card's project.")
+    kept = [existing for existing in card.label_ids if existing != str(label_id)]
+    labels = [*kept, str(label_id)] if on else kept
+    if on and len(labels) > LABELS_MAX:
+        raise AppError(f"A card holds at most {LABELS_MAX} labels.", code="too_many_labels", status_code=422)
+    if labels == card.label_ids:
+        return card_out(card, await repository.position_of(session, card))
+    return await _change(session, access, outbox, card, {"label_ids": labels})
+
+
+async def drop_label(session: AsyncSession, access: Access, outbox: Outbox, label: Label) -> None:
+    """Take a label being deleted off every card of its project that holds it (each change announced)."""
+    for card_id in await repository.cards_with_label(session, label.project_id, label.id):
+        await label_card(session, access, outbox, card_id, label.id, on=False)
+
+
+async def _change(
+    session: AsyncSession, access: Access, outbox: Outbox, card: Card, changes: dict[str, Any]
+) -> CardOut:
+    """Apply checked changes to the card's fields: audited with what changed, announced as ``card.updated``."""
     changed = tuple(f for f, v in changes.items() if getattr(card, f) != v)
     position = await repository.position_of(session, card)
     if not changed:
@@ -335,6 +442,8 @@ async def _move(
     async def attempt(exclusive: bool) -> _Moved | None:
         card, lanes = await _lock_card_and_lanes(session, card_id, [target_id], [target_id] if exclusive else [])
         source, target = lanes[card.lane_id], lanes.get(target_id)
+        if card.archived_at is not None:
+            raise Conflict("The card is archived; unarchive it to move it.", code="card_archived")
         if target is None or target.board_id != card.board_id:
             raise AppError("The lane must belong to the card's board.", code="invalid_lane", status_code=422)
         leaving = target.id != source.id
@@ -406,6 +515,79 @@ async def delete(session: AsyncSession, access: Access, outbox: Outbox, card_id:
     )
 
 
+async def archive(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID) -> CardOut:
+    """Take the card off the board, keeping its lane and key for an unarchive; archiving it again is a no-op."""
+    card, _lanes = await _lock_card_and_lanes(session, card_id, [], [])
+    position = await repository.position_of(session, card)
+    if card.archived_at is not None:
+        return card_out(card, position)
+    card.archived_at = card.updated_at = utc_now()
+    audit.record(session, access, "card.archived", "card", card.id, {"lane_id": card.lane_id, "position": position})
+    await outbox.add(
+        session,
+        CardArchived(
+            workspace_id=access.workspace_id,
+            project_id=card.project_id,
+            card_id=card.id,
+            actor_id=access.principal.user_id,
+            board_id=card.board_id,
+            lane_id=card.lane_id,
+        ),
+    )
+    return card_out(card, position)
+
+
+async def unarchive(session: AsyncSession, access: Access, outbox: Outbox, card_id: uuid.UUID) -> CardOut:
+    """Put an archived card back in the lane it left, at its old place among the cards still there; a lane at its
+    WIP limit refuses it (409) as it would a move."""
+    home = await repository.lane_of_card(session, card_id)
+    if home is None:
+        raise NotFound(f"No card with id {card_id}.")
+
+    async def attempt(exclusive: bool) -> tuple[Card, Lane, bool] | None:
+        card, lanes = await _lock_card_and_lanes(session, card_id, [], [home] if exclusive else [])
+        lane = lanes[card.lane_id]
+        if card.archived_at is None:
+            return card, lane, False
+        if lane.wip_limit is not None:
+            if not exclusive:
+                return None
+            _refuse_full(lane, await repository.count_in_lane(session, lane.id))
+        card.archived_at, card.updated_at = None, utc_now()
+        await session.flush()
+        return card, lane, True
+
+    restored = await repository.under_lane_locks(session, attempt, await repository.has_wip_limit(session, home))
+    if restored is None:
+        raise _changed_meanwhile()
+    card, lane, changed = restored
+    position = await repository.position_of(session, card)
+    if changed:
+        audit.record(
+            session, access, "card.unarchived", "card", card.id, after={"lane_id": lane.id, "position": position}
+        )
+        await outbox.add(
+            session,
+            CardUnarchived(
+                workspace_id=access.workspace_id,
+                project_id=card.project_id,
+                card_id=card.id,
+                actor_id=access.principal.user_id,
+                card=snapshot(card, lane, position),
+            ),
+        )
+    return card_out(card, position)
+
+
+async def resolve(session: AsyncSession, workspace_id: uuid.UUID, human_id: str) -> CardOut:
+    """The card a short id (``SHOP-42``, any case) names in the workspace."""
+    key, _, number = human_id.upper().rpartition("-")
+    card = await repository.by_number(session, workspace_id, key, int(number))
+    if card is None:
+        raise NotFound(f"No card {human_id.upper()} in this workspace.")
+    return card_out(card, await repository.position_of(session, card))
+
+
 async def children(session: AsyncSession, card_id: uuid.UUID) -> list[CardOut]:
     await get(session, card_id)
     found = await repository.children(session, card_id)
@@ -430,12 +612,17 @@ async def image_file(session: AsyncSession, files: ImageFiles, card_id: uuid.UUI
 
 
 async def page(
-    session: AsyncSession, project_id: uuid.UUID, lane_id: uuid.UUID | None, cursor: str | None, limit: int
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    lane_id: uuid.UUID | None,
+    archived: bool,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[CardOut], str | None]:
     if await session.get(Project, project_id) is None:
         raise NotFound(f"No project with id {project_id}.")
     after = decode_cursor(cursor, (datetime.fromisoformat, uuid.UUID))
-    rows = await repository.page(session, project_id, lane_id, after, limit)
+    rows = await repository.page(session, project_id, lane_id, archived, after, limit)
     more, rows = len(rows) > limit, rows[:limit]
     next_cursor = encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
     positions = await repository.positions_of(session, rows)

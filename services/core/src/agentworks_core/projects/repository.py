@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from agentworks_platform.db import is_unique_violation
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.cards import repository as cards
 from agentworks_core.cards.schemas import CardOut
-from agentworks_core.models import AgentRun, Board, Card, Lane, Project, ResourceIndex
+from agentworks_core.models import AgentRun, Board, Card, Label, Lane, Project, ResourceIndex
 
 
 async def projects(
@@ -24,6 +26,28 @@ async def projects(
             (Project.created_at > after[0]) | ((Project.created_at == after[0]) & (Project.id > after[1]))
         )
     return list((await session.scalars(query.order_by(Project.created_at, Project.id).limit(limit + 1))).all())
+
+
+async def keys_in(session: AsyncSession, workspace_id: uuid.UUID) -> set[str]:
+    return set((await session.scalars(select(Project.key).where(Project.workspace_id == workspace_id))).all())
+
+
+async def saved(session: AsyncSession, project: Project, **values: object) -> bool:
+    """Write the project, new or with ``values`` set (a new key), in a savepoint: False, with nothing written,
+    when another project of the workspace took its key first."""
+    savepoint = await session.begin_nested()
+    try:
+        for field, value in values.items():
+            setattr(project, field, value)
+        session.add(project)
+        await session.flush()
+    except IntegrityError as exc:
+        await savepoint.rollback()
+        if is_unique_violation(exc):
+            return False
+        raise
+    await savepoint.commit()
+    return True
 
 
 async def first_board(session: AsyncSession, project_id: uuid.UUID) -> Board | None:
@@ -66,13 +90,17 @@ badge is added from the runs)."""
 
 async def card_rows_of_board(session: AsyncSession, board_id: uuid.UUID) -> list[dict[str, Any]]:
     """The board's cards as plain rows (no ORM identity map: a board can hold thousands)."""
-    query = select(*CARD_COLUMNS).where(Card.board_id == board_id).order_by(Card.lane_id, Card.order_key, Card.id)
+    query = (
+        select(*CARD_COLUMNS)
+        .where(Card.board_id == board_id, cards.ON_BOARD)
+        .order_by(Card.lane_id, Card.order_key, Card.id)
+    )
     return [dict(row) for row in (await session.execute(query)).mappings()]
 
 
 async def lane_counts(session: AsyncSession, board_id: uuid.UUID) -> dict[uuid.UUID, int]:
     rows = await session.execute(
-        select(Card.lane_id, func.count()).where(Card.board_id == board_id).group_by(Card.lane_id)
+        select(Card.lane_id, func.count()).where(Card.board_id == board_id, cards.ON_BOARD).group_by(Card.lane_id)
     )
     return {lane_id: int(count) for lane_id, count in rows}
 
@@ -81,9 +109,11 @@ async def delete_project(session: AsyncSession, project: Project) -> None:
     board_ids = select(Board.id).where(Board.project_id == project.id)
     lane_ids = select(Lane.id).where(Lane.board_id.in_(board_ids))
     card_ids = select(Card.id).where(Card.project_id == project.id)
+    label_ids = select(Label.id).where(Label.project_id == project.id)
     await session.execute(
         delete(ResourceIndex).where(
             ResourceIndex.id.in_(card_ids)
+            | ResourceIndex.id.in_(label_ids)
             | ResourceIndex.id.in_(lane_ids)
             | ResourceIndex.id.in_(board_ids)
             | (ResourceIndex.id == project.id)

@@ -6,12 +6,21 @@ import uuid
 from typing import Annotated
 
 from agentworks_events import UtcDateTime
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from agentworks_core.cards.schemas import CardOut
+from agentworks_core.labels.schemas import LabelOut
 from agentworks_core.schemas import Name, Out, StrictBody
 
 WipLimit = Annotated[int, Field(ge=1, le=1000)]
+ProjectKey = Annotated[
+    str,
+    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
+    Field(
+        pattern=r"^[A-Z][A-Z0-9]{0,9}$",
+        description="Prefixes the project's card ids (SHOP-42): a letter, then up to 9 letters or digits.",
+    ),
+]
 
 
 class ProjectCreate(StrictBody):
@@ -22,6 +31,7 @@ class ProjectCreate(StrictBody):
 class ProjectUpdate(StrictBody):
     name: Name | None = None
     description: Annotated[str, Field(max_length=5000)] | None = None
+    key: ProjectKey | None = Field(default=None, description="Owners only; every card's short id follows it.")
 
 
 class ProjectOut(Out):
@@ -30,6 +40,7 @@ class ProjectOut(Out):
     name: str
     description: str
     status: str
+    key: str = Field(description="Prefixes the project's card ids (SHOP-42); unique in the workspace.")
     created_at: UtcDateTime
     board_id: uuid.UUID | None = None
 
@@ -70,3 +81,4 @@ class LaneWithCards(LaneOut):
 
 class BoardDetail(BoardOut):
     lanes: list[LaneWithCards]
+    labels: list[LabelOut] = Field(default_factory=list, description="The project's labels, by name.")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
 
 from agentworks_events import utc_text
-from agentworks_platform.errors import AppError, NotFound
+from agentworks_platform.errors import AppError, Conflict, Forbidden, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.access import Access, index_resource
+from agentworks_core.access import Access, Role, index_resource
 from agentworks_core.audit import service as audit
+from agentworks_core.cards import repository as cards
+from agentworks_core.labels import repository as labels
+from agentworks_core.labels.schemas import LabelOut
 from agentworks_core.models import Board, Lane, Project
 from agentworks_core.projects import repository
 from agentworks_core.projects.board_cache import BoardCache
@@ -40,13 +44,29 @@ DEFAULT_LANES = (
 )
 
 
+def key_for(name: str, taken: set[str]) -> str:
+    """A project's key from its name: the initials of a name of several words (up to five), else the first five
+    letters of its one word, upper case; a digit is added when the workspace has the key already."""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9]*", name)
+    base = ("".join(w[0] for w in words[:5]) if len(words) > 1 else (words[0][:5] if words else "P")).upper()
+    key, suffix = base, 2
+    while key in taken:
+        key, suffix = f"{base[: 10 - len(str(suffix))]}{suffix}", suffix + 1
+    return key
+
+
 async def create(session: AsyncSession, access: Access, body: ProjectCreate) -> ProjectOut:
     project = Project(
         id=uuid.uuid4(), workspace_id=access.workspace_id, name=body.name, description=body.description, status="active"
     )
+    # Another project created meanwhile may take the key chosen: the next free one is taken then.
+    for _ in range(5):
+        key = key_for(body.name, await repository.keys_in(session, access.workspace_id))
+        if await repository.saved(session, project, key=key):
+            break
+    else:
+        raise Conflict("Projects are being created too fast to give this one a key; try again.", code="key_taken")
     board = Board(id=uuid.uuid4(), workspace_id=access.workspace_id, project_id=project.id, name=body.name)
-    session.add(project)
-    await session.flush()
     session.add(board)
     await session.flush()
     for number, name in enumerate(DEFAULT_LANES):
@@ -64,7 +84,9 @@ async def create(session: AsyncSession, access: Access, body: ProjectCreate) -> 
     index_resource(session, "board", board.id, access.workspace_id)
     await session.flush()
     await session.refresh(project)
-    audit.record(session, access, "project.created", "project", project.id, after={"name": project.name})
+    audit.record(
+        session, access, "project.created", "project", project.id, after={"name": project.name, "key": project.key}
+    )
     return _project_out(project, board.id)
 
 
@@ -98,21 +120,28 @@ async def get(session: AsyncSession, project_id: uuid.UUID) -> ProjectOut:
     return _project_out(project, boards[0].id if boards else None)
 
 
+def _settings(project: Project) -> dict[str, object]:
+    return {"name": project.name, "description": project.description, "key": project.key}
+
+
 async def update(session: AsyncSession, access: Access, project_id: uuid.UUID, body: ProjectUpdate) -> ProjectOut:
     project = await _project(session, project_id)
-    before = {"name": project.name, "description": project.description}
-    for field, value in body.model_dump(exclude_none=True).items():
+    before = _settings(project)
+    for field, value in body.model_dump(exclude_none=True, exclude={"key"}).items():
         setattr(project, field, value)
-    audit.record(
-        session,
-        access,
-        "project.updated",
-        "project",
-        project.id,
-        before,
-        {"name": project.name, "description": project.description},
-    )
+    if body.key is not None and body.key != project.key:
+        await _rekey(session, access, project, body.key)
+    audit.record(session, access, "project.updated", "project", project.id, before, _settings(project))
     return await get(session, project_id)
+
+
+async def _rekey(session: AsyncSession, access: Access, project: Project, key: str) -> None:
+    """Give the project a new key (owners only), and every card of it the short id the key makes."""
+    if access.role != Role.OWNER:
+        raise Forbidden("Only an owner may change a project's key: every card's short id changes with it.")
+    if not await repository.saved(session, project, key=key):
+        raise Conflict(f"Another project of this workspace has the key {key}.", code="key_taken")
+    await cards.rename_human_ids(session, project.id, key)
 
 
 async def delete(session: AsyncSession, access: Access, project_id: uuid.UUID) -> None:
@@ -155,8 +184,10 @@ async def board_json(session: AsyncSession, cache: BoardCache, board_id: uuid.UU
         # Plain rows skip CardOut, so its timestamp format is applied here (SQLite's are naive).
         card["created_at"], card["updated_at"] = utc_text(card["created_at"]), utc_text(card["updated_at"])
         by_lane[card["lane_id"]].append(card)
+    project_labels = await labels.labels_of(session, board.project_id)
     body = {
         **BoardOut.model_validate(board).model_dump(),
+        "labels": [LabelOut.model_validate(label).model_dump(mode="json") for label in project_labels],
         "lanes": [
             {
                 **LaneOut.model_validate(lane).model_dump(),

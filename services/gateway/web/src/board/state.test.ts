@@ -6,8 +6,9 @@ import { agentsOfLane, applyCardEvent, type CardEvent, boardReaction, dragAnnoun
 function card(id: string, laneId: string, position: number): Card {
   return {
     id, project_id: "p", board_id: "b", lane_id: laneId, position, title: id.toUpperCase(), description: "",
-    card_type: "task", priority: "none", assignee_id: null, parent_id: null, acceptance_criteria: [], checklist: [],
-    created_at: "", updated_at: "", runs: null,
+    card_type: "task", priority: "none", assignee_id: null, assignee_agent: null, parent_id: null, acceptance_criteria: [],
+    checklist: [], label_ids: [], due_date: null, human_id: `P-${id}`, created_at: "", updated_at: "", archived_at: null,
+    runs: null,
   };
 }
 
@@ -18,7 +19,7 @@ function lane(id: string, number: number, cardIds: string[], wip: number | null 
 
 function board(): Board {
   return {
-    id: "b", project_id: "p", workspace_id: "w", name: "Board",
+    id: "b", project_id: "p", workspace_id: "w", name: "Board", labels: [],
     lanes: [lane("l0", 0, ["a", "b", "c"]), lane("l1", 1, ["d"], 2), lane("l2", 2, [], 0)],
   };
 }
@@ -120,6 +121,14 @@ describe("applyCardEvent", () => {
     const { description: _left, ...partial } = snapshot("a", "l0", 0);
     const after = applyCardEvent(described, { ...about, type: "card.updated", card_id: "a", card: { ...partial, title: "New" }, changed_fields: ["title"] });
     expect(findCard(after, "a")?.card).toMatchObject({ title: "New", description: "Long" });
+  });
+  it("takes an archived card off the board and puts it back, with its labels, when unarchived", () => {
+    const archived = applyCardEvent(board(), { ...about, type: "card.archived", card_id: "b", board_id: "b", lane_id: "l0" });
+    expect(ids(archived, "l0")).toEqual(["a", "c"]);
+    const card = { ...snapshot("b", "l0", 1), label_ids: ["bug"] as [string], human_id: "P-2", due_date: "2026-12-24" };
+    const restored = applyCardEvent(archived, { ...about, type: "card.unarchived", card_id: "b", card });
+    expect(ids(restored, "l0")).toEqual(["a", "b", "c"]);
+    expect(findCard(restored, "b")?.card).toMatchObject({ label_ids: ["bug"], human_id: "P-2", due_date: "2026-12-24", archived_at: null });
   });
   afterEach(() => vi.useRealTimers());
   it("is idempotent for a repeated event and ignores other event types", () => {

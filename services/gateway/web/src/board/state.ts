@@ -120,6 +120,7 @@ function fromSnapshot(board: Board, snapshot: CardSnapshot, existing: Card | und
     description: description ?? existing?.description ?? "",
     created_at: existing?.created_at ?? now,
     updated_at: now,
+    archived_at: null,
     runs: existing?.runs ?? null,
   };
 }
@@ -154,9 +155,11 @@ export function applyCardEvent(board: Board, event: CardEvent): Board {
   const existing = findCard(board, event.card_id)?.card;
   switch (event.type) {
     case "card.deleted":
+    case "card.archived":
       return removeCard(board, event.card_id);
     case "card.created":
     case "card.updated":
+    case "card.unarchived":
       return placeCard(board, fromSnapshot(board, event.card, existing), event.card.lane_id, event.card.position);
     case "card.moved":
       return placeCard(board, fromSnapshot(board, event.card, existing), event.to_lane_id, event.to_position);

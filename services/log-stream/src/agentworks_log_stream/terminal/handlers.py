@@ -24,7 +24,14 @@ from agentworks_log_stream.terminal import repository
 from agentworks_log_stream.terminal.archive import Archiver
 from agentworks_log_stream.terminal.fanout import Fanout, line_message
 
-BOARD_OF = {"card.created": "card", "card.updated": "card", "card.moved": None, "card.deleted": None}
+BOARD_OF = {
+    "card.created": "card",
+    "card.updated": "card",
+    "card.moved": None,
+    "card.deleted": None,
+    "card.archived": None,
+    "card.unarchived": "card",
+}
 """The card events a board shows, and where each names its board (on the card's snapshot, or its own field)."""
 TERMINAL_STATUS = {"agent.run.completed": "completed", "agent.run.failed": "failed", "agent.run.cancelled": "cancelled"}
 RANK = {"queued": 0, "running": 1, "completed": 2, "failed": 2, "cancelled": 2, "skipped": 2, "refused": 2}

@@ -6,6 +6,8 @@ export type CardEventsEvent =
   | CardUpdated
   | CardMoved
   | CardDeleted
+  | CardArchived
+  | CardUnarchived
   | CardRunRequested
   | CardApproved
   | CardRejected
@@ -37,6 +39,13 @@ export interface CardSnapshot {
    * @maxItems 50
    */
   acceptance_criteria?: string[];
+  /**
+   * The agent of the project the card is assigned to (a card has one assignee).
+   */
+  assignee_agent?: string | null;
+  /**
+   * The person of the workspace the card is assigned to.
+   */
   assignee_id?: string | null;
   board_id: string;
   card_id: string;
@@ -46,6 +55,149 @@ export interface CardSnapshot {
    */
   checklist?: ChecklistItem[];
   description?: string;
+  due_date?: string | null;
+  /**
+   * The card's short id in its project, such as SHOP-42.
+   */
+  human_id?: string;
+  /**
+   * Labels of the card's project.
+   *
+   * @maxItems 20
+   */
+  label_ids?:
+    | []
+    | [string]
+    | [string, string]
+    | [string, string, string]
+    | [string, string, string, string]
+    | [string, string, string, string, string]
+    | [string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [string, string, string, string, string, string, string, string, string, string, string, string, string, string]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ]
+    | [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string
+      ];
   lane_id: string;
   lane_number: number;
   parent_id?: string | null;
@@ -118,6 +270,41 @@ export interface CardDeleted {
   project_id: string;
   schema_version?: number;
   type?: "card.deleted";
+  workspace_id: string;
+}
+/**
+ * Fires when a person archives a card: it leaves its lane's board (its place is kept for an unarchive).
+ */
+export interface CardArchived {
+  /**
+   * User who caused it; None for agents/system.
+   */
+  actor_id?: string | null;
+  board_id: string;
+  card_id: string;
+  id?: string;
+  lane_id: string;
+  occurred_at?: string;
+  project_id: string;
+  schema_version?: number;
+  type?: "card.archived";
+  workspace_id: string;
+}
+/**
+ * Fires when a person restores an archived card to the lane it left.
+ */
+export interface CardUnarchived {
+  /**
+   * User who caused it; None for agents/system.
+   */
+  actor_id?: string | null;
+  card: CardSnapshot;
+  card_id: string;
+  id?: string;
+  occurred_at?: string;
+  project_id: string;
+  schema_version?: number;
+  type?: "card.unarchived";
   workspace_id: string;
 }
 /**

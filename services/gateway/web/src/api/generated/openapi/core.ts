@@ -83,7 +83,7 @@ export interface paths {
         get: operations["get_card_api_cards__card_id__get"];
         put?: never;
         post?: never;
-        /** Delete Card */
+        /** Delete a card for good (owners; archive to undo) */
         delete: operations["delete_card_api_cards__card_id__delete"];
         options?: never;
         head?: never;
@@ -102,6 +102,23 @@ export interface paths {
         put?: never;
         /** Run one agent on a card now */
         post: operations["run_agent_api_cards__card_id__agents__agent__run_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cards/{card_id}/archive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Archive a card: it leaves the board until unarchived */
+        post: operations["archive_card_api_cards__card_id__archive_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -263,6 +280,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cards/{card_id}/labels/{label_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Put one of its project's labels on a card */
+        put: operations["add_card_label_api_cards__card_id__labels__label_id__put"];
+        post?: never;
+        /** Take a label off a card */
+        delete: operations["remove_card_label_api_cards__card_id__labels__label_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cards/{card_id}/move": {
         parameters: {
             query?: never;
@@ -291,6 +326,23 @@ export interface paths {
         get: operations["card_runs_api_cards__card_id__runs_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cards/{card_id}/unarchive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore an archived card to its lane (409 at a WIP limit) */
+        post: operations["unarchive_card_api_cards__card_id__unarchive_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -331,6 +383,24 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/labels/{label_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a label; the cards holding it lose it */
+        delete: operations["delete_label_api_labels__label_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename or recolour a label */
+        patch: operations["change_label_api_labels__label_id__patch"];
         trace?: never;
     };
     "/api/lanes/{lane_id}": {
@@ -524,6 +594,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A project's labels, by name */
+        get: operations["list_labels_api_projects__project_id__labels_get"];
+        put?: never;
+        /** Create a label (409 if the name is taken) */
+        post: operations["create_label_api_projects__project_id__labels_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/approve": {
         parameters: {
             query?: never;
@@ -621,6 +709,23 @@ export interface paths {
         };
         /** Every state change in the workspace, newest first (owner) */
         get: operations["audit_log_api_workspaces__workspace_id__audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace_id}/cards/{human_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The card a short id (SHOP-42) names */
+        get: operations["card_by_human_id_api_workspaces__workspace_id__cards__human_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1090,6 +1195,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Labels
+             * @description The project's labels, by name.
+             */
+            labels: components["schemas"]["LabelOut"][];
             /** Lanes */
             lanes: components["schemas"]["LaneWithCards"][];
             /** Name */
@@ -1143,7 +1253,15 @@ export interface components {
              * @default []
              */
             acceptance_criteria: string[];
-            /** Assignee Id */
+            /**
+             * Assignee Agent
+             * @description The agent of the project the card is assigned to (a card has one assignee).
+             */
+            assignee_agent?: string | null;
+            /**
+             * Assignee Id
+             * @description The person of the workspace the card is assigned to.
+             */
             assignee_id?: string | null;
             /**
              * Card Type
@@ -1161,6 +1279,13 @@ export interface components {
              * @default
              */
             description: string;
+            /** Due Date */
+            due_date?: string | null;
+            /**
+             * Label Ids
+             * @default []
+             */
+            label_ids: string[];
             /**
              * Lane Id
              * @description Defaults to the board's first lane.
@@ -1339,7 +1464,20 @@ export interface components {
              * @default []
              */
             acceptance_criteria: string[];
-            /** Assignee Id */
+            /**
+             * Archived At
+             * @description Set while the card is archived (off the board).
+             */
+            archived_at: string | null;
+            /**
+             * Assignee Agent
+             * @description The agent of the project the card is assigned to (a card has one assignee).
+             */
+            assignee_agent: string | null;
+            /**
+             * Assignee Id
+             * @description The person of the workspace the card is assigned to.
+             */
             assignee_id: string | null;
             /**
              * Board Id
@@ -1366,11 +1504,24 @@ export interface components {
              * @default
              */
             description: string;
+            /** Due Date */
+            due_date: string | null;
+            /**
+             * Human Id
+             * @description The card's short id: its project's key and its number there (SHOP-42).
+             */
+            human_id: string;
             /**
              * Id
              * Format: uuid
              */
             id: string;
+            /**
+             * Label Ids
+             * @description Labels of the card's project.
+             * @default []
+             */
+            label_ids: string[];
             /**
              * Lane Id
              * Format: uuid
@@ -1434,6 +1585,8 @@ export interface components {
         CardUpdate: {
             /** Acceptance Criteria */
             acceptance_criteria?: string[];
+            /** Assignee Agent */
+            assignee_agent?: string | null;
             /** Assignee Id */
             assignee_id?: string | null;
             /**
@@ -1447,9 +1600,13 @@ export interface components {
              * Clear
              * @description Fields to set to null.
              */
-            clear?: ("assignee_id" | "parent_id")[];
+            clear?: ("assignee_id" | "assignee_agent" | "parent_id" | "due_date")[];
             /** Description */
             description?: string;
+            /** Due Date */
+            due_date?: string | null;
+            /** Label Ids */
+            label_ids?: string[];
             /** Parent Id */
             parent_id?: string | null;
             /**
@@ -1602,6 +1759,12 @@ export interface components {
             checklist?: components["schemas"]["ChecklistItem"][];
             /** Description */
             description: string;
+            /**
+             * Human Id
+             * @description The card's short id in its project (SHOP-42), for commit trailers.
+             * @default
+             */
+            human_id: string;
             /**
              * Id
              * Format: uuid
@@ -1797,6 +1960,52 @@ export interface components {
             status: "invited" | "active";
             /** User Id */
             user_id: string | null;
+        };
+        /** LabelChangeIn */
+        LabelChangeIn: {
+            /** Color */
+            color?: string | null;
+            /** Name */
+            name?: string | null;
+        };
+        /** LabelIn */
+        LabelIn: {
+            /**
+             * Color
+             * @description #rrggbb
+             * @example #2f80ed
+             */
+            color: string;
+            /** Name */
+            name: string;
+        };
+        /**
+         * LabelOut
+         * @description A coloured label of a project, which its cards hold by id (``label_ids``).
+         */
+        LabelOut: {
+            /**
+             * Color
+             * @description #rrggbb
+             */
+            color: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Name */
+            name: string;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
         };
         /** LaneOrder */
         LaneOrder: {
@@ -2038,6 +2247,11 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /**
+             * Key
+             * @description Prefixes the project's card ids (SHOP-42); unique in the workspace.
+             */
+            key: string;
             /** Name */
             name: string;
             /** Status */
@@ -2068,6 +2282,11 @@ export interface components {
         ProjectUpdate: {
             /** Description */
             description?: string | null;
+            /**
+             * Key
+             * @description Owners only; every card's short id follows it.
+             */
+            key?: string | null;
             /** Name */
             name?: string | null;
         };
@@ -2366,6 +2585,9 @@ export type InboxOut = components['schemas']['InboxOut'];
 export type InvitationLink = components['schemas']['InvitationLink'];
 export type Invite = components['schemas']['Invite'];
 export type InvitedMemberOut = components['schemas']['InvitedMemberOut'];
+export type LabelChangeIn = components['schemas']['LabelChangeIn'];
+export type LabelIn = components['schemas']['LabelIn'];
+export type LabelOut = components['schemas']['LabelOut'];
 export type LaneOrder = components['schemas']['LaneOrder'];
 export type LaneOut = components['schemas']['LaneOut'];
 export type LaneUpdate = components['schemas']['LaneUpdate'];
@@ -2919,6 +3141,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunRequested"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    archive_card_api_cards__card_id__archive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -3786,6 +4084,160 @@ export interface operations {
             };
         };
     };
+    add_card_label_api_cards__card_id__labels__label_id__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    remove_card_label_api_cards__card_id__labels__label_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     move_card_api_cards__card_id__move_put: {
         parameters: {
             query?: never;
@@ -3884,6 +4336,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CardRuns"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unarchive_card_api_cards__card_id__unarchive_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                card_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
@@ -4212,6 +4740,160 @@ export interface operations {
             };
             /** @description The resource existed but is no longer valid (an expired link). */
             410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    delete_label_api_labels__label_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    change_label_api_labels__label_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                label_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelChangeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4807,6 +5489,8 @@ export interface operations {
         parameters: {
             query?: {
                 lane_id?: string | null;
+                /** @description List the archived cards instead of those on the board. */
+                archived?: boolean;
                 cursor?: string | null;
                 limit?: number;
             };
@@ -5292,6 +5976,162 @@ export interface operations {
             };
             /** @description No such resource (or not one the caller may see). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_labels_api_projects__project_id__labels_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"][];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_label_api_projects__project_id__labels_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5980,6 +6820,84 @@ export interface operations {
             };
             /** @description No such resource (or not one the caller may see). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    card_by_human_id_api_workspaces__workspace_id__cards__human_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace_id: string;
+                /** @description A card's short id, e.g. SHOP-42. */
+                human_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The resource's state does not allow this now. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

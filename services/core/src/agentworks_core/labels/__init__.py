@@ -1,0 +1,1 @@
+"""Labels: a project's coloured labels, which its cards hold."""
