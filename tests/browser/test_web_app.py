@@ -6,7 +6,9 @@ end, the run's price lands on the card and on the usage dashboard, and the owner
 second browser sees the move live; a viewer, invited through the link the owner is shown, cannot drag. A card's
 tool-using runs read as transcripts: Markdown prose, collapsible tool steps, a tab per agent of the lane, both
 from published step events and from the orchestrator's own loop (lane 5's developers, offline).
-The card drawer keeps its title, lane, state and actions in view at laptop, tablet and phone sizes.
+The card drawer keeps its title, lane, state and actions in view at laptop, tablet and phone sizes. A card
+branch pushed with git through the gateway shows its highlighted diff in the card's Code section, a member
+merges it, and the project's repository page lists the branch and main's files.
 Screenshots of every open page are saved to test-artifacts/ when a step fails.
 """
 
@@ -71,7 +73,6 @@ CHROMIUM_ARGS = [
 class Fleet:
     url: str
     emulator_host: str
-    workdir: Path
 
 
 @pytest.fixture(scope="module")
@@ -88,15 +89,14 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         "AW_PROVIDER_ROUTER_OPENAI_BASE_URL": f"{upstream.url}/v1",
     }
     emulator_host = f"127.0.0.1:{EMULATOR_PORT + offset}"
-    workdir = tmp_path_factory.mktemp("fleet")
     try:
         with (
-            dev_fleet(workdir, offset, env) as gateway,
+            dev_fleet(tmp_path_factory.mktemp("fleet"), offset, env) as gateway,
             pytest.MonkeyPatch.context() as patch,
         ):
             assert gateway == url
             patch.setenv("PUBSUB_EMULATOR_HOST", emulator_host)  # tests publish events as the orchestrator does
-            yield Fleet(url, emulator_host, workdir)
+            yield Fleet(url, emulator_host)
     finally:
         upstream.stop()
 
@@ -570,12 +570,15 @@ def test_a_member_reviews_a_cards_diff_in_the_code_tab_and_merges_it(
         page = owner.new_page()
         ids = _new_project_with_card(page, "Slug helper")
         headers = {"origin": fleet.url}
-        # The card's branch gets a commit in the project's repository, as an agent's reaches it.
+        # The owner pushes a commit to the card's branch through the gateway's git route with an API key.
+        key = page.request.post(f"/api/workspaces/{ids['workspace']}/api-keys", data={"name": "git"}, headers=headers)
+        assert key.ok, key.text()
         code = page.request.get(f"/api/cards/{ids['card']}/code")
         assert code.ok, code.text()
         branch = code.json()["branch"]
-        remote = next((fleet.workdir / ".dev").rglob(f"repos/{ids['project']}.git"))
-        _git("clone", str(remote), "work", cwd=tmp_path)
+        secret = key.json()["key"]
+        remote = fleet.url.replace("http://", f"http://git:{secret}@") + f"/git/{ids['project']}.git"
+        _git("clone", remote, "work", cwd=tmp_path)
         work = tmp_path / "work"
         _git("checkout", "-b", branch, cwd=work)
         (work / "slug.py").write_text('def slug(text: str) -> str:\n    return "-".join(text.lower().split())\n')
