@@ -97,6 +97,7 @@ module "catalog" {{
   image_tag          = "0123abc"
   logs_bucket        = "agentworks-logs-prod"
   images_bucket      = "agentworks-images-prod"
+  sandbox_bucket     = "agentworks-sandbox-prod"
   firestore_database = "(default)"
   {variables}
 }}

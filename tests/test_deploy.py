@@ -336,9 +336,11 @@ def _checkov(*args: str) -> dict[str, Any]:
     return {
         "summary": [r["summary"] for r in reports],
         "skipped": [c for r in reports for c in r["results"]["skipped_checks"]],
+        "passed": [c for r in reports for c in r["results"]["passed_checks"]],
     }
 
 
+@pytest.mark.timeout(600)  # checkov takes minutes on a loaded machine
 def test_checkov_finds_no_failed_check_and_every_skip_is_justified() -> None:
     terraform = _checkov("-d", "terraform", "--framework", "terraform")
     assert terraform["summary"][0]["passed"] > 40
@@ -346,9 +348,75 @@ def test_checkov_finds_no_failed_check_and_every_skip_is_justified() -> None:
     for skipped in terraform["skipped"]:
         reason = skipped["check_result"].get("suppress_comment", "")
         assert len(reason.split()) >= 5, (skipped["check_id"], reason)
-    docker = _checkov("-f", "docker/Dockerfile", "--framework", "dockerfile")
-    assert docker["summary"][0]["passed"] > 10
+    docker = _checkov("-d", "docker", "--framework", "dockerfile")  # the services' image and the sandbox's
+    assert docker["summary"][0]["failed"] == 0
     assert docker["skipped"] == []
+    scanned = {check["file_path"].lstrip("/") for check in docker["passed"]}
+    assert scanned == {"Dockerfile", "sandbox.Dockerfile"}
+    assert docker["summary"][0]["passed"] > 20
+
+
+# --- sandbox job ------------------------------------------------------------------------------------------
+
+
+def _resources(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for block in parse(path)["resource"]:
+        for kind, named in block.items():
+            for name, body in named.items():
+                found[(kind, name)] = body
+    return found
+
+
+def test_the_sandbox_job_runs_on_gvisor_with_no_egress_but_the_storage_api() -> None:
+    resources = _resources(TERRAFORM / "modules" / "sandbox" / "main.tf")
+    job = resources[("google_cloud_run_v2_job", "sandbox")]["template"][0]
+    (task,) = job["template"]
+    assert (job["task_count"], task["max_retries"]) == (1, 0)
+    assert task["execution_environment"] == "EXECUTION_ENVIRONMENT_GEN1"
+    (vpc,) = task["vpc_access"]
+    assert vpc["egress"] == "ALL_TRAFFIC"
+    assert vpc["network_interfaces"][0]["network"] == "${google_compute_network.sandbox.id}"
+    firewalls = {name: body for (kind, name), body in resources.items() if kind == "google_compute_firewall"}
+    egress = {name: body for name, body in firewalls.items() if body["direction"] == "EGRESS"}
+    assert egress["deny_egress"]["destination_ranges"] == ["0.0.0.0/0"]
+    assert egress["deny_egress"]["deny"] == [{"protocol": "all"}]
+    allowed = [body for body in egress.values() if "allow" in body]
+    assert [(b["destination_ranges"], b["allow"]) for b in allowed] == [
+        (["199.36.153.4/30"], [{"protocol": "tcp", "ports": ["443"]}])
+    ]
+    assert all(body["network"] == "${google_compute_network.sandbox.id}" for body in firewalls.values())
+
+
+def test_the_sandbox_identity_reaches_only_its_prefix_and_the_orchestrator_may_run_the_job() -> None:
+    resources = _resources(TERRAFORM / "modules" / "sandbox" / "main.tf")
+    assert not [key for key in resources if key[0].startswith("google_project_iam")]  # no project-wide role
+    grants = {name: body for (kind, name), body in resources.items() if kind == "google_storage_bucket_iam_member"}
+    assert {body["role"] for body in grants.values()} == {"roles/storage.objectUser"}
+    for body in grants.values():
+        assert body["condition"][0]["expression"] == 'resource.name.startsWith("${local.objects}")'
+    assert grants["job_objects"]["member"] == "serviceAccount:${google_service_account.sandbox.email}"
+    runs = resources[("google_cloud_run_v2_job_iam_member", "orchestrator_runs")]
+    assert (runs["role"], runs["member"]) == (
+        "roles/run.jobsExecutorWithOverrides",
+        "serviceAccount:${var.orchestrator_email}",
+    )
+
+
+def test_the_orchestrator_runs_commands_in_the_job_the_catalog_names(catalog: dict[str, Any]) -> None:
+    env = catalog["services"]["orchestrator"]["env"]
+    assert env["AW_ORCHESTRATOR_SANDBOX"] == "cloud-run-job"
+    assert env["AW_ORCHESTRATOR_SANDBOX_JOB"] == catalog["sandbox"]["job"]
+    assert env["AW_ORCHESTRATOR_SANDBOX_BUCKET"] == catalog["sandbox"]["bucket"] == "agentworks-sandbox-prod"
+    assert catalog["sandbox"]["image"].endswith("/sandbox:0123abc")
+    modules = parse(TERRAFORM / "modules" / "agentworks" / "main.tf")["module"]
+    (module,) = [block["sandbox"] for block in modules if "sandbox" in block]
+    assert module["job_name"] == "${module.catalog.sandbox.job}"
+    assert module["image"] == "${module.catalog.sandbox.image}"
+    build = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
+    steps = {step["id"]: step for step in build["steps"]}
+    assert "docker/sandbox.Dockerfile" in steps["build-sandbox"]["args"]
+    assert "push-sandbox" in steps["migrate"]["waitFor"]
 
 
 # --- Dockerfile -------------------------------------------------------------------------------------------

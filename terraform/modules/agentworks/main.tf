@@ -8,7 +8,7 @@ locals {
   labels = { environment = var.environment, cost_center = "platform", app = "agentworks" }
   apis = [
     "artifactregistry.googleapis.com", "cloudscheduler.googleapis.com", "cloudtrace.googleapis.com",
-    "compute.googleapis.com", "firestore.googleapis.com", "iam.googleapis.com", "logging.googleapis.com",
+    "compute.googleapis.com", "dns.googleapis.com", "firestore.googleapis.com", "iam.googleapis.com", "logging.googleapis.com",
     "monitoring.googleapis.com", "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com",
     "servicenetworking.googleapis.com", "sqladmin.googleapis.com", "storage.googleapis.com",
   ]
@@ -38,6 +38,7 @@ module "catalog" {
   public_origin      = var.public_origin
   logs_bucket        = "${var.bucket_prefix}-logs-${var.environment}"
   images_bucket      = "${var.bucket_prefix}-images-${var.environment}"
+  sandbox_bucket     = "${var.bucket_prefix}-sandbox-${var.environment}"
   firestore_database = google_firestore_database.documents.name
   scaling            = var.scaling
 
@@ -167,6 +168,22 @@ module "storage" {
     { bucket = "logs", email = google_service_account.identity["log-stream"].email },
     { bucket = "images", email = google_service_account.identity["provider-router"].email },
   ]
+}
+
+module "sandbox" {
+  source              = "../sandbox"
+  project_id          = var.project_id
+  environment         = var.environment
+  region              = var.region
+  job_name            = module.catalog.sandbox.job
+  image               = module.catalog.sandbox.image
+  bucket              = module.catalog.sandbox.bucket
+  prefix              = module.catalog.sandbox.prefix
+  orchestrator_email  = google_service_account.identity["orchestrator"].email
+  subnet_cidr         = var.sandbox_subnet_cidr
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+  depends_on          = [google_project_service.api, module.storage]
 }
 
 module "pubsub" {

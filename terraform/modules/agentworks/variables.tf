@@ -41,6 +41,12 @@ variable "subnet_cidr" {
   default     = "10.20.0.0/20"
 }
 
+variable "sandbox_subnet_cidr" {
+  description = "Range of the sandbox job's subnet, in a network of its own."
+  type        = string
+  default     = "10.30.0.0/24"
+}
+
 variable "database_tier" {
   description = "Cloud SQL machine tier."
   type        = string

@@ -58,7 +58,12 @@ locals {
       session_affinity = false
       scaling          = { min = 1, max = 50 }
       pool             = { size = 5, overflow = 2, dedicated = 0 }
-      settings         = {}
+      settings = {
+        SANDBOX        = "cloud-run-job"
+        SANDBOX_JOB    = local.sandbox.job
+        SANDBOX_REGION = var.region
+        SANDBOX_BUCKET = var.sandbox_bucket
+      }
     }
     provider-router = {
       public           = false
@@ -132,6 +137,15 @@ locals {
   subscribers        = toset([for s in local.push_subscriptions : s.subscriber])
 
   env_prefix = { for name in local.names : name => "AW_${upper(replace(name, "-", "_"))}_" }
+
+  # The sandbox job agents' commands run in (terraform/modules/sandbox), named here so that the orchestrator's
+  # settings and the job agree.
+  sandbox = {
+    job    = "agentworks-sandbox"
+    image  = "${var.image_repository}/sandbox:${var.image_tag}"
+    bucket = var.sandbox_bucket
+    prefix = "sandbox"
+  }
 
   # The connection budget (docs/decisions/0006): every instance may hold its pool, its overflow and its dedicated
   # connections at once. When the requested ceilings would need more than the server accepts (max_connections less

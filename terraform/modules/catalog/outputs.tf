@@ -53,3 +53,8 @@ output "public_origin" {
   description = "Origin of the web app."
   value       = local.public_origin
 }
+
+output "sandbox" {
+  description = "The sandbox job agents' commands run in: its name, image, bucket and object prefix."
+  value       = local.sandbox
+}

@@ -74,3 +74,8 @@ variable "database_reserved_connections" {
   type        = number
   default     = 20
 }
+
+variable "sandbox_bucket" {
+  description = "Bucket working copies travel through to the sandbox job and back."
+  type        = string
+}

@@ -1,4 +1,4 @@
-# Buckets: archived run logs, exports, uploads, generated images. Uniform access, no public access, lifecycle by purpose.
+# Buckets: archived run logs, exports, uploads, generated images, working copies in transit to the sandbox. Uniform access, no public access, lifecycle by purpose.
 
 locals {
   buckets = {
@@ -21,6 +21,11 @@ locals {
       name          = "${var.bucket_prefix}-images-${var.environment}"
       nearline_days = null
       delete_days   = 30 # images answered as URLs; the caller keeps what it needs
+    }
+    sandbox = {
+      name          = "${var.bucket_prefix}-sandbox-${var.environment}"
+      nearline_days = null
+      delete_days   = 1 # working copies and results in transit to and from the sandbox job
     }
   }
 }
