@@ -480,7 +480,7 @@ def _drawer_shows_the_runs_card_effects(page: Page) -> None:
     drawer.get_by_label("Comment", exact=True).fill("Looks right to me.")
     drawer.get_by_role("button", name="Comment", exact=True).click()
     expect(comments).to_have_count(2)
-    expect(comments.nth(1)).to_contain_text("A person")
+    expect(comments.nth(1)).to_contain_text("You")
     expect(comments.nth(1)).to_contain_text("Looks right to me.")
 
 

@@ -77,10 +77,11 @@ class Played:
         return [json.loads(call.arguments) for turn in self.calls for call in turn if call.name == tool]
 
 
-def play(role: str, limit: int = 12) -> Played:
+def play(role: str, limit: int = 12, system: str = "") -> Played:
     """The whole session, each turn's calls answered as the orchestrator would, until it answers with no call."""
     provider, tools = OfflineProvider(token_delay=0), offered(role)
-    messages = [Message("system", f"You are the {role}."), Message("user", 'Work on the card "Saved cards" now.')]
+    system = system or f"You are the {role}."
+    messages = [Message("system", system), Message("user", 'Work on the card "Saved cards" now.')]
     texts: list[str] = []
     calls: list[list[ToolCall]] = []
     for _ in range(limit):
@@ -110,6 +111,16 @@ def test_each_role_plays_the_session_its_tools_allow(role: str, expected: list[l
     assert played.tools() == [["read_card", "list_documents"], *expected, []]
     written = [document["name"] for document in played.arguments("write_document")]
     assert written == list(ROLES[role][0])
+
+
+def test_the_first_turn_repeats_what_a_teammate_asked_for() -> None:
+    request = "Please cover refunds\nand partial captures. " + "z" * 300
+    fenced = f"You are the prd.\n<teammate-request>\n{request}\n</teammate-request>\nOutput contract."
+    first = play("prd", system=fenced).texts[0].removeprefix(f"{LABEL}\n")
+    assert first.startswith("Reading the card and the documents earlier lanes wrote for it. A teammate asked: “")
+    assert "Please cover refunds and partial captures. zzz" in first
+    assert first.endswith("…”")
+    assert play("prd").texts[0] == f"{LABEL}\nReading the card and the documents earlier lanes wrote for it."
 
 
 def test_only_a_role_offered_create_child_card_makes_children() -> None:

@@ -33,6 +33,11 @@ export type Version = core.VersionOut;
 export type CardDocument = core.CardDocumentOut;
 export type CardDocumentVersion = core.CardDocumentVersionOut;
 export type CardComment = core.CommentOut;
+export type PostedComment = core.CommentPostedOut;
+export type Notification = core.NotificationOut;
+export type Inbox = core.InboxOut;
+export type Unread = core.UnreadOut;
+export type WatchState = core.WatchOut;
 export type CardImage = core.CardImageOut;
 
 export type UsageRow = billing.UsageRowOut;

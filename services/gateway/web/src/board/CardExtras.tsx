@@ -1,17 +1,8 @@
-import { useState } from "react";
-import { api } from "../api/client";
-import { keys, useAction, useCardImages, useComments } from "../api/hooks";
-import type { Card, CardComment, CardImage } from "../api/types";
-import { Markdown } from "../lib/Markdown";
+import { useCardImages } from "../api/hooks";
+import type { Card, CardImage } from "../api/types";
 import { formatMoment } from "../lib/time";
-import { ErrorNote, Loaded } from "../ui";
+import { ErrorNote } from "../ui";
 import { agentName } from "../lib/agents";
-
-/** Who wrote a comment: the agent and its run, or a person. */
-export function commentAuthor(comment: Pick<CardComment, "agent" | "run_id">): string {
-  if (!comment.agent) return "A person";
-  return `${agentName(comment.agent)}${comment.run_id ? ` (run ${comment.run_id.slice(0, 8)})` : ""}`;
-}
 
 /** Where the browser reads an image's bytes (core serves them to the card's workspace). */
 export function imageFileUrl(image: Pick<CardImage, "card_id" | "id">): string {
@@ -82,54 +73,6 @@ function Images({ cardId }: { cardId: string }) {
           </figure>
         ))}
       </div>
-    </section>
-  );
-}
-
-/** The card's comments, by people and agents, and a form to add one. */
-export function CardComments({ cardId, canWrite }: { cardId: string; canWrite: boolean }) {
-  const comments = useComments(cardId);
-  const [body, setBody] = useState("");
-  const add = useAction(() => api<CardComment>(`/api/cards/${cardId}/comments`, { method: "POST", body: { body: body.trim() } }), [keys.comments(cardId)]);
-  return (
-    <section aria-label="Comments">
-      <h3>Comments</h3>
-      <Loaded query={comments} label="Loading comments…">
-        {(list) =>
-          list.length === 0 ? (
-            <p className="muted">No comments yet.</p>
-          ) : (
-            <ul className="comments">
-              {list.map((comment) => (
-                <li key={comment.id} data-testid="comment">
-                  <p className="muted small">
-                    {commentAuthor(comment)} · {formatMoment(comment.created_at)}
-                  </p>
-                  <Markdown text={comment.body} />
-                </li>
-              ))}
-            </ul>
-          )
-        }
-      </Loaded>
-      {canWrite ? (
-        <form
-          className="stack"
-          aria-label="Add a comment"
-          onSubmit={(event) => {
-            event.preventDefault();
-            add.mutate(undefined, { onSuccess: () => setBody("") });
-          }}
-        >
-          <textarea aria-label="Comment" rows={2} placeholder="Write a comment…" value={body} onChange={(e) => setBody(e.target.value)} maxLength={20000} />
-          <div className="row">
-            <button type="submit" disabled={!body.trim() || add.isPending}>
-              {add.isPending ? "Adding…" : "Comment"}
-            </button>
-          </div>
-        </form>
-      ) : null}
-      <ErrorNote error={add.error} />
     </section>
   );
 }

@@ -5,7 +5,7 @@
 import type { ReactNode } from "react";
 import type { Board, Card, CardRuns, Lane } from "../api/types";
 import { CardCode } from "./CardCode";
-import { CardComments } from "./CardExtras";
+import { CardConversation } from "./CardConversation";
 import { CardDocuments } from "./CardDocuments";
 import { CardOverview } from "./CardOverview";
 import { RunsPanel } from "./CardRuns";
@@ -36,7 +36,7 @@ export interface DrawerSection {
 
 export const DRAWER_SECTIONS: readonly DrawerSection[] = [
   { id: "overview", title: "Overview", render: (c) => <CardOverview card={c.card} canWrite={c.canWrite} boardId={c.board.id} /> },
-  { id: "conversation", title: "Conversation", render: (c) => <CardComments cardId={c.card.id} canWrite={c.canWrite} /> },
+  { id: "conversation", title: "Conversation", render: (c) => <CardConversation cardId={c.card.id} workspaceId={c.workspaceId} canWrite={c.canWrite} /> },
   {
     id: "runs",
     title: "Runs",

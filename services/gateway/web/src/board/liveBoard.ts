@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect } from "react";
 import { keys } from "../api/hooks";
 import type { Board } from "../api/types";
+import { receiveNotification } from "../notifications/inbox";
 import { backoff, socketUrl } from "../terminal/resume";
 import { applyCardEvent, type BoardMessage, boardReaction } from "./state";
 
@@ -26,6 +27,7 @@ export function useLiveBoard(boardId: string | null | undefined, isDragging: () 
     };
 
     const onMessage = (message: BoardMessage) => {
+      if (message.type === "notification") return receiveNotification(client, message); // this person's alone
       const reaction = boardReaction(message);
       if (reaction === "fold" && message.type === "card") {
         client.setQueryData<Board>(key, (board) => (board ? applyCardEvent(board, message.event) : board));

@@ -3,6 +3,7 @@
 
 import type { CardEventsEvent, CardSnapshot } from "../api/generated/events/card-events";
 import type { AgentConfig, Board, Card, Lane } from "../api/types";
+import type { NotificationFrame } from "../notifications/inbox";
 
 export interface Place {
   laneId: string;
@@ -174,6 +175,7 @@ export type BoardMessage =
   | { type: "card"; event: CardEvent; partial?: boolean }
   | { type: "status"; card_id: string; run_id: string; status: string }
   | { type: "resync" }
+  | NotificationFrame
   | { type: "ping" };
 
 /** How the cached board follows a message: fold the card event in, refresh the card's runs, refetch, or nothing. */

@@ -3,6 +3,7 @@ import { useEffect, useRef } from "react";
 import { NavLink, Outlet, useLocation, useNavigate, useParams } from "react-router";
 import { api, ApiError } from "../api/client";
 import { useMe, useProjects, useWorkspaces } from "../api/hooks";
+import { InboxBell } from "../notifications/InboxBell";
 import { can, ErrorNote, Spinner } from "../ui";
 
 export function Shell() {
@@ -109,6 +110,7 @@ function TopBar({ userName }: { userName: string }) {
         ) : null}
       </nav>
       <div className="user">
+        {workspaceId ? <InboxBell workspaceId={workspaceId} /> : null}
         <span className="muted user-name">{userName}</span>
         <button type="button" className="link" onClick={() => void signOut()}>
           Sign out

@@ -27,6 +27,8 @@ Call = tuple[str, dict[str, Any]]
 CHILD_ANSWER = re.compile(r"^Created the child card (?P<id>[0-9a-f-]{36}) in [^:]*: (?P<title>.*)$", re.M)
 CHECKLIST_LINES = 100  # the most a card's checklist holds
 LISTED_DOCUMENT = re.compile(r"^- (?P<name>[a-z][a-z0-9_]*) \(v(?P<version>\d+)\)")
+TEAM_REQUEST = re.compile(r"<teammate-request>\n(?P<text>.*?)\n</teammate-request>", re.S)
+REQUEST_SHOWN = 200  # how much of a teammate's request the first turn repeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,7 @@ class Seen:
     children: tuple[tuple[str, str], ...] = ()
     commands: tuple[CommandSeen, ...] = ()
     changed: tuple[str, ...] | None = None  # the files of the branch's diff, once view_diff answered
+    request: str = ""  # what a teammate asked for, fenced in the system prompt (the orchestrator's team_request)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +260,7 @@ def session(offered: dict[str, Any], seen: Seen) -> list[Turn]:
     turns: list[Turn] = []
     reads: list[Call] = [(name, {}) for name in ("read_card", "list_documents") if name in offered]
     if reads:
-        turns.append(Turn("Reading the card and the documents earlier lanes wrote for it.", reads, "read the card"))
+        turns.append(Turn(_reading(seen.request), reads, "read the card"))
     code_role = offline_code.role_of(set(offered))
     criteria = seen.card.criteria or (f"The main path through {title} works",)
     for code in offline_code.code_turns(code_role, title, criteria, owned, LABEL):
@@ -300,6 +303,16 @@ def session(offered: dict[str, Any], seen: Seen) -> list[Turn]:
     return turns
 
 
+def _reading(request: str) -> str:
+    """The first turn's words, repeating what a teammate asked for (so people see their request was heard)."""
+    reading = "Reading the card and the documents earlier lanes wrote for it."
+    if not request:
+        return reading
+    asked = " ".join(request.split())
+    asked = asked if len(asked) <= REQUEST_SHOWN else asked[: REQUEST_SHOWN - 1] + "…"
+    return f"{reading} A teammate asked: “{asked}”"
+
+
 def summary(turns: list[Turn], seen: Seen) -> str:
     """The session's last answer: what it did, and that it was offline."""
     done = ", ".join(turn.done for turn in turns) or "nothing to do"
@@ -314,7 +327,10 @@ def seen_in(request: ChatRequest) -> Seen:
     children: list[tuple[str, str]] = []
     commands: list[CommandSeen] = []
     changed: tuple[str, ...] | None = None
+    asked = ""
     for message in request.messages:
+        if message.role == "system" and (fenced := TEAM_REQUEST.search(message.content)):
+            asked = fenced["text"]
         if message.role != "tool" or message.tool_call_id is None:
             continue
         tool = names.get(message.tool_call_id)
@@ -328,7 +344,7 @@ def seen_in(request: ChatRequest) -> Seen:
             commands.append(command)
         elif tool == "view_diff" and not message.content.startswith("Error:"):
             changed = offline_code.diff_files(message.content)
-    return Seen(card, documents, tuple(children), tuple(commands), changed)
+    return Seen(card, documents, tuple(children), tuple(commands), changed, asked)
 
 
 def _card(shown: str) -> Card:
