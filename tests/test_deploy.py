@@ -390,12 +390,17 @@ def test_the_sandbox_job_runs_on_gvisor_with_no_egress_but_the_storage_api() -> 
 
 def test_the_sandbox_identity_reaches_only_its_prefix_and_the_orchestrator_may_run_the_job() -> None:
     resources = _resources(TERRAFORM / "modules" / "sandbox" / "main.tf")
-    assert not [key for key in resources if key[0].startswith("google_project_iam")]  # no project-wide role
+    assert not [key for key in resources if key[0] == "google_project_iam_member"]  # no project-wide role
     grants = {name: body for (kind, name), body in resources.items() if kind == "google_storage_bucket_iam_member"}
-    assert {body["role"] for body in grants.values()} == {"roles/storage.objectUser"}
     for body in grants.values():
         assert body["condition"][0]["expression"] == 'resource.name.startsWith("${local.objects}")'
-    assert grants["job_objects"]["member"] == "serviceAccount:${google_service_account.sandbox.email}"
+    job = grants["job_objects"]
+    assert job["member"] == "serviceAccount:${google_service_account.sandbox.email}"
+    # By name only: no listing (other runs' names are random), no overwriting or deleting a result.
+    assert job["role"] == "${google_project_iam_custom_role.job_objects.id}"
+    role = resources[("google_project_iam_custom_role", "job_objects")]
+    assert sorted(role["permissions"]) == ["storage.objects.create", "storage.objects.get"]
+    assert grants["orchestrator_objects"]["role"] == "roles/storage.objectUser"
     runs = resources[("google_cloud_run_v2_job_iam_member", "orchestrator_runs")]
     assert (runs["role"], runs["member"]) == (
         "roles/run.jobsExecutorWithOverrides",

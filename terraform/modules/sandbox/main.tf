@@ -15,11 +15,22 @@ resource "google_service_account" "sandbox" {
   description  = "Runs agents' commands; may only read and write working copies under ${var.prefix}/ of ${var.bucket}."
 }
 
-# The job's only grant: objects under its prefix (conditional IAM needs uniform bucket-level access, which the
-# bucket has). No project roles, not even logging: the command's output comes back as an object.
+# The job may read and create objects, but neither list, overwrite nor delete them: a command that acts as the
+# job's identity (the metadata server answers any process in the container) cannot find other runs' working
+# copies, whose names hold a random run id, nor change a result once written.
+resource "google_project_iam_custom_role" "job_objects" {
+  project     = var.project_id
+  role_id     = "agentworksSandboxObjects${title(var.environment)}"
+  title       = "AgentWorks sandbox objects (${var.environment})"
+  description = "Read and create objects by name; no listing, overwriting or deleting."
+  permissions = ["storage.objects.create", "storage.objects.get"]
+}
+
+# The job's only grant: that role, on objects under its prefix (conditional IAM needs uniform bucket-level
+# access, which the bucket has). No project roles, not even logging: the command's output comes back as an object.
 resource "google_storage_bucket_iam_member" "job_objects" {
   bucket = var.bucket
-  role   = "roles/storage.objectUser"
+  role   = google_project_iam_custom_role.job_objects.id
   member = "serviceAccount:${google_service_account.sandbox.email}"
   condition {
     title      = "sandbox-prefix-only"
