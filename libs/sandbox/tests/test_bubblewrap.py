@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
+import site
 import stat
+import subprocess
+import tempfile
 from pathlib import Path
 
+import agentworks_blobs
 import pytest
 from agentworks_sandbox import BubblewrapSandbox, SandboxLimits, SandboxUnavailable, argv_of
+from agentworks_sandbox import bubblewrap as bubblewrap_module
 from agentworks_sandbox.output import OutputTail
 
 _UNAVAILABLE = BubblewrapSandbox().available()
@@ -129,3 +136,59 @@ def test_the_output_tail_keeps_the_last_bytes() -> None:
     cut = OutputTail(3)
     cut.feed("é".encode() + b"xy")  # the first byte of é is dropped
     assert cut.text() == "\ufffdxy"
+
+
+_AS_UNPRIVILEGED_FLEET = """
+import asyncio, json, sys
+from pathlib import Path
+from agentworks_sandbox import BubblewrapSandbox, SandboxLimits
+forks = (
+    "import os, time\\nstarted = 0\\nfor _ in range(100):\\n    try:\\n        pid = os.fork()\\n"
+    "    except OSError:\\n        continue\\n    if pid == 0:\\n        time.sleep(600)\\n        os._exit(0)\\n"
+    "    started += 1\\nprint('started', started)\\n"
+)
+script = "id -u; touch /usr/planted || echo READ-ONLY; echo INTERFACES $(tail -n +3 /proc/net/dev | cut -d: -f1); "
+script += "echo made > made.txt; "
+script += "python3 forks.py"
+Path(sys.argv[1], "forks.py").write_text(forks)
+sandbox = BubblewrapSandbox()
+result = asyncio.run(sandbox.run(script, Path(sys.argv[1]), SandboxLimits(processes=20)))
+print(json.dumps({"available": sandbox.available(), "output": result.output_tail}))
+"""
+
+
+@needs_bwrap
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming another user to act as an unprivileged fleet needs root")
+def test_a_fleet_run_by_an_unprivileged_user_sandboxes_in_a_user_namespace() -> None:
+    """``make dev`` as a person: bwrap makes a user namespace and the command keeps that person's uid."""
+    system_python = shutil.which("python3", path="/usr/bin")
+    if system_python is None:
+        pytest.skip("no system python3 for the unprivileged user (the test's own may be under /root)")
+    base = Path(tempfile.mkdtemp(prefix="aw-sandbox-unprivileged-"))  # under /tmp: the user can reach it
+    try:
+        base.chmod(0o755)
+        copy = base / "copy"
+        copy.mkdir()
+        os.chown(copy, 65534, 65534)
+        sources = [str(Path(bubblewrap_module.__file__).parents[1]), str(Path(agentworks_blobs.__file__).parents[1])]
+        environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.pathsep.join([*sources, *site.getsitepackages()])}
+        as_user = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", system_python]
+        done = subprocess.run(
+            [*as_user, "-c", _AS_UNPRIVILEGED_FLEET, str(copy)],
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        answer = json.loads(done.stdout)
+        lines = answer["output"].split()
+        assert answer["available"] is None
+        assert lines[0] == "65534"  # the caller's own uid
+        assert "READ-ONLY" in lines
+        assert "\nINTERFACES lo\n" in answer["output"]  # a network namespace of its own: loopback only
+        assert int(lines[lines.index("started") + 1]) < 20  # RLIMIT_NPROC applies to an unprivileged caller
+        assert (copy / "made.txt").stat().st_uid == 65534  # the caller's file, nothing to hand back
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
