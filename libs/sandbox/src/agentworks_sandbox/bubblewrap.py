@@ -83,7 +83,7 @@ class BubblewrapSandbox:
         return self._unavailable
 
     async def run(self, command: Command, workdir: Path, limits: SandboxLimits | None = None) -> CommandResult:
-        reason = self.available()
+        reason = await asyncio.to_thread(self.available)  # the first call probes bwrap once
         if reason is not None:
             raise SandboxUnavailable(reason)
         limits = limits or SandboxLimits()
