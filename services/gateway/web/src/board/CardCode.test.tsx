@@ -65,7 +65,7 @@ describe("CardCode", () => {
     const html = render({ canWrite: true });
     expect(html).toContain("<code>card/slugs-c0ffee00</code> from <code>main</code>");
     expect(html).toContain("0123456</code> Add the slug helper");
-    expect(html).toContain("run <span");
+    expect(html).toMatch(/<a href="#drawer-runs"[^>]*>run abcdef01<\/a>/);
     expect(html).toContain("slug.py");
   });
 

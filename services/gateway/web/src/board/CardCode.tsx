@@ -145,7 +145,7 @@ function Commits({ commits }: { commits: Code["commits"] }) {
                 {commit.run_id ? (
                   <>
                     {" "}
-                    · run <span title={commit.run_id}>{commit.run_id.slice(0, 8)}</span>
+                    · <RunLink runId={commit.run_id} />
                   </>
                 ) : null}
               </span>
@@ -154,6 +154,25 @@ function Commits({ commits }: { commits: Code["commits"] }) {
         </ul>
       )}
     </>
+  );
+}
+
+/** The run that made a commit: a link to the drawer's Runs section, where its row, transcript and cost are. */
+function RunLink({ runId }: { runId: string }) {
+  return (
+    <a
+      href="#drawer-runs"
+      title={`Run ${runId}`}
+      data-testid="commit-run"
+      onClick={(event) => {
+        const runs = document.getElementById("drawer-runs");
+        if (!runs) return;
+        event.preventDefault();
+        runs.scrollIntoView({ block: "start" });
+      }}
+    >
+      run {runId.slice(0, 8)}
+    </a>
   );
 }
 
