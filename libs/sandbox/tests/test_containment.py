@@ -137,7 +137,7 @@ async def test_the_process_limit_caps_how_many_processes_start(sandbox: Bubblewr
     )
     result = await sandbox.run(["python3", "-c", script, marker], workdir, SandboxLimits(processes=20))
     started = int(result.output_tail.split("started", 1)[1].split()[0])
-    assert 0 < started < 20
+    assert started < 20  # other sandboxes' processes of the same uid count too, so fewer may start
     assert _processes_with(marker) == []  # the children died with the sandbox
 
 
