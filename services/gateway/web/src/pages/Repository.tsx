@@ -29,7 +29,7 @@ export function RepositoryPage() {
 }
 
 function Clone({ repo, projectId }: { repo: Repository; projectId: string }) {
-  const url = absoluteUrl(repo.clone_url, window.location.origin);
+  const url = absoluteUrl(repo.clone_url, globalThis.location?.href);
   const command = cloneCommand(url);
   const [copied, setCopied] = useState<string | null>(null);
   async function copy(text: string) {

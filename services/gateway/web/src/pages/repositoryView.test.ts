@@ -6,6 +6,7 @@ describe("cloning", () => {
     const url = absoluteUrl("/git/p1.git", "https://agentworks.example");
     expect(url).toBe("https://agentworks.example/git/p1.git");
     expect(absoluteUrl("https://git.example/r.git", "https://agentworks.example")).toBe("https://git.example/r.git");
+    expect(absoluteUrl("https://git.example/r.git", undefined)).toBe("https://git.example/r.git");
     expect(cloneCommand(url)).toBe("git clone https://agentworks.example/git/p1.git");
   });
   it("downloads a ref's zip", () => {

@@ -1,9 +1,9 @@
 // Pure helpers of the project's repository page: the clone command, the path being browsed and the card each
 // branch belongs to.
 
-/** The clone URL as an absolute address (the API may answer it relative to the gateway). */
-export function absoluteUrl(url: string, origin: string): string {
-  return new URL(url, origin).href;
+/** The clone URL as an absolute address (the API may answer it relative to the gateway's page). */
+export function absoluteUrl(url: string, page: string | undefined): string {
+  return page === undefined ? url : new URL(url, page).href;
 }
 
 /** The command that clones the repository; git asks for a user name (any) and a workspace API key as password. */
