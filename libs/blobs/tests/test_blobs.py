@@ -50,3 +50,12 @@ async def test_written_archives_are_read_back_and_listed(blobs: BlobStore) -> No
 async def test_paths_cannot_escape(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a valid blob path"):
         await LocalBlobs(tmp_path).put("../outside", b"x", "text/plain")
+
+
+async def test_a_deleted_object_is_gone_and_deleting_it_again_is_harmless(blobs: BlobStore) -> None:
+    await blobs.put("attachments/w1/c1/a1", b"report", "text/plain")
+    await blobs.put("attachments/w1/c1/a2", b"kept", "text/plain")
+    await blobs.delete("attachments/w1/c1/a1")
+    await blobs.delete("attachments/w1/c1/a1")
+    assert await blobs.get("attachments/w1/c1/a1") is None
+    assert await blobs.list("attachments/") == ["attachments/w1/c1/a2"]

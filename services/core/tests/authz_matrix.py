@@ -58,6 +58,13 @@ MATRIX: tuple[Route, ...] = (
     Route("POST", P + "/labels", {"name": "Urgent", "color": "#FF0000"}, "write", 201),
     Route("PATCH", "/api/labels/{label}", {"color": "#00ff00"}, "write", 200),
     Route("DELETE", "/api/labels/{label}", None, "write", 204),
+    Route("GET", "/api/cards/{card}/activity", None, "read", 200),
+    # The body is the file: this JSON is a text file.
+    Route("POST", "/api/cards/{card}/attachments?filename=notes.txt", {"note": "hello"}, "write", 201),
+    Route("GET", "/api/cards/{card}/attachments", None, "read", 200),
+    # The world's card has no attachment: permitted callers get past authorization to a clear 404.
+    Route("GET", "/api/cards/{card}/attachments/{run}/file", None, "read", 404),
+    Route("DELETE", "/api/cards/{card}/attachments/{run}", None, "write", 404),
     Route("GET", "/api/cards/{card}/children", None, "read", 200),
     Route("GET", "/api/cards/{card}/comments", None, "read", 200),
     Route("POST", "/api/cards/{card}/comments", {"body": "Looks right"}, "write", 201),

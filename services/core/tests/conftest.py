@@ -200,7 +200,9 @@ def seeded_worlds() -> dict[tuple[str, str], SeededWorld]:
 async def running_core(url: str, key_path: Path, key: bytes, router: InternalClient) -> AsyncIterator[Core]:
     """Core on the database at ``url``, called in-process as the gateway calls it."""
     sink = RecordingSink()
-    settings = CoreSettings(environment="test", dev_signing_key_file=key_path, database_url=url)
+    settings = CoreSettings(
+        environment="test", dev_signing_key_file=key_path, database_url=url, blobs_dir=key_path.parent / "core-blobs"
+    )
     app = create_app(settings, sink=sink, models_client=router)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

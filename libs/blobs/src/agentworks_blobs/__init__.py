@@ -19,6 +19,10 @@ class BlobStore(Protocol):
 
     async def list(self, prefix: str) -> list[str]: ...
 
+    async def delete(self, path: str) -> None:
+        """Remove the object; nothing happens when there is none."""
+        ...
+
 
 def _safe(path: str) -> str:
     parts = [p for p in path.split("/") if p]
@@ -60,6 +64,10 @@ class LocalBlobs:
 
         return await asyncio.to_thread(walk)
 
+    async def delete(self, path: str) -> None:
+        target = self.root / _safe(path)
+        await asyncio.to_thread(lambda: target.unlink(missing_ok=True))
+
 
 class GcsBlobs:
     """One Cloud Storage bucket through google-cloud-storage (its blocking calls run on a thread)."""
@@ -87,3 +95,10 @@ class GcsBlobs:
             return sorted(b.name for b in self._client.list_blobs(self.bucket, prefix=prefix))
 
         return await asyncio.to_thread(names)
+
+    async def delete(self, path: str) -> None:
+        blob = self._bucket.blob(_safe(path))
+        try:
+            await asyncio.to_thread(blob.delete)
+        except NotFound:
+            return

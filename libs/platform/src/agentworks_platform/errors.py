@@ -107,6 +107,8 @@ _DESCRIPTIONS = {
     404: "No such resource (or not one the caller may see).",
     409: "The resource's state does not allow this now.",
     410: "The resource existed but is no longer valid (an expired link).",
+    413: "The request body is too large.",
+    415: "The body is not a kind of content this route takes.",
     422: "The request is not valid.",
     429: "Too many requests; retry after ``Retry-After`` seconds.",
     503: "A service this request depends on is unavailable; retry shortly.",

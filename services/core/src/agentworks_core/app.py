@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 
+from agentworks_blobs import BlobStore, GcsBlobs, LocalBlobs
 from agentworks_documents.firestore import FirestoreDocumentStore
 from agentworks_documents.port import DocumentStore
 from agentworks_platform.app import ServiceContext, create_service_app
@@ -19,8 +20,10 @@ from google.cloud import firestore
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core import models
+from agentworks_core.activity import endpoints as activity
 from agentworks_core.agents import endpoints as agents
 from agentworks_core.agents.catalog import ModelCatalog
+from agentworks_core.attachments import endpoints as attachments
 from agentworks_core.audit import endpoints as audit
 from agentworks_core.cards import endpoints as cards
 from agentworks_core.cards.image_files import ImageFiles
@@ -44,6 +47,8 @@ ROUTERS = (
     projects.router,
     cards.router,
     labels.router,
+    activity.router,
+    attachments.router,
     comments.router,
     notifications.router,
     agents.router,
@@ -64,6 +69,13 @@ def _firestore(settings: CoreSettings, stack: AsyncExitStack) -> DocumentStore |
     client = firestore.AsyncClient(project=settings.gcp_project, database=settings.firestore_database)
     stack.callback(client.close)
     return FirestoreDocumentStore(client)
+
+
+def _blobs(settings: CoreSettings) -> BlobStore:
+    """Where attachments are kept: Cloud Storage in production, a local directory otherwise."""
+    if settings.blobs_backend == "gcs":
+        return GcsBlobs(settings.attachments_bucket)
+    return LocalBlobs(settings.blobs_dir)
 
 
 def create_app(
@@ -97,6 +109,8 @@ def create_app(
             ModelCatalog(client),
             firestore_documents,
             ImageFiles(client),
+            _blobs(settings),
+            settings.attachment_max_bytes,
         )
 
     return create_service_app(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
@@ -24,3 +25,9 @@ class CoreSettings(ServiceSettings):
     invitation_ttl_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
     documents_backend: Literal["sql", "firestore"] = "sql"
     firestore_database: str = "(default)"
+    # Where card attachments are kept (the blobs port): a local directory in dev, a Cloud Storage bucket otherwise.
+    blobs_backend: Literal["local", "gcs"] = "local"
+    blobs_dir: Path = Path(".dev/blobs")
+    attachments_bucket: str = "agentworks-attachments-dev"
+    # The gateway takes request bodies of up to 2 MB, so an attachment is no larger.
+    attachment_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1, le=2 * 1024 * 1024)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
+from agentworks_blobs import BlobStore
 from agentworks_documents.port import DocumentStore
 from agentworks_platform.app import SessionDep, context_of, state_of
 from agentworks_pubsub import Outbox
@@ -19,14 +20,17 @@ from agentworks_core.projects.board_cache import BoardCache
 
 @dataclass(frozen=True, slots=True)
 class CoreState:
-    """Core's outbox, board cache, the provider router's model catalog and generated images, and the Firestore
-    document store (None when documents live in core's own database)."""
+    """Core's outbox, board cache, the provider router's model catalog and generated images, the Firestore
+    document store (None when documents live in core's own database), and the blobs port attachments are kept in
+    with the largest it takes."""
 
     outbox: Outbox
     board_cache: BoardCache
     models: ModelCatalog
     firestore_documents: DocumentStore | None
     image_files: ImageFiles
+    blobs: BlobStore
+    attachment_max_bytes: int
 
 
 def core_state(connection: HTTPConnection) -> CoreState:
@@ -49,6 +53,14 @@ def _image_files(connection: HTTPConnection) -> ImageFiles:
     return core_state(connection).image_files
 
 
+def _blobs(connection: HTTPConnection) -> BlobStore:
+    return core_state(connection).blobs
+
+
+def _attachment_limit(connection: HTTPConnection) -> int:
+    return core_state(connection).attachment_max_bytes
+
+
 def _documents(connection: HTTPConnection, session: SessionDep) -> DocumentStore:
     """Firestore in production; otherwise core's own database, in the request's transaction."""
     return core_state(connection).firestore_documents or SqlDocumentStore(session)
@@ -59,3 +71,5 @@ BoardCacheDep = Annotated[BoardCache, Depends(_board_cache)]
 ModelCatalogDep = Annotated[ModelCatalog, Depends(_models)]
 DocumentStoreDep = Annotated[DocumentStore, Depends(_documents)]
 ImageFilesDep = Annotated[ImageFiles, Depends(_image_files)]
+BlobStoreDep = Annotated[BlobStore, Depends(_blobs)]
+AttachmentLimitDep = Annotated[int, Depends(_attachment_limit)]

@@ -25,7 +25,15 @@ from agentworks_gateway.security import Caller
 from agentworks_gateway.state import gateway_state
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
-FORWARDED_RESPONSE_HEADERS = ("content-type", "retry-after", "location", "content-disposition", "etag", "cache-control")
+FORWARDED_RESPONSE_HEADERS = (
+    "content-type",
+    "retry-after",
+    "location",
+    "content-disposition",
+    "etag",
+    "cache-control",
+    "x-content-type-options",
+)
 FORWARDED_REQUEST_HEADERS = ("content-type", "if-none-match")
 GATEWAY = "gateway"
 # Operations answered with server-sent events, relayed as they arrive (their documents cannot say so).

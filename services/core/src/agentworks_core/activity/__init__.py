@@ -1,0 +1,1 @@
+"""A card's activity: one timeline of what the platform already records about it."""

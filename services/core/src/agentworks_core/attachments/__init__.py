@@ -1,0 +1,1 @@
+"""Attachments: files people attach to a card, kept in the blobs port."""
