@@ -12,6 +12,7 @@ from typing import Protocol
 from agentworks_repos.embedded import DEFAULT_BRANCH, FLEET_IDENTITY, LocalRepositoryHost
 from agentworks_repos.git import GitError, GitResult, git_env, git_text, run_git
 from agentworks_repos.remote import GitRemote
+from agentworks_repos.ssm import RepositoryHostError, SecureSourceManagerHost, repository_id
 
 
 class RepositoryHost(Protocol):
@@ -36,7 +37,10 @@ __all__ = [
     "GitResult",
     "LocalRepositoryHost",
     "RepositoryHost",
+    "RepositoryHostError",
+    "SecureSourceManagerHost",
     "git_env",
     "git_text",
+    "repository_id",
     "run_git",
 ]

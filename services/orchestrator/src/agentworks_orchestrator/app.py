@@ -18,7 +18,7 @@ from agentworks_platform.internal_http import InternalClient
 from agentworks_pubsub import Outbox, PushReceiver, load_topology
 from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
-from agentworks_repos import RepositoryHost
+from agentworks_repos import RepositoryHost, SecureSourceManagerHost
 from agentworks_sandbox import Sandbox
 from fastapi import FastAPI
 
@@ -77,8 +77,11 @@ def create_app(
         executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock)
         run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
         host = repos or repository_host_from_settings(settings)
+        if isinstance(host, SecureSourceManagerHost):
+            stack.push_async_callback(host.aclose)
         commands = sandbox or sandbox_from_orchestrator_settings(settings, stack)
         code_service = CodeService(ctx.db, core, host, settings)
+        stack.push_async_callback(code_service.aclose)
         ctx.state = OrchestratorState(outbox, run_service, host, code_service, commands)
 
     return create_service_app(

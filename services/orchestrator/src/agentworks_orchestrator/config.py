@@ -50,8 +50,10 @@ class OrchestratorSettings(ServiceSettings):
     role_limits: dict[str, RunLimits] = Field(default_factory=dict, description="Limits of particular agents.")
     image_model: str = Field(default="gemini-2.5-flash-image", description="The Designer's generate_image model.")
     cancel_poll_seconds: float = Field(default=0.5, gt=0, description="How often a running tool checks for cancel.")
-    repos_backend: Literal["embedded"] = Field(
-        default="embedded", description="Where project repositories live: bare repositories under repos_dir."
+    repos_backend: Literal["embedded", "ssm"] = Field(
+        default="embedded",
+        description="Where project repositories live: bare repositories under repos_dir, or Secure Source Manager "
+        "(ssm_instance in ssm_location of gcp_project).",
     )
     repos_dir: Path = Field(default=Path(".dev/repos"), description="The embedded host's bare repositories.")
     ssm_instance: str = Field(
@@ -77,6 +79,12 @@ class OrchestratorSettings(ServiceSettings):
     def _sandbox_job_named(self) -> OrchestratorSettings:
         if self.sandbox == "cloud-run-job" and not (self.sandbox_job and self.sandbox_bucket):
             raise ValueError("sandbox=cloud-run-job needs sandbox_job and sandbox_bucket")
+        return self
+
+    @model_validator(mode="after")
+    def _repository_host_is_complete(self) -> OrchestratorSettings:
+        if self.repos_backend == "ssm" and not self.ssm_instance:
+            raise ValueError("repos_backend=ssm needs ssm_instance")
         return self
 
     def limits_of(self, agent: str) -> RunLimits:

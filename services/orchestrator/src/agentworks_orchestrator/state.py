@@ -10,7 +10,7 @@ import httpx
 from agentworks_blobs import GcsBlobs
 from agentworks_platform.app import ServiceContext, context_of, state_of
 from agentworks_pubsub import Outbox
-from agentworks_repos import LocalRepositoryHost, RepositoryHost
+from agentworks_repos import LocalRepositoryHost, RepositoryHost, SecureSourceManagerHost
 from agentworks_sandbox import CloudRunJobSandbox, GoogleAccessTokens, Sandbox, sandbox_from_settings
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -34,6 +34,8 @@ class OrchestratorState:
 
 def repository_host_from_settings(settings: OrchestratorSettings) -> RepositoryHost:
     """The repository host the settings name (``repos_backend``)."""
+    if settings.repos_backend == "ssm":
+        return SecureSourceManagerHost(settings.gcp_project, settings.ssm_location, settings.ssm_instance)
     return LocalRepositoryHost(settings.repos_dir)
 
 

@@ -1,6 +1,6 @@
-"""Git's smart HTTP protocol served by ``git http-backend`` (CGI) over a local bare repository, both bodies
-streamed: the request's into the backend as it arrives (gzip-encoded as git sends it), the pack back as git
-writes it."""
+"""Git's smart HTTP protocol served by ``git http-backend`` (CGI) over a local bare repository, or relayed to a
+remote host's HTTPS git with the host's credential; both bodies streamed: the request's as it arrives
+(gzip-encoded as git sends it), the pack back as git writes it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentworks_repos import git_env
+import httpx
+from agentworks_repos import GitRemote, git_env
 
 # The only three requests a smart-HTTP client makes; anything else (the dumb protocol) is not served.
 SMART_PATHS = frozenset({"info/refs", "git-upload-pack", "git-receive-pack"})
@@ -133,3 +134,30 @@ async def _finish(process: asyncio.subprocess.Process, feeding: asyncio.Future[N
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def relay(
+    client: httpx.AsyncClient, remote: GitRemote, request: GitRequest, body: AsyncIterator[bytes]
+) -> CgiResponse:
+    """The request passed on to ``remote`` (a hosted repository's HTTPS URL) with its authorization header."""
+    headers = {"content-type": request.content_type} if request.content_type else {}
+    if request.content_encoding:
+        headers["content-encoding"] = request.content_encoding
+    if request.git_protocol:
+        headers["git-protocol"] = request.git_protocol
+    if remote.auth_header:
+        name, _, value = remote.auth_header.partition(":")
+        headers[name.strip()] = value.strip()
+    url = f"{remote.url.rstrip('/')}/{request.path}" + (f"?{request.query}" if request.query else "")
+    outgoing = client.build_request(request.method, url, headers=headers, content=body)
+    response = await client.send(outgoing, stream=True)
+    kept = {k: v for k, v in response.headers.items() if k.lower() in PASSED_HEADERS}
+
+    async def rest() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in response.aiter_raw():
+                yield chunk
+        finally:
+            await response.aclose()
+
+    return CgiResponse(response.status_code, kept, rest())

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict
 from pathlib import Path
 
+import httpx
 from agentworks_internal_api.core import CARD_GATE, PROJECT_OWNER, CardGateOut, MemberLookupError, member_role
 from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
@@ -20,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agentworks_orchestrator.code import git_view, repository
 from agentworks_orchestrator.code.branches import branch_for, card_prefix_of
-from agentworks_orchestrator.code.git_http import CgiResponse, GitRequest, http_backend
+from agentworks_orchestrator.code.git_http import CgiResponse, GitRequest, http_backend, relay
 from agentworks_orchestrator.code.schemas import (
     BranchOut,
     CardCodeOut,
@@ -57,6 +58,7 @@ class CodeService:
         self.host = host
         self.settings = settings
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
+        self._relay: httpx.AsyncClient | None = None
 
     # --- access --------------------------------------------------------------------------------------------
 
@@ -178,9 +180,18 @@ class CodeService:
         return f"{project_id}-{name.replace('/', '-')}.zip", git_view.archive(repo, commit)
 
     async def git_http(self, project_id: uuid.UUID, request: GitRequest, body: AsyncIterator[bytes]) -> CgiResponse:
-        """A person's git request on the project's repository (access already checked), served by
-        ``git http-backend`` on the embedded host's repository."""
-        return await http_backend(await self.local(project_id), request, body)
+        """A person's git request on the project's repository (access already checked): served by
+        ``git http-backend`` on the embedded host's repository, relayed to any other host."""
+        if self.host.kind == "embedded":
+            return await http_backend(await self.local(project_id), request, body)
+        if self._relay is None:
+            # A clone or push of a big repository streams for minutes; git never pauses this long between chunks.
+            self._relay = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
+        return await relay(self._relay, await self.remote(project_id), request, body)
+
+    async def aclose(self) -> None:
+        if self._relay is not None:
+            await self._relay.aclose()
 
     # --- cards' branches -----------------------------------------------------------------------------------
 
