@@ -9,7 +9,7 @@ locals {
   apis = [
     "artifactregistry.googleapis.com", "cloudscheduler.googleapis.com", "cloudtrace.googleapis.com",
     "compute.googleapis.com", "dns.googleapis.com", "firestore.googleapis.com", "iam.googleapis.com", "logging.googleapis.com",
-    "monitoring.googleapis.com", "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com",
+    "monitoring.googleapis.com", "pubsub.googleapis.com", "run.googleapis.com", "secretmanager.googleapis.com", "securesourcemanager.googleapis.com",
     "servicenetworking.googleapis.com", "sqladmin.googleapis.com", "storage.googleapis.com",
   ]
   services = module.catalog.services
@@ -168,6 +168,26 @@ module "storage" {
     { bucket = "logs", email = google_service_account.identity["log-stream"].email },
     { bucket = "images", email = google_service_account.identity["provider-router"].email },
   ]
+}
+
+# Project repositories (decision 0010): one Secure Source Manager instance. The orchestrator reaches it and makes a
+# repository per project; a repository's creator administers it, so the orchestrator reads and writes the
+# repositories it made and no others.
+resource "google_secure_source_manager_instance" "repositories" {
+  project     = var.project_id
+  location    = var.region
+  instance_id = module.catalog.repositories.instance
+  labels      = local.labels
+  depends_on  = [google_project_service.api]
+}
+
+resource "google_secure_source_manager_instance_iam_member" "orchestrator" {
+  for_each    = toset(["roles/securesourcemanager.instanceAccessor", "roles/securesourcemanager.repoCreator"])
+  project     = var.project_id
+  location    = var.region
+  instance_id = google_secure_source_manager_instance.repositories.instance_id
+  role        = each.value
+  member      = "serviceAccount:${google_service_account.identity["orchestrator"].email}"
 }
 
 module "sandbox" {

@@ -63,6 +63,10 @@ locals {
         SANDBOX_JOB    = local.sandbox.job
         SANDBOX_REGION = var.region
         SANDBOX_BUCKET = var.sandbox_bucket
+        REPOS_BACKEND  = "ssm"
+        SSM_INSTANCE   = local.repositories.instance
+        SSM_LOCATION   = var.region
+        GIT_PUBLIC_URL = "${local.public_origin}/git"
       }
     }
     provider-router = {
@@ -137,6 +141,11 @@ locals {
   subscribers        = toset([for s in local.push_subscriptions : s.subscriber])
 
   env_prefix = { for name in local.names : name => "AW_${upper(replace(name, "-", "_"))}_" }
+
+  # The Secure Source Manager instance project repositories live in (decision 0010), in the services' region.
+  repositories = {
+    instance = "agentworks"
+  }
 
   # The sandbox job agents' commands run in (terraform/modules/sandbox), named here so that the orchestrator's
   # settings and the job agree.

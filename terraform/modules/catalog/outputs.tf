@@ -58,3 +58,8 @@ output "sandbox" {
   description = "The sandbox job agents' commands run in: its name, image, bucket and object prefix."
   value       = local.sandbox
 }
+
+output "repositories" {
+  description = "The Secure Source Manager instance project repositories live in."
+  value       = local.repositories
+}
