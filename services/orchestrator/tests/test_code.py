@@ -205,6 +205,8 @@ async def test_a_conflicting_merge_changes_nothing_and_names_the_files(code: Cod
 
     shown = await code.get(f"/api/cards/{card}/code")
     assert (shown["mergeable"], shown["conflicts"]) == (False, ["README.md"])
+    listed = await code.get(f"/api/projects/{code.o.project}/repository")
+    assert {b["name"]: b["card_id"] for b in listed["branches"]}[branch] == str(card)  # recorded when first seen
     response = await code.call("POST", f"/api/cards/{card}/code/merge")
     assert response.status_code == 409
     error = response.json()["error"]

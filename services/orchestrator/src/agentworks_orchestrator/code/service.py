@@ -223,11 +223,29 @@ class CodeService:
         if known is not None:
             return known.branch, known
         named = branch_for(gate.card_id, gate.title)
-        if await git_view.commit_of(repo, named) is not None:
-            return named, None
         prefix = gate.card_id.hex[:8]
-        pushed = [b.name for b in await git_view.branches(repo) if card_prefix_of(b.name) == prefix]
-        return (pushed[0] if pushed else named), None
+        if await git_view.commit_of(repo, named) is None:
+            pushed = [b.name for b in await git_view.branches(repo) if card_prefix_of(b.name) == prefix]
+            if not pushed:
+                return named, None
+            named = pushed[0]
+        return named, await self._record(repo, gate, named)
+
+    async def _record(self, repo: Path, gate: CardGateOut, branch: str) -> CardBranch:
+        """Record a card's branch made without the orchestrator naming it (pushed by a person or an older run),
+        from where it left the default branch, so that the repository lists it with its card."""
+        base = await git_text("merge-base", DEFAULT_BRANCH, branch, cwd=repo)
+        row = CardBranch(card_id=gate.card_id, workspace_id=gate.workspace_id, project_id=gate.project_id,
+                         branch=branch, base_sha=base, created_at=utc_now())  # fmt: skip
+        try:
+            async with self.db.transaction() as session:
+                session.add(row)
+        except IntegrityError:
+            async with self.db.transaction() as session:
+                known = await repository.card_branch(session, gate.card_id)
+            assert known is not None  # the row that won the race
+            return known
+        return row
 
     async def card_code(self, gate: CardGateOut) -> CardCodeOut:
         repo = await self.local(gate.project_id)
