@@ -1,0 +1,109 @@
+"""The code views, merges and git over HTTP on a host that is not this machine's (Secure Source Manager in
+production): reads go through a mirror fetched before each read, merges push to the host, and people's git is
+relayed to the host's HTTPS URL with the host's credential. The host is stood in by ``git http-backend`` behind
+a bearer token, as Secure Source Manager serves its repositories."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentworks_localstack.threads import AppThread
+from agentworks_orchestrator.code.branches import branch_for
+from agentworks_orchestrator.state import OrchestratorState
+from agentworks_platform.app import state_of
+from agentworks_repos import GitRemote, LocalRepositoryHost, git_env, git_text, run_git
+from fastapi import FastAPI, Request, Response
+
+from .test_code import Code, commit
+
+TOKEN = "host-token"
+GIT = shutil.which("git") or "git"
+
+
+class HttpsHost:
+    """Bare repositories served over HTTP to bearers of ``TOKEN`` only."""
+
+    kind = "ssm"
+
+    def __init__(self, root: Path) -> None:
+        self.local = LocalRepositoryHost(root)
+        self.url = ""
+        self.app = FastAPI()
+        self.app.add_api_route("/{name}/{path:path}", self.serve, methods=["GET", "POST"])
+
+    async def remote(self, project_id: uuid.UUID) -> GitRemote:
+        return GitRemote(f"{self.url}/{project_id}.git", f"Authorization: Bearer {TOKEN}")
+
+    async def ensure(self, project_id: uuid.UUID) -> GitRemote:
+        await self.local.ensure(project_id)
+        return await self.remote(project_id)
+
+    async def serve(self, name: str, path: str, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return Response("no", status_code=401)
+        env = git_env({
+            "GIT_PROJECT_ROOT": str(self.local.root), "PATH_INFO": f"/{name}/{path}", "QUERY_STRING": request.url.query,
+            "REQUEST_METHOD": request.method, "CONTENT_TYPE": request.headers.get("content-type", ""),
+            "GIT_HTTP_EXPORT_ALL": "1", "REMOTE_USER": "orchestrator",
+            "HTTP_CONTENT_ENCODING": request.headers.get("content-encoding", ""),
+        })  # fmt: skip
+        body = await request.body()
+        done = await asyncio.to_thread(
+            subprocess.run, [GIT, "http-backend"], env=env, input=body, capture_output=True, check=False
+        )
+        head, _, answer = done.stdout.partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
+        status = int(headers.pop("Status", "200").split()[0])
+        return Response(answer, status_code=status, headers={"content-type": headers.get("Content-Type", "")})
+
+
+@pytest.fixture
+def https_host(tmp_path: Path) -> Iterator[HttpsHost]:
+    host = HttpsHost(tmp_path / "hosted")
+    thread = AppThread(host.app).start()
+    host.url = thread.url
+    yield host
+    thread.stop()
+
+
+@pytest.fixture
+async def code(make_orchestrator: Callable[..., Any], tmp_path: Path, https_host: HttpsHost) -> AsyncIterator[Code]:
+    async with AsyncExitStack() as exits:
+        orchestrator = await make_orchestrator(exits, repos_dir=tmp_path / "repos")
+        state_of(orchestrator.app.state.ctx, OrchestratorState).code.host = https_host
+        yield Code(orchestrator, tmp_path)
+
+
+async def test_views_read_a_mirror_and_merges_and_git_reach_the_host(code: Code, https_host: HttpsHost) -> None:
+    card, project = code.o.card, code.o.project
+    listed = await code.get(f"/api/projects/{project}/repository")
+    hosted = https_host.local.path_of(project)
+    assert listed["head_sha"] == await git_text("rev-parse", "main", cwd=hosted)
+
+    remote = await https_host.remote(project)
+    work = code.scratch / "work"
+    await run_git("clone", "--quiet", remote.url, str(work), remote=remote)
+    branch = branch_for(card, "Checkout")
+    await run_git("checkout", "--quiet", "-b", branch, cwd=work)
+    await commit(work, {"shop/cart.py": "total = 1\n"}, "Add the cart")
+    await run_git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=work, remote=remote)
+
+    shown = await code.get(f"/api/cards/{card}/code")  # the mirror fetched the push
+    assert (shown["exists"], shown["mergeable"], [f["path"] for f in shown["files"]]) == (True, True, ["shop/cart.py"])
+    merged = await code.call("POST", f"/api/cards/{card}/code/merge")
+    assert merged.status_code == 200, merged.text
+    assert await git_text("rev-parse", "main", cwd=hosted) == merged.json()["merged_sha"]
+
+    # A person's git, relayed with the host's credential (the person never holds it).
+    answer = await code.call("GET", f"/git/{project}/info/refs?service=git-upload-pack")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/x-git-upload-pack-advertisement"
+    assert f"refs/heads/{branch}".encode() in answer.content
