@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from agentworks_events import CardRunRequested, NotificationCreated
+from sqlalchemy import select
 
 from .conftest import Core, User, World
 
@@ -191,3 +192,64 @@ async def test_a_failed_run_is_announced_with_its_reason(core: Core) -> None:
     [announced] = _announced(core)
     assert (announced.recipient_id, announced.kind) == (world.owner.id, "run_failed")
     assert announced.body == "The provider answered 500 three times."
+
+
+async def _push_usage(core: Core, event: Any) -> None:
+    from agentworks_pubsub.testing import push_envelope
+
+    from .conftest import CORE_URL
+
+    body = push_envelope(event, "core-usage-events")
+    headers = {"authorization": f"Bearer {core.pusher.sign(CORE_URL)}"}
+    response = await core.client.post("/_events/core-usage-events", json=body, headers=headers)
+    assert response.status_code == 204, response.text
+
+
+async def test_billings_budget_signals_reach_the_owners_inbox_once(core: Core) -> None:
+    from decimal import Decimal
+
+    from agentworks_events import UsageBudgetExceeded, UsageBudgetWarning
+
+    world = await core.world()
+    a = world.ids["a"]
+    scope = {"workspace_id": uuid.UUID(a["workspace"]), "project_id": uuid.UUID(a["project"]), "period": "2026-12"}
+    budget = {"scope": "project", "budget_project_id": scope["project_id"], "cap": Decimal(100), "spent": Decimal(80)}
+    warning = UsageBudgetWarning(**scope, **budget)
+    await _push_usage(core, warning)
+    await _push_usage(core, warning)  # a duplicate delivery: nothing twice
+    await _push_usage(core, UsageBudgetExceeded(**scope, scope="workspace", cap=Decimal(200), spent=Decimal("200.5")))
+    inbox = await core.ok("GET", _inbox(a), world.owner)
+    budget = [(n["kind"], n["title"], n["body"]) for n in inbox["notifications"] if n["kind"].startswith("budget")]
+    assert budget == [
+        (
+            "budget_exceeded",
+            "The workspace's budget is used up",
+            "$200.50 of $200.00 spent in 2026-12; new runs are refused until it is raised.",
+        ),
+        ("budget_warning", "Shop's budget is 80% spent", "$80.00 of $100.00 spent in 2026-12."),
+    ]
+    assert (await core.ok("GET", _inbox(a), world.member))["notifications"] == []  # owners set budgets
+    assert _announced(core) == []  # no card: found when the inbox is next read
+
+
+async def test_a_budget_signal_naming_another_workspaces_project_is_rejected(core: Core) -> None:
+    from decimal import Decimal
+
+    from agentworks_core.models import inbox
+    from agentworks_events import UsageBudgetWarning
+
+    world = await core.world()
+    a, b = world.ids["a"], world.ids["b"]
+    forged = UsageBudgetWarning(
+        workspace_id=uuid.UUID(a["workspace"]),
+        project_id=uuid.UUID(b["project"]),
+        period="2026-12",
+        scope="workspace",
+        cap=Decimal(1),
+        spent=Decimal(1),
+    )
+    await _push_usage(core, forged)
+    async with core.app.state.ctx.db.transaction() as session:
+        outcome = await session.scalar(select(inbox.c.outcome).where(inbox.c.event_id == str(forged.id)))
+    assert outcome == "rejected"
+    assert (await core.ok("GET", _inbox(a), world.owner))["unread"] == 1  # only the seeded run's outcome

@@ -150,7 +150,9 @@ class CardRejected(CardEventBase):
     comment: str = ""
 
 
-NotificationKind = Literal["mention", "run_finished", "run_failed", "approval_requested", "budget_warning"]
+NotificationKind = Literal[
+    "mention", "run_finished", "run_failed", "approval_requested", "budget_warning", "budget_exceeded"
+]
 
 
 class NotificationCreated(CardEventBase):

@@ -62,6 +62,16 @@ async def watchers_of(session: AsyncSession, card_id: uuid.UUID) -> Sequence[Car
     return (await session.scalars(select(CardWatcher).where(CardWatcher.card_id == card_id))).all()
 
 
+async def active_owners(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[Member]:
+    query = select(Member).where(
+        Member.workspace_id == workspace_id,
+        Member.status == "active",
+        Member.role == "owner",
+        Member.user_id.is_not(None),
+    )
+    return (await session.scalars(query)).all()
+
+
 async def active_people(session: AsyncSession, workspace_id: uuid.UUID) -> Sequence[Member]:
     """The workspace's members who have taken up their membership (a person to notify or mention)."""
     query = select(Member).where(

@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agentworks_events import NotificationCreated, NotificationKind, utc_now
+from agentworks_events import NotificationCreated, NotificationKind, UsageBudgetExceeded, UsageBudgetWarning, utc_now
 from agentworks_platform.errors import NotFound
 from agentworks_pubsub import Outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access
-from agentworks_core.models import Card, CardWatcher, Notification
+from agentworks_core.models import Card, CardWatcher, Notification, Project
 from agentworks_core.notifications import repository
 from agentworks_core.notifications.schemas import InboxOut, NotificationOut, UnreadOut, WatchOut
 
@@ -57,23 +57,49 @@ async def notify(
 ) -> None:
     """Put ``news`` about ``card`` in each recipient's inbox, each announced to that person alone."""
     for recipient in sorted(set(recipients)):
-        entry = Notification(
-            id=uuid.uuid4(),
-            workspace_id=card.workspace_id,
-            recipient_id=recipient,
-            kind=news.kind,
-            project_id=card.project_id,
-            card_id=card.id,
-            run_id=news.run_id,
-            comment_id=news.comment_id,
-            actor_id=news.actor_id,
-            agent=news.agent,
-            title=excerpt(news.title, TITLE_MAX),
-            body=excerpt(news.body, BODY_MAX),
-            created_at=utc_now(),
-        )
+        entry = _entry(card.workspace_id, recipient, news, card.project_id, card.id)
         session.add(entry)
         await outbox.add(session, _announcement(entry, card))
+
+
+async def notify_owners(
+    session: AsyncSession, event: UsageBudgetWarning | UsageBudgetExceeded, project: Project | None
+) -> None:
+    """A budget's warning or its cap reached, in the inbox of each owner of the workspace (who sets budgets). It
+    names no card, so it is not announced live: the bell finds it when it next reads the inbox."""
+    owners = [m.user_id for m in await repository.active_owners(session, event.workspace_id) if m.user_id]
+    whose = f"{project.name}'s budget" if project else "The workspace's budget"
+    spent = f"${event.spent:.2f} of ${event.cap:.2f} spent in {event.period}"
+    if isinstance(event, UsageBudgetExceeded):
+        news = News("budget_exceeded", f"{whose} is used up", f"{spent}; new runs are refused until it is raised.")
+    else:
+        news = News("budget_warning", f"{whose} is {event.threshold_percent}% spent", f"{spent}.")
+    for owner in sorted(set(owners)):
+        session.add(_entry(event.workspace_id, owner, news, project.id if project else None, None))
+
+
+def _entry(
+    workspace_id: uuid.UUID,
+    recipient: uuid.UUID,
+    news: News,
+    project_id: uuid.UUID | None,
+    card_id: uuid.UUID | None,
+) -> Notification:
+    return Notification(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        recipient_id=recipient,
+        kind=news.kind,
+        project_id=project_id,
+        card_id=card_id,
+        run_id=news.run_id,
+        comment_id=news.comment_id,
+        actor_id=news.actor_id,
+        agent=news.agent,
+        title=excerpt(news.title, TITLE_MAX),
+        body=excerpt(news.body, BODY_MAX),
+        created_at=utc_now(),
+    )
 
 
 def _announcement(entry: Notification, card: Card) -> NotificationCreated:

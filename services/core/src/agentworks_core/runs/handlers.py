@@ -31,6 +31,7 @@ from agentworks_core.cards.service import add_agent_child
 from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.models import AgentRun, Card, Project
 from agentworks_core.notifications import service as notifications
+from agentworks_core.notifications.handlers import handlers as budget_handlers
 from agentworks_core.notifications.service import News
 from agentworks_core.projects import repository as projects
 from agentworks_core.runs import effects, repository
@@ -213,7 +214,9 @@ async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: Agen
 
 
 def handlers(outbox: Outbox, project_documents: ProjectDocuments = SqlDocumentStore) -> dict[str, dict[str, Any]]:
+    """Every subscription's handlers: agent-runs here, billing's budget signals in the notifications domain."""
     return {
+        **budget_handlers(),
         "core-agent-runs": {
             "agent.run.started": on_started,
             "agent.run.step": step_handler(outbox),
@@ -221,5 +224,5 @@ def handlers(outbox: Outbox, project_documents: ProjectDocuments = SqlDocumentSt
             "agent.run.completed": completed_handler(outbox, project_documents),
             "agent.run.failed": failed_handler(outbox),
             "agent.run.cancelled": on_cancelled,
-        }
+        },
     }

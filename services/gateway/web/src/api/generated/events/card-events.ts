@@ -382,7 +382,7 @@ export interface NotificationCreated {
   body?: string;
   card_id: string;
   id?: string;
-  kind: "mention" | "run_finished" | "run_failed" | "approval_requested" | "budget_warning";
+  kind: "mention" | "run_finished" | "run_failed" | "approval_requested" | "budget_warning" | "budget_exceeded";
   notification_id: string;
   occurred_at?: string;
   project_id: string;

@@ -18,6 +18,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/_events/core-usage-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Pub/Sub push endpoint for core-usage-events (usage-events) */
+        post: operations["push_core_usage_events__events_core_usage_events_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/agents": {
         parameters: {
             query?: never;
@@ -2351,7 +2368,7 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "mention" | "run_finished" | "run_failed" | "approval_requested" | "budget_warning";
+            kind: "mention" | "run_finished" | "run_failed" | "approval_requested" | "budget_warning" | "budget_exceeded";
             /** Project Id */
             project_id: string | null;
             /** Read At */
@@ -2804,6 +2821,60 @@ export type WorkspaceUpdate = components['schemas']['WorkspaceUpdate'];
 export type $defs = Record<string, never>;
 export interface operations {
     push_core_agent_runs__events_core_agent_runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    push_core_usage_events__events_core_usage_events_post: {
         parameters: {
             query?: never;
             header?: never;
