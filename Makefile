@@ -11,9 +11,9 @@ export UV_LINK_MODE := copy
 # the cache every process the tests start (a dev fleet is six) compiles the whole stack again, seconds of CPU each.
 unexport PYTHONDONTWRITEBYTECODE
 RUN := $(UV) run --frozen --no-sync
-# Extra pytest options, e.g. PYTEST_ARGS="-n 2 --dist loadfile" for two workers (pytest-xdist): a module is the unit
-# of work and the fleet modules run together, first (conftest.py).
-PYTEST_ARGS ?=
+# pytest's options: by default two workers (pytest-xdist, CI's two cores), a module the unit of work and the fleet
+# modules one unit, run first (conftest.py). PYTEST_ARGS= runs one process; PYTEST_ARGS="-n auto ..." more workers.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help install dev web conformance-node browser-tools sandbox-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools
 

@@ -50,7 +50,7 @@ class PostgresForTests:
 POSTGRES = pytest.StashKey[PostgresForTests]()
 
 # Modules that start a whole fleet (services on real sockets, an emulator, agentworks-dev processes, a browser).
-# Under pytest-xdist (``make test PYTEST_ARGS="-n 2 --dist loadfile"``) they are one unit of work, run one after
+# Under pytest-xdist (``make test``: ``-n 2 --dist loadfile``) they are one unit of work, run one after
 # another on one worker, since together they would compete for port ranges and for PostgreSQL's connections; and
 # they are scheduled first, being the longest unit. Every other module is a unit of its own (a module-scoped
 # fixture is built once).
