@@ -4,11 +4,11 @@ A card moved into lane 1 through the gateway produces exactly one PRD run whose 
 model's four), the card's document it writes, run record and usage events all arrive where they belong; a
 redelivered ``card.moved`` changes nothing.
 
-A card moved through lanes 0–3 gets each agent's work from its tools: its blueprint, PRD and design brief (the
-Designer's too) are versions its runs wrote with ``write_document``, each naming the card and the run, in the card's
-own lineage (a second card's PRD is its version 1); only the Architect makes child cards, each linked to the card,
-which lists them; and the card's terminal receives every run's lines and steps in order, and replays exactly what
-followed a cursor when reopened.
+A card moved through lanes 0–3 (on SQLite) gets each agent's work from its tools: its blueprint, PRD and design
+brief (the Designer's too) are versions its runs wrote with ``write_document``, each naming the card and the run, in
+the card's own lineage (a second card's PRD is its version 1); only the Architect makes child cards, each linked to
+the card, which lists them; and the card's terminal receives every run's lines and steps in order, and replays
+exactly what followed a cursor when reopened.
 """
 
 from __future__ import annotations
@@ -266,6 +266,10 @@ class Board:
         return [call for step in page["items"] for call in step["tool_calls"] if call["ok"]]
 
 
+# On SQLite only: the PRD test above runs this same fleet on PostgreSQL too, and what lanes 0–3 add is held on both
+# backends below the fleet (documents and child cards from run steps in core's test_run_projection.py, the agents'
+# tools in the orchestrator's test_role_tools.py, terminal order and replay in log-stream's test_terminal.py).
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_card_moved_through_lanes_0_to_3_gets_each_agents_work_from_its_tools(fleet: Fleet) -> None:
     made = _move_card_into_lane_1(fleet.urls["gateway"])  # the account, and a first card's PRD run
     asyncio.run(_lanes_0_to_3(fleet, made))
