@@ -21,8 +21,9 @@ PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 
 
 @pytest.fixture
-def key(tmp_path: Path) -> bytes:
-    return ensure_dev_key(tmp_path / "keys" / "dev.pem")
+def key(dev_key: bytes) -> bytes:
+    """The session's signing key (conftest.py): generating one per test costs more than the tests themselves."""
+    return dev_key
 
 
 @pytest.fixture

@@ -269,14 +269,14 @@ async def test_bad_push_tokens_are_refused_with_no_effect(
 ) -> None:
     signer = harness.signer
     now = int(time.time())
-    tokens = {
-        "missing": "",
-        "forged": LocalTokenSigner(ensure_dev_key(tmp_path / "evil.pem"), PUSHER).sign(AUDIENCE),
-        "expired": signer.sign(AUDIENCE, iat=now - 7200, exp=now - 3600),
-        "wrong audience": signer.sign("http://127.0.0.1:8082"),
-        "not the pusher": signer.sign(AUDIENCE, email="core@agentworks-local.iam.gserviceaccount.com"),
+    tokens = {  # made on demand: only the forged case needs a key of its own
+        "missing": lambda: "",
+        "forged": lambda: LocalTokenSigner(ensure_dev_key(tmp_path / "evil.pem"), PUSHER).sign(AUDIENCE),
+        "expired": lambda: signer.sign(AUDIENCE, iat=now - 7200, exp=now - 3600),
+        "wrong audience": lambda: signer.sign("http://127.0.0.1:8082"),
+        "not the pusher": lambda: signer.sign(AUDIENCE, email="core@agentworks-local.iam.gserviceaccount.com"),
     }
-    response = await harness.push(_started(), token=tokens[token_case])
+    response = await harness.push(_started(), token=tokens[token_case]())
     assert response.status_code == status
     assert await harness.count(harness.tables.inbox) == 0
     assert harness.effects.calls == 0
