@@ -126,11 +126,16 @@ def test_trust_calls_and_secrets_mirror_the_service_settings(service: str) -> No
         assert key.lower() in settings, f"{service}: {key} is not a setting"
 
 
+def _without_cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Production settings refuse the suite's cheap password hashing (conftest.py's CHEAP_PASSWORD_HASHES)."""
+    for variable in [v for v in os.environ if v.startswith("AW_GATEWAY_PASSWORD_HASH_")]:
+        monkeypatch.delenv(variable)
+
+
 def test_the_catalog_env_builds_each_service_settings_in_production_mode(
     catalog: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for variable in [v for v in os.environ if v.startswith("AW_GATEWAY_PASSWORD_HASH_")]:
-        monkeypatch.delenv(variable)  # the suite's cheap hashing, which production settings refuse
+    _without_cheap_password_hashing(monkeypatch)
     for name, service in catalog["services"].items():
         cls = settings_class(name)
         callers = trusted_callers(name)  # before the production environment is set: building the app reads it
@@ -220,6 +225,7 @@ def _environment_catalog(tmp_path: Path, tfvars: dict[str, Any]) -> dict[str, An
 def test_every_instance_at_its_ceiling_fits_the_databases_connection_limit(
     environment: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _without_cheap_password_hashing(monkeypatch)
     tfvars = parse(TERRAFORM / "environments" / environment / "terraform.tfvars")
     catalog = _environment_catalog(tmp_path, tfvars)
     budget, services = catalog["connection_budget"], catalog["services"]
