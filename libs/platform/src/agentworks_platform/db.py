@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -114,6 +114,15 @@ def is_unique_violation(exc: BaseException) -> bool:
     if sqlstate is not None:
         return str(sqlstate) == "23505"
     return "UNIQUE constraint failed" in str(exc.orig)
+
+
+# PostgreSQL's answers to two transactions that got in each other's way: serialization failure, deadlock detected.
+_TRANSIENT_CONFLICTS = ("40001", "40P01")
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL giving up one of two colliding transactions, which succeeds when run again."""
+    return isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "")) in _TRANSIENT_CONFLICTS
 
 
 def create_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TypeVar
 
-from agentworks_platform.db import locks_rows
+from agentworks_platform.db import is_transient_conflict, locks_rows
 from sqlalchemy import ColumnElement, String, Table, bindparam, cast, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -59,24 +59,36 @@ async def lock_card_in_lane(
     return card, lanes
 
 
+ATTEMPTS = 3
+"""How many times a placement runs before giving up: once sharing the lane, once more holding it alone if it
+found it had to, and once more after PostgreSQL broke a deadlock or a serialization failure."""
+
+
 async def under_lane_locks(
     session: AsyncSession, attempt: Callable[[bool], Awaitable[T | None]], exclusive: bool
 ) -> T | None:
-    """Run ``attempt`` in a savepoint, holding its target lane alone when ``exclusive``, else sharing it. None
-    (and nothing left behind: neither writes nor locks) when the attempt found it needed the lane alone after
-    all: taking a lane alone after sharing it, in the same transaction, can deadlock with another doing the
-    same, so the caller must not retry here."""
-    savepoint = await session.begin_nested()
-    try:
-        done = await attempt(exclusive)
-    except BaseException:
+    """Run ``attempt`` in a savepoint, holding its target lane alone when ``exclusive``, else sharing it.
+
+    An attempt that returns None found it needed the lane alone after all (a WIP limit set, or its gap closed,
+    by another writer in between): its savepoint is rolled back, which releases the shared lock (taking a lane
+    alone while still sharing it can deadlock with another writer doing the same), and it runs again holding the
+    lane alone. A deadlock or serialization failure PostgreSQL reports rolls the savepoint back and runs it
+    again too. None only when every one of ``ATTEMPTS`` ran into another writer."""
+    for _ in range(ATTEMPTS):
+        savepoint = await session.begin_nested()
+        try:
+            done = await attempt(exclusive)
+        except BaseException as exc:
+            await savepoint.rollback()
+            if not is_transient_conflict(exc):
+                raise
+            continue
+        if done is not None:
+            await savepoint.commit()
+            return done
         await savepoint.rollback()
-        raise
-    if done is None:
-        await savepoint.rollback()
-        return None
-    await savepoint.commit()
-    return done
+        exclusive = True
+    return None
 
 
 async def card_for_update(session: AsyncSession, card_id: uuid.UUID) -> Card | None:
