@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 from agentworks_core.agents.registry import AGENTS, AgentSpec
+from agentworks_orchestrator.config import TOOL_ROLES
 from agentworks_orchestrator.runs.contract import CONTRACTS
 from agentworks_orchestrator.runs.tools import calls_tools
 from anthropic.resources.messages.messages import DEPRECATED_MODELS
@@ -43,3 +44,11 @@ def test_the_designer_works_with_tools_by_default() -> None:
     """The Designer writes its brief with tools and draws through one: its default model must call tools."""
     [designer] = [agent for agent in AGENTS if agent.key == "designer"]
     assert calls_tools(designer.model), designer.model
+
+
+def test_the_build_review_and_test_lanes_have_their_own_agents() -> None:
+    """Developers build in lane 5, the Code reviewer reviews in lane 6, QA and the Troubleshooter test in 7."""
+    lanes = {agent.key: agent.lanes for agent in AGENTS}
+    assert (lanes["dev_backend"], lanes["dev_frontend"], lanes["reviewer"]) == ((5,), (5,), (6,))
+    assert lanes["qa"] == lanes["troubleshooter"] == (7,)
+    assert "reviewer" in TOOL_ROLES

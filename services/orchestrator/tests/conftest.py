@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
@@ -62,8 +63,9 @@ REGISTRY: dict[str, AgentDefault] = {
     "prd": AgentDefault("PRD", (1,), "openai", "gpt-5"),
     "designer": AgentDefault("Designer", (2,), "google", "gemini-2.5-flash"),
     "architect": AgentDefault("Architect", (3,), "anthropic", "claude-sonnet-4-6"),
-    "dev_backend": AgentDefault("Backend developer", (5, 6), "anthropic", "claude-sonnet-4-6"),
-    "dev_frontend": AgentDefault("Frontend developer", (5, 6), "anthropic", "claude-sonnet-4-6"),
+    "dev_backend": AgentDefault("Backend developer", (5,), "anthropic", "claude-sonnet-4-6"),
+    "dev_frontend": AgentDefault("Frontend developer", (5,), "anthropic", "claude-sonnet-4-6"),
+    "reviewer": AgentDefault("Code reviewer", (6,), "openai", "gpt-5"),
     "qa": AgentDefault("QA", (7,), "anthropic", "claude-sonnet-4-6"),
     "troubleshooter": AgentDefault("Troubleshooter", (7,), "google", "gemini-2.5-pro"),
 }
@@ -99,6 +101,8 @@ async def start_orchestrator(
     llm = openai.AsyncOpenAI(
         api_key=signer.sign(MODEL_URL), base_url=f"{MODEL_URL}/v1", max_retries=0, http_client=to_router
     )
+    if "repos_dir" not in overrides:  # repositories and working copies of a test are its own
+        overrides["repos_dir"] = Path(exits.enter_context(tempfile.TemporaryDirectory())) / "repos"
     settings = OrchestratorSettings(
         environment="test", dev_signing_key_file=dev_key_file, database_url=database_url,
         provider_router_url=MODEL_URL, log_batch_seconds=0.05, **overrides,

@@ -12,7 +12,7 @@ from agentworks_events import CardRunRequested, run_id_for, utc_now
 from agentworks_internal_api.core import ContextCardOut
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.models import BudgetState, Run, RunCheckpoint
-from agentworks_orchestrator.runs import tools
+from agentworks_orchestrator.runs import roles, tools
 from agentworks_orchestrator.runs.executor import call_headers
 from agentworks_orchestrator.runs.tools import NoArguments, Tool, ToolContext, ToolOutcome
 from agentworks_orchestrator.state import run_service_of
@@ -138,7 +138,7 @@ async def test_cancel_interrupts_a_running_tool_and_publishes_no_effect_of_its_s
         return ToolOutcome("unreachable")
 
     slow_card = Tool("read_card", "Read the card.", NoArguments, stuck)
-    monkeypatch.setattr(tools, "CARD_TOOLS", (slow_card, *tools.CARD_TOOLS[1:]))
+    monkeypatch.setattr(roles, "CARD_TOOLS", (slow_card, *tools.CARD_TOOLS[1:]))
     async with AsyncExitStack() as exits:
         orchestrator = await _with_tools(make_orchestrator, exits, cancel_poll_seconds=0.02)
         moved = orchestrator.moved(to_lane=1)
@@ -193,7 +193,7 @@ async def test_a_tool_call_with_invalid_arguments_is_fed_back_as_an_error_the_mo
     orchestrator: Orchestrator,
 ) -> None:
     context = _tool_context(orchestrator, uuid.uuid4(), "prd", ("prd",))
-    offered = tools.tools_of("prd")
+    offered = roles.tools_of("prd")
     bad_json = await tools.perform(tools.ToolCall("c1", "write_document", "{not json"), offered, context)
     missing = await tools.perform(tools.ToolCall("c2", "write_document", '{"name": "prd"}'), offered, context)
     other = await tools.perform(
@@ -272,9 +272,9 @@ async def test_the_designer_generates_an_image_kept_under_the_runs_workspace(orc
     orchestrator.router.on("POST", IMAGES, generated)
     run_id = uuid.uuid4()
     context = _tool_context(orchestrator, run_id, "designer", ("design_brief",))
-    offered = tools.tools_of("designer")
+    offered = roles.tools_of("designer")
     assert "generate_image" in [t.name for t in offered]
-    assert "generate_image" not in [t.name for t in tools.tools_of("prd")]
+    assert "generate_image" not in [t.name for t in roles.tools_of("prd")]
     call = tools.ToolCall("c1", "generate_image", '{"prompt": "a one-page checkout"}')
     record, effect = await tools.perform(call, offered, context)
     assert record.ok, record.error

@@ -38,11 +38,12 @@ from .conftest import (
     start_orchestrator,
 )
 
-CARD_ROLES = frozenset(("strategy", "prd", "designer", "architect", "dev_backend", "qa"))
+CARD_ROLES = frozenset(("strategy", "prd", "designer", "architect", "dev_backend", "reviewer", "qa"))
 DOCUMENT_AND_CARD_TOOLS = {
     "list_documents", "read_document", "write_document", "read_card", "update_card", "add_checklist_items",
     "check_checklist_item", "comment", "request_move",
 }  # fmt: skip
+READS_CODE = {"list_files", "read_file", "search_files", "view_diff"}
 IMAGE_NAME = "3f2c9a1e4b5d4c6f8a7b9c0d1e2f3a4b.png"
 
 ToolUse = tuple[str, str, dict[str, Any]]
@@ -177,8 +178,9 @@ async def peers(
         ("prd", set()),
         ("designer", {"generate_image"}),
         ("architect", {"create_child_card"}),
-        ("dev_backend", set()),
-        ("qa", set()),
+        ("dev_backend", READS_CODE | {"write_file", "apply_patch", "commit", "run_command"}),
+        ("reviewer", READS_CODE),
+        ("qa", READS_CODE | {"run_command"}),
     ],
 )
 async def test_a_role_is_offered_the_document_and_card_tools_and_only_the_tools_its_job_needs(
@@ -191,6 +193,7 @@ async def test_a_role_is_offered_the_document_and_card_tools_and_only_the_tools_
     system = first.body["messages"][0]["content"]
     assert ("create_child_card" in system) == (role == "architect")
     assert ("generate_image" in system) == (role == "designer")
+    assert ("view_diff" in system) == bool(own_tools & READS_CODE)
     [completed] = peers.events("agent.run.completed")
     assert (completed.agent, completed.steps) == (role, 1)
 

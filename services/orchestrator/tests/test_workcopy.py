@@ -100,30 +100,37 @@ async def test_a_commit_is_the_agents_with_trailers_and_is_made_once_per_call(
     assert copy.branch == branch
     (copy.root / "cards.py").write_text("CARDS = []\n")
     run = str(uuid.uuid4())
-    first = await copy.commit("Add the card store", AGENT, run, "3/call_a")
+    first = await copy.commit_and_push("Add the card store", AGENT, run, "3/call_a")
     assert first.made
     message = await git_text("log", "-1", "--format=%B", branch, cwd=Path(remote.url))
     assert message == f"Add the card store\n\nAgentWorks-Run: {run}\nAgentWorks-Call: 3/call_a"
     # The attempt died after pushing; the next one does the step again in a fresh working copy.
     again = await opened(remote, tmp_path, "attempt-2")
     (again.root / "cards.py").write_text("CARDS = []\n")
-    second = await again.commit("Add the card store", AGENT, run, "3/call_a")
+    second = await again.commit_and_push("Add the card store", AGENT, run, "3/call_a")
     assert (second.made, second.sha) == (False, first.sha)
     assert await branch_log(remote, branch) == [
         "Backend developer <dev-backend@agents.agentworks.local>|Add the card store|3/call_a",
         "AgentWorks <agentworks@users.noreply.agentworks.dev>|Initial commit|",
     ]
     with pytest.raises(WorkingCopyError, match="nothing to commit"):
-        await again.commit("Nothing", AGENT, run, "4/call_b")
+        await again.commit_and_push("Nothing", AGENT, run, "4/call_b")
+    # Another run's call of the same step and id (a model numbering its calls alike) is its own commit.
+    (again.root / "screen.py").write_text("SCREEN = 1\n")
+    other = await again.commit_and_push(
+        "Add the screen", Author("Frontend developer", "dev_frontend"), "run-2", "3/call_a"
+    )
+    assert other.made
+    assert len(await branch_log(remote, branch)) == 3
 
 
 async def test_a_persons_push_meanwhile_is_kept_and_the_next_run_sees_it(remote: GitRemote, tmp_path: Path) -> None:
     copy = await opened(remote, tmp_path)
     (copy.root / "cards.py").write_text("CARDS = []\n")
-    await copy.commit("Add the card store", AGENT, "run", "2/call_a")
+    await copy.commit_and_push("Add the card store", AGENT, "run", "2/call_a")
     await person_pushes(remote, tmp_path, copy.branch, "NOTES.md", "Keep it small.\n")
     (copy.root / "test_cards.py").write_text("import cards\n")
-    committed = await copy.commit("Test the card store", AGENT, "run", "3/call_b")
+    committed = await copy.commit_and_push("Test the card store", AGENT, "run", "3/call_b")
     assert committed.made
     assert committed.rebased
     subjects = [line.split("|")[1] for line in await branch_log(remote, copy.branch)]
@@ -138,12 +145,12 @@ async def test_a_conflict_with_a_persons_push_is_reported_and_nothing_is_forced(
 ) -> None:
     copy = await opened(remote, tmp_path)
     (copy.root / "cards.py").write_text("CARDS = []\n")
-    await copy.commit("Add the card store", AGENT, "run", "2/call_a")
+    await copy.commit_and_push("Add the card store", AGENT, "run", "2/call_a")
     await person_pushes(remote, tmp_path, copy.branch, "cards.py", "CARDS: list[str] = []\n")
     person_head = await git_text("rev-parse", copy.branch, cwd=Path(remote.url))
     (copy.root / "cards.py").write_text("CARDS = {}\n")
     with pytest.raises(WorkingCopyError, match=r"conflict with it in cards\.py"):
-        await copy.commit("Use a dict", AGENT, "run", "3/call_b")
+        await copy.commit_and_push("Use a dict", AGENT, "run", "3/call_b")
     assert await git_text("rev-parse", copy.branch, cwd=Path(remote.url)) == person_head
     assert "<<<<<<<" in (copy.root / "cards.py").read_text()
     assert await copy.ref("HEAD") == person_head
@@ -159,7 +166,7 @@ async def test_a_resumed_run_gets_back_its_changes_since_its_last_commit(remote:
 
     copy = await opened(remote, tmp_path)
     (copy.root / "cards.py").write_text("CARDS = []\n")
-    await copy.commit("Add the card store", AGENT, "run", "3/c3")
+    await copy.commit_and_push("Add the card store", AGENT, "run", "3/c3")
     patch = "--- /dev/null\n+++ b/notes.txt\n@@ -0,0 +1 @@\n+patched\n"
     conversation = [
         call("c2", "write_file", {"path": "cards.py", "content": "CARDS = []\n"}), result("c2", "Wrote cards.py."),

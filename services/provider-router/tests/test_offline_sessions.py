@@ -223,7 +223,7 @@ class WorkingCopy:
             self.commits.append(arguments["message"])
             return "Committed 0123456789ab and pushed it to card/saved-cards-00000000."
         if call.name == "view_diff":
-            files = sorted(path.name for path in self.root.iterdir() if path.suffix == ".py")
+            files = sorted(path.name for path in self.root.iterdir() if path.suffix in (".py", ""))
             return "".join(f"diff --git a/{name} b/{name}\n+++ b/{name}\n" for name in files)
         return answered(call)
 
@@ -252,11 +252,11 @@ def test_a_developer_writes_a_module_and_its_test_fixes_the_one_failing_assertio
     copy = WorkingCopy(tmp_path, [])
     played = play_code("dev_backend", copy)
     assert played.tools()[:6] == [
-        ["read_card", "list_documents"], ["write_file", "write_file"], ["run_command"], ["apply_patch"],
+        ["read_card", "list_documents"], ["write_file", "write_file", "write_file"], ["run_command"], ["apply_patch"],
         ["run_command"], ["commit"],
     ]  # fmt: skip
     written = [arguments["path"] for arguments in played.arguments("write_file")]
-    assert written == ["saved_cards.py", "test_saved_cards.py"]
+    assert written == [".gitignore", "saved_cards.py", "test_saved_cards.py"]
     assert "A saved card is offered at checkout" in (tmp_path / "saved_cards.py").read_text()
     first, second = (json.loads(turn[0].arguments)["command"] for turn in played.calls if turn[:1] and
                      turn[0].name == "run_command")  # fmt: skip
@@ -309,7 +309,7 @@ def test_the_reviewer_reads_the_diff_and_approves_a_module_with_its_test(tmp_pat
     played = play_code("reviewer", WorkingCopy(tmp_path, []))
     assert played.tools()[:3] == [["read_card", "list_documents"], ["view_diff"], ["write_document"]]
     [comment] = played.arguments("comment")
-    assert comment["body"].startswith("Approve: 2 files change (saved_cards.py, test_saved_cards.py)")
+    assert comment["body"].startswith("Approve: 3 files change (.gitignore, saved_cards.py, test_saved_cards.py)")
     [review] = played.arguments("write_document")
     assert review["name"] == "code_review"
     assert "## Verdict\n\nApprove" in review["content"]

@@ -24,6 +24,7 @@ from fastapi import FastAPI
 
 from agentworks_orchestrator import models
 from agentworks_orchestrator.code import endpoints as code
+from agentworks_orchestrator.code.attempts import CodeAttempts
 from agentworks_orchestrator.code.service import CodeService
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs import endpoints as runs
@@ -74,14 +75,23 @@ def create_app(
         )
         stack.push_async_callback(client.close)
         owner = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
-        executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock)
-        run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
         host = repos or repository_host_from_settings(settings)
         if isinstance(host, SecureSourceManagerHost):
             stack.push_async_callback(host.aclose)
         commands = sandbox or sandbox_from_orchestrator_settings(settings, stack)
         code_service = CodeService(ctx.db, core, host, settings)
         stack.push_async_callback(code_service.aclose)
+        unavailable = commands.available()
+        attempts = CodeAttempts(
+            ctx.db,
+            code_service,
+            None if unavailable else commands,
+            unavailable,
+            settings.command_limits.sandbox_limits(),
+            settings.working_copies_dir,
+        )
+        executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock, attempts)
+        run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
         ctx.state = OrchestratorState(outbox, run_service, host, code_service, commands)
 
     return create_service_app(

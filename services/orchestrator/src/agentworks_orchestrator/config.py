@@ -7,12 +7,23 @@ from pathlib import Path
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
-from agentworks_sandbox import SandboxKind
+from agentworks_sandbox import SandboxKind, SandboxLimits
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 TOOL_ROLES = frozenset(
-    {"ceo_copilot", "strategy", "prd", "designer", "architect", "dev_backend", "dev_frontend", "qa", "troubleshooter"}
+    {
+        "ceo_copilot",
+        "strategy",
+        "prd",
+        "designer",
+        "architect",
+        "dev_backend",
+        "dev_frontend",
+        "reviewer",
+        "qa",
+        "troubleshooter",
+    }
 )
 
 
@@ -24,6 +35,24 @@ class RunLimits(BaseModel):
     max_tokens: int = Field(default=400_000, ge=1, description="Input plus output tokens over the run's calls.")
     max_seconds: float = Field(default=900.0, gt=0, description="Wall time of the run's steps, over its attempts.")
     max_cost: Decimal = Field(default=Decimal(5), gt=0, description="Provider cost in USD of the run's calls.")
+
+
+class CommandLimits(BaseModel):
+    """What one command an agent runs in the sandbox may take (``run_command``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    timeout_seconds: float = Field(default=300.0, gt=0, description="Wall time before the command is stopped.")
+    memory_mb: int = Field(default=2048, ge=64, description="Address space of the command's processes.")
+    processes: int = Field(default=256, ge=8, description="Processes and threads the command may have at once.")
+    output_kb: int = Field(default=64, ge=1, description="The tail of the output that is kept.")
+
+    def sandbox_limits(self) -> SandboxLimits:
+        return SandboxLimits(
+            timeout_seconds=self.timeout_seconds,
+            memory_bytes=self.memory_mb << 20,
+            processes=self.processes,
+            output_bytes=self.output_kb << 10,
+        )
 
 
 class OrchestratorSettings(ServiceSettings):
@@ -86,6 +115,15 @@ class OrchestratorSettings(ServiceSettings):
         if self.repos_backend == "ssm" and not self.ssm_instance:
             raise ValueError("repos_backend=ssm needs ssm_instance")
         return self
+
+    command_limits: CommandLimits = CommandLimits()
+    work_dir: Path | None = Field(
+        default=None, description="Where each run attempt's working copy is cloned (the repos_dir's sibling work/)."
+    )
+
+    @property
+    def working_copies_dir(self) -> Path:
+        return self.work_dir or self.repos_dir.parent / "work"
 
     def limits_of(self, agent: str) -> RunLimits:
         return self.role_limits.get(agent, self.run_limits)

@@ -1,4 +1,5 @@
-"""The agent registry: the seed's AGENTS plus the Designer, with their lanes and default models."""
+"""The agent registry: the seed's AGENTS plus the Designer and the Code reviewer, with their lanes and default
+models."""
 
 from __future__ import annotations
 
@@ -45,22 +46,43 @@ AGENTS: tuple[AgentSpec, ...] = (
     AgentSpec(
         "dev_backend",
         "Backend developer",
-        (5, 6),
+        (5,),
         "anthropic",
         "claude-sonnet-4-6",
-        "Implements and reviews backend work.",
+        "Implements the backend work on the card's branch, with tests.",
     ),
     AgentSpec(
         "dev_frontend",
         "Frontend developer",
-        (5, 6),
+        (5,),
         "anthropic",
         "claude-sonnet-4-6",
-        "Implements and reviews frontend work.",
+        "Implements the frontend work on the card's branch, with tests.",
     ),
-    AgentSpec("qa", "QA", (7,), "anthropic", "claude-sonnet-4-6", "Writes and runs the test plan."),
+    # Another family of model than the developers', so a review does not share the author's blind spots.
     AgentSpec(
-        "troubleshooter", "Troubleshooter", (7,), "google", "gemini-2.5-pro", "Diagnoses failures found in test."
+        "reviewer",
+        "Code reviewer",
+        (6,),
+        "openai",
+        "gpt-5",
+        "Reads the card's diff and approves it or requests changes.",
+    ),
+    AgentSpec(
+        "qa",
+        "QA",
+        (7,),
+        "anthropic",
+        "claude-sonnet-4-6",
+        "Runs the tests on the card's branch and reports pass or fail with the evidence.",
+    ),
+    AgentSpec(
+        "troubleshooter",
+        "Troubleshooter",
+        (7,),
+        "google",
+        "gemini-2.5-pro",
+        "Diagnoses the failures found in test from the failing output and the diff.",
     ),
 )
 BY_KEY = {agent.key: agent for agent in AGENTS}

@@ -143,10 +143,11 @@ class WorkingCopy:
         base = (await self.git("merge-base", f"origin/{DEFAULT_BRANCH}", "HEAD")).strip()
         return await self.git("diff", "--no-color", "--no-ext-diff", base)
 
-    async def commit(self, message: str, author: Author, run_id: str, call: str) -> Committed:
-        """Commit every change as ``author`` and push it; a call already committed on the branch is not again."""
+    async def commit_and_push(self, message: str, author: Author, run_id: str, call: str) -> Committed:
+        """Commit every change as ``author`` and push it; a call of this run already committed on the branch is not
+        again."""
         await self._fetch()
-        earlier = await self._commit_of(call)
+        earlier = await self._commit_of(run_id, call)
         if earlier is not None:
             return Committed(earlier, made=False)
         await self.git("add", "--all")
@@ -163,18 +164,15 @@ class WorkingCopy:
         if self.branch in await _heads(self.remote):
             await self.git("fetch", "--quiet", "origin", f"+refs/heads/{self.branch}:refs/remotes/origin/{self.branch}")
 
-    async def _commit_of(self, call: str) -> str | None:
-        """The commit on the branch (as fetched) whose ``AgentWorks-Call`` trailer is ``call``, if there is one."""
+    async def _commit_of(self, run_id: str, call: str) -> str | None:
+        """The commit on the branch (as fetched) this run made for ``call`` (its two trailers), if there is one."""
         if await self.ref(f"refs/remotes/origin/{self.branch}") is None:
             return None
-        lines = await self.git(
-            "log",
-            f"refs/remotes/origin/{self.branch}",
-            f"--format=%H %(trailers:key={CALL_TRAILER},valueonly,separator=%x2C)",
-        )
-        for line in lines.splitlines():
-            sha, _, values = line.partition(" ")
-            if call in (value.strip() for value in values.split(",")):
+        trailers = ",".join(f"%(trailers:key={key},valueonly,separator=%x2C)" for key in (RUN_TRAILER, CALL_TRAILER))
+        lines = await self.git("log", f"refs/remotes/origin/{self.branch}", "-z", f"--format=%H,{trailers}")
+        for entry in lines.split("\x00"):
+            sha, _, values = entry.strip().partition(",")
+            if run_id in values.split(",") and call in [value.strip() for value in values.split(",")]:
                 return sha
         return None
 

@@ -46,6 +46,7 @@ CONTRACTS: dict[str, Contract] = {
     "architect": Contract(("infra_design",), child_cards=3),
     "dev_backend": Contract(("backend_notes",)),
     "dev_frontend": Contract(("frontend_notes",)),
+    "reviewer": Contract(("code_review",)),
     "qa": Contract(("test_plan",)),
     "troubleshooter": Contract(("troubleshooting_report",)),
 }

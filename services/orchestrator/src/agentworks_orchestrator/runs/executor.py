@@ -38,8 +38,11 @@ from agentworks_events.runs import AgentRunStep, SkipReason, step_id_for
 from agentworks_platform.db import Database
 from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox
+from agentworks_repos import GitError
 from openai.types.chat import ChatCompletionStreamOptionsParam
 
+from agentworks_orchestrator.code.attempts import AttemptOf, CodeAttempts, RepositoryUnavailableError
+from agentworks_orchestrator.code.workspace import CodeWorkspace
 from agentworks_orchestrator.config import OrchestratorSettings, RunLimits
 from agentworks_orchestrator.models import Run, RunCheckpoint
 from agentworks_orchestrator.runs import repository
@@ -54,6 +57,7 @@ from agentworks_orchestrator.runs.loop import (
     Spent,
     Step,
 )
+from agentworks_orchestrator.runs.roles import works_on_code
 from agentworks_orchestrator.runs.tools import Tool, ToolCall, ToolContext
 
 log = get_logger(__name__)
@@ -61,6 +65,7 @@ TextSink = Callable[[str], Awaitable[None]]
 # The router sends its closing usage chunk, with the call's tokens and cost, only to a client that asks for it.
 INCLUDE_USAGE: ChatCompletionStreamOptionsParam = {"include_usage": True}
 BUDGET_SPENT = "The monthly budget is spent; raise the cap to run agents again."
+DIFF_BRIEFED = 20_000
 REPAIR = (
     "Your answer did not end with a valid ```json block ({error}). Reply with only the corrected "
     "```json block, nothing else."
@@ -106,6 +111,9 @@ class RunPlan:
     tool_context: ToolContext | None = None
     resume: Resume = field(default_factory=Resume)
     limits: RunLimits = field(default_factory=RunLimits)
+    agent_name: str = ""
+    # Said to the model after the prompt on a run's first attempt (the Troubleshooter's failing output).
+    briefing: str = ""
 
 
 def _chunk_of(line: str) -> dict[str, Any] | None:
@@ -185,8 +193,10 @@ class RunExecutor:
         settings: OrchestratorSettings,
         owner: str,
         clock: Callable[[], datetime] = utc_now,
+        code: CodeAttempts | None = None,
     ) -> None:
         self._db = db
+        self.code = code
         self._outbox = outbox
         self.llm = llm
         self._settings = settings
@@ -265,7 +275,9 @@ class RunExecutor:
             await batcher.line(f"— attempt {plan.attempt}: the previous executor stopped; starting again —")
         try:
             if plan.tools:
-                outcome = await self._loop(plan, batcher, usage, on_text).run(plan.messages, plan.resume)
+                async with self._code_workspace(plan) as code:
+                    loop = self._loop(plan, batcher, usage, on_text, code)
+                    outcome = await loop.run(await _briefed(plan, code), plan.resume)
                 artifacts = RunArtifacts(summary=outcome.summary)
             else:
                 turn = await self._call(plan, plan.messages, batcher, usage, on_text)
@@ -275,7 +287,13 @@ class RunExecutor:
         except RunCancelledError:
             await batcher.store_rest()
             return await self._cancelled(plan, usage, batcher.last_seq)
-        except (openai.OpenAIError, MalformedOutputError, ProviderStreamError, BudgetSpentError) as exc:
+        except (
+            openai.OpenAIError,
+            MalformedOutputError,
+            ProviderStreamError,
+            BudgetSpentError,
+            RepositoryUnavailableError,
+        ) as exc:
             skip = _skip_of(plan, exc) if _nothing_spent(plan, usage) else None
             if skip is not None:
                 await batcher.store_rest()
@@ -288,7 +306,26 @@ class RunExecutor:
         await self._completed(plan, usage, batcher.last_seq, artifacts, started, outcome)
         return "completed"
 
-    def _loop(self, plan: RunPlan, batcher: LogBatcher, usage: Usage, on_text: TextSink | None) -> AgentLoop:
+    def _code_workspace(self, plan: RunPlan) -> contextlib.AbstractAsyncContextManager[CodeWorkspace | None]:
+        """The attempt's working copy of the card's branch, for a role with code tools (else nothing)."""
+        context = plan.tool_context
+        if self.code is None or context is None or plan.card_id is None or not works_on_code(plan.tools):
+            return contextlib.nullcontext()
+        of = AttemptOf(
+            run_id=plan.run_id,
+            attempt=plan.attempt,
+            workspace_id=plan.workspace_id,
+            project_id=plan.project_id,
+            card_id=plan.card_id,
+            card_title=context.card.title if context.card else "",
+            agent=plan.agent,
+            agent_name=plan.agent_name or plan.agent,
+        )
+        return self.code.opened(of, plan.resume.messages)
+
+    def _loop(
+        self, plan: RunPlan, batcher: LogBatcher, usage: Usage, on_text: TextSink | None, code: CodeWorkspace | None
+    ) -> AgentLoop:
         assert plan.tool_context is not None
 
         async def call(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelTurn:
@@ -311,7 +348,7 @@ class RunExecutor:
             say=batcher.line,
             spent=Spent(tokens=lambda: usage.input_tokens + usage.output_tokens, cost=lambda: usage.cost),
             tools=plan.tools,
-            context=replace(plan.tool_context, count=partial(_count_tool_call, usage)),
+            context=replace(plan.tool_context, count=partial(_count_tool_call, usage), code=code),
             limits=plan.limits,
             poll_seconds=self._settings.cancel_poll_seconds,
             now=lambda: self.clock().timestamp(),  # the run's time limit is measured by the clock its lease is
@@ -610,6 +647,19 @@ def _readable(plan: RunPlan, exc: Exception) -> Exception:
     return RouterRefusalError(_code(exc), unavailable[1])
 
 
+async def _briefed(plan: RunPlan, code: CodeWorkspace | None) -> list[dict[str, Any]]:
+    """The run's first messages, with its briefing and, for a role that is briefed on a failure, the branch's
+    diff against main (a resumed run has them in its conversation)."""
+    if not plan.briefing or plan.resume.step:
+        return plan.messages
+    said = plan.briefing
+    if code is not None:
+        with contextlib.suppress(GitError):
+            diff = await code.copy.diff()
+            said += f"\n\nThe branch's diff against main:\n```diff\n{diff[:DIFF_BRIEFED]}\n```"
+    return [*plan.messages, {"role": "user", "content": said}]
+
+
 def _reason(exc: Exception) -> str:
     if isinstance(exc, MalformedOutputError):
         return f"The agent's answer stayed malformed after one repair attempt: {exc}"
@@ -621,6 +671,8 @@ def _reason(exc: Exception) -> str:
 
 
 def _code(exc: Exception) -> str:
+    if isinstance(exc, RepositoryUnavailableError):
+        return "repository_unavailable"
     if isinstance(exc, MalformedOutputError):
         return "malformed_output"
     if isinstance(exc, BudgetSpentError):

@@ -171,8 +171,11 @@ class AgentLoop:
                 raise RunCancelledError
             results = work.result()
         finally:
+            # The attempt itself may be cancelled (its process stopping): its tools end before it goes on, so
+            # nothing they hold (a working copy, a sandboxed command) outlives it.
             watch.cancel()
-            await asyncio.gather(watch, return_exceptions=True)
+            work.cancel()
+            await asyncio.gather(watch, work, return_exceptions=True)
         for record, _effect in results:
             await self.say(f"  {'✓' if record.ok else '✖'} {record.tool}: {_first_line(record.result)}")
         return tuple(r for r, _ in results), tuple(e for _, e in results if e is not None)

@@ -86,8 +86,35 @@ def tools_instruction(documents: tuple[str, ...], tools: tuple[str, ...]) -> str
             "Track your steps in the card's checklist: add_checklist_items adds lines, check_checklist_item ticks "
             "a line by its exact text; other people and agents work on the same checklist, so change only your lines."
         )
+    asks += _code_asks(tools)
     asks.append(
         "Comment on the card when a decision needs people. Say briefly what you are doing before each tool call. "
         "When the work is done, answer with a short summary and no tool call."
     )
     return " ".join(asks)
+
+
+def _code_asks(tools: tuple[str, ...]) -> list[str]:
+    """What a build, review or test role is asked to do with the card's branch (its working copy)."""
+    if "view_diff" not in tools:
+        return []
+    asks = [
+        "You work in a fresh working copy of the card's git branch: list_files, read_file and search_files read it, "
+        "view_diff shows the branch against main."
+    ]
+    if "commit" in tools:
+        asks.append(
+            "Implement the card with tests: write_file and apply_patch change files, run_command runs the tests "
+            "(in a sandbox with no network), and commit pushes your changes to the branch once they pass."
+        )
+    elif "run_command" in tools:
+        asks.append(
+            "Run the project's tests with run_command (in a sandbox with no network) and report pass or fail with "
+            "the evidence: the command, its exit code and the output's tail."
+        )
+    else:
+        asks.append(
+            "Review the diff and comment on the card: start the comment with 'Approve' or 'Request changes', "
+            "and name each change you ask for with its file."
+        )
+    return asks

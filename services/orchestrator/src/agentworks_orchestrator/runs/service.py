@@ -34,6 +34,7 @@ from agentworks_platform.logging import get_logger
 from agentworks_pubsub import Outbox, PermanentEventError
 from agentworks_pubsub.ownership import Ownership
 
+from agentworks_orchestrator.code import repository as code_repository
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import TERMINAL, BudgetState, Run
 from agentworks_orchestrator.runs import repository
@@ -43,10 +44,13 @@ from agentworks_orchestrator.runs.core_client import run_context
 from agentworks_orchestrator.runs.executor import BUDGET_SPENT, RunExecutor, RunPlan, Usage, call_headers
 from agentworks_orchestrator.runs.loop import Resume
 from agentworks_orchestrator.runs.prompts import system_prompt, tools_instruction
+from agentworks_orchestrator.runs.roles import tools_of
 from agentworks_orchestrator.runs.router_client import recorded_usage
-from agentworks_orchestrator.runs.tools import ToolContext, calls_tools, tools_of
+from agentworks_orchestrator.runs.tools import ToolContext, calls_tools
 
 log = get_logger(__name__)
+BRIEFED_ON_FAILURE = frozenset({"troubleshooter"})
+FAILURE_BRIEFED = 8_000
 
 
 class RunInProgressError(RuntimeError):
@@ -196,6 +200,7 @@ class RunService:
             carried = await recorded_usage(self.router, run.id) if run.attempt > 0 else Usage()
             tool_using = run.agent in self.settings.tool_roles and calls_tools(run.model)
             resume = await repository.last_checkpoint(session, run.id) if tool_using else Resume()
+            briefing = await _briefing(session, run) if tool_using else ""
             run.attempt += 1
             run.lease_owner = self.executor._owner
             run.lease_until = now + timedelta(seconds=self.settings.lease_seconds)
@@ -223,6 +228,8 @@ class RunService:
                 tool_context=self._tool_context(run, context) if tool_using else None,
                 resume=resume,
                 limits=self.settings.limits_of(run.agent),
+                agent_name=agent.display_name,
+                briefing=briefing,
             )
 
     def _tool_context(self, run: Run, context: RunContextOut) -> ToolContext:
@@ -372,6 +379,20 @@ class RunService:
                 return
             state.period, state.updated_at = event.period, event.occurred_at
             state.exceeded = _exceeded(event)
+
+
+async def _briefing(session: Any, run: Run) -> str:
+    """What a role briefed on failures is told beside its prompt: the card's last failed command run."""
+    if run.agent not in BRIEFED_ON_FAILURE or run.card_id is None:
+        return ""
+    failed = await code_repository.last_failed_command(session, run.card_id)
+    if failed is None:
+        return "No command has failed on this card's branch yet."
+    return (
+        f"The card's last failed command ({failed.agent}, exit code {failed.exit_code}"
+        f"{', stopped at the time limit' if failed.timed_out else ''}):\n$ {failed.command}\n"
+        f"```\n{failed.output_tail[-FAILURE_BRIEFED:]}\n```"
+    )
 
 
 def _ensure_workspace(event: Event, context: RunContextOut) -> None:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import openai
 from agentworks_events.cards import CHECKLIST_MAX, CardType
@@ -28,6 +28,9 @@ from agentworks_orchestrator.runs.core_client import (
     current_card,
 )
 
+if TYPE_CHECKING:
+    from agentworks_orchestrator.code.workspace import CodeWorkspace
+
 EFFECT_ADAPTER: TypeAdapter[RunEffect] = TypeAdapter(RunEffect)
 DOCUMENT_NAME = r"^[a-z][a-z0-9_]{1,63}$"
 TOOL_NAME = re.compile(DOCUMENT_NAME)
@@ -42,7 +45,8 @@ class ToolContext:
     """What a tool acts on: the run, its card, and the clients it reads and generates through. ``step`` (set by
     the loop for each step) and ``call_id`` (set for each call) name what a call creates, as core will; ``count``
     adds what a tool's own provider call spent (an image: its input tokens and cost) to the run's usage, so the
-    run is charged for every call the router recorded for it."""
+    run is charged for every call the router recorded for it; ``code`` is the attempt's working copy and sandbox
+    (a build, review or test role's)."""
 
     run_id: uuid.UUID
     workspace_id: uuid.UUID
@@ -57,6 +61,7 @@ class ToolContext:
     step: int = 1
     call_id: str = ""
     count: Callable[[int, Decimal], None] = field(default=lambda _tokens, _cost: None)  # outside a run: uncounted
+    code: CodeWorkspace | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,26 +355,11 @@ IMAGE_TOOLS = (
         _generate_image,
     ),
 )
-BREAKS_DOWN = frozenset({"architect"})
-"""The roles whose job is a breakdown into task cards: only they create child cards."""
-DRAWS = frozenset({"designer"})
-"""The roles that generate images."""
 
 
 def calls_tools(model: str) -> bool:
     """Whether a model can call tools: an image model answers with images, so its role keeps the JSON contract."""
     return "image" not in model.lower()
-
-
-def tools_of(agent: str) -> tuple[Tool, ...]:
-    """The tools an agent's role may call: every role reads and writes its documents and works on its card;
-    only a breakdown role creates child cards and only the Designer generates images."""
-    return (
-        DOCUMENT_TOOLS
-        + CARD_TOOLS
-        + (BREAKDOWN_TOOLS if agent in BREAKS_DOWN else ())
-        + (IMAGE_TOOLS if agent in DRAWS else ())
-    )
 
 
 @dataclass(frozen=True, slots=True)

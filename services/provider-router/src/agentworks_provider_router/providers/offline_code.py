@@ -1,8 +1,9 @@
 """What the offline model does with AgentWorks' code tools, by the tools offered: a developer (offered ``commit``)
-writes a small module of the card and its test, runs the tests, which fail on a deliberately wrong assertion, fixes
-that assertion once with a patch, runs them again and commits; a tester (offered ``run_command`` only) runs the
-tests; a reviewer (offered ``view_diff`` only) reads the diff. Everything is derived from the card as ``read_card``
-showed it and from what the tools answered, so the same conversation always gets the same turn."""
+writes a small module of the card, its test and a ``.gitignore`` of what the tests leave, runs the tests, which
+fail on a deliberately wrong assertion, fixes that assertion once with a patch, runs them again and commits; a
+tester (offered ``run_command`` only) runs the tests; a reviewer (offered ``view_diff`` only) reads the diff.
+Everything is derived from the card as ``read_card`` showed it and from what the tools answered, so the same
+conversation always gets the same turn."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ Call = tuple[str, dict[str, object]]
 TEST_COMMAND = "python3 -m unittest -v"
 COMMAND_ANSWER = re.compile(r"^\$ (?P<command>.*)\n(?:exit code (?P<exit>-?\d+))", re.M)
 DIFF_FILE = re.compile(r"^diff --git a/(?P<path>\S+) b/", re.M)
+IGNORED = "__pycache__/\n"  # what running the tests leaves in the working copy
 # The implementation notes a developer writes name which part of the card its module is.
 PART_OF_NOTES = {"backend_notes": "", "frontend_notes": "_screen"}
 
@@ -102,6 +104,7 @@ def implementation(title: str, criteria: tuple[str, ...], owned: list[str], labe
         CodeTurn(
             f"Writing {module}.py and its test.",
             [
+                ("write_file", {"path": ".gitignore", "content": IGNORED}),
                 ("write_file", {"path": f"{module}.py", "content": module_source(title, criteria, label)}),
                 ("write_file", {"path": test_path, "content": wrong}),
             ],

@@ -7,6 +7,7 @@ export const AGENT_NAMES: Readonly<Record<string, string>> = {
   architect: "Architect",
   dev_backend: "Backend developer",
   dev_frontend: "Frontend developer",
+  reviewer: "Code reviewer",
   qa: "QA",
   troubleshooter: "Troubleshooter",
 };

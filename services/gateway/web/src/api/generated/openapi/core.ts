@@ -3449,7 +3449,7 @@ export interface operations {
             path: {
                 card_id: string;
                 /** @description The agent's key. */
-                agent: "ceo_copilot" | "strategy" | "prd" | "designer" | "architect" | "dev_backend" | "dev_frontend" | "qa" | "troubleshooter";
+                agent: "ceo_copilot" | "strategy" | "prd" | "designer" | "architect" | "dev_backend" | "dev_frontend" | "reviewer" | "qa" | "troubleshooter";
             };
             cookie?: never;
         };
@@ -5966,7 +5966,7 @@ export interface operations {
             path: {
                 project_id: string;
                 /** @description The agent's key. */
-                agent: "ceo_copilot" | "strategy" | "prd" | "designer" | "architect" | "dev_backend" | "dev_frontend" | "qa" | "troubleshooter";
+                agent: "ceo_copilot" | "strategy" | "prd" | "designer" | "architect" | "dev_backend" | "dev_frontend" | "reviewer" | "qa" | "troubleshooter";
             };
             cookie?: never;
         };

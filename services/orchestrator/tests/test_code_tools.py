@@ -1,0 +1,168 @@
+"""The code tools as a model calls them (``perform``: arguments validated, errors fed back as ``Error: …``), on a
+real working copy of a card's branch and the real bubblewrap sandbox: files confined to the working copy, patches,
+the diff against main, commits made once per call, and commands whose exit code and output's tail come back and are
+recorded (or, with no sandbox, a clear error and nothing run)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agentworks_events.runs import ToolCallRecord
+from agentworks_orchestrator.code.branches import branch_for
+from agentworks_orchestrator.code.workcopy import Author, open_working_copy
+from agentworks_orchestrator.code.workspace import CodeWorkspace, CommandRun
+from agentworks_orchestrator.runs.roles import tools_of
+from agentworks_orchestrator.runs.tools import ToolCall, ToolContext, perform
+from agentworks_repos import LocalRepositoryHost, git_text
+from agentworks_sandbox import BubblewrapSandbox, SandboxLimits
+
+CARD = uuid.UUID("0f1e2d3c-4b5a-4697-8877-665544332211")
+RUN = uuid.UUID("9a8b7c6d-5e4f-4a3b-9c2d-1e0f00112233")
+pytestmark = pytest.mark.skipif(BubblewrapSandbox().available() is not None, reason="needs bubblewrap")
+
+
+class Workbench:
+    """A developer's tools on a fresh working copy of the card's branch, each call as the loop makes it."""
+
+    def __init__(self, code: CodeWorkspace, recorded: list[CommandRun]) -> None:
+        self.code = code
+        self.recorded = recorded
+        self.calls = 0
+
+    @property
+    def root(self) -> Path:
+        return self.code.copy.root
+
+    async def call(self, tool: str, step: int = 1, call_id: str | None = None, **arguments: Any) -> ToolCallRecord:
+        self.calls += 1
+        context = ToolContext(
+            run_id=RUN, workspace_id=uuid.uuid4(), project_id=uuid.uuid4(), card_id=CARD, card=None, documents=(),
+            core=None, llm=None, image_model="", step=step, code=self.code,  # type: ignore[arg-type]
+        )  # fmt: skip
+        call = ToolCall(call_id or f"call_{self.calls}", tool, json.dumps(arguments))
+        record, effect = await perform(call, tools_of("dev_backend"), context)
+        assert effect is None  # the repository and the commands are the orchestrator's own, not core's
+        return record
+
+
+async def bench(tmp_path: Path, sandboxed: bool = True, name: str = "attempt") -> Workbench:
+    remote = await LocalRepositoryHost(tmp_path / "repos").ensure(uuid.UUID(int=1))
+    copy = await open_working_copy(remote, tmp_path / "work" / name, branch_for(CARD, "Saved cards"))
+    recorded: list[CommandRun] = []
+
+    async def record(command: CommandRun) -> None:
+        recorded.append(command)
+
+    sandbox = BubblewrapSandbox() if sandboxed else None
+    unavailable = None if sandboxed else "bubblewrap is not installed on this machine"
+    limits = SandboxLimits(timeout_seconds=60, output_bytes=2_000)
+    code = CodeWorkspace(copy, Author("Backend developer", "dev_backend"), sandbox, unavailable, limits, record)
+    return Workbench(code, recorded)
+
+
+async def test_files_are_written_read_and_searched_inside_the_working_copy_only(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    wrote = await bench_.call("write_file", path="shop/cart.py", content="def total():\n    return 0\n")
+    assert (wrote.ok, wrote.result) == (True, "Wrote shop/cart.py (2 lines).")
+    listed = await bench_.call("list_files")
+    assert listed.result.splitlines() == ["README.md", "shop/cart.py"]
+    read = await bench_.call("read_file", path="shop/cart.py", start_line=2, end_line=2)
+    assert read.result == "shop/cart.py (lines 2–2 of 2):\n    return 0"
+    found = await bench_.call("search_files", pattern="*.py", contains="return")
+    assert found.result == "shop/cart.py:2: return 0"
+    (tmp_path / "secret.txt").write_text("password")
+    (bench_.root / "link").symlink_to(tmp_path / "secret.txt")
+    for tool, arguments in [
+        ("write_file", {"path": "../escaped.py", "content": "x"}),
+        ("write_file", {"path": "/tmp/escaped.py", "content": "x"}),
+        ("write_file", {"path": ".git/hooks/pre-commit", "content": "x"}),
+        ("write_file", {"path": "link", "content": "overwritten"}),
+        ("read_file", {"path": "link"}),
+        ("read_file", {"path": "../secret.txt"}),
+        ("list_files", {"path": "../"}),
+    ]:
+        refused = await bench_.call(tool, **arguments)
+        assert not refused.ok, (tool, arguments)
+        assert refused.result.startswith("Error: ")
+    assert (tmp_path / "secret.txt").read_text() == "password"
+    assert not (tmp_path / "work" / "escaped.py").exists()
+    assert (await bench_.call("search_files", pattern="link", contains="password")).result == "Nothing matches."
+    unknown = await bench_.call("read_file", path="nope.py")
+    assert unknown.error == "There is no file 'nope.py'; list_files names the files."
+
+
+async def test_a_patch_is_checked_before_it_applies_and_the_diff_shows_the_branch(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    await bench_.call("write_file", path="cart.py", content="def total():\n    return 0\n")
+    patch = "--- a/cart.py\n+++ b/cart.py\n@@ -1,2 +1,2 @@\n def total():\n-    return 0\n+    return 1\n"
+    applied = await bench_.call("apply_patch", patch=patch)
+    assert (applied.ok, applied.result) == (True, "Applied the patch to cart.py.")
+    again = await bench_.call("apply_patch", patch=patch)
+    assert again.error is not None
+    assert again.error.startswith("The patch does not apply")
+    assert (bench_.root / "cart.py").read_text() == "def total():\n    return 1\n"
+    diff = await bench_.call("view_diff")
+    assert "+++ b/cart.py" in diff.result
+    assert "+    return 1" in diff.result
+
+
+async def test_a_commit_is_pushed_once_per_call_and_a_person_sees_it(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    await bench_.call("write_file", path="cart.py", content="TOTAL = 0\n")
+    committed = await bench_.call("commit", step=4, call_id="call_x", message="Add the cart")
+    assert committed.ok
+    assert committed.result.startswith("Committed ")
+    assert committed.result.endswith(f"and pushed it to {branch_for(CARD, 'Saved cards')}.")
+    again = await bench_.call("commit", step=4, call_id="call_x", message="Add the cart")
+    assert again.result.startswith("Already committed as ")
+    remote = Path(bench_.code.copy.remote.url)
+    shown = await git_text("log", "-1", "--format=%an|%B", bench_.code.copy.branch, cwd=remote)
+    assert shown == f"Backend developer|Add the cart\n\nAgentWorks-Run: {RUN}\nAgentWorks-Call: 4/call_x"
+    nothing = await bench_.call("commit", step=5, message="Again")
+    assert nothing.error == "There is nothing to commit: the working copy has no change since the last commit."
+
+
+async def test_a_command_runs_in_the_sandbox_and_its_exit_code_and_output_come_back(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    test = "import unittest\n\nclass T(unittest.TestCase):\n    def test_it(self):\n        self.assertEqual(1, 2)\n"
+    await bench_.call("write_file", path="test_one.py", content=test)
+    failed = await bench_.call("run_command", step=3, call_id="call_run", command="python3 -m unittest")
+    assert failed.ok  # a failing command is an answer, not a tool error
+    assert failed.result.startswith("$ python3 -m unittest\nexit code 1; output:\n")
+    assert "AssertionError: 1 != 2" in failed.result
+    [recorded] = bench_.recorded
+    assert (recorded.call, recorded.command, recorded.result.exit_code) == ("3/call_run", "python3 -m unittest", 1)
+    loud = await bench_.call("run_command", command="yes line | head -n 5000")
+    assert "exit code 0; output (the output's tail):" in loud.result
+    assert len(loud.result) < 3_000
+    offline = await bench_.call(
+        "run_command", command="python3 -c 'import urllib.request as u; u.urlopen(\"http://example.com\")'"
+    )
+    assert "exit code 1" in offline.result
+
+
+async def test_with_no_sandbox_a_command_is_refused_saying_why_and_nothing_runs(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path, sandboxed=False)
+    refused = await bench_.call("run_command", command="touch ran")
+    assert refused.error == ("Commands cannot run here: bubblewrap is not installed on this machine. Nothing was run.")
+    assert not (bench_.root / "ran").exists()
+    assert bench_.recorded == []
+
+
+def test_each_role_is_offered_the_code_tools_its_job_needs() -> None:
+    def code_tools(agent: str) -> set[str]:
+        names = {tool.name for tool in tools_of(agent)}
+        return names & {"list_files", "read_file", "search_files", "view_diff", "write_file", "apply_patch",
+                        "commit", "run_command"}  # fmt: skip
+
+    reads = {"list_files", "read_file", "search_files", "view_diff"}
+    for developer in ("dev_backend", "dev_frontend"):
+        assert code_tools(developer) == reads | {"write_file", "apply_patch", "commit", "run_command"}
+    assert code_tools("reviewer") == reads
+    assert code_tools("qa") == code_tools("troubleshooter") == reads | {"run_command"}
+    for agent in ("ceo_copilot", "strategy", "prd", "designer", "architect"):
+        assert code_tools(agent) == set()
