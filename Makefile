@@ -103,7 +103,7 @@ contracts: install $(WEB)/node_modules/.installed ## Regenerate contracts/events
 contracts-check: install $(WEB)/node_modules/.installed ## Fail on a stale contract or web type, a board JSON that is not its BoardDetail, or an internal route off its contract
 	$(RUN) python infra/scripts/contracts.py --check
 
-bench: install ## Run the benchmarks against the budgets in DESIGN §9 (PARTS="router billing" for some; not part of `make test`)
+bench: install web browser-tools ## Run the benchmarks against the budgets in DESIGN §9 (PARTS="router billing" for some; not part of `make test`)
 	$(RUN) python -m bench $(PARTS)
 
 clean: ## Remove local state (.dev databases, keys) and caches

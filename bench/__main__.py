@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PARTS = ("router", "pipeline", "gateway", "cards", "fanout", "billing", "backbone")
+PARTS = ("router", "pipeline", "gateway", "cards", "fanout", "billing", "backbone", "lighthouse")
 
 
 def _mark(result: dict[str, Any]) -> str:

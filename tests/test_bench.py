@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the bench package lives at the repository's root, outside the workspace
 
 from bench import __main__ as bench_main  # noqa: E402
-from bench import billing, cards, fanout, gateway, pipeline, router  # noqa: E402
+from bench import billing, cards, fanout, gateway, lighthouse, pipeline, router  # noqa: E402
 from bench.common import percentile, row  # noqa: E402
 
 
@@ -24,7 +24,7 @@ def test_an_unknown_part_is_refused_with_the_parts_there_are() -> None:
         [sys.executable, "-m", "bench", "routr"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 2
-    parts = "router, pipeline, gateway, cards, fanout, billing, backbone"
+    parts = "router, pipeline, gateway, cards, fanout, billing, backbone, lighthouse"
     assert f"unknown part(s): routr; choose from {parts}" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -74,6 +74,7 @@ def test_the_readme_states_the_budgets_the_bench_judges() -> None:
         "cards": [f"p99 ≤ {cards.P99_BUDGET:,g} ms"],
         "fanout": [f"p99 ≤ {fanout.P99_BUDGET:,g} ms"],
         "billing": [f"≥ {billing.INGEST_BUDGET:,g} distinct events/s"],
+        "lighthouse": [f"≥ {lighthouse.SCORE_BUDGET}"],
     }
     table = _parts_table()
     for part, phrases in stated.items():

@@ -331,6 +331,9 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
 
         page.goto(f"{workspace_url}/usage")
         expect(page.get_by_test_id("usage-price")).to_have_text(re.compile(r"^\$0\.(50|75)$"), timeout=30_000)
+        # The most expensive cards are named by their titles and link to the card on its board.
+        expect(page.get_by_test_id("usage-card").first.get_by_role("link")).to_have_text("One-click checkout")
+        expect(page.get_by_role("link", name="Board")).to_be_visible()  # the workspace page keeps the project
 
         # The viewer opens the link, signs up with the invited address (which alone grants nothing) and accepts.
         seen = viewer.new_page()
@@ -745,3 +748,124 @@ def test_the_drawer_keeps_its_header_and_actions_in_view_at_every_size(browser: 
         drawer.locator(".drawer-head").get_by_role("button", name="Approve", exact=True).click()
         expect(drawer.get_by_test_id("drawer-state")).to_have_text("PRD approved")
         expect(page.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
+
+
+AXE = ROOT / "services" / "gateway" / "web" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _axe_serious(page: Page, screen: str) -> None:
+    """Runs axe-core on the page as it is: no critical or serious violation, and one h1."""
+    page.evaluate(AXE.read_text())  # evaluated through the DevTools protocol, which the app's CSP does not govern
+    result = page.evaluate("""() => axe.run(document, { resultTypes: ["violations"] })""")
+    serious = [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], (screen, serious)
+    expect(page.locator("h1")).to_have_count(1)
+
+
+def test_search_filters_shortcuts_lanes_and_themes_last_and_pass_axe(browser: Browser, fleet: Fleet) -> None:
+    owner = _context(browser, fleet, width=1440)
+    with screenshots_on_failure("board-ux", [owner]):
+        page = owner.new_page()
+        page.goto("/signup")
+        _axe_serious(page, "sign-up")
+        ids = _new_project(page)
+        board_url = ids["board_url"]
+        # Quick add in the first lane, and in any other lane from its "+ Add a card".
+        page.get_by_label("New card title", exact=True).fill("Refunds")
+        page.get_by_label("New card title", exact=True).press("Enter")
+        page.get_by_label("New card title", exact=True).fill("Invoices in PDF")
+        page.get_by_label("New card title", exact=True).press("Enter")
+        page.get_by_role("button", name="Add a card to Design").click()
+        page.get_by_label("New card title in Design").fill("Dark checkout page")
+        page.get_by_label("New card title in Design").press("Enter")
+        expect(_lane(page, 2).locator('[data-card="Dark checkout page"]')).to_be_visible()  # type: ignore[attr-defined]
+        page.keyboard.press("Escape")  # closes that lane's quick add
+        expect(page.get_by_label("New card title in Design")).to_have_count(0)
+        expect(_lane(page, 0).locator("[data-card]")).to_have_count(2)  # type: ignore[attr-defined]
+        _axe_serious(page, "board")
+
+        # `/` goes to the search; the text and a priority filter are kept in the address, through a reload.
+        page.keyboard.press("/")
+        expect(page.get_by_label("Search cards")).to_be_focused()
+        page.keyboard.type("refund")
+        expect(page.locator("[data-card]")).to_have_count(1)
+        expect(page).to_have_url(re.compile(r"q=refund"))
+        page.get_by_label("Filter by agents").select_option("none")
+        page.reload()
+        expect(page.get_by_label("Search cards")).to_have_value("refund")
+        expect(page.get_by_label("Filter by agents")).to_have_value("none")
+        expect(page.locator("[data-card]")).to_have_count(1)
+        expect(page.get_by_test_id("filter-count")).to_have_text("1 of 3 cards")
+        page.get_by_label("Filter by priority").select_option("urgent")
+        expect(page.locator("[data-card]")).to_have_count(0)
+        page.get_by_role("button", name="Clear filters").click()
+        expect(page.locator("[data-card]")).to_have_count(3)
+        expect(page).to_have_url(board_url)
+
+        # `?` lists the shortcuts, `c` puts the cursor in the quick add, Ctrl+K opens a card by its title.
+        page.keyboard.press("?")
+        shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+        expect(shortcuts).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(shortcuts).to_have_count(0)
+        page.keyboard.press("c")
+        expect(page.get_by_label("New card title", exact=True)).to_be_focused()
+        page.keyboard.press("Control+k")
+        palette = page.get_by_role("dialog", name="Command palette")
+        expect(palette).to_be_visible()
+        page.keyboard.type("invoices")
+        page.keyboard.press("Enter")
+        expect(page.get_by_test_id("drawer-title")).to_have_text("Invoices in PDF")
+        expect(page.get_by_test_id("drawer-title")).to_be_focused()
+        _axe_serious(page, "drawer")
+        page.keyboard.press("Escape")
+        expect(page.locator('[data-card="Invoices in PDF"]')).to_be_focused()
+
+        # A collapsed lane stays collapsed on this board after a reload, and expands again.
+        page.get_by_role("button", name="Collapse Architecture").click()
+        page.reload()
+        expand = page.get_by_role("button", name=re.compile(r"^Expand Architecture"))
+        expect(expand).to_have_attribute("aria-expanded", "false")
+        expand.click()
+        expect(page.get_by_role("button", name="Collapse Architecture")).to_be_visible()
+
+        # The main screens: one h1 each, and no critical or serious axe violation.
+        project_url = board_url.removesuffix("/board")
+        workspace_url = project_url.split("/p/")[0]
+        for screen, url in {
+            "documents": f"{project_url}/documents",
+            "console": f"{project_url}/console",
+            "providers": f"{project_url}/providers",
+            "members": f"{workspace_url}/members",
+            "usage": f"{workspace_url}/usage",
+            "billing": f"{workspace_url}/billing",
+        }.items():
+            page.goto(url)
+            expect(page.locator("h1")).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            _axe_serious(page, screen)
+
+    # Dark mode follows the system until a theme is picked, which this browser keeps.
+    dark = browser.new_context(base_url=fleet.url, viewport={"width": 1440, "height": 900}, color_scheme="dark")
+    dark.add_cookies(owner.cookies())
+    with screenshots_on_failure("board-dark", [dark]):
+        page = dark.new_page()
+        page.goto(board_url)
+        background = "() => getComputedStyle(document.body).backgroundColor"
+        expect(page.locator("[data-card]")).to_have_count(3)
+        assert page.evaluate(background) == "rgb(15, 20, 27)"
+        toggle = page.get_by_test_id("theme-toggle")
+        expect(toggle).to_have_attribute("aria-pressed", "true")
+        _axe_serious(page, "board, dark")
+        toggle.click()
+        expect(toggle).to_have_attribute("aria-pressed", "false")
+        assert page.evaluate(background) == "rgb(244, 246, 249)"
+        page.reload()
+        expect(page.get_by_test_id("theme-toggle")).to_have_attribute("aria-pressed", "false")
+        assert page.evaluate(background) == "rgb(244, 246, 249)"
+    dark.close()
+    owner.close()

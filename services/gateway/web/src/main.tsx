@@ -3,6 +3,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { ApiError } from "./api/client";
 import { App } from "./App";
+import { applyTheme } from "./lib/theme";
 import "./styles.css";
 
 const client = new QueryClient({
@@ -14,6 +15,8 @@ const client = new QueryClient({
     },
   },
 });
+
+applyTheme(); // before the first paint, so a picked theme never flashes the other one
 
 const root = document.getElementById("root");
 if (root) {

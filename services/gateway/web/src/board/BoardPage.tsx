@@ -15,10 +15,16 @@ import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
 import { agentsOfLane, dragAnnouncements, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
+import { BoardToolbar } from "./BoardToolbar";
+import { filtersFromSearch, filtersToSearch, NO_FILTERS, visibleCards, type BoardFilters } from "./filters";
+import { SHORTCUTS, shortcutOf } from "./shortcuts";
+import { useCollapsedLanes } from "../lib/collapsed";
 import { agentName } from "../lib/agents";
 
-// The drawer (terminal, Markdown, transcripts) loads when a card is first opened, not with the board.
+// The drawer (terminal, Markdown, transcripts) loads when a card is first opened, and the palette when first
+// asked for, not with the board.
 const CardDrawer = lazy(() => import("./CardDrawer").then((m) => ({ default: m.CardDrawer })));
+const CommandPalette = lazy(() => import("./CommandPalette").then((m) => ({ default: m.CommandPalette })));
 
 const LIFT_KEYS = { start: ["Space"], cancel: ["Escape"], end: ["Space"] };
 
@@ -31,10 +37,19 @@ export function BoardPage() {
   const { project, workspaceId, role } = usePlace();
   if (!project) return <Spinner label="Loading the project…" />;
   if (!project.board_id) return <p className="muted">This project has no board.</p>;
-  return <BoardView boardId={project.board_id} projectId={project.id} workspaceId={workspaceId} canWrite={can(role, "write")} canRun={can(role, "run")} />;
+  return (
+    <BoardView
+      boardId={project.board_id}
+      projectId={project.id}
+      projectName={project.name}
+      workspaceId={workspaceId}
+      canWrite={can(role, "write")}
+      canRun={can(role, "run")}
+    />
+  );
 }
 
-function BoardView(props: { boardId: string; projectId: string; workspaceId: string; canWrite: boolean; canRun: boolean }) {
+function BoardView(props: { boardId: string; projectId: string; projectName: string; workspaceId: string; canWrite: boolean; canRun: boolean }) {
   const { boardId, projectId, canWrite } = props;
   const client = useQueryClient();
   const board = useBoard(boardId);
@@ -43,6 +58,14 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [search, setSearch] = useSearchParams();
   const openCard = search.get("card");
+  const filters = filtersFromSearch(search);
+  // Typing a search replaces the address rather than adding a history entry per key.
+  const setFilters = (next: BoardFilters) => setSearch(filtersToSearch(next, search), { replace: true });
+  const { collapsed, toggle: toggleLane } = useCollapsedLanes(boardId);
+  const searchBox = useRef<HTMLInputElement>(null);
+  const [addingIn, setAddingIn] = useState<string | null>(null);
+  const [paletteOpen, setPaletteOpen] = useState(false);
+  const [helpOpen, setHelpOpen] = useState(false);
   const isDragging = useCallback(() => draggingRef.current, []);
   useLiveBoard(boardId, isDragging);
   const agents = useAgentConfigs(projectId);
@@ -111,9 +134,46 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
     setSearch(next);
   };
 
+  /** Opens the quick add of the focused card's lane (or the first lane) and puts the cursor in it. */
+  const createCard = () => {
+    const data = board.data;
+    if (!data || !canWrite) return;
+    const focused = document.activeElement?.closest<HTMLElement>("[data-card-id]")?.dataset.cardId;
+    const lane = (focused ? findCard(data, focused)?.lane : undefined) ?? data.lanes[0];
+    if (!lane) return;
+    if (collapsed.has(lane.id)) toggleLane(lane.id);
+    setAddingIn(lane.id);
+    // The form may only now be rendered: focus it once it is.
+    requestAnimationFrame(() => document.getElementById(`add-card-${lane.id}`)?.focus());
+  };
+  const focusSearch = () => {
+    searchBox.current?.focus();
+    searchBox.current?.select();
+  };
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.defaultPrevented || draggingRef.current) return;
+      const shortcut = shortcutOf(event);
+      if (!shortcut) return;
+      event.preventDefault();
+      if (shortcut === "search") focusSearch();
+      else if (shortcut === "create") createCard();
+      else if (shortcut === "help") setHelpOpen(true);
+      else setPaletteOpen((shown) => !shown);
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  });
+
   return (
     <Loaded query={board} label="Loading the board…">
-      {(data) => (
+      {(data) => {
+        const shown = visibleCards(data, filters);
+        const total = data.lanes.reduce((sum, lane) => sum + lane.cards.length, 0);
+        const count = [...shown.values()].reduce((sum, cards) => sum + cards.length, 0);
+        return (
+        <>
+        <BoardToolbar ref={searchBox} title={props.projectName} workspaceId={props.workspaceId} filters={filters} shown={count} total={total} onChange={setFilters} />
         <div className={openCard ? "board-layout with-drawer" : "board-layout"}>
           <DndContext
             sensors={sensors}
@@ -132,6 +192,11 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
                 <LaneColumn
                   key={lane.id}
                   lane={lane}
+                  cards={shown.get(lane.id) ?? lane.cards}
+                  collapsed={collapsed.has(lane.id)}
+                  onToggle={() => toggleLane(lane.id)}
+                  adding={lane.number === 0 || addingIn === lane.id}
+                  onAdding={(on) => setAddingIn(on ? lane.id : null)}
                   agents={agentsOfLane(agents.data ?? [], lane.number)}
                   projectId={projectId}
                   boardId={boardId}
@@ -166,7 +231,29 @@ function BoardView(props: { boardId: string; projectId: string; workspaceId: str
             </Suspense>
           ) : null}
         </div>
-      )}
+        {paletteOpen ? (
+          <Suspense fallback={null}>
+            <CommandPalette
+              board={data}
+              workspaceId={props.workspaceId}
+              projectId={projectId}
+              open={paletteOpen}
+              onOpenChange={setPaletteOpen}
+              actions={{
+                openCard: (cardId) => open(cardId),
+                createCard,
+                focusSearch,
+                showAwaiting: () => setFilters({ ...NO_FILTERS, agentState: "awaiting" }),
+                clearFilters: () => setFilters(NO_FILTERS),
+                showHelp: () => setHelpOpen(true),
+              }}
+            />
+          </Suspense>
+        ) : null}
+        {helpOpen ? <ShortcutsHelp onClose={() => setHelpOpen(false)} /> : null}
+        </>
+        );
+      }}
     </Loaded>
   );
 }
@@ -191,8 +278,42 @@ export function LaneAgents({ agents }: { agents: AgentConfig[] }) {
   );
 }
 
+/** The keyboard shortcuts, in a modal dialog (the browser traps focus in it and closes it on Esc). */
+function ShortcutsHelp({ onClose }: { onClose: () => void }) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const element = dialog.current;
+    if (element && !element.open) element.showModal();
+  }, []);
+  return (
+    <dialog ref={dialog} className="dialog" aria-labelledby="shortcuts-title" onClose={onClose} onCancel={(e) => e.stopPropagation()}>
+      <h2 id="shortcuts-title">Keyboard shortcuts</h2>
+      <dl className="shortcuts">
+        {SHORTCUTS.map((shortcut) => (
+          <div key={shortcut.keys}>
+            <dt>
+              <kbd>{shortcut.keys}</kbd>
+            </dt>
+            <dd>{shortcut.what}</dd>
+          </div>
+        ))}
+      </dl>
+      <form method="dialog">
+        <button type="submit" className="primary" autoFocus>
+          Close
+        </button>
+      </form>
+    </dialog>
+  );
+}
+
 function LaneColumn(props: {
   lane: Lane;
+  cards: Card[];
+  collapsed: boolean;
+  onToggle: () => void;
+  adding: boolean;
+  onAdding: (open: boolean) => void;
   agents: AgentConfig[];
   projectId: string;
   boardId: string;
@@ -200,14 +321,29 @@ function LaneColumn(props: {
   refusal: string | null;
   onOpen: (cardId: string) => void;
 }) {
-  const { lane, canWrite } = props;
+  const { lane, canWrite, cards } = props;
   const { setNodeRef, isOver } = useDroppable({ id: lane.id, disabled: !canWrite });
   const full = lane.wip_limit !== null && lane.cards.length >= lane.wip_limit;
+  if (props.collapsed) {
+    // Still a drop target: a card dropped on a collapsed lane goes to its end.
+    return (
+      <section ref={setNodeRef} className={`lane collapsed${isOver ? " over" : ""}`} role="listitem" aria-label={`${lane.number} ${lane.name}`} data-lane={lane.number}>
+        <button type="button" className="lane-expand" aria-expanded={false} aria-label={`Expand ${lane.name} (${lane.cards.length} cards)`} onClick={props.onToggle}>
+          <span className="lane-number">{lane.number}</span>
+          <span className="lane-vertical">{lane.name}</span>
+          <span className={full ? "wip full" : "wip"}>{lane.cards.length}</span>
+        </button>
+      </section>
+    );
+  }
   return (
     <section className="lane" role="listitem" aria-label={`${lane.number} ${lane.name}`} data-lane={lane.number}>
       <header className="lane-head">
+        <button type="button" className="link lane-collapse" aria-expanded={true} aria-label={`Collapse ${lane.name}`} title="Collapse the lane" onClick={props.onToggle}>
+          <span aria-hidden="true">‹</span>
+        </button>
         <span className="lane-number">{lane.number}</span>
-        <h3>{lane.name}</h3>
+        <h2 className="lane-name">{lane.name}</h2>
         {lane.requires_approval ? (
           <span className="gate-mark" title="Runs in this lane wait for approval">
             gate
@@ -226,17 +362,25 @@ function LaneColumn(props: {
         </p>
       ) : null}
       <div className="lane-cards">
-        <SortableContext items={lane.cards.map((c) => c.id)} strategy={verticalListSortingStrategy}>
-          {lane.cards.map((card) => (
+        <SortableContext items={cards.map((c) => c.id)} strategy={verticalListSortingStrategy}>
+          {cards.map((card) => (
             <SortableCard key={card.id} card={card} disabled={!canWrite} onOpen={props.onOpen} />
           ))}
         </SortableContext>
         {/* The lane's own drop target is the space after its cards, so keyboard moves find cards first. */}
         <div ref={setNodeRef} className={`lane-drop${isOver ? " over" : ""}`}>
-          {lane.cards.length === 0 ? <p className="empty muted">No cards</p> : null}
+          {cards.length === 0 ? <p className="empty muted">{lane.cards.length === 0 ? "No cards" : "No matching cards"}</p> : null}
         </div>
       </div>
-      {canWrite && lane.number === 0 ? <AddCard projectId={props.projectId} boardId={props.boardId} laneId={lane.id} /> : null}
+      {canWrite ? (
+        props.adding ? (
+          <AddCard projectId={props.projectId} boardId={props.boardId} lane={lane} onClose={lane.number === 0 ? undefined : () => props.onAdding(false)} />
+        ) : (
+          <button type="button" className="link add-card-open" aria-label={`Add a card to ${lane.name}`} onClick={() => props.onAdding(true)}>
+            + Add a card
+          </button>
+        )
+      ) : null}
     </section>
   );
 }
@@ -350,31 +494,57 @@ function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; li
   );
 }
 
-function AddCard({ projectId, boardId, laneId }: { projectId: string; boardId: string; laneId: string }) {
+/** The quick add of a lane. The first lane's is always open; another lane's opens from its "+ Add a card" and
+ * closes on Esc or when left empty. */
+function AddCard({ projectId, boardId, lane, onClose }: { projectId: string; boardId: string; lane: Lane; onClose?: () => void }) {
+  const laneId = lane.id;
   const client = useQueryClient();
   const [title, setTitle] = useState("");
   const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
+  const [adding, setAdding] = useState(0);
+  // The field empties at once, so the next title can be typed while this one is saved; a refused one comes back.
   async function submit(event: FormEvent) {
     event.preventDefault();
-    if (!title.trim()) return;
-    setBusy(true);
+    const text = title.trim();
+    if (!text) return;
+    setTitle("");
+    setAdding((n) => n + 1);
     setError(null);
     try {
-      await api(`/api/projects/${projectId}/cards`, { method: "POST", body: { title: title.trim(), lane_id: laneId } });
-      setTitle("");
+      await api(`/api/projects/${projectId}/cards`, { method: "POST", body: { title: text, lane_id: laneId } });
       await client.invalidateQueries({ queryKey: keys.board(boardId) });
     } catch (caught) {
+      setTitle((typed) => typed || text);
       setError(caught);
     } finally {
-      setBusy(false);
+      setAdding((n) => n - 1);
     }
   }
   return (
-    <form className="add-card" onSubmit={submit}>
-      <input aria-label="New card title" placeholder="Add a card…" value={title} onChange={(e) => setTitle(e.target.value)} maxLength={200} />
-      <button type="submit" disabled={busy || !title.trim()}>
-        {busy ? "Adding…" : "Add"}
+    <form
+      className="add-card"
+      onSubmit={submit}
+      onKeyDown={(event) => {
+        if (event.key === "Escape" && onClose) {
+          event.preventDefault();
+          onClose();
+        }
+      }}
+    >
+      <input
+        id={`add-card-${laneId}`}
+        aria-label={lane.number === 0 ? "New card title" : `New card title in ${lane.name}`}
+        placeholder="Add a card…"
+        value={title}
+        onChange={(e) => setTitle(e.target.value)}
+        onBlur={(e) => {
+          if (onClose && !title.trim() && !e.currentTarget.form?.contains(e.relatedTarget)) onClose();
+        }}
+        autoFocus={Boolean(onClose)}
+        maxLength={200}
+      />
+      <button type="submit" disabled={!title.trim()}>
+        {adding > 0 && !title.trim() ? "Adding…" : "Add"}
       </button>
       <ErrorNote error={error} />
     </form>

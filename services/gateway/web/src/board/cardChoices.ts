@@ -23,6 +23,8 @@ export const CARD_CHOICES: { [K in ChoiceField]: Choice<K> } = {
   card_type: {
     label: "Type",
     names: { epic: "epic", story: "story", task: "task", bug: "bug", spike: "spike" },
+    // Most cards are tasks: the board marks the others only.
+    unsaid: "task",
   },
   priority: {
     label: "Priority",

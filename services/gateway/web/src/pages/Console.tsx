@@ -55,7 +55,7 @@ export function ConsolePage() {
 
   return (
     <section className="panel console">
-      <h2>CEO CoPilot {project ? <span className="muted">· {project.name}</span> : null}</h2>
+      <h1>CEO CoPilot {project ? <span className="muted">· {project.name}</span> : null}</h1>
       <div className="console-log" aria-live="polite">
         {history.length === 0 ? <p className="muted">Ask about vision, strategy, priorities or risks of this project.</p> : null}
         {history.map((item, i) => (

@@ -69,7 +69,7 @@ export function DocumentsPage() {
   return (
     <section className="panel documents">
       <nav className="doc-list" aria-label="Documents">
-        <h2>Documents</h2>
+        <h1>Documents</h1>
         <Loaded query={documents} label="Loading documents…">
           {(list) =>
             list.length === 0 ? (

@@ -27,7 +27,7 @@ function CreateWorkspace() {
   }
   return (
     <section className="panel narrow">
-      <h2>Create your workspace</h2>
+      <h1>Create your workspace</h1>
       <p className="muted">A workspace holds your projects, members, usage and billing.</p>
       <form onSubmit={submit} className="row">
         <input name="name" aria-label="Workspace name" placeholder="Acme Labs" required maxLength={100} />
@@ -46,7 +46,7 @@ export function WorkspaceHome() {
   const projects = useProjects(workspaceId);
   return (
     <section className="panel">
-      <h2>{workspace?.name ?? "Workspace"}</h2>
+      <h1>{workspace?.name ?? "Workspace"}</h1>
       <Loaded query={projects} label="Loading projects…">
         {(list) => (
           <ul className="project-list">

@@ -1,8 +1,11 @@
+import { useQueries } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
+import { Link } from "react-router";
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { api } from "../api/client";
+import { api, ApiError } from "../api/client";
 import { keys, useAction, useBilling, useInvoices, useUsage } from "../api/hooks";
-import type { BudgetInfo, UsageRow } from "../api/types";
+import type { BudgetInfo, Card, UsageRow } from "../api/types";
+import { agentName } from "../lib/agents";
 import { formatCost, formatPrice, toChartNumber } from "../lib/money";
 import { formatMoment } from "../lib/time";
 import { can, ErrorNote, Loaded, usePlace } from "../ui";
@@ -28,7 +31,7 @@ export function UsagePage() {
   return (
     <section className="panel">
       <div className="row spread">
-        <h2>Usage</h2>
+        <h1>Usage</h1>
         <select aria-label="Period" value={range} onChange={(e) => setRange(e.target.value as Range)}>
           {Object.entries(RANGES).map(([value, label]) => (
             <option key={value} value={value}>
@@ -40,8 +43,9 @@ export function UsagePage() {
       <Loaded query={usage} label="Loading usage…">
         {(data) => {
           const showCost = data.totals.cost !== null;
+          const label = (name: string, key: string | null | undefined) => (key == null ? "none" : name === "agent" ? agentName(key) : key);
           const series = (name: string) =>
-            (data.series[name] ?? []).map((row) => ({ key: row.key ?? "none", runs: row.runs, price: toChartNumber(row.price), cost: toChartNumber(row.cost) }));
+            (data.series[name] ?? []).map((row) => ({ key: label(name, row.key), runs: row.runs, price: toChartNumber(row.price), cost: toChartNumber(row.cost) }));
           const topCards = [...(data.series.card ?? [])].sort((a, b) => toChartNumber(b.price) - toChartNumber(a.price)).slice(0, 10);
           return (
             <>
@@ -58,7 +62,7 @@ export function UsagePage() {
                 <Chart title="Charges by agent" data={series("agent")} bars={["price"]} />
               </div>
               <h3>Top cards by charges</h3>
-              <UsageTable rows={topCards} showCost={showCost} />
+              <UsageTable rows={topCards} showCost={showCost} workspaceId={workspaceId} />
             </>
           );
         }}
@@ -102,7 +106,16 @@ function Chart({ title, data, bars }: { title: string; data: Record<string, stri
   );
 }
 
-function UsageTable({ rows, showCost }: { rows: UsageRow[]; showCost: boolean }) {
+function UsageTable({ rows, showCost, workspaceId }: { rows: UsageRow[]; showCost: boolean; workspaceId: string }) {
+  // Name each card by its title, linked to it on its board; a card since deleted says so.
+  const cards = useQueries({
+    queries: rows.map((row) => ({
+      queryKey: ["card", row.key ?? ""],
+      queryFn: () => api<Card>(`/api/cards/${row.key}`),
+      enabled: Boolean(row.key),
+      retry: false,
+    })),
+  });
   if (rows.length === 0) return <p className="muted">No charged cards in this period.</p>;
   return (
     <div className="table-wrap">
@@ -116,9 +129,11 @@ function UsageTable({ rows, showCost }: { rows: UsageRow[]; showCost: boolean })
           </tr>
         </thead>
         <tbody>
-          {rows.map((row) => (
-            <tr key={row.key}>
-              <td className="mono">{row.key}</td>
+          {rows.map((row, i) => (
+            <tr key={row.key ?? "console"} data-testid="usage-card">
+              <td>
+                <UsageCardName cardId={row.key ?? null} card={cards[i]?.data} error={cards[i]?.error} workspaceId={workspaceId} />
+              </td>
               <td className="num">{row.runs}</td>
               {showCost ? <td className="num">{formatCost(row.cost)}</td> : null}
               <td className="num">{formatPrice(row.price)}</td>
@@ -137,7 +152,7 @@ export function BillingPage() {
   const invoices = useInvoices(workspaceId);
   return (
     <section className="panel">
-      <h2>Billing</h2>
+      <h1>Billing</h1>
       <Loaded query={billing} label="Loading billing…">
         {(data) => (
           <>
@@ -269,4 +284,12 @@ function Budgets({ workspaceId, budgets, editable }: { workspaceId: string; budg
       ) : null}
     </>
   );
+}
+
+/** A usage row's card: its title linked to it on the board, "Console" for runs asked in the console, or why not. */
+function UsageCardName({ cardId, card, error, workspaceId }: { cardId: string | null; card: Card | undefined; error: unknown; workspaceId: string }) {
+  if (cardId === null) return <span>Console (no card)</span>;
+  if (card) return <Link to={`/w/${workspaceId}/p/${card.project_id}/board?card=${card.id}`}>{card.title}</Link>;
+  if (error instanceof ApiError && error.status === 404) return <span className="muted">A deleted card</span>;
+  return <span className="muted">Loading…</span>;
 }

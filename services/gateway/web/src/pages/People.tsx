@@ -15,7 +15,7 @@ export function MembersPage() {
   const [issued, setIssued] = useState<InvitedMember | null>(null);
   return (
     <section className="panel">
-      <h2>Members</h2>
+      <h1>Members</h1>
       {issued ? <InviteLink invited={issued} onDone={() => setIssued(null)} /> : null}
       <Loaded query={members} label="Loading members…">
         {(list) => (
@@ -158,7 +158,7 @@ export function ApiKeysPage() {
   ]);
   return (
     <section className="panel">
-      <h2>API keys</h2>
+      <h1>API keys</h1>
       {created ? (
         <div className="secret" role="status">
           <p>

@@ -12,7 +12,7 @@ export function ProvidersPage() {
   const editable = can(role, "write");
   return (
     <section className="panel">
-      <h2>Providers</h2>
+      <h1>Providers</h1>
       <p className="muted">Each agent runs on the provider and model mapped here; models come from the provider router.</p>
       <Loaded query={configs} label="Loading agents…">
         {(list) => (

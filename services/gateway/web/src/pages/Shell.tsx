@@ -5,6 +5,7 @@ import { api, ApiError } from "../api/client";
 import { useMe, useProjects, useWorkspaces } from "../api/hooks";
 import { InboxBell } from "../notifications/InboxBell";
 import { can, ErrorNote, Spinner } from "../ui";
+import { useTheme } from "../lib/theme";
 
 export function Shell() {
   const me = useMe();
@@ -29,13 +30,21 @@ export function Shell() {
   );
 }
 
+const lastProjectKey = (workspaceId: string) => `aw.project.${workspaceId}`;
+
 function TopBar({ userName }: { userName: string }) {
-  const { workspaceId, projectId } = useParams();
+  const { workspaceId, projectId: projectInUrl } = useParams();
   const navigate = useNavigate();
   const client = useQueryClient();
   const workspaces = useWorkspaces();
   const projects = useProjects(workspaceId);
   const role = workspaces.data?.find((w) => w.id === workspaceId)?.role;
+  // The workspace's pages (usage, members, …) keep the project last opened in it, so its links stay at hand.
+  useEffect(() => {
+    if (workspaceId && projectInUrl) localStorage.setItem(lastProjectKey(workspaceId), projectInUrl);
+  }, [workspaceId, projectInUrl]);
+  const remembered = workspaceId ? localStorage.getItem(lastProjectKey(workspaceId)) : null;
+  const projectId = projectInUrl ?? (projects.data?.some((p) => p.id === remembered) ? (remembered ?? undefined) : undefined);
 
   // The drawer sits under the header, whose height depends on how its items wrap.
   const bar = useRef<HTMLElement>(null);
@@ -111,11 +120,23 @@ function TopBar({ userName }: { userName: string }) {
       </nav>
       <div className="user">
         {workspaceId ? <InboxBell workspaceId={workspaceId} /> : null}
+        <ThemeToggle />
         <span className="muted user-name">{userName}</span>
         <button type="button" className="link" onClick={() => void signOut()}>
           Sign out
         </button>
       </div>
     </header>
+  );
+}
+
+/** Switches between the light and the dark theme (kept in this browser); until then the system's applies. */
+function ThemeToggle() {
+  const { theme, toggle } = useTheme();
+  return (
+    <button type="button" className="link theme-toggle" aria-pressed={theme === "dark"} onClick={toggle} title="Dark theme" data-testid="theme-toggle">
+      <span aria-hidden="true">{theme === "dark" ? "☾" : "☀"}</span>
+      <span className="sr-only">Dark theme</span>
+    </button>
   );
 }
