@@ -4,7 +4,7 @@ import { agentStateOf, cardMatches, filtersFromSearch, filtersToSearch, NO_FILTE
 
 function card(fields: Partial<Card>): Card {
   return {
-    id: "c1", title: "Refunds", description: "Money back within 14 days", priority: "none", card_type: "task",
+    id: "c1", human_id: "SHOP-1", title: "Refunds", description: "Money back within 14 days", priority: "none", card_type: "task",
     assignee_id: null, runs: null, lane_id: "l0", position: 0, parent_id: null, project_id: "p", board_id: "b",
     acceptance_criteria: [], checklist: [], created_at: "2026-12-06T10:00:00Z", updated_at: "2026-12-06T10:00:00Z",
     ...fields,
@@ -33,6 +33,7 @@ describe("cardMatches", () => {
     expect(cardMatches(card({}), { ...NO_FILTERS, text: "REFUND" })).toBe(true);
     expect(cardMatches(card({}), { ...NO_FILTERS, text: "14 days" })).toBe(true);
     expect(cardMatches(card({}), { ...NO_FILTERS, text: "invoice" })).toBe(false);
+    expect(cardMatches(card({ human_id: "SHOP-42" }), { ...NO_FILTERS, text: "shop-42" })).toBe(true);
   });
   it("keeps the cards of the chosen priorities, assignee (or none) and agents' state", () => {
     expect(cardMatches(card({ priority: "high" }), { ...NO_FILTERS, priorities: ["high", "urgent"] })).toBe(true);

@@ -80,10 +80,10 @@ export function agentStateOf(card: Pick<Card, "runs">): AgentState {
   return "done";
 }
 
-/** Whether a card passes every filter; the text matches the title or description, whatever the case. */
+/** Whether a card passes every filter; the text matches the short id, title or description, whatever the case. */
 export function cardMatches(card: Card, filters: BoardFilters): boolean {
   const text = filters.text.trim().toLocaleLowerCase();
-  if (text && !`${card.title}\n${card.description}`.toLocaleLowerCase().includes(text)) return false;
+  if (text && !`${card.human_id}\n${card.title}\n${card.description}`.toLocaleLowerCase().includes(text)) return false;
   if (filters.priorities.length && !filters.priorities.includes(card.priority)) return false;
   if (filters.assignee) {
     const wanted = filters.assignee === "none" ? null : filters.assignee;
