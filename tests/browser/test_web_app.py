@@ -869,3 +869,36 @@ def test_search_filters_shortcuts_lanes_and_themes_last_and_pass_axe(browser: Br
         assert page.evaluate(background) == "rgb(244, 246, 249)"
     dark.close()
     owner.close()
+
+
+def test_labels_set_on_a_card_survive_a_reload_and_an_archived_card_comes_back_with_undo(
+    browser: Browser, fleet: Fleet
+) -> None:
+    owner = _context(browser, fleet)
+    with screenshots_on_failure("card-fields", [owner]):
+        page = owner.new_page()
+        ids = _new_project_with_card(page, "Refunds")
+        card = page.locator('[data-card="Refunds"]')
+        expect(card.get_by_test_id("card-face-human-id")).to_have_text("PAYME-1")
+        details = page.get_by_test_id("card-details")
+        expect(details.get_by_test_id("card-human-id")).to_have_text("PAYME-1")
+
+        # A new label is made and put on the card; the card shows it, and still does after a reload.
+        details.get_by_label("New label name").fill("Urgent")
+        details.get_by_role("button", name="Add label").click()
+        expect(card.get_by_test_id("card-label")).to_have_text("Urgent")
+        details.get_by_label("Due date").fill("2026-12-24")
+        expect(card.get_by_test_id("card-due")).to_have_text("due 2026-12-24")
+        page.reload()
+        expect(card.get_by_test_id("card-label")).to_have_text("Urgent")
+        expect(card.get_by_test_id("card-due")).to_have_text("due 2026-12-24")
+        expect(details.get_by_role("checkbox", name="Urgent")).to_be_checked()
+        labels = page.request.get(f"/api/projects/{ids['project']}/labels").json()
+        assert [label["name"] for label in labels] == ["Urgent"]
+
+        # Archived, the card leaves the board; Undo puts it back in its lane.
+        details.get_by_role("button", name="Archive").click()
+        expect(card).to_have_count(0)
+        details.get_by_test_id("card-archived").get_by_role("button", name="Undo").click()
+        expect(card).to_be_visible()
+        expect(card.get_by_test_id("card-label")).to_have_text("Urgent")

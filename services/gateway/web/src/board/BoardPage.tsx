@@ -9,9 +9,10 @@ import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState, type
 import { useSearchParams } from "react-router";
 import { api, ApiError, errorText } from "../api/client";
 import { keys, useAgentConfigs, useBoard } from "../api/hooks";
-import type { AgentConfig, Board, Card, Lane } from "../api/types";
+import type { AgentConfig, Board, Card, Label, Lane } from "../api/types";
 import { formatPrice } from "../lib/money";
 import { can, ErrorNote, Loaded, Spinner, usePlace } from "../ui";
+import { LabelChip } from "./LabelChip";
 import { CHOICE_FIELDS, choiceTag } from "./cardChoices";
 import { useLiveBoard } from "./liveBoard";
 import { agentsOfLane, dragAnnouncements, findCard, moveCard, resolveDrop, wipRefusal, type Place } from "./state";
@@ -203,10 +204,11 @@ function BoardView(props: { boardId: string; projectId: string; projectName: str
                   canWrite={canWrite}
                   refusal={refusal?.laneId === lane.id ? refusal.message : null}
                   onOpen={open}
+                  labels={data.labels}
                 />
               ))}
             </div>
-            <DragOverlay>{dragging ? <CardFace card={findCard(data, dragging)?.card} lifted /> : null}</DragOverlay>
+            <DragOverlay>{dragging ? <CardFace card={findCard(data, dragging)?.card} lifted labels={data.labels} /> : null}</DragOverlay>
           </DndContext>
           {openCard ? (
             <Suspense
@@ -320,6 +322,7 @@ function LaneColumn(props: {
   canWrite: boolean;
   refusal: string | null;
   onOpen: (cardId: string) => void;
+  labels: Label[];
 }) {
   const { lane, canWrite, cards } = props;
   const { setNodeRef, isOver } = useDroppable({ id: lane.id, disabled: !canWrite });
@@ -364,7 +367,7 @@ function LaneColumn(props: {
       <div className="lane-cards">
         <SortableContext items={cards.map((c) => c.id)} strategy={verticalListSortingStrategy}>
           {cards.map((card) => (
-            <SortableCard key={card.id} card={card} disabled={!canWrite} onOpen={props.onOpen} />
+            <SortableCard key={card.id} card={card} disabled={!canWrite} onOpen={props.onOpen} labels={props.labels} />
           ))}
         </SortableContext>
         {/* The lane's own drop target is the space after its cards, so keyboard moves find cards first. */}
@@ -437,7 +440,7 @@ function LaneSettings({ lane, boardId, onDone }: { lane: Lane; boardId: string; 
   );
 }
 
-function SortableCard({ card, disabled, onOpen }: { card: Card; disabled: boolean; onOpen: (id: string) => void }) {
+function SortableCard({ card, disabled, onOpen, labels }: { card: Card; disabled: boolean; onOpen: (id: string) => void; labels: Label[] }) {
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: card.id, disabled });
   return (
     <div
@@ -458,18 +461,45 @@ function SortableCard({ card, disabled, onOpen }: { card: Card; disabled: boolea
         listeners?.onKeyDown?.(event);
       }}
     >
-      <CardFace card={card} onOpen={() => onOpen(card.id)} />
+      <CardFace card={card} onOpen={() => onOpen(card.id)} labels={labels} />
     </div>
   );
 }
 
-function CardFace({ card, lifted = false, onOpen }: { card: Card | undefined; lifted?: boolean; onOpen?: () => void }) {
+function CardFace({ card, lifted = false, onOpen, labels = [] }: { card: Card | undefined; lifted?: boolean; onOpen?: () => void; labels?: Label[] }) {
   if (!card) return null;
   const runs = card.runs;
+  const held = labels.filter((label) => card.label_ids.includes(label.id));
   return (
     <article className={lifted ? "card lifted" : "card"} onClick={onOpen}>
-      <div className="card-title">{card.title}</div>
+      <div className="card-title">
+        <span className="human-id muted" data-testid="card-face-human-id">
+          {card.human_id}
+        </span>{" "}
+        {card.title}
+      </div>
+      {held.length ? (
+        <div className="card-labels">
+          {held.map((label) => (
+            <LabelChip key={label.id} label={label} />
+          ))}
+        </div>
+      ) : null}
       <div className="card-meta">
+        {card.due_date ? (
+          <span className="tag due" data-testid="card-due">
+            due {card.due_date}
+          </span>
+        ) : null}
+        {card.assignee_agent ? (
+          <span className="tag assignee" data-testid="card-assignee">
+            {agentName(card.assignee_agent)}
+          </span>
+        ) : card.assignee_id ? (
+          <span className="tag assignee" data-testid="card-assignee" title="Assigned to a person">
+            assigned
+          </span>
+        ) : null}
         {CHOICE_FIELDS.map((field) => {
           const tag = choiceTag(field, card[field]);
           return tag ? (

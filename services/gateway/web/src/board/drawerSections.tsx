@@ -4,7 +4,10 @@
 
 import type { ReactNode } from "react";
 import type { Board, Card, CardRuns, Lane } from "../api/types";
+import { CardActivity } from "./CardActivity";
+import { CardAttachments } from "./CardAttachments";
 import { CardCode } from "./CardCode";
+import { CardDetails } from "./CardDetails";
 import { CardConversation } from "./CardConversation";
 import { CardDocuments } from "./CardDocuments";
 import { CardOverview } from "./CardOverview";
@@ -36,6 +39,8 @@ export interface DrawerSection {
 
 export const DRAWER_SECTIONS: readonly DrawerSection[] = [
   { id: "overview", title: "Overview", render: (c) => <CardOverview card={c.card} canWrite={c.canWrite} boardId={c.board.id} /> },
+  { id: "details", title: "Details", render: (c) => <CardDetails card={c.card} board={c.board} workspaceId={c.workspaceId} canWrite={c.canWrite} /> },
+  { id: "attachments", title: "Attachments", render: (c) => <CardAttachments cardId={c.card.id} canWrite={c.canWrite} /> },
   { id: "conversation", title: "Conversation", render: (c) => <CardConversation cardId={c.card.id} workspaceId={c.workspaceId} canWrite={c.canWrite} /> },
   {
     id: "runs",
@@ -53,5 +58,6 @@ export const DRAWER_SECTIONS: readonly DrawerSection[] = [
     ),
   },
   { id: "documents", title: "Documents", render: (c) => <CardDocuments cardId={c.card.id} /> },
+  { id: "activity", title: "Activity", render: (c) => <CardActivity cardId={c.card.id} /> },
   { id: "code", title: "Code", render: (c) => <CardCode cardId={c.card.id} projectId={c.projectId} lane={c.lane} canWrite={c.canWrite} /> },
 ];
