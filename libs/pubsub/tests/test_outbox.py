@@ -214,3 +214,19 @@ async def _unsent(db: Database, tables: Tables) -> int:
             select(func.count()).select_from(tables.outbox).where(tables.outbox.c.published_at.is_(None))
         )
     return int(count or 0)
+
+
+async def test_an_event_staged_again_after_a_crash_is_kept_and_published_once(
+    db: Database, tables: Tables, sink: RecordingSink
+) -> None:
+    first, second = sample_events()[:2]
+    async with db.transaction() as session:
+        await Outbox(tables.outbox, relay=None).add(session, first)  # committed, then the process died
+    relay = _relay(db, tables, sink)
+    async with db.transaction() as session:  # the redelivered message stages the same event with a new one
+        await Outbox(tables.outbox, relay).add(session, first, second)
+    assert sink.event_ids() == [str(second.id)]
+    assert await relay.sweep() == 1
+    assert sink.event_ids() == [str(second.id), str(first.id)]
+    async with db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(tables.outbox)) == 2

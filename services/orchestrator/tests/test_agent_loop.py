@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from agentworks_events import CardRunRequested, run_id_for, utc_now
 from agentworks_internal_api.core import ContextCardOut
+from agentworks_orchestrator import models
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.models import BudgetState, Run, RunCheckpoint
 from agentworks_orchestrator.runs import roles, tools
@@ -17,7 +18,7 @@ from agentworks_orchestrator.runs.executor import call_headers
 from agentworks_orchestrator.runs.tools import NoArguments, Tool, ToolContext, ToolOutcome
 from agentworks_orchestrator.state import run_service_of
 from agentworks_platform.peer_stub import Answer, Call
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 
 from .conftest import CALL_COST, IMAGES, MODEL_URL, ManualClock, Orchestrator
 
@@ -285,3 +286,32 @@ async def test_the_designer_generates_an_image_kept_under_the_runs_workspace(orc
     assert (asked.body["model"], asked.body["prompt"]) == ("gemini-2.5-flash-image", "a one-page checkout")
     headers = (asked.headers["x-aw-workspace-id"], asked.headers["x-aw-run-id"], asked.headers["x-aw-agent"])
     assert headers == (str(orchestrator.workspace), str(run_id), "designer")
+
+
+async def _forget_deliveries(orchestrator: Orchestrator) -> None:
+    """The inbox as a handler that died before recording its event leaves it: the effects committed, no row."""
+    async with orchestrator.db.transaction() as session:
+        await session.execute(delete(models.inbox))
+
+
+async def test_a_redelivered_move_whose_skip_was_already_committed_is_a_no_op(orchestrator: Orchestrator) -> None:
+    orchestrator.agent("prd", model="gpt-5", enabled=False)
+    moved = orchestrator.moved(to_lane=1)
+    assert (await orchestrator.push(moved)).status_code == 204
+    await _forget_deliveries(orchestrator)
+    assert (await orchestrator.push(moved)).status_code == 204
+    [skipped] = orchestrator.events("agent.run.skipped")
+    async with orchestrator.db.transaction() as session:
+        staged = await session.scalar(
+            select(func.count()).select_from(models.outbox).where(models.outbox.c.event_id == str(skipped.id))
+        )
+    assert staged == 1
+
+
+async def test_a_redelivered_move_whose_run_had_finished_publishes_nothing_twice(orchestrator: Orchestrator) -> None:
+    moved = orchestrator.moved(to_lane=1)
+    assert (await orchestrator.push(moved)).status_code == 204
+    published = [event.id for event in orchestrator.sink.events()]
+    await _forget_deliveries(orchestrator)
+    assert (await orchestrator.push(moved)).status_code == 204
+    assert [event.id for event in orchestrator.sink.events()] == published

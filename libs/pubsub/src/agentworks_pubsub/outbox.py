@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Sequence
 from datetime import datetime, timedelta
 
 from agentworks_events import Event, EventMessage, to_message, topic_of, utc_now
-from agentworks_platform.db import Database, after_commit, is_sqlite
+from agentworks_platform.db import Database, after_commit, insert_many_ignoring_conflicts, is_sqlite
 from agentworks_platform.logging import get_logger
 from agentworks_platform.telemetry import current_traceparent
-from sqlalchemy import Row, Table, bindparam, insert, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_pubsub.loops import StoppableLoop
@@ -44,12 +44,20 @@ class Outbox:
             await self.relay.drain()
 
     async def add(self, session: AsyncSession, *events: Event) -> None:
-        """Stage events in the caller's transaction. Nothing is published if that transaction rolls back."""
+        """Stage events in the caller's transaction. Nothing is published if that transaction rolls back.
+
+        An event whose id is already in the outbox is left as it is: an event with an id derived from what
+        caused it (a run's skip, step or child card) is staged again when a redelivered message is handled
+        again after a crash, and the row committed the first time is published (or relayed) once."""
+        if not events:
+            return
         traceparent = current_traceparent()
         now = utc_now()
         staged = [(str(event.id), topic_of(event), to_message(event, traceparent)) for event in events]
-        await session.execute(insert(self.table), [self._row(*item, now) for item in staged])
-        if self.relay is not None:
+        rows = [self._row(*item, now) for item in staged]
+        inserted = set(await insert_many_ignoring_conflicts(session, self.table, rows, returning="event_id"))
+        staged = [item for item in staged if item[0] in inserted]
+        if staged and self.relay is not None:
             relay = self.relay
 
             async def publish() -> None:
