@@ -7,15 +7,17 @@ from typing import Annotated
 
 from agentworks_events import UtcDateTime
 from agentworks_platform.input_rules import visible_text
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, Field
 
 from agentworks_core.schemas import Out, StrictBody
 
 LabelName = Annotated[str, visible_text(40)]
+# The pattern is checked on what the client sent, then the colour is kept in lower case: the published document
+# states exactly what is accepted, in either case.
 Color = Annotated[
     str,
-    BeforeValidator(lambda value: value.lower() if isinstance(value, str) else value),
-    Field(pattern=r"^#[0-9a-f]{6}$", description="#rrggbb", examples=["#2f80ed"]),
+    Field(pattern=r"^#[0-9a-fA-F]{6}$", description="#rrggbb", examples=["#2f80ed"]),
+    AfterValidator(str.lower),
 ]
 
 

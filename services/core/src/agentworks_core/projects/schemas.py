@@ -6,20 +6,21 @@ import uuid
 from typing import Annotated
 
 from agentworks_events import UtcDateTime
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, Field
 
 from agentworks_core.cards.schemas import CardOut
 from agentworks_core.labels.schemas import LabelOut
 from agentworks_core.schemas import Name, Out, StrictBody
 
 WipLimit = Annotated[int, Field(ge=1, le=1000)]
+# Checked as sent (ASCII letters and digits in either case), then kept in upper case.
 ProjectKey = Annotated[
     str,
-    BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value),
     Field(
-        pattern=r"^[A-Z][A-Z0-9]{0,9}$",
+        pattern=r"^[A-Za-z][A-Za-z0-9]{0,9}$",
         description="Prefixes the project's card ids (SHOP-42): a letter, then up to 9 letters or digits.",
     ),
+    AfterValidator(str.upper),
 ]
 
 
