@@ -30,6 +30,24 @@ MAX_EXAMPLES = int(os.environ.get("AW_SCHEMATHESIS_EXAMPLES", "10"))
 # The seed and the few documented exceptions to the checks (rules the document cannot state) live beside this file.
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "--no-color"]
+# Every check `--checks all` runs but max_response_time, which `all` turns on with a 10 s limit: how fast an
+# answer comes is the benchmarks' to judge, and on a loaded machine a fixed limit only makes this test flaky.
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "negative_data_rejection",
+    "positive_data_acceptance",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "use_after_free",
+    "ensure_resource_availability",
+    "ignored_auth",
+    "object_level_authorization",
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,7 @@ def test_every_public_operation_answers_as_its_document_says(gateway: str, accou
             "--header",
             f"Authorization: Bearer {account.key}",
             "--checks",
-            "all",
+            ",".join(CHECKS),
             "--max-examples",
             str(MAX_EXAMPLES),
             "--workers",
