@@ -35,6 +35,8 @@ from agentworks_pubsub import Verdict
 from agentworks_pubsub.testing import RecordingSink, push_envelope, received_message, settled
 from fastapi import FastAPI
 
+from .fleet_support import fleet_settings
+
 ORCHESTRATOR_URL = "http://127.0.0.1:8082"
 CORE_URL = "http://127.0.0.1:8081"
 BILLING_URL = "http://127.0.0.1:8085"
@@ -166,7 +168,9 @@ def make_run_stack(
         router_sink = RecordingSink()
         router = AppThread(
             create_router(
-                ProviderRouterSettings(
+                fleet_settings(
+                    ProviderRouterSettings,
+                    tmp_path / "provider-router",
                     environment="test",
                     dev_signing_key_file=key_path,
                     database_url=router_db,
@@ -179,15 +183,21 @@ def make_run_stack(
         ).start()
         stack.callback(router.stop)
         core = create_core(
-            CoreSettings(
-                environment="test", dev_signing_key_file=key_path, database_url=migrated_database(CORE_MIGRATIONS)
+            fleet_settings(
+                CoreSettings,
+                tmp_path / "core",
+                environment="test",
+                dev_signing_key_file=key_path,
+                database_url=migrated_database(CORE_MIGRATIONS),
             ),
             sink=RecordingSink(),
             models_client=InternalClient(router.url, LocalTokenSigner(key, dev_service_account("core"))),
         )
         await stack.enter_async_context(core.router.lifespan_context(core))
         sink = RecordingSink()
-        settings = OrchestratorSettings(
+        settings = fleet_settings(
+            OrchestratorSettings,
+            tmp_path / "orchestrator",
             environment="test",
             dev_signing_key_file=key_path,
             database_url=migrated_database(MIGRATIONS),
@@ -202,7 +212,9 @@ def make_run_stack(
         )
         billing_sink = RecordingSink()
         billing = create_billing(
-            BillingSettings(
+            fleet_settings(
+                BillingSettings,
+                tmp_path / "billing",
                 environment="test",
                 dev_signing_key_file=key_path,
                 database_url=migrated_database(BILLING_MIGRATIONS),

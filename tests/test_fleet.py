@@ -35,6 +35,7 @@ from sqlalchemy import text
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from .fleet_support import fleet_settings, settings_class_of
 from .terminal_support import TerminalOpener, assert_in_order, assert_replays, poll
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
@@ -84,14 +85,11 @@ def fleet(
     try:
         for spec in FLEET:
             module: Any = importlib.import_module(f"{spec.package}.app")
-            config: Any = importlib.import_module(f"{spec.package}.config")
-            settings_class = next(
-                v
-                for k, v in vars(config).items()
-                if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type)
-            )
+            settings_class = settings_class_of(spec)
             fields = settings_class.model_fields
-            settings = settings_class(
+            settings = fleet_settings(
+                settings_class,
+                tmp_path / spec.name,
                 port=ports[spec.name],
                 environment="test",
                 database_url=databases[spec.name],

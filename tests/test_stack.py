@@ -24,6 +24,8 @@ from agentworks_pubsub import EventPublisher, Outbox, OutboxRelay, load_topology
 from agentworks_pubsub.testing import publish_all
 from sqlalchemy import func, select, text
 
+from .fleet_support import fleet_settings, settings_class_of
+
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
 CONSUMERS = [
     spec
@@ -92,14 +94,11 @@ def stack(
         for spec in CONSUMERS:
             urls[spec.name] = migrated_database(spec.migrations)
             module: Any = importlib.import_module(f"{spec.package}.app")
-            config: Any = importlib.import_module(f"{spec.package}.config")
-            settings_class = next(
-                v
-                for k, v in vars(config).items()
-                if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type)
-            )
+            settings_class = settings_class_of(spec)
             known = {k: v for k, v in peers.items() if k in settings_class.model_fields}
-            settings = settings_class(
+            settings = fleet_settings(
+                settings_class,
+                tmp_path / spec.name,
                 port=ports[spec.name],
                 environment="test",
                 database_url=urls[spec.name],

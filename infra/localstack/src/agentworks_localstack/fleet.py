@@ -68,10 +68,11 @@ class ServiceSpec:
         }
         if self.name == "gateway":
             defaults[f"{prefix}ALLOWED_ORIGINS"] = json.dumps(gateway_origins(offset))
-        if self.name == "log-stream":
+        if self.name in ("core", "log-stream", "provider-router"):
             defaults[f"{prefix}BLOBS_DIR"] = str(data_dir / "blobs")
         if self.name == "orchestrator":
             defaults[f"{prefix}REPOS_DIR"] = str(data_dir / "repos")
+            defaults[f"{prefix}WORK_DIR"] = str(data_dir / "work")
             defaults[f"{prefix}GIT_PUBLIC_URL"] = f"http://localhost:{GATEWAY_PORT + offset}/git"
         wiring = {
             f"{prefix}PORT": str(self.port_of(offset, instance, instances)),
