@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentworks_orchestrator.code import service as code_service
 from agentworks_orchestrator.code.branches import branch_for
 from agentworks_orchestrator.state import OrchestratorState
 from agentworks_platform.app import state_of
@@ -154,9 +155,9 @@ async def test_a_cards_code_shows_its_commits_files_and_diff_then_merges(code: C
     assert empty["branch"] == branch_for(card, "Checkout")
 
     state = state_of(code.o.app.state.ctx, OrchestratorState)
-    branch = await state.code.card_branch(code.o.workspace, project, card, "Checkout")
+    branch = await code_service.card_branch(state.code, code.o.workspace, project, card, "Checkout")
     code.titles[str(card)] = "Checkout, renamed"
-    assert await state.code.card_branch(code.o.workspace, project, card, "Checkout, renamed") == branch
+    assert await code_service.card_branch(state.code, code.o.workspace, project, card, "Checkout, renamed") == branch
     work = await code.clone()
     await run_git("checkout", "--quiet", branch, cwd=work)
     run = uuid.uuid4()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import datetime
 
+import httpx
 import openai
 from agentworks_platform.app import ServiceContext, create_service_app
 from agentworks_platform.clock import utc_now
@@ -25,7 +26,7 @@ from fastapi import FastAPI
 from agentworks_orchestrator import models
 from agentworks_orchestrator.code import endpoints as code
 from agentworks_orchestrator.code.attempts import CodeAttempts
-from agentworks_orchestrator.code.service import CodeService
+from agentworks_orchestrator.code.service import CodeContext
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs import endpoints as runs
 from agentworks_orchestrator.runs.executor import RunExecutor
@@ -79,12 +80,14 @@ def create_app(
         if isinstance(host, SecureSourceManagerHost):
             stack.push_async_callback(host.aclose)
         commands = sandbox or sandbox_from_orchestrator_settings(settings, stack)
-        code_service = CodeService(ctx.db, core, host, settings)
-        stack.push_async_callback(code_service.aclose)
+        # A clone or push of a big repository streams for minutes; git never pauses this long between chunks.
+        relay = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
+        stack.push_async_callback(relay.aclose)
+        code_context = CodeContext(ctx.db, core, host, settings, relay)
         unavailable = commands.available()
         attempts = CodeAttempts(
             ctx.db,
-            code_service,
+            code_context,
             None if unavailable else commands,
             unavailable,
             settings.command_limits.sandbox_limits(),
@@ -92,7 +95,7 @@ def create_app(
         )
         executor = RunExecutor(ctx.db, outbox, client, settings, owner, clock, attempts)
         run_service = RunService(ctx.db, outbox, (core, billing, router), executor, settings)
-        ctx.state = OrchestratorState(outbox, run_service, host, code_service, commands)
+        ctx.state = OrchestratorState(outbox, run_service, host, code_context, commands)
 
     return create_service_app(
         settings,

@@ -15,7 +15,7 @@ from agentworks_sandbox import CloudRunJobSandbox, GoogleAccessTokens, Sandbox, 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from agentworks_orchestrator.code.service import CodeService
+from agentworks_orchestrator.code.service import CodeContext
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.runs.service import RunService
 
@@ -28,7 +28,7 @@ class OrchestratorState:
     outbox: Outbox
     runs: RunService
     repos: RepositoryHost
-    code: CodeService
+    code: CodeContext
     sandbox: Sandbox
 
 
@@ -82,8 +82,8 @@ def repository_host(connection: HTTPConnection) -> RepositoryHost:
 RepositoryHostDep = Annotated[RepositoryHost, Depends(repository_host)]
 
 
-def code_service(connection: HTTPConnection) -> CodeService:
+def code_context(connection: HTTPConnection) -> CodeContext:
     return state_of(context_of(connection), OrchestratorState).code
 
 
-CodeServiceDep = Annotated[CodeService, Depends(code_service)]
+CodeDep = Annotated[CodeContext, Depends(code_context)]

@@ -1,24 +1,22 @@
 """``/git/<project_id>.git/...``: git's smart HTTP for people's git clients. HTTP Basic auth carries a workspace
 API key as the password (the user name is ignored); the orchestrator, which owns the repositories, checks the
-key's user's role (viewers read only) and answers. Both bodies stream through."""
+key's user's role (viewers read only) and answers."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 
-import httpx
 from agentworks_platform.app import context_of
 from agentworks_platform.db import commit_without_waiting
 from agentworks_platform.errors import Unauthenticated, Unavailable
 from agentworks_platform.principal import request_id_or_new
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from agentworks_gateway.config import GatewaySettings
+from agentworks_gateway.git import service
 from agentworks_gateway.ratelimit import service as ratelimit
 from agentworks_gateway.security import API_KEY_PREFIX, Caller, caller_from_key, client_ip
 from agentworks_gateway.state import gateway_state
@@ -26,9 +24,6 @@ from agentworks_gateway.state import gateway_state
 router = APIRouter(include_in_schema=False)
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="AgentWorks git", charset="UTF-8"'}
 PASSED_REQUEST_HEADERS = ("content-type", "content-encoding", "git-protocol")
-PASSED_RESPONSE_HEADERS = ("content-type", "cache-control", "expires", "pragma")
-# A clone or push of a big repository streams for minutes; between two chunks git never waits this long.
-RELAY_TIMEOUT = httpx.Timeout(600.0, connect=5.0)
 
 
 def api_key_of(authorization: str) -> str | None:
@@ -86,34 +81,7 @@ async def git_smart_http(repository: str, git_path: str, request: Request) -> Re
     headers = caller.principal.headers()
     headers.update({k: v for k, v in request.headers.items() if k.lower() in PASSED_REQUEST_HEADERS})
     orchestrator = gateway_state(context_of(request)).upstreams["orchestrator"]
-    stack = AsyncExitStack()
-    try:
-        upstream = await stack.enter_async_context(
-            orchestrator.stream(
-                request.method,
-                f"/git/{project_id}/{git_path}",
-                params=request.url.query,
-                content=_body(request),
-                headers=headers,
-                timeout=RELAY_TIMEOUT,
-            )
-        )
-    except httpx.HTTPError:
-        await stack.aclose()
+    answer = await service.relay(orchestrator, request, f"/git/{project_id}/{git_path}", headers)
+    if answer is None:
         return _text("Repositories are unavailable right now; try again shortly.", 503, {"Retry-After": "5"})
-    kept = {k: v for k, v in upstream.headers.items() if k.lower() in PASSED_RESPONSE_HEADERS}
-
-    async def relay() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in upstream.aiter_raw():
-                yield chunk
-        finally:
-            await stack.aclose()
-
-    return StreamingResponse(relay(), status_code=upstream.status_code, headers=kept)
-
-
-async def _body(request: Request) -> AsyncIterator[bytes]:
-    async for chunk in request.stream():
-        if chunk:
-            yield chunk
+    return answer

@@ -18,7 +18,8 @@ from agentworks_sandbox import Sandbox, SandboxLimits
 
 from agentworks_orchestrator.code import repository
 from agentworks_orchestrator.code.replay import replay
-from agentworks_orchestrator.code.service import CodeService
+from agentworks_orchestrator.code import service as code_service
+from agentworks_orchestrator.code.service import CodeContext
 from agentworks_orchestrator.code.workcopy import Author, WorkingCopyError, open_working_copy, remove_working_copy
 from agentworks_orchestrator.code.workspace import CodeWorkspace, CommandRun
 from agentworks_orchestrator.models import CommandRunRow
@@ -50,7 +51,7 @@ class CodeAttempts:
     with the sandbox the fleet has (None, and why, when it has none) and the limits its commands run under."""
 
     db: Database
-    code: CodeService
+    code: CodeContext
     sandbox: Sandbox | None
     unavailable: str | None
     limits: SandboxLimits
@@ -60,8 +61,8 @@ class CodeAttempts:
     async def opened(self, of: AttemptOf, conversation: Sequence[dict[str, Any]]) -> AsyncIterator[CodeWorkspace]:
         directory = self.root / f"{of.run_id}-{of.attempt}"
         try:
-            remote = await self.code.remote(of.project_id)
-            branch = await self.code.card_branch(of.workspace_id, of.project_id, of.card_id, of.card_title)
+            remote = await code_service.remote_of(self.code, of.project_id)
+            branch = await code_service.card_branch(self.code, of.workspace_id, of.project_id, of.card_id, of.card_title)
             copy = await open_working_copy(remote, directory, branch)
             await replay(copy, conversation)
         except (GitError, WorkingCopyError, OSError) as exc:

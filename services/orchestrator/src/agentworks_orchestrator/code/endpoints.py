@@ -13,10 +13,11 @@ from agentworks_platform.principal import Principal, current_principal
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
+from agentworks_orchestrator.code import service
 from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, service_of
 from agentworks_orchestrator.code.schemas import CardCodeOut, CommandRunsOut, FilesOut, MergeOut, RepositoryOut
 from agentworks_orchestrator.code.service import WRITERS
-from agentworks_orchestrator.state import CodeServiceDep
+from agentworks_orchestrator.state import CodeDep
 
 router = APIRouter(prefix="/api", tags=["code"], responses=error_responses(404, 503))
 # Like billing's Stripe webhook, a relay rather than an internal contract: git's bytes, no model to declare.
@@ -26,9 +27,9 @@ RefQuery = Annotated[str | None, Query(max_length=200, description="Branch, tag 
 
 
 @router.get("/projects/{project_id}/repository", summary="The project's repository: clone URL and branches")
-async def repository(project_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> RepositoryOut:
-    await service.project_role(principal, project_id)
-    return await service.repository(project_id)
+async def repository(project_id: uuid.UUID, principal: PrincipalDep, code: CodeDep) -> RepositoryOut:
+    await service.project_role(code, principal, project_id)
+    return await service.project_repository(code, project_id)
 
 
 @router.get(
@@ -39,12 +40,12 @@ async def repository(project_id: uuid.UUID, principal: PrincipalDep, service: Co
 async def files(
     project_id: uuid.UUID,
     principal: PrincipalDep,
-    service: CodeServiceDep,
+    code: CodeDep,
     ref: RefQuery = None,
     path: Annotated[str, Query(max_length=1000)] = "",
 ) -> FilesOut:
-    await service.project_role(principal, project_id)
-    return await service.files(project_id, ref, path)
+    await service.project_role(code, principal, project_id)
+    return await service.files(code, project_id, ref, path)
 
 
 @router.get(
@@ -54,24 +55,24 @@ async def files(
     responses={200: {"content": {"application/zip": {}}, "description": "The zip archive."}},
 )
 async def archive(
-    project_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep, ref: RefQuery = None
+    project_id: uuid.UUID, principal: PrincipalDep, code: CodeDep, ref: RefQuery = None
 ) -> StreamingResponse:
-    await service.project_role(principal, project_id)
-    name, chunks = await service.archive(project_id, ref)
+    await service.project_role(code, principal, project_id)
+    name, chunks = await service.archive(code, project_id, ref)
     disposition = {"Content-Disposition": f'attachment; filename="{name}"'}
     return StreamingResponse(chunks, media_type="application/zip", headers=disposition)
 
 
 @router.get("/cards/{card_id}/code", summary="The card's branch: commits, changed files and diff against main")
-async def card_code(card_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> CardCodeOut:
-    gate = await service.card_gate(principal, card_id)
-    return await service.card_code(gate)
+async def card_code(card_id: uuid.UUID, principal: PrincipalDep, code: CodeDep) -> CardCodeOut:
+    gate = await service.card_gate(code, principal, card_id)
+    return await service.card_code(code, gate)
 
 
 @router.get("/cards/{card_id}/code/commands", summary="The commands agents ran on the card's branch, newest first")
-async def card_command_runs(card_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> CommandRunsOut:
-    gate = await service.card_gate(principal, card_id)
-    return await service.command_runs(gate)
+async def card_command_runs(card_id: uuid.UUID, principal: PrincipalDep, code: CodeDep) -> CommandRunsOut:
+    gate = await service.card_gate(code, principal, card_id)
+    return await service.command_runs(code, gate)
 
 
 @router.post(
@@ -79,9 +80,9 @@ async def card_command_runs(card_id: uuid.UUID, principal: PrincipalDep, service
     summary="Merge the card's branch into the default branch (never forced)",
     responses=error_responses(403, 409),
 )
-async def merge(card_id: uuid.UUID, principal: PrincipalDep, service: CodeServiceDep) -> MergeOut:
-    gate = await service.card_gate(principal, card_id, write=True)
-    return await service.merge(gate, principal)
+async def merge(card_id: uuid.UUID, principal: PrincipalDep, code: CodeDep) -> MergeOut:
+    gate = await service.card_gate(code, principal, card_id, write=True)
+    return await service.merge(code, gate, principal)
 
 
 @git_http.get("/git/{project_id}/{git_path:path}", summary="Git's smart HTTP: the refs a client asks for")
@@ -96,7 +97,7 @@ async def git_smart_http(
     git_path: Annotated[str, Path(max_length=100)],
     request: Request,
     principal: PrincipalDep,
-    service: CodeServiceDep,
+    code: CodeDep,
 ) -> Response:
     # Git prints a text/plain refusal to the person (``remote: ...``), so refusals here are plain text.
     query = request.url.query
@@ -104,7 +105,7 @@ async def git_smart_http(
     if git_path not in SMART_PATHS or git_service is None or (git_path == "info/refs") != (request.method == "GET"):
         return PlainTextResponse("Only git's smart HTTP protocol is served here.\n", status_code=404)
     try:
-        role = await service.project_role(principal, project_id)
+        role = await service.project_role(code, principal, project_id)
     except AppError as refused:
         return PlainTextResponse(f"{refused.message}\n", status_code=refused.status_code)
     if git_service == "git-receive-pack" and role not in WRITERS:
@@ -112,6 +113,7 @@ async def git_smart_http(
         return PlainTextResponse(message, status_code=403)
     headers = request.headers
     answer = await service.git_http(
+        code,
         project_id,
         GitRequest(
             method=request.method,

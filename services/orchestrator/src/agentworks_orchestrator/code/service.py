@@ -6,7 +6,7 @@ import asyncio
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
@@ -47,295 +47,374 @@ class CoreUnavailableError(MemberLookupError):
     """Core did not say who owns a card or project."""
 
 
-class CodeService:
-    """Reads and merges project repositories for people, after asking core who may."""
+@dataclass
+class CodeContext:
+    """What the code domain's functions work with for the service's lifetime: core (who may), the repository host,
+    the relay client to a host that is not on this machine, and a lock per project's local mirror."""
 
-    def __init__(
-        self, db: Database, core: InternalClient, host: RepositoryHost, settings: OrchestratorSettings
-    ) -> None:
-        self.db = db
-        self.core = core
-        self.host = host
-        self.settings = settings
-        self._locks: dict[uuid.UUID, asyncio.Lock] = {}
-        self._relay: httpx.AsyncClient | None = None
+    db: Database
+    core: InternalClient
+    host: RepositoryHost
+    settings: OrchestratorSettings
+    relay: httpx.AsyncClient
+    locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
 
-    # --- access --------------------------------------------------------------------------------------------
 
-    async def _role(self, principal: Principal, workspace_id: uuid.UUID, what: str) -> str:
-        if principal.key_workspace_id not in (None, workspace_id):
-            raise NotFound(f"No {what}.")
-        try:
-            role = await member_role(self.core, workspace_id, principal.user_id)
-        except MemberLookupError:
-            raise Unavailable("Workspaces are unavailable right now; try again shortly.") from None
-        if role is None:
-            raise NotFound(f"No {what}.")
-        return role
+# --- access --------------------------------------------------------------------------------------------
 
-    async def project_role(self, principal: Principal, project_id: uuid.UUID) -> str:
-        """The caller's role in the project's workspace; 404 for a project they cannot see."""
-        try:
-            owner = await PROJECT_OWNER.ask(self.core, project_id, unavailable=CoreUnavailableError)
-        except CoreUnavailableError:
-            raise Unavailable("Projects are unavailable right now; try again shortly.") from None
-        if owner is None:
-            raise NotFound(f"No project with id {project_id}.")
-        return await self._role(principal, owner.workspace_id, f"project with id {project_id}")
 
-    async def card_gate(self, principal: Principal, card_id: uuid.UUID, *, write: bool = False) -> CardGateOut:
-        """The card as core holds it; 404 for a card the caller cannot see, 403 for a viewer when ``write``."""
-        try:
-            gate = await CARD_GATE.ask(self.core, card_id, unavailable=CoreUnavailableError)
-        except CoreUnavailableError:
-            raise Unavailable("Cards are unavailable right now; try again shortly.") from None
-        if gate is None:
-            raise NotFound(f"No card with id {card_id}.")
-        role = await self._role(principal, gate.workspace_id, f"card with id {card_id}")
-        if write and role not in WRITERS:
-            raise Forbidden("Your role does not allow merging code.")
-        return gate
+async def _role(code: CodeContext, principal: Principal, workspace_id: uuid.UUID, what: str) -> str:
+    if principal.key_workspace_id not in (None, workspace_id):
+        raise NotFound(f"No {what}.")
+    try:
+        role = await member_role(code.core, workspace_id, principal.user_id)
+    except MemberLookupError:
+        raise Unavailable("Workspaces are unavailable right now; try again shortly.") from None
+    if role is None:
+        raise NotFound(f"No {what}.")
+    return role
 
-    async def command_runs(self, gate: CardGateOut) -> CommandRunsOut:
-        """The commands agents ran on the card's working copies, newest first."""
-        async with self.db.transaction() as session:
-            rows = await repository.command_runs_of_card(session, gate.card_id, COMMAND_RUNS_SHOWN)
-            return CommandRunsOut([CommandRunOut.model_validate(row) for row in rows])
 
-    # --- the repository ------------------------------------------------------------------------------------
+async def project_role(code: CodeContext, principal: Principal, project_id: uuid.UUID) -> str:
+    """The caller's role in the project's workspace; 404 for a project they cannot see."""
+    try:
+        owner = await PROJECT_OWNER.ask(code.core, project_id, unavailable=CoreUnavailableError)
+    except CoreUnavailableError:
+        raise Unavailable("Projects are unavailable right now; try again shortly.") from None
+    if owner is None:
+        raise NotFound(f"No project with id {project_id}.")
+    return await _role(code, principal, owner.workspace_id, f"project with id {project_id}")
 
-    def clone_url(self, project_id: uuid.UUID) -> str:
-        return f"{self.settings.git_public_url.rstrip('/')}/{project_id}.git"
 
-    async def remote(self, project_id: uuid.UUID) -> GitRemote:
-        """The project's repository, made on first use."""
-        return await self.host.ensure(project_id)
+async def card_gate(code: CodeContext, principal: Principal, card_id: uuid.UUID, *, write: bool = False) -> CardGateOut:
+    """The card as core holds it; 404 for a card the caller cannot see, 403 for a viewer when ``write``."""
+    try:
+        gate = await CARD_GATE.ask(code.core, card_id, unavailable=CoreUnavailableError)
+    except CoreUnavailableError:
+        raise Unavailable("Cards are unavailable right now; try again shortly.") from None
+    if gate is None:
+        raise NotFound(f"No card with id {card_id}.")
+    role = await _role(code, principal, gate.workspace_id, f"card with id {card_id}")
+    if write and role not in WRITERS:
+        raise Forbidden("Your role does not allow merging code.")
+    return gate
 
-    async def local(self, project_id: uuid.UUID) -> Path:
-        """A repository on this machine holding the project's branches: the embedded host's own, else a mirror
-        fetched now."""
-        remote = await self.remote(project_id)
-        if self.host.kind == "embedded":
-            return Path(remote.url)
-        lock = self._locks.setdefault(project_id, asyncio.Lock())
-        async with lock:
-            mirror = self.settings.repos_dir / "mirrors" / f"{project_id}.git"
-            if not (mirror / "HEAD").is_file():
-                await run_git("init", "--quiet", "--bare", f"--initial-branch={DEFAULT_BRANCH}", str(mirror))
-            await run_git(
-                "fetch", "--quiet", "--prune", remote.url, "+refs/heads/*:refs/heads/*", cwd=mirror, remote=remote
-            )
-            return mirror
 
-    async def repository(self, project_id: uuid.UUID) -> RepositoryOut:
-        repo = await self.local(project_id)
-        async with self.db.transaction() as session:
-            cards = {row.branch: row.card_id for row in await repository.branches_of_project(session, project_id)}
-        head = await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo)
-        listed = []
-        for branch in await git_view.branches(repo):
-            ahead, behind = await git_view.ahead_behind(repo, DEFAULT_BRANCH, branch.sha)
-            listed.append(BranchOut(name=branch.name, sha=branch.sha, card_id=cards.get(branch.name), ahead=ahead,
-                                    behind=behind))  # fmt: skip
-        listed.sort(key=lambda b: (b.name != DEFAULT_BRANCH, b.name))
-        return RepositoryOut(
-            project_id=project_id,
-            default_branch=DEFAULT_BRANCH,
-            clone_url=self.clone_url(project_id),
-            remote_kind="hosted",
-            head_sha=head,
-            branches=listed,
+async def command_runs(code: CodeContext, gate: CardGateOut) -> CommandRunsOut:
+    """The commands agents ran on the card's working copies, newest first."""
+    async with code.db.transaction() as session:
+        rows = await repository.command_runs_of_card(session, gate.card_id, COMMAND_RUNS_SHOWN)
+        return CommandRunsOut([CommandRunOut.model_validate(row) for row in rows])
+
+
+# --- the repository ------------------------------------------------------------------------------------
+
+
+def clone_url(code: CodeContext, project_id: uuid.UUID) -> str:
+    return f"{code.settings.git_public_url.rstrip('/')}/{project_id}.git"
+
+
+async def remote_of(code: CodeContext, project_id: uuid.UUID) -> GitRemote:
+    """The project's repository, made on first use."""
+    return await code.host.ensure(project_id)
+
+
+async def local(code: CodeContext, project_id: uuid.UUID) -> Path:
+    """A repository on this machine holding the project's branches: the embedded host's own, else a mirror
+    fetched now."""
+    remote = await remote_of(code, project_id)
+    if code.host.kind == "embedded":
+        return Path(remote.url)
+    lock = code.locks.setdefault(project_id, asyncio.Lock())
+    async with lock:
+        mirror = code.settings.repos_dir / "mirrors" / f"{project_id}.git"
+        if not (mirror / "HEAD").is_file():
+            await run_git("init", "--quiet", "--bare", f"--initial-branch={DEFAULT_BRANCH}", str(mirror))
+        await run_git(
+            "fetch", "--quiet", "--prune", remote.url, "+refs/heads/*:refs/heads/*", cwd=mirror, remote=remote
         )
+        return mirror
 
-    async def _commit(self, repo: Path, ref: str | None) -> tuple[str, str]:
-        name = ref or DEFAULT_BRANCH
-        commit = await git_view.commit_of(repo, name)
-        if commit is None:
-            raise NotFound(f"No branch, tag or commit named {name!r}.")
-        return name, commit
 
-    async def files(self, project_id: uuid.UUID, ref: str | None, path: str) -> FilesOut:
-        repo = await self.local(project_id)
-        name, commit = await self._commit(repo, ref)
-        clean = git_view.clean_path(path)
-        if clean is None:
-            raise AppError("A path names a file or directory inside the repository.", code="invalid_path")
-        kind = "tree" if clean == "" else await git_view.object_type(repo, commit, clean)
-        if kind == "tree":
-            entries = [EntryOut(**asdict(e)) for e in await git_view.tree(repo, commit, clean)]
-            return FilesOut(ref=name, commit=commit, path=clean, kind="dir", entries=entries, content=None,
-                            binary=False, truncated=False)  # fmt: skip
-        if kind != "blob":
-            raise NotFound(f"No file or directory {clean!r} at {name}.")
-        data = await git_view.blob(repo, commit, clean)
-        binary = b"\x00" in data[:8000]
-        text = None if binary else data[:FILE_LIMIT].decode(errors="replace")
-        return FilesOut(ref=name, commit=commit, path=clean, kind="file", entries=[], content=text, binary=binary,
-                        truncated=len(data) > FILE_LIMIT)  # fmt: skip
+async def project_repository(code: CodeContext, project_id: uuid.UUID) -> RepositoryOut:
+    repo = await local(code, project_id)
+    async with code.db.transaction() as session:
+        cards = {row.branch: row.card_id for row in await repository.branches_of_project(session, project_id)}
+    head = await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo)
+    listed = []
+    for branch in await git_view.branches(repo):
+        ahead, behind = await git_view.ahead_behind(repo, DEFAULT_BRANCH, branch.sha)
+        listed.append(
+            BranchOut(name=branch.name, sha=branch.sha, card_id=cards.get(branch.name), ahead=ahead, behind=behind)
+        )
+    listed.sort(key=lambda b: (b.name != DEFAULT_BRANCH, b.name))
+    return RepositoryOut(
+        project_id=project_id,
+        default_branch=DEFAULT_BRANCH,
+        clone_url=clone_url(code, project_id),
+        remote_kind="hosted",
+        head_sha=head,
+        branches=listed,
+    )
 
-    async def archive(self, project_id: uuid.UUID, ref: str | None) -> tuple[str, AsyncIterator[bytes]]:
-        """The zip's file name and its bytes as git writes them."""
-        repo = await self.local(project_id)
-        name, commit = await self._commit(repo, ref)
-        return f"{project_id}-{name.replace('/', '-')}.zip", git_view.archive(repo, commit)
 
-    async def git_http(self, project_id: uuid.UUID, request: GitRequest, body: AsyncIterator[bytes]) -> CgiResponse:
-        """A person's git request on the project's repository (access already checked): served by
-        ``git http-backend`` on the embedded host's repository, relayed to any other host."""
-        if self.host.kind == "embedded":
-            return await http_backend(await self.local(project_id), request, body)
-        if self._relay is None:
-            # A clone or push of a big repository streams for minutes; git never pauses this long between chunks.
-            self._relay = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
-        return await relay(self._relay, await self.remote(project_id), request, body)
+async def _commit(repo: Path, ref: str | None) -> tuple[str, str]:
+    name = ref or DEFAULT_BRANCH
+    commit = await git_view.commit_of(repo, name)
+    if commit is None:
+        raise NotFound(f"No branch, tag or commit named {name!r}.")
+    return name, commit
 
-    async def aclose(self) -> None:
-        if self._relay is not None:
-            await self._relay.aclose()
 
-    # --- cards' branches -----------------------------------------------------------------------------------
+async def files(code: CodeContext, project_id: uuid.UUID, ref: str | None, path: str) -> FilesOut:
+    repo = await local(code, project_id)
+    name, commit = await _commit(repo, ref)
+    clean = git_view.clean_path(path)
+    if clean is None:
+        raise AppError("A path names a file or directory inside the repository.", code="invalid_path")
+    kind = "tree" if clean == "" else await git_view.object_type(repo, commit, clean)
+    if kind == "tree":
+        entries = [EntryOut(**asdict(e)) for e in await git_view.tree(repo, commit, clean)]
+        return FilesOut(
+            ref=name,
+            commit=commit,
+            path=clean,
+            kind="dir",
+            entries=entries,
+            content=None,
+            binary=False,
+            truncated=False,
+        )
+    if kind != "blob":
+        raise NotFound(f"No file or directory {clean!r} at {name}.")
+    data = await git_view.blob(repo, commit, clean)
+    binary = b"\x00" in data[:8000]
+    text = None if binary else data[:FILE_LIMIT].decode(errors="replace")
+    return FilesOut(
+        ref=name,
+        commit=commit,
+        path=clean,
+        kind="file",
+        entries=[],
+        content=text,
+        binary=binary,
+        truncated=len(data) > FILE_LIMIT,
+    )
 
-    async def card_branch(self, workspace_id: uuid.UUID, project_id: uuid.UUID, card_id: uuid.UUID, title: str) -> str:
-        """The card's branch, made from the default branch and recorded the first time (idempotent): the name
-        stays the one first given, whatever the card is renamed to later."""
-        async with self.db.transaction() as session:
-            known = await repository.card_branch(session, card_id)
-        if known is not None:
-            return known.branch
-        remote = await self.remote(project_id)
-        repo = await self.local(project_id)
-        branch = branch_for(card_id, title)
-        start = await git_view.commit_of(repo, branch)
-        if start is None:
-            start = await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo)
-            await run_git("push", "--quiet", remote.url, f"{start}:refs/heads/{branch}", cwd=repo, remote=remote)
-        try:
-            async with self.db.transaction() as session:
-                session.add(CardBranch(card_id=card_id, workspace_id=workspace_id, project_id=project_id,
-                                       branch=branch, base_sha=start, created_at=utc_now()))  # fmt: skip
-        except IntegrityError:
-            pass  # recorded meanwhile by another run of the card: the same name
-        return branch
 
-    async def _branch_of(self, repo: Path, gate: CardGateOut) -> tuple[str, CardBranch | None]:
-        async with self.db.transaction() as session:
+async def archive(code: CodeContext, project_id: uuid.UUID, ref: str | None) -> tuple[str, AsyncIterator[bytes]]:
+    """The zip's file name and its bytes as git writes them."""
+    repo = await local(code, project_id)
+    name, commit = await _commit(repo, ref)
+    return f"{project_id}-{name.replace('/', '-')}.zip", git_view.archive(repo, commit)
+
+
+async def git_http(
+    code: CodeContext, project_id: uuid.UUID, request: GitRequest, body: AsyncIterator[bytes]
+) -> CgiResponse:
+    """A person's git request on the project's repository (access already checked): served by
+    ``git http-backend`` on the embedded host's repository, relayed to any other host."""
+    if code.host.kind == "embedded":
+        return await http_backend(await local(code, project_id), request, body)
+    return await relay(code.relay, await remote_of(code, project_id), request, body)
+
+
+# --- cards' branches -----------------------------------------------------------------------------------
+
+
+async def card_branch(
+    code: CodeContext, workspace_id: uuid.UUID, project_id: uuid.UUID, card_id: uuid.UUID, title: str
+) -> str:
+    """The card's branch, made from the default branch and recorded the first time (idempotent): the name
+    stays the one first given, whatever the card is renamed to later."""
+    async with code.db.transaction() as session:
+        known = await repository.card_branch(session, card_id)
+    if known is not None:
+        return known.branch
+    remote = await remote_of(code, project_id)
+    repo = await local(code, project_id)
+    branch = branch_for(card_id, title)
+    start = await git_view.commit_of(repo, branch)
+    if start is None:
+        start = await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo)
+        await run_git("push", "--quiet", remote.url, f"{start}:refs/heads/{branch}", cwd=repo, remote=remote)
+    try:
+        async with code.db.transaction() as session:
+            session.add(
+                CardBranch(
+                    card_id=card_id,
+                    workspace_id=workspace_id,
+                    project_id=project_id,
+                    branch=branch,
+                    base_sha=start,
+                    created_at=utc_now(),
+                )
+            )
+    except IntegrityError:
+        pass  # recorded meanwhile by another run of the card: the same name
+    return branch
+
+
+async def _branch_of(code: CodeContext, repo: Path, gate: CardGateOut) -> tuple[str, CardBranch | None]:
+    async with code.db.transaction() as session:
+        known = await repository.card_branch(session, gate.card_id)
+    if known is not None:
+        return known.branch, known
+    named = branch_for(gate.card_id, gate.title)
+    prefix = gate.card_id.hex[:8]
+    if await git_view.commit_of(repo, named) is None:
+        pushed = [b.name for b in await git_view.branches(repo) if card_prefix_of(b.name) == prefix]
+        if not pushed:
+            return named, None
+        named = pushed[0]
+    return named, await _record(code, repo, gate, named)
+
+
+async def _record(code: CodeContext, repo: Path, gate: CardGateOut, branch: str) -> CardBranch:
+    """Record a card's branch made without the orchestrator naming it (pushed by a person or an older run),
+    from where it left the default branch, so that the repository lists it with its card."""
+    base = await git_text("merge-base", DEFAULT_BRANCH, branch, cwd=repo)
+    row = CardBranch(
+        card_id=gate.card_id,
+        workspace_id=gate.workspace_id,
+        project_id=gate.project_id,
+        branch=branch,
+        base_sha=base,
+        created_at=utc_now(),
+    )
+    try:
+        async with code.db.transaction() as session:
+            session.add(row)
+    except IntegrityError:
+        async with code.db.transaction() as session:
             known = await repository.card_branch(session, gate.card_id)
-        if known is not None:
-            return known.branch, known
-        named = branch_for(gate.card_id, gate.title)
-        prefix = gate.card_id.hex[:8]
-        if await git_view.commit_of(repo, named) is None:
-            pushed = [b.name for b in await git_view.branches(repo) if card_prefix_of(b.name) == prefix]
-            if not pushed:
-                return named, None
-            named = pushed[0]
-        return named, await self._record(repo, gate, named)
+        assert known is not None  # the row that won the race
+        return known
+    return row
 
-    async def _record(self, repo: Path, gate: CardGateOut, branch: str) -> CardBranch:
-        """Record a card's branch made without the orchestrator naming it (pushed by a person or an older run),
-        from where it left the default branch, so that the repository lists it with its card."""
-        base = await git_text("merge-base", DEFAULT_BRANCH, branch, cwd=repo)
-        row = CardBranch(card_id=gate.card_id, workspace_id=gate.workspace_id, project_id=gate.project_id,
-                         branch=branch, base_sha=base, created_at=utc_now())  # fmt: skip
-        try:
-            async with self.db.transaction() as session:
-                session.add(row)
-        except IntegrityError:
-            async with self.db.transaction() as session:
-                known = await repository.card_branch(session, gate.card_id)
-            assert known is not None  # the row that won the race
-            return known
-        return row
 
-    async def card_code(self, gate: CardGateOut) -> CardCodeOut:
-        repo = await self.local(gate.project_id)
-        branch, known = await self._branch_of(repo, gate)
-        tip = await git_view.commit_of(repo, branch)
-        empty = CardCodeOut(card_id=gate.card_id, branch=branch, base=DEFAULT_BRANCH, exists=False, commits=[],
-                            files=[], diff="", truncated=False, merged=False, merged_sha=None, mergeable=False,
-                            conflicts=[])  # fmt: skip
-        if tip is None:
-            return empty
-        ahead, _ = await git_view.ahead_behind(repo, DEFAULT_BRANCH, tip)
-        merged_sha = known.merged_sha if known else None
-        merged = ahead == 0 and (merged_sha is not None or (known is not None and tip != known.base_sha))
-        base = DEFAULT_BRANCH
-        if merged and known is not None:
-            base = known.merged_base_sha or known.base_sha
-        history = await git_view.commits(repo, f"{base}..{tip}")
-        files = await git_view.changed_files(repo, base, tip)
-        diff, truncated = await git_view.diff_text(repo, base, tip, DIFF_LIMIT)
-        conflicts = [] if merged or ahead == 0 else await git_view.conflicts(repo, DEFAULT_BRANCH, tip)
-        return empty.model_copy(
-            update={
-                "exists": True,
-                "commits": [CommitOut(**asdict(c)) for c in history],
-                "files": [ChangedFileOut.model_validate(asdict(f)) for f in files],
-                "diff": diff,
-                "truncated": truncated,
-                "merged": merged,
-                "merged_sha": merged_sha if merged else None,
-                "mergeable": not merged and ahead > 0 and conflicts == [],
-                "conflicts": conflicts or [],
-            }
+async def card_code(code: CodeContext, gate: CardGateOut) -> CardCodeOut:
+    repo = await local(code, gate.project_id)
+    branch, known = await _branch_of(code, repo, gate)
+    tip = await git_view.commit_of(repo, branch)
+    empty = CardCodeOut(
+        card_id=gate.card_id,
+        branch=branch,
+        base=DEFAULT_BRANCH,
+        exists=False,
+        commits=[],
+        files=[],
+        diff="",
+        truncated=False,
+        merged=False,
+        merged_sha=None,
+        mergeable=False,
+        conflicts=[],
+    )
+    if tip is None:
+        return empty
+    ahead, _ = await git_view.ahead_behind(repo, DEFAULT_BRANCH, tip)
+    merged_sha = known.merged_sha if known else None
+    merged = ahead == 0 and (merged_sha is not None or (known is not None and tip != known.base_sha))
+    base = DEFAULT_BRANCH
+    if merged and known is not None:
+        base = known.merged_base_sha or known.base_sha
+    history = await git_view.commits(repo, f"{base}..{tip}")
+    files = await git_view.changed_files(repo, base, tip)
+    diff, truncated = await git_view.diff_text(repo, base, tip, DIFF_LIMIT)
+    conflicts = [] if merged or ahead == 0 else await git_view.conflicts(repo, DEFAULT_BRANCH, tip)
+    return empty.model_copy(
+        update={
+            "exists": True,
+            "commits": [CommitOut(**asdict(c)) for c in history],
+            "files": [ChangedFileOut.model_validate(asdict(f)) for f in files],
+            "diff": diff,
+            "truncated": truncated,
+            "merged": merged,
+            "merged_sha": merged_sha if merged else None,
+            "mergeable": not merged and ahead > 0 and conflicts == [],
+            "conflicts": conflicts or [],
+        }
+    )
+
+
+async def merge(code: CodeContext, gate: CardGateOut, principal: Principal) -> MergeOut:
+    """Merge the card's branch into the default branch (``--no-ff``) in a temporary working copy and push it
+    without force; a conflict changes nothing and answers 409 with the files."""
+    if gate.approval_pending:
+        raise Conflict(
+            f"A run on this card waits for approval in {gate.lane_name or 'its lane'}; decide it before merging.",
+            code="approval_pending",
         )
-
-    async def merge(self, gate: CardGateOut, principal: Principal) -> MergeOut:
-        """Merge the card's branch into the default branch (``--no-ff``) in a temporary working copy and push it
-        without force; a conflict changes nothing and answers 409 with the files."""
-        if gate.approval_pending:
-            raise Conflict(
-                f"A run on this card waits for approval in {gate.lane_name or 'its lane'}; decide it before merging.",
-                code="approval_pending",
+    repo = await local(code, gate.project_id)
+    branch, _ = await _branch_of(code, repo, gate)
+    tip = await git_view.commit_of(repo, branch)
+    if tip is None or (await git_view.ahead_behind(repo, DEFAULT_BRANCH, tip))[0] == 0:
+        raise Conflict(f"Branch {branch} has nothing the default branch lacks.", code="nothing_to_merge")
+    remote = await remote_of(code, gate.project_id)
+    merged_sha, before = await _merge_and_push(remote, branch, gate, principal)
+    async with code.db.transaction() as session:
+        row = await repository.card_branch(session, gate.card_id)
+        if row is None:
+            row = CardBranch(
+                card_id=gate.card_id,
+                workspace_id=gate.workspace_id,
+                project_id=gate.project_id,
+                branch=branch,
+                base_sha=before,
+                created_at=utc_now(),
             )
-        repo = await self.local(gate.project_id)
-        branch, _ = await self._branch_of(repo, gate)
-        tip = await git_view.commit_of(repo, branch)
-        if tip is None or (await git_view.ahead_behind(repo, DEFAULT_BRANCH, tip))[0] == 0:
-            raise Conflict(f"Branch {branch} has nothing the default branch lacks.", code="nothing_to_merge")
-        remote = await self.remote(gate.project_id)
-        merged_sha, before = await self._merge_and_push(remote, branch, gate, principal)
-        async with self.db.transaction() as session:
-            row = await repository.card_branch(session, gate.card_id)
-            if row is None:
-                row = CardBranch(card_id=gate.card_id, workspace_id=gate.workspace_id, project_id=gate.project_id,
-                                 branch=branch, base_sha=before, created_at=utc_now())  # fmt: skip
-                session.add(row)
-            row.merged_sha, row.merged_base_sha = merged_sha, before
-            row.merged_by, row.merged_at = principal.user_id, utc_now()
-        return MergeOut(merged_sha=merged_sha)
+            session.add(row)
+        row.merged_sha, row.merged_base_sha = merged_sha, before
+        row.merged_by, row.merged_at = principal.user_id, utc_now()
+    return MergeOut(merged_sha=merged_sha)
 
-    async def _merge_and_push(
-        self, remote: GitRemote, branch: str, gate: CardGateOut, principal: Principal
-    ) -> tuple[str, str]:
-        """The merge commit and the default branch before it. A push refused because the default branch moved
-        meanwhile is merged again once."""
-        person = {"GIT_AUTHOR_NAME": principal.email, "GIT_AUTHOR_EMAIL": principal.email}
-        trailers = f"AgentWorks-Card: {gate.card_id}\nAgentWorks-Merged-By: {principal.user_id}"
-        message = f"Merge {branch}: {gate.title}\n\n{trailers}\n"
-        for attempt in range(2):
-            with tempfile.TemporaryDirectory(prefix="aw-merge-") as scratch:
-                work = Path(scratch) / "work"
-                await run_git("clone", "--quiet", "--branch", DEFAULT_BRANCH, remote.url, str(work), remote=remote)
-                await run_git("fetch", "--quiet", "origin", f"refs/heads/{branch}:refs/remotes/origin/{branch}",
-                              cwd=work, remote=remote)  # fmt: skip
-                before = await git_text("rev-parse", "HEAD", cwd=work)
-                merging = await run_git("merge", "--no-ff", "--no-edit", "-m", message, f"origin/{branch}", cwd=work,
-                                        env={**FLEET_IDENTITY, **person}, check=False)  # fmt: skip
-                if merging.exit_code != 0:
-                    files = (await git_text("diff", "--name-only", "--diff-filter=U", cwd=work)).splitlines()
-                    await run_git("merge", "--abort", cwd=work, check=False)
-                    raise AppError(
-                        f"Merging {branch} conflicts in {len(files)} file(s); resolve them on the branch first.",
-                        code="merge_conflict", status_code=409, details={"files": files},
-                    )  # fmt: skip
-                merged = await git_text("rev-parse", "HEAD", cwd=work)
-                try:
-                    await run_git("push", "--quiet", "origin", f"HEAD:refs/heads/{DEFAULT_BRANCH}", cwd=work,
-                                  remote=remote)  # fmt: skip
-                except GitError:
-                    if attempt == 0:
-                        continue
-                    raise Conflict("The default branch kept moving; try the merge again.", code="main_moved") from None
-                return merged, before
-        raise AssertionError("unreachable")
+
+async def _merge_and_push(remote: GitRemote, branch: str, gate: CardGateOut, principal: Principal) -> tuple[str, str]:
+    """The merge commit and the default branch before it. A push refused because the default branch moved
+    meanwhile is merged again once."""
+    person = {"GIT_AUTHOR_NAME": principal.email, "GIT_AUTHOR_EMAIL": principal.email}
+    trailers = f"AgentWorks-Card: {gate.card_id}\nAgentWorks-Merged-By: {principal.user_id}"
+    message = f"Merge {branch}: {gate.title}\n\n{trailers}\n"
+    for attempt in range(2):
+        with tempfile.TemporaryDirectory(prefix="aw-merge-") as scratch:
+            work = Path(scratch) / "work"
+            await run_git("clone", "--quiet", "--branch", DEFAULT_BRANCH, remote.url, str(work), remote=remote)
+            await run_git(
+                "fetch",
+                "--quiet",
+                "origin",
+                f"refs/heads/{branch}:refs/remotes/origin/{branch}",
+                cwd=work,
+                remote=remote,
+            )
+            before = await git_text("rev-parse", "HEAD", cwd=work)
+            merging = await run_git(
+                "merge",
+                "--no-ff",
+                "--no-edit",
+                "-m",
+                message,
+                f"origin/{branch}",
+                cwd=work,
+                env={**FLEET_IDENTITY, **person},
+                check=False,
+            )
+            if merging.exit_code != 0:
+                files = (await git_text("diff", "--name-only", "--diff-filter=U", cwd=work)).splitlines()
+                await run_git("merge", "--abort", cwd=work, check=False)
+                raise AppError(
+                    f"Merging {branch} conflicts in {len(files)} file(s); resolve them on the branch first.",
+                    code="merge_conflict",
+                    status_code=409,
+                    details={"files": files},
+                )
+            merged = await git_text("rev-parse", "HEAD", cwd=work)
+            try:
+                await run_git("push", "--quiet", "origin", f"HEAD:refs/heads/{DEFAULT_BRANCH}", cwd=work, remote=remote)
+            except GitError:
+                if attempt == 0:
+                    continue
+                raise Conflict("The default branch kept moving; try the merge again.", code="main_moved") from None
+            return merged, before
+    raise AssertionError("unreachable")
