@@ -17,8 +17,8 @@ from agentworks_repos import GitError
 from agentworks_sandbox import Sandbox, SandboxLimits
 
 from agentworks_orchestrator.code import repository
-from agentworks_orchestrator.code.replay import replay
 from agentworks_orchestrator.code import service as code_service
+from agentworks_orchestrator.code.replay import replay
 from agentworks_orchestrator.code.service import CodeContext
 from agentworks_orchestrator.code.workcopy import Author, WorkingCopyError, open_working_copy, remove_working_copy
 from agentworks_orchestrator.code.workspace import CodeWorkspace, CommandRun
@@ -62,7 +62,9 @@ class CodeAttempts:
         directory = self.root / f"{of.run_id}-{of.attempt}"
         try:
             remote = await code_service.remote_of(self.code, of.project_id)
-            branch = await code_service.card_branch(self.code, of.workspace_id, of.project_id, of.card_id, of.card_title)
+            branch = await code_service.card_branch(
+                self.code, of.workspace_id, of.project_id, of.card_id, of.card_title
+            )
             copy = await open_working_copy(remote, directory, branch)
             await replay(copy, conversation)
         except (GitError, WorkingCopyError, OSError) as exc:
