@@ -174,7 +174,7 @@ function BoardView(props: { boardId: string; projectId: string; projectName: str
         const count = [...shown.values()].reduce((sum, cards) => sum + cards.length, 0);
         return (
         <>
-        <BoardToolbar ref={searchBox} title={props.projectName} workspaceId={props.workspaceId} filters={filters} shown={count} total={total} onChange={setFilters} />
+        <BoardToolbar ref={searchBox} title={props.projectName} labels={data.labels} workspaceId={props.workspaceId} filters={filters} shown={count} total={total} onChange={setFilters} />
         <div className={openCard ? "board-layout with-drawer" : "board-layout"}>
           <DndContext
             sensors={sensors}
@@ -449,7 +449,7 @@ function SortableCard({ card, disabled, onOpen, labels }: { card: Card; disabled
       {...attributes}
       {...listeners}
       aria-roledescription={disabled ? "card" : "draggable card"}
-      aria-label={card.title}
+      aria-label={`${card.human_id} ${card.title}`}
       data-card={card.title}
       data-card-id={card.id}
       onKeyDown={(event) => {

@@ -8,6 +8,7 @@ import { CARD_CHOICES } from "./cardChoices";
 
 interface ToolbarProps {
   title: string;
+  labels: { id: string; name: string }[];
   workspaceId: string;
   filters: BoardFilters;
   shown: number;
@@ -56,6 +57,14 @@ export const BoardToolbar = forwardRef<HTMLInputElement, ToolbarProps>(function 
             }
           }}
         />
+        <select aria-label="Filter by label" value={filters.labels.length === 1 ? filters.labels[0] : ""} onChange={(e) => onChange({ ...filters, labels: e.target.value ? [e.target.value] : [] })}>
+          <option value="">Any label</option>
+          {props.labels.map((label) => (
+            <option key={label.id} value={label.id}>
+              {label.name}
+            </option>
+          ))}
+        </select>
         <select
           aria-label="Filter by priority"
           value={filters.priorities.length === 1 ? filters.priorities[0] : ""}

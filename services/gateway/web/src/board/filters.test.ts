@@ -5,7 +5,7 @@ import { agentStateOf, cardMatches, filtersFromSearch, filtersToSearch, NO_FILTE
 function card(fields: Partial<Card>): Card {
   return {
     id: "c1", human_id: "SHOP-1", title: "Refunds", description: "Money back within 14 days", priority: "none", card_type: "task",
-    assignee_id: null, runs: null, lane_id: "l0", position: 0, parent_id: null, project_id: "p", board_id: "b",
+    assignee_id: null, label_ids: [], runs: null, lane_id: "l0", position: 0, parent_id: null, project_id: "p", board_id: "b",
     acceptance_criteria: [], checklist: [], created_at: "2026-12-06T10:00:00Z", updated_at: "2026-12-06T10:00:00Z",
     ...fields,
   } as Card;
@@ -15,7 +15,7 @@ const badge = (last_status: string, awaiting_approval = 0) => ({ last_status, aw
 
 describe("filters in the address", () => {
   it("round-trips every filter and keeps the other parameters", () => {
-    const filters: BoardFilters = { text: "refund", priorities: ["low", "urgent"], assignee: "u-1", agentState: "awaiting" };
+    const filters: BoardFilters = { text: "refund", labels: ["l-1", "l-2"], priorities: ["low", "urgent"], assignee: "u-1", agentState: "awaiting" };
     const search = filtersToSearch(filters, new URLSearchParams("card=c9"));
     expect(search.get("card")).toBe("c9");
     expect(search.get("priority")).toBe("urgent,low"); // in the board's order, whatever the order picked
@@ -36,6 +36,8 @@ describe("cardMatches", () => {
     expect(cardMatches(card({ human_id: "SHOP-42" }), { ...NO_FILTERS, text: "shop-42" })).toBe(true);
   });
   it("keeps the cards of the chosen priorities, assignee (or none) and agents' state", () => {
+    expect(cardMatches(card({ label_ids: ["l-2"] }), { ...NO_FILTERS, labels: ["l-1", "l-2"] })).toBe(true);
+    expect(cardMatches(card({ label_ids: ["l-3"] }), { ...NO_FILTERS, labels: ["l-1"] })).toBe(false);
     expect(cardMatches(card({ priority: "high" }), { ...NO_FILTERS, priorities: ["high", "urgent"] })).toBe(true);
     expect(cardMatches(card({ priority: "low" }), { ...NO_FILTERS, priorities: ["high"] })).toBe(false);
     expect(cardMatches(card({ assignee_id: "u-1" }), { ...NO_FILTERS, assignee: "u-1" })).toBe(true);

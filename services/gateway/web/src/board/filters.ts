@@ -1,5 +1,5 @@
 // The board's search and filters, kept in the page's address (so a reload, a link or the back button keeps
-// them): free text, priority, assignee and the agents' state on the card. Pure, so the URL round trip and the
+// them): free text, label, priority, assignee and the agents' state on the card. Pure, so the URL round trip and the
 // matching are tested without a browser.
 
 import type { Board, Card } from "../api/types";
@@ -22,14 +22,16 @@ export type AssigneeFilter = string;
 
 export interface BoardFilters {
   text: string;
+  /** Label ids: a card passes with any one of them. */
+  labels: string[];
   priorities: Priority[];
   assignee: AssigneeFilter | null;
   agentState: AgentState | null;
 }
 
-export const NO_FILTERS: BoardFilters = { text: "", priorities: [], assignee: null, agentState: null };
+export const NO_FILTERS: BoardFilters = { text: "", labels: [], priorities: [], assignee: null, agentState: null };
 
-const PARAMS = { text: "q", priorities: "priority", assignee: "assignee", agentState: "agent" } as const;
+const PARAMS = { text: "q", labels: "label", priorities: "priority", assignee: "assignee", agentState: "agent" } as const;
 
 function isPriority(value: string): value is Priority {
   return (PRIORITIES as readonly string[]).includes(value);
@@ -44,6 +46,7 @@ export function filtersFromSearch(search: URLSearchParams): BoardFilters {
   const agent = search.get(PARAMS.agentState);
   return {
     text: search.get(PARAMS.text) ?? "",
+    labels: (search.get(PARAMS.labels) ?? "").split(",").filter(Boolean),
     priorities: (search.get(PARAMS.priorities) ?? "").split(",").filter(isPriority),
     assignee: search.get(PARAMS.assignee) || null,
     agentState: isAgentState(agent) ? agent : null,
@@ -55,6 +58,7 @@ export function filtersToSearch(filters: BoardFilters, search: URLSearchParams):
   const next = new URLSearchParams(search);
   const values: Record<keyof BoardFilters, string> = {
     text: filters.text.trim() ? filters.text : "",
+    labels: filters.labels.join(","),
     priorities: PRIORITIES.filter((p) => filters.priorities.includes(p)).join(","),
     assignee: filters.assignee ?? "",
     agentState: filters.agentState ?? "",
@@ -67,7 +71,7 @@ export function filtersToSearch(filters: BoardFilters, search: URLSearchParams):
 }
 
 export function isFiltering(filters: BoardFilters): boolean {
-  return Boolean(filters.text.trim() || filters.priorities.length || filters.assignee || filters.agentState);
+  return Boolean(filters.text.trim() || filters.labels.length || filters.priorities.length || filters.assignee || filters.agentState);
 }
 
 /** The agents' state on a card, from the runs summary the board carries. */
@@ -84,6 +88,7 @@ export function agentStateOf(card: Pick<Card, "runs">): AgentState {
 export function cardMatches(card: Card, filters: BoardFilters): boolean {
   const text = filters.text.trim().toLocaleLowerCase();
   if (text && !`${card.human_id}\n${card.title}\n${card.description}`.toLocaleLowerCase().includes(text)) return false;
+  if (filters.labels.length && !filters.labels.some((label) => card.label_ids.includes(label))) return false;
   if (filters.priorities.length && !filters.priorities.includes(card.priority)) return false;
   if (filters.assignee) {
     const wanted = filters.assignee === "none" ? null : filters.assignee;
