@@ -20,6 +20,8 @@ class SecretManagerFake:
     def __init__(self, secrets: dict[str, str]) -> None:
         self.secrets = secrets
         self.calls = 0
+        self.created: set[str] = set()
+        self.versions = 0
 
     def access(self, request: types.AccessSecretVersionRequest) -> types.AccessSecretVersionResponse:
         self.calls += 1
@@ -29,6 +31,24 @@ class SecretManagerFake:
         return types.AccessSecretVersionResponse(
             name=request.name, payload=types.SecretPayload(data=self.secrets[name].encode())
         )
+
+    def create(self, request: types.CreateSecretRequest) -> types.Secret:
+        if request.parent != "projects/agentworks-prod" or not types.Replication.pb(
+            request.secret.replication
+        ).HasField("automatic"):
+            raise AbortError(grpc.StatusCode.INVALID_ARGUMENT, "parent and replication are required")
+        if request.secret_id in self.secrets or request.secret_id in self.created:
+            raise AbortError(grpc.StatusCode.ALREADY_EXISTS, f"Secret [{request.secret_id}] already exists")
+        self.created.add(request.secret_id)
+        return types.Secret(name=f"{request.parent}/secrets/{request.secret_id}")
+
+    def add_version(self, request: types.AddSecretVersionRequest) -> types.SecretVersion:
+        name = request.parent.split("/")[3]
+        if name not in self.secrets and name not in self.created:
+            raise AbortError(grpc.StatusCode.NOT_FOUND, f"Secret [{name}] not found")
+        self.secrets[name] = request.payload.data.decode()
+        self.versions += 1
+        return types.SecretVersion(name=f"{request.parent}/versions/{self.versions}")
 
 
 @pytest.fixture
@@ -42,7 +62,9 @@ async def secret_manager() -> AsyncIterator[tuple[SecretManagerFake, secretmanag
                 {
                     "AccessSecretVersion": unary(
                         fake.access, types.AccessSecretVersionRequest, types.AccessSecretVersionResponse
-                    )
+                    ),
+                    "CreateSecret": unary(fake.create, types.CreateSecretRequest, types.Secret),
+                    "AddSecretVersion": unary(fake.add_version, types.AddSecretVersionRequest, types.SecretVersion),
                 },
             )
         ]
@@ -81,3 +103,32 @@ async def test_env_secrets_read_the_environment_then_the_env_file(
     assert await secrets.get("openai-api-key") == "sk-from-environment"
     assert await secrets.get("anthropic-api-key") == "sk-ant-from-file"
     assert await secrets.get("google-api-key") is None
+
+
+async def test_secret_manager_puts_make_the_secret_once_then_add_versions(
+    secret_manager: tuple[SecretManagerFake, secretmanager.SecretManagerServiceAsyncClient],
+) -> None:
+    fake, client = secret_manager
+    secrets = SecretManagerSecrets("agentworks-prod", client)
+    assert await secrets.get("project-git-token") is None
+    await secrets.put("project-git-token", "first")
+    await secrets.put("project-git-token", "second")
+    assert await secrets.get("project-git-token") == "second"
+    assert (fake.created, fake.secrets["project-git-token"], fake.versions) == ({"project-git-token"}, "second", 2)
+    with pytest.raises(ValueError, match="name"):
+        await secrets.put("../other", "value")
+
+
+async def test_env_secrets_keep_written_secrets_owner_only_in_their_store(tmp_path: Path) -> None:
+    store = tmp_path / "secrets"
+    secrets = EnvSecrets(None, store)
+    assert await secrets.get("project-git-token") is None
+    await secrets.put("project-git-token", "first")
+    await secrets.put("project-git-token", "second")
+    assert await EnvSecrets(None, store).get("project-git-token") == "second"
+    assert (store / "project-git-token").stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in store.iterdir()] == ["project-git-token"]
+    with pytest.raises(ValueError, match="name"):
+        await secrets.put("../outside", "value")
+    with pytest.raises(RuntimeError, match="read-only"):
+        await EnvSecrets(None).put("project-git-token", "value")
