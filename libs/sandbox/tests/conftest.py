@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from agentworks_blobs import LocalBlobs
-from agentworks_sandbox import BubblewrapSandbox, CloudRunJobSandbox
+from agentworks_sandbox import BubblewrapSandbox, CloudRunJobSandbox, Sandbox
 from agentworks_sandbox.job import DEFAULT_PREFIX, LIMITS_ENV, RUN_ENV, JobFailure, JobPaths, limits_from_json, run_job
 
 TOKEN = "ya29.fake-access-token"
@@ -68,6 +68,8 @@ class FakeCloudRun:
     executions: dict[str, FakeExecution] = field(default_factory=dict)
     run_bodies: list[dict[str, Any]] = field(default_factory=list)
     job_env: dict[str, str] = field(default_factory=lambda: {"AW_SANDBOX_BUCKET": "agentworks-sandbox-test"})
+    # What runs the command in the job's container (the real image uses ``JobContainerExecutor``).
+    executor: Sandbox = field(default_factory=BubblewrapSandbox)
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         try:
@@ -155,7 +157,7 @@ class FakeCloudRun:
             limits = limits_from_json(execution.env[LIMITS_ENV])
             with tempfile.TemporaryDirectory(prefix="fake-cloud-run-") as workspace:
                 async with asyncio.timeout(execution.timeout_seconds):
-                    await run_job(self.blobs, BubblewrapSandbox(), paths, execution.args, limits, Path(workspace))
+                    await run_job(self.blobs, self.executor, paths, execution.args, limits, Path(workspace))
             execution.succeeded = 1
         except (KeyError, JobFailure, TimeoutError):
             execution.failed = 1

@@ -38,6 +38,10 @@ def _exists(path: Path) -> bool:
     return path.exists()
 
 
+def _names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
+
+
 def _owners(*paths: Path) -> set[tuple[int, int]]:
     return {(path.stat().st_uid, path.stat().st_gid) for path in paths}
 
@@ -52,6 +56,30 @@ async def test_the_command_runs_in_the_working_copy_and_its_files_stay_the_owner
     made = workdir / "build" / "result.txt"
     assert _owners(workdir, workdir / "build", made, workdir / "src" / "module.py") == before
     assert await asyncio.to_thread(made.read_text) == "out\n"
+
+
+@needs_bwrap
+async def test_the_command_cannot_write_the_working_copys_git(workdir: Path) -> None:
+    (workdir / ".git" / "hooks").mkdir(parents=True)
+    (workdir / ".git" / "config").write_text("[core]\n")
+    owner = _owners(workdir / ".git", workdir / ".git" / "config")
+    attempts = [
+        "echo '[core] fsmonitor = touch /tmp/x' >> .git/config",
+        "echo hook > .git/hooks/pre-push",
+        "rm .git/config",
+        "mv .git moved",
+        "rmdir .git/hooks",
+        "mkdir elsewhere && mv elsewhere .git",
+    ]
+    for attempt in attempts:
+        result = await BubblewrapSandbox().run(attempt, workdir)
+        assert result.exit_code != 0, attempt
+    made = await BubblewrapSandbox().run("echo fine > src/made.txt", workdir)
+    assert made.exit_code == 0, made.output_tail
+    assert (workdir / ".git" / "config").read_text() == "[core]\n"
+    assert list((workdir / ".git" / "hooks").iterdir()) == []
+    assert _owners(workdir / ".git", workdir / ".git" / "config") == owner
+    assert _names(workdir) == [".git", "elsewhere", "src"]
 
 
 @needs_bwrap

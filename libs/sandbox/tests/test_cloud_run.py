@@ -21,7 +21,7 @@ from agentworks_sandbox import (
     SandboxUnavailable,
     sandbox_from_settings,
 )
-from agentworks_sandbox.archive import pack, unpack
+from agentworks_sandbox.archive import pack, replace_contents, unpack
 from agentworks_sandbox.container import IN_JOB_CONTAINER, JobContainerExecutor
 
 from .conftest import JOB, LOCATION, PROJECT, TOKEN, FakeCloudRun
@@ -37,6 +37,10 @@ def workdir(tmp_path: Path) -> Path:
     (copy / "src" / "app.py").write_text("print('hello')\n")
     (copy / "old.txt").write_text("to be removed\n")
     return copy
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(path.name for path in directory.iterdir())
 
 
 def _tree(directory: Path) -> dict[str, str]:
@@ -175,6 +179,49 @@ def test_unpacking_skips_members_that_point_or_land_outside(tmp_path: Path) -> N
     unpack(buffer.getvalue(), destination)
     assert sorted(p.name for p in destination.iterdir()) == ["abs.txt", "kept.txt"]  # a leading / is stripped
     assert not (tmp_path / "escape.txt").exists()
+
+
+@needs_bwrap
+async def test_the_working_copys_git_is_never_taken_back_from_the_job(
+    cloud_run_sandbox: CloudRunJobSandbox, cloud_run: FakeCloudRun, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In the job's own container nothing stops the command writing its copy of .git: the adapter must not take it.
+    monkeypatch.setenv(IN_JOB_CONTAINER, "1")
+    cloud_run.executor = JobContainerExecutor()
+    (workdir / ".git" / "hooks").mkdir(parents=True)
+    (workdir / ".git" / "config").write_text("[core]\n")
+    script = (
+        "printf '[core]\\n\\tfsmonitor = touch /tmp/pwned\\n' > .git/config && echo hook > .git/hooks/pre-push"
+        " && ln -s .git/config linked-config && ln .git/config hard-config && echo made > made.txt"
+    )
+    result = await cloud_run_sandbox.run(script, workdir, SandboxLimits(timeout_seconds=60))
+    assert result.exit_code == 0, result.output_tail
+    assert (workdir / ".git" / "config").read_text() == "[core]\n"
+    assert list((workdir / ".git" / "hooks").iterdir()) == []
+    assert _names(workdir) == [".git", "made.txt", "old.txt", "src"]
+
+
+def test_unpacking_can_keep_a_top_level_entry_out_of_reach(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, kind, target in [
+            (".git/config", tarfile.REGTYPE, ""),
+            ("./.git/hooks/pre-push", tarfile.REGTYPE, ""),
+            ("to-git", tarfile.SYMTYPE, ".git"),
+            ("sub/to-hooks", tarfile.SYMTYPE, "../.git/hooks"),
+            ("hard", tarfile.LNKTYPE, ".git/config"),
+            ("kept.txt", tarfile.REGTYPE, ""),
+        ]:
+            member = tarfile.TarInfo(name)
+            member.type, member.linkname = kind, target
+            tar.addfile(member, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    destination = tmp_path / "copy"
+    (destination / ".git").mkdir(parents=True)
+    (destination / ".git" / "config").write_text("local\n")
+    replace_contents(destination, buffer.getvalue(), keep=".git")
+    assert sorted(p.name for p in destination.iterdir()) == [".git", "kept.txt"]
+    assert [p.name for p in (destination / ".git").iterdir()] == ["config"]
+    assert (destination / ".git" / "config").read_text() == "local\n"
 
 
 def test_packing_keeps_links_as_links(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ recorded (or, with no sandbox, a clear error and nothing run)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -93,6 +94,74 @@ async def test_files_are_written_read_and_searched_inside_the_working_copy_only(
     assert (await bench_.call("search_files", pattern="link", contains="password")).result == "Nothing matches."
     unknown = await bench_.call("read_file", path="nope.py")
     assert unknown.error == "There is no file 'nope.py'; list_files names the files."
+
+
+async def test_no_tool_reaches_git_through_a_link_into_it(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    (bench_.root / "x").symlink_to(".git")
+    (bench_.root / "h").symlink_to(".git/hooks")
+    config = (bench_.root / ".git" / "config").read_text()
+    hook_patch = "--- /dev/null\n+++ b/h/pre-push\n@@ -0,0 +1 @@\n+echo owned\n"
+    config_patch = "--- a/x/config\n+++ b/x/config\n@@ -1 +1,2 @@\n [core]\n+\tfsmonitor = touch owned\n"
+    for tool, arguments in [
+        ("write_file", {"path": "x/config", "content": "[core]\n\tfsmonitor = touch owned\n"}),
+        ("write_file", {"path": "h/pre-push", "content": "echo owned"}),
+        ("write_file", {"path": "x/hooks/post-commit", "content": "echo owned"}),
+        ("read_file", {"path": "x/config"}),
+        ("list_files", {"path": "x"}),
+        ("list_files", {"path": "h"}),
+        ("search_files", {"pattern": "*", "path": "x"}),
+        ("apply_patch", {"patch": hook_patch}),
+        ("apply_patch", {"patch": config_patch}),
+    ]:
+        refused = await bench_.call(tool, **arguments)
+        assert not refused.ok, (tool, arguments)
+    assert (await bench_.call("search_files", pattern="*", contains="repositoryformatversion")).result == (
+        "Nothing matches."
+    )
+    assert (bench_.root / ".git" / "config").read_text() == config
+    assert not [hook for hook in (bench_.root / ".git" / "hooks").iterdir() if not hook.name.endswith(".sample")]
+
+
+_PLANT = """
+printf '#!/bin/sh\\ntouch {marker}-$(basename $0)\\n' > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit
+for hook in post-commit pre-push reference-transaction post-index-change; do
+  cp .git/hooks/pre-commit .git/hooks/$hook
+done
+printf '[core]\\n\\tfsmonitor = touch {marker}-fsmonitor\\n' >> .git/config
+"""
+
+
+async def test_a_command_cannot_plant_a_hook_or_a_file_system_monitor_for_the_host(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    marker = tmp_path / "ran"
+    planted = await bench_.call("run_command", command=_PLANT.format(marker=marker))
+    assert "Read-only file system" in planted.result
+    await _diff_commit_and_push(bench_)
+    assert _ran(tmp_path) == []
+
+
+async def test_host_side_git_runs_no_hook_and_no_monitor_a_working_copy_names(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    marker = tmp_path / "ran"
+    # Planted from outside the sandbox: whatever the repository's files say, the host's git runs none of it.
+    planting = await asyncio.create_subprocess_exec("/bin/sh", "-c", _PLANT.format(marker=marker), cwd=bench_.root)
+    assert await planting.wait() == 0
+    assert "fsmonitor" in (bench_.root / ".git" / "config").read_text()
+    await _diff_commit_and_push(bench_)
+    assert _ran(tmp_path) == []
+
+
+def _ran(directory: Path) -> list[str]:
+    return [path.name for path in directory.glob("ran-*")]
+
+
+async def _diff_commit_and_push(bench_: Workbench) -> None:
+    await bench_.call("write_file", path="cart.py", content="TOTAL = 0\n")
+    diff = await bench_.call("view_diff")
+    assert "+TOTAL = 0" in diff.result
+    committed = await bench_.call("commit", step=2, message="Add the cart")
+    assert committed.ok, committed.result
 
 
 async def test_a_patch_is_checked_before_it_applies_and_the_diff_shows_the_branch(tmp_path: Path) -> None:

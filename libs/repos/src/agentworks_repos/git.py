@@ -20,6 +20,10 @@ ISOLATED_ENV = {
     "LC_ALL": "C",
 }
 
+# Never run a hook or a file-system monitor, whatever a repository's own configuration says: a working copy's files
+# are written by agents and sandboxed commands, and git would otherwise run programs they named, on the host.
+NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}", "-c", "core.fsmonitor=false")
+
 
 class GitError(Exception):
     """A git command that exited non-zero; ``stderr`` is git's own explanation."""
@@ -67,7 +71,7 @@ async def run_git(
     check: bool = True,
 ) -> GitResult:
     """Run ``git <args>`` in ``cwd``; raises :class:`GitError` on a non-zero exit unless ``check`` is False."""
-    argv = [*remote_options(remote), *args]
+    argv = [*NO_HOOKS, *remote_options(remote), *args]
     process = await asyncio.create_subprocess_exec(
         "git",
         *argv,

@@ -5,13 +5,15 @@ Two ways in, chosen by who runs the fleet:
 - as root (containers, CI): bwrap mounts as root without a user namespace, and the command runs as the
   unprivileged uid 65534 with no capabilities (``setpriv``), because the kernel never applies RLIMIT_NPROC to
   root, even root of a user namespace mapped to it. The working copy is handed to that uid for the command and
-  handed back to its owner afterwards (see ``_ownership``).
+  handed back to its owner afterwards (see ``_ownership``), all but its ``.git``.
 - as any other user: bwrap makes a user namespace (``--unshare-all``) and the command keeps the caller's uid,
   so the files it makes are the caller's; RLIMIT_NPROC then counts the caller's own processes as well.
 
 Either way every other namespace is new (no network but a loopback, own pids, ipc and hostname), the system
 is read-only, /etc holds only what programs need to start, /tmp is a private tmpfs with a size cap, the
-environment is cleared, and the command's pid namespace dies with bwrap, which dies with us.
+environment is cleared, and the command's pid namespace dies with bwrap, which dies with us. The working copy's
+``.git`` is mounted read-only over its read-write bind: the host runs git there later, and a hook, a
+``core.fsmonitor`` or a remote URL written by the command would otherwise run or leak on the host.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from agentworks_sandbox.ownership import hand_over
 from agentworks_sandbox.port import (
+    GIT_DIR,
     WORKSPACE,
     Command,
     CommandResult,
@@ -92,11 +95,12 @@ class BubblewrapSandbox:
         if not self._privileged:
             return await self._execute(argv, workdir, limits)
         owner = workdir.stat()
-        await asyncio.to_thread(hand_over, workdir, self._sandbox_uid, self._sandbox_uid)
+        # ``.git`` stays its owner's: the command never gets to write the repository's metadata.
+        await asyncio.to_thread(hand_over, workdir, self._sandbox_uid, self._sandbox_uid, keep=GIT_DIR)
         try:
             return await self._execute(argv, workdir, limits)
         finally:
-            await asyncio.to_thread(hand_over, workdir, owner.st_uid, owner.st_gid)
+            await asyncio.to_thread(hand_over, workdir, owner.st_uid, owner.st_gid, keep=GIT_DIR)
 
     def _probe(self) -> str | None:
         if self._bwrap is None:
@@ -139,7 +143,12 @@ class BubblewrapSandbox:
         args += ["--proc", "/proc", "--dev", "/dev"]
         for scratch in _SCRATCH:  # tmpfs is memory: capped, and not counted in the address space
             args += ["--size", str(limits.tmp_bytes), "--tmpfs", scratch, "--chmod", "1777", scratch]
-        args += ["--bind", str(workdir), WORKSPACE, "--chdir", WORKSPACE, "--remount-ro", "/"]
+        args += ["--bind", str(workdir), WORKSPACE]
+        # The host runs git in this directory afterwards: the repository's metadata (config, hooks, refs) is read-only
+        # to the command, and its mount point can be neither removed nor renamed from inside.
+        if (workdir / GIT_DIR).is_dir() and not (workdir / GIT_DIR).is_symlink():
+            args += ["--ro-bind", str(workdir / GIT_DIR), f"{WORKSPACE}/{GIT_DIR}"]
+        args += ["--chdir", WORKSPACE, "--remount-ro", "/"]
         args.append("--clearenv")
         for name, value in _ENVIRONMENT.items():
             args += ["--setenv", name, value]

@@ -3,7 +3,8 @@
 The working copy travels through the blobs port (see ``agentworks_sandbox.job``); the command, its limits and the
 run's id are the execution's container overrides (Cloud Run Admin API v2 ``jobs.run``). The adapter follows the
 returned long-running operation until the execution is done, then reads the result the job wrote, and, when the
-command changed the working copy, replaces the local copy with the one the job sent back.
+command changed the working copy, replaces the local copy with the one the job sent back, all but its ``.git``
+(the host runs git there: nothing the command wrote in the repository's metadata is taken back).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from agentworks_blobs import BlobStore
 
 from agentworks_sandbox.archive import pack, replace_contents
 from agentworks_sandbox.job import DEFAULT_PREFIX, LIMITS_ENV, RUN_ENV, JobPaths, limits_to_json, result_from_json
-from agentworks_sandbox.port import Command, CommandResult, SandboxLimits, argv_of, checked_workdir
+from agentworks_sandbox.port import GIT_DIR, Command, CommandResult, SandboxLimits, argv_of, checked_workdir
 
 RUN_API = "https://run.googleapis.com"
 SCOPE = "https://www.googleapis.com/auth/cloud-platform"
@@ -132,7 +133,8 @@ class CloudRunJobSandbox:
             copy = await self._blobs.get(paths.output)
             if copy is None:
                 raise SandboxFailure(f"the sandbox execution changed the working copy but sent none back ({paths.run})")
-            await asyncio.to_thread(replace_contents, workdir, copy)
+            # The job's copy of ``.git`` is the command's to write: the local one is kept, never replaced from it.
+            await asyncio.to_thread(replace_contents, workdir, copy, keep=GIT_DIR)
         return result
 
     async def _cancel(self, operation: dict[str, Any]) -> None:

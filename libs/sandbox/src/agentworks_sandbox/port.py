@@ -13,6 +13,9 @@ Command = Sequence[str] | str
 WORKSPACE = "/workspace"
 """Where the working copy appears inside every sandbox; the command's working directory."""
 
+GIT_DIR = ".git"
+"""The working copy's repository metadata: read-only to commands, never taken back from a remote sandbox."""
+
 
 @dataclass(frozen=True)
 class SandboxLimits:
