@@ -56,6 +56,7 @@ POSTGRES = pytest.StashKey[PostgresForTests]()
 # fixture is built once).
 FLEET_MODULES = frozenset(
     {
+        "tests/browser/test_conversation.py",
         "tests/browser/test_web_app.py",
         "tests/test_dev.py",
         "tests/test_fleet.py",

@@ -12,6 +12,7 @@ REQUIRED_PUSH = {
     ("core", "agent-runs"),
     ("log-stream", "agent-runs"),
     ("orchestrator", "usage-events"),
+    ("core", "usage-events"),  # budget warnings for owners' inboxes, filtered to usage.budget_*
 }
 REQUIRED_PULL = {("billing", "usage-events")}
 
