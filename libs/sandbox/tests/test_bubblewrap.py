@@ -59,6 +59,23 @@ async def test_the_command_runs_in_the_working_copy_and_its_files_stay_the_owner
 
 
 @needs_bwrap
+async def test_a_file_rewritten_within_the_same_second_runs_as_rewritten(workdir: Path) -> None:
+    """A one-character fix keeps the file's size; with its mtime in the same whole second as before, a bytecode
+    cache left by the previous command would make the next one run the old code."""
+    module = workdir / "src" / "module.py"
+    sandbox = BubblewrapSandbox()
+    command = "cd src && python3 -c 'import module; print(module.VALUE)'"
+    first = await sandbox.run(command, workdir)
+    assert first.output_tail == "1\n", first.output_tail
+    seen = module.stat()
+    module.write_text("VALUE = 2\n")
+    os.utime(module, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+    second = await sandbox.run(command, workdir)
+    assert second.output_tail == "2\n", second.output_tail
+    assert not (workdir / "src" / "__pycache__").exists()
+
+
+@needs_bwrap
 async def test_the_command_cannot_write_the_working_copys_git(workdir: Path) -> None:
     (workdir / ".git" / "hooks").mkdir(parents=True)
     (workdir / ".git" / "config").write_text("[core]\n")

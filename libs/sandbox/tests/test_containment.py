@@ -223,7 +223,7 @@ async def test_the_environment_does_not_leak_host_variables(
     result = await sandbox.run(["env"], workdir)
     assert canary not in result.output_tail
     names = {line.split("=", 1)[0] for line in result.output_tail.splitlines()}
-    assert names <= {"PATH", "HOME", "LANG", "PWD"}
+    assert names <= {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PWD"}
 
 
 async def test_open_files_limit_applies(sandbox: BubblewrapSandbox, workdir: Path) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from agentworks_sandbox.ownership import hand_over
 from agentworks_sandbox.port import (
+    COMMAND_ENVIRONMENT,
     GIT_DIR,
     WORKSPACE,
     Command,
@@ -43,7 +44,7 @@ from agentworks_sandbox.process import run_limited
 SANDBOX_UID = 65534
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SCRATCH = ("/tmp", "/dev/shm")  # noqa: S108 - the sandbox's own tmpfs mounts, not the host's
-_ENVIRONMENT = {"PATH": SYSTEM_PATH, "HOME": _SCRATCH[0], "LANG": "C.UTF-8"}
+_ENVIRONMENT = {"PATH": SYSTEM_PATH, "HOME": _SCRATCH[0], **COMMAND_ENVIRONMENT}
 _TOP_LEVEL_SYSTEM = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 # What dynamic linking, alternatives and time zones need; passwd, group and hosts are written fresh per run.
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "nsswitch.conf")

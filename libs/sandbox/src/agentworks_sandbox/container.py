@@ -7,7 +7,14 @@ import os
 from pathlib import Path
 
 from agentworks_sandbox.ownership import hand_over
-from agentworks_sandbox.port import Command, CommandResult, SandboxLimits, SandboxUnavailable, argv_of
+from agentworks_sandbox.port import (
+    COMMAND_ENVIRONMENT,
+    Command,
+    CommandResult,
+    SandboxLimits,
+    SandboxUnavailable,
+    argv_of,
+)
 from agentworks_sandbox.process import run_limited
 
 IN_JOB_CONTAINER = "AW_SANDBOX_JOB_CONTAINER"
@@ -44,5 +51,5 @@ class JobContainerExecutor:
             await asyncio.to_thread(hand_over, workdir, int(_SANDBOX_UID), int(_SANDBOX_UID))
             prefix += ["setpriv", "--reuid", _SANDBOX_UID, "--regid", _SANDBOX_UID, "--clear-groups"]
             prefix += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-        environment = {"PATH": _PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}  # noqa: S108 - the container's own /tmp
+        environment = {"PATH": _PATH, "HOME": "/tmp", **COMMAND_ENVIRONMENT}  # noqa: S108 - the container's own /tmp
         return await run_limited([*prefix, *argv_of(command)], limits, env=environment, cwd=workdir)

@@ -16,6 +16,11 @@ WORKSPACE = "/workspace"
 GIT_DIR = ".git"
 """The working copy's repository metadata: read-only to commands, never taken back from a remote sandbox."""
 
+COMMAND_ENVIRONMENT = {"LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1"}
+"""Set for every command besides its PATH and HOME. Python's bytecode cache takes a source as unchanged while its
+size and its mtime in whole seconds are: a tool that rewrites a file within the second of the last command (a
+one-character fix) would otherwise have the next command run the old code."""
+
 
 @dataclass(frozen=True)
 class SandboxLimits:
