@@ -5,6 +5,7 @@ message git shows; another workspace's key finds no repository."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 import uuid
@@ -174,3 +175,22 @@ def test_a_viewers_key_clones_but_cannot_push_and_other_workspaces_keys_find_not
         assert answer.status_code == 401
         assert answer.headers["www-authenticate"].startswith("Basic ")
         assert client.get("/HEAD", auth=("x", key)).status_code == 404  # only the smart protocol
+
+
+def _project_and_key(fleet: GitFleet) -> tuple[httpx.Client, str, str]:
+    owner = fleet.person()
+    workspace = ok(owner.post("/api/workspaces", json={"name": "Acme"}), 201)["id"]
+    project = ok(owner.post(f"/api/workspaces/{workspace}/projects", json={"name": "Shop"}), 201)["id"]
+    key = ok(owner.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "laptop"}), 201)["key"]
+    return owner, project, key
+
+
+def test_a_push_of_tens_of_megabytes_lands(fleet: GitFleet) -> None:
+    _, project, key = _project_and_key(fleet)
+    work = fleet.clone(key, project)
+    (work / "big.bin").write_bytes(random.Random(7).randbytes(24_000_000))
+    fleet.git("add", "big.bin", cwd=work)
+    fleet.git(*IDENTITY, "commit", "--quiet", "-m", "Big", cwd=work)
+    fleet.git("push", "--quiet", "origin", "HEAD:refs/heads/big", cwd=work)
+    pushed = fleet.git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    assert fleet.git("ls-remote", "origin", "refs/heads/big", cwd=work).stdout.split() == [pushed, "refs/heads/big"]

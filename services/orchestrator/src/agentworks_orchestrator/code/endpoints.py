@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from agentworks_orchestrator.code import service
-from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, service_of
+from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, GitStreamingResponse, service_of
 from agentworks_orchestrator.code.schemas import CardCodeOut, CommandRunsOut, FilesOut, MergeOut, RepositoryOut
 from agentworks_orchestrator.code.service import WRITERS
 from agentworks_orchestrator.state import CodeDep
@@ -127,4 +127,4 @@ async def git_smart_http(
         ),
         request.stream(),
     )
-    return StreamingResponse(answer.body, status_code=answer.status, headers=answer.headers)
+    return GitStreamingResponse(answer.body, status_code=answer.status, headers=answer.headers)

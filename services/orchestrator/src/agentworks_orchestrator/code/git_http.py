@@ -12,6 +12,9 @@ from pathlib import Path
 
 import httpx
 from agentworks_repos import GitRemote, git_env
+from starlette.requests import ClientDisconnect
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 # The only three requests a smart-HTTP client makes; anything else (the dumb protocol) is not served.
 SMART_PATHS = frozenset({"info/refs", "git-upload-pack", "git-receive-pack"})
@@ -44,6 +47,23 @@ def service_of(path: str, query: str) -> str | None:
             if name == "service" and value in SERVICES:
                 return value
     return None
+
+
+class GitStreamingResponse(StreamingResponse):
+    """Git's answer, streamed while the request's body is still being read (git answers a push's headers before
+    it has read the pack). Starlette's own streaming answer reads ``receive`` to watch for a disconnect, which
+    takes the body's chunks away from their reader and truncates a push; this one leaves ``receive`` to the body
+    (a client that goes away ends the body, and then git's answer)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: ARG002 - ASGI's signature
+        try:
+            await self.stream_response(send)
+        except OSError:
+            return  # the client went away mid-answer; closing the body below stops git
+        finally:
+            closing = getattr(self.body_iterator, "aclose", None)
+            if closing is not None:
+                await closing()
 
 
 @dataclass
@@ -86,8 +106,9 @@ async def http_backend(repository: Path, request: GitRequest, body: AsyncIterato
 
 async def _feed(stdin: asyncio.StreamWriter, body: AsyncIterator[bytes]) -> None:
     # The backend may stop reading early (a refusal, or a gzip stream it has read to its end) and exit: then its
-    # pipe is closed under the writer, and its answer says all there is to say.
-    with contextlib.suppress(ConnectionError, RuntimeError):
+    # pipe is closed under the writer, and its answer says all there is to say. A client that goes away ends the
+    # body early: git then reads a truncated request and refuses it, nothing to report.
+    with contextlib.suppress(ConnectionError, RuntimeError, ClientDisconnect):
         try:
             async for chunk in body:
                 if chunk:
