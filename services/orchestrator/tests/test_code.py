@@ -4,6 +4,7 @@ access answers stood in."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 import zipfile
@@ -146,6 +147,17 @@ async def test_a_zip_of_a_ref_holds_its_files(code: Code) -> None:
     with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
         assert sorted(archive.namelist()) == ["README.md", "src/", "src/app.py"]
         assert archive.read("src/app.py") == b"print('hi')\n"
+
+
+async def test_the_agents_of_a_lane_starting_on_a_card_at_once_all_get_its_branch(code: Code) -> None:
+    """Each pushes the new branch; the repository refuses all but the first push, and the others use that branch."""
+    card, project = code.o.card, code.o.project
+    state = state_of(code.o.app.state.ctx, OrchestratorState)
+    opened = await asyncio.gather(
+        *(code_service.card_branch(state.code, code.o.workspace, project, card, "Checkout") for _ in range(6))
+    )
+    assert set(opened) == {branch_for(card, "Checkout")}
+    assert (await code.get(f"/api/cards/{card}/code"))["exists"] is True
 
 
 async def test_a_cards_code_shows_its_commits_files_and_diff_then_merges(code: Code) -> None:

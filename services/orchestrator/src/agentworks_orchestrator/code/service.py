@@ -236,8 +236,7 @@ async def card_branch(
     branch = branch_for(card_id, title)
     start = await git_view.commit_of(repo, branch)
     if start is None:
-        start = await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo)
-        await run_git("push", "--quiet", remote.url, f"{start}:refs/heads/{branch}", cwd=repo, remote=remote)
+        start = await _create_branch(repo, remote, branch, await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo))
     try:
         async with code.db.transaction() as session:
             session.add(
@@ -253,6 +252,22 @@ async def card_branch(
     except IntegrityError:
         pass  # recorded meanwhile by another run of the card: the same name
     return branch
+
+
+async def _create_branch(repo: Path, remote: GitRemote, branch: str, start: str) -> str:
+    """Push the new ``branch`` at ``start``; returns the commit it starts at. The card's other agents of the lane start
+    at the same moment and push it too: the repository then refuses all but the first push, and the branch they
+    made is the one to use."""
+    pushed = await run_git(
+        "push", "--quiet", remote.url, f"{start}:refs/heads/{branch}", cwd=repo, remote=remote, check=False
+    )
+    if pushed.exit_code == 0:
+        return start
+    listed = await git_text("ls-remote", "--heads", remote.url, f"refs/heads/{branch}", remote=remote)
+    made = next((line.split("\t", 1)[0] for line in listed.splitlines() if line.endswith(f"refs/heads/{branch}")), None)
+    if made is None:
+        raise GitError(("push", remote.url), pushed.exit_code, pushed.stderr.decode("utf-8", errors="replace"))
+    return made
 
 
 async def _branch_of(code: CodeContext, repo: Path, gate: CardGateOut) -> tuple[str, CardBranch | None]:
