@@ -4,6 +4,7 @@ that rebase onto a person's push or report a conflict, and the file changes of a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from pathlib import Path
@@ -138,6 +139,22 @@ async def test_a_persons_push_meanwhile_is_kept_and_the_next_run_sees_it(remote:
     next_run = await opened(remote, tmp_path, "next-run")
     assert (next_run.root / "NOTES.md").read_text() == "Keep it small.\n"
     assert next_run.branch == copy.branch
+
+
+async def test_two_agents_committing_at_once_both_land_on_the_branch(remote: GitRemote, tmp_path: Path) -> None:
+    """The repository refuses the later of two pushes racing for the branch (its ref moved while the push was on
+    the way); that push is rebased onto the other and pushed again, like a push refused as non-fast-forward."""
+    copies = [await opened(remote, tmp_path, f"agent-{n}") for n in range(4)]
+    for n, copy in enumerate(copies):
+        (copy.root / f"part_{n}.py").write_text(f"PART = {n}\n")
+    await asyncio.gather(
+        *(
+            copy.commit_and_push(f"Add part {n}", AGENT, f"run-{n}", "6/call_offline_6_1")
+            for n, copy in enumerate(copies)
+        )
+    )
+    subjects = sorted(line.split("|")[1] for line in await branch_log(remote, BRANCH))
+    assert subjects == ["Add part 0", "Add part 1", "Add part 2", "Add part 3", "Initial commit"]
 
 
 async def test_a_conflict_with_a_persons_push_is_reported_and_nothing_is_forced(

@@ -21,6 +21,7 @@ from agentworks_repos import DEFAULT_BRANCH, GitError, GitRemote, run_git
 RUN_TRAILER = "AgentWorks-Run"
 CALL_TRAILER = "AgentWorks-Call"
 AGENT_EMAIL = "{agent}@agents.agentworks.local"
+PUSH_ATTEMPTS = 5  # pushes of one commit racing others' to the branch, each after rebasing onto the winner
 
 
 class WorkingCopyError(Exception):
@@ -184,12 +185,20 @@ class WorkingCopy:
     async def _push(self, author: Author) -> bool:
         """Push without force; when the branch moved meanwhile, rebase this commit onto it and push again (True).
         A conflict leaves the working copy on the branch's new head with the changes over it, marked."""
-        try:
-            await self.git("push", "--quiet", "--no-verify", "origin", f"HEAD:refs/heads/{self.branch}")
-            return False
-        except GitError as exc:
-            if not _rejected(exc):
-                raise WorkingCopyError(f"The push failed: {brief(exc)}") from None
+        rebased = False
+        for _ in range(PUSH_ATTEMPTS - 1):
+            try:
+                await self.git("push", "--quiet", "origin", f"HEAD:refs/heads/{self.branch}")
+                return rebased
+            except GitError as exc:
+                if not _rejected(exc):
+                    raise WorkingCopyError(f"The push failed: {brief(exc)}") from None
+            await self._rebase(author)
+            rebased = True
+        await self.git("push", "--quiet", "origin", f"HEAD:refs/heads/{self.branch}")
+        return rebased
+
+    async def _rebase(self, author: Author) -> None:
         await self._fetch()
         try:
             await git("rebase", "--quiet", f"origin/{self.branch}", cwd=self.root, env=author.env)
@@ -203,8 +212,6 @@ class WorkingCopy:
                 "branch's new head with your changes over it and conflict markers in those files; resolve them "
                 "and commit again."
             ) from None
-        await self.git("push", "--quiet", "--no-verify", "origin", f"HEAD:refs/heads/{self.branch}")
-        return True
 
     async def _conflicted(self) -> list[str]:
         listed = await self.git("diff", "--name-only", "--diff-filter=U")
@@ -269,7 +276,9 @@ async def _heads(remote: GitRemote) -> list[str]:
 
 
 def _rejected(exc: GitError) -> bool:
-    return bool(re.search(r"\[rejected\]|non-fast-forward|fetch first", exc.stderr))
+    """Whether the push lost to another: refused as not a fast-forward, or (the two racing inside the repository)
+    its ref moved while the push was on the way."""
+    return bool(re.search(r"\[rejected\]|non-fast-forward|fetch first|failed to update ref", exc.stderr))
 
 
 def _numstat_paths(numstat: str) -> Iterator[str]:
