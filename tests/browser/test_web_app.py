@@ -176,6 +176,11 @@ def _press_until_announced(page: Page, key: str, announcement: str) -> None:
     expect(region).to_contain_text(announcement)
 
 
+def _faces(*titles: str) -> list[re.Pattern[str]]:
+    """The titles on the cards' faces, each after its card's short id (SHOP-42)."""
+    return [re.compile(rf"^[A-Z][A-Z0-9]*-\d+ {re.escape(title)}$") for title in titles]
+
+
 def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(browser: Browser, fleet: Fleet) -> None:
     owner_email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
     viewer_email = f"viewer-{uuid.uuid4().hex[:8]}@example.com"
@@ -200,7 +205,7 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         page.get_by_label("New card title").fill("Refunds")
         page.get_by_role("button", name="Add", exact=True).click()
         lane_zero = _lane(page, 0).locator(".card-title")  # type: ignore[attr-defined]
-        expect(lane_zero).to_have_text(["One-click checkout", "Refunds"])
+        expect(lane_zero).to_have_text(_faces("One-click checkout", "Refunds"))
         refunds = page.locator('[data-card="Refunds"]')
         refunds.focus()
         page.keyboard.press("Space")
@@ -208,11 +213,11 @@ def test_owner_moves_a_card_and_watches_the_agent_while_others_see_it_live(brows
         _press_until_announced(page, "ArrowUp", "Moved card Refunds over card One-click checkout")
         with page.expect_response(re.compile(r"/api/cards/[^/]+/move$")) as saved:  # shown at once, then saved
             page.keyboard.press("Space")
-            expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])
+            expect(lane_zero).to_have_text(_faces("Refunds", "One-click checkout"))
         assert saved.value.ok
         expect(refunds).to_be_focused()  # focus stays on the dropped card
         page.reload()
-        expect(lane_zero).to_have_text(["Refunds", "One-click checkout"])  # the server kept the order
+        expect(lane_zero).to_have_text(_faces("Refunds", "One-click checkout"))  # the server kept the order
 
         # Lane 1 becomes an approval gate: its runs wait for a person's decision.
         page.get_by_label("Settings of Product").click()
@@ -527,7 +532,9 @@ def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: B
             ["read_card", "list_documents", "write_document", "add_checklist_items", "comment"], timeout=60_000
         )
         tabs.nth(1).click()
-        expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text("read_card")
+        expect(transcript.get_by_test_id("tool-call").first.locator("summary code")).to_have_text(
+            "read_card", timeout=60_000
+        )
         # The raw log mixes both agents' lines, so each says whose it is (xterm keeps only the latest rows).
         tabs.last.click()
         labelled = re.compile(r"\[(Backend|Frontend) developer\] ")

@@ -5,6 +5,7 @@ orchestrator's tools answer them."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -217,7 +218,10 @@ class WorkingCopy:
         if call.name == "run_command":
             argv = shlex.split(arguments["command"])
             argv[0] = shutil.which(argv[0]) or argv[0]
-            ran = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, check=False)
+            # As in the sandbox: no bytecode cache, which would take a same-size fix made within the second for
+            # the unchanged file and run the old assertion again.
+            environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+            ran = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, check=False, env=environment)
             return f"$ {arguments['command']}\nexit code {ran.returncode}; output:\n{ran.stdout}{ran.stderr}"
         if call.name == "commit":
             self.commits.append(arguments["message"])
