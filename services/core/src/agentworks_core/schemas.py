@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from agentworks_platform.input_rules import visible_text
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 Name = Annotated[str, visible_text(100)]
-Limit = Annotated[int, Field(ge=1, le=200)]
+MAX_PAGE = 200
+"""The most items one page of a list answers."""
 
 
 class StrictBody(BaseModel):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from agentworks_core.access import PrincipalDep, authorize_resource
 from agentworks_core.activity import service
 from agentworks_core.activity.schemas import ActivityPageOut
-from agentworks_core.schemas import Limit
+from agentworks_core.schemas import MAX_PAGE
 
 router = APIRouter(prefix="/api", tags=["activity"], responses=error_responses(404))
 
@@ -26,7 +26,7 @@ async def card_activity(
     session: SessionDep,
     principal: PrincipalDep,
     cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> ActivityPageOut:
     access = await authorize_resource(session, principal, "card", card_id, "read")
     return await service.page(session, access.workspace_id, card_id, cursor, limit)

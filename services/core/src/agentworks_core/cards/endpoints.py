@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query, Response
 from agentworks_core.access import PrincipalDep, authorize, authorize_resource
 from agentworks_core.cards import service
 from agentworks_core.cards.schemas import CardCreate, CardImageOut, CardMove, CardOut, CardUpdate
-from agentworks_core.schemas import Limit
+from agentworks_core.schemas import MAX_PAGE
 from agentworks_core.state import ImageFilesDep, OutboxDep
 
 HumanId = Annotated[
@@ -40,7 +40,7 @@ async def list_cards(
     lane_id: uuid.UUID | None = None,
     archived: Annotated[bool, Query(description="List the archived cards instead of those on the board.")] = False,
     cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Page[CardOut]:
     await authorize_resource(session, principal, "project", project_id, "read")
     items, next_cursor = await service.page(session, project_id, lane_id, archived, cursor, limit)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from agentworks_core.access import PrincipalDep, authorize_resource, workspace_of
 from agentworks_core.documents import service
 from agentworks_core.documents.schemas import DocumentOut, DocumentWrite, VersionMeta, VersionOut
-from agentworks_core.schemas import Limit
+from agentworks_core.schemas import MAX_PAGE
 from agentworks_core.state import DocumentStoreDep
 
 router = APIRouter(prefix="/api/projects/{project_id}/documents", tags=["documents"], responses=error_responses(404))
@@ -70,7 +70,7 @@ async def history(
     principal: PrincipalDep,
     store: DocumentStoreDep,
     cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Page[VersionMeta]:
     await authorize_resource(session, principal, "project", project_id, "read")
     items, next_cursor = await service.history(session, store, project_id, kind, cursor, limit)
@@ -111,7 +111,7 @@ async def card_history(
     session: SessionDep,
     principal: PrincipalDep,
     cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Page[VersionMeta]:
     await authorize_resource(session, principal, "card", card_id, "read")
     items, next_cursor = await service.card_history(session, card_id, name, cursor, limit)

@@ -22,7 +22,7 @@ from agentworks_core.projects.schemas import (
     ProjectOut,
     ProjectUpdate,
 )
-from agentworks_core.schemas import Limit
+from agentworks_core.schemas import MAX_PAGE
 from agentworks_core.state import BoardCacheDep
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=error_responses(404))
@@ -34,7 +34,7 @@ async def list_projects(
     session: SessionDep,
     principal: PrincipalDep,
     cursor: str | None = None,
-    limit: Annotated[Limit, Query()] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Page[ProjectOut]:
     access = await authorize(session, principal, workspace_id, "read")
     items, next_cursor = await service.page(session, access, cursor, limit)
