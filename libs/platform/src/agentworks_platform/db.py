@@ -116,6 +116,24 @@ def is_unique_violation(exc: BaseException) -> bool:
     return "UNIQUE constraint failed" in str(exc.orig)
 
 
+async def saved_unless_taken(session: AsyncSession, row: object, **values: object) -> bool:
+    """Write ``row``, new or with ``values`` set, in a savepoint: False, with nothing written, when a unique key it
+    holds was taken first by another row."""
+    savepoint = await session.begin_nested()
+    try:
+        for field, value in values.items():
+            setattr(row, field, value)
+        session.add(row)
+        await session.flush()
+    except IntegrityError as exc:
+        await savepoint.rollback()
+        if is_unique_violation(exc):
+            return False
+        raise
+    await savepoint.commit()
+    return True
+
+
 # PostgreSQL's answers to two transactions that got in each other's way: serialization failure, deadlock detected.
 _TRANSIENT_CONFLICTS = ("40001", "40P01")
 

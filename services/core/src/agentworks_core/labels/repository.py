@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from agentworks_platform.db import is_unique_violation
+from agentworks_platform.db import saved_unless_taken
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.models import Label
@@ -22,21 +21,9 @@ async def named(session: AsyncSession, project_id: uuid.UUID, name: str) -> Labe
 
 
 async def saved(session: AsyncSession, label: Label, **values: object) -> bool:
-    """Write the label, new or with ``values`` set, in a savepoint: False, with nothing written, when another of its
-    project took the name first."""
-    savepoint = await session.begin_nested()
-    try:
-        for field, value in values.items():
-            setattr(label, field, value)
-        session.add(label)
-        await session.flush()
-    except IntegrityError as exc:
-        await savepoint.rollback()
-        if is_unique_violation(exc):
-            return False
-        raise
-    await savepoint.commit()
-    return True
+    """Write the label, new or with ``values`` set: False, with nothing written, when another of its project took the
+    name first."""
+    return await saved_unless_taken(session, label, **values)
 
 
 async def delete_label(session: AsyncSession, label: Label) -> None:

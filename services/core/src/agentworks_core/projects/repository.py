@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agentworks_platform.db import is_unique_violation
+from agentworks_platform.db import saved_unless_taken
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.cards import repository as cards
@@ -33,21 +32,9 @@ async def keys_in(session: AsyncSession, workspace_id: uuid.UUID) -> set[str]:
 
 
 async def saved(session: AsyncSession, project: Project, **values: object) -> bool:
-    """Write the project, new or with ``values`` set (a new key), in a savepoint: False, with nothing written,
-    when another project of the workspace took its key first."""
-    savepoint = await session.begin_nested()
-    try:
-        for field, value in values.items():
-            setattr(project, field, value)
-        session.add(project)
-        await session.flush()
-    except IntegrityError as exc:
-        await savepoint.rollback()
-        if is_unique_violation(exc):
-            return False
-        raise
-    await savepoint.commit()
-    return True
+    """Write the project, new or with ``values`` set (a new key): False, with nothing written, when another project of
+    the workspace took its key first."""
+    return await saved_unless_taken(session, project, **values)
 
 
 async def first_board(session: AsyncSession, project_id: uuid.UUID) -> Board | None:
