@@ -98,6 +98,7 @@ module "catalog" {{
   logs_bucket        = "agentworks-logs-prod"
   images_bucket      = "agentworks-images-prod"
   sandbox_bucket     = "agentworks-sandbox-prod"
+  attachments_bucket = "agentworks-attachments-prod"
   firestore_database = "(default)"
   {variables}
 }}

@@ -432,6 +432,28 @@ def test_the_orchestrator_runs_commands_in_the_job_the_catalog_names(catalog: di
     assert "push-sandbox" in steps["migrate"]["waitFor"]
 
 
+# --- attachments bucket -----------------------------------------------------------------------------------
+
+
+def test_core_keeps_attachments_in_a_private_bucket_only_it_may_use(catalog: dict[str, Any]) -> None:
+    env = catalog["services"]["core"]["env"]
+    assert (env["AW_CORE_BLOBS_BACKEND"], env["AW_CORE_ATTACHMENTS_BUCKET"]) == ("gcs", "agentworks-attachments-prod")
+    storage = parse(TERRAFORM / "modules" / "storage" / "main.tf")
+    (buckets,) = [block["buckets"] for block in storage["locals"] if "buckets" in block]
+    assert buckets["attachments"]["name"] == "${var.bucket_prefix}-attachments-${var.environment}"
+    (bucket,) = [
+        block["google_storage_bucket"]["bucket"] for block in storage["resource"] if "google_storage_bucket" in block
+    ]
+    assert (bucket["uniform_bucket_level_access"], bucket["public_access_prevention"]) == (True, "enforced")
+    assert "cors" not in bucket  # browsers get an attachment's bytes from core, never from the bucket
+    modules = parse(TERRAFORM / "modules" / "agentworks" / "main.tf")["module"]
+    (catalog_module,) = [block["catalog"] for block in modules if "catalog" in block]
+    assert catalog_module["attachments_bucket"] == buckets["attachments"]["name"]
+    (storage_module,) = [block["storage"] for block in modules if "storage" in block]
+    granted = [grant["email"] for grant in storage_module["object_admins"] if grant["bucket"] == "attachments"]
+    assert granted == ['${google_service_account.identity["core"].email}']  # on that bucket alone, to core alone
+
+
 # --- Dockerfile -------------------------------------------------------------------------------------------
 
 

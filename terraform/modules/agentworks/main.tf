@@ -39,6 +39,7 @@ module "catalog" {
   logs_bucket        = "${var.bucket_prefix}-logs-${var.environment}"
   images_bucket      = "${var.bucket_prefix}-images-${var.environment}"
   sandbox_bucket     = "${var.bucket_prefix}-sandbox-${var.environment}"
+  attachments_bucket = "${var.bucket_prefix}-attachments-${var.environment}"
   firestore_database = google_firestore_database.documents.name
   scaling            = var.scaling
 
@@ -167,6 +168,7 @@ module "storage" {
   object_admins = [
     { bucket = "logs", email = google_service_account.identity["log-stream"].email },
     { bucket = "images", email = google_service_account.identity["provider-router"].email },
+    { bucket = "attachments", email = google_service_account.identity["core"].email },
   ]
 }
 

@@ -87,7 +87,7 @@ variable "storage_location" {
 }
 
 variable "bucket_prefix" {
-  description = "Bucket names are <prefix>-logs|exports|uploads-<environment>."
+  description = "Bucket names are <prefix>-logs|exports|attachments|images|sandbox-<environment>."
   type        = string
   default     = "agentworks"
 }

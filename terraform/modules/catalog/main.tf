@@ -43,6 +43,8 @@ locals {
       settings = {
         DOCUMENTS_BACKEND  = "firestore"
         FIRESTORE_DATABASE = var.firestore_database
+        BLOBS_BACKEND      = "gcs"
+        ATTACHMENTS_BUCKET = var.attachments_bucket
       }
     }
     orchestrator = {

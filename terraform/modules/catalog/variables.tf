@@ -53,6 +53,11 @@ variable "images_bucket" {
   type        = string
 }
 
+variable "attachments_bucket" {
+  description = "Bucket of the files people attach to cards (core's blobs)."
+  type        = string
+}
+
 variable "firestore_database" {
   description = "Firestore database holding project documents."
   type        = string

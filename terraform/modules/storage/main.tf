@@ -1,4 +1,6 @@
-# Buckets: archived run logs, exports, uploads, generated images, working copies in transit to the sandbox. Uniform access, no public access, lifecycle by purpose.
+# Buckets: archived run logs, exports, card attachments, generated images, working copies in transit to the sandbox.
+# Uniform access, no public access, lifecycle by purpose. No CORS: browsers reach objects only through the services
+# (core answers an attachment's bytes, the provider router an image's), never the bucket itself.
 
 locals {
   buckets = {
@@ -12,10 +14,10 @@ locals {
       nearline_days = null
       delete_days   = 30 # exports are re-creatable downloads
     }
-    uploads = {
-      name          = "${var.bucket_prefix}-uploads-${var.environment}"
-      nearline_days = 90
-      delete_days   = null
+    attachments = {
+      name          = "${var.bucket_prefix}-attachments-${var.environment}"
+      nearline_days = 90   # files attached to cards, rarely read once the card is done
+      delete_days   = null # kept while their card keeps them; core deletes an attachment's blob with it
     }
     images = {
       name          = "${var.bucket_prefix}-images-${var.environment}"

@@ -14,7 +14,7 @@ variable "location" {
 }
 
 variable "bucket_prefix" {
-  description = "Bucket names are <prefix>-logs|exports|uploads-<environment>; bucket names are global."
+  description = "Bucket names are <prefix>-logs|exports|attachments|images|sandbox-<environment>; bucket names are global."
   type        = string
   default     = "agentworks"
 }
@@ -26,7 +26,7 @@ variable "log_retention_days" {
 }
 
 variable "object_admins" {
-  description = "Grants of objectAdmin: { bucket = logs|exports|uploads, email }."
+  description = "Grants of objectAdmin on one bucket: { bucket = logs|exports|attachments|images|sandbox, email }."
   type        = list(object({ bucket = string, email = string }))
   default     = []
 }

@@ -1,4 +1,4 @@
-"""The blobs port (log archives, uploads, exports): ``LocalBlobs`` in dev, ``GcsBlobs`` in production."""
+"""The blobs port (log archives, attachments, exports, images): ``LocalBlobs`` in dev, ``GcsBlobs`` in production."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ class CoreSettings(ServiceSettings):
     invitation_ttl_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
     documents_backend: Literal["sql", "firestore"] = "sql"
     firestore_database: str = "(default)"
-    # Where card attachments are kept (the blobs port): a local directory in dev, a Cloud Storage bucket otherwise.
+    # Where card attachments are kept (the blobs port): a local directory in dev, a Cloud Storage bucket otherwise
+    # (Terraform's <prefix>-attachments-<environment>, which only core's identity may read and write).
     blobs_backend: Literal["local", "gcs"] = "local"
     blobs_dir: Path = Path(".dev/blobs")
     attachments_bucket: str = "agentworks-attachments-dev"
