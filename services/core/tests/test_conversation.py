@@ -253,3 +253,41 @@ async def test_a_budget_signal_naming_another_workspaces_project_is_rejected(cor
         outcome = await session.scalar(select(inbox.c.outcome).where(inbox.c.event_id == str(forged.id)))
     assert outcome == "rejected"
     assert (await core.ok("GET", _inbox(a), world.owner))["unread"] == 1  # only the seeded run's outcome
+
+
+async def test_an_agents_comment_notifies_the_people_it_names_once_and_runs_no_agent(core: Core) -> None:
+    from decimal import Decimal
+
+    from agentworks_events import AgentRunStep, CommentEffect, RunTokens, step_id_for
+
+    world = await core.world()
+    a = world.ids["a"]
+    run_id = uuid.uuid4()
+    body = f"{_handle(world.viewer)} please check; {_handle(world.member)} too. @prd, @Architect: over to you."
+    step = AgentRunStep(
+        id=step_id_for(run_id, 1),
+        workspace_id=uuid.UUID(a["workspace"]),
+        project_id=uuid.UUID(a["project"]),
+        run_id=run_id,
+        card_id=uuid.UUID(a["card"]),
+        agent="architect",
+        step=1,
+        effects=(CommentEffect(call_id="note", card_id=uuid.UUID(a["card"]), body=body),),
+        tokens=RunTokens(input_tokens=10, output_tokens=1),
+        cost=Decimal("0.001"),
+    )
+    for event in (step, step, step.model_copy(update={"id": uuid.uuid4()})):  # redelivered, then replayed
+        assert (await core.push(event)).status_code == 204
+
+    announced = _announced(core)
+    assert sorted((e.recipient_id, e.kind, e.actor_id) for e in announced) == sorted(
+        [(world.viewer.id, "mention", None), (world.member.id, "mention", None)]
+    )
+    assert [e for e in core.sink.events() if isinstance(e, CardRunRequested)] == []  # agents never start agents
+    [comment] = await core.ok("GET", _comments(a), world.viewer)
+    [entry] = (await core.ok("GET", _inbox(a), world.viewer))["notifications"]
+    assert (entry["kind"], entry["agent"], entry["run_id"], entry["comment_id"]) == (
+        "mention", "architect", str(run_id), comment["id"],
+    )  # fmt: skip
+    assert entry["title"] == "Architect mentioned you on Checkout"
+    assert await core.ok("GET", f"/api/cards/{a['card']}/watch", world.viewer) == {"watching": True, "because": "watch"}

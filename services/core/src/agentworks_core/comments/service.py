@@ -1,6 +1,7 @@
 """Comments on a card, by people and by agents' runs: a person's comment may name agents (each then runs on the
 card with the comment as its instructions) and people (each notified, and from then on following the card, as
-its author does); its author edits and deletes it, and an owner may delete any comment."""
+its author does); an agent's names people alone (agents never start agents); its author edits and deletes it,
+and an owner may delete any comment."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from agentworks_pubsub import Outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access
+from agentworks_core.agents.registry import BY_KEY
 from agentworks_core.audit import service as audit
 from agentworks_core.comments import repository
 from agentworks_core.comments.mentions import Mentions, Person, mentions_in
@@ -120,8 +122,28 @@ async def delete(session: AsyncSession, access: Access, card_id: uuid.UUID, comm
     audit.record(session, access, "comment.deleted", "card", card_id, after={"comment_id": comment.id})
 
 
-def add_for_run(session: AsyncSession, card: Card, run_id: uuid.UUID, agent: str, body: str) -> None:
-    session.add(_comment(card, body, agent=agent, run_id=run_id))
+async def add_for_run(
+    session: AsyncSession, outbox: Outbox, card: Card, run_id: uuid.UUID, agent: str, body: str
+) -> None:
+    """An agent's comment (its run's ``comment`` effect, applied once). The people it names are notified and follow
+    the card as a person's mention makes them; the agents it names are not run, so agents never start each other
+    in a loop."""
+    comment = _comment(card, body, agent=agent, run_id=run_id)
+    session.add(comment)
+    await session.flush()
+    named = await _mentions(session, card, body)
+    for person in named.people:
+        await notifications.follow(session, card, person, unless_muted=True)
+    name = BY_KEY[agent].display_name if agent in BY_KEY else agent
+    news = notifications.News(
+        kind="mention",
+        title=f"{name} mentioned you on {card.title}",
+        body=comment.body,
+        agent=agent,
+        run_id=run_id,
+        comment_id=comment.id,
+    )
+    await notifications.notify(session, outbox, card, named.people, news)
 
 
 def _comment(

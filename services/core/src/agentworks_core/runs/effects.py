@@ -206,7 +206,8 @@ async def _comment(applying: Applying, effect: CommentEffect) -> str:
     run_card = applying.event.card_id
     if run_card is None or run_card not in (card.id, card.parent_id):
         raise AppError(f"Card {card.id} is neither this run's card nor one of its children.", code="not_a_child")
-    comments.add_for_run(applying.session, card, applying.event.run_id, applying.event.agent, effect.body)
+    event = applying.event
+    await comments.add_for_run(applying.session, applying.outbox, card, event.run_id, event.agent, effect.body)
     return APPLIED
 
 
