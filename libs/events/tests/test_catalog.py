@@ -49,6 +49,7 @@ DESIGN_TYPES = {
         "agent.run.failed",
         "agent.run.cancelled",
         "agent.run.skipped",
+        "code.merged",
     },
     USAGE_EVENTS: {
         "usage.recorded",

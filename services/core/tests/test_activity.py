@@ -1,9 +1,14 @@
-"""A card's activity: edits with what changed, moves, archiving, runs and their outcome, approvals and comments,
-newest first, a page at a time, each item once."""
+"""A card's activity: edits with what changed, moves, archiving, runs and their outcome, approvals, comments and
+merges of its code (the orchestrator's ``code.merged``), newest first, a page at a time, each item once."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from agentworks_core.models import inbox
+from agentworks_events import CodeMerged
+from sqlalchemy import select
 
 from .conftest import Core
 
@@ -67,3 +72,56 @@ async def test_the_timeline_is_the_card_s_own_and_its_cursor_is_checked(core: Co
     other = await core.ok("POST", f"/api/projects/{a['project']}/cards", world.member, {"title": "Other"})
     items = (await core.ok("GET", f"/api/cards/{other['id']}/activity", world.member))["items"]
     assert [item["kind"] for item in items] == ["created"]
+
+
+def _merged(ids: dict[str, Any], merged_by: uuid.UUID, **changes: Any) -> CodeMerged:
+    fields: dict[str, Any] = {
+        "workspace_id": uuid.UUID(ids["workspace"]),
+        "project_id": uuid.UUID(ids["project"]),
+        "card_id": uuid.UUID(ids["card"]),
+        "merged_by": merged_by,
+        "branch": "card/checkout-1a2b3c4d",
+        "merged_sha": "c0ffee" + "0" * 34,
+        "base_sha": "b" * 40,
+    }
+    return CodeMerged(**{**fields, **changes})
+
+
+async def _inbox_outcome(core: Core, event: CodeMerged) -> str | None:
+    async with core.app.state.ctx.db.transaction() as session:
+        outcome: str | None = await session.scalar(select(inbox.c.outcome).where(inbox.c.event_id == str(event.id)))
+        return outcome
+
+
+async def test_a_merge_of_the_card_s_code_is_in_its_timeline_once(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    merged = _merged(a, world.member.id)
+    assert (await core.push(merged)).status_code == 204
+    assert (await core.push(merged)).status_code == 204  # a duplicate delivery records nothing twice
+
+    items = await _timeline(core, a["card"], world.viewer, limit=50)
+    [merge] = [item for item in items if item["kind"] == "merged"]
+    assert items[0] == merge  # the newest thing that happened to the card
+    assert (merge["action"], merge["actor_id"], merge["branch"], merge["sha"]) == (
+        "code.merged", str(world.member.id), "card/checkout-1a2b3c4d", merged.merged_sha,
+    )  # fmt: skip
+    assert merge["at"].startswith(merged.occurred_at.strftime("%Y-%m-%dT%H:%M:%S"))
+    audit = await core.ok("GET", f"/api/workspaces/{a['workspace']}/audit", world.owner)
+    assert [entry["action"] for entry in audit["items"]].count("code.merged") == 1
+
+
+async def test_a_merge_naming_another_workspace_s_card_or_project_is_rejected(core: Core) -> None:
+    world = await core.world()
+    a, b = world.ids["a"], world.ids["b"]
+    forged = [
+        _merged(a, world.member.id, card_id=uuid.UUID(b["card"])),
+        _merged(a, world.member.id, project_id=uuid.UUID(b["project"])),
+        _merged(a, world.member.id, project_id=uuid.uuid4()),
+    ]
+    for event in forged:
+        assert (await core.push(event)).status_code == 204
+        assert await _inbox_outcome(core, event) == "rejected"
+    for card in (a["card"], b["card"]):
+        items = await _timeline(core, card, world.owner if card == a["card"] else world.stranger, limit=50)
+        assert "merged" not in [item["kind"] for item in items]

@@ -541,6 +541,7 @@ async def test_the_card_gate_tells_the_orchestrator_whether_a_run_waits_for_appr
 
     free = await gate()
     assert (free["workspace_id"], free["project_id"], free["card_id"]) == (a["workspace"], a["project"], a["card"])
+    assert free["human_id"] == (await core.ok("GET", f"/api/cards/{a['card']}", world.member))["human_id"]
     assert (free["lane_number"], free["requires_approval"], free["approval_pending"]) == (0, False, False)
     await _gate_first_lane(core, world)
     run_id = uuid.uuid4()

@@ -307,7 +307,9 @@ class Orchestrator:
         lane = int(call.query.get("lane_number", ["0"])[0])
         context = {
             "project": {"id": project, "workspace_id": owner["workspace_id"], "name": "Shop", "description": ""},
-            "card": card and {"id": card, "title": "Checkout", "description": "", "card_type": "feature"},
+            "card": card and {
+                "id": card, "human_id": "SHOP-7", "title": "Checkout", "description": "", "card_type": "feature"
+            },
             "lane_name": f"Lane {lane}", "lane_number": lane if card else None,
             "requires_approval": lane in self.gated_lanes, "documents": [], "agents": list(self.agents.values()),
         }  # fmt: skip

@@ -47,8 +47,8 @@ class Code:
         if owner is None:
             return Answer.refusal(404, "not_found", f"No card with id {card}.")
         return Answer(200, {
-            **owner, "card_id": card, "title": self.titles.get(card, "Checkout"), "lane_number": 5,
-            "lane_name": "Build", "requires_approval": True, "approval_pending": card in self.pending,
+            **owner, "card_id": card, "human_id": "SHOP-7", "title": self.titles.get(card, "Checkout"),
+            "lane_number": 5, "lane_name": "Build", "requires_approval": True, "approval_pending": card in self.pending,
         })  # fmt: skip
 
     async def call(self, method: str, path: str, principal: Principal | None = None) -> httpx.Response:
@@ -173,13 +173,14 @@ async def test_a_cards_code_shows_its_commits_files_and_diff_then_merges(code: C
     work = await code.clone()
     await run_git("checkout", "--quiet", branch, cwd=work)
     run = uuid.uuid4()
-    await commit(work, {"shop/cart.py": "def total():\n    return 1\n"}, f"Add the cart\n\nAgentWorks-Run: {run}")
+    cart = f"Add the cart\n\nAgentWorks-Run: {run}\nAgentWorks-Card: SHOP-7"
+    await commit(work, {"shop/cart.py": "def total():\n    return 1\n"}, cart)
     await commit(work, {"README.md": "# Shop\n"}, "Describe the shop", push_to=branch)
 
     shown = await code.get(f"/api/cards/{card}/code")
     assert (shown["branch"], shown["exists"], shown["merged"], shown["mergeable"]) == (branch, True, False, True)
-    assert [(c["message"], c["run_id"]) for c in shown["commits"]] == [
-        ("Describe the shop", None), (f"Add the cart\n\nAgentWorks-Run: {run}", str(run)),
+    assert [(c["message"], c["run_id"], c["card"]) for c in shown["commits"]] == [
+        ("Describe the shop", None, None), (cart, str(run), "SHOP-7"),
     ]  # fmt: skip
     assert shown["files"] == [
         {"path": "README.md", "status": "modified", "additions": 1, "deletions": 3},
@@ -198,7 +199,11 @@ async def test_a_cards_code_shows_its_commits_files_and_diff_then_merges(code: C
     assert await git_text("show", "main:shop/cart.py", cwd=repo) == "def total():\n    return 1"
     parents = (await git_text("rev-list", "--parents", "-n", "1", "main", cwd=repo)).split()
     assert len(parents) == 3  # a merge commit (--no-ff): main before, and the branch
-    assert f"AgentWorks-Card: {card}" in await git_text("log", "-1", "--format=%B", "main", cwd=repo)
+    assert "AgentWorks-Card: SHOP-7" in await git_text("log", "-1", "--format=%B", "main", cwd=repo)
+    [announced] = code.o.events("code.merged")
+    assert (announced.card_id, announced.project_id, announced.workspace_id) == (card, project, code.o.workspace)
+    assert (announced.merged_by, announced.branch) == (code.o.owner.user_id, branch)
+    assert (announced.merged_sha, announced.base_sha) == (sha, parents[1])
 
     after = await code.get(f"/api/cards/{card}/code")
     assert (after["merged"], after["merged_sha"], after["mergeable"]) == (True, sha, False)
@@ -227,6 +232,7 @@ async def test_a_conflicting_merge_changes_nothing_and_names_the_files(code: Cod
     state = state_of(code.o.app.state.ctx, OrchestratorState)
     repo = Path((await state.repos.remote(code.o.project)).url)
     assert await git_text("rev-parse", "main", cwd=repo) == main
+    assert code.o.events("code.merged") == []  # nothing merged, nothing announced
 
 
 async def test_a_card_waiting_at_its_gate_is_not_merged(code: Code) -> None:

@@ -86,7 +86,8 @@ async def test_a_developer_writes_tests_and_commits_on_the_cards_branch(make_orc
         assert "exit code 0" in steps[1].tool_calls[0].result
         commit_call = steps[2].tool_calls[0].call_id
         assert await agent_commits(orchestrator) == [
-            f"Backend developer|Add the checkout total|AgentWorks-Run: {run};AgentWorks-Call: 3/{commit_call}"
+            f"Backend developer|Add the checkout total|"
+            f"AgentWorks-Run: {run};AgentWorks-Call: 3/{commit_call};AgentWorks-Card: SHOP-7"
         ]
         [row] = await command_rows(orchestrator)
         assert (row.run_id, row.card_id, row.agent, row.command, row.exit_code) == (

@@ -61,7 +61,8 @@ async def bench(tmp_path: Path, sandboxed: bool = True, name: str = "attempt") -
     sandbox = BubblewrapSandbox() if sandboxed else None
     unavailable = None if sandboxed else "bubblewrap is not installed on this machine"
     limits = SandboxLimits(timeout_seconds=60, output_bytes=2_000)
-    code = CodeWorkspace(copy, Author("Backend developer", "dev_backend"), sandbox, unavailable, limits, record)
+    author = Author("Backend developer", "dev_backend")
+    code = CodeWorkspace(copy, author, "SHOP-7", sandbox, unavailable, limits, record)
     return Workbench(code, recorded)
 
 
@@ -190,7 +191,8 @@ async def test_a_commit_is_pushed_once_per_call_and_a_person_sees_it(tmp_path: P
     assert again.result.startswith("Already committed as ")
     remote = Path(bench_.code.copy.remote.url)
     shown = await git_text("log", "-1", "--format=%an|%B", bench_.code.copy.branch, cwd=remote)
-    assert shown == f"Backend developer|Add the cart\n\nAgentWorks-Run: {RUN}\nAgentWorks-Call: 4/call_x"
+    trailers = f"AgentWorks-Run: {RUN}\nAgentWorks-Call: 4/call_x\nAgentWorks-Card: SHOP-7"
+    assert shown == f"Backend developer|Add the cart\n\n{trailers}"
     nothing = await bench_.call("commit", step=5, message="Again")
     assert nothing.error == "There is nothing to commit: the working copy has no change since the last commit."
 

@@ -1,4 +1,4 @@
-"""agent-runs: published by the orchestrator as an agent run progresses."""
+"""agent-runs: published by the orchestrator as an agent run progresses, and when a card's code is merged."""
 
 from __future__ import annotations
 
@@ -298,6 +298,27 @@ class AgentRunCancelled(RunEventBase):
     last_seq: NonNegative = 0
 
 
+GitSha = Annotated[str, Field(pattern=r"^[0-9a-f]{40}([0-9a-f]{24})?$")]
+"""A full git object name (SHA-1, or SHA-256)."""
+
+
+class CodeMerged(Event):
+    """Fires once when a person merges a card's branch into the project's default branch through the API
+    (``POST /api/cards/{card_id}/code/merge``): after the merge commit is pushed, in the transaction that records
+    the merge on the card's branch. Core records it in the card's audit log, so the card's timeline shows it."""
+
+    type: Literal["code.merged"] = "code.merged"
+    card_id: UUID
+    merged_by: UUID = Field(description="The person who merged it.")
+    branch: Annotated[str, Field(min_length=1, max_length=255)]
+    merged_sha: GitSha = Field(description="The merge commit on the default branch.")
+    base_sha: GitSha = Field(description="The default branch just before the merge.")
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.card_id)
+
+
 AgentRunEvent = Annotated[
     AgentRunStarted
     | AgentRunLog
@@ -305,7 +326,8 @@ AgentRunEvent = Annotated[
     | AgentRunCompleted
     | AgentRunFailed
     | AgentRunCancelled
-    | AgentRunSkipped,
+    | AgentRunSkipped
+    | CodeMerged,
     Field(discriminator="type"),
 ]
 AGENT_RUN_EVENT_ADAPTER: TypeAdapter[AgentRunEvent] = TypeAdapter(AgentRunEvent)

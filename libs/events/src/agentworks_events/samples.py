@@ -33,6 +33,7 @@ from agentworks_events.runs import (
     ChecklistEffect,
     ChildCardArtifact,
     ChildCardEffect,
+    CodeMerged,
     CommentEffect,
     DocumentArtifact,
     DocumentWriteEffect,
@@ -167,6 +168,14 @@ def sample_events(workspace_id: UUID | None = None, project_id: UUID | None = No
             agent="designer",
             reason_code="disabled",
             reason="The Designer is turned off for this project.",
+        ),
+        CodeMerged(
+            **ids,
+            card_id=card,
+            merged_by=uuid4(),
+            branch=f"card/checkout-{card.hex[:8]}",
+            merged_sha="a" * 40,
+            base_sha="b" * 40,
         ),
         UsageRecorded(
             **ids,

@@ -129,11 +129,13 @@ class CardDocumentsOut(RootModel[list[CardDocumentOut]]):
 
 class CardGateOut(Answer):
     """A card as a merge of its branch must see it: who owns it, its title (its branch is named from it), its
-    lane, and whether a run on it waits at an approval gate (then nothing of it may be merged yet)."""
+    short id (the merge commit's trailer), its lane, and whether a run on it waits at an approval gate (then nothing
+    of it may be merged yet)."""
 
     workspace_id: uuid.UUID
     project_id: uuid.UUID
     card_id: uuid.UUID
+    human_id: str = Field(default="", description="The card's short id in its project (SHOP-42).")
     title: str
     lane_number: int
     lane_name: str

@@ -83,7 +83,7 @@ def create_app(
         # A clone or push of a big repository streams for minutes; git never pauses this long between chunks.
         relay = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
         stack.push_async_callback(relay.aclose)
-        code_context = CodeContext(ctx.db, core, host, settings, relay)
+        code_context = CodeContext(ctx.db, core, host, settings, relay, outbox)
         unavailable = commands.available()
         attempts = CodeAttempts(
             ctx.db,

@@ -10,7 +10,9 @@ from pydantic import Field
 
 from agentworks_core.schemas import Out
 
-ActivityKind = Literal["created", "edited", "moved", "archived", "unarchived", "run", "approval", "comment", "other"]
+ActivityKind = Literal[
+    "created", "edited", "moved", "archived", "unarchived", "run", "approval", "comment", "merged", "other"
+]
 
 
 class ActivityChangeOut(Out):
@@ -24,7 +26,8 @@ class ActivityChangeOut(Out):
 class ActivityItemOut(Out):
     """One thing that happened to a card. ``kind`` says which of the optional parts it fills: ``edited`` its
     ``changes``; ``moved`` the lanes; ``run`` the run's agent, status and reason; ``approval`` the run, its agent,
-    the ``decision`` and its comment; ``comment`` the comment; ``other`` only its audit ``action``."""
+    the ``decision`` and its comment; ``comment`` the comment; ``merged`` the ``branch`` and the merge commit's
+    ``sha`` (``actor_id`` merged it); ``other`` only its audit ``action``."""
 
     id: str = Field(description="Unique in the timeline: the source and its row's id.")
     kind: ActivityKind
@@ -40,6 +43,8 @@ class ActivityItemOut(Out):
     reason: str | None = None
     decision: str | None = None
     comment_id: uuid.UUID | None = None
+    branch: str | None = Field(default=None, description="The card's branch a merge took into the default branch.")
+    sha: str | None = Field(default=None, description="A merge's commit on the default branch.")
     text: str = Field(default="", description="A comment's text or an approval's comment (empty once deleted).")
 
 

@@ -1,6 +1,6 @@
 """A card's activity, newest first, gathered from what the platform records anyway: the audit log (creation,
-edits with what changed, moves, archiving), the runs' projection (each run and its outcome, each approval or
-rejection) and the comments. Nothing is written for the timeline itself."""
+edits with what changed, moves, archiving, merges of its code), the runs' projection (each run and its outcome,
+each approval or rejection) and the comments. Nothing is written for the timeline itself."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ KINDS: dict[str, ActivityKind] = {
     "card.moved": "moved",
     "card.archived": "archived",
     "card.unarchived": "unarchived",
+    "code.merged": "merged",
 }
 UNSHOWN = frozenset({"lane_id", "position"})
 """Parts of an edit's audit summary that say where the card was, not what changed."""
@@ -74,6 +75,8 @@ def _audited(entry: AuditEntry, lanes: dict[str, str]) -> ActivityItemOut:
     if kind == "moved":
         item.from_lane = lanes.get(str(before.get("lane_id")), "a removed lane")
         item.to_lane = lanes.get(str(after.get("lane_id")), "a removed lane")
+    if kind == "merged":
+        item.branch, item.sha = str(after.get("branch", "")), str(after.get("sha", ""))
     return item
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from agentworks_events import utc_now
+from agentworks_events import CodeMerged, utc_now
 from agentworks_platform.db import set_tenant
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,6 +62,23 @@ def record_for_run(
         request_id=f"run:{run_id}"[:64],
         client_ip="",
         created_at=utc_now(),
+    )
+
+
+def record_merge(session: AsyncSession, event: CodeMerged) -> None:
+    """A person merged the card's branch (through the orchestrator): the entry is theirs, on the card."""
+    repository.add(
+        session,
+        workspace_id=event.workspace_id,
+        actor_id=event.merged_by,
+        action="code.merged",
+        resource_type="card",
+        resource_id=event.card_id,
+        before={"sha": event.base_sha},
+        after={"branch": event.branch, "sha": event.merged_sha},
+        request_id=f"event:{event.id}"[:64],
+        client_ip="",
+        created_at=event.occurred_at,
     )
 
 

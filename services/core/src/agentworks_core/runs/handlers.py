@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import index_resource
 from agentworks_core.agents.registry import BY_KEY
+from agentworks_core.audit.handlers import handlers as audit_handlers
 from agentworks_core.cards.service import add_agent_child
 from agentworks_core.documents.sql_store import SqlDocumentStore
 from agentworks_core.models import AgentRun, Card, Project
@@ -214,7 +215,8 @@ async def _create_child_cards(session: AsyncSession, outbox: Outbox, event: Agen
 
 
 def handlers(outbox: Outbox, project_documents: ProjectDocuments = SqlDocumentStore) -> dict[str, dict[str, Any]]:
-    """Every subscription's handlers: agent-runs here, billing's budget signals in the notifications domain."""
+    """Every subscription's handlers: agent-runs here (merges in the audit domain), billing's budget signals in the
+    notifications domain."""
     return {
         **budget_handlers(),
         "core-agent-runs": {
@@ -224,5 +226,6 @@ def handlers(outbox: Outbox, project_documents: ProjectDocuments = SqlDocumentSt
             "agent.run.completed": completed_handler(outbox, project_documents),
             "agent.run.failed": failed_handler(outbox),
             "agent.run.cancelled": on_cancelled,
+            **audit_handlers(),
         },
     }

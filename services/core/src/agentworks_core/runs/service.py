@@ -163,6 +163,7 @@ async def card_gate(session: AsyncSession, card_id: uuid.UUID) -> CardGateOut:
         workspace_id=card.workspace_id,
         project_id=card.project_id,
         card_id=card.id,
+        human_id=card.human_id,
         title=card.title,
         lane_number=lane.number,
         lane_name=lane.name,

@@ -1,5 +1,5 @@
 // The drawer's Activity: everything that happened to the card, newest first, a page at a time (moves, edits with
-// what changed, runs and their outcome, approvals, comments), read from GET /api/cards/{id}/activity.
+// what changed, runs and their outcome, approvals, comments, merges of its code), read from GET /api/cards/{id}/activity.
 
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { api } from "../api/client";
@@ -7,6 +7,7 @@ import type { ActivityItem, ActivityPage } from "../api/types";
 import { agentName } from "../lib/agents";
 import { formatMoment } from "../lib/time";
 import { ErrorNote } from "../ui";
+import { shortSha } from "./codeView";
 
 function shown(value: unknown): string {
   if (value === null || value === undefined || value === "") return "nothing";
@@ -38,6 +39,8 @@ export function describe(item: ActivityItem): string {
       return `${item.decision ?? "decided"} ${agentName(item.agent ?? "")}'s run${item.text ? `: ${item.text}` : ""}`;
     case "comment":
       return item.text ? `commented: ${shown(item.text)}` : "deleted a comment";
+    case "merged":
+      return `merged ${item.branch ?? "the card's branch"}${item.sha ? ` as ${shortSha(item.sha)}` : ""}`;
     default:
       return item.action.replace(/[._]/g, " ");
   }

@@ -43,6 +43,7 @@ class AttemptOf:
     card_title: str
     agent: str
     agent_name: str
+    card_human_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,7 @@ class CodeAttempts:
             yield CodeWorkspace(
                 copy=copy,
                 author=Author(of.agent_name, of.agent),
+                card=of.card_human_id,
                 sandbox=self.sandbox,
                 unavailable=self.unavailable,
                 limits=self.limits,

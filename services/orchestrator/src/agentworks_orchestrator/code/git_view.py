@@ -15,6 +15,7 @@ from agentworks_repos import git_env, git_text, run_git
 
 RUN_TRAILER = "AgentWorks-Run"
 CALL_TRAILER = "AgentWorks-Call"
+CARD_TRAILER = "AgentWorks-Card"
 # Branch and tag names as people and agents write them; no option-like or parent-walking spelling.
 REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
 FIELD, RECORD = "\x1f", "\x1e"
@@ -43,6 +44,7 @@ class Commit:
     author: str
     run_id: str | None
     committed_at: datetime
+    card: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,15 +111,21 @@ async def blob(repo: Path, commit: str, path: str) -> bytes:
 
 
 async def commits(repo: Path, revisions: str, limit: int = 200) -> list[Commit]:
-    """The commits of ``revisions`` (e.g. ``main..card/x``), newest first, with their run trailer."""
-    fmt = FIELD.join(["%H", "%an", "%cI", f"%(trailers:key={RUN_TRAILER},valueonly,separator=%x2C)", "%B"]) + RECORD
+    """The commits of ``revisions`` (e.g. ``main..card/x``), newest first, with their run and card trailers (either
+    absent from older commits and people's)."""
+    trailers = [f"%(trailers:key={key},valueonly,separator=%x2C)" for key in (RUN_TRAILER, CARD_TRAILER)]
+    fmt = FIELD.join(["%H", "%an", "%cI", *trailers, "%B"]) + RECORD
     listing = await git_text("log", f"--max-count={limit}", f"--format={fmt}", revisions, cwd=repo)
     found = []
     for record in filter(None, (r.strip("\n") for r in listing.split(RECORD))):
-        sha, author, when, run, message = record.split(FIELD, 4)
-        run_id = run.strip().split(",")[0] or None
-        found.append(Commit(sha, message.strip(), author, run_id, datetime.fromisoformat(when)))
+        sha, author, when, run, card, message = record.split(FIELD, 5)
+        found.append(Commit(sha, message.strip(), author, _first(run), datetime.fromisoformat(when), _first(card)))
     return found
+
+
+def _first(values: str) -> str | None:
+    """The first value of a trailer git listed (comma-separated), None when the commit has none."""
+    return values.strip().split(",")[0].strip() or None
 
 
 async def changed_files(repo: Path, base: str, head: str) -> list[ChangedFile]:

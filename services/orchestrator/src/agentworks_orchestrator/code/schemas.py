@@ -58,6 +58,11 @@ class CommitOut(BaseModel):
     author: str
     run_id: uuid.UUID | None = Field(description="The agent run that made the commit (its AgentWorks-Run trailer).")
     committed_at: UtcDateTime
+    card: str | None = Field(
+        default=None,
+        description="The short id (SHOP-42) of the card an agent's commit is for (its AgentWorks-Card trailer); None "
+        "for commits without it (people's, and agents' from before they carried it).",
+    )
 
 
 class ChangedFileOut(BaseModel):

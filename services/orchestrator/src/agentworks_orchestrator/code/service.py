@@ -10,18 +10,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import httpx
+from agentworks_events import CodeMerged
 from agentworks_internal_api.core import CARD_GATE, PROJECT_OWNER, CardGateOut, MemberLookupError, member_role
 from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
+from agentworks_pubsub import Outbox
 from agentworks_repos import DEFAULT_BRANCH, FLEET_IDENTITY, GitError, GitRemote, RepositoryHost, git_text, run_git
 from sqlalchemy.exc import IntegrityError
 
 from agentworks_orchestrator.code import git_view, repository
 from agentworks_orchestrator.code.branches import branch_for, card_prefix_of
 from agentworks_orchestrator.code.git_http import CgiResponse, GitRequest, http_backend, relay
+from agentworks_orchestrator.code.git_view import CARD_TRAILER
 from agentworks_orchestrator.code.schemas import (
     BranchOut,
     CardCodeOut,
@@ -50,13 +53,15 @@ class CoreUnavailableError(MemberLookupError):
 @dataclass
 class CodeContext:
     """What the code domain's functions work with for the service's lifetime: core (who may), the repository host,
-    the relay client to a host that is not on this machine, and a lock per project's local mirror."""
+    the relay client to a host that is not on this machine, the outbox a merge is announced through, and a lock per
+    project's local mirror."""
 
     db: Database
     core: InternalClient
     host: RepositoryHost
     settings: OrchestratorSettings
     relay: httpx.AsyncClient
+    outbox: Outbox
     locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
 
 
@@ -355,7 +360,8 @@ async def card_code(code: CodeContext, gate: CardGateOut) -> CardCodeOut:
 
 async def merge(code: CodeContext, gate: CardGateOut, principal: Principal) -> MergeOut:
     """Merge the card's branch into the default branch (``--no-ff``) in a temporary working copy and push it
-    without force; a conflict changes nothing and answers 409 with the files."""
+    without force; a conflict changes nothing and answers 409 with the files. The merge is recorded on the card's
+    branch and announced (``code.merged``) in one transaction."""
     if gate.approval_pending:
         raise Conflict(
             f"A run on this card waits for approval in {gate.lane_name or 'its lane'}; decide it before merging.",
@@ -382,14 +388,27 @@ async def merge(code: CodeContext, gate: CardGateOut, principal: Principal) -> M
             session.add(row)
         row.merged_sha, row.merged_base_sha = merged_sha, before
         row.merged_by, row.merged_at = principal.user_id, utc_now()
+        await code.outbox.add(session, _merged(gate, principal, branch, merged_sha, before))
     return MergeOut(merged_sha=merged_sha)
+
+
+def _merged(gate: CardGateOut, principal: Principal, branch: str, merged_sha: str, before: str) -> CodeMerged:
+    return CodeMerged(
+        workspace_id=gate.workspace_id,
+        project_id=gate.project_id,
+        card_id=gate.card_id,
+        merged_by=principal.user_id,
+        branch=branch,
+        merged_sha=merged_sha,
+        base_sha=before,
+    )
 
 
 async def _merge_and_push(remote: GitRemote, branch: str, gate: CardGateOut, principal: Principal) -> tuple[str, str]:
     """The merge commit and the default branch before it. A push refused because the default branch moved
     meanwhile is merged again once."""
     person = {"GIT_AUTHOR_NAME": principal.email, "GIT_AUTHOR_EMAIL": principal.email}
-    trailers = f"AgentWorks-Card: {gate.card_id}\nAgentWorks-Merged-By: {principal.user_id}"
+    trailers = f"{CARD_TRAILER}: {gate.human_id or gate.card_id}\nAgentWorks-Merged-By: {principal.user_id}"
     message = f"Merge {branch}: {gate.title}\n\n{trailers}\n"
     for attempt in range(2):
         with tempfile.TemporaryDirectory(prefix="aw-merge-") as scratch:

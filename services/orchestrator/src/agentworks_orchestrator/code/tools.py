@@ -179,7 +179,9 @@ async def _commit(context: ToolContext, arguments: CommitIn) -> ToolOutcome:
     code = _workspace(context)
     call = f"{context.step}/{context.call_id}"
     try:
-        committed = await code.copy.commit_and_push(arguments.message, code.author, str(context.run_id), call)
+        committed = await code.copy.commit_and_push(
+            arguments.message, code.author, str(context.run_id), call, card=code.card
+        )
     except WorkingCopyError as exc:
         raise ToolError(str(exc)) from None
     if not committed.made:

@@ -1,9 +1,10 @@
 """A run attempt's working copy of its card's branch: cloned fresh from the project's repository into a directory
 of its own, every path a tool names confined to it, and commits made as the agent, pushed without force.
 
-A commit carries the trailers ``AgentWorks-Run`` and ``AgentWorks-Call``; a call whose trailer is already on the
-branch (the step was done before a crash, and is done again on resume) is not committed twice. When the branch
-moved meanwhile (a person pushed), the run's commit is rebased onto it; a conflict is reported, nothing forced."""
+A commit carries the trailers ``AgentWorks-Run`` and ``AgentWorks-Call``, and ``AgentWorks-Card`` with the card's
+short id (SHOP-42) when the run's context has one; a call whose trailer is already on the branch (the step was done
+before a crash, and is done again on resume) is not committed twice. When the branch moved meanwhile (a person
+pushed), the run's commit is rebased onto it; a conflict is reported, nothing forced."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from agentworks_repos import DEFAULT_BRANCH, GitError, GitRemote, run_git
 
-RUN_TRAILER = "AgentWorks-Run"
-CALL_TRAILER = "AgentWorks-Call"
+from agentworks_orchestrator.code.git_view import CALL_TRAILER, CARD_TRAILER, RUN_TRAILER
+
 AGENT_EMAIL = "{agent}@agents.agentworks.local"
 PUSH_ATTEMPTS = 5  # pushes of one commit racing others' to the branch, each after rebasing onto the winner
 
@@ -149,9 +150,9 @@ class WorkingCopy:
         base = (await self.git("merge-base", f"origin/{DEFAULT_BRANCH}", "HEAD")).strip()
         return await self.git("diff", "--no-color", "--no-ext-diff", base)
 
-    async def commit_and_push(self, message: str, author: Author, run_id: str, call: str) -> Committed:
-        """Commit every change as ``author`` and push it; a call of this run already committed on the branch is not
-        again."""
+    async def commit_and_push(self, message: str, author: Author, run_id: str, call: str, card: str = "") -> Committed:
+        """Commit every change as ``author`` for the card whose short id is ``card`` (no card trailer when empty)
+        and push it; a call of this run already committed on the branch is not again."""
         await self._fetch()
         earlier = await self._commit_of(run_id, call)
         if earlier is not None:
@@ -159,7 +160,7 @@ class WorkingCopy:
         await self.git("add", "--all")
         if not (await self.git("status", "--porcelain")).strip():
             raise WorkingCopyError("There is nothing to commit: the working copy has no change since the last commit.")
-        trailers = f"{RUN_TRAILER}: {run_id}\n{CALL_TRAILER}: {call}"
+        trailers = f"{RUN_TRAILER}: {run_id}\n{CALL_TRAILER}: {call}" + (f"\n{CARD_TRAILER}: {card}" if card else "")
         message = f"{message.strip()}\n\n{trailers}\n"
         await git("commit", "--quiet", "--no-verify", "--file", "-", cwd=self.root, stdin=message, env=author.env)
         rebased = await self._push(author)

@@ -25,12 +25,14 @@ class CommandRun:
 
 @dataclass(frozen=True, slots=True)
 class CodeWorkspace:
-    """A run attempt's working copy and sandbox. ``sandbox`` is None when none is available here, and
-        ``unavailable`` then says why; ``record`` stores each command run (its own transaction); ``lock`` lets one code
-    tool at a time work on the working copy."""
+    """A run attempt's working copy and sandbox. ``card`` is the card's short id its commits carry (empty when the
+    run's context has none); ``sandbox`` is None when none is available here, and ``unavailable`` then says why;
+    ``record`` stores each command run (its own transaction); ``lock`` lets one code tool at a time work on the
+    working copy."""
 
     copy: WorkingCopy
     author: Author
+    card: str
     sandbox: Sandbox | None
     unavailable: str | None
     limits: SandboxLimits

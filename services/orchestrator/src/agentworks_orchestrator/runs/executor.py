@@ -320,6 +320,7 @@ class RunExecutor:
             card_title=context.card.title if context.card else "",
             agent=plan.agent,
             agent_name=plan.agent_name or plan.agent,
+            card_human_id=context.card.human_id if context.card else "",
         )
         return self.code.opened(of, plan.resume.messages)
 

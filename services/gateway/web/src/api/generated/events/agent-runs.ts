@@ -8,7 +8,8 @@ export type AgentRunsEvent =
   | AgentRunCompleted
   | AgentRunFailed
   | AgentRunCancelled
-  | AgentRunSkipped;
+  | AgentRunSkipped
+  | CodeMerged;
 export type JsonValue = unknown;
 
 /**
@@ -394,5 +395,32 @@ export interface AgentRunSkipped {
   run_id: string;
   schema_version?: number;
   type?: "agent.run.skipped";
+  workspace_id: string;
+}
+/**
+ * Fires once when a person merges a card's branch into the project's default branch through the API
+ * (``POST /api/cards/{card_id}/code/merge``): after the merge commit is pushed, in the transaction that records
+ * the merge on the card's branch. Core records it in the card's audit log, so the card's timeline shows it.
+ */
+export interface CodeMerged {
+  /**
+   * The default branch just before the merge.
+   */
+  base_sha: string;
+  branch: string;
+  card_id: string;
+  id?: string;
+  /**
+   * The person who merged it.
+   */
+  merged_by: string;
+  /**
+   * The merge commit on the default branch.
+   */
+  merged_sha: string;
+  occurred_at?: string;
+  project_id: string;
+  schema_version?: number;
+  type?: "code.merged";
   workspace_id: string;
 }

@@ -1171,7 +1171,8 @@ export interface components {
          * ActivityItemOut
          * @description One thing that happened to a card. ``kind`` says which of the optional parts it fills: ``edited`` its
          *     ``changes``; ``moved`` the lanes; ``run`` the run's agent, status and reason; ``approval`` the run, its agent,
-         *     the ``decision`` and its comment; ``comment`` the comment; ``other`` only its audit ``action``.
+         *     the ``decision`` and its comment; ``comment`` the comment; ``merged`` the ``branch`` and the merge commit's
+         *     ``sha`` (``actor_id`` merged it); ``other`` only its audit ``action``.
          */
         ActivityItemOut: {
             /**
@@ -1191,6 +1192,11 @@ export interface components {
              * Format: date-time
              */
             at: string;
+            /**
+             * Branch
+             * @description The card's branch a merge took into the default branch.
+             */
+            branch: string | null;
             /** Changes */
             changes: components["schemas"]["ActivityChangeOut"][];
             /** Comment Id */
@@ -1208,11 +1214,16 @@ export interface components {
              * Kind
              * @enum {string}
              */
-            kind: "created" | "edited" | "moved" | "archived" | "unarchived" | "run" | "approval" | "comment" | "other";
+            kind: "created" | "edited" | "moved" | "archived" | "unarchived" | "run" | "approval" | "comment" | "merged" | "other";
             /** Reason */
             reason: string | null;
             /** Run Id */
             run_id: string | null;
+            /**
+             * Sha
+             * @description A merge's commit on the default branch.
+             */
+            sha: string | null;
             /** Status */
             status: string | null;
             /**
@@ -1575,7 +1586,8 @@ export interface components {
         /**
          * CardGateOut
          * @description A card as a merge of its branch must see it: who owns it, its title (its branch is named from it), its
-         *     lane, and whether a run on it waits at an approval gate (then nothing of it may be merged yet).
+         *     short id (the merge commit's trailer), its lane, and whether a run on it waits at an approval gate (then nothing
+         *     of it may be merged yet).
          */
         CardGateOut: {
             /** Approval Pending */
@@ -1585,6 +1597,12 @@ export interface components {
              * Format: uuid
              */
             card_id: string;
+            /**
+             * Human Id
+             * @description The card's short id in its project (SHOP-42).
+             * @default
+             */
+            human_id: string;
             /** Lane Name */
             lane_name: string;
             /** Lane Number */

@@ -376,6 +376,11 @@ export interface components {
             /** Author */
             author: string;
             /**
+             * Card
+             * @description The short id (SHOP-42) of the card an agent's commit is for (its AgentWorks-Card trailer); None for commits without it (people's, and agents' from before they carried it).
+             */
+            card?: string | null;
+            /**
              * Committed At
              * Format: date-time
              */
