@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from agentworks_events import AgentRunLog, AgentRunStarted, CardMoved, CardSnapshot, LogLine
+from agentworks_events import AgentRunLog, AgentRunStarted, CardMoved, CardSnapshot, CodeMerged, LogLine
 from agentworks_log_stream.models import LogLineRow, RunLog, inbox
 from agentworks_platform.db import Database
 from agentworks_platform.principal import Principal
@@ -111,3 +111,19 @@ def test_an_event_cannot_move_another_workspaces_run_onto_its_card(terminals: Te
     rejected, runs, lines = asyncio.run(_recorded(terminals, run))
     assert str(forged.id) in rejected
     assert (runs, lines) == (1, 0)
+
+
+def test_a_merge_of_a_cards_code_is_taken_once_and_one_naming_another_workspaces_card_rejected(
+    terminals: Terminals,
+) -> None:
+    """log-stream shows no merge (the card's activity does), but it validates the event like any run event."""
+    _, other = _other_workspace(terminals)
+    ids = terminals.ids
+    fields = {"merged_by": uuid.uuid4(), "branch": "card/checkout-1", "merged_sha": "a" * 40, "base_sha": "b" * 40}
+    genuine = CodeMerged(workspace_id=ids["workspace"], project_id=ids["project"], card_id=ids["card"], **fields)
+    forged = CodeMerged(workspace_id=ids["workspace"], project_id=ids["project"], card_id=other["card"], **fields)
+    for event in (genuine, genuine, forged):
+        terminals.push(event)
+    rejected, _, _ = asyncio.run(_recorded(terminals))
+    assert str(forged.id) in rejected
+    assert str(genuine.id) not in rejected
