@@ -2,7 +2,8 @@
 Architecture through Build and Review to Test gets a branch whose commits (by the developers, each naming its run)
 hold a module and its test; the developers ran the tests in the sandbox, saw them fail on a wrong assertion, fixed
 it and saw them pass; the Code reviewer approves the diff; QA runs the tests in the sandbox and reports them
-passing with the evidence; a member merges the branch from the API and the default branch then holds the change."""
+passing with the evidence; a member merges the branch from the API and the default branch then holds the change,
+and the merge is in the card's activity."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class Person:
             "/api/auth/signup", json={"email": "dev@example.com", "password": "correct horse battery"}
         )
         assert signup.status_code == 201, signup.text
+        self.me = signup.json()["id"]
         workspace = self.ok("POST", "/api/workspaces", {"name": "Line"})
         self.project = self.ok("POST", f"/api/workspaces/{workspace['id']}/projects", {"name": "Shop"})
         body = {"title": TITLE, "description": "Pay in one step.", "acceptance_criteria": CRITERIA}
@@ -91,6 +93,7 @@ def test_a_card_moved_to_test_has_tested_code_on_its_branch_that_a_member_merges
     authors = sorted(commit["author"] for commit in code["commits"])
     assert authors == ["Backend developer", "Frontend developer"]
     assert all(commit["run_id"] for commit in code["commits"])
+    assert {commit["card"] for commit in code["commits"]} == {person.card["human_id"]}  # AgentWorks-Card: SHOP-1
     assert "+CRITERIA: tuple[str, ...] = (" in code["diff"]
     commands = person.ok("GET", f"/api/cards/{card}/code/commands")
     developers = sorted((c["agent"], c["exit_code"]) for c in commands)
@@ -123,3 +126,11 @@ def test_a_card_moved_to_test_has_tested_code_on_its_branch_that_a_member_merges
     assert "A customer can remove a saved card" in module["content"]
     assert main["commit"] == merged["merged_sha"]
     assert person.ok("GET", f"/api/cards/{card}/code")["merged"] is True
+
+    def merges() -> list[dict[str, Any]]:
+        items = person.ok("GET", f"/api/cards/{card}/activity?limit=200")["items"]
+        return [item for item in items if item["kind"] == "merged"]
+
+    person.fleet.wait(lambda: bool(merges()), seconds=60)  # core records it from the orchestrator's code.merged
+    [merge] = merges()
+    assert (merge["branch"], merge["sha"], merge["actor_id"]) == (code["branch"], merged["merged_sha"], person.me)
