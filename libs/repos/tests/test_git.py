@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -53,11 +54,39 @@ async def test_standard_input_reaches_git(tmp_path: Path) -> None:
     assert result.text.strip() == "ce013625030ba8dba906f756967f9e9ca394464a"
 
 
-def test_a_remote_with_a_header_passes_it_as_an_option_and_hides_it_in_its_repr() -> None:
-    remote = GitRemote("https://git.example/p.git", "Authorization: Bearer s3cret")
-    assert remote_options(remote) == ["-c", "http.extraHeader=Authorization: Bearer s3cret"]
+def test_a_remote_with_a_header_passes_it_for_its_url_only_and_hides_it_in_its_repr() -> None:
+    remote = GitRemote(
+        "https://git.example/p.git", "Authorization: Bearer s3cret", (("http.followRedirects", "false"),)
+    )
+    assert remote_options(remote) == [
+        "-c",
+        "http.followRedirects=false",
+        "-c",
+        "http.https://git.example/p.git.extraHeader=Authorization: Bearer s3cret",
+    ]
     assert remote_options(GitRemote("/srv/p.git")) == []
     assert "s3cret" not in repr(remote)
+
+
+async def test_a_remote_that_does_not_answer_in_time_is_given_up_with_git_killed(tmp_path: Path) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts the connection and never answers
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/p.git"
+        remote = GitRemote(url, None, (), "http", 1.0)
+        result = await run_git("ls-remote", url, remote=remote, check=False)
+    finally:
+        listener.close()
+    assert result.exit_code == -1
+    assert "did not answer within 1 seconds" in result.stderr.decode()
+
+
+async def test_a_remote_limited_to_https_refuses_any_other_protocol(tmp_path: Path) -> None:
+    await run_git("init", "--quiet", "--bare", str(tmp_path / "p.git"))
+    remote = GitRemote(f"file://{tmp_path / 'p.git'}", None, (), "https", 30.0)
+    with pytest.raises(GitError, match="transport 'file' not allowed"):
+        await run_git("ls-remote", remote.url, remote=remote)
 
 
 async def test_an_error_message_never_carries_the_remotes_credential(tmp_path: Path) -> None:

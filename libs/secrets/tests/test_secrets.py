@@ -14,6 +14,7 @@ from google.cloud.secretmanager_v1 import types
 from google.cloud.secretmanager_v1.services.secret_manager_service.transports.grpc_asyncio import (
     SecretManagerServiceGrpcAsyncIOTransport,
 )
+from google.protobuf import empty_pb2
 
 
 class SecretManagerFake:
@@ -50,6 +51,16 @@ class SecretManagerFake:
         self.versions += 1
         return types.SecretVersion(name=f"{request.parent}/versions/{self.versions}")
 
+    def delete(self, request: types.DeleteSecretRequest) -> empty_pb2.Empty:
+        parts = request.name.split("/")
+        if parts[:3] != ["projects", "agentworks-prod", "secrets"] or len(parts) != 4:
+            raise AbortError(grpc.StatusCode.INVALID_ARGUMENT, "name must be projects/*/secrets/*")
+        if parts[3] not in self.secrets and parts[3] not in self.created:
+            raise AbortError(grpc.StatusCode.NOT_FOUND, f"Secret [{parts[3]}] not found")
+        self.secrets.pop(parts[3], None)
+        self.created.discard(parts[3])
+        return empty_pb2.Empty()
+
 
 @pytest.fixture
 async def secret_manager() -> AsyncIterator[tuple[SecretManagerFake, secretmanager.SecretManagerServiceAsyncClient]]:
@@ -65,6 +76,7 @@ async def secret_manager() -> AsyncIterator[tuple[SecretManagerFake, secretmanag
                     ),
                     "CreateSecret": unary(fake.create, types.CreateSecretRequest, types.Secret),
                     "AddSecretVersion": unary(fake.add_version, types.AddSecretVersionRequest, types.SecretVersion),
+                    "DeleteSecret": unary(fake.delete, types.DeleteSecretRequest, empty_pb2.Empty),
                 },
             )
         ]
@@ -132,3 +144,30 @@ async def test_env_secrets_keep_written_secrets_owner_only_in_their_store(tmp_pa
         await secrets.put("../outside", "value")
     with pytest.raises(RuntimeError, match="read-only"):
         await EnvSecrets(None).put("project-git-token", "value")
+
+
+async def test_secret_manager_deletes_a_secret_once_and_forgets_its_value(
+    secret_manager: tuple[SecretManagerFake, secretmanager.SecretManagerServiceAsyncClient],
+) -> None:
+    fake, client = secret_manager
+    secrets = SecretManagerSecrets("agentworks-prod", client)
+    await secrets.put("project-git-token", "first")
+    await secrets.delete("project-git-token")
+    await secrets.delete("project-git-token")  # already gone: nothing to do
+    assert "project-git-token" not in fake.secrets
+    assert await secrets.get("project-git-token") is None
+    with pytest.raises(ValueError, match="name"):
+        await secrets.delete("../other")
+
+
+async def test_env_secrets_delete_a_written_secret_and_only_it(tmp_path: Path) -> None:
+    store = tmp_path / "secrets"
+    secrets = EnvSecrets(None, store)
+    await secrets.put("project-git-token", "first")
+    await secrets.put("other-token", "kept")
+    await secrets.delete("project-git-token")
+    await secrets.delete("project-git-token")
+    assert await secrets.get("project-git-token") is None
+    assert await secrets.get("other-token") == "kept"
+    with pytest.raises(ValueError, match="name"):
+        await secrets.delete("../outside")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +57,21 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 def remote_options(remote: GitRemote | None) -> list[str]:
-    """``-c`` options that let git reach ``remote`` (its authorization header, when it has one)."""
-    if remote is None or remote.auth_header is None:
+    """``-c`` options that let git reach ``remote``: its settings, and its authorization header for its URL only
+    (a redirect or another URL never receives it)."""
+    if remote is None:
         return []
-    return ["-c", f"http.extraHeader={remote.auth_header}"]
+    options = [item for key, value in remote.config for item in ("-c", f"{key}={value}")]
+    if remote.auth_header is not None:
+        options += ["-c", f"http.{remote.url}.extraHeader={remote.auth_header}"]
+    return options
+
+
+def remote_env(remote: GitRemote | None) -> dict[str, str]:
+    """The environment ``remote`` asks for: the only protocols git may use to reach it."""
+    if remote is None or remote.protocols is None:
+        return {}
+    return {"GIT_ALLOW_PROTOCOL": remote.protocols}
 
 
 async def run_git(
@@ -70,18 +82,31 @@ async def run_git(
     env: Mapping[str, str] | None = None,
     check: bool = True,
 ) -> GitResult:
-    """Run ``git <args>`` in ``cwd``; raises :class:`GitError` on a non-zero exit unless ``check`` is False."""
+    """Run ``git <args>`` in ``cwd``; raises :class:`GitError` on a non-zero exit unless ``check`` is False. A
+    command on a ``remote`` with a time limit is killed at it (exit code -1)."""
     argv = [*NO_HOOKS, *remote_options(remote), *args]
     process = await asyncio.create_subprocess_exec(
         "git",
         *argv,
         cwd=cwd,
-        env=git_env(env),
+        env=git_env({**remote_env(remote), **(env or {})}),
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        # git runs its transport as a child (git-remote-https) that holds the pipes too: a time limit kills both.
+        start_new_session=bool(remote and remote.timeout_seconds),
     )
-    stdout, stderr = await process.communicate(stdin)
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), remote.timeout_seconds if remote else None)
+    except TimeoutError:
+        os.killpg(process.pid, signal.SIGKILL)
+        await process.communicate()  # reads the pipes to their end, which closes them
+        seconds = remote.timeout_seconds if remote else None
+        stdout, stderr = b"", f"fatal: the remote did not answer within {seconds:g} seconds\n".encode()
+        result = GitResult(-1, stdout, stderr)
+        if check:
+            raise GitError(list(args), -1, stderr.decode()) from None
+        return result
     result = GitResult(process.returncode or 0, stdout, stderr)
     if check and result.exit_code != 0:
         # The header carries a credential: name the command by its arguments only.

@@ -25,6 +25,10 @@ class SecretSource(Protocol):
         """Store a new value of the secret (made on first use); the next ``get`` answers it."""
         ...
 
+    async def delete(self, name: str) -> None:
+        """Remove the secret and every value it had (a secret that is not there is already deleted)."""
+        ...
+
 
 # Secret Manager's rule for a secret's id, kept by every adapter (it also keeps a name a plain file name).
 SECRET_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -65,6 +69,11 @@ class EnvSecrets:
             handle.write(value)
         os.chmod(handle.name, 0o600)
         os.replace(handle.name, path)
+
+    async def delete(self, name: str) -> None:
+        if self._store is None:
+            raise RuntimeError("These secrets are read-only: no directory to delete them from was given.")
+        (self._store / checked_name(name)).unlink(missing_ok=True)
 
 
 class SecretManagerSecrets:
@@ -110,3 +119,13 @@ class SecretManagerSecrets:
                 request={"parent": f"{parent}/secrets/{name}", "payload": {"data": value.encode()}}
             )
             self._cache[name] = (value, time.monotonic() + self._ttl)
+
+    async def delete(self, name: str) -> None:
+        """``secrets.delete``: the secret and all its versions."""
+        checked_name(name)
+        async with self._lock:
+            client = self._client or secretmanager.SecretManagerServiceAsyncClient()
+            self._client = client
+            with contextlib.suppress(NotFound):  # deleted by an earlier call
+                await client.delete_secret(request={"name": f"projects/{self._project}/secrets/{name}"})
+            self._cache.pop(name, None)
