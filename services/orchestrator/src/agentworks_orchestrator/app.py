@@ -21,6 +21,7 @@ from agentworks_pubsub.publisher import MessageSink
 from agentworks_pubsub.wiring import start_outbox
 from agentworks_repos import RepositoryHost, SecureSourceManagerHost
 from agentworks_sandbox import Sandbox
+from agentworks_secrets import SecretSource
 from fastapi import FastAPI
 
 from agentworks_orchestrator import models
@@ -36,6 +37,7 @@ from agentworks_orchestrator.state import (
     OrchestratorState,
     repository_host_from_settings,
     sandbox_from_orchestrator_settings,
+    secrets_from_settings,
 )
 
 
@@ -49,10 +51,11 @@ def create_app(
     llm: openai.AsyncOpenAI | None = None,
     repos: RepositoryHost | None = None,
     sandbox: Sandbox | None = None,
+    secrets: SecretSource | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     """Build the orchestrator (uvicorn ``--factory`` entry point); tests may pass the sink, the clients, the
-    repository host, the sandbox and the clock leases are measured by."""
+    repository host, the sandbox, the secrets and the clock leases are measured by."""
     settings = settings or OrchestratorSettings()
     receiver = PushReceiver(load_topology(), settings.service_name, models.inbox, workers=WORKERS)
 
@@ -83,7 +86,9 @@ def create_app(
         # A clone or push of a big repository streams for minutes; git never pauses this long between chunks.
         relay = httpx.AsyncClient(timeout=httpx.Timeout(600.0, connect=10.0))
         stack.push_async_callback(relay.aclose)
-        code_context = CodeContext(ctx.db, core, host, settings, relay, outbox)
+        code_context = CodeContext(
+            ctx.db, core, host, settings, relay, outbox, secrets or secrets_from_settings(settings)
+        )
         unavailable = commands.available()
         attempts = CodeAttempts(
             ctx.db,

@@ -92,6 +92,22 @@ class OrchestratorSettings(ServiceSettings):
     git_public_url: str = Field(
         default="http://localhost:8080/git", description="The gateway's git base URL, shown as the clone URL."
     )
+    secrets_backend: Literal["env", "secret-manager"] = Field(
+        default="env",
+        description="Where connected remotes' tokens are kept: files under secrets_dir, or Secret Manager of "
+        "gcp_project.",
+    )
+    secrets_dir: Path | None = Field(
+        default=None, description="The env backend's written secrets (the repos_dir's sibling secrets/)."
+    )
+    remote_allow_loopback: bool = Field(
+        default=False,
+        description="Development and tests only: a connected remote may be on this machine (loopback), over http. "
+        "Refused in production.",
+    )
+    remote_timeout_seconds: float = Field(
+        default=600.0, gt=0, description="How long one git command on a connected remote may take."
+    )
 
     sandbox: SandboxKind = Field(
         default="bubblewrap",
@@ -116,6 +132,12 @@ class OrchestratorSettings(ServiceSettings):
             raise ValueError("repos_backend=ssm needs ssm_instance")
         return self
 
+    @model_validator(mode="after")
+    def _remotes_reach_no_loopback_in_production(self) -> OrchestratorSettings:
+        if self.remote_allow_loopback and self.is_production:
+            raise ValueError("remote_allow_loopback is for development and tests, never production")
+        return self
+
     command_limits: CommandLimits = CommandLimits()
     work_dir: Path | None = Field(
         default=None, description="Where each run attempt's working copy is cloned (the repos_dir's sibling work/)."
@@ -124,6 +146,10 @@ class OrchestratorSettings(ServiceSettings):
     @property
     def working_copies_dir(self) -> Path:
         return self.work_dir or self.repos_dir.parent / "work"
+
+    @property
+    def written_secrets_dir(self) -> Path:
+        return self.secrets_dir or self.repos_dir.parent / "secrets"
 
     def limits_of(self, agent: str) -> RunLimits:
         return self.role_limits.get(agent, self.run_limits)

@@ -125,6 +125,20 @@ class CardBranch(Base):
     merged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class ProjectRemote(Base):
+    """A project connected to a git remote of its own instead of the platform's repository: its URL and the user
+    name sent with the token; the token itself is the secret ``secret_name`` of the secrets port, never a column."""
+
+    __tablename__ = "project_remotes"
+    project_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    url: Mapped[str] = mapped_column(String(2048), nullable=False)
+    username: Mapped[str] = mapped_column(String(255), nullable=False)
+    secret_name: Mapped[str] = mapped_column(String(255), nullable=False)
+    connected_by: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)
+    connected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
 class CommandRunRow(Base):
     """A command an agent ran in the sandbox on a card's working copy: what it ran, its exit code and the tail of
     its output. ``call`` is ``<step>/<call id>``: a step done again on resume records its command once."""

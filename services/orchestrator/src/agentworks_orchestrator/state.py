@@ -12,6 +12,7 @@ from agentworks_platform.app import ServiceContext, context_of, state_of
 from agentworks_pubsub import Outbox
 from agentworks_repos import LocalRepositoryHost, RepositoryHost, SecureSourceManagerHost
 from agentworks_sandbox import CloudRunJobSandbox, GoogleAccessTokens, Sandbox, sandbox_from_settings
+from agentworks_secrets import EnvSecrets, SecretManagerSecrets, SecretSource
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
@@ -37,6 +38,13 @@ def repository_host_from_settings(settings: OrchestratorSettings) -> RepositoryH
     if settings.repos_backend == "ssm":
         return SecureSourceManagerHost(settings.gcp_project, settings.ssm_location, settings.ssm_instance)
     return LocalRepositoryHost(settings.repos_dir)
+
+
+def secrets_from_settings(settings: OrchestratorSettings) -> SecretSource:
+    """Where connected remotes' tokens are kept (``secrets_backend``)."""
+    if settings.secrets_backend == "secret-manager":
+        return SecretManagerSecrets(settings.gcp_project)
+    return EnvSecrets(None, settings.written_secrets_dir)
 
 
 def sandbox_from_orchestrator_settings(settings: OrchestratorSettings, stack: AsyncExitStack) -> Sandbox:

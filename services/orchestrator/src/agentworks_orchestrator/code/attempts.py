@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agentworks_platform.db import Database
+from agentworks_platform.errors import AppError
 from agentworks_platform.logging import get_logger
 from agentworks_repos import GitError
 from agentworks_sandbox import Sandbox, SandboxLimits
@@ -68,7 +69,7 @@ class CodeAttempts:
             )
             copy = await open_working_copy(remote, directory, branch)
             await replay(copy, conversation)
-        except (GitError, WorkingCopyError, OSError) as exc:
+        except (GitError, WorkingCopyError, OSError, AppError) as exc:  # AppError: a connected remote refused
             remove_working_copy(directory)
             raise RepositoryUnavailableError(f"The card's repository could not be opened: {exc}") from exc
         try:

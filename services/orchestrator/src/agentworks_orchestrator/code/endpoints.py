@@ -1,6 +1,6 @@
 """The code of projects and cards, for people (through the gateway): the repository, its files and a zip of a
-ref, a card's branch against the default branch, and merging it; and git's smart HTTP, which the gateway
-relays here for people's git clients."""
+ref, connecting a remote of the project's own instead, a card's branch against the default branch, and merging
+it; and git's smart HTTP, which the gateway relays here for people's git clients."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from agentworks_orchestrator.code import service
 from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, GitStreamingResponse, service_of
-from agentworks_orchestrator.code.schemas import CardCodeOut, CommandRunsOut, FilesOut, MergeOut, RepositoryOut
+from agentworks_orchestrator.code.schemas import (
+    CardCodeOut,
+    CommandRunsOut,
+    FilesOut,
+    MergeOut,
+    RemoteIn,
+    RepositoryOut,
+)
 from agentworks_orchestrator.code.service import WRITERS
 from agentworks_orchestrator.state import CodeDep
 
@@ -30,6 +37,29 @@ RefQuery = Annotated[str | None, Query(max_length=200, description="Branch, tag 
 async def repository(project_id: uuid.UUID, principal: PrincipalDep, code: CodeDep) -> RepositoryOut:
     await service.project_role(code, principal, project_id)
     return await service.project_repository(code, project_id)
+
+
+@router.put(
+    "/projects/{project_id}/repository/remote",
+    summary="Connect a git remote of the project's own instead of the platform's repository (owners)",
+    responses=error_responses(400, 403, 422),
+)
+async def connect_remote(
+    project_id: uuid.UUID, remote_in: RemoteIn, principal: PrincipalDep, code: CodeDep
+) -> RepositoryOut:
+    workspace_id = await service.project_of_owner(code, principal, project_id)
+    return await service.connect_remote(code, workspace_id, project_id, remote_in, principal)
+
+
+@router.delete(
+    "/projects/{project_id}/repository/remote",
+    summary="Return the project to the platform's repository (owners); the remote keeps what was pushed to it",
+    status_code=204,
+    responses=error_responses(403),
+)
+async def disconnect_remote(project_id: uuid.UUID, principal: PrincipalDep, code: CodeDep) -> None:
+    await service.project_of_owner(code, principal, project_id)
+    await service.disconnect_remote(code, project_id)
 
 
 @router.get(

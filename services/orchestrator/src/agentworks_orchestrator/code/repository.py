@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_orchestrator.models import CardBranch, CommandRunRow
+from agentworks_orchestrator.models import CardBranch, CommandRunRow, ProjectRemote
 
 
 async def card_branch(session: AsyncSession, card_id: uuid.UUID) -> CardBranch | None:
@@ -50,3 +50,20 @@ async def last_failed_command(session: AsyncSession, card_id: uuid.UUID) -> Comm
         .limit(1)
     )
     return await session.scalar(query)
+
+
+async def project_remote(session: AsyncSession, project_id: uuid.UUID) -> ProjectRemote | None:
+    return await session.get(ProjectRemote, project_id, populate_existing=True)
+
+
+async def save_project_remote(session: AsyncSession, row: ProjectRemote) -> None:
+    """Connect the project, or replace the remote it was connected to."""
+    await session.merge(row)
+
+
+async def delete_project_remote(session: AsyncSession, project_id: uuid.UUID) -> ProjectRemote | None:
+    """Disconnect the project; the row it had, if any."""
+    row = await session.get(ProjectRemote, project_id, with_for_update=True)
+    if row is not None:
+        await session.delete(row)
+    return row

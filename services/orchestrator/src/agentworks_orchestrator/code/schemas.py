@@ -7,7 +7,7 @@ import uuid
 from typing import Literal
 
 from agentworks_events import UtcDateTime
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel, SecretStr
 
 
 class BranchOut(BaseModel):
@@ -21,13 +21,27 @@ class BranchOut(BaseModel):
     behind: int = Field(description="Commits the default branch has that the branch lacks.")
 
 
+class ConnectedRemoteOut(BaseModel):
+    """The git remote of the project's own that it is connected to (its token is never answered)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    url: str
+    username: str = Field(description="The user name sent with the token (HTTP Basic).")
+    connected_at: UtcDateTime
+    connected_by: uuid.UUID
+
+
 class RepositoryOut(BaseModel):
     """A project's repository: where to clone it from and its branches."""
 
     project_id: uuid.UUID
     default_branch: str
-    clone_url: str = Field(description="The gateway's git URL (HTTP Basic auth, a workspace API key as password).")
+    clone_url: str = Field(
+        description="The gateway's git URL (HTTP Basic auth, a workspace API key as password), or the connected "
+        "remote's URL (its forge's own credentials)."
+    )
     remote_kind: Literal["hosted", "connected"]
+    remote: ConnectedRemoteOut | None = Field(description="The connected remote, when the project has one.")
     head_sha: str = Field(description="The default branch's newest commit.")
     branches: list[BranchOut]
 
@@ -88,6 +102,27 @@ class CardCodeOut(BaseModel):
     merged_sha: str | None
     mergeable: bool = Field(description="Unmerged work that merges into the default branch without conflicts.")
     conflicts: list[str] = Field(description="Files a merge would conflict in now.")
+
+
+class RemoteIn(BaseModel):
+    """A git remote of the project's own to connect instead of the platform's repository."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(
+        min_length=1, max_length=2048, description="The repository's https URL, without credentials in it."
+    )
+    token: SecretStr = Field(
+        min_length=1,
+        max_length=4096,
+        description="An access token that may read and push the repository; kept as a secret, never answered.",
+    )
+    username: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._@+-]+$",
+        description="The user name sent with the token (HTTP Basic); x-access-token unless the forge needs another.",
+    )
 
 
 class MergeOut(BaseModel):

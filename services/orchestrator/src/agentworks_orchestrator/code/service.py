@@ -19,9 +19,10 @@ from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_pubsub import Outbox
 from agentworks_repos import DEFAULT_BRANCH, FLEET_IDENTITY, GitError, GitRemote, RepositoryHost, git_text, run_git
+from agentworks_secrets import SecretSource
 from sqlalchemy.exc import IntegrityError
 
-from agentworks_orchestrator.code import git_view, repository
+from agentworks_orchestrator.code import git_view, remotes, repository
 from agentworks_orchestrator.code.branches import branch_for, card_prefix_of
 from agentworks_orchestrator.code.git_http import CgiResponse, GitRequest, http_backend, relay
 from agentworks_orchestrator.code.git_view import CARD_TRAILER
@@ -32,13 +33,15 @@ from agentworks_orchestrator.code.schemas import (
     CommandRunOut,
     CommandRunsOut,
     CommitOut,
+    ConnectedRemoteOut,
     EntryOut,
     FilesOut,
     MergeOut,
+    RemoteIn,
     RepositoryOut,
 )
 from agentworks_orchestrator.config import OrchestratorSettings
-from agentworks_orchestrator.models import CardBranch
+from agentworks_orchestrator.models import CardBranch, ProjectRemote
 
 WRITERS = frozenset({"owner", "member"})
 COMMAND_RUNS_SHOWN = 200
@@ -53,8 +56,8 @@ class CoreUnavailableError(MemberLookupError):
 @dataclass
 class CodeContext:
     """What the code domain's functions work with for the service's lifetime: core (who may), the repository host,
-    the relay client to a host that is not on this machine, the outbox a merge is announced through, and a lock per
-    project's local mirror."""
+    the relay client to a host that is not on this machine, the outbox a merge is announced through, the secrets
+    connected remotes' tokens are kept in, and a lock per project's local mirror."""
 
     db: Database
     core: InternalClient
@@ -62,6 +65,7 @@ class CodeContext:
     settings: OrchestratorSettings
     relay: httpx.AsyncClient
     outbox: Outbox
+    secrets: SecretSource
     locks: dict[uuid.UUID, asyncio.Lock] = field(default_factory=dict)
 
 
@@ -80,15 +84,28 @@ async def _role(code: CodeContext, principal: Principal, workspace_id: uuid.UUID
     return role
 
 
-async def project_role(code: CodeContext, principal: Principal, project_id: uuid.UUID) -> str:
-    """The caller's role in the project's workspace; 404 for a project they cannot see."""
+async def _project_access(code: CodeContext, principal: Principal, project_id: uuid.UUID) -> tuple[uuid.UUID, str]:
     try:
         owner = await PROJECT_OWNER.ask(code.core, project_id, unavailable=CoreUnavailableError)
     except CoreUnavailableError:
         raise Unavailable("Projects are unavailable right now; try again shortly.") from None
     if owner is None:
         raise NotFound(f"No project with id {project_id}.")
-    return await _role(code, principal, owner.workspace_id, f"project with id {project_id}")
+    return owner.workspace_id, await _role(code, principal, owner.workspace_id, f"project with id {project_id}")
+
+
+async def project_role(code: CodeContext, principal: Principal, project_id: uuid.UUID) -> str:
+    """The caller's role in the project's workspace; 404 for a project they cannot see."""
+    return (await _project_access(code, principal, project_id))[1]
+
+
+async def project_of_owner(code: CodeContext, principal: Principal, project_id: uuid.UUID) -> uuid.UUID:
+    """The project's workspace when the caller is one of its owners; 403 for members and viewers, 404 for a
+    project they cannot see."""
+    workspace_id, role = await _project_access(code, principal, project_id)
+    if role != "owner":
+        raise Forbidden("Only the workspace's owners connect or disconnect a project's remote.")
+    return workspace_id
 
 
 async def card_gate(code: CodeContext, principal: Principal, card_id: uuid.UUID, *, write: bool = False) -> CardGateOut:
@@ -119,17 +136,43 @@ def clone_url(code: CodeContext, project_id: uuid.UUID) -> str:
     return f"{code.settings.git_public_url.rstrip('/')}/{project_id}.git"
 
 
+def secret_name_of(project_id: uuid.UUID) -> str:
+    """The secret holding the token of the project's connected remote."""
+    return f"project-git-token-{project_id}"
+
+
+async def _connected_row(code: CodeContext, project_id: uuid.UUID) -> ProjectRemote | None:
+    async with code.db.transaction() as session:
+        return await repository.project_remote(session, project_id)
+
+
+async def _connected(code: CodeContext, project_id: uuid.UUID) -> GitRemote | None:
+    """The project's connected remote, its host resolved and checked again now (an address it moved to since
+    it was connected is refused like one given at connect time), or None."""
+    row = await _connected_row(code, project_id)
+    if row is None:
+        return None
+    token = await code.secrets.get(row.secret_name)
+    if token is None:
+        raise Unavailable("The connected remote's token is missing; connect the remote again.")
+    target = await remotes.resolved(row.url, code.settings.remote_allow_loopback)
+    return remotes.git_remote(target, row.username, token, code.settings.remote_timeout_seconds)
+
+
 async def remote_of(code: CodeContext, project_id: uuid.UUID) -> GitRemote:
-    """The project's repository, made on first use."""
-    return await code.host.ensure(project_id)
+    """The project's connected remote when it has one, else its repository on the platform's host (made on first
+    use)."""
+    return await _connected(code, project_id) or await code.host.ensure(project_id)
 
 
 async def local(code: CodeContext, project_id: uuid.UUID) -> Path:
-    """A repository on this machine holding the project's branches: the embedded host's own, else a mirror
-    fetched now."""
-    remote = await remote_of(code, project_id)
-    if code.host.kind == "embedded":
-        return Path(remote.url)
+    """A repository on this machine holding the project's branches: the embedded host's own, else a mirror of the
+    host's or the connected remote's, fetched now."""
+    remote = await _connected(code, project_id)
+    if remote is None:
+        remote = await code.host.ensure(project_id)
+        if code.host.kind == "embedded":
+            return Path(remote.url)
     lock = code.locks.setdefault(project_id, asyncio.Lock())
     async with lock:
         mirror = code.settings.repos_dir / "mirrors" / f"{project_id}.git"
@@ -143,6 +186,7 @@ async def local(code: CodeContext, project_id: uuid.UUID) -> Path:
 
 async def project_repository(code: CodeContext, project_id: uuid.UUID) -> RepositoryOut:
     repo = await local(code, project_id)
+    connected = await _connected_row(code, project_id)
     async with code.db.transaction() as session:
         cards = {row.branch: row.card_id for row in await repository.branches_of_project(session, project_id)}
     head = await git_text("rev-parse", DEFAULT_BRANCH, cwd=repo)
@@ -156,8 +200,9 @@ async def project_repository(code: CodeContext, project_id: uuid.UUID) -> Reposi
     return RepositoryOut(
         project_id=project_id,
         default_branch=DEFAULT_BRANCH,
-        clone_url=clone_url(code, project_id),
-        remote_kind="hosted",
+        clone_url=connected.url if connected else clone_url(code, project_id),
+        remote_kind="connected" if connected else "hosted",
+        remote=ConnectedRemoteOut.model_validate(connected) if connected else None,
         head_sha=head,
         branches=listed,
     )
@@ -218,10 +263,78 @@ async def git_http(
     code: CodeContext, project_id: uuid.UUID, request: GitRequest, body: AsyncIterator[bytes]
 ) -> CgiResponse:
     """A person's git request on the project's repository (access already checked): served by
-    ``git http-backend`` on the embedded host's repository, relayed to any other host."""
+    ``git http-backend`` on the embedded host's repository, relayed to any other host; a project connected to a
+    remote of its own is refused with where that remote is (people use it with their forge's credentials)."""
+    connected = await _connected_row(code, project_id)
+    if connected is not None:
+        message = (
+            f"This project's repository is {connected.url}; clone, fetch and push there with your own credentials.\n"
+        )
+        return CgiResponse(404, {"content-type": "text/plain; charset=utf-8"}, _once(message.encode()))
     if code.host.kind == "embedded":
         return await http_backend(await local(code, project_id), request, body)
     return await relay(code.relay, await remote_of(code, project_id), request, body)
+
+
+async def _once(body: bytes) -> AsyncIterator[bytes]:
+    yield body
+
+
+# --- a remote of the project's own ----------------------------------------------------------------------
+
+
+async def connect_remote(
+    code: CodeContext, workspace_id: uuid.UUID, project_id: uuid.UUID, remote_in: RemoteIn, principal: Principal
+) -> RepositoryOut:
+    """Connect the project to a remote of its own (or replace the one it had) once git reached it with the token:
+    its URL is checked as a server-side request (see ``remotes``), an empty remote is given the default branch,
+    and the token is kept by the secrets port, never in the database or an answer."""
+    token = remote_in.token.get_secret_value()
+    if not remotes.TOKEN.fullmatch(token):
+        raise AppError("A token is printable characters without spaces.", code="invalid_token")
+    username = remote_in.username or remotes.DEFAULT_USERNAME
+    target = await remotes.resolved(remote_in.url, code.settings.remote_allow_loopback)
+    remote = remotes.git_remote(target, username, token, code.settings.remote_timeout_seconds)
+    branches = await remotes.heads(remote, token)
+    if not branches:
+        await _start_default_branch(remote, token)
+    elif DEFAULT_BRANCH not in branches:
+        raise remotes.RemoteRefusedError(
+            f"The remote has no {DEFAULT_BRANCH} branch, which agents branch from and merges land on.",
+            code="remote_default_branch_missing",
+        )
+    await code.secrets.put(secret_name_of(project_id), token)
+    row = ProjectRemote(
+        project_id=project_id,
+        workspace_id=workspace_id,
+        url=target.url,
+        username=username,
+        secret_name=secret_name_of(project_id),
+        connected_by=principal.user_id,
+        connected_at=utc_now(),
+    )
+    async with code.db.transaction() as session:
+        await repository.save_project_remote(session, row)
+    return await project_repository(code, project_id)
+
+
+async def _start_default_branch(remote: GitRemote, token: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="aw-remote-") as scratch:
+        try:
+            await remotes.start_default_branch(remote, Path(scratch))
+        except GitError as refused:
+            reason = remotes.reason_of(refused.stderr, token)
+            raise remotes.RemoteRefusedError(
+                f"The remote is empty and refused its first branch: {reason}", code="remote_push_refused"
+            ) from None
+
+
+async def disconnect_remote(code: CodeContext, project_id: uuid.UUID) -> None:
+    """Return the project to the platform's repository: the connection and its token's secret are deleted; the
+    remote keeps everything pushed to it."""
+    async with code.db.transaction() as session:
+        await repository.delete_project_remote(session, project_id)
+    await code.secrets.delete(secret_name_of(project_id))
 
 
 # --- cards' branches -----------------------------------------------------------------------------------
