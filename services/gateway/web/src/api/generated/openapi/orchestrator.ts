@@ -154,6 +154,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/repository/remote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Connect a git remote of the project's own instead of the platform's repository (owners) */
+        put: operations["connect_remote_api_projects__project_id__repository_remote_put"];
+        post?: never;
+        /** Return the project to the platform's repository (owners); the remote keeps what was pushed to it */
+        delete: operations["disconnect_remote_api_projects__project_id__repository_remote_delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/cancel": {
         parameters: {
             query?: never;
@@ -395,6 +413,29 @@ export interface components {
             /** Sha */
             sha: string;
         };
+        /**
+         * ConnectedRemoteOut
+         * @description The git remote of the project's own that it is connected to (its token is never answered).
+         */
+        ConnectedRemoteOut: {
+            /**
+             * Connected At
+             * Format: date-time
+             */
+            connected_at: string;
+            /**
+             * Connected By
+             * Format: uuid
+             */
+            connected_by: string;
+            /** Url */
+            url: string;
+            /**
+             * Username
+             * @description The user name sent with the token (HTTP Basic).
+             */
+            username: string;
+        };
         /** EntryOut */
         EntryOut: {
             /** Name */
@@ -470,6 +511,28 @@ export interface components {
             question: string;
         };
         /**
+         * RemoteIn
+         * @description A git remote of the project's own to connect instead of the platform's repository.
+         */
+        RemoteIn: {
+            /**
+             * Token
+             * Format: password
+             * @description An access token that may read and push the repository; kept as a secret, never answered.
+             */
+            token: string;
+            /**
+             * Url
+             * @description The repository's https URL, without credentials in it.
+             */
+            url: string;
+            /**
+             * Username
+             * @description The user name sent with the token (HTTP Basic); x-access-token unless the forge needs another.
+             */
+            username?: string | null;
+        };
+        /**
          * RepositoryOut
          * @description A project's repository: where to clone it from and its branches.
          */
@@ -478,7 +541,7 @@ export interface components {
             branches: components["schemas"]["BranchOut"][];
             /**
              * Clone Url
-             * @description The gateway's git URL (HTTP Basic auth, a workspace API key as password).
+             * @description The gateway's git URL (HTTP Basic auth, a workspace API key as password), or the connected remote's URL (its forge's own credentials).
              */
             clone_url: string;
             /** Default Branch */
@@ -493,6 +556,8 @@ export interface components {
              * Format: uuid
              */
             project_id: string;
+            /** @description The connected remote, when the project has one. */
+            remote: components["schemas"]["ConnectedRemoteOut"] | null;
             /**
              * Remote Kind
              * @enum {string}
@@ -513,12 +578,14 @@ export type ChangedFileOut = components['schemas']['ChangedFileOut'];
 export type CommandRunOut = components['schemas']['CommandRunOut'];
 export type CommandRunsOut = components['schemas']['CommandRunsOut'];
 export type CommitOut = components['schemas']['CommitOut'];
+export type ConnectedRemoteOut = components['schemas']['ConnectedRemoteOut'];
 export type EntryOut = components['schemas']['EntryOut'];
 export type ErrorDetail = components['schemas']['ErrorDetail'];
 export type ErrorEnvelope = components['schemas']['ErrorEnvelope'];
 export type FilesOut = components['schemas']['FilesOut'];
 export type MergeOut = components['schemas']['MergeOut'];
 export type Question = components['schemas']['Question'];
+export type RemoteIn = components['schemas']['RemoteIn'];
 export type RepositoryOut = components['schemas']['RepositoryOut'];
 export type $defs = Record<string, never>;
 export interface operations {
@@ -1143,6 +1210,160 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["FilesOut"];
                 };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    connect_remote_api_projects__project_id__repository_remote_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemoteIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RepositoryOut"];
+                };
+            };
+            /** @description The body, query or cursor cannot be read. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No valid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such resource (or not one the caller may see). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The request is not valid. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A service this request depends on is unavailable; retry shortly. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    disconnect_remote_api_projects__project_id__repository_remote_delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The body, query or cursor cannot be read. */
             400: {
