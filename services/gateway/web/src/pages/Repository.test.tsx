@@ -16,6 +16,7 @@ const REPOSITORY: Repository = {
   default_branch: "main",
   clone_url: `http://localhost:8080/git/${PROJECT}.git`,
   remote_kind: "hosted",
+  remote: null,
   head_sha: "4a626c9000000000",
   branches: [
     { name: "main", sha: "4a626c9000000000", card_id: null, ahead: 0, behind: 0 },
@@ -27,11 +28,23 @@ function listing(path: string, files: Partial<RepositoryFiles>): RepositoryFiles
   return { ref: "main", commit: "4a626c9", path, kind: "dir", entries: [], content: null, binary: false, truncated: false, ...files };
 }
 
-function render(path: string, files: RepositoryFiles): string {
+const CONNECTED: Repository = {
+  ...REPOSITORY,
+  remote_kind: "connected",
+  clone_url: "https://forge.example/team/shop.git",
+  remote: {
+    url: "https://forge.example/team/shop.git",
+    username: "x-access-token",
+    connected_at: "2026-12-01T10:00:00Z",
+    connected_by: "00000000-0000-4000-8000-0000000000e1",
+  },
+};
+
+function render(path: string, files: RepositoryFiles, role = "member", repository: Repository = REPOSITORY): string {
   const client = new QueryClient();
-  client.setQueryData(keys.workspaces, [{ id: WS, name: "Acme", role: "member" } as Workspace]);
+  client.setQueryData(keys.workspaces, [{ id: WS, name: "Acme", role } as Workspace]);
   client.setQueryData(keys.projects(WS), [{ id: PROJECT, name: "Shop", board_id: BOARD } as Project]);
-  client.setQueryData(keys.repository(PROJECT), REPOSITORY);
+  client.setQueryData(keys.repository(PROJECT), repository);
   client.setQueryData(keys.board(BOARD), { id: BOARD, lanes: [{ id: "l0", cards: [{ id: CARD, title: "Slugs" }] }] } as unknown as Board);
   client.setQueryData(keys.repositoryFiles(PROJECT, "main", path), files);
   const query = path ? `?path=${encodeURIComponent(path)}` : "";
@@ -78,5 +91,30 @@ describe("RepositoryPage", () => {
   it("says a binary file has no text to show", () => {
     const html = render("logo.png", listing("logo.png", { kind: "file", binary: true }));
     expect(html).toContain("A binary file");
+  });
+
+  it("offers owners a form to connect a remote and others only where the repository lives", () => {
+    const owner = render("", root, "owner");
+    expect(owner).toContain("Hosted by AgentWorks.");
+    expect(owner).toMatch(/<form[^>]*aria-label="Connect a remote"/);
+    expect(owner).toMatch(/type="password"/);
+    expect(owner).not.toContain("Disconnect");
+    for (const role of ["member", "viewer"]) {
+      const html = render("", root, role);
+      expect(html).toContain("Hosted by AgentWorks.");
+      expect(html).not.toContain("Connect a remote");
+    }
+  });
+
+  it("shows a connected remote, its clone URL and, to owners only, Disconnect", () => {
+    const owner = render("", root, "owner", CONNECTED);
+    expect(owner).toContain("Connected to <code>https://forge.example/team/shop.git</code>");
+    expect(owner).toContain('value="https://forge.example/team/shop.git"');
+    expect(owner).toContain("with your own credentials");
+    expect(owner).toContain(">Disconnect<");
+    expect(owner).not.toContain("Connect a remote");
+    const viewer = render("", root, "viewer", CONNECTED);
+    expect(viewer).toContain("Connected to <code>https://forge.example/team/shop.git</code>");
+    expect(viewer).not.toContain(">Disconnect<");
   });
 });

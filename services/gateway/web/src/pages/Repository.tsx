@@ -1,15 +1,17 @@
-// The project's git repository: how to clone it, its branches with the cards they belong to, the default
-// branch's files and a zip of it.
+// The project's git repository: how to clone it, where it lives (the platform, or a remote of the project's own
+// that owners connect and disconnect here), its branches with the cards they belong to, the default branch's files
+// and a zip of it.
 
-import { useState } from "react";
+import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router";
-import { useBoard, useRepository, useRepositoryFiles } from "../api/hooks";
+import { api } from "../api/client";
+import { keys, useAction, useBoard, useRepository, useRepositoryFiles } from "../api/hooks";
 import type { Repository, RepositoryEntry, RepositoryFiles } from "../api/types";
 import { ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 import { absoluteUrl, archiveHref, branchCards, cloneCommand, crumbs, formatSize, parentOf } from "./repositoryView";
 
 export function RepositoryPage() {
-  const { project, projectId, workspaceId } = usePlace();
+  const { project, projectId, workspaceId, role } = usePlace();
   const repository = useRepository(projectId);
   return (
     <section className="panel stack repository">
@@ -18,7 +20,7 @@ export function RepositoryPage() {
         {(repo) => (
           <>
             <Clone repo={repo} projectId={projectId} />
-            <RemoteKind repo={repo} />
+            <Remote repo={repo} projectId={projectId} owner={role === "owner"} />
             <Branches repo={repo} boardId={project?.board_id ?? null} workspaceId={workspaceId} projectId={projectId} />
             <Files projectId={projectId} reference={repo.default_branch} />
           </>
@@ -58,7 +60,10 @@ function Clone({ repo, projectId }: { repo: Repository; projectId: string }) {
         </button>
       </div>
       <p className="muted small">
-        Git asks for a user name (any) and a password: a workspace API key. A viewer's key clones and fetches; pushing takes a member's or an owner's. The default branch is{" "}
+        {repo.remote_kind === "connected"
+          ? "The repository lives on its own remote: clone, fetch and push there with your own credentials for it."
+          : "Git asks for a user name (any) and a password: a workspace API key. A viewer's key clones and fetches; pushing takes a member's or an owner's."}{" "}
+        The default branch is{" "}
         <code>{repo.default_branch}</code>.{" "}
         <a href={archiveHref(projectId, repo.default_branch)} download>
           Download a zip of {repo.default_branch}
@@ -68,11 +73,79 @@ function Clone({ repo, projectId }: { repo: Repository; projectId: string }) {
   );
 }
 
-function RemoteKind({ repo }: { repo: Repository }) {
+function Remote({ repo, projectId, owner }: { repo: Repository; projectId: string; owner: boolean }) {
+  const refresh = [keys.repository(projectId)];
+  const disconnect = useAction(() => api<void>(`/api/projects/${projectId}/repository/remote`, { method: "DELETE" }), refresh);
+  const remote = repo.remote;
   return (
-    <p className="muted" data-testid="remote-kind">
-      {repo.remote_kind === "connected" ? "Connected to a remote: agents push their card branches there." : "Hosted by AgentWorks."}
-    </p>
+    <section className="stack" data-testid="remote-kind">
+      <h2>Where it lives</h2>
+      {remote ? (
+        <>
+          <p>
+            Connected to <code>{remote.url}</code> (as <code>{remote.username}</code>, since {new Date(remote.connected_at).toLocaleDateString()}):
+            agents clone from it and push their card branches there, and merges land on its {repo.default_branch}.
+          </p>
+          {owner ? (
+            <div className="row">
+              <button type="button" disabled={disconnect.isPending} onClick={() => disconnect.mutate(undefined)}>
+                Disconnect
+              </button>
+              <span className="muted small">The remote keeps its branches; the project returns to the AgentWorks repository.</span>
+            </div>
+          ) : null}
+          <ErrorNote error={disconnect.error} />
+        </>
+      ) : (
+        <>
+          <p className="muted">Hosted by AgentWorks.</p>
+          {owner ? <ConnectRemote projectId={projectId} /> : null}
+        </>
+      )}
+    </section>
+  );
+}
+
+function ConnectRemote({ projectId }: { projectId: string }) {
+  const [url, setUrl] = useState("");
+  const [token, setToken] = useState("");
+  const [username, setUsername] = useState("");
+  const connect = useAction(
+    (body: { url: string; token: string; username?: string }) =>
+      api<Repository>(`/api/projects/${projectId}/repository/remote`, { method: "PUT", body }),
+    [keys.repository(projectId)],
+  );
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const body = { url: url.trim(), token, ...(username.trim() ? { username: username.trim() } : {}) };
+    connect.mutate(body, { onSuccess: () => setToken("") });
+  }
+  return (
+    <form className="stack" onSubmit={submit} aria-label="Connect a remote">
+      <h3>Connect a remote</h3>
+      <p className="muted small">
+        Use an existing repository instead: agents then push their card branches there. Its token needs to read and push; it is kept as a secret and never
+        shown again.
+      </p>
+      <label>
+        Repository URL
+        <input type="url" required placeholder="https://github.com/team/shop.git" value={url} onChange={(e) => setUrl(e.target.value)} />
+      </label>
+      <label>
+        Access token
+        <input type="password" required autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} />
+      </label>
+      <label>
+        User name (optional)
+        <input placeholder="x-access-token" autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value)} />
+      </label>
+      <ErrorNote error={connect.error} />
+      <div className="row">
+        <button type="submit" disabled={connect.isPending}>
+          {connect.isPending ? "Connecting…" : "Connect a remote"}
+        </button>
+      </div>
+    </form>
   );
 }
 
