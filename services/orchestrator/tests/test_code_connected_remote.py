@@ -223,7 +223,8 @@ async def test_people_git_is_pointed_at_the_remote_and_disconnecting_returns_to_
 async def test_an_empty_remote_is_given_main_and_basic_with_another_user_name_works(
     connected: Connected, forge: Forge
 ) -> None:
-    url = await asyncio.to_thread(forge.repository, "fresh.git", empty=True)
+    # By name: git connects to the address the name resolved to when it was checked (http.curloptResolve).
+    url = (await asyncio.to_thread(forge.repository, "fresh.git", empty=True)).replace("127.0.0.1", "localhost")
     answer = await connected.send("PUT", connected.remote_path(), {"url": url, "token": TOKEN, "username": "oauth2"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["remote"]["username"] == "oauth2"
@@ -267,6 +268,7 @@ async def test_a_bad_token_an_unreachable_or_redirecting_remote_and_one_without_
         ({"url": "https://example.com/shop.git?x=1", "token": TOKEN}, 400, "invalid_remote_url"),
         ({"url": "https://example.com/shop .git", "token": TOKEN}, 400, "invalid_remote_url"),
         ({"url": "https:///shop.git", "token": TOKEN}, 400, "invalid_remote_url"),
+        ({"url": "https://example.com/a=b/shop.git", "token": TOKEN}, 400, "invalid_remote_url"),
         ({"url": "https://example.com/shop.git", "token": "two words"}, 400, "invalid_token"),
         ({"url": "https://example.com/shop.git", "token": "line\nX-Injected: 1"}, 400, "invalid_token"),
         ({"url": "https://example.com/shop.git"}, 422, "invalid_request"),
@@ -371,3 +373,5 @@ def test_git_reaches_only_the_checked_addresses_with_no_redirect_or_helper() -> 
     assert config["credential.helper"] == ""
     assert (remote.protocols, remote.timeout_seconds) == ("https", 30.0)
     assert TOKEN not in repr(remote)
+    literal = remotes.RemoteTarget("https://203.0.113.5/x.git", "203.0.113.5", 443, ("203.0.113.5",), False)
+    assert "http.curloptResolve" not in dict(remotes.git_remote(literal, USER, TOKEN, 30.0).config)

@@ -69,6 +69,8 @@ locals {
         SSM_INSTANCE   = local.repositories.instance
         SSM_LOCATION   = var.region
         GIT_PUBLIC_URL = "${local.public_origin}/git"
+        # Connected remotes' tokens, one secret per project (project-git-token-<project id>).
+        SECRETS_BACKEND = "secret-manager"
       }
     }
     provider-router = {

@@ -20,3 +20,19 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${var.service_emails[each.value.service]}"
 }
+
+data "google_project" "project" {
+  project_id = var.project_id
+}
+
+# The tokens of remotes that projects connect: the orchestrator makes, versions, reads and deletes one secret per
+# project, named project-git-token-<project id>, and no other secret.
+resource "google_project_iam_member" "remote_tokens" {
+  project = var.project_id
+  role    = "roles/secretmanager.admin"
+  member  = "serviceAccount:${var.service_emails["orchestrator"]}"
+  condition {
+    title      = "project-git-tokens-only"
+    expression = "resource.name.startsWith(\"projects/${data.google_project.project.number}/secrets/project-git-token-\")"
+  }
+}

@@ -48,8 +48,11 @@ class RemoteTarget:
 
 def checked_url(url: str, allow_loopback: bool) -> SplitResult:
     """The URL's parts when it may be connected (400 ``invalid_remote_url`` otherwise)."""
-    if any(ord(c) < 0x21 or ord(c) == 0x7F or c == "\\" for c in url):
-        raise AppError("A remote's URL holds no spaces, control characters or backslashes.", code="invalid_remote_url")
+    # '=' would end the URL inside git's ``-c http.<url>.extraHeader=...`` option.
+    if any(ord(c) < 0x21 or ord(c) == 0x7F or c in "\\=" for c in url):
+        raise AppError(
+            "A remote's URL holds no spaces, control characters, backslashes or '='.", code="invalid_remote_url"
+        )
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -133,21 +136,31 @@ def git_remote(target: RemoteTarget, username: str, token: str, timeout_seconds:
     """How git reaches the target: the token as HTTP Basic for its URL only, connections to the checked addresses
     only (``http.curloptResolve``, so a host that resolves elsewhere later is not followed), no redirect, no
     credential helper, and https (http only for a loopback remote allowed in development)."""
-    pinned = ",".join(f"[{a}]" if ":" in a else a for a in target.addresses)
     basic = base64.b64encode(f"{username}:{token}".encode()).decode()
+    config = [
+        ("http.followRedirects", "false"),
+        ("credential.helper", ""),
+        ("http.lowSpeedLimit", "1"),
+        ("http.lowSpeedTime", "60"),
+    ]
+    if not _is_address(target.host):  # an address in the URL is connected to as it is: nothing to pin
+        pinned = ",".join(f"[{a}]" if ":" in a else a for a in target.addresses)
+        config.insert(1, ("http.curloptResolve", f"{target.host}:{target.port}:{pinned}"))
     return GitRemote(
         target.url,
         f"Authorization: Basic {basic}",
-        (
-            ("http.followRedirects", "false"),
-            ("http.curloptResolve", f"{target.host}:{target.port}:{pinned}"),
-            ("credential.helper", ""),
-            ("http.lowSpeedLimit", "1"),
-            ("http.lowSpeedTime", "60"),
-        ),
+        tuple(config),
         "http" if target.plain_http else "https",
         timeout_seconds,
     )
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def heads(remote: GitRemote, token: str) -> set[str]:
