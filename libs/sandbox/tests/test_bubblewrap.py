@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import site
 import stat
 import subprocess
@@ -132,6 +133,42 @@ async def test_cancelling_the_run_kills_the_command(workdir: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert _owners(workdir, started) == {(os.geteuid(), os.getegid())}  # handed back on cancel too
+
+
+@needs_bwrap
+async def test_a_command_killed_by_a_signal_is_told_by_the_signals_name(workdir: Path) -> None:
+    result = await BubblewrapSandbox().run("kill -SEGV $$", workdir)
+    assert (result.exit_code, result.signal, result.launcher_died) == (139, "SIGSEGV", False)
+    assert result.killed_reason is None  # no limit of ours stopped it
+    exited = await BubblewrapSandbox().run("exit 3", workdir)
+    assert (exited.exit_code, exited.signal, exited.launcher_died) == (3, None, False)
+
+
+def _launcher_of(workdir: Path) -> int | None:
+    """This process's bwrap child bound to ``workdir`` (None until it has started)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            arguments = (entry / "cmdline").read_text().split("\0")
+        except (OSError, ValueError):
+            continue
+        if ppid == os.getpid() and Path(arguments[0]).name == "bwrap" and str(workdir.resolve()) in arguments:
+            return int(entry.name)
+    return None
+
+
+@needs_bwrap
+async def test_a_launcher_killed_under_its_command_is_told_apart_from_the_command(workdir: Path) -> None:
+    sandbox = BubblewrapSandbox()
+    started = workdir / "started"
+    os.mkfifo(started)
+    task = asyncio.create_task(sandbox.run("echo running > started; exec sleep 3600", workdir))
+    assert await asyncio.to_thread(started.read_text) == "running\n"
+    launcher = _launcher_of(workdir)
+    assert launcher is not None
+    os.kill(launcher, signal.SIGSEGV)  # as if bwrap itself had crashed
+    result = await task  # the command died with it: its pid namespace ends with bwrap
+    assert (result.exit_code, result.signal, result.launcher_died, result.timed_out) == (139, "SIGSEGV", True, False)
 
 
 async def test_a_working_copy_that_is_not_a_directory_is_refused(tmp_path: Path) -> None:

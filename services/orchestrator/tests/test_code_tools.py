@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import resource
+import signal
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -214,6 +218,63 @@ async def test_a_command_runs_in_the_sandbox_and_its_exit_code_and_output_come_b
         "run_command", command="python3 -c 'import urllib.request as u; u.urlopen(\"http://example.com\")'"
     )
     assert "exit code 1" in offline.result
+
+
+async def test_a_command_ended_by_a_signal_is_told_by_its_name_and_the_run_goes_on(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    crashed = await bench_.call("run_command", command="kill -SEGV $$")
+    assert crashed.ok
+    assert crashed.result.startswith("$ kill -SEGV $$\nexit code 139, killed by SIGSEGV; output:\n")
+
+    (bench_.root / "started").mkdir()  # the command's own sign that it runs, beside nothing else of the copy
+    running = asyncio.create_task(bench_.call("run_command", command="rmdir started; exec sleep 3600"))
+    launcher = await asyncio.to_thread(_launcher_once_started, bench_.root)
+    os.kill(launcher, signal.SIGSEGV)  # bwrap itself crashing under the command
+    died = await running
+    assert died.ok  # an answer the model can act on, not an error that ends the run
+    assert died.result.startswith(
+        "$ rmdir started; exec sleep 3600\nexit code 139, the sandbox itself was killed by SIGSEGV before the "
+        "command ended, so the command's own outcome is unknown; running it again is safe; output:\n"
+    )
+    assert [run.result.launcher_died for run in bench_.recorded] == [False, True]
+
+
+async def test_a_sandbox_the_machine_refuses_a_file_is_a_tool_error_not_a_failed_run(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    assert bench_.code.sandbox is not None
+    assert bench_.code.sandbox.available() is None  # probed beforehand: the refusal meets the command itself
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    open_now = {int(fd) for fd in os.listdir("/proc/self/fd")}
+    lowest_free = min(set(range(len(open_now) + 1)) - open_now)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))  # no new file descriptor: no pipe for bwrap
+    try:
+        refused = await bench_.call("run_command", command="touch ran")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert refused.error is not None
+    assert refused.error == (
+        "The sandbox failed ([Errno 24] Too many open files); the command may not have run. Try it again."
+    )
+    assert not (bench_.root / "ran").exists()
+    assert bench_.recorded == []
+
+
+def _launcher_once_started(root: Path) -> int:
+    """The pid of this process's bwrap bound to ``root``, once its command removed ``started``."""
+    deadline = time.monotonic() + 60
+    while (root / "started").exists():
+        assert time.monotonic() < deadline, "the command did not start"
+        time.sleep(0.05)
+    bound = str(root.resolve())
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            arguments = (entry / "cmdline").read_text().split("\0")
+        except (OSError, ValueError):
+            continue
+        if ppid == os.getpid() and Path(arguments[0]).name == "bwrap" and bound in arguments:
+            return int(entry.name)
+    raise AssertionError("no bwrap runs the command")
 
 
 async def test_with_no_sandbox_a_command_is_refused_saying_why_and_nothing_runs(tmp_path: Path) -> None:

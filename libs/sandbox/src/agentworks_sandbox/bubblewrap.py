@@ -133,7 +133,7 @@ class BubblewrapSandbox:
         data = _Data()
         try:
             args = self._arguments(argv, workdir, limits, data)
-            return await run_limited(args, limits, env={"PATH": SYSTEM_PATH}, pass_fds=data.fds)
+            return await run_limited(args, limits, env={"PATH": SYSTEM_PATH}, pass_fds=data.fds, launcher=True)
         finally:
             data.close()
 

@@ -48,7 +48,11 @@ class SandboxLimits:
 @dataclass(frozen=True)
 class CommandResult:
     """How a command ended: its exit code, the tail of its stdout and stderr merged in order, and why it was
-    stopped when a limit stopped it (``timeout``, ``cpu_time``, ``file_size``, ``killed``)."""
+    stopped when a limit stopped it (``timeout``, ``cpu_time``, ``file_size``, ``killed``).
+
+    ``signal`` names the signal that ended it (``SIGSEGV``) when one did, the exit code being 128 + its number as a
+    shell shows it. ``launcher_died`` says the signal ended the sandbox's launcher (bwrap) rather than the command,
+    as when it died before it could start the command: the command's own outcome is then unknown."""
 
     exit_code: int
     output_tail: str
@@ -56,6 +60,8 @@ class CommandResult:
     timed_out: bool
     killed_reason: str | None
     duration_ms: int
+    signal: str | None = None
+    launcher_died: bool = False
 
 
 class SandboxUnavailable(RuntimeError):

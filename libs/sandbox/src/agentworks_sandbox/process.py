@@ -25,8 +25,11 @@ async def run_limited(
     env: dict[str, str],
     cwd: Path | None = None,
     pass_fds: Sequence[int] = (),
+    launcher: bool = False,
 ) -> CommandResult:
-    """Runs ``args`` in a session of its own; at the time limit the whole session is killed."""
+    """Runs ``args`` in a session of its own; at the time limit the whole session is killed. ``launcher``: ``args``
+    start a launcher that runs the command as its child and exits with 128 + N when the command dies of signal N
+    (bwrap), so a signal ending the process started is the launcher's own death, not the command's."""
     started = time.monotonic()
     process = await asyncio.create_subprocess_exec(
         *args,
@@ -58,6 +61,9 @@ async def run_limited(
         timed_out=timed_out,
         killed_reason="timeout" if timed_out else killed_reason_of(exit_code),
         duration_ms=int((time.monotonic() - started) * 1000),
+        signal=signal_name_of(exit_code),
+        # Not when the time limit killed it: that is this function's own doing, and ``timed_out`` says so.
+        launcher_died=launcher and not timed_out and (process.returncode is None or process.returncode < 0),
     )
 
 
@@ -86,6 +92,16 @@ def exit_code_of(returncode: int | None) -> int:
     if returncode is None:
         return 128 + signal.SIGKILL
     return 128 - returncode if returncode < 0 else returncode
+
+
+def signal_name_of(exit_code: int) -> str | None:
+    """The signal an exit code above 128 stands for (139: ``SIGSEGV``), None for any other exit code."""
+    if exit_code <= 128:
+        return None
+    try:
+        return signal.Signals(exit_code - 128).name
+    except ValueError:
+        return None
 
 
 def killed_reason_of(exit_code: int) -> str | None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from agentworks_events.runs import TOOL_RESULT_MAX
 from agentworks_repos import GitError
-from agentworks_sandbox import SandboxFailure, SandboxUnavailable
+from agentworks_sandbox import CommandResult, SandboxFailure, SandboxUnavailable
 from pydantic import Field
 
 from agentworks_orchestrator.code.workcopy import WorkingCopy, WorkingCopyError, brief
@@ -199,15 +199,29 @@ async def _run_command(context: ToolContext, arguments: CommandIn) -> ToolOutcom
         result = await code.sandbox.run(arguments.command, code.copy.root, code.limits)
     except (SandboxUnavailable, SandboxFailure, ValueError) as exc:
         raise ToolError(f"The command could not run: {exc}. Nothing was run.") from None
+    except OSError as exc:  # the machine refused the sandbox a process, a file: the model may try again
+        raise ToolError(f"The sandbox failed ({exc}); the command may not have run. Try it again.") from None
     await code.record(CommandRun(f"{context.step}/{context.call_id}", arguments.command, result, started))
+    tail = result.output_tail[-OUTPUT_TAIL_SHOWN:]
+    cut = " (the output's tail)" if result.truncated or len(tail) < len(result.output_tail) else ""
+    return ToolOutcome(f"$ {arguments.command}\n{', '.join(_how_it_ended(result))}; output{cut}:\n{tail}")
+
+
+def _how_it_ended(result: CommandResult) -> list[str]:
+    """The exit code first (the line a model reads), then what stopped the command when something did."""
     how = [f"exit code {result.exit_code}"]
     if result.timed_out:
         how.append("stopped at the time limit")
+    elif result.launcher_died:
+        how.append(
+            f"the sandbox itself was killed by {result.signal or 'a signal'} before the command ended, so the "
+            "command's own outcome is unknown; running it again is safe"
+        )
     elif result.killed_reason:
         how.append(f"stopped: {result.killed_reason}")
-    tail = result.output_tail[-OUTPUT_TAIL_SHOWN:]
-    cut = " (the output's tail)" if result.truncated or len(tail) < len(result.output_tail) else ""
-    return ToolOutcome(f"$ {arguments.command}\n{', '.join(how)}; output{cut}:\n{tail}")
+    elif result.signal:
+        how.append(f"killed by {result.signal}")
+    return how
 
 
 def _bounded(text: str) -> str:
