@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import grpc
 import uvicorn
-from agentworks_platform.serve import WEBSOCKET_COMPRESSION
+from agentworks_platform.serve import EVENT_LOOP, WEBSOCKET_COMPRESSION
 from agentworks_platform.service_auth import LocalTokenSigner
 
 from agentworks_localstack.emulator import Emulator, serve
@@ -94,6 +94,7 @@ class AppThread:
             lifespan="on",
             ws=ws,
             ws_per_message_deflate=WEBSOCKET_COMPRESSION,
+            loop=EVENT_LOOP,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"app-{self.port}", daemon=True)

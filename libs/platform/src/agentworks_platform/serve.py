@@ -71,10 +71,17 @@ def listen_port(environ: dict[str, str] | os._Environ[str] = os.environ) -> int:
 # than the bandwidth it saves (with it, 1,000 watchers of one run waited 50 ms longer at the 99th percentile).
 WEBSOCKET_COMPRESSION = False
 
+# asyncio's own loop, never uvloop: uvloop forks a child process with the whole interpreter (Python's at-fork hooks
+# run and libuv's loop is rebuilt in the child before exec), which in a service of many threads now and then crashes
+# the child before it runs git or bwrap: a command reported killed by SIGSEGV that never ran, or a git that fails.
+# asyncio spawns through ``subprocess`` (vfork, then exec; nothing else runs in the child).
+EVENT_LOOP = "asyncio"
+
 
 def uvicorn_flags() -> list[str]:
     """The options every way of running a service shares, as uvicorn command-line flags (dev fleet, bench)."""
-    return ["--no-access-log", "--no-proxy-headers", "--ws-per-message-deflate", str(WEBSOCKET_COMPRESSION).lower()]
+    compression = str(WEBSOCKET_COMPRESSION).lower()
+    return ["--no-access-log", "--no-proxy-headers", "--ws-per-message-deflate", compression, "--loop", EVENT_LOOP]
 
 
 def server_config(package: str) -> uvicorn.Config:
@@ -90,6 +97,7 @@ def server_config(package: str) -> uvicorn.Config:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
         ws_per_message_deflate=WEBSOCKET_COMPRESSION,
+        loop=EVENT_LOOP,
     )
 
 
