@@ -49,6 +49,17 @@ async def person_pushes(remote: GitRemote, tmp_path: Path, branch: str, path: st
     await run_git("push", "--quiet", "origin", f"HEAD:refs/heads/{branch}", cwd=clone)
 
 
+async def test_a_working_copy_named_relative_to_the_fleets_directory_is_cloned_where_named(
+    remote: GitRemote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a fleet's data directory is relative to where it runs (.dev/offset-N)
+    copy = await open_working_copy(remote, Path(".dev", "work", "attempt-1"), BRANCH)
+    assert copy.root == tmp_path / ".dev" / "work" / "attempt-1"
+    assert (copy.root / "README.md").is_file()
+    assert await copy.ref("HEAD") is not None
+    assert not (copy.root / ".dev").exists()
+
+
 async def test_paths_outside_the_working_copy_or_into_git_are_refused(remote: GitRemote, tmp_path: Path) -> None:
     copy = await opened(remote, tmp_path)
     outside = tmp_path / "secret.txt"

@@ -252,7 +252,7 @@ def brief(exc: GitError) -> str:
 async def open_working_copy(remote: GitRemote, directory: Path, branch: str) -> WorkingCopy:
     """Clone the card's ``branch`` into ``directory`` (a fresh one for each attempt); a branch the repository does
     not hold yet starts from the default branch and is pushed at its first commit."""
-    await asyncio.to_thread(_fresh, directory)
+    directory = await asyncio.to_thread(_fresh, directory)
     existing = branch in await _heads(remote)
     source = branch if existing else DEFAULT_BRANCH
     await git("clone", "--quiet", "--branch", source, remote.url, str(directory), cwd=directory.parent, remote=remote)
@@ -262,9 +262,13 @@ async def open_working_copy(remote: GitRemote, directory: Path, branch: str) -> 
     return copy
 
 
-def _fresh(directory: Path) -> None:
+def _fresh(directory: Path) -> Path:
+    """An empty place for the clone, named absolutely: git runs in its parent, and a relative directory (a fleet's
+    relative data directory) would be cloned below itself, leaving the working copy with neither files nor git."""
+    directory = directory.absolute()
     shutil.rmtree(directory, ignore_errors=True)
     directory.parent.mkdir(parents=True, exist_ok=True)
+    return directory
 
 
 def remove_working_copy(directory: Path) -> None:
