@@ -19,6 +19,8 @@ from .test_fleet import ORIGIN, Fleet, fleet  # noqa: F401 - the fleet fixture
 
 pytestmark = [
     pytest.mark.stack,
+    # Five lanes of runs, each awaited up to 240 s: on a loaded machine the line takes longer than the suite's 120 s.
+    pytest.mark.timeout(900),
     pytest.mark.skipif(BubblewrapSandbox().available() is not None, reason="needs bubblewrap"),
 ]
 TITLE = "Saved cards"
