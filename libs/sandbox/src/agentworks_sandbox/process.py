@@ -53,7 +53,9 @@ async def run_limited(
     except BaseException:
         await asyncio.shield(_stop(process, tail))
         raise
-    exit_code = exit_code_of(process.returncode)
+    # Killed at the time limit, it reads as killed whichever of bwrap's processes the kill reached first (bwrap
+    # exits 255 when its namespace's init dies before it does).
+    exit_code = 128 + signal.SIGKILL if timed_out else exit_code_of(process.returncode)
     return CommandResult(
         exit_code=exit_code,
         output_tail=tail.text(),
