@@ -132,6 +132,7 @@ async def test_an_executor_killed_during_a_command_resumes_without_a_second_comm
         assert len(commits) == 1
         assert commits[0].startswith("Backend developer|Add the total|")
         assert [row.command for row in await command_rows(orchestrator)] == ["python3 -m unittest"]
+        assert not marker.parent.exists()  # the dead attempt's working copy went with the attempt that took over
 
 
 async def test_the_troubleshooter_is_given_the_last_failed_command_and_the_diff(make_orchestrator: Any) -> None:

@@ -4,6 +4,7 @@ and the commands its tools run recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -62,6 +63,10 @@ class CodeAttempts:
     @asynccontextmanager
     async def opened(self, of: AttemptOf, conversation: Sequence[dict[str, Any]]) -> AsyncIterator[CodeWorkspace]:
         directory = self.root / f"{of.run_id}-{of.attempt}"
+        # An earlier attempt's executor died before removing its working copy (perhaps mid-command, still handed to
+        # the sandbox's user); this attempt took the run over, so that copy is nobody's any more.
+        for earlier in range(1, of.attempt):
+            await asyncio.to_thread(remove_working_copy, self.root / f"{of.run_id}-{earlier}")
         try:
             remote = await code_service.remote_of(self.code, of.project_id)
             branch = await code_service.card_branch(
