@@ -60,6 +60,7 @@ FLEET_MODULES = frozenset(
         "tests/browser/test_web_app.py",
         "tests/test_dev.py",
         "tests/test_fleet.py",
+        "tests/test_fleet_command_kill.py",
         "tests/test_fleet_takeover.py",
         "tests/test_scale_out.py",
         "tests/test_schemathesis.py",
