@@ -34,6 +34,7 @@ const router = createBrowserRouter([
       { index: true, element: <Home /> },
       { path: "w/:workspaceId", element: <WorkspaceHome /> },
       { path: "w/:workspaceId/p/:projectId/board", element: <BoardPage /> },
+      { path: "w/:workspaceId/p/:projectId/cards/:cardRef", element: <BoardPage /> },
       { path: "w/:workspaceId/p/:projectId/console", element: (
           <Later>
             <ConsolePage />

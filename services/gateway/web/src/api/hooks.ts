@@ -1,9 +1,9 @@
 // Data fetching: one react-query hook per resource, keys shared so mutations and live events can refresh them.
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api } from "./client";
 import type {
-  AgentConfig, ApiKey, BillingSummary, Board, Card, CardCode, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, CommandRun, DocumentInfo, InvoicePage, Member,
+  AgentConfig, ApiKey, BillingSummary, Board, Card, CardCode, CardPage, CardDocument, CardComment, CardImage, CardDocumentVersion, CardRuns, CommandRun, DocumentInfo, InvoicePage, Member,
   ModelChoice, NewApiKey, ProjectPage, Repository, RepositoryFiles, Usage, User, Version, VersionPage, Workspace,
 } from "./types";
 
@@ -12,6 +12,8 @@ export const keys = {
   workspaces: ["workspaces"] as const,
   projects: (ws: string) => ["projects", ws] as const,
   board: (id: string) => ["board", id] as const,
+  archived: (project: string) => ["archived-cards", project] as const,
+  cardByRef: (workspace: string, ref: string) => ["card-by-ref", workspace, ref] as const,
   cardRuns: (id: string) => ["card-runs", id] as const,
   children: (id: string) => ["card-children", id] as const,
   cardDocuments: (id: string) => ["card-documents", id] as const,
@@ -55,6 +57,20 @@ export function useBoard(boardId: string | null | undefined) {
     queryKey: keys.board(boardId ?? ""),
     queryFn: () => api<Board>(`/api/boards/${boardId}`),
     enabled: Boolean(boardId),
+  });
+}
+
+/** A project's archived cards, oldest first, a page at a time. */
+export function useArchivedCards(projectId: string) {
+  return useInfiniteQuery({
+    queryKey: keys.archived(projectId),
+    queryFn: ({ pageParam }) => {
+      const query = new URLSearchParams({ archived: "true", limit: "50" });
+      if (pageParam) query.set("cursor", pageParam);
+      return api<CardPage>(`/api/projects/${projectId}/cards?${query.toString()}`);
+    },
+    initialPageParam: "",
+    getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
 }
 

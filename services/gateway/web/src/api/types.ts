@@ -20,6 +20,7 @@ export type ProjectPage = core.PageProjectOut;
 export type Board = core.BoardDetail;
 export type Lane = core.LaneWithCards;
 export type Card = core.CardOut;
+export type CardPage = core.PageCardOut;
 export type Label = core.LabelOut;
 export type Attachment = core.AttachmentOut;
 export type ActivityItem = core.ActivityItemOut;

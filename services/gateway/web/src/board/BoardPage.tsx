@@ -21,10 +21,11 @@ import { filtersFromSearch, filtersToSearch, NO_FILTERS, visibleCards, type Boar
 import { SHORTCUTS, shortcutOf } from "./shortcuts";
 import { useCollapsedLanes } from "../lib/collapsed";
 import { agentName } from "../lib/agents";
+import { ArchivedCards } from "./ArchivedCards";
+import { useCardNavigation } from "./cardNavigation";
+import { OpenedCardLayout } from "./OpenedCardLayout";
 
-// The drawer (terminal, Markdown, transcripts) loads when a card is first opened, and the palette when first
-// asked for, not with the board.
-const CardDrawer = lazy(() => import("./CardDrawer").then((m) => ({ default: m.CardDrawer })));
+// The palette loads when first asked for, not with the board.
 const CommandPalette = lazy(() => import("./CommandPalette").then((m) => ({ default: m.CommandPalette })));
 
 const LIFT_KEYS = { start: ["Space"], cancel: ["Escape"], end: ["Space"] };
@@ -46,11 +47,15 @@ export function BoardPage() {
       workspaceId={workspaceId}
       canWrite={can(role, "write")}
       canRun={can(role, "run")}
+      canDelete={role === "owner"}
     />
   );
 }
 
-function BoardView(props: { boardId: string; projectId: string; projectName: string; workspaceId: string; canWrite: boolean; canRun: boolean }) {
+/** Whether the toolbar's "Archived" list is shown, kept in the address beside the filters. */
+const ARCHIVED_PARAM = "archived";
+
+function BoardView(props: { boardId: string; projectId: string; projectName: string; workspaceId: string; canWrite: boolean; canRun: boolean; canDelete: boolean }) {
   const { boardId, projectId, canWrite } = props;
   const client = useQueryClient();
   const board = useBoard(boardId);
@@ -58,7 +63,14 @@ function BoardView(props: { boardId: string; projectId: string; projectName: str
   const draggingRef = useRef(false);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
   const [search, setSearch] = useSearchParams();
-  const openCard = search.get("card");
+  const cards = useCardNavigation(props.workspaceId, projectId);
+  const showArchived = search.get(ARCHIVED_PARAM) === "1";
+  const toggleArchived = () => {
+    const next = new URLSearchParams(search);
+    if (showArchived) next.delete(ARCHIVED_PARAM);
+    else next.set(ARCHIVED_PARAM, "1");
+    setSearch(next, { replace: true });
+  };
   const filters = filtersFromSearch(search);
   // Typing a search replaces the address rather than adding a history entry per key.
   const setFilters = (next: BoardFilters) => setSearch(filtersToSearch(next, search), { replace: true });
@@ -128,11 +140,11 @@ function BoardView(props: { boardId: string; projectId: string; projectName: str
     else setFocusCardId(cardId);
   }
 
-  const open = (cardId: string | null) => {
-    const next = new URLSearchParams(search);
-    if (cardId) next.set("card", cardId);
-    else next.delete("card");
-    setSearch(next);
+  /** Opens a card of the board by its id (lanes and the palette know cards by id; the address by short id). */
+  const open = (cardId: string) => {
+    const current = client.getQueryData<Board>(keys.board(boardId));
+    const found = current ? findCard(current, cardId) : null;
+    if (found) cards.open(found.card.human_id);
   };
 
   /** Opens the quick add of the focused card's lane (or the first lane) and puts the cursor in it. */
@@ -174,8 +186,32 @@ function BoardView(props: { boardId: string; projectId: string; projectName: str
         const count = [...shown.values()].reduce((sum, cards) => sum + cards.length, 0);
         return (
         <>
-        <BoardToolbar ref={searchBox} title={props.projectName} labels={data.labels} workspaceId={props.workspaceId} filters={filters} shown={count} total={total} onChange={setFilters} />
-        <div className={openCard ? "board-layout with-drawer" : "board-layout"}>
+        <BoardToolbar
+          ref={searchBox}
+          title={props.projectName}
+          labels={data.labels}
+          workspaceId={props.workspaceId}
+          filters={filters}
+          shown={count}
+          total={total}
+          onChange={setFilters}
+          archivedShown={showArchived}
+          onToggleArchived={toggleArchived}
+        />
+        {showArchived ? (
+          <ArchivedCards projectId={projectId} boardId={boardId} canWrite={canWrite} canDelete={props.canDelete} onOpen={cards.open} />
+        ) : null}
+        <OpenedCardLayout
+          board={data}
+          workspaceId={props.workspaceId}
+          projectId={projectId}
+          canWrite={canWrite}
+          canRun={props.canRun}
+          onClose={(cardId) => {
+            if (cardId) setFocusCardId(cardId);
+            cards.close();
+          }}
+        >
           <DndContext
             sensors={sensors}
             accessibility={{ announcements }}
@@ -210,29 +246,7 @@ function BoardView(props: { boardId: string; projectId: string; projectName: str
             </div>
             <DragOverlay>{dragging ? <CardFace card={findCard(data, dragging)?.card} lifted labels={data.labels} /> : null}</DragOverlay>
           </DndContext>
-          {openCard ? (
-            <Suspense
-              fallback={
-                <aside className="drawer" aria-label="Card details" aria-busy="true">
-                  <Spinner label="Opening the card…" />
-                </aside>
-              }
-            >
-              <CardDrawer
-                cardId={openCard}
-                projectId={projectId}
-                workspaceId={props.workspaceId}
-                board={data}
-                canWrite={canWrite}
-                canRun={props.canRun}
-                onClose={() => {
-                  setFocusCardId(openCard);
-                  open(null);
-                }}
-              />
-            </Suspense>
-          ) : null}
-        </div>
+        </OpenedCardLayout>
         {paletteOpen ? (
           <Suspense fallback={null}>
             <CommandPalette

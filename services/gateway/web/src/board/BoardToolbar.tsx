@@ -5,6 +5,7 @@ import { forwardRef, useEffect, useRef, useState } from "react";
 import { useMembers } from "../api/hooks";
 import { AGENT_STATES, isFiltering, NO_FILTERS, PRIORITIES, type AgentState, type BoardFilters, type Priority } from "./filters";
 import { CARD_CHOICES } from "./cardChoices";
+import { ARCHIVED_PANEL } from "./ArchivedCards";
 
 interface ToolbarProps {
   title: string;
@@ -14,6 +15,8 @@ interface ToolbarProps {
   shown: number;
   total: number;
   onChange: (filters: BoardFilters) => void;
+  archivedShown: boolean;
+  onToggleArchived: () => void;
 }
 
 export const BoardToolbar = forwardRef<HTMLInputElement, ToolbarProps>(function BoardToolbar(props, searchRef) {
@@ -41,6 +44,10 @@ export const BoardToolbar = forwardRef<HTMLInputElement, ToolbarProps>(function 
   return (
     <div className="board-toolbar">
       <h1 className="board-title">{props.title}</h1>
+      {/* Beside the title, so the drawer lying over the board's right side never covers it. */}
+      <button type="button" className="archived-toggle" aria-expanded={props.archivedShown} aria-controls={props.archivedShown ? ARCHIVED_PANEL : undefined} onClick={props.onToggleArchived}>
+        Archived
+      </button>
       <div className="board-filters" role="search" aria-label="Search and filter cards">
         <input
           ref={searchRef}

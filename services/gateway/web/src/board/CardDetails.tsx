@@ -2,13 +2,13 @@
 // workspace or an agent), and archiving (with undo) or, for owners, deleting it for good.
 
 import { useState, type FormEvent } from "react";
-import { useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { keys, useAction, useMembers } from "../api/hooks";
 import type { Board, Card, Label } from "../api/types";
 import { AGENT_NAMES } from "../api/generated/agents";
 import { ErrorNote, usePlace } from "../ui";
 import { LabelChip } from "./LabelChip";
+import { useCardNavigation } from "./cardNavigation";
 
 interface Props {
   card: Card;
@@ -38,7 +38,7 @@ export function CardDetails({ card, board, workspaceId, canWrite }: Props) {
       </label>
       <Assignee card={card} workspaceId={workspaceId} canWrite={canWrite} onChange={(body) => patch.mutate(body)} />
       <ErrorNote error={patch.error} />
-      {canWrite ? <Archive card={card} boardId={board.id} /> : null}
+      {canWrite ? <Archive card={card} boardId={board.id} workspaceId={workspaceId} /> : null}
     </div>
   );
 }
@@ -125,15 +125,15 @@ function Assignee({ card, workspaceId, canWrite, onChange }: { card: Card; works
   );
 }
 
-function Archive({ card, boardId }: { card: Card; boardId: string }) {
+function Archive({ card, boardId, workspaceId }: { card: Card; boardId: string; workspaceId: string }) {
   const { role } = usePlace();
-  const [, setSearch] = useSearchParams();
-  const refresh = [["card", card.id], keys.board(boardId)] as const;
+  const navigation = useCardNavigation(workspaceId, card.project_id);
+  const refresh = [["card", card.id], keys.board(boardId), keys.archived(card.project_id)] as const;
   const archive = useAction((on: boolean) => api<Card>(`/api/cards/${card.id}/${on ? "archive" : "unarchive"}`, { method: "POST" }), refresh);
-  const remove = useAction(() => api<void>(`/api/cards/${card.id}`, { method: "DELETE" }), [keys.board(boardId)]);
+  const remove = useAction(() => api<void>(`/api/cards/${card.id}`, { method: "DELETE" }), [keys.board(boardId), keys.archived(card.project_id)]);
   function deleteForGood() {
     if (!window.confirm(`Delete ${card.human_id} “${card.title}” for good? Its history stays, the card does not.`)) return;
-    remove.mutate(undefined, { onSuccess: () => setSearch((s) => (s.delete("card"), s)) });
+    remove.mutate(undefined, { onSuccess: () => navigation.leave() });
   }
   return (
     <div className="row">

@@ -8,8 +8,11 @@ import { ErrorNote, Loaded } from "../ui";
 import { RejectForm, RUN_AGENT_PICKER, useRunAction } from "./CardRuns";
 import { DRAWER_SECTIONS, type DrawerContext } from "./drawerSections";
 import { latestRunState, pendingApprovals } from "./runState";
+import { cardPath } from "./address";
 
 interface DrawerProps {
+  /** The drawer's element id (the board's separator controls it). */
+  id: string;
   cardId: string;
   projectId: string;
   workspaceId: string;
@@ -31,7 +34,7 @@ export function CardDrawer(props: DrawerProps) {
   }, [onClose]);
 
   return (
-    <aside className="drawer" aria-label="Card details" data-testid="drawer">
+    <aside id={props.id} className="drawer" aria-label="Card details" data-testid="drawer">
       <Loaded query={card} label="Loading the card…">
         {(data) => <CardDetails {...props} card={data} />}
       </Loaded>
@@ -115,6 +118,7 @@ function DrawerHeader({ context, title, onClose }: { context: DrawerContext; tit
       </div>
       <p className="drawer-state">
         <span data-testid="drawer-lane">{lane ? `Lane ${lane.number} · ${lane.name}` : "No lane"}</span>
+        <CopyLink path={cardPath(context.workspaceId, card.project_id, card.human_id)} shortId={card.human_id} />
         {state ? (
           <span className={`state-pill ${runs[0]?.approval ? `approval-${runs[0].approval}` : runs[0]?.status}`} data-testid="drawer-state">
             {state}
@@ -130,6 +134,34 @@ function DrawerHeader({ context, title, onClose }: { context: DrawerContext; tit
         ))}
       </nav>
     </header>
+  );
+}
+
+/** Copies the card's address by its short id, which opens it for anyone of the workspace. */
+function CopyLink({ path, shortId }: { path: string; shortId: string }) {
+  const [copied, setCopied] = useState<"no" | "yes" | "failed">("no");
+  const link = `${window.location.origin}${path}`;
+  useEffect(() => setCopied("no"), [shortId]);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(link);
+      setCopied("yes");
+    } catch {
+      setCopied("failed"); // no clipboard permission: the link is shown to copy by hand
+    }
+  }
+  return (
+    <span className="copy-link">
+      <span className="human-id" data-testid="drawer-human-id">
+        {shortId}
+      </span>
+      <button type="button" className="link" onClick={() => void copy()} data-link={link}>
+        Copy link
+      </button>
+      <span role="status" className="muted small">
+        {copied === "yes" ? "Link copied" : copied === "failed" ? `Copy this link: ${link}` : ""}
+      </span>
+    </span>
   );
 }
 
