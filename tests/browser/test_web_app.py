@@ -502,10 +502,13 @@ def _new_project_with_card(page: Page, title: str) -> dict[str, str]:
     expect(page).to_have_url(re.compile(r"/w/[^/]+/p/[^/]+/board$"))
     page.get_by_label("New card title").fill(title)
     page.get_by_role("button", name="Add", exact=True).click()
-    page.locator(f'[data-card="{title}"]').click()
-    page.wait_for_url(re.compile(r"card="))
+    card = page.locator(f'[data-card="{title}"]')
+    card.click()
+    page.wait_for_url(re.compile(r"/cards/[A-Za-z0-9]+-[0-9]+$"))
     workspace, project = re.findall(r"/(?:w|p)/([0-9a-f-]{36})", page.url)
-    return {"workspace": workspace, "project": project, "card": re.findall(r"card=([0-9a-f-]{36})", page.url)[0]}
+    card_id = card.get_attribute("data-card-id")
+    assert card_id is not None
+    return {"workspace": workspace, "project": project, "card": card_id}
 
 
 def test_the_real_loop_of_a_lanes_two_agents_reads_as_two_transcripts(browser: Browser, fleet: Fleet) -> None:
@@ -909,3 +912,210 @@ def test_labels_set_on_a_card_survive_a_reload_and_an_archived_card_comes_back_w
         details.get_by_test_id("card-archived").get_by_role("button", name="Undo").click()
         expect(card).to_be_visible()
         expect(card.get_by_test_id("card-label")).to_have_text("Urgent")
+
+
+# A card's address by its short id, the archived cards, and the resizable split between the board and the drawer.
+
+
+def _separator_value(separator: Locator, name: str = "aria-valuenow") -> int:
+    value = separator.get_attribute(name)
+    assert value is not None, name
+    return int(value)
+
+
+def _drag_by(page: Page, element: Locator, dx: float) -> None:
+    box = element.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx / 2, y, steps=4)
+    page.mouse.move(x + dx, y, steps=4)
+    page.mouse.up()
+
+
+def _width_of(element: Locator) -> float:
+    box = element.bounding_box()
+    assert box is not None
+    return box["width"]
+
+
+def test_a_card_opens_by_its_short_id_comes_back_from_the_archived_list_and_resizes_its_split(
+    browser: Browser, fleet: Fleet
+) -> None:
+    owner = _context(browser, fleet, width=1440)
+    owner.grant_permissions(["clipboard-read", "clipboard-write"], origin=fleet.url)
+    with screenshots_on_failure("card-address", [owner]):
+        page = owner.new_page()
+        ids = _new_project(page)
+        headers = {"origin": fleet.url}
+        made = [
+            page.request.post(
+                f"/api/projects/{ids['project']}/cards", data={"title": title, "lane_id": ids["lane0"]}, headers=headers
+            ).json()
+            for title in ("Refunds", "Gift cards", "Loyalty points")
+        ]
+        refunds, gifts, points = made
+        board_url = ids["board_url"]
+        card_url = f"{fleet.url}/w/{ids['workspace']}/p/{ids['project']}/cards/{refunds['human_id']}"
+        drawer = page.get_by_label("Card details")
+        title = drawer.get_by_test_id("drawer-title")
+
+        # Opened from the board, a card's address is its short id; back closes it, forward opens it again.
+        page.locator('[data-card="Refunds"]').click()
+        expect(page).to_have_url(card_url)
+        expect(drawer.get_by_test_id("drawer-human-id")).to_have_text(refunds["human_id"])
+        page.locator('[data-card="Gift cards"]').click()  # another card replaces it in the history
+        expect(title).to_have_text("Gift cards")
+        page.go_back()
+        expect(page).to_have_url(board_url)
+        expect(drawer).to_have_count(0)
+        page.go_forward()
+        expect(title).to_have_text("Gift cards")
+        drawer.get_by_role("button", name="Close card").click()
+        expect(page).to_have_url(board_url)
+        expect(drawer).to_have_count(0)
+
+        # The address opens the card after a reload; Copy link copies it.
+        page.goto(card_url)
+        page.reload()
+        expect(title).to_have_text("Refunds")
+        expect(page.locator('[data-card="Loyalty points"]')).to_be_visible()
+        drawer.get_by_role("button", name="Copy link").click()
+        expect(drawer.get_by_role("status").filter(has_text="Link copied")).to_be_visible()
+        assert page.evaluate("() => navigator.clipboard.readText()") == card_url
+        # A card's id, in the path or in an older link's ?card=, gives way to its short id; the filters stay.
+        page.goto(f"/w/{ids['workspace']}/p/{ids['project']}/cards/{points['id']}")
+        expect(page).to_have_url(re.compile(rf"/cards/{points['human_id']}$"))
+        expect(title).to_have_text("Loyalty points")
+        page.goto(f"{board_url}?q=gift&card={gifts['id']}")
+        expect(page).to_have_url(re.compile(rf"/cards/{gifts['human_id']}\?q=gift$"))
+        expect(title).to_have_text("Gift cards")
+        expect(page.locator("[data-card]")).to_have_count(1)
+        # A short id no card has says so, and leads back to the board.
+        missing = f"{refunds['human_id'].split('-')[0]}-99"
+        page.goto(f"/w/{ids['workspace']}/p/{ids['project']}/cards/{missing}")
+        nothing = page.get_by_test_id("no-such-card")
+        expect(nothing.get_by_role("heading", name="No such card")).to_be_visible()
+        expect(nothing).to_contain_text(missing)
+        _axe_serious(page, "no such card")
+        nothing.get_by_role("button", name="Back to the board").click()
+        expect(page).to_have_url(board_url)
+
+        # Archived from its drawer, a card is listed under Archived, searched, opened and restored from there.
+        page.locator('[data-card="Refunds"]').click()
+        drawer.get_by_test_id("card-details").get_by_role("button", name="Archive").click()
+        expect(page.locator('[data-card="Refunds"]')).to_have_count(0)
+        expect(drawer.get_by_test_id("card-archived")).to_be_visible()  # the drawer stays, with its Undo
+        drawer.get_by_role("button", name="Close card").click()
+        archived_gift = page.request.post(f"/api/cards/{gifts['id']}/archive", headers=headers)
+        assert archived_gift.ok, archived_gift.text()
+        page.get_by_role("button", name="Archived", exact=True).click()
+        panel = page.get_by_role("region", name="Archived cards")
+        listed = panel.get_by_test_id("archived-card")
+        expect(listed).to_have_count(2)
+        expect(page.locator('[data-card="Gift cards"]')).to_have_count(0)
+        panel.get_by_label("Search archived cards").fill("refund")
+        expect(listed).to_have_count(1)
+        expect(listed).to_contain_text(f"{refunds['human_id']} Refunds")
+        _axe_serious(page, "archived cards")
+        listed.get_by_role("button", name=re.compile("Refunds")).click()
+        expect(title).to_have_text("Refunds")
+        expect(drawer.get_by_test_id("card-archived")).to_be_visible()
+        listed.get_by_role("button", name=f"Restore {refunds['human_id']}").click()
+        expect(listed).to_have_count(0)
+        expect(_lane(page, 0).locator('[data-card="Refunds"]')).to_be_visible()  # type: ignore[attr-defined]
+        expect(drawer.get_by_test_id("card-archived")).to_have_count(0)
+        # An owner deletes an archived card for good.
+        panel.get_by_label("Search archived cards").fill("")
+        page.once("dialog", lambda dialog: dialog.accept())
+        listed.get_by_role("button", name=f"Delete {gifts['human_id']} for good").click()
+        expect(panel).to_contain_text("No archived cards.")
+        assert page.request.get(f"/api/cards/{gifts['id']}").status == 404
+        page.get_by_role("button", name="Archived", exact=True).click()
+        expect(panel).to_have_count(0)
+
+        # At 1440 px the drawer's left edge is a separator: dragged, moved with the keys, kept after a reload.
+        separator = page.get_by_role("separator", name="Resize the card panel")
+        expect(separator).to_have_attribute("aria-valuenow", "520")
+        expect(separator).to_have_attribute("aria-controls", "card-drawer")
+        assert _width_of(drawer) == 520
+        _drag_by(page, separator, -100)
+        expect(separator).to_have_attribute("aria-valuenow", "620")
+        assert _width_of(drawer) == 620
+        separator.focus()
+        page.keyboard.press("ArrowRight")
+        expect(separator).to_have_attribute("aria-valuenow", "604")
+        page.keyboard.press("Shift+ArrowLeft")
+        expect(separator).to_have_attribute("aria-valuenow", "668")
+        assert _width_of(drawer) == 668
+        _axe_serious(page, "resizable drawer")
+        page.keyboard.press("End")  # as wide as leaves the board its room
+        widest = _separator_value(separator, "aria-valuemax")
+        expect(separator).to_have_attribute("aria-valuenow", str(widest))
+        assert _width_of(drawer) == widest
+        _drag_by(page, separator, -200)  # clamped: it goes no further
+        expect(separator).to_have_attribute("aria-valuenow", str(widest))
+        page.keyboard.press("Home")  # as narrow as keeps the header whole
+        narrowest = _separator_value(separator, "aria-valuemin")
+        expect(separator).to_have_attribute("aria-valuenow", str(narrowest))
+        header = drawer.locator(".drawer-head")
+        for control in (
+            title,
+            header.get_by_role("button", name="Close card"),
+            header.get_by_role("button", name="Copy link"),
+        ):
+            _inside_viewport(page, control)
+        page.keyboard.press("Shift+ArrowLeft")
+        chosen = _separator_value(separator)
+        assert chosen == narrowest + 64
+        page.reload()
+        expect(title).to_have_text("Refunds")
+        expect(separator).to_have_attribute("aria-valuenow", str(chosen))
+        assert _width_of(drawer) == chosen
+
+        # At 820 px the board and the drawer share the row; the separator between them resizes the split.
+        page.set_viewport_size({"width": 820, "height": 1180})
+        board = page.locator(".board")
+        expect(separator).to_be_visible()
+        page.wait_for_function(
+            "() => Number(document.querySelector('[role=separator]').getAttribute('aria-valuemax')) <= 820 - 300"
+        )
+        start = _separator_value(separator)
+        assert _width_of(drawer) == start
+        _drag_by(page, separator, 60)
+        expect(separator).to_have_attribute("aria-valuenow", str(start - 60))
+        drawer_box, board_box, separator_box = drawer.bounding_box(), board.bounding_box(), separator.bounding_box()
+        assert drawer_box is not None
+        assert board_box is not None
+        assert separator_box is not None
+        assert drawer_box["width"] == start - 60, drawer_box
+        assert _apart(drawer_box, board_box), (drawer_box, board_box)
+        assert board_box["x"] + board_box["width"] <= separator_box["x"] + 1 <= drawer_box["x"], (
+            board_box,
+            separator_box,
+        )
+        separator.focus()
+        page.keyboard.press("End")
+        widest = _separator_value(separator, "aria-valuemax")
+        assert widest <= 820 - 300, widest
+        board_box = board.bounding_box()
+        assert board_box is not None
+        assert board_box["width"] >= 200, board_box  # the board keeps room for a lane
+        page.keyboard.press("Home")
+        expect(separator).to_have_attribute("aria-valuenow", str(_separator_value(separator, "aria-valuemin")))
+        for control in (
+            title,
+            header.get_by_role("button", name="Close card"),
+            header.get_by_role("button", name="Copy link"),
+        ):
+            _inside_viewport(page, control)
+        _axe_serious(page, "resizable drawer, tablet")
+
+        # A phone keeps the full-screen sheet, without a separator.
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(separator).to_be_hidden()
+        drawer_box = drawer.bounding_box()
+        assert drawer_box is not None
+        assert (drawer_box["x"], drawer_box["y"], drawer_box["width"]) == (0, 0, 390), drawer_box
+    owner.close()
