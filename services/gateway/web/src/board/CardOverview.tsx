@@ -2,7 +2,8 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link, useLocation, useParams, useSearchParams } from "react-router";
+import { cardPath } from "./address";
 import { api } from "../api/client";
 import { keys, useAction, useChildren } from "../api/hooks";
 import type { CardUpdate } from "../api/generated/openapi/core";
@@ -98,13 +99,14 @@ function CardFields({ card, canWrite, boardId }: { card: Card; canWrite: boolean
   );
 }
 
-/** A link that opens another card of the board in the drawer. */
-function CardLink({ cardId, title }: { cardId: string; title: string }) {
+/** A link that opens another card in the drawer, in place of this one (by its short id once known; a card's id
+ * in the address gives way to it). */
+function CardLink({ cardRef, title }: { cardRef: string; title: string }) {
   const [search] = useSearchParams();
-  const next = new URLSearchParams(search);
-  next.set("card", cardId);
+  const location = useLocation();
+  const { workspaceId = "", projectId = "" } = useParams();
   return (
-    <Link to={{ search: next.toString() }} data-testid="card-link">
+    <Link to={cardPath(workspaceId, projectId, cardRef, search)} replace state={location.state as unknown} data-testid="card-link">
       {title}
     </Link>
   );
@@ -114,7 +116,7 @@ function ParentLink({ parentId }: { parentId: string }) {
   const parent = useQuery({ queryKey: ["card", parentId], queryFn: () => api<Card>(`/api/cards/${parentId}`) });
   return (
     <p className="muted" data-testid="parent-card">
-      Child of <CardLink cardId={parentId} title={parent.data?.title ?? "its parent card"} />
+      Child of <CardLink cardRef={parent.data?.human_id ?? parentId} title={parent.data?.title ?? "its parent card"} />
     </p>
   );
 }
@@ -137,7 +139,7 @@ function Children({ card, canWrite }: { card: Card; canWrite: boolean }) {
             <ul>
               {list.map((child) => (
                 <li key={child.id}>
-                  <CardLink cardId={child.id} title={child.title} />
+                  <CardLink cardRef={child.human_id} title={child.title} />
                 </li>
               ))}
             </ul>
