@@ -30,7 +30,7 @@ def orchestrator(orchestrator: Orchestrator) -> Orchestrator:
         if owner is None:
             return Answer.refusal(404, "not_found", f"No card with id {card}.")
         return Answer(200, {
-            **owner, "card_id": card, "title": "Checkout", "lane_number": 7, "lane_name": "Test",
+            **owner, "card_id": card, "title": "Checkout", "human_id": "SHOP-7", "lane_number": 7, "lane_name": "Test",
             "requires_approval": False, "approval_pending": False,
         })  # fmt: skip
 
