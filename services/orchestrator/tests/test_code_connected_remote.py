@@ -152,9 +152,9 @@ async def test_an_agents_card_branch_and_the_merge_land_on_the_connected_remote(
     url = await asyncio.to_thread(forge.repository, "shop.git")
     answer = await connected.send("PUT", connected.remote_path(), {"url": url, "token": TOKEN})
     assert answer.status_code == 200, answer.text
-    shown = answer.json()
+    assert (answer.json()["url"], answer.json()["connected_by"]) == (url, str(connected.o.owner.user_id))
+    shown = await connected.get(f"/api/projects/{connected.o.project}/repository")
     assert (shown["remote_kind"], shown["clone_url"], shown["remote"]["url"]) == ("connected", url, url)
-    assert shown["remote"]["connected_by"] == str(connected.o.owner.user_id)
     assert shown["head_sha"] == await git_text("rev-parse", "main", cwd=forge.path("shop.git"))
     # The token is a secret of the secrets port, not a column, and no answer carries it.
     secret = await connected.state.code.secrets.get(f"project-git-token-{connected.o.project}")
@@ -227,7 +227,7 @@ async def test_an_empty_remote_is_given_main_and_basic_with_another_user_name_wo
     url = (await asyncio.to_thread(forge.repository, "fresh.git", empty=True)).replace("127.0.0.1", "localhost")
     answer = await connected.send("PUT", connected.remote_path(), {"url": url, "token": TOKEN, "username": "oauth2"})
     assert answer.status_code == 200, answer.text
-    assert answer.json()["remote"]["username"] == "oauth2"
+    assert answer.json()["username"] == "oauth2"
     readme = await git_text("show", "main:README.md", cwd=forge.path("fresh.git"))
     assert readme.startswith("# Project repository")
 

@@ -56,5 +56,6 @@ export type CardCode = orchestrator.CardCodeOut;
 export type MergeResult = orchestrator.MergeOut;
 export type CommandRun = orchestrator.CommandRunOut;
 export type Repository = orchestrator.RepositoryOut;
+export type ConnectedRemote = orchestrator.ConnectedRemoteOut;
 export type RepositoryEntry = orchestrator.EntryOut;
 export type RepositoryFiles = orchestrator.FilesOut;

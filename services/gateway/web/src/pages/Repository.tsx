@@ -6,7 +6,7 @@ import { type FormEvent, useState } from "react";
 import { Link, useSearchParams } from "react-router";
 import { api } from "../api/client";
 import { keys, useAction, useBoard, useRepository, useRepositoryFiles } from "../api/hooks";
-import type { Repository, RepositoryEntry, RepositoryFiles } from "../api/types";
+import type { ConnectedRemote, Repository, RepositoryEntry, RepositoryFiles } from "../api/types";
 import { ErrorNote, Loaded, Spinner, usePlace } from "../ui";
 import { absoluteUrl, archiveHref, branchCards, cloneCommand, crumbs, formatSize, parentOf } from "./repositoryView";
 
@@ -112,7 +112,7 @@ function ConnectRemote({ projectId }: { projectId: string }) {
   const [username, setUsername] = useState("");
   const connect = useAction(
     (body: { url: string; token: string; username?: string }) =>
-      api<Repository>(`/api/projects/${projectId}/repository/remote`, { method: "PUT", body }),
+      api<ConnectedRemote>(`/api/projects/${projectId}/repository/remote`, { method: "PUT", body }),
     [keys.repository(projectId)],
   );
   function submit(event: FormEvent) {

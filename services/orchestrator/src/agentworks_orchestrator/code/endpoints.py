@@ -18,6 +18,7 @@ from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, GitSt
 from agentworks_orchestrator.code.schemas import (
     CardCodeOut,
     CommandRunsOut,
+    ConnectedRemoteOut,
     FilesOut,
     MergeOut,
     RemoteIn,
@@ -46,7 +47,7 @@ async def repository(project_id: uuid.UUID, principal: PrincipalDep, code: CodeD
 )
 async def connect_remote(
     project_id: uuid.UUID, remote_in: RemoteIn, principal: PrincipalDep, code: CodeDep
-) -> RepositoryOut:
+) -> ConnectedRemoteOut:
     workspace_id = await service.project_of_owner(code, principal, project_id)
     return await service.connect_remote(code, workspace_id, project_id, remote_in, principal)
 

@@ -22,8 +22,9 @@ from agentworks_repos.embedded import initialise_bare
 DEFAULT_USERNAME = "x-access-token"
 USERNAME = re.compile(r"[A-Za-z0-9._@+-]{1,100}")
 TOKEN = re.compile(r"[\x21-\x7e]{1,4096}")  # printable ASCII, no space: it becomes one header line
-RESOLVE_SECONDS = 10.0
-CHECK_SECONDS = 30.0
+# Connecting answers within the gateway's 10 s wait for the orchestrator: a remote slower than this is refused.
+RESOLVE_SECONDS = 3.0
+CHECK_SECONDS = 5.0
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 # NAT64 (RFC 6052) and the deprecated IPv4-compatible range carry an IPv4 address in their last 32 bits.
 IPV4_CARRIERS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
@@ -191,6 +192,7 @@ async def start_default_branch(remote: GitRemote, scratch: Path) -> None:
     bare = scratch / "start.git"
     await run_git("init", "--quiet", "--bare", f"--initial-branch={DEFAULT_BRANCH}", str(bare))
     await initialise_bare(bare)
+    quick = GitRemote(remote.url, remote.auth_header, remote.config, remote.protocols, CHECK_SECONDS)
     await run_git(
-        "push", "--quiet", remote.url, f"{DEFAULT_BRANCH}:refs/heads/{DEFAULT_BRANCH}", cwd=bare, remote=remote
+        "push", "--quiet", remote.url, f"{DEFAULT_BRANCH}:refs/heads/{DEFAULT_BRANCH}", cwd=bare, remote=quick
     )

@@ -285,7 +285,7 @@ async def _once(body: bytes) -> AsyncIterator[bytes]:
 
 async def connect_remote(
     code: CodeContext, workspace_id: uuid.UUID, project_id: uuid.UUID, remote_in: RemoteIn, principal: Principal
-) -> RepositoryOut:
+) -> ConnectedRemoteOut:
     """Connect the project to a remote of its own (or replace the one it had) once git reached it with the token:
     its URL is checked as a server-side request (see ``remotes``), an empty remote is given the default branch,
     and the token is kept by the secrets port, never in the database or an answer."""
@@ -315,7 +315,8 @@ async def connect_remote(
     )
     async with code.db.transaction() as session:
         await repository.save_project_remote(session, row)
-    return await project_repository(code, project_id)
+    # Not the repository with its branches: reading them fetches the whole remote, which may outlast the request.
+    return ConnectedRemoteOut.model_validate(row)
 
 
 async def _start_default_branch(remote: GitRemote, token: str) -> None:

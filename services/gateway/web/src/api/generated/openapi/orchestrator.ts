@@ -1288,7 +1288,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RepositoryOut"];
+                    "application/json": components["schemas"]["ConnectedRemoteOut"];
                 };
             };
             /** @description The body, query or cursor cannot be read. */
