@@ -37,31 +37,35 @@ def core_state(connection: HTTPConnection) -> CoreState:
     return state_of(context_of(connection), CoreState)
 
 
-def _outbox(connection: HTTPConnection) -> Outbox:
+# The dependencies below are coroutines although they only read the state: FastAPI runs a plain function
+# dependency on a worker thread, a hand-over to another thread and back on every request that uses one.
+
+
+async def _outbox(connection: HTTPConnection) -> Outbox:
     return core_state(connection).outbox
 
 
-def _board_cache(connection: HTTPConnection) -> BoardCache:
+async def _board_cache(connection: HTTPConnection) -> BoardCache:
     return core_state(connection).board_cache
 
 
-def _models(connection: HTTPConnection) -> ModelCatalog:
+async def _models(connection: HTTPConnection) -> ModelCatalog:
     return core_state(connection).models
 
 
-def _image_files(connection: HTTPConnection) -> ImageFiles:
+async def _image_files(connection: HTTPConnection) -> ImageFiles:
     return core_state(connection).image_files
 
 
-def _blobs(connection: HTTPConnection) -> BlobStore:
+async def _blobs(connection: HTTPConnection) -> BlobStore:
     return core_state(connection).blobs
 
 
-def _attachment_limit(connection: HTTPConnection) -> int:
+async def _attachment_limit(connection: HTTPConnection) -> int:
     return core_state(connection).attachment_max_bytes
 
 
-def _documents(connection: HTTPConnection, session: SessionDep) -> DocumentStore:
+async def _documents(connection: HTTPConnection, session: SessionDep) -> DocumentStore:
     """Firestore in production; otherwise core's own database, in the request's transaction."""
     return core_state(connection).firestore_documents or SqlDocumentStore(session)
 
