@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -66,6 +67,68 @@ def _writes_to_cards(core: Core) -> Iterator[list[tuple[str, int]]]:
         yield writes
     finally:
         event.remove(engine, "after_cursor_execute", note)
+
+
+@contextmanager
+def _statements_of_this_task(core: Core) -> Iterator[list[str]]:
+    """Each statement the current task sends while inside, as its verb and first table (``SELECT cards``). The
+    request runs in the task that calls the app; the outbox's bookkeeping runs in tasks of its own and is left out."""
+    statements: list[str] = []
+    engine: Engine = core.app.state.ctx.db.engine.sync_engine
+    task = asyncio.current_task()
+
+    def note(_conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool) -> None:
+        if asyncio.current_task() is task:
+            statements.append(_verb_and_table(statement))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _verb_and_table(statement: str) -> str:
+    words = statement.split()
+    if words[0].upper() in ("SAVEPOINT", "RELEASE", "SET"):
+        return " ".join(w for w in words[:2] if not w.startswith("sa_savepoint")).upper()
+    table = re.search(r"\b(?:FROM|INTO|UPDATE)\s+(\w+)", statement, re.IGNORECASE)
+    return f"{words[0].upper()} {table.group(1) if table else ''}".rstrip()
+
+
+def _authorization_statements(core: Core) -> list[str]:
+    """What every request on a card sends before its own work: the card's workspace, then (PostgreSQL) the
+    transaction's role and tenant for row-level security, then the caller's membership."""
+    if not core.app.state.ctx.db.is_postgres:
+        return ["SELECT resource_index", "SELECT members"]
+    return ["SET LOCAL", "SELECT resource_index", "SELECT", "SELECT members"]
+
+
+async def test_a_move_reads_the_lanes_and_the_card_in_two_statements_and_writes_one_row(core: Core) -> None:
+    """Counted, not timed: whatever the lane's length or the place, a move locks its lanes in one statement, the
+    card with its position and its new neighbours' keys in another, writes the card and its event, and commits
+    with its audit row and the board's revision."""
+    a, lane, cards = await _lane_of_cards(core, 30)
+    move = [
+        "SAVEPOINT",
+        "SELECT lanes",
+        "SELECT cards",
+        "UPDATE cards",
+        "INSERT outbox",
+        "RELEASE SAVEPOINT",
+        "INSERT audit_log",
+        "UPDATE boards",
+    ]
+    expected = [*_authorization_statements(core), *move]
+    for card, target, position in (
+        (cards[3], lane, 20),
+        (cards[20], lane, 0),
+        (cards[0], lane, None),
+        (cards[10], a["lanes"][2], 0),
+    ):
+        with _statements_of_this_task(core) as statements:
+            await _move(core, card, target, position)
+        assert statements == expected, (position, statements)
 
 
 def test_keys_fall_strictly_between_their_neighbours_and_run_out_only_in_a_closed_gap() -> None:

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from agentworks_platform.db import is_transient_conflict, locks_rows
-from sqlalchemy import ColumnElement, String, Table, bindparam, cast, delete, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    Select,
+    String,
+    Table,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from agentworks_core.cards import order
 from agentworks_core.models import Card, CardImage, Lane, Project, ResourceIndex
@@ -37,6 +55,95 @@ async def lock_lanes(
         if lane is not None:
             lanes[lane.id] = lane
     return lanes
+
+
+async def share_lanes_of_move(session: AsyncSession, card_id: uuid.UUID, target_id: uuid.UUID) -> dict[uuid.UUID, Lane]:
+    """Load the card's lane and ``target_id``, sharing both (``FOR KEY SHARE`` on PostgreSQL) in one statement that
+    locks them in id order, as ``lock_lanes`` does. The card's lane is read without a lock: the caller checks that
+    the card is still in one of them once it holds the card."""
+    query = _lanes_of_move_query(locks_rows(session))
+    lanes = await session.scalars(query, {"card_id": card_id, "target_id": target_id})
+    return {lane.id: lane for lane in lanes.all()}
+
+
+@functools.cache
+def _lanes_of_move_query(locks: bool) -> Select[Lane]:
+    """Built once: a statement's cache key is worked out again for every new statement object, and for a query
+    this size that costs more than sending it."""
+    card_lane = select(Card.lane_id).where(Card.id == bindparam("card_id")).scalar_subquery()
+    query = (
+        select(Lane)
+        .where((Lane.id == bindparam("target_id")) | (Lane.id == card_lane))
+        .order_by(Lane.id)
+        .execution_options(populate_existing=True)
+    )
+    return query.with_for_update(read=True, key_share=True, of=Lane) if locks else query
+
+
+@dataclass(frozen=True, slots=True)
+class Placing:
+    """What putting a card at an index of a lane depends on, read with the card in one statement: its index in
+    its own lane now, how many other cards the target lane shows, and the keys of the cards that would sit either
+    side of it there (None past either end)."""
+
+    card: Card
+    position: int
+    others: int
+    before: int | None
+    after: int | None
+
+
+async def placing(session: AsyncSession, card_id: uuid.UUID, lane_id: uuid.UUID, wanted: int | None) -> Placing | None:
+    """The card, locked (PostgreSQL), with what putting it at index ``wanted`` (the end when None, or when past the
+    end) of lane ``lane_id`` among that lane's other cards depends on; None when there is no such card."""
+    place = "end" if wanted is None else "top" if wanted == 0 else "between"
+    values = {
+        "card_id": card_id,
+        "lane_id": lane_id,
+        "after_skip": wanted or 0,
+        "before_skip": max((wanted or 0) - 1, 0),
+    }
+    row = (await session.execute(_placing_query(place, locks_rows(session)), values)).one_or_none()
+    if row is None:
+        return None
+    card, position, others, before, after = row
+    return Placing(card, int(position), int(others), before, after)
+
+
+@functools.cache
+def _placing_query(place: Literal["top", "between", "end"], locks: bool) -> Select[Card, int, int, Any, Any]:
+    """The card (locked when ``locks``) with its index in its lane, the count of the other cards of lane
+    ``:lane_id``, and the keys of those at indexes ``:before_skip`` and ``:after_skip`` among them, in order:
+    the last one's before the end, none before the top, none after the end. Built once, as above."""
+    ahead = aliased(Card)
+    position = (
+        select(func.count())
+        .where(ahead.lane_id == Card.lane_id, ahead.archived_at.is_(None), _ahead_of_row(ahead, Card))
+        .scalar_subquery()
+    )
+    other = aliased(Card)
+    others = select(other.order_key).where(
+        other.lane_id == bindparam("lane_id"), other.archived_at.is_(None), other.id != bindparam("card_id")
+    )
+    count = select(func.count()).select_from(others.subquery()).scalar_subquery()
+    last = others.order_by(other.order_key.desc(), other.id.desc()).limit(1).scalar_subquery()
+    in_order = others.order_by(other.order_key, other.id)
+
+    def at(skip: str) -> ScalarSelect[Any]:
+        return in_order.offset(bindparam(skip, type_=Integer)).limit(1).scalar_subquery()
+
+    before: ColumnElement[Any] = last
+    after: ColumnElement[Any] = null()
+    if place == "top":
+        before, after = null(), at("after_skip")
+    elif place == "between":  # past the end, the card before it is the last one
+        before, after = func.coalesce(at("before_skip"), last), at("after_skip")
+    query = (
+        select(Card, position, count, before, after)
+        .where(Card.id == bindparam("card_id"))
+        .execution_options(populate_existing=True)
+    )
+    return query.with_for_update(of=Card) if locks else query
 
 
 async def lock_card_in_lane(
@@ -117,7 +224,15 @@ async def first_lane(session: AsyncSession, board_id: uuid.UUID) -> Lane | None:
 
 
 def _ahead_of(card: Card) -> ColumnElement[bool]:
-    return (Card.order_key < card.order_key) | ((Card.order_key == card.order_key) & (Card.id < card.id))
+    return _ahead_of_row(Card, card)
+
+
+def _ahead_of_row(rows: Any, card: Any) -> ColumnElement[bool]:
+    """Whether a row of ``rows`` comes before ``card`` in their lane's order (a loaded card, or a row of a query)."""
+    ahead: ColumnElement[bool] = (rows.order_key < card.order_key) | (
+        (rows.order_key == card.order_key) & (rows.id < card.id)
+    )
+    return ahead
 
 
 async def position_of(session: AsyncSession, card: Card) -> int:

@@ -176,6 +176,11 @@ async def _key_at(
     key = order.key_between(*await repository.keys_around(session, lane_id, index, card_id))
     if key is not None or not exclusive:
         return key
+    return await _key_after_rekey(session, lane_id, index, card_id)
+
+
+async def _key_after_rekey(session: AsyncSession, lane_id: uuid.UUID, index: int, card_id: uuid.UUID) -> int:
+    """Re-key the lane (held alone) and return the key that puts the card at ``index`` among its other cards."""
     await repository.rekey_lane(session, lane_id, card_id)
     key = order.key_between(*await repository.keys_around(session, lane_id, index, card_id))
     assert key is not None, "a freshly spread lane has room everywhere"
@@ -437,32 +442,44 @@ async def _move(
     actor_id: uuid.UUID | None,
 ) -> _Moved:
     """Put the card at index ``wanted`` (the end by default) of lane ``target_id`` by writing its own row: its
-    lane and a key between its new neighbours'."""
+    lane and a key between its new neighbours'.
+
+    A move first shares the lanes: one statement locks them, one more locks the card and reads its position and its
+    new neighbours' keys. Only a move that finds it needs the target lane alone (to count it against a WIP limit,
+    or to re-key a closed gap) runs again holding it so."""
 
     async def attempt(exclusive: bool) -> _Moved | None:
-        card, lanes = await _lock_card_and_lanes(session, card_id, [target_id], [target_id] if exclusive else [])
+        if exclusive:
+            lanes = (await _lock_card_and_lanes(session, card_id, [target_id], [target_id]))[1]
+        else:
+            lanes = await repository.share_lanes_of_move(session, card_id, target_id)
+        placing = await repository.placing(session, card_id, target_id, wanted)
+        if placing is None:
+            raise NotFound(f"No card with id {card_id}.")
+        card = placing.card
+        if card.lane_id not in lanes:
+            return None  # it left the lane that was locked for it in the meantime: run again
         source, target = lanes[card.lane_id], lanes.get(target_id)
         if card.archived_at is not None:
             raise Conflict("The card is archived; unarchive it to move it.", code="card_archived")
         if target is None or target.board_id != card.board_id:
             raise AppError("The lane must belong to the card's board.", code="invalid_lane", status_code=422)
         leaving = target.id != source.id
-        count = await repository.count_in_lane(session, target.id)
         if leaving and target.wip_limit is not None:
             if not exclusive:
                 return None
-            _refuse_full(target, count)
-        old_position = await repository.position_of(session, card)
-        others = count if leaving else count - 1
-        index = others if wanted is None else min(wanted, others)
-        if not leaving and index == old_position:
-            return _Moved(card, old_position, None)
-        key = await _key_at(session, target.id, index, card.id, exclusive)
+            _refuse_full(target, placing.others)
+        index = placing.others if wanted is None else min(wanted, placing.others)
+        if not leaving and index == placing.position:
+            return _Moved(card, placing.position, None)
+        key = order.key_between(placing.before, placing.after)
         if key is None:
-            return None
+            if not exclusive:
+                return None
+            key = await _key_after_rekey(session, target.id, index, card.id)
         card.lane_id, card.order_key, card.updated_at = target.id, key, utc_now()
         await session.flush()
-        position = await repository.position_of(session, card)
+        # The key lies strictly between the neighbours at ``index``, so the card's position now is ``index``.
         await outbox.add(
             session,
             CardMoved(
@@ -475,21 +492,15 @@ async def _move(
                 from_lane_number=source.number,
                 to_lane_id=target.id,
                 to_lane_number=target.number,
-                from_position=old_position,
-                to_position=position,
-                card=snapshot(card, target, position),
+                from_position=placing.position,
+                to_position=index,
+                card=snapshot(card, target, index),
             ),
         )
-        before = {"lane_id": source.id, "position": old_position}
-        return _Moved(card, position, (before, {"lane_id": target.id, "position": position}))
+        before = {"lane_id": source.id, "position": placing.position}
+        return _Moved(card, index, (before, {"lane_id": target.id, "position": index}))
 
-    # The lock is chosen before any is taken: a move into a lane with a WIP limit counts the lane, and a move
-    # into a closed gap re-keys it, so those hold the lane alone; any other move shares it.
-    leaving = await repository.lane_of_card(session, card_id) != target_id
-    others = await repository.count_in_lane(session, target_id) - (0 if leaving else 1)
-    index = max(others, 0) if wanted is None else min(wanted, max(others, 0))
-    alone = await _needs_lane_alone(session, target_id, index, card_id, counted=leaving)
-    moved = await repository.under_lane_locks(session, attempt, alone)
+    moved = await repository.under_lane_locks(session, attempt, exclusive=False)
     if moved is None:
         raise _changed_meanwhile()
     return moved
