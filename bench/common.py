@@ -21,6 +21,8 @@ from agentworks_platform.service_auth import LocalTokenSigner, ensure_dev_key
 from agentworks_platform.settings import dev_service_account
 
 PUSHER = "pubsub-invoker@agentworks-local.iam.gserviceaccount.com"
+READY_SECONDS = 180
+"""How long a service may take to answer ``/readyz``: on a loaded machine, importing one alone can take a minute."""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -80,7 +82,7 @@ def service_process(
     process = subprocess.Popen(command, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + READY_SECONDS
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"{factory} exited with {process.returncode} (see {log})")
