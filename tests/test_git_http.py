@@ -73,7 +73,16 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 @pytest.fixture
-def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path) -> Iterator[GitFleet]:
+def limits() -> dict[str, int]:
+    """Size limits of the fleet (the gateway's ``git_max_body_bytes``, the orchestrator's ``git_max_push_bytes``);
+    a test parametrizes it to lower them."""
+    return {}
+
+
+@pytest.fixture
+def fleet(
+    migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file: Path, limits: dict[str, int]
+) -> Iterator[GitFleet]:
     ports = {name: free_port() for name in ("gateway", "core", "orchestrator")}
     urls = {f"{name}_url": f"http://127.0.0.1:{port}" for name, port in ports.items()}
     common: dict[str, Any] = {"environment": "test", "dev_signing_key_file": dev_key_file}
@@ -85,6 +94,7 @@ def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file
         OrchestratorSettings(
             **common, port=ports["orchestrator"], database_url=migrated_database(ORCHESTRATOR_MIGRATIONS),
             core_url=urls["core_url"], repos_dir=tmp_path / "repos", git_public_url=f"{urls['gateway_url']}/git",
+            **{k: v for k, v in limits.items() if k == "git_max_push_bytes"},
         ),
         sink=RecordingSink(),
     )  # fmt: skip
@@ -92,6 +102,7 @@ def fleet(migrated_database: Callable[[Path], str], tmp_path: Path, dev_key_file
         GatewaySettings(
             **common, port=ports["gateway"], database_url=migrated_database(GATEWAY_MIGRATIONS),
             core_url=urls["core_url"], orchestrator_url=urls["orchestrator_url"],
+            **{k: v for k, v in limits.items() if k == "git_max_body_bytes"},
         )
     )  # fmt: skip
     threads = []
@@ -194,3 +205,46 @@ def test_a_push_of_tens_of_megabytes_lands(fleet: GitFleet) -> None:
     fleet.git("push", "--quiet", "origin", "HEAD:refs/heads/big", cwd=work)
     pushed = fleet.git("rev-parse", "HEAD", cwd=work).stdout.strip()
     assert fleet.git("ls-remote", "origin", "refs/heads/big", cwd=work).stdout.split() == [pushed, "refs/heads/big"]
+
+
+MIB = 1024 * 1024
+
+
+def _commit_file(fleet: GitFleet, work: Path, name: str, data: bytes) -> None:
+    (work / name).write_bytes(data)
+    fleet.git("add", name, cwd=work)
+    fleet.git(*IDENTITY, "commit", "--quiet", "-m", f"Add {name}", cwd=work)
+
+
+@pytest.mark.parametrize("limits", [{"git_max_push_bytes": 2 * MIB, "git_max_body_bytes": 5 * MIB}])
+def test_pushes_past_the_size_limits_or_with_corrupt_objects_are_refused_and_land_nothing(fleet: GitFleet) -> None:
+    _, project, key = _project_and_key(fleet)
+    work = fleet.clone(key, project)
+    _commit_file(fleet, work, "small.bin", random.Random(1).randbytes(MIB))
+    fleet.git("push", "--quiet", "origin", "HEAD:refs/heads/small", cwd=work)
+
+    # Random bytes: the pack is as large as the file. Past the repository's limit, git refuses the pack as it comes.
+    _commit_file(fleet, work, "big.bin", random.Random(2).randbytes(3 * MIB))
+    refused = fleet.git("push", "origin", "HEAD:refs/heads/big", cwd=work, check=False)
+    assert refused.returncode != 0
+    assert "remote: fatal: pack exceeds maximum allowed size" in refused.stderr
+    # Past the gateway's limit for a git request, it answers 413 before the orchestrator answers anything.
+    _commit_file(fleet, work, "huge.bin", random.Random(3).randbytes(6 * MIB))
+    too_large = fleet.git("push", "origin", "HEAD:refs/heads/huge", cwd=work, check=False)
+    assert too_large.returncode != 0
+    assert "413" in too_large.stderr
+
+    # A tree entry named ".." (written with hash-object --literally, as git itself never would) fails fsck.
+    fleet.git("checkout", "--quiet", "small", cwd=work)
+    blob = fleet.git("hash-object", "-w", "small.bin", cwd=work).stdout.strip()
+    odd = subprocess.run(
+        [GIT, "hash-object", "--literally", "-t", "tree", "-w", "--stdin"],
+        input=b"100644 ..\x00" + bytes.fromhex(blob), cwd=work, env=git_env(), capture_output=True, check=True,
+    ).stdout.decode().strip()  # fmt: skip
+    commit = fleet.git(*IDENTITY, "commit-tree", odd, "-p", "HEAD", "-m", "Odd", cwd=work).stdout.strip()
+    corrupt = fleet.git("push", "origin", f"{commit}:refs/heads/odd", cwd=work, check=False)
+    assert corrupt.returncode != 0
+    assert "hasDotdot" in corrupt.stderr
+
+    listed = fleet.git("ls-remote", "--heads", "origin", cwd=work).stdout
+    assert [line.split("\t")[1] for line in listed.splitlines()] == ["refs/heads/main", "refs/heads/small"]

@@ -49,10 +49,12 @@ class SecureSourceManagerFake:
         self.repositories: dict[str, dict[str, Any]] = {}
         self.operations: dict[str, dict[str, Any]] = {}
         self.creates = 0
+        self.deletes = 0
         self._ids = itertools.count(1)
         self.app = FastAPI()
         self.app.add_api_route(f"/v1/{PARENT}/repositories", self.create, methods=["POST"])
         self.app.add_api_route(f"/v1/{PARENT}/repositories/{{name}}", self.get, methods=["GET"])
+        self.app.add_api_route(f"/v1/{PARENT}/repositories/{{name}}", self.delete, methods=["DELETE"])
         self.app.add_api_route(f"/v1/{PARENT}/operations/{{name}}", self.operation, methods=["GET"])
         self.app.add_api_route("/git/{name}/{path:path}", self.git, methods=["GET", "POST"])
 
@@ -92,6 +94,27 @@ class SecureSourceManagerFake:
         if name not in self.repositories:
             return google_error(404, "NOT_FOUND", f"repository {name} not found")
         return JSONResponse(self.repositories[name])
+
+    async def delete(self, name: str, request: Request) -> Response:
+        if not self._authorized(request):
+            return google_error(401, "UNAUTHENTICATED", "Request had invalid authentication credentials.")
+        if set(request.query_params) - {"allowMissing"} or await request.body():
+            return google_error(400, "INVALID_ARGUMENT", "invalid delete request")
+        if name not in self.repositories:
+            if request.query_params.get("allowMissing") == "true":
+                return JSONResponse({"name": self._operation({}), "done": False})
+            return google_error(404, "NOT_FOUND", f"repository {name} not found")
+        self.deletes += 1
+        del self.repositories[name]
+        for made in (f"{name}.git", f"{name}-seed"):
+            await asyncio.to_thread(shutil.rmtree, self.root / made)
+        return JSONResponse({"name": self._operation({}), "done": False})
+
+    def _operation(self, response: dict[str, Any]) -> str:
+        """A finished long-running operation, as the next poll finds it."""
+        operation = f"{PARENT}/operations/operation-{next(self._ids)}"
+        self.operations[operation] = {"name": operation, "done": True, "response": response}
+        return operation
 
     async def operation(self, name: str, request: Request) -> Response:
         if not self._authorized(request):
@@ -220,3 +243,23 @@ def test_repository_ids_are_valid_on_the_instance() -> None:
     assert repository_id(uuid.UUID("3f2a9c1e-0000-4000-8000-000000000000")) == "p-3f2a9c1e-0000-4000-8000-000000000000"
     with pytest.raises(ValueError, match="badly formed"):
         repository_id("../x")  # type: ignore[arg-type]
+
+
+async def test_delete_removes_the_repository_and_a_repeated_delete_is_harmless(
+    host: SecureSourceManagerHost, fake: SecureSourceManagerFake
+) -> None:
+    project, kept = uuid.uuid4(), uuid.uuid4()
+    await host.ensure(project)
+    await host.ensure(kept)
+    port: RepositoryHost = host
+    await port.delete(project)
+    assert repository_id(project) not in fake.repositories
+    assert not (fake.root / f"{repository_id(project)}.git").exists()
+    with pytest.raises(RepositoryHostError, match="no repository yet"):
+        await host.remote(project)  # nothing remembered of it either
+    await port.delete(project)
+    await port.delete(uuid.uuid4())  # never made
+    assert fake.deletes == 1
+    assert repository_id(kept) in fake.repositories
+    remade = await host.ensure(project)  # a project id is never reused, but the host would start afresh
+    assert remade.url.endswith(f"/git/{repository_id(project)}.git")

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from agentworks_orchestrator.code import git_view
 from agentworks_orchestrator.code import service as code_service
 from agentworks_orchestrator.code.branches import branch_for
 from agentworks_orchestrator.state import OrchestratorState
@@ -122,19 +123,101 @@ async def test_files_list_a_directory_and_read_a_file_of_any_ref(code: Code) -> 
     assert (data["content"], data["binary"]) == (None, True)
 
 
+BAD_QUERIES = (
+    ("ref=nope", 404, "not_found"),
+    ("ref=refs/heads/nope", 404, "not_found"),
+    ("ref=0123456789abcdef0123456789abcdef01234567", 404, "not_found"),
+    ("ref=%E6%97%A5%E6%9C%AC", 404, "not_found"),  # well formed (git allows UTF-8), but no such branch
+    (f"ref={'a' * 255}", 404, "not_found"),
+    (f"ref={'a' * 256}", 400, "invalid_ref"),
+    (f"ref={'a/' * 5000}a", 400, "invalid_ref"),
+    ("ref=--upload-pack=touch", 400, "invalid_ref"),
+    ("ref=-o", 400, "invalid_ref"),
+    ("ref=--output=/tmp/x", 400, "invalid_ref"),
+    ("ref=refs/heads/../x", 400, "invalid_ref"),
+    ("ref=main..card/x", 400, "invalid_ref"),
+    ("ref=main@{1}", 400, "invalid_ref"),
+    ("ref=@", 400, "invalid_ref"),
+    ("ref=main~1", 400, "invalid_ref"),
+    ("ref=main^", 400, "invalid_ref"),
+    ("ref=main:README.md", 400, "invalid_ref"),
+    ("ref=ma%01in", 400, "invalid_ref"),
+    ("ref=ma%7Fin", 400, "invalid_ref"),
+    ("ref=main%0A", 400, "invalid_ref"),
+    ("ref=a%20b", 400, "invalid_ref"),
+    ("ref=a*", 400, "invalid_ref"),
+    ("ref=a%5Bb", 400, "invalid_ref"),
+    ("ref=a%5Cb", 400, "invalid_ref"),
+    ("ref=card/x.lock", 400, "invalid_ref"),
+    ("ref=card/.hidden", 400, "invalid_ref"),
+    ("ref=card//x", 400, "invalid_ref"),
+    ("ref=/main", 400, "invalid_ref"),
+    ("ref=main/", 400, "invalid_ref"),
+    ("ref=main.", 400, "invalid_ref"),
+    ("ref=", 400, "invalid_ref"),
+    ("ref=ma%00in", 422, "invalid_request"),  # the app-wide rule: no NUL in any text
+    ("path=../../etc/passwd", 400, "invalid_path"),
+    ("path=missing.txt", 404, "not_found"),
+)
+"""Real attack spellings of a ref and a path, with the status and error code each answers."""
+
+
+@pytest.mark.parametrize("route", ["files", "archive.zip"])
+async def test_bad_refs_and_paths_answer_clear_errors(code: Code, route: str, tmp_path: Path) -> None:
+    written = tmp_path / "written-by-git"
+    for query, status, code_name in (*BAD_QUERIES, (f"ref=--output={written}", 400, "invalid_ref")):
+        if route == "archive.zip" and query.startswith("path="):
+            continue  # a zip takes no path
+        response = await code.call("GET", f"/api/projects/{code.o.project}/repository/{route}?{query}")
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code_name), query
+    # No ref ever reached git as an option (git archive --output=... would have written the file).
+    assert not await asyncio.to_thread(written.exists)
+
+
 @pytest.mark.parametrize(
-    ("query", "status", "code_name"),
+    "ref",
     [
-        ("ref=nope", 404, "not_found"),
-        ("ref=--upload-pack=touch", 404, "not_found"),
-        ("path=../../etc/passwd", 400, "invalid_path"),
-        ("path=missing.txt", 404, "not_found"),
+        "main",
+        "card/x-1",
+        "v1.0",
+        "a-b_c",
+        "日本",
+        "a@b",
+        "a{b}",
+        'a"b',
+        "x.lock",
+        "x.lock/y",
+        "a..b",
+        "a/./b",
+        "a/.b",
+        "a//b",
+        "/a",
+        "a/",
+        "a.",
+        ".a",
+        "@",
+        "a@{b",
+        "a~b",
+        "a^b",
+        "a:b",
+        "a?b",
+        "a*b",
+        "a[b",
+        "a\\b",
+        "a b",
+        "a\tb",
+        "a\x7fb",
+        "a\x01b",
+        "refs/heads/main",
+        "refs/heads/../x",
+        "HEAD",
+        "@{-1}",
+        "a.lock.b",
     ],
 )
-async def test_bad_refs_and_paths_answer_clear_errors(code: Code, query: str, status: int, code_name: str) -> None:
-    response = await code.call("GET", f"/api/projects/{code.o.project}/repository/files?{query}")
-    assert response.status_code == status
-    assert response.json()["error"]["code"] == code_name
+async def test_refs_are_judged_as_git_check_ref_format_judges_them(ref: str) -> None:
+    judged = await run_git("check-ref-format", "--allow-onelevel", ref, check=False)
+    assert git_view.valid_ref(ref) == (judged.exit_code == 0)
 
 
 async def test_a_zip_of_a_ref_holds_its_files(code: Code) -> None:

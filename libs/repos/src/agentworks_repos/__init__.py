@@ -9,7 +9,13 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
-from agentworks_repos.embedded import DEFAULT_BRANCH, FLEET_IDENTITY, LocalRepositoryHost
+from agentworks_repos.embedded import (
+    DEFAULT_BRANCH,
+    DEFAULT_MAX_PUSH_BYTES,
+    FLEET_IDENTITY,
+    LocalRepositoryHost,
+    receive_env,
+)
 from agentworks_repos.git import GitError, GitResult, git_env, git_text, run_git
 from agentworks_repos.remote import GitRemote
 from agentworks_repos.ssm import RepositoryHostError, SecureSourceManagerHost, repository_id
@@ -28,9 +34,14 @@ class RepositoryHost(Protocol):
         """How git reaches the project's repository (which may not exist yet: see :meth:`ensure`)."""
         ...
 
+    async def delete(self, project_id: uuid.UUID) -> None:
+        """Remove the project's repository for good; a repository already gone is no error (idempotent)."""
+        ...
+
 
 __all__ = [
     "DEFAULT_BRANCH",
+    "DEFAULT_MAX_PUSH_BYTES",
     "FLEET_IDENTITY",
     "GitError",
     "GitRemote",
@@ -41,6 +52,7 @@ __all__ = [
     "SecureSourceManagerHost",
     "git_env",
     "git_text",
+    "receive_env",
     "repository_id",
     "run_git",
 ]

@@ -18,18 +18,39 @@ FLEET_IDENTITY = {
     "GIT_COMMITTER_NAME": "AgentWorks",
     "GIT_COMMITTER_EMAIL": "agentworks@users.noreply.agentworks.dev",
 }
-# Nothing is ever force-pushed or deleted on a hosted repository, whoever pushes.
-RECEIVE_RULES = (("receive.denyNonFastForwards", "true"), ("receive.denyDeletes", "true"))
+DEFAULT_MAX_PUSH_BYTES = 512 * 1024 * 1024
+# Nothing is ever force-pushed or deleted on a hosted repository, whoever pushes, and every object pushed is checked
+# (fsck, warnings as errors: a tree entry named ``..`` or ``.git``, a malformed mode or commit) before any lands.
+RECEIVE_RULES = (
+    ("receive.denyNonFastForwards", "true"),
+    ("receive.denyDeletes", "true"),
+    ("receive.fsckObjects", "true"),
+)
+
+
+def receive_env(max_push_bytes: int) -> dict[str, str]:
+    """Configuration for a ``git receive-pack`` (as ``GIT_CONFIG_*`` variables, above any repository's own file):
+    the receive rules, and a pack larger than ``max_push_bytes`` refused while it arrives."""
+    rules = (*RECEIVE_RULES, ("receive.maxInputSize", str(max_push_bytes)))
+    env = {"GIT_CONFIG_COUNT": str(len(rules))}
+    for index, (key, value) in enumerate(rules):
+        env[f"GIT_CONFIG_KEY_{index}"], env[f"GIT_CONFIG_VALUE_{index}"] = key, value
+    return env
 
 
 class LocalRepositoryHost:
-    """``<root>/<project_id>.git``; the remote's URL is that path."""
+    """``<root>/<project_id>.git``; the remote's URL is that path. People's pushes (``git http-backend``) run with
+    :meth:`receive_env`: fsck on every object and packs of at most ``max_push_bytes``."""
 
     kind = "embedded"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES) -> None:
         self.root = root
+        self.max_push_bytes = max_push_bytes
         self._lock = asyncio.Lock()
+
+    def receive_env(self) -> dict[str, str]:
+        return receive_env(self.max_push_bytes)
 
     def path_of(self, project_id: uuid.UUID) -> Path:
         return self.root / f"{uuid.UUID(str(project_id))}.git"
@@ -47,6 +68,18 @@ class LocalRepositoryHost:
                 if not (target / "HEAD").is_file():
                     await self._create(target)
         return await self.remote(project_id)
+
+    async def delete(self, project_id: uuid.UUID) -> None:
+        """Remove the project's repository; nothing to do when there is none (idempotent). It is renamed away
+        first, so the project's name never holds half a repository, and a stray left by a crash is removed by the
+        next call."""
+        target = self.path_of(project_id)
+        async with self._lock:
+            doomed = target.with_name(f".{target.name}.deleted")
+            if target.exists():
+                await asyncio.to_thread(shutil.rmtree, doomed, True)
+                target.rename(doomed)
+            await asyncio.to_thread(shutil.rmtree, doomed, True)
 
     async def _create(self, target: Path) -> None:
         # Built beside its final name and renamed into place: a crash leaves a stray directory, never half a

@@ -104,6 +104,16 @@ class SecureSourceManagerHost:
                 url = await self._git_url(project_id) or await self._create(project_id)
         return await self._remote(url)
 
+    async def delete(self, project_id: uuid.UUID) -> None:
+        """Delete the project's repository (a long-running operation, followed to its end); one already gone is
+        not an error, so a repeated call is harmless."""
+        self._urls.pop(project_id, None)
+        response = await self._call("DELETE", f"{self._parent}/repositories/{repository_id(project_id)}")
+        if response.status_code == 404:
+            return
+        _raise_for(response, "delete the repository")
+        await self._wait(response.json(), "deleting")
+
     async def _create(self, project_id: uuid.UUID) -> str:
         body = {"instance": self._instance, "initialConfig": {"defaultBranch": DEFAULT_BRANCH, "readme": "default"}}
         response = await self._call(
@@ -111,23 +121,23 @@ class SecureSourceManagerHost:
         )
         if response.status_code != 409:  # made meanwhile by another instance: read it below
             _raise_for(response, "create the repository")
-            await self._wait(response.json())
+            await self._wait(response.json(), "creating")
         url = await self._git_url(project_id)
         if url is None:
             raise RepositoryHostError(f"the repository of project {project_id} is missing after its creation")
         return url
 
-    async def _wait(self, operation: dict[str, Any]) -> None:
+    async def _wait(self, operation: dict[str, Any], doing: str) -> None:
         for _ in range(OPERATION_POLLS):
             if operation.get("done"):
                 if "error" in operation:
-                    raise RepositoryHostError(f"creating a repository failed: {operation['error'].get('message')}")
+                    raise RepositoryHostError(f"{doing} a repository failed: {operation['error'].get('message')}")
                 return
             await asyncio.sleep(self._poll_seconds)
             response = await self._call("GET", operation["name"])
-            _raise_for(response, "follow the repository's creation")
+            _raise_for(response, f"follow the operation {doing} a repository")
             operation = response.json()
-        raise RepositoryHostError("creating a repository did not finish in time")
+        raise RepositoryHostError(f"{doing} a repository did not finish in time")
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:

@@ -40,6 +40,12 @@ class GatewaySettings(ServiceSettings):
         ge=1,
         description="Tokens a minute each API key may use on /v1: the request's estimate, corrected by the answer.",
     )
+    git_max_body_bytes: int = Field(
+        default=512 * 1024 * 1024,
+        ge=1024 * 1024,
+        description="The largest body a git request (a push's pack) may send through /git; past it the gateway "
+        "answers 413 and the push lands nothing.",
+    )
     signin_failures_per_account: int = 5
     signin_failures_per_address: int = 20
     signin_window_minutes: int = 15

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from agentworks_platform.settings import ServiceSettings
+from agentworks_repos import DEFAULT_MAX_PUSH_BYTES
 from agentworks_sandbox import SandboxKind, SandboxLimits
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -91,6 +92,12 @@ class OrchestratorSettings(ServiceSettings):
     ssm_location: str = Field(default="europe-west1", description="Region of the Secure Source Manager instance.")
     git_public_url: str = Field(
         default="http://localhost:8080/git", description="The gateway's git base URL, shown as the clone URL."
+    )
+    git_max_push_bytes: int = Field(
+        default=DEFAULT_MAX_PUSH_BYTES,
+        ge=1024 * 1024,
+        description="The largest pack a push to the embedded host may send (receive.maxInputSize); a larger one is "
+        "refused while it arrives and lands nothing.",
     )
     secrets_backend: Literal["env", "secret-manager"] = Field(
         default="env",

@@ -37,7 +37,7 @@ def repository_host_from_settings(settings: OrchestratorSettings) -> RepositoryH
     """The repository host the settings name (``repos_backend``)."""
     if settings.repos_backend == "ssm":
         return SecureSourceManagerHost(settings.gcp_project, settings.ssm_location, settings.ssm_instance)
-    return LocalRepositoryHost(settings.repos_dir)
+    return LocalRepositoryHost(settings.repos_dir, max_push_bytes=settings.git_max_push_bytes)
 
 
 def secrets_from_settings(settings: OrchestratorSettings) -> SecretSource:

@@ -45,6 +45,12 @@ def _text(message: str, status: int, headers: dict[str, str] | None = None) -> R
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
 
+def _too_large(limit: int) -> Response:
+    # Git reports the status of a refused request ("HTTP 413"); the text is shown where git shows a body.
+    megabytes = limit // (1024 * 1024)
+    return _text(f"This push is larger than the {megabytes} MiB a git request may send here.", 413)
+
+
 async def _caller(request: Request) -> Caller | Response:
     key = api_key_of(request.headers.get("authorization", ""))
     if key is None:
@@ -78,10 +84,18 @@ async def git_smart_http(repository: str, git_path: str, request: Request) -> Re
     caller = await _caller(request)
     if isinstance(caller, Response):
         return caller
+    settings: GatewaySettings = context_of(request).settings  # type: ignore[assignment]
+    limit = settings.git_max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return _too_large(limit)
     headers = caller.principal.headers()
     headers.update({k: v for k, v in request.headers.items() if k.lower() in PASSED_REQUEST_HEADERS})
     orchestrator = gateway_state(context_of(request)).upstreams["orchestrator"]
-    answer = await service.relay(orchestrator, request, f"/git/{project_id}/{git_path}", headers)
+    try:
+        answer = await service.relay(orchestrator, request, f"/git/{project_id}/{git_path}", headers, limit)
+    except service.BodyTooLargeError:
+        return _too_large(limit)
     if answer is None:
         return _text("Repositories are unavailable right now; try again shortly.", 503, {"Retry-After": "5"})
     return answer

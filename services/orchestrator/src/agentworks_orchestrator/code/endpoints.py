@@ -31,7 +31,13 @@ router = APIRouter(prefix="/api", tags=["code"], responses=error_responses(404, 
 # Like billing's Stripe webhook, a relay rather than an internal contract: git's bytes, no model to declare.
 git_http = APIRouter(tags=["git"], dependencies=[Depends(allow_callers("gateway"))])
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
-RefQuery = Annotated[str | None, Query(max_length=200, description="Branch, tag or commit (the default branch).")]
+RefQuery = Annotated[
+    str | None,
+    Query(
+        description="Branch, tag or commit (the default branch); one git would refuse (check-ref-format) is a 400 "
+        "invalid_ref, an unknown one 404."
+    ),
+]
 
 
 @router.get("/projects/{project_id}/repository", summary="The project's repository: clone URL and branches")
@@ -83,7 +89,7 @@ async def files(
     "/projects/{project_id}/repository/archive.zip",
     summary="A zip of a ref's files",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "The zip archive."}},
+    responses={200: {"content": {"application/zip": {}}, "description": "The zip archive."}, **error_responses(400)},
 )
 async def archive(
     project_id: uuid.UUID, principal: PrincipalDep, code: CodeDep, ref: RefQuery = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,10 +73,14 @@ class CgiResponse:
     body: AsyncIterator[bytes]
 
 
-async def http_backend(repository: Path, request: GitRequest, body: AsyncIterator[bytes]) -> CgiResponse:
-    """Run ``git http-backend`` for ``request`` on ``repository``; its status and headers are read before this
+async def http_backend(
+    repository: Path, request: GitRequest, body: AsyncIterator[bytes], config: Mapping[str, str] | None = None
+) -> CgiResponse:
+    """Run ``git http-backend`` for ``request`` on ``repository``, with ``config`` (``GIT_CONFIG_*`` variables, which
+    the receive-pack it starts inherits) over the repository's own; its status and headers are read before this
     returns, its body streams."""
     env = git_env({
+        **(config or {}),
         "GIT_PROJECT_ROOT": str(repository.parent),
         "PATH_INFO": f"/{repository.name}/{request.path}",
         "QUERY_STRING": request.query,

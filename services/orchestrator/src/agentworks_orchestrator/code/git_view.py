@@ -16,8 +16,9 @@ from agentworks_repos import git_env, git_text, run_git
 RUN_TRAILER = "AgentWorks-Run"
 CALL_TRAILER = "AgentWorks-Call"
 CARD_TRAILER = "AgentWorks-Card"
-# Branch and tag names as people and agents write them; no option-like or parent-walking spelling.
-REF = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)[A-Za-z0-9._/-]{1,200}(?<![/.])$")
+# The characters ``git check-ref-format`` refuses anywhere in a ref: controls, space, DEL and ``~^:?*[\``.
+REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+REF_MAX_BYTES = 255  # a loose ref is a file: longer names cannot be stored, so none exists
 FIELD, RECORD = "\x1f", "\x1e"
 STATUS_NAMES = {"A": "added", "M": "modified", "D": "deleted", "T": "typechange"}
 EntryType = Literal["dir", "file", "symlink", "submodule"]
@@ -55,8 +56,29 @@ class ChangedFile:
     deletions: int | None
 
 
+def ref_problem(ref: str) -> str | None:
+    """Why git would refuse ``ref`` as a branch, tag or commit name (``git check-ref-format --allow-onelevel``), or
+    None when it is well formed. A ref is never option-like either (a leading ``-``), so it can never reach git as an
+    option."""
+    if not ref:
+        return "it is empty"
+    if len(ref.encode()) > REF_MAX_BYTES:
+        return f"it is longer than {REF_MAX_BYTES} bytes"
+    if ref.startswith("-"):
+        return "it starts with '-'"
+    if REF_FORBIDDEN.search(ref):
+        return "it holds a control character, a space or one of ~ ^ : ? * [ \\"
+    if ".." in ref or "@{" in ref or ref == "@":
+        return "it holds '..' or '@{', or is '@'"
+    if ref.startswith("/") or ref.endswith(("/", ".")) or "//" in ref:
+        return "it starts or ends with '/', ends with '.' or holds '//'"
+    if any(part.startswith(".") or part.endswith(".lock") for part in ref.split("/")):
+        return "a part of it starts with '.' or ends with '.lock'"
+    return None
+
+
 def valid_ref(ref: str) -> bool:
-    return bool(REF.match(ref))
+    return ref_problem(ref) is None
 
 
 def clean_path(path: str) -> str | None:
@@ -71,7 +93,9 @@ async def commit_of(repo: Path, ref: str) -> str | None:
     """The commit ``ref`` names, or None when it names none."""
     if not valid_ref(ref):
         return None
-    result = await run_git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", cwd=repo, check=False)
+    result = await run_git(
+        "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", cwd=repo, check=False
+    )
     return result.text.strip() if result.exit_code == 0 else None
 
 

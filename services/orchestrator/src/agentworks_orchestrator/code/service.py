@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -18,7 +19,16 @@ from agentworks_platform.errors import AppError, Conflict, Forbidden, NotFound, 
 from agentworks_platform.internal_http import InternalClient
 from agentworks_platform.principal import Principal
 from agentworks_pubsub import Outbox
-from agentworks_repos import DEFAULT_BRANCH, FLEET_IDENTITY, GitError, GitRemote, RepositoryHost, git_text, run_git
+from agentworks_repos import (
+    DEFAULT_BRANCH,
+    FLEET_IDENTITY,
+    GitError,
+    GitRemote,
+    LocalRepositoryHost,
+    RepositoryHost,
+    git_text,
+    run_git,
+)
 from agentworks_secrets import SecretSource
 from sqlalchemy.exc import IntegrityError
 
@@ -208,8 +218,17 @@ async def project_repository(code: CodeContext, project_id: uuid.UUID) -> Reposi
     )
 
 
-async def _commit(repo: Path, ref: str | None) -> tuple[str, str]:
-    name = ref or DEFAULT_BRANCH
+def checked_ref(ref: str | None) -> str:
+    """The ref a person asked for (the default branch when none); 400 ``invalid_ref`` for one git would refuse."""
+    if ref is None:
+        return DEFAULT_BRANCH
+    problem = git_view.ref_problem(ref)
+    if problem is not None:
+        raise AppError(f"{ref[:100]!r} is not a branch, tag or commit name: {problem}.", code="invalid_ref")
+    return ref
+
+
+async def _commit(repo: Path, name: str) -> tuple[str, str]:
     commit = await git_view.commit_of(repo, name)
     if commit is None:
         raise NotFound(f"No branch, tag or commit named {name!r}.")
@@ -217,11 +236,12 @@ async def _commit(repo: Path, ref: str | None) -> tuple[str, str]:
 
 
 async def files(code: CodeContext, project_id: uuid.UUID, ref: str | None, path: str) -> FilesOut:
-    repo = await local(code, project_id)
-    name, commit = await _commit(repo, ref)
+    wanted = checked_ref(ref)
     clean = git_view.clean_path(path)
     if clean is None:
         raise AppError("A path names a file or directory inside the repository.", code="invalid_path")
+    repo = await local(code, project_id)
+    name, commit = await _commit(repo, wanted)
     kind = "tree" if clean == "" else await git_view.object_type(repo, commit, clean)
     if kind == "tree":
         entries = [EntryOut(**asdict(e)) for e in await git_view.tree(repo, commit, clean)]
@@ -254,9 +274,12 @@ async def files(code: CodeContext, project_id: uuid.UUID, ref: str | None, path:
 
 async def archive(code: CodeContext, project_id: uuid.UUID, ref: str | None) -> tuple[str, AsyncIterator[bytes]]:
     """The zip's file name and its bytes as git writes them."""
+    wanted = checked_ref(ref)
     repo = await local(code, project_id)
-    name, commit = await _commit(repo, ref)
-    return f"{project_id}-{name.replace('/', '-')}.zip", git_view.archive(repo, commit)
+    name, commit = await _commit(repo, wanted)
+    # A ref may hold any character a header cannot (quotes, non-ASCII): the file name keeps only plain ones.
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", name)
+    return f"{project_id}-{plain}.zip", git_view.archive(repo, commit)
 
 
 async def git_http(
@@ -271,8 +294,8 @@ async def git_http(
             f"This project's repository is {connected.url}; clone, fetch and push there with your own credentials.\n"
         )
         return CgiResponse(404, {"content-type": "text/plain; charset=utf-8"}, _once(message.encode()))
-    if code.host.kind == "embedded":
-        return await http_backend(await local(code, project_id), request, body)
+    if isinstance(code.host, LocalRepositoryHost):
+        return await http_backend(await local(code, project_id), request, body, code.host.receive_env())
     return await relay(code.relay, await remote_of(code, project_id), request, body)
 
 
