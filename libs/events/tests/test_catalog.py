@@ -40,6 +40,7 @@ DESIGN_TYPES = {
         "card.approved",
         "card.rejected",
         "notification.created",
+        "project.deleted",
     },
     AGENT_RUNS: {
         "agent.run.started",

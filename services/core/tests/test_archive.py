@@ -1,11 +1,12 @@
 """Archiving takes a card off the board (the archived list shows it) and unarchiving puts it back where it was;
-deleting for good is the owners'."""
+deleting for good (a card, or a project with its cards) is the owners'."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from agentworks_events import CardArchived, CardDeleted, CardUnarchived
+from agentworks_events import CardArchived, CardDeleted, CardUnarchived, ProjectDeleted
 
 from .conftest import Core
 
@@ -76,3 +77,20 @@ async def test_only_owners_delete_a_card_for_good(core: Core) -> None:
     assert (await core.call("GET", card, world.owner)).status_code == 404
     listed = await core.ok("GET", f"/api/projects/{a['project']}/cards?archived=true", world.owner)
     assert listed["items"] == []
+
+
+async def test_deleting_a_project_publishes_project_deleted_once_for_its_repository(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    project = f"/api/projects/{a['project']}"
+    refused = await core.call("DELETE", project, world.member)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    core.sink.published.clear()
+    assert (await core.call("DELETE", project, world.owner)).status_code == 204
+    [event] = core.sink.events()
+    assert isinstance(event, ProjectDeleted)
+    assert (event.workspace_id, event.project_id) == (uuid.UUID(a["workspace"]), uuid.UUID(a["project"]))
+    assert event.actor_id == world.owner.id
+    assert event.ordering_key == a["project"]
+    assert (await core.call("DELETE", project, world.owner)).status_code == 404
+    assert core.sink.events() == [event]

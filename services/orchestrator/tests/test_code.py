@@ -15,16 +15,20 @@ from typing import Any
 
 import httpx
 import pytest
+from agentworks_events import ProjectDeleted
 from agentworks_orchestrator.code import git_view
 from agentworks_orchestrator.code import service as code_service
 from agentworks_orchestrator.code.branches import branch_for
+from agentworks_orchestrator.models import CardBranch, CommandRunRow, Run
 from agentworks_orchestrator.state import OrchestratorState
 from agentworks_platform.app import state_of
+from agentworks_platform.clock import utc_now
 from agentworks_platform.peer_stub import Answer, Call
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
 from agentworks_repos import git_text, run_git
+from sqlalchemy import func, select
 
 from .conftest import ORCHESTRATOR_URL, Orchestrator
 
@@ -351,3 +355,52 @@ async def test_viewers_read_but_never_merge_and_other_workspaces_see_nothing(cod
     assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
     assert (await code.call("POST", f"/api/cards/{card}/code/merge", stranger)).status_code == 404
     assert (await code.call("POST", f"/api/cards/{card}/code/merge", member)).status_code == 200
+
+
+async def test_a_deleted_projects_repository_and_records_go_and_a_redelivery_is_harmless(code: Code) -> None:
+    o = code.o
+    state = state_of(o.app.state.ctx, OrchestratorState)
+    other = o.directory.project(o.workspace)  # a second project of the workspace keeps everything
+    kept = await state.code.host.ensure(other)
+    branch = await code_service.card_branch(state.code, o.workspace, o.project, o.card, "Checkout")
+    repository = Path((await state.repos.remote(o.project)).url)
+    assert await git_view.commit_of(repository, branch) is not None
+    ended, live = uuid.uuid4(), uuid.uuid4()
+    work = state.code.settings.working_copies_dir
+    async with o.db.transaction() as session:
+        for run_id, status in ((ended, "failed"), (live, "running")):
+            session.add(Run(
+                id=run_id, workspace_id=o.workspace, project_id=o.project, card_id=o.card, agent="dev_backend",
+                provider="offline", model="offline-small", status=status, trigger_event_id=uuid.uuid4(),
+                created_at=utc_now(),
+            ))  # fmt: skip
+        await session.flush()
+        for run_id in (ended, live):
+            session.add(CommandRunRow(
+                id=uuid.uuid4(), workspace_id=o.workspace, project_id=o.project, card_id=o.card, run_id=run_id,
+                agent="dev_backend", call=f"1/{run_id.hex[:6]}", command="pytest", exit_code=0, output_tail="ok",
+                truncated=False, timed_out=False, killed_reason=None, duration_ms=5, started_at=utc_now(),
+            ))  # fmt: skip
+    for run_id in (ended, live):
+        await asyncio.to_thread((work / f"{run_id}-1" / "src").mkdir, parents=True)
+    deleted = ProjectDeleted(workspace_id=o.workspace, project_id=o.project, actor_id=o.owner.user_id)
+
+    # Core still has the project: the event is refused (acknowledged, never retried) and nothing is removed.
+    refused = await o.push(deleted)
+    assert refused.status_code == 204
+    assert await asyncio.to_thread((repository / "HEAD").is_file)
+
+    del o.directory.owners[("project", str(o.project))]
+    assert (await o.push(deleted.model_copy(update={"id": uuid.uuid4()}))).status_code == 204
+    assert not await asyncio.to_thread(repository.exists)
+    assert await asyncio.to_thread((Path(kept.url) / "HEAD").is_file)
+    assert not await asyncio.to_thread((work / f"{ended}-1").exists)
+    assert await asyncio.to_thread((work / f"{live}-1").exists)  # its attempt removes it when it ends
+    async with o.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(CardBranch)) == 0
+        assert await session.scalar(select(func.count()).select_from(CommandRunRow)) == 0
+
+    # Delivered again, and the same work done again by hand (a handler that died after removing): harmless.
+    assert (await o.push(deleted.model_copy(update={"id": uuid.uuid4()}))).status_code == 204
+    await code_service.forget_project(state.code, o.project)
+    assert not await asyncio.to_thread(repository.exists)

@@ -18,6 +18,7 @@ from agentworks_events.cards import (
     ChecklistItem,
     NotificationCreated,
     NotificationKind,
+    ProjectDeleted,
 )
 from agentworks_events.catalog import (
     AGENT_RUNS,
@@ -121,6 +122,7 @@ __all__ = [
     "MoveRequestEffect",
     "NotificationCreated",
     "NotificationKind",
+    "ProjectDeleted",
     "RunArtifacts",
     "RunEffect",
     "RunTokens",

@@ -150,6 +150,18 @@ class CardRejected(CardEventBase):
     comment: str = ""
 
 
+class ProjectDeleted(Event):
+    """Fires when an owner deletes a project, with its board and cards (no ``card.deleted`` for each): the
+    orchestrator then removes the project's repository and its records of the cards' branches and commands."""
+
+    type: Literal["project.deleted"] = "project.deleted"
+    actor_id: UUID | None = Field(default=None, description="User who deleted it.")
+
+    @property
+    def ordering_key(self) -> str:
+        return str(self.project_id)
+
+
 NotificationKind = Literal[
     "mention", "run_finished", "run_failed", "approval_requested", "budget_warning", "budget_exceeded"
 ]
@@ -178,7 +190,8 @@ CardEvent = Annotated[
     | CardRunRequested
     | CardApproved
     | CardRejected
-    | NotificationCreated,
+    | NotificationCreated
+    | ProjectDeleted,
     Field(discriminator="type"),
 ]
 CARD_EVENT_ADAPTER: TypeAdapter[CardEvent] = TypeAdapter(CardEvent)

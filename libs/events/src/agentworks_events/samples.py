@@ -20,6 +20,7 @@ from agentworks_events.cards import (
     CardUpdated,
     ChecklistItem,
     NotificationCreated,
+    ProjectDeleted,
 )
 from agentworks_events.runs import (
     AgentRunCancelled,
@@ -91,6 +92,7 @@ def sample_events(workspace_id: UUID | None = None, project_id: UUID | None = No
             title="Ada mentioned you on Checkout",
             body="@grace can you check the totals?",
         ),
+        ProjectDeleted(**ids, actor_id=uuid4()),
         AgentRunStarted(
             **ids,
             run_id=run,

@@ -90,6 +90,10 @@ def repository_host(connection: HTTPConnection) -> RepositoryHost:
 RepositoryHostDep = Annotated[RepositoryHost, Depends(repository_host)]
 
 
+def code_of(ctx: ServiceContext) -> CodeContext:
+    return state_of(ctx, OrchestratorState).code
+
+
 def code_context(connection: HTTPConnection) -> CodeContext:
     return state_of(context_of(connection), OrchestratorState).code
 

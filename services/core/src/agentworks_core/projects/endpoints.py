@@ -23,7 +23,7 @@ from agentworks_core.projects.schemas import (
     ProjectUpdate,
 )
 from agentworks_core.schemas import MAX_PAGE
-from agentworks_core.state import BoardCacheDep
+from agentworks_core.state import BoardCacheDep, OutboxDep
 
 router = APIRouter(prefix="/api", tags=["projects"], responses=error_responses(404))
 
@@ -67,9 +67,11 @@ async def update_project(
 
 
 @router.delete("/projects/{project_id}", status_code=204, summary="Delete a project and its board (owner)")
-async def delete_project(project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+async def delete_project(
+    project_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> Response:
     access = await authorize_resource(session, principal, "project", project_id, "delete")
-    await service.delete(session, access, project_id)
+    await service.delete(session, access, outbox, project_id)
     return Response(status_code=204)
 
 

@@ -7,9 +7,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from agentworks_events import utc_text
+from agentworks_events import ProjectDeleted, utc_text
 from agentworks_platform.errors import AppError, Conflict, Forbidden, NotFound
 from agentworks_platform.pagination import decode_cursor, encode_cursor
+from agentworks_pubsub import Outbox
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -144,10 +145,17 @@ async def _rekey(session: AsyncSession, access: Access, project: Project, key: s
     await cards.rename_human_ids(session, project.id, key)
 
 
-async def delete(session: AsyncSession, access: Access, project_id: uuid.UUID) -> None:
+async def delete(session: AsyncSession, access: Access, outbox: Outbox, project_id: uuid.UUID) -> None:
+    """Delete the project with its boards, lanes and cards; ``project.deleted`` (in the same transaction) has the
+    orchestrator remove its repository."""
     project = await _project(session, project_id)
     audit.record(session, access, "project.deleted", "project", project.id, {"name": project.name})
     await repository.delete_project(session, project)
+    await session.flush()
+    await outbox.add(
+        session,
+        ProjectDeleted(workspace_id=access.workspace_id, project_id=project_id, actor_id=access.principal.user_id),
+    )
 
 
 async def boards(session: AsyncSession, project_id: uuid.UUID) -> list[BoardOut]:

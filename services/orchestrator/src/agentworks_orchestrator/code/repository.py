@@ -6,10 +6,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_orchestrator.models import CardBranch, CommandRunRow, ProjectRemote
+from agentworks_orchestrator.models import CardBranch, CommandRunRow, ProjectRemote, Run
+
+LIVE_RUN_STATUSES = ("queued", "running")
 
 
 async def card_branch(session: AsyncSession, card_id: uuid.UUID) -> CardBranch | None:
@@ -67,3 +69,15 @@ async def delete_project_remote(session: AsyncSession, project_id: uuid.UUID) ->
     if row is not None:
         await session.delete(row)
     return row
+
+
+async def forget_project(session: AsyncSession, project_id: uuid.UUID) -> None:
+    """Delete the project's card branch records and command runs (deleting again deletes nothing)."""
+    await session.execute(delete(CardBranch).where(CardBranch.project_id == project_id))
+    await session.execute(delete(CommandRunRow).where(CommandRunRow.project_id == project_id))
+
+
+async def ended_runs_of_project(session: AsyncSession, project_id: uuid.UUID) -> list[uuid.UUID]:
+    """The project's runs that no attempt works on any more (their working copies are strays if any are left)."""
+    query = select(Run.id).where(Run.project_id == project_id, Run.status.not_in(LIVE_RUN_STATUSES))
+    return list((await session.scalars(query)).all())

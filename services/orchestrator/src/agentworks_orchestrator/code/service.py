@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -359,6 +360,37 @@ async def disconnect_remote(code: CodeContext, project_id: uuid.UUID) -> None:
     async with code.db.transaction() as session:
         await repository.delete_project_remote(session, project_id)
     await code.secrets.delete(secret_name_of(project_id))
+
+
+async def project_exists(code: CodeContext, project_id: uuid.UUID) -> bool:
+    """Whether core still has the project (raises :class:`CoreUnavailableError` when core cannot say)."""
+    return await PROJECT_OWNER.ask(code.core, project_id, unavailable=CoreUnavailableError) is not None
+
+
+async def forget_project(code: CodeContext, project_id: uuid.UUID) -> None:
+    """Remove a deleted project's repository from the host, this instance's mirror of it and stray working copies
+    of its ended runs, its connection to a remote of its own (the remote itself is the team's and stays), then its
+    card branch and command run records. Each step finds nothing left to do when it was done already, so a
+    redelivered event (or one whose handler died half-way) is harmless."""
+    await code.host.delete(project_id)
+    await disconnect_remote(code, project_id)
+    lock = code.locks.setdefault(project_id, asyncio.Lock())
+    async with lock:
+        mirror = code.settings.repos_dir / "mirrors" / f"{project_id}.git"
+        await asyncio.to_thread(shutil.rmtree, mirror, True)
+    code.locks.pop(project_id, None)
+    async with code.db.transaction() as session:
+        ended = await repository.ended_runs_of_project(session, project_id)
+    # A live attempt removes its own working copy when it ends; one that died may have left it behind.
+    await asyncio.to_thread(_remove_working_copies, code.settings.working_copies_dir, ended)
+    async with code.db.transaction() as session:
+        await repository.forget_project(session, project_id)
+
+
+def _remove_working_copies(work: Path, run_ids: list[uuid.UUID]) -> None:
+    for run_id in run_ids:
+        for stray in work.glob(f"{run_id}-*"):
+            shutil.rmtree(stray, ignore_errors=True)
 
 
 # --- cards' branches -----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The orchestrator's reaction to card-events (a card moved or a run was asked for) and to billing's budget
-events. Each is a worker: it runs its own short transactions, and the receiver records the event once it returns."""
+"""The orchestrator's reaction to card-events (a card moved or a run was asked for; a project deleted, which the
+code domain handles) and to billing's budget events. Each is a worker: it runs its own short transactions, and the
+receiver records the event once it returns."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from agentworks_platform.app import ServiceContext
 from agentworks_pubsub import PushMessage
 from agentworks_pubsub.receiver import WorkerMap
 
+from agentworks_orchestrator.code import handlers as code_handlers
 from agentworks_orchestrator.state import run_service_of
 
 
@@ -23,6 +25,10 @@ async def on_budget_event(ctx: ServiceContext, event: Any, _push: PushMessage) -
 BUDGET_EVENTS = ("usage.budget_warning", "usage.budget_exceeded", "usage.budget_changed")
 
 WORKERS: WorkerMap = {
-    "orchestrator-card-events": {"card.moved": on_card_event, "card.run_requested": on_card_event},
+    "orchestrator-card-events": {
+        "card.moved": on_card_event,
+        "card.run_requested": on_card_event,
+        "project.deleted": code_handlers.on_project_deleted,
+    },
     "orchestrator-usage-events": dict.fromkeys(BUDGET_EVENTS, on_budget_event),
 }

@@ -11,7 +11,8 @@ export type CardEventsEvent =
   | CardRunRequested
   | CardApproved
   | CardRejected
-  | NotificationCreated;
+  | NotificationCreated
+  | ProjectDeleted;
 
 /**
  * Fires when a card is created, by a person or as a child card from an agent's artifacts.
@@ -390,5 +391,21 @@ export interface NotificationCreated {
   schema_version?: number;
   title: string;
   type?: "notification.created";
+  workspace_id: string;
+}
+/**
+ * Fires when an owner deletes a project, with its board and cards (no ``card.deleted`` for each): the
+ * orchestrator then removes the project's repository and its records of the cards' branches and commands.
+ */
+export interface ProjectDeleted {
+  /**
+   * User who deleted it.
+   */
+  actor_id?: string | null;
+  id?: string;
+  occurred_at?: string;
+  project_id: string;
+  schema_version?: number;
+  type?: "project.deleted";
   workspace_id: string;
 }
