@@ -153,6 +153,7 @@ function placeCard(board: Board, card: Card, laneId: string, position: number): 
 
 /** Folds a live card event (from the board channel) into the board; unknown events change nothing. */
 export function applyCardEvent(board: Board, event: CardEvent): Board {
+  if (!("card_id" in event)) return board; // project.deleted names no card, and never reaches a board
   const existing = findCard(board, event.card_id)?.card;
   switch (event.type) {
     case "card.deleted":
