@@ -1,7 +1,8 @@
 """Git over HTTPS through the gateway with a real ``git`` client and workspace API keys: the gateway, core and
 the orchestrator (holding the repositories) each on a socket. Owners and members clone, fetch and push; nothing
-is force-pushed; a viewer's key (its creator's role decides, at use time) clones but its push is refused with a
-message git shows; another workspace's key finds no repository."""
+is force-pushed; a viewer's own key, or a key whose creator is now a viewer (the role at use time decides), clones
+but its push is refused with a message git shows; another workspace's key finds no repository; pushes past the size
+limits or with corrupt objects land nothing."""
 
 from __future__ import annotations
 
@@ -155,10 +156,18 @@ def test_a_viewers_key_clones_but_cannot_push_and_other_workspaces_keys_find_not
     owner = fleet.person()
     workspace = ok(owner.post("/api/workspaces", json={"name": "Acme"}), 201)["id"]
     project = ok(owner.post(f"/api/workspaces/{workspace}/projects", json={"name": "Shop"}), 201)["id"]
-    # A second owner makes a key, then is made a viewer: the key acts with its creator's role now.
+    # A viewer makes a key of their own: it clones and fetches, never pushes.
+    reader = fleet.person()
+    asked = ok(owner.post(f"/api/workspaces/{workspace}/members",
+                          json={"email": reader.headers["x-email"], "role": "viewer"}), 201)  # fmt: skip
+    ok(reader.post("/api/invitations/accept", json={"token": asked["invitation"]["token"]}))
+    readers_key = ok(reader.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "read"}), 201)["key"]
+    readers_copy = fleet.clone(readers_key, project)
+    fleet.git("fetch", "--quiet", cwd=readers_copy)
+    # A member makes a key, then is made a viewer: the key acts with its creator's role now.
     colleague = fleet.person()
     invited = ok(owner.post(f"/api/workspaces/{workspace}/members",
-                            json={"email": colleague.headers["x-email"], "role": "owner"}), 201)  # fmt: skip
+                            json={"email": colleague.headers["x-email"], "role": "member"}), 201)  # fmt: skip
     ok(colleague.post("/api/invitations/accept", json={"token": invited["invitation"]["token"]}))
     key = ok(colleague.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "ci"}), 201)["key"]
     ok(owner.patch(f"/api/workspaces/{workspace}/members/{invited['id']}", json={"role": "viewer"}))
@@ -171,6 +180,9 @@ def test_a_viewers_key_clones_but_cannot_push_and_other_workspaces_keys_find_not
     assert refused.returncode != 0
     assert "remote: Your role in this workspace (viewer) can clone and fetch but not push." in refused.stderr
     assert "403" in refused.stderr
+    readers_push = fleet.git("push", "origin", "HEAD:refs/heads/card/x-0000abcd", cwd=readers_copy, check=False)
+    assert readers_push.returncode != 0
+    assert "remote: Your role in this workspace (viewer) can clone and fetch but not push." in readers_push.stderr
 
     elsewhere = fleet.person()
     theirs = ok(elsewhere.post("/api/workspaces", json={"name": "Other"}), 201)["id"]

@@ -417,3 +417,25 @@ async def test_images_answered_as_urls_are_served_through_the_gateway_to_their_w
     async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as raw:
         foreign = await raw.get(path, headers={"authorization": f"Bearer {foreign_key}"})
     assert foreign.status_code == 404
+
+
+async def test_a_viewers_own_key_spends_nothing(platform: Platform) -> None:
+    """Viewers read; running agents (and so spending the workspace's money) is members' and owners' (design §7)."""
+    transport = httpx.ASGITransport(app=platform.gateway, client=("198.51.100.10", 5000))
+    viewer = await platform.stack.enter_async_context(
+        httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"origin": ORIGIN}, timeout=30)
+    )
+    email = f"vera-{uuid.uuid4().hex[:8]}@example.com"
+    assert (await viewer.post("/api/auth/signup", json={"email": email, "password": PASSWORD})).status_code == 201
+    invite = {"email": email, "role": "viewer"}
+    invited = (await platform.browser.post(f"/api/workspaces/{platform.workspace}/members", json=invite)).json()
+    accepted = await viewer.post("/api/invitations/accept", json={"token": invited["invitation"]["token"]})
+    assert accepted.status_code == 200, accepted.text
+    made = await viewer.post(f"/api/workspaces/{platform.workspace}/api-keys", json={"name": "reader"})
+    assert made.status_code == 201, made.text
+    with pytest.raises(openai.PermissionDeniedError) as refused:
+        await platform.sdk(made.json()["key"]).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": "Hi"}]
+        )
+    assert refused.value.type == "permission_error"
+    assert platform.fake.requests == []

@@ -79,17 +79,71 @@ async def test_api_keys_are_shown_once_scoped_and_revocable_at_once(fleet: Fleet
     assert audit[0]["after"]["prefix"] == created.json()["prefix"]
 
 
-async def test_only_owners_manage_keys(fleet: Fleet) -> None:
+async def _joined(fleet: Fleet, owner: httpx.AsyncClient, workspace: str, role: str) -> tuple[httpx.AsyncClient, str]:
+    person, user = await fleet.signed_up(role)
+    invite = {"email": user["email"], "role": role}
+    invited = (await owner.post(f"/api/workspaces/{workspace}/members", json=invite)).json()
+    accepted = await person.post("/api/invitations/accept", json={"token": invited["invitation"]["token"]})
+    assert accepted.status_code == 200, accepted.text
+    return person, str(user["email"])
+
+
+async def test_every_member_manages_their_own_keys_and_owners_everyones(fleet: Fleet) -> None:
+    """The key routes' authorization matrix: who creates, lists and revokes which keys, by role and workspace."""
     owner, _ = await fleet.signed_up("owner")
     workspace = await _workspace(owner)
-    member, member_user = await fleet.signed_up("member")
-    invite = {"email": member_user["email"], "role": "member"}
-    invited = (await owner.post(f"/api/workspaces/{workspace}/members", json=invite)).json()
-    accepted = await member.post("/api/invitations/accept", json={"token": invited["invitation"]["token"]})
-    assert accepted.status_code == 200, accepted.text
-    assert (await member.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "x"})).status_code == 403
+    keys = f"/api/workspaces/{workspace}/api-keys"
+    member, member_email = await _joined(fleet, owner, workspace, "member")
+    viewer, viewer_email = await _joined(fleet, owner, workspace, "viewer")
+    made = {}
+    for name, browser in (("owner", owner), ("member", member), ("viewer", viewer)):
+        created = await browser.post(keys, json={"name": f"{name}'s laptop"})
+        assert created.status_code == 201, created.text
+        made[name] = created.json()
+    assert made["viewer"]["created_by_email"] == viewer_email
+
+    everyone = (await owner.get(keys)).json()
+    assert sorted((k["name"], k["created_by_email"]) for k in everyone) == sorted([
+        ("owner's laptop", everyone[-1]["created_by_email"]), ("member's laptop", member_email),
+        ("viewer's laptop", viewer_email),
+    ])  # fmt: skip
+    assert [k["id"] for k in (await member.get(keys)).json()] == [made["member"]["id"]]
+    assert [k["id"] for k in (await viewer.get(keys)).json()] == [made["viewer"]["id"]]
+
+    # Nobody but an owner revokes another's key; it is not even found.
+    refused = await viewer.delete(f"{keys}/{made['member']['id']}")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (404, "not_found")
+    assert (await member.delete(f"{keys}/{made['owner']['id']}")).status_code == 404
+    assert (await member.delete(f"{keys}/{made['member']['id']}")).status_code == 204
+    assert (await owner.delete(f"{keys}/{made['viewer']['id']}")).status_code == 204
+    assert [k["revoked_at"] is not None for k in (await viewer.get(keys)).json()] == [True]
+
+    # A key acts as its creator with their role now: a viewer's reads but never writes through the API.
+    again = (await viewer.post(keys, json={"name": "reader"})).json()
+    script = await fleet.browser()
+    auth = {"authorization": f"Bearer {again['key']}", "origin": ""}
+    assert (await script.get(f"/api/workspaces/{workspace}/projects", headers=auth)).status_code == 200
+    wrote = await script.post(f"/api/workspaces/{workspace}/projects", headers=auth, json={"name": "P"})
+    assert (wrote.status_code, wrote.json()["error"]["code"]) == (403, "forbidden")
+    assert (await script.post(keys, headers=auth, json={"name": "x"})).status_code == 403  # keys never mint keys
+    assert (await script.get(keys, headers=auth)).status_code == 403
+
     stranger, _ = await fleet.signed_up("stranger")
-    assert (await stranger.post(f"/api/workspaces/{workspace}/api-keys", json={"name": "x"})).status_code == 404
+    for method, path in (("POST", keys), ("GET", keys), ("DELETE", f"{keys}/{again['id']}")):
+        answered = await stranger.request(method, path, json={"name": "x"} if method == "POST" else None)
+        assert (answered.status_code, answered.json()["error"]["code"]) == (404, "not_found"), (method, path)
+
+
+async def test_a_person_holds_a_bounded_number_of_keys(fleet: Fleet) -> None:
+    owner, _ = await fleet.signed_up("owner")
+    workspace = await _workspace(owner)
+    viewer, _ = await _joined(fleet, owner, workspace, "viewer")
+    keys = f"/api/workspaces/{workspace}/api-keys"
+    for number in range(10):
+        assert (await viewer.post(keys, json={"name": f"k{number}"})).status_code == 201
+    refused = await viewer.post(keys, json={"name": "one more"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "too_many_keys")
+    assert (await owner.post(keys, json={"name": "the owner's own"})).status_code == 201
 
 
 async def test_hourly_rate_limit_is_shared_by_every_gateway_instance(

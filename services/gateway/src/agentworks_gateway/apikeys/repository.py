@@ -9,17 +9,30 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_gateway.models import ApiKey
+from agentworks_gateway.models import ApiKey, User
 
 
-async def count_active(session: AsyncSession, workspace_id: uuid.UUID) -> int:
+async def count_active(session: AsyncSession, workspace_id: uuid.UUID, created_by: uuid.UUID | None = None) -> int:
+    """Active keys of the workspace (of one creator when ``created_by`` is given)."""
     query = select(func.count()).where(ApiKey.workspace_id == workspace_id, ApiKey.revoked_at.is_(None))
+    if created_by is not None:
+        query = query.where(ApiKey.created_by == created_by)
     return int(await session.scalar(query) or 0)
 
 
-async def keys_of_workspace(session: AsyncSession, workspace_id: uuid.UUID) -> list[ApiKey]:
-    query = select(ApiKey).where(ApiKey.workspace_id == workspace_id).order_by(ApiKey.created_at.desc())
-    return list((await session.scalars(query)).all())
+async def keys_of_workspace(
+    session: AsyncSession, workspace_id: uuid.UUID, created_by: uuid.UUID | None = None
+) -> list[tuple[ApiKey, str | None]]:
+    """The workspace's keys, newest first, each with its creator's email (of one creator when ``created_by``)."""
+    query = (
+        select(ApiKey, User.email)
+        .outerjoin(User, User.id == ApiKey.created_by)
+        .where(ApiKey.workspace_id == workspace_id)
+        .order_by(ApiKey.created_at.desc())
+    )
+    if created_by is not None:
+        query = query.where(ApiKey.created_by == created_by)
+    return [(key, email) for key, email in (await session.execute(query)).all()]
 
 
 async def active_key(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:

@@ -1,4 +1,5 @@
-"""API keys: created by workspace owners, shown once, stored as SHA-256 with a visible prefix."""
+"""API keys: each member's own (viewers' too), acting with their creator's role at the time of use; shown once,
+stored as SHA-256 with a visible prefix. Owners see and revoke every key of the workspace, others their own."""
 
 from __future__ import annotations
 
@@ -17,23 +18,33 @@ from agentworks_gateway.models import ApiKey
 from agentworks_gateway.security import API_KEY_PREFIX, Caller, digest
 
 MAX_KEYS_PER_WORKSPACE = 50
+MAX_KEYS_PER_PERSON = 10
+OWNER = "owner"
 
 
-async def require_owner(core: InternalClient, caller: Caller, workspace_id: uuid.UUID) -> None:
-    """Ask core for the caller's role; only owners manage keys, and a key cannot mint keys."""
+async def require_member(core: InternalClient, caller: Caller, workspace_id: uuid.UUID) -> str:
+    """The caller's role in the workspace, asked of core: any member manages their own keys, signed in (a key cannot
+    mint or revoke keys); 404 for anyone else."""
     if caller.via == "api_key":
-        raise Forbidden("API keys cannot manage API keys; sign in as an owner.")
+        raise Forbidden("API keys cannot manage API keys; sign in to manage them.")
     try:
         role = await member_role(core, workspace_id, caller.principal.user_id)
     except MemberLookupError:
         raise Unavailable("Workspaces are unavailable right now; try again shortly.") from None
     if role is None:
         raise NotFound(f"No workspace with id {workspace_id}.")
-    if role != "owner":
-        raise Forbidden("Only workspace owners manage API keys.")
+    return role
 
 
 async def create(session: AsyncSession, caller: Caller, workspace_id: uuid.UUID, name: str) -> tuple[ApiKey, str]:
+    """A key of the caller's own: it acts as them, with whatever role they hold when it is used."""
+    mine = await repository.count_active(session, workspace_id, caller.principal.user_id)
+    if mine >= MAX_KEYS_PER_PERSON:
+        raise AppError(
+            f"A person has at most {MAX_KEYS_PER_PERSON} active keys in a workspace; revoke one first.",
+            code="too_many_keys",
+            status_code=409,
+        )
     if await repository.count_active(session, workspace_id) >= MAX_KEYS_PER_WORKSPACE:
         raise AppError(
             f"A workspace has at most {MAX_KEYS_PER_WORKSPACE} active keys; revoke one first.",
@@ -56,13 +67,20 @@ async def create(session: AsyncSession, caller: Caller, workspace_id: uuid.UUID,
     return key, secret
 
 
-async def list_keys(session: AsyncSession, workspace_id: uuid.UUID) -> list[ApiKey]:
-    return await repository.keys_of_workspace(session, workspace_id)
+async def list_keys(
+    session: AsyncSession, caller: Caller, role: str, workspace_id: uuid.UUID
+) -> list[tuple[ApiKey, str | None]]:
+    """The workspace's keys with their creators' emails: every key for an owner, the caller's own for others."""
+    creator = None if role == OWNER else caller.principal.user_id
+    return await repository.keys_of_workspace(session, workspace_id, creator)
 
 
-async def revoke(session: AsyncSession, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey:
+async def revoke(
+    session: AsyncSession, caller: Caller, role: str, workspace_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKey:
+    """Revoke a key: owners any of the workspace's, others only their own (another's is not found)."""
     key = await repository.active_key(session, workspace_id, key_id)
-    if key is None:
+    if key is None or (role != OWNER and key.created_by != caller.principal.user_id):
         raise NotFound("No such active API key.")
     key.revoked_at = utc_now()
     return key

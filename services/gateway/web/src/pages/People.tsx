@@ -143,9 +143,11 @@ function Invite({ workspaceId, onIssued }: { workspaceId: string; onIssued: (inv
   );
 }
 
-/** API keys for scripts: the secret is shown once, at creation. */
+/** API keys for scripts and git: every member makes their own, which acts with their role when used; owners see and
+ * revoke everyone's. The secret is shown once, at creation. */
 export function ApiKeysPage() {
-  const { workspaceId } = usePlace();
+  const { workspaceId, role } = usePlace();
+  const owner = can(role, "invite");
   const list = useApiKeys(workspaceId);
   const [name, setName] = useState("");
   const [created, setCreated] = useState<NewApiKey | null>(null);
@@ -158,7 +160,12 @@ export function ApiKeysPage() {
   ]);
   return (
     <section className="panel">
-      <h1>API keys</h1>
+      <h1>{owner ? "API keys" : "Your API keys"}</h1>
+      <p className="muted">
+        A key acts as you, with your role in this workspace when it is used
+        {role === "viewer" ? ": yours reads and clones, and cannot change anything or run agents." : "."}
+        {owner ? " You see every member's keys and may revoke any of them." : ""}
+      </p>
       {created ? (
         <div className="secret" role="status">
           <p>
@@ -199,6 +206,7 @@ export function ApiKeysPage() {
               <thead>
                 <tr>
                   <th>Name</th>
+                  {owner ? <th>Made by</th> : null}
                   <th>Prefix</th>
                   <th>Created</th>
                   <th>Last used</th>
@@ -209,6 +217,7 @@ export function ApiKeysPage() {
                 {keysList.map((key) => (
                   <tr key={key.id}>
                     <td>{key.name}</td>
+                    {owner ? <td>{key.created_by_email ?? "a former member"}</td> : null}
                     <td className="mono">{key.prefix}…</td>
                     <td>{formatMoment(key.created_at)}</td>
                     <td>{formatMoment(key.last_used_at)}</td>

@@ -4,7 +4,7 @@ import { NavLink, Outlet, useLocation, useNavigate, useParams } from "react-rout
 import { api, ApiError } from "../api/client";
 import { useMe, useProjects, useWorkspaces } from "../api/hooks";
 import { InboxBell } from "../notifications/InboxBell";
-import { can, ErrorNote, Spinner } from "../ui";
+import { ErrorNote, Spinner } from "../ui";
 import { useTheme } from "../lib/theme";
 
 export function Shell() {
@@ -38,7 +38,6 @@ function TopBar({ userName }: { userName: string }) {
   const client = useQueryClient();
   const workspaces = useWorkspaces();
   const projects = useProjects(workspaceId);
-  const role = workspaces.data?.find((w) => w.id === workspaceId)?.role;
   // The workspace's pages (usage, members, …) keep the project last opened in it, so its links stay at hand.
   useEffect(() => {
     if (workspaceId && projectInUrl) localStorage.setItem(lastProjectKey(workspaceId), projectInUrl);
@@ -114,7 +113,7 @@ function TopBar({ userName }: { userName: string }) {
             <NavLink to={`/w/${workspaceId}/usage`}>Usage</NavLink>
             <NavLink to={`/w/${workspaceId}/billing`}>Billing</NavLink>
             <NavLink to={`/w/${workspaceId}/members`}>Members</NavLink>
-            {can(role, "invite") ? <NavLink to={`/w/${workspaceId}/api-keys`}>API keys</NavLink> : null}
+            <NavLink to={`/w/${workspaceId}/api-keys`}>API keys</NavLink>
           </>
         ) : null}
       </nav>

@@ -110,10 +110,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The workspace's API keys (never their secrets) */
+        /** API keys (never their secrets): all of the workspace's for owners, your own for others */
         get: operations["list_keys_api_workspaces__workspace_id__api_keys_get"];
         put?: never;
-        /** Create an API key; the key is shown only in this response */
+        /** Create a key of your own (any member, viewers too); it acts with your role when used, shown only here */
         post: operations["create_key_api_workspaces__workspace_id__api_keys_post"];
         delete?: never;
         options?: never;
@@ -131,7 +131,7 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key; it stops working at once */
+        /** Revoke an API key (owners any, others their own); it stops working at once */
         delete: operations["revoke_key_api_workspaces__workspace_id__api_keys__key_id__delete"];
         options?: never;
         head?: never;
@@ -200,13 +200,26 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** KeyOut */
+        /**
+         * KeyOut
+         * @description A key as listed: whose it is (the person it acts as) and when it was made, last used and revoked.
+         */
         KeyOut: {
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Created By Email
+             * @description The creator's email; none once they are gone.
+             */
+            created_by_email?: string | null;
             /**
              * Id
              * Format: uuid
@@ -228,6 +241,16 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Created By
+             * Format: uuid
+             */
+            created_by: string;
+            /**
+             * Created By Email
+             * @description The creator's email; none once they are gone.
+             */
+            created_by_email?: string | null;
             /**
              * Id
              * Format: uuid
