@@ -15,6 +15,7 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from agentworks_orchestrator.code import service
 from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, GitStreamingResponse, service_of
+from agentworks_orchestrator.code.git_view import REF_MAX_BYTES, REF_PATTERN
 from agentworks_orchestrator.code.schemas import (
     CardCodeOut,
     CommandRunsOut,
@@ -34,8 +35,9 @@ PrincipalDep = Annotated[Principal, Depends(current_principal)]
 RefQuery = Annotated[
     str | None,
     Query(
-        description="Branch, tag or commit (the default branch); one git would refuse (check-ref-format) is a 400 "
-        "invalid_ref, an unknown one 404."
+        description="Branch, tag or commit (the default branch when absent). The pattern covers common names; any "
+        "name git accepts is served, one git would refuse (check-ref-format) is a 400 invalid_ref, an unknown one 404.",
+        json_schema_extra={"pattern": REF_PATTERN, "minLength": 1, "maxLength": REF_MAX_BYTES},
     ),
 ]
 

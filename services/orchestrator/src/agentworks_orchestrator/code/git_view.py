@@ -19,6 +19,11 @@ CARD_TRAILER = "AgentWorks-Card"
 # The characters ``git check-ref-format`` refuses anywhere in a ref: controls, space, DEL and ``~^:?*[\``.
 REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 REF_MAX_BYTES = 255  # a loose ref is a file: longer names cannot be stored, so none exists
+# The names the API documents (its OpenAPI pattern): ASCII parts of the characters branch and tag names use, joined
+# by single dots and slashes, not starting with '-' or '@'. ``ref_problem`` is what is enforced: a name git accepts
+# outside this pattern is served too, and one of the pattern's that git refuses (a part ending in ".lock") is a 400.
+_REF_PART = "[A-Za-z0-9_+=,@#%!-]+(?:[.][A-Za-z0-9_+=,@#%!-]+)*"
+REF_PATTERN = f"^[A-Za-z0-9_+=,#%!](?:[A-Za-z0-9_+=,@#%!-]*(?:[.][A-Za-z0-9_+=,@#%!-]+)*)(?:/{_REF_PART})*$"
 FIELD, RECORD = "\x1f", "\x1e"
 STATUS_NAMES = {"A": "added", "M": "modified", "D": "deleted", "T": "typechange"}
 EntryType = Literal["dir", "file", "symlink", "submodule"]

@@ -1111,7 +1111,7 @@ export interface operations {
     archive_api_projects__project_id__repository_archive_zip_get: {
         parameters: {
             query?: {
-                /** @description Branch, tag or commit (the default branch); one git would refuse (check-ref-format) is a 400 invalid_ref, an unknown one 404. */
+                /** @description Branch, tag or commit (the default branch when absent). The pattern covers common names; any name git accepts is served, one git would refuse (check-ref-format) is a 400 invalid_ref, an unknown one 404. */
                 ref?: string | null;
             };
             header?: never;
@@ -1190,7 +1190,7 @@ export interface operations {
     files_api_projects__project_id__repository_files_get: {
         parameters: {
             query?: {
-                /** @description Branch, tag or commit (the default branch); one git would refuse (check-ref-format) is a 400 invalid_ref, an unknown one 404. */
+                /** @description Branch, tag or commit (the default branch when absent). The pattern covers common names; any name git accepts is served, one git would refuse (check-ref-format) is a 400 invalid_ref, an unknown one 404. */
                 ref?: string | null;
                 path?: string;
             };
