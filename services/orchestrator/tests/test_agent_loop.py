@@ -14,7 +14,7 @@ from agentworks_orchestrator import models
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.models import BudgetState, Run, RunCheckpoint
 from agentworks_orchestrator.runs import roles, tools
-from agentworks_orchestrator.runs.executor import call_headers
+from agentworks_orchestrator.runs.executor import RunExecutor, call_headers
 from agentworks_orchestrator.runs.tools import NoArguments, Tool, ToolContext, ToolOutcome
 from agentworks_orchestrator.state import run_service_of
 from agentworks_platform.peer_stub import Answer, Call
@@ -152,6 +152,36 @@ async def test_cancel_interrupts_a_running_tool_and_publishes_no_effect_of_its_s
         [cancelled] = orchestrator.events("agent.run.cancelled")
         assert cancelled.cost == CALL_COST  # the step's call was made, its effect never published
         assert [s.run_status for s in orchestrator.events("usage.run_settled")] == ["cancelled"]
+
+
+async def test_a_cancel_flag_that_cannot_be_read_for_a_while_does_not_cancel_the_running_tools(
+    make_orchestrator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unread = 0
+    released = asyncio.Event()
+
+    async def slow(_context: ToolContext, _arguments: NoArguments) -> ToolOutcome:
+        await released.wait()
+        return ToolOutcome("The card reads as before.")
+
+    async def database_away(_executor: RunExecutor, _plan: Any) -> bool:
+        nonlocal unread
+        unread += 1
+        if unread == 3:
+            released.set()  # the tool finishes once the flag went unread a few times
+        raise ConnectionResetError("the database closed the connection")
+
+    monkeypatch.setattr(
+        roles, "CARD_TOOLS", (Tool("read_card", "Read the card.", NoArguments, slow), *tools.CARD_TOOLS[1:])
+    )
+    async with AsyncExitStack() as exits:
+        orchestrator = await _with_tools(make_orchestrator, exits, cancel_poll_seconds=0.01)
+        monkeypatch.setattr(RunExecutor, "_cancel_requested", database_away)
+        assert (await asyncio.wait_for(orchestrator.push(orchestrator.moved(to_lane=1)), 30)).status_code == 204
+        assert unread >= 3
+        assert orchestrator.events("agent.run.cancelled") == []
+        [completed] = orchestrator.events("agent.run.completed")
+        assert completed.steps >= 1
 
 
 async def test_cancel_between_steps_stops_before_the_next_model_call(make_orchestrator: Any) -> None:

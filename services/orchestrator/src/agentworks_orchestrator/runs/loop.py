@@ -12,9 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from agentworks_events.runs import RunEffect, ToolCallRecord
+from agentworks_platform.logging import get_logger
 
 from agentworks_orchestrator.config import RunLimits
 from agentworks_orchestrator.runs.tools import Tool, ToolCall, ToolContext, perform
+
+log = get_logger(__name__)
 
 Limit = Literal["steps", "tokens", "time", "cost"]
 LIMIT_REASONS: dict[Limit, str] = {
@@ -181,8 +184,14 @@ class AgentLoop:
         return tuple(r for r, _ in results), tuple(e for _, e in results if e is not None)
 
     async def _watch_cancel(self) -> None:
-        # The flag is a row another process writes: it is read, not awaited.
-        while not await self.cancelled():  # noqa: ASYNC110
+        # The flag is a row another process writes: it is read, not awaited. A read that fails (the database away
+        # for a moment) is no cancel: the tools go on, and the next read or the step's checkpoint tells.
+        while True:
+            try:
+                if await self.cancelled():
+                    return
+            except Exception as exc:  # any failure to read the flag is only logged
+                log.warning("run.cancel_flag_unread", run_id=str(self.context.run_id), error=type(exc).__name__)
             await asyncio.sleep(self.poll_seconds)
 
 
