@@ -105,7 +105,9 @@ async def test_an_unreachable_peer_is_unavailable(peer: Peer, client: InternalCl
 
 
 async def test_a_command_sends_its_body_model_and_accepts_204_only(peer: Peer, client: InternalClient) -> None:
-    entry = AuditIn(actor_id=None, action="api_key.created", resource_type="api_key", resource_id=CARD)
+    entry = AuditIn(
+        entry_id=uuid.uuid4(), actor_id=None, action="api_key.created", resource_type="api_key", resource_id=CARD
+    )
     peer.answer = lambda _: httpx.Response(204)
     await AUDIT.send(client, WORKSPACE, body=entry)
     sent = peer.requests[-1]

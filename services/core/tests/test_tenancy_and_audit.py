@@ -67,6 +67,40 @@ async def test_every_state_change_is_audited_for_owners(core: Core) -> None:
     }
 
 
+async def test_another_services_entry_is_recorded_once_however_often_it_is_sent(core: Core) -> None:
+    world = await core.world()
+    a = world.ids["a"]
+    key_id = uuid.uuid4()
+    entry = {
+        "entry_id": str(uuid.uuid4()),
+        "actor_id": str(world.member.id),
+        "action": "api_key.created",
+        "resource_type": "api_key",
+        "resource_id": str(key_id),
+        "after": {"name": "ci", "prefix": "aw_12345678"},
+        "request_id": "req-7",
+        "client_ip": "198.51.100.4",
+    }
+    path = f"/internal/workspaces/{a['workspace']}/audit"
+    for _ in range(2):  # the gateway's retry of one change sends the same entry again
+        assert (await core.call("POST", path, None, entry)).status_code == 204
+    recorded = await core.ok("GET", f"/api/workspaces/{a['workspace']}/audit?limit=200", world.owner)
+    [stored] = [e for e in recorded["items"] if e["resource_id"] == str(key_id)]
+    assert (stored["id"], stored["actor_id"], stored["action"]) == (
+        entry["entry_id"],
+        entry["actor_id"],
+        entry["action"],
+    )
+    assert (stored["after"], stored["request_id"], stored["client_ip"]) == (entry["after"], "req-7", "198.51.100.4")
+    revoked = {**entry, "entry_id": str(uuid.uuid4()), "action": "api_key.revoked"}
+    assert (await core.call("POST", path, None, revoked)).status_code == 204
+    recorded = await core.ok("GET", f"/api/workspaces/{a['workspace']}/audit?limit=200", world.owner)
+    actions = sorted(e["action"] for e in recorded["items"] if e["resource_id"] == str(key_id))
+    assert actions == ["api_key.created", "api_key.revoked"]
+    unnamed = await core.call("POST", path, None, {k: v for k, v in entry.items() if k != "entry_id"})
+    assert unnamed.status_code == 422
+
+
 async def test_last_owner_cannot_be_removed_or_demoted(core: Core) -> None:
     world = await core.world()
     a = world.ids["a"]

@@ -144,9 +144,11 @@ class CardGateOut(Answer):
 
 
 class AuditIn(BaseModel):
-    """An entry recorded on behalf of another service (the gateway's API-key changes)."""
+    """An entry recorded on behalf of another service (the gateway's API-key changes). ``entry_id`` is the caller's,
+    the same on every retry of one change: core records one entry per id, so a retried command is recorded once."""
 
     model_config = ConfigDict(extra="forbid")
+    entry_id: uuid.UUID
     actor_id: uuid.UUID | None
     action: Annotated[str, Field(pattern=r"^[a-z_]+\.[a-z_]+$", max_length=64)]
     resource_type: Annotated[str, Field(max_length=32)]

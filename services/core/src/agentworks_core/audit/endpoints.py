@@ -39,5 +39,5 @@ async def audit_log(
     summary="Record an audit entry",
 )
 async def record_entry(workspace_id: uuid.UUID, body: AuditIn, session: SessionDep) -> Response:
-    await service.record_for_service(session, workspace_id, body.model_dump())
+    await service.record_for_service(session, workspace_id, body)
     return Response(status_code=204)

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from agentworks_platform.db import insert_ignoring_conflicts
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,3 +25,8 @@ async def page(
 
 def add(session: AsyncSession, **values: Any) -> None:
     session.add(AuditEntry(**values))
+
+
+async def add_once(session: AsyncSession, **values: Any) -> None:
+    """Add the entry unless one with its id is already recorded."""
+    await insert_ignoring_conflicts(session, AuditEntry.__table__, values)  # type: ignore[arg-type]

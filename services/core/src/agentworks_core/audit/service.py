@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from agentworks_events import CodeMerged, utc_now
+from agentworks_internal_api.core import AuditIn
 from agentworks_platform.db import set_tenant
 from agentworks_platform.pagination import decode_cursor, encode_cursor
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,11 +99,20 @@ async def entries(
     return rows, encode_cursor(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
 
 
-async def record_for_service(session: AsyncSession, workspace_id: uuid.UUID, entry: dict[str, Any]) -> None:
+async def record_for_service(session: AsyncSession, workspace_id: uuid.UUID, entry: AuditIn) -> None:
+    """Record another service's entry once per its ``entry_id``: a retry of the same entry adds nothing."""
     await set_tenant(session, workspace_id=workspace_id)
-    repository.add(
+    await repository.add_once(
         session,
+        id=entry.entry_id,
         workspace_id=workspace_id,
+        actor_id=entry.actor_id,
+        action=entry.action,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        before=_plain(entry.before),
+        after=_plain(entry.after),
+        request_id=entry.request_id,
+        client_ip=entry.client_ip,
         created_at=utc_now(),
-        **{**entry, "before": _plain(entry.get("before")), "after": _plain(entry.get("after"))},
     )

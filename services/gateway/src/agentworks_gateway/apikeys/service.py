@@ -87,8 +87,10 @@ async def revoke(
 
 
 async def audit(core: InternalClient, caller: Caller, workspace_id: uuid.UUID, action: str, key: ApiKey) -> None:
-    """Record the change in the workspace's audit log (core owns it); failing to, the change is refused."""
+    """Record the change in the workspace's audit log (core owns it); failing to, the change is refused. The entry's
+    id follows from the key and the action (a key is created once and revoked once), so a retry is recorded once."""
     entry = AuditIn(
+        entry_id=uuid.uuid5(key.id, action),
         actor_id=caller.principal.user_id,
         action=action,
         resource_type="api_key",

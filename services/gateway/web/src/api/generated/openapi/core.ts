@@ -1327,7 +1327,8 @@ export interface components {
         };
         /**
          * AuditIn
-         * @description An entry recorded on behalf of another service (the gateway's API-key changes).
+         * @description An entry recorded on behalf of another service (the gateway's API-key changes). ``entry_id`` is the caller's,
+         *     the same on every retry of one change: core records one entry per id, so a retried command is recorded once.
          */
         AuditIn: {
             /** Action */
@@ -1347,6 +1348,11 @@ export interface components {
              * @default
              */
             client_ip: string;
+            /**
+             * Entry Id
+             * Format: uuid
+             */
+            entry_id: string;
             /**
              * Request Id
              * @default
