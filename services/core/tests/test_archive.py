@@ -6,9 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from agentworks_core.models import outbox
 from agentworks_events import CardArchived, CardDeleted, CardUnarchived, ProjectDeleted
+from agentworks_platform.db import Database
+from agentworks_platform.service_auth import LocalTokenSigner
+from agentworks_platform.settings import dev_service_account
+from sqlalchemy import select
 
-from .conftest import Core
+from .conftest import CORE_URL, Core
 
 
 def _titles(board: dict[str, Any], lane: int) -> list[str]:
@@ -94,3 +99,37 @@ async def test_deleting_a_project_publishes_project_deleted_once_for_its_reposit
     assert event.ordering_key == a["project"]
     assert (await core.call("DELETE", project, world.owner)).status_code == 404
     assert core.sink.events() == [event]
+
+
+async def test_deleting_a_workspace_publishes_project_deleted_for_each_of_its_projects_once(
+    core: Core, dev_key: bytes
+) -> None:
+    world = await core.world()
+    a, b = world.ids["a"], world.ids["b"]
+    workspace = f"/api/workspaces/{a['workspace']}"
+    second = await core.ok("POST", f"{workspace}/projects", world.owner, {"name": "Second"})
+    projects = [uuid.UUID(a["project"]), uuid.UUID(second["id"])]
+    refused = await core.call("DELETE", workspace, world.member)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+    core.sink.published.clear()
+    assert (await core.call("DELETE", workspace, world.owner)).status_code == 204
+    events = core.sink.events()
+    assert all(isinstance(event, ProjectDeleted) for event in events)
+    assert sorted(event.project_id for event in events) == sorted(projects)
+    assert {(event.workspace_id, event.actor_id) for event in events} == {(uuid.UUID(a["workspace"]), world.owner.id)}
+    assert sorted(event.ordering_key for event in events) == sorted(str(p) for p in projects)
+    # Staged in the deletion's own transaction: the outbox holds each event once.
+    db: Database = core.client._transport.app.state.ctx.db  # type: ignore[attr-defined]
+    async with db.transaction() as session:
+        staged = (
+            await session.scalars(select(outbox.c.event_id).where(outbox.c.event_type == "project.deleted"))
+        ).all()
+    assert sorted(staged) == sorted(str(event.id) for event in events)
+    # What the orchestrator asks before removing a repository: core no longer has either project.
+    orchestrator = LocalTokenSigner(dev_key, dev_service_account("orchestrator"))
+    headers = {"authorization": f"Bearer {orchestrator.sign(CORE_URL)}"}
+    for project in projects:
+        assert (await core.client.get(f"/internal/projects/{project}", headers=headers)).status_code == 404
+    assert (await core.client.get(f"/internal/projects/{b['project']}", headers=headers)).status_code == 200
+    assert (await core.call("DELETE", workspace, world.owner)).status_code == 404
+    assert core.sink.events() == events

@@ -19,7 +19,7 @@ from agentworks_events import ProjectDeleted
 from agentworks_orchestrator.code import git_view
 from agentworks_orchestrator.code import service as code_service
 from agentworks_orchestrator.code.branches import branch_for
-from agentworks_orchestrator.models import CardBranch, CommandRunRow, Run
+from agentworks_orchestrator.models import CardBranch, CommandRunRow, ProjectRemote, Run
 from agentworks_orchestrator.state import OrchestratorState
 from agentworks_platform.app import state_of
 from agentworks_platform.clock import utc_now
@@ -404,3 +404,41 @@ async def test_a_deleted_projects_repository_and_records_go_and_a_redelivery_is_
     assert (await o.push(deleted.model_copy(update={"id": uuid.uuid4()}))).status_code == 204
     await code_service.forget_project(state.code, o.project)
     assert not await asyncio.to_thread(repository.exists)
+
+
+async def test_a_deleted_workspaces_projects_lose_their_repositories_and_remotes_once_each(code: Code) -> None:
+    o = code.o
+    state = state_of(o.app.state.ctx, OrchestratorState)
+    hosted, connected = o.project, o.directory.project(o.workspace)
+    elsewhere = o.directory.project(o.directory.tenancy(uuid.uuid4()).workspace)  # another workspace keeps its own
+    repositories = {p: Path((await state.code.host.ensure(p)).url) for p in (hosted, connected, elsewhere)}
+    await code_service.card_branch(state.code, o.workspace, hosted, o.card, "Checkout")
+    mirror = state.code.settings.repos_dir / "mirrors" / f"{connected}.git"
+    await asyncio.to_thread(mirror.mkdir, parents=True)
+    async with o.db.transaction() as session:
+        session.add(ProjectRemote(
+            project_id=connected, workspace_id=o.workspace, url="https://forge.example.com/team/shop.git",
+            username="x-access-token", secret_name=code_service.secret_name_of(connected), connected_by=o.owner.user_id,
+            connected_at=utc_now(),
+        ))  # fmt: skip
+    await state.code.secrets.put(code_service.secret_name_of(connected), "forge-token")
+
+    # Core deletes the workspace: its projects are gone from core, and one project.deleted comes for each.
+    for project in (hosted, connected):
+        del o.directory.owners[("project", str(project))]
+    deleted = [
+        ProjectDeleted(workspace_id=o.workspace, project_id=p, actor_id=o.owner.user_id) for p in (hosted, connected)
+    ]
+    # Each is delivered twice, and once more under a new id (as after a crash before the inbox recorded it), which
+    # the handler works through again and finds nothing left to remove.
+    again = [event.model_copy(update={"id": uuid.uuid4()}) for event in deleted]
+    for event in (*deleted, *deleted, *again):
+        assert (await o.push(event)).status_code == 204
+    for project in (hosted, connected):
+        assert not await asyncio.to_thread(repositories[project].exists)
+    assert not await asyncio.to_thread(mirror.exists)
+    assert await state.code.secrets.get(code_service.secret_name_of(connected)) is None
+    async with o.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(ProjectRemote)) == 0
+        assert await session.scalar(select(func.count()).select_from(CardBranch)) == 0
+    assert await asyncio.to_thread((repositories[elsewhere] / "HEAD").is_file)

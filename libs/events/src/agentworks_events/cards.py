@@ -151,8 +151,9 @@ class CardRejected(CardEventBase):
 
 
 class ProjectDeleted(Event):
-    """Fires when an owner deletes a project, with its board and cards (no ``card.deleted`` for each): the
-    orchestrator then removes the project's repository and its records of the cards' branches and commands."""
+    """Fires when an owner deletes a project, with its board and cards (no ``card.deleted`` for each), and for each
+    project of a workspace an owner deletes: the orchestrator then removes the project's repository and its records
+    of the cards' branches and commands."""
 
     type: Literal["project.deleted"] = "project.deleted"
     actor_id: UUID | None = Field(default=None, description="User who deleted it.")

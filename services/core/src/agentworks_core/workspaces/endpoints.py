@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from agentworks_core.access import PrincipalDep, authorize, workspace_of
 from agentworks_core.config import CoreSettings
+from agentworks_core.state import OutboxDep
 from agentworks_core.workspaces import invitations, service
 from agentworks_core.workspaces.schemas import (
     AcceptInvitation,
@@ -54,8 +55,10 @@ async def rename_workspace(
 
 
 @router.delete("/{workspace_id}", status_code=204, summary="Delete a workspace and everything in it (owner)")
-async def delete_workspace(workspace_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> Response:
-    await service.delete(session, await authorize(session, principal, workspace_id, "delete"))
+async def delete_workspace(
+    workspace_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, outbox: OutboxDep
+) -> Response:
+    await service.delete(session, await authorize(session, principal, workspace_id, "delete"), outbox)
     return Response(status_code=204)
 
 

@@ -8,7 +8,7 @@ from agentworks_platform.db import locks_rows
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentworks_core.models import Invitation, Member, ResourceIndex, Workspace
+from agentworks_core.models import Invitation, Member, Project, ResourceIndex, Workspace
 
 
 async def for_user(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[Workspace, str]]:
@@ -44,6 +44,11 @@ async def owner_count(session: AsyncSession, workspace_id: uuid.UUID) -> int:
     if locks_rows(session):
         query = query.with_for_update()
     return len((await session.scalars(query)).all())
+
+
+async def project_ids(session: AsyncSession, workspace_id: uuid.UUID) -> list[uuid.UUID]:
+    query = select(Project.id).where(Project.workspace_id == workspace_id).order_by(Project.created_at, Project.id)
+    return list((await session.scalars(query)).all())
 
 
 async def delete_workspace(session: AsyncSession, workspace: Workspace) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from agentworks_events import ProjectDeleted
 from agentworks_platform.db import set_tenant
 from agentworks_platform.errors import Conflict, Forbidden, NotFound
 from agentworks_platform.principal import Principal
+from agentworks_pubsub import Outbox
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentworks_core.access import Access, Role, index_resource, workspace_of
@@ -76,11 +78,18 @@ async def rename(session: AsyncSession, access: Access, name: str) -> WorkspaceO
     return _out(workspace, access.role)
 
 
-async def delete(session: AsyncSession, access: Access) -> None:
+async def delete(session: AsyncSession, access: Access, outbox: Outbox) -> None:
+    """Delete the workspace with everything in it. Each of its projects goes as a deleted project does: a
+    ``project.deleted`` per project, in the same transaction, has the orchestrator remove its repository."""
     workspace = await session.get(Workspace, access.workspace_id)
     assert workspace is not None
     audit.record(session, access, "workspace.deleted", "workspace", workspace.id, {"name": workspace.name})
+    project_ids = await repository.project_ids(session, workspace.id)
     await repository.delete_workspace(session, workspace)
+    await session.flush()
+    for project_id in project_ids:
+        deleted = ProjectDeleted(workspace_id=workspace.id, project_id=project_id, actor_id=access.principal.user_id)
+        await outbox.add(session, deleted)
 
 
 async def members(session: AsyncSession, access: Access) -> list[Member]:

@@ -394,8 +394,9 @@ export interface NotificationCreated {
   workspace_id: string;
 }
 /**
- * Fires when an owner deletes a project, with its board and cards (no ``card.deleted`` for each): the
- * orchestrator then removes the project's repository and its records of the cards' branches and commands.
+ * Fires when an owner deletes a project, with its board and cards (no ``card.deleted`` for each), and for each
+ * project of a workspace an owner deletes: the orchestrator then removes the project's repository and its records
+ * of the cards' branches and commands.
  */
 export interface ProjectDeleted {
   /**
