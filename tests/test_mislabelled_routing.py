@@ -22,3 +22,16 @@ def test_every_label_reaches_a_consumer_of_the_topic(topic: str) -> None:
     for attributes in labels:
         reached = [s.name for s in consumers if compile_filter(s.filter)(attributes)]
         assert reached, f"a {topic} message labelled {attributes} reaches no consumer and would vanish"
+
+
+@pytest.mark.parametrize(
+    ("label", "reaches"),
+    [
+        ("card.moved", {"orchestrator-card-events", "log-stream-card-events"}),
+        ("notification.created", {"log-stream-card-events"}),  # a person's, never a run's concern
+        ("project.deleted", {"orchestrator-card-events"}),  # its repository's concern, shown on no board
+    ],
+)
+def test_card_events_reach_only_the_consumers_that_act_on_them(label: str, reaches: set[str]) -> None:
+    consumers = [s for s in TOPOLOGY.subscriptions if s.topic == "card-events" and s.subscriber]
+    assert {s.name for s in consumers if compile_filter(s.filter)({"type": label})} == reaches
