@@ -324,3 +324,33 @@ def test_the_reviewer_requests_changes_when_code_comes_without_tests(tmp_path: P
     (tmp_path / "saved_cards.py").write_text("CARDS = []\n")
     [comment] = play_code("reviewer", WorkingCopy(tmp_path, [])).arguments("comment")
     assert comment["body"].startswith("Request changes: saved_cards.py change with no test")
+
+
+async def _streamed(request: ChatRequest) -> tuple[str, list[ToolCall], str | None, int]:
+    text, calls, finish, output = "", [], None, 0
+    async for delta in OfflineProvider(token_delay=0).stream_chat(request):
+        text += delta.content or ""
+        calls += [delta.tool_call] if delta.tool_call else []
+        finish = delta.finish_reason or finish
+        output = delta.output_tokens or output
+    return text, calls, finish, output
+
+
+async def test_an_answer_stops_at_the_requests_token_limit_as_a_providers_does() -> None:
+    asked = (Message("user", "Summarise the card in a few words please"),)
+    whole, _, finish, output = await _streamed(ChatRequest("offline", asked))
+    assert (finish, output) == ("stop", len(whole.split()))
+    cut, calls, finish, output = await _streamed(ChatRequest("offline", asked, max_tokens=5))
+    assert (finish, output, calls) == ("length", 5, [])
+    assert whole.startswith(cut)
+    assert len(cut.split()) == 5
+
+
+async def test_a_turn_cut_at_the_token_limit_makes_no_tool_call() -> None:
+    offered = tuple(Tool(name, name, {"type": "object"}) for name in ("read_card", "write_document"))
+    asked = (Message("system", "You write the PRD."), Message("user", 'Work on the card "Saved cards" now.'))
+    _, calls, finish, _ = await _streamed(ChatRequest("offline", asked, tools=offered))
+    assert calls
+    assert finish == "tool_calls"
+    _, calls, finish, output = await _streamed(ChatRequest("offline", asked, max_tokens=2, tools=offered))
+    assert (calls, finish, output) == ([], "length", 2)

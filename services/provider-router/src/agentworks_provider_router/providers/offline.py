@@ -114,6 +114,11 @@ class OfflineProvider:
         text, calls = self.agent_turn(request)
         prompt_tokens = sum(count_tokens(m.content) for m in request.messages)
         pieces = re.findall(r"\S+\s*|\s+", text)
+        cut = request.max_tokens is not None and count_tokens(text) > request.max_tokens
+        if cut:
+            # As a provider does at its output limit: the text cut at the limit, no tool call, finish "length".
+            pieces = [piece for piece in pieces if piece.strip()][: request.max_tokens]
+            text, calls = "".join(pieces), ()
         for piece in pieces:
             yield Delta(content=piece)
             if self._delay:
@@ -121,7 +126,7 @@ class OfflineProvider:
         for index, call in enumerate(calls):
             yield Delta(tool_call=call, tool_call_index=index)
         output_tokens = count_tokens(text) + sum(count_tokens(call.arguments) for call in calls)
-        finish = "tool_calls" if calls else "stop"
+        finish = "length" if cut else "tool_calls" if calls else "stop"
         yield Delta(finish_reason=finish, input_tokens=prompt_tokens, output_tokens=output_tokens)
 
     async def generate_images(self, request: ImageRequest) -> ImageResult:
