@@ -438,4 +438,5 @@ async def test_a_viewers_own_key_spends_nothing(platform: Platform) -> None:
             model=MODEL, messages=[{"role": "user", "content": "Hi"}]
         )
     assert refused.value.type == "permission_error"
+    assert "viewers do not run agents" in refused.value.message
     assert platform.fake.requests == []

@@ -146,7 +146,7 @@ async def _may_spend(request: Request, caller: Caller) -> None:
     if isinstance(role, BaseException) or isinstance(allowance, BaseException) or allowance is None:
         raise errors.unavailable("AgentWorks cannot check this key's workspace right now; try again shortly.")
     if role not in RUNS_AGENTS:
-        raise errors.not_allowed("This API key's creator can no longer run agents in its workspace.")
+        raise errors.not_allowed(_why_not_allowed(role))
     if not allowance.allowed:
         raise errors.budget_spent(str(allowance.monthly_cap), str(allowance.spent))
 
@@ -248,3 +248,10 @@ class _UsageScanner:
         for event in events:
             if event.startswith(b"data: {") and b'"usage"' in event:
                 self.total_tokens = _total_tokens(event[len(b"data: ") :]) or self.total_tokens
+
+
+def _why_not_allowed(role: str | None) -> str:
+    """What a refused key's creator is told: a viewer never runs agents; anyone else no longer may."""
+    if role == "viewer":
+        return "This API key was made by a viewer of its workspace, and viewers do not run agents; ask an owner."
+    return "This API key's creator can no longer run agents in its workspace."
