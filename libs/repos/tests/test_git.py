@@ -95,3 +95,25 @@ async def test_an_error_message_never_carries_the_remotes_credential(tmp_path: P
         await run_git("ls-remote", remote.url, remote=remote)
     assert "s3cret" not in str(caught.value)
     assert "s3cret" not in " ".join(caught.value.argv)
+
+
+async def test_status_and_diff_never_look_inside_a_nested_repository(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    outer, nested = tmp_path / "outer", tmp_path / "outer" / "vendor" / "lib"
+    nested.mkdir(parents=True)
+    identity = ("-c", "user.name=a", "-c", "user.email=a@b")
+    await run_git("init", "--quiet", str(outer))
+    await run_git("init", "--quiet", cwd=nested)
+    await run_git("config", "filter.x.clean", f"sh -c 'touch {marker}; cat'", cwd=nested)
+    (nested / ".gitattributes").write_text("* filter=x\n")
+    (nested / "f").write_text("hi\n")
+    await run_git("add", ".", cwd=nested)
+    await run_git(*identity, "commit", "--quiet", "-m", "nested", cwd=nested)
+    await run_git("add", "--all", cwd=outer)  # the nested repository, tracked as a gitlink
+    await run_git(*identity, "commit", "--quiet", "-m", "outer", cwd=outer)
+    marker.unlink()
+    (nested / "f").write_text("changed\n")  # a dirty submodule: git would run ``status`` inside it to say so
+    await run_git("status", "--porcelain", cwd=outer)
+    await run_git("diff", "HEAD", cwd=outer)
+    await run_git("stash", "list", cwd=outer)
+    assert not marker.exists()

@@ -23,7 +23,25 @@ ISOLATED_ENV = {
 
 # Never run a hook or a file-system monitor, whatever a repository's own configuration says: a working copy's files
 # are written by agents and sandboxed commands, and git would otherwise run programs they named, on the host.
-NO_HOOKS = ("-c", f"core.hooksPath={os.devnull}", "-c", "core.fsmonitor=false")
+# Nor enter a repository nested in a working copy (a submodule's dirtiness check runs ``git status`` inside it, with
+# its own configuration: its filters and its fsmonitor would run on the host). ``git add`` of a gitlink the index
+# already tracks still looks inside whatever this says, which is why working copies never keep a nested ``.git``.
+NO_HOOKS = (
+    "-c",
+    f"core.hooksPath={os.devnull}",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "diff.ignoreSubmodules=all",
+    "-c",
+    "status.submoduleSummary=false",
+    "-c",
+    "submodule.recurse=false",
+    "-c",
+    "fetch.recurseSubmodules=false",
+    "-c",
+    "push.recurseSubmodules=no",
+)
 
 
 class GitError(Exception):
