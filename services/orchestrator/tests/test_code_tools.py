@@ -157,6 +157,82 @@ async def test_host_side_git_runs_no_hook_and_no_monitor_a_working_copy_names(tm
     assert _ran(tmp_path) == []
 
 
+# The reviewer's reproduction: a repository nested in the working copy whose clean filter runs a program, which the
+# host's git would run (as the host's user) when it looked inside the repository for changes.
+_NEST = (
+    "mkdir -p vendor/lib && cd vendor/lib && git init -q && "
+    "git config filter.x.clean 'sh -c \"id > {marker}; cat\"' && "
+    "echo '* filter=x' > .gitattributes && echo hi > f && git add . && "
+    "git -c user.name=a -c user.email=a@b commit -qm s && echo planted"
+)
+
+
+async def test_a_repository_a_command_nests_in_the_working_copy_is_removed_and_never_entered(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    marker = tmp_path / "host-pwned"
+    planted = await bench_.call("run_command", command=_NEST.format(marker=marker))
+    assert planted.ok, planted.result
+    assert "exit code 0" in planted.result
+    assert "planted" in planted.result
+    assert "Removed nested git repositories from the working copy: vendor/lib/.git." in planted.result
+    assert not (bench_.root / "vendor" / "lib" / ".git").exists()
+    diff = await bench_.call("view_diff")
+    assert "+++ b/vendor/lib/f" in diff.result
+    committed = await bench_.call("commit", step=2, message="Vendor the library")
+    assert committed.ok, committed.result
+    assert not marker.exists()
+    remote = Path(bench_.code.copy.remote.url)
+    tree = await git_text("ls-tree", "-r", bench_.code.copy.branch, cwd=remote)
+    assert "blob" in tree
+    assert "vendor/lib/f" in tree
+    assert "commit" not in tree.split()  # no gitlink: the files went in as plain files
+
+
+async def test_every_spelling_of_a_nested_git_entry_goes_before_the_host_runs_git(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    marker = tmp_path / "host-pwned"
+    # Planted from outside the sandbox, as a command could leave them: a nested repository with a filter, a .git
+    # file pointing git at another repository of the host, other cases of the name, and a link named .git.
+    planting = await asyncio.create_subprocess_exec("/bin/sh", "-c", _NEST.format(marker=marker), cwd=bench_.root)
+    assert await planting.wait() == 0
+    marker.unlink()  # planting ran the filter itself, outside any sandbox
+    elsewhere = bench_.code.copy.remote.url
+    (bench_.root / "pointed").mkdir()
+    (bench_.root / "pointed" / ".git").write_text(f"gitdir: {elsewhere}\n")
+    (bench_.root / "pointed" / "a.txt").write_text("a\n")
+    (bench_.root / "upper" / ".GIT").mkdir(parents=True)
+    (bench_.root / "upper" / ".GIT" / "config").write_text("[core]\n\tfsmonitor = touch owned\n")
+    (bench_.root / ".Git").mkdir()
+    (bench_.root / "linked").mkdir()
+    (bench_.root / "linked" / ".git").symlink_to(bench_.root / ".git")
+    committed = await bench_.call("commit", message="Everything")
+    assert committed.ok, committed.result
+    removed = "pointed/.git, upper/.GIT, vendor/lib/.git"
+    assert committed.result.startswith(
+        f"Removed nested git repositories from the working copy: .Git, linked/.git, {removed}."
+    )
+    assert not marker.exists()
+    assert (bench_.root / ".git" / "HEAD").is_file()  # the working copy's own repository stays
+    assert (bench_.root / "pointed" / "a.txt").read_text() == "a\n"
+    assert [path.name for path in bench_.root.rglob("*") if path.name.lower() == ".git"] == [".git"]
+
+
+async def test_no_path_tool_names_a_git_directory_in_any_case(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    patch = "--- /dev/null\n+++ b/vendor/.Git/config\n@@ -0,0 +1 @@\n+[core]\n"
+    for tool, arguments in [
+        ("write_file", {"path": "vendor/.git", "content": "gitdir: /\n"}),
+        ("write_file", {"path": "vendor/.GIT/config", "content": "[core]\n"}),
+        ("write_file", {"path": ".Git/config", "content": "[core]\n"}),
+        ("read_file", {"path": ".GIT/config"}),
+        ("apply_patch", {"patch": patch}),
+    ]:
+        refused = await bench_.call(tool, **arguments)
+        assert refused.error is not None, (tool, arguments)
+        assert "git's own files" in refused.error
+    assert [path.name for path in bench_.root.rglob("*") if path.name.lower() == ".git"] == [".git"]
+
+
 def _ran(directory: Path) -> list[str]:
     return [path.name for path in directory.glob("ran-*")]
 

@@ -164,30 +164,33 @@ async def _apply_patch(context: ToolContext, arguments: PatchIn) -> ToolOutcome:
 
 
 async def _view_diff(context: ToolContext, _: NoArguments) -> ToolOutcome:
+    copy = _workspace(context).copy
+    removed = _removed_note(await copy.remove_nested_repositories())
     try:
-        diff = await _workspace(context).copy.diff()
+        diff = await copy.diff()
     except GitError as exc:
         raise ToolError(f"The diff could not be made: {brief(exc)}") from None
     if not diff.strip():
-        return ToolOutcome("The branch has no change against main yet.")
+        return ToolOutcome(f"{removed}The branch has no change against main yet.")
     shown = _bounded(diff)
     note = "" if shown == diff else "\n… the diff is longer; read the files for the rest."
-    return ToolOutcome(shown + note)
+    return ToolOutcome(removed + shown + note)
 
 
 async def _commit(context: ToolContext, arguments: CommitIn) -> ToolOutcome:
     code = _workspace(context)
     call = f"{context.step}/{context.call_id}"
+    removed = _removed_note(await code.copy.remove_nested_repositories())
     try:
         committed = await code.copy.commit_and_push(
             arguments.message, code.author, str(context.run_id), call, card=code.card
         )
     except WorkingCopyError as exc:
-        raise ToolError(str(exc)) from None
+        raise ToolError(f"{removed}{exc}") from None
     if not committed.made:
-        return ToolOutcome(f"Already committed as {committed.sha[:12]} on {code.copy.branch}.")
+        return ToolOutcome(f"{removed}Already committed as {committed.sha[:12]} on {code.copy.branch}.")
     moved = " The branch had moved meanwhile: the commit was rebased onto it." if committed.rebased else ""
-    return ToolOutcome(f"Committed {committed.sha[:12]} and pushed it to {code.copy.branch}.{moved}")
+    return ToolOutcome(f"{removed}Committed {committed.sha[:12]} and pushed it to {code.copy.branch}.{moved}")
 
 
 async def _run_command(context: ToolContext, arguments: CommandIn) -> ToolOutcome:
@@ -201,10 +204,13 @@ async def _run_command(context: ToolContext, arguments: CommandIn) -> ToolOutcom
         raise ToolError(f"The command could not run: {exc}. Nothing was run.") from None
     except OSError as exc:  # the machine refused the sandbox a process, a file: the model may try again
         raise ToolError(f"The sandbox failed ({exc}); the command may not have run. Try it again.") from None
+    # Whatever the command did, the host runs git here next: a repository it made inside does not stay.
+    removed = _removed_note(await code.copy.remove_nested_repositories())
     await code.record(CommandRun(f"{context.step}/{context.call_id}", arguments.command, result, started))
     tail = result.output_tail[-OUTPUT_TAIL_SHOWN:]
     cut = " (the output's tail)" if result.truncated or len(tail) < len(result.output_tail) else ""
-    return ToolOutcome(f"$ {arguments.command}\n{', '.join(_how_it_ended(result))}; output{cut}:\n{tail}")
+    answer = f"$ {arguments.command}\n{', '.join(_how_it_ended(result))}; output{cut}:\n{tail}"
+    return ToolOutcome(f"{answer}\n{removed}" if removed else answer)
 
 
 def _how_it_ended(result: CommandResult) -> list[str]:
@@ -222,6 +228,18 @@ def _how_it_ended(result: CommandResult) -> list[str]:
     elif result.signal:
         how.append(f"killed by {result.signal}")
     return how
+
+
+def _removed_note(removed: list[str]) -> str:
+    """What the model is told when nested repositories were removed from the working copy (empty when none)."""
+    if not removed:
+        return ""
+    shown = ", ".join(removed[:20]) + (f" and {len(removed) - 20} more" if len(removed) > 20 else "")
+    return (
+        f"Removed nested git repositories from the working copy: {shown}. A repository inside the working copy "
+        "(a .git directory or file below the top) is not something an agent may commit, and submodules are not "
+        "supported; their files stay and are committed as plain files.\n"
+    )
 
 
 def _bounded(text: str) -> str:

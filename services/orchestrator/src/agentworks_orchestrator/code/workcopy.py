@@ -81,15 +81,17 @@ class WorkingCopy:
             raise WorkingCopyError(f"{relative!r} is absolute; name files relative to the repository's root.")
         if ".." in pure.parts:
             raise WorkingCopyError(f"{relative!r} leads out of the working copy ('..' is refused).")
-        if ".git" in pure.parts:
-            raise WorkingCopyError("git's own files (.git/) are not open to tools; use view_diff and commit.")
+        if any(_is_git_name(part) for part in pure.parts):
+            raise WorkingCopyError(
+                "git's own files (.git/, in any case, at any depth) are not open to tools; use view_diff and commit."
+            )
         root = self.root.resolve()
         resolved = (self.root / pure).resolve()
         if not resolved.is_relative_to(root):
             raise WorkingCopyError(f"{relative!r} is a symbolic link that leads out of the working copy.")
         # A committed link (``x -> .git``, ``h -> .git/hooks``) must not reach git's files either: the host runs git
         # in this directory.
-        if ".git" in resolved.relative_to(root).parts:
+        if any(_is_git_name(part) for part in resolved.relative_to(root).parts):
             raise WorkingCopyError(f"{relative!r} leads into git's own files (.git/), which are not open to tools.")
         return resolved
 
@@ -105,7 +107,7 @@ class WorkingCopy:
         for directory, subdirectories, names in os.walk(start):
             # A linked directory is listed as an entry, never walked into: it may lead out of the working copy.
             links = [d for d in subdirectories if Path(directory, d).is_symlink()]
-            subdirectories[:] = sorted(d for d in subdirectories if d != ".git" and d not in links)
+            subdirectories[:] = sorted(d for d in subdirectories if not _is_git_name(d) and d not in links)
             for name in sorted(names + links):
                 yield self.relative(Path(directory, name))
 
@@ -119,6 +121,10 @@ class WorkingCopy:
     async def git(self, *args: str, stdin: str | None = None) -> str:
         return await git(*args, cwd=self.root, remote=self.remote, stdin=stdin)
 
+    async def remove_nested_repositories(self) -> list[str]:
+        """Remove every ``.git`` below the top level (see :func:`remove_nested_repositories`); the paths removed."""
+        return await asyncio.to_thread(remove_nested_repositories, self.root)
+
     async def ref(self, name: str) -> str | None:
         """The commit ``name`` points at in the working copy, None when there is no such ref."""
         result = await run_git("rev-parse", "--verify", "--quiet", name, cwd=self.root, check=False)
@@ -129,6 +135,7 @@ class WorkingCopy:
         ``git apply``; returns the paths it changed."""
         if not patch.endswith("\n"):
             patch += "\n"
+        await self.remove_nested_repositories()
         try:
             numstat = await self.git("apply", "--numstat", "-z", "-", stdin=patch)
         except GitError as exc:
@@ -146,19 +153,21 @@ class WorkingCopy:
     async def diff(self) -> str:
         """The branch as it is in the working copy (commits and uncommitted changes, new files included) against
         the default branch."""
+        await self.remove_nested_repositories()
         await self.git("add", "--all", "--intent-to-add")
         base = (await self.git("merge-base", f"origin/{DEFAULT_BRANCH}", "HEAD")).strip()
-        return await self.git("diff", "--no-color", "--no-ext-diff", base)
+        return await self.git("diff", "--no-color", "--no-ext-diff", "--ignore-submodules=all", base)
 
     async def commit_and_push(self, message: str, author: Author, run_id: str, call: str, card: str = "") -> Committed:
         """Commit every change as ``author`` for the card whose short id is ``card`` (no card trailer when empty)
         and push it; a call of this run already committed on the branch is not again."""
+        await self.remove_nested_repositories()
         await self._fetch()
         earlier = await self._commit_of(run_id, call)
         if earlier is not None:
             return Committed(earlier, made=False)
         await self.git("add", "--all")
-        if not (await self.git("status", "--porcelain")).strip():
+        if not (await self.git("status", "--porcelain", "--ignore-submodules=all")).strip():
             raise WorkingCopyError("There is nothing to commit: the working copy has no change since the last commit.")
         trailers = f"{RUN_TRAILER}: {run_id}\n{CALL_TRAILER}: {call}" + (f"\n{CARD_TRAILER}: {card}" if card else "")
         message = f"{message.strip()}\n\n{trailers}\n"
@@ -269,6 +278,36 @@ def _fresh(directory: Path) -> Path:
     shutil.rmtree(directory, ignore_errors=True)
     directory.parent.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+def remove_nested_repositories(root: Path) -> list[str]:
+    """Remove every entry named ``.git`` in any case (a directory, a ``gitdir:`` file, a link) below the working
+    copy's own ``.git``, and any other spelling of it at the top; the paths removed, sorted.
+
+    The host runs git in the working copy, and git steps into a nested repository (a gitlink's dirtiness check runs
+    ``git status`` there), reading that repository's configuration: a filter or an fsmonitor a sandboxed command
+    wrote would run on the host. A ``.git`` file would point git at any repository of the host. An agent may not
+    commit a nested repository, and submodules are not supported, so it goes; the files around it stay."""
+    removed: list[str] = []
+    for directory, subdirectories, names in os.walk(root, followlinks=False):
+        top = directory == str(root)
+        for name in [*subdirectories, *names]:
+            if not _is_git_name(name) or (top and name == ".git"):
+                continue
+            path = Path(directory, name)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path.relative_to(root).as_posix())
+        # Never walked into: the top level's own .git (git's), and whatever was just removed.
+        subdirectories[:] = [name for name in subdirectories if not _is_git_name(name)]
+    return sorted(removed)
+
+
+def _is_git_name(name: str) -> bool:
+    """Whether a path's component names a git directory on some file system (``.git``, ``.GIT``, ``.Git``…)."""
+    return name.lower() == ".git"
 
 
 def remove_working_copy(directory: Path) -> None:
