@@ -80,12 +80,15 @@ async def _closed_as_revoked(socket: ClientConnection) -> bool:
     return (socket.close_code, socket.close_reason) == (4401, "credentials revoked; sign in again")
 
 
+def _caller(user_id: uuid.UUID, session_id: uuid.UUID) -> Caller:
+    return Caller(Principal(user_id, "ada@example.com", None, "req", ""), "session", session_id)
+
+
 async def _api_key(database: str, user_id: uuid.UUID, session_id: uuid.UUID) -> tuple[str, Any]:
     db = Database(database)
     try:
-        caller = Caller(Principal(user_id, "ada@example.com", None, "req", ""), "session", session_id)
         async with db.transaction() as session:
-            key, secret = await apikeys.create(session, caller, uuid.uuid4(), "CI")
+            key, secret = await apikeys.create(session, _caller(user_id, session_id), uuid.uuid4(), "CI")
     finally:
         await db.dispose()
     return secret, key
@@ -118,7 +121,7 @@ async def test_revoking_a_session_or_a_key_closes_its_sockets_on_every_instance(
     db = Database(database)
     try:
         async with db.transaction() as session:
-            await apikeys.revoke(session, key.workspace_id, key.id)
+            await apikeys.revoke(session, _caller(user_id, uuid.UUID(first_id)), "member", key.workspace_id, key.id)
     finally:
         await db.dispose()
     assert [await _closed_as_revoked(socket) for socket in key_sockets] == [True, True]
