@@ -233,6 +233,23 @@ async def test_no_path_tool_names_a_git_directory_in_any_case(tmp_path: Path) ->
     assert [path.name for path in bench_.root.rglob("*") if path.name.lower() == ".git"] == [".git"]
 
 
+async def test_a_huge_file_is_read_in_part_and_skipped_by_a_search_saying_so(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    line = "needle " + "x" * 92 + "\n"  # 100 bytes
+    (bench_.root / "huge.log").write_text(line * 60_000)  # 6 MB: over both caps
+    (bench_.root / "small.txt").write_text("a needle\n")
+    head = await bench_.call("read_file", path="huge.log", start_line=2, end_line=3)
+    assert head.result.startswith("huge.log (lines 2–3 of the first 10485 of a file of 6000000 bytes, too large")
+    assert head.result.endswith(f"{line}{line}".rstrip("\n"))
+    far = await bench_.call("read_file", path="huge.log", start_line=50_000)
+    assert far.error is not None
+    assert far.error.startswith("'huge.log' is too large (6000000 bytes): read_file reads only its first MiB")
+    found = await bench_.call("search_files", pattern="*", contains="needle")
+    assert found.result == (
+        "small.txt:1: a needle\nNot searched, larger than 4 MiB: huge.log (read_file reads a line range)."
+    )
+
+
 def _ran(directory: Path) -> list[str]:
     return [path.name for path in directory.glob("ran-*")]
 

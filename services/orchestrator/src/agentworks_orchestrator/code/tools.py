@@ -4,8 +4,10 @@ once; none is an effect for core (the repository and the command runs are the or
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Annotated, Any
 
 from agentworks_events.runs import TOOL_RESULT_MAX
@@ -32,6 +34,8 @@ ANSWER_MAX = TOOL_RESULT_MAX - 500  # room for the header of an answer within wh
 SEARCH_MATCHES_MAX = 100
 OUTPUT_TAIL_SHOWN = 4000
 FILE_MAX = 200_000
+READ_BYTES_MAX = 1 << 20  # what one read_file takes from disk: a huge file is never read whole into memory
+SEARCH_FILE_BYTES_MAX = 4 << 20  # a file larger than this is skipped by search_files, which says so
 RelativePath = Annotated[str, Field(max_length=1_000, description="A path relative to the repository's root.")]
 
 
@@ -92,40 +96,78 @@ async def _read_file(context: ToolContext, arguments: ReadFileIn) -> ToolOutcome
     copy = _workspace(context).copy
     try:
         path = copy.path(arguments.path)
-        text = path.read_text(encoding="utf-8")
+        lines, size = _head_lines(path)
     except WorkingCopyError as exc:
         raise ToolError(str(exc)) from None
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise ToolError(f"There is no file {arguments.path!r}; list_files names the files.") from None
     except UnicodeDecodeError:
         raise ToolError(f"{arguments.path!r} is not a text file.") from None
-    lines = text.splitlines()
+    partial = size > READ_BYTES_MAX
     start = arguments.start_line
     end = min(arguments.end_line or len(lines), len(lines), start + READ_LINES_MAX - 1)
+    if partial and (not lines or start > len(lines)):
+        raise ToolError(
+            f"{arguments.path!r} is too large ({size} bytes): read_file reads only its first MiB "
+            f"({len(lines)} whole lines); read a line range within them, or use run_command (sed -n) for the rest."
+        )
     if lines and start > len(lines):
         raise ToolError(f"{arguments.path!r} has {len(lines)} lines; start_line is past its end.")
     shown = "\n".join(lines[start - 1 : end])
     cut = _bounded(shown)
-    header = f"{arguments.path} (lines {start}–{end} of {len(lines)})"
+    total = f"the first {len(lines)} of a file of {size} bytes, too large to read whole" if partial else len(lines)
+    header = f"{arguments.path} (lines {start}–{end} of {total})"
     if cut != shown or end < len(lines):
         header += "; read on with start_line"
     return ToolOutcome(f"{header}:\n{cut}")
 
 
+def _head_lines(path: Path) -> tuple[list[str], int]:
+    """The whole lines of the file's first ``READ_BYTES_MAX`` bytes (all of them when it is no larger), and its
+    size: never more than that is read."""
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        head = file.read(READ_BYTES_MAX + 1)
+    if len(head) > READ_BYTES_MAX:
+        # Cut after the last whole line: neither a line nor a character is cut in two.
+        head = head[: head.rfind(b"\n", 0, READ_BYTES_MAX) + 1]
+        size = max(size, READ_BYTES_MAX + 1)
+    return head.decode("utf-8").splitlines(), size
+
+
 async def _search_files(context: ToolContext, arguments: SearchFilesIn) -> ToolOutcome:
     copy = _workspace(context).copy
     found: list[str] = []
+    skipped: list[str] = []
     try:
         for relative in copy.matching(arguments.pattern, arguments.path):
+            if arguments.contains and _too_large_to_search(copy, relative):
+                skipped.append(relative)
+                continue
             found += _matches(copy, relative, arguments.contains)
             if len(found) > SEARCH_MATCHES_MAX:
                 break
     except (WorkingCopyError, FileNotFoundError, NotADirectoryError) as exc:
         raise ToolError(_said(exc, arguments.path)) from None
+    note = _skipped_note(skipped)
     if not found:
-        return ToolOutcome("Nothing matches.")
+        return ToolOutcome("Nothing matches." + note)
     more = f"\n… more than {SEARCH_MATCHES_MAX} matches; narrow the search." if len(found) > SEARCH_MATCHES_MAX else ""
-    return ToolOutcome(_bounded("\n".join(found[:SEARCH_MATCHES_MAX])) + more)
+    return ToolOutcome(_bounded("\n".join(found[:SEARCH_MATCHES_MAX])) + more + note)
+
+
+def _too_large_to_search(copy: WorkingCopy, relative: str) -> bool:
+    try:
+        return copy.path(relative).stat().st_size > SEARCH_FILE_BYTES_MAX
+    except (WorkingCopyError, OSError):  # a link out, a file gone: _matches leaves it out
+        return False
+
+
+def _skipped_note(skipped: list[str]) -> str:
+    if not skipped:
+        return ""
+    shown = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
+    return f"\nNot searched, larger than {SEARCH_FILE_BYTES_MAX >> 20} MiB: {shown} (read_file reads a line range)."
 
 
 def _matches(copy: WorkingCopy, relative: str, contains: str) -> list[str]:
