@@ -236,6 +236,39 @@ async def test_a_zip_of_a_ref_holds_its_files(code: Code) -> None:
         assert archive.read("src/app.py") == b"print('hi')\n"
 
 
+async def test_a_zip_git_cannot_make_is_an_error_never_an_empty_answer(code: Code) -> None:
+    work = await code.clone()
+    await commit(work, {"src/app.py": "print('hi')\n"}, "Add app", push_to="card/zip-2")
+    state = state_of(code.o.app.state.ctx, OrchestratorState)
+    hosted = Path((await state.repos.remote(code.o.project)).url)
+    blob = await git_text("rev-parse", "card/zip-2:src/app.py", cwd=hosted)
+    (hosted / "objects" / blob[:2] / blob[2:]).unlink()  # the repository lost an object git archive needs
+    response = await code.call("GET", f"/api/projects/{code.o.project}/repository/archive.zip?ref=card/zip-2")
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "archive_failed"
+    assert "could not be made" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "service=git-upload-pack&service=git-receive-pack",
+        "service=git-receive-pack&service=git-upload-pack",
+        "%73ervice=git-receive-pack&service=git-upload-pack",  # git http-backend decodes the name too
+    ],
+)
+async def test_a_git_request_naming_its_service_twice_is_refused(code: Code, query: str) -> None:
+    await code.clone()  # the repository exists
+    viewer = code.person("viewer")
+    refused = await code.call("GET", f"/git/{code.o.project}/info/refs?{query}", viewer)
+    assert (refused.status_code, refused.text) == (
+        400,
+        "A git request names its service once (one service= parameter).\n",
+    )
+    fetched = await code.call("GET", f"/git/{code.o.project}/info/refs?service=git-upload-pack", viewer)
+    assert fetched.status_code == 200, fetched.text
+
+
 async def test_the_agents_of_a_lane_starting_on_a_card_at_once_all_get_its_branch(code: Code) -> None:
     """Each pushes the new branch; the repository refuses all but the first push, and the others use that branch."""
     card, project = code.o.card, code.o.project

@@ -14,7 +14,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from agentworks_orchestrator.code import service
-from agentworks_orchestrator.code.git_http import SMART_PATHS, GitRequest, GitStreamingResponse, service_of
+from agentworks_orchestrator.code.git_http import (
+    SMART_PATHS,
+    AmbiguousServiceError,
+    GitRequest,
+    GitStreamingResponse,
+    service_of,
+)
 from agentworks_orchestrator.code.git_view import REF_MAX_BYTES, REF_PATTERN
 from agentworks_orchestrator.code.schemas import (
     CardCodeOut,
@@ -91,7 +97,10 @@ async def files(
     "/projects/{project_id}/repository/archive.zip",
     summary="A zip of a ref's files",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/zip": {}}, "description": "The zip archive."}, **error_responses(400)},
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "The zip archive."},
+        **error_responses(400, 503),
+    },
 )
 async def archive(
     project_id: uuid.UUID, principal: PrincipalDep, code: CodeDep, ref: RefQuery = None
@@ -140,7 +149,10 @@ async def git_smart_http(
 ) -> Response:
     # Git prints a text/plain refusal to the person (``remote: ...``), so refusals here are plain text.
     query = request.url.query
-    git_service = service_of(git_path, query)
+    try:
+        git_service = service_of(git_path, query)
+    except AmbiguousServiceError as refused:
+        return PlainTextResponse(f"{refused}\n", status_code=400)
     if git_path not in SMART_PATHS or git_service is None or (git_path == "info/refs") != (request.method == "GET"):
         return PlainTextResponse("Only git's smart HTTP protocol is served here.\n", status_code=404)
     try:

@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import httpx
 from agentworks_repos import GitRemote, git_env
@@ -37,15 +38,22 @@ class GitRequest:
     remote_addr: str
 
 
+class AmbiguousServiceError(ValueError):
+    """A request naming its git service more than once: the role check would read one, ``git http-backend``
+    another (a viewer's ``service=git-upload-pack&service=git-receive-pack`` would push)."""
+
+
 def service_of(path: str, query: str) -> str | None:
-    """The git service a request is for: the POST's path, or ``info/refs``' ``service=`` parameter."""
+    """The git service a request is for: the POST's path, or ``info/refs``' one ``service=`` parameter, read as
+    ``git http-backend`` reads it (percent-decoded, name and value); raises :class:`AmbiguousServiceError` when
+    the query names more than one."""
+    named = [value for name, value in parse_qsl(query, keep_blank_values=True) if name == "service"]
+    if len(named) > 1:
+        raise AmbiguousServiceError("A git request names its service once (one service= parameter).")
     if path in SERVICES:
         return path
-    if path == "info/refs":
-        for pair in query.split("&"):
-            name, _, value = pair.partition("=")
-            if name == "service" and value in SERVICES:
-                return value
+    if path == "info/refs" and named and named[0] in SERVICES:
+        return named[0]
     return None
 
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
-from agentworks_repos import git_env, git_text, run_git
+from agentworks_repos import GitError, git_env, git_text, run_git
+from agentworks_repos.git import NO_HOOKS
 
 RUN_TRAILER = "AgentWorks-Run"
 CALL_TRAILER = "AgentWorks-Call"
 CARD_TRAILER = "AgentWorks-Card"
 # The characters ``git check-ref-format`` refuses anywhere in a ref: controls, space, DEL and ``~^:?*[\``.
 REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+ARCHIVE_CHUNK = 64 * 1024
 REF_MAX_BYTES = 255  # a loose ref is a file: longer names cannot be stored, so none exists
 # The names the API documents (its OpenAPI pattern): ASCII parts of the characters branch and tag names use, joined
 # by single dots and slashes, not starting with '-' or '@'. ``ref_problem`` is what is enforced: a name git accepts
@@ -203,17 +206,31 @@ async def is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
 
 
 async def archive(repo: Path, commit: str) -> AsyncIterator[bytes]:
-    """``git archive --format=zip`` of ``commit``, streamed as git writes it."""
-    process = await asyncio.create_subprocess_exec(
-        "git", "archive", "--format=zip", commit,
-        cwd=repo, env=git_env(), stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    assert process.stdout is not None
+    """``git archive --format=zip`` of ``commit``. git writes it to an unnamed temporary file first, so its exit
+    status is known before any answer starts: a failure (an object the repository lost) raises :class:`GitError`,
+    to be answered as an error, never as a 200 with an empty or cut zip. The file is then streamed and closed."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the stream, which closes it
     try:
-        while chunk := await process.stdout.read(64 * 1024):
+        process = await asyncio.create_subprocess_exec(
+            "git", *NO_HOOKS, "archive", "--format=zip", commit,
+            cwd=repo, env=git_env(), stdin=asyncio.subprocess.DEVNULL, stdout=spool, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            _, stderr = await process.communicate()
+        finally:
+            if process.returncode is None:  # cancelled: git goes too
+                process.kill()
+                await process.wait()
+        if process.returncode != 0:
+            raise GitError(["archive", commit], process.returncode or -1, stderr.decode("utf-8", errors="replace"))
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return _streamed(spool)
+
+
+async def _streamed(spool: IO[bytes]) -> AsyncIterator[bytes]:
+    with spool:
+        while chunk := await asyncio.to_thread(spool.read, ARCHIVE_CHUNK):
             yield chunk
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()

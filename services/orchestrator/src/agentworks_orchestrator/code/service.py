@@ -18,6 +18,7 @@ from agentworks_platform.clock import utc_now
 from agentworks_platform.db import Database
 from agentworks_platform.errors import AppError, Conflict, Forbidden, NotFound, Unavailable
 from agentworks_platform.internal_http import InternalClient
+from agentworks_platform.logging import get_logger
 from agentworks_platform.principal import Principal
 from agentworks_pubsub import Outbox
 from agentworks_repos import (
@@ -53,6 +54,8 @@ from agentworks_orchestrator.code.schemas import (
 )
 from agentworks_orchestrator.config import OrchestratorSettings
 from agentworks_orchestrator.models import CardBranch, ProjectRemote
+
+log = get_logger(__name__)
 
 WRITERS = frozenset({"owner", "member"})
 COMMAND_RUNS_SHOWN = 200
@@ -280,7 +283,13 @@ async def archive(code: CodeContext, project_id: uuid.UUID, ref: str | None) -> 
     name, commit = await _commit(repo, wanted)
     # A ref may hold any character a header cannot (quotes, non-ASCII): the file name keeps only plain ones.
     plain = re.sub(r"[^A-Za-z0-9._-]+", "-", name)
-    return f"{project_id}-{plain}.zip", git_view.archive(repo, commit)
+    try:
+        chunks = await git_view.archive(repo, commit)
+    except GitError as exc:
+        log.warning("code.archive_failed", project_id=str(project_id), commit=commit, git=exc.stderr.strip()[:500])
+        message = f"The zip of {name!r} could not be made: the repository could not be read. Try again later."
+        raise AppError(message, code="archive_failed", status_code=503) from None
+    return f"{project_id}-{plain}.zip", chunks
 
 
 async def git_http(
