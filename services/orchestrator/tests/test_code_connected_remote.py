@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -32,11 +31,11 @@ from agentworks_repos.embedded import initialise_bare
 from fastapi import FastAPI, Request, Response
 
 from .conftest import ORCHESTRATOR_URL, Turn
+from .git_server import GIT, served_by_http_backend
 from .test_code import Code
 
 TOKEN = "forge-token-5ecret"
 USER = "x-access-token"
-GIT = shutil.which("git") or "git"
 SMART = ("info/refs", "git-upload-pack", "git-receive-pack")
 
 
@@ -86,21 +85,7 @@ class Forge:
             )
         if path not in SMART or not (self.root / owner / name / "HEAD").is_file():
             return Response("Not found\n", status_code=404)
-        env = git_env({
-            "GIT_PROJECT_ROOT": str(self.root), "PATH_INFO": f"/{owner}/{name}/{path}",
-            "QUERY_STRING": request.url.query,
-            "REQUEST_METHOD": request.method, "CONTENT_TYPE": request.headers.get("content-type", ""),
-            "GIT_HTTP_EXPORT_ALL": "1", "REMOTE_USER": "agentworks",
-            "HTTP_CONTENT_ENCODING": request.headers.get("content-encoding", ""),
-        })  # fmt: skip
-        body = await request.body()
-        done = await asyncio.to_thread(
-            subprocess.run, [GIT, "http-backend"], env=env, input=body, capture_output=True, check=False
-        )
-        head, _, answer = done.stdout.partition(b"\r\n\r\n")
-        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
-        status = int(headers.pop("Status", "200").split()[0])
-        return Response(answer, status_code=status, headers={"content-type": headers.get("Content-Type", "")})
+        return await served_by_http_backend(self.root, f"/{owner}/{name}/{path}", request, "agentworks")
 
 
 @pytest.fixture

@@ -5,9 +5,6 @@ a bearer token, as Secure Source Manager serves its repositories."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
@@ -19,13 +16,13 @@ from agentworks_localstack.threads import AppThread
 from agentworks_orchestrator.code.branches import branch_for
 from agentworks_orchestrator.state import OrchestratorState
 from agentworks_platform.app import state_of
-from agentworks_repos import GitRemote, LocalRepositoryHost, git_env, git_text, run_git
+from agentworks_repos import GitRemote, LocalRepositoryHost, git_text, run_git
 from fastapi import FastAPI, Request, Response
 
+from .git_server import served_by_http_backend
 from .test_code import Code, commit
 
 TOKEN = "host-token"
-GIT = shutil.which("git") or "git"
 
 
 class HttpsHost:
@@ -49,20 +46,7 @@ class HttpsHost:
     async def serve(self, name: str, path: str, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return Response("no", status_code=401)
-        env = git_env({
-            "GIT_PROJECT_ROOT": str(self.local.root), "PATH_INFO": f"/{name}/{path}", "QUERY_STRING": request.url.query,
-            "REQUEST_METHOD": request.method, "CONTENT_TYPE": request.headers.get("content-type", ""),
-            "GIT_HTTP_EXPORT_ALL": "1", "REMOTE_USER": "orchestrator",
-            "HTTP_CONTENT_ENCODING": request.headers.get("content-encoding", ""),
-        })  # fmt: skip
-        body = await request.body()
-        done = await asyncio.to_thread(
-            subprocess.run, [GIT, "http-backend"], env=env, input=body, capture_output=True, check=False
-        )
-        head, _, answer = done.stdout.partition(b"\r\n\r\n")
-        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n") if ": " in line)
-        status = int(headers.pop("Status", "200").split()[0])
-        return Response(answer, status_code=status, headers={"content-type": headers.get("Content-Type", "")})
+        return await served_by_http_backend(self.local.root, f"/{name}/{path}", request, "orchestrator")
 
 
 @pytest.fixture
