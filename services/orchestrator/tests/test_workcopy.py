@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import stat
+import subprocess
+import sys
+import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -212,3 +218,83 @@ async def test_a_resumed_run_gets_back_its_changes_since_its_last_commit(remote:
     await replay(resumed, conversation)  # putting them back twice changes nothing
     assert (resumed.root / "notes.txt").read_text() == "patched\n"
     assert not (tmp_path / "work" / "out.txt").exists()
+
+
+HOST_USER = 65534  # the orchestrator as a user without root's power to list any directory (make dev, USER 10001)
+_SCAN = """
+import json, sys
+from pathlib import Path
+from agentworks_orchestrator.code.workcopy import WorkingCopyError, remove_nested_repositories
+try:
+    print(json.dumps({"removed": remove_nested_repositories(Path(sys.argv[1]))}))
+except WorkingCopyError as exc:
+    print(json.dumps({"refused": str(exc)}))
+"""
+
+
+def as_host_user(*command: str) -> subprocess.CompletedProcess[str]:
+    """``command`` run as a user who is not root (as this test when it is not root itself)."""
+    prefix = ["setpriv", f"--reuid={HOST_USER}", f"--regid={HOST_USER}", "--clear-groups"] if os.geteuid() == 0 else []
+    return subprocess.run([*prefix, *command], capture_output=True, text=True, check=True, timeout=60)
+
+
+@pytest.fixture
+def host_copy() -> Iterator[Path]:
+    """A working copy's directory the (non-root) host user owns, outside pytest's root-only temporary tree."""
+    with tempfile.TemporaryDirectory(prefix="workcopy-scan-") as directory:
+        root = Path(directory, "copy")
+        root.mkdir()
+        (root / ".git").mkdir()
+        if os.geteuid() == 0:
+            os.chown(directory, HOST_USER, HOST_USER)
+            for path in (root, root / ".git"):
+                os.chown(path, HOST_USER, HOST_USER)
+        yield root
+
+
+def scan_as_host_user(root: Path) -> dict[str, object]:
+    answer: dict[str, object] = json.loads(as_host_user(sys.executable, "-c", _SCAN, str(root)).stdout)
+    return answer
+
+
+def test_a_repository_in_a_directory_a_command_left_unlistable_is_found_and_removed(host_copy: Path) -> None:
+    # As a command leaves it: a nested repository with its own configuration, inside directories made 0111.
+    plant = "mkdir -p h/g/.git && echo '[core]' > h/g/.git/config && echo y > h/g/f && chmod 0111 h/g h"
+    as_host_user("/bin/sh", "-c", f"cd {host_copy} && {plant}")
+    assert scan_as_host_user(host_copy) == {"removed": ["h/g/.git"]}
+    assert (host_copy / "h" / "g" / "f").read_text() == "y\n"  # the files around it stay
+    assert stat.S_IMODE((host_copy / "h").stat().st_mode) & stat.S_IRWXU == stat.S_IRWXU
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs a directory of another user inside the working copy")
+def test_a_directory_the_host_user_cannot_open_is_refused_not_skipped(host_copy: Path) -> None:
+    locked = host_copy / "locked"
+    (locked / ".git").mkdir(parents=True)
+    locked.chmod(0o111)  # root's: the host user can neither list it nor change its mode
+    answer = scan_as_host_user(host_copy)
+    assert set(answer) == {"refused"}
+    assert "cannot be listed" in str(answer["refused"])
+    assert "locked" in str(answer["refused"])
+    assert (locked / ".git").is_dir()
+
+
+async def test_a_nested_repository_in_the_index_is_dropped_and_never_committed(
+    remote: GitRemote, tmp_path: Path
+) -> None:
+    copy = await opened(remote, tmp_path)
+    head = (await copy.git("rev-parse", "HEAD")).strip()
+    # However it got there, a gitlink staged in the index would make the branch record a submodule.
+    (copy.root / "sub").mkdir()
+    await copy.git("update-index", "--add", "--cacheinfo", f"160000,{head},sub")
+    (copy.root / "notes.md").write_text("n\n")
+    with pytest.raises(WorkingCopyError, match="sub would be committed as nested repositories"):
+        await copy.commit_and_push("Notes", AGENT, "run-1", "1/call_1")
+    assert "160000" not in await copy.git("ls-files", "--stage")
+    await copy.git("update-index", "--add", "--cacheinfo", f"160000,{head},sub")
+    with pytest.raises(WorkingCopyError, match="submodules"):
+        await copy.diff()
+    committed = await copy.commit_and_push("Notes", AGENT, "run-1", "1/call_2")
+    assert committed.made
+    tree = await git_text("ls-tree", "-r", BRANCH, cwd=Path(remote.url))
+    assert "notes.md" in tree
+    assert "160000" not in tree

@@ -207,11 +207,13 @@ async def _apply_patch(context: ToolContext, arguments: PatchIn) -> ToolOutcome:
 
 async def _view_diff(context: ToolContext, _: NoArguments) -> ToolOutcome:
     copy = _workspace(context).copy
-    removed = _removed_note(await copy.remove_nested_repositories())
+    removed = await _clear_nested(copy)
     try:
         diff = await copy.diff()
     except GitError as exc:
         raise ToolError(f"The diff could not be made: {brief(exc)}") from None
+    except WorkingCopyError as exc:
+        raise ToolError(f"{removed}{exc}") from None
     if not diff.strip():
         return ToolOutcome(f"{removed}The branch has no change against main yet.")
     shown = _bounded(diff)
@@ -222,7 +224,7 @@ async def _view_diff(context: ToolContext, _: NoArguments) -> ToolOutcome:
 async def _commit(context: ToolContext, arguments: CommitIn) -> ToolOutcome:
     code = _workspace(context)
     call = f"{context.step}/{context.call_id}"
-    removed = _removed_note(await code.copy.remove_nested_repositories())
+    removed = await _clear_nested(code.copy)
     try:
         committed = await code.copy.commit_and_push(
             arguments.message, code.author, str(context.run_id), call, card=code.card
@@ -246,9 +248,9 @@ async def _run_command(context: ToolContext, arguments: CommandIn) -> ToolOutcom
         raise ToolError(f"The command could not run: {exc}. Nothing was run.") from None
     except OSError as exc:  # the machine refused the sandbox a process, a file: the model may try again
         raise ToolError(f"The sandbox failed ({exc}); the command may not have run. Try it again.") from None
-    # Whatever the command did, the host runs git here next: a repository it made inside does not stay.
-    removed = _removed_note(await code.copy.remove_nested_repositories())
     await code.record(CommandRun(f"{context.step}/{context.call_id}", arguments.command, result, started))
+    # Whatever the command did, the host runs git here next: a repository it made inside does not stay.
+    removed = await _clear_nested(code.copy)
     tail = result.output_tail[-OUTPUT_TAIL_SHOWN:]
     cut = " (the output's tail)" if result.truncated or len(tail) < len(result.output_tail) else ""
     answer = f"$ {arguments.command}\n{', '.join(_how_it_ended(result))}; output{cut}:\n{tail}"
@@ -282,6 +284,15 @@ def _removed_note(removed: list[str]) -> str:
         "(a .git directory or file below the top) is not something an agent may commit, and submodules are not "
         "supported; their files stay and are committed as plain files.\n"
     )
+
+
+async def _clear_nested(copy: WorkingCopy) -> str:
+    """Remove the nested repositories a command left, saying which; a working copy that cannot be scanned whole is
+    refused (the model is told why) rather than handed to git."""
+    try:
+        return _removed_note(await copy.remove_nested_repositories())
+    except WorkingCopyError as exc:
+        raise ToolError(str(exc)) from None
 
 
 def _bounded(text: str) -> str:

@@ -13,6 +13,7 @@ import fnmatch
 import os
 import re
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -155,6 +156,7 @@ class WorkingCopy:
         the default branch."""
         await self.remove_nested_repositories()
         await self.git("add", "--all", "--intent-to-add")
+        await self._refuse_gitlinks()
         base = (await self.git("merge-base", f"origin/{DEFAULT_BRANCH}", "HEAD")).strip()
         return await self.git("diff", "--no-color", "--no-ext-diff", "--ignore-submodules=all", base)
 
@@ -167,6 +169,7 @@ class WorkingCopy:
         if earlier is not None:
             return Committed(earlier, made=False)
         await self.git("add", "--all")
+        await self._refuse_gitlinks()
         if not (await self.git("status", "--porcelain", "--ignore-submodules=all")).strip():
             raise WorkingCopyError("There is nothing to commit: the working copy has no change since the last commit.")
         trailers = f"{RUN_TRAILER}: {run_id}\n{CALL_TRAILER}: {call}" + (f"\n{CARD_TRAILER}: {card}" if card else "")
@@ -174,6 +177,21 @@ class WorkingCopy:
         await git("commit", "--quiet", "--no-verify", "--file", "-", cwd=self.root, stdin=message, env=author.env)
         rebased = await self._push(author)
         return Committed((await self.git("rev-parse", "HEAD")).strip(), made=True, rebased=rebased)
+
+    async def _refuse_gitlinks(self) -> None:
+        """Drop from the index every gitlink (a nested repository recorded as a submodule) the branch does not
+        already hold, and refuse: git would step into that directory, and its configuration, on the host."""
+        added = _gitlinks(await self.git("ls-files", "--stage", "-z")) - _gitlinks(
+            await self.git("ls-tree", "-r", "-z", "--full-tree", "HEAD")
+        )
+        if not added:
+            return
+        paths = sorted(path for path, _ in added)
+        await self.git("rm", "--cached", "--quiet", "-r", "--", *paths)
+        raise WorkingCopyError(
+            f"{', '.join(paths)} would be committed as nested repositories (submodules), which are not supported; "
+            "they were left out of the index. Remove their .git or commit their files another way."
+        )
 
     async def _fetch(self) -> None:
         """The branch as the repository holds it now (absent until the first push of a new branch)."""
@@ -288,8 +306,9 @@ def remove_nested_repositories(root: Path) -> list[str]:
     ``git status`` there), reading that repository's configuration: a filter or an fsmonitor a sandboxed command
     wrote would run on the host. A ``.git`` file would point git at any repository of the host. An agent may not
     commit a nested repository, and submodules are not supported, so it goes; the files around it stay."""
+    open_directories(root)
     removed: list[str] = []
-    for directory, subdirectories, names in os.walk(root, followlinks=False):
+    for directory, subdirectories, names in os.walk(root, followlinks=False, onerror=_unlisted):
         top = directory == str(root)
         for name in [*subdirectories, *names]:
             if not _is_git_name(name) or (top and name == ".git"):
@@ -305,6 +324,33 @@ def remove_nested_repositories(root: Path) -> list[str]:
     return sorted(removed)
 
 
+def open_directories(root: Path) -> None:
+    """Make every directory of the working copy readable and searchable by its owner, top-down, never following a
+    link: a command may leave a directory it cannot be listed (mode 0111), and a scan that cannot list a directory
+    would miss a nested repository inside it. The working copy is the host user's once a command has ended."""
+    pending = [str(root)]
+    while pending:
+        directory = pending.pop()
+        mode = os.lstat(directory).st_mode
+        if not stat.S_ISDIR(mode):
+            continue
+        try:
+            if mode & stat.S_IRWXU != stat.S_IRWXU:
+                os.chmod(directory, stat.S_IMODE(mode) | stat.S_IRWXU)
+            with os.scandir(directory) as entries:
+                pending.extend(entry.path for entry in entries if entry.is_dir(follow_symlinks=False))
+        except OSError:  # not the host user's to open: the scan that follows refuses it
+            continue
+
+
+def _unlisted(error: OSError) -> None:
+    """A directory the scan for nested repositories cannot list: refuse rather than skip what it may hide."""
+    raise WorkingCopyError(
+        f"The working copy holds a directory that cannot be listed ({error.filename}: {error.strerror}); "
+        "nothing was done with git. Make it readable (chmod u+rwx) or remove it, then try again."
+    ) from error
+
+
 def _is_git_name(name: str) -> bool:
     """Whether a path's component names a git directory on some file system (``.git``, ``.GIT``, ``.Git``…)."""
     return name.lower() == ".git"
@@ -317,6 +363,19 @@ def remove_working_copy(directory: Path) -> None:
 async def _heads(remote: GitRemote) -> list[str]:
     listed = await git("ls-remote", "--heads", remote.url, cwd=None, remote=remote)
     return [line.split("\trefs/heads/", 1)[1] for line in listed.splitlines() if "\trefs/heads/" in line]
+
+
+def _gitlinks(listing: str) -> set[tuple[str, str]]:
+    """The (path, commit) of every gitlink (mode 160000) in ``git ls-files --stage -z`` or ``git ls-tree -r -z``
+    output: ``mode sha stage\tpath`` or ``mode type sha\tpath``."""
+    links: set[tuple[str, str]] = set()
+    for entry in listing.split("\x00"):
+        fields, _, path = entry.partition("\t")
+        parts = fields.split()
+        if parts and parts[0] == "160000":
+            sha = next(part for part in parts[1:] if len(part) >= 40)
+            links.add((path, sha))
+    return links
 
 
 def _rejected(exc: GitError) -> bool:
