@@ -177,8 +177,95 @@ def test_unpacking_skips_members_that_point_or_land_outside(tmp_path: Path) -> N
     destination = tmp_path / "copy"
     destination.mkdir()
     unpack(buffer.getvalue(), destination)
-    assert sorted(p.name for p in destination.iterdir()) == ["abs.txt", "kept.txt"]  # a leading / is stripped
+    assert sorted(p.name for p in destination.iterdir()) == ["kept.txt"]
     assert not (tmp_path / "escape.txt").exists()
+
+
+def _tarball(*members: tuple[str, bytes, str]) -> bytes:
+    """A job's output as a command could forge it: (name, kind, content or link target) in order."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, kind, value in members:
+            member = tarfile.TarInfo(name)
+            member.type = kind
+            if kind == tarfile.REGTYPE:
+                member.size = len(value)
+                tar.addfile(member, io.BytesIO(value.encode()))
+            else:
+                member.linkname = value
+                tar.addfile(member)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def working_copy(tmp_path: Path) -> Path:
+    destination = tmp_path / "copy"
+    (destination / ".git").mkdir(parents=True)
+    (destination / ".git" / "config").write_text("local\n")
+    return destination
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        [("x", tarfile.SYMTYPE, "."), ("x/.git/config", tarfile.REGTYPE, "[filter]\n")],
+        [("x", tarfile.SYMTYPE, "."), ("x/x/.GIT/config", tarfile.REGTYPE, "[filter]\n")],
+        [("up", tarfile.SYMTYPE, ".."), ("up/copy/.git/config", tarfile.REGTYPE, "[filter]\n")],
+        [("d", tarfile.DIRTYPE, ""), ("d/in", tarfile.SYMTYPE, "../.git"), ("d/in/config", tarfile.REGTYPE, "x\n")],
+        [("x", tarfile.SYMTYPE, "."), ("x/.Git", tarfile.SYMTYPE, ".")],
+        [(".GIT/config", tarfile.REGTYPE, "[filter]\n")],
+        [("config", tarfile.LNKTYPE, ".git/config"), ("config", tarfile.REGTYPE, "[filter]\n")],
+        [("x", tarfile.SYMTYPE, "."), ("h", tarfile.LNKTYPE, "x/.git/config")],
+        [("c", tarfile.SYMTYPE, ".git/config"), ("c", tarfile.REGTYPE, "[filter]\n")],
+        [("c", tarfile.SYMTYPE, "./.git/config"), ("hard", tarfile.LNKTYPE, "c")],
+    ],
+    ids=[
+        "symlink-then-member", "link-chain-upper-case", "link-up-and-back", "link-in-subdirectory", "link-named-git",
+        "upper-case-git", "hardlink-then-file", "hardlink-through-link", "link-then-file", "hardlink-to-link",
+    ],
+)  # fmt: skip
+def test_no_forged_member_writes_into_the_working_copys_git(
+    working_copy: Path, members: list[tuple[str, bytes, str]]
+) -> None:
+    replace_contents(working_copy, _tarball(*members, ("kept.txt", tarfile.REGTYPE, "kept\n")), keep=".git")
+    assert (working_copy / ".git" / "config").read_text() == "local\n"
+    assert [p.name for p in (working_copy / ".git").iterdir()] == ["config"]
+    assert (working_copy / "kept.txt").read_text() == "kept\n"
+    assert [p for p in working_copy.rglob("*") if p.name.lower() == ".git"] == [working_copy / ".git"]
+
+
+def test_no_member_lands_or_links_outside_and_no_fifo_is_made(tmp_path: Path, working_copy: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("outside\n")
+    forged = _tarball(
+        ("hard-out", tarfile.LNKTYPE, str(outside)),
+        ("hard-up", tarfile.LNKTYPE, "../outside.txt"),
+        ("up", tarfile.SYMTYPE, ".."),
+        ("hard-via-link", tarfile.LNKTYPE, "up/outside.txt"),
+        ("up/outside.txt", tarfile.REGTYPE, "overwritten\n"),
+        ("../outside.txt", tarfile.REGTYPE, "overwritten\n"),
+        (str(outside), tarfile.REGTYPE, "overwritten\n"),
+        ("pipe", tarfile.FIFOTYPE, ""),
+        ("kept.txt", tarfile.REGTYPE, "kept\n"),
+    )
+    replace_contents(working_copy, forged, keep=".git")
+    assert outside.read_text() == "outside\n"
+    assert outside.stat().st_nlink == 1
+    # The link up was refused, so up/outside.txt is a file of a directory of the working copy's own.
+    assert sorted(p.name for p in working_copy.iterdir()) == [".git", "kept.txt", "up"]
+    assert not (working_copy / "up").is_symlink()
+    assert [p.name for p in (working_copy / "up").iterdir()] == ["outside.txt"]
+
+
+def test_a_later_member_replaces_an_earlier_link_instead_of_writing_through_it(tmp_path: Path) -> None:
+    destination = tmp_path / "copy"
+    destination.mkdir()
+    (tmp_path / "target.txt").write_text("target\n")
+    unpack(_tarball(("a.txt", tarfile.REGTYPE, "a\n"), ("b", tarfile.SYMTYPE, "a.txt"), ("b", tarfile.REGTYPE, "b\n")),
+           destination)  # fmt: skip
+    assert (destination / "a.txt").read_text() == "a\n"
+    assert not (destination / "b").is_symlink()
+    assert (destination / "b").read_text() == "b\n"
 
 
 @needs_bwrap

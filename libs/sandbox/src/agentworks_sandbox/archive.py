@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import posixpath
 import shutil
+import stat
 import tarfile
 from pathlib import Path
 
@@ -21,16 +21,17 @@ def pack(directory: Path) -> bytes:
 
 
 def unpack(data: bytes, directory: Path, *, keep: str | None = None) -> None:
-    """Extracts into ``directory``, skipping any member that would land or point outside it, or is a device; with
-    ``keep``, also any member at or under that top-level name, or a link that leads there."""
-
-    def accepted(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
-        if keep is not None and _reaches(member, keep):
-            return None
-        return _inside_only(member, destination)
-
+    """Extracts into ``directory`` member by member, skipping any member that would land or point outside it: an
+    absolute or ``..`` name, a parent that resolves (through what is on disk already) outside, a link whose target
+    does, and anything but a file, a directory or a link. With ``keep``, also any member with a component of that
+    name in any letter case, whose parent resolves into it, or a link that leads there. Nothing is written through
+    a link: a file is created afresh, never opened through whatever an earlier member left at its path."""
+    root = os.path.realpath(directory)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        tar.extractall(directory, filter=accepted)  # noqa: S202 - every member passes the data filter
+        for member in tar:
+            target = _landing(member, root, keep)
+            if target is not None:
+                _extract(tar, member, target, root, keep)
 
 
 def replace_contents(directory: Path, data: bytes, *, keep: str | None = None) -> None:
@@ -63,18 +64,82 @@ def fingerprint(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def _inside_only(member: tarfile.TarInfo, destination: str) -> tarfile.TarInfo | None:
-    try:
-        return tarfile.data_filter(member, destination)
-    except tarfile.FilterError:
+def _landing(member: tarfile.TarInfo, root: str, keep: str | None) -> str | None:
+    """Where the member would be written, checked against what is on disk now; None when it is refused."""
+    if not (member.isreg() or member.isdir() or member.issym() or member.islnk()):
+        return None  # a device, a fifo: nothing a working copy holds
+    parts = _parts(member.name, keep)
+    if not parts:
         return None
+    parent = os.path.realpath(os.path.join(root, *parts[:-1]))
+    if not _within(parent, root, keep):
+        return None
+    return os.path.join(parent, parts[-1])
 
 
-def _reaches(member: tarfile.TarInfo, name: str) -> bool:
-    """Whether the member is at or under the top-level ``name``, or is a link whose target is."""
-    paths = [posixpath.normpath(member.name)]
+def _parts(name: str, keep: str | None) -> list[str] | None:
+    """A member's (or hard link's) name as components, None when absolute, leading up, or naming ``keep``."""
+    if not name or name.startswith("/") or "\x00" in name:
+        return None
+    parts = [part for part in name.split("/") if part not in ("", ".")]
+    if ".." in parts or (keep is not None and any(part.lower() == keep.lower() for part in parts)):
+        return None
+    return parts
+
+
+def _within(path: str, root: str, keep: str | None) -> bool:
+    """Whether a resolved ``path`` is ``root`` or below it, and not at or below its top-level ``keep``."""
+    if path != root and not path.startswith(root + os.sep):
+        return False
+    inside = os.path.relpath(path, root).split(os.sep)
+    return keep is None or not any(part.lower() == keep.lower() for part in inside)
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, target: str, root: str, keep: str | None) -> None:
+    parent, source = os.path.dirname(target), ""
     if member.issym():
-        paths.append(posixpath.normpath(posixpath.join(posixpath.dirname(member.name), member.linkname)))
+        if member.linkname.startswith("/") or not _within(
+            os.path.realpath(os.path.join(parent, member.linkname)), root, keep
+        ):
+            return
     elif member.islnk():
-        paths.append(posixpath.normpath(member.linkname))
-    return any(path.lstrip("/").split("/", 1)[0] == name for path in paths)
+        parts = _parts(member.linkname, keep)
+        source = os.path.realpath(os.path.join(root, *parts)) if parts else ""
+        if not parts or not _within(source, root, keep) or not os.path.isfile(source):
+            return
+    if os.path.lexists(parent) and not os.path.isdir(parent):
+        return  # a file or a link where a directory would be
+    os.makedirs(parent, 0o755, exist_ok=True)  # the parent resolved inside; what is missing of it is made, as tar does
+    if not _make_room(target, directory=member.isdir()):
+        return
+    if member.isdir():
+        if not os.path.isdir(target):
+            os.mkdir(target, 0o700)
+        os.chmod(target, (member.mode & 0o755) | 0o700)
+    elif member.issym():
+        os.symlink(member.linkname, target)
+    elif member.islnk():
+        os.link(source, target, follow_symlinks=False)
+    else:
+        _write_file(tar, member, target)
+
+
+def _make_room(target: str, *, directory: bool) -> bool:
+    """Clears the path for a later member of the same name (as tar does); False when it cannot be replaced."""
+    if not os.path.lexists(target):
+        return True
+    existing = os.lstat(target).st_mode
+    if stat.S_ISDIR(existing):
+        return directory  # a directory stays a directory; a file or link over it is refused
+    os.unlink(target)  # a file or a link: replaced, never written through
+    return True
+
+
+def _write_file(tar: tarfile.TarFile, member: tarfile.TarInfo, target: str) -> None:
+    mode = (member.mode & 0o755) | 0o600
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(descriptor, "wb") as written:
+        content = tar.extractfile(member)
+        if content is not None:
+            shutil.copyfileobj(content, written)
+        os.fchmod(written.fileno(), mode)
