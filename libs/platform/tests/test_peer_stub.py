@@ -20,6 +20,7 @@ MEMBER, AUDIT = f"/internal/workspaces/{WORKSPACE}/members/{USER}", f"/internal/
 MEMBER_PATH = "/internal/workspaces/{workspace_id}/members/{user_id}"
 CONTEXT_PATH = "/internal/projects/{project_id}/run-context"
 AUDIT_PATH = "/internal/workspaces/{workspace_id}/audit"
+ENTRY = uuid.uuid4()
 
 
 def membership(role: str = "member") -> Answer:
@@ -28,6 +29,7 @@ def membership(role: str = "member") -> Answer:
 
 def audit_entry(**changes: object) -> dict[str, object]:
     return {
+        "entry_id": str(ENTRY),
         "actor_id": None,
         "action": "api_key.created",
         "resource_type": "api_key",
