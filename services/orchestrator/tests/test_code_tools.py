@@ -10,6 +10,7 @@ import json
 import os
 import resource
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -260,6 +261,45 @@ async def _diff_commit_and_push(bench_: Workbench) -> None:
     assert "+TOTAL = 0" in diff.result
     committed = await bench_.call("commit", step=2, message="Add the cart")
     assert committed.ok, committed.result
+
+
+async def test_a_fifo_a_command_left_is_refused_by_the_file_tools_without_blocking(tmp_path: Path) -> None:
+    bench_ = await bench(tmp_path)
+    made = await bench_.call("run_command", command="mkfifo notes.txt && mkdir -p src && mkfifo src/pipe.py")
+    assert made.ok, made.result
+    (bench_.root / "src" / "real.py").write_text("needle = 1\n")
+    released: list[str] = []
+    done = threading.Event()
+
+    def release() -> None:
+        # A watchdog, so a tool that does block fails this test instead of hanging it: it opens the fifos' other
+        # ends until the tools are done.
+        if done.wait(30):
+            return
+        released.append("blocked")
+        while not done.wait(0.05):
+            for fifo in ("notes.txt", "src/pipe.py"):
+                os.close(os.open(bench_.root / fifo, os.O_RDWR | os.O_NONBLOCK))
+
+    watchdog = threading.Thread(target=release)
+    watchdog.start()
+    try:
+        read = await bench_.call("read_file", path="notes.txt")
+        searched = await bench_.call("search_files", pattern="*", contains="needle")
+        wrote = await bench_.call("write_file", path="src/pipe.py", content="x = 1\n")
+    finally:
+        done.set()
+        watchdog.join()
+    assert released == []
+    assert read.error is not None
+    assert "'notes.txt' is not a regular file" in read.error
+    assert searched.result.splitlines() == [
+        "src/real.py:1: needle = 1",
+        "Not searched, not regular files (a fifo, a socket): notes.txt, src/pipe.py.",
+    ]
+    assert wrote.error is not None
+    assert "'src/pipe.py' is not a regular file" in wrote.error
+    assert (bench_.root / "src" / "pipe.py").is_fifo()
 
 
 async def test_a_patch_is_checked_before_it_applies_and_the_diff_shows_the_branch(tmp_path: Path) -> None:

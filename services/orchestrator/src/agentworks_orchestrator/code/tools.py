@@ -4,7 +4,9 @@ once; none is an effect for core (the repository and the command runs are the or
 
 from __future__ import annotations
 
+import asyncio
 import os
+import stat
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -96,7 +98,7 @@ async def _read_file(context: ToolContext, arguments: ReadFileIn) -> ToolOutcome
     copy = _workspace(context).copy
     try:
         path = copy.path(arguments.path)
-        lines, size = _head_lines(path)
+        lines, size = await asyncio.to_thread(_head_lines, path, arguments.path)
     except WorkingCopyError as exc:
         raise ToolError(str(exc)) from None
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -122,10 +124,32 @@ async def _read_file(context: ToolContext, arguments: ReadFileIn) -> ToolOutcome
     return ToolOutcome(f"{header}:\n{cut}")
 
 
-def _head_lines(path: Path) -> tuple[list[str], int]:
+class NotARegularFile(WorkingCopyError):
+    """A path names a fifo, a socket or a device a command made: opened, it could block the orchestrator."""
+
+
+def _open_regular(path: Path, named: str, flags: int = os.O_RDONLY, mode: int = 0o644) -> int:
+    """A descriptor of the regular file at ``path`` (never through a link, never waiting on a fifo's other end);
+    anything else is refused."""
+    try:
+        kind = os.lstat(path).st_mode
+    except FileNotFoundError:
+        if not flags & os.O_CREAT:
+            raise
+    else:
+        if not stat.S_ISREG(kind) and not stat.S_ISDIR(kind):
+            raise NotARegularFile(f"{named!r} is not a regular file (a fifo, a socket or a link); tools read files.")
+    descriptor = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise NotARegularFile(f"{named!r} is not a regular file (a fifo, a socket or a link); tools read files.")
+    return descriptor
+
+
+def _head_lines(path: Path, named: str) -> tuple[list[str], int]:
     """The whole lines of the file's first ``READ_BYTES_MAX`` bytes (all of them when it is no larger), and its
     size: never more than that is read."""
-    with path.open("rb") as file:
+    with os.fdopen(_open_regular(path, named), "rb") as file:
         size = os.fstat(file.fileno()).st_size
         head = file.read(READ_BYTES_MAX + 1)
     if len(head) > READ_BYTES_MAX:
@@ -137,30 +161,50 @@ def _head_lines(path: Path) -> tuple[list[str], int]:
 
 async def _search_files(context: ToolContext, arguments: SearchFilesIn) -> ToolOutcome:
     copy = _workspace(context).copy
-    found: list[str] = []
-    skipped: list[str] = []
     try:
-        for relative in copy.matching(arguments.pattern, arguments.path):
-            if arguments.contains and _too_large_to_search(copy, relative):
-                skipped.append(relative)
-                continue
-            found += _matches(copy, relative, arguments.contains)
-            if len(found) > SEARCH_MATCHES_MAX:
-                break
+        found, skipped, special = await asyncio.to_thread(_search, copy, arguments)
     except (WorkingCopyError, FileNotFoundError, NotADirectoryError) as exc:
         raise ToolError(_said(exc, arguments.path)) from None
-    note = _skipped_note(skipped)
+    note = _skipped_note(skipped) + _special_note(special)
     if not found:
         return ToolOutcome("Nothing matches." + note)
     more = f"\n… more than {SEARCH_MATCHES_MAX} matches; narrow the search." if len(found) > SEARCH_MATCHES_MAX else ""
     return ToolOutcome(_bounded("\n".join(found[:SEARCH_MATCHES_MAX])) + more + note)
 
 
-def _too_large_to_search(copy: WorkingCopy, relative: str) -> bool:
+def _search(copy: WorkingCopy, arguments: SearchFilesIn) -> tuple[list[str], list[str], list[str]]:
+    """The matching lines (or files), the files too large to search and those that are not regular files."""
+    found: list[str] = []
+    skipped: list[str] = []
+    special: list[str] = []
+    for relative in copy.matching(arguments.pattern, arguments.path):
+        if arguments.contains:
+            kind = _unsearchable(copy, relative)
+            if kind is not None:
+                (skipped if kind == "large" else special).append(relative)
+                continue
+        found += _matches(copy, relative, arguments.contains)
+        if len(found) > SEARCH_MATCHES_MAX:
+            break
+    return found, skipped, special
+
+
+def _unsearchable(copy: WorkingCopy, relative: str) -> str | None:
+    """Why a file is not searched: "large", "special" (a fifo, a socket, a device), or None."""
     try:
-        return copy.path(relative).stat().st_size > SEARCH_FILE_BYTES_MAX
+        status = copy.path(relative).lstat()
     except (WorkingCopyError, OSError):  # a link out, a file gone: _matches leaves it out
-        return False
+        return None
+    if not stat.S_ISREG(status.st_mode):
+        return "special"
+    return "large" if status.st_size > SEARCH_FILE_BYTES_MAX else None
+
+
+def _special_note(special: list[str]) -> str:
+    if not special:
+        return ""
+    shown = ", ".join(special[:10]) + (f" and {len(special) - 10} more" if len(special) > 10 else "")
+    return f"\nNot searched, not regular files (a fifo, a socket): {shown}."
 
 
 def _skipped_note(skipped: list[str]) -> str:
@@ -174,7 +218,8 @@ def _matches(copy: WorkingCopy, relative: str, contains: str) -> list[str]:
     if not contains:
         return [relative]
     try:
-        text = copy.path(relative).read_text(encoding="utf-8")
+        with os.fdopen(_open_regular(copy.path(relative), relative), "rb") as file:
+            text = file.read().decode("utf-8")
     except (WorkingCopyError, UnicodeDecodeError, OSError):  # a link out, a binary file: not searched
         return []
     return [f"{relative}:{n}: {line.strip()[:200]}" for n, line in enumerate(text.splitlines(), 1) if contains in line]
@@ -183,18 +228,24 @@ def _matches(copy: WorkingCopy, relative: str, contains: str) -> list[str]:
 async def _write_file(context: ToolContext, arguments: WriteFileIn) -> ToolOutcome:
     copy = _workspace(context).copy
     try:
-        path = copy.path(arguments.path)
-        if path == copy.root.resolve() or path.is_dir():
-            raise ToolError(f"{arguments.path!r} is a directory; name a file.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        copy.path(arguments.path)  # a directory made on the way cannot be a link out, but check after making it
-        path.write_text(arguments.content, encoding="utf-8")
+        await asyncio.to_thread(_write, copy, arguments.path, arguments.content)
     except WorkingCopyError as exc:
         raise ToolError(str(exc)) from None
     except (NotADirectoryError, FileExistsError):
         raise ToolError(f"A file stands where a directory of {arguments.path!r} should be.") from None
     lines = arguments.content.count("\n") + (0 if arguments.content.endswith("\n") or not arguments.content else 1)
     return ToolOutcome(f"Wrote {arguments.path} ({lines} lines).")
+
+
+def _write(copy: WorkingCopy, relative: str, content: str) -> None:
+    path = copy.path(relative)
+    if path == copy.root.resolve() or path.is_dir():
+        raise ToolError(f"{relative!r} is a directory; name a file.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    copy.path(relative)  # a directory made on the way cannot be a link out, but check after making it
+    descriptor = _open_regular(path, relative, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(content.encode("utf-8"))
 
 
 async def _apply_patch(context: ToolContext, arguments: PatchIn) -> ToolOutcome:
