@@ -161,22 +161,17 @@ async def test_the_fake_refuses_a_missing_token_and_an_unknown_job(cloud_run_htt
 
 
 def test_unpacking_skips_members_that_point_or_land_outside(tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, kind, target in [
-            ("../escape.txt", tarfile.REGTYPE, ""),
-            ("/abs.txt", tarfile.REGTYPE, ""),
-            ("link-out", tarfile.SYMTYPE, "/etc/passwd"),
-            ("link-up", tarfile.SYMTYPE, "../../outside"),
-            ("device", tarfile.CHRTYPE, ""),
-            ("kept.txt", tarfile.REGTYPE, ""),
-        ]:
-            member = tarfile.TarInfo(name)
-            member.type, member.linkname = kind, target
-            tar.addfile(member, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    tarball = _tarball(
+        ("../escape.txt", tarfile.REGTYPE, ""),
+        ("/abs.txt", tarfile.REGTYPE, ""),
+        ("link-out", tarfile.SYMTYPE, "/etc/passwd"),
+        ("link-up", tarfile.SYMTYPE, "../../outside"),
+        ("device", tarfile.CHRTYPE, ""),
+        ("kept.txt", tarfile.REGTYPE, ""),
+    )
     destination = tmp_path / "copy"
     destination.mkdir()
-    unpack(buffer.getvalue(), destination)
+    unpack(tarball, destination)
     assert sorted(p.name for p in destination.iterdir()) == ["kept.txt"]
     assert not (tmp_path / "escape.txt").exists()
 
@@ -289,23 +284,18 @@ async def test_the_working_copys_git_is_never_taken_back_from_the_job(
 
 
 def test_unpacking_can_keep_a_top_level_entry_out_of_reach(tmp_path: Path) -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, kind, target in [
-            (".git/config", tarfile.REGTYPE, ""),
-            ("./.git/hooks/pre-push", tarfile.REGTYPE, ""),
-            ("to-git", tarfile.SYMTYPE, ".git"),
-            ("sub/to-hooks", tarfile.SYMTYPE, "../.git/hooks"),
-            ("hard", tarfile.LNKTYPE, ".git/config"),
-            ("kept.txt", tarfile.REGTYPE, ""),
-        ]:
-            member = tarfile.TarInfo(name)
-            member.type, member.linkname = kind, target
-            tar.addfile(member, io.BytesIO(b"") if kind == tarfile.REGTYPE else None)
+    tarball = _tarball(
+        (".git/config", tarfile.REGTYPE, ""),
+        ("./.git/hooks/pre-push", tarfile.REGTYPE, ""),
+        ("to-git", tarfile.SYMTYPE, ".git"),
+        ("sub/to-hooks", tarfile.SYMTYPE, "../.git/hooks"),
+        ("hard", tarfile.LNKTYPE, ".git/config"),
+        ("kept.txt", tarfile.REGTYPE, ""),
+    )
     destination = tmp_path / "copy"
     (destination / ".git").mkdir(parents=True)
     (destination / ".git" / "config").write_text("local\n")
-    replace_contents(destination, buffer.getvalue(), keep=".git")
+    replace_contents(destination, tarball, keep=".git")
     assert sorted(p.name for p in destination.iterdir()) == [".git", "kept.txt"]
     assert [p.name for p in (destination / ".git").iterdir()] == ["config"]
     assert (destination / ".git" / "config").read_text() == "local\n"

@@ -468,18 +468,23 @@ async def _branch_of(code: CodeContext, repo: Path, gate: CardGateOut) -> tuple[
     return named, await _record(code, repo, gate, named)
 
 
-async def _record(code: CodeContext, repo: Path, gate: CardGateOut, branch: str) -> CardBranch:
-    """Record a card's branch made without the orchestrator naming it (pushed by a person or an older run),
-    from where it left the default branch, so that the repository lists it with its card."""
-    base = await git_text("merge-base", DEFAULT_BRANCH, branch, cwd=repo)
-    row = CardBranch(
+def _branch_row(gate: CardGateOut, branch: str, base_sha: str) -> CardBranch:
+    """A card's branch as the repository lists it, leaving the default branch at ``base_sha``."""
+    return CardBranch(
         card_id=gate.card_id,
         workspace_id=gate.workspace_id,
         project_id=gate.project_id,
         branch=branch,
-        base_sha=base,
+        base_sha=base_sha,
         created_at=utc_now(),
     )
+
+
+async def _record(code: CodeContext, repo: Path, gate: CardGateOut, branch: str) -> CardBranch:
+    """Record a card's branch made without the orchestrator naming it (pushed by a person or an older run),
+    from where it left the default branch, so that the repository lists it with its card."""
+    base = await git_text("merge-base", DEFAULT_BRANCH, branch, cwd=repo)
+    row = _branch_row(gate, branch, base)
     try:
         async with code.db.transaction() as session:
             session.add(row)
@@ -555,14 +560,7 @@ async def merge(code: CodeContext, gate: CardGateOut, principal: Principal) -> M
     async with code.db.transaction() as session:
         row = await repository.card_branch(session, gate.card_id)
         if row is None:
-            row = CardBranch(
-                card_id=gate.card_id,
-                workspace_id=gate.workspace_id,
-                project_id=gate.project_id,
-                branch=branch,
-                base_sha=before,
-                created_at=utc_now(),
-            )
+            row = _branch_row(gate, branch, before)
             session.add(row)
         row.merged_sha, row.merged_base_sha = merged_sha, before
         row.merged_by, row.merged_at = principal.user_id, utc_now()
