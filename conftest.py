@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pytest
 from agentworks_platform.peer_stub import PeerStub
 from agentworks_platform.service_auth import ensure_dev_key
-from agentworks_platform.testing import DatabaseDropper, Templates, create_database, postgres_server
+from agentworks_platform.testing import DatabaseDropper, Templates, postgres_server
 
 if TYPE_CHECKING:
     from xdist.remote import Producer
@@ -141,17 +141,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path, database_dropper: DatabaseDropper
-) -> Iterator[str]:
-    """A fresh, empty database on each backend: a SQLite file, or a new PostgreSQL database."""
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path, templates: Templates) -> Iterator[str]:
+    """An empty database of the test's own on each backend: a new SQLite file, or a PostgreSQL database (one a
+    finished test used, emptied)."""
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path}/test.db"
         return
     admin = request.getfixturevalue("postgres_admin")
-    url = create_database(admin, flush_commits=False)
+    url = templates.postgres(None, admin)
     yield url
-    database_dropper.drop(admin, url)
+    templates.release(admin, url)
 
 
 @pytest.fixture(scope="session")
@@ -167,9 +166,9 @@ def migrated_database(
     templates: Templates,
     tmp_path: Path,
     request: pytest.FixtureRequest,
-    database_dropper: DatabaseDropper,
 ) -> Iterator[Callable[[Path], str]]:
-    """Returns a function giving a fresh database with a service's migrations applied (dropped after the test)."""
+    """Returns a function giving a database of the test's own with a service's migrations applied and nothing else
+    (on PostgreSQL, a new copy of the migrated template or one a finished test used, put back in its state)."""
     made: list[tuple[str, str]] = []
 
     def make(migrations: Path) -> str:
@@ -182,7 +181,7 @@ def migrated_database(
 
     yield make
     for admin, url in made:
-        database_dropper.drop(admin, url)
+        templates.release(admin, url)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from agentworks_events.runs import LogLine
 from agentworks_localstack.dev_process import dev_fleet
 from agentworks_localstack.fleet import EMULATOR_PORT, FLEET, free_port_offset, gateway_origins, instance_url
 from agentworks_log_stream.terminal.fanout import LISTENER_OPTIONS
-from agentworks_platform.testing import DatabaseDropper, Templates
+from agentworks_platform.testing import Templates
 from agentworks_pubsub.testing import publish_all
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -93,7 +93,6 @@ def fleet(
     tmp_path_factory: pytest.TempPathFactory,
     postgres_admin: str,
     templates: Templates,
-    database_dropper: DatabaseDropper,
 ) -> Iterator[ScaledFleet]:
     databases = {spec.name: templates.postgres(spec.migrations, postgres_admin) for spec in FLEET}
     offset = free_port_offset(instances=TWICE)
@@ -117,7 +116,7 @@ def fleet(
             )
     finally:
         for url in databases.values():
-            database_dropper.drop(postgres_admin, url)
+            templates.release(postgres_admin, url)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from agentworks_platform.peer_stub import Answer, PeerStub
 from agentworks_platform.principal import Principal
 from agentworks_platform.service_auth import LocalTokenSigner
 from agentworks_platform.settings import dev_service_account
-from agentworks_platform.testing import DatabaseDropper, Templates, copy_postgres
+from agentworks_platform.testing import Templates
 from agentworks_pubsub.testing import RecordingSink, push_envelope
 
 CORE_URL = "http://127.0.0.1:8081"
@@ -221,7 +221,6 @@ async def core(
     templates: Templates,
     tmp_path: Path,
     request: pytest.FixtureRequest,
-    database_dropper: DatabaseDropper,
     dev_key_file: Path,
     dev_key: bytes,
     peer_stub: Callable[[str], PeerStub],
@@ -242,10 +241,10 @@ async def core(
         shutil.copyfile(seeded.url.removeprefix("sqlite+aiosqlite:///"), copy)
         url = f"sqlite+aiosqlite:///{copy}"
     else:
-        url = copy_postgres(seeded.url, admin)
+        url = templates.copy(seeded.url, admin)
     router, router_stub = provider_router(peer_stub, dev_key)  # its own: the seeding core closed the one it had
     async with running_core(url, dev_key_file, dev_key, router) as harness:
         harness.seeded, harness.router = seeded.world, router_stub
         yield harness
     if backend != "sqlite":
-        database_dropper.drop(admin, url)
+        templates.release(admin, url)

@@ -21,7 +21,13 @@ from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from agentworks_platform.db import Database
-from agentworks_platform.errors import COMMON_ERRORS, Forbidden, Unauthenticated, install_error_handlers
+from agentworks_platform.errors import (
+    COMMON_ERRORS,
+    Forbidden,
+    Unauthenticated,
+    document_error_envelope,
+    install_error_handlers,
+)
 from agentworks_platform.heap import serving_heap
 from agentworks_platform.input_rules import document_text_rule, refuse_nul_text
 from agentworks_platform.logging import configure_logging, get_logger
@@ -145,6 +151,7 @@ def _publish_input_rules(app: FastAPI) -> None:
         first = app.openapi_schema is None
         document = generate()
         if first:
+            document_error_envelope(document)
             document_text_rule(document)
             _document_callers(app, document)
         return document

@@ -8,7 +8,7 @@ import time
 from typing import Annotated, Any
 
 from agentworks_platform.app import allow_callers
-from agentworks_platform.errors import AppError, ErrorEnvelope
+from agentworks_platform.errors import AppError, error_response_doc
 from agentworks_platform.event_stream import event_stream
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -38,7 +38,7 @@ from agentworks_provider_router.routing import Outcome
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 # How a call is refused before its answer starts (``calls.refusal``); a client tells them apart by the code.
 CALL_REFUSALS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorEnvelope, "description": description}
+    status: error_response_doc(description)
     for status, description in {
         404: "No provider serves the model here (``model_not_found``): it is unknown, has no price in force, or "
         "its provider is not configured.",
