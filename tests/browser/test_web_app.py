@@ -51,6 +51,10 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, 
 from .openai_upstream import app as openai_upstream
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
+# Actions and assertions wait alike: on two busy cores (the fleet, Chromium and the other tests' workers) a page can
+# take seconds to show what a step expects, past Playwright's 5 s default for assertions.
+ACTION_TIMEOUT_MS = 20_000
+expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("AW_CHROMIUM", "/usr/bin/chromium")
@@ -125,7 +129,7 @@ def screenshots_on_failure(name: str, contexts: list[BrowserContext]) -> Iterato
 
 def _context(browser: Browser, fleet: Fleet, width: int = 1366) -> BrowserContext:
     context = browser.new_context(base_url=fleet.url, viewport={"width": width, "height": 900})
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
     return context
 
 
