@@ -140,9 +140,20 @@ def free_port_offset(fleet: tuple[ServiceSpec, ...] = FLEET, instances: Instance
     highest = ephemeral_ports_start() - max(ports) - 1
     for _ in range(50):
         offset = random.randrange(1000, highest, 100)
-        if all(port_free(port + offset) for port in ports):
+        shifted = [port + offset for port in ports]
+        if not BROWSER_BLOCKED_PORTS.intersection(shifted) and all(port_free(port) for port in shifted):
             return offset
     raise RuntimeError("no free block of ports")
+
+
+# The ports browsers refuse to load from (the Fetch standard's "bad ports"; Chromium answers ERR_UNSAFE_PORT): a
+# fleet on one of them could not be opened in a browser.
+BROWSER_BLOCKED_PORTS = frozenset(
+    {1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109}
+    | {110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526}
+    | {530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659}
+    | {4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080}
+)
 
 
 def ephemeral_ports_start(range_file: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
