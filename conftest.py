@@ -8,11 +8,12 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from agentworks_platform.peer_stub import PeerStub
 from agentworks_platform.service_auth import ensure_dev_key
+from agentworks_platform.sqlite_driver import OneTripConnection
 from agentworks_platform.testing import DatabaseDropper, Templates, postgres_server
 
 if TYPE_CHECKING:
@@ -102,6 +103,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[POSTGRES] = PostgresForTests()
     for variable, value in CHEAP_PASSWORD_HASHES.items():
         os.environ.setdefault(variable, value)
+    _name_the_test_opening_each_sqlite_connection()
+
+
+def _name_the_test_opening_each_sqlite_connection() -> None:
+    """A SQLite connection a test leaves open is reported (a ResourceWarning naming the connection) when it is
+    collected, during whichever test runs then: the connection's name says which test opened it."""
+    opening = OneTripConnection.__init__
+
+    def opened(self: OneTripConnection, *args: Any, **kwargs: Any) -> None:
+        opening(self, *args, **kwargs)
+        self.opened_during = os.environ.get("PYTEST_CURRENT_TEST", "no test")  # type: ignore[attr-defined]
+
+    def name(self: OneTripConnection) -> str:
+        return f"<SQLite connection opened during {getattr(self, 'opened_during', 'no test')}>"
+
+    OneTripConnection.__init__ = opened  # type: ignore[method-assign]
+    OneTripConnection.__repr__ = name  # type: ignore[method-assign]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
