@@ -11,10 +11,9 @@ export UV_LINK_MODE := copy
 # the cache every process the tests start (a dev fleet is six) compiles the whole stack again, seconds of CPU each.
 unexport PYTHONDONTWRITEBYTECODE
 RUN := $(UV) run --frozen --no-sync
-# pytest's options: by default three workers (pytest-xdist) on CI's two cores, since fleets spend much of their time
-# waiting; a module the unit of work, and the fleet modules two units, run first (conftest.py). PYTEST_ARGS= runs
-# one process; PYTEST_ARGS="-n 2 --dist loadfile" two workers.
-PYTEST_ARGS ?= -n 3 --dist loadfile
+# pytest's options: by default two workers (pytest-xdist, CI's two cores), a module the unit of work and the fleet
+# modules one unit, run first (conftest.py). PYTEST_ARGS= runs one process; PYTEST_ARGS="-n 3 ..." more workers.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help install dev web conformance-node browser-tools sandbox-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools
 
