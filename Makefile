@@ -12,7 +12,8 @@ export UV_LINK_MODE := copy
 unexport PYTHONDONTWRITEBYTECODE
 RUN := $(UV) run --frozen --no-sync
 # pytest's options: by default two workers (pytest-xdist, CI's two cores), a module the unit of work and the fleet
-# modules one unit, run first (conftest.py). PYTEST_ARGS= runs one process; PYTEST_ARGS="-n 3 ..." more workers.
+# modules one unit, run first (conftest.py). PYTEST_ARGS= runs one process; PYTEST_ARGS="-n 3 ..." more workers
+# (faster, but see conftest.py on three).
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: help install dev web conformance-node browser-tools sandbox-tools test deploy-tools lint typecheck isolation check contracts contracts-check bench clean postgres-tools

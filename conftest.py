@@ -52,10 +52,10 @@ POSTGRES = pytest.StashKey[PostgresForTests]()
 
 # Modules that start a whole fleet (services on real sockets, an emulator, agentworks-dev processes, a browser).
 # Under pytest-xdist (``make test``: ``-n 2 --dist loadfile``) they are one unit of work, run one after another on
-# one worker, since together they would compete for the two cores, port ranges and PostgreSQL's connections (with
-# three workers and two fleets at once, a browser test's "Create project" click went unanswered in two runs of four,
-# not yet explained); and they are scheduled first, being the longest unit. Every other module is a unit of its own
-# (a module-scoped fixture is built once).
+# one worker, since together they would compete for the two cores, port ranges and PostgreSQL's connections; and
+# they are scheduled first, being the longest unit. Every other module is a unit of its own (a module-scoped fixture
+# is built once). With three workers a browser test's "Create project" click went unanswered in two runs of five
+# (not yet explained), so two it is.
 FLEET_MODULES = frozenset(
     {
         "tests/browser/test_conversation.py",
