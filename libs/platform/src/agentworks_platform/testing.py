@@ -265,14 +265,11 @@ class Snapshot:
         rows: dict[tuple[str, str], bytes] = {}
         with psycopg.connect(conninfo) as connection:
             for table in _tables(connection):
-                with connection.cursor().copy(
-                    sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(sql.Identifier(*table))
-                ) as copy:
-                    data = b"".join(bytes(block) for block in copy)
-                if connection.execute(
-                    sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(*table))
-                ).fetchone() == (True,):
-                    rows[table] = data
+                name = sql.Identifier(*table)
+                if connection.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(name)).fetchone() != (True,):
+                    continue  # an empty table has nothing to write back
+                with connection.cursor().copy(sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(name)) as copy:
+                    rows[table] = b"".join(bytes(block) for block in copy)
             sequences = tuple((str(n), int(v), bool(c)) for n, v, c in connection.execute(_SEQUENCES).fetchall())
             empty = connection.execute(_RELATIONS).fetchone() == (0,)
             return cls(_schema_digest(connection), rows, sequences, empty)
